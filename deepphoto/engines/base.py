@@ -1,0 +1,33 @@
+"""The engine interface every backend implements: load a model, say its inputs and outputs, run."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int | str, ...]  # str for dynamic axes
+    dtype: str
+
+
+class Engine(ABC):
+    """A compiled or loaded network with one input and one output (all DeepPhoto networks are)."""
+
+    name: str = "engine"
+
+    @property
+    @abstractmethod
+    def inputs(self) -> list[TensorInfo]: ...
+
+    @property
+    @abstractmethod
+    def outputs(self) -> list[TensorInfo]: ...
+
+    @abstractmethod
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Run one float32 NCHW batch and return the output as a float32 array."""

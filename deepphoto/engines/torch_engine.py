@@ -1,0 +1,40 @@
+"""PyTorch backend: runs an ``nn.Module`` on the CPU (or CUDA where available)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from deepphoto.engines.base import Engine, TensorInfo
+
+
+class TorchEngine(Engine):
+    name = "torch"
+
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        input_name: str = "input",
+        output_name: str = "output",
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        self.module = module.eval().to(self.device)
+        self._in = TensorInfo(input_name, ("N", 3, "H", "W"), "float32")
+        self._out = TensorInfo(output_name, ("N", "C", "h", "w"), "float32")
+
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        return [self._in]
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        return [self._out]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            out = self.module(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
+        return out.float().cpu().numpy()

@@ -1,0 +1,47 @@
+"""Frame conversions shared by every model: any image array in, what the networks expect out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from deepphoto.errors import DeepPhotoError
+
+
+def to_bgr8(frame: np.ndarray) -> np.ndarray:
+    """Greyscale, BGR, BGRA; uint8, uint16 or float in [0, 1] -> contiguous BGR uint8."""
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4) or frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise DeepPhotoError(f"unsupported frame shape {frame.shape}: expected HxW, HxWx1, HxWx3 or HxWx4")
+    if frame.dtype == np.uint16:
+        frame = (frame >> 8).astype(np.uint8)
+    elif frame.dtype.kind == "f":
+        frame = (np.clip(np.nan_to_num(frame), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    elif frame.dtype != np.uint8:
+        raise DeepPhotoError(f"unsupported frame dtype {frame.dtype}")
+    if frame.shape[2] == 1:
+        frame = np.repeat(frame, 3, axis=2)
+    elif frame.shape[2] == 4:
+        frame = frame[..., :3]
+    return np.ascontiguousarray(frame)
+
+
+def to_network_input(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """BGR uint8 frame -> (1, 3, H, W) RGB float32 in [0, 1] at ``size`` = (width, height), squashed."""
+    w, h = size
+    shrink = bgr.shape[1] > w or bgr.shape[0] > h
+    small = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+    return (rgb.astype(np.float32) * (1 / 255)).transpose(2, 0, 1)[None]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'WxH' -> (W, H), or a one-line error."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise DeepPhotoError(f"size {text!r} is not WxH (for example 640x480)") from None
+    if w <= 0 or h <= 0:
+        raise DeepPhotoError(f"size {text!r}: width and height must be positive")
+    return w, h

@@ -1,0 +1,97 @@
+"""LightNet: Light-Weight RefineNet (Nekrasov et al., BMVC 2018) on a MobileNetV2 encoder.
+
+The decoder is the paper's light setup: chained residual pooling (CRP) and multi-resolution fusion
+built from 1x1 convolutions only, no RCU blocks. Two classes (background, person). The network
+takes RGB in [0, 1] (ImageNet normalisation happens inside) and returns logits at 1/4 resolution;
+:class:`LightNetProb` wraps it to return the person probability, which is what gets exported.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepphoto.models.mobilenet_v2 import make_features
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+NUM_CLASSES = 2
+# Slices of torchvision's ``features`` that end at each resolution the decoder taps.
+STAGES: tuple[tuple[int, int], ...] = ((0, 4), (4, 7), (7, 11), (11, 14), (14, 17), (17, 18))
+STAGE_CHANNELS: tuple[int, ...] = (24, 32, 64, 96, 160, 320)  # strides 4, 8, 16, 16, 32, 32
+
+
+def conv1x1(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 1, bias=False)
+
+
+class CRPBlock(nn.Module):
+    """Chained residual pooling: ``n`` times (5x5 max-pool -> 1x1 conv), each added to the input."""
+
+    def __init__(self, channels: int, stages: int = 4) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(conv1x1(channels, channels) for _ in range(stages))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top = x
+        for conv in self.convs:
+            top = conv(F.max_pool2d(top, 5, stride=1, padding=2))
+            x = x + top
+        return x
+
+
+class LightNet(nn.Module):
+    def __init__(self, width: int = 128, crp_stages: int = 4) -> None:
+        super().__init__()
+        self.width = width
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.backbone = nn.Module()
+        self.backbone.features = make_features(include_last=False)
+        # 1x1 projections of each tapped encoder stage to the decoder width.
+        self.lateral = nn.ModuleList(conv1x1(c, width) for c in STAGE_CHANNELS)
+        self.crp = nn.ModuleList(CRPBlock(width, crp_stages) for _ in range(4))
+        self.adapt = nn.ModuleList(conv1x1(width, width) for _ in range(3))
+        self.classifier = nn.Conv2d(width, NUM_CLASSES, 3, padding=1)
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for start, stop in STAGES:
+            for i in range(start, stop):
+                x = self.backbone.features[i](x)
+            feats.append(x)
+        return feats
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        """``rgb``: (N, 3, H, W) in [0, 1], H and W multiples of 32. Returns (N, 2, H/4, W/4) logits."""
+        l3, l4, l5, l6, l7, l8 = self.encode((rgb - self.mean) / self.std)
+        lat = self.lateral
+        # 1/32: fuse the two deepest stages, pool, adapt, go up to 1/16.
+        x = self.crp[0](F.relu6(lat[5](l8) + lat[4](l7)))
+        x = _up(self.adapt[0](x), l6)
+        # 1/16
+        x = self.crp[1](F.relu6(x + lat[3](l6) + lat[2](l5)))
+        x = _up(self.adapt[1](x), l4)
+        # 1/8
+        x = self.crp[2](F.relu6(x + lat[1](l4)))
+        x = _up(self.adapt[2](x), l3)
+        # 1/4
+        x = self.crp[3](F.relu6(x + lat[0](l3)))
+        return self.classifier(x)
+
+
+def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class LightNetProb(nn.Module):
+    """LightNet returning the person probability (N, 1, H/4, W/4): the exported graph."""
+
+    def __init__(self, net: LightNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        logits = self.net(rgb)
+        return torch.sigmoid(logits[:, 1:2] - logits[:, 0:1])

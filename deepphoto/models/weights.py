@@ -1,0 +1,39 @@
+"""Shipped weights: safetensors files whose metadata says which network they hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from deepphoto.errors import DeepPhotoError
+
+PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
+
+
+def save_weights(module: torch.nn.Module, path: Path, kind: str, config: dict, half: bool = True) -> None:
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous()
+        for k, v in module.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata={"kind": kind, "config": json.dumps(config)})
+
+
+def read_weights(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """The float32 state dict and config of a ``kind`` weights file, or a one-line error."""
+    if not path.is_file():
+        raise DeepPhotoError(f"{path}: weights file not found")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise DeepPhotoError(f"{path}: not a readable safetensors weights file ({exc})") from None
+    if meta.get("kind") != kind:
+        raise DeepPhotoError(f"{path}: not a {kind} weights file (it says kind={meta.get('kind')!r})")
+    return {k: v.float() for k, v in state.items()}, json.loads(meta.get("config", "{}"))

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from deepphoto.assets import MOBILENET_V2_IMAGENET, mobilenet_v2_imagenet
+from deepphoto.models.lightnet import LightNet, LightNetProb
+from deepphoto.models.lightnet_io import SHIPPED_LIGHTNET, load_lightnet
+from deepphoto.models.mobilenet_v2 import MobileNetV2
+
+
+@pytest.mark.parametrize("h,w", [(256, 256), (192, 256), (224, 320)])
+def test_output_is_two_classes_at_quarter_resolution(h, w):
+    net = LightNet(width=32).eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, h, w))
+    assert out.shape == (2, 2, h // 4, w // 4)
+    with torch.no_grad():
+        prob = LightNetProb(net)(torch.rand(1, 3, h, w))
+    assert prob.shape == (1, 1, h // 4, w // 4)
+    assert float(prob.min()) >= 0 and float(prob.max()) <= 1
+
+
+def test_imagenet_backbone_loads_strictly_and_lightnet_uses_its_names():
+    path = mobilenet_v2_imagenet()
+    assert MOBILENET_V2_IMAGENET.sha256.startswith("b0353104")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    MobileNetV2().load_state_dict(state, strict=True)  # raises on any missing or unexpected key
+    net = LightNet()
+    encoder_keys = {k.removeprefix("backbone.") for k in net.state_dict() if k.startswith("backbone.")}
+    wanted = {k for k in state if not k.startswith(("features.18.", "classifier."))}
+    assert encoder_keys == wanted
+    net.backbone.load_state_dict({k: state[k] for k in wanted}, strict=True)
+
+
+def test_shipped_weights_fit_the_size_budget():
+    net = load_lightnet()
+    params = sum(p.numel() for p in net.parameters())
+    assert params * 4 / 1e6 <= 14.0  # float32 megabytes
+    assert SHIPPED_LIGHTNET.stat().st_size < 8e6  # shipped in half precision
+
+
+def test_onnx_and_torch_agree(tmp_path):
+    from deepphoto.segmenter import Segmenter
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    frame[60:200, 100:220] = (40, 80, 200)  # some structure, not only noise
+    torch_seg = Segmenter("torch")
+    onnx_seg = Segmenter("onnx")
+    for size in [(256, 256), (320, 192)]:
+        torch_seg.input_size = onnx_seg.input_size = size
+        a, b = torch_seg(frame), onnx_seg(frame)
+        assert a.shape == b.shape == frame.shape[:2]
+        assert np.abs(a - b).max() < 1e-3

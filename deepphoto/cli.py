@@ -11,6 +11,8 @@ from deepphoto.errors import DeepPhotoError
 # sub-command -> (module with add_arguments(parser) and run(args), help line)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("deepphoto.demo", "run the main job on bundled footage (no camera needed)"),
+    "run": ("deepphoto.run_cmd", "filter any video source into any sink (file, virtual camera, window)"),
+    "edit": ("deepphoto.edit_cmd", "apply an effect to one region of one photo"),
     "eval-seg": ("deepphoto.eval_seg", "evaluate the person segmenter on images/ + masks/"),
     "bench-seg": ("deepphoto.bench_seg", "LightNet next to MediaPipe's selfie segmenter, same images"),
     "train-seg": ("deepphoto.models.train_seg", "train the LightNet person segmenter"),

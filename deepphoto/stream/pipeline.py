@@ -1,8 +1,16 @@
-"""The per-frame work: segment, smooth, feather, apply the effect, composite."""
+"""The streaming pipeline: reader thread -> per-frame processing -> writer thread.
+
+Short enough to read in one screen: ``FrameProcessor`` does the per-frame work (segment, smooth,
+refine, feather, effect, composite); ``run_stream`` moves frames from a source to a sink through
+bounded queues, counts what happened and always closes the sink (so files are finalised).
+"""
 
 from __future__ import annotations
 
+import sys
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,43 +18,249 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deepphoto.frames import to_bgr8
 from deepphoto.segmenter import Segmenter
-from deepphoto.stream.composite import Effect, blend, feather
+from deepphoto.stream.composite import REGIONS, blend, check_region, feather
+from deepphoto.stream.effects import Effect
+from deepphoto.stream.queues import END, FrameQueue, Worker, drain
+from deepphoto.stream.refine import guided_filter
+from deepphoto.stream.sinks import Sink, write_image_atomic
 from deepphoto.stream.smoothing import MaskSmoother
-from deepphoto.stream.video_file import VideoFileSink, VideoFileSource
+from deepphoto.stream.sources import Source
+from deepphoto.stream.video_file import Frame
+
+
+class StageTimes:
+    """Recent durations per stage (bounded, so a long run's memory stays flat)."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self.samples: dict[str, deque[float]] = {}
+        self.keep = keep
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.samples.setdefault(stage, deque(maxlen=self.keep)).append(seconds)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            k: {"median_ms": float(np.median(v) * 1000), "p95_ms": float(np.percentile(v, 95) * 1000)}
+            for k, v in self.samples.items()
+            if v
+        }
 
 
 @dataclass
-class FrameProcessor:
-    segmenter: Segmenter
+class MaskSettings:
+    threshold: float = 0.5  # person where the probability is above this
+    smooth: float = 0.7  # temporal smoothing of still regions (0 = off)
+    feather: int = 3  # pixels of soft edge
+    refine: bool = True  # guided filter on the frame's edges
+    seg_every: int = 1  # run the segmenter on every Nth frame only
+    skip_still: float = 0.0  # reuse the mask when the frame changed less than this (mean grey, 0-1)
+
+
+@dataclass
+class Look:
+    name: str
     effect: Effect
-    region: str = "background"
-    threshold: float = 0.5
-    feather_px: int = 3
-    smoother: MaskSmoother = field(default_factory=MaskSmoother)
+
+
+class FrameProcessor:
+    def __init__(
+        self, segmenter: Segmenter, looks: list[Look], region: str = "background", settings: MaskSettings | None = None
+    ) -> None:
+        self.segmenter, self.looks, self.region = segmenter, looks, check_region(region)
+        self.look_index = 0
+        self.settings = settings or MaskSettings()
+        self.smoother = MaskSmoother(self.settings.smooth)
+        self.times = StageTimes()
+        self.frames = self.segmented = 0
+        self._low: np.ndarray | None = None
+        self._grey_at_seg: np.ndarray | None = None
+
+    @property
+    def look(self) -> Look:
+        return self.looks[self.look_index]
+
+    def next_look(self) -> str:
+        self.look_index = (self.look_index + 1) % len(self.looks)
+        return self.look.name
+
+    def next_region(self) -> str:
+        self.region = REGIONS[(REGIONS.index(self.region) + 1) % len(REGIONS)]
+        return self.region
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.times.add(stage, now - start)
+        return now
 
     def person_alpha(self, frame: np.ndarray) -> np.ndarray:
-        """Smoothed (at the network's resolution, where it is cheap), resized, feathered."""
-        prob = self.smoother(self.segmenter.low_res(frame))
+        s = self.settings
+        t = time.perf_counter()
+        grey = None
+        if self._low is not None:
+            lh, lw = self._low.shape
+            grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (lw, lh), interpolation=cv2.INTER_AREA)
+            grey = grey.astype(np.float32) * (1 / 255)
+        still = (
+            s.skip_still > 0
+            and grey is not None
+            and self._grey_at_seg is not None
+            and float(np.abs(grey - self._grey_at_seg).mean()) < s.skip_still
+        )
+        if self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still):
+            self._low = self.segmenter.low_res(frame)
+            self._grey_at_seg = grey
+            self.segmented += 1
+            t = self._timed("segmentation", t)
+        prob = self.smoother(self._low, grey)
+        t = self._timed("smoothing", t)
         prob = cv2.resize(prob, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
-        return feather(prob, self.threshold, self.feather_px)
+        if s.refine:
+            prob = guided_filter(frame, prob)
+        alpha = feather(prob, s.threshold, s.feather)
+        self._timed("mask", t)
+        return alpha
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        return blend(frame, self.effect(frame), self.person_alpha(frame), self.region)
+        frame = to_bgr8(frame)
+        alpha = self.person_alpha(frame) if self.region != "whole" else None
+        t = time.perf_counter()
+        effected = self.look.effect(frame)
+        t = self._timed("style", t)
+        out = effected if alpha is None else blend(frame, effected, alpha, self.region)
+        self._timed("composite", t)
+        self.frames += 1
+        return out
 
 
-def process_file(src_path: Path, out_path: Path, processor: FrameProcessor) -> tuple[Path | None, int, float]:
-    """File in, file out; the output is finalised also on Ctrl-C. Returns (path, frames, seconds)."""
-    source = VideoFileSource(src_path)
-    sink = VideoFileSink(out_path, source.fps, source.time_base)
-    start = time.perf_counter()
-    bar = tqdm(total=source.frame_count or None, unit="frame", desc=src_path.name)
-    try:
-        for frame in source:
-            sink.write(processor(frame.image), frame.pts)
+@dataclass
+class RunSummary:
+    path: Path | None
+    frames_in: int = 0
+    frames_out: int = 0
+    dropped: int = 0
+    failed: int = 0  # frames passed through unprocessed after an error
+    bad_packets: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    source_error: str = ""
+    latency_ms: list[float] = field(default_factory=list)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.seconds if self.seconds else 0.0
+
+    def line(self, segmented: int) -> str:
+        parts = [f"{self.frames_out} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"]
+        if self.dropped:
+            parts.append(f"{self.dropped} stale frames dropped")
+        if self.failed:
+            parts.append(f"{self.failed} frames passed through after errors")
+        if self.bad_packets:
+            parts.append(f"{self.bad_packets} damaged packets skipped")
+        if segmented < self.frames_out:
+            parts.append(f"segmenter ran on {segmented}")
+        if self.latency_ms:
+            parts.append(f"latency median {np.median(self.latency_ms):.0f} ms")
+        where = f" -> {self.path}" if self.path else ""
+        state = "interrupted: " if self.interrupted else ""
+        died = f" (source stopped: {self.source_error})" if self.source_error else ""
+        return state + ", ".join(parts) + where + died
+
+
+def stamped(source: Source) -> Iterator[Frame]:
+    """The source's frames, each marked with the moment it arrived (for latency)."""
+    for frame in source:
+        frame.arrival = time.monotonic()
+        yield frame
+
+
+def run_stream(
+    source: Source, sink: Sink, processor: FrameProcessor, progress: bool = True, max_frames: int = 0
+) -> RunSummary:
+    """Move every frame (files) or the newest frames (live) from ``source`` through ``processor``
+    to ``sink``. The sink is closed, and so a video file finalised, however this ends."""
+    inq = FrameQueue(2 if source.live else 8, drop_oldest=source.live)
+    outq = FrameQueue(4, drop_oldest=False)
+    summary = RunSummary(path=None)
+    latency: deque[float] = deque(maxlen=5000)
+    bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress, dynamic_ncols=True)
+
+    def write() -> None:
+        while (item := outq.get()) is not END:
+            image, frame = item
+            t = time.perf_counter()
+            sink.write(image, frame)
+            processor.times.add("encode", time.perf_counter() - t)
+            latency.append((time.monotonic() - frame.arrival) * 1000)
+            summary.frames_out += 1
             bar.update(1)
+
+    reader = Worker("deepphoto-reader", lambda: drain(stamped(source), inq.put, reader.stop_event), inq.close)
+    writer = Worker("deepphoto-writer", write, outq.close)
+    errors: dict[str, int] = {}
+    start = time.perf_counter()
+    reader.start()
+    writer.start()
+    try:
+        while (frame := inq.get()) is not END:
+            summary.frames_in += 1
+            try:
+                image = processor(frame.image)
+            except Exception as exc:  # one bad frame must not end a recording: pass it through
+                key = f"{type(exc).__name__}: {exc}"
+                if key not in errors:
+                    print(
+                        f"deepphoto: warning: frame {summary.frames_in}: {key} (frame passed through; "
+                        "further ones counted)",
+                        file=sys.stderr,
+                    )
+                errors[key] = errors.get(key, 0) + 1
+                image = to_bgr8(frame.image)
+            outq.put((image, frame))
+            if writer.error or handle_key(sink.key(), processor, image):
+                break
+            if max_frames and summary.frames_in >= max_frames:
+                break
+    except KeyboardInterrupt:
+        summary.interrupted = True
     finally:
+        reader.stop_event.set()
+        inq.close()
+        outq.close()
+        writer.join()
+        reader.join(timeout=2.0)  # let a decode in progress finish before the source closes
         bar.close()
+        summary.seconds = time.perf_counter() - start
+        summary.path = sink.close()
         source.close()
-        written = sink.close()
-    return written, sink.frames, time.perf_counter() - start
+    if writer.error is not None:
+        raise writer.error
+    if reader.error is not None:
+        summary.source_error = str(reader.error)
+    summary.dropped = inq.dropped
+    summary.failed = sum(errors.values())
+    summary.bad_packets = int(getattr(getattr(source, "reader", None), "bad_packets", 0))
+    summary.latency_ms = list(latency) if source.live else []  # a file's frames wait in queues by design
+    summary.stages = processor.times.summary()
+    return summary
+
+
+def handle_key(key: int, processor: FrameProcessor, image: np.ndarray) -> bool:
+    """Live controls in the window; True means quit."""
+    if key < 0:
+        return False
+    ch = chr(key & 0xFF).lower()
+    if ch in ("q", "\x1b"):
+        return True
+    if ch in ("s", "e"):
+        print(f"look: {processor.next_look()}", file=sys.stderr)
+    elif ch == "r":
+        print(f"region: {processor.next_region()}", file=sys.stderr)
+    elif ch == "p":
+        path = Path(time.strftime("deepphoto-snapshot-%Y%m%d-%H%M%S.png"))
+        write_image_atomic(path, image)
+        print(f"snapshot: {path.resolve()}", file=sys.stderr)
+    return False

@@ -1,0 +1,230 @@
+"""Frame sources named by one URI, as jetson-utils' videoSource does.
+
+clip.mp4 / clip.mkv ...   a video file (any container PyAV reads)          file: no frame lost
+photo.jpg                 one image                                         file
+folder/                   the images in a folder, in name order             file
+/dev/video0, v4l2://0     a V4L2 webcam (size and fps may be asked for)     live
+csi://0                   a Jetson CSI camera (GStreamer nvarguscamerasrc)   live
+rtsp://, http(s)://       a network stream                                  live
+synthetic://              moving shapes at the asked fps, for tests/soaks   live
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import to_bgr8
+from deepphoto.stream.video_file import Frame, VideoFileSource
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+class Source:
+    """Yields :class:`Frame` objects. ``live`` sources may drop frames; file sources never do."""
+
+    live: bool = False
+    fps: Fraction = Fraction(30)
+    time_base: Fraction | None = None
+    frame_count: int = 0  # 0 when unknown
+    audio_path: Path | None = None  # a file whose audio the output may copy
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class FileVideo(Source):
+    def __init__(self, path: Path) -> None:
+        self.reader = VideoFileSource(path)
+        self.fps, self.time_base = self.reader.fps, self.reader.time_base
+        self.frame_count = self.reader.frame_count
+        self.audio_path = Path(path) if self.reader.has_audio else None
+        self.bad_frames = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        yield from self.reader
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Any image (grey, RGBA, 16-bit) as BGR uint8, or a one-line error."""
+    if not path.is_file():
+        raise DeepPhotoError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DeepPhotoError(f"{path}: file is empty")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DeepPhotoError(f"{path}: not a readable image")
+    return to_bgr8(img)
+
+
+class ImageFiles(Source):
+    def __init__(self, paths: list[Path], fps: Fraction = Fraction(30)) -> None:
+        if not paths:
+            raise DeepPhotoError("no images to read")
+        self.paths = paths
+        self.fps = fps
+        self.frame_count = len(paths)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i, p in enumerate(self.paths):
+            yield Frame(read_image(p), i, 1 / self.fps, name=p.stem)
+
+
+class Capture(Source):
+    """An OpenCV ``VideoCapture`` (V4L2 webcam, GStreamer pipeline): a live source."""
+
+    live = True
+
+    def __init__(
+        self, target: int | str, api: int, what: str, size: tuple[int, int] | None = None, fps: float | None = None
+    ) -> None:
+        self.what = what
+        self.cap = cv2.VideoCapture(target, api)
+        if not self.cap.isOpened():
+            raise DeepPhotoError(f"{what}: camera not found or busy")
+        if size:
+            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        if fps:
+            self.cap.set(cv2.CAP_PROP_FPS, fps)
+        got = self.cap.get(cv2.CAP_PROP_FPS)
+        self.fps = Fraction(got).limit_denominator(1001) if got and got > 0 else Fraction(30)
+
+    def __iter__(self) -> Iterator[Frame]:
+        start = time.monotonic()
+        while True:
+            ok, img = self.cap.read()
+            if not ok or img is None:
+                raise SourceLost(f"{self.what}: camera stopped delivering frames")
+            yield Frame(img, None, None, arrival=time.monotonic() - start)
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class SourceLost(DeepPhotoError):
+    """A live source that went away mid-stream (unplugged camera, dropped stream)."""
+
+
+def csi_pipeline(sensor: int, size: tuple[int, int], fps: int) -> str:
+    """The GStreamer pipeline for a Jetson CSI camera through nvarguscamerasrc, BGR out."""
+    w, h = size
+    return (
+        f"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM), width={w}, height={h}, "
+        f"framerate={fps}/1, format=NV12 ! nvvidconv ! video/x-raw, format=BGRx ! "
+        f"videoconvert ! video/x-raw, format=BGR ! appsink drop=true max-buffers=1"
+    )
+
+
+def has_gstreamer() -> bool:
+    info = cv2.getBuildInformation()
+    return any(line.strip().startswith("GStreamer:") and "YES" in line for line in info.splitlines())
+
+
+class NetworkStream(Source):
+    """rtsp:// or http(s):// through PyAV, read as a live source."""
+
+    live = True
+
+    def __init__(self, url: str) -> None:
+        try:
+            self.reader = VideoFileSource(url, network=True)
+        except DeepPhotoError as exc:
+            raise DeepPhotoError(f"{url}: stream not reachable ({exc})") from None
+        self.fps = self.reader.fps
+        self.url = url
+
+    def __iter__(self) -> Iterator[Frame]:
+        start = time.monotonic()
+        for frame in self.reader:
+            frame.pts, frame.arrival = None, time.monotonic() - start
+            yield frame
+        raise SourceLost(f"{self.url}: stream ended")
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+class Synthetic(Source):
+    """A live test source: a figure moving over a textured background, paced at ``fps``."""
+
+    live = True
+
+    def __init__(self, size: tuple[int, int] = (640, 480), fps: float = 30, frames: int = 0) -> None:
+        self.size, self.fps, self.frames = size, Fraction(fps).limit_denominator(1001), frames
+        w, h = size
+        yy, xx = np.mgrid[0:h, 0:w]
+        self.background = np.stack(
+            [(xx * 255 // max(w, 1)), (yy * 255 // max(h, 1)), ((xx // 32 + yy // 32) % 2) * 120 + 60], -1
+        ).astype(np.uint8)
+
+    def __iter__(self) -> Iterator[Frame]:
+        start = time.monotonic()
+        w, h = self.size
+        i = 0
+        while not self.frames or i < self.frames:
+            due = start + i / float(self.fps)
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            img = self.background.copy()
+            cx = int(w / 2 + w / 4 * np.sin(i / 15))
+            cv2.circle(img, (cx, h // 3), h // 8, (80, 120, 200), -1)
+            cv2.rectangle(img, (cx - h // 6, h // 3 + h // 8), (cx + h // 6, h), (90, 60, 40), -1)
+            yield Frame(img, None, None, arrival=time.monotonic() - start)
+            i += 1
+
+
+def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None = None) -> Source:
+    """The source a URI names; a one-line error for anything that cannot be opened."""
+    if uri.startswith("csi://"):
+        sensor = _index(uri, "csi://")
+        if not has_gstreamer():
+            raise DeepPhotoError(
+                f"{uri}: CSI cameras need OpenCV built with GStreamer "
+                "(JetPack's python3-opencv); this OpenCV has no GStreamer"
+            )
+        return Capture(csi_pipeline(sensor, size or (1280, 720), int(fps or 30)), cv2.CAP_GSTREAMER, uri)
+    if uri.startswith(("v4l2://", "/dev/video")):
+        index = _index(uri, "v4l2://" if uri.startswith("v4l2://") else "/dev/video")
+        if not Path(f"/dev/video{index}").exists():
+            raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")
+        return Capture(index, cv2.CAP_V4L2, uri, size, fps)
+    if uri.startswith(("rtsp://", "rtsps://", "http://", "https://", "rtmp://")):
+        return NetworkStream(uri)
+    if uri.startswith("synthetic://"):
+        return Synthetic(size or (640, 480), fps or 30)
+    if "://" in uri:
+        raise DeepPhotoError(
+            f"{uri}: unknown input scheme (use a file, folder, /dev/videoN, csi://N, "
+            "rtsp://, http(s):// or synthetic://)"
+        )
+    path = Path(uri)
+    if path.is_dir():
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise DeepPhotoError(f"{path}: folder holds no images")
+        return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        read_image(path)  # fail now, with the reason, not mid-run
+        return ImageFiles([path])
+    return FileVideo(path)
+
+
+def _index(uri: str, prefix: str) -> int:
+    rest = uri[len(prefix) :] or "0"
+    if not rest.isdigit():
+        raise DeepPhotoError(f"{uri}: expected {prefix}N with a device number")
+    return int(rest)

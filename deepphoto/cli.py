@@ -12,11 +12,14 @@ from deepphoto.errors import DeepPhotoError
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("deepphoto.demo", "run the main job on bundled footage (no camera needed)"),
     "run": ("deepphoto.run_cmd", "filter any video source into any sink (file, virtual camera, window)"),
-    "edit": ("deepphoto.edit_cmd", "apply an effect to one region of one photo"),
+    "edit": ("deepphoto.edit_cmd", "apply a style or effect to one region of one photo"),
+    "styles": ("deepphoto.styles_cmd", "list the painting styles and effects"),
     "eval-seg": ("deepphoto.eval_seg", "evaluate the person segmenter on images/ + masks/"),
     "bench-seg": ("deepphoto.bench_seg", "LightNet next to MediaPipe's selfie segmenter, same images"),
     "train-seg": ("deepphoto.models.train_seg", "train the LightNet person segmenter"),
-    "export-seg": ("deepphoto.models.export_seg", "convert a checkpoint to safetensors / ONNX"),
+    "eval-style": ("deepphoto.eval_style", "evaluate the style networks: losses, temporal error, speed, sheet"),
+    "train-style": ("deepphoto.models.train_style", "train the multi-style StyleNet"),
+    "export": ("deepphoto.models.export_cmd", "convert a checkpoint to safetensors, or weights to ONNX"),
 }
 
 

@@ -10,7 +10,10 @@ import argparse
 from pathlib import Path
 
 from deepphoto.assets import demo_clip
+from deepphoto.models.styles import style_names
 from deepphoto.run_cmd import add_look_arguments, execute
+
+DEMO_STYLE = "starry-night"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.input, args.output = str(demo_clip()), str(args.out)
     args.overwrite, args.quiet = True, False
+    names = style_names()
+    if not (args.style or args.effect) and names:
+        args.style = DEMO_STYLE if DEMO_STYLE in names else names[0]
     summary = execute(args)
     if summary.path:
         print(f"demo video: {summary.path.resolve()}")

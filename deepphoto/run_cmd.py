@@ -9,6 +9,7 @@ from types import FrameType
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import parse_size
+from deepphoto.models.styles import style_names
 from deepphoto.segmenter import DEFAULT_INPUT_SIZE, SEG_BACKENDS, Segmenter
 from deepphoto.stream.composite import REGIONS
 from deepphoto.stream.effects import EFFECT_NAMES, make_effect
@@ -19,7 +20,9 @@ from deepphoto.stream.sources import open_source
 
 def add_look_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``run``, ``edit`` and ``demo``: what to apply, where, and the mask controls."""
-    p.add_argument("--effect", default="blur", help=f"one of {', '.join(EFFECT_NAMES)} (default blur)")
+    p.add_argument("--style", help="painting style (see 'deepphoto styles'), or a blend 'wave:0.7,scream:0.3'")
+    p.add_argument("--style-scale", type=float, default=1.0, help="paint at this fraction of the size (faster)")
+    p.add_argument("--effect", help=f"classic effect instead of a style: {', '.join(EFFECT_NAMES)}")
     p.add_argument("--background", type=Path, help="image or video behind the person (--effect replace)")
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
     p.add_argument("--threshold", type=float, default=0.5, help="person where probability > this (0-1)")
@@ -63,12 +66,30 @@ def make_processor(args: argparse.Namespace) -> FrameProcessor:
         seg_every=getattr(args, "seg_every", 1),
         skip_still=getattr(args, "skip_still", 0.0),
     )
-    first = make_effect(args.effect, args.background)
-    looks = [Look(args.effect, first)] + [
-        Look(n, make_effect(n)) for n in EFFECT_NAMES if n not in (args.effect, "replace")
-    ]
+    looks = make_looks(args)
     segmenter = Segmenter(args.backend, input_size=parse_size(args.seg_input))
     return FrameProcessor(segmenter, looks, args.region, settings)
+
+
+def make_looks(args: argparse.Namespace) -> list[Look]:
+    """The chosen style or effect first, then every other one (the window's 's' key cycles them)."""
+    if args.style and args.effect:
+        raise DeepPhotoError("give --style or --effect, not both")
+    names = style_names()
+    stylizer = None
+    if args.style or names:
+        from deepphoto.stylizer import Stylizer
+
+        stylizer = Stylizer(args.style or names[0], backend=args.backend, scale=args.style_scale)
+    effect = args.effect or ("blur" if not args.style else None)
+    looks = []
+    if args.style:
+        looks.append(Look(args.style, stylizer.painter(args.style)))
+    if effect:
+        looks.append(Look(effect, make_effect(effect, args.background)))
+    looks += [Look(n, stylizer.painter(n)) for n in names if stylizer and n != args.style]
+    looks += [Look(n, make_effect(n)) for n in EFFECT_NAMES if n not in (effect, "replace")]
+    return looks
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

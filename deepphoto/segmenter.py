@@ -22,7 +22,7 @@ def make_seg_engine(backend: str, weights: Path | None = None, threads: int | No
         from deepphoto.models.lightnet import LightNetProb
         from deepphoto.models.lightnet_io import load_lightnet
 
-        return TorchEngine(LightNetProb(load_lightnet(weights)), "rgb", "prob", threads=threads)
+        return TorchEngine(LightNetProb(load_lightnet(weights)), ("rgb",), "prob", threads=threads)
     if backend == "onnx":
         from deepphoto.engines.onnx_engine import OnnxEngine
 

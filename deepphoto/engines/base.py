@@ -16,7 +16,7 @@ class TensorInfo:
 
 
 class Engine(ABC):
-    """A compiled or loaded network with one input and one output (all DeepPhoto networks are)."""
+    """A compiled or loaded network: float32 inputs in, its first output back."""
 
     name: str = "engine"
 
@@ -29,5 +29,5 @@ class Engine(ABC):
     def outputs(self) -> list[TensorInfo]: ...
 
     @abstractmethod
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """Run one float32 NCHW batch and return the output as a float32 array."""
+    def run(self, *inputs: np.ndarray) -> np.ndarray:
+        """Run one batch (inputs in the order of ``inputs``) and return the first output, float32."""

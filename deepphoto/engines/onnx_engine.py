@@ -38,5 +38,6 @@ class OnnxEngine(Engine):
     def outputs(self) -> list[TensorInfo]:
         return self._out
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self._in[0].name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+    def run(self, *inputs: np.ndarray) -> np.ndarray:
+        feed = {info.name: np.ascontiguousarray(x, dtype=np.float32) for info, x in zip(self._in, inputs)}
+        return self.session.run(None, feed)[0]

@@ -14,7 +14,7 @@ class TorchEngine(Engine):
     def __init__(
         self,
         module: torch.nn.Module,
-        input_name: str = "input",
+        input_names: tuple[str, ...] = ("input",),
         output_name: str = "output",
         device: str = "cpu",
         threads: int | None = None,
@@ -23,18 +23,18 @@ class TorchEngine(Engine):
             torch.set_num_threads(threads)
         self.device = torch.device(device)
         self.module = module.eval().to(self.device)
-        self._in = TensorInfo(input_name, ("N", 3, "H", "W"), "float32")
+        self._in = [TensorInfo(name, ("N", "..."), "float32") for name in input_names]
         self._out = TensorInfo(output_name, ("N", "C", "h", "w"), "float32")
 
     @property
     def inputs(self) -> list[TensorInfo]:
-        return [self._in]
+        return list(self._in)
 
     @property
     def outputs(self) -> list[TensorInfo]:
         return [self._out]
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, *inputs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
+            out = self.module(*(torch.from_numpy(np.ascontiguousarray(x)).to(self.device) for x in inputs))
         return out.float().cpu().numpy()

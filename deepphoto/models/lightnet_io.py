@@ -6,13 +6,12 @@ from pathlib import Path
 
 import torch
 
-from deepphoto.assets import cache_dir, sha256_of
 from deepphoto.errors import DeepPhotoError
+from deepphoto.models import onnx_cache
 from deepphoto.models.lightnet import LightNet, LightNetProb
 from deepphoto.models.weights import PACKAGE_WEIGHTS, read_weights
 
 SHIPPED_LIGHTNET = PACKAGE_WEIGHTS / "lightnet.safetensors"
-ONNX_OPSET = 17
 
 
 def load_lightnet(weights: Path | None = None) -> LightNet:
@@ -41,7 +40,7 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
         input_names=["rgb"],
         output_names=["prob"],
         dynamic_axes={"rgb": {0: "N", 2: "H", 3: "W"}, "prob": {0: "N", 2: "h", 3: "w"}},
-        opset_version=ONNX_OPSET,
+        opset_version=onnx_cache.ONNX_OPSET,
         dynamo=False,
     )
     tmp.replace(out)
@@ -50,10 +49,4 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
 
 def cached_onnx(weights: Path | None = None) -> Path:
     """The ONNX file for these weights, exported into the cache on first use."""
-    path = Path(weights) if weights else SHIPPED_LIGHTNET
-    if not path.is_file():
-        raise DeepPhotoError(f"{path}: weights file not found")
-    out = cache_dir() / "onnx" / f"lightnet-{sha256_of(path)[:16]}-op{ONNX_OPSET}.onnx"
-    if not out.exists():
-        export_onnx(path, out)
-    return out
+    return onnx_cache.cached_onnx(Path(weights) if weights else SHIPPED_LIGHTNET, "lightnet", export_onnx)

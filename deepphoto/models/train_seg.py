@@ -37,6 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--composite-share", type=float, default=0.5)
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     p.add_argument("--export", type=Path, default=None, help="write safetensors weights here at the end")
 
 
@@ -70,6 +71,8 @@ def lr_at(step: int, steps: int, warmup: int = 100) -> float:
 
 def train(args: argparse.Namespace) -> Path:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     data = SegTrainingData(args.data, composite_share=args.composite_share, seed=args.seed)

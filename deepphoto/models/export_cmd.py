@@ -1,0 +1,67 @@
+"""``deepphoto export MODEL``: training checkpoint -> shipped safetensors, and weights -> ONNX."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.models import lightnet_io, styles
+from deepphoto.models.lightnet import LightNet
+from deepphoto.models.style_data import STYLE_SOURCES
+from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.weights import save_weights
+
+
+def lightnet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
+    net = LightNet(width=int(state.get("width", 128)))
+    net.load_state_dict(state["model"])
+    return net, {"width": net.width, "step": int(state["step"])}
+
+
+def stylenet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
+    config = state.get("config") or {"styles": [s.name for s in STYLE_SOURCES]}
+    net = StyleNet(len(config["styles"]))
+    net.load_state_dict(state["model"])
+    return net, {**config, "step": int(state["step"])}
+
+
+MODELS: dict[str, tuple[Callable[[dict], tuple[torch.nn.Module, dict]], Callable[[Path | None, Path], Path]]] = {
+    "lightnet": (lightnet_from_checkpoint, lightnet_io.export_onnx),
+    "stylenet": (stylenet_from_checkpoint, styles.export_onnx),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", choices=sorted(MODELS), help="which network")
+    p.add_argument("--checkpoint", type=Path, help="training checkpoint (runs/.../last.pt) to convert")
+    p.add_argument("--weights", type=Path, help="safetensors weights to export to ONNX (default: shipped)")
+    p.add_argument("--safetensors", type=Path, help="write half-precision safetensors here")
+    p.add_argument("--onnx", type=Path, help="write the ONNX model here")
+    p.add_argument("--note", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (args.safetensors or args.onnx):
+        raise DeepPhotoError("nothing to write: give --safetensors OUT and/or --onnx OUT")
+    from_checkpoint, to_onnx = MODELS[args.model]
+    weights = args.weights
+    if args.checkpoint:
+        if not args.checkpoint.is_file():
+            raise DeepPhotoError(f"{args.checkpoint}: checkpoint not found")
+        state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+        net, config = from_checkpoint(state)
+        config.update(dict(note.split("=", 1) for note in args.note))
+        out = args.safetensors or args.checkpoint.with_suffix(".safetensors")
+        save_weights(net, out, kind=args.model, config=config)
+        print(f"wrote {out}")
+        weights = out
+    elif args.safetensors:
+        raise DeepPhotoError("--safetensors needs --checkpoint to convert")
+    if args.onnx:
+        to_onnx(weights, args.onnx)
+        print(f"wrote {args.onnx}")
+    return 0

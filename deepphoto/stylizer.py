@@ -1,0 +1,75 @@
+"""Stylizer: BGR frame of any size in, the frame painted in a style out (same size, uint8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deepphoto.engines.base import Engine
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import to_bgr8
+from deepphoto.models.styles import style_names, style_vector
+
+STYLE_BACKENDS = ("onnx", "torch")
+
+
+def make_style_engine(backend: str, weights: Path | None = None, threads: int | None = None) -> Engine:
+    if backend == "torch":
+        from deepphoto.engines.torch_engine import TorchEngine
+        from deepphoto.models.styles import load_stylenet
+
+        return TorchEngine(load_stylenet(weights), ("rgb", "style"), "styled", threads=threads)
+    if backend == "onnx":
+        from deepphoto.engines.onnx_engine import OnnxEngine
+        from deepphoto.models.styles import cached_onnx
+
+        return OnnxEngine(cached_onnx(weights), threads=threads)
+    raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(STYLE_BACKENDS)}")
+
+
+class Stylizer:
+    """``style``: a name or a blend ('wave:0.7,scream:0.3'); ``scale`` < 1 paints a smaller copy
+    and scales it back up (faster; brush strokes get larger)."""
+
+    def __init__(
+        self,
+        style: str,
+        backend: str = "onnx",
+        weights: Path | None = None,
+        scale: float = 1.0,
+        threads: int | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.names = style_names(weights)
+        self.set_style(style)
+        if not 0.1 <= scale <= 1.0:
+            raise DeepPhotoError(f"style scale {scale}: must be between 0.1 and 1")
+        self.scale = scale
+        self.engine = engine or make_style_engine(backend, weights, threads)
+        self.backend = self.engine.name
+
+    def set_style(self, style: str) -> None:
+        self.style = style
+        self.vector = self.vector_of(style)
+
+    def vector_of(self, style: str) -> np.ndarray:
+        return np.array([style_vector(style, self.names)], np.float32)
+
+    def painter(self, style: str) -> Callable[[np.ndarray], np.ndarray]:
+        """An effect that paints frames in ``style`` (sharing this network and its session)."""
+        vector = self.vector_of(style)
+        return lambda frame: self(frame, vector)
+
+    def __call__(self, frame: np.ndarray, vector: np.ndarray | None = None) -> np.ndarray:
+        bgr = to_bgr8(frame)
+        h, w = bgr.shape[:2]
+        # The network wants multiples of 8: resize to the nearest (at least 8).
+        tw, th = (max(8, round(v * self.scale / 8) * 8) for v in (w, h))
+        small = bgr if (tw, th) == (w, h) else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
+        out = self.engine.run(rgb, self.vector if vector is None else vector)[0].transpose(1, 2, 0)
+        styled = cv2.cvtColor((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        return styled if (tw, th) == (w, h) else cv2.resize(styled, (w, h), interpolation=cv2.INTER_LINEAR)

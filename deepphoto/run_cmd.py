@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -15,7 +16,7 @@ from deepphoto.stream.composite import REGIONS
 from deepphoto.stream.effects import EFFECT_NAMES, make_effect
 from deepphoto.stream.pipeline import FrameProcessor, Look, MaskSettings, RunSummary, run_stream
 from deepphoto.stream.sinks import open_sink
-from deepphoto.stream.sources import open_source
+from deepphoto.stream.sources import Source, open_source
 
 
 def add_look_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,6 +93,11 @@ def make_looks(args: argparse.Namespace) -> list[Look]:
     return looks
 
 
+def reopen_of(args: argparse.Namespace, size: tuple[int, int] | None) -> Callable[[], Source]:
+    """How to open the live source again after it went away."""
+    return lambda: open_source(args.input, size=size, fps=getattr(args, "fps", None))
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM ends a job like Ctrl-C: the output is finalised
 
@@ -108,7 +114,12 @@ def execute(args: argparse.Namespace) -> RunSummary:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         summary = run_stream(
-            source, sink, processor, progress=not args.quiet, max_frames=getattr(args, "max_frames", 0)
+            source,
+            sink,
+            processor,
+            progress=not args.quiet,
+            max_frames=getattr(args, "max_frames", 0),
+            reopen=reopen_of(args, size) if source.live else None,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -14,6 +14,7 @@ from deepphoto.frames import to_bgr8
 from deepphoto.models.styles import style_names, style_vector
 
 STYLE_BACKENDS = ("onnx", "torch")
+MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
 
 
 def make_style_engine(backend: str, weights: Path | None = None, threads: int | None = None) -> Engine:
@@ -66,8 +67,9 @@ class Stylizer:
     def __call__(self, frame: np.ndarray, vector: np.ndarray | None = None) -> np.ndarray:
         bgr = to_bgr8(frame)
         h, w = bgr.shape[:2]
-        # The network wants multiples of 8: resize to the nearest (at least 8).
-        tw, th = (max(8, round(v * self.scale / 8) * 8) for v in (w, h))
+        # Multiples of 8, at least 16 (its 1/8 level needs 2 pixels), at most MAX_SIDE on the long side.
+        scale = min(self.scale, MAX_SIDE / max(w, h))
+        tw, th = (max(16, round(v * scale / 8) * 8) for v in (w, h))
         small = bgr if (tw, th) == (w, h) else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
         out = self.engine.run(rgb, self.vector if vector is None else vector)[0].transpose(1, 2, 0)

@@ -133,3 +133,85 @@ def test_interrupted_file_job_leaves_a_playable_file(tmp_path, sig):
     assert 0 < got["frames"] < 400
     assert f"{got['frames']} frames" in stdout
     assert not list(tmp_path.glob(".out.partial*"))
+
+
+class VanishingCamera:
+    """A fake live camera: a few frames, then it is unplugged."""
+
+    live = True
+    fps = Fraction(30)
+    time_base = None
+    frame_count = 0
+    audio_path = None
+
+    def __init__(self, session, frames=5):
+        self.session, self.frames, self.closed = session, frames, False
+
+    def __iter__(self):
+        from deepphoto.stream.sources import SourceLost
+
+        for _ in range(self.frames):
+            time.sleep(0.005)  # paced, as a camera is
+            yield Frame(np.full((48, 64, 3), 50 * self.session, np.uint8), None, None)
+        raise SourceLost("fake camera: unplugged")
+
+    def close(self):
+        self.closed = True
+
+
+def test_live_source_that_vanishes_and_comes_back():
+    from deepphoto.segmenter import Segmenter
+    from deepphoto.stream.effects import make_effect
+    from deepphoto.stream.pipeline import FrameProcessor, Look, run_stream
+    from deepphoto.stream.sinks import NullSink
+
+    attempts = []
+
+    def reopen():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise DeepPhotoError("fake camera: not there yet")
+        return VanishingCamera(session=2, frames=1000)
+
+    class Recording(NullSink):
+        def __init__(self):
+            super().__init__()
+            self.images = []
+
+        def write(self, image, frame):
+            self.images.append(image)
+
+    sink = Recording()
+    processor = FrameProcessor(Segmenter("onnx"), [Look("grey", make_effect("grey"))], region="whole")
+    first = VanishingCamera(session=1)
+    summary = run_stream(first, sink, processor, progress=False, max_frames=12, reopen=reopen)
+    assert first.closed and len(attempts) == 2
+    assert summary.frames_in == 12 and summary.lost >= 1
+    grey_levels = [int(img[0, 0, 0]) for img in sink.images]
+    assert grey_levels[0] == 50 and grey_levels[-1] == 100  # before, then after reconnecting
+    last_before = max(i for i, level in enumerate(grey_levels) if level == 50)
+    first_after = grey_levels.index(100)
+    assert first_after > last_before + 1
+    assert all(level < 50 for level in grey_levels[last_before + 1:first_after])  # 'camera lost' cards
+
+
+def test_a_stage_that_fails_on_one_frame_does_not_end_the_run(tmp_path, capsys):
+    from deepphoto.segmenter import Segmenter
+    from deepphoto.stream.pipeline import FrameProcessor, Look, run_stream
+
+    calls = []
+
+    def flaky(frame):
+        calls.append(1)
+        if len(calls) in (3, 7):
+            raise RuntimeError("boom")
+        return frame
+
+    src = make_clip(tmp_path / "in.mp4", frames=10)
+    source = open_source(str(src))
+    sink = open_sink(str(tmp_path / "out.mp4"), source.fps, source.time_base)
+    processor = FrameProcessor(Segmenter("onnx"), [Look("flaky", flaky)], region="whole")
+    summary = run_stream(source, sink, processor, progress=False)
+    assert summary.frames_out == 10 and summary.failed == 2
+    assert capsys.readouterr().err.count("boom") == 1  # logged once, counted after
+    assert probe(tmp_path / "out.mp4")["frames"] == 10

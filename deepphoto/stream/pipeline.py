@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from deepphoto.segmenter import Segmenter
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect
 from deepphoto.stream.queues import END, FrameQueue, Worker, drain
+from deepphoto.stream.reconnect import lost_card, resilient
 from deepphoto.stream.refine import guided_filter
 from deepphoto.stream.sinks import Sink, write_image_atomic
 from deepphoto.stream.smoothing import MaskSmoother
@@ -142,6 +143,7 @@ class RunSummary:
     dropped: int = 0
     failed: int = 0  # frames passed through unprocessed after an error
     bad_packets: int = 0
+    lost: int = 0  # 'camera lost' cards sent while a live source was away
     seconds: float = 0.0
     interrupted: bool = False
     source_error: str = ""
@@ -158,6 +160,8 @@ class RunSummary:
             parts.append(f"{self.dropped} stale frames dropped")
         if self.failed:
             parts.append(f"{self.failed} frames passed through after errors")
+        if self.lost:
+            parts.append(f"{self.lost} 'camera lost' frames while the source was away")
         if self.bad_packets:
             parts.append(f"{self.bad_packets} damaged packets skipped")
         if segmented < self.frames_out:
@@ -170,18 +174,24 @@ class RunSummary:
         return state + ", ".join(parts) + where + died
 
 
-def stamped(source: Source) -> Iterator[Frame]:
-    """The source's frames, each marked with the moment it arrived (for latency)."""
-    for frame in source:
+def stamped(frames: Iterable[Frame]) -> Iterator[Frame]:
+    """The frames, each marked with the moment it arrived (for latency)."""
+    for frame in frames:
         frame.arrival = time.monotonic()
         yield frame
 
 
 def run_stream(
-    source: Source, sink: Sink, processor: FrameProcessor, progress: bool = True, max_frames: int = 0
+    source: Source,
+    sink: Sink,
+    processor: FrameProcessor,
+    progress: bool = True,
+    max_frames: int = 0,
+    reopen: Callable[[], Source] | None = None,
 ) -> RunSummary:
     """Move every frame (files) or the newest frames (live) from ``source`` through ``processor``
-    to ``sink``. The sink is closed, and so a video file finalised, however this ends."""
+    to ``sink``. The sink is closed, and so a video file finalised, however this ends. With
+    ``reopen``, a live source that goes away is retried while the sink gets 'lost' cards."""
     inq = FrameQueue(2 if source.live else 8, drop_oldest=source.live)
     outq = FrameQueue(4, drop_oldest=False)
     summary = RunSummary(path=None)
@@ -198,14 +208,23 @@ def run_stream(
             summary.frames_out += 1
             bar.update(1)
 
-    reader = Worker("deepphoto-reader", lambda: drain(stamped(source), inq.put, reader.stop_event), inq.close)
+    def read() -> None:
+        frames = resilient(source, reopen, reader.stop_event) if reopen else source
+        drain(stamped(frames), inq.put, reader.stop_event)
+
+    reader = Worker("deepphoto-reader", read, inq.close)
     writer = Worker("deepphoto-writer", write, outq.close)
     errors: dict[str, int] = {}
     start = time.perf_counter()
     reader.start()
     writer.start()
     try:
+        last: np.ndarray | None = None
         while (frame := inq.get()) is not END:
+            if frame.lost:
+                summary.lost += 1
+                outq.put((lost_card(last), frame))
+                continue
             summary.frames_in += 1
             try:
                 image = processor(frame.image)
@@ -220,6 +239,7 @@ def run_stream(
                 errors[key] = errors.get(key, 0) + 1
                 image = to_bgr8(frame.image)
             outq.put((image, frame))
+            last = image
             if writer.error or handle_key(sink.key(), processor, image):
                 break
             if max_frames and summary.frames_in >= max_frames:

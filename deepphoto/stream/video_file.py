@@ -31,6 +31,7 @@ class Frame:
     time_base: Fraction | None
     arrival: float = 0.0  # seconds since the source started (live sources)
     name: str = ""  # for image sources: the file stem
+    lost: bool = False  # a live source is away: no picture (see stream.reconnect)
 
 
 class VideoFileSource:

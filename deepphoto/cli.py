@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("deepphoto.demo", "run the main job on bundled footage (no camera needed)"),
     "run": ("deepphoto.run_cmd", "filter any video source into any sink (file, virtual camera, window)"),
     "edit": ("deepphoto.edit_cmd", "apply a style or effect to one region of one photo"),
+    "soak": ("deepphoto.soak", "long run from a synthetic live source: memory and queues stay flat"),
     "styles": ("deepphoto.styles_cmd", "list the painting styles and effects"),
     "eval-seg": ("deepphoto.eval_seg", "evaluate the person segmenter on images/ + masks/"),
     "bench-seg": ("deepphoto.bench_seg", "LightNet next to MediaPipe's selfie segmenter, same images"),

@@ -124,6 +124,8 @@ def execute(args: argparse.Namespace) -> RunSummary:
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(summary.line(processor.segmented))
+    if summary.frames_out == 0 and not summary.interrupted:
+        raise DeepPhotoError(f"{args.input}: no frame could be decoded")
     return summary
 
 

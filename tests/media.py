@@ -15,13 +15,14 @@ def make_clip(
     w, h = size
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=fps)
-        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+        v.codec_context.gop_size = 5  # a keyframe every 5 frames, as streams have
         a = None
         if audio:
             a = out.add_stream("aac", rate=44100)
             a.layout = "mono"
         for i in range(frames):
-            img = np.full((h, w, 3), 40, np.uint8)
+            img = np.random.default_rng(i).integers(30, 60, (h, w, 3), dtype=np.uint8)  # some texture
             x = (i * 5) % w
             img[h // 4 :, x : x + w // 4] = (60, 120, 220)
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")

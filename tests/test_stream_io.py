@@ -192,7 +192,7 @@ def test_live_source_that_vanishes_and_comes_back():
     last_before = max(i for i, level in enumerate(grey_levels) if level == 50)
     first_after = grey_levels.index(100)
     assert first_after > last_before + 1
-    assert all(level < 50 for level in grey_levels[last_before + 1:first_after])  # 'camera lost' cards
+    assert all(level < 50 for level in grey_levels[last_before + 1 : first_after])  # 'camera lost' cards
 
 
 def test_a_stage_that_fails_on_one_frame_does_not_end_the_run(tmp_path, capsys):

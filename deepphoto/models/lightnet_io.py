@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -33,16 +34,18 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.onnx")
     dummy = torch.rand(1, 3, 256, 256)
-    torch.onnx.export(
-        model,
-        (dummy,),
-        str(tmp),
-        input_names=["rgb"],
-        output_names=["prob"],
-        dynamic_axes={"rgb": {0: "N", 2: "H", 3: "W"}, "prob": {0: "N", 2: "h", 3: "w"}},
-        opset_version=onnx_cache.ONNX_OPSET,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(tmp),
+            input_names=["rgb"],
+            output_names=["prob"],
+            dynamic_axes={"rgb": {0: "N", 2: "H", 3: "W"}, "prob": {0: "N", 2: "h", 3: "w"}},
+            opset_version=onnx_cache.ONNX_OPSET,
+            dynamo=False,
+        )
     tmp.replace(out)
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -64,16 +65,18 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.onnx")
     dummy = (torch.rand(1, 3, 64, 64), torch.full((1, net.styles), 1.0 / net.styles))
-    torch.onnx.export(
-        net,
-        dummy,
-        str(tmp),
-        input_names=["rgb", "style"],
-        output_names=["styled"],
-        dynamic_axes={"rgb": {0: "N", 2: "H", 3: "W"}, "style": {0: "N"}, "styled": {0: "N", 2: "H", 3: "W"}},
-        opset_version=onnx_cache.ONNX_OPSET,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            dummy,
+            str(tmp),
+            input_names=["rgb", "style"],
+            output_names=["styled"],
+            dynamic_axes={"rgb": {0: "N", 2: "H", 3: "W"}, "style": {0: "N"}, "styled": {0: "N", 2: "H", 3: "W"}},
+            opset_version=onnx_cache.ONNX_OPSET,
+            dynamo=False,
+        )
     tmp.replace(out)
     return out
 

@@ -135,7 +135,7 @@ class VideoFileSink:
         if self.container is None:
             self._open(even.shape[1], even.shape[0])
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
-        tb = self.stream.codec_context.time_base
+        tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         if pts is not None and self.time_base and pts > self._last_pts:
             frame.pts, frame.time_base = pts, self.time_base
         else:  # no usable source timestamp: a steady clock at the frame rate
@@ -156,6 +156,9 @@ class VideoFileSink:
         finally:
             self.container.close()
             self.container = None
+        if self.frames == 0 or not self.tmp.exists():
+            self.tmp.unlink(missing_ok=True)
+            return None
         if self.audio_from is not None:
             self._add_audio()
         self.tmp.replace(self.path)

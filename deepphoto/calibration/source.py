@@ -1,0 +1,45 @@
+"""The one calibration data source every INT8 path reads: preprocessed frames from a folder of
+images or a video. Validation images (the fixed split by file name) are never fed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import to_network_input
+from deepphoto.models.seg_data import is_validation
+from deepphoto.stream.sources import IMAGE_SUFFIXES, open_source
+
+
+class CalibrationFrames:
+    """Up to ``limit`` network inputs (1, 3, H, W) float32 from ``path`` at ``size`` = (W, H)."""
+
+    def __init__(self, path: Path, size: tuple[int, int], limit: int = 64, every: int = 5) -> None:
+        self.path, self.size, self.limit, self.every = Path(path), size, limit, every
+        if not self.path.exists():
+            raise DeepPhotoError(f"{self.path}: calibration source not found")
+        self.skipped_validation = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        count = 0
+        for frame in self._frames():
+            yield to_network_input(frame, self.size)
+            count += 1
+            if count >= self.limit:
+                return
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        if self.path.is_dir():
+            images = sorted(p for p in self.path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            for p in images:
+                if is_validation(p.stem):
+                    self.skipped_validation += 1
+                    continue
+                yield from (f.image for f in open_source(str(p)))
+            return
+        for i, frame in enumerate(open_source(str(self.path))):
+            if i % self.every == 0:
+                yield frame.image

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+import torch
 
 from deepphoto.assets import cache_dir, sha256_of
 from deepphoto.errors import DeepPhotoError
@@ -29,4 +32,31 @@ def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object])
                 f"exporting {weights.name} to ONNX needs torch and onnx (pip install 'deepphoto[export]'): {exc}"
             ) from None
         digest.write_text(sha256_of(out) + "\n")
+    return out
+
+
+def export_module(
+    module: torch.nn.Module,
+    example: tuple[torch.Tensor, ...],
+    out: Path,
+    input_names: list[str],
+    output_names: list[str],
+    dynamic_axes: dict[str, dict[int, str]],
+) -> Path:
+    """torch.onnx.export to a temporary name, renamed when complete."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.onnx")
+    with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(),
+            example,
+            str(tmp),
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic_axes,
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    tmp.replace(out)
     return out

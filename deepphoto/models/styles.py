@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import torch
@@ -11,7 +10,7 @@ import torch
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models import onnx_cache
 from deepphoto.models.stylenet import StyleNet
-from deepphoto.models.weights import PACKAGE_WEIGHTS, read_weights
+from deepphoto.models.weights import PACKAGE_WEIGHTS, load_into, read_weights
 
 SHIPPED_STYLENET = PACKAGE_WEIGHTS / "stylenet.safetensors"
 
@@ -52,33 +51,20 @@ def load_stylenet(weights: Path | None = None) -> StyleNet:
     path = Path(weights) if weights else SHIPPED_STYLENET
     state, config = read_weights(path, kind="stylenet")
     net = StyleNet(len(config["styles"]), width=int(config.get("width", 64)))
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise DeepPhotoError(
-            f"{path}: weights do not fit StyleNet ({len(missing)} missing, {len(unexpected)} unexpected tensors)"
-        )
-    return net.eval()
+    return load_into(net, state, path, "StyleNet")
 
 
 def export_onnx(weights: Path | None, out: Path) -> Path:
     net = load_stylenet(weights)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.onnx")
-    dummy = (torch.rand(1, 3, 64, 64), torch.full((1, net.styles), 1.0 / net.styles))
-    with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            dummy,
-            str(tmp),
-            input_names=["rgb", "style"],
-            output_names=["styled"],
-            dynamic_axes={"rgb": {0: "N", 2: "H", 3: "W"}, "style": {0: "N"}, "styled": {0: "N", 2: "H", 3: "W"}},
-            opset_version=onnx_cache.ONNX_OPSET,
-            dynamo=False,
-        )
-    tmp.replace(out)
-    return out
+    example = (torch.rand(1, 3, 64, 64), torch.full((1, net.styles), 1.0 / net.styles))
+    return onnx_cache.export_module(
+        net,
+        example,
+        out,
+        ["rgb", "style"],
+        ["styled"],
+        {"rgb": {0: "N", 2: "H", 3: "W"}, "style": {0: "N"}, "styled": {0: "N", 2: "H", 3: "W"}},
+    )
 
 
 def cached_onnx(weights: Path | None = None) -> Path:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from deepphoto.assets import mobilenet_v2_imagenet
+from deepphoto.models import checkpoints
 from deepphoto.models.lightnet import LightNet
 from deepphoto.models.mobilenet_v2 import MobileNetV2
 from deepphoto.models.seg_data import SegTrainingData
@@ -86,15 +87,9 @@ def train(args: argparse.Namespace) -> Path:
     )
     base_lrs = [g["lr"] for g in opt.param_groups]
 
-    step = 0
     ckpt = args.out / "last.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optim"])
-        step = int(state["step"])
-        data.rng = np.random.default_rng(args.seed + step)
-        print(f"resumed from {ckpt} at step {step}", flush=True)
+    step = checkpoints.resume(ckpt, net, opt, device)
+    data.rng = np.random.default_rng(args.seed + step)
 
     log = open(args.out / "log.jsonl", "a")
     rng = np.random.default_rng(args.seed + step + 1)
@@ -131,9 +126,7 @@ def train(args: argparse.Namespace) -> Path:
             log.flush()
             running = []
         if step % args.save_every == 0 or step == args.steps:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": net.state_dict(), "optim": opt.state_dict(), "step": step, "width": args.width}, tmp)
-            tmp.replace(ckpt)
+            checkpoints.save(ckpt, net, opt, step, width=args.width)
     log.close()
     if args.export:
         save_weights(net.cpu(), args.export, kind="lightnet", config={"width": args.width})

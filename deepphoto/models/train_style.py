@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepphoto.models import checkpoints
 from deepphoto.models.style_data import STYLE_SOURCES, style_images, training_content
 from deepphoto.models.style_losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, gram
 from deepphoto.models.stylenet import StyleNet
@@ -69,7 +70,6 @@ def train(args: argparse.Namespace) -> Path:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
 
     # Data: content images in memory; the style Gram targets computed once.
@@ -88,15 +88,9 @@ def train(args: argparse.Namespace) -> Path:
 
     net = StyleNet(len(STYLE_SOURCES)).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    step = 0
     ckpt = args.out / "last.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optim"])
-        step = int(state["step"])
-        rng = np.random.default_rng(args.seed + step)
-        print(f"resumed from {ckpt} at step {step}", flush=True)
+    step = checkpoints.resume(ckpt, net, opt, device)
+    rng = np.random.default_rng(args.seed + step)
 
     log = open(args.out / "log.jsonl", "a")
     t0, n0 = time.time(), step
@@ -155,9 +149,7 @@ def train(args: argparse.Namespace) -> Path:
             log.flush()
             sums = {}
         if step % args.save_every == 0 or step == args.steps:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": net.state_dict(), "optim": opt.state_dict(), "step": step}, tmp)
-            tmp.replace(ckpt)
+            checkpoints.save(ckpt, net, opt, step)
     log.close()
     if args.export:
         config = {

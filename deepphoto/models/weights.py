@@ -37,3 +37,13 @@ def read_weights(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
     if meta.get("kind") != kind:
         raise DeepPhotoError(f"{path}: not a {kind} weights file (it says kind={meta.get('kind')!r})")
     return {k: v.float() for k, v in state.items()}, json.loads(meta.get("config", "{}"))
+
+
+def load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, name: str) -> torch.nn.Module:
+    """Load ``state`` into ``net`` (eval mode), or a one-line error when the tensors do not fit."""
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise DeepPhotoError(
+            f"{path}: weights do not fit {name} ({len(missing)} missing, {len(unexpected)} unexpected tensors)"
+        )
+    return net.eval()

@@ -121,7 +121,11 @@ def run(args: argparse.Namespace) -> int:
         losses = [design_losses(vgg, fast(img), img, grams) for _, img in content]
         sample = content[len(content) - 1][1]
         t = time.perf_counter()
-        opt_img = optimize(sample, grams, size=max(sample.shape[:2]), iterations=iters, vgg=vgg, progress=False)
+        opt_img = (
+            optimize(sample, grams, size=max(sample.shape[:2]), iterations=iters, vgg=vgg, progress=False)
+            if sum(iters)
+            else sample
+        )  # 0,0 skips the optimiser (its columns then show the content)
         opt_seconds = time.perf_counter() - t
         fast_sample = fast(sample)
         row = {

@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="a StyleNet trained without the temporal term, to compare temporal error",
     )
-    p.add_argument("--sheet", type=Path, default=Path("docs/style-sheet.png"), help="picture sheet to write")
+    p.add_argument("--sheet", type=Path, default=Path("docs/style-sheet.jpg"), help="picture sheet to write")
     p.add_argument("--size", type=int, default=256, help="short side of the content images")
     p.add_argument("--optimize-iterations", default="150,40", help="optimiser iterations (half size, full)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of the results")

@@ -1,6 +1,6 @@
 """Pictures for the README: demo frames as input | person mask | styled background | styled person.
 
-    .venv/bin/python scripts/readme_pictures.py docs/demo-frames.png
+.venv/bin/python scripts/readme_pictures.py docs/demo-frames.jpg
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ def main(out: Path, picks: tuple[int, ...] = (0, 55, 110), scale: int = 2) -> No
         alpha = feather(guided_filter(frame, seg(frame)), 0.5, 3)
         styled = paint(frame) if paint else cv2.GaussianBlur(frame, (31, 31), 0)
         mask = cv2.cvtColor((alpha * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
-        rows.append(np.hstack([frame, mask, blend(frame, styled, alpha, "background"),
-                               blend(frame, styled, alpha, "person")]))
+        rows.append(
+            np.hstack([frame, mask, blend(frame, styled, alpha, "background"), blend(frame, styled, alpha, "person")])
+        )
     cv2.imwrite(str(out), np.vstack(rows))
     print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/demo-frames.png"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/demo-frames.jpg"))

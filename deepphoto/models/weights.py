@@ -22,6 +22,7 @@ def save_weights(module: torch.nn.Module, path: Path, kind: str, config: dict, h
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path), metadata={"kind": kind, "config": json.dumps(config)})
+    path.chmod(0o644)  # shipped files are read by everyone
 
 
 def read_weights(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:

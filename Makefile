@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= torch,export,peers,dev
-STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+EXTRAS ?= torch,export,vcam,peers,dev
 comma  := ,
+STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .PHONY: setup demo test lint format clean
 

@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--style-image", type=Path, help="with --method optimize: any painting as the style")
     p.add_argument("--size", type=int, default=512, help="with --method optimize: long side of the result")
+    p.set_defaults(style_scale=1.0)  # a photo is painted at full size
 
 
 def optimized(image: np.ndarray, style: str | None, painting: Path | None, size: int) -> np.ndarray:

@@ -71,3 +71,37 @@ def test_guided_filter_snaps_a_blocky_mask_to_the_image_edge():
     assert row[27] < coarse[h // 2, 27]
     assert row[40] > 0.8
     assert refined.shape == coarse.shape and refined.dtype == np.float32
+
+
+def test_replace_background_with_an_image_and_a_looping_video(tmp_path):
+    import cv2
+    from media import make_clip
+
+    from deepphoto.stream.effects import make_effect
+
+    picture = tmp_path / "beach.png"
+    cv2.imwrite(str(picture), np.full((100, 200, 3), (10, 200, 30), np.uint8))
+    frame = np.zeros((48, 64, 3), np.uint8)
+    still = make_effect("replace", picture)(frame)
+    assert still.shape == frame.shape and tuple(still[10, 10]) == (10, 200, 30)
+    video = make_effect("replace", make_clip(tmp_path / "bg.mp4", frames=3))
+    outs = [video(frame) for _ in range(7)]  # more frames than the clip has: it loops
+    assert all(o.shape == frame.shape for o in outs)
+    with pytest.raises(DeepPhotoError, match="needs --background"):
+        make_effect("replace")
+
+
+def test_live_keys_cycle_looks_and_regions_and_save_snapshots(tmp_path, monkeypatch):
+    from deepphoto.segmenter import Segmenter
+    from deepphoto.stream.effects import make_effect
+    from deepphoto.stream.pipeline import FrameProcessor, Look, handle_key
+
+    monkeypatch.chdir(tmp_path)
+    looks = [Look("blur", make_effect("blur")), Look("grey", make_effect("grey"))]
+    proc = FrameProcessor(Segmenter("onnx"), looks, region="background")
+    image = np.zeros((8, 8, 3), np.uint8)
+    assert not handle_key(ord("s"), proc, image) and proc.look.name == "grey"
+    assert not handle_key(ord("r"), proc, image) and proc.region == "person"
+    assert not handle_key(ord("p"), proc, image) and len(list(tmp_path.glob("deepphoto-snapshot-*.png"))) == 1
+    assert handle_key(ord("q"), proc, image) and handle_key(27, proc, image)
+    assert not handle_key(-1, proc, image)

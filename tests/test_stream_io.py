@@ -215,3 +215,27 @@ def test_a_stage_that_fails_on_one_frame_does_not_end_the_run(tmp_path, capsys):
     assert summary.frames_out == 10 and summary.failed == 2
     assert capsys.readouterr().err.count("boom") == 1  # logged once, counted after
     assert probe(tmp_path / "out.mp4")["frames"] == 10
+
+
+def test_http_stream_is_read_as_a_live_source(tmp_path):
+    import functools
+    import http.server
+
+    from deepphoto.stream.sources import SourceLost
+
+    make_clip(tmp_path / "c.mp4", frames=10)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        source = open_source(f"http://127.0.0.1:{server.server_address[1]}/c.mp4")
+        assert source.live
+        frames = []
+        with pytest.raises(SourceLost, match="stream ended"):
+            for frame in source:
+                frames.append(frame)
+        assert len(frames) == 10 and frames[0].image.shape == (64, 96, 3)
+        source.close()
+    finally:
+        server.shutdown()

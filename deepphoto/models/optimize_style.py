@@ -95,18 +95,14 @@ class StyleObjective:
 
 def minimise(objective: StyleObjective, start: torch.Tensor, iterations: int, bar: tqdm) -> torch.Tensor:
     """L-BFGS on the image, from ``start`` (VGG space), for ``iterations`` evaluations."""
-    with torch.no_grad():
-        norm = 1.0 / float(objective(start))  # L-BFGS behaves best with losses near 1 (float32)
+    # Scale the loss so that its gradient is about 1 per pixel at the start: the losses are ~1e11,
+    # and L-BFGS's first step and its stopping tests are in those units.
+    probe = start.clone().requires_grad_(True)
+    objective(probe).backward()
+    norm = 1.0 / max(float(probe.grad.abs().mean()), 1e-30)
     x = start.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS(
-        [x],
-        lr=1.0,
-        max_iter=iterations,
-        history_size=20,
-        tolerance_change=1e-9,
-        tolerance_grad=1e-9,
-        line_search_fn="strong_wolfe",
-    )
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, history_size=20, tolerance_change=0.0,
+                            tolerance_grad=0.0, line_search_fn="strong_wolfe")
     done = 0
 
     def closure() -> torch.Tensor:

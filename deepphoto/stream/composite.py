@@ -21,11 +21,8 @@ def blend(frame: np.ndarray, effected: np.ndarray, person: np.ndarray, region: s
     check_region(region)
     if region == "whole":
         return effected
-    weight = person if region == "person" else 1.0 - person
-    w = weight[..., None].astype(np.float32)
-    base = frame.astype(np.float32)
-    out = base + w * (effected.astype(np.float32) - base)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    weight = np.ascontiguousarray(person if region == "person" else 1.0 - person, dtype=np.float32)
+    return cv2.blendLinear(effected, frame, weight, 1.0 - weight)
 
 
 def feather(person: np.ndarray, threshold: float = 0.5, radius: int = 3, softness: float = 0.1) -> np.ndarray:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,7 @@ class FrameProcessor:
         self.times = StageTimes()
         self.frames = self.segmented = 0
         self._low: np.ndarray | None = None
+        self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
         self._grey_at_seg: np.ndarray | None = None
 
     @property
@@ -123,12 +125,20 @@ class FrameProcessor:
         self._timed("mask", t)
         return alpha
 
+    def _effect(self, frame: np.ndarray) -> np.ndarray:
+        t = time.perf_counter()
+        out = self.look.effect(frame)
+        self._timed("style", t)
+        return out
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
+        # The style does not need the mask: paint on a second thread while this one segments
+        # (ONNX Runtime and OpenCV release the GIL, so the two use both cores).
+        painting = self._painter.submit(self._effect, frame)
         alpha = self.person_alpha(frame) if self.region != "whole" else None
+        effected = painting.result()
         t = time.perf_counter()
-        effected = self.look.effect(frame)
-        t = self._timed("style", t)
         out = effected if alpha is None else blend(frame, effected, alpha, self.region)
         self._timed("composite", t)
         self.frames += 1

@@ -101,8 +101,15 @@ def minimise(objective: StyleObjective, start: torch.Tensor, iterations: int, ba
     objective(probe).backward()
     norm = 1.0 / max(float(probe.grad.abs().mean()), 1e-30)
     x = start.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, history_size=20, tolerance_change=0.0,
-                            tolerance_grad=0.0, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [x],
+        lr=1.0,
+        max_iter=iterations,
+        history_size=20,
+        tolerance_change=0.0,
+        tolerance_grad=0.0,
+        line_search_fn="strong_wolfe",
+    )
     done = 0
 
     def closure() -> torch.Tensor:

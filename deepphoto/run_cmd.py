@@ -75,7 +75,7 @@ def make_processor(args: argparse.Namespace) -> FrameProcessor:
         skip_still=getattr(args, "skip_still", 0.0),
     )
     looks = make_looks(args, cycle=str(getattr(args, "output", "")).startswith("display://"))
-    segmenter = Segmenter(args.backend, input_size=parse_size(args.seg_input), threads=args.threads)
+    segmenter = Segmenter(args.backend, input_size=parse_size(args.seg_input), threads=args.threads, spin=False)
     return FrameProcessor(segmenter, looks, args.region, settings)
 
 
@@ -89,7 +89,9 @@ def make_looks(args: argparse.Namespace, cycle: bool = False) -> list[Look]:
     if args.style or names:
         from deepphoto.stylizer import Stylizer
 
-        stylizer = Stylizer(args.style or names[0], backend=args.backend, scale=args.style_scale, threads=args.threads)
+        stylizer = Stylizer(
+            args.style or names[0], backend=args.backend, scale=args.style_scale, threads=args.threads, spin=False
+        )
     looks = [Look(args.style, stylizer.painter(args.style))] if args.style else []
     if effect:
         looks.append(Look(effect, make_effect(effect, args.background)))

@@ -15,7 +15,7 @@ DEFAULT_INPUT_SIZE = (256, 256)  # (width, height); chosen by measurement, see t
 SEG_BACKENDS = ("onnx", "torch")
 
 
-def make_seg_engine(backend: str, weights: Path | None = None, threads: int | None = None) -> Engine:
+def make_seg_engine(backend: str, weights: Path | None = None, threads: int | None = None, spin: bool = True) -> Engine:
     """The LightNet engine for ``backend``, built from ``weights`` (default: the shipped ones)."""
     if backend == "torch":
         from deepphoto.engines.torch_engine import TorchEngine
@@ -28,10 +28,10 @@ def make_seg_engine(backend: str, weights: Path | None = None, threads: int | No
 
         weights_path = Path(weights) if weights else None
         if weights_path is not None and weights_path.suffix == ".onnx":
-            return OnnxEngine(weights_path, threads=threads)
+            return OnnxEngine(weights_path, threads=threads, spin=spin)
         from deepphoto.models.lightnet_io import cached_onnx
 
-        return OnnxEngine(cached_onnx(weights_path), threads=threads)
+        return OnnxEngine(cached_onnx(weights_path), threads=threads, spin=spin)
     raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(SEG_BACKENDS)}")
 
 
@@ -45,11 +45,12 @@ class Segmenter:
         input_size: tuple[int, int] = DEFAULT_INPUT_SIZE,
         threads: int | None = None,
         engine: Engine | None = None,
+        spin: bool = True,
     ) -> None:
         if input_size[0] % 32 or input_size[1] % 32:
             raise DeepPhotoError(f"model input size {input_size[0]}x{input_size[1]}: both must be multiples of 32")
         self.input_size = input_size
-        self.engine = engine or make_seg_engine(backend, weights, threads)
+        self.engine = engine or make_seg_engine(backend, weights, threads, spin)
         self.backend = self.engine.name
 
     def low_res(self, frame: np.ndarray) -> np.ndarray:

@@ -17,7 +17,9 @@ STYLE_BACKENDS = ("onnx", "torch")
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
 
 
-def make_style_engine(backend: str, weights: Path | None = None, threads: int | None = None) -> Engine:
+def make_style_engine(
+    backend: str, weights: Path | None = None, threads: int | None = None, spin: bool = True
+) -> Engine:
     if backend == "torch":
         from deepphoto.engines.torch_engine import TorchEngine
         from deepphoto.models.styles import load_stylenet
@@ -27,7 +29,7 @@ def make_style_engine(backend: str, weights: Path | None = None, threads: int | 
         from deepphoto.engines.onnx_engine import OnnxEngine
         from deepphoto.models.styles import cached_onnx
 
-        return OnnxEngine(cached_onnx(weights), threads=threads)
+        return OnnxEngine(cached_onnx(weights), threads=threads, spin=spin)
     raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(STYLE_BACKENDS)}")
 
 
@@ -43,13 +45,14 @@ class Stylizer:
         scale: float = 1.0,
         threads: int | None = None,
         engine: Engine | None = None,
+        spin: bool = True,
     ) -> None:
         self.names = style_names(weights)
         self.set_style(style)
         if not 0.1 <= scale <= 1.0:
             raise DeepPhotoError(f"style scale {scale}: must be between 0.1 and 1")
         self.scale = scale
-        self.engine = engine or make_style_engine(backend, weights, threads)
+        self.engine = engine or make_style_engine(backend, weights, threads, spin)
         self.backend = self.engine.name
 
     def set_style(self, style: str) -> None:

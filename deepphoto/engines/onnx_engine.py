@@ -13,7 +13,10 @@ from deepphoto.errors import DeepPhotoError
 class OnnxEngine(Engine):
     name = "onnx"
 
-    def __init__(self, path: Path, threads: int | None = None, providers: list[str] | None = None) -> None:
+    def __init__(
+        self, path: Path, threads: int | None = None, providers: list[str] | None = None, spin: bool = True
+    ) -> None:
+        """``spin=False`` lets idle pool threads sleep: slower alone, faster beside other busy stages."""
         import onnxruntime as ort
 
         if not Path(path).is_file():
@@ -22,8 +25,8 @@ class OnnxEngine(Engine):
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             opts.intra_op_num_threads = threads
-        # Idle pool threads must sleep, not spin: in a pipeline other stages need those cores.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if not spin:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers or ["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own untyped errors for damaged files

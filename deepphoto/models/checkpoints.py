@@ -1,10 +1,19 @@
-"""Training checkpoints: resume from ``last.pt`` and save it atomically (tensors only, no pickle)."""
+"""Training runs: device and seed, resume from ``last.pt``, save it atomically (tensors only, no pickle)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+
+
+def prepare_run(out: Path, threads: int, seed: int) -> torch.device:
+    """CUDA when there is a GPU, else the CPU with ``threads`` (0: all cores); seeded; ``out`` made."""
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def resume(ckpt: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, device: torch.device) -> int:

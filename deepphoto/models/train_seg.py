@@ -71,11 +71,7 @@ def lr_at(step: int, steps: int, warmup: int = 100) -> float:
 
 
 def train(args: argparse.Namespace) -> Path:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    device = checkpoints.prepare_run(args.out, args.threads, args.seed)
     data = SegTrainingData(args.data, composite_share=args.composite_share, seed=args.seed)
 
     net = imagenet_lightnet(args.width).to(device)

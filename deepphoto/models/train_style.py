@@ -66,11 +66,7 @@ def normalised_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def train(args: argparse.Namespace) -> Path:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
+    device = checkpoints.prepare_run(args.out, args.threads, args.seed)
 
     # Data: content images in memory; the style Gram targets computed once.
     content = training_content(args.data)

@@ -40,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     p.add_argument("--export", type=Path, default=None, help="write safetensors weights here at the end")
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from these LightNet weights (e.g. the shipped ones) instead of ImageNet",
+    )
 
 
 def imagenet_lightnet(width: int) -> LightNet:
@@ -74,7 +80,12 @@ def train(args: argparse.Namespace) -> Path:
     device = checkpoints.prepare_run(args.out, args.threads, args.seed)
     data = SegTrainingData(args.data, composite_share=args.composite_share, seed=args.seed)
 
-    net = imagenet_lightnet(args.width).to(device)
+    if args.init:
+        from deepphoto.models.lightnet_io import load_lightnet
+
+        net = load_lightnet(args.init).to(device)
+    else:
+        net = imagenet_lightnet(args.width).to(device)
     encoder = list(net.backbone.parameters())
     encoder_ids = {id(p) for p in encoder}
     decoder = [p for p in net.parameters() if id(p) not in encoder_ids]

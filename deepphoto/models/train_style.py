@@ -43,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     p.add_argument("--export", type=Path, default=None, help="write safetensors weights here at the end")
+    p.add_argument("--init", type=Path, default=None, help="start from these StyleNet weights (e.g. the shipped ones)")
 
 
 def random_crops(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
@@ -82,7 +83,12 @@ def train(args: argparse.Namespace) -> Path:
             grams.append({k: gram(v) / (v.shape[2] * v.shape[3]) for k, v in feats.items()})
     style_grams = {k: torch.cat([g[k] for g in grams]) for k in STYLE_LAYERS}  # (styles, C, C)
 
-    net = StyleNet(len(STYLE_SOURCES)).to(device)
+    if args.init:
+        from deepphoto.models.styles import load_stylenet
+
+        net = load_stylenet(args.init).to(device)
+    else:
+        net = StyleNet(len(STYLE_SOURCES)).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     ckpt = args.out / "last.pt"
     step = checkpoints.resume(ckpt, net, opt, device)

@@ -2,6 +2,4 @@
 
 from deepphoto.engines.base import Engine, TensorInfo
 
-BACKENDS = ("torch", "onnx")
-
-__all__ = ["BACKENDS", "Engine", "TensorInfo"]
+__all__ = ["Engine", "TensorInfo"]

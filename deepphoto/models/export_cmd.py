@@ -36,7 +36,12 @@ MODELS: dict[str, tuple[Callable[[dict], tuple[torch.nn.Module, dict]], Callable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", choices=sorted(MODELS), help="which network")
+    p.add_argument(
+        "model",
+        choices=[*sorted(MODELS), "style-grams"],
+        help="which network; style-grams: the paintings' Gram matrices for --method optimize",
+    )
+    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data (style-grams)")
     p.add_argument("--checkpoint", type=Path, help="training checkpoint (runs/.../last.pt) to convert")
     p.add_argument("--weights", type=Path, help="safetensors weights to export to ONNX (default: shipped)")
     p.add_argument("--safetensors", type=Path, help="write half-precision safetensors here")
@@ -47,6 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not (args.safetensors or args.onnx):
         raise DeepPhotoError("nothing to write: give --safetensors OUT and/or --onnx OUT")
+    if args.model == "style-grams":
+        from deepphoto.models.optimize_style import build_style_grams
+
+        print(f"wrote {build_style_grams(args.data, args.safetensors)}")
+        return 0
     from_checkpoint, to_onnx = MODELS[args.model]
     weights = args.weights
     if args.checkpoint:

@@ -45,10 +45,3 @@ def gatys_weights(
     """w_l = b_l / (4 N_l^2 M_l), with b_l equal per layer unless given."""
     layer_weights = layer_weights or {k: 1.0 / len(channels) for k in channels}
     return {k: layer_weights[k] / (4.0 * channels[k] ** 2 * positions[k]) for k in channels}
-
-
-def total_variation(img: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference of neighbours, per sample -> (N,)."""
-    dx = (img[..., :, 1:] - img[..., :, :-1]).abs().flatten(1).mean(1)
-    dy = (img[..., 1:, :] - img[..., :-1, :]).abs().flatten(1).mean(1)
-    return dx + dy

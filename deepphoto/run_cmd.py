@@ -134,6 +134,11 @@ def execute(args: argparse.Namespace) -> RunSummary:
     print(summary.line(processor.segmented))
     if summary.frames_out == 0 and not summary.interrupted:
         raise DeepPhotoError(f"{args.input}: no frame could be decoded")
+    if summary.source_error and not source.live:
+        raise DeepPhotoError(
+            f"{args.input}: reading stopped after {summary.frames_out} frames "
+            f"({summary.source_error}); what was done is in {summary.path}"
+        )
     return summary
 
 

@@ -164,3 +164,15 @@ def test_odd_sized_video_is_written(tmp_path):
     assert main(["run", str(src), str(out), "--quiet"]) == 0
     got = probe(out)
     assert got["frames"] == 5 and got["size"] == (96, 62)  # H.264 4:2:0 needs even sizes
+
+
+def test_a_folder_with_one_unreadable_image_keeps_going(capsys, tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    for name in ("a.jpg", "a.png", "b.png"):
+        cv2.imwrite(str(src / name), np.full((24, 32, 3), 80, np.uint8))
+    (src / "c.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    assert main(["run", str(src), f"{out}/", "--effect", "grey", "--quiet"]) == 0
+    assert "skipped" in capsys.readouterr().err
+    assert len(list(out.glob("*.png"))) == 3  # a.jpg and a.png do not overwrite each other

@@ -7,11 +7,14 @@ bounded queues, counts what happened and always closes the sink (so files are fi
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
 from deepphoto.segmenter import Segmenter
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
@@ -218,9 +222,12 @@ def run_stream(
             summary.frames_out += 1
             bar.update(1)
 
-    def read() -> None:
-        frames = resilient(source, reopen, reader.stop_event) if reopen else source
-        drain(stamped(frames), inq.put, reader.stop_event)
+    def read() -> None:  # this thread owns the source: only it closes it, so never mid-decode
+        try:
+            frames = resilient(source, reopen, reader.stop_event) if reopen else source
+            drain(stamped(frames), inq.put, reader.stop_event)
+        finally:
+            source.close()
 
     reader = Worker("deepphoto-reader", read, inq.close)
     writer = Worker("deepphoto-writer", write, outq.close)
@@ -257,17 +264,23 @@ def run_stream(
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        reader.stop_event.set()
-        inq.close()
-        outq.close()
-        writer.join()
-        reader.join(timeout=2.0)  # let a decode in progress finish before the source closes
-        bar.close()
-        summary.seconds = time.perf_counter() - start
-        summary.path = sink.close()
-        source.close()
+        with signals_held():  # a second Ctrl-C must not cut the finalising of the output short
+            reader.stop_event.set()
+            inq.close()
+            outq.close()
+            writer.join()
+            reader.join(timeout=2.0)
+            bar.close()
+            summary.seconds = time.perf_counter() - start
+            try:
+                summary.path = sink.close()
+            except Exception as exc:
+                writer.error = writer.error or exc
     if writer.error is not None:
-        raise writer.error
+        if isinstance(writer.error, DeepPhotoError):
+            raise writer.error
+        where = sink.path or "output"
+        raise DeepPhotoError(f"{where}: cannot write the output ({type(writer.error).__name__}: {writer.error})")
     if reader.error is not None:
         summary.source_error = str(reader.error)
     summary.dropped = inq.dropped
@@ -276,6 +289,20 @@ def run_stream(
     summary.latency_ms = list(latency) if source.live else []  # a file's frames wait in queues by design
     summary.stages = processor.times.summary()
     return summary
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for the duration (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def handle_key(key: int, processor: FrameProcessor, image: np.ndarray) -> bool:
@@ -291,6 +318,9 @@ def handle_key(key: int, processor: FrameProcessor, image: np.ndarray) -> bool:
         print(f"region: {processor.next_region()}", file=sys.stderr)
     elif ch == "p":
         path = Path(time.strftime("deepphoto-snapshot-%Y%m%d-%H%M%S.png"))
-        write_image_atomic(path, image)
-        print(f"snapshot: {path.resolve()}", file=sys.stderr)
+        try:
+            write_image_atomic(path, image)
+            print(f"snapshot: {path.resolve()}", file=sys.stderr)
+        except (OSError, DeepPhotoError) as exc:  # a snapshot must never end a live session
+            print(f"deepphoto: warning: snapshot not saved ({exc})", file=sys.stderr)
     return False

@@ -45,6 +45,8 @@ def resilient(
                 yield Frame(None, None, None, lost=True)  # type: ignore[arg-type]
                 sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
+                if stop.is_set():
+                    break
                 try:
                     current = reopen()
                 except DeepPhotoError:

@@ -11,6 +11,7 @@ null://                       discards frames, for benchmarks
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -106,9 +107,14 @@ class FolderSink(Sink):
             raise DeepPhotoError(f"{folder}: already holds images (use --overwrite to replace them)")
         self.path = folder
         self.frames = 0
+        self.used: set[str] = set()
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
-        write_image_atomic(self.path / f"{frame.name or f'{self.frames:06d}'}.png", image)
+        name = frame.name or f"{self.frames:06d}"
+        if name in self.used:  # a.jpg and a.png in one folder must not overwrite each other
+            name = f"{name}-{self.frames:06d}"
+        self.used.add(name)
+        write_image_atomic(self.path / f"{name}.png", image)
         self.frames += 1
 
     def close(self) -> Path | None:
@@ -175,14 +181,20 @@ class DisplaySink(Sink):
             )
         if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise DeepPhotoError("display:// needs a display ($DISPLAY is not set)")
-        self.pressed = -1
+        self.pressed: deque[int] = deque(maxlen=8)  # filled by the writer thread, read by the main one
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
         cv2.imshow(self.title, image)
-        self.pressed = cv2.waitKey(1)
+        key = cv2.waitKey(1)
+        if key >= 0:
+            self.pressed.append(key)
 
     def key(self) -> int:
-        return self.pressed
+        """Each key press once."""
+        try:
+            return self.pressed.popleft()
+        except IndexError:
+            return -1
 
     def close(self) -> Path | None:
         cv2.destroyAllWindows()

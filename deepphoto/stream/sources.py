@@ -11,6 +11,7 @@ synthetic://              moving shapes at the asked fps, for tests/soaks   live
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -78,8 +79,15 @@ class ImageFiles(Source):
         self.frame_count = len(paths)
 
     def __iter__(self) -> Iterator[Frame]:
+        self.unreadable = 0
         for i, p in enumerate(self.paths):
-            yield Frame(read_image(p), i, 1 / self.fps, name=p.stem)
+            try:
+                image = read_image(p)
+            except DeepPhotoError as exc:  # one bad image must not end a batch
+                self.unreadable += 1
+                print(f"deepphoto: warning: skipped {exc}", file=sys.stderr)
+                continue
+            yield Frame(image, i, 1 / self.fps, name=p.stem)
 
 
 class Capture(Source):

@@ -15,6 +15,7 @@ import onnxruntime
 from deepphoto.errors import DeepPhotoError
 from deepphoto.eval_seg import evaluate
 from deepphoto.frames import parse_size
+from deepphoto.metrics import SegScores
 from deepphoto.models.seg_data import list_pairs, split_pairs
 from deepphoto.segmenter import DEFAULT_INPUT_SIZE, Segmenter
 
@@ -33,6 +34,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="end with one JSON line of all rows")
 
 
+def result_row(model: str, backend: str, size: str, scores: SegScores, latency: float) -> dict:
+    return {
+        "model": model,
+        "backend": backend,
+        "input": size,
+        "n": scores.n,
+        "person_iou": scores.person_iou,
+        "pooled_iou": scores.pooled_iou,
+        "miou": scores.miou,
+        "latency_ms": latency,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     pairs = split_pairs(list_pairs(args.data_dir), args.split)
     rows = []
@@ -41,36 +55,14 @@ def run(args: argparse.Namespace) -> int:
             size = parse_size(size_text)
             seg = Segmenter(backend, input_size=size, threads=args.threads)
             scores, latency = evaluate(seg, pairs)
-            rows.append(
-                {
-                    "model": "LightNet",
-                    "backend": seg.backend,
-                    "input": size_text,
-                    "n": scores.n,
-                    "person_iou": scores.person_iou,
-                    "pooled_iou": scores.pooled_iou,
-                    "miou": scores.miou,
-                    "latency_ms": latency,
-                }
-            )
+            rows.append(result_row("LightNet", seg.backend, size_text, scores, latency))
     if not args.no_peer:
         try:
             from deepphoto.peers.mediapipe_selfie import MediaPipeSelfie
 
             peer = MediaPipeSelfie(threads=args.threads)
             scores, latency = evaluate(peer, pairs)
-            rows.append(
-                {
-                    "model": "MediaPipe selfie",
-                    "backend": peer.backend,
-                    "input": "256x256",
-                    "n": scores.n,
-                    "person_iou": scores.person_iou,
-                    "pooled_iou": scores.pooled_iou,
-                    "miou": scores.miou,
-                    "latency_ms": latency,
-                }
-            )
+            rows.append(result_row("MediaPipe selfie", peer.backend, "256x256", scores, latency))
         except DeepPhotoError as exc:
             print(f"MediaPipe skipped: {exc}")
     print(

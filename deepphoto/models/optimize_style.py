@@ -78,8 +78,9 @@ class StyleObjective:
     ) -> None:
         self.vgg, self.alpha, self.beta, self.tv = vgg, content_weight, style_weight, tv_weight
         with torch.no_grad():
-            self.content = vgg(to_vgg(content_bgr), (OPT_CONTENT_LAYER,))[OPT_CONTENT_LAYER]
-            shapes = {k: v.shape for k, v in vgg(to_vgg(content_bgr), OPT_STYLE_LAYERS).items()}
+            feats = vgg(to_vgg(content_bgr), OPT_STYLE_LAYERS + (OPT_CONTENT_LAYER,))
+        self.content = feats[OPT_CONTENT_LAYER]
+        shapes = {k: feats[k].shape for k in OPT_STYLE_LAYERS}
         positions = {k: s[2] * s[3] for k, s in shapes.items()}
         self.weights = gatys_weights({k: s[1] for k, s in shapes.items()}, positions)
         self.targets = {k: (grams[k] * positions[k])[None] for k in OPT_STYLE_LAYERS}

@@ -28,7 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="x".join(map(str, DEFAULT_INPUT_SIZE)),
         help="LightNet input sizes to compare, comma-separated WxH",
     )
-    p.add_argument("--backends", default="onnx", help="LightNet backends, comma-separated")
+    p.add_argument(
+        "--backends",
+        default="onnx",
+        help="LightNet backends, comma-separated, each optionally BACKEND:PRECISION (e.g. onnx,onnx:int8)",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-peer", action="store_true", help="skip MediaPipe")
     p.add_argument("--json", action="store_true", help="end with one JSON line of all rows")
@@ -50,12 +54,14 @@ def result_row(model: str, backend: str, size: str, scores: SegScores, latency: 
 def run(args: argparse.Namespace) -> int:
     pairs = split_pairs(list_pairs(args.data_dir), args.split)
     rows = []
-    for backend in args.backends.split(","):
+    for choice in args.backends.split(","):
+        backend, _, precision = choice.partition(":")
         for size_text in args.input_sizes.split(","):
             size = parse_size(size_text)
-            seg = Segmenter(backend, input_size=size, threads=args.threads)
+            seg = Segmenter(backend, input_size=size, threads=args.threads, precision=precision or "fp32")
             scores, latency = evaluate(seg, pairs)
-            rows.append(result_row("LightNet", seg.backend, size_text, scores, latency))
+            label = f"{seg.backend}:{getattr(seg.engine, 'precision', 'fp32')}"
+            rows.append(result_row("LightNet", label, size_text, scores, latency))
     if not args.no_peer:
         try:
             from deepphoto.peers.mediapipe_selfie import MediaPipeSelfie
@@ -69,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         f"\n{args.data_dir} (split {args.split}), {platform.processor() or platform.machine()}, "
         f"onnxruntime {onnxruntime.__version__}, threads {args.threads or 'default'}"
     )
-    print(f"{'model':18} {'backend':8} {'input':8} {'n':>4} {'person IoU':>10} {'pooled':>7} {'mIoU':>6} {'ms':>6}")
+    print(f"{'model':18} {'backend':11} {'input':8} {'n':>4} {'person IoU':>10} {'pooled':>7} {'mIoU':>6} {'ms':>6}")
     for r in rows:
         print(
-            f"{r['model']:18} {r['backend']:8} {r['input']:8} {r['n']:4d} {r['person_iou']:10.4f} "
+            f"{r['model']:18} {r['backend']:11} {r['input']:8} {r['n']:4d} {r['person_iou']:10.4f} "
             f"{r['pooled_iou']:7.4f} {r['miou']:6.4f} {r['latency_ms']:6.2f}"
         )
     if args.json:

@@ -17,11 +17,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "soak": ("deepphoto.soak", "long run from a synthetic live source: memory and queues stay flat"),
     "styles": ("deepphoto.styles_cmd", "list the painting styles and effects"),
     "eval-seg": ("deepphoto.eval_seg", "evaluate the person segmenter on images/ + masks/"),
+    "bench": ("deepphoto.bench_cmd", "speed, accuracy and steadiness of the pipeline, with peers: report + plots"),
     "bench-pipeline": ("deepphoto.bench_pipeline", "end-to-end fps (file to file) and live latency"),
     "bench-seg": ("deepphoto.bench_seg", "LightNet next to MediaPipe's selfie segmenter, same images"),
     "train-seg": ("deepphoto.models.train_seg", "train the LightNet person segmenter"),
     "eval-style": ("deepphoto.eval_style", "evaluate the style networks: losses, temporal error, speed, sheet"),
     "train-style": ("deepphoto.models.train_style", "train the multi-style StyleNet"),
+    "build-engine": (
+        "deepphoto.build_engine_cmd",
+        "build, gate and cache an INT8 / FP16 engine (ONNX Runtime, TensorRT)",
+    ),
     "export": ("deepphoto.models.export_cmd", "convert a checkpoint to safetensors, or weights to ONNX"),
 }
 

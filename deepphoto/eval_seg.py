@@ -32,6 +32,7 @@ class PersonSegmenter(Protocol):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="folder with images/ and masks/")
     p.add_argument("--backend", default="onnx", help=f"one of {', '.join(SEG_BACKENDS)} (default onnx)")
+    p.add_argument("--precision", default="fp32", help="fp32, fp16 or int8 (int8: a cached, gated engine)")
     p.add_argument("--weights", type=Path, default=None, help="LightNet .safetensors (or .onnx for onnx)")
     p.add_argument("--input-size", default="x".join(map(str, DEFAULT_INPUT_SIZE)), help="model input WxH")
     p.add_argument("--split", default="all", help="all, or the fixed train / val split by file name")
@@ -91,14 +92,16 @@ def evaluate(
 
 def run(args: argparse.Namespace) -> int:
     pairs = split_pairs(list_pairs(args.data_dir), args.split)
-    segmenter = Segmenter(args.backend, args.weights, parse_size(args.input_size), args.threads)
+    segmenter = Segmenter(
+        args.backend, args.weights, parse_size(args.input_size), args.threads, precision=args.precision
+    )
     scores, latency = evaluate(segmenter, pairs, args.threshold)
     result = SegEvaluation(
         scores.n, scores.person_iou, scores.pooled_iou, scores.miou, latency, model_size_mb(segmenter, args.weights)
     )
     w, h = segmenter.input_size
     print(f"dataset     {args.data_dir} (split {args.split})")
-    print(f"backend     {segmenter.backend}, input {w}x{h}")
+    print(f"backend     {segmenter.backend} {getattr(segmenter.engine, 'precision', 'fp32')}, input {w}x{h}")
     print(f"images      {result.n}")
     print(f"person IoU  {result.person_iou:.4f} (mean over images)")
     print(f"pooled IoU  {result.pooled_iou:.4f} (all pixels together)")

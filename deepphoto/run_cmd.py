@@ -36,7 +36,17 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smooth", type=float, default=0.7, help="temporal smoothing of still regions (0-0.95)")
     p.add_argument("--feather", type=int, default=3, help="soft edge width in pixels")
     p.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
-    p.add_argument("--backend", default="onnx", help=f"segmenter backend: {', '.join(SEG_BACKENDS)}")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        help=f"{', '.join(SEG_BACKENDS)} (default auto: the fastest that works here, announced)",
+    )
+    p.add_argument(
+        "--precision",
+        default="auto",
+        help="auto, fp32, fp16 or int8 (auto: a reduced precision where it passed its accuracy gate "
+        "and ran faster when built, see 'deepphoto build-engine')",
+    )
     p.add_argument("--seg-input", default="x".join(map(str, DEFAULT_INPUT_SIZE)), help="segmenter input WxH")
     p.add_argument("--threads", type=int, default=None, help="inference threads per network (default: all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -75,7 +85,9 @@ def make_processor(args: argparse.Namespace) -> FrameProcessor:
         skip_still=getattr(args, "skip_still", 0.0),
     )
     looks = make_looks(args, cycle=str(getattr(args, "output", "")).startswith("display://"))
-    segmenter = Segmenter(args.backend, input_size=parse_size(args.seg_input), threads=args.threads, spin=False)
+    segmenter = Segmenter(
+        args.backend, input_size=parse_size(args.seg_input), threads=args.threads, spin=False, precision=args.precision
+    )
     return FrameProcessor(segmenter, looks, args.region, settings)
 
 
@@ -90,7 +102,12 @@ def make_looks(args: argparse.Namespace, cycle: bool = False) -> list[Look]:
         from deepphoto.stylizer import Stylizer
 
         stylizer = Stylizer(
-            args.style or names[0], backend=args.backend, scale=args.style_scale, threads=args.threads, spin=False
+            args.style or names[0],
+            backend=args.backend,
+            scale=args.style_scale,
+            threads=args.threads,
+            spin=False,
+            precision=args.precision,
         )
     looks = [Look(args.style, stylizer.painter(args.style))] if args.style else []
     if effect:

@@ -12,27 +12,25 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8, to_network_input
 
 DEFAULT_INPUT_SIZE = (256, 256)  # (width, height); chosen by measurement, see the model card
-SEG_BACKENDS = ("onnx", "torch")
+SEG_BACKENDS = ("auto", "onnx", "torch", "tensorrt")
 
 
-def make_seg_engine(backend: str, weights: Path | None = None, threads: int | None = None, spin: bool = True) -> Engine:
-    """The LightNet engine for ``backend``, built from ``weights`` (default: the shipped ones)."""
-    if backend == "torch":
-        from deepphoto.engines.torch_engine import TorchEngine
-        from deepphoto.models.lightnet import LightNetProb
-        from deepphoto.models.lightnet_io import load_lightnet
-
-        return TorchEngine(LightNetProb(load_lightnet(weights)), ("rgb",), "prob", threads=threads)
-    if backend == "onnx":
+def make_seg_engine(
+    backend: str,
+    weights: Path | None = None,
+    threads: int | None = None,
+    spin: bool = True,
+    precision: str = "fp32",
+) -> Engine:
+    """The LightNet engine for ``backend`` and ``precision``, from ``weights`` (default: the shipped
+    ones; an ``.onnx`` file runs as it is in ONNX Runtime)."""
+    if weights is not None and Path(weights).suffix == ".onnx" and backend in ("onnx", "auto"):
         from deepphoto.engines.onnx_engine import OnnxEngine
 
-        weights_path = Path(weights) if weights else None
-        if weights_path is not None and weights_path.suffix == ".onnx":
-            return OnnxEngine(weights_path, threads=threads, spin=spin)
-        from deepphoto.models.lightnet_io import cached_onnx
+        return OnnxEngine(Path(weights), threads=threads, spin=spin)
+    from deepphoto.engines.build import open_engine
 
-        return OnnxEngine(cached_onnx(weights_path), threads=threads, spin=spin)
-    raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(SEG_BACKENDS)}")
+    return open_engine("lightnet", backend, precision, weights, threads, spin)
 
 
 class Segmenter:
@@ -46,16 +44,25 @@ class Segmenter:
         threads: int | None = None,
         engine: Engine | None = None,
         spin: bool = True,
+        precision: str = "fp32",
     ) -> None:
         if input_size[0] % 32 or input_size[1] % 32:
             raise DeepPhotoError(f"model input size {input_size[0]}x{input_size[1]}: both must be multiples of 32")
         self.input_size = input_size
-        self.engine = engine or make_seg_engine(backend, weights, threads, spin)
+        self.engine = engine or make_seg_engine(backend, weights, threads, spin, precision)
         self.backend = self.engine.name
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The network input for a frame: (1, 3, H, W) RGB float32 at the model input size."""
+        return to_network_input(to_bgr8(frame), self.input_size)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """Person probability at the network's output resolution (input / 4), float32."""
+        return self.engine.run(x)[0, 0]
 
     def low_res(self, frame: np.ndarray) -> np.ndarray:
         """Person probability at the network's output resolution (input / 4), float32."""
-        return self.engine.run(to_network_input(to_bgr8(frame), self.input_size))[0, 0]
+        return self.infer(self.prepare(frame))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """Person probability in [0, 1], float32, of the frame's height and width."""

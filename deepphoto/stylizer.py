@@ -13,24 +13,16 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
 from deepphoto.models.styles import style_names, style_vector
 
-STYLE_BACKENDS = ("onnx", "torch")
+STYLE_BACKENDS = ("auto", "onnx", "torch", "tensorrt")
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
 
 
 def make_style_engine(
-    backend: str, weights: Path | None = None, threads: int | None = None, spin: bool = True
+    backend: str, weights: Path | None = None, threads: int | None = None, spin: bool = True, precision: str = "fp32"
 ) -> Engine:
-    if backend == "torch":
-        from deepphoto.engines.torch_engine import TorchEngine
-        from deepphoto.models.styles import load_stylenet
+    from deepphoto.engines.build import open_engine
 
-        return TorchEngine(load_stylenet(weights), ("rgb", "style"), "styled", threads=threads)
-    if backend == "onnx":
-        from deepphoto.engines.onnx_engine import OnnxEngine
-        from deepphoto.models.styles import cached_onnx
-
-        return OnnxEngine(cached_onnx(weights), threads=threads, spin=spin)
-    raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(STYLE_BACKENDS)}")
+    return open_engine("stylenet", backend, precision, weights, threads, spin)
 
 
 class Stylizer:
@@ -46,13 +38,14 @@ class Stylizer:
         threads: int | None = None,
         engine: Engine | None = None,
         spin: bool = True,
+        precision: str = "fp32",
     ) -> None:
         self.names = style_names(weights)
         self.set_style(style)
         if not 0.1 <= scale <= 1.0:
             raise DeepPhotoError(f"style scale {scale}: must be between 0.1 and 1")
         self.scale = scale
-        self.engine = engine or make_style_engine(backend, weights, threads, spin)
+        self.engine = engine or make_style_engine(backend, weights, threads, spin, precision)
         self.backend = self.engine.name
 
     def set_style(self, style: str) -> None:

@@ -83,6 +83,8 @@ class FrameProcessor:
         self._low: np.ndarray | None = None
         self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
         self._grey_at_seg: np.ndarray | None = None
+        # Benchmarks: called with (frame, raw low-res mask, smoothed low-res mask) every frame.
+        self.recorder: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
 
     @property
     def look(self) -> Look:
@@ -116,12 +118,16 @@ class FrameProcessor:
             and float(np.abs(grey - self._grey_at_seg).mean()) < s.skip_still
         )
         if self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still):
-            self._low = self.segmenter.low_res(frame)
+            x = self.segmenter.prepare(frame)
+            t = self._timed("preprocess", t)
+            self._low = self.segmenter.infer(x)
             self._grey_at_seg = grey
             self.segmented += 1
             t = self._timed("segmentation", t)
         prob = self.smoother(self._low, grey)
         t = self._timed("smoothing", t)
+        if self.recorder is not None:
+            self.recorder(frame, self._low, prob)
         prob = cv2.resize(prob, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         if s.refine:
             prob = guided_filter(frame, prob)
@@ -195,6 +201,18 @@ def stamped(frames: Iterable[Frame]) -> Iterator[Frame]:
         yield frame
 
 
+def timed(frames: Iterable[Frame], times: StageTimes) -> Iterator[Frame]:
+    """The frames, each one's decoding time recorded as the stage 'decode'."""
+    it = iter(frames)
+    while True:
+        t = time.perf_counter()
+        frame = next(it, None)
+        if frame is None:
+            return
+        times.add("decode", time.perf_counter() - t)
+        yield frame
+
+
 def run_stream(
     source: Source,
     sink: Sink,
@@ -225,7 +243,7 @@ def run_stream(
     def read() -> None:  # this thread owns the source: only it closes it, so never mid-decode
         try:
             frames = resilient(source, reopen, reader.stop_event) if reopen else source
-            drain(stamped(frames), inq.put, reader.stop_event)
+            drain(stamped(timed(frames, processor.times)), inq.put, reader.stop_event)
         finally:
             source.close()
 

@@ -25,6 +25,7 @@ from deepphoto.frames import to_bgr8
 from deepphoto.stream.video_file import Frame, VideoFileSource
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m")
 
 
 class Source:

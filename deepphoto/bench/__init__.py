@@ -1,0 +1,1 @@
+"""``deepphoto bench``: speed, accuracy and steadiness in one run, with peers beside."""

@@ -1,0 +1,205 @@
+"""One benchmark configuration through the real pipeline (decode -> ... -> H.264 encode), measured:
+per-stage latency, frames per second, CPU use, peak memory, and mask / output steadiness."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker
+from deepphoto.stream.pipeline import FrameProcessor, StageTimes, run_stream
+from deepphoto.stream.sinks import Sink, open_sink
+from deepphoto.stream.sources import open_source
+from deepphoto.stream.video_file import Frame, VideoFileSink
+
+STAGES = ("decode", "preprocess", "segmentation", "smoothing", "mask", "style", "composite", "encode")
+WARMUP_FRAMES = 8
+OUTPUT_GREY = (160, 120)  # outputs are compared at this size (steadiness, not detail)
+
+
+@dataclass(frozen=True)
+class Config:
+    size: tuple[int, int]
+    backend: str
+    precision: str
+    look: str  # a style name, or an effect ("blur": no style)
+    region: str
+
+    @property
+    def label(self) -> str:
+        w, h = self.size
+        return f"{w}x{h} {self.backend}:{self.precision} {self.look}/{self.region}"
+
+
+def make_clip(sources: list[Path], out: Path, size: tuple[int, int], frames: int) -> Path:
+    """The benchmark clip: the sources' frames scaled to ``size``, played back and forth to
+    ``frames`` (no jump cut), encoded at 30 fps."""
+    images = []
+    for src in sources:
+        images += [cv2.resize(f.image, size, interpolation=cv2.INTER_AREA) for f in open_source(str(src))]
+        if len(images) >= frames:
+            break
+    if len(images) < 2:
+        images = images * 2
+    with VideoFileSink(out, Fraction(30000, 1001), overwrite=True) as sink:
+        period = 2 * len(images) - 2
+        for i in range(frames):
+            k = i % period
+            sink.write(images[k if k < len(images) else period - k])
+    return out
+
+
+def look_arguments(cfg: Config, threads: int | None) -> argparse.Namespace:
+    """The options ``deepphoto run`` would get for this configuration (its defaults otherwise)."""
+    from deepphoto.run_cmd import add_look_arguments
+    from deepphoto.stream.effects import EFFECT_NAMES
+
+    parser = argparse.ArgumentParser()
+    add_look_arguments(parser)
+    args = parser.parse_args([])
+    args.backend, args.precision, args.region, args.threads = cfg.backend, cfg.precision, cfg.region, threads
+    args.style, args.effect = (None, cfg.look) if cfg.look in EFFECT_NAMES else (cfg.look, None)
+    args.seg_input = "256x256"
+    return args
+
+
+class Recorder:
+    """Keeps, per frame, the low-resolution grey input, raw and smoothed masks, and a small grey
+    copy of the input and of the output."""
+
+    def __init__(self) -> None:
+        self.grey_low: list[np.ndarray] = []
+        self.raw: list[np.ndarray] = []
+        self.smoothed: list[np.ndarray] = []
+        self.grey_in: list[np.ndarray] = []
+        self.grey_out: list[np.ndarray] = []
+
+    def masks(self, frame: np.ndarray, raw: np.ndarray, smoothed: np.ndarray) -> None:
+        h, w = raw.shape
+        self.grey_low.append(small_grey(frame, (w, h)))
+        self.raw.append(raw.copy())
+        self.smoothed.append(smoothed.copy())
+
+    def output(self, frame: np.ndarray, image: np.ndarray) -> None:
+        self.grey_in.append(small_grey(frame, OUTPUT_GREY))
+        self.grey_out.append(small_grey(image, OUTPUT_GREY))
+
+    def stability(self) -> dict:
+        out: dict = {"output_flicker_levels": round(output_flicker(self.grey_out, self.grey_in), 3)}
+        if self.raw:
+            out.update(
+                mask_flicker_raw=round(flicker(self.raw, self.grey_low), 5),
+                mask_flicker_smoothed=round(flicker(self.smoothed, self.grey_low), 5),
+                lag_frames=lag_frames(self.smoothed, self.raw),
+                still_share=round(
+                    float(np.mean([np.mean(np.abs(b - a) < 2 / 255) for a, b in zip(self.grey_low, self.grey_low[1:])]))
+                    if len(self.grey_low) > 1
+                    else 0.0,
+                    3,
+                ),
+            )
+        return out
+
+    def flicker_over_time(self) -> dict[str, list[float]]:
+        if not self.raw:
+            return {}
+        return {
+            "raw": [round(float(v), 5) for v in flicker_series(self.raw, self.grey_low)],
+            "smoothed": [round(float(v), 5) for v in flicker_series(self.smoothed, self.grey_low)],
+        }
+
+
+def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
+
+
+class RecordingSink(Sink):
+    """Passes frames on to a real sink and shows each output to the recorder."""
+
+    def __init__(self, sink: Sink, recorder: Recorder) -> None:
+        self.sink, self.recorder = sink, recorder
+        self.path = getattr(sink, "path", None)
+
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        self.recorder.output(frame.image, image)
+        self.sink.write(image, frame)
+
+    def close(self) -> Path | None:
+        return self.sink.close()
+
+
+class PeakMemory:
+    """Peak resident memory of this process while the block runs (sampled at 50 Hz)."""
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_bytes())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = None) -> tuple[dict, dict]:
+    """Run one configuration on ``clip``; returns (result row, flicker over time)."""
+    from deepphoto.run_cmd import make_processor
+
+    processor: FrameProcessor = make_processor(look_arguments(cfg, threads))
+    warm = [f.image for _, f in zip(range(WARMUP_FRAMES), open_source(str(clip)))]
+    for image in warm:  # warm-up: sessions, kernels, caches; not measured
+        processor(image)
+    processor.times, processor.frames, processor.segmented = StageTimes(), 0, 0
+    processor.smoother.reset()
+    processor._low = None
+    recorder = Recorder()
+    processor.recorder = recorder.masks
+    source = open_source(str(clip))
+    sink = RecordingSink(
+        open_sink(str(out_dir / "bench-out.mp4"), source.fps, source.time_base, overwrite=True), recorder
+    )
+    cpu0, wall0 = os.times(), time.perf_counter()
+    with PeakMemory() as memory:
+        summary = run_stream(source, sink, processor, progress=False)
+    cpu1, wall = os.times(), time.perf_counter() - wall0
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    seg_engine = processor.segmenter.engine
+    row = {
+        **{k: v for k, v in asdict(cfg).items() if k != "size"},
+        "size": "x".join(map(str, cfg.size)),
+        "label": cfg.label,
+        "seg_engine": f"{seg_engine.name}:{getattr(seg_engine, 'precision', 'fp32')}",
+        "frames": summary.frames_out,
+        "fps": round(summary.frames_out / summary.seconds, 2) if summary.seconds else 0.0,
+        "cpu_percent": round(100 * cpu / wall, 1),
+        "peak_rss_mb": round(memory.peak / 1e6, 1),
+        "stages": {k: {m: round(v, 3) for m, v in summary.stages[k].items()} for k in STAGES if k in summary.stages},
+        **recorder.stability(),
+    }
+    return row, recorder.flicker_over_time()

@@ -1,0 +1,73 @@
+"""How steady a mask sequence is: flicker where the scene is still, and lag behind a moving person.
+
+All inputs are sequences of equally sized float arrays in [0, 1] (masks) or grey frames in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+STILL_GREY = 2.0 / 255  # a pixel whose grey level changed less than this between frames is "still"
+MOVING_MASK = 0.25  # a pixel whose raw mask changed more than this between frames is on a moving edge
+MAX_LAG = 5.0  # frames searched for the trailing
+LAG_STEP = 0.05
+
+
+def still_pixels(grey: Sequence[np.ndarray], t: int, threshold: float = STILL_GREY) -> np.ndarray:
+    """Pixels whose input did not change from frame t-1 to frame t."""
+    return np.abs(grey[t] - grey[t - 1]) < threshold
+
+
+def flicker_series(masks: Sequence[np.ndarray], grey: Sequence[np.ndarray]) -> np.ndarray:
+    """Per frame t >= 1: mean |mask_t - mask_{t-1}| over the pixels where the input was still
+    (NaN for a frame with no still pixel)."""
+    values = []
+    for t in range(1, len(masks)):
+        still = still_pixels(grey, t)
+        values.append(float(np.abs(masks[t] - masks[t - 1])[still].mean()) if still.any() else np.nan)
+    return np.array(values, np.float64)
+
+
+def flicker(masks: Sequence[np.ndarray], grey: Sequence[np.ndarray]) -> float:
+    """Mean still-scene mask change per frame (0 for a perfectly steady mask); NaN if nothing is still."""
+    series = flicker_series(masks, grey)
+    return float(np.nanmean(series)) if np.isfinite(series).any() else float("nan")
+
+
+def delayed(raw: Sequence[np.ndarray], t: int, lag: float) -> np.ndarray:
+    """The raw mask ``lag`` frames before t, linearly interpolated between frames (clamped at 0)."""
+    pos = max(0.0, t - lag)
+    k = int(np.floor(pos))
+    f = pos - k
+    return raw[k] if f == 0 or k + 1 >= len(raw) else (1 - f) * raw[k] + f * raw[k + 1]
+
+
+def lag_frames(smoothed: Sequence[np.ndarray], raw: Sequence[np.ndarray]) -> float:
+    """How many frames the smoothed mask trails the raw per-frame mask along moving edges: the
+    delay (0 to ``MAX_LAG``, in steps of ``LAG_STEP``) of the raw sequence that best matches the
+    smoothed one on pixels the raw mask moved across. NaN when nothing moved."""
+    reach = int(np.ceil(MAX_LAG))
+    # Pixels the raw mask crossed within the last MAX_LAG frames: wide enough to tell lags apart.
+    moving = [
+        np.max([np.abs(raw[t] - raw[j]) for j in range(max(0, t - reach), t)], axis=0) > MOVING_MASK
+        for t in range(1, len(raw))
+    ]
+    frames = [t for t in range(1, len(raw)) if moving[t - 1].any()]
+    if not frames:
+        return float("nan")
+    best, best_err = 0.0, np.inf
+    for lag in np.arange(0.0, MAX_LAG + 1e-9, LAG_STEP):
+        usable = [t for t in frames if t - lag >= 0]
+        if not usable:
+            break
+        err = np.mean([np.abs(smoothed[t] - delayed(raw, t, lag))[moving[t - 1]].mean() for t in usable])
+        if err < best_err - 1e-9:
+            best, best_err = float(lag), float(err)
+    return round(best, 2)
+
+
+def output_flicker(outputs: Sequence[np.ndarray], grey: Sequence[np.ndarray]) -> float:
+    """Frame-to-frame change of the output (0-255 levels) where the input did not change."""
+    return 255.0 * flicker(outputs, grey)

@@ -1,0 +1,351 @@
+"""Open a network on a backend at a precision: reduced-precision engines are built once (calibrated,
+gated against float, timed), cached, and reused; ``auto`` picks for this machine and says what."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepphoto.calibration.source import CalibrationFrames
+from deepphoto.engines.base import Engine
+from deepphoto.engines.cache import CachedEngine, EngineKey, cpu_name, lookup, store, temporary_path
+from deepphoto.engines.gates import GateResult, compare_ms, lightnet_gate, style_gate
+from deepphoto.engines.models import ModelSpec, model_spec, shared_data
+from deepphoto.errors import DeepPhotoError
+
+BACKENDS = ("auto", "onnx", "torch", "tensorrt")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
+CALIBRATION_FRAMES = 64
+GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
+
+
+def say(text: str) -> None:
+    print(f"deepphoto: {text}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- which backend runs here
+
+
+def cuda_for_torch() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def ort_has_cuda() -> bool:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def auto_backends() -> list[str]:
+    """Backends to try, fastest first: TensorRT; PyTorch CUDA (half precision, CUDA graphs); ONNX
+    Runtime (CUDA provider where installed, else its CPU kernels, faster than PyTorch's on CPUs)."""
+    from deepphoto.engines.tensorrt_engine import tensorrt_status
+
+    order = ["tensorrt"] if tensorrt_status()[0] else []
+    if cuda_for_torch() and not ort_has_cuda():
+        order.append("torch")
+    order.append("onnx")
+    if "torch" not in order:
+        order.append("torch")
+    return order
+
+
+def check_choice(backend: str, precision: str) -> None:
+    if backend not in BACKENDS:
+        raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise DeepPhotoError(f"unknown precision {precision!r}: choose from {', '.join(PRECISIONS)}")
+
+
+# ---------------------------------------------------------------- opening an engine
+
+
+def open_engine(
+    model: str,
+    backend: str = "onnx",
+    precision: str = "fp32",
+    weights: Path | None = None,
+    threads: int | None = None,
+    spin: bool = True,
+    calib: Path | None = None,
+) -> Engine:
+    """The network ``model`` on ``backend`` at ``precision`` (``auto`` for either: the best that
+    works here, announced on stderr). Reduced precisions are built on first use and cached."""
+    check_choice(backend, precision)
+    if backend != "auto":
+        return _open(model, backend, precision, weights, threads, spin, calib)
+    failures = []
+    for candidate in auto_backends():
+        try:
+            engine = _open(model, candidate, precision, weights, threads, spin, calib)
+        except DeepPhotoError as exc:
+            failures.append(f"{candidate}: {exc}")
+            continue
+        say(f"{model}: backend auto -> {describe(engine)}")
+        return engine
+    raise DeepPhotoError(f"no backend could run {model}: " + "; ".join(failures))
+
+
+def describe(engine: Engine) -> str:
+    return f"{engine.name} ({getattr(engine, 'device', 'cpu')}, {getattr(engine, 'precision', 'fp32')})"
+
+
+def _open(
+    model: str,
+    backend: str,
+    precision: str,
+    weights: Path | None,
+    threads: int | None,
+    spin: bool,
+    calib: Path | None,
+) -> Engine:
+    spec = model_spec(model, weights)
+    if backend == "torch":
+        return _open_torch(spec, precision, weights, threads)
+    if backend == "onnx":
+        gpu = ort_has_cuda()
+        if precision == "auto":
+            precision = "fp16" if gpu else _cpu_winner(spec, weights, calib)
+        return _open_onnx(spec, precision, weights, threads, spin, calib, gpu)
+    if backend == "tensorrt":
+        return _open_tensorrt(spec, precision, weights, calib)
+    raise DeepPhotoError(f"unknown backend {backend!r}: choose from {', '.join(BACKENDS)}")
+
+
+def _cpu_winner(spec: ModelSpec, weights: Path | None, calib: Path | None) -> str:
+    """INT8 where it passed its gate and ran faster than float when built, else fp32."""
+    try:
+        info = build(spec, "onnx", "int8", weights, calib).info
+    except DeepPhotoError as exc:
+        say(f"{spec.name}: no INT8 engine ({exc}); running fp32")
+        return "fp32"
+    return "int8" if info.get("use") == "int8" and info.get("speedup", 0) > 1 else "fp32"
+
+
+def _open_torch(spec: ModelSpec, precision: str, weights: Path | None, threads: int | None) -> Engine:
+    from deepphoto.engines.torch_engine import TorchEngine
+
+    cuda = cuda_for_torch()
+    if precision == "auto":
+        precision = "fp16" if cuda else "fp32"
+    if precision == "int8":
+        raise DeepPhotoError("INT8 runs in ONNX Runtime or TensorRT: use --backend onnx or tensorrt")
+    if precision == "fp16" and not cuda:
+        raise DeepPhotoError("fp16 with PyTorch needs a CUDA GPU: use --precision fp32 on the CPU")
+    return TorchEngine(
+        spec.torch_module(weights),
+        spec.input_names,
+        spec.output_name,
+        device="cuda" if cuda else "cpu",
+        threads=threads,
+        half=precision == "fp16",
+    )
+
+
+def _open_onnx(
+    spec: ModelSpec,
+    precision: str,
+    weights: Path | None,
+    threads: int | None,
+    spin: bool,
+    calib: Path | None,
+    gpu: bool,
+) -> Engine:
+    from deepphoto.engines.onnx_engine import OnnxEngine
+
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else None
+    path, used = spec.float_onnx(weights), "fp32"
+    if precision == "fp16":
+        if not gpu:
+            raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use fp32 or int8")
+        path, used = build(spec, "onnx", "fp16", weights, calib).path, "fp16"
+    elif precision == "int8":
+        built = build(spec, "onnx", "int8", weights, calib)
+        if built.info.get("use") == "int8":
+            path, used = built.path, "int8"
+        else:
+            say(f"{spec.name}: INT8 failed its accuracy gate when built ({built.info['gate']}); running fp32")
+    engine = OnnxEngine(path, threads=threads, providers=providers, spin=spin)
+    engine.precision, engine.device = used, "cuda" if gpu else "cpu"
+    return engine
+
+
+def _open_tensorrt(spec: ModelSpec, precision: str, weights: Path | None, calib: Path | None) -> Engine:
+    from deepphoto.engines.tensorrt_engine import TensorRTEngine, tensorrt_status
+
+    usable, why = tensorrt_status()
+    if not usable:
+        raise DeepPhotoError(f"TensorRT cannot run here: {why}")
+    if precision == "auto":
+        precision = "int8" if _fast_int8() else "fp16"
+    built = build(spec, "tensorrt", precision, weights, calib)
+    if built.info.get("use") != precision:
+        say(f"{spec.name}: {precision} failed its accuracy gate ({built.info['gate']}); using fp16")
+        built = build(spec, "tensorrt", "fp16", weights, calib)
+    engine = TensorRTEngine(built.path.read_bytes())
+    engine.precision = precision if built.info.get("use") == precision else "fp16"
+    return engine
+
+
+def _fast_int8() -> bool:
+    import tensorrt as trt
+
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    return bool(builder.platform_has_fast_int8)
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class BuildContext:
+    spec: ModelSpec
+    backend: str
+    precision: str
+    weights: Path | None
+    calib: Path
+
+
+def default_calibration() -> Path:
+    """Training portraits of the shared data set where present (validation files are skipped),
+    else the demo footage every installation has."""
+    portraits = shared_data() / "seg" / "portraits" / "images"
+    if portraits.is_dir():
+        return portraits
+    from deepphoto.assets import demo_clip
+
+    return demo_clip()
+
+
+def engine_key(spec: ModelSpec, backend: str, precision: str, weights: Path | None) -> EngineKey:
+    from deepphoto.assets import sha256_of
+
+    if backend == "tensorrt":
+        from deepphoto.engines.tensorrt_engine import device_name, trt_version
+
+        version, device = f"trt{trt_version()}", device_name()
+    else:
+        import onnxruntime as ort
+
+        version = f"ort{ort.__version__}"
+        device = "cuda" if ort_has_cuda() else cpu_name()
+    return EngineKey(spec.name, sha256_of(spec.float_onnx(weights)), backend, version, device, precision)
+
+
+def build(
+    spec: ModelSpec,
+    backend: str,
+    precision: str,
+    weights: Path | None = None,
+    calib: Path | None = None,
+    force: bool = False,
+) -> CachedEngine:
+    """The cached engine, built (and gated) first when missing, damaged, stale or ``force``d."""
+    key = engine_key(spec, backend, precision, weights)
+    suffix = ".plan" if backend == "tensorrt" else ".onnx"
+    cached = None if force else lookup(key, suffix)
+    if cached is not None:
+        return cached
+    ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
+    say(f"building {spec.name} {precision} for {backend} (once; cached as {key.stem}{suffix})")
+    tmp = temporary_path(key, suffix)
+    try:
+        info = _build_into(ctx, key, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return store(key, suffix, tmp, info)
+
+
+def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
+    from deepphoto.engines.onnx_engine import OnnxEngine
+
+    spec = ctx.spec
+    float_path = spec.float_onnx(ctx.weights)
+    frames = CalibrationFrames(ctx.calib, spec.calib_size, limit=CALIBRATION_FRAMES)
+    info: dict = {"calibration": str(ctx.calib)}
+    if ctx.backend == "onnx":
+        if ctx.precision == "int8":
+            from deepphoto.engines.quantize import feeds_of, quantize_int8
+
+            info["calibration_frames"] = quantize_int8(
+                float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)
+            )
+        elif ctx.precision == "fp16":
+            _float16_onnx(float_path, tmp)
+        else:
+            raise DeepPhotoError("fp32 needs no build: it runs the exported ONNX file as it is")
+        candidate = OnnxEngine(tmp, providers=_ort_providers())
+    else:
+        candidate = _build_tensorrt(ctx, key, float_path, frames, tmp, info)
+    reference = OnnxEngine(float_path)
+    gate = _gate(spec, reference, candidate, ctx.calib)
+    info.update(gate=gate.text, passed=gate.passed, **gate.values)
+    info["use"] = ctx.precision if gate.passed else "fp32"
+    x = next(iter(CalibrationFrames(ctx.calib, spec.bench_size, limit=1)))
+    feed = spec.feed(0, x)
+    info["float_ms"], info["ms"] = compare_ms(reference, candidate, feed)
+    info["speedup"] = info["float_ms"] / info["ms"]
+    info["bench_size"] = "x".join(map(str, spec.bench_size))
+    return info
+
+
+def _gate(spec: ModelSpec, reference: Engine, candidate: Engine, calib: Path) -> GateResult:
+    # Held-out frames: the calibration source read from frame 2 on with another stride.
+    held_out = (f for i, f in enumerate(CalibrationFrames(calib, spec.calib_size, limit=3 * GATE_FRAMES)) if i % 3 == 2)
+    if spec.name == "lightnet":
+        return lightnet_gate(reference, candidate, shared_data() / "seg" / "portraits", held_out)
+    return style_gate(reference, candidate, spec, held_out)
+
+
+def _ort_providers() -> list[str] | None:
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_has_cuda() else None
+
+
+def _float16_onnx(float_path: Path, out: Path) -> None:
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(float_path)), keep_io_types=True)
+    onnx.save(model, str(out))
+
+
+def _build_tensorrt(
+    ctx: BuildContext, key: EngineKey, float_path: Path, frames: CalibrationFrames, tmp: Path, info: dict
+) -> Engine:
+    from deepphoto.engines.tensorrt_engine import TensorRTEngine, build_serialized_engine, trt_version
+
+    spec, source, calibrator = ctx.spec, float_path, None
+    if ctx.precision == "int8":
+        if int(trt_version().split(".")[0]) >= 10:
+            # Explicit quantization: a symmetric signed QDQ model, no calibrator.
+            from deepphoto.engines.quantize import feeds_of, quantize_int8
+
+            source = tmp.with_suffix(".qdq.onnx")
+            info["calibration_frames"] = quantize_int8(
+                float_path, source, feeds_of(frames, spec.feed), "tensorrt", list(spec.int8_ops)
+            )
+            info["int8_path"] = "explicit QDQ"
+        else:
+            from deepphoto.calibration.trt_calibrator import make_entropy_calibrator
+            from deepphoto.engines.cache import engine_dir
+
+            feeds = feeds_of_dicts(frames, spec)
+            calibrator = make_entropy_calibrator(feeds, engine_dir() / f"{key.stem}.calib")
+            info["int8_path"] = "IInt8EntropyCalibrator2"
+    plan = build_serialized_engine(source, ctx.precision, spec.trt_shapes, calibrator)
+    tmp.write_bytes(plan)
+    if source != float_path:
+        source.unlink(missing_ok=True)
+    return TensorRTEngine(plan)
+
+
+def feeds_of_dicts(frames: CalibrationFrames, spec: ModelSpec) -> list[dict]:
+    return [spec.feed(i, x) for i, x in enumerate(frames)]

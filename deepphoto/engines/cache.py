@@ -1,0 +1,96 @@
+"""Built engines on disk, keyed by what makes them valid: the float model's hash, the backend and
+its version, the device and the precision. A file whose recorded digest no longer matches (a
+damaged or half-written cache) is reported and rebuilt, never loaded."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from deepphoto.assets import cache_dir, sha256_of
+
+
+@dataclass(frozen=True)
+class EngineKey:
+    model: str  # lightnet | stylenet
+    model_hash: str  # SHA-256 of the float ONNX file the engine was built from
+    backend: str  # onnx | tensorrt
+    backend_version: str
+    device: str
+    precision: str  # fp32 | fp16 | int8
+
+    @property
+    def stem(self) -> str:
+        parts = (self.model, self.model_hash[:16], self.backend, self.backend_version, self.device, self.precision)
+        return "-".join(_slug(p) for p in parts)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "_", text).strip("_") or "none"
+
+
+def cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo where it exists), else the machine architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def engine_dir() -> Path:
+    return cache_dir() / "engines"
+
+
+@dataclass
+class CachedEngine:
+    path: Path  # the engine file (.onnx for ONNX Runtime, .plan for TensorRT)
+    info: dict  # what the build recorded: gate results, precision actually used, ...
+
+
+def lookup(key: EngineKey, suffix: str) -> CachedEngine | None:
+    """The cached engine for ``key``, or None when absent or damaged (then it is removed)."""
+    path = engine_dir() / f"{key.stem}{suffix}"
+    meta = path.with_suffix(".json")
+    if not path.exists() and not meta.exists():
+        return None
+    try:
+        info = json.loads(meta.read_text())
+        intact = info.get("key") == asdict(key) and (
+            info.get("fallback") or (path.is_file() and info.get("sha256") == sha256_of(path))
+        )
+    except (OSError, ValueError):
+        intact = False
+    if not intact:
+        print(f"deepphoto: warning: cached engine {path.name} is damaged or stale; building it again", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+        return None
+    return CachedEngine(path, info)
+
+
+def store(key: EngineKey, suffix: str, built: Path | None, info: dict) -> CachedEngine:
+    """Record a build: ``built`` (a finished temporary file, moved into place) and its metadata.
+    ``built=None`` records a fallback: the gate refused the precision, the float model is used."""
+    path = engine_dir() / f"{key.stem}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {**info, "key": asdict(key)}
+    if built is not None:
+        built.replace(path)
+        info["sha256"] = sha256_of(path)
+    meta = path.with_suffix(".json")
+    tmp = meta.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(info, indent=1) + "\n")
+    tmp.replace(meta)
+    return CachedEngine(path, info)
+
+
+def temporary_path(key: EngineKey, suffix: str) -> Path:
+    engine_dir().mkdir(parents=True, exist_ok=True)
+    return engine_dir() / f"{key.stem}.building{suffix}"

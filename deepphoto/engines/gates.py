@@ -1,0 +1,98 @@
+"""Accuracy gates a reduced-precision engine must pass against its float original, and timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepphoto.engines.base import Engine
+from deepphoto.engines.models import ModelSpec
+
+IOU_GATE_POINTS = 1.0  # LightNet: person IoU may drop at most this many points (of 100)
+AGREEMENT_GATE = 0.97  # without labels: mean IoU of reduced-precision masks against float masks
+PSNR_GATE_DB = 30.0  # style network: output PSNR against the float network's output
+
+
+@dataclass
+class GateResult:
+    passed: bool
+    text: str
+    values: dict[str, float]
+
+
+def lightnet_gate(reference: Engine, candidate: Engine, portraits: Path, frames: Iterable[np.ndarray]) -> GateResult:
+    """Person IoU on the validation portraits (labels), or agreement with float on ``frames``."""
+    from deepphoto.eval_seg import evaluate
+    from deepphoto.models.seg_data import list_pairs, split_pairs
+    from deepphoto.segmenter import Segmenter
+
+    if (portraits / "images").is_dir():
+        pairs = split_pairs(list_pairs(portraits), "val")
+        ref = evaluate(Segmenter(engine=reference), pairs, progress=False)[0].person_iou
+        got = evaluate(Segmenter(engine=candidate), pairs, progress=False)[0].person_iou
+        drop = (ref - got) * 100
+        passed = drop <= IOU_GATE_POINTS
+        text = (
+            f"person IoU on {len(pairs)} validation portraits: float {ref:.4f}, this engine {got:.4f} "
+            f"({-drop:+.2f} points; gate: at most {IOU_GATE_POINTS:.1f} point lower) -> {'pass' if passed else 'FAIL'}"
+        )
+        return GateResult(passed, text, {"float_iou": ref, "iou": got, "drop_points": drop})
+    ious = []
+    for x in frames:
+        a, b = reference.run(x)[0, 0] > 0.5, candidate.run(x)[0, 0] > 0.5
+        union = np.logical_or(a, b).sum()
+        ious.append(np.logical_and(a, b).sum() / union if union else 1.0)
+    agreement = float(np.mean(ious)) if ious else 0.0
+    passed = agreement >= AGREEMENT_GATE
+    text = (
+        f"no labelled validation portraits at {portraits}: mask agreement with float on {len(ious)} frames "
+        f"{agreement:.4f} (gate: at least {AGREEMENT_GATE}) -> {'pass' if passed else 'FAIL'}"
+    )
+    return GateResult(passed, text, {"agreement_iou": agreement})
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two images in [0, 1] (clipped as the pipeline clips them)."""
+    mse = float(np.mean((np.clip(a, 0, 1) - np.clip(b, 0, 1)) ** 2))
+    return 99.0 if mse == 0 else 10 * float(np.log10(1.0 / mse))
+
+
+def style_gate(reference: Engine, candidate: Engine, spec: ModelSpec, frames: Iterable[np.ndarray]) -> GateResult:
+    """PSNR of the candidate's paintings against float's, per style over every frame: each style
+    must keep a mean of at least ``PSNR_GATE_DB``."""
+    per_style: list[list[float]] = [[] for _ in range(spec.styles)]
+    for x in frames:
+        for s in range(spec.styles):
+            feed = spec.feed(s, x)
+            per_style[s].append(psnr(reference.run(*feed.values()), candidate.run(*feed.values())))
+    means = [float(np.mean(v)) for v in per_style if v]
+    worst = min(means) if means else 0.0
+    passed = bool(means) and worst >= PSNR_GATE_DB
+    text = (
+        f"PSNR against float, {len(per_style[0]) if per_style else 0} frames x {spec.styles} styles: "
+        f"mean {np.mean(means) if means else 0:.1f} dB, worst style {worst:.1f} dB "
+        f"(gate: every style at least {PSNR_GATE_DB:.0f} dB) -> {'pass' if passed else 'FAIL'}"
+    )
+    return GateResult(passed, text, {"psnr_db": float(np.mean(means)) if means else 0.0, "worst_style_psnr_db": worst})
+
+
+def compare_ms(
+    reference: Engine, candidate: Engine, feed: dict[str, np.ndarray], runs: int = 40
+) -> tuple[float, float]:
+    """Median latency (ms) of both engines on ``feed``, runs interleaved so that a busy machine
+    slows both alike."""
+    inputs = list(feed.values())
+    for _ in range(5):
+        reference.run(*inputs)
+        candidate.run(*inputs)
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for engine, out in ((reference, times[0]), (candidate, times[1])):
+            t = time.perf_counter()
+            engine.run(*inputs)
+            out.append(time.perf_counter() - t)
+    return float(np.median(times[0]) * 1000), float(np.median(times[1]) * 1000)

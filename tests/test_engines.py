@@ -1,0 +1,127 @@
+"""Engines: backends agree with PyTorch, auto-selection, INT8 builds (gate, cache keys, damaged cache)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED, needs_shared
+
+from deepphoto.assets import demo_clip
+from deepphoto.calibration.source import CalibrationFrames
+from deepphoto.engines import build as engine_build
+from deepphoto.engines.cache import lookup
+from deepphoto.engines.models import model_spec
+from deepphoto.errors import DeepPhotoError
+from deepphoto.segmenter import Segmenter
+
+
+@pytest.fixture(scope="module")
+def int8_lightnet(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """One INT8 LightNet build into a private cache, calibrated on the demo footage (the shared
+    validation portraits, where present, gate it)."""
+    cache, clip = tmp_path_factory.mktemp("cache"), demo_clip()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEPPHOTO_CACHE", str(cache))
+        mp.setenv("DEEPPHOTO_SHARED_DATA", str(SHARED))
+        spec = model_spec("lightnet")
+        built = engine_build.build(spec, "onnx", "int8", calib=clip)
+        yield spec, built, clip
+
+
+def test_onnx_fp32_and_int8_agree_with_pytorch(int8_lightnet) -> None:  # noqa: ANN001
+    torch_seg = Segmenter("torch")
+    fp32 = Segmenter("onnx", precision="fp32")
+    int8 = Segmenter("onnx", precision="int8")
+    assert int8.engine.precision == "int8"
+    for x in CalibrationFrames(int8_lightnet[2], (256, 256), limit=4, every=17):
+        ref = torch_seg.infer(x)
+        assert np.abs(fp32.infer(x) - ref).max() < 1e-3  # stated tolerance, float
+        got = int8.infer(x)
+        assert np.abs(got - ref).mean() < 0.03  # stated tolerance, INT8: mean probability error
+        a, b = got > 0.5, ref > 0.5
+        assert np.logical_and(a, b).sum() >= 0.9 * max(1, np.logical_or(a, b).sum())  # mask IoU >= 0.9
+
+
+def test_int8_build_records_its_gate_and_speed(int8_lightnet) -> None:
+    _, built, _ = int8_lightnet
+    info = built.info
+    assert info["calibration_frames"] > 8
+    assert "gate" in info and info["use"] in ("int8", "fp32")
+    assert info["ms"] > 0 and info["float_ms"] > 0 and info["speedup"] == pytest.approx(info["float_ms"] / info["ms"])
+
+
+@needs_shared
+def test_quantized_lightnet_passes_its_iou_gate(int8_lightnet) -> None:
+    info = int8_lightnet[1].info
+    assert info["passed"] and info["use"] == "int8"
+    assert info["drop_points"] <= 1.0 and info["iou"] > 0.8
+
+
+def test_cache_keys_change_with_model_and_precision(tmp_path: Path) -> None:
+    spec = model_spec("lightnet")
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    a.write_bytes(b"model one")
+    b.write_bytes(b"model two")
+    keys = {}
+    for name, path in (("a", a), ("b", b)):
+        other = dataclasses.replace(spec, float_onnx=lambda _w, p=path: p)
+        for precision in ("int8", "fp16"):
+            keys[(name, precision)] = engine_build.engine_key(other, "onnx", precision, None).stem
+    assert len(set(keys.values())) == 4
+    assert "int8" in keys[("a", "int8")] and keys[("a", "int8")] != keys[("b", "int8")]
+
+
+def test_damaged_cache_is_rebuilt_not_loaded(int8_lightnet, capsys) -> None:  # noqa: ANN001
+    spec, built, clip = int8_lightnet
+    key = engine_build.engine_key(spec, "onnx", "int8", None)
+    built.path.write_bytes(built.path.read_bytes()[:1000])  # a half-written file
+    assert lookup(key, ".onnx") is None  # refused, and removed
+    assert "damaged" in capsys.readouterr().err
+    rebuilt = engine_build.build(spec, "onnx", "int8", calib=clip)
+    assert rebuilt.path.stat().st_size > 100_000
+    again = lookup(key, ".onnx")
+    assert again is not None and again.info["sha256"] == rebuilt.info["sha256"]
+    seg = Segmenter("onnx", precision="int8")  # loads what was rebuilt
+    assert seg.low_res(np.zeros((120, 160, 3), np.uint8)).shape == (64, 64)
+
+
+def test_auto_backend_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepphoto.engines import tensorrt_engine
+
+    monkeypatch.setattr(tensorrt_engine, "tensorrt_status", lambda: (False, "absent"))
+    monkeypatch.setattr(engine_build, "cuda_for_torch", lambda: False)
+    monkeypatch.setattr(engine_build, "ort_has_cuda", lambda: False)
+    assert engine_build.auto_backends() == ["onnx", "torch"]
+    monkeypatch.setattr(engine_build, "cuda_for_torch", lambda: True)
+    assert engine_build.auto_backends() == ["torch", "onnx"]
+    monkeypatch.setattr(engine_build, "ort_has_cuda", lambda: True)
+    assert engine_build.auto_backends() == ["onnx", "torch"]
+    monkeypatch.setattr(tensorrt_engine, "tensorrt_status", lambda: (True, ""))
+    assert engine_build.auto_backends()[0] == "tensorrt"
+
+
+def test_auto_falls_through_to_the_next_backend_and_says_which(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setattr(engine_build, "auto_backends", lambda: ["tensorrt", "onnx"])
+    real_open = engine_build._open
+
+    def fake_open(model, backend, *rest):  # noqa: ANN001, ANN202
+        if backend == "tensorrt":
+            raise DeepPhotoError("TensorRT cannot run here: no GPU")
+        return real_open(model, backend, *rest)
+
+    monkeypatch.setattr(engine_build, "_open", fake_open)
+    engine = engine_build.open_engine("lightnet", "auto", "fp32")
+    assert engine.name == "onnx"
+    assert "backend auto -> onnx" in capsys.readouterr().err
+
+
+def test_bad_choices_are_one_line_errors() -> None:
+    with pytest.raises(DeepPhotoError, match="unknown precision"):
+        engine_build.open_engine("lightnet", "onnx", "int4")
+    with pytest.raises(DeepPhotoError, match="INT8 runs in ONNX Runtime or TensorRT"):
+        engine_build.open_engine("lightnet", "torch", "int8")
+    with pytest.raises(DeepPhotoError, match="unknown model"):
+        model_spec("resnet")

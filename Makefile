@@ -6,7 +6,7 @@ EXTRAS ?= torch,export,vcam,peers,bench,dev
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test bench lint format clean
 
 setup: $(STAMP)
 
@@ -23,9 +23,12 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+bench: setup   # the committed report: docs/benchmark/ (about 5 minutes on 2 cores)
+	$(BIN)/deepphoto bench --out docs/benchmark
+
 lint: setup
-	$(BIN)/ruff check deepphoto tests
-	$(BIN)/ruff format --check deepphoto tests
+	$(BIN)/ruff check deepphoto tests scripts
+	$(BIN)/ruff format --check deepphoto tests scripts
 
 format: setup
 	$(BIN)/ruff check --fix deepphoto tests

@@ -8,11 +8,13 @@ size, for each available backend and precision, with and without a style, for ea
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
@@ -143,15 +145,22 @@ def run(args: argparse.Namespace) -> int:
         clips = {
             size: make_clip(sources, Path(tmp) / f"clip-{size[0]}x{size[1]}.mp4", size, args.frames) for size in sizes
         }
-        for cfg in tqdm(configs, desc="bench", unit="config"):
-            row, trace = run_config(cfg, clips[cfg.size], Path(tmp), args.threads)
-            report["configs"].append(row)
-            if trace and not traces:
-                traces, report["flicker_config"] = trace, cfg.label
+        # Each configuration in a fresh process: its peak memory is its own, and no session,
+        # thread pool or allocator state carries over from the one before.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn, max_tasks_per_child=1) as pool:
+            for cfg in tqdm(configs, desc="bench", unit="config"):
+                row, trace = pool.submit(run_config, cfg, clips[cfg.size], Path(tmp), args.threads).result()
+                report["configs"].append(row)
+                if trace and not traces:
+                    traces, report["flicker_config"] = trace, cfg.label
         if not args.no_peers:
             add_peers(report, clips[sizes[0]], sizes[0], pairs, args.threads)
+        from deepphoto.bench.pictures import frame_sheet
+
+        sheet = frame_sheet(clips[sizes[0]], args.out / "frames.jpg")
     report["seconds"] = round(time.perf_counter() - started, 1)
-    written = write_report(report, args.out, traces)
+    written = [*write_report(report, args.out, traces), sheet]
     print((args.out / "report.md").read_text())
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

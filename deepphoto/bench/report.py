@@ -16,7 +16,7 @@ def targets(report: dict) -> dict:
     """The issue's steadiness targets, judged on every configuration that has a mask."""
     rows = [r for r in report["configs"] if "mask_flicker_raw" in r]
     ratios = [r["mask_flicker_smoothed"] / r["mask_flicker_raw"] for r in rows if r["mask_flicker_raw"] > 0]
-    lags = [r["lag_frames"] for r in rows if not math.isnan(r["lag_frames"])]
+    lags = [r["lag_frames"] for r in rows if r["lag_frames"] is not None and not math.isnan(r["lag_frames"])]
     worst_ratio = max(ratios) if ratios else float("nan")
     worst_lag = max(lags) if lags else float("nan")
     return {
@@ -30,15 +30,22 @@ def targets(report: dict) -> dict:
 def write_report(report: dict, out: Path, flicker_trace: dict[str, list[float]]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     report["targets"] = targets(report)
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
+    (out / "report.json").write_text(json.dumps(_no_nan(report), indent=1, default=str) + "\n")
     (out / "report.md").write_text(markdown(report))
     written = [out / "report.json", out / "report.md"]
     written += plots(report, out, flicker_trace)
     return written
 
 
-def _json_default(value: object) -> object:
-    return None if isinstance(value, float) and math.isnan(value) else str(value)
+def _no_nan(value: object) -> object:
+    """NaN (a metric that had nothing to measure) becomes null: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def _fmt(value: object, digits: int = 2) -> str:
@@ -114,6 +121,19 @@ def markdown(report: dict) -> str:
         "",
     ]
     lines += _peer_tables(report)
+    lines += [
+        "## Pictures",
+        "",
+        "Frames of the clip: input | person mask | styled background | styled person.",
+        "",
+        "![frames](frames.jpg)",
+        "",
+        "![frames per second per configuration](fps.png)",
+        "",
+        "![median latency per stage](stages.png)",
+        "",
+        f"![mask flicker over time, raw and smoothed ({report.get('flicker_config', '')})](flicker.png)",
+    ]
     return "\n".join(lines) + "\n"
 
 

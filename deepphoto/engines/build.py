@@ -282,16 +282,17 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
             _float16_onnx(float_path, tmp)
         else:
             raise DeepPhotoError("fp32 needs no build: it runs the exported ONNX file as it is")
-        candidate = OnnxEngine(tmp, providers=_ort_providers())
+        candidate = OnnxEngine(tmp, providers=_ort_providers(), spin=False)
     else:
         candidate = _build_tensorrt(ctx, key, float_path, frames, tmp, info)
-    reference = OnnxEngine(float_path)
+    reference = OnnxEngine(float_path, spin=False)  # idle pools sleep: as in the pipeline, and fair to time
     gate = _gate(spec, reference, candidate, ctx.calib)
     info.update(gate=gate.text, passed=gate.passed, **gate.values)
     info["use"] = ctx.precision if gate.passed else "fp32"
     x = next(iter(CalibrationFrames(ctx.calib, spec.bench_size, limit=1)))
     feed = spec.feed(0, x)
     info["float_ms"], info["ms"] = compare_ms(reference, candidate, feed)
+    info["reference"] = "ONNX Runtime fp32" + (" (CUDA)" if ort_has_cuda() else " (CPU)")
     info["speedup"] = info["float_ms"] / info["ms"]
     info["bench_size"] = "x".join(map(str, spec.bench_size))
     return info

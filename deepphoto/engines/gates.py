@@ -81,18 +81,18 @@ def style_gate(reference: Engine, candidate: Engine, spec: ModelSpec, frames: It
 
 
 def compare_ms(
-    reference: Engine, candidate: Engine, feed: dict[str, np.ndarray], runs: int = 40
+    reference: Engine, candidate: Engine, feed: dict[str, np.ndarray], rounds: int = 4, runs: int = 10
 ) -> tuple[float, float]:
-    """Median latency (ms) of both engines on ``feed``, runs interleaved so that a busy machine
-    slows both alike."""
+    """Median latency (ms) of both engines on ``feed``, timed in alternating blocks so that a busy
+    machine slows both alike (whole blocks, not single runs: one session's spinning thread pool
+    must not steal the other's cores)."""
     inputs = list(feed.values())
-    for _ in range(5):
-        reference.run(*inputs)
-        candidate.run(*inputs)
     times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
+    for _ in range(rounds):
         for engine, out in ((reference, times[0]), (candidate, times[1])):
-            t = time.perf_counter()
-            engine.run(*inputs)
-            out.append(time.perf_counter() - t)
+            engine.run(*inputs)  # the first run of a block wakes the pool: not counted
+            for _ in range(runs):
+                t = time.perf_counter()
+                engine.run(*inputs)
+                out.append(time.perf_counter() - t)
     return float(np.median(times[0]) * 1000), float(np.median(times[1]) * 1000)

@@ -82,12 +82,17 @@ def choices(backends: str, precisions: str) -> list[tuple[str, str]]:
 
 
 def parse_looks(text: str) -> list[tuple[str, str]]:
+    from deepphoto.models.styles import style_names
     from deepphoto.stream.composite import REGIONS
+    from deepphoto.stream.effects import EFFECT_NAMES
 
+    known = [*style_names(), *(e for e in EFFECT_NAMES if e != "replace")]
     looks = []
     for part in text.split(","):
         look, _, region = part.partition(":")
         region = region or "background"
+        if look not in known:
+            raise DeepPhotoError(f"--looks {part!r}: {look!r} is not a style or effect ({', '.join(known)})")
         if region not in REGIONS:
             raise DeepPhotoError(f"--looks {part!r}: region must be one of {', '.join(REGIONS)}")
         looks.append((look, region))
@@ -139,21 +144,26 @@ def run(args: argparse.Namespace) -> int:
         "machine": machine(args.threads),
         "clip": {"source": ", ".join(p.name for p in sources), "frames": args.frames, "warmup": WARMUP_FRAMES},
         "configs": [],
+        "failed": [],
     }
     traces: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         clips = {
             size: make_clip(sources, Path(tmp) / f"clip-{size[0]}x{size[1]}.mp4", size, args.frames) for size in sizes
         }
-        # Each configuration in a fresh process: its peak memory is its own, and no session,
-        # thread pool or allocator state carries over from the one before.
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn, max_tasks_per_child=1) as pool:
-            for cfg in tqdm(configs, desc="bench", unit="config"):
-                row, trace = pool.submit(run_config, cfg, clips[cfg.size], Path(tmp), args.threads).result()
-                report["configs"].append(row)
-                if trace and not traces:
-                    traces, report["flicker_config"] = trace, cfg.label
+        for cfg in tqdm(configs, desc="bench", unit="config"):
+            try:
+                row, trace = run_isolated(cfg, clips[cfg.size], Path(tmp), args.threads)
+            except Exception as exc:  # one configuration failing must not lose the others
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                print(f"deepphoto: {cfg.label}: failed ({message}); recorded and skipped", file=sys.stderr)
+                report["failed"].append({"label": cfg.label, "error": message})
+                continue
+            report["configs"].append(row)
+            if trace and not traces:
+                traces, report["flicker_config"] = trace, cfg.label
+        if not report["configs"]:
+            raise DeepPhotoError("every configuration failed: " + "; ".join(f["error"] for f in report["failed"]))
         if not args.no_peers:
             add_peers(report, clips[sizes[0]], sizes[0], pairs, args.threads)
         from deepphoto.bench.pictures import frame_sheet
@@ -164,6 +174,13 @@ def run(args: argparse.Namespace) -> int:
     print((args.out / "report.md").read_text())
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def run_isolated(cfg: Config, clip: Path, tmp: Path, threads: int | None) -> tuple[dict, dict]:
+    """One configuration in a fresh process: its peak memory is its own, and no session, thread
+    pool or allocator state carries over from the one before."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run_config, cfg, clip, tmp, threads).result()
 
 
 def add_peers(
@@ -179,4 +196,5 @@ def add_peers(
     report["segmentation_peers"] = segmentation_peers(frames, Segmenter("onnx", threads=threads), threads)
     report["style_peers"] = style_peers(frames[0])
     seg_pairs = [(b, p) for b, p in pairs if b != "torch"] or pairs
+    report["portraits"] = str(shared_data() / "seg" / "portraits")
     report["accuracy"] = accuracy(shared_data() / "seg" / "portraits", seg_pairs, threads)

@@ -56,12 +56,14 @@ def run(args: argparse.Namespace) -> int:
         f"speed        {info['ms']:.2f} ms vs {info.get('reference', 'float')} {info['float_ms']:.2f} ms "
         f"at {info['bench_size']} ({info['speedup']:.2f}x)"
     )
-    if info["use"] == args.precision and (backend != "onnx" or info["speedup"] > 1):
-        print(f"result       {args.precision} engine in use (--precision auto picks it)")
-    elif info["use"] == args.precision:
+    if info["use"] != args.precision:
+        print(f"result       {args.precision} refused by its gate: {spec.name} runs in {info['use']} instead")
+    elif backend == "onnx" and "CPU" in info.get("reference", "CPU"):
+        faster = info["speedup"] > 1
         print(
-            f"result       {args.precision} passes its gate but is slower than float here: --precision auto runs fp32"
+            f"result       {args.precision} passes its gate and is {'faster' if faster else 'slower'} than float "
+            f"here: --precision auto runs {args.precision if faster else 'fp32'}"
         )
     else:
-        print(f"result       {args.precision} refused by its gate: {spec.name} runs in {info['use']} instead")
+        print(f"result       {args.precision} passes its gate: --precision {args.precision} runs it")
     return 0

@@ -27,6 +27,9 @@ def make_seg_engine(
     if weights is not None and Path(weights).suffix == ".onnx" and backend in ("onnx", "auto"):
         from deepphoto.engines.onnx_engine import OnnxEngine
 
+        if precision not in ("fp32", "auto"):
+            raise DeepPhotoError(f"{weights}: an .onnx file runs as it is; --precision {precision} needs .safetensors")
+
         return OnnxEngine(Path(weights), threads=threads, spin=spin)
     from deepphoto.engines.build import open_engine
 

@@ -58,7 +58,12 @@ class Stylizer:
     def painter(self, style: str) -> Callable[[np.ndarray], np.ndarray]:
         """An effect that paints frames in ``style`` (sharing this network and its session)."""
         vector = self.vector_of(style)
-        return lambda frame: self(frame, vector)
+
+        def paint(frame: np.ndarray) -> np.ndarray:
+            return self(frame, vector)
+
+        paint.stylizer = self  # type: ignore[attr-defined]  # reports say which engine paints
+        return paint
 
     def __call__(self, frame: np.ndarray, vector: np.ndarray | None = None) -> np.ndarray:
         bgr = to_bgr8(frame)

@@ -72,6 +72,9 @@ def test_cache_keys_change_with_model_and_precision(tmp_path: Path) -> None:
             keys[(name, precision)] = engine_build.engine_key(other, "onnx", precision, None).stem
     assert len(set(keys.values())) == 4
     assert "int8" in keys[("a", "int8")] and keys[("a", "int8")] != keys[("b", "int8")]
+    key = engine_build.engine_key(spec, "onnx", "int8", None)
+    for change in ({"backend_version": "ort9.9"}, {"device": "other cpu"}, {"recipe": "r999"}):
+        assert dataclasses.replace(key, **change).stem != key.stem
 
 
 def test_damaged_cache_is_rebuilt_not_loaded(int8_lightnet, capsys) -> None:  # noqa: ANN001

@@ -66,11 +66,16 @@ def markdown(report: dict) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
         f"- Clip: {report['clip']['source']} ({report['clip']['frames']} frames per configuration, "
         f"{report['clip']['warmup']} warm-up frames not measured)",
+        f"- Settings as `deepphoto run` defaults: segmenter input {report['configs'][0]['seg_input']} "
+        f"(squashed), styles painted at {report['configs'][0]['style_scale']} of the frame size and scaled "
+        "up, smoothing 0.7, guided-filter refinement, feather 3",
         "",
         "## Speed (end to end, file to file, H.264 encode included)",
         "",
-        "| size | segmenter | look / region | fps | CPU % | peak MB | " + " | ".join(f"{s} ms" for s in STAGES) + " |",
-        "|" + "---|" * (6 + len(STAGES)),
+        "| size | segmenter | painter | look / region | fps | CPU % | peak MB | "
+        + " | ".join(f"{s} ms" for s in STAGES)
+        + " |",
+        "|" + "---|" * (7 + len(STAGES)),
     ]
     for r in report["configs"]:
         cells = [
@@ -139,6 +144,8 @@ def markdown(report: dict) -> str:
 
 def _peer_tables(report: dict) -> list[str]:
     lines = ["## Peers on the same frames", ""]
+    if "segmentation_peers" not in report:
+        return [*lines, "Not measured in this run (`--no-peers`).", ""]
     seg = report.get("segmentation_peers", [])
     if seg:
         lines += [
@@ -166,7 +173,7 @@ def _peer_tables(report: dict) -> list[str]:
     acc = report.get("accuracy", [])
     if acc:
         lines += [
-            f"Accuracy on the {acc[0]['images']} validation portraits (`../shared/data/seg/portraits`, fixed split):",
+            f"Accuracy on the {acc[0]['images']} validation portraits (`{report.get('portraits')}`, fixed split):",
             "",
             "| model | engine | person IoU | pooled IoU | mIoU |",
             "|---|---|---|---|---|",
@@ -175,8 +182,8 @@ def _peer_tables(report: dict) -> list[str]:
             f"| {r['model']} | {r['engine']} | {r['person_iou']:.4f} | {r['pooled_iou']:.4f} | {r['miou']:.4f} |"
             for r in acc
         ]
-    else:
-        lines.append("Accuracy: not measured (no validation portraits at ../shared/data on this machine).")
+    elif "accuracy" in report:
+        lines.append(f"Accuracy: not measured (no validation portraits at {report.get('portraits')} on this machine).")
     return lines + [""]
 
 

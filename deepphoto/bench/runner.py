@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker
+from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.pipeline import FrameProcessor, StageTimes, run_stream
 from deepphoto.stream.sinks import Sink, open_sink
 from deepphoto.stream.sources import open_source
@@ -42,11 +43,14 @@ class Config:
 def make_clip(sources: list[Path], out: Path, size: tuple[int, int], frames: int) -> Path:
     """The benchmark clip: the sources' frames scaled to ``size``, played back and forth to
     ``frames`` (no jump cut), encoded at 30 fps."""
-    images = []
+    images: list[np.ndarray] = []
     for src in sources:
-        images += [cv2.resize(f.image, size, interpolation=cv2.INTER_AREA) for f in open_source(str(src))]
+        for _, f in zip(range(frames - len(images)), open_source(str(src))):
+            images.append(cv2.resize(f.image, size, interpolation=cv2.INTER_AREA))
         if len(images) >= frames:
             break
+    if not images:
+        raise DeepPhotoError(f"{', '.join(p.name for p in sources)}: no frame could be decoded")
     if len(images) < 2:
         images = images * 2
     with VideoFileSink(out, Fraction(30000, 1001), overwrite=True) as sink:
@@ -171,7 +175,8 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
     """Run one configuration on ``clip``; returns (result row, flicker over time)."""
     from deepphoto.run_cmd import make_processor
 
-    processor: FrameProcessor = make_processor(look_arguments(cfg, threads))
+    args = look_arguments(cfg, threads)
+    processor: FrameProcessor = make_processor(args)
     warm = [f.image for _, f in zip(range(WARMUP_FRAMES), open_source(str(clip)))]
     for image in warm:  # warm-up: sessions, kernels, caches; not measured
         processor(image)
@@ -190,11 +195,15 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
     cpu1, wall = os.times(), time.perf_counter() - wall0
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     seg_engine = processor.segmenter.engine
+    stylizer = getattr(processor.look.effect, "stylizer", None)
     row = {
         **{k: v for k, v in asdict(cfg).items() if k != "size"},
         "size": "x".join(map(str, cfg.size)),
         "label": cfg.label,
         "seg_engine": f"{seg_engine.name}:{getattr(seg_engine, 'precision', 'fp32')}",
+        "style_engine": f"{stylizer.engine.name}:{getattr(stylizer.engine, 'precision', 'fp32')}" if stylizer else "-",
+        "seg_input": args.seg_input,
+        "style_scale": args.style_scale,
         "frames": summary.frames_out,
         "fps": round(summary.frames_out / summary.seconds, 2) if summary.seconds else 0.0,
         "cpu_percent": round(100 * cpu / wall, 1),

@@ -58,11 +58,8 @@ def lag_frames(smoothed: Sequence[np.ndarray], raw: Sequence[np.ndarray]) -> flo
     if not frames:
         return float("nan")
     best, best_err = 0.0, np.inf
-    for lag in np.arange(0.0, MAX_LAG + 1e-9, LAG_STEP):
-        usable = [t for t in frames if t - lag >= 0]
-        if not usable:
-            break
-        err = np.mean([np.abs(smoothed[t] - delayed(raw, t, lag))[moving[t - 1]].mean() for t in usable])
+    for lag in np.arange(0.0, MAX_LAG + 1e-9, LAG_STEP):  # every lag judged on the same frames
+        err = np.mean([np.abs(smoothed[t] - delayed(raw, t, lag))[moving[t - 1]].mean() for t in frames])
         if err < best_err - 1e-9:
             best, best_err = float(lag), float(err)
     return round(best, 2)

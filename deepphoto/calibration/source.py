@@ -24,22 +24,36 @@ class CalibrationFrames:
         self.skipped_validation = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        count = 0
-        for frame in self._frames():
-            yield to_network_input(frame, self.size)
-            count += 1
-            if count >= self.limit:
+        for i, frame in enumerate(self._frames(held_out=False)):
+            if i >= self.limit:
                 return
+            yield to_network_input(frame, self.size)
 
-    def _frames(self) -> Iterator[np.ndarray]:
+    def held_out(self, count: int) -> Iterator[np.ndarray]:
+        """Up to ``count`` inputs from the same source that calibration never reads: for a video the
+        frames half-way between the calibration frames; for a folder the images after the first
+        ``limit`` (validation images still skipped)."""
+        for i, frame in enumerate(self._frames(held_out=True)):
+            if i >= count:
+                return
+            yield to_network_input(frame, self.size)
+
+    def _frames(self, held_out: bool) -> Iterator[np.ndarray]:
         if self.path.is_dir():
             images = sorted(p for p in self.path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            used = 0
             for p in images:
                 if is_validation(p.stem):
-                    self.skipped_validation += 1
+                    self.skipped_validation += not held_out
+                    continue
+                used += 1
+                if held_out == (used <= self.limit):
                     continue
                 yield from (f.image for f in open_source(str(p)))
             return
+        phase = self.every // 2 if held_out else 0
+        if held_out and self.every < 2:
+            return
         for i, frame in enumerate(open_source(str(self.path))):
-            if i % self.every == 0:
+            if i % self.every == phase:
                 yield frame.image

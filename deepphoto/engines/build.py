@@ -3,6 +3,7 @@ gated against float, timed), cached, and reused; ``auto`` picks for this machine
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from deepphoto.errors import DeepPhotoError
 BACKENDS = ("auto", "onnx", "torch", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
 CALIBRATION_FRAMES = 64
+BUILD_RECIPE = "1"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
 
 
@@ -162,16 +164,14 @@ def _open_onnx(
 
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else None
     path, used = spec.float_onnx(weights), "fp32"
-    if precision == "fp16":
-        if not gpu:
-            raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use fp32 or int8")
-        path, used = build(spec, "onnx", "fp16", weights, calib).path, "fp16"
-    elif precision == "int8":
-        built = build(spec, "onnx", "int8", weights, calib)
-        if built.info.get("use") == "int8":
-            path, used = built.path, "int8"
+    if precision == "fp16" and not gpu:
+        raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use fp32 or int8")
+    if precision in ("fp16", "int8"):
+        built = build(spec, "onnx", precision, weights, calib)
+        if built.info.get("use") == precision:
+            path, used = built.path, precision
         else:
-            say(f"{spec.name}: INT8 failed its accuracy gate when built ({built.info['gate']}); running fp32")
+            say(f"{spec.name}: {precision} failed its accuracy gate when built ({built.info['gate']}); running fp32")
     engine = OnnxEngine(path, threads=threads, providers=providers, spin=spin)
     engine.precision, engine.device = used, "cuda" if gpu else "cpu"
     return engine
@@ -185,12 +185,15 @@ def _open_tensorrt(spec: ModelSpec, precision: str, weights: Path | None, calib:
         raise DeepPhotoError(f"TensorRT cannot run here: {why}")
     if precision == "auto":
         precision = "int8" if _fast_int8() else "fp16"
-    built = build(spec, "tensorrt", precision, weights, calib)
-    if built.info.get("use") != precision:
-        say(f"{spec.name}: {precision} failed its accuracy gate ({built.info['gate']}); using fp16")
-        built = build(spec, "tensorrt", "fp16", weights, calib)
+    # A precision that fails its gate falls back a step: int8 -> fp16 -> fp32.
+    chain = {"int8": ["int8", "fp16", "fp32"], "fp16": ["fp16", "fp32"], "fp32": ["fp32"]}[precision]
+    for step in chain:
+        built = build(spec, "tensorrt", step, weights, calib)
+        if built.info.get("use") == step:
+            break
+        say(f"{spec.name}: TensorRT {step} failed its accuracy gate ({built.info['gate']}); trying the next precision")
     engine = TensorRTEngine(built.path.read_bytes())
-    engine.precision = precision if built.info.get("use") == precision else "fp16"
+    engine.precision = step
     return engine
 
 
@@ -236,7 +239,8 @@ def engine_key(spec: ModelSpec, backend: str, precision: str, weights: Path | No
 
         version = f"ort{ort.__version__}"
         device = "cuda" if ort_has_cuda() else cpu_name()
-    return EngineKey(spec.name, sha256_of(spec.float_onnx(weights)), backend, version, device, precision)
+    model_hash = sha256_of(spec.float_onnx(weights))
+    return EngineKey(spec.name, model_hash, backend, version, device, precision, f"r{BUILD_RECIPE}")
 
 
 def build(
@@ -247,21 +251,30 @@ def build(
     calib: Path | None = None,
     force: bool = False,
 ) -> CachedEngine:
-    """The cached engine, built (and gated) first when missing, damaged, stale or ``force``d."""
+    """The cached engine, built (and gated) first when missing, damaged, stale, ``force``d, or
+    when ``calib`` names another calibration source than the cached engine's."""
     key = engine_key(spec, backend, precision, weights)
     suffix = ".plan" if backend == "tensorrt" else ".onnx"
     cached = None if force else lookup(key, suffix)
-    if cached is not None:
+    if cached is not None and (calib is None or cached.info.get("calibration") == str(calib)):
         return cached
+    if backend == "onnx" and precision == "fp16" and not ort_has_cuda():
+        raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use int8")
+    if precision == "fp32" and backend == "onnx":
+        raise DeepPhotoError("fp32 needs no build: ONNX Runtime runs the exported ONNX file as it is")
     ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
     say(f"building {spec.name} {precision} for {backend} (once; cached as {key.stem}{suffix})")
     tmp = temporary_path(key, suffix)
     try:
-        info = _build_into(ctx, key, tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        return store(key, suffix, tmp, _build_into(ctx, key, tmp))
+    except DeepPhotoError:
         raise
-    return store(key, suffix, tmp, info)
+    except Exception as exc:  # quantizer / TensorRT failures: one line, and auto can fall back
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        raise DeepPhotoError(f"building {spec.name} {precision} for {backend} failed ({detail})") from None
+    finally:
+        for leftover in tmp.parent.glob(f"{tmp.name}*"):  # the temporary file and its companions
+            leftover.unlink(missing_ok=True)
 
 
 def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
@@ -270,7 +283,9 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
     spec = ctx.spec
     float_path = spec.float_onnx(ctx.weights)
     frames = CalibrationFrames(ctx.calib, spec.calib_size, limit=CALIBRATION_FRAMES)
-    info: dict = {"calibration": str(ctx.calib)}
+    if next(iter(frames), None) is None:
+        raise DeepPhotoError(f"{ctx.calib}: no calibration frames (validation images are never used)")
+    info: dict = {"calibration": str(ctx.calib), "recipe": BUILD_RECIPE}
     if ctx.backend == "onnx":
         if ctx.precision == "int8":
             from deepphoto.engines.quantize import feeds_of, quantize_int8
@@ -278,19 +293,18 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
             info["calibration_frames"] = quantize_int8(
                 float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)
             )
-        elif ctx.precision == "fp16":
-            _float16_onnx(float_path, tmp)
         else:
-            raise DeepPhotoError("fp32 needs no build: it runs the exported ONNX file as it is")
+            _float16_onnx(float_path, tmp)
         candidate = OnnxEngine(tmp, providers=_ort_providers(), spin=False)
     else:
         candidate = _build_tensorrt(ctx, key, float_path, frames, tmp, info)
-    reference = OnnxEngine(float_path, spin=False)  # idle pools sleep: as in the pipeline, and fair to time
-    gate = _gate(spec, reference, candidate, ctx.calib)
+    # The float reference on ONNX Runtime (its CUDA provider where installed); idle pools sleep, as
+    # in the pipeline, so that timing one engine does not slow the other.
+    reference = OnnxEngine(float_path, providers=_ort_providers(), spin=False)
+    gate = _gate(spec, reference, candidate, frames)
     info.update(gate=gate.text, passed=gate.passed, **gate.values)
     info["use"] = ctx.precision if gate.passed else "fp32"
-    x = next(iter(CalibrationFrames(ctx.calib, spec.bench_size, limit=1)))
-    feed = spec.feed(0, x)
+    feed = spec.feed(0, next(iter(CalibrationFrames(ctx.calib, spec.bench_size, limit=1))))
     info["float_ms"], info["ms"] = compare_ms(reference, candidate, feed)
     info["reference"] = "ONNX Runtime fp32" + (" (CUDA)" if ort_has_cuda() else " (CPU)")
     info["speedup"] = info["float_ms"] / info["ms"]
@@ -298,9 +312,8 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
     return info
 
 
-def _gate(spec: ModelSpec, reference: Engine, candidate: Engine, calib: Path) -> GateResult:
-    # Held-out frames: the calibration source read from frame 2 on with another stride.
-    held_out = (f for i, f in enumerate(CalibrationFrames(calib, spec.calib_size, limit=3 * GATE_FRAMES)) if i % 3 == 2)
+def _gate(spec: ModelSpec, reference: Engine, candidate: Engine, frames: CalibrationFrames) -> GateResult:
+    held_out = frames.held_out(GATE_FRAMES)  # never fed to calibration
     if spec.name == "lightnet":
         return lightnet_gate(reference, candidate, shared_data() / "seg" / "portraits", held_out)
     return style_gate(reference, candidate, spec, held_out)
@@ -329,7 +342,7 @@ def _build_tensorrt(
             # Explicit quantization: a symmetric signed QDQ model, no calibrator.
             from deepphoto.engines.quantize import feeds_of, quantize_int8
 
-            source = tmp.with_suffix(".qdq.onnx")
+            source = tmp.with_name(tmp.name + ".qdq.onnx")  # removed with the build's leftovers
             info["calibration_frames"] = quantize_int8(
                 float_path, source, feeds_of(frames, spec.feed), "tensorrt", list(spec.int8_ops)
             )
@@ -339,12 +352,12 @@ def _build_tensorrt(
             from deepphoto.engines.cache import engine_dir
 
             feeds = feeds_of_dicts(frames, spec)
-            calibrator = make_entropy_calibrator(feeds, engine_dir() / f"{key.stem}.calib")
+            # The calibration cache is named by the calibration source too: another source, another cache.
+            source_id = hashlib.sha256(str(Path(ctx.calib).resolve()).encode()).hexdigest()[:12]
+            calibrator = make_entropy_calibrator(feeds, engine_dir() / f"{key.stem}-{source_id}.calib")
             info["int8_path"] = "IInt8EntropyCalibrator2"
     plan = build_serialized_engine(source, ctx.precision, spec.trt_shapes, calibrator)
     tmp.write_bytes(plan)
-    if source != float_path:
-        source.unlink(missing_ok=True)
     return TensorRTEngine(plan)
 
 

@@ -5,9 +5,11 @@ damaged or half-written cache) is reported and rebuilt, never loaded."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,10 +24,19 @@ class EngineKey:
     backend_version: str
     device: str
     precision: str  # fp32 | fp16 | int8
+    recipe: str = "r1"  # how engines are built (quantization settings, gates): a new recipe rebuilds
 
     @property
     def stem(self) -> str:
-        parts = (self.model, self.model_hash[:16], self.backend, self.backend_version, self.device, self.precision)
+        parts = (
+            self.model,
+            self.model_hash[:16],
+            self.backend,
+            self.backend_version,
+            self.device,
+            self.precision,
+            self.recipe,
+        )
         return "-".join(_slug(p) for p in parts)
 
 
@@ -92,5 +103,8 @@ def store(key: EngineKey, suffix: str, built: Path | None, info: dict) -> Cached
 
 
 def temporary_path(key: EngineKey, suffix: str) -> Path:
+    """A new file name for a build in progress (unique: two processes may build the same key)."""
     engine_dir().mkdir(parents=True, exist_ok=True)
-    return engine_dir() / f"{key.stem}.building{suffix}"
+    fd, name = tempfile.mkstemp(prefix=f"{key.stem}.", suffix=f".building{suffix}", dir=engine_dir())
+    os.close(fd)
+    return Path(name)

@@ -3,12 +3,16 @@ graphs (one graph per input shape: a video's shape never changes, so capture hap
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 
 from deepphoto.engines.base import Engine, TensorInfo
 
 MAX_GRAPHS = 4  # input shapes kept captured at once
+# The segmenter and the stylizer run on two threads: one capture at a time, process-wide.
+_CAPTURE_LOCK = threading.Lock()
 
 
 class TorchEngine(Engine):
@@ -75,7 +79,14 @@ class TorchEngine(Engine):
 
     @torch.no_grad()
     def _capture(self, tensors: list[torch.Tensor]) -> tuple[torch.cuda.CUDAGraph, list[torch.Tensor], torch.Tensor]:
-        """Warm up on a side stream (as PyTorch's CUDA-graph notes require), then capture one call."""
+        """Warm up on a side stream (as PyTorch's CUDA-graph notes require), then capture one call.
+        Captures are serialised, and 'thread_local' lets the other thread keep running its own work."""
+        with _CAPTURE_LOCK:
+            return self._capture_locked(tensors)
+
+    def _capture_locked(
+        self, tensors: list[torch.Tensor]
+    ) -> tuple[torch.cuda.CUDAGraph, list[torch.Tensor], torch.Tensor]:
         static_in = [t.clone() for t in tensors]
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -84,6 +95,6 @@ class TorchEngine(Engine):
                 self.module(*static_in)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             static_out = self.module(*static_in)
         return graph, static_in, static_out

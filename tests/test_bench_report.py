@@ -48,7 +48,7 @@ def test_report_holds_every_field(tiny_report: Path) -> None:
     )
     assert report["failed"] == [] and row["style_engine"].startswith("onnx:")
     md = (tiny_report / "report.md").read_text()
-    assert "| 320x240 | onnx:fp32 | starry-night / background |" in md and "Targets:" in md
+    assert "| 320x240 | onnx:fp32 | onnx:fp32 | starry-night / background |" in md and "Targets:" in md
 
 
 def test_unknown_backend_and_bad_looks_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:

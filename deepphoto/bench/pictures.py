@@ -13,8 +13,15 @@ from deepphoto.stream.refine import guided_filter
 from deepphoto.stream.sources import open_source
 
 
-def frame_sheet(clip: Path, out: Path, picks: tuple[float, ...] = (0.0, 0.45, 0.9), style: str | None = None) -> Path:
-    """Three frames of ``clip`` (at these fractions of its length), one row each, as JPEG."""
+def frame_sheet(
+    clip: Path,
+    out: Path,
+    picks: tuple[float, ...] = (0.0, 0.45, 0.9),
+    style: str | None = None,
+    panel_width: int = 400,
+) -> Path:
+    """Three frames of ``clip`` (at these fractions of its length), one row each, as JPEG; each
+    panel at most ``panel_width`` pixels wide."""
     from deepphoto.models.styles import style_names
     from deepphoto.stylizer import Stylizer
 
@@ -28,9 +35,9 @@ def frame_sheet(clip: Path, out: Path, picks: tuple[float, ...] = (0.0, 0.45, 0.
         alpha = feather(guided_filter(frame, seg(frame)), 0.5, 3)
         styled = paint(frame) if paint else cv2.GaussianBlur(frame, (31, 31), 0)
         mask = cv2.cvtColor((alpha * 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
-        rows.append(
-            np.hstack([frame, mask, blend(frame, styled, alpha, "background"), blend(frame, styled, alpha, "person")])
-        )
+        row = np.hstack([frame, mask, blend(frame, styled, alpha, "background"), blend(frame, styled, alpha, "person")])
+        shrink = min(1.0, panel_width / frame.shape[1])
+        rows.append(cv2.resize(row, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA) if shrink < 1 else row)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
     return out

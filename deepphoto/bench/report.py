@@ -72,7 +72,7 @@ def markdown(report: dict) -> str:
         "",
         "## Speed (end to end, file to file, H.264 encode included)",
         "",
-        "| size | segmenter | painter | look / region | fps | CPU % | peak MB | "
+        "| size | segmenter | painter | look / region | fps | CPU % (100 = one core) | peak MB | "
         + " | ".join(f"{s} ms" for s in STAGES)
         + " |",
         "|" + "---|" * (7 + len(STAGES)),
@@ -81,6 +81,7 @@ def markdown(report: dict) -> str:
         cells = [
             r["size"],
             r["seg_engine"],
+            r["style_engine"],
             f"{r['look']} / {r['region']}",
             _fmt(r["fps"], 1),
             _fmt(r["cpu_percent"], 0),

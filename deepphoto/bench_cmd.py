@@ -61,7 +61,8 @@ def choices(backends: str, precisions: str) -> list[tuple[str, str]]:
     from deepphoto.engines.tensorrt_engine import tensorrt_status
 
     runnable = {
-        "onnx": ["fp32", "int8"] + (["fp16"] if ort_has_cuda() else []),
+        # auto: what `deepphoto run` uses by default (each network at the precision that won its build)
+        "onnx": ["auto", "fp32", "int8"] + (["fp16"] if ort_has_cuda() else []),
         "torch": ["fp32"] + (["fp16"] if cuda_for_torch() else []),
         "tensorrt": ["fp16", "int8"] if tensorrt_status()[0] else [],
     }

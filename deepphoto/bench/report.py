@@ -195,7 +195,7 @@ def plots(report: dict, out: Path, flicker_trace: dict[str, list[float]]) -> lis
     import matplotlib.pyplot as plt
 
     rows = report["configs"]
-    labels = [f"{r['size']} {r['seg_engine']}\n{r['look']}/{r['region']}" for r in rows]
+    labels = [f"{r['size']} {r['backend']}:{r['precision']}\n{r['look']}/{r['region']}" for r in rows]
     paths = []
 
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(rows) + 2), 4.5))

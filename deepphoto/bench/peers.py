@@ -109,8 +109,11 @@ def accuracy(portraits: Path, choices: list[tuple[str, str]], threads: int | Non
     rows = []
     for backend, precision in choices:
         seg = Segmenter(backend, threads=threads, precision=precision)
+        engine = f"{seg.engine.name}:{getattr(seg.engine, 'precision', 'fp32')}"
+        if any(r["engine"] == engine for r in rows):  # 'auto' resolves to one already measured
+            continue
         scores, _ = evaluate(seg, pairs, progress=False)
-        rows.append(_accuracy_row("LightNet", f"{seg.engine.name}:{getattr(seg.engine, 'precision', 'fp32')}", scores))
+        rows.append(_accuracy_row("LightNet", engine, scores))
     try:
         from deepphoto.peers.mediapipe_selfie import MediaPipeSelfie
 

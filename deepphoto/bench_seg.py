@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
             size = parse_size(size_text)
             seg = Segmenter(backend, input_size=size, threads=args.threads, precision=precision or "fp32")
             scores, latency = evaluate(seg, pairs)
-            label = f"{seg.backend}:{getattr(seg.engine, 'precision', 'fp32')}"
-            rows.append(result_row("LightNet", label, size_text, scores, latency))
+            rows.append(result_row("LightNet", seg.engine.label, size_text, scores, latency))
     if not args.no_peer:
         try:
             from deepphoto.peers.mediapipe_selfie import MediaPipeSelfie

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepphoto.engines.build import auto_backends, build, check_choice, default_calibration
+from deepphoto.engines.build import auto_backends, build, check_choice, default_calibration, require_tensorrt
 from deepphoto.engines.models import MODELS, model_spec
 from deepphoto.errors import DeepPhotoError
 
@@ -37,11 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if backend not in ("onnx", "tensorrt"):
         raise DeepPhotoError(f"--backend {backend}: engines are built for onnx or tensorrt (torch runs as it is)")
     if backend == "tensorrt":
-        from deepphoto.engines.tensorrt_engine import tensorrt_status
-
-        usable, why = tensorrt_status()
-        if not usable:
-            raise DeepPhotoError(f"TensorRT cannot run here: {why}")
+        require_tensorrt()
     spec = model_spec(args.model, args.weights)
     built = build(spec, backend, args.precision, args.weights, args.calib, force=args.force)
     info = built.info

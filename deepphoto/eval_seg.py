@@ -13,10 +13,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deepphoto.engines.base import BACKENDS
 from deepphoto.frames import parse_size
 from deepphoto.metrics import SegScores
 from deepphoto.models.seg_data import list_pairs, read_pair, split_pairs
-from deepphoto.segmenter import DEFAULT_INPUT_SIZE, SEG_BACKENDS, Segmenter
+from deepphoto.segmenter import DEFAULT_INPUT_SIZE, Segmenter
 
 WARMUP_RUNS = 5
 
@@ -31,7 +32,7 @@ class PersonSegmenter(Protocol):
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="folder with images/ and masks/")
-    p.add_argument("--backend", default="onnx", help=f"one of {', '.join(SEG_BACKENDS)} (default onnx)")
+    p.add_argument("--backend", default="onnx", help=f"one of {', '.join(BACKENDS)} (default onnx)")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 or int8 (int8: a cached, gated engine)")
     p.add_argument("--weights", type=Path, default=None, help="LightNet .safetensors (or .onnx for onnx)")
     p.add_argument("--input-size", default="x".join(map(str, DEFAULT_INPUT_SIZE)), help="model input WxH")
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     )
     w, h = segmenter.input_size
     print(f"dataset     {args.data_dir} (split {args.split})")
-    print(f"backend     {segmenter.backend} {getattr(segmenter.engine, 'precision', 'fp32')}, input {w}x{h}")
+    print(f"backend     {segmenter.engine.label}, input {w}x{h}")
     print(f"images      {result.n}")
     print(f"person IoU  {result.person_iou:.4f} (mean over images)")
     print(f"pooled IoU  {result.pooled_iou:.4f} (all pixels together)")

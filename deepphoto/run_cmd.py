@@ -8,10 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from deepphoto.engines.base import BACKENDS
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import parse_size
 from deepphoto.models.styles import style_names
-from deepphoto.segmenter import DEFAULT_INPUT_SIZE, SEG_BACKENDS, Segmenter
+from deepphoto.segmenter import DEFAULT_INPUT_SIZE, Segmenter
 from deepphoto.stream.composite import REGIONS
 from deepphoto.stream.effects import EFFECT_NAMES, make_effect
 from deepphoto.stream.pipeline import FrameProcessor, Look, MaskSettings, RunSummary, run_stream
@@ -39,7 +40,7 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend",
         default="auto",
-        help=f"{', '.join(SEG_BACKENDS)} (default auto: the fastest that works here, announced)",
+        help=f"{', '.join(BACKENDS)} (default auto: the fastest that works here, announced)",
     )
     p.add_argument(
         "--precision",

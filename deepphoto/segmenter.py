@@ -12,7 +12,6 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8, to_network_input
 
 DEFAULT_INPUT_SIZE = (256, 256)  # (width, height); chosen by measurement, see the model card
-SEG_BACKENDS = ("auto", "onnx", "torch", "tensorrt")
 
 
 def make_seg_engine(
@@ -29,7 +28,6 @@ def make_seg_engine(
 
         if precision not in ("fp32", "auto"):
             raise DeepPhotoError(f"{weights}: an .onnx file runs as it is; --precision {precision} needs .safetensors")
-
         return OnnxEngine(Path(weights), threads=threads, spin=spin)
     from deepphoto.engines.build import open_engine
 

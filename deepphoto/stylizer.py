@@ -13,7 +13,6 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
 from deepphoto.models.styles import style_names, style_vector
 
-STYLE_BACKENDS = ("auto", "onnx", "torch", "tensorrt")
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
 
 

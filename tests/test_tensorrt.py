@@ -276,16 +276,14 @@ def test_calibrator_needs_frames_or_a_cache(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ building (fake trt)
 
 
-def test_int8_on_a_gpu_without_fast_int8_says_use_fp16(monkeypatch, onnx_file):
-    monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(int8=False))
-    with pytest.raises(DeepPhotoError, match="--precision fp16"):
-        build_serialized_engine(onnx_file, "int8", SHAPES)
-
-
-def test_fp16_on_a_gpu_without_fast_fp16_is_refused(monkeypatch, onnx_file):
-    monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(fp16=False))
-    with pytest.raises(DeepPhotoError, match="fp32"):
-        build_serialized_engine(onnx_file, "fp16", SHAPES)
+@pytest.mark.parametrize(
+    ("precision", "missing", "advice"),
+    [("int8", {"int8": False}, "--precision fp16"), ("fp16", {"fp16": False}, "fp32")],
+)
+def test_a_gpu_without_the_fast_path_is_refused_with_advice(monkeypatch, onnx_file, precision, missing, advice):
+    monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(**missing))
+    with pytest.raises(DeepPhotoError, match=advice):
+        build_serialized_engine(onnx_file, precision, SHAPES)
 
 
 def test_parser_errors_reach_the_message(monkeypatch, onnx_file):

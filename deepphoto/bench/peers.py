@@ -14,6 +14,7 @@ import numpy as np
 from deepphoto.bench.runner import small_grey
 from deepphoto.bench.stability import flicker
 from deepphoto.errors import DeepPhotoError
+from deepphoto.metrics import iou
 from deepphoto.segmenter import Segmenter
 
 
@@ -41,7 +42,7 @@ def segmentation_peers(frames: list[np.ndarray], lightnet: Segmenter, threads: i
     rows.append(
         {
             "model": "LightNet",
-            "engine": f"{lightnet.engine.name}:{getattr(lightnet.engine, 'precision', 'fp32')}",
+            "engine": lightnet.engine.label,
             **_stats(ln_times),
             "raw_flicker": round(flicker(ln_masks, grey), 5),
             "agreement_iou": 1.0,
@@ -57,12 +58,7 @@ def segmentation_peers(frames: list[np.ndarray], lightnet: Segmenter, threads: i
     mp_masks, mp_times = _timed(peer.low_res, frames)
     size = mp_masks[0].shape[::-1]
     grey = [small_grey(f, size) for f in frames]
-    ious = []
-    for a, b in zip(ln_masks, mp_masks):
-        a = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR) > 0.5
-        b = b > 0.5
-        union = np.logical_or(a, b).sum()
-        ious.append(np.logical_and(a, b).sum() / union if union else 1.0)
+    ious = [iou(cv2.resize(a, size, interpolation=cv2.INTER_LINEAR) > 0.5, b > 0.5) for a, b in zip(ln_masks, mp_masks)]
     rows.append(
         {
             "model": "MediaPipe selfie",
@@ -78,11 +74,10 @@ def segmentation_peers(frames: list[np.ndarray], lightnet: Segmenter, threads: i
 def style_peers(frame: np.ndarray) -> list[dict]:
     """Painting one frame at its full size: StyleNet (ONNX Runtime, float) against the classic
     architecture (random weights, the same runtime)."""
+    from deepphoto.models.styles import style_names
     from deepphoto.stylizer import Stylizer
 
     rows = []
-    from deepphoto.models.styles import style_names
-
     stylizer = Stylizer(style_names()[0], backend="onnx", precision="fp32")
     _, times = _timed(stylizer, [frame] * 10)
     h, w = frame.shape[:2]
@@ -109,11 +104,10 @@ def accuracy(portraits: Path, choices: list[tuple[str, str]], threads: int | Non
     rows = []
     for backend, precision in choices:
         seg = Segmenter(backend, threads=threads, precision=precision)
-        engine = f"{seg.engine.name}:{getattr(seg.engine, 'precision', 'fp32')}"
-        if any(r["engine"] == engine for r in rows):  # 'auto' resolves to one already measured
+        if any(r["engine"] == seg.engine.label for r in rows):  # 'auto' resolves to one already measured
             continue
         scores, _ = evaluate(seg, pairs, progress=False)
-        rows.append(_accuracy_row("LightNet", engine, scores))
+        rows.append(_accuracy_row("LightNet", seg.engine.label, scores))
     try:
         from deepphoto.peers.mediapipe_selfie import MediaPipeSelfie
 

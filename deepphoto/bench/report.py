@@ -15,7 +15,7 @@ LAG_TARGET = 1.0  # frames
 def targets(report: dict) -> dict:
     """The issue's steadiness targets, judged on every configuration that has a mask."""
     rows = [r for r in report["configs"] if "mask_flicker_raw" in r]
-    ratios = [r["mask_flicker_smoothed"] / r["mask_flicker_raw"] for r in rows if r["mask_flicker_raw"] > 0]
+    ratios = [r["flicker_ratio"] for r in rows if r["flicker_ratio"] is not None and not math.isnan(r["flicker_ratio"])]
     lags = [r["lag_frames"] for r in rows if r["lag_frames"] is not None and not math.isnan(r["lag_frames"])]
     worst_ratio = max(ratios) if ratios else float("nan")
     worst_lag = max(lags) if lags else float("nan")
@@ -72,25 +72,24 @@ def markdown(report: dict) -> str:
         "",
         "## Speed (end to end, file to file, H.264 encode included)",
         "",
-        "| size | segmenter | painter | look / region | fps | CPU % (100 = one core) | peak MB | "
-        + " | ".join(f"{s} ms" for s in STAGES)
-        + " |",
-        "|" + "---|" * (7 + len(STAGES)),
     ]
-    for r in report["configs"]:
-        cells = [
-            r["size"],
-            r["seg_engine"],
-            r["style_engine"],
-            f"{r['look']} / {r['region']}",
-            _fmt(r["fps"], 1),
-            _fmt(r["cpu_percent"], 0),
-        ]
-        cells.append(_fmt(r["peak_rss_mb"], 0))
-        for s in STAGES:
-            st = r["stages"].get(s)
-            cells.append(f"{st['median_ms']:.1f} / {st['p95_ms']:.1f}" if st else "-")
-        lines.append("| " + " | ".join(cells) + " |")
+    speed_header = ["size", "segmenter", "painter", "look / region", "fps", "CPU % (100 = one core)", "peak MB"]
+    lines += _table(
+        speed_header + [f"{stage} ms" for stage in STAGES],
+        [
+            [
+                r["size"],
+                r["seg_engine"],
+                r["style_engine"],
+                f"{r['look']} / {r['region']}",
+                _fmt(r["fps"], 1),
+                _fmt(r["cpu_percent"], 0),
+                _fmt(r["peak_rss_mb"], 0),
+                *(_stage_cell(r["stages"].get(stage)) for stage in STAGES),
+            ]
+            for r in report["configs"]
+        ],
+    )
     lines += [
         "",
         "Stage cells: median / 95th percentile. Style runs on a second thread beside segmentation, so",
@@ -104,19 +103,26 @@ def markdown(report: dict) -> str:
         "one. Lag: frames the smoothed mask trails the raw one across moving edges. Output flicker:",
         "frame-to-frame change of the output picture (0-255 levels) where the input did not change.",
         "",
-        "| size | segmenter | look / region | still pixels | mask flicker raw | smoothed | ratio | lag (frames) "
-        "| output flicker |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in report["configs"]:
-        if "mask_flicker_raw" not in r:
-            continue
-        ratio = r["mask_flicker_smoothed"] / r["mask_flicker_raw"] if r["mask_flicker_raw"] else float("nan")
-        lines.append(
-            f"| {r['size']} | {r['seg_engine']} | {r['look']} / {r['region']} | {_fmt(r['still_share'], 2)} | "
-            f"{_fmt(r['mask_flicker_raw'], 4)} | {_fmt(r['mask_flicker_smoothed'], 4)} | {_fmt(ratio, 2)} | "
-            f"{_fmt(r['lag_frames'], 2)} | {_fmt(r['output_flicker_levels'], 2)} |"
-        )
+    lines += _table(
+        ["size", "segmenter", "look / region", "still pixels", "mask flicker raw", "smoothed", "ratio"]
+        + ["lag (frames)", "output flicker"],
+        [
+            [
+                r["size"],
+                r["seg_engine"],
+                f"{r['look']} / {r['region']}",
+                _fmt(r["still_share"], 2),
+                _fmt(r["mask_flicker_raw"], 4),
+                _fmt(r["mask_flicker_smoothed"], 4),
+                _fmt(r["flicker_ratio"], 2),
+                _fmt(r["lag_frames"], 2),
+                _fmt(r["output_flicker_levels"], 2),
+            ]
+            for r in report["configs"]
+            if "mask_flicker_raw" in r
+        ],
+    )
     t = report["targets"]
     lines += [
         "",
@@ -143,6 +149,16 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def _stage_cell(stage: dict | None) -> str:
+    return f"{stage['median_ms']:.1f} / {stage['p95_ms']:.1f}" if stage else "-"
+
+
 def _peer_tables(report: dict) -> list[str]:
     lines = ["## Peers on the same frames", ""]
     if "segmentation_peers" not in report:
@@ -152,37 +168,42 @@ def _peer_tables(report: dict) -> list[str]:
         lines += [
             f"Segmentation at {report['peer_size']} (network with its preprocessing, one frame at a time):",
             "",
-            "| model | engine | median ms | p95 ms | raw mask flicker | agreement with LightNet (IoU) |",
-            "|---|---|---|---|---|---|",
         ]
-        for r in seg:
-            if "skipped" in r:
-                lines.append(f"| {r['model']} | skipped: {r['skipped']} | | | | |")
-                continue
-            lines.append(
-                f"| {r['model']} | {r['engine']} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} | "
-                f"{_fmt(r['raw_flicker'], 4)} | {r['agreement_iou']:.3f} |"
-            )
+        lines += _table(
+            ["model", "engine", "median ms", "p95 ms", "raw mask flicker", "agreement with LightNet (IoU)"],
+            [
+                [r["model"], f"skipped: {r['skipped']}", "", "", "", ""]
+                if "skipped" in r
+                else [
+                    r["model"],
+                    r["engine"],
+                    _fmt(r["median_ms"]),
+                    _fmt(r["p95_ms"]),
+                    _fmt(r["raw_flicker"], 4),
+                    _fmt(r["agreement_iou"], 3),
+                ]
+                for r in seg
+            ],
+        )
         lines.append("")
     style = report.get("style_peers", [])
     if style:
-        lines += ["Painting one full frame (ONNX Runtime, float):", "", "| model | size | median ms |", "|---|---|---|"]
-        for r in style:
-            cost = r["median_ms"] if "median_ms" in r else "skipped: " + r["skipped"]
-            lines.append(f"| {r['model']} | {r.get('size', '')} | {cost} |")
+        lines += ["Painting one full frame (ONNX Runtime, float):", ""]
+        lines += _table(
+            ["model", "size", "median ms"],
+            [[r["model"], r.get("size", ""), r.get("median_ms", f"skipped: {r.get('skipped')}")] for r in style],
+        )
         lines.append("")
     acc = report.get("accuracy", [])
     if acc:
         lines += [
             f"Accuracy on the {acc[0]['images']} validation portraits (`{report.get('portraits')}`, fixed split):",
             "",
-            "| model | engine | person IoU | pooled IoU | mIoU |",
-            "|---|---|---|---|---|",
         ]
-        lines += [
-            f"| {r['model']} | {r['engine']} | {r['person_iou']:.4f} | {r['pooled_iou']:.4f} | {r['miou']:.4f} |"
-            for r in acc
-        ]
+        lines += _table(
+            ["model", "engine", "person IoU", "pooled IoU", "mIoU"],
+            [[r["model"], r["engine"], *(_fmt(r[k], 4) for k in ("person_iou", "pooled_iou", "miou"))] for r in acc],
+        )
     elif "accuracy" in report:
         lines.append(f"Accuracy: not measured (no validation portraits at {report.get('portraits')} on this machine).")
     return lines + [""]

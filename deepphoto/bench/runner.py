@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker
+from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker, still_share
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.pipeline import FrameProcessor, StageTimes, run_stream
 from deepphoto.stream.sinks import Sink, open_sink
@@ -99,16 +99,13 @@ class Recorder:
     def stability(self) -> dict:
         out: dict = {"output_flicker_levels": round(output_flicker(self.grey_out, self.grey_in), 3)}
         if self.raw:
+            raw, smoothed = flicker(self.raw, self.grey_low), flicker(self.smoothed, self.grey_low)
             out.update(
-                mask_flicker_raw=round(flicker(self.raw, self.grey_low), 5),
-                mask_flicker_smoothed=round(flicker(self.smoothed, self.grey_low), 5),
+                mask_flicker_raw=round(raw, 5),
+                mask_flicker_smoothed=round(smoothed, 5),
+                flicker_ratio=round(smoothed / raw, 3) if raw > 0 else float("nan"),
                 lag_frames=lag_frames(self.smoothed, self.raw),
-                still_share=round(
-                    float(np.mean([np.mean(np.abs(b - a) < 2 / 255) for a, b in zip(self.grey_low, self.grey_low[1:])]))
-                    if len(self.grey_low) > 1
-                    else 0.0,
-                    3,
-                ),
+                still_share=round(still_share(self.grey_low), 3),
             )
         return out
 
@@ -194,14 +191,13 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
         summary = run_stream(source, sink, processor, progress=False)
     cpu1, wall = os.times(), time.perf_counter() - wall0
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    seg_engine = processor.segmenter.engine
     stylizer = getattr(processor.look.effect, "stylizer", None)
     row = {
         **{k: v for k, v in asdict(cfg).items() if k != "size"},
         "size": "x".join(map(str, cfg.size)),
         "label": cfg.label,
-        "seg_engine": f"{seg_engine.name}:{getattr(seg_engine, 'precision', 'fp32')}",
-        "style_engine": f"{stylizer.engine.name}:{getattr(stylizer.engine, 'precision', 'fp32')}" if stylizer else "-",
+        "seg_engine": processor.segmenter.engine.label,
+        "style_engine": stylizer.engine.label if stylizer else "-",
         "seg_input": args.seg_input,
         "style_scale": args.style_scale,
         "frames": summary.frames_out,

@@ -20,6 +20,12 @@ def still_pixels(grey: Sequence[np.ndarray], t: int, threshold: float = STILL_GR
     return np.abs(grey[t] - grey[t - 1]) < threshold
 
 
+def still_share(grey: Sequence[np.ndarray]) -> float:
+    """Mean share of pixels whose input did not change from one frame to the next."""
+    shares = [float(still_pixels(grey, t).mean()) for t in range(1, len(grey))]
+    return float(np.mean(shares)) if shares else 0.0
+
+
 def flicker_series(masks: Sequence[np.ndarray], grey: Sequence[np.ndarray]) -> np.ndarray:
     """Per frame t >= 1: mean |mask_t - mask_{t-1}| over the pixels where the input was still
     (NaN for a frame with no still pixel)."""

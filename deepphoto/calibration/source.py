@@ -4,6 +4,7 @@ images or a video. Validation images (the fixed split by file name) are never fe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +25,13 @@ class CalibrationFrames:
         self.skipped_validation = 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for i, frame in enumerate(self._frames(held_out=False)):
-            if i >= self.limit:
-                return
-            yield to_network_input(frame, self.size)
+        return (to_network_input(f, self.size) for f in islice(self._frames(held_out=False), self.limit))
 
     def held_out(self, count: int) -> Iterator[np.ndarray]:
         """Up to ``count`` inputs from the same source that calibration never reads: for a video the
         frames half-way between the calibration frames; for a folder the images after the first
         ``limit`` (validation images still skipped)."""
-        for i, frame in enumerate(self._frames(held_out=True)):
-            if i >= count:
-                return
-            yield to_network_input(frame, self.size)
+        return (to_network_input(f, self.size) for f in islice(self._frames(held_out=True), count))
 
     def _frames(self, held_out: bool) -> Iterator[np.ndarray]:
         if self.path.is_dir():

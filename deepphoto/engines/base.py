@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+BACKENDS = ("auto", "onnx", "torch", "tensorrt")  # what --backend names
+PRECISIONS = ("auto", "fp32", "fp16", "int8")  # what --precision names
+
 
 @dataclass(frozen=True)
 class TensorInfo:
@@ -19,6 +22,13 @@ class Engine(ABC):
     """A compiled or loaded network: float32 inputs in, its first output back."""
 
     name: str = "engine"
+    precision: str = "fp32"  # what the loaded network computes in (set by whoever opens it)
+    device: str = "cpu"
+
+    @property
+    def label(self) -> str:
+        """``backend:precision``, as reports and ``--backend``/``--precision`` name it."""
+        return f"{self.name}:{self.precision}"
 
     @property
     @abstractmethod

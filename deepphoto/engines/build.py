@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepphoto.calibration.source import CalibrationFrames
-from deepphoto.engines.base import Engine
-from deepphoto.engines.cache import CachedEngine, EngineKey, cpu_name, lookup, store, temporary_path
+from deepphoto.engines.base import BACKENDS, PRECISIONS, Engine
+from deepphoto.engines.cache import CachedEngine, EngineKey, cpu_name, engine_dir, lookup, store, temporary_path
 from deepphoto.engines.gates import GateResult, compare_ms, lightnet_gate, style_gate
 from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError
 
-BACKENDS = ("auto", "onnx", "torch", "tensorrt")
-PRECISIONS = ("auto", "fp32", "fp16", "int8")
 CALIBRATION_FRAMES = 64
 BUILD_RECIPE = "1"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
@@ -96,7 +94,7 @@ def open_engine(
 
 
 def describe(engine: Engine) -> str:
-    return f"{engine.name} ({getattr(engine, 'device', 'cpu')}, {getattr(engine, 'precision', 'fp32')})"
+    return f"{engine.name} ({engine.device}, {engine.precision})"
 
 
 def _open(
@@ -162,27 +160,31 @@ def _open_onnx(
 ) -> Engine:
     from deepphoto.engines.onnx_engine import OnnxEngine
 
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else None
     path, used = spec.float_onnx(weights), "fp32"
-    if precision == "fp16" and not gpu:
-        raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use fp32 or int8")
-    if precision in ("fp16", "int8"):
+    if precision in ("fp16", "int8"):  # build() refuses fp16 without the CUDA provider
         built = build(spec, "onnx", precision, weights, calib)
         if built.info.get("use") == precision:
             path, used = built.path, precision
         else:
             say(f"{spec.name}: {precision} failed its accuracy gate when built ({built.info['gate']}); running fp32")
-    engine = OnnxEngine(path, threads=threads, providers=providers, spin=spin)
+    engine = OnnxEngine(path, threads=threads, providers=_ort_providers(), spin=spin)
     engine.precision, engine.device = used, "cuda" if gpu else "cpu"
     return engine
 
 
-def _open_tensorrt(spec: ModelSpec, precision: str, weights: Path | None, calib: Path | None) -> Engine:
-    from deepphoto.engines.tensorrt_engine import TensorRTEngine, tensorrt_status
+def require_tensorrt() -> None:
+    """A one-line error naming what is missing when TensorRT cannot run on this machine."""
+    from deepphoto.engines.tensorrt_engine import tensorrt_status
 
     usable, why = tensorrt_status()
     if not usable:
         raise DeepPhotoError(f"TensorRT cannot run here: {why}")
+
+
+def _open_tensorrt(spec: ModelSpec, precision: str, weights: Path | None, calib: Path | None) -> Engine:
+    from deepphoto.engines.tensorrt_engine import TensorRTEngine
+
+    require_tensorrt()
     if precision == "auto":
         precision = "int8" if _fast_int8() else "fp16"
     # A precision that fails its gate falls back a step: int8 -> fp16 -> fp32.
@@ -259,7 +261,7 @@ def build(
     if cached is not None and (calib is None or cached.info.get("calibration") == str(calib)):
         return cached
     if backend == "onnx" and precision == "fp16" and not ort_has_cuda():
-        raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use int8")
+        raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use fp32 or int8")
     if precision == "fp32" and backend == "onnx":
         raise DeepPhotoError("fp32 needs no build: ONNX Runtime runs the exported ONNX file as it is")
     ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
@@ -349,9 +351,9 @@ def _build_tensorrt(
             info["int8_path"] = "explicit QDQ"
         else:
             from deepphoto.calibration.trt_calibrator import make_entropy_calibrator
-            from deepphoto.engines.cache import engine_dir
+            from deepphoto.engines.quantize import feeds_of
 
-            feeds = feeds_of_dicts(frames, spec)
+            feeds = list(feeds_of(frames, spec.feed))
             # The calibration cache is named by the calibration source too: another source, another cache.
             source_id = hashlib.sha256(str(Path(ctx.calib).resolve()).encode()).hexdigest()[:12]
             calibrator = make_entropy_calibrator(feeds, engine_dir() / f"{key.stem}-{source_id}.calib")
@@ -359,7 +361,3 @@ def _build_tensorrt(
     plan = build_serialized_engine(source, ctx.precision, spec.trt_shapes, calibrator)
     tmp.write_bytes(plan)
     return TensorRTEngine(plan)
-
-
-def feeds_of_dicts(frames: CalibrationFrames, spec: ModelSpec) -> list[dict]:
-    return [spec.feed(i, x) for i, x in enumerate(frames)]

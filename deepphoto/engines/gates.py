@@ -11,6 +11,7 @@ import numpy as np
 
 from deepphoto.engines.base import Engine
 from deepphoto.engines.models import ModelSpec
+from deepphoto.metrics import iou
 
 IOU_GATE_POINTS = 1.0  # LightNet: person IoU may drop at most this many points (of 100)
 AGREEMENT_GATE = 0.97  # without labels: mean IoU of reduced-precision masks against float masks
@@ -41,11 +42,7 @@ def lightnet_gate(reference: Engine, candidate: Engine, portraits: Path, frames:
             f"({-drop:+.2f} points; gate: at most {IOU_GATE_POINTS:.1f} point lower) -> {'pass' if passed else 'FAIL'}"
         )
         return GateResult(passed, text, {"float_iou": ref, "iou": got, "drop_points": drop})
-    ious = []
-    for x in frames:
-        a, b = reference.run(x)[0, 0] > 0.5, candidate.run(x)[0, 0] > 0.5
-        union = np.logical_or(a, b).sum()
-        ious.append(np.logical_and(a, b).sum() / union if union else 1.0)
+    ious = [iou(reference.run(x)[0, 0] > 0.5, candidate.run(x)[0, 0] > 0.5) for x in frames]
     agreement = float(np.mean(ious)) if ious else 0.0
     passed = agreement >= AGREEMENT_GATE
     text = (

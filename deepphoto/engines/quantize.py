@@ -17,12 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deepphoto.calibration.ort_reader import OrtCalibrationReader
+from deepphoto.calibration.ort_reader import Feed, OrtCalibrationReader
 from deepphoto.errors import DeepPhotoError
 
 FLAVOURS = ("ort", "tensorrt")
-
-Feed = dict[str, np.ndarray]
 
 
 def quantize_int8(
@@ -63,10 +61,7 @@ def quantize_int8(
             calibrate_method=CalibrationMethod.MinMax,
             extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
         )
-    if reader.fed == 0:
-        out.unlink(missing_ok=True)
-        raise DeepPhotoError("the calibration source gave no frames")
-    return reader.fed
+    return reader.fed  # an empty source is refused before (engines.build checks the first frame)
 
 
 def feeds_of(frames: Iterable[np.ndarray], make_feed: Callable[[int, np.ndarray], Feed]) -> Iterable[Feed]:

@@ -264,6 +264,7 @@ class TensorRTEngine(Engine):
     """A deserialized plan with its execution context, stream and (growing) device buffers."""
 
     name = "tensorrt"
+    device = "cuda"
 
     def __init__(self, plan: bytes) -> None:
         trt = import_tensorrt()

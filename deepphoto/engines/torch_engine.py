@@ -30,15 +30,16 @@ class TorchEngine(Engine):
     ) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self.device = torch.device(device)
+        self.torch_device = torch.device(device)
+        self.device = self.torch_device.type
         self.half = half
         self.precision = "fp16" if half else "fp32"
         # Channels-last: oneDNN's vectorised pooling and convolutions on CPUs (3x faster for LightNet
         # here) and tensor-core layouts on GPUs.
-        self.module = module.eval().to(self.device).to(memory_format=torch.channels_last)
+        self.module = module.eval().to(self.torch_device).to(memory_format=torch.channels_last)
         if half:
             self.module.half()
-        self.use_graphs = cuda_graphs and self.device.type == "cuda"
+        self.use_graphs = cuda_graphs and self.device == "cuda"
         self._graphs: dict[tuple, tuple[torch.cuda.CUDAGraph, list[torch.Tensor], torch.Tensor]] = {}
         self._in = [TensorInfo(name, ("N", "..."), "float32") for name in input_names]
         self._out = TensorInfo(output_name, ("N", "C", "h", "w"), "float32")
@@ -52,7 +53,7 @@ class TorchEngine(Engine):
         return [self._out]
 
     def _tensors(self, inputs: tuple[np.ndarray, ...]) -> list[torch.Tensor]:
-        tensors = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device) for x in inputs]
+        tensors = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.torch_device) for x in inputs]
         tensors = [t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for t in tensors]
         return [t.half() for t in tensors] if self.half else tensors
 

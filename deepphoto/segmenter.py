@@ -11,7 +11,7 @@ from deepphoto.engines.base import Engine
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8, to_network_input
 
-DEFAULT_INPUT_SIZE = (256, 256)  # (width, height); chosen by measurement, see the model card
+DEFAULT_INPUT_SIZE = (352, 352)  # (width, height); chosen by measurement, see the model card
 
 
 def make_seg_engine(

@@ -71,7 +71,6 @@ def look_arguments(cfg: Config, threads: int | None) -> argparse.Namespace:
     args = parser.parse_args([])
     args.backend, args.precision, args.region, args.threads = cfg.backend, cfg.precision, cfg.region, threads
     args.style, args.effect = (None, cfg.look) if cfg.look in EFFECT_NAMES else (cfg.look, None)
-    args.seg_input = "256x256"
     return args
 
 

@@ -16,7 +16,7 @@ from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError
 
 CALIBRATION_FRAMES = 64
-BUILD_RECIPE = "1"  # bump when quantization settings, op lists or gates change: old engines rebuild
+BUILD_RECIPE = "2"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
 
 

@@ -65,14 +65,17 @@ def _stylenet_onnx(weights: Path | None) -> Path:
 
 def model_spec(name: str, weights: Path | None = None) -> ModelSpec:
     if name == "lightnet":
+        from deepphoto.segmenter import DEFAULT_INPUT_SIZE
+
+        w, h = DEFAULT_INPUT_SIZE
         return ModelSpec(
             "lightnet",
             _lightnet_onnx,
             ("rgb",),
             "prob",
-            calib_size=(256, 256),
-            bench_size=(256, 256),
-            trt_shapes={"rgb": ((1, 3, 128, 128), (1, 3, 256, 256), (1, 3, 512, 512))},
+            calib_size=DEFAULT_INPUT_SIZE,
+            bench_size=DEFAULT_INPUT_SIZE,
+            trt_shapes={"rgb": ((1, 3, 128, 128), (1, 3, h, w), (1, 3, 512, 512))},
             # Clip (ReLU6) and Add quantized too: their outputs stay INT8 between convolutions.
             int8_ops=("Conv", "Clip", "Add", "MaxPool", "Resize"),
         )

@@ -1,0 +1,60 @@
+"""LightNet training: schedule, loss, and a tiny resumable run on the shared data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import SHARED, needs_shared
+
+from deepphoto.models.lightnet_io import SHIPPED_LIGHTNET, load_lightnet
+from deepphoto.models.train_seg import add_arguments, lr_at, seg_loss, train
+
+
+def test_lr_schedule_warms_up_then_decays_to_two_percent() -> None:
+    assert lr_at(0, 1000) == pytest.approx(0.01)
+    assert lr_at(99, 1000) == pytest.approx(1.0)
+    assert lr_at(100, 1000) == pytest.approx(1.0)
+    assert lr_at(1000, 1000) == pytest.approx(0.02)
+    rates = [lr_at(s, 1000) for s in range(100, 1001, 50)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_loss_is_lower_for_the_right_answer() -> None:
+    target = torch.zeros(2, 32, 32, dtype=torch.long)
+    target[:, 8:24, 8:24] = 1
+    right = torch.stack([1 - target, target], 1).float() * 8 - 4  # logits at full size
+    wrong = -right
+    assert seg_loss(right, target) < 0.05 < seg_loss(wrong, target)
+
+
+def _args(out: Path, steps: int) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return p.parse_args(
+        [
+            "--data", str(SHARED), "--out", str(out), "--steps", str(steps), "--batch", "2",
+            "--sizes", "64,96", "--threads", "1", "--save-every", "1", "--init", str(SHIPPED_LIGHTNET),
+        ]
+    )  # fmt: skip
+
+
+@needs_shared
+def test_tiny_run_trains_resumes_and_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    ckpt = train(_args(out, 2))
+    first = torch.load(ckpt, weights_only=True)
+    assert first["step"] == 2
+    start = load_lightnet().state_dict()
+    moved = [k for k, v in first["model"].items() if v.is_floating_point() and not torch.equal(v, start[k])]
+    assert moved, "two optimiser steps changed no weight"
+
+    args = _args(out, 3)
+    args.export = tmp_path / "tiny.safetensors"
+    train(args)
+    assert "resumed from" in capsys.readouterr().out
+    assert torch.load(ckpt, weights_only=True)["step"] == 3
+    assert load_lightnet(args.export)(torch.rand(1, 3, 64, 64)).shape == (1, 2, 16, 16)
+    assert len((out / "log.jsonl").read_text().splitlines()) == 2  # steps 2 and 3 are logged

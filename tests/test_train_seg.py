@@ -58,3 +58,24 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path: Path, capsys: pytest.Capt
     assert torch.load(ckpt, weights_only=True)["step"] == 3
     assert load_lightnet(args.export)(torch.rand(1, 3, 64, 64)).shape == (1, 2, 16, 16)
     assert len((out / "log.jsonl").read_text().splitlines()) == 2  # steps 2 and 3 are logged
+
+
+@needs_shared
+def test_distractors_are_person_shaped_scenery_labelled_background() -> None:
+    import numpy as np
+
+    from deepphoto.models.seg_data import SegTrainingData
+
+    data = SegTrainingData(SHARED, seed=1, distractor_share=1.0)
+    img = np.full((128, 96, 3), 128, np.uint8)
+    mask = np.zeros((128, 96), np.uint8)
+    mask[:, :30] = 1  # a "person" on the left
+    changed = 0
+    for _ in range(20):
+        out, out_mask = data.distract(img, mask)
+        assert out.shape == img.shape and out_mask.shape == mask.shape
+        patch = np.abs(out.astype(int) - img).sum(2) > 0
+        changed += patch.any()
+        assert not out_mask[patch & (mask == 0)].any()  # the patch is never labelled person
+        assert (patch & (mask > 0)).sum() <= 0.15 * max(1, patch.sum())  # beside people, not over them
+    assert changed >= 10

@@ -83,7 +83,9 @@ class Cutout:
 class SegTrainingData:
     """Draws augmented (rgb float32 HxWx3 in [0,1], mask uint8 HxW) training samples."""
 
-    def __init__(self, shared_data: Path, composite_share: float = 0.5, seed: int = 0) -> None:
+    def __init__(
+        self, shared_data: Path, composite_share: float = 0.5, seed: int = 0, distractor_share: float = 0.0
+    ) -> None:
         seg = shared_data / "seg"
         train = split_pairs(list_pairs(seg / "portraits"), "train")
         self.portraits = []
@@ -100,6 +102,7 @@ class SegTrainingData:
         if not self.portraits or not self.people or not self.backgrounds:
             raise DeepPhotoError(f"{seg}: needs portraits/, cutouts/people/ and cutouts/backgrounds/")
         self.composite_share = composite_share
+        self.distractor_share = distractor_share
         self.rng = np.random.default_rng(seed)
 
     def sample(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +111,8 @@ class SegTrainingData:
             img, mask = self.composite(size)
         else:
             img, mask = self.portrait(size)
+        if self.rng.random() < self.distractor_share:
+            img, mask = self.distract(img, mask)
         img = photometric(img, self.rng)
         if self.rng.random() < 0.5:
             img, mask = img[:, ::-1], mask[:, ::-1]
@@ -139,6 +144,28 @@ class SegTrainingData:
             y0 = int(rng.integers(h - ph, h - ph + max(1, h // 8))) if rel < 1 else int(rng.integers(0, max(1, h // 5)))
             _paste(canvas, alpha_all, bgr, a, x0, y0)
         return np.clip(canvas, 0, 255).astype(np.uint8), (alpha_all > 0.5).astype(np.uint8)
+
+    def distract(self, img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A hard negative: a person-shaped patch of scenery (a cut-out's alpha filled with a
+        background crop) pasted in, labelled background — a person's outline is not a person."""
+        h, w = mask.shape
+        rng = self.rng
+        person = self.people[rng.integers(len(self.people))]
+        ph = max(8, int(rng.uniform(0.3, 1.0) * h))
+        pw = max(4, int(person.alpha.shape[1] * ph / person.alpha.shape[0]))
+        a = cv2.resize(person.alpha, (pw, ph), interpolation=cv2.INTER_LINEAR)
+        bg = self.backgrounds[rng.integers(len(self.backgrounds))]
+        fill, _ = random_crop(bg, np.zeros(bg.shape[:2], np.uint8), (ph, pw), rng, min_area=0.05)
+        for _ in range(5):  # beside people, not over them: an occluder would teach holes in people
+            x0, y0 = int(rng.integers(-pw // 3, w - pw // 3)), int(rng.integers(0, h)) - ph // 3
+            covered = np.zeros((h, w), np.float32)
+            _paste(np.zeros((h, w, 3), np.float32), covered, fill.astype(np.float32), a, x0, y0)
+            patch = covered > 0.5
+            if patch.sum() > 0.01 * h * w and (patch & (mask > 0)).sum() <= 0.1 * patch.sum():
+                canvas = img.astype(np.float32)
+                _paste(canvas, covered, fill.astype(np.float32), a, x0, y0)
+                return np.clip(canvas, 0, 255).astype(np.uint8), np.where(patch, 0, mask).astype(np.uint8)
+        return img, mask
 
 
 def _paste(canvas: np.ndarray, alpha_all: np.ndarray, bgr: np.ndarray, a: np.ndarray, x0: int, y0: int) -> None:

@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="decoder learning rate (encoder: lr/4)")
     p.add_argument("--width", type=int, default=128, help="decoder channels")
     p.add_argument("--composite-share", type=float, default=0.5)
+    p.add_argument(
+        "--distractors", type=float, default=0.0, help="share of samples given a person-shaped scenery patch"
+    )
     p.add_argument("--sizes", default=SIZES, help=f"training sizes, one drawn per batch (default {SIZES})")
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
@@ -79,7 +82,7 @@ def lr_at(step: int, steps: int, warmup: int = 100) -> float:
 
 def train(args: argparse.Namespace) -> Path:
     device = checkpoints.prepare_run(args.out, args.threads, args.seed)
-    data = SegTrainingData(args.data, composite_share=args.composite_share, seed=args.seed)
+    data = SegTrainingData(args.data, args.composite_share, args.seed, args.distractors)
 
     if args.init:
         from deepphoto.models.lightnet_io import load_lightnet

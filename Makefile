@@ -27,12 +27,12 @@ bench: setup   # the committed report: docs/benchmark/ (about 5 minutes on 2 cor
 	$(BIN)/deepphoto bench --out docs/benchmark
 
 lint: setup
-	$(BIN)/ruff check deepphoto tests scripts
-	$(BIN)/ruff format --check deepphoto tests scripts
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
 
 format: setup
-	$(BIN)/ruff check --fix deepphoto tests
-	$(BIN)/ruff format deepphoto tests
+	$(BIN)/ruff check --fix $(SRC)
+	$(BIN)/ruff format $(SRC)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

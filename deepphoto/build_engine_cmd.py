@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepphoto.engines.build import auto_backends, build, check_choice, default_calibration, require_tensorrt
+from deepphoto.engines.build import auto_backends, build, check_choice, cpu_auto_precision, require_tensorrt
 from deepphoto.engines.models import MODELS, model_spec
 from deepphoto.errors import DeepPhotoError
 
@@ -44,9 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model        {spec.name} ({args.weights or 'shipped weights'})")
     print(f"engine       {built.path}")
     print(f"backend      {backend} {info['key']['backend_version']} on {info['key']['device']}")
-    print(
-        f"calibration  {info.get('calibration', default_calibration())} ({info.get('calibration_frames', '-')} frames)"
-    )
+    print(f"calibration  {info['calibration']} ({info.get('calibration_frames', '-')} frames)")
     print(f"gate         {info['gate']}")
     print(
         f"speed        {info['ms']:.2f} ms vs {info.get('reference', 'float')} {info['float_ms']:.2f} ms "
@@ -55,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     if info["use"] != args.precision:
         print(f"result       {args.precision} refused by its gate: {spec.name} runs in {info['use']} instead")
     elif backend == "onnx" and "CPU" in info.get("reference", "CPU"):
-        faster = info["speedup"] > 1
+        auto = cpu_auto_precision(info)
+        faster = auto == args.precision
         print(
             f"result       {args.precision} passes its gate and is {'faster' if faster else 'slower'} than float "
-            f"here: --precision auto runs {args.precision if faster else 'fp32'}"
+            f"here: --precision auto runs {auto}"
         )
     else:
         print(f"result       {args.precision} passes its gate: --precision {args.precision} runs it")

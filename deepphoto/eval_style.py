@@ -88,19 +88,16 @@ def median_latency(fn: object, frame: np.ndarray, runs: int = 15) -> float:
 def classic_latency_ms(frame: np.ndarray) -> float:
     """The classic architecture (random weights: cost only) through ONNX Runtime at this size."""
     import tempfile
-    import warnings
 
     import onnxruntime as ort
+
+    from deepphoto.models.onnx_cache import export_module
 
     net = ClassicStyleNet().eval()
     x = torch.rand(1, 3, frame.shape[0], frame.shape[1])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "classic.onnx"
-        with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                net, (x,), str(path), input_names=["rgb"], output_names=["styled"], opset_version=17, dynamo=False
-            )
+        export_module(net, (x,), path, ["rgb"], ["styled"], {})
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         feed = {"rgb": x.numpy()}
         return median_latency(lambda _f: session.run(None, feed), frame, runs=5)

@@ -51,7 +51,6 @@ class Segmenter:
             raise DeepPhotoError(f"model input size {input_size[0]}x{input_size[1]}: both must be multiples of 32")
         self.input_size = input_size
         self.engine = engine or make_seg_engine(backend, weights, threads, spin, precision)
-        self.backend = self.engine.name
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
         """The network input for a frame: (1, 3, H, W) RGB float32 at the model input size."""

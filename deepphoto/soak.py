@@ -7,7 +7,6 @@ resident memory is printed each minute and at the end, with the queues' high-wat
 from __future__ import annotations
 
 import argparse
-import os
 import threading
 import time
 
@@ -18,8 +17,9 @@ from deepphoto.stream.sources import Synthetic
 
 
 def rss_mb() -> float:
-    with open(f"/proc/{os.getpid()}/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    from deepphoto.bench.runner import rss_bytes
+
+    return rss_bytes() / 1e6
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -45,7 +45,6 @@ class Stylizer:
             raise DeepPhotoError(f"style scale {scale}: must be between 0.1 and 1")
         self.scale = scale
         self.engine = engine or make_style_engine(backend, weights, threads, spin, precision)
-        self.backend = self.engine.name
 
     def set_style(self, style: str) -> None:
         self.style = style

@@ -79,3 +79,13 @@ def test_distractors_are_person_shaped_scenery_labelled_background() -> None:
         assert not out_mask[patch & (mask == 0)].any()  # the patch is never labelled person
         assert (patch & (mask > 0)).sum() <= 0.15 * max(1, patch.sum())  # beside people, not over them
     assert changed >= 10
+
+
+@pytest.mark.parametrize("bad", ["abc", "320,", "300", "0"])
+def test_bad_sizes_are_one_line_errors(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--sizes", bad])
+    assert "multiples of 32" in capsys.readouterr().err
+    assert p.parse_args(["--sizes", "320,352"]).sizes == [320, 352]

@@ -159,17 +159,19 @@ def _stage_cell(stage: dict | None) -> str:
     return f"{stage['median_ms']:.1f} / {stage['p95_ms']:.1f}" if stage else "-"
 
 
+def _section(caption: str, header: list[str], rows: list[list]) -> list[str]:
+    """A caption, a blank line, a table, a blank line."""
+    return [caption, "", *_table(header, rows), ""]
+
+
 def _peer_tables(report: dict) -> list[str]:
     lines = ["## Peers on the same frames", ""]
     if "segmentation_peers" not in report:
         return [*lines, "Not measured in this run (`--no-peers`).", ""]
-    seg = report.get("segmentation_peers", [])
+    seg = report["segmentation_peers"]
     if seg:
-        lines += [
+        lines += _section(
             f"Segmentation at {report['peer_size']} (network with its preprocessing, one frame at a time):",
-            "",
-        ]
-        lines += _table(
             ["model", "engine", "median ms", "p95 ms", "raw mask flicker", "agreement with LightNet (IoU)"],
             [
                 [r["model"], f"skipped: {r['skipped']}", "", "", "", ""]
@@ -185,26 +187,21 @@ def _peer_tables(report: dict) -> list[str]:
                 for r in seg
             ],
         )
-        lines.append("")
     style = report.get("style_peers", [])
     if style:
-        lines += ["Painting one full frame (ONNX Runtime, float):", ""]
-        lines += _table(
+        lines += _section(
+            "Painting one full frame (ONNX Runtime, float):",
             ["model", "size", "median ms"],
             [[r["model"], r.get("size", ""), r.get("median_ms", f"skipped: {r.get('skipped')}")] for r in style],
         )
-        lines.append("")
     acc = report.get("accuracy", [])
     if acc:
-        lines += [
+        return lines + _section(
             f"Accuracy on the {acc[0]['images']} validation portraits (`{report.get('portraits')}`, fixed split):",
-            "",
-        ]
-        lines += _table(
             ["model", "engine", "person IoU", "pooled IoU", "mIoU"],
             [[r["model"], r["engine"], *(_fmt(r[k], 4) for k in ("person_iou", "pooled_iou", "miou"))] for r in acc],
         )
-    elif "accuracy" in report:
+    if "accuracy" in report:
         lines.append(f"Accuracy: not measured (no validation portraits at {report.get('portraits')} on this machine).")
     return lines + [""]
 

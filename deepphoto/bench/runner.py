@@ -16,7 +16,7 @@ import numpy as np
 
 from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker, still_share
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream.pipeline import FrameProcessor, StageTimes, run_stream
+from deepphoto.stream.pipeline import FrameProcessor, run_stream
 from deepphoto.stream.sinks import Sink, open_sink
 from deepphoto.stream.sources import open_source
 from deepphoto.stream.video_file import Frame, VideoFileSink
@@ -176,9 +176,7 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
     warm = [f.image for _, f in zip(range(WARMUP_FRAMES), open_source(str(clip)))]
     for image in warm:  # warm-up: sessions, kernels, caches; not measured
         processor(image)
-    processor.times, processor.frames, processor.segmented = StageTimes(), 0, 0
-    processor.smoother.reset()
-    processor._low = None
+    processor.reset()
     recorder = Recorder()
     processor.recorder = recorder.masks
     source = open_source(str(clip))
@@ -200,7 +198,7 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
         "seg_input": args.seg_input,
         "style_scale": args.style_scale,
         "frames": summary.frames_out,
-        "fps": round(summary.frames_out / summary.seconds, 2) if summary.seconds else 0.0,
+        "fps": round(summary.fps, 2),
         "cpu_percent": round(100 * cpu / wall, 1),
         "peak_rss_mb": round(memory.peak / 1e6, 1),
         "stages": {k: {m: round(v, 3) for m, v in summary.stages[k].items()} for k in STAGES if k in summary.stages},

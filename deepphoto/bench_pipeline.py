@@ -11,19 +11,17 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from deepphoto.assets import demo_clip
+from deepphoto.bench.runner import make_clip
 from deepphoto.frames import parse_size
 from deepphoto.run_cmd import add_look_arguments, make_processor
 from deepphoto.stream.pipeline import run_stream
 from deepphoto.stream.sinks import NullSink, open_sink
 from deepphoto.stream.sources import Synthetic, open_source
-from deepphoto.stream.video_file import VideoFileSink
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,20 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_look_arguments(p)
 
 
-def make_test_clip(path: Path, size: tuple[int, int], frames: int) -> Path:
-    source = [cv2.resize(f.image, size, interpolation=cv2.INTER_CUBIC) for f in open_source(str(demo_clip()))]
-    with VideoFileSink(path, Fraction(30000, 1001)) as sink:
-        for i in range(frames):
-            k = i % (2 * len(source) - 2)  # back and forth, no jump
-            sink.write(source[k if k < len(source) else 2 * len(source) - 2 - k])
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     print(f"cores {os.cpu_count()}, size {args.size}")
     with tempfile.TemporaryDirectory() as tmp:
-        clip = make_test_clip(Path(tmp) / "in.mp4", size, args.frames)
+        clip = make_clip([demo_clip()], Path(tmp) / "in.mp4", size, args.frames)
         processor = make_processor(args)
         source = open_source(str(clip))
         sink = open_sink(str(Path(tmp) / "out.mp4"), source.fps, source.time_base, overwrite=True)

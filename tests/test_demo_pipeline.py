@@ -1,5 +1,6 @@
 """File to file on small synthetic clips: every frame written, timing and audio kept, playable."""
 
+import numpy as np
 import pytest
 from media import make_clip, probe
 
@@ -64,3 +65,22 @@ def test_every_effect_keeps_size_and_type(effect):
 def test_unknown_effect_lists_the_valid_ones():
     with pytest.raises(DeepPhotoError, match="blur, cartoon, detail"):
         make_effect("sepia")
+
+
+def test_bench_recorder_sees_every_frame_and_reuses_the_pipelines_grey(tmp_path):
+    from deepphoto.bench.runner import OUTPUT_GREY, Recorder, small_grey
+
+    src = make_clip(tmp_path / "in.mp4", frames=10)
+    source = open_source(str(src))
+    sink = open_sink(str(tmp_path / "out.mkv"), source.fps, source.time_base)
+    processor = FrameProcessor(Segmenter("onnx"), [Look("blur", make_effect("blur"))])
+    recorder = Recorder()
+    processor.recorder = recorder.masks
+    inputs = [f.image for f in open_source(str(src))]
+    summary = run_stream(source, sink, processor, progress=False, observe=recorder.output)
+    assert summary.frames_out == len(recorder.grey_out) == len(recorder.raw) == 10
+    h, w = recorder.raw[0].shape
+    for i, frame in enumerate(inputs):  # the pipeline's own grey copy is the one recorded
+        assert np.allclose(recorder.grey_low[i], small_grey(frame, (w, h)), atol=1e-6)
+        assert np.allclose(recorder.grey_in[i], small_grey(frame, OUTPUT_GREY), atol=1e-6)
+    assert not np.allclose(recorder.grey_out[5], recorder.grey_in[5])  # the output is blurred

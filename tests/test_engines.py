@@ -92,6 +92,23 @@ def test_damaged_cache_is_rebuilt_not_loaded(int8_lightnet, capsys) -> None:  # 
     assert seg.low_res(np.zeros((120, 160, 3), np.uint8)).shape == (h // 4, w // 4)
 
 
+def test_file_digest_is_remembered_but_follows_changes(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from deepphoto.assets import sha256_of
+
+    f = tmp_path / "model.onnx"
+    f.write_bytes(b"a" * 4096)
+    assert sha256_of(f) == hashlib.sha256(b"a" * 4096).hexdigest()
+    st = f.stat()
+    f.write_bytes(b"b" * 4096)  # same size, rewritten in place
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert sha256_of(f) == hashlib.sha256(b"b" * 4096).hexdigest()
+    f.write_bytes(b"c")
+    assert sha256_of(f) == hashlib.sha256(b"c").hexdigest()
+
+
 def test_auto_backend_order(monkeypatch: pytest.MonkeyPatch) -> None:
     from deepphoto.engines import tensorrt_engine
 

@@ -17,7 +17,7 @@ import numpy as np
 from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker, still_share
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.pipeline import FrameProcessor, run_stream
-from deepphoto.stream.sinks import Sink, open_sink
+from deepphoto.stream.sinks import open_sink
 from deepphoto.stream.sources import open_source
 from deepphoto.stream.video_file import Frame, VideoFileSink
 
@@ -85,14 +85,17 @@ class Recorder:
         self.grey_in: list[np.ndarray] = []
         self.grey_out: list[np.ndarray] = []
 
-    def masks(self, frame: np.ndarray, raw: np.ndarray, smoothed: np.ndarray) -> None:
+    def masks(self, frame: np.ndarray, grey: np.ndarray | None, raw: np.ndarray, smoothed: np.ndarray) -> None:
+        """The pipeline's hook: its small grey copy of the frame (made here only for a first
+        frame, which has none) and the raw and smoothed masks at the segmenter's resolution."""
         h, w = raw.shape
-        self.grey_low.append(small_grey(frame, (w, h)))
+        self.grey_low.append(small_grey(frame, (w, h)) if grey is None else grey.copy())
         self.raw.append(raw.copy())
         self.smoothed.append(smoothed.copy())
 
-    def output(self, frame: np.ndarray, image: np.ndarray) -> None:
-        self.grey_in.append(small_grey(frame, OUTPUT_GREY))
+    def output(self, image: np.ndarray, frame: Frame) -> None:
+        """``run_stream``'s observer: each output beside its input frame."""
+        self.grey_in.append(small_grey(frame.image, OUTPUT_GREY))
         self.grey_out.append(small_grey(image, OUTPUT_GREY))
 
     def stability(self) -> dict:
@@ -120,21 +123,6 @@ class Recorder:
 def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
-
-
-class RecordingSink(Sink):
-    """Passes frames on to a real sink and shows each output to the recorder."""
-
-    def __init__(self, sink: Sink, recorder: Recorder) -> None:
-        self.sink, self.recorder = sink, recorder
-        self.path = getattr(sink, "path", None)
-
-    def write(self, image: np.ndarray, frame: Frame) -> None:
-        self.recorder.output(frame.image, image)
-        self.sink.write(image, frame)
-
-    def close(self) -> Path | None:
-        return self.sink.close()
 
 
 class PeakMemory:
@@ -180,12 +168,10 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
     recorder = Recorder()
     processor.recorder = recorder.masks
     source = open_source(str(clip))
-    sink = RecordingSink(
-        open_sink(str(out_dir / "bench-out.mp4"), source.fps, source.time_base, overwrite=True), recorder
-    )
+    sink = open_sink(str(out_dir / "bench-out.mp4"), source.fps, source.time_base, overwrite=True)
     cpu0, wall0 = os.times(), time.perf_counter()
     with PeakMemory() as memory:
-        summary = run_stream(source, sink, processor, progress=False)
+        summary = run_stream(source, sink, processor, progress=False, observe=recorder.output)
     cpu1, wall = os.times(), time.perf_counter() - wall0
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     stylizer = getattr(processor.look.effect, "stylizer", None)

@@ -84,7 +84,8 @@ class FrameProcessor:
         self._low: np.ndarray | None = None
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called with (frame, raw low-res mask, smoothed low-res mask) every frame.
-        self.recorder: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
+        # sees (frame, its small grey copy or None on a first frame, raw mask, smoothed mask)
+        self.recorder: Callable[[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray], None] | None = None
 
     def reset(self) -> None:
         """Forget the stream so far (timings, counts, masks), keeping engines and settings."""
@@ -131,15 +132,15 @@ class FrameProcessor:
             self._grey_at_seg = grey
             self.segmented += 1
             t = self._timed("segmentation", t)
-        prob = self.smoother(self._low, grey)
+        small = self.smoother(self._low, grey)
         t = self._timed("smoothing", t)
-        if self.recorder is not None:
-            self.recorder(frame, self._low, prob)
-        prob = cv2.resize(prob, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+        prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         if s.refine:
             prob = guided_filter(frame, prob)
         alpha = feather(prob, s.threshold, s.feather)
         self._timed("mask", t)
+        if self.recorder is not None:  # outside the timed stages
+            self.recorder(frame, grey, self._low, small)
         return alpha
 
     def _effect(self, frame: np.ndarray) -> np.ndarray:
@@ -227,10 +228,12 @@ def run_stream(
     progress: bool = True,
     max_frames: int = 0,
     reopen: Callable[[], Source] | None = None,
+    observe: Callable[[np.ndarray, Frame], None] | None = None,
 ) -> RunSummary:
     """Move every frame (files) or the newest frames (live) from ``source`` through ``processor``
     to ``sink``. The sink is closed, and so a video file finalised, however this ends. With
-    ``reopen``, a live source that goes away is retried while the sink gets 'lost' cards."""
+    ``reopen``, a live source that goes away is retried while the sink gets 'lost' cards.
+    ``observe`` sees each written (output, input frame) pair, on the writer thread, untimed."""
     inq = FrameQueue(2 if source.live else 8, drop_oldest=source.live)
     outq = FrameQueue(4, drop_oldest=False)
     summary = RunSummary(path=None)
@@ -243,6 +246,8 @@ def run_stream(
             t = time.perf_counter()
             sink.write(image, frame)
             processor.times.add("encode", time.perf_counter() - t)
+            if observe is not None:
+                observe(image, frame)
             latency.append((time.monotonic() - frame.arrival) * 1000)
             summary.frames_out += 1
             bar.update(1)

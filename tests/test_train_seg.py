@@ -89,3 +89,32 @@ def test_bad_sizes_are_one_line_errors(bad: str, capsys: pytest.CaptureFixture[s
         p.parse_args(["--sizes", bad])
     assert "multiples of 32" in capsys.readouterr().err
     assert p.parse_args(["--sizes", "320,352"]).sizes == [320, 352]
+
+
+def test_freeze_bn_keeps_statistics_but_trains_the_rest() -> None:
+    from deepphoto.models.train_seg import train_mode
+
+    net = load_lightnet()
+    before = {k: v.clone() for k, v in net.state_dict().items() if "running_" in k}
+    train_mode(net, freeze_bn=True)
+    assert net.training and not any(m.training for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    out = net(torch.rand(2, 3, 64, 64))
+    out.sum().backward()
+    after = net.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items())  # statistics did not move
+    assert all(p.grad is not None for p in net.parameters())  # every weight still learns
+
+    train_mode(net)  # and without the flag, BatchNorm trains as usual
+    assert all(m.training for m in net.modules())
+
+
+@needs_shared
+def test_skipped_portraits_are_left_out_and_unknown_ones_refused() -> None:
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.models.seg_data import SegTrainingData
+
+    full = SegTrainingData(SHARED)
+    less = SegTrainingData(SHARED, skip=["108", "110"])
+    assert len(less.portraits) == len(full.portraits) - 2
+    with pytest.raises(DeepPhotoError, match="190 not among the training portraits"):
+        SegTrainingData(SHARED, skip=["190"])  # a validation portrait (or a typo) is refused

@@ -7,6 +7,7 @@ Everything is read once into memory (a few hundred small images) and augmented w
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,10 +85,20 @@ class SegTrainingData:
     """Draws augmented (rgb float32 HxWx3 in [0,1], mask uint8 HxW) training samples."""
 
     def __init__(
-        self, shared_data: Path, composite_share: float = 0.5, seed: int = 0, distractor_share: float = 0.0
+        self,
+        shared_data: Path,
+        composite_share: float = 0.5,
+        seed: int = 0,
+        distractor_share: float = 0.0,
+        skip: Sequence[str] = (),
     ) -> None:
         seg = shared_data / "seg"
         train = split_pairs(list_pairs(seg / "portraits"), "train")
+        stems = {p[0].stem for p in train}
+        unknown = [s for s in skip if s not in stems]
+        if unknown:
+            raise DeepPhotoError(f"--skip-portraits: {', '.join(unknown)} not among the training portraits")
+        train = [p for p in train if p[0].stem not in set(skip)]
         self.portraits = []
         for img_p, mask_p in train:
             img, mask = read_pair(img_p, mask_p)

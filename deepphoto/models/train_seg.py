@@ -53,6 +53,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sizes", type=size_list, default=SIZES, help=f"training sizes, one drawn per batch (default {SIZES})"
     )
+    p.add_argument(
+        "--skip-portraits",
+        type=lambda t: [v for v in t.split(",") if v],
+        default=[],
+        help="training portraits (file stems, comma-separated) left out, e.g. ones whose mask is wrong",
+    )
+    p.add_argument(
+        "--freeze-bn",
+        action="store_true",
+        help="keep BatchNorm statistics fixed (fine-tuning: trains the network inference runs)",
+    )
     p.add_argument("--save-every", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
@@ -86,6 +97,17 @@ def seg_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ce + (1 - soft_iou)
 
 
+def train_mode(net: torch.nn.Module, freeze_bn: bool = False) -> None:
+    """Training mode; with ``freeze_bn`` the BatchNorm layers normalise with their running
+    statistics (which stop updating), as at inference — small CPU batches make batch statistics
+    noisy, and fine-tuning then optimises exactly the network that will be deployed."""
+    net.train()
+    if freeze_bn:
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+
 def lr_at(step: int, steps: int, warmup: int = 100) -> float:
     """Linear warm-up, then cosine decay to 2% of the base rate."""
     if step < warmup:
@@ -95,7 +117,7 @@ def lr_at(step: int, steps: int, warmup: int = 100) -> float:
 
 def train(args: argparse.Namespace) -> Path:
     device = checkpoints.prepare_run(args.out, args.threads, args.seed)
-    data = SegTrainingData(args.data, args.composite_share, args.seed, args.distractors)
+    data = SegTrainingData(args.data, args.composite_share, args.seed, args.distractors, args.skip_portraits)
 
     if args.init:
         from deepphoto.models.lightnet_io import load_lightnet
@@ -119,7 +141,7 @@ def train(args: argparse.Namespace) -> Path:
     log = open(args.out / "log.jsonl", "a")
     rng = np.random.default_rng(args.seed + step + 1)
     t0, seen, running = time.time(), 0, []
-    net.train()
+    train_mode(net, args.freeze_bn)
     while step < args.steps:
         size = int(rng.choice(args.sizes))
         batch = [data.sample((size, size)) for _ in range(args.batch)]

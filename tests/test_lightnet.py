@@ -66,3 +66,30 @@ def test_a_damaged_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, capsys):
     assert "damaged" in capsys.readouterr().err
     assert path.read_bytes() == good
     assert seg(np.zeros((32, 32, 3), np.uint8)).shape == (32, 32)
+
+
+def test_export_average_writes_the_mean_of_two_fine_tunes(tmp_path, capsys):
+    from deepphoto.cli import main
+    from deepphoto.models.weights import save_weights
+
+    a, b = LightNet(width=16), LightNet(width=16)
+    save_weights(a, tmp_path / "a.safetensors", kind="lightnet", config={"width": 16, "step": 1})
+    save_weights(b, tmp_path / "b.safetensors", kind="lightnet", config={"width": 16, "step": 2})
+    out = tmp_path / "soup.safetensors"
+    args = ["export", "lightnet", "--average", str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors")]
+    assert main([*args, "--safetensors", str(out)]) == 0
+    soup = load_lightnet(out).state_dict()
+    wa, wb = (
+        load_lightnet(tmp_path / "a.safetensors").state_dict(),
+        load_lightnet(tmp_path / "b.safetensors").state_dict(),
+    )
+    key = "head.weight" if "head.weight" in soup else next(k for k in soup if k.endswith("weight"))
+    assert not torch.equal(wa[key], wb[key])
+    assert torch.allclose(soup[key], (wa[key] + wb[key]) / 2, atol=1e-3)  # float16 on disk
+
+    save_weights(LightNet(width=32), tmp_path / "wide.safetensors", kind="lightnet", config={"width": 32})
+    wide = [*args[:3], str(tmp_path / "a.safetensors"), str(tmp_path / "wide.safetensors")]
+    assert main([*wide, "--safetensors", str(out)]) == 2
+    assert "differ" in capsys.readouterr().err
+    assert main([*args[:3], str(tmp_path / "a.safetensors"), "--safetensors", str(out)]) == 2
+    assert "at least two" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from deepphoto.models import lightnet_io, styles
 from deepphoto.models.lightnet import LightNet
 from deepphoto.models.style_data import STYLE_SOURCES
 from deepphoto.models.stylenet import StyleNet
-from deepphoto.models.weights import save_weights
+from deepphoto.models.weights import average_weights, save_state, save_weights
 
 
 def lightnet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
@@ -44,6 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data (style-grams)")
     p.add_argument("--checkpoint", type=Path, help="training checkpoint (runs/.../last.pt) to convert")
     p.add_argument("--weights", type=Path, help="safetensors weights to export to ONNX (default: shipped)")
+    p.add_argument(
+        "--average",
+        type=Path,
+        nargs="+",
+        metavar="WEIGHTS",
+        help="write the mean of these safetensors weights (fine-tunes of one network) to --safetensors",
+    )
     p.add_argument("--safetensors", type=Path, help="write half-precision safetensors here")
     p.add_argument("--onnx", type=Path, help="write the ONNX model here")
     p.add_argument("--note", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
@@ -69,8 +76,17 @@ def run(args: argparse.Namespace) -> int:
         save_weights(net, out, kind=args.model, config=config)
         print(f"wrote {out}")
         weights = out
+    elif args.average:
+        if not args.safetensors:
+            raise DeepPhotoError("--average needs --safetensors OUT")
+        state, config = average_weights(args.average, kind=args.model)
+        config = {**{k: v for k, v in config.items() if k != "step"}, "averaged": [p.name for p in args.average]}
+        config.update(dict(note.split("=", 1) for note in args.note))
+        save_state(state, args.safetensors, kind=args.model, config=config)
+        print(f"wrote {args.safetensors} (mean of {len(args.average)} weights files)")
+        weights = args.safetensors
     elif args.safetensors:
-        raise DeepPhotoError("--safetensors needs --checkpoint to convert")
+        raise DeepPhotoError("--safetensors needs --checkpoint to convert, or --average")
     if args.onnx:
         to_onnx(weights, args.onnx)
         print(f"wrote {args.onnx}")

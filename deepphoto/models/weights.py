@@ -15,9 +15,13 @@ PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 
 
 def save_weights(module: torch.nn.Module, path: Path, kind: str, config: dict, half: bool = True) -> None:
+    save_state(module.state_dict(), path, kind, config, half)
+
+
+def save_state(state: dict[str, torch.Tensor], path: Path, kind: str, config: dict, half: bool = True) -> None:
     state = {
         k: (v.half() if half and v.is_floating_point() else v).contiguous()
-        for k, v in module.state_dict().items()
+        for k, v in state.items()
         if not k.endswith("num_batches_tracked")
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,3 +52,21 @@ def load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, 
             f"{path}: weights do not fit {name} ({len(missing)} missing, {len(unexpected)} unexpected tensors)"
         )
     return net.eval()
+
+
+def average_weights(paths: list[Path], kind: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """The element-wise mean of several ``kind`` weights files of one architecture (a "model
+    soup": fine-tunes of one network average into one that is often better than each), in float32,
+    with the first file's config. A clear error when they do not share tensors, shapes or config."""
+    if len(paths) < 2:
+        raise DeepPhotoError("averaging needs at least two weights files")
+    states = [read_weights(p, kind) for p in paths]
+    first, config = states[0]
+    for path, (state, cfg) in zip(paths[1:], states[1:]):
+        shapes = {k: tuple(v.shape) for k, v in state.items()}
+        if shapes != {k: tuple(v.shape) for k, v in first.items()}:
+            raise DeepPhotoError(f"{path}: its tensors differ from {paths[0]}'s; only one architecture averages")
+        if cfg.get("width") != config.get("width") or cfg.get("styles") != config.get("styles"):
+            raise DeepPhotoError(f"{path}: its config differs from {paths[0]}'s ({cfg} vs {config})")
+    mean = {k: torch.stack([s[k] for s, _ in states]).mean(0) for k in first}
+    return mean, config

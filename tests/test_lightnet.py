@@ -93,3 +93,5 @@ def test_export_average_writes_the_mean_of_two_fine_tunes(tmp_path, capsys):
     assert "differ" in capsys.readouterr().err
     assert main([*args[:3], str(tmp_path / "a.safetensors"), "--safetensors", str(out)]) == 2
     assert "at least two" in capsys.readouterr().err
+    assert main([*args, "--checkpoint", str(tmp_path / "x.pt"), "--safetensors", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err

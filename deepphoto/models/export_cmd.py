@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"wrote {build_style_grams(args.data, args.safetensors)}")
         return 0
+    if args.checkpoint and args.average:
+        raise DeepPhotoError("give --checkpoint or --average, not both")
     from_checkpoint, to_onnx = MODELS[args.model]
     weights = args.weights
     if args.checkpoint:

@@ -36,6 +36,12 @@ def to_network_input(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (rgb.astype(np.float32) * (1 / 255)).transpose(2, 0, 1)[None]
 
 
+def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A small float32 grey copy in [0, 1] at ``size`` (width, height): what motion checks compare."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """'WxH' -> (W, H), or a one-line error."""
     try:

@@ -68,7 +68,8 @@ def test_unknown_effect_lists_the_valid_ones():
 
 
 def test_bench_recorder_sees_every_frame_and_reuses_the_pipelines_grey(tmp_path):
-    from deepphoto.bench.runner import OUTPUT_GREY, Recorder, small_grey
+    from deepphoto.bench.runner import OUTPUT_GREY, Recorder
+    from deepphoto.frames import small_grey
 
     src = make_clip(tmp_path / "in.mp4", frames=10)
     source = open_source(str(src))

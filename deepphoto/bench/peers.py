@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.bench.runner import small_grey
 from deepphoto.bench.stability import flicker
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import small_grey
 from deepphoto.metrics import iou
 from deepphoto.segmenter import Segmenter
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker, still_share
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import small_grey
 from deepphoto.stream.pipeline import FrameProcessor, run_stream
 from deepphoto.stream.sinks import open_sink
 from deepphoto.stream.sources import open_source
@@ -118,11 +119,6 @@ class Recorder:
             "raw": [round(float(v), 5) for v in flicker_series(self.raw, self.grey_low)],
             "smoothed": [round(float(v), 5) for v in flicker_series(self.smoothed, self.grey_low)],
         }
-
-
-def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
 
 
 class PeakMemory:

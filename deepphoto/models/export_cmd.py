@@ -13,7 +13,7 @@ from deepphoto.models import lightnet_io, styles
 from deepphoto.models.lightnet import LightNet
 from deepphoto.models.style_data import STYLE_SOURCES
 from deepphoto.models.stylenet import StyleNet
-from deepphoto.models.weights import average_weights, save_state, save_weights
+from deepphoto.models.weights import average_weights, save_state
 
 
 def lightnet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
@@ -71,24 +71,21 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         if not args.checkpoint.is_file():
             raise DeepPhotoError(f"{args.checkpoint}: checkpoint not found")
-        state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-        net, config = from_checkpoint(state)
-        config.update(dict(note.split("=", 1) for note in args.note))
-        out = args.safetensors or args.checkpoint.with_suffix(".safetensors")
-        save_weights(net, out, kind=args.model, config=config)
-        print(f"wrote {out}")
-        weights = out
+        net, config = from_checkpoint(torch.load(args.checkpoint, map_location="cpu", weights_only=True))
+        state, out, how = net.state_dict(), args.safetensors or args.checkpoint.with_suffix(".safetensors"), ""
     elif args.average:
         if not args.safetensors:
             raise DeepPhotoError("--average needs --safetensors OUT")
         state, config = average_weights(args.average, kind=args.model)
         config = {**{k: v for k, v in config.items() if k != "step"}, "averaged": [p.name for p in args.average]}
-        config.update(dict(note.split("=", 1) for note in args.note))
-        save_state(state, args.safetensors, kind=args.model, config=config)
-        print(f"wrote {args.safetensors} (mean of {len(args.average)} weights files)")
-        weights = args.safetensors
+        out, how = args.safetensors, f" (mean of {len(args.average)} weights files)"
     elif args.safetensors:
         raise DeepPhotoError("--safetensors needs --checkpoint to convert, or --average")
+    if args.checkpoint or args.average:
+        config.update(dict(note.split("=", 1) for note in args.note))
+        save_state(state, out, kind=args.model, config=config)
+        print(f"wrote {out}{how}")
+        weights = out
     if args.onnx:
         to_onnx(weights, args.onnx)
         print(f"wrote {args.onnx}")

@@ -94,11 +94,11 @@ class SegTrainingData:
     ) -> None:
         seg = shared_data / "seg"
         train = split_pairs(list_pairs(seg / "portraits"), "train")
-        stems = {p[0].stem for p in train}
+        stems, skipped = {p[0].stem for p in train}, set(skip)
         unknown = [s for s in skip if s not in stems]
         if unknown:
             raise DeepPhotoError(f"--skip-portraits: {', '.join(unknown)} not among the training portraits")
-        train = [p for p in train if p[0].stem not in set(skip)]
+        train = [p for p in train if p[0].stem not in skipped]
         self.portraits = []
         for img_p, mask_p in train:
             img, mask = read_pair(img_p, mask_p)

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import to_bgr8
+from deepphoto.frames import small_grey, to_bgr8
 from deepphoto.segmenter import Segmenter
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect
@@ -83,8 +83,8 @@ class FrameProcessor:
         self.frames = self.segmented = 0
         self._low: np.ndarray | None = None
         self._grey_at_seg: np.ndarray | None = None
-        # Benchmarks: called with (frame, raw low-res mask, smoothed low-res mask) every frame.
-        # sees (frame, its small grey copy or None on a first frame, raw mask, smoothed mask)
+        # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
+        # raw low-res mask, smoothed low-res mask).
         self.recorder: Callable[[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray], None] | None = None
 
     def reset(self) -> None:
@@ -116,9 +116,7 @@ class FrameProcessor:
         t = time.perf_counter()
         grey = None
         if self._low is not None:
-            lh, lw = self._low.shape
-            grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (lw, lh), interpolation=cv2.INTER_AREA)
-            grey = grey.astype(np.float32) * (1 / 255)
+            grey = small_grey(frame, self._low.shape[::-1])
         still = (
             s.skip_still > 0
             and grey is not None

@@ -81,6 +81,43 @@ def test_distractors_are_person_shaped_scenery_labelled_background() -> None:
     assert changed >= 10
 
 
+def test_person_crop_knows_where_the_photo_cut_people_off() -> None:
+    import numpy as np
+
+    from deepphoto.models.seg_data import person_crop
+
+    img = np.zeros((100, 80, 3), np.uint8)
+    mask = np.zeros((100, 80), np.uint8)
+    mask[30:100, 10:40] = 1  # an upper body running off the bottom of the photo
+    crop = person_crop(img, mask)
+    assert crop is not None and crop.bgr.shape == (70, 30, 3) and crop.alpha.shape == (70, 30)
+    assert crop.cut == (False, True, False, False)
+    assert person_crop(img, np.zeros_like(mask)) is None  # no people: no donor
+
+
+@needs_shared
+def test_copy_paste_adds_labelled_people_and_keeps_the_old_ones() -> None:
+    import numpy as np
+
+    from deepphoto.models.seg_data import SegTrainingData
+
+    data = SegTrainingData(SHARED, seed=3, paste_share=1.0)
+    assert len(data.donors) > 200
+    img = np.full((160, 120, 3), 128, np.uint8)
+    mask = np.zeros((160, 120), np.uint8)
+    mask[40:, :30] = 1  # a person on the left
+    grew = 0
+    for _ in range(20):
+        out, out_mask = data.paste_people(img, mask)
+        assert out.shape == img.shape and out_mask.shape == mask.shape
+        assert out_mask[mask > 0].all()  # the label is the union: nobody is lost
+        new = (out_mask > 0) & (mask == 0)
+        grew += new.sum() > 0.02 * mask.size
+        changed = np.abs(out.astype(int) - img).sum(2) > 30
+        assert changed[new].mean() > 0.5  # new person pixels are pasted pixels, not the old grey
+    assert grew >= 15
+
+
 @pytest.mark.parametrize("bad", ["abc", "320,", "300", "0"])
 def test_bad_sizes_are_one_line_errors(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     p = argparse.ArgumentParser()

@@ -79,6 +79,7 @@ def split_pairs(pairs: list[tuple[Path, Path]], split: str) -> list[tuple[Path, 
 class Cutout:
     bgr: np.ndarray
     alpha: np.ndarray  # float32 in [0, 1]
+    cut: tuple[bool, bool, bool, bool] = (False, False, False, False)  # cut off at top, bottom, left, right
 
 
 class SegTrainingData:
@@ -91,6 +92,7 @@ class SegTrainingData:
         seed: int = 0,
         distractor_share: float = 0.0,
         skip: Sequence[str] = (),
+        paste_share: float = 0.0,
     ) -> None:
         seg = shared_data / "seg"
         train = split_pairs(list_pairs(seg / "portraits"), "train")
@@ -112,8 +114,11 @@ class SegTrainingData:
         self.backgrounds = [b for b in self.backgrounds if b is not None]
         if not self.portraits or not self.people or not self.backgrounds:
             raise DeepPhotoError(f"{seg}: needs portraits/, cutouts/people/ and cutouts/backgrounds/")
+        # Donors for copy-paste: each training portrait's people, cropped to their bounding box.
+        self.donors = [d for d in (person_crop(img, mask) for img, mask in self.portraits) if d is not None]
         self.composite_share = composite_share
         self.distractor_share = distractor_share
+        self.paste_share = paste_share
         self.rng = np.random.default_rng(seed)
 
     def sample(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +127,8 @@ class SegTrainingData:
             img, mask = self.composite(size)
         else:
             img, mask = self.portrait(size)
+        if self.rng.random() < self.paste_share:
+            img, mask = self.paste_people(img, mask)
         if self.rng.random() < self.distractor_share:
             img, mask = self.distract(img, mask)
         img = photometric(img, self.rng)
@@ -156,6 +163,38 @@ class SegTrainingData:
             _paste(canvas, alpha_all, bgr, a, x0, y0)
         return np.clip(canvas, 0, 255).astype(np.uint8), (alpha_all > 0.5).astype(np.uint8)
 
+    def paste_people(self, img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Copy-paste (Ghiasi et al. 2021): the people of another training portrait, masked out of
+        their photo and pasted in at a random size and place — real people in new real scenes,
+        beside and in front of whatever the scene holds. The label is the union."""
+        h, w = mask.shape
+        rng = self.rng
+        canvas, alpha_all = img.astype(np.float32), mask.astype(np.float32)
+        for _ in range(int(rng.choice([1, 1, 2]))):
+            donor = self.donors[rng.integers(len(self.donors))]
+            top, bottom, left, right = donor.cut
+            # Full height when the photo cut the people at top and bottom, else a random size.
+            ph = max(8, int(rng.uniform(1.0, 1.3) * h if top and bottom else rng.uniform(0.25, 1.1) * h))
+            pw = max(4, int(donor.bgr.shape[1] * ph / donor.bgr.shape[0]))
+            bgr = cv2.resize(donor.bgr, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32)
+            a = cv2.resize(donor.alpha, (pw, ph), interpolation=cv2.INTER_LINEAR)
+            if rng.random() < 0.5:
+                bgr, a, left, right = bgr[:, ::-1], a[:, ::-1], right, left
+            # Where the photo cut the people off, the new frame cuts them off too: no floating torsos.
+            x0 = int(rng.integers(-pw // 3, max(1, w - 2 * pw // 3)))
+            if left != right:
+                x0 = -int(rng.integers(0, pw // 4 + 1)) if left else w - pw + int(rng.integers(0, pw // 4 + 1))
+            if top and bottom:
+                y0 = -int(rng.integers(0, ph - h + 1))
+            elif bottom:
+                y0 = h - ph + int(rng.integers(0, ph // 4 + 1))
+            elif top:
+                y0 = -int(rng.integers(0, ph // 4 + 1))
+            else:
+                y0 = int(rng.integers(min(0, h - ph), max(1, h - ph // 2)))
+            _paste(canvas, alpha_all, bgr, a, x0, y0)
+        return np.clip(canvas, 0, 255).astype(np.uint8), (alpha_all > 0.5).astype(np.uint8)
+
     def distract(self, img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A hard negative: a person-shaped patch of scenery (a cut-out's alpha filled with a
         background crop) pasted in, labelled background — a person's outline is not a person."""
@@ -180,6 +219,20 @@ class SegTrainingData:
                 _paste(canvas, covered, fill, a, x0, y0)
                 return np.clip(canvas, 0, 255).astype(np.uint8), np.where(covered > 0.5, 0, mask).astype(np.uint8)
         return img, mask
+
+
+def person_crop(img: np.ndarray, mask: np.ndarray, min_share: float = 0.02) -> Cutout | None:
+    """The people of a labelled photo as a cut-out: their bounding box, the mask as alpha with a
+    one-pixel soft edge. None when the photo's people cover less than ``min_share`` of it."""
+    if mask.mean() < min_share:
+        return None
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    alpha = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32), (3, 3), 0)
+    H, W = mask.shape
+    ty, tx = max(2, H // 50), max(2, W // 50)  # machine-made masks often stop a few pixels short
+    cut = (bool(y0 <= ty), bool(y1 >= H - ty), bool(x0 <= tx), bool(x1 >= W - tx))
+    return Cutout(img[y0:y1, x0:x1].copy(), alpha, cut)
 
 
 def _placement(

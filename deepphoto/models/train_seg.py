@@ -51,6 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--distractors", type=float, default=0.0, help="share of samples given a person-shaped scenery patch"
     )
     p.add_argument(
+        "--copy-paste",
+        type=float,
+        default=0.0,
+        help="share of samples given the people of another training portrait, pasted in",
+    )
+    p.add_argument(
         "--sizes", type=size_list, default=SIZES, help=f"training sizes, one drawn per batch (default {SIZES})"
     )
     p.add_argument(
@@ -117,7 +123,9 @@ def lr_at(step: int, steps: int, warmup: int = 100) -> float:
 
 def train(args: argparse.Namespace) -> Path:
     device = checkpoints.prepare_run(args.out, args.threads, args.seed)
-    data = SegTrainingData(args.data, args.composite_share, args.seed, args.distractors, args.skip_portraits)
+    data = SegTrainingData(
+        args.data, args.composite_share, args.seed, args.distractors, args.skip_portraits, args.copy_paste
+    )
 
     if args.init:
         from deepphoto.models.lightnet_io import load_lightnet

@@ -81,6 +81,13 @@ class Cutout:
     alpha: np.ndarray  # float32 in [0, 1]
     cut: tuple[bool, bool, bool, bool] = (False, False, False, False)  # cut off at top, bottom, left, right
 
+    def scaled(self, height: int, interp: int = cv2.INTER_LINEAR) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 BGR, alpha) resized to ``height`` pixels (at least 8), aspect kept."""
+        ph = max(8, height)
+        pw = max(4, int(self.bgr.shape[1] * ph / self.bgr.shape[0]))
+        bgr = cv2.resize(self.bgr, (pw, ph), interpolation=interp).astype(np.float32)
+        return bgr, cv2.resize(self.alpha, (pw, ph), interpolation=cv2.INTER_LINEAR)
+
 
 class SegTrainingData:
     """Draws augmented (rgb float32 HxWx3 in [0,1], mask uint8 HxW) training samples."""
@@ -153,10 +160,8 @@ class SegTrainingData:
             person = self.people[rng.integers(len(self.people))]
             # Person height relative to the frame: <1 full body visible, >1 cropped to upper body.
             rel = float(rng.choice([rng.uniform(0.5, 1.0), rng.uniform(1.0, 2.6)], p=[0.35, 0.65]))
-            ph = max(8, int(rel * h))
-            pw = max(4, int(person.bgr.shape[1] * ph / person.bgr.shape[0]))
-            bgr = cv2.resize(person.bgr, (pw, ph), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-            a = cv2.resize(person.alpha, (pw, ph), interpolation=cv2.INTER_LINEAR)
+            bgr, a = person.scaled(int(rel * h))
+            ph, pw = a.shape
             x0 = int(rng.integers(-pw // 3, max(1, w - 2 * pw // 3)))
             # Head near the top: full bodies stand on the floor, upper bodies run off the bottom.
             y0 = int(rng.integers(h - ph, h - ph + max(1, h // 8))) if rel < 1 else int(rng.integers(0, max(1, h // 5)))
@@ -174,10 +179,10 @@ class SegTrainingData:
             donor = self.donors[rng.integers(len(self.donors))]
             top, bottom, left, right = donor.cut
             # Full height when the photo cut the people at top and bottom, else a random size.
-            ph = max(8, int(rng.uniform(1.0, 1.3) * h if top and bottom else rng.uniform(0.25, 1.1) * h))
-            pw = max(4, int(donor.bgr.shape[1] * ph / donor.bgr.shape[0]))
-            bgr = cv2.resize(donor.bgr, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32)
-            a = cv2.resize(donor.alpha, (pw, ph), interpolation=cv2.INTER_LINEAR)
+            bgr, a = donor.scaled(
+                int(rng.uniform(1.0, 1.3) * h if top and bottom else rng.uniform(0.25, 1.1) * h), cv2.INTER_AREA
+            )
+            ph, pw = a.shape
             if rng.random() < 0.5:
                 bgr, a, left, right = bgr[:, ::-1], a[:, ::-1], right, left
             # Where the photo cut the people off, the new frame cuts them off too: no floating torsos.

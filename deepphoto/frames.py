@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -42,12 +44,17 @@ def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'WxH' -> (W, H), or a one-line error."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise DeepPhotoError(f"size {text!r} is not WxH (for example 640x480)") from None
-    if w <= 0 or h <= 0:
-        raise DeepPhotoError(f"size {text!r}: width and height must be positive")
-    return w, h
+def read_image(path: Path) -> np.ndarray:
+    """Any image (grey, RGBA, 16-bit) as BGR uint8, or a one-line error."""
+    if not path.is_file():
+        raise DeepPhotoError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DeepPhotoError(f"{path}: file is empty")
+    try:  # bytes, then decode: cv2.imread cannot open every file name (not UTF-8, say)
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        raise DeepPhotoError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DeepPhotoError(f"{path}: not a readable image")
+    return to_bgr8(img)

@@ -11,7 +11,7 @@ import numpy as np
 from deepphoto.engines.base import Engine
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
-from deepphoto.models.styles import style_names, style_vector
+from deepphoto.models.shipped import style_names, style_vector
 
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
 

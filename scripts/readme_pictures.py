@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 from deepphoto.assets import demo_clip
-from deepphoto.bench.pictures import frame_sheet
-from deepphoto.bench.runner import make_clip
+from deepphoto.measure.pictures import frame_sheet
+from deepphoto.measure.runner import make_clip
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/demo-frames.jpg")

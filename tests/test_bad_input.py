@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from media import make_clip, probe
 
-from deepphoto.cli import main
+from deepphoto.commands.cli import main
 
 
 def run_cli(capsys, *argv):
@@ -74,8 +74,8 @@ def test_corrupt_bytes_in_the_middle_are_skipped(capsys, tmp_path):
         ("--effect", "sepia", "blur, cartoon"),
         ("--region", "sky", "whole, background, person"),
         ("--backend", "tensorflow", "onnx, torch"),
-        ("--seg-input", "256", "is not WxH"),
-        ("--size", "big", "is not WxH"),
+        ("--seg-input", "256", "expected WIDTHxHEIGHT"),
+        ("--size", "big", "expected WIDTHxHEIGHT"),
     ],
 )
 def test_unknown_names_list_the_valid_ones(capsys, tmp_path, clip, option, value, listing):

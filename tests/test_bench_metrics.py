@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepphoto.bench.stability import flicker, flicker_series, lag_frames, output_flicker
+from deepphoto.measure.stability import flicker, flicker_series, lag_frames, output_flicker
 from deepphoto.stream.smoothing import MaskSmoother
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deepphoto.bench.runner import STAGES
-from deepphoto.cli import main
+from deepphoto.commands.cli import main
+from deepphoto.measure.runner import STAGES
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from media import make_clip
 
 from deepphoto.calibration.ort_reader import OrtCalibrationReader
 from deepphoto.calibration.source import CalibrationFrames
-from deepphoto.models.seg_data import is_validation
+from deepphoto.training.seg_data import is_validation
 
 
 def test_folder_source_skips_validation_images(tmp_path):

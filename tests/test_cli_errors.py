@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from deepphoto.cli import main
+from deepphoto.commands.cli import main
 
 
 def run_cli(capsys, *argv):
@@ -81,7 +81,7 @@ def test_lightnet_shaped_file_with_wrong_tensors(capsys, tmp_path):
 def test_bad_input_size(capsys, tmp_path):
     data = make_dataset(tmp_path / "d", n=1)
     status, line = run_cli(capsys, "eval-seg", str(data), "--input-size", "big")
-    assert status == 2 and "is not WxH" in line
+    assert status == 2 and "expected WIDTHxHEIGHT" in line
 
 
 def test_eval_json_line_has_every_key(capsys, tmp_path):
@@ -96,7 +96,9 @@ def test_eval_json_line_has_every_key(capsys, tmp_path):
 
 def test_no_traceback_from_the_console_script(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "deepphoto.cli", "eval-seg", str(tmp_path / "missing")], capture_output=True, text=True
+        [sys.executable, "-m", "deepphoto.commands.cli", "eval-seg", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
@@ -105,7 +107,7 @@ def test_no_traceback_from_the_console_script(tmp_path):
 
 @pytest.mark.parametrize("split", ["val", "train"])
 def test_split_by_file_name_is_fixed(split):
-    from deepphoto.models.seg_data import is_validation
+    from deepphoto.training.seg_data import is_validation
 
     names = [str(i) for i in range(1, 291)]
     val = [n for n in names if is_validation(n)]

@@ -92,13 +92,14 @@ def test_replace_background_with_an_image_and_a_looping_video(tmp_path):
 
 
 def test_live_keys_cycle_looks_and_regions_and_save_snapshots(tmp_path, monkeypatch):
-    from deepphoto.segmenter import Segmenter
+    from deepphoto.segmenters.lightnet import LightNetSegmenter
     from deepphoto.stream.effects import make_effect
-    from deepphoto.stream.pipeline import FrameProcessor, Look, handle_key
+    from deepphoto.stream.loop import handle_key
+    from deepphoto.stream.processor import FrameProcessor, Look
 
     monkeypatch.chdir(tmp_path)
     looks = [Look("blur", make_effect("blur")), Look("grey", make_effect("grey"))]
-    proc = FrameProcessor(Segmenter("onnx"), looks, region="background")
+    proc = FrameProcessor(LightNetSegmenter("onnx"), looks, region="background")
     image = np.zeros((8, 8, 3), np.uint8)
     assert not handle_key(ord("s"), proc, image) and proc.look.name == "grey"
     assert not handle_key(ord("r"), proc, image) and proc.region == "person"

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from media import make_clip, probe
 
-from deepphoto.cli import main
+from deepphoto.commands.cli import main
 from deepphoto.errors import DeepPhotoError
-from deepphoto.segmenter import Segmenter
+from deepphoto.segmenters.lightnet import LightNetSegmenter
 from deepphoto.stream.effects import make_effect
-from deepphoto.stream.pipeline import FrameProcessor, Look, run_stream
+from deepphoto.stream.loop import run_stream
+from deepphoto.stream.processor import FrameProcessor, Look
 from deepphoto.stream.sinks import open_sink
 from deepphoto.stream.sources import open_source
 
@@ -18,7 +19,7 @@ def test_file_to_file_keeps_every_frame_and_the_rate(tmp_path):
     out = tmp_path / "out.mkv"
     source = open_source(str(src))
     sink = open_sink(str(out), source.fps, source.time_base)
-    processor = FrameProcessor(Segmenter("onnx"), [Look("blur", make_effect("blur"))])
+    processor = FrameProcessor(LightNetSegmenter("onnx"), [Look("blur", make_effect("blur"))])
     summary = run_stream(source, sink, processor, progress=False)
     assert summary.path == out and summary.frames_out == 12 and summary.dropped == 0
     got, want = probe(out), probe(src)
@@ -68,13 +69,13 @@ def test_unknown_effect_lists_the_valid_ones():
 
 
 def test_bench_recorder_sees_every_frame_and_reuses_the_pipelines_grey(tmp_path):
-    from deepphoto.bench.runner import OUTPUT_GREY, Recorder
     from deepphoto.frames import small_grey
+    from deepphoto.measure.runner import OUTPUT_GREY, Recorder
 
     src = make_clip(tmp_path / "in.mp4", frames=10)
     source = open_source(str(src))
     sink = open_sink(str(tmp_path / "out.mkv"), source.fps, source.time_base)
-    processor = FrameProcessor(Segmenter("onnx"), [Look("blur", make_effect("blur"))])
+    processor = FrameProcessor(LightNetSegmenter("onnx"), [Look("blur", make_effect("blur"))])
     recorder = Recorder()
     processor.recorder = recorder.masks
     inputs = [f.image for f in open_source(str(src))]

@@ -15,7 +15,7 @@ from deepphoto.engines import build as engine_build
 from deepphoto.engines.cache import lookup
 from deepphoto.engines.models import model_spec
 from deepphoto.errors import DeepPhotoError
-from deepphoto.segmenter import Segmenter
+from deepphoto.segmenters.lightnet import LightNetSegmenter
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +32,9 @@ def int8_lightnet(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def test_onnx_fp32_and_int8_agree_with_pytorch(int8_lightnet) -> None:  # noqa: ANN001
-    torch_seg = Segmenter("torch")
-    fp32 = Segmenter("onnx", precision="fp32")
-    int8 = Segmenter("onnx", precision="int8")
+    torch_seg = LightNetSegmenter("torch")
+    fp32 = LightNetSegmenter("onnx", precision="fp32")
+    int8 = LightNetSegmenter("onnx", precision="int8")
     assert int8.engine.precision == "int8"
     for x in CalibrationFrames(int8_lightnet[2], (256, 256), limit=4, every=17):
         ref = torch_seg.infer(x)
@@ -87,7 +87,7 @@ def test_damaged_cache_is_rebuilt_not_loaded(int8_lightnet, capsys) -> None:  # 
     assert rebuilt.path.stat().st_size > 100_000
     again = lookup(key, ".onnx")
     assert again is not None and again.info["sha256"] == rebuilt.info["sha256"]
-    seg = Segmenter("onnx", precision="int8")  # loads what was rebuilt
+    seg = LightNetSegmenter("onnx", precision="int8")  # loads what was rebuilt
     w, h = seg.input_size
     assert seg.low_res(np.zeros((120, 160, 3), np.uint8)).shape == (h // 4, w // 4)
 

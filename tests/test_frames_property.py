@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import parse_size, to_bgr8, to_network_input
+from deepphoto.frames import to_bgr8, to_network_input
+from deepphoto.settings import parse_size
 from deepphoto.stream.composite import blend, feather
 
 sizes = st.integers(min_value=1, max_value=48)

@@ -40,13 +40,13 @@ def test_shipped_weights_fit_the_size_budget():
 
 
 def test_onnx_and_torch_agree(tmp_path):
-    from deepphoto.segmenter import Segmenter
+    from deepphoto.segmenters.lightnet import LightNetSegmenter
 
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
     frame[60:200, 100:220] = (40, 80, 200)  # some structure, not only noise
-    torch_seg = Segmenter("torch")
-    onnx_seg = Segmenter("onnx")
+    torch_seg = LightNetSegmenter("torch")
+    onnx_seg = LightNetSegmenter("onnx")
     for size in [(256, 256), (320, 192)]:
         torch_seg.input_size = onnx_seg.input_size = size
         a, b = torch_seg(frame), onnx_seg(frame)
@@ -55,21 +55,27 @@ def test_onnx_and_torch_agree(tmp_path):
 
 
 def test_a_damaged_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, capsys):
+    """Weights other than the shipped ones are exported into the cache; a damaged entry is redone."""
     from deepphoto.models.lightnet_io import cached_onnx
-    from deepphoto.segmenter import Segmenter
+    from deepphoto.models.weights import save_weights
+    from deepphoto.segmenters.lightnet import LightNetSegmenter
 
     monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
-    path = cached_onnx()
+    weights = tmp_path / "fine-tune.safetensors"
+    net = load_lightnet()
+    next(net.parameters()).data.mul_(0.9)
+    save_weights(net, weights, kind="lightnet", config={"width": net.width})
+    path = cached_onnx(weights)
     good = path.read_bytes()
     path.write_bytes(good[: len(good) // 2])  # a crash mid-write, a full disk...
-    seg = Segmenter("onnx")
+    seg = LightNetSegmenter("onnx", weights=weights)
     assert "damaged" in capsys.readouterr().err
     assert path.read_bytes() == good
     assert seg(np.zeros((32, 32, 3), np.uint8)).shape == (32, 32)
 
 
 def test_export_average_writes_the_mean_of_two_fine_tunes(tmp_path, capsys):
-    from deepphoto.cli import main
+    from deepphoto.commands.cli import main
     from deepphoto.models.weights import save_weights
 
     a, b = LightNet(width=16), LightNet(width=16)

@@ -5,13 +5,13 @@ from conftest import SHARED, needs_shared
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.metrics import iou
-from deepphoto.models.seg_data import is_validation, list_pairs, read_pair
-from deepphoto.segmenter import Segmenter
+from deepphoto.segmenters.lightnet import LightNetSegmenter
+from deepphoto.training.seg_data import is_validation, list_pairs, read_pair
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 13, 3), (480, 640), (481, 641, 4), (720, 1280, 3)])
 def test_any_frame_size_gives_a_map_of_that_size(shape):
-    seg = Segmenter("onnx")
+    seg = LightNetSegmenter("onnx")
     frame = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     prob = seg(frame)
     assert prob.shape == shape[:2]
@@ -21,18 +21,18 @@ def test_any_frame_size_gives_a_map_of_that_size(shape):
 
 def test_input_size_must_be_multiple_of_32():
     with pytest.raises(DeepPhotoError, match="multiples of 32"):
-        Segmenter("onnx", input_size=(250, 250))
+        LightNetSegmenter("onnx", input_size=(250, 250))
 
 
 def test_unknown_backend_lists_the_valid_ones():
     with pytest.raises(DeepPhotoError, match="onnx, torch"):
-        Segmenter("tensorflow")
+        LightNetSegmenter("tensorflow")
 
 
 @needs_shared
 def test_shipped_weights_segment_validation_portraits():
     pairs = [p for p in list_pairs(SHARED / "seg" / "portraits") if is_validation(p[0].stem)][:5]
-    seg = Segmenter("onnx")
+    seg = LightNetSegmenter("onnx")
     scores = []
     for img_path, mask_path in pairs:
         img, truth = read_pair(img_path, mask_path)
@@ -44,4 +44,4 @@ def test_shipped_weights_segment_validation_portraits():
 @needs_shared
 def test_no_person_in_an_empty_scene():
     bg = cv2.imread(str(sorted((SHARED / "seg" / "cutouts" / "backgrounds").glob("*.jpg"))[0]))
-    assert (Segmenter("onnx")(bg) > 0.5).mean() < 0.1
+    assert (LightNetSegmenter("onnx")(bg) > 0.5).mean() < 0.1

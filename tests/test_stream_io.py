@@ -13,10 +13,10 @@ import pytest
 from media import make_clip, probe
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.frame import Frame
 from deepphoto.stream.queues import END, FrameQueue
 from deepphoto.stream.sinks import VirtualCameraSink, open_sink
 from deepphoto.stream.sources import Synthetic, open_source
-from deepphoto.stream.video_file import Frame
 
 
 def test_live_queue_keeps_only_the_newest():
@@ -116,13 +116,13 @@ def test_interrupted_file_job_leaves_a_playable_file(tmp_path, sig):
     src = make_clip(tmp_path / "long.mp4", frames=400, size=(320, 240))
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deepphoto.cli", "run", str(src), str(out), "--quiet", "--effect", "cartoon"],
+        [sys.executable, "-m", "deepphoto.commands.cli", "run", str(src), str(out), "--quiet", "--effect", "cartoon"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.partial*")) and time.monotonic() < deadline:
+    while not list(tmp_path.glob(".out.*partial*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # some frames written
     proc.send_signal(sig)
@@ -132,7 +132,7 @@ def test_interrupted_file_job_leaves_a_playable_file(tmp_path, sig):
     got = probe(out)
     assert 0 < got["frames"] < 400
     assert f"{got['frames']} frames" in stdout
-    assert not list(tmp_path.glob(".out.partial*"))
+    assert not list(tmp_path.glob(".out.*partial*"))
 
 
 class VanishingCamera:
@@ -160,9 +160,10 @@ class VanishingCamera:
 
 
 def test_live_source_that_vanishes_and_comes_back():
-    from deepphoto.segmenter import Segmenter
+    from deepphoto.segmenters.lightnet import LightNetSegmenter
     from deepphoto.stream.effects import make_effect
-    from deepphoto.stream.pipeline import FrameProcessor, Look, run_stream
+    from deepphoto.stream.loop import run_stream
+    from deepphoto.stream.processor import FrameProcessor, Look
     from deepphoto.stream.sinks import NullSink
 
     attempts = []
@@ -182,7 +183,7 @@ def test_live_source_that_vanishes_and_comes_back():
             self.images.append(image)
 
     sink = Recording()
-    processor = FrameProcessor(Segmenter("onnx"), [Look("grey", make_effect("grey"))], region="whole")
+    processor = FrameProcessor(LightNetSegmenter("onnx"), [Look("grey", make_effect("grey"))], region="whole")
     first = VanishingCamera(session=1)
     summary = run_stream(first, sink, processor, progress=False, max_frames=12, reopen=reopen)
     assert first.closed and len(attempts) == 2
@@ -196,8 +197,9 @@ def test_live_source_that_vanishes_and_comes_back():
 
 
 def test_a_stage_that_fails_on_one_frame_does_not_end_the_run(tmp_path, capsys):
-    from deepphoto.segmenter import Segmenter
-    from deepphoto.stream.pipeline import FrameProcessor, Look, run_stream
+    from deepphoto.segmenters.lightnet import LightNetSegmenter
+    from deepphoto.stream.loop import run_stream
+    from deepphoto.stream.processor import FrameProcessor, Look
 
     calls = []
 
@@ -210,7 +212,7 @@ def test_a_stage_that_fails_on_one_frame_does_not_end_the_run(tmp_path, capsys):
     src = make_clip(tmp_path / "in.mp4", frames=10)
     source = open_source(str(src))
     sink = open_sink(str(tmp_path / "out.mp4"), source.fps, source.time_base)
-    processor = FrameProcessor(Segmenter("onnx"), [Look("flaky", flaky)], region="whole")
+    processor = FrameProcessor(LightNetSegmenter("onnx"), [Look("flaky", flaky)], region="whole")
     summary = run_stream(source, sink, processor, progress=False)
     assert summary.frames_out == 10 and summary.failed == 2
     assert capsys.readouterr().err.count("boom") == 1  # logged once, counted after

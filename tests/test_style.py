@@ -11,10 +11,12 @@ import torch
 
 from deepphoto.assets import VGG19_QUANTIZED
 from deepphoto.errors import DeepPhotoError
-from deepphoto.models.optimize_style import OPT_STYLE_LAYERS, StyleObjective, minimise, style_grams_of, to_vgg
+from deepphoto.models.shipped import SHIPPED, style_names, style_vector
 from deepphoto.models.style_losses import content_loss, gatys_weights, gram, style_loss
-from deepphoto.models.styles import SHIPPED_STYLENET, style_names, style_vector
 from deepphoto.models.vgg import load_vgg19, vgg_input
+from deepphoto.optimizer import OPT_STYLE_LAYERS, StyleObjective, minimise, style_grams_of, to_vgg
+
+SHIPPED_STYLENET = SHIPPED["stylenet"]
 
 
 def test_gram_of_a_known_matrix():

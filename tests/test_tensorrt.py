@@ -13,7 +13,7 @@ from deepphoto.calibration.trt_calibrator import make_entropy_calibrator
 from deepphoto.engines import cuda_memory
 from deepphoto.engines.tensorrt_engine import TensorRTEngine, build_serialized_engine, tensorrt_status
 from deepphoto.errors import DeepPhotoError
-from deepphoto.models.seg_data import is_validation
+from deepphoto.training.seg_data import is_validation
 
 TRT_OK, TRT_REASON = tensorrt_status()
 
@@ -539,7 +539,7 @@ LIGHTNET_SHAPES = {"rgb": ((1, 3, 128, 128), (1, 3, 256, 256), (1, 3, 512, 512))
 @needs_tensorrt
 def test_lightnet_fp16_engine_matches_pytorch():
     from deepphoto.models.lightnet_io import cached_onnx
-    from deepphoto.segmenter import make_seg_engine
+    from deepphoto.segmenters.lightnet import make_seg_engine
 
     engine = TensorRTEngine(build_serialized_engine(cached_onnx(), "fp16", LIGHTNET_SHAPES))
     reference = make_seg_engine("torch")

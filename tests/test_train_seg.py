@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import SHARED, needs_shared
 
+from deepphoto.commands.train_seg import add_arguments, config_from_args
 from deepphoto.models.lightnet_io import SHIPPED_LIGHTNET, load_lightnet
-from deepphoto.models.train_seg import add_arguments, lr_at, seg_loss, train
+from deepphoto.training.train_seg import SegTrainConfig, lr_at, seg_loss, train
 
 
 def test_lr_schedule_warms_up_then_decays_to_two_percent() -> None:
@@ -30,33 +32,33 @@ def test_loss_is_lower_for_the_right_answer() -> None:
     assert seg_loss(right, target) < 0.05 < seg_loss(wrong, target)
 
 
-def _args(out: Path, steps: int) -> argparse.Namespace:
+def _config(out: Path, steps: int) -> SegTrainConfig:
     p = argparse.ArgumentParser()
     add_arguments(p)
-    return p.parse_args(
+    args = p.parse_args(
         [
             "--data", str(SHARED), "--out", str(out), "--steps", str(steps), "--batch", "2",
             "--sizes", "64,96", "--threads", "1", "--save-every", "1", "--init", str(SHIPPED_LIGHTNET),
         ]
     )  # fmt: skip
+    return config_from_args(args)
 
 
 @needs_shared
 def test_tiny_run_trains_resumes_and_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    ckpt = train(_args(out, 2))
+    ckpt = train(_config(out, 2))
     first = torch.load(ckpt, weights_only=True)
     assert first["step"] == 2
     start = load_lightnet().state_dict()
     moved = [k for k, v in first["model"].items() if v.is_floating_point() and not torch.equal(v, start[k])]
     assert moved, "two optimiser steps changed no weight"
 
-    args = _args(out, 3)
-    args.export = tmp_path / "tiny.safetensors"
-    train(args)
+    config = dataclasses.replace(_config(out, 3), export=tmp_path / "tiny.safetensors")
+    train(config)
     assert "resumed from" in capsys.readouterr().out
     assert torch.load(ckpt, weights_only=True)["step"] == 3
-    assert load_lightnet(args.export)(torch.rand(1, 3, 64, 64)).shape == (1, 2, 16, 16)
+    assert load_lightnet(config.export)(torch.rand(1, 3, 64, 64)).shape == (1, 2, 16, 16)
     assert len((out / "log.jsonl").read_text().splitlines()) == 2  # steps 2 and 3 are logged
 
 
@@ -64,7 +66,7 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path: Path, capsys: pytest.Capt
 def test_distractors_are_person_shaped_scenery_labelled_background() -> None:
     import numpy as np
 
-    from deepphoto.models.seg_data import SegTrainingData
+    from deepphoto.training.seg_data import SegTrainingData
 
     data = SegTrainingData(SHARED, seed=1, distractor_share=1.0)
     img = np.full((128, 96, 3), 128, np.uint8)
@@ -84,7 +86,7 @@ def test_distractors_are_person_shaped_scenery_labelled_background() -> None:
 def test_person_crop_knows_where_the_photo_cut_people_off() -> None:
     import numpy as np
 
-    from deepphoto.models.seg_data import person_crop
+    from deepphoto.training.seg_data import person_crop
 
     img = np.zeros((100, 80, 3), np.uint8)
     mask = np.zeros((100, 80), np.uint8)
@@ -99,7 +101,7 @@ def test_person_crop_knows_where_the_photo_cut_people_off() -> None:
 def test_copy_paste_adds_labelled_people_and_keeps_the_old_ones() -> None:
     import numpy as np
 
-    from deepphoto.models.seg_data import SegTrainingData
+    from deepphoto.training.seg_data import SegTrainingData
 
     data = SegTrainingData(SHARED, seed=3, paste_share=1.0)
     assert len(data.donors) > 200
@@ -129,7 +131,7 @@ def test_bad_sizes_are_one_line_errors(bad: str, capsys: pytest.CaptureFixture[s
 
 
 def test_freeze_bn_keeps_statistics_but_trains_the_rest() -> None:
-    from deepphoto.models.train_seg import train_mode
+    from deepphoto.training.train_seg import train_mode
 
     net = load_lightnet()
     before = {k: v.clone() for k, v in net.state_dict().items() if "running_" in k}
@@ -148,7 +150,7 @@ def test_freeze_bn_keeps_statistics_but_trains_the_rest() -> None:
 @needs_shared
 def test_skipped_portraits_are_left_out_and_unknown_ones_refused() -> None:
     from deepphoto.errors import DeepPhotoError
-    from deepphoto.models.seg_data import SegTrainingData
+    from deepphoto.training.seg_data import SegTrainingData
 
     full = SegTrainingData(SHARED)
     less = SegTrainingData(SHARED, skip=["108", "110"])

@@ -7,7 +7,9 @@ from collections.abc import Iterable
 import numpy as np
 from onnxruntime.quantization import CalibrationDataReader
 
-Feed = dict[str, np.ndarray]
+from deepphoto.calibration.source import Feed
+
+__all__ = ["Feed", "OrtCalibrationReader"]
 
 
 class OrtCalibrationReader(CalibrationDataReader):

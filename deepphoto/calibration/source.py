@@ -9,10 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from deepphoto.datasets import is_validation_file
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import to_network_input
-from deepphoto.models.seg_data import is_validation
-from deepphoto.stream.sources import IMAGE_SUFFIXES, open_source
+from deepphoto.frames import read_image, to_network_input
+from deepphoto.settings import IMAGE_SUFFIXES
+from deepphoto.stream.video_file import VideoFileSource
+
+Feed = dict[str, np.ndarray]  # one calibration batch: arrays by network input name
+Batch = np.ndarray | Feed  # ... or one array, for a network with a single input
 
 
 class CalibrationFrames:
@@ -38,17 +42,24 @@ class CalibrationFrames:
             images = sorted(p for p in self.path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             used = 0
             for p in images:
-                if is_validation(p.stem):
+                if is_validation_file(p):
                     self.skipped_validation += not held_out
                     continue
                 used += 1
                 if held_out == (used <= self.limit):
                     continue
-                yield from (f.image for f in open_source(str(p)))
+                try:
+                    yield read_image(p)
+                except DeepPhotoError:
+                    continue  # one unreadable image does not stop a calibration
             return
         phase = self.every // 2 if held_out else 0
         if held_out and self.every < 2:
             return
-        for i, frame in enumerate(open_source(str(self.path))):
-            if i % self.every == phase:
-                yield frame.image
+        video = VideoFileSource(self.path)
+        try:
+            for i, frame in enumerate(video):
+                if i % self.every == phase:
+                    yield frame.image
+        finally:
+            video.close()

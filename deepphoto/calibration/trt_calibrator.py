@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from deepphoto.calibration.source import Batch
 from deepphoto.engines import cuda_memory
 from deepphoto.engines.tensorrt_engine import import_tensorrt
 from deepphoto.errors import DeepPhotoError
 
 # nbytes -> device buffer with ``ptr``, ``copy_from(host)`` and ``free()``; tests pass a host-memory fake.
 Allocate = Callable[[int], Any]
-# One calibration batch: an array for ``input_name``, or arrays by input name (networks with several inputs).
-Feed = np.ndarray | Mapping[str, np.ndarray]
 
 
 def make_entropy_calibrator(
-    frames: Iterable[Feed],
+    frames: Iterable[Batch],
     cache_path: Path,
     input_name: str = "rgb",
     allocate: Allocate | None = None,
@@ -48,7 +47,7 @@ def _calibrator_class(base: type) -> type:
     """The subclass of TensorRT's calibrator interface, defined once per TensorRT module."""
 
     class EntropyCalibrator(base):  # type: ignore[misc, valid-type]
-        def __init__(self, frames: Iterable[Feed], cache_path: Path, input_name: str, allocate: Allocate) -> None:
+        def __init__(self, frames: Iterable[Batch], cache_path: Path, input_name: str, allocate: Allocate) -> None:
             base.__init__(self)  # the bindings need the base initialised explicitly
             self.cache_path, self.input_name, self.allocate = cache_path, input_name, allocate
             self.fed = 0

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BACKENDS = ("auto", "onnx", "torch", "tensorrt")  # what --backend names
-PRECISIONS = ("auto", "fp32", "fp16", "int8")  # what --precision names
+from deepphoto.settings import BACKENDS, PRECISIONS
+
+__all__ = ["BACKENDS", "PRECISIONS", "Engine", "TensorInfo"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError
 
 CALIBRATION_FRAMES = 64
-BUILD_RECIPE = "2"  # bump when quantization settings, op lists or gates change: old engines rebuild
+BUILD_RECIPE = "3"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
 
 
@@ -28,10 +28,15 @@ def say(text: str) -> None:
 
 
 def cuda_for_torch() -> bool:
-    try:
-        import torch
-    except ImportError:
+    """Whether PyTorch can use a CUDA GPU here. Importing torch takes seconds, so it is imported
+    only where it is installed and an NVIDIA driver is present."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("torch") is None or not os.path.exists("/proc/driver/nvidia/version"):
         return False
+    import torch
+
     return bool(torch.cuda.is_available())
 
 
@@ -246,7 +251,9 @@ def engine_key(spec: ModelSpec, backend: str, precision: str, weights: Path | No
         import onnxruntime as ort
 
         version = f"ort{ort.__version__}"
-        device = "cuda" if ort_has_cuda() else cpu_name()
+        from deepphoto.engines.quantize import cpu_has_vnni
+
+        device = "cuda" if ort_has_cuda() else cpu_name() + (" vnni" if cpu_has_vnni() else " no-vnni")
     model_hash = sha256_of(spec.float_onnx(weights))
     return EngineKey(spec.name, model_hash, backend, version, device, precision, f"r{BUILD_RECIPE}")
 

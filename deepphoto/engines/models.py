@@ -51,36 +51,51 @@ class ModelSpec:
         return load_stylenet(weights)
 
 
-def _lightnet_onnx(weights: Path | None) -> Path:
-    from deepphoto.models.lightnet_io import cached_onnx
+def float_onnx(model: str, weights: Path | None = None) -> Path:
+    """The float32 ONNX file of ``model`` with ``weights`` (default: the shipped ones). The shipped
+    weights come with their ONNX file; other weights are exported into the cache once (torch)."""
+    from deepphoto.assets import sha256_of
+    from deepphoto.models.shipped import SHIPPED, onnx_weights_hash, shipped_onnx
 
-    return cached_onnx(weights)
+    path = Path(weights) if weights else SHIPPED[model]
+    if not path.is_file():
+        raise DeepPhotoError(f"{path}: weights file not found")
+    packaged = shipped_onnx(model)
+    if packaged.is_file() and onnx_weights_hash(packaged) == sha256_of(path):
+        return packaged  # made from exactly these weights
+    if model == "lightnet":
+        from deepphoto.models.lightnet_io import cached_onnx
+    else:
+        from deepphoto.models.styles import cached_onnx
+    return cached_onnx(path)
+
+
+def _lightnet_onnx(weights: Path | None) -> Path:
+    return float_onnx("lightnet", weights)
 
 
 def _stylenet_onnx(weights: Path | None) -> Path:
-    from deepphoto.models.styles import cached_onnx
-
-    return cached_onnx(weights)
+    return float_onnx("stylenet", weights)
 
 
 def model_spec(name: str, weights: Path | None = None) -> ModelSpec:
     if name == "lightnet":
-        from deepphoto.segmenter import DEFAULT_INPUT_SIZE
+        from deepphoto.settings import LIGHTNET_INPUT
 
-        w, h = DEFAULT_INPUT_SIZE
+        w, h = LIGHTNET_INPUT
         return ModelSpec(
             "lightnet",
             _lightnet_onnx,
             ("rgb",),
             "prob",
-            calib_size=DEFAULT_INPUT_SIZE,
-            bench_size=DEFAULT_INPUT_SIZE,
+            calib_size=LIGHTNET_INPUT,
+            bench_size=LIGHTNET_INPUT,
             trt_shapes={"rgb": ((1, 3, 128, 128), (1, 3, h, w), (1, 3, 512, 512))},
             # Clip (ReLU6) and Add quantized too: their outputs stay INT8 between convolutions.
             int8_ops=("Conv", "Clip", "Add", "MaxPool", "Resize"),
         )
     if name == "stylenet":
-        from deepphoto.models.styles import style_names
+        from deepphoto.models.shipped import style_names
 
         styles = len(style_names(weights))
         return ModelSpec(

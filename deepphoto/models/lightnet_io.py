@@ -8,9 +8,10 @@ import torch
 
 from deepphoto.models import onnx_cache
 from deepphoto.models.lightnet import LightNet, LightNetProb
-from deepphoto.models.weights import PACKAGE_WEIGHTS, load_into, read_weights
+from deepphoto.models.shipped import SHIPPED
+from deepphoto.models.weights import load_into, read_weights
 
-SHIPPED_LIGHTNET = PACKAGE_WEIGHTS / "lightnet.safetensors"
+SHIPPED_LIGHTNET = SHIPPED["lightnet"]
 
 
 def load_lightnet(weights: Path | None = None) -> LightNet:

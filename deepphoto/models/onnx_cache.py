@@ -6,13 +6,16 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from deepphoto.assets import cache_dir, sha256_of
 from deepphoto.errors import DeepPhotoError
 
+if TYPE_CHECKING:
+    import torch
+
 ONNX_OPSET = 17
+WEIGHTS_HASH_KEY = "deepphoto.weights_sha256"  # ONNX metadata: which weights the file was made from
 
 
 def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object]) -> Path:
@@ -44,6 +47,8 @@ def export_module(
     dynamic_axes: dict[str, dict[int, str]],
 ) -> Path:
     """torch.onnx.export to a temporary name, renamed when complete."""
+    import torch
+
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.onnx")
     with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
@@ -60,3 +65,16 @@ def export_module(
         )
     tmp.replace(out)
     return out
+
+
+def stamp_weights_hash(onnx_path: Path, weights: Path) -> None:
+    """Record in the ONNX file's metadata which weights it was made from (their SHA-256)."""
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    del model.metadata_props[:]
+    entry = model.metadata_props.add()
+    entry.key, entry.value = WEIGHTS_HASH_KEY, sha256_of(weights)
+    tmp = onnx_path.with_suffix(".stamp.tmp")
+    onnx.save(model, str(tmp))
+    tmp.replace(onnx_path)

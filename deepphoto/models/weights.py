@@ -11,8 +11,6 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from deepphoto.errors import DeepPhotoError
 
-PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
-
 
 def save_weights(module: torch.nn.Module, path: Path, kind: str, config: dict, half: bool = True) -> None:
     save_state(module.state_dict(), path, kind, config, half)

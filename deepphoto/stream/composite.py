@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import REGIONS
 
-REGIONS = ("whole", "background", "person")
+__all__ = ["REGIONS", "blend", "check_region", "feather"]
 
 
 def check_region(region: str) -> str:

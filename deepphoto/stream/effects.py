@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import EFFECT_NAMES, IMAGE_SUFFIXES
 
 Effect = Callable[[np.ndarray], np.ndarray]
 
@@ -74,16 +75,18 @@ class ReplaceBackground:
     """Another picture or video behind the person; a video loops."""
 
     def __init__(self, path: Path) -> None:
-        from deepphoto.stream.sources import IMAGE_SUFFIXES, open_source, read_image
+        from deepphoto.frames import read_image
+        from deepphoto.stream.sources import open_source
 
         self.path = Path(path)
         self.still: np.ndarray | None = None
-        self.video = None
+        self.source = None
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
             self.still = read_image(self.path)
         else:
-            self.open_video = lambda: iter(open_source(str(self.path)))
-            self.video = self.open_video()
+            self._open = lambda: open_source(str(self.path))
+            self.source = self._open()
+            self.frames = iter(self.source)
         self._cache: tuple[tuple[int, int], np.ndarray] | None = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
@@ -92,11 +95,26 @@ class ReplaceBackground:
             if self._cache is None or self._cache[0] != (w, h):
                 self._cache = ((w, h), _cover(self.still, w, h))
             return self._cache[1]
-        nxt = next(self.video, None)
-        if nxt is None:
-            self.video = self.open_video()
-            nxt = next(self.video)
+        nxt = next(self.frames, None)
+        if nxt is None:  # loop: open it again from the start
+            self.close()
+            self.source = self._open()
+            self.frames = iter(self.source)
+            nxt = next(self.frames, None)
+            if nxt is None:
+                raise DeepPhotoError(f"{self.path}: background video has no frame that can be decoded")
         return _cover(nxt.image, w, h)
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def close_effect(effect: Effect) -> None:
+    """Release what an effect holds open (a background video); a no-op for the others."""
+    close = getattr(effect, "close", None)
+    if callable(close):
+        close()
 
 
 EFFECTS: dict[str, Callable[[], Effect]] = {
@@ -107,7 +125,6 @@ EFFECTS: dict[str, Callable[[], Effect]] = {
     "watercolor": watercolor,
     "detail": detail,
 }
-EFFECT_NAMES = tuple(sorted([*EFFECTS, "replace"]))
 
 
 def make_effect(name: str, background: Path | None = None) -> Effect:

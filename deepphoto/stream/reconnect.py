@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.frame import Frame
 from deepphoto.stream.sources import Source
-from deepphoto.stream.video_file import Frame
 
 BACKOFF_START, BACKOFF_MAX = 0.25, 4.0
 

@@ -21,12 +21,13 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream.sources import IMAGE_SUFFIXES
-from deepphoto.stream.video_file import VIDEO_FORMATS, Frame, VideoFileSink
+from deepphoto.settings import IMAGE_SUFFIXES
+from deepphoto.stream.frame import Frame
+from deepphoto.stream.output_safety import check_output_file, temporary_name, writable_folder
+from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
 
 
 class Sink:
-    live: bool = False  # live sinks (camera, window) take frames as they come, files take all
     path: Path | None = None
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
@@ -62,30 +63,25 @@ class VideoSink(Sink):
         return self.file.close()
 
 
-def _check_writable_folder(folder: Path) -> None:
-    if not folder.is_dir():
-        raise DeepPhotoError(f"{folder}: output folder does not exist")
-    if not os.access(folder, os.W_OK):
-        raise DeepPhotoError(f"{folder}: output folder is not writable")
-
-
 def write_image_atomic(path: Path, image: np.ndarray) -> None:
     """Encode to a temporary name beside ``path``, then rename: never a half-written image."""
     ok, buf = cv2.imencode(path.suffix.lower(), image)
     if not ok:
         raise DeepPhotoError(f"{path}: cannot encode an image of this type")
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    tmp.write_bytes(buf.tobytes())
-    tmp.replace(path)
+    tmp = temporary_name(path)
+    try:
+        tmp.write_bytes(buf.tobytes())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class ImageSink(Sink):
     """One image file: each frame replaces it, so it holds the last frame once closed."""
 
     def __init__(self, path: Path, overwrite: bool) -> None:
-        _check_writable_folder(path.parent)
-        if path.exists() and not overwrite:
-            raise DeepPhotoError(f"{path}: already exists (use --overwrite to replace it)")
+        check_output_file(path, overwrite)
         self.path = path
         self.last: np.ndarray | None = None
 
@@ -101,7 +97,7 @@ class ImageSink(Sink):
 
 class FolderSink(Sink):
     def __init__(self, folder: Path, overwrite: bool) -> None:
-        _check_writable_folder(folder.parent if not folder.exists() else folder)
+        writable_folder(folder.parent if not folder.exists() else folder)
         folder.mkdir(exist_ok=True)
         if any(folder.glob("*.png")) and not overwrite:
             raise DeepPhotoError(f"{folder}: already holds images (use --overwrite to replace them)")
@@ -143,8 +139,6 @@ def _pyvirtualcam_camera(**kwargs: Any) -> Any:
 class VirtualCameraSink(Sink):
     """Frames to a virtual webcam that video-call programs can pick. Opens on the first frame."""
 
-    live = True
-
     def __init__(self, device: str | None, fps: float, camera_factory: CameraFactory = _pyvirtualcam_camera) -> None:
         self.device, self.fps, self.factory = device, fps, camera_factory
         self.camera: Any = None
@@ -170,7 +164,6 @@ class VirtualCameraSink(Sink):
 
 
 class DisplaySink(Sink):
-    live = True
     title = "DeepPhoto (s: style/effect, r: region, p: snapshot, q: quit)"
 
     def __init__(self) -> None:

@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import to_bgr8
-from deepphoto.stream.video_file import Frame, VideoFileSource
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m")
+from deepphoto.frames import read_image
+from deepphoto.settings import IMAGE_SUFFIXES
+from deepphoto.stream.frame import Frame
+from deepphoto.stream.video_file import VideoFileSource
 
 
 class Source:
@@ -50,25 +49,12 @@ class FileVideo(Source):
         self.fps, self.time_base = self.reader.fps, self.reader.time_base
         self.frame_count = self.reader.frame_count
         self.audio_path = Path(path) if self.reader.has_audio else None
-        self.bad_frames = 0
 
     def __iter__(self) -> Iterator[Frame]:
         yield from self.reader
 
     def close(self) -> None:
         self.reader.close()
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Any image (grey, RGBA, 16-bit) as BGR uint8, or a one-line error."""
-    if not path.is_file():
-        raise DeepPhotoError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise DeepPhotoError(f"{path}: file is empty")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise DeepPhotoError(f"{path}: not a readable image")
-    return to_bgr8(img)
 
 
 class ImageFiles(Source):
@@ -78,6 +64,7 @@ class ImageFiles(Source):
         self.paths = paths
         self.fps = fps
         self.frame_count = len(paths)
+        self.unreadable = 0  # images skipped (the run's summary reports them)
 
     def __iter__(self) -> Iterator[Frame]:
         self.unreadable = 0

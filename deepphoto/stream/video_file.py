@@ -9,10 +9,8 @@ Audio of the source is copied through (no re-encoding) when the output is finali
 from __future__ import annotations
 
 import heapq
-import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,18 +18,10 @@ import av
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.frame import Frame
+from deepphoto.stream.output_safety import check_output_file, temporary_name
 
 VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
-
-
-@dataclass
-class Frame:
-    image: np.ndarray  # BGR uint8
-    pts: int | None  # in the source stream's time base
-    time_base: Fraction | None
-    arrival: float = 0.0  # seconds since the source started (live sources)
-    name: str = ""  # for image sources: the file stem
-    lost: bool = False  # a live source is away: no picture (see stream.reconnect)
 
 
 class VideoFileSource:
@@ -100,13 +90,8 @@ class VideoFileSink:
     ) -> None:
         self.path = Path(path)
         self.format = container_format(self.path)
-        if not self.path.parent.is_dir():
-            raise DeepPhotoError(f"{self.path.parent}: output folder does not exist")
-        if not os.access(self.path.parent, os.W_OK):
-            raise DeepPhotoError(f"{self.path.parent}: output folder is not writable")
-        if self.path.exists() and not overwrite:
-            raise DeepPhotoError(f"{self.path}: already exists (use --overwrite to replace it)")
-        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        check_output_file(self.path, overwrite)
+        self.tmp = temporary_name(self.path)
         self.fps = Fraction(fps).limit_denominator(100000)
         self.time_base = time_base
         self.crf = crf
@@ -165,7 +150,7 @@ class VideoFileSink:
         return self.path
 
     def _add_audio(self) -> None:
-        muxed = self.tmp.with_name(f".{self.path.stem}.partial-audio{self.path.suffix}")
+        muxed = temporary_name(self.path)
         try:
             remux_with_audio(self.tmp, self.audio_from, muxed, self.format)
             muxed.replace(self.tmp)

@@ -1,1 +1,0 @@
-"""``deepphoto bench``: speed, accuracy and steadiness in one run, with peers beside."""

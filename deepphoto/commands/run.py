@@ -1,0 +1,130 @@
+"""``deepphoto run INPUT OUTPUT``: the live filter, any source URI to any sink URI."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deepphoto.settings import (
+    BACKENDS,
+    EFFECT_NAMES,
+    LIGHTNET_INPUT,
+    PRECISIONS,
+    REGIONS,
+    SEGMENTERS,
+    Settings,
+    number,
+    parse_size,
+    whole,
+)
+
+if TYPE_CHECKING:
+    from deepphoto.stream.loop import RunSummary
+
+
+def add_look_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``run``, ``edit``, ``demo``, ``soak`` and ``bench-pipeline``: what to
+    apply, where, the mask controls and the engines. ``settings_from_args`` reads them."""
+    p.add_argument("--style", help="painting style (see 'deepphoto styles'), or a blend 'wave:0.7,scream:0.3'")
+    p.add_argument(
+        "--style-scale",
+        type=float,
+        default=0.75,
+        help="paint at this fraction of the frame size, then scale up (default 0.75 for video: "
+        "30+ fps at 640x480 on 2 cores; 1 for photos)",
+    )
+    p.add_argument("--effect", help=f"classic effect instead of a style: {', '.join(EFFECT_NAMES)}")
+    p.add_argument("--background", type=Path, help="image or video behind the person (--effect replace)")
+    p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
+    p.add_argument("--threshold", type=float, default=0.5, help="person where probability > this (0-1)")
+    p.add_argument("--smooth", type=float, default=0.7, help="temporal smoothing of still regions (0-0.95; 0 off)")
+    p.add_argument("--feather", type=int, default=3, help="soft edge width in pixels (0-64)")
+    p.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
+    p.add_argument(
+        "--segmenter",
+        default="lightnet",
+        help=f"{', '.join(SEGMENTERS)} (default lightnet; mediapipe: faster, less accurate, needs the peers extra)",
+    )
+    p.add_argument(
+        "--backend",
+        default="auto",
+        help=f"{', '.join(BACKENDS)} (default auto: the fastest that works here, announced)",
+    )
+    p.add_argument(
+        "--precision",
+        default="auto",
+        help=f"{', '.join(PRECISIONS)} (auto: a reduced precision where it passed its accuracy gate "
+        "and ran faster when built, see 'deepphoto build-engine')",
+    )
+    p.add_argument("--seg-input", default="x".join(map(str, LIGHTNET_INPUT)), help="LightNet input WxH")
+    p.add_argument("--threads", type=int, default=None, help="inference threads per network (default: all cores)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+
+def settings_from_args(args: argparse.Namespace, **overrides: object) -> Settings:
+    """The validated ``Settings`` the look options describe (one-line errors)."""
+    values: dict[str, object] = {
+        "style": args.style,
+        "effect": args.effect,
+        "background": args.background,
+        "style_scale": args.style_scale,
+        "region": args.region,
+        "threshold": args.threshold,
+        "smooth": args.smooth,
+        "feather": args.feather,
+        "refine": not args.no_refine,
+        "seg_every": getattr(args, "seg_every", 1),
+        "skip_still": getattr(args, "skip_still", 0.0),
+        "segmenter": args.segmenter,
+        "backend": args.backend,
+        "precision": args.precision,
+        "seg_input": parse_size(args.seg_input, "--seg-input", 2048),
+        "threads": args.threads,
+    }
+    values.update(overrides)
+    return Settings.create(**values)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="INPUT", help="file, folder, /dev/videoN, csi://N, rtsp://..., synthetic://")
+    p.add_argument("output", metavar="OUTPUT", help="file.mp4|.mkv, image, folder/, vcam://, display://0, null://")
+    add_look_arguments(p)
+    p.add_argument("--size", help="camera capture size WxH (live sources)")
+    p.add_argument("--fps", type=float, help="camera frame rate (live sources)")
+    p.add_argument("--seg-every", type=int, default=1, help="run the segmenter on every Nth frame")
+    p.add_argument(
+        "--skip-still",
+        type=float,
+        default=0.0,
+        help="reuse the mask when the frame changed less than this (mean grey level, 0-1)",
+    )
+    p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSummary:
+    """Run the job the arguments describe; returns the run's summary (printed as one line)."""
+    from deepphoto.pipeline import Pipeline
+
+    settings = settings or settings_from_args(args)  # option errors first, before any file is opened
+    size = parse_size(args.size, "--size", 8192) if getattr(args, "size", None) else None
+    fps = number("--fps", args.fps, 0.0, 1000.0, low_open=True) if getattr(args, "fps", None) is not None else None
+    max_frames = whole("--max-frames", getattr(args, "max_frames", 0), 0, 2**31)
+    with Pipeline(settings, cycle_looks=str(args.output).startswith("display://")) as pipe:
+        summary = pipe.run(
+            args.input,
+            args.output,
+            overwrite=args.overwrite,
+            size=size,
+            fps=fps,
+            max_frames=max_frames,
+            progress=not args.quiet,
+        )
+    print(summary.line(summary.segmented))
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = execute(args)
+    return 130 if summary.interrupted else 0

@@ -1,0 +1,175 @@
+"""The labelled and unlabelled people data in ``../shared/data``: what each mask means, and the split.
+
+Every labelled set has a fixed validation split decided by the file name alone, never trained on:
+``portraits`` keeps LightNet v1's rule (SHA-1 of the stem, 15%), every other set takes about 10%
+(SHA-1 of ``"set/stem"``). Pure numpy and OpenCV, so anything may import it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deepphoto.errors import DeepPhotoError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
+
+# What a mask's white pixels mean; the rest of the image is background only for FULL_PERSON.
+FULL_PERSON = "person"  # every person is labelled; the rest is background
+MAIN_PERSON = "main person"  # only the main person; other people are unlabelled (look like background)
+HANDS_ONLY = "hands"  # only the hands; the rest of the person is unlabelled
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    name: str
+    folder: str  # relative to the shared data folder; holds images/ and masks/
+    meaning: str  # FULL_PERSON, MAIN_PERSON or HANDS_ONLY
+    val_percent: int
+    salted: bool  # hash "name/stem" (True) or the bare stem (portraits, as LightNet v1 did)
+    broken: frozenset[str] = frozenset()  # stems left out of every split (bad source files)
+
+    def is_validation(self, stem: str) -> bool:
+        key = f"{self.name}/{stem}" if self.salted else stem
+        return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 100 < self.val_percent
+
+
+_HANDS_BROKEN = frozenset(f"val-{i}" for i in range(901, 1000))
+LABELLED_SETS: dict[str, LabelledSet] = {
+    s.name: s
+    for s in (
+        LabelledSet("portraits", "seg/portraits", FULL_PERSON, 15, salted=False),
+        LabelledSet("eg-portraits", "seg/eg-portraits", FULL_PERSON, 10, salted=True),
+        LabelledSet("selfies", "seg/selfies", FULL_PERSON, 10, salted=True),
+        LabelledSet("fashion", "seg/fashion", MAIN_PERSON, 10, salted=True),
+        # hands/images/val-901 ... val-999 are copies of their own masks (white hands on black).
+        LabelledSet("hands", "seg/hands", HANDS_ONLY, 10, salted=True, broken=_HANDS_BROKEN),
+    )
+}
+UNLABELLED_SELFIES = "unlabelled/selfies/images"
+VIDEO_FOLDER = "video"
+
+
+def shared_data() -> Path:
+    """``$DEEPPHOTO_SHARED_DATA``, else ``../shared/data`` relative to the working directory."""
+    return Path(os.environ.get("DEEPPHOTO_SHARED_DATA", "../shared/data"))
+
+
+def is_validation_file(path: Path, root: Path | None = None) -> bool:
+    """Whether an image file is in a fixed validation split: by its set's rule where it lies in
+    one of the shared labelled sets, else by the portraits' rule (the file stem alone)."""
+    path = Path(path).resolve()
+    base = (root or shared_data()).resolve()
+    for s in LABELLED_SETS.values():
+        if path.is_relative_to(base / s.folder):
+            return s.is_validation(path.stem)
+    return LABELLED_SETS["portraits"].is_validation(path.stem)
+
+
+def labelled_set(name: str) -> LabelledSet:
+    if name not in LABELLED_SETS:
+        raise DeepPhotoError(f"unknown labelled set {name!r}: choose from {', '.join(LABELLED_SETS)}")
+    return LABELLED_SETS[name]
+
+
+def _folder(path: Path) -> Path:
+    if not path.is_dir():
+        raise DeepPhotoError(f"{path}: no such folder (set DEEPPHOTO_SHARED_DATA to the shared data folder)")
+    return path
+
+
+def pairs(name: str, split: str = "all", root: Path | None = None) -> list[tuple[Path, Path]]:
+    """The (image, mask) paths of a labelled set, sorted by name; ``split`` is all, train or val."""
+    s = labelled_set(name)
+    if split not in ("all", "train", "val"):
+        raise DeepPhotoError(f"unknown split {split!r}: choose from all, train, val")
+    base = _folder((root or shared_data()) / s.folder)
+    images, masks = _folder(base / "images"), _folder(base / "masks")
+    out = []
+    for img in sorted(images.iterdir()):
+        if img.suffix.lower() not in IMAGE_SUFFIXES or img.stem in s.broken:
+            continue
+        if split != "all" and s.is_validation(img.stem) != (split == "val"):
+            continue
+        mask = masks / f"{img.stem}.png"
+        if not mask.exists():
+            raise DeepPhotoError(f"{img}: no mask {mask} for this image")
+        out.append((img, mask))
+    return out
+
+
+def read_image(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise DeepPhotoError(f"{path}: not a readable image")
+    return img
+
+
+def read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """Boolean mask resized (nearest) to ``size`` = (W, H): many portrait masks are smaller."""
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise DeepPhotoError(f"{path}: not a readable mask image")
+    if (mask.shape[1], mask.shape[0]) != size:
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    return mask > 127
+
+
+def read_pair(img_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """BGR uint8 image and boolean mask of the image's size."""
+    img = read_image(img_path)
+    return img, read_mask(mask_path, (img.shape[1], img.shape[0]))
+
+
+def combine_with_truth(soft: np.ndarray, truth: np.ndarray, meaning: str) -> np.ndarray:
+    """A person probability for every pixel: the real mask where it speaks, the soft label elsewhere.
+
+    FULL_PERSON: the mask everywhere. MAIN_PERSON and HANDS_ONLY: person where the mask says so,
+    the teachers' ``soft`` label (float in [0, 1]) where the mask is silent or ambiguous."""
+    if meaning == FULL_PERSON:
+        return truth.astype(np.float32)
+    if meaning not in (MAIN_PERSON, HANDS_ONLY):
+        raise DeepPhotoError(f"unknown mask meaning {meaning!r}")
+    return np.where(truth, np.float32(1), soft.astype(np.float32))
+
+
+def unlabelled_selfies(root: Path | None = None) -> list[Path]:
+    folder = _folder((root or shared_data()) / UNLABELLED_SELFIES)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def video_clips(root: Path | None = None) -> list[Path]:
+    folder = _folder((root or shared_data()) / VIDEO_FOLDER)
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def clip_id(clip: Path, root: Path | None = None) -> str:
+    """A file-name-safe name of a clip: its path below video/ without suffix, '/' -> '-'."""
+    rel = clip.relative_to((root or shared_data()) / VIDEO_FOLDER).with_suffix("")
+    return "-".join(rel.parts)
+
+
+def clip_frames(clip: Path, every: int = 5) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, BGR frame) of every ``every``-th frame of a clip, from frame 0."""
+    if every < 1:
+        raise DeepPhotoError(f"every must be at least 1, not {every}")
+    cap = cv2.VideoCapture(str(clip))
+    if not cap.isOpened():
+        raise DeepPhotoError(f"{clip}: not a readable video")
+    try:
+        index = 0
+        while cap.grab():
+            if index % every == 0:
+                ok, frame = cap.retrieve()
+                if ok:
+                    yield index, frame
+            index += 1
+    finally:
+        cap.release()

@@ -1,0 +1,78 @@
+"""The networks that ship in the package, without PyTorch: their files, their styles, their ONNX.
+
+Each network ships twice: ``NAME.safetensors`` (the trained weights, half precision) and
+``NAME.onnx`` (float32, made from them by ``deepphoto export NAME --package``; its metadata holds
+the weights' SHA-256, and a test checks both agree). The runtime reads the ONNX file, so a core
+install runs without PyTorch; other weights files are exported on first use (that needs torch).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.models.onnx_cache import WEIGHTS_HASH_KEY
+
+PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
+SHIPPED = {name: PACKAGE_WEIGHTS / f"{name}.safetensors" for name in ("lightnet", "stylenet")}
+
+
+def shipped_onnx(model: str) -> Path:
+    return PACKAGE_WEIGHTS / f"{model}.onnx"
+
+
+_recorded: dict[Path, str] = {}
+
+
+def onnx_weights_hash(path: Path) -> str:
+    """The weights SHA-256 recorded in an ONNX file's metadata ('' when none). Reads the model's
+    metadata through ONNX Runtime, so it needs neither torch nor the onnx package."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if path not in _recorded:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        _recorded[path] = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_HASH_KEY, "")
+    return _recorded[path]
+
+
+def style_names(weights: Path | None = None) -> list[str]:
+    """Style names held by a StyleNet weights file (read from its metadata; no torch needed)."""
+    from safetensors import safe_open
+
+    path = Path(weights) if weights else SHIPPED["stylenet"]
+    if not path.is_file():
+        return []
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise DeepPhotoError(f"{path}: not a readable safetensors weights file ({exc})") from None
+    if meta.get("kind") != "stylenet":
+        raise DeepPhotoError(f"{path}: not a stylenet weights file")
+    return list(json.loads(meta.get("config", "{}")).get("styles", []))
+
+
+def style_vector(style: str, names: list[str]) -> list[float]:
+    """'wave' or a blend 'wave:0.7,scream:0.3' -> blend weights in the network's style order."""
+    import math
+
+    weights = [0.0] * len(names)
+    for part in style.split(","):
+        name, _, amount = part.strip().partition(":")
+        if name not in names:
+            listed = ", ".join(names) if names else "none are installed"
+            raise DeepPhotoError(f"unknown style {name!r}: choose from {listed}")
+        try:
+            value = float(amount) if amount else 1.0
+        except ValueError:
+            raise DeepPhotoError(f"style {part!r}: the blend amount must be a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise DeepPhotoError(f"style {part!r}: the blend amount must be a finite number, 0 or more")
+        weights[names.index(name)] += value
+    total = sum(weights)
+    if total <= 0:
+        raise DeepPhotoError(f"style {style!r}: blend amounts must add up to more than 0")
+    return [w / total for w in weights]

@@ -1,1 +1,0 @@
-"""Other projects' models, run on the same frames as DeepPhoto's so they can be compared."""

@@ -1,0 +1,219 @@
+"""The one place that turns ``Settings`` into a running pipeline, for a stream, a frame or a photo.
+
+Every command (``run``, ``edit``, ``demo``, ``bench``, ``soak``), the web page and batch jobs build
+their pipeline here::
+
+    from deepphoto import Pipeline, Settings
+
+    with Pipeline(Settings(style="wave", region="background")) as pipe:
+        pipe.run("talk.mp4", "talk-wave.mp4")   # a stream: file, folder, camera, ... to any sink
+        styled = pipe.photo(image)              # one photo (BGR uint8), no temporal smoothing
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
+from deepphoto.settings import EFFECT_NAMES, Settings
+from deepphoto.stream.effects import close_effect, make_effect
+from deepphoto.stream.frame import Frame
+from deepphoto.stream.loop import RunSummary, run_stream
+from deepphoto.stream.output_safety import check_not_source
+from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
+from deepphoto.stream.sinks import open_sink
+from deepphoto.stream.sources import Source, open_source
+
+
+def mask_settings(s: Settings) -> MaskSettings:
+    return MaskSettings(s.threshold, s.smooth, s.feather, s.refine, s.seg_every, s.skip_still)
+
+
+class Pipeline:
+    """Networks opened once for ``settings``; ``cycle_looks`` adds every other look after the
+    chosen one (the window's 's' key). ``segmenter`` reuses one already open (benchmarks)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        cycle_looks: bool = False,
+        segmenter: PersonSegmenter | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.cycle_looks = cycle_looks
+        self.segmenter = segmenter or self._open_segmenter(self.settings)
+        self.stylizer = None
+        looks = self._looks(self.settings)
+        self.processor = FrameProcessor(self.segmenter, looks, self.settings.region, mask_settings(self.settings))
+
+    # ------------------------------------------------------------------ building
+
+    @staticmethod
+    def _open_segmenter(s: Settings) -> PersonSegmenter:
+        options = SegmenterOptions(s.backend, s.precision, s.seg_input, s.threads, spin=False)
+        return open_segmenter(s.segmenter, options)
+
+    def _painter(self, s: Settings, style: str) -> Callable[[np.ndarray], np.ndarray]:
+        if self.stylizer is None or self.stylizer.scale != s.style_scale:
+            from deepphoto.stylizer import Stylizer
+
+            engine = self.stylizer.engine if self.stylizer is not None else None
+            self.stylizer = Stylizer(
+                style,
+                s.backend,
+                scale=s.style_scale,
+                threads=s.threads,
+                engine=engine,
+                spin=False,
+                precision=s.precision,
+            )
+        return self.stylizer.painter(style)
+
+    def _looks(self, s: Settings) -> list[Look]:
+        from deepphoto.models.shipped import style_names
+
+        looks = [Look(s.style, self._painter(s, s.style))] if s.style else []
+        if not s.style:
+            looks.append(Look(s.look_name, make_effect(s.look_name, s.background)))
+        if self.cycle_looks:
+            looks += [Look(n, self._painter(s, n)) for n in style_names() if n != s.style]
+            looks += [Look(n, make_effect(n)) for n in EFFECT_NAMES if n not in (s.look_name, "replace")]
+        return looks
+
+    def update(self, **changes: object) -> Settings:
+        """Change settings while running (the web page's live controls): mask controls and the
+        region at once, the look by swapping it, engines by opening them again."""
+        new = self.settings.changed(**changes)
+        old, p = self.settings, self.processor
+        engines = ("segmenter", "backend", "precision", "seg_input", "threads")
+        reopen = any(getattr(new, k) != getattr(old, k) for k in engines)
+        if reopen:
+            self.segmenter = p.segmenter = self._open_segmenter(new)
+            self.stylizer = None
+        look = ("style", "effect", "background", "style_scale")
+        if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
+            previous = p.looks
+            p.looks, p.look_index = self._looks(new), 0
+            for item in previous:
+                close_effect(item.effect)
+        p.region = new.region
+        p.settings = mask_settings(new)
+        p.smoother.smooth = new.smooth
+        self.settings = new
+        return new
+
+    # ------------------------------------------------------------------ using
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """The next frame of a stream (temporal smoothing carries over from the last one)."""
+        return self.processor(frame)
+
+    def mask(self, frame: np.ndarray) -> np.ndarray:
+        """The person alpha (0-1, float32, the frame's size) the pipeline would composite with."""
+        return self.processor.person_alpha(frame)
+
+    def photo(self, image: np.ndarray, painted: np.ndarray | None = None) -> np.ndarray:
+        """One photo, on its own (no smoothing with earlier frames). ``painted``: a look computed
+        elsewhere (the photo optimiser) composited instead of the chosen one."""
+        p = self.processor
+        p.reset()
+        smooth, looks, index = p.smoother.smooth, p.looks, p.look_index
+        p.smoother.smooth = 0.0
+        if painted is not None:
+            p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
+        try:
+            return p(image)
+        finally:
+            p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
+            p.reset()
+
+    def describe(self) -> str:
+        return f"{self.processor.look.name} on the {self.processor.region}"
+
+    def run(
+        self,
+        source: str | Source,
+        output: str,
+        *,
+        overwrite: bool = False,
+        size: tuple[int, int] | None = None,
+        fps: float | None = None,
+        max_frames: int = 0,
+        progress: bool = True,
+        observe: Callable[[np.ndarray, Frame], None] | None = None,
+    ) -> RunSummary:
+        """Every frame (files) or the newest frames (live) of ``source`` through the pipeline into
+        ``output`` (any sink URI). SIGTERM and SIGHUP end it like Ctrl-C: the output is finalised
+        with every frame so far. A file whose frames could not be read is a one-line error."""
+        uri = source if isinstance(source, str) else "source"
+        check_not_source(output, uri)
+        src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
+        try:
+            sink = open_sink(output, src.fps, src.time_base, src.audio_path, overwrite)
+        except BaseException:
+            src.close()
+            raise
+        reopen = (lambda: open_source(uri, size=size, fps=fps)) if src.live and isinstance(source, str) else None
+        with _ending_signals():
+            summary = run_stream(
+                src, sink, self.processor, progress=progress, max_frames=max_frames, reopen=reopen, observe=observe
+            )
+        summary.segmented = self.processor.segmented
+        if summary.frames_out == 0 and not summary.interrupted:
+            raise DeepPhotoError(f"{uri}: no frame could be decoded")
+        if summary.source_error and not src.live:
+            raise DeepPhotoError(
+                f"{uri}: reading stopped after {summary.frames_out} frames "
+                f"({summary.source_error}); what was done is in {summary.path}"
+            )
+        return summary
+
+    def close(self) -> None:
+        self.processor.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM / SIGHUP end a job like Ctrl-C: the output is finalised
+
+
+@contextmanager
+def _ending_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt for the duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, _interrupt) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def process_photo(image: np.ndarray, settings: Settings, painted: np.ndarray | None = None) -> np.ndarray:
+    """One photo through a pipeline built for it (``style_scale`` as given: 1 paints at full size)."""
+    with Pipeline(settings) as pipe:
+        return pipe.photo(image, painted)
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """A photo file as BGR uint8 (one-line error when it is not a readable image)."""
+    from deepphoto.frames import read_image
+
+    return read_image(Path(path))

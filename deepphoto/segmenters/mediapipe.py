@@ -1,0 +1,54 @@
+"""MediaPipe's selfie segmenter (Apache-2.0), from the ``mediapipe==0.10.21`` wheel, run in LiteRT.
+
+Only the ``.tflite`` file is taken from the wheel (``pip download --no-deps``, never installed);
+``ai-edge-litert`` (the ``peers`` extra) runs it. Input RGB/255 at 256x256 (squashed, as
+MediaPipe's own graph does), output person probability at 256x256. The fast, less accurate
+choice of ``--segmenter``, as in OBS's plug-in.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from deepphoto.assets import SELFIE_TFLITE, fetch
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import to_bgr8
+from deepphoto.segmenters.base import PersonSegmenter, SegmenterOptions
+
+
+class MediaPipeSegmenter(PersonSegmenter):
+    name = "mediapipe"
+    backend = "litert"
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise DeepPhotoError(
+                "the MediaPipe segmenter needs ai-edge-litert: pip install 'deepphoto[peers]'"
+            ) from None
+        self.path = fetch(SELFIE_TFLITE, download=False)
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        inp = self.interpreter.get_input_details()[0]
+        self._in = inp["index"]
+        self._out = self.interpreter.get_output_details()[0]["index"]
+        _, h, w, _ = inp["shape"]
+        self.input_size = (int(w), int(h))
+
+    @classmethod
+    def open(cls, options: SegmenterOptions) -> MediaPipeSegmenter:
+        return cls(options.threads)
+
+    def describe(self) -> str:
+        return f"MediaPipe selfie {self.input_size[0]}x{self.input_size[1]} on LiteRT (CPU)"
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        small = cv2.resize(to_bgr8(frame), self.input_size, interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32)[None] * (1 / 255)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        self.interpreter.set_tensor(self._in, x)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._out)[0, ..., 0].copy()

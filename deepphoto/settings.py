@@ -1,0 +1,160 @@
+"""What a pipeline does, as one validated value: the look, the region, the mask controls, the engines.
+
+Pure Python (no numpy, no networks), so a command's ``--help`` and a web form can use it cheaply.
+Every number is checked here once (finite, in range, named in the message); ``Pipeline`` in
+``deepphoto.pipeline`` turns a ``Settings`` into running networks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from deepphoto.errors import DeepPhotoError
+
+REGIONS = ("whole", "background", "person")
+EFFECT_NAMES = ("blur", "cartoon", "detail", "grey", "pencil", "replace", "watercolor")
+BACKENDS = ("auto", "onnx", "torch", "tensorrt")  # what --backend names
+PRECISIONS = ("auto", "fp32", "fp16", "int8")  # what --precision names
+# The segmenter registry: name -> "module:class" (a PersonSegmenter, see deepphoto.segmenters.base).
+# Adding a network is one module under deepphoto/segmenters and one line here.
+SEGMENTERS = {
+    "lightnet": "deepphoto.segmenters.lightnet:LightNetSegmenter",
+    "mediapipe": "deepphoto.segmenters.mediapipe:MediaPipeSegmenter",
+}
+LIGHTNET_INPUT = (352, 352)  # (width, height); chosen by measurement, see the LightNet model card
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m")
+
+
+def number(
+    name: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> float:
+    """``value`` if it is a finite number within [low, high] (bounds excluded where ``*_open``);
+    else one line naming the option."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise DeepPhotoError(f"{name} {value!r}: must be a number") from None
+    if not math.isfinite(v):
+        raise DeepPhotoError(f"{name} {value}: must be a finite number")
+    below = v <= low if low_open else v < low
+    above = v >= high if high_open else v > high
+    if below or above:
+        lo, hi = ("above " if low_open else "from ") + f"{low:g}", ("below " if high_open else "to ") + f"{high:g}"
+        raise DeepPhotoError(f"{name} {value}: must be {lo} {hi}")
+    return v
+
+
+def whole(name: str, value: int, low: int, high: int) -> int:
+    """``value`` if it is an integer within [low, high]; else one line naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise DeepPhotoError(f"{name} {value!r}: must be a whole number")
+    if not low <= value <= high:
+        raise DeepPhotoError(f"{name} {value}: must be from {low} to {high}")
+    return value
+
+
+def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise DeepPhotoError(f"unknown {name} {value!r}: choose from {', '.join(allowed)}")
+    return value
+
+
+def parse_size(text: str, name: str = "size", limit: int = 16384) -> tuple[int, int]:
+    """'640x480' -> (640, 480), each side from 1 to ``limit``."""
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise DeepPhotoError(f"{name} {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
+    if not (0 < w <= limit and 0 < h <= limit):
+        raise DeepPhotoError(f"{name} {text!r}: each side must be from 1 to {limit}")
+    return w, h
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how a frame is changed. Build with ``Settings(...)`` or
+    ``Settings.create(...)``; the constructor validates, so an instance is always usable."""
+
+    # the look: a painting style (or a blend 'wave:0.7,scream:0.3') or a classic effect
+    style: str | None = None
+    effect: str | None = None
+    background: Path | None = None  # image or looping video behind the person (effect 'replace')
+    style_scale: float = 0.75  # paint at this fraction of the frame size (1 for photos)
+    region: str = "background"  # whole, background or person
+    # the mask, with the controls of OBS's background-removal plug-in
+    threshold: float = 0.5
+    smooth: float = 0.7  # temporal smoothing of still regions; 0 = off
+    feather: int = 3  # soft edge width in pixels
+    refine: bool = True  # guided-filter edge refinement
+    seg_every: int = 1  # run the segmenter on every Nth frame
+    skip_still: float = 0.0  # reuse the mask when the frame changed less than this (mean grey, 0-1)
+    # the engines
+    segmenter: str = "lightnet"
+    backend: str = "auto"
+    precision: str = "auto"
+    seg_input: tuple[int, int] = LIGHTNET_INPUT  # segmenter input (width, height), multiples of 32
+    threads: int | None = None  # inference threads per network (None: all cores)
+
+    def __post_init__(self) -> None:
+        if self.style is not None and self.effect is not None:
+            raise DeepPhotoError("give a style or an effect, not both")
+        if self.style is not None and not str(self.style).strip():
+            raise DeepPhotoError("style '': name a style (see 'deepphoto styles')")
+        if self.effect is not None:
+            choice("effect", self.effect, EFFECT_NAMES)
+        if self.background is not None and self.effect not in (None, "replace"):
+            raise DeepPhotoError("--background goes with --effect replace")
+        set_ = object.__setattr__
+        if self.background is not None:
+            set_(self, "background", Path(self.background))
+        set_(self, "style_scale", number("style scale", self.style_scale, 0.1, 1.0))
+        choice("region", self.region, REGIONS)
+        set_(self, "threshold", number("threshold", self.threshold, 0.0, 1.0, low_open=True, high_open=True))
+        set_(self, "smooth", number("smooth", self.smooth, 0.0, 0.95))
+        set_(self, "feather", whole("feather", self.feather, 0, 64))
+        set_(self, "refine", bool(self.refine))
+        set_(self, "seg_every", whole("seg-every", self.seg_every, 1, 1000))
+        set_(self, "skip_still", number("skip-still", self.skip_still, 0.0, 1.0))
+        choice("segmenter", self.segmenter, tuple(SEGMENTERS))
+        choice("backend", self.backend, BACKENDS)
+        choice("precision", self.precision, PRECISIONS)
+        w, h = self.seg_input
+        whole("segmenter input width", w, 32, 2048)
+        whole("segmenter input height", h, 32, 2048)
+        if w % 32 or h % 32:
+            raise DeepPhotoError(f"segmenter input {w}x{h}: both sides must be multiples of 32")
+        if self.threads is not None:
+            set_(self, "threads", whole("threads", self.threads, 1, 256))
+
+    @classmethod
+    def create(cls, **values: object) -> Settings:
+        """Like the constructor, but an unknown name is a one-line error and sizes may be 'WxH'."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DeepPhotoError(f"unknown setting {unknown[0]!r}: known are {', '.join(sorted(known))}")
+        if isinstance(values.get("seg_input"), str):
+            values["seg_input"] = parse_size(str(values["seg_input"]), "segmenter input", 2048)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def changed(self, **values: object) -> Settings:
+        """A validated copy with ``values`` changed (the live controls of the web page use this)."""
+        if isinstance(values.get("seg_input"), str):
+            values["seg_input"] = parse_size(str(values["seg_input"]), "segmenter input", 2048)
+        return replace(self, **values)  # type: ignore[arg-type]
+
+    @property
+    def look_name(self) -> str:
+        """The look as people name it: the style, else the effect (blur when nothing is chosen)."""
+        return self.style or self.effect or "blur"
+
+    def engines_differ(self, other: Settings) -> bool:
+        """Whether going from ``self`` to ``other`` needs the networks opened again."""
+        keys = ("segmenter", "backend", "precision", "seg_input", "threads", "style_scale", "background")
+        return any(getattr(self, k) != getattr(other, k) for k in keys)

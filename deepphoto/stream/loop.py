@@ -1,0 +1,227 @@
+"""The streaming loop: reader thread -> per-frame processing -> writer thread.
+
+``run_stream`` moves frames from a source to a sink through bounded queues, counts what happened
+and always closes the sink (so files are finalised).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import to_bgr8
+from deepphoto.stream.frame import Frame
+from deepphoto.stream.processor import FrameProcessor, StageTimes
+from deepphoto.stream.queues import END, FrameQueue, Worker, drain
+from deepphoto.stream.reconnect import lost_card, resilient
+from deepphoto.stream.sinks import Sink, write_image_atomic
+from deepphoto.stream.sources import Source
+
+
+@dataclass
+class RunSummary:
+    path: Path | None
+    frames_in: int = 0
+    frames_out: int = 0
+    dropped: int = 0
+    failed: int = 0  # frames passed through unprocessed after an error
+    bad_packets: int = 0
+    unreadable: int = 0  # images of a folder that could not be read (skipped)
+    lost: int = 0  # 'camera lost' cards sent while a live source was away
+    seconds: float = 0.0
+    interrupted: bool = False
+    source_error: str = ""
+    segmented: int = 0  # frames the segmenter ran on
+    latency_ms: list[float] = field(default_factory=list)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.seconds if self.seconds else 0.0
+
+    def line(self, segmented: int) -> str:
+        parts = [f"{self.frames_out} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"]
+        if self.dropped:
+            parts.append(f"{self.dropped} stale frames dropped")
+        if self.failed:
+            parts.append(f"{self.failed} frames passed through after errors")
+        if self.lost:
+            parts.append(f"{self.lost} 'camera lost' frames while the source was away")
+        if self.bad_packets:
+            parts.append(f"{self.bad_packets} damaged packets skipped")
+        if self.unreadable:
+            parts.append(f"{self.unreadable} unreadable images skipped")
+        if segmented < self.frames_out:
+            parts.append(f"segmenter ran on {segmented}")
+        if self.latency_ms:
+            parts.append(f"latency median {np.median(self.latency_ms):.0f} ms")
+        where = f" -> {self.path}" if self.path else ""
+        state = "interrupted: " if self.interrupted else ""
+        died = f" (source stopped: {self.source_error})" if self.source_error else ""
+        return state + ", ".join(parts) + where + died
+
+
+def stamped(frames: Iterable[Frame]) -> Iterator[Frame]:
+    """The frames, each marked with the moment it arrived (for latency)."""
+    for frame in frames:
+        frame.arrival = time.monotonic()
+        yield frame
+
+
+def timed(frames: Iterable[Frame], times: StageTimes) -> Iterator[Frame]:
+    """The frames, each one's decoding time recorded as the stage 'decode'."""
+    it = iter(frames)
+    while True:
+        t = time.perf_counter()
+        frame = next(it, None)
+        if frame is None:
+            return
+        times.add("decode", time.perf_counter() - t)
+        yield frame
+
+
+def run_stream(
+    source: Source,
+    sink: Sink,
+    processor: FrameProcessor,
+    progress: bool = True,
+    max_frames: int = 0,
+    reopen: Callable[[], Source] | None = None,
+    observe: Callable[[np.ndarray, Frame], None] | None = None,
+) -> RunSummary:
+    """Move every frame (files) or the newest frames (live) from ``source`` through ``processor``
+    to ``sink``. The sink is closed, and so a video file finalised, however this ends. With
+    ``reopen``, a live source that goes away is retried while the sink gets 'lost' cards.
+    ``observe`` sees each written (output, input frame) pair, on the writer thread, untimed."""
+    inq = FrameQueue(2 if source.live else 8, drop_oldest=source.live)
+    outq = FrameQueue(4, drop_oldest=False)
+    summary = RunSummary(path=None)
+    latency: deque[float] = deque(maxlen=5000)
+    bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress, dynamic_ncols=True)
+
+    def write() -> None:
+        while (item := outq.get()) is not END:
+            image, frame = item
+            t = time.perf_counter()
+            sink.write(image, frame)
+            processor.times.add("encode", time.perf_counter() - t)
+            if observe is not None:
+                observe(image, frame)
+            latency.append((time.monotonic() - frame.arrival) * 1000)
+            summary.frames_out += 1
+            bar.update(1)
+
+    def read() -> None:  # this thread owns the source: only it closes it, so never mid-decode
+        try:
+            frames = resilient(source, reopen, reader.stop_event) if reopen else source
+            drain(stamped(timed(frames, processor.times)), inq.put, reader.stop_event)
+        finally:
+            source.close()
+
+    reader = Worker("deepphoto-reader", read, inq.close)
+    writer = Worker("deepphoto-writer", write, outq.close)
+    errors: dict[str, int] = {}
+    start = time.perf_counter()
+    reader.start()
+    writer.start()
+    try:
+        last: np.ndarray | None = None
+        while (frame := inq.get()) is not END:
+            if frame.lost:
+                summary.lost += 1
+                outq.put((lost_card(last), frame))
+                continue
+            summary.frames_in += 1
+            try:
+                image = processor(frame.image)
+            except Exception as exc:  # one bad frame must not end a recording: pass it through
+                key = f"{type(exc).__name__}: {exc}"
+                if key not in errors:
+                    print(
+                        f"deepphoto: warning: frame {summary.frames_in}: {key} (frame passed through; "
+                        "further ones counted)",
+                        file=sys.stderr,
+                    )
+                errors[key] = errors.get(key, 0) + 1
+                image = to_bgr8(frame.image)
+            outq.put((image, frame))
+            last = image
+            if writer.error or handle_key(sink.key(), processor, image):
+                break
+            if max_frames and summary.frames_in >= max_frames:
+                break
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        with signals_held():  # a second Ctrl-C must not cut the finalising of the output short
+            reader.stop_event.set()
+            inq.close()
+            outq.close()
+            writer.join()
+            reader.join(timeout=2.0)
+            bar.close()
+            summary.seconds = time.perf_counter() - start
+            try:
+                summary.path = sink.close()
+            except Exception as exc:
+                writer.error = writer.error or exc
+    if writer.error is not None:
+        if isinstance(writer.error, DeepPhotoError):
+            raise writer.error
+        where = sink.path or "output"
+        raise DeepPhotoError(f"{where}: cannot write the output ({type(writer.error).__name__}: {writer.error})")
+    if reader.error is not None:
+        summary.source_error = str(reader.error)
+    summary.dropped = inq.dropped
+    summary.failed = sum(errors.values())
+    summary.bad_packets = int(getattr(getattr(source, "reader", None), "bad_packets", 0))
+    summary.unreadable = int(getattr(source, "unreadable", 0))
+    summary.latency_ms = list(latency) if source.live else []  # a file's frames wait in queues by design
+    summary.stages = processor.times.summary()
+    return summary
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for the duration (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def handle_key(key: int, processor: FrameProcessor, image: np.ndarray) -> bool:
+    """Live controls in the window; True means quit."""
+    if key < 0:
+        return False
+    ch = chr(key & 0xFF).lower()
+    if ch in ("q", "\x1b"):
+        return True
+    if ch in ("s", "e"):
+        print(f"look: {processor.next_look()}", file=sys.stderr)
+    elif ch == "r":
+        print(f"region: {processor.next_region()}", file=sys.stderr)
+    elif ch == "p":
+        path = Path(time.strftime("deepphoto-snapshot-%Y%m%d-%H%M%S.png"))
+        try:
+            write_image_atomic(path, image)
+            print(f"snapshot: {path.resolve()}", file=sys.stderr)
+        except (OSError, DeepPhotoError) as exc:  # a snapshot must never end a live session
+            print(f"deepphoto: warning: snapshot not saved ({exc})", file=sys.stderr)
+    return False

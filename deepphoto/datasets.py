@@ -2,7 +2,7 @@
 
 Every labelled set has a fixed validation split decided by the file name alone, never trained on:
 ``portraits`` keeps LightNet v1's rule (SHA-1 of the stem, 15%), every other set takes about 10%
-(SHA-1 of ``"set/stem"``). Pure numpy and OpenCV, so anything may import it.
+(SHA-1 of ``"set/stem"``). Pure numpy, OpenCV and PyAV, so anything may import it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import decode_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
@@ -106,20 +107,55 @@ def pairs(name: str, split: str = "all", root: Path | None = None) -> list[tuple
 
 
 def read_image(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise DeepPhotoError(f"{path}: not a readable image")
-    return img
+    """A data set image as BGR uint8 (decoded from its bytes: any file name), or a one-line error."""
+    return decode_file(path, cv2.IMREAD_COLOR)
 
 
 def read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """Boolean mask resized (nearest) to ``size`` = (W, H): many portrait masks are smaller."""
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise DeepPhotoError(f"{path}: not a readable mask image")
-    if (mask.shape[1], mask.shape[0]) != size:
-        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    return mask > 127
+    """The person mask in ``path`` as booleans of ``size`` = (W, H), the image's size (see
+    ``person_mask`` for the formats taken, and the sizes)."""
+    return person_mask(decode_file(path, cv2.IMREAD_UNCHANGED, "mask image"), size, path)
+
+
+def person_mask(mask: np.ndarray, size: tuple[int, int], name: Path | str = "mask") -> np.ndarray:
+    """A mask image as booleans of ``size`` = (W, H), or a one-line error.
+
+    Formats: grey 0/255 (person above half the largest value the type holds: 127 for 8 bits),
+    grey 0/1 or any other two levels (person: the higher), colour (person: any pixel that is not
+    black), an alpha channel that is not constant (the alpha is the mask). Several low levels
+    (class labels 0, 1, 2, ...) are refused: which one is the person cannot be told. Sizes: a mask
+    with the image's aspect ratio is resized (nearest; many portrait masks are smaller than their
+    image), any other shape is refused."""
+    if mask.ndim == 3 and mask.shape[2] == 4:
+        alpha = mask[..., 3]
+        mask = alpha if alpha.min() != alpha.max() else mask[..., :3]
+    if mask.ndim == 3 and bool((mask == mask[..., :1]).all()):
+        mask = mask[..., 0]  # grey stored as colour
+    if mask.ndim == 3:
+        person = (mask != 0).any(axis=2)  # coloured: anything not black is the person
+    elif mask.dtype.kind == "f":
+        person = mask > 0.5
+    else:
+        top, half = (int(mask.max()) if mask.size else 0), np.iinfo(mask.dtype).max / 2
+        if top <= 1 or top > half:  # 0/1, or 0/255 (soft edges: person above half)
+            person = mask > (half if top > 1 else 0)
+        elif np.unique(mask).size == 2:  # two levels, the person's an unusual one (0/100)
+            person = mask > 0
+        else:
+            raise DeepPhotoError(
+                f"{name}: values 0 to {top} (class labels?) are not a person mask: "
+                "give 0/255 or 0/1, or the person in colour on black"
+            )
+    mh, mw = person.shape[:2]
+    w, h = size
+    if (mw, mh) != (w, h):
+        if abs(h * mw - mh * w) > w + mw:  # not the same aspect ratio, up to a pixel of rounding
+            raise DeepPhotoError(
+                f"{name}: mask is {mw}x{mh} but its image is {w}x{h} (another shape, not a smaller copy: "
+                "a mask must cover its image)"
+            )
+        person = cv2.resize(person.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    return person
 
 
 def read_pair(img_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -157,19 +193,23 @@ def clip_id(clip: Path, root: Path | None = None) -> str:
 
 
 def clip_frames(clip: Path, every: int = 5) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, BGR frame) of every ``every``-th frame of a clip, from frame 0."""
+    """(index, BGR frame) of every ``every``-th frame of a clip, from frame 0 (PyAV: any file
+    name; OpenCV's VideoCapture cannot open every one)."""
+    import av
+
     if every < 1:
         raise DeepPhotoError(f"every must be at least 1, not {every}")
-    cap = cv2.VideoCapture(str(clip))
-    if not cap.isOpened():
-        raise DeepPhotoError(f"{clip}: not a readable video")
     try:
-        index = 0
-        while cap.grab():
+        container = av.open(str(clip))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise DeepPhotoError(f"{clip}: not a readable video ({exc})") from None
+    try:
+        if not container.streams.video:
+            raise DeepPhotoError(f"{clip}: has no video stream")
+        for index, frame in enumerate(container.decode(container.streams.video[0])):
             if index % every == 0:
-                ok, frame = cap.retrieve()
-                if ok:
-                    yield index, frame
-            index += 1
+                yield index, frame.to_ndarray(format="bgr24")
+    except av.error.FFmpegError:
+        return  # a damaged end: the frames before it
     finally:
-        cap.release()
+        container.close()

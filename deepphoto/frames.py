@@ -38,23 +38,47 @@ def to_network_input(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (rgb.astype(np.float32) * (1 / 255)).transpose(2, 0, 1)[None]
 
 
+def mix(painted: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
+    """``strength`` (0-1) of ``painted`` over ``original`` (same shape, uint8): 1 the painting, 0 the
+    original; what ``--strength`` does to a painted frame."""
+    if strength >= 1.0:
+        return painted
+    if strength <= 0.0:
+        return original.copy()
+    return cv2.addWeighted(painted, float(strength), original, 1.0 - float(strength), 0.0)
+
+
 def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A small float32 grey copy in [0, 1] at ``size`` (width, height): what motion checks compare."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Any image (grey, RGBA, 16-bit) as BGR uint8, or a one-line error."""
+# How photos are decoded: any depth (16-bit kept until to_bgr8), grey or colour, and the EXIF
+# orientation applied (IMREAD_UNCHANGED would ignore it and leave a phone's photo on its side);
+# an alpha channel is dropped, as to_bgr8 would drop it.
+PHOTO = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+
+
+def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarray:
+    """The image file ``path`` decoded from its bytes with ``flags``, or a one-line error. Never
+    ``cv2.imread``: a file name that is not valid UTF-8 crashes it (segmentation fault)."""
+    path = Path(path)
     if not path.is_file():
         raise DeepPhotoError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DeepPhotoError(f"{path}: file is empty")
-    try:  # bytes, then decode: cv2.imread cannot open every file name (not UTF-8, say)
+    try:
         data = np.fromfile(path, np.uint8)
     except OSError as exc:
         raise DeepPhotoError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    img = cv2.imdecode(data, flags)
     if img is None:
-        raise DeepPhotoError(f"{path}: not a readable image")
-    return to_bgr8(img)
+        raise DeepPhotoError(f"{path}: not a readable {what}")
+    return img
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Any image (grey, RGBA, 16-bit), upright as its EXIF orientation says, as BGR uint8, or a
+    one-line error."""
+    return to_bgr8(decode_file(path))

@@ -1,10 +1,18 @@
-"""Segmentation metrics: per-image and pooled IoU, two-class mIoU."""
+"""Segmentation metrics: per-image and pooled IoU, two-class mIoU, boundary IoU.
+
+Boundary IoU follows Cheng et al. 2021 (their ``mask_to_boundary``): each mask's inner band of
+width d = 2% of the image diagonal (the mask minus its erosion by d, the frame's edge counted as an
+edge), then the IoU of the two bands.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
+
+BAND_RATIO = 0.02
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -14,12 +22,29 @@ def iou(pred: np.ndarray, truth: np.ndarray) -> float:
     return 1.0 if union == 0 else float(inter / union)
 
 
+def mask_to_boundary(mask: np.ndarray, ratio: float = BAND_RATIO) -> np.ndarray:
+    """The inner band of a boolean mask, width ``ratio`` of the image diagonal (at least 1 pixel)."""
+    h, w = mask.shape
+    d = max(1, round(ratio * np.hypot(h, w)))
+    m = mask.astype(np.uint8)
+    padded = cv2.copyMakeBorder(m, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8), iterations=d)[1 : h + 1, 1 : w + 1]
+    return (m - eroded) > 0
+
+
+def boundary_iou(pred: np.ndarray, truth: np.ndarray, ratio: float = BAND_RATIO) -> float:
+    """IoU of the two masks' inner bands (Cheng et al. 2021); 1.0 when both masks are empty."""
+    return iou(mask_to_boundary(pred, ratio), mask_to_boundary(truth, ratio))
+
+
 @dataclass
 class SegScores:
-    """Accumulates a 2x2 confusion matrix over a dataset and the per-image person IoU."""
+    """Accumulates a 2x2 confusion matrix over a dataset, the per-image person IoU and the
+    per-image boundary IoU."""
 
     confusion: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.int64))  # [truth, pred]
     per_image: list[float] = field(default_factory=list)
+    per_image_boundary: list[float] = field(default_factory=list)
 
     def add(self, pred: np.ndarray, truth: np.ndarray) -> float:
         pred, truth = pred.astype(bool), truth.astype(bool)
@@ -32,6 +57,7 @@ class SegScores:
         self.confusion += np.array([[tn, fp], [fn, tp]])
         score = iou(pred, truth)
         self.per_image.append(score)
+        self.per_image_boundary.append(boundary_iou(pred, truth))
         return score
 
     @property
@@ -41,6 +67,11 @@ class SegScores:
     @property
     def person_iou(self) -> float:
         return float(np.mean(self.per_image)) if self.per_image else float("nan")
+
+    @property
+    def boundary_iou(self) -> float:
+        """Mean over images of the boundary IoU (band 2% of the diagonal)."""
+        return float(np.mean(self.per_image_boundary)) if self.per_image_boundary else float("nan")
 
     def class_iou(self, cls: int) -> float:
         c = self.confusion

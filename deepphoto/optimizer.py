@@ -8,6 +8,7 @@ painting (shipped for the named styles) or by any painting the user points at.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import decode_file
 from deepphoto.models.shipped import PACKAGE_WEIGHTS
 from deepphoto.models.style_losses import content_loss, gatys_weights, gram, style_loss
 from deepphoto.models.vgg import VGG_MEAN_BGR, VGG19Features, load_vgg19
@@ -94,8 +96,15 @@ class StyleObjective:
         return self.alpha * l_c + self.beta * l_s + self.tv * l_tv
 
 
-def minimise(objective: StyleObjective, start: torch.Tensor, iterations: int, bar: tqdm) -> torch.Tensor:
-    """L-BFGS on the image, from ``start`` (VGG space), for ``iterations`` evaluations."""
+def minimise(
+    objective: StyleObjective,
+    start: torch.Tensor,
+    iterations: int,
+    bar: tqdm,
+    on_step: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """L-BFGS on the image, from ``start`` (VGG space), for ``iterations`` evaluations; ``on_step(n)``
+    hears of every ``n`` steps done (it may raise to stop the optimisation)."""
     # Scale the loss so that its gradient is about 1 per pixel at the start: the losses are ~1e11,
     # and L-BFGS's first step and its stopping tests are in those units.
     probe = start.clone().requires_grad_(True)
@@ -122,10 +131,14 @@ def minimise(objective: StyleObjective, start: torch.Tensor, iterations: int, ba
         if done <= iterations:
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3g}")
+            if on_step is not None:
+                on_step(1)
         return loss
 
     opt.step(closure)
     bar.update(max(0, iterations - done))
+    if on_step is not None and done < iterations:
+        on_step(iterations - done)
     return x.detach()
 
 
@@ -138,14 +151,24 @@ def optimize(
     tv_weight: float = 1e3,
     vgg: VGG19Features | None = None,
     progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """The content photo painted in the style: long side ``size``, returned at the input's size."""
+    """The content photo painted in the style: long side ``size``, returned at the input's size.
+    ``on_progress(done, total)`` after every step (the web page's progress bar; it may raise to stop)."""
     vgg = vgg or load_vgg19("block5_relu1")
     h, w = content_bgr.shape[:2]
     s = size / max(h, w)
     full = (max(16, round(w * s)), max(16, round(h * s)))
     sizes = [(max(16, full[0] // 2), max(16, full[1] // 2)), full]
     x: torch.Tensor | None = None
+    done, total = 0, sum(max(0, i) for i in iterations)
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress is not None:
+            on_progress(done, total)
+
     with tqdm(total=sum(iterations), unit="step", desc="optimize", disable=not progress) as bar:
         for (sw, sh), iters in zip(sizes, iterations):
             if iters <= 0:
@@ -153,7 +176,7 @@ def optimize(
             content = cv2.resize(content_bgr, (sw, sh), interpolation=cv2.INTER_AREA)
             objective = StyleObjective(vgg, content, grams, style_weight=style_weight, tv_weight=tv_weight)
             start = to_vgg(content) if x is None else F.interpolate(x, size=(sh, sw), mode="bilinear")
-            x = minimise(objective, start, iters, bar)
+            x = minimise(objective, start, iters, bar, step)
     out = from_vgg(x)
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_CUBIC) if out.shape[:2] != (h, w) else out
 
@@ -165,9 +188,7 @@ def build_style_grams(shared: Path, out: Path = STYLE_GRAMS, long_side: int = 51
     vgg = load_vgg19("block5_relu1")
     grams = {}
     for source in STYLE_SOURCES:
-        painting = cv2.imread(str(shared / "styles" / source.file), cv2.IMREAD_COLOR)
-        if painting is None:
-            raise DeepPhotoError(f"{shared / 'styles' / source.file}: not a readable image")
+        painting = decode_file(shared / "styles" / source.file, cv2.IMREAD_COLOR)
         s = long_side / max(painting.shape[:2])
         painting = cv2.resize(painting, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         grams[source.name] = style_grams_of(vgg, painting)
@@ -175,8 +196,16 @@ def build_style_grams(shared: Path, out: Path = STYLE_GRAMS, long_side: int = 51
     return out
 
 
-def paint_photo(image: np.ndarray, style: str | None, painting: Path | None, size: int = 512) -> np.ndarray:
-    """``image`` painted by the optimiser in a shipped ``style`` or after any ``painting`` file."""
+def paint_photo(
+    image: np.ndarray,
+    style: str | None,
+    painting: Path | None,
+    size: int = 512,
+    iterations: tuple[int, int] = (250, 60),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """``image`` painted by the optimiser in a shipped ``style`` or after any ``painting`` file
+    (``iterations`` at half, then full size; ``on_progress(done, total)`` as in ``optimize``)."""
     from deepphoto.frames import read_image
 
     vgg = load_vgg19("block5_relu1", download=False)
@@ -186,4 +215,4 @@ def paint_photo(image: np.ndarray, style: str | None, painting: Path | None, siz
         grams = style_grams_of(vgg, cv2.resize(art, None, fx=s, fy=s, interpolation=cv2.INTER_AREA))
     else:
         grams = load_style_grams(style or "")
-    return optimize(image, grams, size=size, vgg=vgg)
+    return optimize(image, grams, size=size, iterations=iterations, vgg=vgg, on_progress=on_progress)

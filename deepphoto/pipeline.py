@@ -12,16 +12,13 @@ their pipeline here::
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
 from deepphoto.settings import EFFECT_NAMES, Settings
 from deepphoto.stream.effects import close_effect, make_effect
@@ -30,7 +27,8 @@ from deepphoto.stream.loop import RunSummary, run_stream
 from deepphoto.stream.output_safety import check_not_source
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
 from deepphoto.stream.sinks import open_sink
-from deepphoto.stream.sources import Source, open_source
+from deepphoto.stream.sources import Resized, Source, open_source
+from deepphoto.stream.stopping import ending_signals
 
 
 def mask_settings(s: Settings) -> MaskSettings:
@@ -76,7 +74,15 @@ class Pipeline:
                 spin=False,
                 precision=s.precision,
             )
-        return self.stylizer.painter(style)
+        paint = self.stylizer.painter(style)
+        if s.strength >= 1.0:
+            return paint
+
+        def weaker(frame: np.ndarray) -> np.ndarray:  # --strength: the painting over the frame
+            return mix(paint(frame), frame, s.strength)
+
+        weaker.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints
+        return weaker
 
     def _looks(self, s: Settings) -> list[Look]:
         from deepphoto.models.shipped import style_names
@@ -92,24 +98,25 @@ class Pipeline:
     def update(self, **changes: object) -> Settings:
         """Change settings while running (the web page's live controls): mask controls and the
         region at once, the look by swapping it, engines by opening them again."""
-        new = self.settings.changed(**changes)
-        old, p = self.settings, self.processor
-        engines = ("segmenter", "backend", "precision", "seg_input", "threads")
-        reopen = any(getattr(new, k) != getattr(old, k) for k in engines)
-        if reopen:
-            self.segmenter = p.segmenter = self._open_segmenter(new)
-            self.stylizer = None
-        look = ("style", "effect", "background", "style_scale")
-        if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
-            previous = p.looks
-            p.looks, p.look_index = self._looks(new), 0
-            for item in previous:
-                close_effect(item.effect)
-        p.region = new.region
-        p.settings = mask_settings(new)
-        p.smoother.smooth = new.smooth
-        self.settings = new
-        return new
+        with self.processor.lock:  # thread-safe: applied between two frames
+            new = self.settings.changed(**changes)
+            old, p = self.settings, self.processor
+            engines = ("segmenter", "backend", "precision", "seg_input", "threads")
+            reopen = any(getattr(new, k) != getattr(old, k) for k in engines)
+            if reopen:
+                self.segmenter = p.segmenter = self._open_segmenter(new)
+                self.stylizer = None
+            look = ("style", "effect", "background", "style_scale", "strength")
+            if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
+                previous = p.looks
+                p.looks, p.look_index = self._looks(new), 0
+                for item in previous:
+                    close_effect(item.effect)
+            p.region = new.region
+            p.settings = mask_settings(new)
+            p.smoother.smooth = new.smooth
+            self.settings = new
+            return new
 
     # ------------------------------------------------------------------ using
 
@@ -117,24 +124,38 @@ class Pipeline:
         """The next frame of a stream (temporal smoothing carries over from the last one)."""
         return self.processor(frame)
 
+    def reset(self) -> None:
+        """Start a new stream as a fresh pipeline would (temporal smoothing, counts, a looping
+        background video from its start), keeping the networks: batch workers reuse one pipeline."""
+        p = self.processor
+        with p.lock:
+            p.reset()
+            if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
+                previous = p.looks
+                p.looks = self._looks(self.settings)
+                for item in previous:
+                    close_effect(item.effect)
+
     def mask(self, frame: np.ndarray) -> np.ndarray:
         """The person alpha (0-1, float32, the frame's size) the pipeline would composite with."""
-        return self.processor.person_alpha(frame)
+        with self.processor.lock:
+            return self.processor.person_alpha(frame)
 
     def photo(self, image: np.ndarray, painted: np.ndarray | None = None) -> np.ndarray:
         """One photo, on its own (no smoothing with earlier frames). ``painted``: a look computed
         elsewhere (the photo optimiser) composited instead of the chosen one."""
         p = self.processor
-        p.reset()
-        smooth, looks, index = p.smoother.smooth, p.looks, p.look_index
-        p.smoother.smooth = 0.0
-        if painted is not None:
-            p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
-        try:
-            return p(image)
-        finally:
-            p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
+        with p.lock:
             p.reset()
+            smooth, looks, index = p.smoother.smooth, p.looks, p.look_index
+            p.smoother.smooth = 0.0
+            if painted is not None:
+                p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
+            try:
+                return p(image)
+            finally:
+                p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
+                p.reset()
 
     def describe(self) -> str:
         return f"{self.processor.look.name} on the {self.processor.region}"
@@ -152,18 +173,21 @@ class Pipeline:
         observe: Callable[[np.ndarray, Frame], None] | None = None,
     ) -> RunSummary:
         """Every frame (files) or the newest frames (live) of ``source`` through the pipeline into
-        ``output`` (any sink URI). SIGTERM and SIGHUP end it like Ctrl-C: the output is finalised
-        with every frame so far. A file whose frames could not be read is a one-line error."""
+        ``output`` (any sink URI). Ctrl-C, SIGTERM and SIGHUP end it alike: the output is finalised
+        with every frame so far. A file whose frames could not be read is a one-line error.
+        ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it."""
         uri = source if isinstance(source, str) else "source"
-        check_not_source(output, uri)
+        check_not_source(output, uri, self.settings.background)  # never write over an input
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
+        if size is not None and not src.live:
+            src = Resized(src, size)
         try:
             sink = open_sink(output, src.fps, src.time_base, src.audio_path, overwrite)
         except BaseException:
             src.close()
             raise
         reopen = (lambda: open_source(uri, size=size, fps=fps)) if src.live and isinstance(source, str) else None
-        with _ending_signals():
+        with ending_signals():
             summary = run_stream(
                 src, sink, self.processor, progress=progress, max_frames=max_frames, reopen=reopen, observe=observe
             )
@@ -185,25 +209,6 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # SIGTERM / SIGHUP end a job like Ctrl-C: the output is finalised
-
-
-@contextmanager
-def _ending_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise KeyboardInterrupt for the duration (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    previous = {sig: signal.signal(sig, _interrupt) for sig in wanted}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def process_photo(image: np.ndarray, settings: Settings, painted: np.ndarray | None = None) -> np.ndarray:

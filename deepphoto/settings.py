@@ -47,8 +47,13 @@ def number(
     return v
 
 
-def whole(name: str, value: int, low: int, high: int) -> int:
-    """``value`` if it is an integer within [low, high]; else one line naming the option."""
+def whole(name: str, value: int | str, low: int, high: int) -> int:
+    """``value`` (an integer, or its text) if within [low, high]; else one line naming the option."""
+    if isinstance(value, str):  # text from a command line: '12', not '12.5', 'nan' or '1e999'
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise DeepPhotoError(f"{name} {value!r}: must be a whole number") from None
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -63,6 +68,26 @@ def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise DeepPhotoError(f"unknown {name} {value!r}: choose from {', '.join(allowed)}")
     return value
+
+
+def parse_blend(style: str) -> list[tuple[str, float]]:
+    """'wave' or a blend 'wave:0.7,scream:0.3' -> [(name, amount)], each amount finite and 0 or
+    more, adding up to more than 0 (whether a name is installed is the style network's business)."""
+    parts = []
+    for part in str(style).split(","):
+        name, _, amount = part.strip().partition(":")
+        if not name:
+            raise DeepPhotoError(f"style {style!r}: name a style before each ':' (e.g. wave:0.7,scream:0.3)")
+        try:
+            value = float(amount) if amount else 1.0
+        except ValueError:
+            raise DeepPhotoError(f"style {part!r}: the blend amount must be a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise DeepPhotoError(f"style {part!r}: the blend amount must be a finite number, 0 or more")
+        parts.append((name, value))
+    if sum(v for _, v in parts) <= 0:
+        raise DeepPhotoError(f"style {style!r}: blend amounts must add up to more than 0")
+    return parts
 
 
 def parse_size(text: str, name: str = "size", limit: int = 16384) -> tuple[int, int]:
@@ -86,6 +111,7 @@ class Settings:
     effect: str | None = None
     background: Path | None = None  # image or looping video behind the person (effect 'replace')
     style_scale: float = 0.75  # paint at this fraction of the frame size (1 for photos)
+    strength: float = 1.0  # a style's painting blended with the unpainted frame: 0 the frame, 1 the painting
     region: str = "background"  # whole, background or person
     # the mask, with the controls of OBS's background-removal plug-in
     threshold: float = 0.5
@@ -106,6 +132,8 @@ class Settings:
             raise DeepPhotoError("give a style or an effect, not both")
         if self.style is not None and not str(self.style).strip():
             raise DeepPhotoError("style '': name a style (see 'deepphoto styles')")
+        if self.style is not None:
+            parse_blend(self.style)  # amounts checked here, before any network opens
         if self.effect is not None:
             choice("effect", self.effect, EFFECT_NAMES)
         if self.background is not None and self.effect not in (None, "replace"):
@@ -114,6 +142,7 @@ class Settings:
         if self.background is not None:
             set_(self, "background", Path(self.background))
         set_(self, "style_scale", number("style scale", self.style_scale, 0.1, 1.0))
+        set_(self, "strength", number("strength", self.strength, 0.0, 1.0))
         choice("region", self.region, REGIONS)
         set_(self, "threshold", number("threshold", self.threshold, 0.0, 1.0, low_open=True, high_open=True))
         set_(self, "smooth", number("smooth", self.smooth, 0.0, 0.95))

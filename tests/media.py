@@ -59,3 +59,17 @@ def probe(path: Path) -> dict:
             "duration": (c.duration or 0) / 1e6,
             "audio": bool(c.streams.audio),
         }
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
+    """BGR frames as an uncompressed YUV4MPEG2 clip (4:2:0): what Chromium's fake camera plays
+    (``--use-file-for-fake-video-capture``). Width and height must be even."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for bgr in frames:
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return path

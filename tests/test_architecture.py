@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     ("deepphoto.models", "deepphoto.stream.frame", "deepphoto.stream.video_file", "deepphoto.stream.output_safety"),
     ("deepphoto.engines", "deepphoto.calibration"),
-    ("deepphoto.segmenters", "deepphoto.stylizer", "deepphoto.stream", "deepphoto.optimizer"),
+    ("deepphoto.segmenters", "deepphoto.stylizer", "deepphoto.arbitrary", "deepphoto.stream", "deepphoto.optimizer"),
     ("deepphoto.pipeline",),
     ("deepphoto.measure", "deepphoto.training", "deepphoto.teachers", "deepphoto.web", "deepphoto.batch"),
     ("deepphoto.commands", "deepphoto.__main__", "deepphoto"),

@@ -90,7 +90,7 @@ def test_eval_json_line_has_every_key(capsys, tmp_path):
     data = make_dataset(tmp_path / "d", n=2)
     assert main(["eval-seg", str(data), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result) == {"n", "person_iou", "pooled_iou", "miou", "latency_ms", "size_mb"}
+    assert set(result) == {"n", "person_iou", "boundary_iou", "pooled_iou", "miou", "latency_ms", "size_mb"}
     assert result["n"] == 2
 
 

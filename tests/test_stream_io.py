@@ -219,11 +219,13 @@ def test_a_stage_that_fails_on_one_frame_does_not_end_the_run(tmp_path, capsys):
     assert probe(tmp_path / "out.mp4")["frames"] == 10
 
 
-def test_http_stream_is_read_as_a_live_source(tmp_path):
+def test_http_file_is_read_as_a_file_and_a_stream_as_a_live_source(tmp_path):
+    """A clip on a web server declares its length: every frame once, then the end (issue 17: it
+    was replayed for ever as a camera); a live stream (no length) ends with SourceLost, retried."""
     import functools
     import http.server
 
-    from deepphoto.stream.sources import SourceLost
+    from deepphoto.stream.sources import NetworkStream, SourceLost
 
     make_clip(tmp_path / "c.mp4", frames=10)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
@@ -231,13 +233,16 @@ def test_http_stream_is_read_as_a_live_source(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        source = open_source(f"http://127.0.0.1:{server.server_address[1]}/c.mp4")
-        assert source.live
-        frames = []
-        with pytest.raises(SourceLost, match="stream ended"):
-            for frame in source:
-                frames.append(frame)
+        url = f"http://127.0.0.1:{server.server_address[1]}/c.mp4"
+        source = open_source(url)
+        assert not source.live
+        frames = list(source)
         assert len(frames) == 10 and frames[0].image.shape == (64, 96, 3)
         source.close()
+        live = NetworkStream(url)
+        assert live.live
+        with pytest.raises(SourceLost, match="stream ended"):
+            assert len(list(live)) == 10
+        live.close()
     finally:
         server.shutdown()

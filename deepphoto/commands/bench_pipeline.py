@@ -13,14 +13,19 @@ import os
 import tempfile
 from pathlib import Path
 
+from deepphoto.commands.options import count, real, size
 from deepphoto.commands.run import add_look_arguments, settings_from_args
-from deepphoto.settings import parse_size
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", default="640x480", help="frame size WxH")
-    p.add_argument("--frames", type=int, default=300, help="frames in the file test")
-    p.add_argument("--live-seconds", type=float, default=20.0)
+    p.add_argument("--size", type=size("--size"), default="640x480", help="frame size WxH")
+    p.add_argument("--frames", type=count("--frames", 1, 100000), default=300, help="frames in the file test")
+    p.add_argument(
+        "--live-seconds",
+        type=real("--live-seconds", 0, 24 * 3600, low_open=True),
+        default=20.0,
+        help="length of the live test (more than 0)",
+    )
     add_look_arguments(p)
 
 
@@ -35,19 +40,23 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.stream.sources import Synthetic
 
     settings = settings_from_args(args)
-    size = parse_size(args.size, "--size", 8192)
-    print(f"cores {os.cpu_count()}, size {args.size}")
+    frame_size = args.size  # (width, height), checked when read
+    print(f"cores {os.cpu_count()}, size {frame_size[0]}x{frame_size[1]}")
     with tempfile.TemporaryDirectory() as tmp:
-        clip = make_clip([demo_clip()], Path(tmp) / "in.mp4", size, args.frames)
+        clip = make_clip([demo_clip()], Path(tmp) / "in.mp4", frame_size, args.frames)
         with Pipeline(settings) as pipe:
             summary = pipe.run(str(clip), str(Path(tmp) / "out.mp4"), overwrite=True, progress=False)
             look = pipe.describe()
     print(f"file -> file: {summary.frames_out} frames in {summary.seconds:.2f} s = {summary.fps:.1f} fps ({look})")
     for stage, t in summary.stages.items():
         print(f"  {stage:13} median {t['median_ms']:6.2f} ms   p95 {t['p95_ms']:6.2f} ms")
-    live = Synthetic(size, fps=30, frames=int(args.live_seconds * 30))
+    if summary.interrupted:
+        return 130
+    live = Synthetic(frame_size, fps=30, frames=max(1, round(args.live_seconds * 30)))  # 0 would mean endless
     with Pipeline(settings) as pipe:
         summary = run_stream(live, NullSink(), pipe.processor, progress=False)
+    if summary.interrupted or not summary.latency_ms:
+        return 130
     lat = np.array(summary.latency_ms)
     print(
         f"live 30 fps -> null://: {summary.frames_out} frames out, {summary.dropped} stale frames dropped, "

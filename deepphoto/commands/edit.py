@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepphoto.commands.options import count
 from deepphoto.commands.run import add_look_arguments, settings_from_args
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, whole
@@ -20,35 +21,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("fast", "optimize"),
         help="fast: the style network; optimize: the slow photo-quality optimiser (minutes)",
     )
-    p.add_argument("--style-image", type=Path, help="with --method optimize: any painting as the style")
-    p.add_argument("--size", type=int, default=512, help="with --method optimize: long side of the result")
+    p.add_argument(
+        "--style-image",
+        type=Path,
+        metavar="PAINTING",
+        help="any painting as the style (fast: Magenta's arbitrary-style network; optimize: the optimiser)",
+    )
+    p.add_argument(
+        "--size",
+        type=count("--size", 64, 4096),
+        default=512,
+        help="with --method optimize: long side of the result (64-4096)",
+    )
     p.set_defaults(style_scale=1.0)  # a photo is painted at full size
 
 
 def run(args: argparse.Namespace) -> int:
     from deepphoto.pipeline import Pipeline, read_photo
+    from deepphoto.stream.output_safety import check_not_source
     from deepphoto.stream.sinks import check_output_file, write_image_atomic
 
     optimize = args.method == "optimize"
+    if args.style_image and (args.style or args.effect):
+        raise DeepPhotoError("give --style-image or --style/--effect, not both")
     if optimize and not (args.style or args.style_image):
         raise DeepPhotoError("--method optimize needs --style NAME or --style-image PAINTING")
-    if args.style_image and not optimize:
-        raise DeepPhotoError("--style-image goes with --method optimize")
     size = whole("--size", args.size, 64, 4096) if optimize else 0
-    # the optimiser paints; the pipeline only segments and composites (its look is not used)
-    settings = settings_from_args(args, style=None, effect="grey") if optimize else settings_from_args(args)
+    # the optimiser or the any-painting network paints; the pipeline then only segments and
+    # composites (its own look is not used)
+    own_look = optimize or args.style_image is not None
+    settings = settings_from_args(args, style=None, effect="grey") if own_look else settings_from_args(args)
     if args.output.suffix.lower() not in IMAGE_SUFFIXES:
         raise DeepPhotoError(f"{args.output}: unknown image type (use {', '.join(IMAGE_SUFFIXES)})")
     check_output_file(args.output, args.overwrite, source=args.input)
+    check_not_source(args.output, args.style_image, args.background)  # no input is written over
     image = read_photo(args.input)
+    painting = read_photo(args.style_image) if args.style_image else None
+    teacher = None
+    if painting is not None and not optimize:
+        from deepphoto.arbitrary import ArbitraryStyle
+
+        teacher = ArbitraryStyle.open(settings.threads)  # before the pipeline: a missing file fails fast
     with Pipeline(settings) as pipe:
         painted, look = None, pipe.describe()
         if optimize:
+            from deepphoto.frames import mix
             from deepphoto.optimizer import paint_photo
 
-            painted = paint_photo(image, args.style, args.style_image, size)
+            painted = mix(paint_photo(image, args.style, args.style_image, size), image, settings.strength)
             look = f"optimized {args.style or args.style_image.name} on the {settings.region}"
+        elif teacher is not None:
+            painted = teacher.paint(image, teacher.style_vector(painting), settings.strength)
+            look = f"{args.style_image.name} (any-painting network) on the {settings.region}"
+        if settings.strength < 1:
+            look += f", strength {settings.strength:g}"
         out = pipe.photo(image, painted)
-    write_image_atomic(args.output, out)
+    write_image_atomic(args.output, out, args.overwrite)
     print(f"wrote {args.output.resolve()} ({image.shape[1]}x{image.shape[0]}, {look})")
     return 0

@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from deepphoto.commands.options import count, counts
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder")
@@ -21,15 +23,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a StyleNet trained without the temporal term, to compare temporal error",
     )
     p.add_argument("--sheet", type=Path, default=Path("docs/style-sheet.jpg"), help="picture sheet to write")
-    p.add_argument("--size", type=int, default=256, help="short side of the content images")
-    p.add_argument("--optimize-iterations", default="150,40", help="optimiser iterations (half size, full)")
+    p.add_argument(
+        "--size", type=count("--size", 32, 2048), default=256, help="short side of the content images (32-2048)"
+    )
+    p.add_argument(
+        "--optimize-iterations",
+        type=counts("--optimize-iterations", 0, 100000, 2),
+        default="150,40",
+        help="optimiser iterations (half size, full)",
+    )
     p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
 
 
 def run(args: argparse.Namespace) -> int:
     from deepphoto.measure.eval_style import evaluate_styles
+    from deepphoto.stream.output_safety import check_folder_can_be_made
 
-    iterations = tuple(int(v) for v in args.optimize_iterations.split(","))
+    check_folder_can_be_made(args.sheet.parent)  # before the minutes of evaluation
+
+    iterations = args.optimize_iterations
     summary = evaluate_styles(
         args.data,
         weights=args.weights,

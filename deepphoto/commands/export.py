@@ -14,12 +14,28 @@ from deepphoto.models.lightnet import LightNet
 from deepphoto.models.paintings import STYLE_SOURCES
 from deepphoto.models.stylenet import StyleNet
 from deepphoto.models.weights import average_weights, save_state
+from deepphoto.stream.output_safety import check_not_source, discard, temporary_name
 
 
 def lightnet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
-    net = LightNet(width=int(state.get("width", 128)))
-    net.load_state_dict(state["model"])
-    return net, {"width": net.width, "step": int(state["step"])}
+    net = LightNet(width=int(state.get("width", 128)), fine_level=int(state.get("fine_level", 0)))
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
+    config = {"width": net.width, "step": int(state["step"])}
+    return net, {**config, "fine_level": net.fine_level} if net.fine_level else config
+
+
+def write_compact(args: argparse.Namespace) -> int:
+    """``--resume-checkpoint CKPT --out OUT``: the compact resume checkpoint of a training run."""
+    if not (args.resume_checkpoint and args.out):
+        raise DeepPhotoError("--resume-checkpoint CKPT and --out FILE go together")
+    if args.safetensors or args.onnx or args.package or args.checkpoint or args.average:
+        raise DeepPhotoError("--resume-checkpoint writes only --out: give the other outputs in another call")
+    check_not_source(args.out, args.resume_checkpoint)
+    from deepphoto.training.checkpoints import compact
+
+    out = compact(args.resume_checkpoint, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, from {args.resume_checkpoint})")
+    return 0
 
 
 def stylenet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
@@ -59,9 +75,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="write the ONNX file the runtime loads, next to the shipped weights (after training or averaging)",
     )
     p.add_argument("--note", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
+    p.add_argument(
+        "--resume-checkpoint",
+        type=Path,
+        metavar="CKPT",
+        help="write a compact copy of this training checkpoint (float16 weights, bfloat16 Adam moments) "
+        "to --out, for committing; 'train-seg --resume OUT' continues it on any machine",
+    )
+    p.add_argument("--out", type=Path, help="where --resume-checkpoint writes")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume_checkpoint or args.out:
+        return write_compact(args)
     if not (args.safetensors or args.onnx or args.package):
         raise DeepPhotoError("nothing to write: give --safetensors OUT, --onnx OUT and/or --package")
     if args.model == "style-grams":
@@ -71,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.checkpoint and args.average:
         raise DeepPhotoError("give --checkpoint or --average, not both")
+    notes = parse_notes(args.note)  # before any work
     from_checkpoint, to_onnx = MODELS[args.model]
     weights = args.weights
     if args.checkpoint:
@@ -87,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.safetensors:
         raise DeepPhotoError("--safetensors needs --checkpoint to convert, or --average")
     if args.checkpoint or args.average:
-        config.update(dict(note.split("=", 1) for note in args.note))
+        config.update(notes)
         save_state(state, out, kind=args.model, config=config)
         print(f"wrote {out}{how}")
         weights = out
@@ -104,10 +131,24 @@ def run(args: argparse.Namespace) -> int:
                 f"--package writes the ONNX of the shipped weights; copy {source} to {SHIPPED[args.model]} first"
             )
         out = shipped_onnx(args.model)
-        tmp = out.with_name(f".{out.name}.tmp.onnx")
-        to_onnx(source, tmp)
-        stamp_weights_hash(tmp, source)
-        tmp.replace(out)
+        tmp = temporary_name(out)  # unique: two exports never share one; removed if this fails
+        try:
+            to_onnx(source, tmp)
+            stamp_weights_hash(tmp, source)
+            tmp.replace(out)
+        finally:
+            discard(tmp)
         out.chmod(0o644)
         print(f"wrote {out} (from {source.name})")
     return 0
+
+
+def parse_notes(notes: list[str]) -> dict[str, str]:
+    """``--note KEY=VALUE`` options as a dict; one line naming a note without '=' or a key."""
+    parsed = {}
+    for note in notes:
+        key, eq, value = note.partition("=")
+        if not eq or not key.strip():
+            raise DeepPhotoError(f"--note {note!r}: expected KEY=VALUE")
+        parsed[key.strip()] = value
+    return parsed

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepphoto.commands.options import count, real
 from deepphoto.settings import (
     BACKENDS,
     EFFECT_NAMES,
@@ -29,17 +31,25 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style", help="painting style (see 'deepphoto styles'), or a blend 'wave:0.7,scream:0.3'")
     p.add_argument(
         "--style-scale",
-        type=float,
+        type=real("--style-scale"),
         default=0.75,
         help="paint at this fraction of the frame size, then scale up (default 0.75 for video: "
         "30+ fps at 640x480 on 2 cores; 1 for photos)",
     )
+    p.add_argument(
+        "--strength",
+        type=real("--strength"),
+        default=1.0,
+        help="how much of the painting (0-1): blended with the unpainted frame (default 1)",
+    )
     p.add_argument("--effect", help=f"classic effect instead of a style: {', '.join(EFFECT_NAMES)}")
     p.add_argument("--background", type=Path, help="image or video behind the person (--effect replace)")
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
-    p.add_argument("--threshold", type=float, default=0.5, help="person where probability > this (0-1)")
-    p.add_argument("--smooth", type=float, default=0.7, help="temporal smoothing of still regions (0-0.95; 0 off)")
-    p.add_argument("--feather", type=int, default=3, help="soft edge width in pixels (0-64)")
+    p.add_argument("--threshold", type=real("--threshold"), default=0.5, help="person where probability > this (0-1)")
+    p.add_argument(
+        "--smooth", type=real("--smooth"), default=0.7, help="temporal smoothing of still regions (0-0.95; 0 off)"
+    )
+    p.add_argument("--feather", type=count("--feather"), default=3, help="soft edge width in pixels (0-64)")
     p.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
     p.add_argument(
         "--segmenter",
@@ -58,7 +68,9 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
         "and ran faster when built, see 'deepphoto build-engine')",
     )
     p.add_argument("--seg-input", default="x".join(map(str, LIGHTNET_INPUT)), help="LightNet input WxH")
-    p.add_argument("--threads", type=int, default=None, help="inference threads per network (default: all cores)")
+    p.add_argument(
+        "--threads", type=count("--threads"), default=None, help="inference threads per network (default: all cores)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
@@ -69,6 +81,7 @@ def settings_from_args(args: argparse.Namespace, **overrides: object) -> Setting
         "effect": args.effect,
         "background": args.background,
         "style_scale": args.style_scale,
+        "strength": getattr(args, "strength", 1.0),
         "region": args.region,
         "threshold": args.threshold,
         "smooth": args.smooth,
@@ -90,17 +103,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="file, folder, /dev/videoN, csi://N, rtsp://..., synthetic://")
     p.add_argument("output", metavar="OUTPUT", help="file.mp4|.mkv, image, folder/, vcam://, display://0, null://")
     add_look_arguments(p)
-    p.add_argument("--size", help="camera capture size WxH (live sources)")
-    p.add_argument("--fps", type=float, help="camera frame rate (live sources)")
-    p.add_argument("--seg-every", type=int, default=1, help="run the segmenter on every Nth frame")
+    p.add_argument(
+        "--size",
+        help="WxH: the size a camera is asked for; the frames of a file, folder or photo are scaled to it",
+    )
+    p.add_argument("--fps", type=real("--fps", 0, 1000, low_open=True), help="camera frame rate (live sources)")
+    p.add_argument("--seg-every", type=count("--seg-every"), default=1, help="run the segmenter on every Nth frame")
     p.add_argument(
         "--skip-still",
-        type=float,
+        type=real("--skip-still"),
         default=0.0,
         help="reuse the mask when the frame changed less than this (mean grey level, 0-1)",
     )
-    p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+    p.add_argument(
+        "--max-frames", type=count("--max-frames", 0, 2**31), default=0, help="stop after this many frames (0: all)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--control",
+        metavar="[HOST:]PORT",
+        help="steer the run from this machine over HTTP (the Camera tab of 'deepphoto serve'): "
+        "GET /status, POST /settings, GET /preview.jpg on 127.0.0.1:PORT",
+    )
 
 
 def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSummary:
@@ -111,7 +135,13 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
     size = parse_size(args.size, "--size", 8192) if getattr(args, "size", None) else None
     fps = number("--fps", args.fps, 0.0, 1000.0, low_open=True) if getattr(args, "fps", None) is not None else None
     max_frames = whole("--max-frames", getattr(args, "max_frames", 0), 0, 2**31)
-    with Pipeline(settings, cycle_looks=str(args.output).startswith("display://")) as pipe:
+    control = getattr(args, "control", None)
+    if control is not None:
+        from deepphoto.web.control import ControlServer, parse_address
+
+        parse_address(control)  # a bad address is refused before the networks open
+    with Pipeline(settings, cycle_looks=str(args.output).startswith("display://")) as pipe, ExitStack() as stack:
+        observe = stack.enter_context(ControlServer(control, pipe)).observe if control is not None else None
         summary = pipe.run(
             args.input,
             args.output,
@@ -120,6 +150,7 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
             fps=fps,
             max_frames=max_frames,
             progress=not args.quiet,
+            observe=observe,
         )
     print(summary.line(summary.segmented))
     return summary

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import argparse
 
+from deepphoto.commands.options import real, size
 from deepphoto.commands.run import add_look_arguments, settings_from_args
-from deepphoto.settings import number, parse_size
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--minutes", type=float, default=10.0, help="how long (more than 0, at most a week)")
-    p.add_argument("--fps", type=float, default=30.0, help="frames per second offered (more than 0, at most 240)")
-    p.add_argument("--size", default="640x480")
+    p.add_argument(
+        "--minutes",
+        type=real("--minutes", 0, 7 * 24 * 60, low_open=True),
+        default=10.0,
+        help="how long (more than 0, at most a week)",
+    )
+    p.add_argument(
+        "--fps",
+        type=real("--fps", 0, 240, low_open=True),
+        default=30.0,
+        help="frames per second offered (more than 0, at most 240)",
+    )
+    p.add_argument("--size", type=size("--size"), default="640x480", help="frame size WxH")
     add_look_arguments(p)
 
 
@@ -23,14 +33,12 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.measure.soak import soak
     from deepphoto.pipeline import Pipeline
 
-    minutes = number("--minutes", args.minutes, 0.0, 7 * 24 * 60, low_open=True)
-    fps = number("--fps", args.fps, 0.0, 240.0, low_open=True)
-    size = parse_size(args.size, "--size", 8192)
+    minutes, fps, (w, h) = args.minutes, args.fps, args.size  # checked when read (options.py)
     settings = settings_from_args(args)
     with Pipeline(settings) as pipe:
-        print(f"soak: {minutes:g} min of {args.size} at {fps:g} fps, {pipe.describe()}")
+        print(f"soak: {minutes:g} min of {w}x{h} at {fps:g} fps, {pipe.describe()}")
         result = soak(
-            pipe, size, fps, minutes, lambda t, mb: print(f"  {t / 60:5.1f} min  resident {mb:7.1f} MB", flush=True)
+            pipe, (w, h), fps, minutes, lambda t, mb: print(f"  {t / 60:5.1f} min  resident {mb:7.1f} MB", flush=True)
         )
     summary = result.summary
     first = result.samples[0][1] if result.samples else result.start_rss
@@ -52,4 +60,4 @@ def run(args: argparse.Namespace) -> int:
         from deepphoto.errors import DeepPhotoError
 
         raise DeepPhotoError("soak: no frame came through the pipeline")
-    return 0
+    return 130 if summary.interrupted else 0

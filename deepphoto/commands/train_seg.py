@@ -9,7 +9,8 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from deepphoto.training.config import SegTrainConfig
+from deepphoto.commands.options import count, real
+from deepphoto.training.config import MIXES, SegTrainConfig
 
 
 def size_list(text: str) -> list[int]:
@@ -27,17 +28,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SegTrainConfig()
     p.add_argument("--data", type=Path, default=d.data, help="shared data folder")
     p.add_argument("--out", type=Path, default=d.out, help="checkpoint folder")
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--batch", type=int, default=d.batch)
-    p.add_argument("--lr", type=float, default=d.lr, help="decoder learning rate (encoder: lr/4)")
-    p.add_argument("--width", type=int, default=d.width, help="decoder channels")
-    p.add_argument("--composite-share", type=float, default=d.composite_share)
+    p.add_argument("--steps", type=count("--steps"), default=d.steps)
+    p.add_argument("--batch", type=count("--batch"), default=d.batch)
+    p.add_argument("--lr", type=real("--lr"), default=d.lr, help="decoder learning rate (encoder: lr/4)")
+    p.add_argument("--width", type=count("--width"), default=d.width, help="decoder channels")
+    p.add_argument("--composite-share", type=real("--composite-share"), default=d.composite_share)
     p.add_argument(
-        "--distractors", type=float, default=d.distractors, help="share of samples given a person-shaped scenery patch"
+        "--distractors",
+        type=real("--distractors"),
+        default=d.distractors,
+        help="share of samples given a person-shaped scenery patch",
     )
     p.add_argument(
         "--copy-paste",
-        type=float,
+        type=real("--copy-paste"),
         default=d.copy_paste,
         help="share of samples given the people of another training portrait, pasted in",
     )
@@ -57,15 +61,55 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=d.freeze_bn,
         help="keep BatchNorm statistics fixed (fine-tuning: trains the network inference runs)",
     )
-    p.add_argument("--save-every", type=int, default=d.save_every)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=d.threads, help="CPU threads (default: all cores)")
+    p.add_argument("--save-every", type=count("--save-every"), default=d.save_every)
+    p.add_argument("--seed", type=count("--seed"), default=d.seed)
+    p.add_argument("--threads", type=count("--threads"), default=d.threads, help="CPU threads (default: all cores)")
     p.add_argument("--export", type=Path, default=d.export, help="write safetensors weights here at the end")
     p.add_argument(
         "--init",
         type=Path,
         default=d.init,
         help="start from these LightNet weights (e.g. the shipped ones) instead of ImageNet",
+    )
+    p.add_argument(
+        "--mix",
+        choices=MIXES,
+        default=d.mix,
+        help="data mix: v1 (portraits, composites, copy-paste) or v2 (five labelled sets, teacher labels, "
+        "clip frames, composites, copy-paste; soft targets)",
+    )
+    p.add_argument(
+        "--fine-level",
+        type=count("--fine-level"),
+        default=d.fine_level,
+        help="channels of an extra 1/2-resolution decoder level (0: none; --init weights without it are "
+        "loaded for every other layer)",
+    )
+    p.add_argument(
+        "--edge-weight",
+        type=real("--edge-weight"),
+        default=d.edge_weight,
+        help="v2: extra loss weight within a band of 2%% of the diagonal around the target's edges",
+    )
+    p.add_argument(
+        "--consistency",
+        type=real("--consistency"),
+        default=d.consistency,
+        help="v2: share of each batch given a moved, re-lit copy whose mask must match",
+    )
+    p.add_argument("--consistency-weight", type=real("--consistency-weight"), default=d.consistency_weight)
+    p.add_argument(
+        "--keep-last",
+        type=count("--keep-last"),
+        default=d.keep_last,
+        help="also keep the last N saved checkpoints as OUT/step-NNNNNN.pt (for a pre-registered average)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        default=d.resume,
+        help="continue from this checkpoint (OUT/last.pt of another machine, or a compact one from "
+        "'deepphoto export lightnet --resume-checkpoint'); OUT/last.pt wins when it is further on",
     )
 
 
@@ -74,7 +118,8 @@ def config_from_args(args: argparse.Namespace) -> SegTrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)  # options checked before PyTorch loads
     from deepphoto.training.train_seg import train
 
-    train(config_from_args(args))
+    train(config)
     return 0

@@ -10,7 +10,16 @@ from pathlib import Path
 
 from deepphoto.calibration.source import CalibrationFrames
 from deepphoto.engines.base import BACKENDS, PRECISIONS, Engine
-from deepphoto.engines.cache import CachedEngine, EngineKey, cpu_name, engine_dir, lookup, store, temporary_path
+from deepphoto.engines.cache import (
+    CachedEngine,
+    EngineKey,
+    cpu_name,
+    engine_cache_writable,
+    engine_dir,
+    lookup,
+    store,
+    temporary_path,
+)
 from deepphoto.engines.gates import GateResult, compare_ms, lightnet_gate, style_gate
 from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError
@@ -126,8 +135,8 @@ def _open(
 
 def _cpu_winner(spec: ModelSpec, weights: Path | None, calib: Path | None) -> str:
     """INT8 where it passed its gate and ran faster than float when built, else fp32."""
-    try:
-        info = build(spec, "onnx", "int8", weights, calib).info
+    try:  # a build takes minutes: only where it is kept (an unwritable cache would build it every run)
+        info = build(spec, "onnx", "int8", weights, calib, uncached=False).info
     except DeepPhotoError as exc:
         say(f"{spec.name}: no INT8 engine ({exc}); running fp32")
         return "fp32"
@@ -265,14 +274,18 @@ def build(
     weights: Path | None = None,
     calib: Path | None = None,
     force: bool = False,
+    uncached: bool = True,
 ) -> CachedEngine:
     """The cached engine, built (and gated) first when missing, damaged, stale, ``force``d, or
-    when ``calib`` names another calibration source than the cached engine's."""
+    when ``calib`` names another calibration source than the cached engine's. When the cache
+    cannot be written the engine is built for this process only (``uncached``), else refused."""
     key = engine_key(spec, backend, precision, weights)
     suffix = ".plan" if backend == "tensorrt" else ".onnx"
     cached = None if force else lookup(key, suffix)
     if cached is not None and (calib is None or cached.info.get("calibration") == str(calib)):
         return cached
+    if not uncached and not engine_cache_writable():
+        raise DeepPhotoError("the engine cache cannot be written, so a build would not be kept")
     if backend == "onnx" and precision == "fp16" and not ort_has_cuda():
         raise DeepPhotoError("fp16 with ONNX Runtime needs its CUDA provider (onnxruntime-gpu): use fp32 or int8")
     if precision == "fp32" and backend == "onnx":

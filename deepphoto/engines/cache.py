@@ -1,6 +1,10 @@
 """Built engines on disk, keyed by what makes them valid: the float model's hash, the backend and
 its version, the device and the precision. A file whose recorded digest no longer matches (a
-damaged or half-written cache) is reported and rebuilt, never loaded."""
+damaged or half-written cache) is reported and rebuilt, never loaded.
+
+A cache that cannot be written (a file in its way, a read-only file system) is still read: engines
+built into it earlier are used. What is built then goes to a temporary folder of the process
+(``assets.writable_cache``), used and not kept."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from deepphoto.assets import cache_dir, sha256_of
+from deepphoto.assets import cache_dir, cache_writable, sha256_of, stand_in, writable_cache
+from deepphoto.stream.output_safety import discard, temporary_name
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,13 @@ def cpu_name() -> str:
 
 
 def engine_dir() -> Path:
-    return cache_dir() / "engines"
+    """Where engines are built and kept: the cache, or a temporary stand-in when it cannot be written."""
+    return writable_cache("engines")
+
+
+def engine_cache_writable() -> bool:
+    """Whether built engines are kept (the cache can be written); warns once when not."""
+    return cache_writable("engines")
 
 
 @dataclass
@@ -66,8 +77,16 @@ class CachedEngine:
 
 
 def lookup(key: EngineKey, suffix: str) -> CachedEngine | None:
-    """The cached engine for ``key``, or None when absent or damaged (then it is removed)."""
-    path = engine_dir() / f"{key.stem}{suffix}"
+    """The cached engine for ``key``, or None when absent or damaged (then it is removed): from
+    the cache (also one that cannot be written), else from this process's stand-in for it."""
+    found = None
+    for folder in dict.fromkeys(f for f in (cache_dir() / "engines", stand_in("engines")) if f is not None):
+        found = found or _lookup_in(folder, key, suffix)
+    return found
+
+
+def _lookup_in(folder: Path, key: EngineKey, suffix: str) -> CachedEngine | None:
+    path = folder / f"{key.stem}{suffix}"
     meta = path.with_suffix(".json")
     if not path.exists() and not meta.exists():
         return None
@@ -80,8 +99,7 @@ def lookup(key: EngineKey, suffix: str) -> CachedEngine | None:
         intact = False
     if not intact:
         print(f"deepphoto: warning: cached engine {path.name} is damaged or stale; building it again", file=sys.stderr)
-        path.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
+        discard(path, meta)  # quietly: a read-only cache keeps them
         return None
     return CachedEngine(path, info)
 
@@ -96,9 +114,12 @@ def store(key: EngineKey, suffix: str, built: Path | None, info: dict) -> Cached
         built.replace(path)
         info["sha256"] = sha256_of(path)
     meta = path.with_suffix(".json")
-    tmp = meta.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=1) + "\n")
-    tmp.replace(meta)
+    tmp = temporary_name(meta)  # unique: two processes storing one key never share it
+    try:
+        tmp.write_text(json.dumps(info, indent=1) + "\n")
+        tmp.replace(meta)
+    finally:
+        discard(tmp)
     return CachedEngine(path, info)
 
 

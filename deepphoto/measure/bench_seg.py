@@ -1,6 +1,9 @@
-"""LightNet next to MediaPipe's selfie segmenter on the same images (``deepphoto bench-seg``).
+"""LightNet next to its peers on the same images (``deepphoto bench-seg``): MediaPipe's selfie
+segmenter and, with ``--sets``, Robust Video Matting (RVM, GPL-3.0: a benchmark peer only, imported
+here in measurement, never by the product).
 
-A benchmark, not a test: accuracy (IoU) and median latency on this machine, in one run.
+A benchmark, not a test: accuracy (person IoU, boundary IoU) and median latency on this machine,
+in one run, one table per set.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.measure.eval_seg import evaluate
+from deepphoto.measure.eval_seg import evaluate, set_pairs
 from deepphoto.metrics import SegScores
 from deepphoto.segmenters.lightnet import LightNetSegmenter
 from deepphoto.settings import LIGHTNET_INPUT
@@ -21,6 +24,7 @@ from deepphoto.training.seg_data import list_pairs, split_pairs
 class SegBenchmark:
     rows: list[dict] = field(default_factory=list)  # one per model, engine and input size (see result_row)
     peer_skipped: str | None = None  # why MediaPipe was left out, when it was asked for and could not run
+    skipped: dict[str, str] = field(default_factory=dict)  # peer -> why it could not run
 
 
 def result_row(model: str, backend: str, size: str, scores: SegScores, latency: float) -> dict:
@@ -30,6 +34,7 @@ def result_row(model: str, backend: str, size: str, scores: SegScores, latency: 
         "input": size,
         "n": scores.n,
         "person_iou": scores.person_iou,
+        "boundary_iou": scores.boundary_iou,
         "pooled_iou": scores.pooled_iou,
         "miou": scores.miou,
         "latency_ms": latency,
@@ -63,3 +68,58 @@ def compare_segmenters(
         except DeepPhotoError as exc:
             result.peer_skipped = str(exc)
     return result
+
+
+PEERS = ("mediapipe", "rvm")
+
+
+def _peer(name: str, threads: int | None) -> tuple[object, str, str]:
+    """(segmenter, backend label, input label) of a peer, or a DeepPhotoError saying why not."""
+    if name == "mediapipe":
+        from deepphoto.segmenters.mediapipe import MediaPipeSegmenter
+
+        seg = MediaPipeSegmenter(threads=threads)
+        return seg, seg.backend, "x".join(map(str, seg.input_size))
+    if name == "rvm":
+        from deepphoto.teachers.rvm import BACKBONE_SIDE, RobustVideoMatting
+
+        rvm = RobustVideoMatting(threads=threads, download=False)
+        # two passes per still (the recurrent state fed back), as its labels were made: a video
+        # pays one per frame, so its per-frame cost is about half the latency shown
+        return rvm, f"ort x{rvm.passes}", f"own/{BACKBONE_SIDE}"
+    raise DeepPhotoError(f"unknown peer {name!r}: choose from {', '.join(PEERS)}")
+
+
+def compare_on_sets(
+    sets: Sequence[str],
+    split: str = "val",
+    backends: Sequence[tuple[str, str]] = (("onnx", "fp32"), ("onnx", "int8")),
+    input_sizes: Sequence[tuple[int, int]] = (LIGHTNET_INPUT,),
+    threads: int | None = 2,
+    peers: Sequence[str] = PEERS,
+    weights: Path | None = None,
+    progress: bool = True,
+) -> dict[str, SegBenchmark]:
+    """Per shared labelled set (``deepphoto.datasets``): LightNet for every (backend, precision)
+    and input size, then each peer, on the same ``split`` images. Models are loaded once."""
+    chosen = {name: set_pairs(name, split) for name in sets}  # every set checked before any work
+    models: list[tuple[str, object, str, str]] = []
+    for backend, precision in backends:
+        for size in input_sizes:
+            seg = LightNetSegmenter(backend, weights, input_size=size, threads=threads, precision=precision)
+            models.append(("LightNet", seg, seg.engine.label, f"{size[0]}x{size[1]}"))
+    skipped: dict[str, str] = {}
+    for name in peers:
+        try:
+            seg, backend, size_label = _peer(name, threads)
+            models.append(({"mediapipe": "MediaPipe selfie", "rvm": "RVM MobileNetV3"}[name], seg, backend, size_label))
+        except DeepPhotoError as exc:
+            skipped[name] = str(exc)
+    results = {}
+    for set_name, pairs in chosen.items():
+        bench = SegBenchmark(skipped=dict(skipped))
+        for model, seg, backend, size_label in models:
+            scores, latency = evaluate(seg, pairs, progress=progress)  # type: ignore[arg-type]
+            bench.rows.append(result_row(model, backend, size_label, scores, latency))
+        results[set_name] = bench
+    return results

@@ -1,4 +1,5 @@
-"""Person IoU, pooled IoU, mIoU, latency and size of a segmenter over a mask dataset (``deepphoto eval-seg``)."""
+"""Person IoU, boundary IoU, pooled IoU, mIoU, latency and size of a segmenter over a mask dataset
+(``deepphoto eval-seg``): a folder of images/ and masks/, or one of the shared labelled sets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from deepphoto import datasets
+from deepphoto.errors import DeepPhotoError
 from deepphoto.metrics import SegScores
 from deepphoto.segmenters.lightnet import LightNetSegmenter
 from deepphoto.settings import LIGHTNET_INPUT
@@ -37,11 +40,13 @@ class SegEvaluation:
     size_mb: float
     engine: str = ""  # the engine's label, e.g. 'onnx:fp32'
     input_size: tuple[int, int] = LIGHTNET_INPUT  # the network's input (width, height)
+    boundary_iou: float = float("nan")  # mean over images, band 2% of the diagonal
 
     def as_dict(self) -> dict[str, float]:
         return {
             "n": self.n,
             "person_iou": round(self.person_iou, 4),
+            "boundary_iou": round(self.boundary_iou, 4),
             "pooled_iou": round(self.pooled_iou, 4),
             "miou": round(self.miou, 4),
             "latency_ms": round(self.latency_ms, 2),
@@ -78,8 +83,23 @@ def evaluate(
     return scores, float(np.median(times) * 1000)
 
 
+def set_pairs(name: str, split: str = "val", root: Path | None = None) -> list[tuple[Path, Path]]:
+    """(image, mask) pairs of a shared labelled set (``deepphoto.datasets``) whose masks mark
+    people: ``hands`` marks only hands, where person IoU means nothing."""
+    labelled = datasets.labelled_set(name)
+    if labelled.meaning == datasets.HANDS_ONLY:
+        raise DeepPhotoError(
+            f"{name}: its masks mark only the hands, so person IoU means nothing there "
+            "('deepphoto label-teachers --report' scores hand recall)"
+        )
+    pairs = datasets.pairs(name, split, root)
+    if not pairs:
+        raise DeepPhotoError(f"{name}: no {split} images")
+    return pairs
+
+
 def evaluate_dataset(
-    data_dir: Path,
+    data_dir: Path | None,
     split: str = "all",
     backend: str = "onnx",
     precision: str = "fp32",
@@ -88,10 +108,14 @@ def evaluate_dataset(
     threshold: float = 0.5,
     threads: int | None = None,
     progress: bool = True,
+    set_name: str | None = None,
 ) -> SegEvaluation:
-    """LightNet on ``backend`` / ``precision`` over ``data_dir``'s images/ and masks/ (``split``: all,
-    train or val): scores, median latency and model size."""
-    pairs = split_pairs(list_pairs(data_dir), split)
+    """LightNet on ``backend`` / ``precision`` over ``data_dir``'s images/ and masks/, or over the
+    shared labelled set ``set_name`` (``split``: all, train or val): scores, median latency and
+    model size."""
+    if (data_dir is None) == (set_name is None):
+        raise DeepPhotoError("give a DATA_DIR or --set NAME (one of them)")
+    pairs = set_pairs(set_name, split) if set_name else split_pairs(list_pairs(data_dir), split)
     segmenter = LightNetSegmenter(backend, weights, input_size, threads, precision=precision)
     scores, latency = evaluate(segmenter, pairs, threshold, progress)
     return SegEvaluation(
@@ -103,4 +127,5 @@ def evaluate_dataset(
         model_size_mb(segmenter, weights),
         segmenter.engine.label,
         segmenter.input_size,
+        scores.boundary_iou,
     )

@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 import torch
 
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import decode_file
 from deepphoto.models.shipped import SHIPPED, style_names
 from deepphoto.models.style_losses import content_loss, style_loss
 from deepphoto.models.stylenet import ClassicStyleNet, StyleNet, count_macs
@@ -28,6 +30,7 @@ from deepphoto.optimizer import (
     optimize,
     to_vgg,
 )
+from deepphoto.stream.sinks import write_image_atomic
 from deepphoto.stylizer import Stylizer
 from deepphoto.training.style_data import STYLE_SOURCES, evaluation_content
 
@@ -136,7 +139,7 @@ def evaluate_styles(
             baseline_net.set_style(name)
             row["baseline_temporal_error"] = float(np.mean([temporal_error(baseline_net, img) for _, img in content]))
         rows.append(row)
-        painting = cv2.imread(str(data / "styles" / titles[name].file)) if name in titles else None
+        painting = painting_or_none(data / "styles" / titles[name].file) if name in titles else None
         tiles = [sample, painting if painting is not None else np.zeros_like(sample), fast_sample, opt_img]
         sheet_rows.append(np.hstack([cv2.resize(t, (320, 240), interpolation=cv2.INTER_AREA) for t in tiles]))
     fast = Stylizer(names[0], weights=weights)
@@ -151,5 +154,13 @@ def evaluate_styles(
     }
     if sheet is not None:
         sheet.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(sheet), np.vstack(sheet_rows))
+        write_image_atomic(sheet, np.vstack(sheet_rows))
     return summary
+
+
+def painting_or_none(path: Path) -> np.ndarray | None:
+    """A style's painting for the picture sheet, or None (a blank tile) when it cannot be read."""
+    try:
+        return decode_file(path, cv2.IMREAD_COLOR)
+    except DeepPhotoError:
+        return None

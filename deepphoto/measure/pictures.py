@@ -10,6 +10,7 @@ import numpy as np
 from deepphoto.segmenters.lightnet import LightNetSegmenter
 from deepphoto.stream.composite import blend, feather
 from deepphoto.stream.refine import guided_filter
+from deepphoto.stream.sinks import write_image_atomic
 from deepphoto.stream.sources import open_source
 
 
@@ -39,5 +40,5 @@ def frame_sheet(
         shrink = min(1.0, panel_width / frame.shape[1])
         rows.append(cv2.resize(row, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA) if shrink < 1 else row)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    write_image_atomic(out, np.vstack(rows), params=[cv2.IMWRITE_JPEG_QUALITY, 88])
     return out

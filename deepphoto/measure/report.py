@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from deepphoto.measure.runner import STAGES
+from deepphoto.stream.output_safety import write_text_atomic
 
 FLICKER_TARGET = 0.5  # smoothed still-scene flicker at most half of raw
 LAG_TARGET = 1.0  # frames
@@ -30,11 +31,29 @@ def targets(report: dict) -> dict:
 def write_report(report: dict, out: Path, flicker_trace: dict[str, list[float]]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     report["targets"] = targets(report)
-    (out / "report.json").write_text(json.dumps(_no_nan(report), indent=1, default=str) + "\n")
-    (out / "report.md").write_text(markdown(report))
+    write_text_atomic(out / "report.json", json.dumps(_no_nan(report), indent=1, default=str) + "\n")
+    write_text_atomic(out / "report.md", markdown(report))
     written = [out / "report.json", out / "report.md"]
     written += plots(report, out, flicker_trace)
     return written
+
+
+def write_clips_section(section: dict, out: Path) -> list[Path]:
+    """Put the steadiness-per-clip section (``deepphoto bench --clips``) into the report in ``out``,
+    leaving the rest of an existing report as it was; a new report holds only that section."""
+    from deepphoto.measure.steadiness import markdown as clips_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.json"
+    report = json.loads(path.read_text()) if path.is_file() else {}
+    report["clips"] = section
+    path.write_text(json.dumps(_no_nan(report), indent=1, default=str) + "\n")
+    if "configs" in report:
+        text = markdown(report)
+    else:
+        text = "\n".join(["# DeepPhoto benchmark", "", *clips_markdown(section)])
+    (out / "report.md").write_text(text)
+    return [path, out / "report.md"]
 
 
 def _no_nan(value: object) -> object:
@@ -132,6 +151,10 @@ def markdown(report: dict) -> str:
         f"(worst {_fmt(t['lag_worst_frames'], 2)} frames).",
         "",
     ]
+    if "clips" in report:
+        from deepphoto.measure.steadiness import markdown as clips_markdown
+
+        lines += clips_markdown(report["clips"])
     lines += _peer_tables(report)
     lines += [
         "## Pictures",

@@ -107,7 +107,10 @@ class Recorder:
                 mask_flicker_raw=round(raw, 5),
                 mask_flicker_smoothed=round(smoothed, 5),
                 flicker_ratio=round(smoothed / raw, 3) if raw > 0 else float("nan"),
-                lag_frames=lag_frames(self.smoothed, self.raw),
+                # behind a moving person (where mask and picture moved); and wherever the raw mask
+                # moved, which counts a hold against a network changing its mind as lag too
+                lag_frames=lag_frames(self.smoothed, self.raw, self.grey_low),
+                lag_frames_any=lag_frames(self.smoothed, self.raw),
                 still_share=round(still_share(self.grey_low), 3),
             )
         return out

@@ -11,6 +11,7 @@ import numpy as np
 
 STILL_GREY = 2.0 / 255  # a pixel whose grey level changed less than this between frames is "still"
 MOVING_MASK = 0.25  # a pixel whose raw mask changed more than this between frames is on a moving edge
+MOVING_GREY = 8.0 / 255  # ... when its picture changed by at least this too (well above noise)
 MAX_LAG = 5.0  # frames searched for the trailing
 LAG_STEP = 0.05
 
@@ -50,24 +51,54 @@ def delayed(raw: Sequence[np.ndarray], t: int, lag: float) -> np.ndarray:
     return raw[k] if f == 0 or k + 1 >= len(raw) else (1 - f) * raw[k] + f * raw[k + 1]
 
 
-def lag_frames(smoothed: Sequence[np.ndarray], raw: Sequence[np.ndarray]) -> float:
+def moving_edges(raw: Sequence[np.ndarray], grey: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """Per frame t >= 1 (index t - 1): the pixels the raw mask crossed (by more than ``MOVING_MASK``)
+    within the last ``MAX_LAG`` frames; with ``grey``, only those whose picture changed too (by at
+    least ``MOVING_GREY``, after matching the brightness of the whole picture) within the same frames:
+    a moving person, not a network changing its mind about a still picture (that is flicker,
+    measured on still pixels)."""
+    reach = int(np.ceil(MAX_LAG))
+    r = np.asarray(raw, np.float32)
+    g = None if grey is None else np.asarray(grey, np.float32)
+    out = np.zeros((len(r) - 1, *r.shape[1:]), bool)
+    for t in range(1, len(r)):
+        window = slice(max(0, t - reach), t)
+        moved = np.max(np.abs(r[t] - r[window]), axis=0) > MOVING_MASK
+        if g is not None:  # brightness of the whole picture matched first: a light flickering is not motion
+            gain = g[t].mean() / np.maximum(g[window].mean(axis=(1, 2)), 1e-6)
+            moved &= np.max(np.abs(g[t] - g[window] * gain[:, None, None]), axis=0) >= MOVING_GREY
+        out[t - 1] = moved
+    return out
+
+
+def lag_frames(
+    smoothed: Sequence[np.ndarray], raw: Sequence[np.ndarray], grey: Sequence[np.ndarray] | None = None
+) -> float:
     """How many frames the smoothed mask trails the raw per-frame mask along moving edges: the
     delay (0 to ``MAX_LAG``, in steps of ``LAG_STEP``) of the raw sequence that best matches the
-    smoothed one on pixels the raw mask moved across. NaN when nothing moved."""
-    reach = int(np.ceil(MAX_LAG))
-    # Pixels the raw mask crossed within the last MAX_LAG frames: wide enough to tell lags apart.
-    moving = [
-        np.max([np.abs(raw[t] - raw[j]) for j in range(max(0, t - reach), t)], axis=0) > MOVING_MASK
-        for t in range(1, len(raw))
-    ]
-    frames = [t for t in range(1, len(raw)) if moving[t - 1].any()]
-    if not frames:
+    smoothed one on pixels the raw mask moved across (with ``grey``: where the picture moved as
+    well, see ``moving_edges``). NaN when nothing moved."""
+    moving = moving_edges(raw, grey)  # wide enough (MAX_LAG frames) to tell lags apart
+    frames = np.array([t for t in range(1, len(raw)) if moving[t - 1].any()], int)
+    if not len(frames):
         return float("nan")
+    r = np.asarray(raw, np.float32)
+    s = np.asarray(smoothed, np.float32)[frames]
+    m = moving[frames - 1]
+    counts = m.reshape(len(frames), -1).sum(axis=1)
     best, best_err = 0.0, np.inf
     for lag in np.arange(0.0, MAX_LAG + 1e-9, LAG_STEP):  # every lag judged on the same frames
-        err = np.mean([np.abs(smoothed[t] - delayed(raw, t, lag))[moving[t - 1]].mean() for t in frames])
+        # delayed(): the raw mask ``lag`` frames earlier, interpolated between frames, clamped at 0
+        pos = np.maximum(0.0, frames - lag)
+        k = np.floor(pos).astype(int)
+        f = (pos - k).astype(np.float32)
+        nxt = np.minimum(k + 1, len(r) - 1)
+        f = np.where((f == 0) | (k + 1 >= len(r)), np.float32(0), f)[:, None, None]
+        delayed_raw = (1 - f) * r[k] + f * r[nxt]
+        per_frame = (np.abs(s - delayed_raw) * m).reshape(len(frames), -1).sum(axis=1) / counts
+        err = float(per_frame.mean())
         if err < best_err - 1e-9:
-            best, best_err = float(lag), float(err)
+            best, best_err = float(lag), err
     return round(best, 2)
 
 

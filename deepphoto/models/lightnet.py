@@ -2,8 +2,9 @@
 
 The decoder is the paper's light setup: chained residual pooling (CRP) and multi-resolution fusion
 built from 1x1 convolutions only, no RCU blocks. Two classes (background, person). The network
-takes RGB in [0, 1] (ImageNet normalisation happens inside) and returns logits at 1/4 resolution;
-:class:`LightNetProb` wraps it to return the person probability, which is what gets exported.
+takes RGB in [0, 1] (ImageNet normalisation happens inside) and returns logits at 1/4 resolution,
+or at 1/2 with ``fine_level`` (see :class:`LightNet`); :class:`LightNetProb` wraps it to return the
+person probability, which is what gets exported.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ NUM_CLASSES = 2
 # Slices of torchvision's ``features`` that end at each resolution the decoder taps.
 STAGES: tuple[tuple[int, int], ...] = ((0, 4), (4, 7), (7, 11), (11, 14), (14, 17), (17, 18))
 STAGE_CHANNELS: tuple[int, ...] = (24, 32, 64, 96, 160, 320)  # strides 4, 8, 16, 16, 32, 32
+FINE_STAGE_END = 2  # features[:2] end at stride 2 (16 channels): the fine level's tap
+FINE_CHANNELS = 16
 
 
 def conv1x1(cin: int, cout: int) -> nn.Conv2d:
@@ -42,9 +45,16 @@ class CRPBlock(nn.Module):
 
 
 class LightNet(nn.Module):
-    def __init__(self, width: int = 128, crp_stages: int = 4) -> None:
+    """``fine_level`` > 0 adds a finer decoder level of that many channels: a fusion block (1x1
+    convolutions, no RCU, no CRP) of the 1/4 decoder features with the stride-2 encoder features,
+    whose 3x3 head adds a correction to the upsampled 1/4 logits, so the output is at 1/2 resolution.
+    Its head starts at zero: a fine-level network initialised from one without computes the same
+    mask (upsampled) at step 0."""
+
+    def __init__(self, width: int = 128, crp_stages: int = 4, fine_level: int = 0) -> None:
         super().__init__()
         self.width = width
+        self.fine_level = fine_level
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.backbone = nn.Module()
@@ -54,18 +64,28 @@ class LightNet(nn.Module):
         self.crp = nn.ModuleList(CRPBlock(width, crp_stages) for _ in range(4))
         self.adapt = nn.ModuleList(conv1x1(width, width) for _ in range(3))
         self.classifier = nn.Conv2d(width, NUM_CLASSES, 3, padding=1)
+        if fine_level:
+            self.fine_adapt = conv1x1(width, fine_level)
+            self.fine_lateral = conv1x1(FINE_CHANNELS, fine_level)
+            self.fine_classifier = nn.Conv2d(fine_level, NUM_CLASSES, 3, padding=1)
+            nn.init.zeros_(self.fine_classifier.weight)
+            nn.init.zeros_(self.fine_classifier.bias)
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The stride-2 features, then those of each of ``STAGES``."""
         feats = []
         for start, stop in STAGES:
             for i in range(start, stop):
                 x = self.backbone.features[i](x)
+                if i + 1 == FINE_STAGE_END:
+                    feats.append(x)
             feats.append(x)
         return feats
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        """``rgb``: (N, 3, H, W) in [0, 1], H and W multiples of 32. Returns (N, 2, H/4, W/4) logits."""
-        l3, l4, l5, l6, l7, l8 = self.encode((rgb - self.mean) / self.std)
+        """``rgb``: (N, 3, H, W) in [0, 1], H and W multiples of 32. Returns (N, 2, H/4, W/4) logits,
+        (N, 2, H/2, W/2) with ``fine_level``."""
+        l1, l3, l4, l5, l6, l7, l8 = self.encode((rgb - self.mean) / self.std)
         lat = self.lateral
         # 1/32: fuse the two deepest stages, pool, adapt, go up to 1/16.
         x = self.crp[0](F.relu6(lat[5](l8) + lat[4](l7)))
@@ -78,7 +98,12 @@ class LightNet(nn.Module):
         x = _up(self.adapt[2](x), l3)
         # 1/4
         x = self.crp[3](F.relu6(x + lat[0](l3)))
-        return self.classifier(x)
+        logits = self.classifier(x)
+        if not self.fine_level:
+            return logits
+        # 1/2: fuse the stride-2 encoder features; the head corrects the upsampled 1/4 logits.
+        fine = F.relu6(_up(self.fine_adapt(x), l1) + self.fine_lateral(l1))
+        return _up(logits, l1) + self.fine_classifier(fine)
 
 
 def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -86,7 +111,8 @@ def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class LightNetProb(nn.Module):
-    """LightNet returning the person probability (N, 1, H/4, W/4): the exported graph."""
+    """LightNet returning the person probability (N, 1, H/4, W/4; H/2, W/2 with a fine level):
+    the exported graph."""
 
     def __init__(self, net: LightNet) -> None:
         super().__init__()

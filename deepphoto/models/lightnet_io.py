@@ -18,7 +18,7 @@ def load_lightnet(weights: Path | None = None) -> LightNet:
     """LightNet with the given (default: shipped) weights, in eval mode, float32."""
     path = Path(weights) if weights else SHIPPED_LIGHTNET
     state, config = read_weights(path, kind="lightnet")
-    net = LightNet(width=int(config.get("width", 128)))
+    net = LightNet(width=int(config.get("width", 128)), fine_level=int(config.get("fine_level", 0)))
     return load_into(net, state, path, "LightNet")
 
 

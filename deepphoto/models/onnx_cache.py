@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepphoto.assets import cache_dir, sha256_of
+from deepphoto.assets import cache_dir, sha256_of, stand_in, writable_cache
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.output_safety import discard, temporary_name
 
 if TYPE_CHECKING:
     import torch
@@ -19,14 +20,19 @@ WEIGHTS_HASH_KEY = "deepphoto.weights_sha256"  # ONNX metadata: which weights th
 
 
 def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object]) -> Path:
-    """``export(weights, out)`` once per weights file; later calls return the cached file."""
+    """``export(weights, out)`` once per weights file; later calls return the cached file (a cache
+    that cannot be written is still read; what is exported then is kept for this process only)."""
     if not weights.is_file():
         raise DeepPhotoError(f"{weights}: weights file not found")
-    out = cache_dir() / "onnx" / f"{tag}-{sha256_of(weights)[:16]}-op{ONNX_OPSET}.onnx"
+    name = f"{tag}-{sha256_of(weights)[:16]}-op{ONNX_OPSET}.onnx"
+    for folder in (cache_dir() / "onnx", stand_in("onnx")):
+        if folder is not None and _intact(folder / name):
+            return folder / name
+    out = writable_cache("onnx") / name
     digest = out.with_suffix(".sha256")
-    if out.exists() and (not digest.exists() or digest.read_text().strip() != sha256_of(out)):
+    if out.exists():
         print(f"deepphoto: warning: cached {out.name} is damaged; exporting it again", file=sys.stderr)
-        out.unlink()
+        discard(out)
     if not out.exists():
         try:
             export(weights, out)
@@ -36,6 +42,15 @@ def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object])
             ) from None
         digest.write_text(sha256_of(out) + "\n")
     return out
+
+
+def _intact(out: Path) -> bool:
+    """Whether a cached export exists and matches the digest recorded beside it."""
+    digest = out.with_suffix(".sha256")
+    try:
+        return out.is_file() and digest.read_text().strip() == sha256_of(out)
+    except OSError:
+        return False
 
 
 def export_module(
@@ -50,20 +65,23 @@ def export_module(
     import torch
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.onnx")
-    with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module.eval(),
-            example,
-            str(tmp),
-            input_names=input_names,
-            output_names=output_names,
-            dynamic_axes=dynamic_axes,
-            opset_version=ONNX_OPSET,
-            dynamo=False,
-        )
-    tmp.replace(out)
+    tmp = temporary_name(out)  # unique: two processes exporting one file never share it
+    try:
+        with warnings.catch_warnings():  # the exporter's notes on constant folding are not for users
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module.eval(),
+                example,
+                str(tmp),
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=dynamic_axes,
+                opset_version=ONNX_OPSET,
+                dynamo=False,
+            )
+        tmp.replace(out)
+    finally:
+        discard(tmp)
     return out
 
 
@@ -75,6 +93,9 @@ def stamp_weights_hash(onnx_path: Path, weights: Path) -> None:
     del model.metadata_props[:]
     entry = model.metadata_props.add()
     entry.key, entry.value = WEIGHTS_HASH_KEY, sha256_of(weights)
-    tmp = onnx_path.with_suffix(".stamp.tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(onnx_path)
+    tmp = temporary_name(onnx_path)
+    try:
+        onnx.save(model, str(tmp))
+        tmp.replace(onnx_path)
+    finally:
+        discard(tmp)

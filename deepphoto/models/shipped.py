@@ -13,6 +13,7 @@ from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models.onnx_cache import WEIGHTS_HASH_KEY
+from deepphoto.settings import parse_blend
 
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 SHIPPED = {name: PACKAGE_WEIGHTS / f"{name}.safetensors" for name in ("lightnet", "stylenet")}
@@ -57,20 +58,11 @@ def style_names(weights: Path | None = None) -> list[str]:
 
 def style_vector(style: str, names: list[str]) -> list[float]:
     """'wave' or a blend 'wave:0.7,scream:0.3' -> blend weights in the network's style order."""
-    import math
-
     weights = [0.0] * len(names)
-    for part in style.split(","):
-        name, _, amount = part.strip().partition(":")
+    for name, value in parse_blend(style):  # amounts: finite, 0 or more, adding up to more than 0
         if name not in names:
             listed = ", ".join(names) if names else "none are installed"
             raise DeepPhotoError(f"unknown style {name!r}: choose from {listed}")
-        try:
-            value = float(amount) if amount else 1.0
-        except ValueError:
-            raise DeepPhotoError(f"style {part!r}: the blend amount must be a number") from None
-        if not math.isfinite(value) or value < 0:
-            raise DeepPhotoError(f"style {part!r}: the blend amount must be a finite number, 0 or more")
         weights[names.index(name)] += value
     total = sum(weights)
     if total <= 0:

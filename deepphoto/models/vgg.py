@@ -8,13 +8,12 @@ float32 safetensors file in the cache. The network expects BGR in 0-255 minus th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from deepphoto.assets import VGG19_QUANTIZED, cache_dir, fetch
+from deepphoto.assets import VGG19_QUANTIZED, cache_dir, cache_writable, fetch
+from deepphoto.stream.output_safety import discard, temporary_name
 
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 # (block, convs per block, channels)
@@ -39,9 +38,13 @@ def vgg19_state(download: bool = True) -> dict[str, torch.Tensor]:
         return load_file(str(cached))
     q_state = torch.load(fetch(VGG19_QUANTIZED, download), map_location="cpu", weights_only=True)
     state = dequantize(q_state)
-    tmp = cached.with_suffix(".tmp")
-    save_file(state, str(tmp))
-    Path(tmp).replace(cached)
+    if cache_writable(""):  # else used uncached: converted again next time
+        tmp = temporary_name(cached)
+        try:
+            save_file(state, str(tmp))
+            tmp.replace(cached)
+        finally:
+            discard(tmp)
     return state
 
 

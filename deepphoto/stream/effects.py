@@ -5,6 +5,7 @@ Each effect maps a BGR uint8 frame to a BGR uint8 frame of the same size.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,7 +87,12 @@ class ReplaceBackground:
         else:
             self._open = lambda: open_source(str(self.path))
             self.source = self._open()
-            self.frames = iter(self.source)
+            frames = iter(self.source)
+            first = next(frames, None)  # now, not at the first frame: a video that cannot be decoded
+            if first is None:  # is refused before any output is written
+                self.close()
+                raise DeepPhotoError(f"{self.path}: background video has no frame that can be decoded")
+            self.frames = itertools.chain([first], frames)
         self._cache: tuple[tuple[int, int], np.ndarray] | None = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:

@@ -6,13 +6,10 @@ and always closes the sink (so files are finalised).
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from deepphoto.stream.queues import END, FrameQueue, Worker, drain
 from deepphoto.stream.reconnect import lost_card, resilient
 from deepphoto.stream.sinks import Sink, write_image_atomic
 from deepphoto.stream.sources import Source
+from deepphoto.stream.stopping import signals_held
 
 
 @dataclass
@@ -173,7 +171,10 @@ def run_stream(
             bar.close()
             summary.seconds = time.perf_counter() - start
             try:
-                summary.path = sink.close()
+                if writer.error is None:
+                    summary.path = sink.close()
+                else:  # a write failed (disk full, ...): what was written is not trusted
+                    sink.abort()
             except Exception as exc:
                 writer.error = writer.error or exc
     if writer.error is not None:
@@ -190,20 +191,6 @@ def run_stream(
     summary.latency_ms = list(latency) if source.live else []  # a file's frames wait in queues by design
     summary.stages = processor.times.summary()
     return summary
-
-
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """Ignore SIGINT and SIGTERM for the duration (main thread only; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def handle_key(key: int, processor: FrameProcessor, image: np.ndarray) -> bool:

@@ -1,10 +1,21 @@
 """One set of rules for every output a job writes: never over a source, never over an existing
-file without ``--overwrite``, always under a temporary name of its own until complete."""
+file without ``--overwrite``, always under a temporary name of its own until complete, and no
+temporary file left behind when a job fails.
+
+- ``check_output_file`` / ``check_output_folder``: refuse, before any work, an output that cannot
+  be written or must not be replaced;
+- ``check_not_source``: the output is none of the inputs (same file or folder through links, by
+  device and inode), and no frame written into a folder can replace an input image there;
+- ``temporary_name`` / ``temporary_folder``: hidden names beside the output, unique to the writer;
+- ``publish``: move a finished temporary file into place (without ``--overwrite`` never over a file
+  that appeared meanwhile); ``discard``: remove temporary files, quietly.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
@@ -26,13 +37,30 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_not_source(output: str | Path, source: str | Path) -> None:
-    """A one-line error when the output names the input itself (a file, or a folder of frames)."""
-    out, src = str(output), str(source)
-    if "://" in out or "://" in src or out.startswith("/dev/"):
+FRAME_SUFFIX = ".png"  # what a folder output holds: one image per frame
+
+
+def check_not_source(output: str | Path, *sources: str | Path | None) -> None:
+    """A one-line error when the output names an input (the same file or folder, through links,
+    by device and inode), or is a folder of frames that holds an input image a frame could replace."""
+    out = str(output)
+    if "://" in out or out.startswith("/dev/"):
         return
-    if Path(out).exists() and Path(src).exists() and same_file(Path(out), Path(src)):
-        raise DeepPhotoError(f"{out}: is the input; write the output to another file or folder")
+    out_path = Path(out)
+    folder_out = out.endswith(("/", os.sep)) or out_path.is_dir() or not out_path.suffix
+    for source in sources:
+        if source is None or "://" in str(source):
+            continue
+        src = Path(source)
+        if not src.exists():
+            continue
+        if out_path.exists() and same_file(out_path, src):
+            raise DeepPhotoError(f"{out}: is the input; write the output to another file or folder")
+        if folder_out and src.is_file() and src.suffix.lower() == FRAME_SUFFIX and same_file(src.parent, out_path):
+            raise DeepPhotoError(
+                f"{out}: holds the input {src.name}, which a frame written there could replace; "
+                "write the frames to another folder"
+            )
 
 
 def check_output_file(path: Path, overwrite: bool, source: Path | str | None = None) -> None:
@@ -47,6 +75,98 @@ def check_output_file(path: Path, overwrite: bool, source: Path | str | None = N
         raise DeepPhotoError(f"{path}: already exists (use --overwrite to replace it)")
 
 
+def check_folder_can_be_made(folder: Path) -> None:
+    """Refuse, in one line and before any work, a folder a job will write into (a report, a
+    sheet) that is a file, or that cannot be made or written."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DeepPhotoError(f"{folder}: is a file, not a folder")
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise DeepPhotoError(f"{existing}: is a file, not a folder")
+    writable_folder(existing)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Text to a temporary name beside ``path``, then moved into place (never half a file)."""
+    tmp = temporary_name(Path(path))
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as exc:
+        raise DeepPhotoError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        discard(tmp)
+
+
+def check_output_folder(folder: Path, overwrite: bool) -> None:
+    """Refuse, in one line and before any work, a folder output that cannot be written, or that
+    already holds images and ``overwrite`` is not given."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DeepPhotoError(f"{folder}: is a file, not a folder (a folder output ends with /)")
+    writable_folder(folder if folder.is_dir() else (folder.parent if str(folder.parent) else Path(".")))
+    if folder.is_dir() and not overwrite and any(p.suffix.lower() == FRAME_SUFFIX for p in folder.iterdir()):
+        raise DeepPhotoError(f"{folder}: already holds images (use --overwrite to replace them)")
+
+
 def temporary_name(path: Path) -> Path:
     """A hidden name beside ``path``, unique to this writer (two jobs never share one)."""
     return path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(3)}.partial{path.suffix}")
+
+
+def temporary_folder(folder: Path) -> Path:
+    """A new hidden folder for frames in progress: inside ``folder`` when it exists (only it need
+    be writable), else beside it (renamed to it when complete); unique to this writer."""
+    folder = Path(folder)
+    name = f".{folder.name or 'frames'}.{os.getpid()}-{secrets.token_hex(3)}.partial"
+    staging = folder / name if folder.is_dir() else folder.parent / name
+    staging.mkdir()
+    return staging
+
+
+def publish(tmp: Path, path: Path, overwrite: bool) -> Path:
+    """Move the finished temporary file ``tmp`` to ``path`` (same folder, so atomically).
+
+    Without ``overwrite`` a file that appeared at ``path`` while the job ran (another job) is never
+    replaced: the result is kept beside it under a free name, and a one-line error says where."""
+    tmp, path = Path(tmp), Path(path)
+    if overwrite:
+        os.replace(tmp, path)
+        return path
+    try:
+        os.link(tmp, path)  # fails when the name is taken: no window between a check and the move
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links on this file system (FAT, some network shares)
+        if not path.exists():
+            os.replace(tmp, path)
+            return path
+    else:
+        tmp.unlink()
+        return path
+    kept = _free_name(path)
+    os.replace(tmp, kept)
+    raise DeepPhotoError(f"{path}: appeared while this job ran and was not replaced; this job's result is {kept}")
+
+
+def _free_name(path: Path) -> Path:
+    for i in range(1, 10000):
+        candidate = path.with_name(f"{path.stem}-{i}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise DeepPhotoError(f"{path}: no free name beside it")
+
+
+def discard(*paths: Path | None) -> None:
+    """Remove temporary files or folders; quietly (they may be gone already, or never made)."""
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            if Path(path).is_dir() and not Path(path).is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -5,6 +5,7 @@ through it; ``deepphoto.pipeline`` builds it from ``Settings``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect, close_effect
 from deepphoto.stream.refine import guided_filter
 from deepphoto.stream.smoothing import MaskSmoother
+from deepphoto.stream.steady_painting import PaintingHold
 
 
 class StageTimes:
@@ -68,7 +70,11 @@ class FrameProcessor:
         self.look_index = 0
         self.settings = settings or MaskSettings()
         self.smoother = MaskSmoother(self.settings.smooth)
+        self.painting_hold = PaintingHold()  # a painting held where the picture is still (smooth > 0)
+        self._held_look: Look | None = None
         self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
+        # held for a frame; Pipeline.update takes it too, so settings change between frames only
+        self.lock = threading.RLock()
         self.times = StageTimes()
         self.frames = self.segmented = 0
         self._low: np.ndarray | None = None
@@ -88,6 +94,7 @@ class FrameProcessor:
         self.times = StageTimes()
         self.frames = self.segmented = 0
         self.smoother.reset()
+        self.painting_hold.reset()
         self._low = self._grey_at_seg = None
 
     @property
@@ -123,6 +130,8 @@ class FrameProcessor:
             x = self.segmenter.prepare(frame)
             t = self._timed("preprocess", t)
             self._low = self.segmenter.infer(x)
+            if grey is None:  # a first frame: its grey copy lets the next frame tell what moved
+                grey = small_grey(frame, self._low.shape[::-1])
             self._grey_at_seg = grey
             self.segmented += 1
             t = self._timed("segmentation", t)
@@ -139,19 +148,29 @@ class FrameProcessor:
 
     def _effect(self, frame: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
-        out = self.look.effect(frame)
-        self._timed("style", t)
+        look = self.look
+        out = look.effect(frame)
+        t = self._timed("style", t)
+        # A neural painting (its effect names the stylizer) crawls where the picture is still unless
+        # held; classic effects are steady already, and a looping background video must move.
+        if self.settings.smooth > 0 and getattr(look.effect, "stylizer", None) is not None:
+            if look is not self._held_look:
+                self.painting_hold.reset()
+                self._held_look = look
+            out = self.painting_hold(frame, out)
+            self._timed("hold", t)
         return out
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
-        # The style does not need the mask: paint on a second thread while this one segments
-        # (ONNX Runtime and OpenCV release the GIL, so the two use both cores).
-        painting = self._painter.submit(self._effect, frame)
-        alpha = self.person_alpha(frame) if self.region != "whole" else None
-        effected = painting.result()
-        t = time.perf_counter()
-        out = effected if alpha is None else blend(frame, effected, alpha, self.region)
-        self._timed("composite", t)
-        self.frames += 1
+        with self.lock:
+            # The style does not need the mask: paint on a second thread while this one segments
+            # (ONNX Runtime and OpenCV release the GIL, so the two use both cores).
+            painting = self._painter.submit(self._effect, frame)
+            alpha = self.person_alpha(frame) if self.region != "whole" else None
+            effected = painting.result()
+            t = time.perf_counter()
+            out = effected if alpha is None else blend(frame, effected, alpha, self.region)
+            self._timed("composite", t)
+            self.frames += 1
         return out

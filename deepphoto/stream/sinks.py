@@ -2,7 +2,7 @@
 
 out.mp4 / out.mkv / out.mov   H.264 video file (PyAV), source timing and audio kept
 out.jpg / out.png             one image (the last frame written)
-folder/                       numbered PNG images
+folder/                       PNG images, one per frame (numbered, or named after the input images)
 vcam://, /dev/videoN          a virtual camera (pyvirtualcam + v4l2loopback), for video calls
 display://0                   a window (needs an OpenCV build with a GUI, and a display)
 null://                       discards frames, for benchmarks
@@ -23,7 +23,15 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES
 from deepphoto.stream.frame import Frame
-from deepphoto.stream.output_safety import check_output_file, temporary_name, writable_folder
+from deepphoto.stream.output_safety import (
+    FRAME_SUFFIX,
+    check_output_file,
+    check_output_folder,
+    discard,
+    publish,
+    temporary_folder,
+    temporary_name,
+)
 from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
 
 
@@ -39,6 +47,10 @@ class Sink:
 
     def close(self) -> Path | None:
         return None
+
+    def abort(self) -> None:
+        """After a failed write: leave no partial output (a file sink removes its temporary file)."""
+        self.close()
 
 
 class NullSink(Sink):
@@ -62,19 +74,26 @@ class VideoSink(Sink):
     def close(self) -> Path | None:
         return self.file.close()
 
+    def abort(self) -> None:
+        self.file.abort()
 
-def write_image_atomic(path: Path, image: np.ndarray) -> None:
-    """Encode to a temporary name beside ``path``, then rename: never a half-written image."""
-    ok, buf = cv2.imencode(path.suffix.lower(), image)
+
+def write_image_atomic(path: Path, image: np.ndarray, overwrite: bool = True, params: list[int] | None = None) -> None:
+    """Encode (with OpenCV's ``params``) to a temporary name beside ``path``, then move it into
+    place: never a half-written image, never a temporary file left (a full disk is a one-line
+    error), any file name (cv2.imwrite cannot write every one)."""
+    path = Path(path)
+    ok, buf = cv2.imencode(path.suffix.lower(), image, params or [])
     if not ok:
         raise DeepPhotoError(f"{path}: cannot encode an image of this type")
     tmp = temporary_name(path)
     try:
         tmp.write_bytes(buf.tobytes())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        publish(tmp, path, overwrite)
+    except OSError as exc:
+        raise DeepPhotoError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        discard(tmp)
 
 
 class ImageSink(Sink):
@@ -82,7 +101,7 @@ class ImageSink(Sink):
 
     def __init__(self, path: Path, overwrite: bool) -> None:
         check_output_file(path, overwrite)
-        self.path = path
+        self.path, self.overwrite = path, overwrite
         self.last: np.ndarray | None = None
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
@@ -91,30 +110,77 @@ class ImageSink(Sink):
     def close(self) -> Path | None:
         if self.last is None:
             return None
-        write_image_atomic(self.path, self.last)
+        write_image_atomic(self.path, self.last, self.overwrite)
         return self.path
+
+    def abort(self) -> None:
+        self.last = None
 
 
 class FolderSink(Sink):
+    """One PNG per frame in a folder. Frames go to a hidden folder of this job first and move into
+    place when the job ends (also when it is interrupted), so a failed job leaves the folder as it
+    was. The folder's ``.deepphoto-frames`` lists the frames the last job wrote there: ``--overwrite``
+    removes those (and only those) before the new ones move in, so runs never mix."""
+
+    MANIFEST = ".deepphoto-frames"
+
     def __init__(self, folder: Path, overwrite: bool) -> None:
-        writable_folder(folder.parent if not folder.exists() else folder)
-        folder.mkdir(exist_ok=True)
-        if any(folder.glob("*.png")) and not overwrite:
-            raise DeepPhotoError(f"{folder}: already holds images (use --overwrite to replace them)")
-        self.path = folder
+        check_output_folder(folder, overwrite)  # before any work: a file in the way, no permission
+        self.path, self.overwrite = folder, overwrite
         self.frames = 0
         self.used: set[str] = set()
+        self.staging: Path | None = None
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
         name = frame.name or f"{self.frames:06d}"
         if name in self.used:  # a.jpg and a.png in one folder must not overwrite each other
             name = f"{name}-{self.frames:06d}"
+        if self.staging is None:
+            try:
+                self.staging = temporary_folder(self.path)
+            except OSError as exc:
+                raise DeepPhotoError(f"{self.path}: cannot write frames there ({exc.strerror or exc})") from None
+        write_image_atomic(self.staging / f"{name}{FRAME_SUFFIX}", image)
         self.used.add(name)
-        write_image_atomic(self.path / f"{name}.png", image)
         self.frames += 1
 
     def close(self) -> Path | None:
-        return self.path
+        """Move the new frames into the folder (after the previous job's, with ``--overwrite``)."""
+        staging, self.staging = self.staging, None
+        if staging is None:
+            return None
+        try:
+            names = sorted(p.name for p in staging.iterdir())
+            manifest = staging / self.MANIFEST
+            manifest.write_text("".join(f"{n}\n" for n in names), encoding="utf-8", errors="surrogateescape")
+            if staging.parent != self.path and not self.path.exists():  # a new folder: all moves in as one
+                os.rename(staging, self.path)
+                return self.path
+            if self.overwrite:
+                self._remove_previous(set(names))
+            for name in names:
+                os.replace(staging / name, self.path / name)
+            os.replace(manifest, self.path / self.MANIFEST)
+            return self.path
+        except OSError as exc:
+            raise DeepPhotoError(f"{self.path}: cannot move the frames into place ({exc.strerror or exc})") from None
+        finally:
+            discard(staging)
+
+    def _remove_previous(self, keep: set[str]) -> None:
+        listed = self.path / self.MANIFEST
+        try:
+            previous = listed.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+        except OSError:
+            return  # no list: nothing here is known to be an earlier job's frame
+        for name in previous:
+            if name and "/" not in name and name not in keep and name != self.MANIFEST:
+                discard(self.path / name)
+
+    def abort(self) -> None:
+        staging, self.staging = self.staging, None
+        discard(staging)
 
 
 CameraFactory = Callable[..., Any]
@@ -161,6 +227,9 @@ class VirtualCameraSink(Sink):
         if self.camera is not None:
             self.camera.close()
         return self.path
+
+    def abort(self) -> None:
+        self.close()
 
 
 class DisplaySink(Sink):

@@ -1,66 +1,105 @@
 """Motion-adaptive temporal smoothing of the person probability.
 
-Where the picture did not change (sensor noise, network flicker) the mask moves only a little
-toward the new probability, and the longer a pixel's picture stays still the more firmly its mask
-is held; where the picture changed (the person moved) the mask takes the new value at once. So
-still regions stay steady and moving edges do not lag, the complaint users have of a plain
-exponential average. A probability that flips completely still gets through half-way at once.
+Steady by design: each pixel's mask follows the picture under it. Where the picture moved (its
+grey level changed, after matching the brightness of the whole frame, so a flickering light or an
+auto-exposure step is not motion) the mask takes the new probability at once; where the picture did
+not move, the mask holds, and the longer it has been still the more firmly. A network that changes
+its mind about a picture that did not change is flicker, and is held; a person who moves changes
+the picture, and is followed without lag.
 
-Tuned with ``deepphoto bench`` on the demo footage and the webcam-like clips (see
-docs/benchmark): still-scene flicker less than half of the raw masks', edges trailing by at most
-half a frame.
+``smooth`` is the OBS-like control: the weight kept from the past on a still pixel (0 = off: the
+raw masks, bit for bit). Chosen by measurement on every clip of ``deepphoto bench --clips``
+(scripts/steadiness_sweep.py; docs/benchmark/steadiness.md).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+
+
+def picture_change(grey: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """|grey - last| per pixel (0-1) after scaling ``last`` to the brightness of ``grey``."""
+    gain = float(grey.mean()) / max(float(last.mean()), 1e-6)
+    return np.abs(grey - last * np.float32(gain))
 
 
 class MaskSmoother:
     def __init__(
         self,
         smooth: float = 0.7,
-        motion_scale: float = 2.0,
-        image_motion_scale: float = 0.08,
+        still_level: float = 1.0 / 255,
+        moving_level: float = 8.0 / 255,
+        spread: int = 0,
+        mask_motion: float = 0.0,
         hold_after: int = 4,
+        reference: bool = True,
     ) -> None:
-        """``smooth``: weight kept from the past where nothing moves (0 = off, < 1);
-        ``motion_scale``: a probability change this large counts as full motion;
-        ``image_motion_scale``: a grey-level change (0-1) this large counts as full motion;
+        """``smooth``: weight kept from the past on a still pixel (0 = off, < 1);
+        ``still_level`` / ``moving_level``: picture change (grey, 0-1) up to which a pixel is
+        still, and from which it follows at once (linear in between);
+        ``spread``: a pixel this many pixels from one whose picture moved counts as moved too;
+        ``mask_motion``: a probability change this large counts as motion on its own where the
+        picture moved at least a little (0: only the picture decides);
         ``hold_after``: frames of still picture after which the weight kept reaches
-        ``1 - (1 - smooth) / 6`` (0.95 for the default 0.7)."""
+        ``1 - (1 - smooth) / 6`` (0.95 for the default 0.7);
+        ``reference``: compare each frame with the picture the held mask was made from (smoothed
+        as the mask is) instead of the frame before, so a slow movement adds up until it is followed."""
         if not 0.0 <= smooth < 1.0:
             raise ValueError("smooth must be in [0, 1)")
+        if not 0.0 <= still_level < moving_level:
+            raise ValueError("need 0 <= still_level < moving_level")
         self.smooth = smooth
-        self.motion_scale = motion_scale
-        self.image_motion_scale = image_motion_scale
+        self.still_level, self.moving_level = still_level, moving_level
+        self.spread, self.mask_motion = spread, mask_motion
         self.hold_after = max(1, hold_after)
-        self.hold = 1.0 - (1.0 - smooth) / 6.0 if smooth > 0 else 0.0
+        self.reference = reference
         self.state: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None
         self.still_for: np.ndarray | None = None  # frames each pixel's picture has been still (capped)
 
+    @property
+    def hold(self) -> float:
+        """Weight kept from the past on a pixel still for ``hold_after`` frames (follows ``smooth``,
+        which live controls change)."""
+        return 1.0 - (1.0 - self.smooth) / 6.0 if self.smooth > 0 else 0.0
+
     def reset(self) -> None:
         self.state = self.last_grey = self.still_for = None
 
+    def moved(self, grey: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Per pixel, 0 (picture still) to 1 (picture moved)."""
+        change = picture_change(grey, last)
+        if self.spread > 0:
+            k = 2 * self.spread + 1
+            change = cv2.dilate(change, np.ones((k, k), np.uint8))
+        scale = 1.0 / (self.moving_level - self.still_level)
+        return np.clip((change - self.still_level) * scale, 0.0, 1.0)
+
     def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None) -> np.ndarray:
-        """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size."""
+        """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size
+        (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey = prob.copy(), grey
             return self.state
         diff = prob - self.state
-        motion = np.abs(diff) * (1.0 / self.motion_scale)
         smooth: float | np.ndarray = self.smooth
+        motion: float | np.ndarray = 0.0
         if grey is not None and self.last_grey is not None and grey.shape == prob.shape:
-            image_motion = np.abs(grey - self.last_grey) * (1.0 / self.image_motion_scale)
-            motion = np.maximum(motion, image_motion)
-            still = image_motion < 0.5
+            motion = self.moved(grey, self.last_grey)
+            if self.mask_motion > 0:  # a large mask change where the picture moved a little
+                motion = np.maximum(motion, np.minimum(np.abs(diff) * (1.0 / self.mask_motion), 1.0) * (motion > 0))
             if self.still_for is None or self.still_for.shape != prob.shape:
                 self.still_for = np.zeros_like(prob)
-            self.still_for = np.where(still, np.minimum(self.still_for + 1, self.hold_after), 0).astype(np.float32)
+            self.still_for = np.where(motion < 0.5, np.minimum(self.still_for + 1, self.hold_after), 0).astype(
+                np.float32
+            )
             smooth = self.smooth + (self.hold - self.smooth) * (self.still_for * (1.0 / self.hold_after))
-        keep = smooth * (1.0 - np.minimum(motion, 1.0))
+        keep = smooth * (1.0 - motion)
         self.state += (1.0 - keep) * diff
-        self.last_grey = grey
+        if self.reference and grey is not None and self.last_grey is not None and grey.shape == prob.shape:
+            self.last_grey = self.last_grey + (1.0 - keep) * (grey - self.last_grey)
+        else:
+            self.last_grey = grey
         return self.state

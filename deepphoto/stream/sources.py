@@ -5,7 +5,8 @@ photo.jpg                 one image                                         file
 folder/                   the images in a folder, in name order             file
 /dev/video0, v4l2://0     a V4L2 webcam (size and fps may be asked for)     live
 csi://0                   a Jetson CSI camera (GStreamer nvarguscamerasrc)   live
-rtsp://, http(s)://       a network stream                                  live
+rtsp://, http(s)://       a network stream: live, or a file when it declares  live / file
+                          a duration or frame count (a clip on a web server)
 synthetic://              moving shapes at the asked fps, for tests/soaks   live
 """
 
@@ -44,11 +45,14 @@ class Source:
 
 
 class FileVideo(Source):
-    def __init__(self, path: Path) -> None:
-        self.reader = VideoFileSource(path)
+    """A video file; ``reader`` an already opened one (a finite file over the network, whose audio
+    is not copied)."""
+
+    def __init__(self, path: Path | str, reader: VideoFileSource | None = None) -> None:
+        self.reader = reader or VideoFileSource(path)
         self.fps, self.time_base = self.reader.fps, self.reader.time_base
         self.frame_count = self.reader.frame_count
-        self.audio_path = Path(path) if self.reader.has_audio else None
+        self.audio_path = Path(path) if self.reader.has_audio and reader is None else None
 
     def __iter__(self) -> Iterator[Frame]:
         yield from self.reader
@@ -134,11 +138,8 @@ class NetworkStream(Source):
 
     live = True
 
-    def __init__(self, url: str) -> None:
-        try:
-            self.reader = VideoFileSource(url, network=True)
-        except DeepPhotoError as exc:
-            raise DeepPhotoError(f"{url}: stream not reachable ({exc})") from None
+    def __init__(self, url: str, reader: VideoFileSource | None = None) -> None:
+        self.reader = reader or open_network(url)
         self.fps = self.reader.fps
         self.url = url
 
@@ -151,6 +152,39 @@ class NetworkStream(Source):
 
     def close(self) -> None:
         self.reader.close()
+
+
+def open_network(url: str) -> VideoFileSource:
+    try:
+        return VideoFileSource(url, network=True)
+    except DeepPhotoError as exc:
+        raise DeepPhotoError(f"{url}: stream not reachable ({exc})") from None
+
+
+class Resized(Source):
+    """Another source's frames scaled to ``size`` (width, height): what ``--size`` does to files."""
+
+    def __init__(self, source: Source, size: tuple[int, int]) -> None:
+        self.source, self.size = source, size
+        self.live, self.fps, self.time_base = source.live, source.fps, source.time_base
+        self.frame_count, self.audio_path = source.frame_count, source.audio_path
+
+    def __iter__(self) -> Iterator[Frame]:
+        w, h = self.size
+        for frame in self.source:
+            ih, iw = frame.image.shape[:2]
+            if (iw, ih) != (w, h):
+                shrink = iw > w or ih > h
+                frame.image = cv2.resize(
+                    frame.image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+                )
+            yield frame
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __getattr__(self, name: str) -> object:  # the summary reads bad_packets, unreadable, ...
+        return getattr(self.source, name)
 
 
 class Synthetic(Source):
@@ -199,7 +233,10 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")
         return Capture(index, cv2.CAP_V4L2, uri, size, fps)
     if uri.startswith(("rtsp://", "rtsps://", "http://", "https://", "rtmp://")):
-        return NetworkStream(uri)
+        reader = open_network(uri)
+        # A clip on a web server declares its length: read it as a file (every frame, then the end);
+        # a camera or broadcast does not: read it live (newest frames, reconnect when it drops).
+        return FileVideo(uri, reader) if reader.finite else NetworkStream(uri, reader)
     if uri.startswith("synthetic://"):
         return Synthetic(size or (640, 480), fps or 30)
     if "://" in uri:

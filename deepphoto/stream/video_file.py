@@ -1,27 +1,37 @@
 """Video files in and out through PyAV (FFmpeg): decode any container, encode H.264.
 
-The sink writes to a temporary name in the output folder and renames it on close, so a crash
-never leaves a half-written file under the final name, and closing always finalises the
-container (so Ctrl-C mid-job still leaves a playable file with every frame written so far).
-Audio of the source is copied through (no re-encoding) when the output is finalised.
+Frames are decoded upright: a display matrix (the rotation a phone records instead of turning
+the picture, and flips) is applied as players and FFmpeg's command line apply it. A file that
+ends before the duration it declares (cut short, damaged) is decoded as far as it goes, with a
+warning.
+
+The sink writes to a temporary name of its own beside the output and moves it into place on
+close, so a crash never leaves a half-written file under the final name, and closing always
+finalises the container (so Ctrl-C mid-job still leaves a playable file with every frame written
+so far); a failed write (a full disk) removes the temporary file. Audio of the source is copied
+through (no re-encoding) when the output is finalised, every video packet kept.
 """
 
 from __future__ import annotations
 
+import errno
 import heapq
+import math
 import sys
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.frame import Frame
-from deepphoto.stream.output_safety import check_output_file, temporary_name
+from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 
 VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)  # the output's disk, not the input
 
 
 class VideoFileSource:
@@ -50,10 +60,19 @@ class VideoFileSource:
         self.time_base = self.stream.time_base or 1 / self.fps
         self.frame_count = int(self.stream.frames or 0)
         self.has_audio = bool(self.container.streams.audio)
+        self.duration, self.duration_slack = declared_duration(self.container, self.stream)
         self.bad_packets = 0
+        self.ended_early = ""  # set when decoding stopped well before the declared duration
+        self.last_time: float | None = None  # of the last frame decoded (seconds)
+
+    @property
+    def finite(self) -> bool:
+        """Whether the source declares an end (a file, also one served over HTTP), not a live stream."""
+        return self.duration is not None or self.frame_count > 0
 
     def __iter__(self) -> Iterator[Frame]:
         errors_in_a_row = 0
+        self.last_time = None
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
                 for packet in self.container.demux(self.stream):
@@ -64,13 +83,32 @@ class VideoFileSource:
                         continue
                     errors_in_a_row = 0
                     for frame in decoded:
-                        yield Frame(frame.to_ndarray(format="bgr24"), frame.pts, frame.time_base)
-                return
+                        if frame.time is not None:
+                            self.last_time = float(frame.time)
+                        image = upright(frame.to_ndarray(format="bgr24"), display_matrix(frame))
+                        yield Frame(image, frame.pts, frame.time_base)
+                break
             except av.error.EOFError:
-                return
+                break
             except av.error.FFmpegError:
                 self.bad_packets += 1
                 errors_in_a_row += 1
+        self._check_end()
+
+    def _check_end(self) -> None:
+        """Warn, once, when the decoded frames end well before the duration the file declares."""
+        if self.duration is None or self.ended_early or self.last_time is None:
+            return  # nothing decoded at all: the caller says so, as an error
+        period = 1 / float(self.fps) if self.fps else 0.04
+        start = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
+        reached = self.last_time - start + period
+        if self.duration - reached > max(3 * period, self.duration_slack):
+            self.ended_early = f"decoding stopped at {reached:.2f} s of {self.duration:.2f} s"
+            print(
+                f"deepphoto: warning: {self.path}: {self.ended_early} (the file is cut short or damaged); "
+                "the frames before that are used",
+                file=sys.stderr,
+            )
 
     def close(self) -> None:
         self.container.close()
@@ -91,6 +129,7 @@ class VideoFileSink:
         self.path = Path(path)
         self.format = container_format(self.path)
         check_output_file(self.path, overwrite)
+        self.overwrite = overwrite
         self.tmp = temporary_name(self.path)
         self.fps = Fraction(fps).limit_denominator(100000)
         self.time_base = time_base
@@ -103,7 +142,11 @@ class VideoFileSink:
         self.audio_note = ""
 
     def _open(self, width: int, height: int) -> None:
-        self.container = av.open(str(self.tmp), mode="w", format=self.format)
+        try:
+            self.container = av.open(str(self.tmp), mode="w", format=self.format)
+        except (OSError, av.error.FFmpegError) as exc:
+            discard(self.tmp)
+            raise DeepPhotoError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
         stream = self.container.add_stream("libx264", rate=self.fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
@@ -132,22 +175,37 @@ class VideoFileSink:
         self.frames += 1
 
     def close(self) -> Path | None:
-        """Flush, finalise, copy the audio in, move to the final name; None if nothing was written."""
+        """Flush, finalise, copy the audio in, move to the final name; None if nothing was written.
+        Should any of it fail (a full disk), the temporary file is removed and the error raised."""
         if self.container is None:
+            discard(self.tmp)
             return None
         try:
-            for packet in self.stream.encode():
-                self.container.mux(packet)
-        finally:
-            self.container.close()
-            self.container = None
-        if self.frames == 0 or not self.tmp.exists():
-            self.tmp.unlink(missing_ok=True)
-            return None
-        if self.audio_from is not None:
-            self._add_audio()
-        self.tmp.replace(self.path)
-        return self.path
+            try:
+                for packet in self.stream.encode():
+                    self.container.mux(packet)
+            finally:
+                container, self.container = self.container, None
+                container.close()
+            if self.frames == 0 or not self.tmp.exists():
+                discard(self.tmp)
+                return None
+            if self.audio_from is not None:
+                self._add_audio()
+            return publish(self.tmp, self.path, self.overwrite)
+        except BaseException:
+            discard(self.tmp)
+            raise
+
+    def abort(self) -> None:
+        """Give up: close without finalising and remove the temporary file (after a failed write)."""
+        container, self.container = self.container, None
+        if container is not None:
+            try:
+                container.close()
+            except Exception:  # the file goes anyway
+                pass
+        discard(self.tmp)
 
     def _add_audio(self) -> None:
         muxed = temporary_name(self.path)
@@ -155,9 +213,14 @@ class VideoFileSink:
             remux_with_audio(self.tmp, self.audio_from, muxed, self.format)
             muxed.replace(self.tmp)
         except (av.error.FFmpegError, ValueError) as exc:
-            muxed.unlink(missing_ok=True)
+            discard(muxed)
+            if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
+                raise  # the disk, not the audio: the output cannot be trusted
             self.audio_note = f"audio not copied ({exc}); a .mkv output takes any audio codec"
             print(f"deepphoto: warning: {self.audio_note}", file=sys.stderr)
+        except BaseException:
+            discard(muxed)
+            raise
 
     def __enter__(self) -> VideoFileSink:
         return self
@@ -167,20 +230,29 @@ class VideoFileSink:
 
 
 def remux_with_audio(video: Path, audio_src: Path, out: Path, fmt: str) -> None:
-    """Video packets of ``video`` plus the source's first audio stream, up to the video's end."""
+    """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
+
+    Matroska stores no decoding timestamps: its packets come without DTS (only the first few have
+    one), so a packet is placed by its DTS where it has one, else by its PTS, else right after the
+    one before; only the demuxer's empty end-of-stream packets are left out."""
     with av.open(str(video)) as vin, av.open(str(audio_src)) as ain, av.open(str(out), "w", format=fmt) as dst:
         vsrc, asrc = vin.streams.video[0], ain.streams.audio[0]
-        vout = dst.add_stream_from_template(vsrc)
+        # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
+        rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
+        vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
         end = float(vin.duration or 0) / av.time_base if vin.duration else None
 
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int
         ) -> Iterator[tuple[float, int, av.Packet, object]]:
+            t = -math.inf
             for pkt in container.demux(stream):
-                if pkt.dts is None:
+                if pkt.size == 0:  # the flush packet at the end of a stream: no data
                     continue
-                t = float(pkt.dts * pkt.time_base)
+                stamp = pkt.dts if pkt.dts is not None else pkt.pts
+                if stamp is not None and pkt.time_base is not None:
+                    t = max(t, float(stamp * pkt.time_base))  # never earlier than the packet before
                 if order == 1 and end is not None and t >= end:
                     break
                 yield t, order, pkt, out_stream
@@ -190,6 +262,62 @@ def remux_with_audio(video: Path, audio_src: Path, out: Path, fmt: str) -> None:
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+def declared_duration(container: av.container.InputContainer, stream: av.stream.Stream) -> tuple[float | None, float]:
+    """The video's duration in seconds as the file declares it (None when it does not), and how
+    far short of it an intact file may end: the video stream's own duration (MP4, or the DURATION
+    tag Matroska writers add) is exact; a container's duration may include a longer audio track."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base), 0.0
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec), 0.0
+        except ValueError:
+            pass
+    if container.duration and container.duration > 0:
+        seconds = container.duration / av.time_base
+        alone = len(container.streams) == 1
+        return seconds, 0.0 if alone else max(1.0, 0.05 * seconds)
+    return None, 0.0
+
+
+def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
+    """The frame's display matrix (nine int32, 16.16 fixed point), if it has one."""
+    for data in frame.side_data:
+        if data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            values = np.frombuffer(bytes(data), np.int32)
+            return values[:9] if values.size >= 9 else None
+    return None
+
+
+def upright(image: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
+    """The picture as players show it: the display matrix's rotation by a multiple of 90 degrees
+    and its flips applied, as FFmpeg's command line does (fftools, autorotate)."""
+    if matrix is None:
+        return image
+    a, b, c, d = (float(v) / 65536 for v in (matrix[0], matrix[1], matrix[3], matrix[4]))
+    sx, sy = math.hypot(a, c), math.hypot(b, d)
+    if sx == 0 or sy == 0:
+        return image
+    theta = float(round(math.degrees(math.atan2(b / sy, a / sx))))  # -av_display_rotation_get()
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        turned = image.transpose(1, 0, 2) if matrix[3] > 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    elif abs(theta - 180) < 1:
+        turned = image[:, ::-1] if matrix[0] < 0 else image
+        turned = turned[::-1] if matrix[4] < 0 else turned
+    elif abs(theta - 270) < 1:
+        turned = (
+            image[::-1, ::-1].transpose(1, 0, 2) if matrix[3] < 0 else cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+        )
+    elif abs(theta) < 1:
+        turned = image[::-1] if matrix[4] < 0 else image
+    else:  # an odd angle: left as stored
+        turned = image
+    return np.ascontiguousarray(turned)
 
 
 def container_format(path: Path) -> str:

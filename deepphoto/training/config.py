@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import choice, number, whole
 
 SHARED_DATA = Path("../shared/data")
+MIXES = ("v1", "v2")  # v1: portraits, composites, copy-paste; v2: deepphoto.training.seg_mix
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,36 @@ class SegTrainConfig:
     threads: int = 0  # CPU threads (0: all cores)
     export: Path | None = None  # write safetensors weights here at the end
     init: Path | None = None  # start from these LightNet weights instead of ImageNet
+    mix: str = "v1"  # the data mix (MIXES); v2 trains on soft targets weighted by confidence
+    fine_level: int = 0  # channels of a 1/2-resolution decoder level (0: none, output at 1/4)
+    edge_weight: float = 0.0  # extra loss weight in a band around the target's edges (v2 loss)
+    consistency: float = 0.0  # share of each batch given a moved, re-lit copy (v2 loss)
+    consistency_weight: float = 1.0  # weight of the copy-vs-moved-prediction squared difference
+    resume: Path | None = None  # resume from this checkpoint (last.pt or a compact one) if it is ahead
+    keep_last: int = 3  # also keep the last N saves as step-NNNNNN.pt (hard links: no copying)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(self.sizes))
+        choice("--mix", self.mix, MIXES)
+        whole("--fine-level", self.fine_level, 0, 1024)
+        number("--edge-weight", self.edge_weight, 0.0, 1e3)
+        number("--consistency", self.consistency, 0.0, 1.0)
+        number("--consistency-weight", self.consistency_weight, 0.0, 1e6)
+        whole("--keep-last", self.keep_last, 0, 10**6)
+        if self.mix == "v1" and (self.edge_weight or self.consistency):
+            raise DeepPhotoError("--edge-weight and --consistency belong to the v2 loss: add --mix v2")
         object.__setattr__(self, "skip_portraits", tuple(self.skip_portraits))
         if not self.sizes or any(v <= 0 or v % 32 for v in self.sizes):
             text = ",".join(map(str, self.sizes))
             raise DeepPhotoError(f"sizes {text!r}: give sizes as multiples of 32, e.g. 320,352,384")
+        whole("--steps", self.steps, 1, 10**8)
+        whole("--batch", self.batch, 1, 4096)
+        number("--lr", self.lr, 0.0, 1.0, low_open=True)
+        whole("--width", self.width, 8, 1024)
+        number("--composite-share", self.composite_share, 0.0, 1.0)
+        number("--distractors", self.distractors, 0.0, 1.0)
+        number("--copy-paste", self.copy_paste, 0.0, 1.0)
+        _common(self.save_every, self.seed, self.threads)
 
 
 @dataclass(frozen=True)
@@ -62,3 +87,22 @@ class StyleTrainConfig:
     threads: int = 0  # CPU threads (0: all cores)
     export: Path | None = None  # write safetensors weights here at the end
     init: Path | None = None  # start from these StyleNet weights (e.g. the shipped ones)
+
+    def __post_init__(self) -> None:
+        whole("--steps", self.steps, 1, 10**8)
+        whole("--batch", self.batch, 1, 4096)
+        whole("--crop", self.crop, 16, 2048)
+        if self.crop % 8:
+            raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
+        number("--lr", self.lr, 0.0, 1.0, low_open=True)
+        number("--content-weight", self.content_weight, 0.0, 1e9)
+        number("--style-weight", self.style_weight, 0.0, 1e9)
+        number("--temporal-weight", self.temporal_weight, 0.0, 1e9)
+        _common(self.save_every, self.seed, self.threads)
+
+
+def _common(save_every: int, seed: int, threads: int) -> None:
+    """The options both trainings share: finite, in range, named in the message."""
+    whole("--save-every", save_every, 1, 10**8)
+    whole("--seed", seed, 0, 2**32 - 1)
+    whole("--threads", threads, 0, 256)

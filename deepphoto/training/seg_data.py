@@ -14,7 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepphoto import datasets
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import decode_file
 from deepphoto.settings import IMAGE_SUFFIXES
 
 VAL_PERCENT = 15
@@ -54,16 +56,10 @@ def list_pairs(data_dir: Path) -> list[tuple[Path, Path]]:
 
 
 def read_pair(img_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """BGR uint8 image and boolean person mask of the image's size (mask resized nearest)."""
-    img = cv2.imread(str(img_path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise DeepPhotoError(f"{img_path}: not a readable image")
-    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise DeepPhotoError(f"{mask_path}: not a readable mask image")
-    if mask.shape != img.shape[:2]:
-        mask = cv2.resize(mask, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
-    return img, mask > 127
+    """BGR uint8 image and boolean person mask of the image's size: a smaller mask of the same
+    aspect is resized (nearest), another shape or an unclear mask format is a one-line error
+    (``deepphoto.datasets.person_mask``)."""
+    return datasets.read_pair(img_path, mask_path)
 
 
 def split_pairs(pairs: list[tuple[Path, Path]], split: str) -> list[tuple[Path, Path]]:
@@ -114,10 +110,11 @@ class SegTrainingData:
             self.portraits.append((_shrink(img), _shrink(mask.astype(np.uint8), interp=cv2.INTER_NEAREST)))
         self.people: list[Cutout] = []
         for p in sorted((seg / "cutouts" / "people").glob("*.png")):
-            rgba = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-            if rgba is not None and rgba.ndim == 3 and rgba.shape[2] == 4:
+            rgba = decode_file(p, cv2.IMREAD_UNCHANGED)
+            if rgba.ndim == 3 and rgba.shape[2] == 4:
                 self.people.append(Cutout(rgba[..., :3].copy(), rgba[..., 3].astype(np.float32) / 255))
-        self.backgrounds = [cv2.imread(str(p)) for p in sorted((seg / "cutouts" / "backgrounds").glob("*.jpg"))]
+        backgrounds = sorted((seg / "cutouts" / "backgrounds").glob("*.jpg"))
+        self.backgrounds = [decode_file(p, cv2.IMREAD_COLOR) for p in backgrounds]
         self.backgrounds = [b for b in self.backgrounds if b is not None]
         if not self.portraits or not self.people or not self.backgrounds:
             raise DeepPhotoError(f"{seg}: needs portraits/, cutouts/people/ and cutouts/backgrounds/")

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import decode_file
 from deepphoto.models.paintings import STYLE_SOURCES
 from deepphoto.training.seg_data import is_validation, list_pairs
 
@@ -15,9 +15,7 @@ HELD_OUT_CLIPS = ("want.mkv", "sister.mkv")  # never trained on; evaluation fram
 
 
 def read_bgr(path: Path, short_side: int) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise DeepPhotoError(f"{path}: not a readable image")
+    img = decode_file(path, cv2.IMREAD_COLOR)
     s = short_side / min(img.shape[:2])
     return cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
 

@@ -3,8 +3,13 @@
     train(SegTrainConfig(data=Path("../shared/data"), out=Path("runs/seg"), steps=4000))
 
 or ``deepphoto train-seg --data ../shared/data --out runs/seg --steps 4000``. Resumes from
-``OUT/last.pt`` when it exists. Uses CUDA when available, else all CPU cores. The validation split
-of the portraits is never sampled (see ``seg_data.is_validation``).
+``OUT/last.pt`` when it exists (or from ``--resume FILE`` when that is further on). Uses CUDA when
+available, else all CPU cores. The validation splits are never sampled (``seg_data.is_validation``,
+``datasets.pairs(..., "train")``). ``--mix v1`` (default) trains as LightNet v1 did; ``--mix v2``
+draws ``seg_mix.MixData`` samples with soft targets and the losses of ``seg_losses``.
+
+Every step draws its data from a generator seeded by (seed, step), so a resumed run draws the same
+batches as one that never stopped.
 """
 
 from __future__ import annotations
@@ -19,20 +24,41 @@ import torch
 import torch.nn.functional as F
 
 from deepphoto.assets import mobilenet_v2_imagenet
+from deepphoto.errors import DeepPhotoError
 from deepphoto.models.lightnet import LightNet
 from deepphoto.models.mobilenet_v2 import MobileNetV2
-from deepphoto.models.weights import save_weights
-from deepphoto.training import checkpoints
+from deepphoto.models.weights import read_weights, save_weights
+from deepphoto.training import checkpoints, seg_losses
 from deepphoto.training.config import SegTrainConfig
 from deepphoto.training.seg_data import SegTrainingData
 
+FINE_PREFIX = "fine_"  # the fine level's tensors: the only ones an --init may lack
 
-def imagenet_lightnet(width: int) -> LightNet:
+
+def imagenet_lightnet(width: int, fine_level: int = 0) -> LightNet:
     """A LightNet whose encoder starts from the ImageNet MobileNetV2 (loaded strictly)."""
     imagenet = MobileNetV2()
     imagenet.load_state_dict(torch.load(mobilenet_v2_imagenet(), map_location="cpu", weights_only=True), strict=True)
-    net = LightNet(width=width)
+    net = LightNet(width=width, fine_level=fine_level)
     net.backbone.features.load_state_dict(imagenet.features[:18].state_dict(), strict=True)
+    return net
+
+
+def initialised_lightnet(weights: Path, fine_level: int = 0) -> LightNet:
+    """LightNet with ``fine_level`` whose every other tensor comes from ``weights`` (e.g. the
+    shipped v1): only the fine level's tensors may be missing there, and nothing may be left over."""
+    state, config = read_weights(weights, kind="lightnet")
+    net = LightNet(width=int(config.get("width", 128)), fine_level=fine_level)
+    shapes = net.state_dict()
+    wrong = [k for k, v in state.items() if k in shapes and v.shape != shapes[k].shape]
+    if wrong:
+        raise DeepPhotoError(f"{weights}: weights do not fit this LightNet (e.g. {wrong[0]!r} has another shape)")
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    wrong = [k for k in missing if not k.startswith(FINE_PREFIX)] + list(unexpected)
+    if wrong:
+        raise DeepPhotoError(f"{weights}: weights do not fit this LightNet (e.g. {wrong[0]!r})")
+    new = f"; new, not in it: {', '.join(missing)}" if missing else ""
+    print(f"init: {len(state)} tensors from {weights}, every one loaded{new}", flush=True)
     return net
 
 
@@ -66,19 +92,55 @@ def lr_at(step: int, steps: int, warmup: int = 100) -> float:
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
+def v2_step_loss(
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    config: SegTrainConfig,
+    rng: np.random.Generator,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The v2 loss of one batch: soft targets with the edge band, and for the first
+    ``consistency`` share of the batch a moved, re-lit copy whose prediction should match."""
+    copies = round(config.consistency * len(x))
+    theta = None
+    if copies:
+        theta = seg_losses.random_moves(copies, rng).to(x.device)
+        moved, _ = seg_losses.move(x[:copies], theta)
+        x = torch.cat([x, seg_losses.relight(moved, rng)])
+    logits = net(x.contiguous(memory_format=torch.channels_last))
+    n = len(target)
+    supervised = seg_losses.soft_loss(logits[:n], target, weight, config.edge_weight)
+    parts = {"supervised": supervised.item()}
+    loss = supervised
+    if theta is not None:
+        steady = seg_losses.consistency(logits[:n], logits[n:], theta)
+        parts["consistency"] = steady.item()
+        loss = loss + config.consistency_weight * steady
+    return loss, parts
+
+
 def train(config: SegTrainConfig) -> Path:
     """Train (or resume) the run ``config`` describes; returns the checkpoint ``out / "last.pt"``."""
     device = checkpoints.prepare_run(config.out, config.threads, config.seed)
-    data = SegTrainingData(
-        config.data, config.composite_share, config.seed, config.distractors, config.skip_portraits, config.copy_paste
-    )
+    if config.mix == "v2":
+        from deepphoto.training.seg_mix import MixData
+
+        data: SegTrainingData | MixData = MixData(config.data, seed=config.seed)
+    else:
+        data = SegTrainingData(
+            config.data,
+            config.composite_share,
+            config.seed,
+            config.distractors,
+            config.skip_portraits,
+            config.copy_paste,
+        )
 
     if config.init:
-        from deepphoto.models.lightnet_io import load_lightnet
-
-        net = load_lightnet(config.init).to(device)
+        net = initialised_lightnet(config.init, config.fine_level).to(device)
     else:
-        net = imagenet_lightnet(config.width).to(device)
+        net = imagenet_lightnet(config.width, config.fine_level).to(device)
     net = net.to(memory_format=torch.channels_last)  # a 352 px step on CPU: 0.82 s vs 1.82 s NCHW
     encoder = list(net.backbone.parameters())
     encoder_ids = {id(p) for p in encoder}
@@ -89,23 +151,30 @@ def train(config: SegTrainConfig) -> Path:
     base_lrs = [g["lr"] for g in opt.param_groups]
 
     ckpt = config.out / "last.pt"
-    step = checkpoints.resume(ckpt, net, opt, device)
-    data.rng = np.random.default_rng(config.seed + step)
+    step = checkpoints.resume(ckpt, net, opt, device, also=config.resume)
 
     log = open(config.out / "log.jsonl", "a")
-    rng = np.random.default_rng(config.seed + step + 1)
-    t0, seen, running = time.time(), 0, []
+    t0, seen, running, parts = time.time(), 0, [], {}
     train_mode(net, config.freeze_bn)
     while step < config.steps:
+        rng = np.random.default_rng([config.seed, step])  # by step: a resumed run draws the same
+        data.rng = rng
         size = int(rng.choice(config.sizes))
         batch = [data.sample((size, size)) for _ in range(config.batch)]
         # NHWC arrays permuted to NCHW views are already channels-last in memory
         x = torch.from_numpy(np.stack([b[0] for b in batch])).permute(0, 3, 1, 2).to(device)
-        y = torch.from_numpy(np.stack([b[1] for b in batch])).long().to(device)
 
         for g, base in zip(opt.param_groups, base_lrs):
             g["lr"] = base * lr_at(step, config.steps)
-        loss = seg_loss(net(x), y)
+        if config.mix == "v2":
+            target = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
+            weight = torch.from_numpy(np.stack([b[2] for b in batch])).to(device)
+            loss, step_parts = v2_step_loss(net, x, target, weight, config, rng)
+            for k, v in step_parts.items():
+                parts.setdefault(k, []).append(v)
+        else:
+            y = torch.from_numpy(np.stack([b[1] for b in batch])).long().to(device)
+            loss = seg_loss(net(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -122,15 +191,18 @@ def train(config: SegTrainConfig) -> Path:
                 "img_per_s": round(rate, 2),
                 "lr": opt.param_groups[1]["lr"],
                 "eta_min": round(eta / 60, 1),
+                **{k: round(float(np.mean(v)), 5) for k, v in parts.items()},
             }
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            running = []
+            running, parts = [], {}
         if step % config.save_every == 0 or step == config.steps:
-            checkpoints.save(ckpt, net, opt, step, width=config.width)
+            checkpoints.save(ckpt, net, opt, step, width=net.width, fine_level=net.fine_level, mix=config.mix)
+            checkpoints.keep_last(ckpt, step, config.keep_last)
     log.close()
     if config.export:
-        save_weights(net.cpu(), config.export, kind="lightnet", config={"width": config.width})
+        arch = {"width": net.width, **({"fine_level": net.fine_level} if net.fine_level else {})}
+        save_weights(net.cpu(), config.export, kind="lightnet", config=arch)
         print(f"wrote {config.export}")
     return ckpt

@@ -1,0 +1,107 @@
+"""Ray actors of a batch: each opens one ``Pipeline`` (its networks) once and keeps it for every
+chunk and photo it is given; a small board collects how many frames each call has written."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import ray
+
+from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import read_image
+from deepphoto.settings import Settings
+from deepphoto.stream.sinks import write_image_atomic
+
+
+class WorkerUnusable(Exception):
+    """This worker could not open the pipeline; its calls go to another worker."""
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().replace("\n", " ") or type(exc).__name__
+    return text if isinstance(exc, DeepPhotoError) else f"{type(exc).__name__}: {text}"
+
+
+@ray.remote(num_cpus=0)
+class ProgressBoard:
+    """Frames written so far by each running call (keyed by the driver), read by the progress bar."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def report(self, key: str, frames: int) -> None:
+        self.counts[key] = frames
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def forget(self, keys: list[str]) -> None:
+        for key in keys:
+            self.counts.pop(key, None)
+
+
+@ray.remote(max_restarts=0, max_task_retries=0)
+class BatchWorker:
+    """One pipeline, opened once; a chunk of a video or one photo per call."""
+
+    def __init__(self, settings: Settings, board: ray.actor.ActorHandle | None = None) -> None:
+        from deepphoto.pipeline import Pipeline
+
+        self.board = board
+        self.error = ""
+        self.pipe = None
+        try:
+            self.pipe = Pipeline(settings)
+        except Exception as exc:  # reported by ready(); the driver stops using this worker
+            self.error = one_line(exc)
+
+    def ready(self) -> dict[str, object]:
+        return {"pid": os.getpid(), "host": socket.gethostname(), "error": self.error}
+
+    def _reporter(self, key: str) -> Callable[[int], None]:
+        last = [0.0]
+
+        def report(frames: int) -> None:
+            now = time.monotonic()
+            if self.board is not None and now - last[0] > 0.25:
+                last[0] = now
+                self.board.report.remote(key, frames)
+
+        return report
+
+    def chunk(self, key: str, plan: VideoPlan, chunk: Chunk, out: str) -> ChunkResult:
+        """Render ``chunk`` of ``plan`` into the video file ``out``."""
+        if self.pipe is None:
+            raise WorkerUnusable(self.error)
+        result = render_chunk(self.pipe, plan, chunk, Path(out), on_frames=self._reporter(key))
+        if self.board is not None:
+            self.board.report.remote(key, result.frames)
+        return result
+
+    def image(self, key: str, source: str, out: str) -> int:
+        """One photo as ``run`` makes it (a fresh stream of one frame), written as ``out`` (PNG,
+        under a temporary name until complete; the driver moves it into place). Returns 1."""
+        if self.pipe is None:
+            raise WorkerUnusable(self.error)
+        image = read_image(Path(source))
+        self.pipe.reset()
+        styled = self.pipe(image)
+        write_image_atomic(Path(out), styled)
+        if self.board is not None:
+            self.board.report.remote(key, 1)
+        return 1
+
+    def usage(self) -> float:
+        """CPU seconds this worker process has used (all its threads), for the cost per minute of video."""
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    def close(self) -> None:
+        if self.pipe is not None:
+            self.pipe.close()

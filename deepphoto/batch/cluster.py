@@ -1,0 +1,122 @@
+"""Ray itself: starting it here or joining a cluster, sizing the workers, reading why a call failed,
+and clearing what killed batches left behind."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from deepphoto.errors import DeepPhotoError
+
+WORK_FOLDER = ".deepphoto-batch"  # chunk files in progress, inside the output folder
+UNUSABLE = "worker could not open the pipeline"
+
+
+def connect(address: str | None) -> bool:
+    """Start an embedded Ray (no address) or join a cluster (``auto``, ``ray://HOST:PORT``, or a
+    head's ``HOST:PORT``); False when Ray was already running in this process (tests)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
+    try:
+        if address:
+            ray.init(address=address, **quiet)
+        else:
+            ray.init(include_dashboard=False, object_store_memory=200 * 1024 * 1024, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = address or "this machine"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DeepPhotoError(f"cannot start or reach Ray at {where} ({first})") from None
+    return True
+
+
+def worker_shape(
+    workers: int | None, cpus_per_worker: float | None, gpus_per_worker: float
+) -> tuple[int, float, float]:
+    """(workers, CPUs each, GPUs each) for the cluster Ray is connected to: by default 2 CPUs a
+    worker (a pipeline paints beside segmenting) and as many workers as the CPUs (and GPUs) allow."""
+    import ray
+
+    total = ray.cluster_resources()
+    cpus, gpus = float(total.get("CPU", 0)), float(total.get("GPU", 0))
+    biggest = max((float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=cpus)
+    per = cpus_per_worker
+    if per is None:
+        per = min(2.0, biggest) or 1.0
+    elif per > biggest:
+        raise DeepPhotoError(f"--cpus-per-worker {per:g}: no machine of the Ray cluster has that many CPUs")
+    if gpus_per_worker > 0 and gpus < gpus_per_worker:
+        raise DeepPhotoError(f"--gpus-per-worker {gpus_per_worker:g}: the Ray cluster has {gpus:g} GPUs")
+    n = workers
+    if n is None:
+        n = max(1, int(cpus // per))
+        if gpus_per_worker > 0:
+            n = min(n, max(1, int(gpus // gpus_per_worker)))
+    return n, per, gpus_per_worker
+
+
+def _short(exc: BaseException) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
+
+
+def failure(exc: BaseException) -> tuple[str, bool, bool]:
+    """Why a call failed: (one-line reason, whether trying again may help, whether its worker is
+    gone or unusable). A ``DeepPhotoError`` is about the file itself: trying again would not help."""
+    import ray.exceptions
+
+    from deepphoto.batch.actors import WorkerUnusable
+
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        cause = getattr(exc, "cause", None) or exc
+        if isinstance(cause, WorkerUnusable):
+            return f"{UNUSABLE}: {_short(cause)}", True, True
+        if isinstance(cause, DeepPhotoError):
+            return _short(cause), False, False
+        return f"{type(cause).__name__}: {_short(cause)}", True, False
+    if isinstance(exc, DeepPhotoError | OSError):
+        return _short(exc), False, False
+    return f"worker lost ({type(exc).__name__})", True, True
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def work_folder(out: Path) -> Path:
+    """This batch's folder for chunk files: on the output's file system, named by host and process."""
+    return out / WORK_FOLDER / f"{socket.gethostname()}-{os.getpid()}"
+
+
+def clean_stale_work(out: Path) -> None:
+    """Remove chunk folders and unfinished outputs left by batches on this machine that were
+    killed (their process is gone); those of running batches are left alone."""
+    host = socket.gethostname()
+    for folder in (out / WORK_FOLDER).glob(f"{host}-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    for leftover in out.rglob(".*.partial.*"):  # temporary_name(): .STEM.PID-HEX.partial.SUFFIX
+        if WORK_FOLDER in leftover.relative_to(out).parts:
+            continue
+        pid = leftover.name.split(".partial")[0].rsplit(".", 1)[-1].split("-")[0]
+        if pid.isdigit() and not alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def remove_work(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.parent.rmdir()  # only when no other batch is using it
+    except OSError:
+        pass

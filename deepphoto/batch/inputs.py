@@ -1,0 +1,135 @@
+"""What a batch works on: files, folders (recursively) and list files expanded into work items.
+
+Every item knows its source, the output it gets in the output folder, whether it is a video or an
+image, and the source's size and modification time (what the manifest compares on the next run).
+Folders keep their layout under the output folder; images become PNG (lossless, as ``run`` writes
+a folder of frames); videos keep an .mp4/.mkv/.mov container and become .mp4 otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from deepphoto.stream.video_file import VIDEO_FORMATS
+
+LIST_SUFFIXES = (".txt", ".lst", ".list")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    source: Path  # absolute
+    output: Path  # absolute, inside the output folder
+    kind: str  # "video" or "image"
+    size: int
+    mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        return str(self.source)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An input that cannot become a work item (reported as failed; the batch goes on)."""
+
+    source: str
+    reason: str
+
+
+def kind_of(path: Path) -> str:
+    return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
+
+
+def output_name(relative: Path, kind: str) -> Path:
+    if kind == "image":
+        return relative.with_suffix(".png")
+    return relative if relative.suffix.lower() in VIDEO_FORMATS else relative.with_suffix(".mp4")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _folder_files(folder: Path, out: Path) -> list[Path]:
+    """Video and image files under ``folder``, in name order; hidden files and the output folder skipped."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside((here / d).resolve(), out))
+        for name in sorted(files):
+            p = here / name
+            if not name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+                found.append(p)
+    return found
+
+
+def read_list(path: Path) -> list[str]:
+    """The entries of a list file: one path a line; blank lines and '#' comments skipped; relative
+    paths are relative to the list file's folder."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeepPhotoError(f"{path}: cannot read the list ({getattr(exc, 'strerror', None) or exc})") from None
+    entries = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            entries.append(str(path.parent / Path(line).expanduser()))
+    return entries
+
+
+def expand_inputs(inputs: list[str], out: Path) -> tuple[list[WorkItem], list[Problem]]:
+    """Work items for ``inputs`` (files, folders, list files), each source once, each output
+    unique (a clash gets '-2', '-3' ... in input order, so a second run names them the same)."""
+    out = out.resolve()
+    pairs: list[tuple[Path, Path]] = []  # (source, output relative to out)
+    problems: list[Problem] = []
+
+    def add(entry: str, from_list: bool) -> None:
+        path = Path(entry).expanduser()
+        if path.is_dir():
+            files = _folder_files(path, out)
+            if not files:
+                problems.append(Problem(entry, "folder holds no video or image files"))
+            pairs.extend((f, f.relative_to(path)) for f in files)
+        elif path.is_file():
+            if path.suffix.lower() in LIST_SUFFIXES and not from_list:
+                try:
+                    for listed in read_list(path):
+                        add(listed, True)
+                except DeepPhotoError as exc:
+                    problems.append(Problem(entry, str(exc)))
+            else:
+                pairs.append((path, Path(path.name)))
+        else:
+            problems.append(Problem(entry, "no such file or folder"))
+
+    for entry in inputs:
+        add(entry, False)
+
+    items: list[WorkItem] = []
+    seen: set[Path] = set()
+    taken: set[Path] = set()
+    for source, relative in pairs:
+        source = source.resolve()
+        if source in seen or _inside(source, out):
+            continue
+        seen.add(source)
+        kind = kind_of(source)
+        output = out / output_name(relative, kind)
+        n = 2
+        while output in taken:
+            output = out / output_name(relative.with_name(f"{relative.stem}-{n}{relative.suffix}"), kind)
+            n += 1
+        taken.add(output)
+        try:
+            st = source.stat()
+        except OSError as exc:
+            problems.append(Problem(str(source), f"cannot be read ({exc.strerror or exc})"))
+            continue
+        items.append(WorkItem(source, output, kind, st.st_size, st.st_mtime_ns))
+    return items, problems

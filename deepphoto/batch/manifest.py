@@ -1,0 +1,105 @@
+"""What a batch has finished, kept in the output folder so that running it again skips that work.
+
+One JSON file, ``deepphoto-batch.json``: for every finished input its path, size, modification
+time, the hash of the settings it was made with, and its output. An input counts as done only
+while all of these still hold and the output file exists; anything else is done again. The file
+is replaced atomically (written beside it, flushed, renamed), so a batch killed at any moment
+leaves either the old manifest or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from deepphoto.batch.inputs import WorkItem
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import Settings
+from deepphoto.stream.output_safety import temporary_name
+
+MANIFEST_NAME = "deepphoto-batch.json"
+FORMAT = 1
+# Changes whenever what a batch writes for the same settings changes (the cut, the encoding).
+RECIPE = "batch-1"
+
+
+def settings_hash(settings: Settings) -> str:
+    """A short digest of every setting that decides the output (and of the batch recipe)."""
+    values = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}
+    if settings.background is not None and settings.background.is_file():
+        st = settings.background.stat()  # a new background picture under the same name is new work
+        values["background_file"] = [st.st_size, st.st_mtime_ns]
+    text = json.dumps({"recipe": RECIPE, "settings": values}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Manifest:
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / MANIFEST_NAME
+        self.entries: dict[str, dict[str, object]] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                entries = data["entries"]
+                if not isinstance(entries, dict):
+                    raise TypeError("entries is not an object")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise DeepPhotoError(
+                    f"{self.path}: not a readable batch manifest ({exc}); move it away to start afresh"
+                ) from None
+            self.entries = entries
+
+    def done(self, item: WorkItem, digest: str) -> bool:
+        """Whether ``item`` was finished with these settings and neither it nor its output changed since."""
+        e = self.entries.get(item.key)
+        return bool(
+            e
+            and e.get("status") == "done"
+            and e.get("size") == item.size
+            and e.get("mtime_ns") == item.mtime_ns
+            and e.get("settings") == digest
+            and e.get("output") == str(item.output)
+            and item.output.is_file()
+        )
+
+    def owns(self, output: Path) -> bool:
+        """Whether ``output`` was written by an earlier batch into this folder (so may be replaced)."""
+        return any(e.get("output") == str(output) for e in self.entries.values())
+
+    def claim(self, item: WorkItem) -> None:
+        """Note, before an output is renamed into place, that this batch is writing it (so a batch
+        killed between the rename and ``record`` may replace it next time)."""
+        entry = dict(self.entries.get(item.key, {}))
+        entry.update(status="writing", output=str(item.output))
+        self.entries[item.key] = entry
+        self.save()
+
+    def record(self, item: WorkItem, digest: str, frames: int, seconds: float) -> None:
+        self.entries[item.key] = {
+            "status": "done",
+            "size": item.size,
+            "mtime_ns": item.mtime_ns,
+            "settings": digest,
+            "output": str(item.output),
+            "kind": item.kind,
+            "frames": frames,
+            "seconds": round(seconds, 3),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        self.save()
+
+    def save(self) -> None:
+        tmp = temporary_name(self.path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"format": FORMAT, "entries": self.entries}, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

@@ -1,0 +1,70 @@
+"""What a batch did, per input, and the table ``deepphoto batch`` prints at the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Outcome:
+    source: str
+    status: str  # done, skipped, failed, interrupted
+    output: str = ""
+    reason: str = ""  # one line, for failed and interrupted inputs
+    frames: int = 0
+    seconds: float = 0.0
+    note: str = ""  # for done inputs: audio not copied, damaged packets skipped, ...
+
+
+@dataclass
+class BatchReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 0
+    interrupted: bool = False
+    retried: int = 0  # calls tried again (after an error or a lost worker)
+    workers_lost: int = 0
+    worker_cpu_seconds: float = 0.0  # CPU time the workers used (those still alive at the end)
+    video_seconds: float = 0.0  # running time of the videos done
+
+    @property
+    def cpu_per_video_minute(self) -> float:
+        """Worker CPU seconds per minute of video done (0 when no video was done)."""
+        return self.worker_cpu_seconds / (self.video_seconds / 60) if self.video_seconds else 0.0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def frames(self) -> int:
+        return sum(o.frames for o in self.outcomes if o.status == "done")
+
+    def summary(self) -> str:
+        fps = self.frames / self.seconds if self.seconds else 0.0
+        text = (
+            f"{len(self.outcomes)} inputs: {self.count('done')} done, {self.count('skipped')} skipped, "
+            f"{self.count('failed')} failed"
+        )
+        if self.count("interrupted"):
+            text += f", {self.count('interrupted')} not finished (run the same command again to resume)"
+        text += f"; {self.frames} frames in {self.seconds:.1f} s ({fps:.1f} fps)"
+        if self.workers:
+            text += f" on {self.workers} workers"
+        if self.video_seconds and self.worker_cpu_seconds:
+            text += (
+                f"; workers used {self.worker_cpu_seconds:.0f} CPU-s for {self.video_seconds:.0f} s of video "
+                f"({self.cpu_per_video_minute:.0f} CPU-s per minute of video)"
+            )
+        if self.retried or self.workers_lost:
+            text += f"; {self.retried} calls retried, {self.workers_lost} workers lost"
+        return text
+
+    def table(self) -> str:
+        rows = [("status", "input", "frames", "seconds", "output / reason")]
+        for o in self.outcomes:
+            done = o.status == "done"
+            text = o.output + (f" ({o.note})" if o.note else "") if o.status in ("done", "skipped") else o.reason
+            rows.append((o.status, o.source, str(o.frames) if done else "-", f"{o.seconds:.1f}" if done else "-", text))
+        w = [min(60, max(len(r[i]) for r in rows)) for i in range(4)]
+        lines = [f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}  {r[4]}" for r in rows]
+        return "\n".join([*lines, self.summary()])

@@ -1,0 +1,434 @@
+"""The batch itself: inputs expanded, videos planned, work handed to Ray actors, retried, joined, recorded.
+
+Without an address an embedded Ray starts on this machine; ``auto`` or ``ray://HOST:PORT`` joins an
+existing cluster (every node sees the inputs and the output folder at the same paths and has
+DeepPhoto installed). The unit of work is a chunk of a video or one photo, handed to whichever
+worker is free. A call that raises is tried again (a damaged file, which would fail the same way,
+is reported at once); a worker that dies is replaced and its call tried again; after ``retries``
+further tries the input is reported as failed and the batch goes on. A finished output is renamed
+into place and recorded in the manifest at once, so an interrupted batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+from tqdm import tqdm
+
+from deepphoto.batch.chunks import ChunkResult, VideoPlan, plan_video, probe_video
+from deepphoto.batch.cluster import (
+    UNUSABLE,
+    clean_stale_work,
+    connect,
+    failure,
+    remove_work,
+    work_folder,
+    worker_shape,
+)
+from deepphoto.batch.inputs import WorkItem, expand_inputs
+from deepphoto.batch.join import finish_video
+from deepphoto.batch.manifest import Manifest, settings_hash
+from deepphoto.batch.report import BatchReport, Outcome
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import IMAGE_SUFFIXES, Settings
+from deepphoto.stream.stopping import ending_signals, signals_held
+
+
+@dataclass
+class BatchOptions:
+    out: Path
+    workers: int | None = None  # None: as many as the cluster's CPUs allow
+    address: str | None = None  # None: an embedded Ray on this machine
+    cpus_per_worker: float | None = None  # None: 2, or fewer where the machines have fewer
+    gpus_per_worker: float = 0.0
+    chunk_seconds: float = 60.0
+    warmup_seconds: float = 3.0
+    retries: int = 2  # tries again of a failed call, after the first
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclass
+class Task:
+    item: int  # index into the items
+    chunk: int  # chunk index; -1 for a photo
+    attempt: int = 0
+
+    def key(self) -> str:
+        return f"{self.item}:{self.chunk}:{self.attempt}"
+
+
+@dataclass
+class ItemState:
+    item: WorkItem
+    estimate: int = 1  # frames, until planned
+    plan: VideoPlan | None = None
+    results: dict[int, ChunkResult] = field(default_factory=dict)
+    started: float = 0.0
+    finished: bool = False
+
+
+@dataclass
+class Slot:
+    actor: Any
+    task: Task | None = None
+    pid: int = 0
+    host: str = ""
+
+
+class BatchRunner:
+    """One batch; ``run()`` returns its report. ``after_result(runner, task)``, when set, is called
+    after each finished call (tests kill a worker from it)."""
+
+    def __init__(self, inputs: list[str], settings: Settings, options: BatchOptions) -> None:
+        self.inputs, self.settings, self.options = inputs, settings, options
+        self.out = Path(options.out).expanduser().resolve()
+        self.slots: list[Slot] = []
+        self.after_result = None
+        self.report = BatchReport()
+        self.outcomes: dict[str, Outcome] = {}
+        self.states: dict[int, ItemState] = {}
+        self.tasks: deque[Task] = deque()
+        self.plans: dict[int, Future] = {}
+        self.done_frames = 0
+
+    # ------------------------------------------------------------------ before Ray
+
+    def run(self) -> BatchReport:
+        started = time.perf_counter()
+        self._prepare_out()
+        items, problems = expand_inputs(self.inputs, self.out)
+        if not items:  # nothing to work on at all: a one-line error, not a table
+            first = problems[0] if problems else None
+            raise DeepPhotoError(f"{first.source}: {first.reason}" if first else "no inputs given")
+        self.outcomes = {p.source: Outcome(p.source, "failed", reason=p.reason) for p in problems}
+        self.manifest = Manifest(self.out)
+        self.digest = settings_hash(self.settings)
+        clean_stale_work(self.out)
+        for i, item in enumerate(items):
+            if self.manifest.done(item, self.digest):
+                note = "done before, same settings"
+                self.outcomes[item.key] = Outcome(self._name(item), "skipped", str(item.output), note=note)
+            elif item.output.exists() and not (self.options.overwrite or self.manifest.owns(item.output)):
+                self._fail(ItemState(item), f"{item.output}: already exists (use --overwrite to replace it)")
+            elif item.kind == "video":
+                try:  # a file that is no video fails here, without starting Ray
+                    self.states[i] = ItemState(item, estimate=probe_video(item.source))
+                except DeepPhotoError as exc:
+                    self._fail(ItemState(item), str(exc))
+            else:
+                self.states[i] = ItemState(item)
+        if self.states:
+            with ending_signals():
+                self._process()
+        self.report.outcomes = [self.outcomes[k] for k in [p.source for p in problems] + [it.key for it in items]]
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _prepare_out(self) -> None:
+        if self.out.exists() and not self.out.is_dir():
+            raise DeepPhotoError(f"{self.out}: exists and is not a folder")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeepPhotoError(f"{self.out}: cannot create the output folder ({exc.strerror or exc})") from None
+        probe = self.out / f".deepphoto-write-test-{id(self)}"
+        try:
+            probe.touch()
+            probe.unlink()
+        except OSError:
+            raise DeepPhotoError(f"{self.out}: output folder is not writable") from None
+
+    def _name(self, item: WorkItem) -> str:
+        try:
+            return str(item.source.relative_to(Path.cwd()))
+        except ValueError:
+            return str(item.source)
+
+    def _fail(self, st: ItemState, reason: str) -> None:
+        st.finished = True
+        self.outcomes[st.item.key] = Outcome(self._name(st.item), "failed", reason=reason)
+
+    def _stateful_look(self) -> bool:
+        """A looping background video cannot start mid-stream as in one run: such videos are not cut."""
+        bg = self.settings.background
+        return self.settings.effect == "replace" and bg is not None and bg.suffix.lower() not in IMAGE_SUFFIXES
+
+    # ------------------------------------------------------------------ with Ray
+
+    def _process(self) -> None:
+        import ray
+
+        started_ray = connect(self.options.address)
+        self.work = work_folder(self.out)
+        planner = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deepphoto-plan")
+        self.bar = None
+        try:
+            with ending_signals():  # again: an embedded Ray has just put in its own SIGTERM handler
+                self._start(planner)
+                self._loop()
+        except KeyboardInterrupt:
+            self.report.interrupted = True
+        finally:
+            planner.shutdown(wait=True, cancel_futures=True)
+            if self.bar is not None:
+                self.bar.close()
+            self._collect_usage()
+            for slot in self.slots:
+                try:
+                    ray.kill(slot.actor)
+                except Exception:  # already gone
+                    pass
+            self.slots = []
+            remove_work(self.work)
+            if started_ray:
+                ray.shutdown()
+        for st in self.states.values():
+            if st.item.key not in self.outcomes:
+                self.outcomes[st.item.key] = Outcome(self._name(st.item), "interrupted", reason="interrupted")
+
+    def _start(self, planner: ThreadPoolExecutor) -> None:
+        """Workers started, videos handed to the planner, the progress bar made."""
+        from deepphoto.batch.actors import ProgressBoard
+
+        self.board = ProgressBoard.remote()
+        n, self.per, self.gpu = worker_shape(
+            self.options.workers, self.options.cpus_per_worker, self.options.gpus_per_worker
+        )
+        self.report.workers = n
+        self.slots = [self._start_worker() for _ in range(n)]
+        ready = {s.actor.ready.remote(): s for s in self.slots}  # networks open while videos are planned
+        for i, st in self.states.items():
+            if st.item.kind == "image":
+                self.tasks.append(Task(i, -1))
+            else:
+                o = self.options
+                split = not self._stateful_look()
+                args = (st.item.source, o.chunk_seconds, o.warmup_seconds, self.settings.seg_every, split)
+                self.plans[i] = planner.submit(plan_video, *args)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self._check_workers(ready)
+        total = sum(st.estimate for st in self.states.values())
+        self.bar = tqdm(total=total, unit="frame", disable=not self.options.progress, dynamic_ncols=True)
+        self.bar.set_description("batch")
+
+    def _collect_usage(self) -> None:
+        """The workers' CPU time, asked of those still running (briefly: a stuck one is not waited for)."""
+        import ray
+
+        refs = [s.actor.usage.remote() for s in self.slots]
+        done, _ = ray.wait(refs, num_returns=len(refs), timeout=5.0) if refs else ([], [])
+        for ref in done:
+            try:
+                self.report.worker_cpu_seconds += float(ray.get(ref))
+            except ray.exceptions.RayError:
+                pass
+
+    def _start_worker(self) -> Slot:
+        from deepphoto.batch.actors import BatchWorker
+
+        return Slot(BatchWorker.options(num_cpus=self.per, num_gpus=self.gpu).remote(self.settings, self.board))
+
+    def _check_workers(self, ready: dict) -> None:
+        import ray
+
+        errors = []
+        for ref, slot in ready.items():
+            try:
+                info = ray.get(ref, timeout=600)
+            except ray.exceptions.GetTimeoutError:
+                raise DeepPhotoError("Ray could not place the workers in 10 minutes (too few CPUs or GPUs?)") from None
+            except ray.exceptions.RayError as exc:  # on a cluster: often DeepPhoto missing on a node
+                errors.append(
+                    f"a worker died while starting ({type(exc).__name__}; is deepphoto installed on every node?)"
+                )
+                slot.actor = None
+                continue
+            slot.pid, slot.host = int(info["pid"]), str(info["host"])
+            if info["error"]:
+                errors.append(str(info["error"]))
+                slot.actor = None
+        self.slots = [s for s in self.slots if s.actor is not None]
+        if not self.slots:
+            raise DeepPhotoError(f"no worker could open the pipeline: {errors[0]}")
+
+    def _collect_plans(self) -> None:
+        """Chunks of the videos planned so far join the queue, in input order."""
+        for i in list(self.plans):
+            future = self.plans[i]
+            if not future.done():
+                break  # keep input order: later videos wait for earlier ones
+            del self.plans[i]
+            st = self.states[i]
+            try:
+                st.plan = future.result()
+            except Exception as exc:  # one file that cannot be planned never stops the batch
+                self._fail(st, str(exc) if isinstance(exc, DeepPhotoError) else f"{type(exc).__name__}: {exc}")
+                self._retotal()
+                continue
+            self.tasks.extend(Task(i, c.index) for c in st.plan.chunks)
+            st.estimate = st.plan.frames
+            self._retotal()
+
+    def _retotal(self) -> None:
+        self.bar.total = sum(st.estimate for st in self.states.values() if not st.finished or st.plan is not None)
+        self.bar.refresh()
+
+    def _path(self, task: Task) -> Path:
+        suffix = self.states[task.item].item.output.suffix
+        name = "image" if task.chunk < 0 else f"chunk-{task.chunk:05d}"
+        return self.work / f"{task.item:06d}" / f"{name}{suffix}"
+
+    def _hand_out(self, in_flight: dict) -> None:
+        for slot in self.slots:
+            while slot.task is None and self.tasks:
+                task = self.tasks.popleft()
+                st = self.states[task.item]
+                if st.finished:
+                    continue
+                st.started = st.started or time.perf_counter()
+                path = self._path(task)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if task.chunk < 0:
+                    ref = slot.actor.image.remote(task.key(), str(st.item.source), str(path))
+                else:
+                    ref = slot.actor.chunk.remote(task.key(), st.plan, st.plan.chunks[task.chunk], str(path))
+                slot.task = task
+                in_flight[ref] = slot
+
+    def _loop(self) -> None:
+        import ray
+
+        in_flight: dict[Any, Slot] = {}
+        last_poll = 0.0
+        self.unusable = ""
+        self.replacements = 2 * len(self.slots) + self.options.retries + 1
+        while self.tasks or in_flight or self.plans:
+            self._collect_plans()
+            self._hand_out(in_flight)
+            if not in_flight:
+                if self.plans:
+                    wait([next(iter(self.plans.values()))], timeout=0.3)  # for the next plan
+                    continue
+                if self.tasks and not self.slots:
+                    for t in self.tasks:
+                        if not self.states[t.item].finished:
+                            self._fail(self.states[t.item], self.unusable or "no worker left")
+                    self.tasks.clear()
+                break
+            done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.3)
+            now = time.monotonic()
+            if done or now - last_poll > 0.5:
+                last_poll = now
+                counts = ray.get(self.board.snapshot.remote())
+                running = sum(counts.get(s.task.key(), 0) for s in self.slots if s.task is not None)
+                self.bar.n = self.done_frames + running
+                self.bar.refresh()
+            for ref in done:
+                slot = in_flight.pop(ref)
+                task, slot.task = slot.task, None
+                self.board.forget.remote([task.key()])
+                try:
+                    value = ray.get(ref)
+                except Exception as exc:  # RayTaskError, RayActorError, ...
+                    self._on_error(task, slot, exc)
+                    continue
+                self._on_result(task, value)
+                if self.after_result is not None:
+                    self.after_result(self, task)
+        self.bar.n = self.done_frames
+        self.bar.refresh()
+
+    def _on_error(self, task: Task, slot: Slot, exc: Exception) -> None:
+        import ray
+
+        reason, again, worker_gone = failure(exc)
+        unusable = reason.startswith(UNUSABLE)
+        if worker_gone:
+            self.slots.remove(slot)
+            try:
+                ray.kill(slot.actor)
+            except Exception:  # already gone
+                pass
+            if unusable:
+                self.unusable = reason
+            else:
+                self.report.workers_lost += 1
+                if self.replacements > 0:
+                    self.replacements -= 1
+                    self.slots.append(self._start_worker())
+        st = self.states[task.item]
+        if st.finished:
+            return
+        if unusable:  # not this file's fault: another worker takes it, same attempt
+            self.tasks.appendleft(task)
+        elif again and task.attempt < self.options.retries:
+            self.report.retried += 1
+            self.tasks.appendleft(Task(task.item, task.chunk, task.attempt + 1))
+        else:
+            self._fail(st, reason + (f" (after {task.attempt + 1} tries)" if task.attempt else ""))
+            shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
+
+    def _on_result(self, task: Task, value: Any) -> None:
+        st = self.states[task.item]
+        if st.finished:
+            return
+        if task.chunk < 0:
+            self.done_frames += int(value)
+            self._finish(st, task, self._path(task), int(value), "")
+            return
+        st.results[task.chunk] = value
+        self.done_frames += value.frames
+        if len(st.results) < len(st.plan.chunks):
+            return
+        plan = st.plan
+        results = [st.results[c.index] for c in plan.chunks]
+        notes = []
+        if bad := sum(r.bad_packets for r in results):
+            notes.append(f"{bad} damaged packets skipped")
+        if failed := sum(r.failed for r in results):
+            notes.append(f"{failed} frames passed through after errors")
+        frames = sum(r.frames for r in results)
+        if frames < plan.frames:
+            notes.append(f"{plan.frames - frames} of {plan.frames} frames could not be decoded")
+        self._finish(st, task, results, frames, "; ".join(notes))
+
+    def _finish(self, st: ItemState, task: Task, made: Path | list[ChunkResult], frames: int, note: str) -> None:
+        """The output renamed into place (a video joined from its chunks first) and recorded."""
+        st.finished = True
+        item = st.item
+        try:
+            with signals_held():  # the rename and the manifest entry go together
+                item.output.parent.mkdir(parents=True, exist_ok=True)
+                self.manifest.claim(item)
+                if isinstance(made, Path):
+                    made.replace(item.output)
+                else:
+                    plan = st.plan
+                    audio = plan.source if plan.has_audio else None
+                    shifts = [c.shift for c in plan.chunks]
+                    audio_note = finish_video([r.path for r in made], shifts, plan.time_base, audio, item.output)
+                    note = "; ".join(n for n in (audio_note, note) if n)
+                seconds = time.perf_counter() - st.started
+                self.manifest.record(item, self.digest, frames, seconds)
+        except (DeepPhotoError, OSError, ValueError, av.error.FFmpegError) as exc:
+            self._fail(st, f"{item.output}: cannot be written ({' '.join(str(exc).split())})")
+            return
+        finally:
+            shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
+        if st.plan is not None and st.plan.fps:
+            self.report.video_seconds += frames / float(st.plan.fps)
+        done = Outcome(self._name(item), "done", str(item.output), frames=frames, seconds=seconds, note=note)
+        self.outcomes[item.key] = done
+
+
+def run_batch(inputs: list[str], settings: Settings, options: BatchOptions) -> BatchReport:
+    """Every input styled with ``settings`` into ``options.out`` (see the module's description)."""
+    return BatchRunner(inputs, settings, options).run()

@@ -1,0 +1,83 @@
+"""The command's own text streams, made safe: a reader that quits (``deepphoto run ... | head -1``)
+or a file name that is not valid UTF-8 never turns printing into a traceback or ends a job.
+
+While a command runs, ``sys.stdout`` and ``sys.stderr`` are wrapped: a write to a closed pipe
+marks the stream broken and sends the rest to the null device (so the job carries on and the
+interpreter's last flush at exit stays quiet); characters the stream cannot encode (the
+surrogates Python uses for non-UTF-8 bytes in file names) are written as backslash escapes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import TracebackType
+from typing import TextIO
+
+
+class GuardedStream:
+    """A text stream that survives a reader which quit and text it cannot encode."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if self.broken:
+            return len(text)
+        try:
+            try:
+                return self.stream.write(text)
+            except UnicodeEncodeError:
+                encoding = getattr(self.stream, "encoding", None) or "utf-8"
+                return self.stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+        except BrokenPipeError:
+            self._break()
+            return len(text)
+        except ValueError:  # written to after it was closed
+            return len(text)
+
+    def flush(self) -> None:
+        if self.broken:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._break()
+        except ValueError:
+            pass
+
+    def _break(self) -> None:
+        """The reader has gone: everything else goes to the null device, the pending bytes too."""
+        self.broken = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self.stream.fileno())
+            finally:
+                os.close(null)
+        except (OSError, ValueError, AttributeError):  # not a real file (captured in tests)
+            pass
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+class Console:
+    """``with Console() as console:`` guards sys.stdout and sys.stderr for the duration."""
+
+    def __enter__(self) -> Console:
+        self.out, self.err = GuardedStream(sys.stdout), GuardedStream(sys.stderr)
+        self._previous = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self.out, self.err  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        for stream in (self.out, self.err):
+            stream.flush()
+        sys.stdout, sys.stderr = self._previous
+
+    @property
+    def stdout_lost(self) -> bool:
+        """Whether the reader of the standard output quit before everything was printed."""
+        return self.out.broken

@@ -1,0 +1,60 @@
+"""Argument types for every numeric option of every command, built on ``deepphoto.settings``' checks.
+
+``type=real("--fps", 0, 1000, low_open=True)`` refuses, while the command line is read, anything
+but a finite number in range, with one line naming the option (``DeepPhotoError``: the command
+line prints ``deepphoto: error: ...`` and exits with status 2). No command uses a bare ``type=int``
+or ``type=float`` (tests/test_adversarial_options.py checks that, and feeds every numeric option
+of every command 'nan', 'inf' and out-of-range values).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import number, parse_size, whole
+
+T = TypeVar("T")
+
+
+def _validated(check: Callable[[str], T], what: str) -> Callable[[str], T]:
+    check.__name__ = what  # argparse names the type in its own messages
+    check.validated = True  # type: ignore[attr-defined]
+    return check
+
+
+def real(
+    name: str, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], float]:
+    """A finite number within [low, high] (ends excluded where ``*_open``; without bounds: the
+    library checks the range, as ``Settings`` does for the look options)."""
+    return _validated(lambda text: number(name, text, low, high, low_open=low_open, high_open=high_open), "number")
+
+
+def count(name: str, low: int = -(2**63), high: int = 2**63 - 1) -> Callable[[str], int]:
+    """A whole number within [low, high] (without bounds: the library checks the range)."""
+    return _validated(lambda text: whole(name, text, low, high), "whole number")
+
+
+def size(name: str, limit: int = 8192) -> Callable[[str], tuple[int, int]]:
+    """'WIDTHxHEIGHT', each side from 1 to ``limit``."""
+    return _validated(lambda text: parse_size(text, name, limit), "size")
+
+
+def sizes(name: str, limit: int = 8192) -> Callable[[str], list[tuple[int, int]]]:
+    """'WxH,WxH,...': one or more sizes."""
+    return _validated(lambda text: [parse_size(t, name, limit) for t in str(text).split(",")], "sizes")
+
+
+def counts(name: str, low: int, high: int, n: int) -> Callable[[str], tuple[int, ...]]:
+    """Exactly ``n`` comma-separated whole numbers within [low, high] ('150,40')."""
+
+    def check(text: str) -> tuple[int, ...]:
+        values = tuple(whole(name, part, low, high) for part in str(text).split(","))
+        if len(values) != n:
+            raise DeepPhotoError(f"{name} {text!r}: give {n} whole numbers, comma-separated")
+        return values
+
+    return _validated(check, "whole numbers")

@@ -1,0 +1,67 @@
+"""``deepphoto serve``: DeepPhoto Studio, the local web app (photo, live camera, steering a run)."""
+
+from __future__ import annotations
+
+import argparse
+
+from deepphoto.commands.options import count
+from deepphoto.settings import BACKENDS, PRECISIONS, SEGMENTERS, Settings
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; any other prints a warning "
+        "and an address with an access token, required on every request)",
+    )
+    p.add_argument("--port", type=count("--port", 0, 65535), default=8000, help="port (default 8000; 0: a free one)")
+    p.add_argument("--open", action="store_true", help="open the studio in the web browser")
+    p.add_argument(
+        "--camera",
+        metavar="[HOST:]PORT",
+        help="steer the 'deepphoto run ... --control PORT' running there from the Camera tab",
+    )
+    p.add_argument("--max-mb", type=count("--max-mb", 1, 1024), default=25, help="largest upload, MB (default 25)")
+    p.add_argument(
+        "--max-megapixels",
+        type=count("--max-megapixels", 1, 144),
+        default=24,
+        help="largest upload in megapixels, read from the file's header before decoding (default 24)",
+    )
+    p.add_argument("--max-live", type=count("--max-live", 0, 16), default=2, help="live sessions at once (default 2)")
+    p.add_argument(
+        "--max-jobs",
+        type=count("--max-jobs", 0, 16),
+        default=2,
+        help="best-quality jobs waiting or running (default 2)",
+    )
+    p.add_argument("--segmenter", default="lightnet", help=f"{', '.join(SEGMENTERS)} (default lightnet)")
+    p.add_argument("--backend", default="auto", help=f"{', '.join(BACKENDS)} (default auto)")
+    p.add_argument("--precision", default="auto", help=f"{', '.join(PRECISIONS)} (default auto)")
+    p.add_argument(
+        "--threads", type=count("--threads", 1, 256), default=None, help="inference threads per network (default: all)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepphoto.web.app import StudioConfig
+    from deepphoto.web.control import parse_address
+    from deepphoto.web.limits import UploadLimits
+    from deepphoto.web.server import serve
+
+    settings = Settings.create(
+        segmenter=args.segmenter, backend=args.backend, precision=args.precision, threads=args.threads
+    )
+    if args.camera:
+        parse_address(args.camera)  # one line now, not when the page asks
+    config = StudioConfig(
+        settings=settings,
+        host=args.host,
+        limits=UploadLimits(max_bytes=args.max_mb * 2**20, max_pixels=args.max_megapixels * 1_000_000),
+        max_live=args.max_live,
+        max_jobs=args.max_jobs,
+        camera=args.camera,
+    )
+    serve(config, args.port, open_browser=args.open)
+    return 0

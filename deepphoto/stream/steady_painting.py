@@ -1,0 +1,71 @@
+"""A painting that holds still where the picture does.
+
+A feed-forward style network paints each frame on its own, so tiny input changes (sensor noise,
+video compression) come out as brush strokes that crawl over a background that is not moving.
+``PaintingHold`` compares each frame, on a small grey copy, with the picture the shown painting was
+made from: where the picture did not change, the new painting is blended into the previous output
+(mostly the previous one is kept); where it changed, the new painting is taken at once, so a moving
+person, or what they uncover, is never painted late. A slow change (light fading) adds up until it
+is followed. The style network itself is untouched.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from deepphoto.frames import small_grey
+
+# Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
+HOLD = 0.95  # share of the previous output kept on a still pixel
+GREY_SIDE = 4  # the grey copy is 1/4 of the frame on each side (160x120 for 640x480)
+
+
+class PaintingHold:
+    def __init__(
+        self,
+        hold: float = HOLD,
+        still: float = 2 / 255,
+        moving: float = 6 / 255,
+        grey_side: int = GREY_SIDE,
+        spread: int = 0,
+    ) -> None:
+        """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
+        ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
+        and from which on it takes the new painting at once (linear in between);
+        ``grey_side``: the grey copy is this many times smaller than the frame on each side;
+        ``spread``: a pixel of the grey copy this close to one that changed counts as changed."""
+        if not 0.0 <= hold < 1.0:
+            raise ValueError("hold must be in [0, 1)")
+        if not 0.0 <= still < moving:
+            raise ValueError("need 0 <= still < moving")
+        self.hold, self.still, self.moving = hold, still, moving
+        self.grey_side, self.spread = max(1, grey_side), max(0, spread)
+        self.last: np.ndarray | None = None
+        self.last_grey: np.ndarray | None = None  # the picture (grey copy) the last output shows
+
+    def reset(self) -> None:
+        self.last = self.last_grey = None
+
+    def keep(self, grey: np.ndarray) -> np.ndarray:
+        """Per pixel of the grey copy: the share of the previous output to keep."""
+        assert self.last_grey is not None
+        change = cv2.absdiff(grey, self.last_grey)
+        if self.spread:  # beside a change counts as changed: a moving edge covers whole brush strokes
+            change = cv2.dilate(change, np.ones((2 * self.spread + 1, 2 * self.spread + 1), np.uint8))
+        moved = np.clip((change - self.still) * (1.0 / (self.moving - self.still)), 0.0, 1.0)
+        return (self.hold * (1.0 - moved)).astype(np.float32)
+
+    def __call__(self, frame: np.ndarray, painting: np.ndarray) -> np.ndarray:
+        """``painting`` of ``frame`` (BGR uint8, same size), held where ``frame`` is still."""
+        h, w = frame.shape[:2]
+        grey = small_grey(frame, (max(1, w // self.grey_side), max(1, h // self.grey_side)))
+        if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
+            self.last, self.last_grey = painting, grey
+            return painting
+        keep_small = self.keep(grey)
+        keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
+        out = cv2.blendLinear(self.last, painting, keep, 1.0 - keep)
+        self.last = out
+        self.last_grey = self.last_grey + (1.0 - keep_small) * (grey - self.last_grey)
+        return out

@@ -1,0 +1,70 @@
+"""How a job is asked to stop: Ctrl-C (SIGINT), SIGTERM and SIGHUP (terminal closed, ssh dropped)
+all end it the same way, once, and never while an output is being finalised.
+
+``ending_signals()`` turns the first of them into ``KeyboardInterrupt`` in the main thread (every
+``finally`` then runs: outputs are finalised, temporary files removed); the ones that follow in a
+burst are ignored, so a second Ctrl-C cannot cut the clean-up short or print a traceback.
+``signals_held()`` ignores all three while an output is being finalised.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+ENDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class _State:
+    stopping = False  # a stop was asked for: the job is ending
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    if _State.stopping:
+        return  # a burst: the first one is being handled
+    _State.stopping = True
+    raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def ending_signals(process_ends: bool = False) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt once for the duration (main thread only;
+    elsewhere a no-op); the previous handlers come back afterwards. ``process_ends``: the process
+    exits right after (the command line), so the rest of a burst is ignored up to the very end
+    instead: while it shuts down, Python would otherwise put back the default handlers, and a
+    signal arriving then would kill it without a word (or print a traceback)."""
+    if not _in_main_thread():
+        yield
+        return
+    _State.stopping = False
+    previous = {sig: signal.signal(sig, _stop) for sig in ENDING}
+    try:
+        yield
+    finally:
+        if process_ends:  # ignored at the kernel's level, which outlives the interpreter's shutdown
+            for sig in ENDING:
+                signal.signal(sig, signal.SIG_IGN)
+        else:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ignore SIGINT, SIGTERM and SIGHUP for the duration (main thread only; elsewhere a no-op)."""
+    if not _in_main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in ENDING}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,166 @@
+"""LightNet v2's data mix: samples drawn per source with fixed weights, with soft targets.
+
+Every sample is (RGB float32 HxWx3 in [0, 1], target person probability float32 HxW, weight
+float32 HxW). Real masks give targets of 0/1 with weight 1; the teachers' cached labels
+(``deepphoto.teachers.label``) give their probability with their confidence as weight; in
+``fashion`` and ``hands`` the real mask speaks where it is white and the soft label elsewhere
+(``datasets.combine_with_truth``). Only TRAIN images are drawn: validation images have no teacher
+label and ``datasets.pairs(..., "train")`` never lists them.
+
+Images are read from disk when drawn (a few milliseconds each: the sets are small photos), so a
+run starts at once and holds little memory; the v1 composites and copy-paste donors come from
+``SegTrainingData``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from deepphoto import datasets
+from deepphoto.errors import DeepPhotoError
+from deepphoto.teachers import label as teacher_labels
+from deepphoto.training.seg_data import SegTrainingData, photometric
+
+Sample = tuple[np.ndarray, np.ndarray, np.ndarray]  # rgb, target, weight
+Loaded = tuple[np.ndarray, np.ndarray, np.ndarray]  # BGR uint8, target, weight (the image's size)
+
+# Share of samples drawn from each source. Real masks first; the teachers' labels add the
+# unlabelled selfies and clip frames; composites and copy-paste keep v1's hard cases.
+MIX_V2: dict[str, float] = {
+    "eg-portraits": 0.18,
+    "selfies": 0.16,
+    "fashion": 0.14,
+    "portraits": 0.08,
+    "hands": 0.08,
+    "unlabelled-selfies": 0.12,
+    "video": 0.10,
+    "composite": 0.08,
+    "copy-paste": 0.06,  # a portraits / eg-portraits / selfies sample with other people pasted in
+}
+HARD_SETS = ("portraits", "eg-portraits", "selfies")  # every person labelled: copy-paste bases
+
+
+class MixData:
+    """Draws v2 samples; ``rng`` is replaced by the trainer at every step (seeded by the step)."""
+
+    def __init__(
+        self,
+        shared_data: Path,
+        mix: dict[str, float] | None = None,
+        seed: int = 0,
+        labels: Path | None = None,
+    ) -> None:
+        self.mix = dict(MIX_V2 if mix is None else mix)
+        total = sum(self.mix.values())
+        if not self.mix or min(self.mix.values()) < 0 or total <= 0:
+            raise DeepPhotoError(f"data mix {self.mix}: give non-negative shares adding up to more than 0")
+        self.names = list(self.mix)
+        self.p = np.array([self.mix[n] / total for n in self.names])
+        self.labels = labels
+        self.rng = np.random.default_rng(seed)
+        self.items: dict[str, list[Callable[[], Loaded]]] = {}
+        for name in datasets.LABELLED_SETS:
+            pairs = datasets.pairs(name, "train", shared_data)
+            if datasets.LABELLED_SETS[name].meaning == datasets.FULL_PERSON:
+                self.items[name] = [lambda i=i, m=m: _hard(i, m) for i, m in pairs]
+            else:
+                self._need_labels(name, [i.stem for i, _ in pairs])
+                self.items[name] = [lambda n=name, i=i, m=m: self._filled(n, i, m) for i, m in pairs]
+        selfies = datasets.unlabelled_selfies(shared_data)
+        self._need_labels(teacher_labels.UNLABELLED, [p.stem for p in selfies])
+        self.items[teacher_labels.UNLABELLED] = [
+            lambda p=p: self._soft(teacher_labels.UNLABELLED, p.stem, p) for p in selfies
+        ]
+        folder = (labels or teacher_labels.labels_dir()) / teacher_labels.VIDEO
+        frames = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+        if not frames:
+            raise DeepPhotoError(f"{folder}: no labelled clip frames (run 'deepphoto label-teachers')")
+        self.items[teacher_labels.VIDEO] = [lambda p=p: self._soft(teacher_labels.VIDEO, p.stem, p) for p in frames]
+        unknown = [n for n in self.names if n not in self.items and n not in ("composite", "copy-paste")]
+        if unknown:
+            raise DeepPhotoError(f"unknown data source {unknown[0]!r}: choose from {', '.join(MIX_V2)}")
+        self.v1 = SegTrainingData(shared_data, seed=seed)  # cut-outs, backgrounds, copy-paste donors
+
+    def _need_labels(self, set_name: str, stems: list[str]) -> None:
+        missing = [s for s in stems if not teacher_labels.label_paths(set_name, s, self.labels).label.exists()]
+        if missing:
+            raise DeepPhotoError(
+                f"{len(missing)} of {len(stems)} {set_name} images have no teacher label "
+                f"(e.g. {missing[0]}): run 'deepphoto label-teachers'"
+            )
+
+    def _label(self, set_name: str, stem: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        prob, conf = teacher_labels.read_label(set_name, stem, self.labels)
+        if prob.shape[::-1] != size:  # labels are made at the image's size; be safe
+            prob = cv2.resize(prob, size, interpolation=cv2.INTER_LINEAR)
+            conf = cv2.resize(conf, size, interpolation=cv2.INTER_LINEAR)
+        return prob, conf
+
+    def _soft(self, set_name: str, stem: str, image: Path) -> Loaded:
+        img = datasets.read_image(image)
+        prob, conf = self._label(set_name, stem, (img.shape[1], img.shape[0]))
+        return img, prob, conf
+
+    def _filled(self, set_name: str, image: Path, mask: Path) -> Loaded:
+        img, truth = datasets.read_pair(image, mask)
+        prob, conf = self._label(set_name, image.stem, (img.shape[1], img.shape[0]))
+        target = datasets.combine_with_truth(prob, truth, datasets.LABELLED_SETS[set_name].meaning)
+        return img, target, np.where(truth, np.float32(1), conf).astype(np.float32)
+
+    def source(self) -> str:
+        return self.names[int(self.rng.choice(len(self.names), p=self.p))]
+
+    def sample(self, size: tuple[int, int]) -> Sample:
+        """One augmented sample of ``size`` = (height, width) from a source drawn by the mix."""
+        rng = self.rng
+        self.v1.rng = rng  # composites and copy-paste draw from the same per-step stream
+        name = self.source()
+        if name == "composite":
+            img, mask = self.v1.composite(size)
+            target, weight = mask.astype(np.float32), np.ones(size, np.float32)
+        else:
+            base = HARD_SETS[int(rng.integers(len(HARD_SETS)))] if name == "copy-paste" else name
+            items = self.items[base]
+            img, target, weight = crop(*items[int(rng.integers(len(items)))](), size, rng)
+            if name == "copy-paste":
+                img, mask = self.v1.paste_people(img, (target > 0.5).astype(np.uint8))
+                target = np.maximum(target, mask.astype(np.float32))
+        img = photometric(img, rng)
+        if rng.random() < 0.5:
+            img, target, weight = img[:, ::-1], target[:, ::-1], weight[:, ::-1]
+        rgb = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+        return rgb, np.ascontiguousarray(target, np.float32), np.ascontiguousarray(weight, np.float32)
+
+
+def _hard(image: Path, mask: Path) -> Loaded:
+    img, truth = datasets.read_pair(image, mask)
+    return img, truth.astype(np.float32), np.ones(truth.shape, np.float32)
+
+
+def crop(
+    img: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray,
+    size: tuple[int, int],
+    rng: np.random.Generator,
+    min_area: float = 0.45,
+) -> Loaded:
+    """A random crop of random aspect squashed to ``size`` (as ``seg_data.random_crop``), with
+    the target and weight resized smoothly (they are probabilities and weights, not classes)."""
+    H, W = img.shape[:2]
+    area = rng.uniform(min_area, 1.0) * H * W
+    aspect = np.exp(rng.uniform(np.log(0.6), np.log(1.9)))  # w/h of the crop
+    ch = max(1, int(min(H, np.sqrt(area / aspect))))
+    cw = max(1, int(min(W, ch * aspect)))
+    y = int(rng.integers(0, H - ch + 1))
+    x = int(rng.integers(0, W - cw + 1))
+    h, w = size
+    interp = cv2.INTER_AREA if cw > w else cv2.INTER_LINEAR
+    img = cv2.resize(img[y : y + ch, x : x + cw], (w, h), interpolation=interp)
+    maps = np.ascontiguousarray(np.stack([target, weight], -1)[y : y + ch, x : x + cw])
+    maps = np.clip(cv2.resize(maps, (w, h), interpolation=interp), 0, 1)  # resizing may overshoot by 1e-7
+    return img, maps[..., 0], maps[..., 1]

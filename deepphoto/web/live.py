@@ -1,0 +1,317 @@
+"""Live: the browser's own camera over WebRTC (aiortc), through a ``Pipeline`` of its own, and back.
+
+One session per page: the page sends its camera as a video track and a data channel for controls;
+the server answers with a track of processed frames. The newest frame wins: a reader keeps only the
+latest decoded camera frame, the pipeline (on a thread of the session's own) takes whichever is
+newest when it is free, so when the CPU is short frames are skipped and delay never builds up.
+
+Glass-to-glass latency: the page appends ``stamp_rows`` rows to the bottom of each frame it sends,
+holding the capture time as black and white blocks; the server paints the rows above and copies the
+stamp rows through untouched, and the page reads them back from the frame it displays.
+
+Data channel messages, page to server: ``{"type": "settings", ...}`` (style, effect, region,
+threshold, smooth, feather, refine, mirror); server to page: ``{"type": "stats", ...}`` once a
+second and ``{"type": "error", "message": ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import av
+import cv2
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import Settings, whole
+from deepphoto.web.errors import WebError
+from deepphoto.web.limits import Slots
+from deepphoto.web.store import new_id
+
+if TYPE_CHECKING:
+    from deepphoto.pipeline import Pipeline
+
+LIVE_FIELDS = ("style", "effect", "region", "threshold", "smooth", "feather", "refine")  # no paths from pages
+
+
+def look_changes(values: dict[str, Any]) -> dict[str, Any]:
+    """The page's live settings as ``Pipeline.update`` changes (a style clears the effect and back)."""
+    unknown = sorted(set(values) - set(LIVE_FIELDS) - {"mirror", "type"})
+    if unknown:
+        raise WebError(422, f"unknown live setting {unknown[0]!r}: use {', '.join(LIVE_FIELDS)}, mirror")
+    changes = {k: values[k] for k in LIVE_FIELDS if k in values}
+    if "style" in changes or "effect" in changes:
+        changes["style"] = changes.get("style") or None
+        changes["effect"] = changes.get("effect") or None
+        if changes["effect"] == "replace":
+            raise WebError(422, "live: 'replace' needs a background file; use it in the Photo tab or 'deepphoto run'")
+    return changes
+
+
+class Newest:
+    """A one-item slot: ``put`` replaces what is there (counted as dropped), ``get`` waits."""
+
+    def __init__(self) -> None:
+        self.item: Any = None
+        self.event = asyncio.Event()
+        self.dropped = 0
+
+    def put(self, item: object) -> None:
+        if self.item is not None:
+            self.dropped += 1
+        self.item = item
+        self.event.set()
+
+    async def get(self) -> Any:
+        while self.item is None:
+            self.event.clear()
+            await self.event.wait()
+        item, self.item = self.item, None
+        return item
+
+
+class ProcessedTrack(MediaStreamTrack):
+    """The track sent back: the newest processed frame each time the encoder asks."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slot = Newest()
+
+    async def recv(self) -> av.VideoFrame:
+        return await self.slot.get()
+
+
+class LiveSession:
+    def __init__(self, client: str, pipe: Pipeline, mirror: bool, stamp_rows: int) -> None:
+        self.id, self.client = new_id(), client
+        self.loop = asyncio.get_running_loop()  # made on the server's event loop
+        self.pipe = pipe
+        self.mirror, self.stamp_rows = mirror, stamp_rows
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # local: no STUN server to ask
+        self.output = ProcessedTrack()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"deepphoto-live-{self.id[:6]}")
+        self.pending: dict[str, Any] = {}
+        self.pending_lock = threading.Lock()
+        self.channel: Any = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.frames = 0
+        self.times: deque[float] = deque(maxlen=60)
+        self.process_ms: deque[float] = deque(maxlen=60)
+        self.closed = False
+        self.on_closed: Any = None
+
+    # ------------------------------------------------------------------ frames
+
+    def _process(self, frame: av.VideoFrame) -> np.ndarray:
+        """On the session's thread: pending changes, then the pipeline (the stamp rows untouched)."""
+        with self.pending_lock:
+            changes, self.pending = self.pending, {}
+        if changes:
+            mirror = changes.pop("mirror", None)
+            if mirror is not None:
+                self.mirror = bool(mirror)
+            if changes:
+                try:
+                    self.pipe.update(**changes)
+                except DeepPhotoError as exc:
+                    self.report({"type": "error", "message": str(exc)})
+        t = time.perf_counter()
+        image = frame.to_ndarray(format="bgr24")
+        rows = self.stamp_rows if image.shape[0] > self.stamp_rows + 16 else 0
+        body = image[: image.shape[0] - rows]
+        if self.mirror:
+            body = cv2.flip(body, 1)
+        out = self.pipe(body)
+        if rows:
+            out = np.vstack([out, image[-rows:]])
+        self.process_ms.append((time.perf_counter() - t) * 1000)
+        return out
+
+    async def _read(self, track: MediaStreamTrack, newest: Newest) -> None:
+        try:
+            while True:
+                newest.put(await track.recv())
+        except MediaStreamError:
+            pass
+
+    async def _pump(self, track: MediaStreamTrack) -> None:
+        loop = asyncio.get_running_loop()
+        newest = Newest()
+        self.newest = newest
+        reader = asyncio.create_task(self._read(track, newest))
+        try:
+            while not self.closed:
+                frame = await newest.get()
+                try:
+                    out = await loop.run_in_executor(self.pool, self._process, frame)
+                except Exception as exc:  # a frame that fails passes through; the page hears once
+                    self.report({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+                    out = frame.to_ndarray(format="bgr24")
+                video = av.VideoFrame.from_ndarray(out, format="bgr24")
+                video.pts, video.time_base = frame.pts, frame.time_base
+                self.output.slot.put(video)
+                self.frames += 1
+                self.times.append(time.monotonic())
+        finally:
+            reader.cancel()
+
+    async def _stats(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(1.0)
+            t = list(self.times)
+            fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+            ms = statistics.median(self.process_ms) if self.process_ms else 0.0
+            dropped = getattr(getattr(self, "newest", None), "dropped", 0)
+            self.send(
+                {
+                    "type": "stats",
+                    "fps": round(fps, 1),
+                    "process_ms": round(ms, 1),
+                    "frames": self.frames,
+                    "dropped": dropped,
+                    "look": self.pipe.describe(),
+                }
+            )
+
+    # ------------------------------------------------------------------ control
+
+    def send(self, message: dict[str, Any]) -> None:
+        channel = self.channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(message))
+
+    def report(self, message: dict[str, Any]) -> None:
+        """``send`` from the session's thread."""
+        self.loop.call_soon_threadsafe(self.send, message)
+
+    def on_message(self, text: object) -> None:
+        try:
+            values = json.loads(text) if isinstance(text, str) else None
+            if not isinstance(values, dict) or values.get("type") != "settings":
+                raise WebError(422, 'expected {"type": "settings", ...}')
+            changes = look_changes(values)
+            with self.pending_lock:
+                merged = {**self.pending, **changes}
+            look = {k: v for k, v in merged.items() if k != "mirror"}
+            self.pipe.settings.changed(**look)  # a bad value: one line now
+            if "mirror" in values:
+                merged["mirror"] = bool(values["mirror"])
+            with self.pending_lock:
+                self.pending = merged
+        except (DeepPhotoError, ValueError) as exc:
+            self.send({"type": "error", "message": str(exc)})
+        except Exception as exc:  # a message must never end the session
+            self.send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+
+    async def start(self, sdp: str, kind: str) -> RTCSessionDescription:
+        pc = self.pc
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            self.channel = channel
+            channel.on("message", self.on_message)
+            channel.on("close", lambda: asyncio.ensure_future(self.close()))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "video" and not any(t.get_name() == "pump" for t in self.tasks):
+                self.tasks.append(asyncio.create_task(self._pump(track), name="pump"))
+                pc.addTrack(self.output)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self.close()
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        except (ValueError, TypeError) as exc:
+            raise WebError(422, f"live: the browser's offer could not be read ({exc})") from None
+        if not self.tasks:
+            raise WebError(422, "live: the offer has no video track (is the camera allowed?)")
+        await pc.setLocalDescription(await pc.createAnswer())
+        self.tasks.append(asyncio.create_task(self._stats(), name="stats"))
+        return pc.localDescription
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for task in self.tasks:
+            task.cancel()
+        self.output.stop()
+        await self.pc.close()
+        pool, pipe = self.pool, self.pipe
+        await asyncio.get_running_loop().run_in_executor(None, lambda: (pool.shutdown(wait=True), pipe.close()))
+        if self.on_closed is not None:
+            self.on_closed(self)
+
+
+class LiveDesk:
+    """The live sessions: at most ``limit`` at once (429 beyond), closed with their page."""
+
+    def __init__(self, base: Settings, limit: int = 2) -> None:
+        self.base = base
+        self.slots = Slots(limit, "live sessions")
+        self.sessions: dict[str, LiveSession] = {}
+
+    async def offer(self, client: str, values: dict[str, Any]) -> dict[str, Any]:
+        sdp, kind = values.get("sdp"), values.get("type")
+        if not isinstance(sdp, str) or kind != "offer":
+            raise WebError(422, 'live: expected {"sdp": ..., "type": "offer"}')
+        settings = values.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise WebError(422, "live: settings must be an object")
+        changes = look_changes(settings)
+        start = self.base.changed(**changes)  # one-line error for a bad value
+        stamp_rows = whole("stamp rows", values.get("stamp_rows", 0), 0, 64)
+        from deepphoto.pipeline import Pipeline
+
+        self.slots.acquire()
+        session = None
+        try:
+            loop = asyncio.get_running_loop()
+            pipe = await loop.run_in_executor(None, Pipeline, start)  # opening networks takes a moment
+            session = LiveSession(client, pipe, bool(settings.get("mirror", False)), stamp_rows)
+            session.on_closed = self._closed
+            self.sessions[session.id] = session
+            answer = await session.start(sdp, kind)
+        except BaseException:
+            if session is not None:
+                await session.close()  # gives the slot back
+            else:
+                self.slots.release()
+            raise
+        return {"sdp": answer.sdp, "type": answer.type, "session": session.id}
+
+    def _closed(self, session: LiveSession) -> None:
+        if self.sessions.pop(session.id, None) is not None:
+            self.slots.release()
+
+    def get(self, client: str, session_id: str) -> LiveSession:
+        session = self.sessions.get(session_id)
+        if session is None or session.client != client:
+            raise WebError(404, "live session not found (it ended)")
+        return session
+
+    async def close_session(self, client: str, session_id: str) -> None:
+        await self.get(client, session_id).close()
+
+    async def drop_client(self, client: str) -> None:
+        for session in [s for s in self.sessions.values() if s.client == client]:
+            await session.close()
+
+    async def close(self) -> None:
+        for session in list(self.sessions.values()):
+            await session.close()

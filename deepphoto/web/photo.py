@@ -1,0 +1,195 @@
+"""The photo studio: an uploaded photo through one shared ``Pipeline`` (``Pipeline.photo``), as a
+quick preview on a small copy or at full size for download, its person mask, the gallery's
+thumbnails, and "any painting" (``deepphoto.arbitrary``, when installed) composited into the region.
+
+Strength blends the finished picture with the original photo (0: the photo, 1: the full effect).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import Settings, number
+from deepphoto.web import gallery
+from deepphoto.web.errors import WebError
+from deepphoto.web.limits import Slots
+from deepphoto.web.store import Upload, Uploads
+
+if TYPE_CHECKING:
+    from deepphoto.arbitrary import ArbitraryStyle
+    from deepphoto.pipeline import Pipeline
+
+LOOK_FIELDS = ("style", "effect", "background", "painting", "region", "strength", "threshold", "feather", "refine")
+
+
+@dataclass(frozen=True)
+class PhotoLook:
+    """What the page asked for, validated: pipeline changes, an uploaded painting, a strength."""
+
+    changes: dict[str, Any]
+    painting: Upload | None
+    strength: float
+
+    @property
+    def name(self) -> str:
+        if self.painting is not None:
+            return "painting"
+        return str(self.changes.get("style") or self.changes.get("effect") or "blur").split(":")[0]
+
+
+def blend(result: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
+    if strength >= 1.0:
+        return result
+    return cv2.addWeighted(result, strength, original, 1.0 - strength, 0.0)
+
+
+def encode(image: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> tuple[bytes, str]:
+    """(bytes, media type): PNG for a PNG, else JPEG at ``quality``."""
+    if fmt == "PNG":
+        ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        media = "image/png"
+    else:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        media = "image/jpeg"
+    if not ok:
+        raise WebError(500, "the picture could not be encoded")
+    return data.tobytes(), media
+
+
+class PhotoStudio:
+    """One pipeline for every photo request (networks opened once), used by one request at a time;
+    at most ``waiting`` renders queue for it (429 beyond)."""
+
+    def __init__(self, base: Settings, uploads: Uploads, waiting: int = 4) -> None:
+        # a photo is painted at full size and never smoothed with another
+        self.base = base.changed(style_scale=1.0, smooth=0.0, style=None, effect=None, background=None)
+        self.uploads = uploads
+        self.renders = Slots(waiting, "pictures being made")
+        self.lock = threading.Lock()
+        self._pipe: Pipeline | None = None
+        self._arbitrary: ArbitraryStyle | None = None
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._thumbs: dict[str, bytes] = {}
+
+    # ------------------------------------------------------------------ building
+
+    def pipeline(self) -> Pipeline:
+        """The shared pipeline (opened on first use; call with ``self.lock`` held)."""
+        if self._pipe is None:
+            from deepphoto.pipeline import Pipeline
+
+            self._pipe = Pipeline(self.base)
+        return self._pipe
+
+    def warm(self) -> None:
+        """Open the networks and paint the thumbnails now (the server does this at start)."""
+        self.thumbnails()
+
+    def close(self) -> None:
+        with self.lock:
+            if self._pipe is not None:
+                self._pipe.close()
+                self._pipe = None
+
+    def look(self, client: str, values: dict[str, Any]) -> PhotoLook:
+        """The page's look fields, checked by ``Settings`` (one-line errors) and resolved to uploads."""
+        unknown = sorted(set(values) - set(LOOK_FIELDS))
+        if unknown:
+            raise WebError(422, f"unknown field {unknown[0]!r}: known are {', '.join(LOOK_FIELDS)}")
+        style, effect = values.get("style") or None, values.get("effect") or None
+        painting = None
+        if values.get("painting"):
+            if style or effect:
+                raise WebError(422, "choose one look: a painting of the gallery, an uploaded painting or an effect")
+            painting = self.uploads.get(client, values["painting"], "painting")
+        background = None
+        if effect == "replace":
+            if not values.get("background"):
+                raise WebError(422, "replace background: upload a background picture first")
+            background = self.uploads.get(client, values["background"], "background").path
+        changes: dict[str, Any] = {"style": style, "effect": effect, "background": background}
+        for key in ("region", "threshold", "feather", "refine"):  # unsent: the defaults, not the last page's
+            changes[key] = values.get(key, getattr(self.base, key))
+        self.base.changed(**changes)  # validate now: a one-line DeepPhotoError names the bad value
+        strength = number("strength", values.get("strength", 1.0), 0.0, 1.0)
+        return PhotoLook(changes, painting, strength)
+
+    # ------------------------------------------------------------------ pictures
+
+    def render(
+        self, client: str, photo_id: str, values: dict[str, Any], full: bool = False
+    ) -> tuple[np.ndarray, Upload]:
+        """The photo in the look: its preview copy, or the full-size photo for download."""
+        photo = self.uploads.get(client, photo_id, "photo")
+        look = self.look(client, values)
+        image = photo.image if full else photo.preview
+        with self.renders.hold():
+            painted = self.any_painting(look.painting, image) if look.painting is not None else None
+            out = self.compose(image, look, painted)
+        return out, photo
+
+    def compose(self, image: np.ndarray, look: PhotoLook, painted: np.ndarray | None = None) -> np.ndarray:
+        """``image`` in ``look`` (``painted``: the look computed elsewhere, composited into the region)."""
+        with self.lock:
+            pipe = self.pipeline()
+            changes = dict(look.changes)
+            if painted is not None:  # the pipeline only segments and composites
+                changes.update(style=None, effect="grey", background=None)
+            pipe.update(**changes)
+            out = pipe.photo(image, painted)
+        return blend(out, image, look.strength)
+
+    def mask(self, client: str, photo_id: str, values: dict[str, Any]) -> np.ndarray:
+        """The person mask of the preview copy (white: person), as the look's mask controls make it."""
+        photo = self.uploads.get(client, photo_id, "photo")
+        look = self.look(client, values)
+        with self.renders.hold(), self.lock:
+            pipe = self.pipeline()
+            pipe.update(**{k: v for k, v in look.changes.items() if k in ("threshold", "feather", "refine")})
+            alpha = pipe.mask(photo.preview)
+        grey = (np.clip(alpha, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+
+    def any_painting(self, painting: Upload, image: np.ndarray) -> np.ndarray:
+        """``image`` painted after an uploaded painting by ``deepphoto.arbitrary``, at full strength."""
+        model = self.arbitrary()
+        vector = self._vectors.get(painting.id)
+        if vector is None:
+            vector = model.style_vector(painting.image)
+            self._vectors[painting.id] = vector
+            while len(self._vectors) > 16:
+                self._vectors.popitem(last=False)
+        return model.paint(image, vector)
+
+    def arbitrary(self) -> ArbitraryStyle:
+        """The any-painting networks, opened once; 503 with the reason when they are not here."""
+        if self._arbitrary is None:
+            try:
+                from deepphoto.arbitrary import ArbitraryStyle
+            except ImportError:
+                raise WebError(503, "'any painting' is not part of this DeepPhoto installation") from None
+            try:
+                self._arbitrary = ArbitraryStyle.open(threads=self.base.threads)
+            except DeepPhotoError as exc:
+                raise WebError(503, f"'any painting' is not available: {exc}") from None
+        return self._arbitrary
+
+    def thumbnails(self) -> dict[str, bytes]:
+        """Style name -> JPEG of the gallery's sample painted in it (made once)."""
+        if not self._thumbs:
+            sample = gallery.sample_picture()
+            thumbs = {}
+            with self.lock:
+                pipe = self.pipeline()
+                for item in gallery.styles():
+                    pipe.update(style=item["name"], effect=None, background=None, region="whole")
+                    thumbs[item["name"]] = gallery.thumbnail(pipe.photo(sample))
+            self._thumbs = thumbs
+        return self._thumbs

@@ -1,0 +1,116 @@
+"""Running the studio: bind the address (one-line error when it is taken), print it, serve with
+uvicorn until Ctrl-C / SIGTERM / SIGHUP, and always clean up (the app removes its temporary folder
+and closes its jobs, sessions and runs on the way out)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import signal
+import socket
+import sys
+import threading
+import webbrowser
+from types import FrameType
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.web.app import LOOPBACK_NAMES, StudioConfig, create_app
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); port 0 picks a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "is in use (try --port 0 for a free one)" if exc.errno == 98 else f"cannot be used ({exc.strerror or exc})"
+        )
+        raise DeepPhotoError(f"{host}:{port} {reason}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(host: str, port: int, token: str | None) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+
+
+def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
+    """Serve the studio on ``config.host``:``port`` until interrupted."""
+    import uvicorn
+
+    if not is_loopback(config.host):
+        config.token = config.token or secrets.token_urlsafe(18)
+        print(
+            f"deepphoto serve: warning: listening on {config.host}, beyond this computer: anyone who can reach "
+            "it and has the address below (it holds the access token) can use the studio and your camera runs",
+            file=sys.stderr,
+        )
+    sock = bind(config.host, port)
+    port = sock.getsockname()[1]
+    address = url_of(config.host, port, config.token)
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", lifespan="on"))
+
+    def hang_up(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True  # SIGHUP ends the studio as Ctrl-C does, cleaning up
+
+    if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, hang_up)
+    print(f"DeepPhoto Studio: {address}  (Ctrl-C to stop)", flush=True)
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(address,)).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+class BackgroundServer:
+    """The studio served from a thread on 127.0.0.1 and a free port, for tests and notebooks::
+
+    with BackgroundServer(StudioConfig()) as studio:
+        print(studio.url)          # the app itself: studio.app.state.studio
+    """
+
+    def __init__(self, config: StudioConfig, timeout: float = 60.0) -> None:
+        import uvicorn
+
+        self.config, self.timeout = config, timeout
+        self.app = create_app(config)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.sock = bind("127.0.0.1", 0)
+        self.url = url_of("127.0.0.1", self.sock.getsockname()[1], config.token)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name="deepphoto-studio", daemon=True
+        )
+
+    def __enter__(self) -> BackgroundServer:
+        import time
+
+        self.thread.start()
+        end = time.monotonic() + self.timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > end:
+                raise DeepPhotoError("the studio did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(self.timeout)
+        self.sock.close()

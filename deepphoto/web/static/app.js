@@ -1,0 +1,734 @@
+// DeepPhoto Studio: the page. Plain JavaScript, no build step; every picture is made by the server.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STAMP_ROWS = 16; // rows appended to each live frame: the capture time, read back for latency
+const STAMP_BITS = 24;
+
+const studio = {
+  client: null,
+  info: null,
+  photo: null, // {id, width, height, format, url}
+  look: { style: null, effect: null, painting: null, background: null, region: "background", strength: 1, threshold: 0.5, feather: 3 },
+  view: "result",
+  rendering: false,
+  dirty: false,
+  lastRender: null,
+  job: null,
+  live: null,
+  liveStats: { fps: 0, latency: null, server: null, frames: 0, look: "" },
+};
+window.studio = studio; // for tests and the curious
+
+// ------------------------------------------------------------------ server
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path, { method = "POST", json, body, headers = {} } = {}) {
+  const h = { "X-DeepPhoto-Client": studio.client || "new", ...headers };
+  if (json !== undefined) { h["Content-Type"] = "application/json"; body = JSON.stringify(json); }
+  let reply;
+  try {
+    reply = await fetch(path, { method, headers: h, body });
+  } catch (e) {
+    throw new ApiError(0, "the DeepPhoto server is not answering (was it stopped?)");
+  }
+  if (reply.status === 410) {
+    await hello();
+    throw new ApiError(410, "this page's session had ended; it has a new one now: please upload again");
+  }
+  if (!reply.ok) {
+    let message = reply.statusText;
+    try { message = (await reply.json()).error || message; } catch (e) { /* not JSON */ }
+    throw new ApiError(reply.status, message);
+  }
+  return reply;
+}
+
+function showError(e) {
+  const text = e instanceof Error ? e.message : String(e);
+  $("error-text").textContent = text;
+  $("error").hidden = false;
+  if (!(e instanceof ApiError)) console.error(e);
+}
+
+function clearError() { $("error").hidden = true; }
+
+async function hello() {
+  studio.client = null;
+  const info = await (await api("/api/hello")).json();
+  studio.client = info.client;
+  studio.info = info;
+  studio.photo = null;
+  return info;
+}
+
+// ------------------------------------------------------------------ tabs
+
+function selectTab(name) {
+  for (const tab of ["photo", "live", "camera"]) {
+    $(`tab-${tab}`).setAttribute("aria-selected", String(tab === name));
+    $(tab).hidden = tab !== name;
+  }
+  if (name === "camera") cameraPoll();
+  history.replaceState(null, "", `#${name}`);
+}
+
+// ------------------------------------------------------------------ photo
+
+function lookValues() {
+  const l = studio.look;
+  const values = { region: l.region, strength: l.strength, threshold: l.threshold, feather: l.feather };
+  if (l.painting) values.painting = l.painting;
+  else if (l.effect) { values.effect = l.effect; if (l.effect === "replace") values.background = l.background; }
+  else if (l.style) values.style = l.style;
+  return values;
+}
+
+async function uploadFile(kind, file) {
+  if (!file) return null;
+  const reply = await api(`/api/uploads/${kind}`, { body: file, headers: { "Content-Type": "application/octet-stream" } });
+  return reply.json();
+}
+
+async function setPhoto(file) {
+  clearError();
+  try {
+    $("photo-status").textContent = "Reading the photo…";
+    const item = await uploadFile("photo", file);
+    if (studio.photo && studio.photo.url) URL.revokeObjectURL(studio.photo.url);
+    studio.photo = { ...item, url: URL.createObjectURL(file) };
+    $("before").src = studio.photo.url;
+    $("compare").classList.remove("empty");
+    $("download").disabled = false;
+    $("best-start").disabled = !studio.info.best.available;
+    render();
+  } catch (e) {
+    $("photo-status").textContent = "";
+    showError(e);
+  }
+}
+
+// Newest wins: while a preview is being made, further changes only mark it dirty.
+async function render() {
+  if (!studio.photo) return;
+  if (studio.rendering) { studio.dirty = true; return; }
+  studio.rendering = true;
+  studio.dirty = false;
+  const started = performance.now();
+  try {
+    const reply = await api("/api/render", { json: { photo: studio.photo.id, size: "preview", view: studio.view, ...lookValues() } });
+    const blob = await reply.blob();
+    const old = $("after").src;
+    $("after").src = URL.createObjectURL(blob);
+    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    studio.lastRender = { size: reply.headers.get("X-Image-Size"), seconds };
+    $("photo-status").textContent = `${describeLook()} — preview ${studio.lastRender.size} in ${seconds} s; the download is ${studio.photo.width}x${studio.photo.height}.`;
+    $("compare").classList.toggle("mask", studio.view === "mask");
+  } catch (e) {
+    showError(e);
+  } finally {
+    studio.rendering = false;
+    if (studio.dirty) render();
+  }
+}
+
+function describeLook() {
+  const l = studio.look;
+  if (studio.view === "mask") return "Person mask";
+  const name = l.painting ? "your painting" : l.effect ? l.effect : l.style ? titleOf(l.style) : "nothing";
+  return `${name} on the ${l.region === "whole" ? "whole picture" : l.region}`;
+}
+
+function titleOf(name) {
+  const s = (studio.info.styles || []).find((x) => x.name === name);
+  return s ? s.title.split(",")[0] : name;
+}
+
+function chooseStyle(name) {
+  studio.look.style = name;
+  studio.look.painting = null;
+  studio.look.effect = null;
+  $("effect").value = "";
+  $("background-label").hidden = true;
+  markGallery();
+  render();
+}
+
+function markGallery() {
+  for (const b of $("gallery").querySelectorAll("button")) {
+    const on = !studio.look.painting && !studio.look.effect && (b.dataset.style || null) === (studio.look.style || null);
+    b.setAttribute("aria-checked", String(on));
+  }
+}
+
+function buildGallery(styles) {
+  const g = $("gallery");
+  g.textContent = "";
+  for (const s of styles) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.setAttribute("role", "radio");
+    b.dataset.style = s.name;
+    b.title = s.title;
+    const img = document.createElement("img");
+    img.src = `/api/styles/${encodeURIComponent(s.name)}/thumb.jpg`;
+    img.alt = s.title;
+    const label = document.createElement("span");
+    label.textContent = s.title.split(",")[0];
+    b.append(img, label);
+    b.addEventListener("click", () => chooseStyle(s.name));
+    g.append(b);
+  }
+  if (styles.length) chooseStyle(styles[0].name);
+}
+
+async function download(url, name) {
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+async function downloadFull() {
+  if (!studio.photo) return;
+  clearError();
+  const button = $("download");
+  button.disabled = true;
+  $("photo-status").textContent = `Making the full-size picture (${studio.photo.width}x${studio.photo.height})…`;
+  try {
+    const reply = await api("/api/render", { json: { photo: studio.photo.id, size: "full", ...lookValues() } });
+    const blob = await reply.blob();
+    const ext = blob.type === "image/png" ? "png" : "jpg";
+    const url = URL.createObjectURL(blob);
+    studio.lastDownload = { size: reply.headers.get("X-Image-Size"), bytes: blob.size, type: blob.type };
+    await download(url, `deepphoto-${studio.look.painting ? "painting" : studio.look.effect || studio.look.style || "photo"}.${ext}`);
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    $("photo-status").textContent = `Downloaded ${studio.lastDownload.size} (${(blob.size / 1e6).toFixed(1)} MB).`;
+  } catch (e) {
+    showError(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ best quality (the optimiser)
+
+async function bestStart() {
+  if (!studio.photo) return;
+  clearError();
+  try {
+    const reply = await api("/api/jobs", { json: { photo: studio.photo.id, size: Number($("best-size").value), ...lookValues() } });
+    studio.job = await reply.json();
+    $("best-start").disabled = true;
+    $("best-cancel").hidden = false;
+    $("best-progress").hidden = false;
+    $("best-progress").value = 0;
+    bestPoll();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function bestPoll() {
+  const job = studio.job;
+  if (!job) return;
+  try {
+    const state = await (await api(`/api/jobs/${job.id}`, { method: "GET" })).json();
+    studio.job = state;
+    $("best-progress").value = state.progress;
+    $("best-text").textContent = `${state.state}: ${Math.round(state.progress * 100)}% (${state.done}/${state.total} steps, ${state.seconds} s)`;
+    if (state.state === "queued" || state.state === "running") { setTimeout(bestPoll, 700); return; }
+    $("best-cancel").hidden = true;
+    $("best-start").disabled = false;
+    if (state.state === "done") {
+      const blob = await (await api(`/api/jobs/${job.id}/result`, { method: "GET" })).blob();
+      const url = URL.createObjectURL(blob);
+      $("after").src = url;
+      studio.view = "result";
+      $("compare").classList.remove("mask");
+      $("best-text").textContent = `Best quality done in ${state.seconds} s (full size). `;
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `deepphoto-best.${blob.type === "image/png" ? "png" : "jpg"}`;
+      link.textContent = "Download it";
+      $("best-text").append(link);
+    } else if (state.state === "failed") {
+      showError(`Best quality failed: ${state.message}`);
+    }
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function bestCancel() {
+  if (!studio.job) return;
+  try { await api(`/api/jobs/${studio.job.id}`, { method: "DELETE" }); } catch (e) { showError(e); }
+}
+
+// ------------------------------------------------------------------ take a photo with the camera
+
+async function snapOpen() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: false });
+    $("snap-video").srcObject = stream;
+    $("snap").showModal();
+  } catch (e) {
+    showError(`The camera could not be opened: ${e.message}`);
+  }
+}
+
+function snapClose() {
+  const stream = $("snap-video").srcObject;
+  if (stream) stream.getTracks().forEach((t) => t.stop());
+  $("snap-video").srcObject = null;
+  $("snap").close();
+}
+
+function snapTake() {
+  const v = $("snap-video");
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  c.getContext("2d").drawImage(v, 0, 0);
+  c.toBlob((blob) => { snapClose(); if (blob) setPhoto(blob); }, "image/jpeg", 0.92);
+}
+
+// ------------------------------------------------------------------ live
+
+function fillLooks(select, withNone) {
+  select.textContent = "";
+  for (const s of studio.info.styles) select.append(new Option(s.title.split(",")[0], `style:${s.name}`));
+  for (const e of studio.info.effects) if (e !== "replace") select.append(new Option(`effect: ${e}`, `effect:${e}`));
+  if (withNone) select.value = `style:${studio.info.styles[0] ? studio.info.styles[0].name : ""}`;
+}
+
+function lookOf(value) {
+  const [kind, name] = value.split(":");
+  return kind === "style" ? { style: name, effect: null } : { style: null, effect: name };
+}
+
+function radioValue(name) {
+  const checked = document.querySelector(`input[name="${name}"]:checked`);
+  return checked ? checked.value : "background";
+}
+
+function liveSettings() {
+  return {
+    ...lookOf($("live-look").value),
+    region: radioValue("live-region"),
+    threshold: Number($("live-threshold").value) / 100,
+    smooth: Number($("live-smooth").value) / 100,
+    feather: Number($("live-feather").value),
+    mirror: $("live-mirror").checked,
+  };
+}
+
+function drawStamp(ctx, width, top, ms) {
+  const block = Math.floor(width / (STAMP_BITS + 2));
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, top, width, STAMP_ROWS);
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, top, block, STAMP_ROWS); // sync: white, then black
+  for (let i = 0; i < STAMP_BITS; i++) if ((ms >> i) & 1) ctx.fillRect((i + 2) * block, top, block, STAMP_ROWS);
+}
+
+function readStamp(data, width) {
+  // data: RGBA of the stamp rows (width x STAMP_ROWS); the middle row's block centres
+  const block = Math.floor(width / (STAMP_BITS + 2));
+  const y = STAMP_ROWS >> 1;
+  const at = (i) => { const x = Math.floor(i * block + block / 2); const k = (y * width + x) * 4; return (data[k] + data[k + 1] + data[k + 2]) / 3; };
+  if (at(0) < 170 || at(1) > 85) return null;
+  let ms = 0;
+  for (let i = 0; i < STAMP_BITS; i++) { const v = at(i + 2); if (v > 85 && v < 170) return null; if (v >= 170) ms |= 1 << i; }
+  return ms;
+}
+
+async function liveStart() {
+  clearError();
+  $("live-start").disabled = true;
+  $("live-status").textContent = "Opening the camera…";
+  let camera, pc;
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    const local = $("live-local");
+    local.srcObject = camera;
+    await local.play();
+    const scale = Math.min(1, 640 / local.videoWidth);
+    const width = Math.round(local.videoWidth * scale / 16) * 16;
+    const height = Math.round(local.videoHeight * scale / 16) * 16;
+    const send = document.createElement("canvas");
+    send.width = width;
+    send.height = height + STAMP_ROWS;
+    const sctx = send.getContext("2d");
+    let drawing = true;
+    const draw = () => {
+      if (!drawing) return;
+      sctx.drawImage(local, 0, 0, width, height);
+      drawStamp(sctx, width, height, Math.round(performance.now()) & 0xffffff);
+      local.requestVideoFrameCallback(draw);
+    };
+    local.requestVideoFrameCallback(draw);
+    const stream = send.captureStream(30);
+
+    pc = new RTCPeerConnection({ iceServers: [] });
+    const channel = pc.createDataChannel("control");
+    channel.onmessage = (ev) => onLiveMessage(JSON.parse(ev.data));
+    pc.addTrack(stream.getVideoTracks()[0], stream);
+    const remote = $("live-remote");
+    pc.ontrack = (ev) => { remote.srcObject = ev.streams[0] || new MediaStream([ev.track]); remote.play().catch(() => {}); };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") { showError("The live connection failed."); liveStop(); }
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve();
+      const check = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", check); resolve(); } };
+      pc.addEventListener("icegatheringstatechange", check);
+      setTimeout(resolve, 3000);
+    });
+    $("live-status").textContent = "Connecting to the server…";
+    const answer = await (await api("/api/live/offer", {
+      json: { sdp: pc.localDescription.sdp, type: pc.localDescription.type, settings: liveSettings(), stamp_rows: STAMP_ROWS },
+    })).json();
+    await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+    studio.live = { pc, camera, channel, session: answer.session, stop: () => { drawing = false; }, width, height, shown: [], latencies: [] };
+    showRemote(remote, width, height);
+    $("live-stop").disabled = false;
+    $("live-status").textContent = "Live: your camera goes through DeepPhoto on this computer and comes back.";
+  } catch (e) {
+    if (pc) pc.close();
+    if (camera) camera.getTracks().forEach((t) => t.stop());
+    $("live-start").disabled = false;
+    $("live-status").textContent = "";
+    showError(e instanceof ApiError ? e : `Live could not start: ${e.message}`);
+  }
+}
+
+// The processed video, drawn without its stamp rows; the stamp gives the glass-to-glass time.
+function showRemote(remote, width, height) {
+  const out = $("live-out");
+  const ctx = out.getContext("2d", { willReadFrequently: true });
+  const live = studio.live;
+  const tick = (now, meta) => {
+    if (studio.live !== live) return;
+    const vw = remote.videoWidth, vh = remote.videoHeight;
+    if (vw && vh) {
+      const rows = Math.round(STAMP_ROWS * vh / (height + STAMP_ROWS));
+      if (out.width !== vw || out.height !== vh - rows) { out.width = vw; out.height = vh - rows; }
+      ctx.drawImage(remote, 0, 0, vw, vh - rows, 0, 0, vw, vh - rows);
+      const stamp = stampOf(remote, vw, vh);
+      const shownAt = (meta && meta.expectedDisplayTime) || now;
+      if (stamp !== null) {
+        const ms = ((Math.round(shownAt) & 0xffffff) - stamp + 0x1000000) % 0x1000000;
+        if (ms < 10000) { live.latencies.push(ms); if (live.latencies.length > 30) live.latencies.shift(); }
+      }
+      live.shown.push(now);
+      while (live.shown.length && now - live.shown[0] > 2000) live.shown.shift();
+      studio.liveStats.frames += 1;
+    }
+    remote.requestVideoFrameCallback(tick);
+  };
+  remote.requestVideoFrameCallback(tick);
+  live.timer = setInterval(() => {
+    const s = live.shown;
+    const fps = s.length > 1 ? (s.length - 1) / ((s[s.length - 1] - s[0]) / 1000) : 0;
+    const lat = live.latencies.length ? [...live.latencies].sort((a, b) => a - b)[live.latencies.length >> 1] : null;
+    studio.liveStats.fps = fps;
+    studio.liveStats.latency = lat;
+    $("live-fps").textContent = fps.toFixed(1);
+    $("live-latency").textContent = lat === null ? "–" : `${lat} ms`;
+  }, 500);
+}
+
+const stampCanvas = document.createElement("canvas");
+function stampOf(remote, vw, vh) {
+  const rows = STAMP_ROWS;
+  stampCanvas.width = vw;
+  stampCanvas.height = rows;
+  const c = stampCanvas.getContext("2d", { willReadFrequently: true });
+  c.drawImage(remote, 0, vh - rows, vw, rows, 0, 0, vw, rows);
+  return readStamp(c.getImageData(0, 0, vw, rows).data, vw);
+}
+
+function onLiveMessage(msg) {
+  if (msg.type === "stats") {
+    $("live-server").textContent = `${msg.process_ms} ms (${msg.fps} fps)`;
+    $("live-dropped").textContent = String(msg.dropped);
+    studio.liveStats.server = msg;
+    studio.liveStats.look = msg.look;
+  } else if (msg.type === "error") {
+    showError(msg.message);
+  }
+}
+
+function liveSend() {
+  const live = studio.live;
+  if (live && live.channel.readyState === "open") live.channel.send(JSON.stringify({ type: "settings", ...liveSettings() }));
+}
+
+async function liveStop() {
+  const live = studio.live;
+  if (!live) return;
+  studio.live = null;
+  live.stop();
+  clearInterval(live.timer);
+  try { await api(`/api/live/${live.session}/close`); } catch (e) { /* already gone */ }
+  live.pc.close();
+  live.camera.getTracks().forEach((t) => t.stop());
+  $("live-local").srcObject = null;
+  $("live-remote").srcObject = null;
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+  $("live-status").textContent = "Stopped.";
+}
+
+// ------------------------------------------------------------------ camera (a 'deepphoto run --control')
+
+let cameraTimer = null;
+let cameraPreviewBusy = false;
+
+function cameraLook() {
+  return {
+    ...lookOf($("camera-look").value),
+    region: radioValue("camera-region"),
+    threshold: Number($("camera-threshold").value) / 100,
+    smooth: Number($("camera-smooth").value) / 100,
+    feather: Number($("camera-feather").value),
+  };
+}
+
+function fillSelect(select, options) {
+  const keep = select.value;
+  select.textContent = "";
+  for (const [value, label] of Object.entries(options)) select.append(new Option(label, value));
+  if (keep && options[keep]) select.value = keep;
+}
+
+async function cameraPoll() {
+  clearTimeout(cameraTimer);
+  if ($("camera").hidden) return;
+  try {
+    const state = await (await api("/api/camera", { method: "GET" })).json();
+    studio.cameraState = state;
+    fillSelect($("camera-source"), state.sources);
+    fillSelect($("camera-output"), state.outputs);
+    $("camera-starter").hidden = Boolean(state.attached);
+    $("camera-start").disabled = state.running;
+    $("camera-stop").disabled = !state.running || Boolean(state.attached);
+    const st = state.status;
+    let text;
+    if (st && !st.error) {
+      text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
+      cameraPreview();
+    } else if (state.running) {
+      text = st && st.error ? `Starting… (${st.error})` : "Starting…";
+    } else if (state.exit !== null && state.exit !== undefined) {
+      text = `The run ended (exit status ${state.exit}).`;
+    } else {
+      text = "No run yet: start one, or start 'deepphoto serve --camera PORT' beside a 'deepphoto run ... --control PORT'.";
+    }
+    $("camera-status").textContent = text;
+    $("camera-log").hidden = !(state.log && state.log.length && !state.running);
+    $("camera-log").textContent = (state.log || []).join("\n");
+    $("camera-placeholder").hidden = Boolean(st && !st.error);
+  } catch (e) {
+    $("camera-status").textContent = e.message;
+  }
+  cameraTimer = setTimeout(cameraPoll, 1000);
+}
+
+async function cameraPreview() {
+  if (cameraPreviewBusy) return;
+  cameraPreviewBusy = true;
+  try {
+    const blob = await (await api("/api/camera/preview.jpg", { method: "GET" })).blob();
+    const img = $("camera-preview");
+    const old = img.src;
+    img.src = URL.createObjectURL(blob);
+    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+  } catch (e) {
+    /* no frame yet */
+  } finally {
+    cameraPreviewBusy = false;
+  }
+}
+
+async function cameraStart() {
+  clearError();
+  try {
+    await api("/api/camera/start", { json: { source: $("camera-source").value, output: $("camera-output").value, look: cameraLook() } });
+  } catch (e) {
+    showError(e);
+  }
+  cameraPoll();
+}
+
+async function cameraStop() {
+  try { await api("/api/camera/stop"); } catch (e) { showError(e); }
+  cameraPoll();
+}
+
+async function cameraSend() {
+  try {
+    await api("/api/camera/settings", { json: cameraLook() });
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+
+function slider(id, format, onChange) {
+  const input = $(id);
+  const out = $(`${id}-out`);
+  const show = () => { out.textContent = format(Number(input.value)); };
+  input.addEventListener("input", () => { show(); onChange(Number(input.value)); });
+  show();
+}
+
+function debounce(fn, ms) {
+  let t = null;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+function wire() {
+  for (const tab of ["photo", "live", "camera"]) $(`tab-${tab}`).addEventListener("click", () => selectTab(tab));
+  $("error-close").addEventListener("click", clearError);
+
+  // photo: drop, paste, choose, take
+  const drop = $("drop");
+  const viewer = $("compare");
+  for (const zone of [drop, viewer]) {
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    zone.addEventListener("dragleave", () => drop.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      const file = e.dataTransfer.files[0];
+      if (file) setPhoto(file);
+    });
+  }
+  document.addEventListener("paste", (e) => {
+    const item = [...(e.clipboardData ? e.clipboardData.items : [])].find((i) => i.kind === "file");
+    if (item) { selectTab("photo"); setPhoto(item.getAsFile()); }
+  });
+  $("photo-file").addEventListener("change", (e) => { setPhoto(e.target.files[0]); e.target.value = ""; });
+  $("snap-open").addEventListener("click", snapOpen);
+  $("snap-take").addEventListener("click", snapTake);
+  $("snap-close").addEventListener("click", snapClose);
+
+  $("painting-file").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    e.target.value = "";
+    if (!file) return;
+    clearError();
+    try {
+      const item = await uploadFile("painting", file);
+      studio.look.painting = item.id;
+      studio.look.effect = null;
+      $("effect").value = "";
+      $("painting-name").textContent = `${file.name || "painting"} (${item.width}x${item.height})`;
+      markGallery();
+      render();
+    } catch (err) { showError(err); }
+  });
+  $("effect").addEventListener("change", () => {
+    const effect = $("effect").value || null;
+    studio.look.effect = effect;
+    if (effect) studio.look.painting = null;
+    $("background-label").hidden = effect !== "replace";
+    markGallery();
+    if (effect === "replace" && !studio.look.background) { $("photo-status").textContent = "Upload a background image."; return; }
+    render();
+  });
+  $("background-file").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    e.target.value = "";
+    if (!file) return;
+    try {
+      const item = await uploadFile("background", file);
+      studio.look.background = item.id;
+      render();
+    } catch (err) { showError(err); }
+  });
+  for (const r of document.querySelectorAll('input[name="region"]')) {
+    r.addEventListener("change", () => { studio.look.region = r.value; render(); });
+  }
+  slider("strength", (v) => `${v}%`, (v) => { studio.look.strength = v / 100; render(); });
+  slider("threshold", (v) => (v / 100).toFixed(2), (v) => { studio.look.threshold = v / 100; render(); });
+  slider("feather", (v) => `${v} px`, (v) => { studio.look.feather = v; render(); });
+  $("show-mask").addEventListener("click", () => {
+    studio.view = studio.view === "mask" ? "result" : "mask";
+    $("show-mask").setAttribute("aria-pressed", String(studio.view === "mask"));
+    render();
+  });
+  const split = $("split");
+  const setSplit = () => {
+    const v = Number(split.value);
+    $("after").style.clipPath = `inset(0 0 0 ${v}%)`;
+    $("divider").style.left = `${v}%`;
+  };
+  split.addEventListener("input", setSplit);
+  setSplit();
+  $("download").addEventListener("click", downloadFull);
+  $("best-start").addEventListener("click", bestStart);
+  $("best-cancel").addEventListener("click", bestCancel);
+
+  // live
+  $("live-start").addEventListener("click", liveStart);
+  $("live-stop").addEventListener("click", liveStop);
+  $("live-look").addEventListener("change", liveSend);
+  for (const r of document.querySelectorAll('input[name="live-region"]')) r.addEventListener("change", liveSend);
+  const mirrorLocal = () => $("live-local").classList.toggle("mirrored", $("live-mirror").checked);
+  $("live-mirror").addEventListener("change", () => { mirrorLocal(); liveSend(); });
+  mirrorLocal();
+  const liveLater = debounce(liveSend, 80);
+  slider("live-threshold", (v) => (v / 100).toFixed(2), liveLater);
+  slider("live-smooth", (v) => (v / 100).toFixed(2), liveLater);
+  slider("live-feather", (v) => `${v} px`, liveLater);
+
+  // camera
+  $("camera-start").addEventListener("click", cameraStart);
+  $("camera-stop").addEventListener("click", cameraStop);
+  $("camera-look").addEventListener("change", cameraSend);
+  for (const r of document.querySelectorAll('input[name="camera-region"]')) r.addEventListener("change", cameraSend);
+  const cameraLater = debounce(cameraSend, 150);
+  slider("camera-threshold", (v) => (v / 100).toFixed(2), cameraLater);
+  slider("camera-smooth", (v) => (v / 100).toFixed(2), cameraLater);
+  slider("camera-feather", (v) => `${v} px`, cameraLater);
+
+  // the server closes what this page had when it goes away
+  window.addEventListener("pagehide", () => {
+    if (studio.client) navigator.sendBeacon(`/api/bye?client=${encodeURIComponent(studio.client)}`);
+  });
+}
+
+async function start() {
+  wire();
+  try {
+    const info = await hello();
+    $("limits-text").textContent = `JPEG, PNG, WebP or BMP; ${info.limits.text}.`;
+    buildGallery(info.styles);
+    for (const e of info.effects) $("effect").append(new Option(e === "replace" ? "replace background" : e, e));
+    for (const s of info.best.sizes) $("best-size").append(new Option(`${s} px`, String(s)));
+    $("best-size").value = "512";
+    if (!info.best.available) $("best-text").textContent = "Best quality needs PyTorch on the server (pip install 'deepphoto[torch]').";
+    fillLooks($("live-look"), true);
+    fillLooks($("camera-look"), true);
+    if (!info.live.available) { $("live-start").disabled = true; $("live-status").textContent = info.live.reason; }
+    setInterval(() => { api("/api/ping").catch(() => {}); }, info.heartbeat_s * 1000);
+    document.body.dataset.ready = "true";
+  } catch (e) {
+    showError(e);
+  }
+  const tab = location.hash.replace("#", "");
+  if (["photo", "live", "camera"].includes(tab)) selectTab(tab);
+}
+
+start();

@@ -1,0 +1,439 @@
+"""Odd inputs: turned photos and phone videos, file names that are not UTF-8, damaged and cut
+files, sources that are not what they claim, finite files over HTTP, masks in other formats.
+Each case checks the exit status, the one line said, no traceback and what was written."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from adversarial import (
+    DEEPPHOTO,
+    FAST,
+    RUN_FAST,
+    cli,
+    jpeg_with_orientation,
+    leftovers,
+    marked_picture,
+    read_png,
+    refused,
+    write_png,
+)
+from conftest import SHARED, needs_shared
+from media import make_clip, probe
+
+from deepphoto.datasets import person_mask, read_mask
+from deepphoto.errors import DeepPhotoError
+
+WHOLE_GREY = ["--effect", "grey", "--region", "whole"]  # the picture itself, turned or not, without a mask
+
+
+def first_frame(path: Path) -> av.VideoFrame:
+    with av.open(str(path)) as c:
+        return next(c.decode(video=0))
+
+
+# ---------------------------------------------------------------- orientation
+
+
+@pytest.mark.parametrize(
+    "orientation,shape,white",
+    [
+        (6, (60, 40), "top"),  # phones held upright: stored on its side, 'turn 90 degrees clockwise'
+        (8, (60, 40), "bottom"),  # turn 90 degrees counter-clockwise
+        (3, (40, 60), "right"),  # upside down
+        (1, (40, 60), "left"),  # as stored
+    ],
+)
+def test_photo_exif_orientation_is_applied(capsys, tmp_path, orientation, shape, white):
+    photo = jpeg_with_orientation(tmp_path / "phone.jpg", marked_picture(60, 40), orientation)
+    out = tmp_path / "out.png"
+    result = cli(capsys, "edit", photo, out, *FAST, *WHOLE_GREY)
+    assert result.status == 0 and not result.errors
+    img = read_png(out)
+    assert img.shape[:2] == shape  # upright: as a photo viewer shows it
+    h, w = img.shape[:2]
+    edge = {
+        "top": img[: h // 6],
+        "bottom": img[-h // 6 :],
+        "left": img[:, : w // 6],
+        "right": img[:, -w // 6 :],
+    }[white]
+    assert edge.mean() > 200 and img[h // 2 - 2 : h // 2 + 2, w // 2 - 2 : w // 2 + 2].mean() < 150
+
+
+def test_photos_of_a_folder_are_turned_too(capsys, tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    jpeg_with_orientation(src / "a.jpg", marked_picture(60, 40), 6)
+    out = tmp_path / "out"
+    result = cli(capsys, "run", src, f"{out}/", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0
+    assert read_png(out / "a.png").shape[:2] == (60, 40)
+
+
+def rotated_clip(path: Path, degrees: int, hflip: bool = False, frames: int = 6) -> Path:
+    """A clip stored 64x32 (white bar on the left) whose display matrix turns it, as phones record."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 32, "yuv420p"
+        v.set_display_rotation(degrees, hflip=hflip)
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(marked_picture(64, 32), format="bgr24")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path
+
+
+@pytest.mark.parametrize(
+    "suffix,degrees,hflip,size,white",
+    [
+        (".mp4", 90, False, (32, 64), "bottom"),  # counter-clockwise: the left edge goes down
+        (".mkv", 90, False, (32, 64), "bottom"),
+        (".mov", -90, False, (32, 64), "top"),
+        (".mp4", 180, False, (64, 32), "right"),
+        (".mp4", 0, True, (64, 32), "right"),  # a mirrored selfie camera
+    ],
+)
+def test_phone_video_rotation_is_applied(capsys, tmp_path, suffix, degrees, hflip, size, white):
+    src = rotated_clip(tmp_path / f"phone{suffix}", degrees, hflip)
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", src, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0 and not result.errors
+    got = probe(out)
+    assert got["frames"] == 6 and got["size"] == size  # written upright, so segmented upright too
+    frame = first_frame(out)
+    assert frame.rotation == 0  # no matrix left for players to apply a second time
+    img = frame.to_ndarray(format="bgr24")
+    h, w = img.shape[:2]
+    edge = {"top": img[:4], "bottom": img[-4:], "left": img[:, :4], "right": img[:, -4:]}[white]
+    assert edge.mean() > 200 and img[h // 2, w // 2].mean() < 150
+
+
+# ---------------------------------------------------------------- names that are not UTF-8
+
+needs_byte_names = pytest.mark.skipif(
+    sys.platform == "darwin" or os.name == "nt", reason="file names here must be valid Unicode"
+)
+BAD = os.fsdecode(b"caf\xe9-\xff")  # Latin-1 bytes: not UTF-8; Python holds them as surrogates
+
+
+def deepphoto(*argv: object, timeout: float = 240) -> subprocess.CompletedProcess:
+    """The console script in a process of its own: a crash (a segmentation fault) fails the test
+    instead of ending the test run."""
+    return subprocess.run(
+        [*DEEPPHOTO, *map(str, argv)], capture_output=True, text=True, errors="replace", timeout=timeout
+    )
+
+
+@needs_byte_names
+def test_folder_with_names_that_are_not_utf8(tmp_path):
+    src = tmp_path / f"in-{BAD}"
+    src.mkdir()
+    write_png(src / f"{BAD}.png", marked_picture(40, 30))
+    ok, buf = cv2.imencode(".jpg", marked_picture(40, 30))
+    (src / f"{BAD}-2.jpg").write_bytes(buf.tobytes())
+    write_png(src / "plain.png", marked_picture(40, 30))
+    out = tmp_path / f"out-{BAD}"
+    done = deepphoto("run", src, f"{out}/", *RUN_FAST, "--effect", "grey")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in out.glob("*.png")) == sorted([f"{BAD}.png", f"{BAD}-2.png", "plain.png"])
+
+
+@needs_byte_names
+def test_photo_and_video_named_in_bytes(tmp_path):
+    photo = write_png(tmp_path / f"{BAD}.png", marked_picture(40, 30))
+    out = tmp_path / f"{BAD}-out.jpg"
+    done = deepphoto("edit", photo, out, *FAST, "--effect", "grey")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert cv2.imdecode(np.fromfile(out, np.uint8), cv2.IMREAD_COLOR).shape == (30, 40, 3)
+    clip = make_clip(tmp_path / f"{BAD}.mkv", frames=4)
+    video_out = tmp_path / f"{BAD}-out.mp4"
+    done = deepphoto("run", clip, video_out, *RUN_FAST, "--effect", "grey")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert probe(video_out)["frames"] == 4
+
+
+@needs_byte_names
+@pytest.mark.slow
+def test_eval_seg_with_names_that_are_not_utf8(tmp_path):
+    data = tmp_path / "d"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    write_png(data / "images" / f"{BAD}.png", marked_picture(64, 48))
+    write_png(data / "masks" / f"{BAD}.png", np.zeros((48, 64), np.uint8))
+    done = deepphoto("eval-seg", data, "--input-size", "64x64", "--threads", "1")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "images      1" in done.stdout
+
+
+# ---------------------------------------------------------------- damaged and cut files
+
+
+def test_cut_mkv_warns_and_keeps_what_it_could_read(capsys, tmp_path):
+    whole = make_clip(tmp_path / "whole.mkv", frames=30, size=(64, 48))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", cut, out, *RUN_FAST, "--effect", "grey")
+    assert result.status == 0 and not result.errors
+    assert len(result.warnings) == 1 and "cut short or damaged" in result.warnings[0]
+    assert 5 < probe(out)["frames"] < 30
+
+
+def test_cut_mp4_with_its_index_first_warns_too(capsys, tmp_path):
+    src = tmp_path / "fast.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(40):
+            f = av.VideoFrame.from_ndarray(np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8), "bgr24")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            for p in v.encode(f):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    out = tmp_path / "out.mkv"
+    result = cli(capsys, "run", cut, out, *RUN_FAST, "--effect", "grey")
+    assert result.status == 0 and not result.errors
+    assert any("cut short or damaged" in w for w in result.warnings)
+    assert 0 < probe(out)["frames"] < 40
+
+
+def test_intact_clip_with_a_longer_audio_track_does_not_warn(capsys, tmp_path):
+    clip = make_clip(tmp_path / "a.mkv", frames=12, size=(64, 48), audio=True)
+    result = cli(capsys, "run", clip, tmp_path / "out.mkv", *RUN_FAST, "--effect", "grey")
+    assert result.status == 0 and result.warnings == []
+
+
+def garbled(path: Path) -> Path:
+    """The clip with everything after its header replaced by noise: it opens, no frame decodes."""
+    data = bytearray(path.read_bytes())
+    start = data.find(bytes([0x1F, 0x43, 0xB6, 0x75])) + 40  # Matroska's first cluster
+    data[start:] = np.random.default_rng(1).integers(0, 256, len(data) - start, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_video_with_no_decodable_frame_is_an_error(capsys, tmp_path):
+    bad = garbled(make_clip(tmp_path / "bad.mkv", frames=10))
+    out = tmp_path / "out.mp4"
+    refused(capsys, "run", bad, out, *RUN_FAST, "--effect", "grey", says="no frame could be decoded")
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_background_video_with_no_decodable_frame_is_an_error_at_start(capsys, tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    background = garbled(make_clip(tmp_path / "beach.mkv", frames=10))
+    out = tmp_path / "out.mp4"
+    refused(
+        capsys,
+        *("run", clip, out, *RUN_FAST, "--effect", "replace", "--background", background),
+        says="background video has no frame that can be decoded",
+    )
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_background_that_does_not_exist(capsys, tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    out = tmp_path / "out.mp4"
+    refused(
+        capsys,
+        *("run", clip, out, *RUN_FAST, "--effect", "replace", "--background", tmp_path / "none.mp4"),
+        says="none.mp4: no such file",
+    )
+    assert not out.exists()
+
+
+def test_audio_only_file(capsys, tmp_path):
+    src = tmp_path / "talk.mkv"
+    with av.open(str(src), "w") as c:
+        a = c.add_stream("aac", rate=44100)
+        a.layout = "mono"
+        for start in range(0, 44100, 1024):
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 44100, start
+            for p in a.encode(chunk):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+    refused(capsys, "run", src, tmp_path / "out.mp4", *RUN_FAST, says="has no video stream")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_folder_whose_images_are_all_unreadable(capsys, tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    (src / "a.png").write_bytes(b"not a png")
+    (src / "b.jpg").mkdir()  # a folder named like an image
+    out = tmp_path / "out"
+    result = refused(capsys, "run", src, f"{out}/", *RUN_FAST, says="no frame could be decoded")
+    assert len(result.warnings) == 2  # each skipped image named once
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "content,says",
+    [(b"", "file is empty"), (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "not a readable image")],
+)
+def test_photo_that_is_not_one(capsys, tmp_path, content, says):
+    photo = tmp_path / "in.png"
+    photo.write_bytes(content)
+    refused(capsys, "edit", photo, tmp_path / "out.png", *FAST, says=says)
+    assert not (tmp_path / "out.png").exists()
+
+
+# ---------------------------------------------------------------- --size for files
+
+
+def test_size_scales_the_frames_of_a_file(capsys, tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", frames=5, size=(96, 64))
+    out = tmp_path / "out.mkv"
+    result = cli(capsys, "run", clip, out, *RUN_FAST, "--effect", "grey", "--size", "48x32")
+    assert result.status == 0
+    got = probe(out)
+    assert got["size"] == (48, 32) and got["frames"] == 5
+
+
+def test_size_scales_a_folder_of_photos(capsys, tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    write_png(src / "a.png", marked_picture(60, 40))
+    write_png(src / "b.png", marked_picture(33, 77))
+    out = tmp_path / "out"
+    result = cli(capsys, "run", src, f"{out}/", *RUN_FAST, "--effect", "grey", "--size", "30x20")
+    assert result.status == 0
+    assert {read_png(p).shape[:2] for p in out.glob("*.png")} == {(20, 30)}
+
+
+# ---------------------------------------------------------------- a finite file over HTTP
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    """A real HTTP server (the standard library's) for files in tmp_path/www."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_url_of_a_finite_file_ends(web_server, tmp_path):
+    root, url = web_server
+    make_clip(root / "clip.mp4", frames=20, size=(64, 48))
+    out = tmp_path / "out.mp4"
+    # another process: were the file taken for a camera, it would be replayed until the timeout
+    done = deepphoto("run", f"{url}/clip.mp4", out, *RUN_FAST, "--effect", "grey", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert probe(out)["frames"] == 20  # every frame once, as from a file
+
+
+def test_http_url_that_is_not_there(capsys, web_server, tmp_path):
+    _, url = web_server
+    out = tmp_path / "out.mp4"
+    refused(capsys, "run", f"{url}/missing.mp4", out, *RUN_FAST, says="stream not reachable")
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- masks for eval-seg
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.astype(np.uint8) * 255,  # 0/255
+        lambda m: m.astype(np.uint8),  # 0/1
+        lambda m: np.dstack([m * 0, m * 0, m * 200]).astype(np.uint8),  # red person on black
+        lambda m: np.dstack([m * 40, m * 180, m * 90]).astype(np.uint8),  # another colour
+        lambda m: np.dstack([np.full(m.shape, 255), np.zeros(m.shape), np.zeros(m.shape), m * 255]).astype(np.uint8),
+        lambda m: (m * 65535).astype(np.uint16),  # 16-bit
+        lambda m: m.astype(np.uint8) * 100,  # two levels, an unusual one
+    ],
+    ids=["0-255", "0-1", "red", "colour", "alpha", "16-bit", "0-100"],
+)
+def test_mask_formats_read_the_same(tmp_path, make):
+    truth = np.zeros((48, 64), bool)
+    truth[10:40, 20:44] = True
+    path = write_png(tmp_path / "m.png", make(truth))
+    assert np.array_equal(read_mask(path, (64, 48)), truth)
+
+
+def test_smaller_mask_of_the_same_aspect_is_scaled(tmp_path):
+    truth = np.zeros((48, 64), bool)
+    truth[12:36, 16:48] = True
+    small = cv2.resize(truth.astype(np.uint8) * 255, (32, 24), interpolation=cv2.INTER_NEAREST)
+    got = read_mask(write_png(tmp_path / "m.png", small), (64, 48))
+    assert got.shape == (48, 64) and np.array_equal(got, truth)
+
+
+@pytest.mark.parametrize(
+    "mask,says",
+    [
+        (np.zeros((48, 48), np.uint8), "mask is 48x48 but its image is 64x48"),
+        (np.zeros((64, 48), np.uint8), "mask is 48x64 but its image is 64x48"),
+        (np.repeat(np.arange(4, dtype=np.uint8), 16)[None].repeat(48, 0), "class labels"),
+    ],
+)
+def test_unclear_masks_are_refused(mask, says):
+    with pytest.raises(DeepPhotoError, match=says):
+        person_mask(mask, (64, 48), "m.png")
+
+
+def make_dataset(root: Path, mask: np.ndarray, image_size: tuple[int, int] = (64, 48)) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    write_png(root / "images" / "a.png", marked_picture(*image_size))
+    write_png(root / "masks" / "a.png", mask)
+    return root
+
+
+def test_eval_seg_refuses_a_mask_of_another_shape(capsys, tmp_path):
+    data = make_dataset(tmp_path / "d", np.zeros((30, 30), np.uint8))
+    refused(capsys, "eval-seg", data, "--input-size", "64x64", "--threads", "1", says="a.png: mask is 30x30")
+
+
+@needs_shared
+def test_eval_seg_scores_0_1_and_colour_masks_as_0_255(capsys, tmp_path):
+    images = sorted((SHARED / "seg" / "portraits" / "images").iterdir())[:2]
+    scores = {}
+    for kind in ("0-255", "0-1", "colour"):
+        data = tmp_path / kind
+        (data / "images").mkdir(parents=True)
+        (data / "masks").mkdir()
+        for img in images:
+            (data / "images" / img.name).write_bytes(img.read_bytes())
+            m = cv2.imread(str(SHARED / "seg" / "portraits" / "masks" / f"{img.stem}.png"), cv2.IMREAD_GRAYSCALE) > 127
+            stored = {"0-255": m * 255, "0-1": m * 1, "colour": np.dstack([m * 0, m * 255, m * 255])}[kind]
+            write_png(data / "masks" / f"{img.stem}.png", stored.astype(np.uint8))
+        result = cli(capsys, "eval-seg", data, "--json", "--threads", "1")
+        assert result.status == 0
+        scores[kind] = json.loads(result.out.strip().splitlines()[-1])["person_iou"]
+    assert scores["0-255"] > 0.5
+    assert scores["0-1"] == scores["0-255"] == scores["colour"]

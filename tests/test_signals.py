@@ -1,0 +1,141 @@
+"""Signals during a job: Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal closed, ssh dropped)
+end it alike: status 130, the output finalised with every frame so far, no temporary file left,
+no traceback; a burst of them is one ending. The real console script, in a process of its own."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from adversarial import DEEPPHOTO, FAST, RUN_FAST, leftovers, write_png
+from media import make_clip, probe
+
+SLOW_LOOK = ["--effect", "cartoon"]  # slow enough per frame to be caught in the middle
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("clips") / "long.mkv", frames=200, size=(320, 240), audio=True)
+
+
+def start(*argv: object) -> subprocess.Popen:
+    return subprocess.Popen([*DEEPPHOTO, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(found: callable, job: subprocess.Popen, seconds: float = 180) -> None:
+    """Until ``found()`` (the first frames are written), failing if the job ends first."""
+    deadline = time.monotonic() + seconds
+    while not found():
+        assert job.poll() is None, f"the job ended before it was signalled: {job.communicate()}"
+        assert time.monotonic() < deadline, "no frame was written in time"
+        time.sleep(0.05)
+
+
+def partial_video(folder: Path) -> bool:
+    """The temporary video file exists: the muxer makes it with the first packet, so frames have
+    been encoded and written."""
+    return any(p.is_file() for p in folder.glob(".*.partial.*"))
+
+
+def finish(job: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = job.communicate(timeout=120)
+    return job.returncode, out, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_signal_finalises_a_video_with_audio(tmp_path, long_clip, sig):
+    out = tmp_path / "out.mkv"
+    job = start("run", long_clip, out, *RUN_FAST, *SLOW_LOOK)
+    wait_for(lambda: partial_video(tmp_path), job)
+    job.send_signal(sig)
+    status, stdout, stderr = finish(job)
+    assert status == 130, stderr
+    assert "Traceback" not in stderr and stdout.startswith("interrupted: ")
+    got = probe(out)
+    assert 0 < got["frames"] < 200 and got["audio"]
+    assert leftovers(tmp_path) == []
+
+
+def test_sighup_finalises_a_folder_of_frames(tmp_path, long_clip):
+    out = tmp_path / "frames"
+    out.mkdir()
+    job = start("run", long_clip, f"{out}/", *RUN_FAST, *SLOW_LOOK)
+    wait_for(lambda: any(out.glob(".*.partial/*.png")), job)
+    job.send_signal(signal.SIGHUP)
+    status, stdout, stderr = finish(job)
+    assert status == 130 and "Traceback" not in stderr, stderr
+    frames = sorted(out.glob("*.png"))
+    assert 0 < len(frames) < 200 and frames[0].name == "000000.png"
+    assert (out / ".deepphoto-frames").read_text().split() == [p.name for p in frames]
+    assert leftovers(tmp_path) == []
+
+
+def test_a_burst_of_ctrl_c_is_one_ending(tmp_path, long_clip):
+    out = tmp_path / "out.mp4"
+    job = start("run", long_clip, out, *RUN_FAST, *SLOW_LOOK)
+    wait_for(lambda: partial_video(tmp_path), job)
+    burst = [signal.SIGINT] * 6 + [signal.SIGTERM, signal.SIGHUP]
+    sent, deadline = 0, time.monotonic() + 60
+    while job.poll() is None and time.monotonic() < deadline:  # until it has ended, to its last moment
+        job.send_signal(burst[sent % len(burst)])
+        sent += 1
+        time.sleep(0.005)
+    status, stdout, stderr = finish(job)
+    assert sent > 3
+    assert status == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stdout.count("interrupted") == 1
+    assert probe(out)["frames"] > 0 and leftovers(tmp_path) == []
+
+
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """Whether the process has its own handler for ``sig`` (Linux: SigCgt in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc to see the handlers installed")
+def test_signal_before_the_first_frame_leaves_nothing(tmp_path, long_clip):
+    out = tmp_path / "out.mp4"
+    job = start("run", long_clip, out, *RUN_FAST, *SLOW_LOOK)
+    wait_for(lambda: catches(job.pid, signal.SIGTERM), job)  # DeepPhoto's, from its first moments
+    job.send_signal(signal.SIGTERM)  # still starting: opening the networks
+    status, stdout, stderr = finish(job)
+    assert status == 130 and "Traceback" not in stderr, stderr
+    lines = [line for line in (stderr + stdout).splitlines() if "interrupted" in line]
+    assert len(lines) == 1
+    if not out.exists():  # it may have got as far as a few frames; if not, nothing at all
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert probe(out)["frames"] > 0
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_sighup_during_the_photo_optimiser(tmp_path):
+    photo = write_png(tmp_path / "in.png", np.full((96, 128, 3), 120, np.uint8))
+    out = tmp_path / "out.png"
+    job = start("edit", photo, out, *FAST, "--method", "optimize", "--style", "wave", "--size", "128")
+    time.sleep(10)  # PyTorch loaded, the optimiser at work (it takes minutes)
+    assert job.poll() is None, job.communicate()
+    job.send_signal(signal.SIGHUP)
+    status, _, stderr = finish(job)
+    assert status == 130 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "deepphoto: interrupted"
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_soak(tmp_path):
+    job = start("soak", "--minutes", "5", "--size", "160x120", *FAST)
+    time.sleep(8)
+    job.send_signal(signal.SIGTERM)
+    status, stdout, stderr = finish(job)
+    assert status == 130 and "Traceback" not in stderr, stderr
+    assert "resident memory" in stdout

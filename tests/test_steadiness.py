@@ -1,0 +1,216 @@
+"""Steady by design (issue 19): the mask smoother and the painting hold follow the picture: still
+pixels held, moving pixels taken at once, ``--smooth 0`` exactly off; and ``bench --clips``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepphoto.measure.stability import flicker, lag_frames, moving_edges
+from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
+from deepphoto.stream.smoothing import MaskSmoother
+from deepphoto.stream.steady_painting import PaintingHold
+from tests.conftest import needs_shared
+
+SIZE = 48
+
+
+def scene(t: int, x0: int = 4, step: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A bright square person moving right over a textured still room: (grey picture, true mask)."""
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    grey = (0.3 + 0.1 * np.sin(xx / 3.0) * np.cos(yy / 4.0)).astype(np.float32)
+    mask = np.zeros((SIZE, SIZE), np.float32)
+    x = x0 + step * t
+    mask[16:32, x : x + 12] = 1.0
+    grey[mask > 0] = 0.8
+    return grey, mask
+
+
+def test_still_pixels_are_held_against_network_flicker() -> None:
+    rng = np.random.default_rng(0)
+    grey, truth = scene(0)
+    greys = [grey] * 40
+    raws = [np.clip(truth + rng.normal(0, 0.15, truth.shape), 0, 1).astype(np.float32) for _ in greys]
+    smoother = MaskSmoother(0.7)
+    smoothed = [smoother(r, None if t == 0 else g).copy() for t, (r, g) in enumerate(zip(raws, greys))]
+    assert flicker(smoothed, greys) < 0.2 * flicker(raws, greys)
+
+
+def test_brightness_flicker_is_not_motion() -> None:
+    """A light that flickers changes every grey level but moves nothing: the mask still holds."""
+    rng = np.random.default_rng(1)
+    grey, truth = scene(0)
+    smoother = MaskSmoother(0.7)
+    raws, outs = [], []
+    for t in range(30):
+        raws.append(np.clip(truth + rng.normal(0, 0.15, truth.shape), 0, 1).astype(np.float32))
+        outs.append(smoother(raws[-1], grey * (1 + 0.05 * (-1) ** t)).copy())
+    change = np.mean([np.abs(outs[t] - outs[t - 1]).mean() for t in range(10, 30)])
+    raw_change = np.mean([np.abs(raws[t] - raws[t - 1]).mean() for t in range(10, 30)])
+    assert change < 0.2 * raw_change
+
+
+def test_moving_pixels_follow_within_one_frame() -> None:
+    smoother = MaskSmoother(0.7)
+    greys, raws, smoothed = [], [], []
+    for t in range(12):
+        grey, truth = scene(t)
+        greys.append(grey)
+        raws.append(truth)
+        smoothed.append(smoother(truth, grey).copy())
+    for t in range(1, 12):  # where the picture changed, the mask is this frame's, not an older one
+        moved = np.abs(greys[t] - greys[t - 1]) > 0.1
+        assert moved.any()
+        np.testing.assert_allclose(smoothed[t][moved], raws[t][moved], atol=1e-6)
+    assert lag_frames(smoothed, raws, greys) <= 0.25
+
+
+def test_smooth_zero_is_exactly_the_raw_mask() -> None:
+    rng = np.random.default_rng(2)
+    smoother = MaskSmoother(0.0)
+    for t in range(5):
+        raw = rng.random((SIZE, SIZE)).astype(np.float32)
+        out = smoother(raw, rng.random((SIZE, SIZE)).astype(np.float32) if t else None)
+        assert out.dtype == np.float32 and np.array_equal(out, raw)
+
+
+def test_live_change_of_smooth_changes_the_hold() -> None:
+    smoother = MaskSmoother(0.7)
+    assert smoother.hold == pytest.approx(0.95)
+    smoother.smooth = 0.4  # Pipeline.update sets this
+    assert smoother.hold == pytest.approx(0.9)
+
+
+def test_lag_counts_only_edges_where_the_picture_moved() -> None:
+    """A network flipping its mind about a still picture is flicker, not a moving edge."""
+    rng = np.random.default_rng(3)
+    grey, truth = scene(0)
+    raws = [np.where(rng.random(truth.shape) < 0.1, 1 - truth, truth).astype(np.float32) for _ in range(10)]
+    assert moving_edges(raws).any()
+    assert not moving_edges(raws, [grey] * 10).any()
+    assert np.isnan(lag_frames(raws, raws, [grey] * 10))
+
+
+def test_painting_hold_keeps_still_pixels_and_follows_moving_ones() -> None:
+    rng = np.random.default_rng(4)
+    hold = PaintingHold()
+    h, w = 64, 96
+    frames, paintings, outs = [], [], []
+    for t in range(12):
+        frame = np.full((h, w, 3), 90, np.uint8)
+        frame[:, :24] = 40 + 30 * (t % 2)  # the left quarter changes every frame
+        painting = rng.integers(0, 256, (h, w, 3), np.uint8)  # a painter that crawls everywhere
+        frames.append(frame)
+        paintings.append(painting)
+        outs.append(hold(frame, painting).copy())
+    np.testing.assert_array_equal(outs[0], paintings[0])  # first frame: nothing to hold
+    for t in range(1, 12):
+        # moving pixels (and a margin the grey copy's dilation spreads to) take the new painting at once
+        np.testing.assert_array_equal(outs[t][:, :16], paintings[t][:, :16])
+    still = slice(48, None)
+    out_change = np.mean([np.abs(outs[t][:, still].astype(int) - outs[t - 1][:, still]).mean() for t in range(2, 12)])
+    paint_change = np.mean(
+        [np.abs(paintings[t][:, still].astype(int) - paintings[t - 1][:, still]).mean() for t in range(2, 12)]
+    )
+    assert out_change < 0.4 * paint_change
+
+
+def test_painting_hold_off_and_reset() -> None:
+    rng = np.random.default_rng(5)
+    frame = np.full((32, 32, 3), 100, np.uint8)
+    off = PaintingHold(hold=0.0)
+    hold = PaintingHold()
+    hold(frame, rng.integers(0, 256, frame.shape, np.uint8))
+    hold.reset()
+    for _ in range(3):
+        painting = rng.integers(0, 256, frame.shape, np.uint8)
+        assert np.array_equal(off(frame, painting), painting)
+    assert np.array_equal(hold(frame, painting), painting)  # first frame after a reset
+
+
+class FakeSegmenter:
+    """A person probability that flickers although the picture does not change."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(6)
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        return frame
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        prob = np.zeros((22, 22), np.float32)
+        prob[6:16, 6:16] = 1.0
+        return np.clip(prob + self.rng.normal(0, 0.2, prob.shape), 0, 1).astype(np.float32)
+
+
+def crawling_painter() -> object:
+    rng = np.random.default_rng(7)
+
+    def paint(frame: np.ndarray) -> np.ndarray:
+        return rng.integers(0, 256, frame.shape, np.uint8)
+
+    paint.stylizer = "fake"  # type: ignore[attr-defined]  # marks a neural painting
+    return paint
+
+
+def run_processor(smooth: float, frames: int = 8) -> list[np.ndarray]:
+    processor = FrameProcessor(
+        FakeSegmenter(), [Look("fake", crawling_painter())], "background", MaskSettings(smooth=smooth)
+    )
+    try:
+        frame = np.full((88, 88, 3), 120, np.uint8)
+        return [processor(frame) for _ in range(frames)]
+    finally:
+        processor.close()
+
+
+def test_processor_output_holds_still_with_a_crawling_painter() -> None:
+    steady, raw = run_processor(0.7), run_processor(0.0)
+    change = lambda outs: np.mean([np.abs(outs[t].astype(int) - outs[t - 1]).mean() for t in range(2, len(outs))])  # noqa: E731
+    assert change(steady) < 0.4 * change(raw)
+
+
+def test_processor_smooth_zero_is_exactly_per_frame() -> None:
+    """--smooth 0: every output is what that frame alone gives (no mask smoothing, no painting hold)."""
+    outs = run_processor(0.0)
+    segmenter, painter = FakeSegmenter(), crawling_painter()
+    for out in outs:
+        single = FrameProcessor(segmenter, [Look("fake", painter)], "background", MaskSettings(smooth=0.0))
+        try:
+            expected = single(np.full((88, 88, 3), 120, np.uint8))
+        finally:
+            single.close()
+        assert np.array_equal(out, expected)
+
+
+@needs_shared
+def test_bench_clips_on_two_tiny_generated_clips(tmp_path: Path) -> None:
+    from deepphoto.commands.cli import main
+    from tests.conftest import SHARED
+
+    clips = tmp_path / "clips"
+    argv = ["make-clips", "--out", str(clips), "--only", "walk-stop,noise-portrait", "--size", "96x64"]
+    assert main([*argv, "--frames", "6", "--data", str(SHARED)]) == 0
+    assert sorted(p.name for p in clips.iterdir()) == ["noise-portrait.mp4", "walk-stop.mp4"]
+    out = tmp_path / "report"
+    assert main(["bench", "--clips", str(clips), "--sizes", "96x64", "--frames", "6", "--out", str(out)]) == 0
+    section = json.loads((out / "report.json").read_text())["clips"]
+    assert [r["clip"] for r in section["rows"]] == ["noise-portrait.mp4", "walk-stop.mp4"]
+    for row in section["rows"]:
+        assert row["size"] == "96x64" and row["frames"] == 6 and row["fps"] > 0
+        assert row["mask_flicker_raw"] >= 0 and row["output_flicker_levels"] >= 0
+    assert set(section["worst"]) >= {"flicker_ratio", "lag_frames", "output_flicker_levels", "fps_96x64"}
+    md = (out / "report.md").read_text()
+    assert "## Steadiness on every clip" in md and "| walk-stop.mp4 | 96x64 | 6 |" in md
+
+
+def test_bench_clips_without_videos_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from deepphoto.commands.cli import main
+
+    assert main(["bench", "--clips", str(tmp_path)]) == 2
+    assert "no video files under this folder" in capsys.readouterr().err
+    assert main(["bench", "--clips", str(tmp_path / "absent")]) == 2
+    assert "no such folder" in capsys.readouterr().err

@@ -1,0 +1,210 @@
+"""LightNet v2 training: soft, edge-weighted loss; consistency; the fine level; compact resume."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import SHARED, needs_shared
+
+from deepphoto.commands.train_seg import add_arguments, config_from_args
+from deepphoto.errors import DeepPhotoError
+from deepphoto.models.lightnet import LightNet
+from deepphoto.models.lightnet_io import SHIPPED_LIGHTNET, load_lightnet
+from deepphoto.models.weights import save_weights
+from deepphoto.training import checkpoints, seg_losses
+from deepphoto.training.train_seg import initialised_lightnet, train
+
+
+def _square(n: int = 2, size: int = 32) -> torch.Tensor:
+    t = torch.zeros(n, size, size)
+    t[:, 8:24, 8:24] = 1
+    return t
+
+
+def test_soft_loss_prefers_the_right_answer_and_weighs_edges() -> None:
+    target = _square()
+    weight = torch.ones_like(target)
+    right = torch.stack([torch.zeros_like(target), (target * 2 - 1) * 6], 1)
+    assert seg_losses.soft_loss(right, target, weight, 2.0) < 0.1 < seg_losses.soft_loss(-right, target, weight, 2.0)
+    # the same error costs more on the edge when the edge weighs more
+    edge_error = right.clone()
+    edge_error[:, 1, 8:10, 8:24] = -6  # the top two rows of the square called background
+    plain = seg_losses.soft_loss(edge_error, target, weight, 0.0) - seg_losses.soft_loss(right, target, weight, 0.0)
+    edged = seg_losses.soft_loss(edge_error, target, weight, 4.0) - seg_losses.soft_loss(right, target, weight, 4.0)
+    assert edged > 1.5 * plain > 0
+    # a pixel of weight 0 (teachers disagree completely) costs nothing
+    unsure = weight.clone()
+    unsure[:, 8:10, 8:24] = 0
+    assert seg_losses.soft_loss(edge_error, target, unsure, 0.0) == pytest.approx(
+        seg_losses.soft_loss(right, target, unsure, 0.0).item(), abs=1e-4
+    )
+
+
+def test_edge_band_surrounds_the_edge_only() -> None:
+    square = torch.zeros(1, 300, 300)
+    square[:, 60:240, 60:240] = 1
+    band = seg_losses.edge_band(square)[0]  # 2% of the 424-pixel diagonal: 4 pixels either side
+    assert band[60, 150] == 1 and band[56, 150] == 1 and band[150, 243] == 1 and band[150, 236] == 1
+    assert band[150, 150] == 0 and band[0, 0] == 0 and band[150, 250] == 0 and band[150, 230] == 0
+
+
+def _fake_net(x: torch.Tensor) -> torch.Tensor:
+    """Logits that follow the picture's brightness at half resolution: a 'network' that is exactly
+    as steady as the picture is."""
+    g = F.avg_pool2d(x.mean(1, keepdim=True), 2)
+    return torch.cat([torch.zeros_like(g), (g - 0.5) * 20], 1)
+
+
+def test_consistency_is_small_for_the_same_move_and_large_for_another() -> None:
+    x = torch.zeros(4, 3, 64, 64)
+    x[:, :, 20:44, 16:40] = 1
+    rng = np.random.default_rng(0)
+    theta = seg_losses.random_moves(4, rng)
+    moved, inside = seg_losses.move(x, theta)
+    assert inside.mean() > 0.8
+    same = seg_losses.consistency(_fake_net(x), _fake_net(moved), theta)
+    other = theta.clone()
+    other[:, :, 2] *= -1
+    assert same < 0.01 < seg_losses.consistency(_fake_net(x), _fake_net(moved), other)
+    relit = seg_losses.relight(moved, rng)
+    assert relit.shape == moved.shape and not torch.allclose(relit, moved)
+
+
+def test_fine_level_starts_as_the_network_it_was_initialised_from(tmp_path: Path) -> None:
+    coarse = LightNet(width=16).eval()
+    path = tmp_path / "coarse.safetensors"
+    save_weights(coarse, path, kind="lightnet", config={"width": 16}, half=False)
+    fine = initialised_lightnet(path, fine_level=8).eval()
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        out = fine(x)
+        assert out.shape == (1, 2, 32, 48)  # half the input resolution
+        up = F.interpolate(coarse(x), size=(32, 48), mode="bilinear", align_corners=False)
+        assert torch.allclose(out, up, atol=1e-5)
+    # a fine-level weights file records the level and loads back whole
+    save_weights(fine, tmp_path / "fine.safetensors", kind="lightnet", config={"width": 16, "fine_level": 8})
+    again = load_lightnet(tmp_path / "fine.safetensors")
+    assert again.fine_level == 8 and again(x).shape == (1, 2, 32, 48)
+    # weights of another width are refused, naming a tensor
+    save_weights(LightNet(width=8), tmp_path / "narrow.safetensors", kind="lightnet", config={"width": 16})
+    with pytest.raises(DeepPhotoError, match="do not fit"):
+        initialised_lightnet(tmp_path / "narrow.safetensors", fine_level=8)
+
+
+def test_fine_level_exports_to_onnx(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from deepphoto.models.lightnet_io import export_onnx
+
+    net = LightNet(width=16, fine_level=8).eval()
+    torch.nn.init.normal_(net.fine_classifier.weight, std=0.1)  # not the zero start: the level counts
+    path = tmp_path / "fine.safetensors"
+    save_weights(net, path, kind="lightnet", config={"width": 16, "fine_level": 8}, half=False)
+    onnx = export_onnx(path, tmp_path / "fine.onnx")
+    x = torch.rand(1, 3, 64, 64)
+    prob = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).run(None, {"rgb": x.numpy()})[0]
+    with torch.no_grad():
+        logits = net(x)
+    want = torch.sigmoid(logits[:, 1:2] - logits[:, 0:1]).numpy()
+    assert prob.shape == (1, 1, 32, 32) and np.abs(prob - want).max() < 1e-4
+
+
+def test_v2_loss_options_need_the_v2_mix() -> None:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    with pytest.raises(DeepPhotoError, match="--mix v2"):
+        config_from_args(p.parse_args(["--consistency", "0.25"]))
+    with pytest.raises(SystemExit):
+        p.parse_args(["--mix", "v3"])
+
+
+def _labels_ready() -> bool:
+    from deepphoto.teachers.label import labels_dir
+
+    return any((labels_dir() / "video").glob("*.jpg"))
+
+
+needs_labels = pytest.mark.skipif(
+    not _labels_ready(), reason="needs the cached teacher labels (run 'deepphoto label-teachers')"
+)
+
+
+def _v2(out: Path, steps: int, resume: Path | None = None) -> object:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    argv = [
+        "--mix", "v2", "--data", str(SHARED), "--out", str(out), "--steps", str(steps), "--batch", "2",
+        "--sizes", "64", "--threads", "1", "--save-every", "1", "--init", str(SHIPPED_LIGHTNET),
+        "--fine-level", "8", "--edge-weight", "2", "--consistency", "0.5",
+    ]  # fmt: skip
+    if resume:
+        argv += ["--resume", str(resume)]
+    return config_from_args(p.parse_args(argv))
+
+
+@needs_shared
+@needs_labels
+def test_v2_run_resumes_from_a_compact_checkpoint_on_a_fresh_machine(tmp_path: Path) -> None:
+    from deepphoto.commands.cli import main
+
+    first = train(_v2(tmp_path / "a", 2))
+    state = torch.load(first, weights_only=True)
+    assert state["step"] == 2 and state["fine_level"] == 8 and state["mix"] == "v2"
+    kept = sorted(p.name for p in (tmp_path / "a").glob("step-*.pt"))
+    assert kept == ["step-000001.pt", "step-000002.pt"]  # the saves before last.pt, kept for averaging
+    assert torch.load(tmp_path / "a" / "step-000001.pt", weights_only=True)["step"] == 1
+
+    compact = tmp_path / "resume.pt"
+    assert main(["export", "lightnet", "--resume-checkpoint", str(first), "--out", str(compact)]) == 0
+    small = torch.load(compact, weights_only=True)
+    assert small["step"] == 2 and small["compact"] is True
+    assert {v.dtype for v in small["model"].values() if v.is_floating_point()} == {torch.float16}
+    moments = [v for s in small["optim"]["state"].values() for k, v in s.items() if k != "step"]
+    assert moments and {v.dtype for v in moments} == {torch.bfloat16}
+    assert compact.stat().st_size < 0.6 * first.stat().st_size
+
+    # weights for shipping, from the compact file too: the fine level is in their config
+    weights = tmp_path / "v2.safetensors"
+    assert main(["export", "lightnet", "--checkpoint", str(compact), "--safetensors", str(weights)]) == 0
+    assert load_lightnet(weights).fine_level == 8
+
+    # "another machine": an empty run folder, continued from the compact file
+    resumed = train(_v2(tmp_path / "b", 3, resume=compact))
+    after = torch.load(resumed, weights_only=True)
+    assert after["step"] == 3
+    # the same third step as a run that continues from its own full-precision last.pt
+    straight = torch.load(train(_v2(tmp_path / "a", 3)), weights_only=True)
+    moved = [k for k, v in after["model"].items() if v.is_floating_point() and not torch.equal(v, state["model"][k])]
+    assert moved, "the resumed step changed no weight"
+    for k, v in straight["model"].items():
+        if v.is_floating_point():
+            assert torch.allclose(after["model"][k], v, atol=2e-2, rtol=2e-2), k
+
+    # a damaged or foreign file is a one-line error
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(DeepPhotoError, match="not a readable training checkpoint"):
+        checkpoints.load(tmp_path / "junk.pt")
+
+
+@needs_shared
+@needs_labels
+def test_v2_samples_are_soft_targets_with_confidence_weights() -> None:
+    from deepphoto.training.seg_mix import MixData
+
+    data = MixData(SHARED, seed=4)
+    assert len(data.items["eg-portraits"]) > 1000 and len(data.items["video"]) > 100
+    soft = 0
+    for _ in range(12):
+        rgb, target, weight = data.sample((96, 64))
+        assert rgb.shape == (96, 64, 3) and target.shape == weight.shape == (96, 64)
+        assert 0 <= rgb.min() and rgb.max() <= 1 and 0 <= target.min() and target.max() <= 1
+        assert 0 <= weight.min() and weight.max() <= 1 + 1e-6
+        soft += bool((weight < 0.99).any())
+    assert soft > 0  # some came from the teachers' labels
+    img, target, weight = data.items["fashion"][0]()
+    assert (weight[target >= 1] > 0).all() and weight.min() < 1

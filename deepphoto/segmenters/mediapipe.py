@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from deepphoto.assets import SELFIE_TFLITE, fetch
+from deepphoto.assets import SELFIE_TFLITE, WheelFile, fetch
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter, SegmenterOptions
@@ -21,14 +21,16 @@ class MediaPipeSegmenter(PersonSegmenter):
     name = "mediapipe"
     backend = "litert"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, model: WheelFile = SELFIE_TFLITE, download: bool = False) -> None:
+        """``model``: the general selfie model (default) or another of the wheel (the landscape
+        one, a teacher); ``download``: fetch it when it is not cached (off at run time)."""
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
             raise DeepPhotoError(
                 "the MediaPipe segmenter needs ai-edge-litert: pip install 'deepphoto[peers]'"
             ) from None
-        self.path = fetch(SELFIE_TFLITE, download=False)
+        self.path = fetch(model, download=download)
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
         self.interpreter.allocate_tensors()
         inp = self.interpreter.get_input_details()[0]

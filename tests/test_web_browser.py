@@ -189,14 +189,16 @@ def test_drop_paste_and_take_a_photo(page):
     first = page.evaluate("window.studio.photo.id")
     page.evaluate(f"document.dispatchEvent(new ClipboardEvent('paste', {{clipboardData: ({make})()}}))")
     page.wait_for_function(f"window.studio.photo && window.studio.photo.id !== '{first}'")
-    # take one with the (fake) camera
+    pasted = page.evaluate("window.studio.photo.id")
+    # take one with the (fake) camera: a new photo (the camera's size may equal the pasted one's)
     page.click("#snap-open")
     page.wait_for_function("document.getElementById('snap-video').videoWidth > 0")
     page.click("#snap-take")
     w, h = CAMERA_SIZE
-    page.wait_for_function(f"(window.studio.photo || {{}}).width === {w} && window.studio.photo.height === {h}")
+    page.wait_for_function(f"window.studio.photo && window.studio.photo.id !== '{pasted}'")
+    page.wait_for_function(f"window.studio.photo.width === {w} && window.studio.photo.height === {h}")
     page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
-    assert not page.evaluate("document.getElementById('snap').open")
+    page.wait_for_function("!document.getElementById('snap').open")  # the camera dialog closed
 
 
 # ------------------------------------------------------------------ live

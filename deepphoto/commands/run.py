@@ -47,7 +47,10 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
     p.add_argument("--threshold", type=real("--threshold"), default=0.5, help="person where probability > this (0-1)")
     p.add_argument(
-        "--smooth", type=real("--smooth"), default=0.7, help="temporal smoothing of still regions (0-0.95; 0 off)"
+        "--smooth",
+        type=real("--smooth"),
+        default=0.7,
+        help="hold the mask, and a painting, where the picture is still (0-0.95; 0 off)",
     )
     p.add_argument("--feather", type=count("--feather"), default=3, help="soft edge width in pixels (0-64)")
     p.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")

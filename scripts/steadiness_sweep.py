@@ -9,10 +9,16 @@
 
 The rule, stated before looking at any result: among the candidates whose lag is at most 1 frame on
 every clip at every size, take the one with the smallest worst-clip flicker ratio; ties (within
-0.01) go to the smaller median ratio.
+0.01) go to the smaller median ratio. (The lag is the one behind a moving person, where mask and
+picture moved: a correction made after seeing the previous smoother's numbers, when holding a still
+photo against the network's flips read as lag; the earlier definition is printed beside it. See
+docs/benchmark/steadiness.md, which holds the results.)
+
+3. ``paint``: the painting hold's candidates on every clip (see ``paint_sweep``).
 
     python scripts/steadiness_sweep.py record --clips ../shared/data/video --clips ~/.cache/deepphoto/clips/synthetic
-    python scripts/steadiness_sweep.py sweep
+    python scripts/steadiness_sweep.py sweep --match @640x480
+    python scripts/steadiness_sweep.py paint --clips ../shared/data/video --clips ~/.cache/deepphoto/clips/synthetic
 """
 
 from __future__ import annotations

@@ -95,6 +95,13 @@ class Pipeline:
             looks += [Look(n, make_effect(n)) for n in EFFECT_NAMES if n not in (s.look_name, "replace")]
         return looks
 
+    def _replace_looks(self, s: Settings) -> None:
+        """New looks for ``s``; the previous ones closed (a looping background video, say)."""
+        previous = self.processor.looks
+        self.processor.looks = self._looks(s)
+        for item in previous:
+            close_effect(item.effect)
+
     def update(self, **changes: object) -> Settings:
         """Change settings while running (the web page's live controls): mask controls and the
         region at once, the look by swapping it, engines by opening them again."""
@@ -108,10 +115,8 @@ class Pipeline:
                 self.stylizer = None
             look = ("style", "effect", "background", "style_scale", "strength")
             if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
-                previous = p.looks
-                p.looks, p.look_index = self._looks(new), 0
-                for item in previous:
-                    close_effect(item.effect)
+                self._replace_looks(new)
+                p.look_index = 0
             p.region = new.region
             p.settings = mask_settings(new)
             p.smoother.smooth = new.smooth
@@ -131,10 +136,7 @@ class Pipeline:
         with p.lock:
             p.reset()
             if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
-                previous = p.looks
-                p.looks = self._looks(self.settings)
-                for item in previous:
-                    close_effect(item.effect)
+                self._replace_looks(self.settings)
 
     def mask(self, frame: np.ndarray) -> np.ndarray:
         """The person alpha (0-1, float32, the frame's size) the pipeline would composite with."""

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import mix
 from deepphoto.settings import Settings, number
 from deepphoto.web import gallery
 from deepphoto.web.errors import WebError
@@ -42,12 +43,6 @@ class PhotoLook:
         if self.painting is not None:
             return "painting"
         return str(self.changes.get("style") or self.changes.get("effect") or "blur").split(":")[0]
-
-
-def blend(result: np.ndarray, original: np.ndarray, strength: float) -> np.ndarray:
-    if strength >= 1.0:
-        return result
-    return cv2.addWeighted(result, strength, original, 1.0 - strength, 0.0)
 
 
 def encode(image: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> tuple[bytes, str]:
@@ -144,7 +139,7 @@ class PhotoStudio:
                 changes.update(style=None, effect="grey", background=None)
             pipe.update(**changes)
             out = pipe.photo(image, painted)
-        return blend(out, image, look.strength)
+        return mix(out, image, look.strength)
 
     def mask(self, client: str, photo_id: str, values: dict[str, Any]) -> np.ndarray:
         """The person mask of the preview copy (white: person), as the look's mask controls make it."""

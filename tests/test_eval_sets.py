@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import needs_shared
@@ -62,3 +65,19 @@ def test_bench_seg_prints_a_table_per_set(capsys: pytest.CaptureFixture) -> None
     row = next(line for line in out.splitlines() if line.startswith("| LightNet"))
     person, boundary = (float(v) for v in row.split("|")[4:6])
     assert 0.5 < boundary < person <= 1
+
+
+@needs_shared
+def test_bench_seg_compares_several_weights_in_one_run(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    import shutil
+
+    from deepphoto.models.shipped import SHIPPED
+
+    copy = tmp_path / "candidate.safetensors"
+    shutil.copyfile(SHIPPED["lightnet"], copy)
+    argv = ["bench-seg", "--sets", "portraits", "--split", "val", "--threads", "1", "--no-peer", "--backends", "onnx"]
+    assert main([*argv, "--weights", "shipped", "--weights", str(copy), "--json"]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out.strip().splitlines()[-1])["portraits"]
+    assert [r["model"] for r in rows] == ["LightNet", "LightNet candidate"]
+    assert rows[0]["person_iou"] == rows[1]["person_iou"]  # the same weights score the same

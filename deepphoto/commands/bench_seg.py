@@ -30,7 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--split", default=None, help="all, train or val (the fixed split by file name; default: all, val with --sets)"
     )
-    p.add_argument("--weights", type=Path, default=None, help="LightNet .safetensors (--sets; default: shipped)")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        action="append",
+        default=None,
+        help="LightNet .safetensors (--sets; default: shipped); repeat to compare several in one run, "
+        "'shipped' names the shipped weights",
+    )
     p.add_argument(
         "--input-sizes",
         type=sizes("--input-sizes", 2048),
@@ -91,7 +98,7 @@ def run_sets(args: argparse.Namespace, backends: list[tuple[str, str]]) -> int:
     split = args.split or "val"
     threads = args.threads or 2
     results = compare_on_sets(
-        args.sets, split, backends, args.input_sizes, threads, () if args.no_peer else PEERS, args.weights
+        args.sets, split, backends, args.input_sizes, threads, () if args.no_peer else PEERS, args.weights or [None]
     )
     print(
         f"\n{split} splits, {platform.processor() or platform.machine()}, onnxruntime {onnxruntime.__version__}, "

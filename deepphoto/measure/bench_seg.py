@@ -97,17 +97,23 @@ def compare_on_sets(
     input_sizes: Sequence[tuple[int, int]] = (LIGHTNET_INPUT,),
     threads: int | None = 2,
     peers: Sequence[str] = PEERS,
-    weights: Path | None = None,
+    weights: Sequence[Path | None] = (None,),
     progress: bool = True,
 ) -> dict[str, SegBenchmark]:
-    """Per shared labelled set (``deepphoto.datasets``): LightNet for every (backend, precision)
-    and input size, then each peer, on the same ``split`` images. Models are loaded once."""
+    """Per shared labelled set (``deepphoto.datasets``): LightNet (each of ``weights``, None or
+    "shipped" for the shipped file) for every (backend, precision) and input size, then each peer,
+    on the same ``split`` images. Models are loaded once."""
     chosen = {name: set_pairs(name, split) for name in sets}  # every set checked before any work
     models: list[tuple[str, object, str, str]] = []
-    for backend, precision in backends:
-        for size in input_sizes:
-            seg = LightNetSegmenter(backend, weights, input_size=size, threads=threads, precision=precision)
-            models.append(("LightNet", seg, seg.engine.label, f"{size[0]}x{size[1]}"))
+    for file in weights:
+        shipped = file is None or str(file) == "shipped"
+        name = "LightNet" if shipped else f"LightNet {Path(file).stem}"  # type: ignore[arg-type]
+        for backend, precision in backends:
+            for size in input_sizes:
+                seg = LightNetSegmenter(
+                    backend, None if shipped else file, input_size=size, threads=threads, precision=precision
+                )
+                models.append((name, seg, seg.engine.label, f"{size[0]}x{size[1]}"))
     skipped: dict[str, str] = {}
     for name in peers:
         try:

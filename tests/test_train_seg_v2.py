@@ -208,3 +208,14 @@ def test_v2_samples_are_soft_targets_with_confidence_weights() -> None:
     assert soft > 0  # some came from the teachers' labels
     img, target, weight = data.items["fashion"][0]()
     assert (weight[target >= 1] > 0).all() and weight.min() < 1
+
+
+def test_v2b_mix_draws_from_the_v2_sources_with_more_portraits() -> None:
+    from deepphoto.training.seg_mix import MIX_V2, MIXES_V2
+
+    v2b = MIXES_V2["v2b"]
+    assert set(v2b) == set(MIX_V2) and abs(sum(v2b.values()) - 1.0) < 1e-9
+    assert v2b["portraits"] > MIX_V2["portraits"] and v2b["composite"] > MIX_V2["composite"]
+    args = argparse.ArgumentParser()
+    add_arguments(args)
+    assert config_from_args(args.parse_args(["--mix", "v2b", "--edge-weight", "2"])).mix == "v2b"

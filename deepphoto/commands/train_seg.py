@@ -75,8 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--mix",
         choices=MIXES,
         default=d.mix,
-        help="data mix: v1 (portraits, composites, copy-paste) or v2 (five labelled sets, teacher labels, "
-        "clip frames, composites, copy-paste; soft targets)",
+        help="data mix: v1 (portraits, composites, copy-paste), v2 (five labelled sets, teacher labels, "
+        "clip frames, composites, copy-paste; soft targets) or v2b (v2 with more portraits and composites)",
     )
     p.add_argument(
         "--fine-level",

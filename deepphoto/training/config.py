@@ -13,7 +13,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import choice, number, whole
 
 SHARED_DATA = Path("../shared/data")
-MIXES = ("v1", "v2")  # v1: portraits, composites, copy-paste; v2: deepphoto.training.seg_mix
+MIXES = ("v1", "v2", "v2b")  # v1: portraits, composites, copy-paste; v2, v2b: deepphoto.training.seg_mix
 
 
 @dataclass(frozen=True)

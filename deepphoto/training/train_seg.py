@@ -123,10 +123,10 @@ def v2_step_loss(
 def train(config: SegTrainConfig) -> Path:
     """Train (or resume) the run ``config`` describes; returns the checkpoint ``out / "last.pt"``."""
     device = checkpoints.prepare_run(config.out, config.threads, config.seed)
-    if config.mix == "v2":
-        from deepphoto.training.seg_mix import MixData
+    if config.mix != "v1":
+        from deepphoto.training.seg_mix import MIXES_V2, MixData
 
-        data: SegTrainingData | MixData = MixData(config.data, seed=config.seed)
+        data: SegTrainingData | MixData = MixData(config.data, MIXES_V2[config.mix], seed=config.seed)
     else:
         data = SegTrainingData(
             config.data,
@@ -166,7 +166,7 @@ def train(config: SegTrainConfig) -> Path:
 
         for g, base in zip(opt.param_groups, base_lrs):
             g["lr"] = base * lr_at(step, config.steps)
-        if config.mix == "v2":
+        if config.mix != "v1":
             target = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
             weight = torch.from_numpy(np.stack([b[2] for b in batch])).to(device)
             loss, step_parts = v2_step_loss(net, x, target, weight, config, rng)

@@ -24,6 +24,8 @@ POSITIONALS = {
     "eval-style": [],
     "train-seg": [],
     "train-style": [],
+    "paint-teacher": [],
+    "add-style": ["painting.jpg", "--name", "mine"],
     "build-engine": ["lightnet"],
     "export": ["lightnet"],
 }

@@ -28,12 +28,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "deepphoto.commands.label_teachers",
         "cache the teacher ensemble's soft labels for training (offline), or report their quality",
     ),
+    "paint-teacher": (
+        "deepphoto.commands.paint_teacher",
+        "cache the arbitrary-style teacher's paintings of the training content (offline, resumable)",
+    ),
     "train-seg": ("deepphoto.commands.train_seg", "train the LightNet person segmenter"),
     "eval-style": (
         "deepphoto.commands.eval_style",
         "evaluate the style networks: losses, temporal error, speed, sheet",
     ),
-    "train-style": ("deepphoto.commands.train_style", "train the multi-style StyleNet"),
+    "train-style": ("deepphoto.commands.train_style", "train the multi-style StyleNet (--distill: v2)"),
+    "add-style": (
+        "deepphoto.commands.add_style",
+        "learn one more style from any painting, in minutes (a user style; needs torch)",
+    ),
+    "remove-style": ("deepphoto.commands.remove_style", "remove a style made by add-style"),
     "build-engine": (
         "deepphoto.commands.build_engine",
         "build, gate and cache an INT8 / FP16 engine (ONNX Runtime, TensorRT)",

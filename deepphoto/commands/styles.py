@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from deepphoto.models.paintings import STYLE_SOURCES
-from deepphoto.models.shipped import SHIPPED, style_names
+from deepphoto.models.paintings import PAINTINGS
+from deepphoto.models.shipped import SHIPPED, style_names, user_styles_for
 from deepphoto.settings import EFFECT_NAMES
 
 
@@ -14,12 +14,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    titles = {s.name: s.title for s in STYLE_SOURCES}
+    titles = {s.name: s.title for s in PAINTINGS}
+    mine = {s.name: s for s in user_styles_for()}  # those that fit the shipped network
     names = style_names()
     if names:
         print(f"styles (fast network {SHIPPED['stylenet'].name}; --style NAME, or blend 'a:0.7,b:0.3'):")
         for name in names:
-            print(f"  {name:18} {titles.get(name, '')}")
+            if name in mine:
+                print(f"  {name:18} user style (add-style), after {mine[name].title}; {mine[name].path.parent}")
+            else:
+                print(f"  {name:18} {titles.get(name, '')}")
     else:
         print("no style networks installed")
     print(f"effects (--effect NAME): {', '.join(EFFECT_NAMES)}")

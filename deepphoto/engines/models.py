@@ -75,7 +75,12 @@ def _lightnet_onnx(weights: Path | None) -> Path:
 
 
 def _stylenet_onnx(weights: Path | None) -> Path:
-    return float_onnx("stylenet", weights)
+    path = float_onnx("stylenet", weights)
+    if weights is None:  # the shipped network: with the user's own styles (add-style), if any
+        from deepphoto.models.shipped import with_user_styles
+
+        path = with_user_styles(path)
+    return path
 
 
 def model_spec(name: str, weights: Path | None = None) -> ModelSpec:

@@ -20,3 +20,11 @@ STYLE_SOURCES = (
     StyleSource("udnie", "udnie.jpg", "Udnie, Francis Picabia, 1913"),
     StyleSource("composition-vii", "composition_vii.jpg", "Composition VII, Wassily Kandinsky, 1913"),
 )
+
+# Every painting in ../shared/data/styles: the styles StyleNet v2 distils (the five above first, in
+# the same order, so their rows keep their places).
+PAINTINGS = (
+    *STYLE_SOURCES,
+    StyleSource("shipwreck", "shipwreck.jpg", "The Shipwreck, J. M. W. Turner, 1805"),
+    StyleSource("woman-with-hat", "woman-with-hat-matisse.jpg", "Woman with a Hat, Henri Matisse, 1905"),
+)

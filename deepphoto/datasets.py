@@ -192,6 +192,27 @@ def clip_id(clip: Path, root: Path | None = None) -> str:
     return "-".join(rel.parts)
 
 
+def clip_frame_count(clip: Path) -> int:
+    """The number of video frames the container states (an estimate from the duration when it
+    states none; 0 for a file without video). PyAV: any file name."""
+    import av
+
+    try:
+        with av.open(str(clip)) as container:
+            if not container.streams.video:
+                return 0
+            stream = container.streams.video[0]
+            if stream.frames:
+                return int(stream.frames)
+            if stream.duration and stream.average_rate:
+                return int(float(stream.duration * stream.time_base * stream.average_rate))
+            if container.duration and stream.average_rate:
+                return int(container.duration / 1_000_000 * float(stream.average_rate))
+            return 0
+    except (av.error.FFmpegError, OSError) as exc:
+        raise DeepPhotoError(f"{clip}: not a readable video ({exc})") from None
+
+
 def clip_frames(clip: Path, every: int = 5) -> Iterator[tuple[int, np.ndarray]]:
     """(index, BGR frame) of every ``every``-th frame of a clip, from frame 0 (PyAV: any file
     name; OpenCV's VideoCapture cannot open every one)."""

@@ -3,6 +3,8 @@ style, resumable, never a validation image or a held-out clip, never mixed with 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -115,3 +117,14 @@ def test_paint_teacher_command_paints_and_resumes(capsys, tmp_path, monkeypatch)
     assert float(np.abs(a.astype(int) - b).mean()) > 10  # painted, not copied
     again = cli(capsys, *argv)
     assert again.status == 0 and again.out.startswith("0 paintings made now")
+
+
+@needs_shared
+def test_clip_frame_count_reads_the_container_with_pyav(tmp_path: Path) -> None:
+    from deepphoto import datasets
+
+    assert datasets.clip_frame_count(SHARED / "video" / "vtest.avi") == 795
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video")
+    with pytest.raises(DeepPhotoError, match="not a readable video"):
+        datasets.clip_frame_count(junk)

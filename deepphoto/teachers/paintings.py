@@ -121,9 +121,7 @@ def _frames(limit: int | None, every: int, root: Path | None) -> list[Source]:
     estimate), spread to ``limit``; decoded when loaded, one pass per clip."""
     wanted: list[tuple[Path, int]] = []
     for clip in training_clips(root):
-        cap = cv2.VideoCapture(str(clip))
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        cap.release()
+        count = datasets.clip_frame_count(clip)
         wanted += [(clip, i) for i in range(0, max(count, 1), every)]
     chosen = spread(wanted, limit)
     by_clip: dict[Path, set[int]] = {}
@@ -328,9 +326,7 @@ def own_content(path: Path, count: int) -> list[Source]:
             raise DeepPhotoError(f"{path}: no images in this folder ({', '.join(datasets.IMAGE_SUFFIXES)})")
         return [Source(set_name, f"{i:04d}-{p.stem}", lambda p=p: read_image(p)) for i, p in enumerate(files)]
     if path.is_file() and path.suffix.lower() in datasets.VIDEO_SUFFIXES:
-        cap = cv2.VideoCapture(str(path))
-        every = max(1, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) // max(count, 1))
-        cap.release()
+        every = max(1, datasets.clip_frame_count(path) // max(count, 1))
         frames = [(i, f) for (i, f), _ in zip(datasets.clip_frames(path, every), range(count))]
         if not frames:
             raise DeepPhotoError(f"{path}: no frames could be decoded")

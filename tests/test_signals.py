@@ -121,8 +121,8 @@ def test_signal_before_the_first_frame_leaves_nothing(tmp_path, long_clip):
 def test_sighup_during_the_photo_optimiser(tmp_path):
     photo = write_png(tmp_path / "in.png", np.full((96, 128, 3), 120, np.uint8))
     out = tmp_path / "out.png"
-    job = start("edit", photo, out, *FAST, "--method", "optimize", "--style", "wave", "--size", "128")
-    time.sleep(10)  # PyTorch loaded, the optimiser at work (it takes minutes)
+    job = start("edit", photo, out, *FAST, "--method", "optimize", "--style", "wave", "--size", "1024")
+    time.sleep(10)  # PyTorch loaded, the optimiser at work (a minute or more at 1024 pixels)
     assert job.poll() is None, job.communicate()
     job.send_signal(signal.SIGHUP)
     status, _, stderr = finish(job)

@@ -65,10 +65,9 @@ def run(args: argparse.Namespace) -> int:
     with Pipeline(settings) as pipe:
         painted, look = None, pipe.describe()
         if optimize:
-            from deepphoto.frames import mix
             from deepphoto.optimizer import paint_photo
 
-            painted = mix(paint_photo(image, args.style, args.style_image, size), image, settings.strength)
+            painted = paint_photo(image, args.style, args.style_image, size, strength=settings.strength)
             look = f"optimized {args.style or args.style_image.name} on the {settings.region}"
         elif teacher is not None:
             painted = teacher.paint(image, teacher.style_vector(painting), settings.strength)

@@ -67,7 +67,7 @@ class StudioConfig:
     max_renders: int = 4
     max_uploads: int = 48
     client_timeout: float = 60.0  # a page not heard from for this long is closed with all it has
-    best_iterations: tuple[int, int] = (250, 60)
+    best_iterations: tuple[int, int] = (20, 10)  # deepphoto.optimizer.DEFAULT_ITERATIONS (no torch here)
     camera: str | None = None  # '[HOST:]PORT' of a 'deepphoto run --control' to steer
     warm: bool = True  # open the photo networks and paint the thumbnails at start
 

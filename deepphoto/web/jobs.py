@@ -62,7 +62,7 @@ def torch_available() -> bool:
 
 
 class BestQuality:
-    def __init__(self, studio: PhotoStudio, limit: int = 2, iterations: tuple[int, int] = (250, 60)) -> None:
+    def __init__(self, studio: PhotoStudio, limit: int = 2, iterations: tuple[int, int] = (20, 10)) -> None:
         self.studio, self.iterations = studio, iterations
         self.slots = Slots(limit, "best-quality jobs")
         self.jobs: dict[str, Job] = {}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,3 +23,15 @@ needs_shared = pytest.mark.skipif(
     not (SHARED / "seg" / "portraits").is_dir(),
     reason=f"needs the shared data set at {SHARED} (absent on this machine)",
 )
+
+
+def stand_in_photo(h: int = 240, w: int = 180, seed: int = 0) -> np.ndarray:
+    """A stand-in portrait: a light oval 'face' on a darker gradient, with some texture."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.zeros((h, w, 3), np.float32)
+    img[...] = (40 + 80 * x / w)[..., None] * np.array([1.0, 0.8, 0.6])
+    face = ((x - w / 2) / (w / 4)) ** 2 + ((y - h / 2) / (h / 3)) ** 2 < 1
+    img[face] = (200, 190, 220)
+    img += rng.normal(0, 6, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)

@@ -8,7 +8,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import SHARED, needs_shared
+from conftest import SHARED, needs_shared, stand_in_photo
 
 from deepphoto.arbitrary import ArbitraryStyle
 from deepphoto.commands.cli import main
@@ -29,15 +29,7 @@ def teacher() -> ArbitraryStyle:
 
 
 def photo(h: int = 240, w: int = 180, seed: int = 0) -> np.ndarray:
-    """A stand-in photo: a light oval 'face' on a darker gradient, with some texture."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    img = np.zeros((h, w, 3), np.float32)
-    img[...] = (40 + 80 * x / w)[..., None] * np.array([1.0, 0.8, 0.6])
-    face = ((x - w / 2) / (w / 4)) ** 2 + ((y - h / 2) / (h / 3)) ** 2 < 1
-    img[face] = (200, 190, 220)
-    img += rng.normal(0, 6, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return stand_in_photo(h, w, seed)
 
 
 def stripes(colour_a: tuple[int, int, int], colour_b: tuple[int, int, int], period: int, angle: float) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import SHARED, needs_shared
+from conftest import SHARED, needs_shared, stand_in_photo
 
 from deepphoto.datasets import LABELLED_SETS
 from deepphoto.errors import DeepPhotoError
@@ -21,15 +21,7 @@ from deepphoto.models.shipped import style_names
 
 
 def photo(h: int = 64, w: int = 48, seed: int = 0) -> np.ndarray:
-    """A stand-in portrait: a light oval 'face' on a darker gradient, with some texture."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    img = np.zeros((h, w, 3), np.float32)
-    img[...] = (40 + 80 * x / w)[..., None] * np.array([1.0, 0.8, 0.6])
-    face = ((x - w / 2) / (w / 4)) ** 2 + ((y - h / 2) / (h / 3)) ** 2 < 1
-    img[face] = (200, 190, 220)
-    img += rng.normal(0, 6, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return stand_in_photo(h, w, seed)
 
 
 def stripes(h: int = 150, w: int = 200) -> np.ndarray:

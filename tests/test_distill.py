@@ -135,3 +135,22 @@ def test_distill_config_defaults_and_checks():
         StyleTrainConfig(styles=("wave",))
     with pytest.raises(DeepPhotoError, match="no teacher paintings of extra"):
         PairedCrops([[("a", "b")], []], ["wave", "extra"])
+
+
+def test_checkpoints_past_the_warm_up_load_with_weights_only(tmp_path):
+    """Past the warm-up the learning rate is a Python float (a numpy one made the run's checkpoints
+    unloadable with weights_only, so it could not resume); checkpoints saved so before still load."""
+    from deepphoto.training import checkpoints
+    from deepphoto.training.distill import lr_at
+
+    assert all(type(lr_at(step, 1000)) is float for step in (0, 49, 50, 500, 999))
+    net = StyleNet(2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt.param_groups[0]["lr"] = np.float64(1e-3) * np.cos(0.5)  # as the older runs saved it
+    checkpoints.save(tmp_path / "last.pt", net, opt, 60, styles=["a", "b"], mode="distill")
+    with pytest.raises(Exception, match="numpy"):
+        torch.load(tmp_path / "last.pt", weights_only=True)
+    state = checkpoints.load(tmp_path / "last.pt")
+    assert state["step"] == 60 and float(state["optim"]["param_groups"][0]["lr"]) == pytest.approx(1e-3 * np.cos(0.5))
+    again = StyleNet(2)
+    assert checkpoints.resume(tmp_path / "last.pt", again, torch.optim.Adam(again.parameters()), "cpu") == 60

@@ -166,7 +166,7 @@ def add_style(
         spent = (time.monotonic() - start) / (config.minutes * 60)
         fraction = max(spent, step / config.steps if config.steps else 0.0)
         for g in opt.param_groups:  # cosine decay over the budget
-            g["lr"] = config.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, fraction))))
+            g["lr"] = config.lr * float(0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, fraction))))
         rng = np.random.default_rng([config.seed, step])
         x, t, _ = data.batch(rng, config.batch, config.crop, [0] * config.batch)
         loss, parts = loss_of(net, x, t, onehot, rng)

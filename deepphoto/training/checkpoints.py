@@ -24,10 +24,24 @@ def prepare_run(out: Path, threads: int, seed: int) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _numpy_scalars() -> list:
+    """What a numpy number in a checkpoint (an optimiser's learning rate, written by StyleNet v2 runs
+    before 2026-11-29) needs to load with ``weights_only``: numpy's scalar constructor and its float
+    and int dtypes, data only."""
+    import numpy as np
+
+    multiarray = getattr(np, "_core", None) or np.core
+    return [multiarray.multiarray.scalar, np.dtype, *(type(np.dtype(t)) for t in ("f8", "f4", "i8"))]
+
+
+NUMPY_SCALARS = _numpy_scalars()
+
+
 def load(ckpt: Path, device: torch.device | str = "cpu") -> dict:
     """A checkpoint's contents (tensors and plain values only: ``weights_only``), or a one-line error."""
     try:
-        state = torch.load(ckpt, map_location=device, weights_only=True)
+        with torch.serialization.safe_globals(NUMPY_SCALARS):
+            state = torch.load(ckpt, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise DeepPhotoError(f"{ckpt}: checkpoint not found") from None
     except Exception as exc:  # a damaged or foreign file: pickle, zip and torch raise many kinds

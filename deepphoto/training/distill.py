@@ -24,6 +24,7 @@ batches as one that never stopped; ``--save-every``, ``--keep-last``, ``log.json
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,7 +131,9 @@ def lr_at(step: int, steps: int, warmup: int = 50) -> float:
     """Linear warm-up, then cosine decay to 2% of the base rate."""
     if step < warmup:
         return (step + 1) / warmup
-    return 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, steps - warmup)))
+    # a Python float: a numpy one in the optimiser's learning rate would make the checkpoint unloadable
+    # with weights_only (runs saved so before are read by ``checkpoints.load`` all the same)
+    return float(0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup))))
 
 
 def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> Path:

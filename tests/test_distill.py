@@ -154,3 +154,35 @@ def test_checkpoints_past_the_warm_up_load_with_weights_only(tmp_path):
     assert state["step"] == 60 and float(state["optim"]["param_groups"][0]["lr"]) == pytest.approx(1e-3 * np.cos(0.5))
     again = StyleNet(2)
     assert checkpoints.resume(tmp_path / "last.pt", again, torch.optim.Adam(again.parameters()), "cpu") == 60
+
+
+def test_texture_term_asks_for_strokes_where_the_feature_term_accepts_a_blur(vgg):
+    """Strokes one period along (where exactly a stroke falls cannot be learnt) against a blur of
+    the teacher's picture: the squared feature difference prefers the blur, the texture term the strokes."""
+    from deepphoto.models.vgg import vgg_input
+    from deepphoto.training.distill import texture_term
+
+    y, x = np.mgrid[0:64, 0:64]
+    strokes = ((np.sin((x + 2 * y) / 2.5) > 0) * 0.8 + 0.1).astype(np.float32)
+    teacher = torch.from_numpy(np.stack([strokes, strokes * 0.6, 1 - strokes]))[None]
+    moved = torch.roll(teacher, 5, dims=3)  # the same strokes, another place
+    blurred = F.avg_pool2d(F.pad(teacher, (3, 3, 3, 3), mode="reflect"), 7, stride=1)
+
+    def feats(img):
+        with torch.no_grad():
+            return vgg(vgg_input(img), FEATURE_LAYERS)
+
+    t, m, b = feats(teacher), feats(moved), feats(blurred)
+
+    def feature(f):
+        return sum(float((f[k] - t[k]).pow(2).mean() / t[k].pow(2).mean()) for k in FEATURE_LAYERS)
+
+    assert float(texture_term(t, t)) == pytest.approx(0.0, abs=1e-9)
+    assert feature(b) < feature(m)  # the feature term: blur is closer
+    assert float(texture_term(m, t)) < 0.2 * float(texture_term(b, t))  # the texture term: strokes are
+
+
+def test_texture_weight_is_off_by_default_and_checked():
+    assert StyleTrainConfig(distill=True).texture_weight == 0.0
+    with pytest.raises(DeepPhotoError, match="texture-weight"):
+        StyleTrainConfig(distill=True, texture_weight=-1.0)

@@ -60,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     v2.add_argument("--pixel-weight", type=real("--pixel-weight"), default=d.pixel_weight)
     v2.add_argument("--feature-weight", type=real("--feature-weight"), default=d.feature_weight)
+    v2.add_argument(
+        "--texture-weight",
+        type=real("--texture-weight"),
+        default=d.texture_weight,
+        help="Gram matrices of VGG features against the teacher's painting (brush strokes; 0: off)",
+    )
     v2.add_argument("--resume", type=Path, default=d.resume, help="resume from this checkpoint if it is further on")
     v2.add_argument(
         "--keep-last", type=count("--keep-last"), default=d.keep_last, help="keep the last N saves as step-N.pt"

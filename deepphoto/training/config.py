@@ -99,6 +99,7 @@ class StyleTrainConfig:
     styles: tuple[str, ...] = ()  # --distill: the styles, in row order (empty: every shared painting)
     pixel_weight: float = 1.0  # --distill: mean absolute difference to the teacher's painting
     feature_weight: float = 1.0  # --distill: VGG feature difference to the teacher's painting
+    texture_weight: float = 0.0  # --distill: Gram matrices of the VGG features against the teacher's painting's
     resume: Path | None = None  # --distill: resume from this checkpoint if it is ahead of OUT/last.pt
     keep_last: int = 3  # --distill: also keep the last N saves as step-NNNNNN.pt
 
@@ -111,6 +112,7 @@ class StyleTrainConfig:
         whole("--crop", self.crop, 16, 2048)
         number("--pixel-weight", self.pixel_weight, 0.0, 1e9)
         number("--feature-weight", self.feature_weight, 0.0, 1e9)
+        number("--texture-weight", self.texture_weight, 0.0, 1e9)
         whole("--keep-last", self.keep_last, 0, 10**6)
         if not self.distill and (self.styles or self.teacher or self.resume):
             raise DeepPhotoError("--styles, --teacher and --resume belong to the distilled network: add --distill")

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.models.style_losses import gram
 from deepphoto.models.stylenet import StyleNet
 from deepphoto.models.vgg import VGG19Features, load_vgg19, vgg_input
 from deepphoto.models.weights import read_weights, save_weights
@@ -54,9 +55,11 @@ class DistillLoss:
         pixel_weight: float = 1.0,
         feature_weight: float = 1.0,
         temporal_weight: float = 100.0,
+        texture_weight: float = 0.0,
     ) -> None:
         self.vgg = vgg
         self.pixel_weight, self.feature_weight, self.temporal_weight = pixel_weight, feature_weight, temporal_weight
+        self.texture_weight = texture_weight
 
     def __call__(
         self,
@@ -71,22 +74,41 @@ class DistillLoss:
         pixel = (y - teacher).abs().mean()
         loss = self.pixel_weight * pixel
         parts = {"pixel": float(pixel.detach())}
-        if self.feature_weight > 0:
+        if self.feature_weight > 0 or self.texture_weight > 0:
             feats_y = self.vgg(vgg_input(y), FEATURE_LAYERS)
             with torch.no_grad():
                 feats_t = self.vgg(vgg_input(teacher), FEATURE_LAYERS)
-            feature = sum(
-                (feats_y[k] - feats_t[k]).pow(2).mean() / feats_t[k].pow(2).mean().clamp_min(1e-6)
-                for k in FEATURE_LAYERS
-            ) / len(FEATURE_LAYERS)
-            loss = loss + self.feature_weight * feature
-            parts["feature"] = float(feature.detach())
+            if self.feature_weight > 0:
+                feature = sum(
+                    (feats_y[k] - feats_t[k]).pow(2).mean() / feats_t[k].pow(2).mean().clamp_min(1e-6)
+                    for k in FEATURE_LAYERS
+                ) / len(FEATURE_LAYERS)
+                loss = loss + self.feature_weight * feature
+                parts["feature"] = float(feature.detach())
+            if self.texture_weight > 0:
+                texture = texture_term(feats_y, feats_t)
+                loss = loss + self.texture_weight * texture
+                parts["texture"] = float(texture.detach())
         if self.temporal_weight > 0:
             temporal = temporal_term(net, x, y, style, rng)
             loss = loss + self.temporal_weight * temporal
             parts["temporal"] = float(temporal.detach())
         parts["loss"] = float(loss.detach())
         return loss, parts
+
+
+def texture_term(feats_y: dict[str, torch.Tensor], feats_t: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The brush strokes' statistics: Gram matrices of the VGG features (per sample, over positions)
+    against those of the teacher's painting of the same crop; squared difference over the teacher's
+    own mean square, per layer, averaged. Where the feature term's squared difference cannot say
+    where a stroke falls and so learns a blur, this one asks for strokes like the teacher's."""
+    total = 0.0
+    for k in FEATURE_LAYERS:
+        a, b = feats_y[k], feats_t[k]
+        positions = a.shape[2] * a.shape[3]
+        g_y, g_t = gram(a) / positions, gram(b) / positions
+        total = total + (g_y - g_t).pow(2).mean() / g_t.pow(2).mean().clamp_min(1e-12)
+    return total / len(FEATURE_LAYERS)  # type: ignore[return-value]
 
 
 def temporal_term(
@@ -158,7 +180,8 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
 
     net = initialised_stylenet(config.init or SHIPPED["stylenet"], styles).to(device)
     vgg = load_vgg19(FEATURE_LAYERS[-1]).to(device)
-    loss_of = DistillLoss(vgg, config.pixel_weight, config.feature_weight, config.temporal_weight)
+    weights = (config.pixel_weight, config.feature_weight, config.temporal_weight, config.texture_weight)
+    loss_of = DistillLoss(vgg, *weights)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     step = checkpoints.resume(ckpt, net, opt, device, also=config.resume)
 
@@ -206,6 +229,7 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
             "pixel_weight": config.pixel_weight,
             "feature_weight": config.feature_weight,
             "temporal_weight": config.temporal_weight,
+            "texture_weight": config.texture_weight,
             "crop": config.crop,
         }
         save_weights(net.cpu(), config.export, kind="stylenet", config=meta)

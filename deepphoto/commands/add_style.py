@@ -43,6 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch", type=count("--batch", 1, 4096), default=d.batch, help="crops per step")
     p.add_argument("--crop", type=count("--crop", 16, 2048), default=d.crop, help="crop size (multiple of 8)")
+    p.add_argument(
+        "--texture-weight",
+        type=real("--texture-weight", 0.0, 1e9),
+        default=d.texture_weight,
+        help=f"brush strokes: VGG features' Gram matrices against the teacher's (default {d.texture_weight:g})",
+    )
     p.add_argument("--threads", type=count("--threads", 0, 256), default=d.threads, help="CPU threads (0: all)")
     p.add_argument("--seed", type=count("--seed", 0), default=d.seed)
     p.add_argument("--replace", action="store_true", help="replace a user style of that name")
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         content=args.content,
         batch=args.batch,
         crop=args.crop,
+        texture_weight=args.texture_weight,
         threads=args.threads,
         seed=args.seed,
         replace=args.replace,

@@ -112,7 +112,7 @@ def best_start(
     pixel + feature loss on one batch."""
     x, t, _ = data.batch(rng, n, crop, [0] * n)
     best: tuple[float, str, StyleNet] | None = None
-    no_temporal = DistillLoss(loss_of.vgg, loss_of.pixel_weight, loss_of.feature_weight, 0.0)
+    no_temporal = DistillLoss(loss_of.vgg, loss_of.pixel_weight, loss_of.feature_weight, 0.0, loss_of.texture_weight)
     for i in [*range(base.styles), None]:
         net = with_new_row(base, i)
         onehot = F.one_hot(torch.full((n,), base.styles), base.styles + 1).float()
@@ -149,7 +149,8 @@ def add_style(
 
     base = load_stylenet(base_path)  # a path: the shipped network alone, without user styles
     vgg = load_vgg19(FEATURE_LAYERS[-1])
-    loss_of = DistillLoss(vgg, config.pixel_weight, config.feature_weight, config.temporal_weight)
+    weights = (config.pixel_weight, config.feature_weight, config.temporal_weight, config.texture_weight)
+    loss_of = DistillLoss(vgg, *weights)
     rng = np.random.default_rng([config.seed, 10**6])  # not a training step's generator
     init, net = best_start(base, style_names(base_path), data, loss_of, rng, config.batch, config.crop)
     params = frozen_but_new_rows(net)
@@ -200,6 +201,7 @@ def add_style(
         "images": len(sources),
         "crop": config.crop,
         "batch": config.batch,
+        "texture_weight": config.texture_weight,
         "init": init,
         "loss_start": round(first["loss"], 5) if first else "",
         "loss_end": round(float(np.mean(recent)), 5),

@@ -152,6 +152,7 @@ class AddStyleConfig:
     pixel_weight: float = 1.0
     feature_weight: float = 1.0
     temporal_weight: float = 100.0
+    texture_weight: float = 0.0  # Gram matrices of VGG features against the teacher's painting (strokes)
     threads: int = 0  # CPU threads (0: all cores)
     seed: int = 0
     replace: bool = False  # replace a user style of that name
@@ -168,5 +169,6 @@ class AddStyleConfig:
         number("--pixel-weight", self.pixel_weight, 0.0, 1e9)
         number("--feature-weight", self.feature_weight, 0.0, 1e9)
         number("--temporal-weight", self.temporal_weight, 0.0, 1e9)
+        number("--texture-weight", self.texture_weight, 0.0, 1e9)
         whole("--threads", self.threads, 0, 256)
         whole("--seed", self.seed, 0, 2**32 - 1)

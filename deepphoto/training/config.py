@@ -152,7 +152,7 @@ class AddStyleConfig:
     pixel_weight: float = 1.0
     feature_weight: float = 1.0
     temporal_weight: float = 100.0
-    texture_weight: float = 0.0  # Gram matrices of VGG features against the teacher's painting (strokes)
+    texture_weight: float = 4.0  # Gram matrices of VGG features against the teacher's painting (strokes; as v2)
     threads: int = 0  # CPU threads (0: all cores)
     seed: int = 0
     replace: bool = False  # replace a user style of that name

@@ -106,7 +106,7 @@ def clean_stale_work(out: Path) -> None:
         pid = folder.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-    for leftover in out.rglob(".*.partial.*"):  # temporary_name(): .STEM.PID-HEX.partial.SUFFIX
+    for leftover in out.rglob(".*.partial.*"):  # temporary_name(): .STEM.PID-N-HEX.partial.SUFFIX
         if WORK_FOLDER in leftover.relative_to(out).parts:
             continue
         pid = leftover.name.split(".partial")[0].rsplit(".", 1)[-1].split("-")[0]

@@ -13,6 +13,7 @@ temporary file left behind when a job fails.
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
@@ -110,16 +111,25 @@ def check_output_folder(folder: Path, overwrite: bool) -> None:
         raise DeepPhotoError(f"{folder}: already holds images (use --overwrite to replace them)")
 
 
+_WRITERS = itertools.count(1)  # numbers the writers of this process (next() is atomic under the GIL)
+
+
+def _writer_tag() -> str:
+    """pid, this process's writer number and a random part: two writers never share one (24 random
+    bits alone gave a 1-in-8 chance of a repeat among 2,000 writers of one process)."""
+    return f"{os.getpid()}-{next(_WRITERS)}-{secrets.token_hex(3)}"
+
+
 def temporary_name(path: Path) -> Path:
     """A hidden name beside ``path``, unique to this writer (two jobs never share one)."""
-    return path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(3)}.partial{path.suffix}")
+    return path.with_name(f".{path.stem}.{_writer_tag()}.partial{path.suffix}")
 
 
 def temporary_folder(folder: Path) -> Path:
     """A new hidden folder for frames in progress: inside ``folder`` when it exists (only it need
     be writable), else beside it (renamed to it when complete); unique to this writer."""
     folder = Path(folder)
-    name = f".{folder.name or 'frames'}.{os.getpid()}-{secrets.token_hex(3)}.partial"
+    name = f".{folder.name or 'frames'}.{_writer_tag()}.partial"
     staging = folder / name if folder.is_dir() else folder.parent / name
     staging.mkdir()
     return staging

@@ -7,7 +7,10 @@ the second moment's small values to 0, and a zero second moment makes Adam's ste
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import TextIO
 
 import torch
 
@@ -125,3 +128,23 @@ def save(ckpt: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, step: int
         tmp.replace(ckpt)
     finally:
         discard(tmp)
+
+
+def log_progress(
+    log: TextIO, step: int, steps: int, means: dict[str, float], started: tuple[float, int], **extra: float
+) -> None:
+    """One progress line of a run, printed and appended to its ``log.jsonl``: the step, the loss
+    parts' ``means``, ``extra`` (e.g. the learning rate), steps per second and minutes left since
+    ``started`` = (time.time(), step) when this process began."""
+    t0, n0 = started
+    rate = (step - n0) / (time.time() - t0)
+    rec = {
+        "step": step,
+        **{k: round(v, 5) for k, v in means.items()},
+        **extra,
+        "steps_per_s": round(rate, 3),
+        "eta_min": round((steps - step) / max(rate, 1e-9) / 60, 1),
+    }
+    print(json.dumps(rec), flush=True)
+    log.write(json.dumps(rec) + "\n")
+    log.flush()

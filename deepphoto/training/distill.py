@@ -23,7 +23,6 @@ batches as one that never stopped; ``--save-every``, ``--keep-last``, ``log.json
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -204,18 +203,10 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
             sums[k] = sums.get(k, 0.0) + v
         every = min(10, config.steps)
         if step % every == 0 or step == config.steps:
-            rate = (step - n0) / (time.time() - t0)
             count = step % every or every
-            rec = {
-                "step": step,
-                **{k: round(v / count, 5) for k, v in sums.items()},
-                "lr": round(opt.param_groups[0]["lr"], 7),
-                "steps_per_s": round(rate, 3),
-                "eta_min": round((config.steps - step) / max(rate, 1e-9) / 60, 1),
-            }
-            print(json.dumps(rec), flush=True)
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
+            means = {k: v / count for k, v in sums.items()}
+            lr = round(opt.param_groups[0]["lr"], 7)
+            checkpoints.log_progress(log, step, config.steps, means, (t0, n0), lr=lr)
             sums = {}
         if step % config.save_every == 0 or step == config.steps:
             checkpoints.save(ckpt, net, opt, step, styles=styles, mode="distill")

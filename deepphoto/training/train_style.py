@@ -10,7 +10,6 @@ VGG19 features, plus a temporal term: stylising a shifted crop must give the shi
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -124,16 +123,7 @@ def train(config: StyleTrainConfig) -> Path:
         ):
             sums[k] = sums.get(k, 0.0) + float(v.detach())
         if step % 10 == 0 or step == config.steps:
-            rate = (step - n0) / (time.time() - t0)
-            rec = {
-                "step": step,
-                **{k: round(v / 10, 5) for k, v in sums.items()},
-                "steps_per_s": round(rate, 3),
-                "eta_min": round((config.steps - step) / max(rate, 1e-9) / 60, 1),
-            }
-            print(json.dumps(rec), flush=True)
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
+            checkpoints.log_progress(log, step, config.steps, {k: v / 10 for k, v in sums.items()}, (t0, n0))
             sums = {}
         if step % config.save_every == 0 or step == config.steps:
             checkpoints.save(ckpt, net, opt, step)

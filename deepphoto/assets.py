@@ -205,6 +205,14 @@ ARBITRARY_TRANSFORM = WheelFile(
     sha256="866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
 )
 
+# A painting no shipped style was made from (Vermeer, Girl with a Pearl Earring, c. 1665: public
+# domain), as package data of the MIT-licensed ascii-monet: add-style's worked example.
+EXAMPLE_PAINTING = WheelFile(
+    requirement="ascii-monet==0.0.6",
+    member="ascii_monet/assets/pearl.png",
+    sha256="8d9d0593e1087c19545772ef3f0e0bdff0a2fc086b8c9fb424dc308b3cc66896",
+)
+
 
 def mobilenet_v2_imagenet() -> Path:
     return fetch(MOBILENET_V2_IMAGENET)
@@ -224,4 +232,5 @@ def all_assets() -> tuple[WheelFile, ...]:
         RVM_MOBILENETV3,
         ARBITRARY_PREDICT,
         ARBITRARY_TRANSFORM,
+        EXAMPLE_PAINTING,
     )

@@ -53,6 +53,33 @@ def test_brightness_flicker_is_not_motion() -> None:
     assert change < 0.2 * raw_change
 
 
+def test_noise_scale_holds_a_noisy_still_picture_and_still_follows_a_move() -> None:
+    """Sensor noise above the fixed still level reads as motion; scaled to the frame's noise it
+    does not, while a person moving through the same noise is still followed at once."""
+    rng = np.random.default_rng(5)
+    grey, truth = scene(0)
+
+    def run(noise_scale: float, moving: bool) -> tuple[list, list, list]:
+        smoother = MaskSmoother(0.7, noise_scale=noise_scale)
+        greys, raws, outs = [], [], []
+        for t in range(30):
+            g, m = scene(t if moving else 0, step=2)
+            g = (g + rng.normal(0, 2.5 / 255, g.shape)).astype(np.float32)
+            raws.append(np.clip(m + rng.normal(0, 0.15, m.shape), 0, 1).astype(np.float32))
+            greys.append(g)
+            outs.append(smoother(raws[-1], g if t else None).copy())
+        return greys, raws, outs
+
+    quiet = [np.clip(grey, 0, 1)] * 30  # flicker measured where the clean picture is still
+    _, raws, fixed = run(0.0, False)
+    _, _, scaled = run(3.0, False)
+    assert flicker(scaled, quiet) < 0.6 * flicker(fixed, quiet)
+    greys, raws, outs = run(3.0, True)
+    for t in range(5, 30):  # where the square moved in, the mask is this frame's
+        moved = np.abs(scene(t, step=2)[1] - scene(t - 1, step=2)[1]) > 0.5
+        np.testing.assert_allclose(outs[t][moved], raws[t][moved], atol=1e-6)
+
+
 def test_moving_pixels_follow_within_one_frame() -> None:
     smoother = MaskSmoother(0.7)
     greys, raws, smoothed = [], [], []
@@ -79,9 +106,17 @@ def test_smooth_zero_is_exactly_the_raw_mask() -> None:
 
 def test_live_change_of_smooth_changes_the_hold() -> None:
     smoother = MaskSmoother(0.7)
-    assert smoother.hold == pytest.approx(0.95)
+    assert smoother.hold == pytest.approx(0.985)
     smoother.smooth = 0.4  # Pipeline.update sets this
-    assert smoother.hold == pytest.approx(0.9)
+    assert smoother.hold == pytest.approx(0.97)
+    assert MaskSmoother(0.7, firm=6.0).hold == pytest.approx(0.95)  # the hold shipped before
+
+
+def test_painting_hold_grey_copy_sizes() -> None:
+    assert PaintingHold().grey_size(640, 480) == (160, 120)
+    assert PaintingHold().grey_size(1280, 720) == (320, 180)
+    assert PaintingHold(grey_long=160).grey_size(1280, 720) == (160, 90)
+    assert PaintingHold(grey_long=160).grey_size(100, 80) == (100, 80)  # never larger than the frame
 
 
 def test_lag_counts_only_edges_where_the_picture_moved() -> None:
@@ -92,6 +127,20 @@ def test_lag_counts_only_edges_where_the_picture_moved() -> None:
     assert moving_edges(raws).any()
     assert not moving_edges(raws, [grey] * 10).any()
     assert np.isnan(lag_frames(raws, raws, [grey] * 10))
+
+
+def test_painting_hold_noise_scale_holds_through_sensor_noise() -> None:
+    rng = np.random.default_rng(6)
+    h, w = 64, 96
+
+    def change(noise_scale: float) -> float:
+        hold, outs = PaintingHold(noise_scale=noise_scale), []
+        for _ in range(20):
+            frame = np.clip(100 + rng.normal(0, 12.0, (h, w, 3)), 0, 255).astype(np.uint8)  # still, noisy
+            outs.append(hold(frame, rng.integers(0, 256, (h, w, 3), np.uint8)).astype(np.float32))
+        return float(np.mean([np.abs(outs[t] - outs[t - 1]).mean() for t in range(5, 20)]))
+
+    assert change(3.0) < 0.7 * change(0.0)
 
 
 def test_painting_hold_keeps_still_pixels_and_follows_moving_ones() -> None:
@@ -205,6 +254,12 @@ def test_bench_clips_on_two_tiny_generated_clips(tmp_path: Path) -> None:
     assert set(section["worst"]) >= {"flicker_ratio", "lag_frames", "output_flicker_levels", "fps_96x64"}
     md = (out / "report.md").read_text()
     assert "## Steadiness on every clip" in md and "| walk-stop.mp4 | 96x64 | 6 |" in md
+    # a plain `bench` into the same folder (make bench) keeps the section
+    argv = ["bench", "--sizes", "96x64", "--frames", "4", "--backend", "onnx", "--precision", "fp32"]
+    assert main([*argv, "--looks", "blur:background", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["clips"] == section and report["configs"]
+    assert "## Steadiness on every clip" in (out / "report.md").read_text()
 
 
 def test_bench_clips_without_videos_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

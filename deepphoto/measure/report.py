@@ -29,7 +29,16 @@ def targets(report: dict) -> dict:
 
 
 def write_report(report: dict, out: Path, flicker_trace: dict[str, list[float]]) -> list[Path]:
+    """Write the report into ``out``; a steadiness-per-clip section already there (``bench --clips``,
+    a separate run) is kept."""
     out.mkdir(parents=True, exist_ok=True)
+    if "clips" not in report and (out / "report.json").is_file():
+        try:
+            earlier = json.loads((out / "report.json").read_text())
+        except (OSError, ValueError):
+            earlier = {}
+        if isinstance(earlier, dict) and "clips" in earlier:
+            report["clips"] = earlier["clips"]
     report["targets"] = targets(report)
     write_text_atomic(out / "report.json", json.dumps(_no_nan(report), indent=1, default=str) + "\n")
     write_text_atomic(out / "report.md", markdown(report))

@@ -34,6 +34,8 @@ class MaskSmoother:
         mask_motion: float = 0.0,
         hold_after: int = 4,
         reference: bool = True,
+        firm: float = 20.0,
+        noise_scale: float = 2.0,
     ) -> None:
         """``smooth``: weight kept from the past on a still pixel (0 = off, < 1);
         ``still_level`` / ``moving_level``: picture change (grey, 0-1) up to which a pixel is
@@ -42,7 +44,12 @@ class MaskSmoother:
         ``mask_motion``: a probability change this large counts as motion on its own where the
         picture moved at least a little (0: only the picture decides);
         ``hold_after``: frames of still picture after which the weight kept reaches
-        ``1 - (1 - smooth) / 6`` (0.95 for the default 0.7);
+        ``1 - (1 - smooth) / firm`` (0.985 for the default 0.7; ``firm`` 20 chosen by measurement
+        in the fourth round, where 6, i.e. 0.95, had shipped before);
+        ``noise_scale``: both levels are raised by this many times the frame's noise (the 25th
+        percentile of the grey change from the frame before: sensor and compression noise, which a
+        moving camera barely raises), so a dim, noisy picture counts as still (0: fixed levels;
+        2 chosen by measurement in the fifth round).
         ``reference``: compare each frame with the picture the held mask was made from (smoothed
         as the mask is) instead of the frame before, so a slow movement adds up until it is followed."""
         if not 0.0 <= smooth < 1.0:
@@ -54,6 +61,13 @@ class MaskSmoother:
         self.spread, self.mask_motion = spread, mask_motion
         self.hold_after = max(1, hold_after)
         self.reference = reference
+        if firm < 1.0:
+            raise ValueError("firm must be at least 1")
+        self.firm = firm
+        if noise_scale < 0.0:
+            raise ValueError("noise_scale must be at least 0")
+        self.noise_scale = noise_scale
+        self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.state: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None
         self.still_for: np.ndarray | None = None  # frames each pixel's picture has been still (capped)
@@ -62,32 +76,38 @@ class MaskSmoother:
     def hold(self) -> float:
         """Weight kept from the past on a pixel still for ``hold_after`` frames (follows ``smooth``,
         which live controls change)."""
-        return 1.0 - (1.0 - self.smooth) / 6.0 if self.smooth > 0 else 0.0
+        return 1.0 - (1.0 - self.smooth) / self.firm if self.smooth > 0 else 0.0
 
     def reset(self) -> None:
-        self.state = self.last_grey = self.still_for = None
+        self.state = self.last_grey = self.still_for = self.prev_grey = None
 
-    def moved(self, grey: np.ndarray, last: np.ndarray) -> np.ndarray:
-        """Per pixel, 0 (picture still) to 1 (picture moved)."""
+    def moved(self, grey: np.ndarray, last: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        """Per pixel, 0 (picture still) to 1 (picture moved); ``noise`` raises both levels."""
         change = picture_change(grey, last)
         if self.spread > 0:
             k = 2 * self.spread + 1
             change = cv2.dilate(change, np.ones((k, k), np.uint8))
         scale = 1.0 / (self.moving_level - self.still_level)
-        return np.clip((change - self.still_level) * scale, 0.0, 1.0)
+        return np.clip((change - (self.still_level + noise)) * scale, 0.0, 1.0)
+
+    def noise(self, grey: np.ndarray) -> float:
+        """``noise_scale`` x the frame's noise level (0 without a frame before or when off)."""
+        if self.noise_scale == 0.0 or self.prev_grey is None or self.prev_grey.shape != grey.shape:
+            return 0.0
+        return self.noise_scale * float(np.percentile(picture_change(grey, self.prev_grey), 25))
 
     def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None) -> np.ndarray:
         """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size
         (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
-            self.state, self.last_grey = prob.copy(), grey
+            self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
             return self.state
         diff = prob - self.state
         smooth: float | np.ndarray = self.smooth
         motion: float | np.ndarray = 0.0
         if grey is not None and self.last_grey is not None and grey.shape == prob.shape:
-            motion = self.moved(grey, self.last_grey)
+            motion = self.moved(grey, self.last_grey, self.noise(grey))
             if self.mask_motion > 0:  # a large mask change where the picture moved a little
                 motion = np.maximum(motion, np.minimum(np.abs(diff) * (1.0 / self.mask_motion), 1.0) * (motion > 0))
             if self.still_for is None or self.still_for.shape != prob.shape:
@@ -102,4 +122,6 @@ class MaskSmoother:
             self.last_grey = self.last_grey + (1.0 - keep) * (grey - self.last_grey)
         else:
             self.last_grey = grey
+        if grey is not None:
+            self.prev_grey = grey
         return self.state

@@ -29,23 +29,38 @@ class PaintingHold:
         moving: float = 6 / 255,
         grey_side: int = GREY_SIDE,
         spread: int = 0,
+        grey_long: int = 0,
+        noise_scale: float = 0.0,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
         and from which on it takes the new painting at once (linear in between);
         ``grey_side``: the grey copy is this many times smaller than the frame on each side;
-        ``spread``: a pixel of the grey copy this close to one that changed counts as changed."""
+        ``spread``: a pixel of the grey copy this close to one that changed counts as changed;
+        ``grey_long``: when set, the grey copy's long side in pixels whatever the frame's size
+        (instead of ``grey_side``), so a pixel of it covers the same share of the view at any size;
+        ``noise_scale``: both levels raised by this many times the frame's noise (the 25th
+        percentile of the grey change from the frame before), as ``MaskSmoother`` does."""
         if not 0.0 <= hold < 1.0:
             raise ValueError("hold must be in [0, 1)")
         if not 0.0 <= still < moving:
             raise ValueError("need 0 <= still < moving")
         self.hold, self.still, self.moving = hold, still, moving
-        self.grey_side, self.spread = max(1, grey_side), max(0, spread)
+        self.grey_side, self.spread, self.grey_long = max(1, grey_side), max(0, spread), max(0, grey_long)
+        self.noise_scale = max(0.0, noise_scale)
+        self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.last: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None  # the picture (grey copy) the last output shows
 
     def reset(self) -> None:
-        self.last = self.last_grey = None
+        self.last = self.last_grey = self.prev_grey = None
+
+    def grey_size(self, w: int, h: int) -> tuple[int, int]:
+        """(width, height) of the grey copy of a ``w`` x ``h`` frame."""
+        if self.grey_long:
+            scale = min(1.0, self.grey_long / max(w, h))
+            return max(1, round(w * scale)), max(1, round(h * scale))
+        return max(1, w // self.grey_side), max(1, h // self.grey_side)
 
     def keep(self, grey: np.ndarray) -> np.ndarray:
         """Per pixel of the grey copy: the share of the previous output to keep."""
@@ -53,17 +68,21 @@ class PaintingHold:
         change = cv2.absdiff(grey, self.last_grey)
         if self.spread:  # beside a change counts as changed: a moving edge covers whole brush strokes
             change = cv2.dilate(change, np.ones((2 * self.spread + 1, 2 * self.spread + 1), np.uint8))
-        moved = np.clip((change - self.still) * (1.0 / (self.moving - self.still)), 0.0, 1.0)
+        noise = 0.0
+        if self.noise_scale and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
+            noise = self.noise_scale * float(np.percentile(cv2.absdiff(grey, self.prev_grey), 25))
+        moved = np.clip((change - (self.still + noise)) * (1.0 / (self.moving - self.still)), 0.0, 1.0)
         return (self.hold * (1.0 - moved)).astype(np.float32)
 
     def __call__(self, frame: np.ndarray, painting: np.ndarray) -> np.ndarray:
         """``painting`` of ``frame`` (BGR uint8, same size), held where ``frame`` is still."""
         h, w = frame.shape[:2]
-        grey = small_grey(frame, (max(1, w // self.grey_side), max(1, h // self.grey_side)))
+        grey = small_grey(frame, self.grey_size(w, h))
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
-            self.last, self.last_grey = painting, grey
+            self.last, self.last_grey, self.prev_grey = painting, grey, grey
             return painting
         keep_small = self.keep(grey)
+        self.prev_grey = grey
         keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
         out = cv2.blendLinear(self.last, painting, keep, 1.0 - keep)
         self.last = out

@@ -174,6 +174,7 @@ def test_a_tiny_run_gives_every_column_and_the_sheet(tiny_data, tmp_path, capsys
     assert "psnr" not in wave and isinstance(wave["luminance_correlation"], float)
     assert summary["photos"] == [f"{s}/{first_stems(s, 1)[0]}" for s in HELD_OUT_SETS[:2]]
     assert summary["latency_ms_640x480"] > 0 and summary["gmacs_640x480"] > 0
+    assert summary["latency_style_scale"] == 0.75 and summary["latency_ms_640x480_full_size"] > 0
     assert "PSNR" in out and "starry-night" in out
     image = cv2.imread(str(sheet))
     assert image.shape[0] == HEADER + 2 * len(rows) * (TILE[1] + CAPTION)

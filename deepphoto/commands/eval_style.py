@@ -109,8 +109,10 @@ def print_table(summary: dict, baseline: bool) -> None:
     )
     if "latency_ms_640x480" in summary:
         print(
-            f"StyleNet: {summary['latency_ms_640x480']:.1f} ms median at 640x480 (ONNX Runtime, "
-            f"{summary['latency_threads']} threads), {summary['gmacs_640x480']:.2f} GMAC, {summary['size_mb']:.2f} MB"
+            f"StyleNet: {summary['latency_ms_640x480']:.1f} ms median for a 640x480 frame at style scale "
+            f"{summary['latency_style_scale']:g} as run paints it ({summary['latency_ms_640x480_full_size']:.1f} ms at "
+            f"full size; ONNX Runtime, {summary['latency_threads']} threads), {summary['gmacs_640x480']:.2f} GMAC "
+            f"at full size, {summary['size_mb']:.2f} MB"
         )
     if "classic_latency_ms_640x480" in summary:
         print(

@@ -53,6 +53,7 @@ from deepphoto.optimizer import (
     shipped_grams,
     to_vgg,
 )
+from deepphoto.settings import Settings
 from deepphoto.stylizer import Stylizer
 
 SHIFT = 4  # pixels, for the temporal error
@@ -242,7 +243,8 @@ def optimise(
 
 
 def network_cost(network: Path, weights: Path | None, cases: list[StyleCase], classic: bool) -> dict:
-    """Median latency at 640x480 (ONNX Runtime, ``THREADS`` threads), GMACs and file size."""
+    """Median latency of a 640x480 frame as ``run`` paints it (at the default style scale, scaled
+    back up) and at full size (ONNX Runtime, ``THREADS`` threads), GMACs and file size."""
     from deepphoto.models.styles import load_stylenet
 
     slots = [c.name for c in cases if c.slot]
@@ -252,8 +254,11 @@ def network_cost(network: Path, weights: Path | None, cases: list[StyleCase], cl
     net = load_stylenet(weights).eval()
     style = torch.zeros(1, net.styles)
     style[0, 0] = 1
+    scale = Settings().style_scale
     out = {
-        "latency_ms_640x480": median_latency(Stylizer(slots[0], weights=weights, threads=THREADS), frame),
+        "latency_ms_640x480": median_latency(Stylizer(slots[0], weights=weights, scale=scale, threads=THREADS), frame),
+        "latency_style_scale": scale,
+        "latency_ms_640x480_full_size": median_latency(Stylizer(slots[0], weights=weights, threads=THREADS), frame),
         "latency_threads": THREADS,
         "gmacs_640x480": count_macs(net, torch.rand(1, 3, 480, 640), style) / 1e9,
         "size_mb": network.stat().st_size / 1e6,

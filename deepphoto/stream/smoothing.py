@@ -24,6 +24,13 @@ def picture_change(grey: np.ndarray, last: np.ndarray) -> np.ndarray:
     return np.abs(grey - last * np.float32(gain))
 
 
+def noise_level(change: np.ndarray) -> float:
+    """A frame's noise from its per-pixel grey change against the frame before: the 25th
+    percentile, which sensor and compression noise set and motion barely raises (most of a frame
+    is flat)."""
+    return float(np.percentile(change, 25))
+
+
 class MaskSmoother:
     def __init__(
         self,
@@ -94,7 +101,7 @@ class MaskSmoother:
         """``noise_scale`` x the frame's noise level (0 without a frame before or when off)."""
         if self.noise_scale == 0.0 or self.prev_grey is None or self.prev_grey.shape != grey.shape:
             return 0.0
-        return self.noise_scale * float(np.percentile(picture_change(grey, self.prev_grey), 25))
+        return self.noise_scale * noise_level(picture_change(grey, self.prev_grey))
 
     def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None) -> np.ndarray:
         """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from deepphoto.frames import small_grey
+from deepphoto.stream.smoothing import noise_level
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
 HOLD = 0.95  # share of the previous output kept on a still pixel
@@ -70,7 +71,7 @@ class PaintingHold:
             change = cv2.dilate(change, np.ones((2 * self.spread + 1, 2 * self.spread + 1), np.uint8))
         noise = 0.0
         if self.noise_scale and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
-            noise = self.noise_scale * float(np.percentile(cv2.absdiff(grey, self.prev_grey), 25))
+            noise = self.noise_scale * noise_level(cv2.absdiff(grey, self.prev_grey))
         moved = np.clip((change - (self.still + noise)) * (1.0 / (self.moving - self.still)), 0.0, 1.0)
         return (self.hold * (1.0 - moved)).astype(np.float32)
 

@@ -139,3 +139,36 @@ def test_sigterm_ends_a_soak(tmp_path):
     status, stdout, stderr = finish(job)
     assert status == 130 and "Traceback" not in stderr, stderr
     assert "resident memory" in stdout
+
+
+@pytest.mark.parametrize("error", [ImportError, RuntimeError])
+def test_a_stop_that_comes_out_as_another_error_is_an_interruption(monkeypatch, capsys, error):
+    """A signal that lands while a C extension is being imported comes out of the import as an
+    ImportError (numpy: 'PyCapsule_Import could not import module "datetime"'), not as the
+    KeyboardInterrupt the handler raised: it is still an interruption, status 130, one line."""
+    import os
+
+    from deepphoto.commands import cli, styles
+
+    def stopped_mid_import(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        except KeyboardInterrupt as exc:
+            raise error("PyCapsule_Import could not import module") from exc
+
+    monkeypatch.setattr(styles, "run", stopped_mid_import)
+    assert cli.main(["styles"]) == 130
+    err = capsys.readouterr().err
+    assert err.count("interrupted") == 1 and "Traceback" not in err and "PyCapsule" not in err
+
+
+def test_the_same_error_without_a_stop_is_not_an_interruption(monkeypatch):
+    from deepphoto.commands import cli, styles
+
+    def broken(args):
+        raise ImportError("PyCapsule_Import could not import module")
+
+    monkeypatch.setattr(styles, "run", broken)
+    with pytest.raises(ImportError):
+        cli.main(["styles"])

@@ -8,7 +8,7 @@ import sys
 
 from deepphoto.commands.console import Console
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream.stopping import ending_signals
+from deepphoto.stream.stopping import ending_signals, stop_asked
 
 # sub-command -> (module with add_arguments(parser) and run(args), help line)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -115,17 +115,22 @@ def _run(argv: list[str]) -> int:
     try:
         args = build_parser(command).parse_args(argv)  # numeric options are checked here (options.py)
         return int(args.func(args) or 0)
-    except DeepPhotoError as exc:
+    except (KeyboardInterrupt, Exception) as exc:
+        if isinstance(exc, KeyboardInterrupt) or stop_asked():  # a stop, whatever error it came out as
+            print("deepphoto: interrupted", file=sys.stderr)
+            return 130
+        return _failed(exc)
+
+
+def _failed(exc: Exception) -> int:
+    """One line and status 2 for what the user can fix; anything else is a bug: raised."""
+    if isinstance(exc, DeepPhotoError):
         print(f"deepphoto: error: {exc}", file=sys.stderr)
         return 2
-    except ModuleNotFoundError as exc:
-        if not exc.name or exc.name.split(".")[0] == "deepphoto":
-            raise
+    if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] != "deepphoto":
         print(f"deepphoto: error: this {missing(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("deepphoto: interrupted", file=sys.stderr)
-        return 130
+    raise exc
 
 
 if __name__ == "__main__":

@@ -29,6 +29,13 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def stop_asked() -> bool:
+    """Whether SIGINT, SIGTERM or SIGHUP has arrived inside ``ending_signals()``. The
+    KeyboardInterrupt it raised may surface as another error: a C extension being imported at that
+    moment (numpy's) reports a failed import instead."""
+    return _State.stopping
+
+
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 

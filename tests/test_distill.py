@@ -186,3 +186,43 @@ def test_texture_weight_is_off_by_default_and_checked():
     assert StyleTrainConfig(distill=True).texture_weight == 0.0
     with pytest.raises(DeepPhotoError, match="texture-weight"):
         StyleTrainConfig(distill=True, texture_weight=-1.0)
+
+
+def test_a_grown_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
+    """--blocks: new residual blocks start as identities: before its first step the grown network
+    paints exactly as --init; its shape reaches the checkpoint, the weights and the ONNX file."""
+    from deepphoto.commands.export import stylenet_from_checkpoint
+    from deepphoto.models.styles import load_stylenet
+    from deepphoto.models.weights import save_weights
+
+    names = style_names(SHIPPED["stylenet"])
+    base = initialised_stylenet(SHIPPED["stylenet"], names).eval()
+    grown = initialised_stylenet(SHIPPED["stylenet"], names, blocks=base.blocks + 3).eval()
+    assert len(grown.res) == base.blocks + 3
+    x, style = torch.rand(1, 3, 64, 96), F.one_hot(torch.tensor([4]), len(names)).float()
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x, style), base(x, style))
+        grown.res[-1].norm2.gamma.add_(0.5)  # once it learns, the new block paints
+        assert not torch.allclose(grown(x, style), base(x, style), atol=1e-3)
+    with pytest.raises(DeepPhotoError, match="can grow, not shrink"):
+        initialised_stylenet(SHIPPED["stylenet"], names, blocks=base.blocks - 1)
+
+    data = PairedCrops([toy_pairs(tmp_path / "a")], ["wave"])
+    config = StyleTrainConfig(
+        distill=True,
+        out=tmp_path / "run",
+        steps=1,
+        batch=1,
+        crop=32,
+        threads=1,
+        styles=("wave",),
+        blocks=7,
+        export=tmp_path / "grown.safetensors",
+    )
+    train_distill(config, data)
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert saved["blocks"] == 7 and stylenet_from_checkpoint(saved)[1]["blocks"] == 7
+    assert load_stylenet(tmp_path / "grown.safetensors").blocks == 7
+    again = StyleTrainConfig(distill=True, out=tmp_path / "run", steps=2, styles=("wave",), blocks=9)
+    with pytest.raises(DeepPhotoError, match="a run of 7 blocks"):
+        train_distill(again, data)

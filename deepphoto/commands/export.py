@@ -12,7 +12,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.models import lightnet_io, styles
 from deepphoto.models.lightnet import LightNet
 from deepphoto.models.paintings import STYLE_SOURCES
-from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.stylenet import shape_of, stylenet_of
 from deepphoto.models.weights import average_weights, save_state
 from deepphoto.stream.output_safety import check_not_source, discard, temporary_name
 
@@ -39,10 +39,11 @@ def write_compact(args: argparse.Namespace) -> int:
 
 
 def stylenet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
-    config = state.get("config") or {"styles": [s.name for s in STYLE_SOURCES]}
-    net = StyleNet(len(config["styles"]))
+    # v1 runs saved a config; distilled runs save their styles and shape beside the weights
+    config = state.get("config") or {"styles": list(state.get("styles") or [s.name for s in STYLE_SOURCES])}
+    net = stylenet_of({**state, **config}, len(config["styles"]))
     net.load_state_dict(state["model"])
-    return net, {**config, "step": int(state["step"])}
+    return net, {**config, **shape_of(net), "step": int(state["step"])}
 
 
 MODELS: dict[str, tuple[Callable[[dict], tuple[torch.nn.Module, dict]], Callable[[Path | None, Path], Path]]] = {

@@ -70,6 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v2.add_argument(
         "--keep-last", type=count("--keep-last"), default=d.keep_last, help="keep the last N saves as step-N.pt"
     )
+    v2.add_argument(
+        "--blocks",
+        type=count("--blocks"),
+        default=d.blocks,
+        help="grow the --init network to this many residual blocks; the new ones start as identities, so "
+        "it paints as --init did at step 0 (a resumed run keeps its shape)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> StyleTrainConfig:

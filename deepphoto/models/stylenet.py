@@ -52,7 +52,7 @@ class StyleNet(nn.Module):
     def __init__(self, styles: int, width: int = 64, blocks: int = 5) -> None:
         super().__init__()
         c1, c2 = width // 4, width // 2
-        self.styles = styles
+        self.styles, self.width, self.blocks = styles, width, blocks
         self.down1 = nn.Conv2d(3, c1, 3, 2, 1, padding_mode="reflect")
         self.norm_d1 = CondInstanceNorm(c1, styles)
         self.down2 = nn.Conv2d(c1, c2, 3, 2, 1, padding_mode="reflect")
@@ -80,6 +80,17 @@ class StyleNet(nn.Module):
         x = F.relu(self.norm_u2(self.up2(x), style)) + skip
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         return torch.sigmoid(self.out(x))
+
+
+def stylenet_of(config: dict, styles: int) -> StyleNet:
+    """The StyleNet a weights file's ``config`` describes (files before v3 hold no shape: 64 wide,
+    5 blocks)."""
+    return StyleNet(styles, width=int(config.get("width", 64)), blocks=int(config.get("blocks", 5)))
+
+
+def shape_of(net: StyleNet) -> dict[str, int]:
+    """What ``stylenet_of`` needs to build ``net`` again."""
+    return {"width": net.width, "blocks": net.blocks}
 
 
 class ClassicStyleNet(nn.Module):

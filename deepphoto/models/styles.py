@@ -10,7 +10,7 @@ import torch
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models import onnx_cache
 from deepphoto.models.shipped import SHIPPED, user_styles_for
-from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.stylenet import StyleNet, stylenet_of
 from deepphoto.models.weights import load_into, read_weights
 
 SHIPPED_STYLENET = SHIPPED["stylenet"]
@@ -27,7 +27,7 @@ def load_stylenet(weights: Path | None = None) -> StyleNet:
             if key not in state or state[key].shape[1:] != row.shape:
                 raise DeepPhotoError(f"{s.path}: its rows do not fit {path.name}")
             state[key] = torch.cat([state[key], torch.from_numpy(row)[None]])
-    net = StyleNet(len(config["styles"]) + len(extra), width=int(config.get("width", 64)))
+    net = stylenet_of(config, len(config["styles"]) + len(extra))
     return load_into(net, state, path, "StyleNet")
 
 

@@ -78,7 +78,7 @@ def teacher_paintings(
 
 def with_new_row(base: StyleNet, init: int | None = None) -> StyleNet:
     """``base`` with one more style whose rows are those of style ``init`` (an index), or the mean."""
-    net = StyleNet(base.styles + 1, width=base.down3.pw.out_channels)
+    net = StyleNet(base.styles + 1, width=base.width, blocks=base.blocks)
     state = base.state_dict()
     for key, value in list(state.items()):
         if key.endswith(ROWS):

@@ -102,6 +102,7 @@ class StyleTrainConfig:
     texture_weight: float = 0.0  # --distill: Gram matrices of the VGG features against the teacher's painting's
     resume: Path | None = None  # --distill: resume from this checkpoint if it is ahead of OUT/last.pt
     keep_last: int = 3  # --distill: also keep the last N saves as step-NNNNNN.pt
+    blocks: int | None = None  # --distill: grow the --init network to this many residual blocks (None: as it is)
 
     def __post_init__(self) -> None:
         if self.crop is None:
@@ -114,8 +115,12 @@ class StyleTrainConfig:
         number("--feature-weight", self.feature_weight, 0.0, 1e9)
         number("--texture-weight", self.texture_weight, 0.0, 1e9)
         whole("--keep-last", self.keep_last, 0, 10**6)
-        if not self.distill and (self.styles or self.teacher or self.resume):
-            raise DeepPhotoError("--styles, --teacher and --resume belong to the distilled network: add --distill")
+        if self.blocks is not None:
+            whole("--blocks", self.blocks, 1, 64)
+        if not self.distill and (self.styles or self.teacher or self.resume or self.blocks):
+            raise DeepPhotoError(
+                "--styles, --teacher, --resume and --blocks belong to the distilled network: add --distill"
+            )
         if self.crop % 8:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
         number("--lr", self.lr, 0.0, 1.0, low_open=True)

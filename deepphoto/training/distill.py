@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models.style_losses import gram
-from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.stylenet import StyleNet, shape_of, stylenet_of
 from deepphoto.models.vgg import VGG19Features, load_vgg19, vgg_input
 from deepphoto.models.weights import read_weights, save_weights
 from deepphoto.training import checkpoints
@@ -123,15 +123,23 @@ def temporal_term(
     return F.mse_loss(y_shift[..., m:-m, m:-m], torch.roll(y, (dy, dx), (2, 3))[..., m:-m, m:-m])
 
 
-def initialised_stylenet(weights: Path, styles: Sequence[str]) -> StyleNet:
+def initialised_stylenet(weights: Path, styles: Sequence[str], blocks: int | None = None) -> StyleNet:
     """A StyleNet of ``styles`` whose every tensor comes from ``weights``: the rows of the styles
-    it holds by name, the mean of its rows for a new style."""
+    it holds by name, the mean of its rows for a new style. ``blocks`` above the file's: the network
+    grown by residual blocks that start as identities (their last norm's scale and shift zero), so
+    it paints exactly as ``weights`` did before its first step (Net2DeeperNet, Chen et al. 2016)."""
     state, config = read_weights(weights, kind="stylenet")
     held = list(config.get("styles", []))
-    net = StyleNet(len(styles), width=int(config.get("width", 64)))
+    base = stylenet_of(config, len(held) or 1)
+    if blocks is not None and blocks < base.blocks:
+        raise DeepPhotoError(f"--blocks {blocks}: {weights} has {base.blocks}; a network can grow, not shrink")
+    net = StyleNet(len(styles), width=base.width, blocks=blocks or base.blocks)
     target = net.state_dict()
-    if set(state) != set(target):
+    if not set(state) <= set(target) or any(not k.startswith("res.") for k in set(target) - set(state)):
         raise DeepPhotoError(f"{weights}: its tensors do not fit this StyleNet")
+    for i in range(base.blocks, net.blocks):  # new blocks: identities at the start
+        for key in (f"res.{i}.norm2.gamma", f"res.{i}.norm2.beta"):
+            target[key] = torch.zeros_like(target[key])
     for key, value in state.items():
         if key.endswith((".gamma", ".beta")):
             if value.shape[1:] != target[key].shape[1:] or value.shape[0] != len(held):
@@ -171,13 +179,18 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
         raise DeepPhotoError(f"the data holds the styles {data.names}, the run {styles}")
     print(f"{len(data)} teacher paintings of {len(styles)} styles: {', '.join(styles)}", flush=True)
     ckpt = config.out / "last.pt"
+    blocks = config.blocks
     for path in (ckpt, config.resume):
         if path is not None and path.exists():
-            had = checkpoints.load(path).get("styles")
+            saved = checkpoints.load(path)
+            had = saved.get("styles")
             if had is not None and list(had) != styles:
                 raise DeepPhotoError(f"{path}: a run of the styles {list(had)}, not {styles}")
+            if "blocks" in saved and config.blocks not in (None, saved["blocks"]):
+                raise DeepPhotoError(f"{path}: a run of {saved['blocks']} blocks, not --blocks {config.blocks}")
+            blocks = saved.get("blocks", blocks)  # a resumed run keeps its grown shape
 
-    net = initialised_stylenet(config.init or SHIPPED["stylenet"], styles).to(device)
+    net = initialised_stylenet(config.init or SHIPPED["stylenet"], styles, blocks).to(device)
     vgg = load_vgg19(FEATURE_LAYERS[-1]).to(device)
     weights = (config.pixel_weight, config.feature_weight, config.temporal_weight, config.texture_weight)
     loss_of = DistillLoss(vgg, *weights)
@@ -209,7 +222,7 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
             checkpoints.log_progress(log, step, config.steps, means, (t0, n0), lr=lr)
             sums = {}
         if step % config.save_every == 0 or step == config.steps:
-            checkpoints.save(ckpt, net, opt, step, styles=styles, mode="distill")
+            checkpoints.save(ckpt, net, opt, step, styles=styles, mode="distill", **shape_of(net))
             checkpoints.keep_last(ckpt, step, config.keep_last)
     log.close()
     if config.export:
@@ -222,6 +235,7 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
             "temporal_weight": config.temporal_weight,
             "texture_weight": config.texture_weight,
             "crop": config.crop,
+            **shape_of(net),
         }
         save_weights(net.cpu(), config.export, kind="stylenet", config=meta)
         print(f"wrote {config.export}")

@@ -43,6 +43,7 @@ class MaskSmoother:
         reference: bool = True,
         firm: float = 20.0,
         noise_scale: float = 2.0,
+        deadband: float = 0.0,
     ) -> None:
         """``smooth``: weight kept from the past on a still pixel (0 = off, < 1);
         ``still_level`` / ``moving_level``: picture change (grey, 0-1) up to which a pixel is
@@ -58,7 +59,11 @@ class MaskSmoother:
         moving camera barely raises), so a dim, noisy picture counts as still (0: fixed levels;
         2 chosen by measurement in the fifth round).
         ``reference``: compare each frame with the picture the held mask was made from (smoothed
-        as the mask is) instead of the frame before, so a slow movement adds up until it is followed."""
+        as the mask is) instead of the frame before, so a slow movement adds up until it is followed;
+        ``deadband``: where the picture is still, the mask shown changes only once the smoothed
+        mask is this far (0-1) from it, so the small back-and-forth a noisy network leaves in the
+        smoothed mask is not shown at all (a slow drift is shown in steps of this size; where the
+        picture moved the mask is shown as it is; 0: off)."""
         if not 0.0 <= smooth < 1.0:
             raise ValueError("smooth must be in [0, 1)")
         if not 0.0 <= still_level < moving_level:
@@ -74,6 +79,10 @@ class MaskSmoother:
         if noise_scale < 0.0:
             raise ValueError("noise_scale must be at least 0")
         self.noise_scale = noise_scale
+        if not 0.0 <= deadband < 1.0:
+            raise ValueError("deadband must be in [0, 1)")
+        self.deadband = deadband
+        self.shown: np.ndarray | None = None  # the mask last shown (with a deadband)
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.state: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None
@@ -86,7 +95,7 @@ class MaskSmoother:
         return 1.0 - (1.0 - self.smooth) / self.firm if self.smooth > 0 else 0.0
 
     def reset(self) -> None:
-        self.state = self.last_grey = self.still_for = self.prev_grey = None
+        self.state = self.last_grey = self.still_for = self.prev_grey = self.shown = None
 
     def moved(self, grey: np.ndarray, last: np.ndarray, noise: float = 0.0) -> np.ndarray:
         """Per pixel, 0 (picture still) to 1 (picture moved); ``noise`` raises both levels."""
@@ -109,6 +118,7 @@ class MaskSmoother:
         prob = prob.astype(np.float32)
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
+            self.shown = None
             return self.state
         diff = prob - self.state
         smooth: float | np.ndarray = self.smooth
@@ -131,4 +141,21 @@ class MaskSmoother:
             self.last_grey = grey
         if grey is not None:
             self.prev_grey = grey
-        return self.state
+        return self.shown_mask(motion)
+
+    def shown_mask(self, motion: float | np.ndarray) -> np.ndarray:
+        """The smoothed mask through the deadband: taken where it moved past it from what was shown,
+        or where the picture moved (``motion`` at least 0.5); elsewhere what was shown stays."""
+        assert self.state is not None
+        if self.deadband == 0.0:
+            return self.state
+        if self.shown is None or self.shown.shape != self.state.shape:
+            self.shown = self.state.copy()
+            return self.shown
+        take = np.abs(self.state - self.shown) > self.deadband
+        if not np.isscalar(motion):
+            take |= np.asarray(motion) >= 0.5
+        elif float(motion) >= 0.5:
+            take[...] = True
+        np.copyto(self.shown, self.state, where=take)
+        return self.shown

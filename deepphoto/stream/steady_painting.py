@@ -32,6 +32,7 @@ class PaintingHold:
         spread: int = 0,
         grey_long: int = 0,
         noise_scale: float = 0.0,
+        deadband: float = 0.0,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
@@ -41,7 +42,9 @@ class PaintingHold:
         ``grey_long``: when set, the grey copy's long side in pixels whatever the frame's size
         (instead of ``grey_side``), so a pixel of it covers the same share of the view at any size;
         ``noise_scale``: both levels raised by this many times the frame's noise (the 25th
-        percentile of the grey change from the frame before), as ``MaskSmoother`` does."""
+        percentile of the grey change from the frame before), as ``MaskSmoother`` does;
+        ``deadband``: grey levels (0-255) by which the held painting must move away from what was
+        shown before a still pixel shows it (any channel); a moved pixel shows it at once (0: off)."""
         if not 0.0 <= hold < 1.0:
             raise ValueError("hold must be in [0, 1)")
         if not 0.0 <= still < moving:
@@ -49,12 +52,16 @@ class PaintingHold:
         self.hold, self.still, self.moving = hold, still, moving
         self.grey_side, self.spread, self.grey_long = max(1, grey_side), max(0, spread), max(0, grey_long)
         self.noise_scale = max(0.0, noise_scale)
+        if not 0.0 <= deadband < 255.0:
+            raise ValueError("deadband must be in [0, 255)")
+        self.deadband = deadband
+        self.shown: np.ndarray | None = None  # the output last shown (with a deadband)
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.last: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None  # the picture (grey copy) the last output shows
 
     def reset(self) -> None:
-        self.last = self.last_grey = self.prev_grey = None
+        self.last = self.last_grey = self.prev_grey = self.shown = None
 
     def grey_size(self, w: int, h: int) -> tuple[int, int]:
         """(width, height) of the grey copy of a ``w`` x ``h`` frame."""
@@ -80,7 +87,7 @@ class PaintingHold:
         h, w = frame.shape[:2]
         grey = small_grey(frame, self.grey_size(w, h))
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
-            self.last, self.last_grey, self.prev_grey = painting, grey, grey
+            self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None
             return painting
         keep_small = self.keep(grey)
         self.prev_grey = grey
@@ -88,4 +95,19 @@ class PaintingHold:
         out = cv2.blendLinear(self.last, painting, keep, 1.0 - keep)
         self.last = out
         self.last_grey = self.last_grey + (1.0 - keep_small) * (grey - self.last_grey)
-        return out
+        return self.shown_output(out, keep)
+
+    def shown_output(self, held: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """``held`` through the deadband: a pixel shows it where it moved past the deadband from what
+        was shown, or where the picture moved (``keep`` below half the hold); elsewhere what was
+        shown stays."""
+        if self.deadband == 0.0:
+            return held
+        if self.shown is None or self.shown.shape != held.shape:
+            self.shown = held.copy()
+            return self.shown
+        apart = cv2.absdiff(held, self.shown)
+        take = apart.max(axis=2) > self.deadband if apart.ndim == 3 else apart > self.deadband
+        take |= keep < 0.5 * self.hold
+        np.copyto(self.shown, held, where=take[..., None] if held.ndim == 3 else take)
+        return self.shown.copy()

@@ -269,3 +269,56 @@ def test_bench_clips_without_videos_is_a_one_line_error(tmp_path: Path, capsys: 
     assert "no video files under this folder" in capsys.readouterr().err
     assert main(["bench", "--clips", str(tmp_path / "absent")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_mask_deadband_hides_the_back_and_forth_and_follows_a_move() -> None:
+    """A noisy network on a still picture: the smoothed mask still wanders a little; with a
+    deadband the mask shown stays put. Where the person moves, the mask is this frame's at once."""
+
+    def run(deadband: float, moving: bool) -> tuple[list, list, list]:
+        rng = np.random.default_rng(7)  # the same network noise for every run
+        smoother = MaskSmoother(0.7, deadband=deadband)
+        greys, raws, outs = [], [], []
+        for t in range(40):
+            g, m = scene(t if moving else 0, step=2)
+            raws.append(np.clip(m + rng.normal(0, 0.3, m.shape), 0, 1).astype(np.float32))
+            greys.append(g)
+            outs.append(smoother(raws[-1], g if t else None).copy())
+        return greys, raws, outs
+
+    greys, _, plain = run(0.0, False)
+    _, _, banded = run(0.03, False)
+    assert flicker(banded[10:], greys[10:]) < 0.5 * flicker(plain[10:], greys[10:])
+    assert np.abs(banded[-1] - plain[-1]).max() <= 0.03 + 1e-6  # never further than the deadband
+    greys, raws, outs = run(0.03, True)
+    for t in range(5, 40):
+        moved = np.abs(scene(t, step=2)[1] - scene(t - 1, step=2)[1]) > 0.5
+        np.testing.assert_allclose(outs[t][moved], raws[t][moved], atol=1e-6)
+    with pytest.raises(ValueError, match="deadband"):
+        MaskSmoother(0.7, deadband=1.0)
+
+
+def test_painting_deadband_hides_small_steps_and_takes_a_move_at_once() -> None:
+    rng = np.random.default_rng(8)
+    h, w = 64, 96
+
+    def run(deadband: float) -> tuple[list, list]:
+        hold, outs, paintings = PaintingHold(deadband=deadband), [], []
+        base = rng.integers(60, 200, (h, w, 3)).astype(np.int16)
+        for t in range(30):
+            frame = np.full((h, w, 3), 90, np.uint8)
+            frame[:, :24] = 40 + 30 * (t % 2)  # the left quarter changes every frame
+            paintings.append(np.clip(base + rng.integers(-25, 26, (h, w, 3)), 0, 255).astype(np.uint8))
+            outs.append(hold(frame, paintings[-1]).astype(np.int16))
+        return outs, paintings
+
+    def still_change(outs: list) -> float:
+        return float(np.mean([np.abs(outs[t][:, 48:] - outs[t - 1][:, 48:]).mean() for t in range(10, 30)]))
+
+    plain, _ = run(0.0)
+    banded, paintings = run(3.0)
+    assert still_change(banded) < 0.5 * still_change(plain)
+    for t in range(1, 30):
+        np.testing.assert_array_equal(banded[t][:, :16], paintings[t][:, :16])
+    with pytest.raises(ValueError, match="deadband"):
+        PaintingHold(deadband=-1.0)

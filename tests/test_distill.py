@@ -193,7 +193,6 @@ def test_a_grown_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
     paints exactly as --init; its shape reaches the checkpoint, the weights and the ONNX file."""
     from deepphoto.commands.export import stylenet_from_checkpoint
     from deepphoto.models.styles import load_stylenet
-    from deepphoto.models.weights import save_weights
 
     names = style_names(SHIPPED["stylenet"])
     base = initialised_stylenet(SHIPPED["stylenet"], names).eval()

@@ -114,6 +114,42 @@ def test_fine_level_exports_to_onnx(tmp_path: Path) -> None:
     assert prob.shape == (1, 1, 32, 32) and np.abs(prob - want).max() < 1e-4
 
 
+def test_a_smaller_decoder_on_a_trained_encoder(tmp_path: Path) -> None:
+    """--init-encoder with --width and --crp-stages: the encoder's tensors come from the weights,
+    the decoder is new and of the asked shape; that shape reaches the weights file, the loader and
+    the ONNX file."""
+    import onnxruntime as ort
+
+    from deepphoto.commands.export import lightnet_from_checkpoint
+    from deepphoto.models.lightnet import arch_of
+    from deepphoto.models.lightnet_io import export_onnx
+    from deepphoto.training.train_seg import encoder_from
+
+    small = encoder_from(SHIPPED_LIGHTNET, width=32, fine_level=8, crp_stages=2).eval()
+    shipped = load_lightnet()
+    for k, v in shipped.backbone.state_dict().items():
+        torch.testing.assert_close(small.backbone.state_dict()[k], v)
+    assert small.width == 32 and all(len(b.convs) == 2 for b in small.crp)
+    assert arch_of(small) == {"width": 32, "crp_stages": 2, "fine_level": 8}
+    path = tmp_path / "small.safetensors"
+    save_weights(small, path, kind="lightnet", config=arch_of(small), half=False)
+    again = load_lightnet(path)
+    assert arch_of(again) == arch_of(small)
+    state = {"model": small.state_dict(), "step": 3, **arch_of(small)}
+    assert lightnet_from_checkpoint(state)[1] == {**arch_of(small), "step": 3}
+    x = torch.rand(1, 3, 64, 64)
+    onnx = export_onnx(path, tmp_path / "small.onnx")
+    prob = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"]).run(None, {"rgb": x.numpy()})[0]
+    with torch.no_grad():
+        logits = small(x)
+    assert np.abs(prob - torch.sigmoid(logits[:, 1:2] - logits[:, 0:1]).numpy()).max() < 1e-4
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    with pytest.raises(DeepPhotoError, match="give one"):
+        config_from_args(p.parse_args(["--init", "a.safetensors", "--init-encoder", "b.safetensors"]))
+    assert config_from_args(p.parse_args(["--crp-stages", "2"])).crp_stages == 2
+
+
 def test_v2_loss_options_need_the_v2_mix() -> None:
     p = argparse.ArgumentParser()
     add_arguments(p)

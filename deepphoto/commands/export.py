@@ -10,7 +10,7 @@ import torch
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models import lightnet_io, styles
-from deepphoto.models.lightnet import LightNet
+from deepphoto.models.lightnet import arch_of, lightnet_of
 from deepphoto.models.paintings import STYLE_SOURCES
 from deepphoto.models.stylenet import shape_of, stylenet_of
 from deepphoto.models.weights import average_weights, save_state
@@ -18,10 +18,9 @@ from deepphoto.stream.output_safety import check_not_source, discard, temporary_
 
 
 def lightnet_from_checkpoint(state: dict) -> tuple[torch.nn.Module, dict]:
-    net = LightNet(width=int(state.get("width", 128)), fine_level=int(state.get("fine_level", 0)))
+    net = lightnet_of(state)
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
-    config = {"width": net.width, "step": int(state["step"])}
-    return net, {**config, "fine_level": net.fine_level} if net.fine_level else config
+    return net, {**arch_of(net), "step": int(state["step"])}
 
 
 def write_compact(args: argparse.Namespace) -> int:

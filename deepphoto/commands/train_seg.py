@@ -72,6 +72,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="start from these LightNet weights (e.g. the shipped ones) instead of ImageNet",
     )
     p.add_argument(
+        "--init-encoder",
+        type=Path,
+        default=d.init_encoder,
+        help="a new decoder (--width, --crp-stages, --fine-level) on the encoder of these LightNet weights",
+    )
+    p.add_argument(
+        "--crp-stages",
+        type=count("--crp-stages"),
+        default=d.crp_stages,
+        help="pooling stages of each CRP block of a new decoder (default 4, as v1)",
+    )
+    p.add_argument(
         "--mix",
         choices=MIXES,
         default=d.mix,

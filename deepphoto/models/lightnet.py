@@ -54,6 +54,7 @@ class LightNet(nn.Module):
     def __init__(self, width: int = 128, crp_stages: int = 4, fine_level: int = 0) -> None:
         super().__init__()
         self.width = width
+        self.crp_stages = crp_stages
         self.fine_level = fine_level
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -104,6 +105,25 @@ class LightNet(nn.Module):
         # 1/2: fuse the stride-2 encoder features; the head corrects the upsampled 1/4 logits.
         fine = F.relu6(_up(self.fine_adapt(x), l1) + self.fine_lateral(l1))
         return _up(logits, l1) + self.fine_classifier(fine)
+
+
+def lightnet_of(config: dict) -> LightNet:
+    """The LightNet a weights file's or checkpoint's ``config`` describes (defaults: v1's shape)."""
+    return LightNet(
+        width=int(config.get("width", 128)),
+        crp_stages=int(config.get("crp_stages", 4)),
+        fine_level=int(config.get("fine_level", 0)),
+    )
+
+
+def arch_of(net: LightNet) -> dict[str, int]:
+    """What ``lightnet_of`` needs to build ``net`` again (v1's defaults left out, as v1 wrote it)."""
+    arch = {"width": net.width}
+    if net.crp_stages != 4:
+        arch["crp_stages"] = net.crp_stages
+    if net.fine_level:
+        arch["fine_level"] = net.fine_level
+    return arch
 
 
 def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

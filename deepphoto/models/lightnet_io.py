@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from deepphoto.models import onnx_cache
-from deepphoto.models.lightnet import LightNet, LightNetProb
+from deepphoto.models.lightnet import LightNet, LightNetProb, lightnet_of
 from deepphoto.models.shipped import SHIPPED
 from deepphoto.models.weights import load_into, read_weights
 
@@ -18,7 +18,7 @@ def load_lightnet(weights: Path | None = None) -> LightNet:
     """LightNet with the given (default: shipped) weights, in eval mode, float32."""
     path = Path(weights) if weights else SHIPPED_LIGHTNET
     state, config = read_weights(path, kind="lightnet")
-    net = LightNet(width=int(config.get("width", 128)), fine_level=int(config.get("fine_level", 0)))
+    net = lightnet_of(config)
     return load_into(net, state, path, "LightNet")
 
 

@@ -39,6 +39,8 @@ class SegTrainConfig:
     init: Path | None = None  # start from these LightNet weights instead of ImageNet
     mix: str = "v1"  # the data mix (MIXES); v2 trains on soft targets weighted by confidence
     fine_level: int = 0  # channels of a 1/2-resolution decoder level (0: none, output at 1/4)
+    crp_stages: int = 4  # pooling stages of each CRP block (a new decoder only: --init keeps its own)
+    init_encoder: Path | None = None  # a new decoder on the encoder of these LightNet weights
     edge_weight: float = 0.0  # extra loss weight in a band around the target's edges (v2 loss)
     consistency: float = 0.0  # share of each batch given a moved, re-lit copy (v2 loss)
     consistency_weight: float = 1.0  # weight of the copy-vs-moved-prediction squared difference
@@ -49,6 +51,9 @@ class SegTrainConfig:
         object.__setattr__(self, "sizes", tuple(self.sizes))
         choice("--mix", self.mix, MIXES)
         whole("--fine-level", self.fine_level, 0, 1024)
+        whole("--crp-stages", self.crp_stages, 1, 16)
+        if self.init and self.init_encoder:
+            raise DeepPhotoError("--init and --init-encoder: give one (all the weights, or the encoder's)")
         number("--edge-weight", self.edge_weight, 0.0, 1e3)
         number("--consistency", self.consistency, 0.0, 1.0)
         number("--consistency-weight", self.consistency_weight, 0.0, 1e6)

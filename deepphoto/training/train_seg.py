@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from deepphoto.assets import mobilenet_v2_imagenet
 from deepphoto.errors import DeepPhotoError
-from deepphoto.models.lightnet import LightNet
+from deepphoto.models.lightnet import LightNet, arch_of, lightnet_of
 from deepphoto.models.mobilenet_v2 import MobileNetV2
 from deepphoto.models.weights import read_weights, save_weights
 from deepphoto.training import checkpoints, seg_losses
@@ -35,12 +35,27 @@ from deepphoto.training.seg_data import SegTrainingData
 FINE_PREFIX = "fine_"  # the fine level's tensors: the only ones an --init may lack
 
 
-def imagenet_lightnet(width: int, fine_level: int = 0) -> LightNet:
+def imagenet_lightnet(width: int, fine_level: int = 0, crp_stages: int = 4) -> LightNet:
     """A LightNet whose encoder starts from the ImageNet MobileNetV2 (loaded strictly)."""
     imagenet = MobileNetV2()
     imagenet.load_state_dict(torch.load(mobilenet_v2_imagenet(), map_location="cpu", weights_only=True), strict=True)
-    net = LightNet(width=width, fine_level=fine_level)
+    net = LightNet(width=width, crp_stages=crp_stages, fine_level=fine_level)
     net.backbone.features.load_state_dict(imagenet.features[:18].state_dict(), strict=True)
+    return net
+
+
+def encoder_from(weights: Path, width: int, fine_level: int = 0, crp_stages: int = 4) -> LightNet:
+    """A new decoder of the given shape on the encoder of the LightNet ``weights`` (e.g. a smaller
+    decoder on a better-trained encoder); the encoder's tensors are loaded strictly."""
+    state, _ = read_weights(weights, kind="lightnet")
+    prefix = "backbone."
+    encoder = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    net = LightNet(width=width, crp_stages=crp_stages, fine_level=fine_level)
+    try:
+        net.backbone.load_state_dict(encoder, strict=True)
+    except RuntimeError as exc:
+        raise DeepPhotoError(f"{weights}: its encoder does not fit LightNet's MobileNetV2") from exc
+    print(f"init: the encoder's {len(encoder)} tensors from {weights}; a new decoder", flush=True)
     return net
 
 
@@ -48,7 +63,7 @@ def initialised_lightnet(weights: Path, fine_level: int = 0) -> LightNet:
     """LightNet with ``fine_level`` whose every other tensor comes from ``weights`` (e.g. the
     shipped v1): only the fine level's tensors may be missing there, and nothing may be left over."""
     state, config = read_weights(weights, kind="lightnet")
-    net = LightNet(width=int(config.get("width", 128)), fine_level=fine_level)
+    net = lightnet_of({**config, "fine_level": fine_level})
     shapes = net.state_dict()
     wrong = [k for k, v in state.items() if k in shapes and v.shape != shapes[k].shape]
     if wrong:
@@ -139,8 +154,10 @@ def train(config: SegTrainConfig) -> Path:
 
     if config.init:
         net = initialised_lightnet(config.init, config.fine_level).to(device)
+    elif config.init_encoder:
+        net = encoder_from(config.init_encoder, config.width, config.fine_level, config.crp_stages).to(device)
     else:
-        net = imagenet_lightnet(config.width, config.fine_level).to(device)
+        net = imagenet_lightnet(config.width, config.fine_level, config.crp_stages).to(device)
     net = net.to(memory_format=torch.channels_last)  # a 352 px step on CPU: 0.82 s vs 1.82 s NCHW
     encoder = list(net.backbone.parameters())
     encoder_ids = {id(p) for p in encoder}
@@ -198,11 +215,10 @@ def train(config: SegTrainConfig) -> Path:
             log.flush()
             running, parts = [], {}
         if step % config.save_every == 0 or step == config.steps:
-            checkpoints.save(ckpt, net, opt, step, width=net.width, fine_level=net.fine_level, mix=config.mix)
+            checkpoints.save(ckpt, net, opt, step, **arch_of(net), mix=config.mix)
             checkpoints.keep_last(ckpt, step, config.keep_last)
     log.close()
     if config.export:
-        arch = {"width": net.width, **({"fine_level": net.fine_level} if net.fine_level else {})}
-        save_weights(net.cpu(), config.export, kind="lightnet", config=arch)
+        save_weights(net.cpu(), config.export, kind="lightnet", config=arch_of(net))
         print(f"wrote {config.export}")
     return ckpt

@@ -144,8 +144,10 @@ class PreviousSmoother:
 
 
 def new(**changes: object) -> MaskSmoother:
-    """MaskSmoother at --smooth 0.7 with the parameters the sweep started from, and ``changes``."""
-    values: dict = {"still_level": 1.0 / 255, "moving_level": 6.0 / 255, "reference": False, "firm": 6.0, **changes}
+    """MaskSmoother at --smooth 0.7 with the parameters the sweep started from, and ``changes``
+    (what later rounds adopted as defaults is off here unless a candidate names it)."""
+    start = {"still_level": 1.0 / 255, "moving_level": 6.0 / 255, "reference": False, "firm": 6.0}
+    values: dict = {**start, "noise_scale": 0.0, "deadband": 0.0, **changes}
     return MaskSmoother(0.7, **values)
 
 
@@ -297,7 +299,7 @@ def make_holds(v: dict) -> tuple:
     """(hold on the painting or None, hold on the composited output or None) for a candidate."""
     from deepphoto.stream.steady_painting import PaintingHold
 
-    v = dict(v)
+    v = {"deadband": 0.0, **v}  # the sixth round's deadband only where a candidate names it
     where, output_hold = v.pop("where", "painting"), v.pop("output_hold", None)
     if where == "painting":
         return PaintingHold(**v), None

@@ -19,6 +19,7 @@ from deepphoto.stream.smoothing import noise_level
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
 HOLD = 0.95  # share of the previous output kept on a still pixel
+DEADBAND = 4.0  # grey levels the held painting moves on a still pixel before it is shown (sixth round)
 GREY_SIDE = 4  # the grey copy is 1/4 of the frame on each side (160x120 for 640x480)
 
 
@@ -32,7 +33,7 @@ class PaintingHold:
         spread: int = 0,
         grey_long: int = 0,
         noise_scale: float = 0.0,
-        deadband: float = 0.0,
+        deadband: float = DEADBAND,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,

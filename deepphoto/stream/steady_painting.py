@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from deepphoto.frames import small_grey
+from deepphoto.stream.camera_motion import camera_motion, scaled_motion, warp
 from deepphoto.stream.smoothing import noise_level
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
@@ -34,6 +35,7 @@ class PaintingHold:
         grey_long: int = 0,
         noise_scale: float = 0.0,
         deadband: float = DEADBAND,
+        follow_camera: bool = False,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
@@ -45,7 +47,11 @@ class PaintingHold:
         ``noise_scale``: both levels raised by this many times the frame's noise (the 25th
         percentile of the grey change from the frame before), as ``MaskSmoother`` does;
         ``deadband``: grey levels (0-255) by which the held painting must move away from what was
-        shown before a still pixel shows it (any channel); a moved pixel shows it at once (0: off)."""
+        shown before a still pixel shows it (any channel); a moved pixel shows it at once (0: off);
+        ``follow_camera``: where the whole picture moved (a shaking hand, a zoom, a pan: one
+        similarity, ``camera_motion``), the held painting is moved with it before the comparison,
+        so its strokes stay on the things they paint instead of being redrawn or left behind; what
+        the motion uncovers at the border is painted afresh."""
         if not 0.0 <= hold < 1.0:
             raise ValueError("hold must be in [0, 1)")
         if not 0.0 <= still < moving:
@@ -57,12 +63,14 @@ class PaintingHold:
             raise ValueError("deadband must be in [0, 255)")
         self.deadband = deadband
         self.shown: np.ndarray | None = None  # the output last shown (with a deadband)
+        self.follow_camera = follow_camera
+        self.uncovered: np.ndarray | None = None  # grey-copy pixels the camera's motion brought in
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.last: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None  # the picture (grey copy) the last output shows
 
     def reset(self) -> None:
-        self.last = self.last_grey = self.prev_grey = self.shown = None
+        self.last = self.last_grey = self.prev_grey = self.shown = self.uncovered = None
 
     def grey_size(self, w: int, h: int) -> tuple[int, int]:
         """(width, height) of the grey copy of a ``w`` x ``h`` frame."""
@@ -81,6 +89,8 @@ class PaintingHold:
         if self.noise_scale and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
             noise = self.noise_scale * noise_level(cv2.absdiff(grey, self.prev_grey))
         moved = np.clip((change - (self.still + noise)) * (1.0 / (self.moving - self.still)), 0.0, 1.0)
+        if self.uncovered is not None:
+            moved = np.maximum(moved, self.uncovered)
         return (self.hold * (1.0 - moved)).astype(np.float32)
 
     def __call__(self, frame: np.ndarray, painting: np.ndarray) -> np.ndarray:
@@ -90,6 +100,9 @@ class PaintingHold:
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
             self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None
             return painting
+        self.uncovered = None
+        if self.follow_camera and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
+            self.follow(grey, (w, h))
         keep_small = self.keep(grey)
         self.prev_grey = grey
         keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -97,6 +110,21 @@ class PaintingHold:
         self.last = out
         self.last_grey = self.last_grey + (1.0 - keep_small) * (grey - self.last_grey)
         return self.shown_output(out, keep)
+
+    def follow(self, grey: np.ndarray, full: tuple[int, int]) -> None:
+        """Move what is held (painting, its picture, what is shown) with the camera, if it moved."""
+        assert self.prev_grey is not None and self.last is not None and self.last_grey is not None
+        matrix = camera_motion(self.prev_grey, grey)
+        if matrix is None:
+            return
+        small = (grey.shape[1], grey.shape[0])
+        big = scaled_motion(matrix, small, full)
+        self.last = warp(self.last, big)
+        self.last_grey = warp(self.last_grey, matrix)
+        if self.shown is not None:
+            self.shown = warp(self.shown, big)
+        inside = cv2.warpAffine(np.ones(grey.shape, np.float32), matrix, small, flags=cv2.INTER_LINEAR)
+        self.uncovered = (inside < 0.999).astype(np.float32)
 
     def shown_output(self, held: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """``held`` through the deadband: a pixel shows it where it moved past the deadband from what

@@ -201,6 +201,16 @@ def candidates() -> dict[str, Callable[[], Smoother]]:
             )
             for d in (0.01, 0.02, 0.04)
         },
+        # Eighth round (2026-11-30, after the deadband 0.04 was adopted): a firmer long hold again
+        # (firm 30 / 40: 0.99 / 0.9925 after ``hold_after`` still frames). Rule, written before these
+        # results: the sixth round's, against "firm 20 noise 2 deadband 0.04" (worst ratio 0.298,
+        # worst lag 0.50); then the paint sweep (``--round 8``) must show a lower worst output flicker.
+        **{
+            f"firm {f} noise 2 deadband 0.04": (
+                lambda f=f: new(reference=True, moving_level=8 * g, firm=float(f), noise_scale=2.0, deadband=0.04)
+            )
+            for f in (30, 40)
+        },
     }
 
 

@@ -134,7 +134,7 @@ class PaintingHold:
             return held
         if self.shown is None or self.shown.shape != held.shape:
             self.shown = held.copy()
-            return self.shown
+            return held  # a frame of its own: what is shown is changed in place later
         apart = cv2.absdiff(held, self.shown)
         take = apart.max(axis=2) > self.deadband if apart.ndim == 3 else apart > self.deadband
         take |= keep < 0.5 * self.hold

@@ -172,3 +172,26 @@ def test_the_same_error_without_a_stop_is_not_an_interruption(monkeypatch):
     monkeypatch.setattr(styles, "run", broken)
     with pytest.raises(ImportError):
         cli.main(["styles"])
+
+
+def test_a_signal_ends_a_benchmark_of_many_clips(tmp_path, long_clip):
+    """Each clip's run ends at the signal and finalises its file; the benchmark must then stop
+    too (it used to go on to the next clip, with every later signal ignored, and write its report):
+    status 130, one line, and no report written."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("a", "b", "c"):
+        (clips / f"{name}.mkv").symlink_to(long_clip)
+    out, log = tmp_path / "report", tmp_path / "stderr.txt"
+    argv = [*DEEPPHOTO, "bench", "--clips", str(clips), "--sizes", "320x240", "--frames", "200", "--out", str(out)]
+    with open(log, "w") as err:
+        job = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
+        wait_for(lambda: "1/3" in log.read_text(), job)  # the first clip done (it takes 10-25 s here)
+        time.sleep(3)  # past the first clip's measuring: inside the second one's run
+        assert job.poll() is None
+        job.send_signal(signal.SIGTERM)
+        stdout, _ = job.communicate(timeout=120)
+    stderr = log.read_text()
+    assert job.returncode == 130 and "Traceback" not in stderr, stderr
+    assert (stderr + stdout).count("interrupted") == 1
+    assert not (out / "report.json").exists()

@@ -170,6 +170,8 @@ def run_config(cfg: Config, clip: Path, out_dir: Path, threads: int | None = Non
     cpu0, wall0 = os.times(), time.perf_counter()
     with PeakMemory() as memory:
         summary = run_stream(source, sink, processor, progress=False, observe=recorder.output)
+    if summary.interrupted:  # the run finalised its file; the benchmark stops here, not at the next one
+        raise KeyboardInterrupt
     cpu1, wall = os.times(), time.perf_counter() - wall0
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     stylizer = getattr(processor.look.effect, "stylizer", None)

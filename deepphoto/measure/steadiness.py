@@ -95,6 +95,8 @@ def measure_clip(pipe: Pipeline, clip: Path, frames: int, out: Path) -> dict:
         summary = run_stream(source, sink, processor, progress=False, max_frames=frames, observe=recorder.output)
     finally:
         processor.recorder = None
+    if summary.interrupted:  # the run finalised its file; the benchmark stops here, not at the next clip
+        raise KeyboardInterrupt
     return {"frames": summary.frames_out, "fps": round(summary.fps, 2), **recorder.stability()}
 
 

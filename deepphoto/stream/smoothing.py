@@ -41,7 +41,7 @@ class MaskSmoother:
         mask_motion: float = 0.0,
         hold_after: int = 4,
         reference: bool = True,
-        firm: float = 20.0,
+        firm: float = 30.0,
         noise_scale: float = 2.0,
         deadband: float = 0.04,
     ) -> None:
@@ -52,8 +52,8 @@ class MaskSmoother:
         ``mask_motion``: a probability change this large counts as motion on its own where the
         picture moved at least a little (0: only the picture decides);
         ``hold_after``: frames of still picture after which the weight kept reaches
-        ``1 - (1 - smooth) / firm`` (0.985 for the default 0.7; ``firm`` 20 chosen by measurement
-        in the fourth round, where 6, i.e. 0.95, had shipped before);
+        ``1 - (1 - smooth) / firm`` (0.99 for the default 0.7; ``firm`` 20 chosen by measurement
+        in the fourth round, where 6, i.e. 0.95, had shipped before, 30 in the eighth);
         ``noise_scale``: both levels are raised by this many times the frame's noise (the 25th
         percentile of the grey change from the frame before: sensor and compression noise, which a
         moving camera barely raises), so a dim, noisy picture counts as still (0: fixed levels;

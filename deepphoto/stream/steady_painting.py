@@ -19,7 +19,7 @@ from deepphoto.stream.camera_motion import camera_motion, scaled_motion, warp
 from deepphoto.stream.smoothing import noise_level
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
-HOLD = 0.95  # share of the previous output kept on a still pixel
+HOLD = 0.98  # share of the previous output kept on a still pixel (0.95 until the eighth round)
 DEADBAND = 4.0  # grey levels the held painting moves on a still pixel before it is shown (sixth round)
 GREY_SIDE = 4  # the grey copy is 1/4 of the frame on each side (160x120 for 640x480)
 

@@ -136,7 +136,12 @@ class PaintingHold:
             self.shown = held.copy()
             return held  # a frame of its own: what is shown is changed in place later
         apart = cv2.absdiff(held, self.shown)
-        take = apart.max(axis=2) > self.deadband if apart.ndim == 3 else apart > self.deadband
-        take |= keep < 0.5 * self.hold
-        np.copyto(self.shown, held, where=take[..., None] if held.ndim == 3 else take)
+        if apart.ndim == 3:  # the largest channel's difference (OpenCV: numpy's max over an axis is slow)
+            channels = cv2.split(apart)
+            apart = channels[0]
+            for channel in channels[1:]:
+                apart = cv2.max(apart, channel)
+        take = cv2.compare(apart, self.deadband, cv2.CMP_GT)
+        take = cv2.bitwise_or(take, cv2.compare(keep, 0.5 * self.hold, cv2.CMP_LT))
+        cv2.copyTo(held, take, self.shown)
         return self.shown.copy()

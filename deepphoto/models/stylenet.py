@@ -68,6 +68,11 @@ class StyleNet(nn.Module):
 
     def forward(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """``rgb`` (N, 3, H, W) in [0, 1], H and W multiples of 8; ``style`` (N, styles) -> RGB in [0, 1]."""
+        x = F.interpolate(self.half_size(rgb, style), scale_factor=2.0, mode="bilinear", align_corners=False)
+        return torch.sigmoid(self.out(x))
+
+    def half_size(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Everything before the last upsampling: the (N, width / 4, H / 2, W / 2) map ``out`` paints from."""
         x = F.relu(self.norm_d1(self.down1(rgb), style))
         skip = x
         x = F.relu(self.norm_d2(self.down2(x), style))
@@ -77,9 +82,7 @@ class StyleNet(nn.Module):
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         x = F.relu(self.norm_u1(self.up1(x), style))
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        x = F.relu(self.norm_u2(self.up2(x), style)) + skip
-        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return torch.sigmoid(self.out(x))
+        return F.relu(self.norm_u2(self.up2(x), style)) + skip
 
 
 def stylenet_of(config: dict, styles: int) -> StyleNet:

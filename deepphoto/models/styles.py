@@ -11,9 +11,12 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.models import onnx_cache
 from deepphoto.models.shipped import SHIPPED, user_styles_for
 from deepphoto.models.stylenet import StyleNet, stylenet_of
+from deepphoto.models.stylenet_export import ExportedStyleNet
 from deepphoto.models.weights import load_into, read_weights
 
 SHIPPED_STYLENET = SHIPPED["stylenet"]
+# The graph's form, in the cache's file names: a new form is exported again (2: the folded tail).
+EXPORT_FORM = 2
 
 
 def load_stylenet(weights: Path | None = None) -> StyleNet:
@@ -35,7 +38,7 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
     net = load_stylenet(weights)
     example = (torch.rand(1, 3, 64, 64), torch.full((1, net.styles), 1.0 / net.styles))
     return onnx_cache.export_module(
-        net,
+        ExportedStyleNet(net),
         example,
         out,
         ["rgb", "style"],
@@ -45,4 +48,6 @@ def export_onnx(weights: Path | None, out: Path) -> Path:
 
 
 def cached_onnx(weights: Path | None = None) -> Path:
-    return onnx_cache.cached_onnx(Path(weights) if weights else SHIPPED_STYLENET, "stylenet", export_onnx)
+    return onnx_cache.cached_onnx(
+        Path(weights) if weights else SHIPPED_STYLENET, f"stylenet-f{EXPORT_FORM}", export_onnx
+    )

@@ -355,6 +355,33 @@ def test_http_url_of_a_finite_file_ends(web_server, tmp_path):
     assert probe(out)["frames"] == 20  # every frame once, as from a file
 
 
+def test_http_url_of_a_file_with_audio_keeps_its_audio(web_server, tmp_path):
+    root, url = web_server
+    make_clip(root / "talk.mp4", frames=20, size=(64, 48), audio=True)
+    out = tmp_path / "out.mp4"
+    done = deepphoto("run", f"{url}/talk.mp4", out, *RUN_FAST, "--effect", "grey", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    found = probe(out)
+    assert found["frames"] == 20 and found["audio"]
+
+
+def test_audio_that_the_server_no_longer_gives_leaves_the_video(capsys, web_server, tmp_path):
+    """The audio of a network file is read again at the end; when that fails the video is kept."""
+    from deepphoto.stream.video_file import VideoFileSink
+
+    _, url = web_server
+    out = tmp_path / "out.mp4"
+    sink = VideoFileSink(out, Fraction(25), audio_from=f"{url}/gone.mp4")
+    for i in range(10):
+        sink.write(np.full((48, 64, 3), 20 * i, np.uint8))
+    assert sink.close() == out
+    assert "audio not copied" in sink.audio_note and "server" in sink.audio_note
+    assert "deepphoto: warning: audio not copied" in capsys.readouterr().err
+    found = probe(out)
+    assert found["frames"] == 10 and not found["audio"]
+
+
 def test_http_url_that_is_not_there(capsys, web_server, tmp_path):
     _, url = web_server
     out = tmp_path / "out.mp4"

@@ -63,7 +63,7 @@ class NullSink(Sink):
 
 class VideoSink(Sink):
     def __init__(
-        self, path: Path, fps: Fraction, time_base: Fraction | None, audio_from: Path | None, overwrite: bool
+        self, path: Path, fps: Fraction, time_base: Fraction | None, audio_from: Path | str | None, overwrite: bool
     ) -> None:
         self.file = VideoFileSink(path, fps, time_base, audio_from=audio_from, overwrite=overwrite)
         self.path = self.file.path
@@ -264,7 +264,11 @@ class DisplaySink(Sink):
 
 
 def open_sink(
-    uri: str, fps: Fraction, time_base: Fraction | None = None, audio_from: Path | None = None, overwrite: bool = False
+    uri: str,
+    fps: Fraction,
+    time_base: Fraction | None = None,
+    audio_from: Path | str | None = None,
+    overwrite: bool = False,
 ) -> Sink:
     if uri.startswith("null://"):
         return NullSink()

@@ -35,7 +35,7 @@ class Source:
     fps: Fraction = Fraction(30)
     time_base: Fraction | None = None
     frame_count: int = 0  # 0 when unknown
-    audio_path: Path | None = None  # a file whose audio the output may copy
+    audio_path: Path | str | None = None  # a file (or a file's URL) whose audio the output may copy
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -45,14 +45,14 @@ class Source:
 
 
 class FileVideo(Source):
-    """A video file; ``reader`` an already opened one (a finite file over the network, whose audio
-    is not copied)."""
+    """A video file; ``reader`` an already opened one (a finite file over the network: its audio is
+    read again from ``path``, the URL, when the output is finished)."""
 
     def __init__(self, path: Path | str, reader: VideoFileSource | None = None) -> None:
         self.reader = reader or VideoFileSource(path)
         self.fps, self.time_base = self.reader.fps, self.reader.time_base
         self.frame_count = self.reader.frame_count
-        self.audio_path = Path(path) if self.reader.has_audio and reader is None else None
+        self.audio_path = (Path(path) if reader is None else str(path)) if self.reader.has_audio else None
 
     def __iter__(self) -> Iterator[Frame]:
         yield from self.reader

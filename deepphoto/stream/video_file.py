@@ -123,7 +123,7 @@ class VideoFileSink:
         fps: Fraction,
         time_base: Fraction | None = None,
         crf: int = 20,
-        audio_from: Path | None = None,
+        audio_from: Path | str | None = None,
         overwrite: bool = True,
     ) -> None:
         self.path = Path(path)
@@ -214,9 +214,12 @@ class VideoFileSink:
             muxed.replace(self.tmp)
         except (av.error.FFmpegError, ValueError) as exc:
             discard(muxed)
-            if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
-                raise  # the disk, not the audio: the output cannot be trusted
-            self.audio_note = f"audio not copied ({exc}); a .mkv output takes any audio codec"
+            network = isinstance(self.audio_from, str) and "://" in self.audio_from
+            # the disk, not the audio: the output cannot be trusted (a network read fails with EIO too)
+            if isinstance(exc, OSError) and exc.errno in DISK_ERRORS and not (network and exc.errno == errno.EIO):
+                raise
+            hint = "the server did not give it again" if network else "a .mkv output takes any audio codec"
+            self.audio_note = f"audio not copied ({exc}); {hint}"
             print(f"deepphoto: warning: {self.audio_note}", file=sys.stderr)
         except BaseException:
             discard(muxed)
@@ -229,13 +232,19 @@ class VideoFileSink:
         self.close()
 
 
-def remux_with_audio(video: Path, audio_src: Path, out: Path, fmt: str) -> None:
+def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
     """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
 
     Matroska stores no decoding timestamps: its packets come without DTS (only the first few have
     one), so a packet is placed by its DTS where it has one, else by its PTS, else right after the
     one before; only the demuxer's empty end-of-stream packets are left out."""
-    with av.open(str(video)) as vin, av.open(str(audio_src)) as ain, av.open(str(out), "w", format=fmt) as dst:
+    network = isinstance(audio_src, str) and "://" in audio_src  # a file on a web server: read it again
+    options, timeout = ({"rw_timeout": "5000000"}, 10.0) if network else ({}, None)
+    with (
+        av.open(str(video)) as vin,
+        av.open(str(audio_src), options=options, timeout=timeout) as ain,
+        av.open(str(out), "w", format=fmt) as dst,
+    ):
         vsrc, asrc = vin.streams.video[0], ain.streams.audio[0]
         # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}

@@ -201,6 +201,39 @@ def test_drop_paste_and_take_a_photo(page):
     page.wait_for_function("!document.getElementById('snap').open")  # the camera dialog closed
 
 
+def test_best_quality_paints_with_progress_and_downloads(page, tmp_path):
+    """The optimiser from the page: progress shows while it runs, the result replaces the preview
+    and downloads at the photo's full size, painted; a second job can be cancelled."""
+    pytest.importorskip("torch", reason="best quality needs PyTorch on the server")
+    data, original = portrait_jpeg((320, 240))
+    page.set_input_files("#photo-file", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": data}])
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+    page.click('#gallery button[data-style="wave"]')
+    page.wait_for_function("!document.getElementById('best-start').disabled")
+    page.select_option("#best-size", "256")
+    preview = page.get_attribute("#after", "src")
+    page.click("#best-start")
+    page.wait_for_function("/running|queued/.test(document.getElementById('best-text').textContent)")
+    assert page.is_visible("#best-cancel") and page.is_visible("#best-progress")
+    page.wait_for_function("document.getElementById('best-text').textContent.includes('Best quality done')")
+    assert page.get_attribute("#after", "src") != preview
+    assert page.is_hidden("#best-cancel")
+    with page.expect_download() as download:
+        page.click("#best-text a")
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    assert target.name.startswith("deepphoto-best.")
+    result = cv2.imread(str(target))
+    assert result.shape == original.shape  # the optimised 256 px picture, brought to full size
+    assert np.abs(result.astype(int) - original).mean() > 8  # painted
+
+    page.click("#best-start")
+    page.wait_for_function("/running|queued/.test(document.getElementById('best-text').textContent)")
+    page.click("#best-cancel")
+    page.wait_for_function("/cancel/i.test(document.getElementById('best-text').textContent)")
+    assert not page.is_disabled("#best-start")
+
+
 # ------------------------------------------------------------------ live
 
 PIXELS = """() => {

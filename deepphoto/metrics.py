@@ -1,4 +1,5 @@
-"""Segmentation metrics: per-image and pooled IoU, two-class mIoU, boundary IoU.
+"""Segmentation metrics: per-image and pooled IoU, two-class mIoU, boundary IoU; a paired
+bootstrap interval for the difference of two models' per-image scores.
 
 Boundary IoU follows Cheng et al. 2021 (their ``mask_to_boundary``): each mask's inner band of
 width d = 2% of the image diagonal (the mask minus its erosion by d, the frame's edge counted as an
@@ -86,3 +87,19 @@ class SegScores:
     @property
     def miou(self) -> float:
         return (self.class_iou(0) + self.class_iou(1)) / 2
+
+
+def paired_bootstrap(
+    a: list[float] | np.ndarray, b: list[float] | np.ndarray, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """(mean of b - a, low, high): the difference of two models' mean per-image scores on the same
+    images, with a 95% percentile interval from resampling the images with replacement (both
+    models' scores of an image stay together)."""
+    first, second = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if first.ndim != 1 or first.shape != second.shape or first.size == 0:
+        raise ValueError("need two equally long, non-empty lists of per-image scores")
+    diff = second - first
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, (resamples, diff.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)

@@ -81,3 +81,6 @@ def test_bench_seg_compares_several_weights_in_one_run(capsys: pytest.CaptureFix
     rows = json.loads(out.strip().splitlines()[-1])["portraits"]
     assert [r["model"] for r in rows] == ["LightNet", "LightNet candidate"]
     assert rows[0]["person_iou"] == rows[1]["person_iou"]  # the same weights score the same
+    assert "per_image" not in rows[0]  # the lists stay out of the JSON line
+    # the difference to the first weights, with its interval: nothing, as the weights are the same
+    assert "| LightNet candidate | " in out and "| +0.0 [+0.0, +0.0] | +0.0 [+0.0, +0.0] |" in out

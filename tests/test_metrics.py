@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepphoto.metrics import SegScores, iou
+from deepphoto.metrics import SegScores, iou, paired_bootstrap
 
 
 def test_iou_of_known_masks():
@@ -40,3 +40,34 @@ def test_pooled_and_mean_iou_differ_as_they_should():
 def test_shapes_must_match():
     with pytest.raises(ValueError):
         SegScores().add(np.zeros((2, 2)), np.zeros((3, 3)))
+
+
+def test_paired_bootstrap_of_a_constant_shift_is_that_shift():
+    a = np.linspace(0.7, 0.95, 40)
+    mean, low, high = paired_bootstrap(a, a + 0.01)
+    assert mean == pytest.approx(0.01) and low == pytest.approx(0.01) and high == pytest.approx(0.01)
+
+
+def test_paired_bootstrap_keeps_an_images_scores_together():
+    """Two models far apart image to image but the same on each image pair: no difference."""
+    a = np.random.default_rng(0).uniform(0.3, 1.0, 50)
+    assert paired_bootstrap(a, a) == (0.0, 0.0, 0.0)
+
+
+def test_paired_bootstrap_interval_covers_the_truth_and_narrows_with_more_images():
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (30, 300):
+        a = rng.uniform(0.8, 0.95, n)
+        b = a + 0.02 + rng.normal(0, 0.03, n)
+        mean, low, high = paired_bootstrap(a, b)
+        assert low < mean < high and low < 0.02 < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+
+
+def test_paired_bootstrap_needs_scores_of_the_same_images():
+    with pytest.raises(ValueError):
+        paired_bootstrap([0.9, 0.8], [0.9])
+    with pytest.raises(ValueError):
+        paired_bootstrap([], [])

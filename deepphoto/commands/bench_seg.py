@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             f"{r['pooled_iou']:7.4f} {r['miou']:6.4f} {r['latency_ms']:6.2f}"
         )
     if args.json:
-        print(json.dumps([{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in result.rows]))
+        print(json.dumps([_json_row(r) for r in result.rows]))
     return 0
 
 
@@ -93,7 +93,7 @@ def run_sets(args: argparse.Namespace, backends: list[tuple[str, str]]) -> int:
     """``--sets``: one markdown table per set, every model on the same images, at --threads."""
     import onnxruntime
 
-    from deepphoto.measure.bench_seg import PEERS, compare_on_sets
+    from deepphoto.measure.bench_seg import PEERS, compare_on_sets, differences
 
     split = args.split or "val"
     threads = args.threads or 2
@@ -116,10 +116,27 @@ def run_sets(args: argparse.Namespace, backends: list[tuple[str, str]]) -> int:
                 f"| {r['model']} | {r['backend']} | {r['input']} | {r['person_iou']:.3f} | {r['boundary_iou']:.3f} "
                 f"| {r['pooled_iou']:.3f} | {r['latency_ms']:.1f} |"
             )
+        changed = differences(bench)
+        if changed:
+            print(f"\nagainst {changed[0]['against']}, same engine (paired bootstrap 95% interval over the images)\n")
+            print("| model | engine | person IoU difference | boundary IoU difference |")
+            print("|---|---|---|---|")
+            for d in changed:
+                print(
+                    f"| {d['model']} | {d['backend']} | {_interval(d['person_iou'])} | {_interval(d['boundary_iou'])} |"
+                )
     if args.json:
-        rows = {
-            s: [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in b.rows]
-            for s, b in results.items()
-        }
+        rows = {s: [_json_row(r) for r in b.rows] for s, b in results.items()}
         print(json.dumps(rows))
     return 0
+
+
+def _interval(found: tuple[float, float, float]) -> str:
+    """A difference in IoU points: '+1.2 [-0.3, +2.6]'."""
+    mean, low, high = (100 * v for v in found)
+    return f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]"
+
+
+def _json_row(row: dict) -> dict:
+    """A row as the JSON line gives it: rounded, without the per-image lists."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items() if not k.startswith("per_image")}

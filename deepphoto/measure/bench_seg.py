@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.measure.eval_seg import evaluate, set_pairs
-from deepphoto.metrics import SegScores
+from deepphoto.metrics import SegScores, paired_bootstrap
 from deepphoto.segmenters.lightnet import LightNetSegmenter
 from deepphoto.settings import LIGHTNET_INPUT
 from deepphoto.training.seg_data import list_pairs, split_pairs
@@ -38,7 +38,34 @@ def result_row(model: str, backend: str, size: str, scores: SegScores, latency: 
         "pooled_iou": scores.pooled_iou,
         "miou": scores.miou,
         "latency_ms": latency,
+        "per_image": list(scores.per_image),  # for paired comparisons (``differences``); not printed
+        "per_image_boundary": list(scores.per_image_boundary),
     }
+
+
+def differences(bench: SegBenchmark) -> list[dict]:
+    """Each LightNet row after the first weights file's, against the first's row with the same
+    engine and input: the difference in person and boundary IoU with a paired bootstrap 95%
+    interval over the set's images (how much a split of this size can tell)."""
+    lightnet = [r for r in bench.rows if r["model"].startswith("LightNet")]
+    first = lightnet[0]["model"] if lightnet else None
+    base = {(r["backend"], r["input"]): r for r in lightnet if r["model"] == first}
+    found = []
+    for r in lightnet:
+        ref = base.get((r["backend"], r["input"]))
+        if r["model"] == first or ref is None:
+            continue
+        found.append(
+            {
+                "model": r["model"],
+                "against": first,
+                "backend": r["backend"],
+                "input": r["input"],
+                "person_iou": paired_bootstrap(ref["per_image"], r["per_image"]),
+                "boundary_iou": paired_bootstrap(ref["per_image_boundary"], r["per_image_boundary"]),
+            }
+        )
+    return found
 
 
 def compare_segmenters(

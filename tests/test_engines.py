@@ -60,6 +60,20 @@ def test_quantized_lightnet_passes_its_iou_gate(int8_lightnet) -> None:
     assert info["drop_points"] <= 1.0 and info["iou"] > 0.8
 
 
+@pytest.mark.parametrize(
+    ("record", "runs"),
+    [
+        ({"use": "int8", "speedup": 1.61}, "int8"),  # LightNet: clearly faster
+        ({"use": "int8", "speedup": 1.01}, "fp32"),  # a tie on a busy machine keeps float
+        ({"use": "int8", "speedup": 0.87}, "fp32"),
+        ({"use": "fp32", "speedup": 2.0}, "fp32"),  # failed its gate
+        ({}, "fp32"),
+    ],
+)
+def test_auto_precision_takes_int8_only_where_it_is_clearly_faster(record: dict, runs: str) -> None:
+    assert engine_build.cpu_auto_precision(record) == runs
+
+
 def test_cache_keys_change_with_model_and_precision(tmp_path: Path) -> None:
     spec = model_spec("lightnet")
     a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"

@@ -214,7 +214,7 @@ class VideoFileSink:
             muxed.replace(self.tmp)
         except (av.error.FFmpegError, ValueError) as exc:
             discard(muxed)
-            network = isinstance(self.audio_from, str) and "://" in self.audio_from
+            network = is_url(self.audio_from)
             # the disk, not the audio: the output cannot be trusted (a network read fails with EIO too)
             if isinstance(exc, OSError) and exc.errno in DISK_ERRORS and not (network and exc.errno == errno.EIO):
                 raise
@@ -232,14 +232,19 @@ class VideoFileSink:
         self.close()
 
 
+def is_url(source: Path | str | None) -> bool:
+    """Whether an audio source names a file on a server (a URL), not a local path."""
+    return isinstance(source, str) and "://" in source
+
+
 def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
     """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
 
     Matroska stores no decoding timestamps: its packets come without DTS (only the first few have
     one), so a packet is placed by its DTS where it has one, else by its PTS, else right after the
     one before; only the demuxer's empty end-of-stream packets are left out."""
-    network = isinstance(audio_src, str) and "://" in audio_src  # a file on a web server: read it again
-    options, timeout = ({"rw_timeout": "5000000"}, 10.0) if network else ({}, None)
+    # a file on a web server is read again, with the timeouts its video was read with
+    options, timeout = ({"rw_timeout": "5000000"}, 10.0) if is_url(audio_src) else ({}, None)
     with (
         av.open(str(video)) as vin,
         av.open(str(audio_src), options=options, timeout=timeout) as ain,

@@ -45,8 +45,7 @@ class VideoFileSource:
             if path.stat().st_size == 0:
                 raise DeepPhotoError(f"{path}: file is empty")
         try:
-            options = {"rw_timeout": "5000000"} if network else {}
-            self.container = av.open(str(path), options=options, timeout=10.0 if network else None)
+            self.container = open_input(path, network)
         except (av.error.FFmpegError, OSError) as exc:
             raise DeepPhotoError(f"{path}: not a readable video ({getattr(exc, 'strerror', None) or exc})") from None
         if not self.container.streams.video:
@@ -232,6 +231,14 @@ class VideoFileSink:
         self.close()
 
 
+def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
+    """A container to read; over the network with timeouts (5 s a read, 10 s to open), so a server
+    that stops answering ends the read instead of hanging it."""
+    if network:
+        return av.open(str(path), options={"rw_timeout": "5000000"}, timeout=10.0)
+    return av.open(str(path))
+
+
 def is_url(source: Path | str | None) -> bool:
     """Whether an audio source names a file on a server (a URL), not a local path."""
     return isinstance(source, str) and "://" in source
@@ -243,11 +250,9 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
     Matroska stores no decoding timestamps: its packets come without DTS (only the first few have
     one), so a packet is placed by its DTS where it has one, else by its PTS, else right after the
     one before; only the demuxer's empty end-of-stream packets are left out."""
-    # a file on a web server is read again, with the timeouts its video was read with
-    options, timeout = ({"rw_timeout": "5000000"}, 10.0) if is_url(audio_src) else ({}, None)
     with (
         av.open(str(video)) as vin,
-        av.open(str(audio_src), options=options, timeout=timeout) as ain,
+        open_input(audio_src, is_url(audio_src)) as ain,  # a file on a web server is read again
         av.open(str(out), "w", format=fmt) as dst,
     ):
         vsrc, asrc = vin.streams.video[0], ain.streams.audio[0]

@@ -255,3 +255,69 @@ def test_v2b_mix_draws_from_the_v2_sources_with_more_portraits() -> None:
     args = argparse.ArgumentParser()
     add_arguments(args)
     assert config_from_args(args.parse_args(["--mix", "v2b", "--edge-weight", "2"])).mix == "v2b"
+
+
+def test_hard_examples_options_come_together_and_need_the_v2_mix(tmp_path: Path) -> None:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    listed = tmp_path / "hard.json"
+    with pytest.raises(DeepPhotoError, match="give both"):
+        config_from_args(p.parse_args(["--mix", "v2b", "--hard-examples", str(listed)]))
+    with pytest.raises(DeepPhotoError, match="give both"):
+        config_from_args(p.parse_args(["--mix", "v2b", "--hard-share", "0.25"]))
+    with pytest.raises(DeepPhotoError, match="v2 data mix"):
+        config_from_args(p.parse_args(["--hard-examples", str(listed), "--hard-share", "0.25"]))
+    config = config_from_args(p.parse_args(["--mix", "v2b", "--hard-examples", str(listed), "--hard-share", "0.25"]))
+    assert config.hard_examples == listed and config.hard_share == 0.25
+
+
+@needs_shared
+def test_hard_examples_are_the_worst_training_images_and_never_validation(tmp_path: Path) -> None:
+    import json
+
+    from deepphoto import datasets
+    from deepphoto.training import hard_examples
+
+    mined = hard_examples.mine(SHIPPED_LIGHTNET, SHARED, worst=0.1, sets=("portraits",), progress=False)
+    entry = mined["sets"]["portraits"]
+    train = [img.stem for img, _ in datasets.pairs("portraits", "train", SHARED)]
+    assert sorted(entry["iou"]) == sorted(train)  # every training image scored, no validation one
+    assert len(entry["hard"]) == round(0.1 * len(train))
+    worst_kept = max(entry["iou"][s] for s in entry["hard"])
+    assert all(v >= worst_kept for s, v in entry["iou"].items() if s not in entry["hard"])
+    assert worst_kept < float(np.median(list(entry["iou"].values())))
+    path = tmp_path / "hard.json"
+    path.write_text(json.dumps(mined))
+    pairs = hard_examples.read(path, SHARED)
+    assert [img.stem for img, _ in pairs] == entry["hard"] and all(m.exists() for _, m in pairs)
+    assert hard_examples.summary(mined).startswith(f"portraits: {len(pairs)} of {len(train)} training images kept")
+
+    val = next(img.stem for img, _ in datasets.pairs("portraits", "val", SHARED))
+    path.write_text(json.dumps({"sets": {"portraits": {"hard": [val]}}}))
+    with pytest.raises(DeepPhotoError, match="validation image"):
+        hard_examples.read(path, SHARED)
+    path.write_text("{}")
+    with pytest.raises(DeepPhotoError, match="not a hard-examples file"):
+        hard_examples.read(path, SHARED)
+    with pytest.raises(DeepPhotoError, match="do not mark every person"):
+        hard_examples.mine(SHIPPED_LIGHTNET, SHARED, sets=("fashion",), progress=False)
+
+
+@needs_shared
+@needs_labels
+def test_the_mix_makes_room_for_hard_examples() -> None:
+    from deepphoto import datasets
+    from deepphoto.training.seg_mix import HARD, MIXES_V2, MixData
+
+    hard = datasets.pairs("portraits", "train", SHARED)[:3]
+    data = MixData(SHARED, MIXES_V2["v2b"], seed=1, hard=hard, hard_share=0.25)
+    assert data.mix[HARD] == 0.25 and abs(sum(data.mix.values()) - 1) < 1e-9
+    assert data.mix["portraits"] == pytest.approx(0.75 * MIXES_V2["v2b"]["portraits"])
+    drawn = [data.source() for _ in range(2000)]
+    assert 0.21 < drawn.count(HARD) / len(drawn) < 0.29
+    data.rng = np.random.default_rng(0)
+    data.names, data.p = [HARD], np.array([1.0])  # draw only hard examples: real masks, weight 1
+    rgb, target, weight = data.sample((64, 64))
+    assert weight.min() > 0.999  # a real mask: every pixel certain
+    with pytest.raises(DeepPhotoError, match="needs a hard-examples file"):
+        MixData(SHARED, MIXES_V2["v2b"], hard_share=0.25)

@@ -117,6 +117,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also keep the last N saved checkpoints as OUT/step-NNNNNN.pt (for a pre-registered average)",
     )
     p.add_argument(
+        "--hard-examples",
+        type=Path,
+        default=d.hard_examples,
+        help="v2: training images to draw more often, mined by scripts/mine_hard_examples.py",
+    )
+    p.add_argument(
+        "--hard-share",
+        type=real("--hard-share"),
+        default=d.hard_share,
+        help="v2: share of samples drawn from --hard-examples (the mix's shares make room)",
+    )
+    p.add_argument(
         "--resume",
         type=Path,
         default=d.resume,

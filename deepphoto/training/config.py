@@ -46,6 +46,8 @@ class SegTrainConfig:
     consistency_weight: float = 1.0  # weight of the copy-vs-moved-prediction squared difference
     resume: Path | None = None  # resume from this checkpoint (last.pt or a compact one) if it is ahead
     keep_last: int = 3  # also keep the last N saves as step-NNNNNN.pt (hard links: no copying)
+    hard_examples: Path | None = None  # mined hard training images (training.hard_examples)
+    hard_share: float = 0.0  # share of samples drawn from them (the mix's own shares make room)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(self.sizes))
@@ -58,6 +60,11 @@ class SegTrainConfig:
         number("--consistency", self.consistency, 0.0, 1.0)
         number("--consistency-weight", self.consistency_weight, 0.0, 1e6)
         whole("--keep-last", self.keep_last, 0, 10**6)
+        number("--hard-share", self.hard_share, 0.0, 1.0)
+        if (self.hard_examples is None) != (self.hard_share == 0):
+            raise DeepPhotoError("--hard-examples and --hard-share: give both (a file and a share above 0) or neither")
+        if self.mix == "v1" and self.hard_examples:
+            raise DeepPhotoError("--hard-examples belongs to the v2 data mix: add --mix v2 or v2b")
         if self.mix == "v1" and (self.edge_weight or self.consistency):
             raise DeepPhotoError("--edge-weight and --consistency belong to the v2 loss: add --mix v2")
         object.__setattr__(self, "skip_portraits", tuple(self.skip_portraits))

@@ -57,6 +57,7 @@ MIX_V2B: dict[str, float] = {
 }
 MIXES_V2 = {"v2": MIX_V2, "v2b": MIX_V2B}
 HARD_SETS = ("portraits", "eg-portraits", "selfies")  # every person labelled: copy-paste bases
+HARD = "hard"  # the source of mined hard examples (``hard_examples``), drawn with their real masks
 
 
 class MixData:
@@ -68,11 +69,20 @@ class MixData:
         mix: dict[str, float] | None = None,
         seed: int = 0,
         labels: Path | None = None,
+        hard: list[tuple[Path, Path]] | None = None,
+        hard_share: float = 0.0,
     ) -> None:
         self.mix = dict(MIX_V2 if mix is None else mix)
         total = sum(self.mix.values())
         if not self.mix or min(self.mix.values()) < 0 or total <= 0:
             raise DeepPhotoError(f"data mix {self.mix}: give non-negative shares adding up to more than 0")
+        if hard_share and not hard:
+            raise DeepPhotoError("a share of hard examples needs a hard-examples file")
+        if hard and not 0 < hard_share < 1:
+            raise DeepPhotoError(f"hard-examples share {hard_share}: give a share in (0, 1)")
+        if hard:  # the mix's own shares scaled to make room for the hard examples
+            self.mix = {n: v / total * (1 - hard_share) for n, v in self.mix.items()} | {HARD: hard_share}
+            total = 1.0
         self.names = list(self.mix)
         self.p = np.array([self.mix[n] / total for n in self.names])
         self.labels = labels
@@ -95,6 +105,8 @@ class MixData:
         if not frames:
             raise DeepPhotoError(f"{folder}: no labelled clip frames (run 'deepphoto label-teachers')")
         self.items[teacher_labels.VIDEO] = [lambda p=p: self._soft(teacher_labels.VIDEO, p.stem, p) for p in frames]
+        if hard:
+            self.items[HARD] = [lambda i=i, m=m: _hard(i, m) for i, m in hard]
         unknown = [n for n in self.names if n not in self.items and n not in ("composite", "copy-paste")]
         if unknown:
             raise DeepPhotoError(f"unknown data source {unknown[0]!r}: choose from {', '.join(MIX_V2)}")

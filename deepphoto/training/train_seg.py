@@ -139,9 +139,13 @@ def train(config: SegTrainConfig) -> Path:
     """Train (or resume) the run ``config`` describes; returns the checkpoint ``out / "last.pt"``."""
     device = checkpoints.prepare_run(config.out, config.threads, config.seed)
     if config.mix != "v1":
+        from deepphoto.training import hard_examples
         from deepphoto.training.seg_mix import MIXES_V2, MixData
 
-        data: SegTrainingData | MixData = MixData(config.data, MIXES_V2[config.mix], seed=config.seed)
+        hard = hard_examples.read(config.hard_examples, config.data) if config.hard_examples else None
+        data: SegTrainingData | MixData = MixData(
+            config.data, MIXES_V2[config.mix], seed=config.seed, hard=hard, hard_share=config.hard_share
+        )
     else:
         data = SegTrainingData(
             config.data,

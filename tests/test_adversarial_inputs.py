@@ -289,6 +289,33 @@ def test_folder_whose_images_are_all_unreadable(capsys, tmp_path):
     assert not out.exists() and leftovers(tmp_path) == []
 
 
+needs_animation = pytest.mark.skipif(
+    not hasattr(cv2, "imdecodeanimation"), reason="this OpenCV (before 4.11) cannot read animated images"
+)
+
+
+@needs_animation
+@pytest.mark.parametrize("suffix", [".webp", ".png"])
+def test_animated_image_is_read_whole_with_its_timing(capsys, tmp_path, suffix):
+    anim = cv2.Animation()
+    anim.frames = [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(5)]
+    anim.durations = [100, 100, 300, 100, 100]  # one frame held three times as long
+    ok, data = cv2.imencodeanimation(suffix, anim)
+    assert ok
+    src, out = tmp_path / f"anim{suffix}", tmp_path / "out.mp4"
+    src.write_bytes(data.tobytes())
+    result = cli(capsys, "run", src, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert [round(float(f.pts * f.time_base), 3) for f in frames] == [0.0, 0.1, 0.2, 0.5, 0.6]
+    assert [int(f.to_ndarray(format="gray").mean()) for f in frames] == pytest.approx([0, 40, 80, 120, 160], abs=3)
+    # a photo command paints the first frame and says so
+    result = cli(capsys, "edit", src, tmp_path / "first.png", *FAST, *WHOLE_GREY)
+    assert result.status == 0 and "an animation; its first frame is painted" in result.err
+    assert read_png(tmp_path / "first.png").shape[:2] == (48, 64)
+
+
 @pytest.mark.parametrize(
     "content,says",
     [(b"", "file is empty"), (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "not a readable image")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from deepphoto.commands.options import count
@@ -38,6 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from deepphoto.pipeline import Pipeline, read_photo
+    from deepphoto.stream.animation import is_animation
     from deepphoto.stream.output_safety import check_not_source
     from deepphoto.stream.sinks import check_output_file, write_image_atomic
 
@@ -56,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.output, args.overwrite, source=args.input)
     check_not_source(args.output, args.style_image, args.background)  # no input is written over
     image = read_photo(args.input)
+    if is_animation(args.input):
+        print(
+            f"deepphoto: warning: {args.input}: an animation; its first frame is painted ('run' paints them all)",
+            file=sys.stderr,
+        )
     painting = read_photo(args.style_image) if args.style_image else None
     teacher = None
     if painting is not None and not optimize:

@@ -2,6 +2,7 @@
 
 clip.mp4 / clip.mkv ...   a video file (any container PyAV reads)          file: no frame lost
 photo.jpg                 one image                                         file
+anim.webp, anim.png       an animated image: every frame, its timing kept   file
 folder/                   the images in a folder, in name order             file
 /dev/video0, v4l2://0     a V4L2 webcam (size and fps may be asked for)     live
 csi://0                   a Jetson CSI camera (GStreamer nvarguscamerasrc)   live
@@ -22,8 +23,9 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import read_image
+from deepphoto.frames import read_image, to_bgr8
 from deepphoto.settings import IMAGE_SUFFIXES
+from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.video_file import VideoFileSource
 
@@ -80,6 +82,34 @@ class ImageFiles(Source):
                 print(f"deepphoto: warning: skipped {exc}", file=sys.stderr)
                 continue
             yield Frame(image, i, 1 / self.fps, name=p.stem)
+
+
+class AnimatedImage(Source):
+    """An animated WebP or PNG: its frames with timestamps in ms (a variable frame rate kept),
+    decoded ``animation.CHUNK`` at a time."""
+
+    time_base = Fraction(1, 1000)
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.data = np.fromfile(self.path, np.uint8)
+        self.first = animation.decode_chunk(self.data, 0, animation.CHUNK)
+        if len(self.first[0]) < 2:
+            raise DeepPhotoError(f"{self.path}: not an animation")
+        typical = int(np.median([d for d in self.first[1] if d > 0] or [100]))
+        self.fps = Fraction(1000, max(typical, 1)).limit_denominator(1001)
+
+    def __iter__(self) -> Iterator[Frame]:
+        index, pts = 0, 0
+        frames, durations = self.first
+        while frames:
+            for image, ms in zip(frames, durations):
+                yield Frame(to_bgr8(image), pts, self.time_base, name=f"{self.path.stem}-{index:05d}")
+                pts += max(ms, 1)  # a frame of 0 ms still gets its moment
+                index += 1
+            if len(frames) < animation.CHUNK:
+                return
+            frames, durations = animation.decode_chunk(self.data, index, animation.CHUNK)
 
 
 class Capture(Source):
@@ -252,7 +282,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
         return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
     if path.suffix.lower() in IMAGE_SUFFIXES:
         read_image(path)  # fail now, with the reason, not mid-run
-        return ImageFiles([path])
+        return AnimatedImage(path) if animation.is_animation(path) else ImageFiles([path])
     return FileVideo(path)
 
 

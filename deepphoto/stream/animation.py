@@ -1,0 +1,42 @@
+"""Animated images (WebP, APNG) decoded frame by frame, each frame with its duration.
+
+FFmpeg, and so PyAV, decodes only the first frame of an animated WebP or APNG, where a user who
+hands ``run`` an animation expects all of it; OpenCV (4.11 and later) decodes them. A GIF is read
+by PyAV as a video already. Frames are decoded in chunks, so a long animation is not held in memory
+at once (``sources.AnimatedImage``); an older OpenCV reads such a file as one photo, as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ANIMATED_SUFFIXES = (".webp", ".png")  # .apng and .gif go to PyAV, which reads them whole
+CHUNK = 32  # frames decoded at a time
+
+
+def decode_chunk(data: np.ndarray, start: int, count: int) -> tuple[list[np.ndarray], list[int]]:
+    """Up to ``count`` frames of the encoded animation ``data`` from frame ``start``, and their
+    durations in ms (none past the end, or where OpenCV cannot decode it)."""
+    try:
+        ok, anim = cv2.imdecodeanimation(data, start, count)
+    except cv2.error:
+        return [], []
+    if not ok:
+        return [], []
+    return list(anim.frames), [int(d) for d in np.asarray(anim.durations).ravel()]
+
+
+def is_animation(path: Path) -> bool:
+    """Whether ``path`` is an animated WebP or PNG with more than one frame (False where this
+    OpenCV cannot tell)."""
+    path = Path(path)
+    if path.suffix.lower() not in ANIMATED_SUFFIXES or not hasattr(cv2, "imdecodeanimation"):
+        return False
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError:
+        return False
+    return len(decode_chunk(data, 0, 2)[0]) > 1

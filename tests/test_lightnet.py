@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from deepphoto.assets import MOBILENET_V2_IMAGENET, mobilenet_v2_imagenet
+from deepphoto.assets import MOBILENET_V2_IMAGENET, mobilenet_v2_imagenet, sha256_of
 from deepphoto.models.lightnet import LightNet, LightNetProb
 from deepphoto.models.lightnet_io import SHIPPED_LIGHTNET, load_lightnet
 from deepphoto.models.mobilenet_v2 import MobileNetV2
@@ -101,3 +102,25 @@ def test_export_average_writes_the_mean_of_two_fine_tunes(tmp_path, capsys):
     assert "at least two" in capsys.readouterr().err
     assert main([*args, "--checkpoint", str(tmp_path / "x.pt"), "--safetensors", str(out)]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("h,w", [(1, 1), (3, 7), (11, 6), (24, 32)])
+def test_separable_max_pool_is_the_5x5_pool_exactly(h, w):
+    from deepphoto.models.lightnet import max_pool5
+
+    x = torch.randn(2, 4, h, w) * 5 - 3  # negative values too: padding must never win
+    assert torch.equal(max_pool5(x), F.max_pool2d(x, 5, stride=1, padding=2))
+
+
+def test_shipped_onnx_has_the_separable_pools_and_the_networks_numbers():
+    import onnx
+
+    from deepphoto.models.shipped import onnx_weights_hash, shipped_onnx
+
+    path = shipped_onnx("lightnet")
+    graph = onnx.load(str(path)).graph
+    kernels = {
+        tuple(a.ints) for n in graph.node if n.op_type == "MaxPool" for a in n.attribute if a.name == "kernel_shape"
+    }
+    assert kernels == {(1, 5), (5, 1)}
+    assert onnx_weights_hash(path) == sha256_of(SHIPPED_LIGHTNET)

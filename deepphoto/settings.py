@@ -125,7 +125,7 @@ class Settings:
     backend: str = "auto"
     precision: str = "auto"
     seg_input: tuple[int, int] = LIGHTNET_INPUT  # segmenter input (width, height), multiples of 32
-    threads: int | None = None  # inference threads per network (None: all cores)
+    threads: int | None = None  # inference threads per network (None: pipeline.network_threads chooses)
 
     def __post_init__(self) -> None:
         if self.style is not None and self.effect is not None:

@@ -143,3 +143,28 @@ def test_closing_releases_a_background_video_and_the_painter_thread(tmp_path):
     assert closed == [True]
     with pytest.raises(RuntimeError):  # the painter pool is shut down
         pipe.processor._painter.submit(print)
+
+
+def test_networks_that_run_at_once_share_the_cores(monkeypatch):
+    from deepphoto.pipeline import network_threads
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(6)), raising=False)
+    style = style_names()[0] if style_names() else "starry-night"
+    assert network_threads(Settings(style=style, region="background")) == 3  # painting while segmenting
+    assert network_threads(Settings(style=style, region="person")) == 3
+    assert network_threads(Settings(style=style, region="whole")) is None  # the painter alone: all cores
+    assert network_threads(Settings(effect="blur")) is None  # the segmenter alone
+    assert network_threads(Settings(style=style, threads=5)) == 5  # the user's choice wins
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert network_threads(Settings(style=style)) == 1
+
+
+@pytest.mark.skipif(not style_names(), reason="no style network shipped")
+def test_a_pipeline_opens_its_networks_with_those_threads(monkeypatch):
+    import deepphoto.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "network_threads", lambda _s: 1)
+    with Pipeline(Settings(style=style_names()[0], **FAST)) as pipe:
+        assert pipe.threads == 1
+        assert pipe.stylizer is not None and pipe.stylizer.engine.threads == 1
+        assert pipe.segmenter.engine.threads == 1

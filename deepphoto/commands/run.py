@@ -72,7 +72,11 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seg-input", default="x".join(map(str, LIGHTNET_INPUT)), help="LightNet input WxH")
     p.add_argument(
-        "--threads", type=count("--threads"), default=None, help="inference threads per network (default: all cores)"
+        "--threads",
+        type=count("--threads"),
+        default=None,
+        help="inference threads per network (default: half the cores each when a style paints while "
+        "the person is segmented, else all)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 

@@ -40,7 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", help=f"{', '.join(BACKENDS)} (default auto)")
     p.add_argument("--precision", default="auto", help=f"{', '.join(PRECISIONS)} (default auto)")
     p.add_argument(
-        "--threads", type=count("--threads", 1, 256), default=None, help="inference threads per network (default: all)"
+        "--threads",
+        type=count("--threads", 1, 256),
+        default=None,
+        help="inference threads per network (default: as run chooses)",
     )
 
 

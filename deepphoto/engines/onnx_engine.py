@@ -32,6 +32,7 @@ class OnnxEngine(Engine):
         except Exception as exc:  # ORT raises its own untyped errors for damaged files
             raise DeepPhotoError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
         self.path = Path(path)
+        self.threads = threads  # intra-op threads asked for (None: ONNX Runtime's default, all cores)
         self._in = [TensorInfo(i.name, tuple(i.shape), i.type) for i in self.session.get_inputs()]
         self._out = [TensorInfo(o.name, tuple(o.shape), o.type) for o in self.session.get_outputs()]
 

@@ -105,7 +105,7 @@ def machine(threads: int | None) -> dict:
         "cores": os.cpu_count(),
         "memory_gb": round(memory, 1),
         "gpu": gpu,
-        "threads": threads or "all cores",
+        "threads": threads or "half the cores each where a style paints while the person is segmented, else all",
         "python": platform.python_version(),
         "os": platform.platform(),
         "versions": versions,

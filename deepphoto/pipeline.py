@@ -12,7 +12,6 @@ their pipeline here::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
-from deepphoto.settings import EFFECT_NAMES, Settings
+from deepphoto.settings import EFFECT_NAMES, Settings, network_threads
 from deepphoto.stream.effects import close_effect, make_effect
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.loop import RunSummary, run_stream
@@ -34,25 +33,6 @@ from deepphoto.stream.stopping import ending_signals
 
 def mask_settings(s: Settings) -> MaskSettings:
     return MaskSettings(s.threshold, s.smooth, s.feather, s.refine, s.seg_every, s.skip_still)
-
-
-def network_threads(s: Settings) -> int | None:
-    """Inference threads per network: ``--threads`` when given. Otherwise, where a style network
-    paints while the segmenter works (the two run at once, on two threads of the frame processor),
-    half the cores each, so they do not take turns on the same cores: on 2 cores, one thread each
-    ran ``run`` at 640x480 with a style on the background at 18.4 fps against 17.2 with two each
-    (13 alternating pairs, one thread faster in 10). Where one network runs alone (an effect, or
-    the whole frame painted), all cores (None): blur ran at 26.2 fps with two threads against 22.4
-    with one."""
-    if s.threads is not None:
-        return s.threads
-    if s.style and s.region != "whole":
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cores = os.cpu_count() or 1
-        return max(1, cores // 2)
-    return None
 
 
 class Pipeline:

@@ -146,7 +146,7 @@ def test_closing_releases_a_background_video_and_the_painter_thread(tmp_path):
 
 
 def test_networks_that_run_at_once_share_the_cores(monkeypatch):
-    from deepphoto.pipeline import network_threads
+    from deepphoto.settings import network_threads
 
     monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(6)), raising=False)
     style = style_names()[0] if style_names() else "starry-night"
@@ -157,6 +157,7 @@ def test_networks_that_run_at_once_share_the_cores(monkeypatch):
     assert network_threads(Settings(style=style, threads=5)) == 5  # the user's choice wins
     monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0}, raising=False)
     assert network_threads(Settings(style=style)) == 1
+    assert network_threads(Settings(style=style), cores=4) == 2  # a batch worker's reserved CPUs
 
 
 @pytest.mark.skipif(not style_names(), reason="no style network shipped")

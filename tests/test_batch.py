@@ -95,6 +95,9 @@ def leftovers(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.startswith(".") or ".partial" in p.name]
 
 
+ANIMATION = hasattr(cv2, "imencodeanimation")  # OpenCV 4.11+ reads and writes animated images
+
+
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch-in")
@@ -106,6 +109,10 @@ def media(tmp_path_factory):
     _, frames, _ = decoded(root / "short.mp4")
     cv2.imwrite(str(root / "photos" / "face.jpg"), frames[5])
     (root / "photos" / "broken.mp4").write_bytes(os.urandom(4000))  # the bad file
+    if ANIMATION:  # an animated image: a photo to the batch, whose report says only its first frame was
+        anim = cv2.Animation()
+        anim.frames, anim.durations = [frames[2], frames[8]], [100, 100]
+        (root / "photos" / "anim.webp").write_bytes(cv2.imencodeanimation(".webp", anim)[1].tobytes())
     (root / "notes.md").write_text("not media: ignored")
     return root
 
@@ -268,9 +275,12 @@ def test_folder_with_a_broken_file_is_done_except_it(first_batch, media):
     status = {Path(o.source).name: o for o in report.outcomes}
     assert status["broken.mp4"].status == "failed"
     assert "not a readable video" in status["broken.mp4"].reason and "\n" not in status["broken.mp4"].reason
-    for name in ("a.mp4", "short.mp4", "c.mkv", "face.jpg"):
+    done = ["a.mp4", "c.mkv", "face.jpg", "short.mp4"] + (["anim.webp"] if ANIMATION else [])
+    for name in done:
         assert status[name].status == "done", status[name]
-    assert report.count("done") == 4 and report.count("failed") == 1 and report.workers == 2
+    assert report.count("done") == len(done) and report.count("failed") == 1 and report.workers == 2
+    if ANIMATION:
+        assert "its first frame" in status["anim.webp"].note and status["face.jpg"].note == ""
     times, frames, audio = decoded(out / "a.mp4")
     assert len(frames) == 60 and audio  # every frame, the source's audio copied
     assert len(decoded(out / "sub" / "c.mkv")[1]) == 30
@@ -278,14 +288,9 @@ def test_folder_with_a_broken_file_is_done_except_it(first_batch, media):
     assert times == sorted(times) and len(set(times)) == 60
     assert not leftovers(out), leftovers(out)  # no chunk files, no temporary names
     entries = json.loads((out / MANIFEST_NAME).read_text())["entries"]
-    assert sorted(Path(k).name for k, e in entries.items() if e["status"] == "done") == [
-        "a.mp4",
-        "c.mkv",
-        "face.jpg",
-        "short.mp4",
-    ]
+    assert sorted(Path(k).name for k, e in entries.items() if e["status"] == "done") == sorted(done)
     table = report.table()
-    assert "4 done, 0 skipped, 1 failed" in table and "broken.mp4" in table
+    assert f"{len(done)} done, 0 skipped, 1 failed" in table and "broken.mp4" in table
 
 
 def test_output_equals_run(first_batch, media, tmp_path):

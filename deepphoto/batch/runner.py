@@ -38,6 +38,7 @@ from deepphoto.batch.manifest import Manifest, settings_hash
 from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, Settings
+from deepphoto.stream.animation import is_animation
 from deepphoto.stream.stopping import ending_signals, signals_held
 
 
@@ -382,7 +383,12 @@ class BatchRunner:
             return
         if task.chunk < 0:
             self.done_frames += int(value)
-            self._finish(st, task, self._path(task), int(value), "")
+            note = (
+                "an animation: its first frame ('deepphoto run' paints them all)"
+                if is_animation(st.item.source)
+                else ""
+            )
+            self._finish(st, task, self._path(task), int(value), note)
             return
         st.results[task.chunk] = value
         self.done_frames += value.frames

@@ -1,9 +1,10 @@
 """Animated images (WebP, APNG) decoded frame by frame, each frame with its duration.
 
-FFmpeg, and so PyAV, decodes only the first frame of an animated WebP or APNG, where a user who
-hands ``run`` an animation expects all of it; OpenCV (4.11 and later) decodes them. A GIF is read
-by PyAV as a video already. Frames are decoded in chunks, so a long animation is not held in memory
-at once (``sources.AnimatedImage``); an older OpenCV reads such a file as one photo, as before.
+FFmpeg, and so PyAV, decodes only the first frame of an animated WebP, or of an animated PNG named
+.png (its APNG reader takes .apng files), where a user who hands ``run`` an animation expects all
+of it; OpenCV (4.11 and later) decodes them. A GIF or .apng file is read by PyAV as a video
+already. Frames are decoded in chunks, so a long animation is not held in memory at once
+(``sources.AnimatedImage``); an older OpenCV reads such a file as one photo, as before.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ LABELLED_SETS: dict[str, LabelledSet] = {
         LabelledSet("hands", "seg/hands", HANDS_ONLY, 10, salted=True, broken=_HANDS_BROKEN),
     )
 }
+# The sets whose masks mark every person: a wrong pixel there is wrong by the truth.
+FULL_PERSON_SETS = tuple(n for n, s in LABELLED_SETS.items() if s.meaning == FULL_PERSON)
 UNLABELLED_SELFIES = "unlabelled/selfies/images"
 VIDEO_FOLDER = "video"
 

@@ -25,14 +25,12 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.metrics import iou
 from deepphoto.settings import LIGHTNET_INPUT
 
-FULL_SETS = tuple(n for n, s in datasets.LABELLED_SETS.items() if s.meaning == datasets.FULL_PERSON)
-
 
 def mine(
     weights: Path,
     shared_data: Path,
     worst: float = 0.2,
-    sets: tuple[str, ...] = FULL_SETS,
+    sets: tuple[str, ...] = datasets.FULL_PERSON_SETS,
     input_size: tuple[int, int] = LIGHTNET_INPUT,
     threads: int | None = None,
     progress: bool = True,

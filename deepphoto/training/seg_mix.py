@@ -56,7 +56,6 @@ MIX_V2B: dict[str, float] = {
     "copy-paste": 0.08,
 }
 MIXES_V2 = {"v2": MIX_V2, "v2b": MIX_V2B}
-HARD_SETS = ("portraits", "eg-portraits", "selfies")  # every person labelled: copy-paste bases
 HARD = "hard"  # the source of mined hard examples (``hard_examples``), drawn with their real masks
 
 
@@ -150,7 +149,8 @@ class MixData:
             img, mask = self.v1.composite(size)
             target, weight = mask.astype(np.float32), np.ones(size, np.float32)
         else:
-            base = HARD_SETS[int(rng.integers(len(HARD_SETS)))] if name == "copy-paste" else name
+            bases = datasets.FULL_PERSON_SETS  # every person labelled: copy-paste bases
+            base = bases[int(rng.integers(len(bases)))] if name == "copy-paste" else name
             items = self.items[base]
             img, target, weight = crop(*items[int(rng.integers(len(items)))](), size, rng)
             if name == "copy-paste":

@@ -104,6 +104,32 @@ def test_export_average_writes_the_mean_of_two_fine_tunes(tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
 
 
+def test_export_average_first_architecture_drops_the_level_a_fine_tune_added(tmp_path, capsys):
+    """WiSE-FT's midpoint of a shipped network and a fine-tune that grew a finer level: the
+    shipped network's tensors averaged, the new level's left out; the other order is refused."""
+    from deepphoto.commands.cli import main
+    from deepphoto.models.weights import save_weights
+
+    base, grown = LightNet(width=16), LightNet(width=16, fine_level=8)
+    save_weights(base, tmp_path / "base.safetensors", kind="lightnet", config={"width": 16})
+    save_weights(grown, tmp_path / "grown.safetensors", kind="lightnet", config={"width": 16, "fine_level": 8})
+    out = tmp_path / "wise.safetensors"
+    pair = [str(tmp_path / "base.safetensors"), str(tmp_path / "grown.safetensors")]
+    assert main(["export", "lightnet", "--average", *pair, "--safetensors", str(out)]) == 2
+    assert "differ" in capsys.readouterr().err
+    assert main(["export", "lightnet", "--average", *pair, "--first-architecture", "--safetensors", str(out)]) == 0
+    wise = load_lightnet(out)
+    assert wise.fine_level == 0 and not any(k.startswith("fine_") for k in wise.state_dict())
+    wb, wg = base.state_dict(), grown.state_dict()
+    key = next(k for k in wb if k.endswith("weight") and not torch.equal(wb[k], wg[k]))
+    assert torch.allclose(wise.state_dict()[key], (wb[key] + wg[key]) / 2, atol=1e-3)
+    flipped = ["export", "lightnet", "--average", *pair[::-1], "--first-architecture", "--safetensors", str(out)]
+    assert main(flipped) == 2
+    assert "differ" in capsys.readouterr().err
+    assert main(["export", "lightnet", "--first-architecture", "--safetensors", str(out)]) == 2
+    assert "goes with --average" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("h,w", [(1, 1), (3, 7), (11, 6), (24, 32)])
 def test_separable_max_pool_is_the_5x5_pool_exactly(h, w):
     from deepphoto.models.lightnet import max_pool5

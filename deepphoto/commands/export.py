@@ -67,6 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="WEIGHTS",
         help="write the mean of these safetensors weights (fine-tunes of one network) to --safetensors",
     )
+    p.add_argument(
+        "--first-architecture",
+        action="store_true",
+        help="with --average: keep the first file's network; tensors a later file adds (an extra level) are left out",
+    )
     p.add_argument("--safetensors", type=Path, help="write half-precision safetensors here")
     p.add_argument("--onnx", type=Path, help="write the ONNX model here")
     p.add_argument(
@@ -97,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.checkpoint and args.average:
         raise DeepPhotoError("give --checkpoint or --average, not both")
+    if args.first_architecture and not args.average:
+        raise DeepPhotoError("--first-architecture goes with --average")
     notes = parse_notes(args.note)  # before any work
     from_checkpoint, to_onnx = MODELS[args.model]
     weights = args.weights
@@ -108,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.average:
         if not args.safetensors:
             raise DeepPhotoError("--average needs --safetensors OUT")
-        state, config = average_weights(args.average, kind=args.model)
+        state, config = average_weights(args.average, kind=args.model, first_architecture=args.first_architecture)
         config = {**{k: v for k, v in config.items() if k != "step"}, "averaged": [p.name for p in args.average]}
         out, how = args.safetensors, f" (mean of {len(args.average)} weights files)"
     elif args.safetensors:

@@ -52,19 +52,30 @@ def load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, 
     return net.eval()
 
 
-def average_weights(paths: list[Path], kind: str) -> tuple[dict[str, torch.Tensor], dict]:
+def average_weights(
+    paths: list[Path], kind: str, first_architecture: bool = False
+) -> tuple[dict[str, torch.Tensor], dict]:
     """The element-wise mean of several ``kind`` weights files of one architecture (a "model
     soup": fine-tunes of one network average into one that is often better than each), in float32,
-    with the first file's config. A clear error when they do not share tensors, shapes or config."""
+    with the first file's config. A clear error when they do not share tensors, shapes or config.
+
+    ``first_architecture``: average the first file's network only; tensors that a later file adds
+    (a fine-tune that grew an extra decoder level) are left out. Every tensor of the first file
+    must still be in each other file with its shape. With two files this is WiSE-FT's midpoint
+    (Wortsman et al. 2022): the shipped network and its fine-tune on other data."""
     if len(paths) < 2:
         raise DeepPhotoError("averaging needs at least two weights files")
     states = [read_weights(p, kind) for p in paths]
     first, config = states[0]
+    shapes = {k: tuple(v.shape) for k, v in first.items()}
     for path, (state, cfg) in zip(paths[1:], states[1:]):
-        shapes = {k: tuple(v.shape) for k, v in state.items()}
-        if shapes != {k: tuple(v.shape) for k, v in first.items()}:
+        theirs = {k: tuple(v.shape) for k, v in state.items()}
+        if first_architecture:
+            theirs = {k: v for k, v in theirs.items() if k in shapes}
+        if theirs != shapes:
             raise DeepPhotoError(f"{path}: its tensors differ from {paths[0]}'s; only one architecture averages")
-        if cfg.get("width") != config.get("width") or cfg.get("styles") != config.get("styles"):
+        same = ("width", "styles", "crp_stages") + (() if first_architecture else ("fine_level",))
+        if any(cfg.get(k) != config.get(k) for k in same):
             raise DeepPhotoError(f"{path}: its config differs from {paths[0]}'s ({cfg} vs {config})")
     mean = {k: torch.stack([s[k] for s, _ in states]).mean(0) for k in first}
     return mean, config

@@ -10,8 +10,15 @@ import numpy as np
 
 
 def make_clip(
-    path: Path, frames: int = 12, size: tuple[int, int] = (96, 64), fps: int = 25, audio: bool = False
+    path: Path,
+    frames: int = 12,
+    size: tuple[int, int] = (96, 64),
+    fps: int = 25,
+    audio: bool = False,
+    video_start: int = 0,
 ) -> Path:
+    """A textured H.264 clip; ``video_start`` frames of audio before the first picture (a clip
+    whose video starts after 0, as cut or streamed files do)."""
     w, h = size
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=fps)
@@ -26,13 +33,13 @@ def make_clip(
             x = (i * 5) % w
             img[h // 4 :, x : x + w // 4] = (60, 120, 220)
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
+            frame.pts, frame.time_base = i + video_start, Fraction(1, fps)
             for p in v.encode(frame):
                 out.mux(p)
         for p in v.encode():
             out.mux(p)
         if a is not None:
-            samples = int(44100 * frames / fps)
+            samples = int(44100 * (frames + video_start) / fps)
             t = np.arange(samples) / 44100
             tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             for start in range(0, samples, 1024):
@@ -59,6 +66,18 @@ def probe(path: Path) -> dict:
             "duration": (c.duration or 0) / 1e6,
             "audio": bool(c.streams.audio),
         }
+
+
+def stream_end(path: Path, kind: str) -> float:
+    """Where the file's first ``kind`` ("audio" or "video") stream ends, in seconds: the last
+    packet's time plus its duration."""
+    with av.open(str(path)) as c:
+        stream = getattr(c.streams, kind)[0]
+        end = 0.0
+        for pkt in c.demux(stream):
+            if pkt.pts is not None and pkt.size:
+                end = max(end, float((pkt.pts + (pkt.duration or 0)) * pkt.time_base))
+        return end
 
 
 def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:

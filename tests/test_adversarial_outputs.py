@@ -25,7 +25,7 @@ from adversarial import (
     refused,
     write_png,
 )
-from media import make_clip, probe
+from media import make_clip, probe, stream_end
 
 from deepphoto import Pipeline, Settings
 from deepphoto.errors import DeepPhotoError
@@ -48,6 +48,18 @@ def test_audio_remux_keeps_every_video_frame(capsys, tmp_path, src_suffix, out_s
     got = probe(out)
     assert got["frames"] == 30 and got["audio"] and got["fps"] == 25.0
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("out_suffix", [".mkv", ".mp4"])
+def test_audio_runs_to_the_end_of_a_video_that_starts_after_zero(capsys, tmp_path, out_suffix):
+    """short_hamilton_clip's video starts at 0.85 s: the audio was cut at the video's length
+    (0.85 s short) instead of at its end."""
+    clip = make_clip(tmp_path / "late.mp4", frames=30, size=(64, 48), audio=True, video_start=20)
+    assert stream_end(clip, "video") == pytest.approx(2.0, abs=0.05)
+    out = tmp_path / f"out{out_suffix}"
+    assert cli(capsys, "run", clip, out, *RUN_FAST, *GREY).status == 0
+    assert stream_end(out, "video") == pytest.approx(2.0, abs=0.05)
+    assert stream_end(out, "audio") == pytest.approx(stream_end(out, "video"), abs=0.1)
 
 
 # ---------------------------------------------------------------- the output is an input

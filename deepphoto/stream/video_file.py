@@ -260,7 +260,9 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
-        end = float(vin.duration or 0) / av.time_base if vin.duration else None
+        # the video's end time: where it starts plus its length (a clip may start after 0, as
+        # short_hamilton_clip does at 0.85 s; its length alone would cut the audio that much short)
+        end = ((vin.start_time or 0) + vin.duration) / av.time_base if vin.duration else None
 
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int

@@ -186,7 +186,7 @@ class Pipeline:
         if size is not None and not src.live:
             src = Resized(src, size)
         try:
-            sink = open_sink(output, src.fps, src.time_base, src.audio_path, overwrite)
+            sink = open_sink(output, src.fps, src.time_base, src.audio_path, overwrite, live=src.live)
         except BaseException:
             src.close()
             raise

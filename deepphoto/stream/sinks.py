@@ -62,14 +62,30 @@ class NullSink(Sink):
 
 
 class VideoSink(Sink):
+    """A video file. From a ``live`` source (camera, stream) frames carry no timestamps and arrive
+    at whatever rate the camera and the pipeline manage: each is placed at the moment it arrived, so
+    the recording plays at the speed it was filmed, not at the nominal frame rate."""
+
     def __init__(
-        self, path: Path, fps: Fraction, time_base: Fraction | None, audio_from: Path | str | None, overwrite: bool
+        self,
+        path: Path,
+        fps: Fraction,
+        time_base: Fraction | None,
+        audio_from: Path | str | None,
+        overwrite: bool,
+        live: bool = False,
     ) -> None:
         self.file = VideoFileSink(path, fps, time_base, audio_from=audio_from, overwrite=overwrite)
         self.path = self.file.path
+        self.live = live
+        self.start: float | None = None
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
-        self.file.write(image, frame.pts)
+        seconds = None
+        if self.live and frame.pts is None:
+            self.start = frame.arrival if self.start is None else self.start
+            seconds = frame.arrival - self.start
+        self.file.write(image, frame.pts, seconds=seconds)
 
     def close(self) -> Path | None:
         return self.file.close()
@@ -269,7 +285,9 @@ def open_sink(
     time_base: Fraction | None = None,
     audio_from: Path | str | None = None,
     overwrite: bool = False,
+    live: bool = False,
 ) -> Sink:
+    """The output a URI names; ``live``: the frames come from a camera or stream (see VideoSink)."""
     if uri.startswith("null://"):
         return NullSink()
     if uri.startswith("display://"):
@@ -285,7 +303,7 @@ def open_sink(
     path = Path(uri)
     suffix = path.suffix.lower()
     if suffix in VIDEO_FORMATS:
-        return VideoSink(path, fps, time_base, audio_from, overwrite)
+        return VideoSink(path, fps, time_base, audio_from, overwrite, live)
     if suffix in IMAGE_SUFFIXES:
         return ImageSink(path, overwrite)
     if suffix and not uri.endswith("/"):

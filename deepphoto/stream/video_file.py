@@ -154,7 +154,9 @@ class VideoFileSink:
             stream.codec_context.time_base = self.time_base
         self.stream = stream
 
-    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+    def write(self, image: np.ndarray, pts: int | None = None, seconds: float | None = None) -> None:
+        """Encode one frame at the source's ``pts``; without one, at ``seconds`` from the start
+        (a live source's arrival time), else at the next tick of a steady clock at the frame rate."""
         h, w = image.shape[:2]
         even = image[: max(2, h - h % 2), : max(2, w - w % 2)]  # yuv420p needs even sizes
         if even.shape[0] < 2 or even.shape[1] < 2:
@@ -165,8 +167,9 @@ class VideoFileSink:
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         if pts is not None and self.time_base and pts > self._last_pts:
             frame.pts, frame.time_base = pts, self.time_base
-        else:  # no usable source timestamp: a steady clock at the frame rate
-            frame.pts = max(self._last_pts + 1, int(round(self.frames / self.fps / tb)))
+        else:  # no usable source timestamp: when it arrived, else a steady clock at the frame rate
+            at = seconds if seconds is not None else self.frames / self.fps
+            frame.pts = max(self._last_pts + 1, int(round(at / tb)))
             frame.time_base = tb
         self._last_pts = frame.pts
         for packet in self.stream.encode(frame):

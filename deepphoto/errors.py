@@ -3,3 +3,16 @@
 
 class DeepPhotoError(Exception):
     """A problem the user can fix (bad path, bad option, damaged file): shown without traceback."""
+
+
+def not_a_file(path: object) -> DeepPhotoError:
+    """The one-line error for an input that should be a file and is not one: a folder, something
+    that is not a regular file (a pipe, a device), or nothing at all."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    if p.is_dir():
+        return DeepPhotoError(f"{p}: is a folder, not a file")
+    if p.exists():
+        return DeepPhotoError(f"{p}: is not a regular file (a pipe or a device); give a file")
+    return DeepPhotoError(f"{p}: no such file")

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, not_a_file
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -65,7 +65,7 @@ def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarr
     ``cv2.imread``: a file name that is not valid UTF-8 crashes it (segmentation fault)."""
     path = Path(path)
     if not path.is_file():
-        raise DeepPhotoError(f"{path}: no such file")
+        raise not_a_file(path)
     if path.stat().st_size == 0:
         raise DeepPhotoError(f"{path}: file is empty")
     try:

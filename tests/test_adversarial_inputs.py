@@ -491,3 +491,47 @@ def test_eval_seg_scores_0_1_and_colour_masks_as_0_255(capsys, tmp_path):
         scores[kind] = json.loads(result.out.strip().splitlines()[-1])["person_iou"]
     assert scores["0-255"] > 0.5
     assert scores["0-1"] == scores["0-255"] == scores["colour"]
+
+
+# ---------------------------------------------------------------- names that are not files
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["run", "", "out.mp4"], "INPUT: empty name"),
+        (["run", "in.mp4", ""], "OUTPUT: empty name"),
+        (["edit", "", "out.png"], "IN: empty name"),
+        (["edit", "in.jpg", ""], "OUT: empty name"),
+        (["add-style", "", "--name", "x"], "PAINTING: empty name"),
+    ],
+)
+def test_an_empty_name_is_refused_not_read_as_the_current_folder(argv, says, tmp_path, monkeypatch):
+    """An unset shell variable gives '': read as a path it is the folder the job started in, which
+    `run` filled with frames."""
+    monkeypatch.chdir(tmp_path)
+    done = subprocess.run([*DEEPPHOTO, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deepphoto: error:") and says in lines[0], done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_usage_mistake_is_one_line():
+    done = subprocess.run([*DEEPPHOTO, "run", "only-one.mp4"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "deepphoto: error: the following arguments are required: OUTPUT (see deepphoto run --help)"
+    ]
+
+
+def test_a_folder_or_a_pipe_where_a_file_belongs_is_named_as_such(capsys, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = write_png(tmp_path / "p.png", marked_picture(40, 30))
+    refused(capsys, "edit", folder, tmp_path / "o.png", says="is a folder, not a file")
+    refused(capsys, "edit", photo, folder, says="is a folder; name the output photo")
+    refused(capsys, "add-style", folder, "--name", "x", says="is a folder, not a file")
+    fifo = tmp_path / "pipe.mkv"
+    os.mkfifo(fifo)
+    refused(capsys, "run", fifo, tmp_path / "r.mkv", *RUN_FAST, "--effect", "grey", says="is not a regular file")

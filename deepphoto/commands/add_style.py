@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepphoto.commands.options import count, real
+from deepphoto.commands.options import count, path, real
 from deepphoto.errors import DeepPhotoError
 from deepphoto.training.config import AddStyleConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = AddStyleConfig(Path("painting.jpg"), "name")
-    p.add_argument("painting", type=Path, help="the painting (any image file)")
+    p.add_argument("painting", type=path("PAINTING"), help="the painting (any image file)")
     p.add_argument("--name", required=True, help="the new style's name: lower-case letters, digits and '-'")
     p.add_argument(
         "--minutes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from deepphoto.commands.console import Console
 from deepphoto.errors import DeepPhotoError
@@ -73,9 +74,17 @@ def missing(exc: ModuleNotFoundError) -> str:
     return f"needs {top}: pip install 'deepphoto[{extra}]'" if extra else f"needs {top}, which is not installed"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line and status 2, as every other problem: argparse's own error()
+    prints the whole usage block first (a dozen lines for ``run``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"deepphoto: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (so ``--help`` does not load torch)."""
-    parser = argparse.ArgumentParser(prog="deepphoto", description="Style only part of the picture.")
+    parser = OneLineParser(prog="deepphoto", description="Style only part of the picture.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_line) in COMMANDS.items():
         p = sub.add_parser(name, help=help_line, description=help_line)

@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepphoto.commands.options import count
+from deepphoto.commands.options import count, path
 from deepphoto.commands.run import add_look_arguments, settings_from_args
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, whole
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", type=Path, metavar="IN", help="photo to edit")
-    p.add_argument("output", type=Path, metavar="OUT", help="edited photo (.jpg, .png, ...)")
+    p.add_argument("input", type=path("IN"), metavar="IN", help="photo to edit")
+    p.add_argument("output", type=path("OUT"), metavar="OUT", help="edited photo (.jpg, .png, ...)")
     add_look_arguments(p)
     p.add_argument(
         "--method",
@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     # composites (its own look is not used)
     own_look = optimize or args.style_image is not None
     settings = settings_from_args(args, style=None, effect="grey") if own_look else settings_from_args(args)
+    if args.output.is_dir():
+        raise DeepPhotoError(f"{args.output}: is a folder; name the output photo (e.g. {args.output / 'out.png'})")
     if args.output.suffix.lower() not in IMAGE_SUFFIXES:
         raise DeepPhotoError(f"{args.output}: unknown image type (use {', '.join(IMAGE_SUFFIXES)})")
     check_output_file(args.output, args.overwrite, source=args.input)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from deepphoto.errors import DeepPhotoError
@@ -58,3 +59,20 @@ def counts(name: str, low: int, high: int, n: int) -> Callable[[str], tuple[int,
         return values
 
     return _validated(check, "whole numbers")
+
+
+def named(what: str, give: str = "a file, a folder or a URI") -> Callable[[str], str]:
+    """A file, folder or URI argument that is not empty ('' is the current folder to Path, and an
+    unset shell variable gives one: a job would read or write the folder it was started in)."""
+
+    def check(text: str) -> str:
+        if not str(text).strip():
+            raise DeepPhotoError(f"{what}: empty name (give {give})")
+        return text
+
+    return _validated(check, "name")
+
+
+def path(what: str) -> Callable[[str], Path]:
+    """A file name that is not empty, as a Path."""
+    return _validated(lambda text: Path(named(what, "a file")(text)), "path")

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepphoto.commands.options import count, real
+from deepphoto.commands.options import count, named, real
 from deepphoto.settings import (
     BACKENDS,
     EFFECT_NAMES,
@@ -107,8 +107,18 @@ def settings_from_args(args: argparse.Namespace, **overrides: object) -> Setting
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", metavar="INPUT", help="file, folder, /dev/videoN, csi://N, rtsp://..., synthetic://")
-    p.add_argument("output", metavar="OUTPUT", help="file.mp4|.mkv, image, folder/, vcam://, display://0, null://")
+    p.add_argument(
+        "input",
+        type=named("INPUT"),
+        metavar="INPUT",
+        help="file, folder, /dev/videoN, csi://N, rtsp://..., synthetic://",
+    )
+    p.add_argument(
+        "output",
+        type=named("OUTPUT"),
+        metavar="OUTPUT",
+        help="file.mp4|.mkv, image, folder/, vcam://, display://0, null://",
+    )
     add_look_arguments(p)
     p.add_argument(
         "--size",

@@ -26,7 +26,7 @@ import av
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 
@@ -41,7 +41,7 @@ class VideoFileSource:
         if not network:
             path = Path(path)
             if not path.is_file():
-                raise DeepPhotoError(f"{path}: no such file")
+                raise not_a_file(path)
             if path.stat().st_size == 0:
                 raise DeepPhotoError(f"{path}: file is empty")
         try:

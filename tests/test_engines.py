@@ -160,3 +160,21 @@ def test_bad_choices_are_one_line_errors() -> None:
         engine_build.open_engine("lightnet", "torch", "int8")
     with pytest.raises(DeepPhotoError, match="unknown model"):
         model_spec("resnet")
+
+
+def test_an_int8_build_prints_nothing_on_stdout(tmp_path, monkeypatch, capsys) -> None:
+    """ONNX Runtime's quantizer prints its progress: it belongs on stderr, not in the output of
+    `deepphoto edit ... | next-tool` (the first run with a new style builds an engine)."""
+    from deepphoto.engines import quantize
+
+    def chatty(*args: object, **kwargs: object) -> int:
+        print("Collecting tensor data and making histogram ...")
+        raise RuntimeError("stop here")
+
+    clip = demo_clip()  # from the asset cache, before the engines go to a private one
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    monkeypatch.setattr(quantize, "quantize_int8", chatty)
+    with pytest.raises(DeepPhotoError, match="failed"):
+        engine_build.build(model_spec("lightnet"), "onnx", "int8", calib=clip)
+    out, err = capsys.readouterr()
+    assert out == "" and "Collecting tensor data" in err

@@ -3,6 +3,7 @@ gated against float, timed), cached, and reused; ``auto`` picks for this machine
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -324,9 +325,10 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
         if ctx.precision == "int8":
             from deepphoto.engines.quantize import feeds_of, quantize_int8
 
-            info["calibration_frames"] = quantize_int8(
-                float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)
-            )
+            with contextlib.redirect_stdout(sys.stderr):  # the quantizer prints its progress
+                info["calibration_frames"] = quantize_int8(
+                    float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)
+                )
         else:
             _float16_onnx(float_path, tmp)
         candidate = OnnxEngine(tmp, providers=_ort_providers(), spin=False)
@@ -343,6 +345,8 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
     info["reference"] = "ONNX Runtime fp32" + (" (CUDA)" if ort_has_cuda() else " (CPU)")
     info["speedup"] = info["float_ms"] / info["ms"]
     info["bench_size"] = "x".join(map(str, spec.bench_size))
+    verdict = "passed" if gate.passed else "failed (float is used instead)"
+    say(f"{spec.name} {ctx.precision}: accuracy gate {verdict}: {gate.text}; {info['speedup']:.2f}x float's speed")
     return info
 
 

@@ -261,6 +261,22 @@ def test_bad_options_are_one_line_errors(capsys, tmp_path, media, argv, message)
     assert status == 2 and err and message in err[-1], err
 
 
+def test_a_style_that_is_not_installed_is_refused_before_ray_starts(capsys, tmp_path, media):
+    """A worker found it after Ray had started (17 s) and left an empty output folder."""
+    assert main(["batch", str(media), "--out", str(tmp_path / "out"), "--style", "nope"]) == 2
+    assert "unknown style 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_output_folder_as_the_only_input_is_refused(capsys, tmp_path, media):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "face.jpg").write_bytes((media / "photos" / "face.jpg").read_bytes())
+    assert main(["batch", str(folder), "--out", str(folder), *LOOK]) == 2
+    assert "is the output folder and holds every input" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["face.jpg"]
+
+
 def test_output_folder_that_is_a_file_is_refused(capsys, tmp_path, media):
     (tmp_path / "out").write_text("a file")
     assert main(["batch", str(media), "--out", str(tmp_path / "out"), *LOOK]) == 2

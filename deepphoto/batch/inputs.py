@@ -112,11 +112,15 @@ def expand_inputs(inputs: list[str], out: Path) -> tuple[list[WorkItem], list[Pr
         add(entry, False)
 
     items: list[WorkItem] = []
+    inside: list[Path] = []
     seen: set[Path] = set()
     taken: set[Path] = set()
     for source, relative in pairs:
         source = source.resolve()
-        if source in seen or _inside(source, out):
+        if _inside(source, out):  # a result of an earlier batch, or the output folder given as input
+            inside.append(source)
+            continue
+        if source in seen:
             continue
         seen.add(source)
         kind = kind_of(source)
@@ -132,4 +136,6 @@ def expand_inputs(inputs: list[str], out: Path) -> tuple[list[WorkItem], list[Pr
             problems.append(Problem(str(source), f"cannot be read ({exc.strerror or exc})"))
             continue
         items.append(WorkItem(source, output, kind, st.st_size, st.st_mtime_ns))
+    if not items and not problems and inside:
+        problems.append(Problem(str(out), "is the output folder and holds every input: give another --out"))
     return items, problems

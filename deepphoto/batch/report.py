@@ -47,9 +47,10 @@ class BatchReport:
         )
         if self.count("interrupted"):
             text += f", {self.count('interrupted')} not finished (run the same command again to resume)"
-        text += f"; {self.frames} frames in {self.seconds:.1f} s ({fps:.1f} fps)"
+        finished = " of finished inputs" if self.count("interrupted") else ""  # the rest: kept chunks
+        text += f"; {self.frames} frames{finished} in {self.seconds:.1f} s ({fps:.1f} fps)"
         if self.workers:
-            text += f" on {self.workers} workers"
+            text += f" on {self.workers} worker{'s' if self.workers != 1 else ''}"
         if self.video_seconds and self.worker_cpu_seconds:
             text += (
                 f"; workers used {self.worker_cpu_seconds:.0f} CPU-s for {self.video_seconds:.0f} s of video "

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.batch.runner import BatchOptions, run_batch
 
     settings = settings_from_args(args)  # option errors first, before Ray starts
+    if settings.style is not None:  # and a style that is not installed (a worker found it after 17 s)
+        from deepphoto.models.shipped import style_names, style_vector
+
+        style_vector(settings.style, style_names())
     options = BatchOptions(
         out=args.out,
         workers=whole("--workers", args.workers, 1, 10000) if args.workers is not None else None,

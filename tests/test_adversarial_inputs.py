@@ -504,11 +504,14 @@ def test_eval_seg_scores_0_1_and_colour_masks_as_0_255(capsys, tmp_path):
         (["edit", "", "out.png"], "IN: empty name"),
         (["edit", "in.jpg", ""], "OUT: empty name"),
         (["add-style", "", "--name", "x"], "PAINTING: empty name"),
+        (["run", "missing.mp4", "out.mp4"], "missing.mp4: no such file or folder"),
+        (["run", "synthetic://", "out.gif"], "unknown output type '.gif'"),
     ],
 )
 def test_an_empty_name_is_refused_not_read_as_the_current_folder(argv, says, tmp_path, monkeypatch):
     """An unset shell variable gives '': read as a path it is the folder the job started in, which
-    `run` filled with frames."""
+    `run` filled with frames. And `run` names a missing input or an output it cannot write before
+    its networks load: the error is the only line (no 'backend auto -> ...' before it)."""
     monkeypatch.chdir(tmp_path)
     done = subprocess.run([*DEEPPHOTO, *argv], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2

@@ -258,11 +258,11 @@ def test_full_disk_while_encoding_leaves_no_file(capsys, tmp_path, monkeypatch):
     write = VideoFileSink.write
     partial = []
 
-    def fill_up(self, image, pts=None):
+    def fill_up(self, image, pts=None, seconds=None):
         if self.frames == 30:  # by now the encoder has written packets to the temporary file
             partial.append(self.tmp.stat().st_size)
             full_disk()
-        write(self, image, pts)
+        write(self, image, pts, seconds)
 
     monkeypatch.setattr(VideoFileSink, "write", fill_up)
     clip = make_clip(tmp_path / "in.mp4", frames=40)

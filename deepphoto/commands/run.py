@@ -147,6 +147,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSummary:
     """Run the job the arguments describe; returns the run's summary (printed as one line)."""
     from deepphoto.pipeline import Pipeline
+    from deepphoto.stream.output_safety import check_not_source
+    from deepphoto.stream.sinks import check_sink
+    from deepphoto.stream.sources import check_source_path
 
     settings = settings or settings_from_args(args)  # option errors first, before any file is opened
     size = parse_size(args.size, "--size", 8192) if getattr(args, "size", None) else None
@@ -157,6 +160,10 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
         from deepphoto.web.control import ControlServer, parse_address
 
         parse_address(control)  # a bad address is refused before the networks open
+    # so are a missing input and an output that cannot be written (the networks take seconds)
+    check_source_path(args.input)
+    check_not_source(args.output, args.input, settings.background)
+    check_sink(args.output, args.overwrite)
     with Pipeline(settings, cycle_looks=str(args.output).startswith("display://")) as pipe, ExitStack() as stack:
         observe = stack.enter_context(ControlServer(control, pipe)).observe if control is not None else None
         summary = pipe.run(

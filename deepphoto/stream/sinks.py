@@ -279,6 +279,39 @@ class DisplaySink(Sink):
         return None
 
 
+def output_kind(uri: str) -> str:
+    """What a URI names as an output: 'null', 'display', 'vcam', 'video', 'image' or 'folder'; a
+    one-line error for a scheme or a file type there is no writer for."""
+    for prefix, kind in (("null://", "null"), ("display://", "display"), ("vcam://", "vcam"), ("/dev/video", "vcam")):
+        if uri.startswith(prefix):
+            return kind
+    if "://" in uri:
+        raise DeepPhotoError(
+            f"{uri}: unknown output scheme (use a file, folder/, vcam://, /dev/videoN, display://0 or null://)"
+        )
+    suffix = Path(uri).suffix.lower()
+    if suffix in VIDEO_FORMATS:
+        return "video"
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix and not uri.endswith("/"):
+        raise DeepPhotoError(
+            f"{Path(uri)}: unknown output type {suffix!r} (video: {', '.join(VIDEO_FORMATS)}; "
+            f"image: {', '.join(IMAGE_SUFFIXES)}; or a folder/)"
+        )
+    return "folder"
+
+
+def check_sink(uri: str, overwrite: bool = False) -> None:
+    """What ``open_sink`` would refuse about a file or folder output, before any work (the networks
+    take seconds to load); a virtual camera or a window is checked when it opens."""
+    kind = output_kind(uri)
+    if kind in ("video", "image"):
+        check_output_file(Path(uri), overwrite)
+    elif kind == "folder":
+        check_output_folder(Path(uri), overwrite)
+
+
 def open_sink(
     uri: str,
     fps: Fraction,
@@ -288,27 +321,15 @@ def open_sink(
     live: bool = False,
 ) -> Sink:
     """The output a URI names; ``live``: the frames come from a camera or stream (see VideoSink)."""
-    if uri.startswith("null://"):
+    kind = output_kind(uri)
+    if kind == "null":
         return NullSink()
-    if uri.startswith("display://"):
+    if kind == "display":
         return DisplaySink()
-    if uri.startswith("vcam://"):
-        return VirtualCameraSink(uri[len("vcam://") :] or None, float(fps))
-    if uri.startswith("/dev/video"):
-        return VirtualCameraSink(uri, float(fps))
-    if "://" in uri:
-        raise DeepPhotoError(
-            f"{uri}: unknown output scheme (use a file, folder/, vcam://, /dev/videoN, display://0 or null://)"
-        )
-    path = Path(uri)
-    suffix = path.suffix.lower()
-    if suffix in VIDEO_FORMATS:
-        return VideoSink(path, fps, time_base, audio_from, overwrite, live)
-    if suffix in IMAGE_SUFFIXES:
-        return ImageSink(path, overwrite)
-    if suffix and not uri.endswith("/"):
-        raise DeepPhotoError(
-            f"{path}: unknown output type {suffix!r} (video: {', '.join(VIDEO_FORMATS)}; "
-            f"image: {', '.join(IMAGE_SUFFIXES)}; or a folder/)"
-        )
-    return FolderSink(path, overwrite)
+    if kind == "vcam":
+        return VirtualCameraSink((uri[len("vcam://") :] or None) if uri.startswith("vcam://") else uri, float(fps))
+    if kind == "video":
+        return VideoSink(Path(uri), fps, time_base, audio_from, overwrite, live)
+    if kind == "image":
+        return ImageSink(Path(uri), overwrite)
+    return FolderSink(Path(uri), overwrite)

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.frames import read_image, to_bgr8
 from deepphoto.settings import IMAGE_SUFFIXES
 from deepphoto.stream import animation
@@ -245,6 +245,18 @@ class Synthetic(Source):
             cv2.rectangle(img, (cx - h // 6, h // 3 + h // 8), (cx + h // 6, h), (90, 60, 40), -1)
             yield Frame(img, None, None, arrival=time.monotonic() - start)
             i += 1
+
+
+def check_source_path(uri: str) -> None:
+    """A file or folder input that is not there (or is a pipe), refused before any work; URIs and
+    cameras are checked when they open."""
+    if "://" in uri or uri.startswith("/dev/video"):
+        return
+    path = Path(uri)
+    if not path.exists():
+        raise DeepPhotoError(f"{path}: no such file or folder")
+    if not path.is_dir() and not path.is_file():
+        raise not_a_file(path)
 
 
 def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None = None) -> Source:

@@ -180,6 +180,16 @@ def test_any_painting_absent_is_a_503_with_the_reason(client, photo, monkeypatch
     assert "not part of this DeepPhoto installation" in one_line_error(reply, 503)
 
 
+def test_a_tiny_painting_and_an_id_of_another_kind_are_named_at_once(client, photo):
+    headers, item, _ = photo
+    tiny = client.post("/api/uploads/painting", content=encoded(portrait((1, 1)), ".png"), headers=headers)
+    assert "painting 1x1: both sides must be at least 8 pixels" in one_line_error(tiny, 422)
+    reply = client.post(
+        "/api/render", json={"photo": item["id"], "effect": "replace", "background": item["id"]}, headers=headers
+    )
+    assert "that id is of an uploaded photo, not a background" in one_line_error(reply, 422)
+
+
 def test_bad_look_values_are_one_line_422(client, photo):
     headers, item, _ = photo
     cases = [

@@ -158,7 +158,8 @@ def add_style(
     opt = torch.optim.Adam(params, lr=config.lr)
     slot = base.styles
     onehot = F.one_hot(torch.full((config.batch,), slot), slot + 1).float()
-    say(f"training the new style's rows (start: {init}) until {config.minutes:g} minutes are spent")
+    until = f"{config.steps} steps or {config.minutes:g} minutes" if config.steps else f"{config.minutes:g} minutes"
+    say(f"training the new style's rows (start: {init}) for {until}, whichever ends first")
 
     step, first, recent, last_said = 0, None, [], time.monotonic()
     train_start = last_said

@@ -25,6 +25,7 @@ from deepphoto.web.errors import WebError
 
 ID = re.compile(r"^[0-9a-f]{24}$")
 UPLOAD_KINDS = ("photo", "background", "painting")
+PAINTING_MIN_SIDE = 8  # what the any-painting network takes (deepphoto.arbitrary.MIN_SIDE)
 ON_DISK = ("background", "painting")  # the pipeline and the optimiser read these from a file
 
 
@@ -65,6 +66,9 @@ class Uploads:
     def add(self, client: str, kind: str, image: np.ndarray, format: str) -> Upload:
         if kind not in UPLOAD_KINDS:
             raise WebError(404, f"unknown upload kind {kind!r}")
+        if kind == "painting" and min(image.shape[:2]) < PAINTING_MIN_SIDE:  # refused now, not at render time
+            h, w = image.shape[:2]
+            raise WebError(422, f"painting {w}x{h}: both sides must be at least {PAINTING_MIN_SIDE} pixels")
         item = Upload(new_id(), client, kind, image, shrink(image, self.preview_side), format)
         if kind in ON_DISK:
             path = self.folder / f"{kind}-{item.id}.png"
@@ -83,7 +87,9 @@ class Uploads:
             raise WebError(422, f"{kind}: expected the id the upload returned")
         with self.lock:
             item = self.items.get(upload_id)
-            if item is None or item.client != client or item.kind != kind:
+            if item is not None and item.client == client and item.kind != kind:
+                raise WebError(422, f"{kind}: that id is of an uploaded {item.kind}, not a {kind}")
+            if item is None or item.client != client:
                 raise WebError(404, f"{kind} not found: it expired or the page was reloaded; upload it again")
             item.used = time.monotonic()
             self.items.move_to_end(upload_id)

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import socket
+import warnings
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
@@ -24,10 +25,12 @@ def connect(address: str | None) -> bool:
         return False
     quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
     try:
-        if address:
-            ray.init(address=address, **quiet)
-        else:
-            ray.init(include_dashboard=False, object_store_memory=200 * 1024 * 1024, **quiet)
+        with warnings.catch_warnings():  # Ray's client warns in two lines before it fails: the error says it
+            warnings.simplefilter("ignore")
+            if address:
+                ray.init(address=address, **quiet)
+            else:
+                ray.init(include_dashboard=False, object_store_memory=200 * 1024 * 1024, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = address or "this machine"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

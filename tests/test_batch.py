@@ -259,6 +259,7 @@ def test_bad_options_are_one_line_errors(capsys, tmp_path, media, argv, message)
     status = main(["batch", *argv, "--out", str(tmp_path / "out"), *LOOK])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and err and message in err[-1], err
+    assert not (tmp_path / "out").exists()  # a refused batch leaves no output folder behind
 
 
 def test_a_style_that_is_not_installed_is_refused_before_ray_starts(capsys, tmp_path, media):

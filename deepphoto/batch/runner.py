@@ -25,6 +25,7 @@ from tqdm import tqdm
 from deepphoto.batch.chunks import ChunkResult, VideoPlan, plan_video, probe_video
 from deepphoto.batch.cluster import (
     UNUSABLE,
+    WORK_FOLDER,
     clean_stale_work,
     connect,
     failure,
@@ -103,8 +104,20 @@ class BatchRunner:
     # ------------------------------------------------------------------ before Ray
 
     def run(self) -> BatchReport:
-        started = time.perf_counter()
+        made = not self.out.exists()
         self._prepare_out()
+        try:
+            return self._run(time.perf_counter())
+        except DeepPhotoError:  # refused (no inputs, no Ray): a folder this run made is not left empty
+            if made:
+                for folder in (self.out / WORK_FOLDER, self.out):
+                    try:
+                        folder.rmdir()  # only when empty
+                    except OSError:
+                        pass
+            raise
+
+    def _run(self, started: float) -> BatchReport:
         items, problems = expand_inputs(self.inputs, self.out)
         if not items:  # nothing to work on at all: a one-line error, not a table
             first = problems[0] if problems else None

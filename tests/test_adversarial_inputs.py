@@ -538,3 +538,36 @@ def test_a_folder_or_a_pipe_where_a_file_belongs_is_named_as_such(capsys, tmp_pa
     fifo = tmp_path / "pipe.mkv"
     os.mkfifo(fifo)
     refused(capsys, "run", fifo, tmp_path / "r.mkv", *RUN_FAST, "--effect", "grey", says="is not a regular file")
+
+
+def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
+    """An AVI stores no presentation times: H.264 with B-frames comes out of the decoder with pts
+    in decoding order (1, 4, 3, 5, 2, ...): the output was held 3 frames and ended 2 frames late.
+    Its decoding times count the frames as shown."""
+    from deepphoto.stream.video_file import BestEffortTimestamp
+
+    guess = BestEffortTimestamp()
+    assert [guess(p, d) for p, d in [(1, 2), (3, 3), (2, 4), (4, 5), (5, 6)]] == [1, 3, 4, 5, 6]
+    steady = BestEffortTimestamp()
+    assert [steady(p, d) for p, d in [(0, None), (1, None), (2, 2)]] == [0, 1, 2]
+    avi = BestEffortTimestamp(decoding_order=True)
+    assert [avi(p, d) for p, d in [(1, 2), (4, 3), (3, 4), (26, None)]] == [2, 3, 4, 26]
+
+    src = tmp_path / "b-frames.avi"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    out_path = tmp_path / "out.mp4"
+    assert cli(capsys, "run", src, out_path, *RUN_FAST, "--effect", "grey").status == 0
+    with av.open(str(out_path)) as c:
+        times = [float(f.time) for f in c.decode(c.streams.video[0])]
+    gaps = np.diff(times)
+    assert len(times) == 30 and gaps.min() > 0 and gaps.max() < 1.5 / 30  # a steady 30 fps
+    assert times[-1] - times[0] < 29.5 / 30

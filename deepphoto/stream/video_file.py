@@ -34,6 +34,33 @@ VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)  # the output's disk, not the input
 
 
+class BestEffortTimestamp:
+    """FFmpeg's best-effort frame timestamp (``guess_correct_pts``): the frame's pts, unless pts
+    have gone backwards more often than decoding timestamps have; then its dts. ``decoding_order``
+    (AVI): the dts first. An AVI keeps no presentation times: H.264 with B-frames in one comes out
+    of the decoder with pts in decoding order (1, 4, 3, 5, 2, ...), while its dts count the frames
+    as shown (the last few, flushed from the decoder, have none)."""
+
+    def __init__(self, decoding_order: bool = False) -> None:
+        self.decoding_order = decoding_order
+        self.faulty_pts = self.faulty_dts = 0
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+
+    def __call__(self, pts: int | None, dts: int | None) -> int | None:
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        if self.decoding_order and dts is not None:
+            return dts
+        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
+            return pts
+        return dts
+
+
 class VideoFileSource:
     """Decodes the first video stream; damaged packets are counted and skipped, not fatal."""
 
@@ -72,6 +99,7 @@ class VideoFileSource:
     def __iter__(self) -> Iterator[Frame]:
         errors_in_a_row = 0
         self.last_time = None
+        stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
                 for packet in self.container.demux(self.stream):
@@ -85,7 +113,7 @@ class VideoFileSource:
                         if frame.time is not None:
                             self.last_time = float(frame.time)
                         image = upright(frame.to_ndarray(format="bgr24"), display_matrix(frame))
-                        yield Frame(image, frame.pts, frame.time_base)
+                        yield Frame(image, stamp(frame.pts, frame.dts), frame.time_base)
                 break
             except av.error.EOFError:
                 break

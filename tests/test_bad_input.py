@@ -158,12 +158,14 @@ def test_a_huge_photo_is_processed_at_model_size_and_kept_full_size(tmp_path):
     assert cv2.imread(str(out)).shape == (6000, 8000, 3)
 
 
-def test_odd_sized_video_is_written(tmp_path):
+def test_odd_sized_video_is_written(tmp_path, capsys):
     src = make_clip(tmp_path / "odd.mkv", frames=5, size=(97, 63))
     out = tmp_path / "out.mp4"
     assert main(["run", str(src), str(out), "--quiet"]) == 0
     got = probe(out)
     assert got["frames"] == 5 and got["size"] == (96, 62)  # H.264 4:2:0 needs even sizes
+    said = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(said) == 1 and "frames of 97x63 are written as 96x62" in said[0]  # once, not per frame
 
 
 def test_a_folder_with_one_unreadable_image_keeps_going(capsys, tmp_path):

@@ -191,6 +191,12 @@ class VideoFileSink:
             even = np.pad(even, ((0, 2 - min(2, even.shape[0])), (0, 2 - min(2, even.shape[1])), (0, 0)))
         if self.container is None:
             self._open(even.shape[1], even.shape[0])
+            if even.shape[:2] != (h, w):
+                print(
+                    f"deepphoto: warning: {self.path}: frames of {w}x{h} are written as "
+                    f"{even.shape[1]}x{even.shape[0]} (H.264 in 4:2:0, what players take, needs even sides)",
+                    file=sys.stderr,
+                )
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         if pts is not None and self.time_base and pts > self._last_pts:

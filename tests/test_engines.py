@@ -162,7 +162,7 @@ def test_bad_choices_are_one_line_errors() -> None:
         model_spec("resnet")
 
 
-def test_an_int8_build_prints_nothing_on_stdout(tmp_path, monkeypatch, capsys) -> None:
+def test_an_int8_build_prints_nothing_on_stdout(int8_lightnet, tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
     """ONNX Runtime's quantizer prints its progress: it belongs on stderr, not in the output of
     `deepphoto edit ... | next-tool` (the first run with a new style builds an engine)."""
     from deepphoto.engines import quantize
@@ -171,7 +171,7 @@ def test_an_int8_build_prints_nothing_on_stdout(tmp_path, monkeypatch, capsys) -
         print("Collecting tensor data and making histogram ...")
         raise RuntimeError("stop here")
 
-    clip = demo_clip()  # from the asset cache, before the engines go to a private one
+    clip = int8_lightnet[2]  # the demo footage (the module's engine cache is a private one)
     monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
     monkeypatch.setattr(quantize, "quantize_int8", chatty)
     with pytest.raises(DeepPhotoError, match="failed"):

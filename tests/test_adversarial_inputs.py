@@ -553,7 +553,7 @@ def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
     avi = BestEffortTimestamp(decoding_order=True)
     assert [avi(p, d) for p, d in [(1, 2), (4, 3), (3, 4), (26, None)]] == [2, 3, 4, 26]
 
-    src = tmp_path / "b-frames.avi"
+    src = tmp_path / "b-frames.avi"  # flat frames: x264 chooses B-frames for them (not for noise)
     with av.open(str(src), "w") as out:
         v = out.add_stream("libx264", rate=30)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
@@ -564,6 +564,9 @@ def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
                 out.mux(p)
         for p in v.encode():
             out.mux(p)
+    with av.open(str(src)) as c:
+        decoded_pts = [f.pts for f in c.decode(c.streams.video[0])]
+    assert decoded_pts != sorted(decoded_pts)  # the case itself: pts in decoding order
     out_path = tmp_path / "out.mp4"
     assert cli(capsys, "run", src, out_path, *RUN_FAST, "--effect", "grey").status == 0
     with av.open(str(out_path)) as c:

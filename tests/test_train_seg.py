@@ -53,6 +53,10 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path: Path, capsys: pytest.Capt
     start = load_lightnet().state_dict()
     moved = [k for k, v in first["model"].items() if v.is_floating_point() and not torch.equal(v, start[k])]
     assert moved, "two optimiser steps changed no weight"
+    begun = load_lightnet(out / "start.safetensors").state_dict()  # step 0, kept for a WiSE-FT average
+    assert all(
+        torch.allclose(begun[k].float(), start[k].float(), atol=2e-3) for k in start if start[k].is_floating_point()
+    )
 
     config = dataclasses.replace(_config(out, 3), export=tmp_path / "tiny.safetensors")
     train(config)

@@ -59,6 +59,9 @@ def encoder_from(weights: Path, width: int, fine_level: int = 0, crp_stages: int
     return net
 
 
+START_WEIGHTS = "start.safetensors"  # in the run folder: the weights of step 0 (a grown level included)
+
+
 def initialised_lightnet(weights: Path, fine_level: int = 0) -> LightNet:
     """LightNet with ``fine_level`` whose every other tensor comes from ``weights`` (e.g. the
     shipped v1): only the fine level's tensors may be missing there, and nothing may be left over."""
@@ -173,6 +176,9 @@ def train(config: SegTrainConfig) -> Path:
 
     ckpt = config.out / "last.pt"
     step = checkpoints.resume(ckpt, net, opt, device, also=config.resume)
+    start = config.out / START_WEIGHTS
+    if step == 0 and not start.exists():  # where the run starts: WiSE-FT averages it with where it ends
+        save_weights(net, start, kind="lightnet", config=arch_of(net))
 
     log = open(config.out / "log.jsonl", "a")
     t0, seen, running, parts = time.time(), 0, [], {}

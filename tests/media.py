@@ -16,9 +16,10 @@ def make_clip(
     fps: int = 25,
     audio: bool = False,
     video_start: int = 0,
+    audio_tail: int = 0,
 ) -> Path:
     """A textured H.264 clip; ``video_start`` frames of audio before the first picture (a clip
-    whose video starts after 0, as cut or streamed files do)."""
+    whose video starts after 0, as cut or streamed files do), ``audio_tail`` after the last."""
     w, h = size
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=fps)
@@ -39,7 +40,7 @@ def make_clip(
         for p in v.encode():
             out.mux(p)
         if a is not None:
-            samples = int(44100 * (frames + video_start) / fps)
+            samples = int(44100 * (frames + video_start + audio_tail) / fps)
             t = np.arange(samples) / 44100
             tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             for start in range(0, samples, 1024):

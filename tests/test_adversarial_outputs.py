@@ -53,8 +53,9 @@ def test_audio_remux_keeps_every_video_frame(capsys, tmp_path, src_suffix, out_s
 @pytest.mark.parametrize("out_suffix", [".mkv", ".mp4"])
 def test_audio_runs_to_the_end_of_a_video_that_starts_after_zero(capsys, tmp_path, out_suffix):
     """short_hamilton_clip's video starts at 0.85 s: the audio was cut at the video's length
-    (0.85 s short) instead of at its end."""
-    clip = make_clip(tmp_path / "late.mp4", frames=30, size=(64, 48), audio=True, video_start=20)
+    (0.85 s short) instead of at its end; a Matroska output states its end, not its length (the
+    audio ran 0.8 s past the last picture). The source's audio goes on 1 s after its video."""
+    clip = make_clip(tmp_path / "late.mp4", frames=30, size=(64, 48), audio=True, video_start=20, audio_tail=25)
     assert stream_end(clip, "video") == pytest.approx(2.0, abs=0.05)
     out = tmp_path / f"out{out_suffix}"
     assert cli(capsys, "run", clip, out, *RUN_FAST, *GREY).status == 0

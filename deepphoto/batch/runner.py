@@ -104,17 +104,16 @@ class BatchRunner:
     # ------------------------------------------------------------------ before Ray
 
     def run(self) -> BatchReport:
-        made = not self.out.exists()
+        made = [p for p in (self.out, *self.out.parents) if not p.exists()]  # deepest first
         self._prepare_out()
         try:
             return self._run(time.perf_counter())
-        except DeepPhotoError:  # refused (no inputs, no Ray): a folder this run made is not left empty
-            if made:
-                for folder in (self.out / WORK_FOLDER, self.out):
-                    try:
-                        folder.rmdir()  # only when empty
-                    except OSError:
-                        pass
+        except (DeepPhotoError, KeyboardInterrupt):  # refused or stopped early: no empty folders left
+            for folder in [self.out / WORK_FOLDER, *made]:
+                try:
+                    folder.rmdir()  # only when empty
+                except OSError:
+                    pass
             raise
 
     def _run(self, started: float) -> BatchReport:

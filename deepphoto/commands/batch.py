@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from deepphoto.commands.options import folder, named
 from deepphoto.commands.run import add_look_arguments, settings_from_args
 from deepphoto.settings import number, whole
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "inputs", metavar="INPUT", nargs="+", help="video or image file, folder (recursively), or a .txt list of them"
+        "inputs",
+        metavar="INPUT",
+        nargs="+",
+        type=named("INPUT", "a file, a folder or a list"),
+        help="video or image file, folder (recursively), or a .txt list of them",
     )
-    p.add_argument("--out", required=True, type=Path, help="output folder (created; holds the resume manifest)")
+    p.add_argument(
+        "--out", required=True, type=folder("--out"), help="output folder (created; holds the resume manifest)"
+    )
     add_look_arguments(p)
     p.add_argument("--seg-every", type=int, default=1, help="run the segmenter on every Nth frame")
     p.add_argument("--skip-still", type=float, default=0.0, help="reuse the mask when the frame changed less than this")
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.batch.runner import BatchOptions, run_batch
 
     settings = settings_from_args(args)  # option errors first, before Ray starts
-    if settings.style is not None:  # and a style that is not installed (a worker found it after 17 s)
+    if settings.style is not None and not args.address:  # a style not installed here (found by a worker after 17 s)
         from deepphoto.models.shipped import style_names, style_vector
 
         style_vector(settings.style, style_names())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from typing import NoReturn
@@ -74,6 +75,20 @@ def missing(exc: ModuleNotFoundError) -> str:
     return f"needs {top}: pip install 'deepphoto[{extra}]'" if extra else f"needs {top}, which is not installed"
 
 
+PATH_ERRNOS = {
+    errno.ENAMETOOLONG,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ELOOP,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+}
+
+
 class OneLineParser(argparse.ArgumentParser):
     """A usage mistake is one line and status 2, as every other problem: argparse's own error()
     prints the whole usage block first (a dozen lines for ``run``)."""
@@ -138,6 +153,10 @@ def _failed(exc: Exception) -> int:
         return 2
     if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] != "deepphoto":
         print(f"deepphoto: error: this {missing(exc)}", file=sys.stderr)
+        return 2
+    if isinstance(exc, OSError) and exc.filename is not None and exc.errno in PATH_ERRNOS:
+        # a path the system refuses (a name too long, a folder that cannot be read) wherever it is met
+        print(f"deepphoto: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     raise exc
 

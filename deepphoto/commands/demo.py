@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepphoto.commands.options import path
 from deepphoto.commands.run import add_look_arguments, execute, settings_from_args
 
 DEMO_STYLE = "starry-night"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("demo-output/deepphoto-demo.mp4"), help="output video")
+    p.add_argument("--out", type=path("--out"), default=Path("demo-output/deepphoto-demo.mp4"), help="output video")
     add_look_arguments(p)
 
 

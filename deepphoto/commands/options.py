@@ -76,3 +76,8 @@ def named(what: str, give: str = "a file, a folder or a URI") -> Callable[[str],
 def path(what: str) -> Callable[[str], Path]:
     """A file name that is not empty, as a Path."""
     return _validated(lambda text: Path(named(what, "a file")(text)), "path")
+
+
+def folder(what: str) -> Callable[[str], Path]:
+    """A folder name that is not empty, as a Path."""
+    return _validated(lambda text: Path(named(what, "a folder")(text)), "folder")

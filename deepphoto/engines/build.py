@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError
 
 CALIBRATION_FRAMES = 64
+_QUANTIZER_LOCK = threading.Lock()
 BUILD_RECIPE = "3"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
 
@@ -325,7 +327,9 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
         if ctx.precision == "int8":
             from deepphoto.engines.quantize import feeds_of, quantize_int8
 
-            with contextlib.redirect_stdout(sys.stderr):  # the quantizer prints its progress
+            # the quantizer prints its progress: to stderr. The swap is process-wide, so builds in
+            # threads (the web server opens pipelines in a pool) take turns, and restore in order.
+            with _QUANTIZER_LOCK, contextlib.redirect_stdout(sys.stderr):
                 info["calibration_frames"] = quantize_int8(
                     float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)
                 )

@@ -297,9 +297,7 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
-        # the video's end time: where it starts plus its length (a clip may start after 0, as
-        # short_hamilton_clip does at 0.85 s; its length alone would cut the audio that much short)
-        end = ((vin.start_time or 0) + vin.duration) / av.time_base if vin.duration else None
+        end = video_end(video)
 
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int
@@ -320,6 +318,19 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+def video_end(path: Path) -> float | None:
+    """Where the video of ``path`` ends, in seconds: its last packet's time plus duration. Not the
+    container's duration: a clip may start after 0 (short_hamilton_clip at 0.85 s), and MP4 states
+    the length while Matroska states the end."""
+    end = None
+    with av.open(str(path)) as c:
+        for pkt in c.demux(c.streams.video[0]):
+            if pkt.pts is not None and pkt.size and pkt.time_base is not None:
+                t = float((pkt.pts + (pkt.duration or 0)) * pkt.time_base)
+                end = t if end is None else max(end, t)
+    return end
 
 
 def declared_duration(container: av.container.InputContainer, stream: av.stream.Stream) -> tuple[float | None, float]:

@@ -75,7 +75,11 @@ class VideoSink(Sink):
         overwrite: bool,
         live: bool = False,
     ) -> None:
-        self.file = VideoFileSink(path, fps, time_base, audio_from=audio_from, overwrite=overwrite)
+        # a live recording is timed in milliseconds: on a 1/fps clock frames faster than the nominal
+        # rate would queue a tick apart and drift late
+        self.file = VideoFileSink(
+            path, fps, time_base or (Fraction(1, 1000) if live else None), audio_from=audio_from, overwrite=overwrite
+        )
         self.path = self.file.path
         self.live = live
         self.start: float | None = None

@@ -37,15 +37,18 @@ DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS) 
 class BestEffortTimestamp:
     """FFmpeg's best-effort frame timestamp (``guess_correct_pts``): the frame's pts, unless pts
     have gone backwards more often than decoding timestamps have; then its dts. ``decoding_order``
-    (AVI): the dts first. An AVI keeps no presentation times: H.264 with B-frames in one comes out
-    of the decoder with pts in decoding order (1, 4, 3, 5, 2, ...), while its dts count the frames
-    as shown (the last few, flushed from the decoder, have none)."""
+    (AVI): the dts, less the decoder's delay (the first frame, a keyframe, is shown at its own pts),
+    one tick a frame. An AVI keeps no presentation times: H.264 with B-frames in one comes out of
+    the decoder with pts in decoding order (1, 4, 3, 5, 2, ...), while its dts count the frames as
+    shown, late by the delay (the last few, flushed from the decoder, have none)."""
 
     def __init__(self, decoding_order: bool = False) -> None:
         self.decoding_order = decoding_order
         self.faulty_pts = self.faulty_dts = 0
         self.last_pts: int | None = None
         self.last_dts: int | None = None
+        self.delay: int | None = None  # decoding order: how many ticks the decoder holds frames back
+        self.last_out: int | None = None
 
     def __call__(self, pts: int | None, dts: int | None) -> int | None:
         if dts is not None:
@@ -54,8 +57,16 @@ class BestEffortTimestamp:
         if pts is not None:
             self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
             self.last_pts = pts
-        if self.decoding_order and dts is not None:
-            return dts
+        if self.decoding_order:  # one tick a frame (an AVI's time base is its frame rate)
+            if dts is not None:
+                if self.delay is None:  # the first frame (a keyframe) is shown at its own pts
+                    self.delay = max(0, dts - pts) if pts is not None else 0
+                self.last_out = dts - self.delay
+            elif self.last_out is not None:  # flushed from the decoder at the end
+                self.last_out += 1
+            else:
+                self.last_out = pts
+            return self.last_out
         if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
             return pts
         return dts

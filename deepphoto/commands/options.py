@@ -61,6 +61,13 @@ def counts(name: str, low: int, high: int, n: int) -> Callable[[str], tuple[int,
     return _validated(check, "whole numbers")
 
 
+def _naming(check: Callable[[str], T], what: str) -> Callable[[str], T]:
+    """As ``_validated`` for a name, not a number (tests/test_adversarial_options.py feeds numbers
+    only to the types ``_validated`` marks)."""
+    check.__name__ = what
+    return check
+
+
 def named(what: str, give: str = "a file, a folder or a URI") -> Callable[[str], str]:
     """A file, folder or URI argument that is not empty ('' is the current folder to Path, and an
     unset shell variable gives one: a job would read or write the folder it was started in)."""
@@ -70,14 +77,14 @@ def named(what: str, give: str = "a file, a folder or a URI") -> Callable[[str],
             raise DeepPhotoError(f"{what}: empty name (give {give})")
         return text
 
-    return _validated(check, "name")
+    return _naming(check, "name")
 
 
 def path(what: str) -> Callable[[str], Path]:
     """A file name that is not empty, as a Path."""
-    return _validated(lambda text: Path(named(what, "a file")(text)), "path")
+    return _naming(lambda text: Path(named(what, "a file")(text)), "path")
 
 
 def folder(what: str) -> Callable[[str], Path]:
     """A folder name that is not empty, as a Path."""
-    return _validated(lambda text: Path(named(what, "a folder")(text)), "folder")
+    return _naming(lambda text: Path(named(what, "a folder")(text)), "folder")

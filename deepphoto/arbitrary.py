@@ -31,12 +31,11 @@ import numpy as np
 from deepphoto.assets import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, fetch
 from deepphoto.engines.onnx_engine import OnnxEngine
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import mix, to_bgr8
+from deepphoto.frames import MIN_STYLE_SIDE, mix, to_bgr8
 from deepphoto.settings import number
 
 STYLE_SIDE = 256  # the style predictor's input, square
 PAINT_SIDE = 384  # the transform network's input, square: the photo's long side is scaled to this
-MIN_SIDE = 8  # a photo or painting smaller than this on either side is refused
 
 
 class ArbitraryStyle:
@@ -97,6 +96,8 @@ class ArbitraryStyle:
 
 def _checked(image: np.ndarray, what: str) -> np.ndarray:
     bgr = to_bgr8(np.asarray(image))
-    if min(bgr.shape[:2]) < MIN_SIDE:
-        raise DeepPhotoError(f"{what} {bgr.shape[1]}x{bgr.shape[0]}: both sides must be at least {MIN_SIDE} pixels")
+    if min(bgr.shape[:2]) < MIN_STYLE_SIDE:
+        raise DeepPhotoError(
+            f"{what} {bgr.shape[1]}x{bgr.shape[0]}: both sides must be at least {MIN_STYLE_SIDE} pixels"
+        )
     return bgr

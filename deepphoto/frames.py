@@ -59,6 +59,10 @@ def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 # an alpha channel is dropped, as to_bgr8 would drop it.
 PHOTO = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 
+# "Any painting" (deepphoto.arbitrary) refuses a photo or painting smaller than this on either
+# side; the web page checks an uploaded painting against it when it arrives.
+MIN_STYLE_SIDE = 8
+
 
 def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarray:
     """The image file ``path`` decoded from its bytes with ``flags``, or a one-line error. Never

@@ -20,10 +20,16 @@ from deepphoto.settings import number, parse_size, whole
 T = TypeVar("T")
 
 
-def _validated(check: Callable[[str], T], what: str) -> Callable[[str], T]:
-    check.__name__ = what  # argparse names the type in its own messages
-    check.validated = True  # type: ignore[attr-defined]
+def _naming(check: Callable[[str], T], what: str) -> Callable[[str], T]:
+    """``check`` as an argparse type named ``what`` (argparse names the type in its own messages)."""
+    check.__name__ = what
     return check
+
+
+def _validated(check: Callable[[str], T], what: str) -> Callable[[str], T]:
+    """A numeric type (tests/test_adversarial_options.py feeds numbers to the types marked so)."""
+    check.validated = True  # type: ignore[attr-defined]
+    return _naming(check, what)
 
 
 def real(
@@ -59,13 +65,6 @@ def counts(name: str, low: int, high: int, n: int) -> Callable[[str], tuple[int,
         return values
 
     return _validated(check, "whole numbers")
-
-
-def _naming(check: Callable[[str], T], what: str) -> Callable[[str], T]:
-    """As ``_validated`` for a name, not a number (tests/test_adversarial_options.py feeds numbers
-    only to the types ``_validated`` marks)."""
-    check.__name__ = what
-    return check
 
 
 def named(what: str, give: str = "a file, a folder or a URI") -> Callable[[str], str]:

@@ -21,11 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepphoto.frames import MIN_STYLE_SIDE
 from deepphoto.web.errors import WebError
 
 ID = re.compile(r"^[0-9a-f]{24}$")
 UPLOAD_KINDS = ("photo", "background", "painting")
-PAINTING_MIN_SIDE = 8  # what the any-painting network takes (deepphoto.arbitrary.MIN_SIDE)
 ON_DISK = ("background", "painting")  # the pipeline and the optimiser read these from a file
 
 
@@ -66,9 +66,9 @@ class Uploads:
     def add(self, client: str, kind: str, image: np.ndarray, format: str) -> Upload:
         if kind not in UPLOAD_KINDS:
             raise WebError(404, f"unknown upload kind {kind!r}")
-        if kind == "painting" and min(image.shape[:2]) < PAINTING_MIN_SIDE:  # refused now, not at render time
+        if kind == "painting" and min(image.shape[:2]) < MIN_STYLE_SIDE:  # refused now, not at render time
             h, w = image.shape[:2]
-            raise WebError(422, f"painting {w}x{h}: both sides must be at least {PAINTING_MIN_SIDE} pixels")
+            raise WebError(422, f"painting {w}x{h}: both sides must be at least {MIN_STYLE_SIDE} pixels")
         item = Upload(new_id(), client, kind, image, shrink(image, self.preview_side), format)
         if kind in ON_DISK:
             path = self.folder / f"{kind}-{item.id}.png"

@@ -579,3 +579,39 @@ def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
     assert len(times) == 30 and gaps.min() > 0 and gaps.max() < 1.5 / 30  # a steady 30 fps
     assert times[0] == pytest.approx(min(decoded), abs=0.005)  # starts where the source does
     assert times[-1] == pytest.approx(max(decoded), abs=0.005)
+
+
+def ts_part(path: Path, first: int, frames: int, start_pts: int) -> bytes:
+    """An MPEG-TS recording of ``frames`` flat frames (grey from ``first``) whose clock starts at
+    ``start_pts`` (1/30 s ticks); its bytes, to be joined as `cat a.ts b.ts` does."""
+    with av.open(str(path), "w", format="mpegts") as out:
+        v = out.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.time_base = Fraction(1, 30)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 6 * (first + i), np.uint8), format="bgr24")
+            frame.pts, frame.time_base = start_pts + i, Fraction(1, 30)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path.read_bytes()
+
+
+def test_joined_recordings_whose_clock_starts_again_keep_every_frame(capsys, tmp_path):
+    """Two recordings joined (the second's clock back at zero): the frames after the join were all
+    written one tick apart at the end of the first part (a 40-frame clip lasted 0.67 s), and
+    decoding was said to have stopped early."""
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(ts_part(tmp_path / "a.ts", 0, 20, 300) + ts_part(tmp_path / "b.ts", 20, 20, 0))
+    out_path = tmp_path / "out.mp4"
+    result = cli(capsys, "run", joined, out_path, *RUN_FAST, "--effect", "grey", "--region", "whole")
+    assert result.status == 0 and "stopped" not in result.err, result.err
+    with av.open(str(out_path)) as c:
+        frames = [(float(f.time), float(f.to_ndarray(format="gray").mean())) for f in c.decode(video=0)]
+    times = [t for t, _ in frames]
+    assert len(frames) == 40
+    assert np.diff(times).min() > 0.5 / 30 and np.diff(times).max() < 1.5 / 30  # steady, no squashed half
+    assert times[-1] - times[0] == pytest.approx(39 / 30, abs=0.01)
+    greys = [g for _, g in frames]
+    assert greys == sorted(greys)  # shown in the order recorded

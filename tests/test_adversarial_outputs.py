@@ -115,6 +115,21 @@ def test_edit_onto_its_own_photo_is_refused(capsys, tmp_path):
     assert digest(photo) == before
 
 
+def test_output_that_is_a_broken_link_is_refused_before_any_work(capsys, tmp_path):
+    """A link whose target is gone was taken for a free name: the whole job ran, then said the
+    output 'appeared while this job ran' and left its result under another name."""
+    photo = write_png(tmp_path / "me.png", marked_picture(40, 30))
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    for argv, link in (
+        (["edit", photo], tmp_path / "out.png"),
+        (["run", clip], tmp_path / "out.mp4"),
+    ):
+        link.symlink_to(tmp_path / "gone" / link.name)
+        refused(capsys, *argv, link, *FAST, *GREY, says="which does not exist (use --overwrite")
+        assert leftovers(tmp_path) == [] and link.is_symlink()
+        assert not (tmp_path / f"{link.stem}-1{link.suffix}").exists()
+
+
 def test_edit_onto_its_painting_is_refused(capsys, tmp_path):
     photo = write_png(tmp_path / "me.png", marked_picture(40, 30))
     painting = write_png(tmp_path / "painting.png", marked_picture(30, 30))

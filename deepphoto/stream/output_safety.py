@@ -72,7 +72,12 @@ def check_output_file(path: Path, overwrite: bool, source: Path | str | None = N
         raise DeepPhotoError(f"{path}: is a folder; name an output file (or end it with / for frames)")
     if source is not None:
         check_not_source(path, source)
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:  # a link counts even when what it names is gone
+        if path.is_symlink() and not path.exists():
+            target = os.readlink(path)
+            raise DeepPhotoError(
+                f"{path}: is a link to {target}, which does not exist (use --overwrite to replace the link)"
+            )
         raise DeepPhotoError(f"{path}: already exists (use --overwrite to replace it)")
 
 
@@ -149,7 +154,7 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> Path:
     except FileExistsError:
         pass
     except OSError:  # no hard links on this file system (FAT, some network shares)
-        if not path.exists():
+        if not os.path.lexists(path):
             os.replace(tmp, path)
             return path
     else:
@@ -163,7 +168,7 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> Path:
 def _free_name(path: Path) -> Path:
     for i in range(1, 10000):
         candidate = path.with_name(f"{path.stem}-{i}{path.suffix}")
-        if not candidate.exists():
+        if not os.path.lexists(candidate):
             return candidate
     raise DeepPhotoError(f"{path}: no free name beside it")
 

@@ -101,6 +101,7 @@ class VideoFileSource:
         self.bad_packets = 0
         self.ended_early = ""  # set when decoding stopped well before the declared duration
         self.last_time: float | None = None  # of the last frame decoded (seconds)
+        self.reached: float | None = None  # seconds decoded from the stream's start (steps back count as a frame)
 
     @property
     def finite(self) -> bool:
@@ -109,7 +110,7 @@ class VideoFileSource:
 
     def __iter__(self) -> Iterator[Frame]:
         errors_in_a_row = 0
-        self.last_time = None
+        self.last_time = self.reached = None
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
@@ -122,7 +123,7 @@ class VideoFileSource:
                     errors_in_a_row = 0
                     for frame in decoded:
                         if frame.time is not None:
-                            self.last_time = float(frame.time)
+                            self._advance(float(frame.time))
                         image = upright(frame.to_ndarray(format="bgr24"), display_matrix(frame))
                         yield Frame(image, stamp(frame.pts, frame.dts), frame.time_base)
                 break
@@ -133,13 +134,25 @@ class VideoFileSource:
                 errors_in_a_row += 1
         self._check_end()
 
+    def _advance(self, time: float) -> None:
+        """Add a decoded frame at ``time`` (seconds) to the time decoded so far: a step back (joined
+        recordings, a wrapped timestamp) counts as one frame, not as going back."""
+        period = 1 / float(self.fps) if self.fps else 0.04
+        if self.last_time is None or self.reached is None:
+            start = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
+            self.reached = time - start + period
+        elif time > self.last_time:
+            self.reached += time - self.last_time
+        else:
+            self.reached += period
+        self.last_time = time
+
     def _check_end(self) -> None:
         """Warn, once, when the decoded frames end well before the duration the file declares."""
-        if self.duration is None or self.ended_early or self.last_time is None:
+        if self.duration is None or self.ended_early or self.reached is None:
             return  # nothing decoded at all: the caller says so, as an error
         period = 1 / float(self.fps) if self.fps else 0.04
-        start = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
-        reached = self.last_time - start + period
+        reached = self.reached
         if self.duration - reached > max(3 * period, self.duration_slack):
             self.ended_early = f"decoding stopped at {reached:.2f} s of {self.duration:.2f} s"
             print(
@@ -177,6 +190,7 @@ class VideoFileSink:
         self.stream = None
         self.frames = 0
         self._last_pts = -1
+        self._shift = 0  # added to the source's timestamps after its clock went back (ticks of time_base)
         self.audio_note = ""
 
     def _open(self, width: int, height: int) -> None:
@@ -210,12 +224,23 @@ class VideoFileSink:
                 )
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
-        if pts is not None and self.time_base and pts > self._last_pts:
-            frame.pts, frame.time_base = pts, self.time_base
+        period = max(1, int(round(1 / (self.fps * tb)))) if self.fps else 1  # one frame, in ticks of tb
+        if pts is not None and self.time_base:
+            at_pts = pts + self._shift
+            if self._last_pts < 0 and at_pts < 0:  # a first frame before zero (an edit list): at zero
+                self._shift, at_pts = -pts, 0
+            elif at_pts <= self._last_pts:
+                # the source's clock went back or stood still (joined recordings, a timestamp that
+                # wrapped): go on one frame after the last, and shift every later frame as much
+                self._shift += self._last_pts + period - at_pts
+                at_pts = self._last_pts + period
+            frame.pts = at_pts
+        elif pts is None and self.time_base and self._last_pts >= 0 and seconds is None:
+            frame.pts = self._last_pts + period  # a frame without a timestamp amid ones with: the next tick
         else:  # no usable source timestamp: when it arrived, else a steady clock at the frame rate
             at = seconds if seconds is not None else self.frames / self.fps
             frame.pts = max(self._last_pts + 1, int(round(at / tb)))
-            frame.time_base = tb
+        frame.time_base = tb
         self._last_pts = frame.pts
         for packet in self.stream.encode(frame):
             self.container.mux(packet)

@@ -48,6 +48,22 @@ def mix(painted: np.ndarray, original: np.ndarray, strength: float) -> np.ndarra
     return cv2.addWeighted(painted, float(strength), original, 1.0 - float(strength), 0.0)
 
 
+def letterbox(image: np.ndarray, size: tuple[int, int], fill: int | tuple[int, ...] = 0) -> np.ndarray:
+    """The whole ``image`` scaled into ``size`` (width, height), its shape kept, centred on ``fill``
+    (black bars where the shapes differ)."""
+    w, h = size
+    ih, iw = image.shape[:2]
+    if (iw, ih) == (w, h):
+        return image
+    s = min(w / iw, h / ih)
+    nw, nh = min(w, max(1, round(iw * s))), min(h, max(1, round(ih * s)))
+    small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    out = np.full((h, w, *image.shape[2:]), fill, image.dtype)
+    top, left = (h - nh) // 2, (w - nw) // 2
+    out[top : top + nh, left : left + nw] = small.reshape(nh, nw, *image.shape[2:])
+    return out
+
+
 def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A small float32 grey copy in [0, 1] at ``size`` (width, height): what motion checks compare."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image

@@ -17,6 +17,7 @@ def make_clip(
     audio: bool = False,
     video_start: int = 0,
     audio_tail: int = 0,
+    audio_codec: str = "aac",
 ) -> Path:
     """A textured H.264 clip; ``video_start`` frames of audio before the first picture (a clip
     whose video starts after 0, as cut or streamed files do), ``audio_tail`` after the last."""
@@ -27,7 +28,7 @@ def make_clip(
         v.codec_context.gop_size = 5  # a keyframe every 5 frames, as streams have
         a = None
         if audio:
-            a = out.add_stream("aac", rate=44100)
+            a = out.add_stream(audio_codec, rate=48000 if audio_codec == "libopus" else 44100)
             a.layout = "mono"
         for i in range(frames):
             img = np.random.default_rng(i).integers(30, 60, (h, w, 3), dtype=np.uint8)  # some texture
@@ -40,14 +41,18 @@ def make_clip(
         for p in v.encode():
             out.mux(p)
         if a is not None:
-            samples = int(44100 * (frames + video_start + audio_tail) / fps)
-            t = np.arange(samples) / 44100
+            rate, block = a.codec_context.sample_rate, a.codec_context.frame_size or 1024
+            samples = int(rate * (frames + video_start + audio_tail) / fps)
+            t = np.arange(samples) / rate
             tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
-            for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(tone[:, start : start + 1024]), format="fltp", layout="mono"
-                )
-                chunk.sample_rate, chunk.pts = 44100, start
+            fmt = a.codec_context.format.name
+            whole = samples if audio_codec == "aac" else samples - block + 1  # a short last block: AAC only
+            for start in range(0, whole, block):
+                piece = np.ascontiguousarray(tone[:, start : start + block])
+                if fmt == "s16":
+                    piece = (piece * 32767).astype(np.int16)
+                chunk = av.AudioFrame.from_ndarray(piece, format=fmt, layout="mono")
+                chunk.sample_rate, chunk.pts = rate, start
                 for p in a.encode(chunk):
                     out.mux(p)
             for p in a.encode():

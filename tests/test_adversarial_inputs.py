@@ -350,6 +350,24 @@ def test_size_scales_a_folder_of_photos(capsys, tmp_path):
     assert {read_png(p).shape[:2] for p in out.glob("*.png")} == {(20, 30)}
 
 
+def test_photos_of_several_shapes_into_one_video_keep_their_shape(capsys, tmp_path):
+    """A folder of an upright and a wide photo into a video: the wide one was squashed into the
+    first one's frame, without a word. It is fitted in with black bars, and said once."""
+    src = tmp_path / "photos"
+    src.mkdir()
+    write_png(src / "a.png", np.full((64, 48, 3), 200, np.uint8))  # upright
+    write_png(src / "b.png", np.full((48, 96, 3), 200, np.uint8))  # wide
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", src, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0 and result.err.count("are fitted into the video's 48x64") == 1, result.err
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    assert len(frames) == 2 and frames[1].shape == (64, 48)
+    wide = frames[1].astype(float)
+    assert wide[:16].mean() < 40 and wide[48:].mean() < 40  # bars above and below
+    assert wide[24:40].mean() > 150  # the photo, whole, between them (48x24 at half size)
+
+
 # ---------------------------------------------------------------- a finite file over HTTP
 
 
@@ -579,6 +597,15 @@ def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
     assert len(times) == 30 and gaps.min() > 0 and gaps.max() < 1.5 / 30  # a steady 30 fps
     assert times[0] == pytest.approx(min(decoded), abs=0.005)  # starts where the source does
     assert times[-1] == pytest.approx(max(decoded), abs=0.005)
+
+
+def test_audio_a_container_cannot_store_is_named_not_the_temporary_file(capsys, tmp_path):
+    clip = make_clip(tmp_path / "in.mkv", frames=10, audio=True, audio_codec="libopus")
+    out_path = tmp_path / "out.mov"
+    result = cli(capsys, "run", clip, out_path, *RUN_FAST, "--effect", "grey")
+    assert result.status == 0 and probe(out_path)["frames"] == 10  # the video, without the audio
+    assert "audio not copied: opus audio (mono) cannot be stored in a .mov file" in result.err, result.err
+    assert ".partial" not in result.err
 
 
 def ts_part(path: Path, first: int, frames: int, start_pts: int) -> bytes:

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepphoto.frames import letterbox
 from deepphoto.stream.sinks import write_image_atomic
 
 TILE = (200, 266)  # width, height of one picture
@@ -32,15 +33,7 @@ class SheetRow:
 
 def fit(image: np.ndarray, size: tuple[int, int] = TILE) -> np.ndarray:
     """The whole image scaled into ``size`` and centred on white."""
-    w, h = size
-    ih, iw = image.shape[:2]
-    s = min(w / iw, h / ih)
-    nw, nh = max(1, round(iw * s)), max(1, round(ih * s))
-    small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
-    tile = np.full((h, w, 3), WHITE, np.uint8)
-    top, left = (h - nh) // 2, (w - nw) // 2
-    tile[top : top + nh, left : left + nw] = small
-    return tile
+    return letterbox(image, size, WHITE)
 
 
 def text_band(text: str, width: int, height: int, scale: float = 0.42, colour: tuple = WHITE) -> np.ndarray:

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import letterbox
 from deepphoto.settings import IMAGE_SUFFIXES
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import (
@@ -238,8 +239,8 @@ class VirtualCameraSink(Sink):
                 kwargs["device"] = self.device
             self.camera = self.factory(**kwargs)
             self.path = Path(getattr(self.camera, "device", self.device or "vcam"))
-        if (w, h) != (self.camera.width, self.camera.height):
-            image = cv2.resize(image, (self.camera.width, self.camera.height))
+        if (w, h) != (self.camera.width, self.camera.height):  # its shape kept, as a video file does
+            image = letterbox(image, (self.camera.width, self.camera.height))
         self.camera.send(np.ascontiguousarray(image))
         self.frames += 1
 

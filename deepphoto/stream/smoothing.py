@@ -31,6 +31,24 @@ def noise_level(change: np.ndarray) -> float:
     return float(np.percentile(change, 25))
 
 
+# A new scene (a cut in a video, the next photo of a folder): the 25th percentile of the grey change
+# from the frame before (at the mask's size) reaches this. Continuous footage stays far below it:
+# at most 6.7 grey levels over every frame pair of the 30 shared and synthetic clips, 2.2 at the
+# 99th percentile; cuts between the clips' first frames are 15.5 at the 5th percentile
+# (runs/cut_levels.py, 2026-11-30). What was held is then let go, as on a first frame.
+CUT_LEVEL = 10.0 / 255
+# The most the noise can raise the still and moving levels: sensor and compression noise, never
+# what a new scene's change would make of it (a ghost of the old mask held over the new picture).
+NOISE_CAP = 8.0 / 255
+
+
+def scene_cut(grey: np.ndarray, before: np.ndarray | None) -> bool:
+    """Whether ``grey`` (0-1) shows another scene than ``before`` (the frame before, same size)."""
+    if before is None or before.shape != grey.shape:
+        return False
+    return noise_level(picture_change(grey, before)) >= CUT_LEVEL
+
+
 class MaskSmoother:
     def __init__(
         self,
@@ -111,12 +129,14 @@ class MaskSmoother:
         """``noise_scale`` x the frame's noise level (0 without a frame before or when off)."""
         if self.noise_scale == 0.0 or self.prev_grey is None or self.prev_grey.shape != grey.shape:
             return 0.0
-        return self.noise_scale * noise_level(picture_change(grey, self.prev_grey))
+        return min(NOISE_CAP, self.noise_scale * noise_level(picture_change(grey, self.prev_grey)))
 
     def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None) -> np.ndarray:
         """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size
         (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
+        if grey is not None and self.smooth > 0.0 and scene_cut(grey, self.prev_grey):
+            self.state = None  # a new scene: nothing of the last one is held over it
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
             self.shown = None

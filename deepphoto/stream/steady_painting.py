@@ -16,7 +16,7 @@ import numpy as np
 
 from deepphoto.frames import small_grey
 from deepphoto.stream.camera_motion import camera_motion, scaled_motion, warp
-from deepphoto.stream.smoothing import noise_level
+from deepphoto.stream.smoothing import noise_level, scene_cut
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
 HOLD = 0.98  # share of the previous output kept on a still pixel (0.95 until the eighth round)
@@ -97,6 +97,8 @@ class PaintingHold:
         """``painting`` of ``frame`` (BGR uint8, same size), held where ``frame`` is still."""
         h, w = frame.shape[:2]
         grey = small_grey(frame, self.grey_size(w, h))
+        if self.last is not None and scene_cut(grey, self.prev_grey):
+            self.last = None  # a new scene: none of the last one's painting is held over it
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
             self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None
             return painting

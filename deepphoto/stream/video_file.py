@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
+from deepphoto.frames import letterbox
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 
@@ -190,6 +191,8 @@ class VideoFileSink:
         self.stream = None
         self.frames = 0
         self._last_pts = -1
+        self._shape: tuple[int, ...] = ()  # (height, width) the video was opened with
+        self._refitted = False  # a frame of another size was fitted in (said once)
         self._shift = 0  # added to the source's timestamps after its clock went back (ticks of time_base)
         self.audio_note = ""
 
@@ -214,8 +217,18 @@ class VideoFileSink:
         even = image[: max(2, h - h % 2), : max(2, w - w % 2)]  # yuv420p needs even sizes
         if even.shape[0] < 2 or even.shape[1] < 2:
             even = np.pad(even, ((0, 2 - min(2, even.shape[0])), (0, 2 - min(2, even.shape[1])), (0, 0)))
+        if self.container is not None and even.shape[:2] != self._shape:
+            if not self._refitted:  # a folder of photos of several sizes or shapes
+                print(
+                    f"deepphoto: warning: {self.path}: frames of {w}x{h} are fitted into the video's "
+                    f"{self._shape[1]}x{self._shape[0]} (scaled, their shape kept, black bars)",
+                    file=sys.stderr,
+                )
+                self._refitted = True
+            even = letterbox(image, (self._shape[1], self._shape[0]))
         if self.container is None:
             self._open(even.shape[1], even.shape[0])
+            self._shape = even.shape[:2]
             if even.shape[:2] != (h, w):
                 print(
                     f"deepphoto: warning: {self.path}: frames of {w}x{h} are written as "
@@ -290,8 +303,17 @@ class VideoFileSink:
             # the disk, not the audio: the output cannot be trusted (a network read fails with EIO too)
             if isinstance(exc, OSError) and exc.errno in DISK_ERRORS and not (network and exc.errno == errno.EIO):
                 raise
-            hint = "the server did not give it again" if network else "a .mkv output takes any audio codec"
-            self.audio_note = f"audio not copied ({exc}); {hint}"
+            reason = getattr(exc, "strerror", None) or str(exc)  # not the hidden temporary file's name
+            if network:
+                self.audio_note = f"audio not copied ({reason}); the server did not give it again"
+            elif getattr(exc, "errno", None) == errno.EINVAL and self.format != VIDEO_FORMATS[".mkv"]:
+                what = audio_codec(self.audio_from)
+                self.audio_note = (
+                    f"audio not copied: {what} cannot be stored in a {self.path.suffix} file; "
+                    "a .mkv output takes any audio codec"
+                )
+            else:
+                self.audio_note = f"audio not copied ({reason})"
             print(f"deepphoto: warning: {self.audio_note}", file=sys.stderr)
         except BaseException:
             discard(muxed)
@@ -354,6 +376,18 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+def audio_codec(source: Path | str) -> str:
+    """The source's first audio stream in words ('opus audio'; 'its audio' if it cannot be read)."""
+    try:
+        with open_input(source, is_url(source)) as c:
+            stream = c.streams.audio[0]
+            name = stream.codec_context.name
+            layout = stream.codec_context.layout.name if stream.codec_context.layout else ""
+    except (av.error.FFmpegError, OSError, IndexError):
+        return "its audio"
+    return f"{name} audio" + (f" ({layout})" if layout else "")
 
 
 def video_end(path: Path) -> float | None:

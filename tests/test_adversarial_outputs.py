@@ -312,17 +312,18 @@ def test_full_disk_writing_frames_leaves_the_folder_as_it_was(capsys, tmp_path, 
     write = sinks.write_image_atomic
     calls = []
 
-    def fill_up(path, image, *args):
+    def fill_up(path, image, *args, **kwargs):
         calls.append(path)
         if len(calls) > 2:
-            full_disk()
-        write(path, image, *args)
+            monkeypatch.setattr(Path, "write_bytes", full_disk)
+        write(path, image, *args, **kwargs)
 
     monkeypatch.setattr(sinks, "write_image_atomic", fill_up)
     clip = make_clip(tmp_path / "in.mp4", frames=8)
     out = tmp_path / "frames"
-    refused(capsys, "run", clip, f"{out}/", *RUN_FAST, *GREY, says="No space left on device")
+    said = refused(capsys, "run", clip, f"{out}/", *RUN_FAST, *GREY, says="No space left on device")
     assert not out.exists() and leftovers(tmp_path) == []
+    assert f"{out}/000002.png: cannot be written" in said.err  # the folder asked for, not the hidden one
 
 
 @pytest.fixture

@@ -99,20 +99,26 @@ class VideoSink(Sink):
         self.file.abort()
 
 
-def write_image_atomic(path: Path, image: np.ndarray, overwrite: bool = True, params: list[int] | None = None) -> None:
+def write_image_atomic(
+    path: Path,
+    image: np.ndarray,
+    overwrite: bool = True,
+    params: list[int] | None = None,
+    shown_as: Path | None = None,
+) -> None:
     """Encode (with OpenCV's ``params``) to a temporary name beside ``path``, then move it into
     place: never a half-written image, never a temporary file left (a full disk is a one-line
-    error), any file name (cv2.imwrite cannot write every one)."""
+    error naming ``shown_as``, else ``path``), any file name (cv2.imwrite cannot write every one)."""
     path = Path(path)
     ok, buf = cv2.imencode(path.suffix.lower(), image, params or [])
     if not ok:
-        raise DeepPhotoError(f"{path}: cannot encode an image of this type")
+        raise DeepPhotoError(f"{shown_as or path}: cannot encode an image of this type")
     tmp = temporary_name(path)
     try:
         tmp.write_bytes(buf.tobytes())
         publish(tmp, path, overwrite)
     except OSError as exc:
-        raise DeepPhotoError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise DeepPhotoError(f"{shown_as or path}: cannot be written ({exc.strerror or exc})") from None
     finally:
         discard(tmp)
 
@@ -162,7 +168,8 @@ class FolderSink(Sink):
                 self.staging = temporary_folder(self.path)
             except OSError as exc:
                 raise DeepPhotoError(f"{self.path}: cannot write frames there ({exc.strerror or exc})") from None
-        write_image_atomic(self.staging / f"{name}{FRAME_SUFFIX}", image)
+        # an error names the folder asked for, not the hidden one of this job
+        write_image_atomic(self.staging / f"{name}{FRAME_SUFFIX}", image, shown_as=self.path / f"{name}{FRAME_SUFFIX}")
         self.used.add(name)
         self.frames += 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import cv2
@@ -100,5 +101,96 @@ def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarr
 
 def read_image(path: Path) -> np.ndarray:
     """Any image (grey, RGBA, 16-bit), upright as its EXIF orientation says, as BGR uint8, or a
-    one-line error."""
-    return to_bgr8(decode_file(path))
+    one-line error; transparent pixels on white (not the colours stored under them)."""
+    return read_image_alpha(path)[0]
+
+
+def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None."""
+    image = decode_file(path)
+    return with_alpha(np.fromfile(Path(path), np.uint8), image)
+
+
+# The formats whose files can hold an alpha channel: PNG, WebP, TIFF (by their first bytes).
+_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*")
+
+
+def with_alpha(data: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``image`` (decoded from the bytes ``data``, turned upright) as BGR uint8 with transparent
+    pixels on white, and its alpha (uint8, upright), or None when it has none. The alpha is decoded
+    again from ``data`` unturned (OpenCV turns only what it decodes without alpha) and turned as
+    the picture was: the one of the eight turns and flips that gives the same colours."""
+    bgr = to_bgr8(image)
+    if not _may_have_alpha(data):
+        return bgr, None
+    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim != 3 or raw.shape[2] != 4:
+        return bgr, None
+    colour, alpha = to_bgr8(raw[..., :3]), raw[..., 3]
+    alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else to_bgr8(alpha[..., None])[..., 0]
+    said = _TURNS[exif_orientation(bytes(data)) - 1]  # what the file says, checked against the picture
+    for turn in (said, *_TURNS):
+        if turn(colour).shape == bgr.shape and np.array_equal(turn(colour), bgr):
+            alpha = np.ascontiguousarray(turn(alpha))
+            break
+    else:
+        return bgr, None  # no turn matches (should not happen): the picture as decoded
+    if alpha.min() == 255:
+        return bgr, None
+    a = alpha.astype(np.float32)[..., None] * (1 / 255)
+    return (bgr * a + 255 * (1 - a) + 0.5).astype(np.uint8), alpha
+
+
+def _may_have_alpha(data: np.ndarray) -> bool:
+    """Whether the file's bytes can hold an alpha channel; for PNG (folders of frames) by its header
+    alone, so a PNG without one is not decoded twice."""
+    head = bytes(data[:4])
+    if head not in _ALPHA_MAGIC:
+        return False
+    if head == b"\x89PNG" and len(data) > 25:
+        colour_type = int(data[25])  # IHDR: 4 grey + alpha, 6 RGBA, 3 palette (alpha in a tRNS chunk)
+        return colour_type in (4, 6) or (colour_type == 3 and b"tRNS" in bytes(data[: 1 << 16]))
+    return True
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8; 1 when none is found) of a PNG (eXIf chunk), WebP (EXIF chunk)
+    or TIFF file's bytes."""
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        start = 0
+    else:
+        for marker, skip in ((b"eXIf", 4), (b"EXIF", 8)):
+            at = data.find(marker)
+            if at >= 0:
+                start = at + skip
+                if data[start : start + 6] == b"Exif\x00\x00":
+                    start += 6
+                break
+        else:
+            return 1
+    order = {b"II": "<", b"MM": ">"}.get(data[start : start + 2])
+    try:
+        if order is None:
+            return 1
+        (ifd,) = struct.unpack_from(order + "I", data, start + 4)
+        (count,) = struct.unpack_from(order + "H", data, start + ifd)
+        for i in range(min(count, 512)):
+            tag, _kind, _n, value = struct.unpack_from(order + "HHIH", data, start + ifd + 2 + 12 * i)
+            if tag == 0x0112:
+                return value if 1 <= value <= 8 else 1
+    except struct.error:  # cut short: as if none
+        return 1
+    return 1
+
+
+# The eight EXIF orientations, in order (1: as stored ... 6: turn 90 degrees clockwise, 8: counter-clockwise).
+_TURNS = (
+    lambda x: x,
+    lambda x: x[:, ::-1],
+    lambda x: x[::-1, ::-1],
+    lambda x: x[::-1],
+    lambda x: np.swapaxes(x, 0, 1),
+    lambda x: np.rot90(x, -1),
+    lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1],
+    lambda x: np.rot90(x, 1),
+)

@@ -148,6 +148,8 @@ class Settings:
         set_(self, "threshold", number("threshold", self.threshold, 0.0, 1.0, low_open=True, high_open=True))
         set_(self, "smooth", number("smooth", self.smooth, 0.0, 0.95))
         set_(self, "feather", whole("feather", self.feather, 0, 64))
+        if not isinstance(self.refine, bool) and self.refine not in (0, 1):  # "maybe" is not a yes
+            raise DeepPhotoError(f"refine {self.refine!r}: must be true or false")
         set_(self, "refine", bool(self.refine))
         set_(self, "seg_every", whole("seg-every", self.seg_every, 1, 1000))
         set_(self, "skip_still", number("skip-still", self.skip_still, 0.0, 1.0))

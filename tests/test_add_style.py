@@ -147,6 +147,9 @@ def test_add_style_refuses_bad_paintings_and_clashes(capsys, data_dir, tmp_path,
     junk.write_bytes(b"this is not a picture")
     refused(capsys, "add-style", junk, "--name", "x", says="junk.jpg")
     refused(capsys, "add-style", painting_file, "--name", "x", "--minutes", "0", says="--minutes")
+    clear = tmp_path / "clear.png"  # fully transparent: it was taken, read as black, and a 'style' learnt
+    cv2.imwrite(str(clear), np.zeros((300, 300, 4), np.uint8))
+    refused(capsys, "add-style", clear, "--name", "x", says="is one flat colour")
     refused(capsys, "add-style", painting_file, "--name", "x", "--content", tmp_path / "nowhere", says="nowhere")
     save_user_style("mine", shipped_rows(0), sha_of_shipped(), stripes(), {})
     refused(capsys, "add-style", painting_file, "--name", "mine", says="add --replace")

@@ -608,6 +608,39 @@ def test_audio_a_container_cannot_store_is_named_not_the_temporary_file(capsys, 
     assert ".partial" not in result.err
 
 
+def test_a_transparent_photo_keeps_its_transparency_and_shows_white_where_it_cannot(capsys, tmp_path):
+    """The colours stored under transparent pixels (here red) showed through, and a PNG output lost
+    its alpha."""
+    photo = np.zeros((40, 60, 4), np.uint8)
+    photo[..., 2] = 200  # red everywhere, opaque on the left only
+    photo[:, :30, 3] = 255
+    src = write_png(tmp_path / "cut-out.png", photo)
+    assert cli(capsys, "edit", src, tmp_path / "out.png", *FAST, *WHOLE_GREY).status == 0
+    out = read_png(tmp_path / "out.png")
+    assert out.shape == (40, 60, 4) and np.array_equal(out[..., 3], photo[..., 3])
+    assert cli(capsys, "edit", src, tmp_path / "out.jpg", *FAST, *WHOLE_GREY).status == 0
+    flat = cv2.imread(str(tmp_path / "out.jpg"))
+    assert flat[:, 40:].min() > 235  # white where it was transparent, not grey of the red below
+    assert flat[:, :20].max() < 120  # the opaque red, in grey
+
+
+def test_transparency_is_turned_with_the_picture(tmp_path):
+    from PIL import Image
+
+    from deepphoto.frames import read_image_alpha
+
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[..., :3] = 128  # one flat colour: only the file's EXIF can say how to turn the alpha
+    rgba[:10, :, 3] = 255  # opaque along the top edge only
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise
+    path = tmp_path / "phone.png"
+    Image.fromarray(rgba, "RGBA").save(path, exif=exif)
+    image, alpha = read_image_alpha(path)
+    assert image.shape == (60, 40, 3) and alpha is not None and alpha.shape == (60, 40)
+    assert alpha[:, -10:].min() == 255 and alpha[:, :-10].max() == 0  # the top edge is now the right one
+
+
 def ts_part(path: Path, first: int, frames: int, start_pts: int) -> bytes:
     """An MPEG-TS recording of ``frames`` flat frames (grey from ``first``) whose clock starts at
     ``start_pts`` (1/30 s ticks); its bytes, to be joined as `cat a.ts b.ts` does."""

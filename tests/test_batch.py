@@ -221,6 +221,30 @@ def test_inputs_folders_lists_clashes_and_the_output_folder(tmp_path):
     assert [i.output for i in clash] == [i.output for i in again]  # the same names on every run
 
 
+def test_a_name_given_to_one_source_is_never_given_to_another(tmp_path):
+    """a.jpg and a.png in one folder: a.jpg -> a.png, a.png -> a-2.png. A later batch of a.png alone
+    named it a.png, replaced a.jpg's result without --overwrite (the manifest said the folder's
+    batches owned the name), and the next batch of both skipped a.jpg as done."""
+    folder, out = tmp_path / "in", tmp_path / "styled"
+    folder.mkdir()
+    out.mkdir()
+    for name in ("a.jpg", "a.png"):
+        (folder / name).write_bytes(name.encode())
+    first, _ = expand_inputs([str(folder)], out)
+    assert [i.output.name for i in first] == ["a.png", "a-2.png"]
+    m = Manifest(out)
+    for item in first:
+        m.claim(item)
+        item.output.write_bytes(item.source.name.encode())
+        m.record(item, "digest", 1, 0.1)
+    alone, _ = expand_inputs([str(folder / "a.png")], out, Manifest(out).outputs())
+    assert [i.output.name for i in alone] == ["a-2.png"]  # its own name from the earlier batch
+    shifted = WorkItem(first[1].source, first[0].output, "image", 1, 1)  # a.png aimed at a.jpg's result
+    assert not m.owns(shifted) and m.owns(first[1])
+    m.claim(shifted)  # with --overwrite: a.jpg's entry goes, its result being replaced
+    assert str(first[0].source) not in m.entries
+
+
 def test_manifest_done_only_while_source_settings_and_output_hold(tmp_path):
     src, out = tmp_path / "a.mp4", tmp_path / "out" / "a.mp4"
     src.write_bytes(b"video")
@@ -231,7 +255,7 @@ def test_manifest_done_only_while_source_settings_and_output_hold(tmp_path):
     m = Manifest(out.parent)
     assert not m.done(item, digest)
     m.claim(item)
-    assert m.owns(out) and not m.done(item, digest)  # being written is not done
+    assert m.owns(item) and not m.done(item, digest)  # being written is not done
     out.write_bytes(b"styled")
     m.record(item, digest, 10, 1.0)
     again = Manifest(out.parent)  # read back from the file

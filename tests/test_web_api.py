@@ -95,6 +95,8 @@ def test_hello_lists_the_styles_and_what_is_available(client):
     info = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()
     assert {"starry-night", "wave"} <= {s["name"] for s in info["styles"]}
     assert all(s["title"] for s in info["styles"])
+    titles = {s["name"]: s["title"] for s in info["styles"]}
+    assert titles["woman-with-hat"].startswith("Woman with a Hat")  # every shipped painting titled, not named
     assert "replace" in info["effects"] and "blur" in info["effects"]
     assert info["limits"]["bytes"] == UploadLimits().max_bytes
 
@@ -200,6 +202,7 @@ def test_bad_look_values_are_one_line_422(client, photo):
         ({"style": "wave", "bogus": 1}, "unknown field"),
         ({"style": "wave", "effect": "blur"}, "not both"),
         ({"painting": "../../etc/passwd"}, "expected the id"),
+        ({"style": "wave", "refine": "maybe"}, "refine 'maybe': must be true or false"),
     ]
     for values, words in cases:
         reply = client.post("/api/render", json={"photo": item["id"], **values}, headers=headers)

@@ -82,10 +82,15 @@ def read_list(path: Path) -> list[str]:
     return entries
 
 
-def expand_inputs(inputs: list[str], out: Path) -> tuple[list[WorkItem], list[Problem]]:
+def expand_inputs(
+    inputs: list[str], out: Path, recorded: dict[str, str] | None = None
+) -> tuple[list[WorkItem], list[Problem]]:
     """Work items for ``inputs`` (files, folders, list files), each source once, each output
-    unique (a clash gets '-2', '-3' ... in input order, so a second run names them the same)."""
+    unique (a clash gets '-2', '-3' ... in input order). ``recorded``: source -> output of the
+    earlier batches into ``out`` (its manifest): a source keeps the name it was given, and a name
+    given to another source is never given to this one, whatever this run's inputs."""
     out = out.resolve()
+    recorded = recorded or {}
     pairs: list[tuple[Path, Path]] = []  # (source, output relative to out)
     problems: list[Problem] = []
 
@@ -124,9 +129,13 @@ def expand_inputs(inputs: list[str], out: Path) -> tuple[list[WorkItem], list[Pr
             continue
         seen.add(source)
         kind = kind_of(source)
+        others = {Path(o) for k, o in recorded.items() if k != str(source)}  # names of other sources
         output = out / output_name(relative, kind)
+        before = recorded.get(str(source))
+        if before is not None and Path(before).parent == output.parent and Path(before).suffix == output.suffix:
+            output = Path(before)  # the name an earlier batch gave this source
         n = 2
-        while output in taken:
+        while output in taken or output in others:
             output = out / output_name(relative.with_name(f"{relative.stem}-{n}{relative.suffix}"), kind)
             n += 1
         taken.add(output)

@@ -66,13 +66,21 @@ class Manifest:
             and item.output.is_file()
         )
 
-    def owns(self, output: Path) -> bool:
-        """Whether ``output`` was written by an earlier batch into this folder (so may be replaced)."""
-        return any(e.get("output") == str(output) for e in self.entries.values())
+    def owns(self, item: WorkItem) -> bool:
+        """Whether ``item``'s output was written for its source by an earlier batch into this folder
+        (so may be replaced); another source's result never is, without --overwrite."""
+        return self.entries.get(item.key, {}).get("output") == str(item.output)
+
+    def outputs(self) -> dict[str, str]:
+        """Source -> output, for every source an earlier batch wrote (or began writing)."""
+        return {k: str(e["output"]) for k, e in self.entries.items() if isinstance(e.get("output"), str)}
 
     def claim(self, item: WorkItem) -> None:
         """Note, before an output is renamed into place, that this batch is writing it (so a batch
-        killed between the rename and ``record`` may replace it next time)."""
+        killed between the rename and ``record`` may replace it next time). Another source's entry
+        for the same output (replaced with --overwrite) is dropped: its result is gone."""
+        for key in [k for k, e in self.entries.items() if k != item.key and e.get("output") == str(item.output)]:
+            del self.entries[key]
         entry = dict(self.entries.get(item.key, {}))
         entry.update(status="writing", output=str(item.output))
         self.entries[item.key] = entry

@@ -117,19 +117,19 @@ class BatchRunner:
             raise
 
     def _run(self, started: float) -> BatchReport:
-        items, problems = expand_inputs(self.inputs, self.out)
+        self.manifest = Manifest(self.out)
+        items, problems = expand_inputs(self.inputs, self.out, self.manifest.outputs())
         if not items:  # nothing to work on at all: a one-line error, not a table
             first = problems[0] if problems else None
             raise DeepPhotoError(f"{first.source}: {first.reason}" if first else "no inputs given")
         self.outcomes = {p.source: Outcome(p.source, "failed", reason=p.reason) for p in problems}
-        self.manifest = Manifest(self.out)
         self.digest = settings_hash(self.settings)
         clean_stale_work(self.out)
         for i, item in enumerate(items):
             if self.manifest.done(item, self.digest):
                 note = "done before, same settings"
                 self.outcomes[item.key] = Outcome(self._name(item), "skipped", str(item.output), note=note)
-            elif item.output.exists() and not (self.options.overwrite or self.manifest.owns(item.output)):
+            elif item.output.exists() and not (self.options.overwrite or self.manifest.owns(item)):
                 self._fail(ItemState(item), f"{item.output}: already exists (use --overwrite to replace it)")
             elif item.kind == "video":
                 try:  # a file that is no video fails here, without starting Ray

@@ -84,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
     painting = read_image(args.painting)  # unreadable, empty, not an image: one line
     if min(painting.shape[:2]) < 16:
         raise DeepPhotoError(f"{args.painting}: {painting.shape[1]}x{painting.shape[0]} is too small for a painting")
+    if float(painting.std()) < 2.0:  # a fully transparent image reads as one colour too
+        raise DeepPhotoError(
+            f"{args.painting}: is one flat colour (a fully transparent image reads as one): "
+            "no strokes or colours to learn a style from"
+        )
     if args.content is not None and not args.content.exists():
         raise DeepPhotoError(f"{args.content}: no such file or folder")
 

@@ -11,6 +11,8 @@ from deepphoto.commands.run import add_look_arguments, settings_from_args
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, whole
 
+ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # outputs that keep a photo's transparency
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=path("IN"), metavar="IN", help="photo to edit")
@@ -38,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepphoto.frames import read_image_alpha
     from deepphoto.pipeline import Pipeline, read_photo
     from deepphoto.stream.animation import is_animation
     from deepphoto.stream.output_safety import check_not_source
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise DeepPhotoError(f"{args.output}: unknown image type (use {', '.join(IMAGE_SUFFIXES)})")
     check_output_file(args.output, args.overwrite, source=args.input)
     check_not_source(args.output, args.style_image, args.background)  # no input is written over
-    image = read_photo(args.input)
+    image, alpha = read_image_alpha(args.input)  # transparent pixels on white
     if is_animation(args.input):
         print(
             f"deepphoto: warning: {args.input}: an animation; its first frame is painted ('run' paints them all)",
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         if settings.strength < 1:
             look += f", strength {settings.strength:g}"
         out = pipe.photo(image, painted)
+    if alpha is not None and args.output.suffix.lower() in ALPHA_SUFFIXES:  # kept where the file can hold it
+        import numpy as np
+
+        out = np.dstack([out, alpha])
     write_image_atomic(args.output, out, args.overwrite)
     print(f"wrote {args.output.resolve()} ({image.shape[1]}x{image.shape[0]}, {look})")
     return 0

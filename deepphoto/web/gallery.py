@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from deepphoto.models.paintings import STYLE_SOURCES
+from deepphoto.models.paintings import PAINTINGS
 from deepphoto.models.shipped import style_names
 from deepphoto.settings import EFFECT_NAMES
 
@@ -47,7 +47,7 @@ def sample_picture(size: tuple[int, int] = PAINT_AT) -> np.ndarray:
 
 def styles() -> list[dict[str, str]]:
     """[{name, title}] for every style of the installed network, in its order."""
-    titles = {s.name: s.title for s in STYLE_SOURCES}
+    titles = {s.name: s.title for s in PAINTINGS}  # every shipped painting, as `styles` shows
     return [{"name": n, "title": titles.get(n, n)} for n in style_names()]
 
 

@@ -81,19 +81,23 @@ PHOTO = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 MIN_STYLE_SIDE = 8
 
 
-def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarray:
-    """The image file ``path`` decoded from its bytes with ``flags``, or a one-line error. Never
-    ``cv2.imread``: a file name that is not valid UTF-8 crashes it (segmentation fault)."""
+def read_bytes(path: Path) -> np.ndarray:
+    """The bytes of the image file ``path``, or a one-line error (missing, not a file, empty)."""
     path = Path(path)
     if not path.is_file():
         raise not_a_file(path)
     if path.stat().st_size == 0:
         raise DeepPhotoError(f"{path}: file is empty")
     try:
-        data = np.fromfile(path, np.uint8)
+        return np.fromfile(path, np.uint8)
     except OSError as exc:
         raise DeepPhotoError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    img = cv2.imdecode(data, flags)
+
+
+def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarray:
+    """The image file ``path`` decoded from its bytes with ``flags``, or a one-line error. Never
+    ``cv2.imread``: a file name that is not valid UTF-8 crashes it (segmentation fault)."""
+    img = cv2.imdecode(read_bytes(path), flags)
     if img is None:
         raise DeepPhotoError(f"{path}: not a readable {what}")
     return img
@@ -107,50 +111,66 @@ def read_image(path: Path) -> np.ndarray:
 
 def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None."""
-    image = decode_file(path)
-    return with_alpha(np.fromfile(Path(path), np.uint8), image)
+    decoded = decode_photo(read_bytes(path))
+    if decoded is None:
+        raise DeepPhotoError(f"{path}: not a readable image")
+    return decoded
 
 
 # The formats whose files can hold an alpha channel: PNG, WebP, TIFF (by their first bytes).
 _ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*")
 
 
-def with_alpha(data: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """``image`` (decoded from the bytes ``data``, turned upright) as BGR uint8 with transparent
-    pixels on white, and its alpha (uint8, upright), or None when it has none. The alpha is decoded
-    again from ``data`` unturned (OpenCV turns only what it decodes without alpha) and turned as
-    the picture was: the one of the eight turns and flips that gives the same colours."""
-    bgr = to_bgr8(image)
-    if not _may_have_alpha(data):
-        return bgr, None
-    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if raw is None or raw.ndim != 3 or raw.shape[2] != 4:
-        return bgr, None
-    colour, alpha = to_bgr8(raw[..., :3]), raw[..., 3]
-    alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else to_bgr8(alpha[..., None])[..., 0]
-    said = _TURNS[exif_orientation(bytes(data)) - 1]  # what the file says, checked against the picture
-    for turn in (said, *_TURNS):
-        if turn(colour).shape == bgr.shape and np.array_equal(turn(colour), bgr):
+def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The image file's bytes ``data`` as (BGR uint8 upright as its EXIF orientation says, alpha
+    uint8 or None), transparent pixels on white; None if they are not a readable image. A file
+    that can hold alpha is decoded once with it and turned here as OpenCV turns what it decodes
+    without (it does not turn what it decodes with alpha); any other once with ``flags``."""
+    if _may_have_alpha(data):
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
+            turn = _TURNS[exif_orientation(data.tobytes()) - 1]
+            alpha = raw[..., 3]
+            alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else to_bgr8(alpha[..., None])[..., 0]
+            colour = to_bgr8(np.ascontiguousarray(turn(raw[..., :3])))
+            if alpha.min() == 255:
+                return colour, None
             alpha = np.ascontiguousarray(turn(alpha))
-            break
-    else:
-        return bgr, None  # no turn matches (should not happen): the picture as decoded
-    if alpha.min() == 255:
-        return bgr, None
-    a = alpha.astype(np.float32)[..., None] * (1 / 255)
-    return (bgr * a + 255 * (1 - a) + 0.5).astype(np.uint8), alpha
+            return on_white(colour, alpha), alpha
+    image = cv2.imdecode(data, flags)
+    return None if image is None else (to_bgr8(image), None)
+
+
+def on_white(colour: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndarray:
+    """``colour`` (BGR uint8) over white by ``alpha`` (uint8), in place, a band of rows at a time
+    (a photo of tens of megapixels takes no more than a few megabytes beside it)."""
+    for top in range(0, colour.shape[0], band):
+        a = alpha[top : top + band, :, None].astype(np.uint16)
+        rows = colour[top : top + band]
+        rows[:] = (rows * a + 255 * (255 - a) + 127) // 255
+    return colour
 
 
 def _may_have_alpha(data: np.ndarray) -> bool:
-    """Whether the file's bytes can hold an alpha channel; for PNG (folders of frames) by its header
-    alone, so a PNG without one is not decoded twice."""
+    """Whether the file's bytes can hold an alpha channel; a PNG by its chunks before the picture
+    (its colour type, or a transparency chunk), so a PNG without one is not decoded twice."""
     head = bytes(data[:4])
     if head not in _ALPHA_MAGIC:
         return False
-    if head == b"\x89PNG" and len(data) > 25:
-        colour_type = int(data[25])  # IHDR: 4 grey + alpha, 6 RGBA, 3 palette (alpha in a tRNS chunk)
-        return colour_type in (4, 6) or (colour_type == 3 and b"tRNS" in bytes(data[: 1 << 16]))
-    return True
+    if head != b"\x89PNG":
+        return True
+    if len(data) > 25 and int(data[25]) in (4, 6):  # IHDR's colour type: grey + alpha, RGBA
+        return True
+    at = 8
+    while at + 8 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        length = int.from_bytes(bytes(data[at : at + 4]), "big")
+        kind = bytes(data[at + 4 : at + 8])
+        if kind == b"tRNS":  # a palette's alpha, or one colour of a grey or RGB picture made clear
+            return True
+        if kind in (b"IDAT", b"IEND"):
+            return False
+        at += 12 + length
+    return False
 
 
 def exif_orientation(data: bytes) -> int:

@@ -98,3 +98,32 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
             f.write(b"FRAME\n")
             f.write(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
     return path
+
+
+def ts_part(path: Path, first: int, frames: int, start_pts: int, audio: bool = False) -> bytes:
+    """An MPEG-TS recording of ``frames`` flat frames (grey from ``first``) whose clock starts at
+    ``start_pts`` (1/30 s ticks), with a tone as long if ``audio``; its bytes, to be joined as
+    `cat a.ts b.ts` does."""
+    with av.open(str(path), "w", format="mpegts") as out:
+        v = out.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.time_base = Fraction(1, 30)
+        a = out.add_stream("aac", rate=48000) if audio else None
+        if a is not None:
+            a.layout = "mono"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 4 * (first + i), np.uint8), format="bgr24")
+            frame.pts, frame.time_base = start_pts + i, Fraction(1, 30)
+            for p in v.encode(frame):
+                out.mux(p)
+            for k in range(2 * i, 2 * i + 2) if a is not None else ():  # 1,600 samples a frame
+                block = (0.2 * np.sin(np.arange(800) / 8.0)).astype(np.float32)[None]
+                chunk = av.AudioFrame.from_ndarray(block, format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 48000, start_pts * 1600 + k * 800
+                for p in a.encode(chunk):
+                    out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        for p in a.encode() if a is not None else ():
+            out.mux(p)
+    return path.read_bytes()

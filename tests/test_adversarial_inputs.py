@@ -31,7 +31,7 @@ from adversarial import (
     write_png,
 )
 from conftest import SHARED, needs_shared
-from media import make_clip, probe
+from media import make_clip, probe, stream_end, ts_part
 
 from deepphoto.datasets import person_mask, read_mask
 from deepphoto.errors import DeepPhotoError
@@ -641,23 +641,6 @@ def test_transparency_is_turned_with_the_picture(tmp_path):
     assert alpha[:, -10:].min() == 255 and alpha[:, :-10].max() == 0  # the top edge is now the right one
 
 
-def ts_part(path: Path, first: int, frames: int, start_pts: int) -> bytes:
-    """An MPEG-TS recording of ``frames`` flat frames (grey from ``first``) whose clock starts at
-    ``start_pts`` (1/30 s ticks); its bytes, to be joined as `cat a.ts b.ts` does."""
-    with av.open(str(path), "w", format="mpegts") as out:
-        v = out.add_stream("libx264", rate=30)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        v.codec_context.time_base = Fraction(1, 30)
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 6 * (first + i), np.uint8), format="bgr24")
-            frame.pts, frame.time_base = start_pts + i, Fraction(1, 30)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
-    return path.read_bytes()
-
-
 def test_joined_recordings_whose_clock_starts_again_keep_every_frame(capsys, tmp_path):
     """Two recordings joined (the second's clock back at zero): the frames after the join were all
     written one tick apart at the end of the first part (a 40-frame clip lasted 0.67 s), and
@@ -675,3 +658,52 @@ def test_joined_recordings_whose_clock_starts_again_keep_every_frame(capsys, tmp
     assert times[-1] - times[0] == pytest.approx(39 / 30, abs=0.01)
     greys = [g for _, g in frames]
     assert greys == sorted(greys)  # shown in the order recorded
+
+
+def test_joined_recordings_keep_their_sound_in_step(capsys, tmp_path):
+    """The sound's clock starts again with the picture's: its packets were copied as they were
+    (going back at the join), the container refused them and the output had no sound."""
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(
+        ts_part(tmp_path / "a.ts", 0, 30, 300, audio=True) + ts_part(tmp_path / "b.ts", 30, 30, 0, audio=True)
+    )
+    for suffix in (".mp4", ".mkv"):
+        out_path = tmp_path / f"out{suffix}"
+        result = cli(capsys, "run", joined, out_path, *RUN_FAST, *WHOLE_GREY)
+        assert result.status == 0 and "audio not copied" not in result.err, result.err
+        assert probe(out_path)["frames"] == 60
+        video, audio = stream_end(out_path, "video"), stream_end(out_path, "audio")
+        with av.open(str(out_path)) as c:
+            start = float(c.streams.video[0].start_time * c.streams.video[0].time_base)
+        assert video - start == pytest.approx(2.0, abs=0.05)  # 60 frames at 30 fps
+        assert audio == pytest.approx(video, abs=0.1)  # the sound of both parts, ending with the picture
+
+
+def test_a_stray_timestamp_does_not_move_the_rest():
+    """One frame out of order (or a repeated timestamp): that frame goes right after the last one,
+    and the source's own times resume; only a clock that starts again, which the next frame
+    confirms, shifts what follows."""
+    from deepphoto.stream.video_file import OnwardClock
+
+    clock = OnwardClock(30)
+    stray = [clock(t, 1) for t in [*range(50), 5, *range(50, 100)]]
+    assert stray[-1] == 100  # one tick late at most, not 45
+    clock = OnwardClock(30)
+    assert [clock(t, 1) for t in [*range(300, 303), 0, 1, 2]] == [300, 301, 302, 303, 304, 305]
+    clock = OnwardClock(90000)
+    assert [clock(t, 3000) for t in [0, 3000, 6000, 6000, 9000]] == [0, 3000, 6000, 6001, 9000]
+
+
+def test_a_colour_made_clear_by_a_png_transparency_chunk_is_on_white(tmp_path):
+    """An RGB PNG with one colour made transparent (a tRNS chunk) was read as opaque."""
+    from PIL import Image
+
+    from deepphoto.frames import read_image_alpha
+
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[:, :15] = (10, 20, 30)
+    rgb[:, 15:] = (200, 0, 0)
+    Image.fromarray(rgb).save(tmp_path / "key.png", transparency=(10, 20, 30))
+    image, alpha = read_image_alpha(tmp_path / "key.png")
+    assert alpha is not None and alpha[:, :15].max() == 0 and alpha[:, 15:].min() == 255
+    assert image[:, :15].min() == 255 and (image[:, 15:] == (0, 0, 200)).all()

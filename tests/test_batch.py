@@ -163,6 +163,17 @@ def test_plan_cuts_at_keyframes_with_warmup_before_each_cut(media):
     assert len(whole.chunks) == 1 and whole.frames == 12
 
 
+def test_joined_recordings_are_read_whole_not_cut(tmp_path):
+    """Sorted by their times, the frames of two recordings joined end to end (the second's clock
+    back at zero) were cut into chunks that mixed the two: chunk 0 got no frame at all."""
+    from media import ts_part
+
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(ts_part(tmp_path / "a.ts", 0, 30, 300) + ts_part(tmp_path / "b.ts", 30, 30, 0))
+    plan = plan_video(joined, chunk_seconds=0.3, warmup_seconds=0.1)
+    assert plan.frames == 60 and len(plan.chunks) == 1 and plan.chunks[0].stop == 60
+
+
 def test_cut_frames_equal_one_run_before_encoding(media, tmp_path):
     """The lossless path: frames a cut render hands to the encoder against those of one run. The
     first chunk is the run's beginning exactly; later ones differ only by what warm-up does not

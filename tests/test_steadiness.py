@@ -11,7 +11,7 @@ import pytest
 
 from deepphoto.measure.stability import flicker, lag_frames, moving_edges
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
-from deepphoto.stream.smoothing import MaskSmoother
+from deepphoto.stream.smoothing import MaskSmoother, scene_cut
 from deepphoto.stream.steady_painting import PaintingHold
 from tests.conftest import needs_shared
 
@@ -322,3 +322,67 @@ def test_painting_deadband_hides_small_steps_and_takes_a_move_at_once() -> None:
         np.testing.assert_array_equal(banded[t][:, :16], paintings[t][:, :16])
     with pytest.raises(ValueError, match="deadband"):
         PaintingHold(deadband=-1.0)
+
+
+def two_scenes(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, tuple[slice, slice]]:
+    """Grey pictures (0-1) of two scenes, the same only on a small flat patch (8% of the frame:
+    where the first scene's person stood and the second has a grey box), and the patch."""
+    h, w = size
+    yy, xx = np.mgrid[:h, :w]
+    patch = (slice(h // 3, 2 * h // 3), slice(w // 12, w // 3))
+    first = (0.5 + 0.25 * np.sin(xx / 2.0)).astype(np.float32)  # upright stripes
+    second = (0.5 + 0.25 * np.sin(yy / 2.0 + 1.0)).astype(np.float32)  # level ones
+    first[patch] = second[patch] = 0.5
+    return first, second, patch
+
+
+def test_a_cut_lets_go_of_the_last_scene_mask() -> None:
+    """Across a cut (or the next photo of a folder) the frame's noise estimate is the cut itself:
+    it raised the still level so far that where the two scenes happen to agree the last scene's
+    person was held over the new one (a ghost silhouette for a frame or more)."""
+    first, second, patch = two_scenes((SIZE, SIZE))
+    person = np.zeros((SIZE, SIZE), np.float32)
+    person[patch] = 1.0
+    smoother = MaskSmoother(0.7)
+    rng = np.random.default_rng(8)
+    for _ in range(10):  # a still scene, a little sensor noise: held, never taken for a cut
+        noisy = np.clip(first + rng.normal(0, 1.5 / 255, first.shape), 0, 1).astype(np.float32)
+        assert not scene_cut(noisy, smoother.prev_grey)
+        smoother(person, noisy)
+    assert scene_cut(second, smoother.prev_grey)
+    after = smoother(np.zeros_like(person), second)
+    assert after[patch].max() < 0.05  # the new scene's own mask: no one stands on the box
+    fresh = MaskSmoother(0.7)  # and from there on exactly as a smoother that never saw the first scene
+    fresh(np.zeros_like(person), second)
+    for t in range(4):
+        prob = np.full_like(person, 0.2 + 0.2 * t)
+        np.testing.assert_array_equal(smoother(prob, second), fresh(prob, second))
+
+
+def test_a_cut_lets_go_of_the_last_scene_painting() -> None:
+    first, second, patch = two_scenes((64, 96))
+    rng = np.random.default_rng(9)
+    hold = PaintingHold()
+    for _ in range(10):
+        hold(np.dstack([np.uint8(255 * first)] * 3), rng.integers(0, 256, (64, 96, 3), np.uint8))
+    painting = rng.integers(0, 256, (64, 96, 3), np.uint8)
+    out = hold(np.dstack([np.uint8(255 * second)] * 3), painting)
+    np.testing.assert_array_equal(out[patch], painting[patch])
+
+
+def test_a_cut_is_segmented_at_once_whatever_seg_every() -> None:
+    first, second, _ = two_scenes((88, 88))
+    calls: list[int] = []
+
+    class Counting(FakeSegmenter):
+        def infer(self, x: np.ndarray) -> np.ndarray:
+            calls.append(1)
+            return super().infer(x)
+
+    processor = FrameProcessor(Counting(), [Look("fake", crawling_painter())], "background", MaskSettings(seg_every=5))
+    try:
+        for picture in (first, first, second):
+            processor(np.dstack([np.uint8(255 * picture)] * 3))
+    finally:
+        processor.close()
+    assert len(calls) == 2  # the first frame, then the cut (frame 2 of every 5)

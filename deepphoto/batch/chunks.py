@@ -101,10 +101,15 @@ def plan_video(
         fps, time_base, has_audio = reader.fps, reader.time_base, reader.has_audio
         pts: list[int | None] = []
         keys: set[int] = set()
+        last_dts: int | None = None
         try:
             for packet in reader.container.demux(reader.stream):
                 if packet.size == 0:  # the demuxer's flush packet
                     continue
+                if packet.dts is not None:
+                    if last_dts is not None and packet.dts < last_dts:
+                        split = False  # a clock that started again (joined recordings): read it whole
+                    last_dts = packet.dts
                 pts.append(packet.pts)
                 if packet.is_keyframe and packet.pts is not None:
                     keys.add(packet.pts)

@@ -91,6 +91,7 @@ def expand_inputs(
     given to another source is never given to this one, whatever this run's inputs."""
     out = out.resolve()
     recorded = recorded or {}
+    owner = {Path(o): k for k, o in recorded.items()}  # output -> the source an earlier batch wrote it for
     pairs: list[tuple[Path, Path]] = []  # (source, output relative to out)
     problems: list[Problem] = []
 
@@ -129,13 +130,12 @@ def expand_inputs(
             continue
         seen.add(source)
         kind = kind_of(source)
-        others = {Path(o) for k, o in recorded.items() if k != str(source)}  # names of other sources
         output = out / output_name(relative, kind)
         before = recorded.get(str(source))
         if before is not None and Path(before).parent == output.parent and Path(before).suffix == output.suffix:
             output = Path(before)  # the name an earlier batch gave this source
         n = 2
-        while output in taken or output in others:
+        while output in taken or owner.get(output, str(source)) != str(source):  # another source's name
             output = out / output_name(relative.with_name(f"{relative.stem}-{n}{relative.suffix}"), kind)
             n += 1
         taken.add(output)

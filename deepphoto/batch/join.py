@@ -16,7 +16,7 @@ import av
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.output_safety import temporary_name
-from deepphoto.stream.video_file import container_format, remux_with_audio
+from deepphoto.stream.video_file import audio_failure, container_format, remux_with_audio
 
 
 def _in_stream_units(shift: int, source_tb: Fraction | None, stream_tb: Fraction) -> int:
@@ -97,7 +97,7 @@ def finish_video(
                 remux_with_audio(joined, audio_from, muxed, fmt)
                 final = muxed
             except (av.error.FFmpegError, ValueError) as exc:
-                note = f"audio not copied ({exc}); a .mkv output takes any audio codec"
+                note = audio_failure(exc, audio_from, output)
                 print(f"deepphoto: warning: {output}: {note}", file=sys.stderr)
         final.replace(output)
     finally:

@@ -11,6 +11,7 @@ into place and recorded in the manifest at once, so an interrupted batch resumes
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections import deque
@@ -129,7 +130,7 @@ class BatchRunner:
             if self.manifest.done(item, self.digest):
                 note = "done before, same settings"
                 self.outcomes[item.key] = Outcome(self._name(item), "skipped", str(item.output), note=note)
-            elif item.output.exists() and not (self.options.overwrite or self.manifest.owns(item)):
+            elif os.path.lexists(item.output) and not (self.options.overwrite or self.manifest.owns(item)):
                 self._fail(ItemState(item), f"{item.output}: already exists (use --overwrite to replace it)")
             elif item.kind == "video":
                 try:  # a file that is no video fails here, without starting Ray

@@ -20,7 +20,7 @@ from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect, close_effect
 from deepphoto.stream.refine import guided_filter
-from deepphoto.stream.smoothing import MaskSmoother
+from deepphoto.stream.smoothing import MaskSmoother, scene_cut
 from deepphoto.stream.steady_painting import PaintingHold
 
 
@@ -126,7 +126,8 @@ class FrameProcessor:
             and self._grey_at_seg is not None
             and float(np.abs(grey - self._grey_at_seg).mean()) < s.skip_still
         )
-        if self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still):
+        cut = grey is not None and scene_cut(grey, self._grey_at_seg)  # a new scene is segmented at once
+        if self._low is None or cut or (self.frames % max(1, s.seg_every) == 0 and not still):
             x = self.segmenter.prepare(frame)
             t = self._timed("preprocess", t)
             self._low = self.segmenter.infer(x)

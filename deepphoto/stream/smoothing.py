@@ -136,7 +136,7 @@ class MaskSmoother:
         (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
         if grey is not None and self.smooth > 0.0 and scene_cut(grey, self.prev_grey):
-            self.state = None  # a new scene: nothing of the last one is held over it
+            self.reset()  # a new scene: nothing of the last one is held over it, as on a first frame
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
             self.shown = None

@@ -98,7 +98,7 @@ class PaintingHold:
         h, w = frame.shape[:2]
         grey = small_grey(frame, self.grey_size(w, h))
         if self.last is not None and scene_cut(grey, self.prev_grey):
-            self.last = None  # a new scene: none of the last one's painting is held over it
+            self.reset()  # a new scene: none of the last one's painting is held over it
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
             self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None
             return painting

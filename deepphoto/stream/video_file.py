@@ -73,6 +73,38 @@ class BestEffortTimestamp:
         return dts
 
 
+class OnwardClock:
+    """Timestamps (ticks) made to go onward where a source's go back. Far back (over a second),
+    and the next one agrees, the clock started again (recordings joined end to end, a timestamp
+    that wrapped): what follows is shifted to go on from the last one, for good. A little back (a
+    repeated or stray timestamp), or far back once: that one goes right after the last, and the
+    source's own times resume."""
+
+    def __init__(self, ticks_per_second: int) -> None:
+        self.far = max(1, ticks_per_second)  # one second
+        self.shift = 0
+        self.pending: int | None = None  # the shift a clock that started again would need
+        self.last: int | None = None
+
+    def __call__(self, ts: int, step: int) -> int:
+        """Where ``ts`` goes; ``step``: ticks of one frame or packet."""
+        at = ts + self.shift
+        if self.last is None or at > self.last:
+            self.pending = None
+        elif self.last - at > self.far:
+            if self.pending is not None and ts + self.pending > self.last:  # the second one agrees
+                self.shift, self.pending = self.pending, None
+                at = ts + self.shift
+            else:
+                self.pending = self.shift + self.last + step - ts
+                at = self.last + max(1, step)
+        else:
+            self.pending = None
+            at = self.last + 1
+        self.last = at
+        return at
+
+
 class VideoFileSource:
     """Decodes the first video stream; damaged packets are counted and skipped, not fatal."""
 
@@ -193,7 +225,7 @@ class VideoFileSink:
         self._last_pts = -1
         self._shape: tuple[int, ...] = ()  # (height, width) the video was opened with
         self._refitted = False  # a frame of another size was fitted in (said once)
-        self._shift = 0  # added to the source's timestamps after its clock went back (ticks of time_base)
+        self._clock: OnwardClock | None = None  # the source's timestamps, kept going onward
         self.audio_note = ""
 
     def _open(self, width: int, height: int) -> None:
@@ -239,15 +271,11 @@ class VideoFileSink:
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         period = max(1, int(round(1 / (self.fps * tb)))) if self.fps else 1  # one frame, in ticks of tb
         if pts is not None and self.time_base:
-            at_pts = pts + self._shift
-            if self._last_pts < 0 and at_pts < 0:  # a first frame before zero (an edit list): at zero
-                self._shift, at_pts = -pts, 0
-            elif at_pts <= self._last_pts:
-                # the source's clock went back or stood still (joined recordings, a timestamp that
-                # wrapped): go on one frame after the last, and shift every later frame as much
-                self._shift += self._last_pts + period - at_pts
-                at_pts = self._last_pts + period
-            frame.pts = at_pts
+            if self._clock is None:
+                self._clock = OnwardClock(round(1 / tb))
+                if pts < 0:  # a first frame before zero (an edit list): at zero
+                    self._clock.shift = -pts
+            frame.pts = self._clock(pts, period)
         elif pts is None and self.time_base and self._last_pts >= 0 and seconds is None:
             frame.pts = self._last_pts + period  # a frame without a timestamp amid ones with: the next tick
         else:  # no usable source timestamp: when it arrived, else a steady clock at the frame rate
@@ -255,6 +283,8 @@ class VideoFileSink:
             frame.pts = max(self._last_pts + 1, int(round(at / tb)))
         frame.time_base = tb
         self._last_pts = frame.pts
+        if self._clock is not None:
+            self._clock.last = frame.pts
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
         self.frames += 1
@@ -303,17 +333,11 @@ class VideoFileSink:
             # the disk, not the audio: the output cannot be trusted (a network read fails with EIO too)
             if isinstance(exc, OSError) and exc.errno in DISK_ERRORS and not (network and exc.errno == errno.EIO):
                 raise
-            reason = getattr(exc, "strerror", None) or str(exc)  # not the hidden temporary file's name
             if network:
+                reason = getattr(exc, "strerror", None) or str(exc)
                 self.audio_note = f"audio not copied ({reason}); the server did not give it again"
-            elif getattr(exc, "errno", None) == errno.EINVAL and self.format != VIDEO_FORMATS[".mkv"]:
-                what = audio_codec(self.audio_from)
-                self.audio_note = (
-                    f"audio not copied: {what} cannot be stored in a {self.path.suffix} file; "
-                    "a .mkv output takes any audio codec"
-                )
             else:
-                self.audio_note = f"audio not copied ({reason})"
+                self.audio_note = audio_failure(exc, self.audio_from, self.path)
             print(f"deepphoto: warning: {self.audio_note}", file=sys.stderr)
         except BaseException:
             discard(muxed)
@@ -339,6 +363,10 @@ def is_url(source: Path | str | None) -> bool:
     return isinstance(source, str) and "://" in source
 
 
+class AudioNotStorable(ValueError):
+    """The output's container cannot hold the source's audio codec (refused at its header)."""
+
+
 def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
     """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
 
@@ -355,16 +383,30 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
+        try:
+            dst.start_encoding()  # the header: where a container refuses the audio's codec
+        except av.error.FFmpegError as exc:
+            if exc.errno == errno.EINVAL:
+                raise AudioNotStorable(str(exc)) from None
+            raise
         end = video_end(video)
 
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int
         ) -> Iterator[tuple[float, int, av.Packet, object]]:
             t = -math.inf
+            clock: OnwardClock | None = None  # the audio goes onward where the video was made to
             for pkt in container.demux(stream):
                 if pkt.size == 0:  # the flush packet at the end of a stream: no data
                     continue
                 stamp = pkt.dts if pkt.dts is not None else pkt.pts
+                if order == 1 and stamp is not None and pkt.time_base is not None:
+                    clock = clock or OnwardClock(round(1 / pkt.time_base))
+                    moved = clock(stamp, pkt.duration or 1) - stamp
+                    if moved:
+                        pkt.dts = None if pkt.dts is None else pkt.dts + moved
+                        pkt.pts = None if pkt.pts is None else pkt.pts + moved
+                        stamp += moved
                 if stamp is not None and pkt.time_base is not None:
                     t = max(t, float(stamp * pkt.time_base))  # never earlier than the packet before
                 if order == 1 and end is not None and t >= end:
@@ -376,6 +418,17 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+def audio_failure(exc: Exception, source: Path | str, output: Path) -> str:
+    """What to tell a user whose ``output`` was written without ``source``'s audio after ``exc``:
+    the codec a container refused, else the reason (never the hidden temporary file's name)."""
+    if isinstance(exc, AudioNotStorable):
+        what = audio_codec(source)
+        return (
+            f"audio not copied: {what} cannot be stored in a {output.suffix} file; a .mkv output takes any audio codec"
+        )
+    return f"audio not copied ({getattr(exc, 'strerror', None) or exc})"
 
 
 def audio_codec(source: Path | str) -> str:

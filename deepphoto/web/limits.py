@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import with_alpha
+from deepphoto.frames import decode_photo
 from deepphoto.web.errors import WebError
 
 KINDS = ("JPEG", "PNG", "WebP", "BMP")
@@ -114,11 +114,10 @@ def decode_image(data: bytes, limits: UploadLimits, what: str = "photo") -> np.n
         raise WebError(
             413, f"{what} of {w}x{h} pixels ({w * h / 1e6:.0f} megapixels) is too large ({limits.describe()})"
         )
-    raw = np.frombuffer(data, np.uint8)
-    image = cv2.imdecode(raw, cv2.IMREAD_COLOR)  # EXIF orientation applied
-    if image is None:
+    decoded = decode_photo(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # EXIF orientation applied
+    if decoded is None:
         raise WebError(422, f"{what}: not a readable {kind} image (damaged?)")
-    image = with_alpha(raw, image)[0]  # transparent pixels on white, not the colours stored under them
+    image = decoded[0]  # transparent pixels on white, not the colours stored under them
     ih, iw = image.shape[:2]
     if iw * ih > limits.max_pixels:  # a header that lied: refuse what it decoded to as well
         raise WebError(413, f"{what} decodes to {iw}x{ih} pixels, more than its header said")

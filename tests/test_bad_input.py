@@ -145,7 +145,8 @@ def test_photos_of_any_kind_keep_their_size(capsys, tmp_path, shape, dtype):
     out = tmp_path / "out.png"
     assert main(["edit", str(photo), str(out), "--effect", "blur"]) == 0
     result = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
-    assert result.shape == shape[:2] + (3,) and result.dtype == np.uint8
+    channels = 4 if len(shape) == 3 and shape[2] == 4 else 3  # a PNG's transparency is kept
+    assert result.shape == shape[:2] + (channels,) and result.dtype == np.uint8
 
 
 def test_a_huge_photo_is_processed_at_model_size_and_kept_full_size(tmp_path):

@@ -426,3 +426,15 @@ def test_interrupted_batch_resumes_and_skips_finished_work(media, local_ray, tmp
     assert report.count("skipped") == len(finished) and report.count("done") == 3 - len(finished), report.table()
     assert all(len(decoded(out / f"clip{i}.mp4")[1]) == 20 for i in range(3))
     assert not leftovers(out), leftovers(out)  # the killed batch's chunk folder is cleared
+
+
+def test_a_transparent_photo_keeps_its_transparency(local_ray, tmp_path):
+    photo = np.zeros((48, 64, 4), np.uint8)
+    photo[..., :3] = 120
+    photo[:, :32, 3] = 255  # the right half clear
+    cv2.imwrite(str(tmp_path / "clear.png"), photo)
+    out = tmp_path / "out"
+    report = BatchRunner([str(tmp_path / "clear.png")], SETTINGS, options(out)).run()
+    assert report.count("done") == 1
+    styled = cv2.imread(str(out / "clear.png"), cv2.IMREAD_UNCHANGED)
+    assert styled.shape == (48, 64, 4) and np.array_equal(styled[..., 3], photo[..., 3])

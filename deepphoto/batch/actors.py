@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import ray
 
 from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import read_image
+from deepphoto.frames import read_image_alpha
 from deepphoto.settings import Settings
 from deepphoto.stream.sinks import write_image_atomic
 
@@ -89,9 +90,11 @@ class BatchWorker:
         under a temporary name until complete; the driver moves it into place). Returns 1."""
         if self.pipe is None:
             raise WorkerUnusable(self.error)
-        image = read_image(Path(source))
+        image, alpha = read_image_alpha(Path(source))
         self.pipe.reset()
         styled = self.pipe(image)
+        if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
+            styled = np.dstack([styled, alpha])
         write_image_atomic(Path(out), styled)
         if self.board is not None:
             self.board.report.remote(key, 1)

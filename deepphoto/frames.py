@@ -129,25 +129,32 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     if _may_have_alpha(data):
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
-            turn = _TURNS[exif_orientation(data.tobytes()) - 1]
+            tiff = bytes(data[:4]) in _TIFF_MAGIC
+            turn = (lambda x: x) if tiff else _TURNS[exif_orientation(data.tobytes()) - 1]  # OpenCV turns a TIFF
+            # libtiff gives 8-bit colour with alpha premultiplied (stored so, or made so): ExtraSamples 1 or 2
+            premultiplied = tiff and raw.dtype == np.uint8 and tiff_tag(data.tobytes(), 0, 0x0152) in (1, 2)
             alpha = raw[..., 3]
             alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else to_bgr8(alpha[..., None])[..., 0]
             colour = to_bgr8(np.ascontiguousarray(turn(raw[..., :3])))
             if alpha.min() == 255:
                 return colour, None
             alpha = np.ascontiguousarray(turn(alpha))
-            return on_white(colour, alpha), alpha
+            return on_white(colour, alpha, premultiplied), alpha
     image = cv2.imdecode(data, flags)
     return None if image is None else (to_bgr8(image), None)
 
 
-def on_white(colour: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndarray:
-    """``colour`` (BGR uint8) over white by ``alpha`` (uint8), in place, a band of rows at a time
-    (a photo of tens of megapixels takes no more than a few megabytes beside it)."""
+def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False, band: int = 256) -> np.ndarray:
+    """``colour`` (BGR uint8; already multiplied by its alpha if ``premultiplied``) over white by
+    ``alpha`` (uint8), in place, a band of rows at a time (a photo of tens of megapixels takes no
+    more than a few megabytes beside it)."""
     for top in range(0, colour.shape[0], band):
         a = alpha[top : top + band, :, None].astype(np.uint16)
         rows = colour[top : top + band]
-        rows[:] = (rows * a + 255 * (255 - a) + 127) // 255
+        if premultiplied:
+            rows[:] = np.minimum(rows + (255 - a), 255)
+        else:
+            rows[:] = (rows * a + 255 * (255 - a) + 127) // 255
     return colour
 
 
@@ -173,10 +180,13 @@ def _may_have_alpha(data: np.ndarray) -> bool:
     return False
 
 
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+
+
 def exif_orientation(data: bytes) -> int:
     """The EXIF orientation (1-8; 1 when none is found) of a PNG (eXIf chunk), WebP (EXIF chunk)
     or TIFF file's bytes."""
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
+    if data[:4] in _TIFF_MAGIC:
         start = 0
     else:
         for marker, skip in ((b"eXIf", 4), (b"EXIF", 8)):
@@ -188,19 +198,26 @@ def exif_orientation(data: bytes) -> int:
                 break
         else:
             return 1
+    value = tiff_tag(data, start, 0x0112)
+    return value if value is not None and 1 <= value <= 8 else 1
+
+
+def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
+    """The first value (a short) of ``tag`` in the first directory of the TIFF structure at
+    ``start`` in ``data`` (a TIFF file, or EXIF inside another format), or None."""
     order = {b"II": "<", b"MM": ">"}.get(data[start : start + 2])
+    if order is None:
+        return None
     try:
-        if order is None:
-            return 1
         (ifd,) = struct.unpack_from(order + "I", data, start + 4)
         (count,) = struct.unpack_from(order + "H", data, start + ifd)
         for i in range(min(count, 512)):
-            tag, _kind, _n, value = struct.unpack_from(order + "HHIH", data, start + ifd + 2 + 12 * i)
-            if tag == 0x0112:
-                return value if 1 <= value <= 8 else 1
+            found, _kind, _n, value = struct.unpack_from(order + "HHIH", data, start + ifd + 2 + 12 * i)
+            if found == tag:
+                return value
     except struct.error:  # cut short: as if none
-        return 1
-    return 1
+        return None
+    return None
 
 
 # The eight EXIF orientations, in order (1: as stored ... 6: turn 90 degrees clockwise, 8: counter-clockwise).

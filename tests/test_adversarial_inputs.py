@@ -604,7 +604,7 @@ def test_audio_a_container_cannot_store_is_named_not_the_temporary_file(capsys, 
     out_path = tmp_path / "out.mov"
     result = cli(capsys, "run", clip, out_path, *RUN_FAST, "--effect", "grey")
     assert result.status == 0 and probe(out_path)["frames"] == 10  # the video, without the audio
-    assert "audio not copied: opus audio (mono) cannot be stored in a .mov file" in result.err, result.err
+    assert "audio not copied: a .mov file cannot store opus audio (mono)" in result.err, result.err
     assert ".partial" not in result.err
 
 
@@ -692,6 +692,11 @@ def test_a_stray_timestamp_does_not_move_the_rest():
     assert [clock(t, 1) for t in [*range(300, 303), 0, 1, 2]] == [300, 301, 302, 303, 304, 305]
     clock = OnwardClock(90000)
     assert [clock(t, 3000) for t in [0, 3000, 6000, 6000, 9000]] == [0, 3000, 6000, 6001, 9000]
+    clock = OnwardClock(30)  # three recordings joined: each goes on one frame after the last, no gap
+    assert [clock(t, 1) for t in [*range(90), *range(90), *range(90)]] == list(range(270))
+    clock = OnwardClock(30)  # a first frame before zero (an edit list) shifted to zero, then a join
+    clock.shift = 5
+    assert [clock(t, 1) for t in [*range(-5, 40), *range(40)]] == list(range(85))
 
 
 def test_a_colour_made_clear_by_a_png_transparency_chunk_is_on_white(tmp_path):
@@ -707,3 +712,26 @@ def test_a_colour_made_clear_by_a_png_transparency_chunk_is_on_white(tmp_path):
     image, alpha = read_image_alpha(tmp_path / "key.png")
     assert alpha is not None and alpha[:, :15].max() == 0 and alpha[:, 15:].min() == 255
     assert image[:, :15].min() == 255 and (image[:, 15:] == (0, 0, 200)).all()
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_a_transparent_tiff_reads_as_the_same_png(tmp_path, orientation):
+    """A TIFF with alpha was turned twice (OpenCV turns a TIFF itself, alpha or not) and made too
+    dark (libtiff gives its colour premultiplied by the alpha)."""
+    from PIL import Image
+
+    from deepphoto.frames import read_image_alpha
+
+    rgba = np.zeros((20, 30, 4), np.uint8)
+    rgba[..., :3] = (50, 100, 200)
+    rgba[..., 3] = 128
+    rgba[:5, :, 3] = 255  # opaque along the top edge
+    picture = Image.fromarray(rgba, "RGBA")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    picture.save(tmp_path / "a.png", exif=exif)
+    picture.save(tmp_path / "a.tif", tiffinfo={0x0112: orientation})
+    png, png_alpha = read_image_alpha(tmp_path / "a.png")
+    tif, tif_alpha = read_image_alpha(tmp_path / "a.tif")
+    assert np.array_equal(tif_alpha, png_alpha) and np.abs(tif.astype(int) - png).max() <= 1
+    assert png[..., 0].max() > 220  # half-clear blue (200) on white: 227, not darkened

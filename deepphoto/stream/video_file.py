@@ -96,7 +96,7 @@ class OnwardClock:
                 self.shift, self.pending = self.pending, None
                 at = ts + self.shift
             else:
-                self.pending = self.shift + self.last + step - ts
+                self.pending = self.last + step - ts
                 at = self.last + max(1, step)
         else:
             self.pending = None
@@ -368,6 +368,24 @@ class AudioNotStorable(ValueError):
 
 
 def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
+    """``_remux`` with FFmpeg's own error lines caught: a container that refuses the audio (at its
+    header, or at its end: a channel layout an MP4 cannot name) is ``AudioNotStorable`` with
+    FFmpeg's reason."""
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=False) as logs:
+            _remux(video, audio_src, out, fmt)
+    except av.error.FFmpegError as exc:
+        said = [m.strip() for lvl, _name, m in logs if lvl <= av.logging.ERROR and m.strip()]
+        if exc.errno == errno.EINVAL:
+            raise AudioNotStorable(said[-1] if said else "") from None
+        raise
+    finally:
+        av.logging.set_level(level)
+
+
+def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
     """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
 
     Matroska stores no decoding timestamps: its packets come without DTS (only the first few have
@@ -383,12 +401,7 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
-        try:
-            dst.start_encoding()  # the header: where a container refuses the audio's codec
-        except av.error.FFmpegError as exc:
-            if exc.errno == errno.EINVAL:
-                raise AudioNotStorable(str(exc)) from None
-            raise
+        dst.start_encoding()  # the header: where a container refuses the audio's codec
         end = video_end(video)
 
         def packets(
@@ -424,9 +437,10 @@ def audio_failure(exc: Exception, source: Path | str, output: Path) -> str:
     """What to tell a user whose ``output`` was written without ``source``'s audio after ``exc``:
     the codec a container refused, else the reason (never the hidden temporary file's name)."""
     if isinstance(exc, AudioNotStorable):
-        what = audio_codec(source)
+        said = f" (FFmpeg: {str(exc).rstrip('.')})" if str(exc) else ""
         return (
-            f"audio not copied: {what} cannot be stored in a {output.suffix} file; a .mkv output takes any audio codec"
+            f"audio not copied: a {output.suffix} file cannot store {audio_codec(source)}{said}; "
+            "a .mkv output takes any audio codec"
         )
     return f"audio not copied ({getattr(exc, 'strerror', None) or exc})"
 

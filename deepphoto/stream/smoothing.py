@@ -33,9 +33,10 @@ def noise_level(change: np.ndarray) -> float:
 
 # A new scene (a cut in a video, the next photo of a folder): the 25th percentile of the grey change
 # from the frame before (at the mask's size) reaches this. Continuous footage stays far below it:
-# at most 6.7 grey levels over every frame pair of the 30 shared and synthetic clips, 2.2 at the
-# 99th percentile; cuts between the clips' first frames are 15.5 at the 5th percentile
-# (runs/cut_levels.py, 2026-11-30). What was held is then let go, as on a first frame.
+# at most 6.7 grey levels over every frame pair of the 30 shared and synthetic clips, 2.3 at the
+# 99th percentile; the first frames of two different clips are 25 apart at the median, and as
+# little as 0.1 where they show the same person in the same room (not a cut: smoothed over)
+# (scripts/cut_levels.py). What was held is then let go, as on a first frame.
 CUT_LEVEL = 10.0 / 255
 # The most the noise can raise the still and moving levels: sensor and compression noise, never
 # what a new scene's change would make of it (a ghost of the old mask held over the new picture).

@@ -117,8 +117,9 @@ def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return decoded
 
 
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")  # little- and big-endian
 # The formats whose files can hold an alpha channel: PNG, WebP, TIFF (by their first bytes).
-_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"II*\x00", b"MM\x00*")
+_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", *_TIFF_MAGIC)
 
 
 def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -178,9 +179,6 @@ def _may_have_alpha(data: np.ndarray) -> bool:
             return False
         at += 12 + length
     return False
-
-
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 
 
 def exif_orientation(data: bytes) -> int:

@@ -126,8 +126,10 @@ class FrameProcessor:
             and self._grey_at_seg is not None
             and float(np.abs(grey - self._grey_at_seg).mean()) < s.skip_still
         )
-        cut = grey is not None and scene_cut(grey, self._grey_at_seg)  # a new scene is segmented at once
-        if self._low is None or cut or (self.frames % max(1, s.seg_every) == 0 and not still):
+        segment = self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still)
+        if not segment and grey is not None:  # a new scene is segmented at once, whatever --seg-every
+            segment = scene_cut(grey, self._grey_at_seg)
+        if segment:
             x = self.segmenter.prepare(frame)
             t = self._timed("preprocess", t)
             self._low = self.segmenter.infer(x)

@@ -126,17 +126,25 @@ class MaskSmoother:
         scale = 1.0 / (self.moving_level - self.still_level)
         return np.clip((change - (self.still_level + noise)) * scale, 0.0, 1.0)
 
-    def noise(self, grey: np.ndarray) -> float:
-        """``noise_scale`` x the frame's noise level (0 without a frame before or when off)."""
-        if self.noise_scale == 0.0 or self.prev_grey is None or self.prev_grey.shape != grey.shape:
+    def change_level(self, grey: np.ndarray | None) -> float | None:
+        """The frame's noise level against the frame before (None without one): what tells a cut,
+        and, scaled, how far noise raises the still and moving levels."""
+        if grey is None or self.prev_grey is None or self.prev_grey.shape != grey.shape:
+            return None
+        return noise_level(picture_change(grey, self.prev_grey))
+
+    def noise(self, level: float | None) -> float:
+        """``noise_scale`` x the frame's noise ``level`` (0 without a frame before or when off)."""
+        if self.noise_scale == 0.0 or level is None:
             return 0.0
-        return min(NOISE_CAP, self.noise_scale * noise_level(picture_change(grey, self.prev_grey)))
+        return min(NOISE_CAP, self.noise_scale * level)
 
     def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None) -> np.ndarray:
         """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size
         (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
-        if grey is not None and self.smooth > 0.0 and scene_cut(grey, self.prev_grey):
+        level = self.change_level(grey)  # once a frame: the cut test and the noise both use it
+        if self.smooth > 0.0 and level is not None and level >= CUT_LEVEL:
             self.reset()  # a new scene: nothing of the last one is held over it, as on a first frame
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
@@ -146,7 +154,7 @@ class MaskSmoother:
         smooth: float | np.ndarray = self.smooth
         motion: float | np.ndarray = 0.0
         if grey is not None and self.last_grey is not None and grey.shape == prob.shape:
-            motion = self.moved(grey, self.last_grey, self.noise(grey))
+            motion = self.moved(grey, self.last_grey, self.noise(level))
             if self.mask_motion > 0:  # a large mask change where the picture moved a little
                 motion = np.maximum(motion, np.minimum(np.abs(diff) * (1.0 / self.mask_motion), 1.0) * (motion > 0))
             if self.still_for is None or self.still_for.shape != prob.shape:

@@ -127,6 +127,7 @@ class VideoFileSource:
         self.stream.thread_type = "AUTO"
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
         self.fps = Fraction(rate)
+        self.period = 1 / float(self.fps) if self.fps else 0.04  # one frame, in seconds
         self.time_base = self.stream.time_base or 1 / self.fps
         self.frame_count = int(self.stream.frames or 0)
         self.has_audio = bool(self.container.streams.audio)
@@ -170,23 +171,21 @@ class VideoFileSource:
     def _advance(self, time: float) -> None:
         """Add a decoded frame at ``time`` (seconds) to the time decoded so far: a step back (joined
         recordings, a wrapped timestamp) counts as one frame, not as going back."""
-        period = 1 / float(self.fps) if self.fps else 0.04
         if self.last_time is None or self.reached is None:
             start = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
-            self.reached = time - start + period
+            self.reached = time - start + self.period
         elif time > self.last_time:
             self.reached += time - self.last_time
         else:
-            self.reached += period
+            self.reached += self.period
         self.last_time = time
 
     def _check_end(self) -> None:
         """Warn, once, when the decoded frames end well before the duration the file declares."""
         if self.duration is None or self.ended_early or self.reached is None:
             return  # nothing decoded at all: the caller says so, as an error
-        period = 1 / float(self.fps) if self.fps else 0.04
         reached = self.reached
-        if self.duration - reached > max(3 * period, self.duration_slack):
+        if self.duration - reached > max(3 * self.period, self.duration_slack):
             self.ended_early = f"decoding stopped at {reached:.2f} s of {self.duration:.2f} s"
             print(
                 f"deepphoto: warning: {self.path}: {self.ended_early} (the file is cut short or damaged); "
@@ -222,10 +221,9 @@ class VideoFileSink:
         self.container: av.container.OutputContainer | None = None
         self.stream = None
         self.frames = 0
-        self._last_pts = -1
         self._shape: tuple[int, ...] = ()  # (height, width) the video was opened with
         self._refitted = False  # a frame of another size was fitted in (said once)
-        self._clock: OnwardClock | None = None  # the source's timestamps, kept going onward
+        self._clock: OnwardClock | None = None  # the frames' timestamps, kept going onward (its last: the last written)
         self.audio_note = ""
 
     def _open(self, width: int, height: int) -> None:
@@ -270,21 +268,20 @@ class VideoFileSink:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         period = max(1, int(round(1 / (self.fps * tb)))) if self.fps else 1  # one frame, in ticks of tb
+        if self._clock is None:  # where every frame goes, whichever way it was timed
+            self._clock = OnwardClock(round(1 / tb))
+            if pts is not None and pts < 0:  # a first frame before zero (an edit list): at zero
+                self._clock.shift = -pts
+        last = self._clock.last
         if pts is not None and self.time_base:
-            if self._clock is None:
-                self._clock = OnwardClock(round(1 / tb))
-                if pts < 0:  # a first frame before zero (an edit list): at zero
-                    self._clock.shift = -pts
             frame.pts = self._clock(pts, period)
-        elif pts is None and self.time_base and self._last_pts >= 0 and seconds is None:
-            frame.pts = self._last_pts + period  # a frame without a timestamp amid ones with: the next tick
+        elif pts is None and self.time_base and last is not None and seconds is None:
+            frame.pts = last + period  # a frame without a timestamp amid ones with: the next tick
         else:  # no usable source timestamp: when it arrived, else a steady clock at the frame rate
             at = seconds if seconds is not None else self.frames / self.fps
-            frame.pts = max(self._last_pts + 1, int(round(at / tb)))
+            frame.pts = max(0 if last is None else last + 1, int(round(at / tb)))
         frame.time_base = tb
-        self._last_pts = frame.pts
-        if self._clock is not None:
-            self._clock.last = frame.pts
+        self._clock.last = frame.pts
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
         self.frames += 1

@@ -386,3 +386,72 @@ def test_a_cut_is_segmented_at_once_whatever_seg_every() -> None:
     finally:
         processor.close()
     assert len(calls) == 2  # the first frame, then the cut (frame 2 of every 5)
+
+
+def dim_room(seed: int, size: tuple[int, int] = (88, 88)) -> np.ndarray:
+    """A dark, textured scene (a stage, an audience in the dark): grey 0-1, mostly under 40 levels."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    texture = cv2.GaussianBlur(rng.random(size).astype(np.float32), (0, 0), 3)
+    ranks = np.argsort(np.argsort(texture, axis=None)).reshape(size) / texture.size  # evenly spread
+    return (0.03 + 0.12 * ranks).astype(np.float32)
+
+
+def test_a_cut_between_two_dim_scenes_is_found() -> None:
+    """A cut from one dim scene to another keeps most pixels within a few grey levels, which the
+    25th-percentile test missed (a stage clip: the old painting was held over the new scene as a
+    dark ghost); the two share no structure, which tells the cut."""
+    from deepphoto.stream.smoothing import CUT_LEVEL, likeness, noise_level, picture_change
+
+    first, second = dim_room(1), dim_room(2)
+    assert noise_level(picture_change(second, first)) < CUT_LEVEL  # what the old test looked at
+    assert scene_cut(second, first)
+    alike = likeness(second, first)
+    assert alike is not None and alike < 0.5
+
+
+def test_dim_continuous_footage_is_not_a_cut() -> None:
+    """The same dim scene moved by a pan or a shake, with sensor noise, or a person coming into
+    it, is one scene; a flat dark frame tells nothing by shape and is judged by brightness alone."""
+    from deepphoto.stream.smoothing import likeness
+
+    rng = np.random.default_rng(3)
+    room = dim_room(1, (100, 100))
+    before = room[6:94, 6:94]
+    for dy, dx in ((0, 0), (3, -2), (-5, 5)):  # up to 5 pixels of the 88-pixel copy
+        moved = room[6 + dy : 94 + dy, 6 + dx : 94 + dx] + rng.normal(0, 1.5 / 255, (88, 88)).astype(np.float32)
+        assert not scene_cut(moved, before), (dy, dx)
+    walked_in = before.copy()
+    walked_in[30:88, 30:50] = 0.25  # a person, lit, covering a seventh of the view
+    assert not scene_cut(walked_in, before)
+    dark = np.full((88, 88), 0.02, np.float32)
+    noisy = dark + rng.normal(0, 1 / 255, dark.shape).astype(np.float32)
+    assert likeness(noisy, dark) is None and not scene_cut(noisy, dark)
+
+
+def test_a_dim_cut_lets_go_of_the_mask_and_the_painting() -> None:
+    first, second = dim_room(1), dim_room(2)
+    person = np.zeros((88, 88), np.float32)
+    person[20:70, 50:80] = 1.0
+    smoother = MaskSmoother(0.7)
+    hold = PaintingHold()
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        smoother(person, first)
+        hold(np.dstack([np.uint8(255 * first)] * 3), rng.integers(0, 256, (88, 88, 3), np.uint8))
+    assert smoother(np.zeros_like(person), second).max() < 0.05  # no silhouette of the last scene
+    painting = rng.integers(0, 256, (88, 88, 3), np.uint8)
+    np.testing.assert_array_equal(hold(np.dstack([np.uint8(255 * second)] * 3), painting), painting)
+
+
+def test_flicker_is_not_counted_across_a_cut() -> None:
+    """At a cut the output rightly changes everywhere, also where a pixel's grey happens to match
+    the last scene's: not flicker. The frames on either side still count."""
+    from deepphoto.measure.stability import output_flicker
+
+    first, second = dim_room(1), dim_room(2)
+    grey = [first, first, second, second]
+    outs = [np.zeros((88, 88), np.float32), np.full((88, 88), 1 / 255, np.float32)]
+    outs += [np.full((88, 88), 0.5, np.float32), np.full((88, 88), 0.5 + 3 / 255, np.float32)]
+    assert output_flicker(outs, grey) == pytest.approx((1 + 3) / 2)  # the jump to 0.5 at the cut left out

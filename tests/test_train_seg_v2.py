@@ -321,3 +321,33 @@ def test_the_mix_makes_room_for_hard_examples() -> None:
     assert weight.min() > 0.999  # a real mask: every pixel certain
     with pytest.raises(DeepPhotoError, match="needs a hard-examples file"):
         MixData(SHARED, MIXES_V2["v2b"], hard_share=0.25)
+
+
+def test_close_ups_need_the_v2_mix_and_a_share() -> None:
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    with pytest.raises(DeepPhotoError, match="--mix v2"):
+        config_from_args(p.parse_args(["--close-ups", "0.2"]))
+    with pytest.raises(DeepPhotoError, match="--close-ups"):
+        config_from_args(p.parse_args(["--mix", "v2b", "--close-ups", "1.5"]))
+    assert config_from_args(p.parse_args(["--mix", "v2b", "--close-ups", "0.2"])).close_ups == 0.2
+
+
+def test_a_close_up_is_a_small_crop_around_the_person() -> None:
+    """A close-up shows a part of the person large (a torso without its head), which whole-photo
+    crops (45-100% of the photo) never do; a photo without a person still gives a crop."""
+    from deepphoto.training.seg_mix import close_up, crop
+
+    h, w = 240, 320
+    img = np.zeros((h, w, 3), np.uint8)
+    target = np.zeros((h, w), np.float32)
+    target[150:230, 250:300] = 1.0  # a small person in the bottom right corner
+    img[target > 0] = 200
+    weight = np.ones((h, w), np.float32)
+    rng = np.random.default_rng(0)
+    close = [close_up(img, target, weight, (64, 64), rng)[1].mean() for _ in range(40)]
+    whole = [crop(img, target, weight, (64, 64), rng)[1].mean() for _ in range(40)]
+    assert min(close) > 0.05  # every close-up shows the person
+    assert np.mean(close) > 2.5 * np.mean(whole)  # and larger than a whole-photo crop does
+    empty = close_up(img, np.zeros_like(target), weight, (64, 64), rng)
+    assert empty[0].shape == (64, 64, 3) and empty[1].max() == 0

@@ -129,6 +129,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="v2: share of samples drawn from --hard-examples (the mix's shares make room)",
     )
     p.add_argument(
+        "--close-ups",
+        type=real("--close-ups"),
+        default=d.close_ups,
+        help="v2: share of photo samples cropped close around a person (10-45%% of the photo: a torso "
+        "without a head, half a face at the edge), as a zoomed webcam or video shows them",
+    )
+    p.add_argument(
         "--resume",
         type=Path,
         default=d.resume,

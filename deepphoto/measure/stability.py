@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from deepphoto.stream.smoothing import scene_cut
+
 STILL_GREY = 2.0 / 255  # a pixel whose grey level changed less than this between frames is "still"
 MOVING_MASK = 0.25  # a pixel whose raw mask changed more than this between frames is on a moving edge
 MOVING_GREY = 8.0 / 255  # ... when its picture changed by at least this too (well above noise)
@@ -17,7 +19,11 @@ LAG_STEP = 0.05
 
 
 def still_pixels(grey: Sequence[np.ndarray], t: int, threshold: float = STILL_GREY) -> np.ndarray:
-    """Pixels whose input did not change from frame t-1 to frame t."""
+    """Pixels whose input did not change from frame t-1 to frame t; none across a scene cut (a new
+    picture is not a still one where a few of its pixels happen to match the last scene's grey:
+    what changes there is a new scene's first frame, not flicker; ``smoothing.scene_cut``)."""
+    if scene_cut(grey[t], grey[t - 1]):
+        return np.zeros(grey[t].shape, bool)
     return np.abs(grey[t] - grey[t - 1]) < threshold
 
 

@@ -31,23 +31,61 @@ def noise_level(change: np.ndarray) -> float:
     return float(np.percentile(change, 25))
 
 
-# A new scene (a cut in a video, the next photo of a folder): the 25th percentile of the grey change
-# from the frame before (at the mask's size) reaches this. Continuous footage stays far below it:
-# at most 6.7 grey levels over every frame pair of the 30 shared and synthetic clips, 2.3 at the
-# 99th percentile; the first frames of two different clips are 25 apart at the median, and as
-# little as 0.1 where they show the same person in the same room (not a cut: smoothed over)
-# (scripts/cut_levels.py). What was held is then let go, as on a first frame.
+# A new scene (a cut in a video, the next photo of a folder), by either of two tests against the
+# frame before (scripts/cut_levels.py over every frame pair of the 30 shared and synthetic clips;
+# docs/benchmark/steadiness.md, "Cuts"). What was held is then let go, as on a first frame.
+# 1. The 25th percentile of the grey change reaches CUT_LEVEL: a cut between scenes of different
+#    brightness (the first frames of two different clips are 25 levels apart at the median), a flash.
 CUT_LEVEL = 10.0 / 255
+# 2. The two pictures no longer look alike: the best normalized correlation of their small copies
+#    over the shifts a moving camera makes is under CUT_LIKENESS. A cut between two dim scenes keeps
+#    most pixels within a few grey levels (test 1 misses it: 4-7 levels on the stage clip's three
+#    cuts) but shares no structure (correlation 0.02-0.31); continuous footage stays at 0.75 or
+#    more (a dim, moving close-up), 0.9 or more on every other clip.
+CUT_LIKENESS = 0.5
+CUT_SIDE = 88  # the copies compared are at most this long (the mask's own size)
+CUT_SHIFT = 0.07  # shifts searched: this share of the copy's short side each way (a pan, a shake)
+CUT_TEXTURE = 4.0 / 255  # copies flatter than this (grey standard deviation) tell nothing by shape
 # The most the noise can raise the still and moving levels: sensor and compression noise, never
 # what a new scene's change would make of it (a ghost of the old mask held over the new picture).
 NOISE_CAP = 8.0 / 255
 
 
-def scene_cut(grey: np.ndarray, before: np.ndarray | None) -> bool:
-    """Whether ``grey`` (0-1) shows another scene than ``before`` (the frame before, same size)."""
+def _small(grey: np.ndarray) -> np.ndarray:
+    h, w = grey.shape[:2]
+    scale = CUT_SIDE / max(h, w)
+    if scale >= 1.0:
+        return grey.astype(np.float32, copy=False)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(grey.astype(np.float32, copy=False), size, interpolation=cv2.INTER_AREA)
+
+
+def likeness(grey: np.ndarray, before: np.ndarray) -> float | None:
+    """How alike two grey pictures (0-1, same size) are in shape: the highest normalized
+    correlation of their small copies over small shifts (a moving camera's), from -1 to 1; None
+    where either is too flat (or too small) to tell."""
+    a, b = _small(grey), _small(before)
+    margin = max(1, round(CUT_SHIFT * min(a.shape)))
+    if min(a.shape) <= 2 * margin + 2 or min(float(a.std()), float(b.std())) < CUT_TEXTURE:
+        return None
+    middle = a[margin:-margin, margin:-margin]
+    if float(middle.std()) < CUT_TEXTURE:
+        return None
+    scores = cv2.matchTemplate(b, middle, cv2.TM_CCOEFF_NORMED)
+    return float(np.nanmax(scores)) if np.isfinite(scores).any() else None
+
+
+def scene_cut(grey: np.ndarray, before: np.ndarray | None, level: float | None = None) -> bool:
+    """Whether ``grey`` (0-1) shows another scene than ``before`` (the frame before, same size);
+    ``level``: the frame's noise level against ``before`` when already measured."""
     if before is None or before.shape != grey.shape:
         return False
-    return noise_level(picture_change(grey, before)) >= CUT_LEVEL
+    if level is None:
+        level = noise_level(picture_change(grey, before))
+    if level >= CUT_LEVEL:
+        return True
+    alike = likeness(grey, before)
+    return alike is not None and alike < CUT_LIKENESS
 
 
 class MaskSmoother:
@@ -144,7 +182,7 @@ class MaskSmoother:
         (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
         level = self.change_level(grey)  # once a frame: the cut test and the noise both use it
-        if self.smooth > 0.0 and level is not None and level >= CUT_LEVEL:
+        if self.smooth > 0.0 and grey is not None and level is not None and scene_cut(grey, self.prev_grey, level):
             self.reset()  # a new scene: nothing of the last one is held over it, as on a first frame
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey

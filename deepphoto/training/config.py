@@ -48,6 +48,7 @@ class SegTrainConfig:
     keep_last: int = 3  # also keep the last N saves as step-NNNNNN.pt (hard links: no copying)
     hard_examples: Path | None = None  # mined hard training images (training.hard_examples)
     hard_share: float = 0.0  # share of samples drawn from them (the mix's own shares make room)
+    close_ups: float = 0.0  # v2: share of photo samples cropped close around a person (a torso, half a face)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(self.sizes))
@@ -61,6 +62,9 @@ class SegTrainConfig:
         number("--consistency-weight", self.consistency_weight, 0.0, 1e6)
         whole("--keep-last", self.keep_last, 0, 10**6)
         number("--hard-share", self.hard_share, 0.0, 1.0)
+        number("--close-ups", self.close_ups, 0.0, 1.0)
+        if self.close_ups and self.mix == "v1":
+            raise DeepPhotoError("--close-ups needs a v2 data mix (--mix v2 or v2b)")
         if (self.hard_examples is None) != (self.hard_share == 0):
             raise DeepPhotoError("--hard-examples and --hard-share: give both (a file and a share above 0) or neither")
         if self.mix == "v1" and self.hard_examples:

@@ -70,6 +70,7 @@ class MixData:
         labels: Path | None = None,
         hard: list[tuple[Path, Path]] | None = None,
         hard_share: float = 0.0,
+        close_ups: float = 0.0,
     ) -> None:
         self.mix = dict(MIX_V2 if mix is None else mix)
         total = sum(self.mix.values())
@@ -85,6 +86,9 @@ class MixData:
         self.names = list(self.mix)
         self.p = np.array([self.mix[n] / total for n in self.names])
         self.labels = labels
+        if not 0.0 <= close_ups <= 1.0:
+            raise DeepPhotoError(f"close-up share {close_ups}: give a share in [0, 1]")
+        self.close_ups = close_ups
         self.rng = np.random.default_rng(seed)
         self.items: dict[str, list[Callable[[], Loaded]]] = {}
         for name in datasets.LABELLED_SETS:
@@ -152,7 +156,11 @@ class MixData:
             bases = datasets.FULL_PERSON_SETS  # every person labelled: copy-paste bases
             base = bases[int(rng.integers(len(bases)))] if name == "copy-paste" else name
             items = self.items[base]
-            img, target, weight = crop(*items[int(rng.integers(len(items)))](), size, rng)
+            loaded = items[int(rng.integers(len(items)))]()
+            if self.close_ups and rng.random() < self.close_ups:  # drawn only when on: old runs replay
+                img, target, weight = close_up(*loaded, size, rng)
+            else:
+                img, target, weight = crop(*loaded, size, rng)
             if name == "copy-paste":
                 img, mask = self.v1.paste_people(img, (target > 0.5).astype(np.uint8))
                 target = np.maximum(target, mask.astype(np.float32))
@@ -168,6 +176,23 @@ def _hard(image: Path, mask: Path) -> Loaded:
     return img, truth.astype(np.float32), np.ones(truth.shape, np.float32)
 
 
+CLOSE_AREA = (0.10, 0.45)  # a close-up's share of the photo (``crop`` draws 0.45-1)
+
+
+def close_up(
+    img: np.ndarray, target: np.ndarray, weight: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+) -> Loaded:
+    """A crop of 10-45% of the photo centred on a random person pixel (where the photo has one),
+    squashed to ``size``: a torso without a head, half a face at the frame's edge, a hand close to
+    the camera, as a zoomed or close webcam shows them and whole-photo crops never do."""
+    ys, xs = np.nonzero(target > 0.5)
+    centre = None
+    if len(ys):
+        i = int(rng.integers(len(ys)))
+        centre = (int(ys[i]), int(xs[i]))
+    return crop(img, target, weight, size, rng, CLOSE_AREA[0], CLOSE_AREA[1], centre)
+
+
 def crop(
     img: np.ndarray,
     target: np.ndarray,
@@ -175,16 +200,23 @@ def crop(
     size: tuple[int, int],
     rng: np.random.Generator,
     min_area: float = 0.45,
+    max_area: float = 1.0,
+    centre: tuple[int, int] | None = None,
 ) -> Loaded:
     """A random crop of random aspect squashed to ``size`` (as ``seg_data.random_crop``), with
-    the target and weight resized smoothly (they are probabilities and weights, not classes)."""
+    the target and weight resized smoothly (they are probabilities and weights, not classes);
+    ``centre`` (y, x): the crop is placed as near as it fits to centring on this pixel."""
     H, W = img.shape[:2]
-    area = rng.uniform(min_area, 1.0) * H * W
+    area = rng.uniform(min_area, max_area) * H * W
     aspect = np.exp(rng.uniform(np.log(0.6), np.log(1.9)))  # w/h of the crop
     ch = max(1, int(min(H, np.sqrt(area / aspect))))
     cw = max(1, int(min(W, ch * aspect)))
-    y = int(rng.integers(0, H - ch + 1))
-    x = int(rng.integers(0, W - cw + 1))
+    if centre is None:
+        y = int(rng.integers(0, H - ch + 1))
+        x = int(rng.integers(0, W - cw + 1))
+    else:
+        y = int(np.clip(centre[0] - ch // 2, 0, H - ch))
+        x = int(np.clip(centre[1] - cw // 2, 0, W - cw))
     h, w = size
     interp = cv2.INTER_AREA if cw > w else cv2.INTER_LINEAR
     img = cv2.resize(img[y : y + ch, x : x + cw], (w, h), interpolation=interp)

@@ -147,7 +147,12 @@ def train(config: SegTrainConfig) -> Path:
 
         hard = hard_examples.read(config.hard_examples, config.data) if config.hard_examples else None
         data: SegTrainingData | MixData = MixData(
-            config.data, MIXES_V2[config.mix], seed=config.seed, hard=hard, hard_share=config.hard_share
+            config.data,
+            MIXES_V2[config.mix],
+            seed=config.seed,
+            hard=hard,
+            hard_share=config.hard_share,
+            close_ups=config.close_ups,
         )
     else:
         data = SegTrainingData(

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
+from deepphoto.image_header import DamagedHeader, image_size
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -109,17 +110,48 @@ def read_image(path: Path) -> np.ndarray:
     return read_image_alpha(path)[0]
 
 
+# The largest photo read (width x height, as its header states it, checked before decoding): a
+# 12000x9000 photo (108 megapixels) takes about 4 GB to paint; 40000x40000 pixels fit in a 2 MB PNG.
+MAX_PHOTO_PIXELS = 200_000_000
+
+
 def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None."""
-    decoded = decode_photo(read_bytes(path))
+    """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None; a
+    photo of more than ``MAX_PHOTO_PIXELS`` is refused by its header before it is decoded."""
+    data = read_bytes(path)
+    check_photo_size(path, data)
+    try:
+        decoded = decode_photo(data)
+    except cv2.error:  # OpenCV's own limits (a header that lied about its size), a decoder's failure
+        raise DeepPhotoError(f"{path}: cannot be decoded (damaged, or too large for OpenCV)") from None
     if decoded is None:
         raise DeepPhotoError(f"{path}: not a readable image")
+    h, w = decoded[0].shape[:2]
+    if w * h > MAX_PHOTO_PIXELS:  # no header read here (a kind not known to it), or one that lied
+        raise DeepPhotoError(f"{path}: {_too_large(w, h)}")
     return decoded
 
 
+def _too_large(w: int, h: int) -> str:
+    return (
+        f"{w}x{h} pixels ({w * h / 1e6:.0f} megapixels) is more than DeepPhoto paints "
+        f"(at most {MAX_PHOTO_PIXELS / 1e6:.0f} megapixels)"
+    )
+
+
+def check_photo_size(path: Path, data: np.ndarray) -> None:
+    """A one-line error for a photo whose header says it is larger than ``MAX_PHOTO_PIXELS``."""
+    try:
+        found = image_size(data[: 1 << 20].tobytes())  # a JPEG's size may follow its EXIF (up to 64 KB a block)
+    except DamagedHeader:
+        return  # the decoder says what is wrong with it
+    if found is not None and found[1] * found[2] > MAX_PHOTO_PIXELS:
+        raise DeepPhotoError(f"{path}: {_too_large(found[1], found[2])}")
+
+
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")  # little- and big-endian
-# The formats whose files can hold an alpha channel: PNG, WebP, TIFF (by their first bytes).
-_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", *_TIFF_MAGIC)
+# The formats whose files can hold an alpha channel: PNG, WebP, GIF, TIFF (by their first bytes).
+_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *_TIFF_MAGIC)
 
 
 def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -129,6 +161,9 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     without (it does not turn what it decodes with alpha); any other once with ``flags``."""
     if _may_have_alpha(data):
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if raw is not None and raw.ndim == 2 and (key := _grey_key(data)) is not None:
+            # a grey PNG with one grey level made clear (tRNS), which OpenCV does not apply
+            raw = np.dstack([raw, raw, raw, np.where(raw == key, 0, np.iinfo(raw.dtype).max).astype(raw.dtype)])
         if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
             tiff = bytes(data[:4]) in _TIFF_MAGIC
             turn = (lambda x: x) if tiff else _TURNS[exif_orientation(data.tobytes()) - 1]  # OpenCV turns a TIFF
@@ -157,6 +192,22 @@ def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False,
         else:
             rows[:] = (rows * a + 255 * (255 - a) + 127) // 255
     return colour
+
+
+def _grey_key(data: np.ndarray) -> int | None:
+    """The grey level a grey PNG of 8 or 16 bits makes clear with its tRNS chunk, else None."""
+    if bytes(data[:4]) != b"\x89PNG" or len(data) < 26 or int(data[25]) != 0 or int(data[24]) not in (8, 16):
+        return None
+    at = 8
+    while at + 8 <= len(data):
+        length = int.from_bytes(bytes(data[at : at + 4]), "big")
+        kind = bytes(data[at + 4 : at + 8])
+        if kind == b"tRNS" and length == 2 and at + 10 <= len(data):
+            return int.from_bytes(bytes(data[at + 8 : at + 10]), "big")
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        at += 12 + length
+    return None
 
 
 def _may_have_alpha(data: np.ndarray) -> bool:

@@ -42,9 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from deepphoto.frames import read_image_alpha
     from deepphoto.pipeline import Pipeline, read_photo
-    from deepphoto.stream.animation import is_animation
+    from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
-    from deepphoto.stream.sinks import check_output_file, write_image_atomic
+    from deepphoto.stream.sinks import check_encodable, check_output_file, write_image_atomic
 
     optimize = args.method == "optimize"
     if args.style_image and (args.style or args.effect):
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.output, args.overwrite, source=args.input)
     check_not_source(args.output, args.style_image, args.background)  # no input is written over
     image, alpha = read_image_alpha(args.input)  # transparent pixels on white
-    if is_animation(args.input):
+    check_encodable(args.output, image.shape[1], image.shape[0])  # before the work, not after
+    if has_frames(args.input):
         print(
             f"deepphoto: warning: {args.input}: an animation; its first frame is painted ('run' paints them all)",
             file=sys.stderr,

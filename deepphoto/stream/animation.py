@@ -41,3 +41,23 @@ def is_animation(path: Path) -> bool:
     except OSError:
         return False
     return len(decode_chunk(data, 0, 2)[0]) > 1
+
+
+def _may_be_animated(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is of a kind that can hold frames: GIF, WebP, PNG."""
+    webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    return head[:6] in (b"GIF87a", b"GIF89a") or head[:4] == b"\x89PNG" or webp
+
+
+def has_frames(path: Path) -> bool:
+    """Whether ``path`` holds more than one frame (an animated GIF, WebP or PNG), judged by its
+    content whatever its name says; False where this OpenCV cannot tell."""
+    if not hasattr(cv2, "imdecodeanimation"):
+        return False
+    try:
+        data = np.fromfile(Path(path), np.uint8)
+    except OSError:
+        return False
+    if not _may_be_animated(bytes(data[:12])):
+        return False
+    return len(decode_chunk(data, 0, 2)[0]) > 1

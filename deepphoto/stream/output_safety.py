@@ -126,8 +126,46 @@ def _writer_tag() -> str:
 
 
 def temporary_name(path: Path) -> Path:
-    """A hidden name beside ``path``, unique to this writer (two jobs never share one)."""
+    """A hidden name beside ``path``, unique to this writer (two jobs never share one). What a
+    killed writer of the same name left (SIGKILL, out of memory: no clean-up ran) is removed."""
+    path = Path(path)
+    sweep_stale(path.parent, f".{path.stem}.", f".partial{path.suffix}")
     return path.with_name(f".{path.stem}.{_writer_tag()}.partial{path.suffix}")
+
+
+STALE_AFTER = 60.0  # seconds a dead writer's temporary file is left before another removes it
+
+
+def sweep_stale(folder: Path, prefix: str, suffix: str) -> None:
+    """Remove temporary files ``prefix + "PID-N-RANDOM" + suffix`` in ``folder`` whose writer (the
+    process PID on this machine) is gone and that have not changed for ``STALE_AFTER`` seconds;
+    quietly (a folder that cannot be listed, a file another job removes first)."""
+    import time
+
+    try:
+        names = [p for p in Path(folder or ".").iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
+    except OSError:
+        return
+    for stale in names:
+        tag = stale.name[len(prefix) : len(stale.name) - len(suffix)]
+        pid = tag.split("-", 1)[0]
+        if not pid.isdigit() or tag.count("-") != 2 or _alive(int(pid)):
+            continue
+        try:
+            if time.time() - stale.lstat().st_mtime > STALE_AFTER and stale.is_file() and not stale.is_symlink():
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process, or cannot tell: leave its file
+    return True
 
 
 def temporary_folder(folder: Path) -> Path:

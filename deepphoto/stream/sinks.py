@@ -99,6 +99,21 @@ class VideoSink(Sink):
         self.file.abort()
 
 
+# The longest side each image format can hold (WebP's 14-bit size fields; libjpeg's limit).
+SIDE_LIMITS = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
+
+
+def check_encodable(path: Path, width: int, height: int) -> None:
+    """A one-line error, before any work, for an image too large for the format ``path`` names."""
+    suffix = Path(path).suffix.lower()
+    limit = SIDE_LIMITS.get(suffix)
+    if limit is not None and max(width, height) > limit:
+        raise DeepPhotoError(
+            f"{path}: a {suffix[1:].upper()} file holds at most {limit} pixels a side, and this image is "
+            f"{width}x{height} (write .png or .tiff)"
+        )
+
+
 def write_image_atomic(
     path: Path,
     image: np.ndarray,
@@ -110,6 +125,7 @@ def write_image_atomic(
     place: never a half-written image, never a temporary file left (a full disk is a one-line
     error naming ``shown_as``, else ``path``), any file name (cv2.imwrite cannot write every one)."""
     path = Path(path)
+    check_encodable(shown_as or path, image.shape[1], image.shape[0])
     ok, buf = cv2.imencode(path.suffix.lower(), image, params or [])
     if not ok:
         raise DeepPhotoError(f"{shown_as or path}: cannot encode an image of this type")

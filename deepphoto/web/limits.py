@@ -8,7 +8,6 @@ and height are read from the file's own header and refused when too large *befor
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,10 +18,10 @@ import cv2
 import numpy as np
 
 from deepphoto.frames import decode_photo
+from deepphoto.image_header import DamagedHeader, image_size
 from deepphoto.web.errors import WebError
 
-KINDS = ("JPEG", "PNG", "WebP", "BMP")
-JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+KINDS = ("JPEG", "PNG", "WebP", "BMP")  # what the page takes (the header reader knows more)
 
 
 @dataclass(frozen=True)
@@ -35,69 +34,16 @@ class UploadLimits:
         return f"at most {self.max_bytes / 2**20:.0f} MB and {self.max_pixels / 1e6:.0f} megapixels"
 
 
-def _be16(data: bytes, at: int) -> int:
-    return struct.unpack_from(">H", data, at)[0]
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the first start-of-frame marker of a JPEG."""
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            break
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        if marker in JPEG_SOF and i + 9 <= len(data):
-            return _be16(data, i + 7), _be16(data, i + 5)
-        i += 2 + _be16(data, i + 2)
-    raise WebError(422, "damaged JPEG: no image size in its header")
-
-
-def _webp_size(data: bytes) -> tuple[int, int]:
-    chunk = data[12:16]
-    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
-        w, h = struct.unpack_from("<HH", data, 26)
-        return w & 0x3FFF, h & 0x3FFF
-    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
-        bits = struct.unpack_from("<I", data, 21)[0]
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X" and len(data) >= 30:
-        w = int.from_bytes(data[24:27], "little") + 1
-        h = int.from_bytes(data[27:30], "little") + 1
-        return w, h
-    raise WebError(422, "damaged WebP: no image size in its header")
-
-
-def _bmp_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 26:
-        raise WebError(422, "damaged BMP: header too short")
-    header = struct.unpack_from("<I", data, 14)[0]
-    if header == 12:  # OS/2 bitmap
-        w, h = struct.unpack_from("<HH", data, 18)
-        return w, h
-    w, h = struct.unpack_from("<ii", data, 18)
-    return abs(w), abs(h)
-
-
 def image_header(data: bytes) -> tuple[str, int, int]:
-    """(kind, width, height) read from the first bytes; 415 when it is no image type known here."""
-    if data[:3] == b"\xff\xd8\xff":
-        return ("JPEG", *_jpeg_size(data))
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        if len(data) < 24 or data[12:16] != b"IHDR":
-            raise WebError(422, "damaged PNG: no IHDR header")
-        w, h = struct.unpack_from(">II", data, 16)
-        return "PNG", w, h
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ("WebP", *_webp_size(data))
-    if data[:2] == b"BM":
-        return ("BMP", *_bmp_size(data))
-    raise WebError(415, f"not an image this app reads: send {', '.join(KINDS)} (checked by content, not by name)")
+    """(kind, width, height) read from the first bytes; 415 when it is no image type taken here,
+    422 when its header is damaged."""
+    try:
+        found = image_size(data)
+    except DamagedHeader as exc:
+        raise WebError(422, str(exc)) from None
+    if found is None or found[0] not in KINDS:
+        raise WebError(415, f"not an image this app reads: send {', '.join(KINDS)} (checked by content, not by name)")
+    return found
 
 
 def decode_image(data: bytes, limits: UploadLimits, what: str = "photo") -> np.ndarray:

@@ -1,0 +1,109 @@
+"""An image file's kind and size read from its first bytes, before anything is decoded.
+
+A 50 KB PNG can claim 100,000 x 100,000 pixels (a decompression bomb): the web page refuses such an
+upload, and ``edit`` and ``batch`` a photo larger than they paint, by this header, never by the
+file's name. Kinds: JPEG, PNG, WebP, BMP, GIF, TIFF.
+"""
+
+from __future__ import annotations
+
+import struct
+
+KINDS = ("JPEG", "PNG", "WebP", "BMP", "GIF", "TIFF")
+JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+class DamagedHeader(ValueError):
+    """The file starts as an image kind known here, but its header does not say its size."""
+
+
+def _be16(data: bytes, at: int) -> int:
+    return struct.unpack_from(">H", data, at)[0]
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the first start-of-frame marker of a JPEG."""
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            break
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        if marker in JPEG_SOF and i + 9 <= len(data):
+            return _be16(data, i + 7), _be16(data, i + 5)
+        i += 2 + _be16(data, i + 2)
+    raise DamagedHeader("damaged JPEG: no image size in its header")
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        w, h = struct.unpack_from("<HH", data, 26)
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = struct.unpack_from("<I", data, 21)[0]
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        w = int.from_bytes(data[24:27], "little") + 1
+        h = int.from_bytes(data[27:30], "little") + 1
+        return w, h
+    raise DamagedHeader("damaged WebP: no image size in its header")
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    if len(data) < 26:
+        raise DamagedHeader("damaged BMP: header too short")
+    header = struct.unpack_from("<I", data, 14)[0]
+    if header == 12:  # OS/2 bitmap
+        w, h = struct.unpack_from("<HH", data, 18)
+        return w, h
+    w, h = struct.unpack_from("<ii", data, 18)
+    return abs(w), abs(h)
+
+
+def _tiff_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the first directory's ImageWidth (256) and ImageLength (257) tags."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        at = struct.unpack_from(order + "I", data, 4)[0]
+        count = struct.unpack_from(order + "H", data, at)[0]
+        size: dict[int, int] = {}
+        for k in range(count):
+            tag, kind = struct.unpack_from(order + "HH", data, at + 2 + 12 * k)
+            if tag in (256, 257):
+                fmt = "H" if kind == 3 else "I"  # SHORT or LONG
+                size[tag] = struct.unpack_from(order + fmt, data, at + 2 + 12 * k + 8)[0]
+    except struct.error:
+        raise DamagedHeader("damaged TIFF: its first directory is cut short") from None
+    if 256 not in size or 257 not in size:
+        raise DamagedHeader("damaged TIFF: no image size in its first directory")
+    return size[256], size[257]
+
+
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """(kind, width, height) read from the file's first bytes; None when it is no kind known here;
+    ``DamagedHeader`` when it is one but its header is cut short or says no size."""
+    if data[:3] == b"\xff\xd8\xff":
+        return ("JPEG", *_jpeg_size(data))
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise DamagedHeader("damaged PNG: no IHDR header")
+        w, h = struct.unpack_from(">II", data, 16)
+        return "PNG", w, h
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ("WebP", *_webp_size(data))
+    if data[:2] == b"BM":
+        return ("BMP", *_bmp_size(data))
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        if len(data) < 10:
+            raise DamagedHeader("damaged GIF: header too short")
+        w, h = struct.unpack_from("<HH", data, 6)  # the logical screen
+        return "GIF", w, h
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return ("TIFF", *_tiff_size(data))
+    return None

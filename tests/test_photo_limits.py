@@ -1,0 +1,120 @@
+"""Photos a new user hands ``edit`` (a bug hunt): too large for memory, GIF and grey-PNG
+transparency, animations named as photos, formats with a size limit, a killed writer's leftovers."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import MAX_PHOTO_PIXELS, read_image_alpha
+from deepphoto.image_header import image_size
+from deepphoto.stream.animation import has_frames
+from deepphoto.stream.output_safety import STALE_AFTER, temporary_name
+from deepphoto.stream.sinks import check_encodable, write_image_atomic
+
+
+def claiming_png(path: Path, width: int, height: int) -> None:
+    """A small PNG whose header claims ``width`` x ``height`` (a decompression bomb's header)."""
+    ok, buf = cv2.imencode(".png", np.zeros((8, 8), np.uint8))
+    data = bytearray(buf.tobytes())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+
+
+def test_a_photo_larger_than_painted_is_refused_by_its_header(tmp_path: Path) -> None:
+    """40000x40000 pixels fit in a 2 MB PNG: OpenCV raised its own assertion (a traceback), and a
+    30000x30000 one ran out of memory after 40 s. The header says the size before any decoding."""
+    bomb = tmp_path / "bomb.png"
+    claiming_png(bomb, 40000, 40000)
+    assert image_size(bomb.read_bytes()) == ("PNG", 40000, 40000)
+    with pytest.raises(DeepPhotoError, match=r"40000x40000 pixels \(1600 megapixels\) is more than"):
+        read_image_alpha(bomb)
+    side = int(MAX_PHOTO_PIXELS**0.5) - 1
+    claiming_png(bomb, side, side)  # under the limit: decoded (and found damaged: 8x8 of data)
+    with pytest.raises(DeepPhotoError, match="not a readable image|cannot be decoded"):
+        read_image_alpha(bomb)
+
+
+def test_headers_give_the_size_of_every_kind(tmp_path: Path) -> None:
+    image = np.zeros((30, 50, 3), np.uint8)
+    for suffix, kind in ((".jpg", "JPEG"), (".png", "PNG"), (".webp", "WebP"), (".bmp", "BMP"), (".tif", "TIFF")):
+        ok, buf = cv2.imencode(suffix, image)
+        assert image_size(buf.tobytes()) == (kind, 50, 30), suffix
+    Image.fromarray(image).save(tmp_path / "a.gif")
+    assert image_size((tmp_path / "a.gif").read_bytes()) == ("GIF", 50, 30)
+    assert image_size(b"not an image at all") is None
+
+
+def test_gif_transparency_is_kept(tmp_path: Path) -> None:
+    """A GIF's transparent pixels came out as a block of the colour stored under them."""
+    pixels = np.full((40, 60), 1, np.uint8)
+    pixels[:, :20] = 0  # palette index 0: transparent
+    gif = Image.fromarray(pixels, "P")
+    gif.putpalette([230, 130, 60, 20, 90, 200] + [0] * 762)
+    gif.save(tmp_path / "t.gif", transparency=0)
+    colour, alpha = read_image_alpha(tmp_path / "t.gif")
+    assert alpha is not None and alpha[:, :20].max() == 0 and alpha[:, 20:].min() == 255
+    assert colour[:, :20].min() == 255  # on white, not orange
+    np.testing.assert_array_equal(colour[0, 30], [200, 90, 20])  # BGR of palette entry 1
+
+
+def test_grey_png_colour_key_is_transparent(tmp_path: Path) -> None:
+    """OpenCV ignores a grey PNG's tRNS chunk (one grey level made clear); it is applied here."""
+    grey = np.full((30, 20), 120, np.uint8)
+    grey[:10] = 7
+    Image.fromarray(grey, "L").save(tmp_path / "k.png", transparency=7)
+    colour, alpha = read_image_alpha(tmp_path / "k.png")
+    assert alpha is not None and alpha[:10].max() == 0 and alpha[10:].min() == 255
+    assert colour[:10].min() == 255 and colour[20, 5, 0] == 120
+
+
+def test_an_animation_is_told_by_its_content_not_its_name(tmp_path: Path) -> None:
+    frames = [Image.fromarray(np.full((20, 30, 3), v, np.uint8)) for v in (0, 128, 255)]
+    frames[0].save(tmp_path / "moving.jpg", format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "still.gif")
+    if not hasattr(cv2, "imdecodeanimation"):
+        pytest.skip("this OpenCV decodes no animations")
+    assert has_frames(tmp_path / "moving.jpg")
+    assert not has_frames(tmp_path / "still.gif")
+
+
+def test_a_format_too_small_for_the_photo_is_refused_before_the_work(tmp_path: Path) -> None:
+    with pytest.raises(DeepPhotoError, match="at most 16383 pixels a side"):
+        check_encodable(tmp_path / "wide.webp", 20000, 10)
+    with pytest.raises(DeepPhotoError, match="at most 65500 pixels a side"):
+        check_encodable(tmp_path / "wide.JPG", 10, 70000)
+    check_encodable(tmp_path / "wide.png", 70000, 10)
+    with pytest.raises(DeepPhotoError, match="16383"):
+        write_image_atomic(tmp_path / "w.webp", np.zeros((4, 16400, 3), np.uint8))
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next(tmp_path: Path) -> None:
+    """SIGKILL (or the kernel's out-of-memory killer) leaves a writer's hidden temporary file; the
+    next writer of the same name removes it once its process is gone and it is a minute old."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    old = time.time() - STALE_AFTER - 5
+    stale = tmp_path / f".photo.{gone.pid}-1-abcdef.partial.png"
+    recent = tmp_path / f".photo.{gone.pid}-2-abcdef.partial.png"
+    running = tmp_path / f".photo.{os.getpid()}-3-abcdef.partial.png"  # a writer still at work
+    other = tmp_path / f".photo2.{gone.pid}-1-abcdef.partial.png"  # another output's
+    for path in (stale, recent, running, other):
+        path.write_bytes(b"x")
+    for path in (stale, running, other):
+        os.utime(path, (old, old))
+    temporary_name(tmp_path / "photo.png")
+    assert not stale.exists()
+    assert recent.exists() and running.exists() and other.exists()

@@ -112,6 +112,7 @@ def test_run_refuses_before_touching_anything(capsys, tmp_path, argv, says):
         (["bench-pipeline", "--live-seconds", "0"], "--live-seconds 0: must be above 0"),
         (["edit", "a.jpg", "b.png", "--method", "optimize", "--style", "wave", "--size", "-5"], "--size -5"),
         (["edit", "a.jpg", "b.png", "--size", "-5"], "--size -5"),
+        (["edit", "a.jpg", "b.png", "--size", "256"], "give it with --method optimize"),  # was ignored
         (["export", "lightnet", "--onnx", "x.onnx", "--note", "no-equals-sign"], "expected KEY=VALUE"),
         (["train-style", "--crop", "100"], "--crop 100: must be a multiple of 8"),
         (["train-seg", "--lr", "0"], "--lr 0"),

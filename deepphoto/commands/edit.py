@@ -33,8 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--size",
         type=count("--size", 64, 4096),
-        default=512,
-        help="with --method optimize: long side of the result (64-4096)",
+        default=None,
+        help="with --method optimize: long side the optimiser paints at (64-4096, default 512); the "
+        "result is scaled to the photo's size",
     )
     p.set_defaults(style_scale=1.0)  # a photo is painted at full size
 
@@ -51,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         raise DeepPhotoError("give --style-image or --style/--effect, not both")
     if optimize and not (args.style or args.style_image):
         raise DeepPhotoError("--method optimize needs --style NAME or --style-image PAINTING")
-    size = whole("--size", args.size, 64, 4096) if optimize else 0
+    if args.size is not None and not optimize:
+        raise DeepPhotoError("--size is the optimiser's painting size: give it with --method optimize")
+    size = whole("--size", 512 if args.size is None else args.size, 64, 4096) if optimize else 0
     # the optimiser or the any-painting network paints; the pipeline then only segments and
     # composites (its own look is not used)
     own_look = optimize or args.style_image is not None

@@ -34,7 +34,8 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
         type=real("--style-scale"),
         default=0.75,
         help="paint at this fraction of the frame size, then scale up (default 0.75 for video: "
-        "30+ fps at 640x480 on 2 cores; 1 for photos)",
+        "30+ fps at 640x480 on 2 cores; 1 for photos); at most 1920 pixels on the long side "
+        "(the strokes keep their size on a large photo)",
     )
     p.add_argument(
         "--strength",

@@ -49,12 +49,20 @@ class ProgressBoard:
 
 @ray.remote(max_restarts=0, max_task_retries=0)
 class BatchWorker:
-    """One pipeline, opened once; a chunk of a video or one photo per call."""
+    """One pipeline, opened once; a chunk of a video or one photo per call. ``photo_scale``: the
+    style scale photos are painted at (None: the settings', as videos); the painter is switched
+    between the two only when the kind of work changes (the network is kept)."""
 
-    def __init__(self, settings: Settings, board: ray.actor.ActorHandle | None = None) -> None:
+    def __init__(
+        self, settings: Settings, board: ray.actor.ActorHandle | None = None, photo_scale: float | None = None
+    ) -> None:
         from deepphoto.pipeline import Pipeline
 
         self.board = board
+        self.scales = {
+            "video": settings.style_scale,
+            "image": settings.style_scale if photo_scale is None else photo_scale,
+        }
         self.error = ""
         self.pipe = None
         try:
@@ -76,10 +84,16 @@ class BatchWorker:
 
         return report
 
+    def _paint_as(self, kind: str) -> None:
+        """The style scale for ``kind`` ("video" or "image"); an effect has none."""
+        if self.pipe.settings.style and self.pipe.settings.style_scale != self.scales[kind]:
+            self.pipe.update(style_scale=self.scales[kind])
+
     def chunk(self, key: str, plan: VideoPlan, chunk: Chunk, out: str) -> ChunkResult:
         """Render ``chunk`` of ``plan`` into the video file ``out``."""
         if self.pipe is None:
             raise WorkerUnusable(self.error)
+        self._paint_as("video")
         result = render_chunk(self.pipe, plan, chunk, Path(out), on_frames=self._reporter(key))
         if self.board is not None:
             self.board.report.remote(key, result.frames)
@@ -91,6 +105,7 @@ class BatchWorker:
         if self.pipe is None:
             raise WorkerUnusable(self.error)
         image, alpha = read_image_alpha(Path(source))
+        self._paint_as("image")
         self.pipe.reset()
         styled = self.pipe(image)
         if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)

@@ -3,20 +3,26 @@
 Every item knows its source, the output it gets in the output folder, whether it is a video or an
 image, and the source's size and modification time (what the manifest compares on the next run).
 Folders keep their layout under the output folder; images become PNG (lossless, as ``run`` writes
-a folder of frames); videos keep an .mp4/.mkv/.mov container and become .mp4 otherwise.
+a folder of frames); videos keep an .mp4/.mkv/.mov container and become .mp4 otherwise. A GIF is a
+photo (its first frame, as ``edit`` takes it), and a file named as neither is judged by its content.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import cv2
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
+PHOTO_SUFFIXES = (*IMAGE_SUFFIXES, ".gif")  # a GIF is a photo here, as to edit (PyAV would make it a video)
+MANIFEST_NAME = "deepphoto-batch.json"  # a folder holding one is an earlier batch's output
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,20 @@ class Problem:
     reason: str
 
 
+def readable_image(path: Path) -> bool:
+    """Whether OpenCV reads ``path`` as an image by its first bytes, whatever its name."""
+    return path.is_file() and os.access(path, os.R_OK) and cv2.haveImageReader(str(path))
+
+
 def kind_of(path: Path) -> str:
-    return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
+    """By the suffix; a file named as neither photo nor video is a photo if OpenCV can read it as
+    one (a JPEG named .xyz), else a video (the probe says so when it is not one either)."""
+    suffix = path.suffix.lower()
+    if suffix in PHOTO_SUFFIXES:
+        return "image"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    return "image" if readable_image(path) else "video"
 
 
 def output_name(relative: Path, kind: str) -> Path:
@@ -54,15 +72,46 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _folder_files(folder: Path, out: Path) -> list[Path]:
-    """Video and image files under ``folder``, in name order; hidden files and the output folder skipped."""
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+def _walk(
+    folder: Path, out: Path, left_out: list[Path], plain: set[Path] | None = None
+) -> Iterator[tuple[Path, list[str]]]:
+    """Each folder under ``folder`` (itself first) with its files' names, in name order; hidden
+    folders, the output folder and earlier batches' outputs (added to ``left_out``) skipped.
+    ``plain`` None: links to folders are not followed; else they are, each real folder once (a link
+    loop ends), and a link to one of the ``plain`` folders (reached without links) is left to it."""
+    visited = {folder.resolve()}
+    for root, dirs, files in os.walk(folder, followlinks=plain is not None):
         here = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside((here / d).resolve(), out))
-        for name in sorted(files):
+        yield here, sorted(files)
+        keep = []
+        for d in sorted(dirs):
+            real = (here / d).resolve()
+            if d.startswith(".") or _inside(real, out) or real in visited:
+                continue
+            if (here / d).is_symlink() and (plain is None or real in plain):  # not followed, or reached as itself
+                continue
+            visited.add(real)
+            if (real / MANIFEST_NAME).is_file():
+                left_out.append(here / d)
+                continue
+            keep.append(d)
+        dirs[:] = keep
+
+
+def _folder_files(folder: Path, out: Path, left_out: list[Path] | None = None) -> list[Path]:
+    """Video and image files under ``folder``, in name order, through links to folders too; hidden
+    files, the output folder and earlier batches' output folders (added to ``left_out``) skipped.
+    A file of another suffix is taken when OpenCV reads it as an image."""
+    left_out = [] if left_out is None else left_out
+    skipped: list[Path] = []  # reached without links too: a link to one is left to its own path
+    plain = {here.resolve() for here, _ in _walk(folder, out, skipped)} | {p.resolve() for p in skipped}
+    found: list[Path] = []
+    for here, files in _walk(folder, out, left_out, plain):
+        for name in files:
             p = here / name
-            if not name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+            if name.startswith("."):
+                continue
+            if p.suffix.lower() in PHOTO_SUFFIXES + VIDEO_SUFFIXES or readable_image(p):
                 found.append(p)
     return found
 
@@ -83,12 +132,13 @@ def read_list(path: Path) -> list[str]:
 
 
 def expand_inputs(
-    inputs: list[str], out: Path, recorded: dict[str, str] | None = None
+    inputs: list[str], out: Path, recorded: dict[str, str] | None = None, left_out: list[Path] | None = None
 ) -> tuple[list[WorkItem], list[Problem]]:
     """Work items for ``inputs`` (files, folders, list files), each source once, each output
     unique (a clash gets '-2', '-3' ... in input order). ``recorded``: source -> output of the
     earlier batches into ``out`` (its manifest): a source keeps the name it was given, and a name
-    given to another source is never given to this one, whatever this run's inputs."""
+    given to another source is never given to this one, whatever this run's inputs. ``left_out``
+    gets the folders inside input folders that were skipped as earlier batches' outputs."""
     out = out.resolve()
     recorded = recorded or {}
     owner = {Path(o): k for k, o in recorded.items()}  # output -> the source an earlier batch wrote it for
@@ -98,9 +148,13 @@ def expand_inputs(
     def add(entry: str, from_list: bool) -> None:
         path = Path(entry).expanduser()
         if path.is_dir():
-            files = _folder_files(path, out)
+            skipped: list[Path] = []
+            files = _folder_files(path, out, skipped)
             if not files:
-                problems.append(Problem(entry, "folder holds no video or image files"))
+                besides = f" besides earlier batches' outputs ({', '.join(map(str, skipped))})" if skipped else ""
+                problems.append(Problem(entry, f"folder holds no video or image files{besides}"))
+            if left_out is not None:
+                left_out.extend(f for f in skipped if f not in left_out)
             pairs.extend((f, f.relative_to(path)) for f in files)
         elif path.is_file():
             if path.suffix.lower() in LIST_SUFFIXES and not from_list:

@@ -16,12 +16,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from deepphoto.batch.inputs import WorkItem
+from deepphoto.batch.inputs import MANIFEST_NAME, WorkItem
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings
 from deepphoto.stream.output_safety import temporary_name
 
-MANIFEST_NAME = "deepphoto-batch.json"
 FORMAT = 1
 # Changes whenever what a batch writes for the same settings changes (the cut, the encoding).
 RECIPE = "batch-1"
@@ -37,21 +36,41 @@ def settings_hash(settings: Settings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# The fields an entry is read by, and their types (bool is no int here: JSON's true is not a size).
+FIELDS: dict[str, type] = {"status": str, "size": int, "mtime_ns": int, "settings": str, "output": str}
+
+
+def _entries(data: object) -> dict[str, dict[str, object]]:
+    """The entries of a manifest file's JSON, checked: a file edited by hand into another shape is
+    refused (TypeError, KeyError: the caller's one-line error) rather than crashing the batch later."""
+    if not isinstance(data, dict):
+        raise TypeError("not a JSON object")
+    if data.get("format", FORMAT) != FORMAT:
+        raise TypeError(f"format {data['format']!r}, not {FORMAT}")
+    entries = data["entries"]
+    if not isinstance(entries, dict):
+        raise TypeError("entries is not an object")
+    for key, entry in entries.items():
+        if not isinstance(entry, dict):
+            raise TypeError(f"entry {key!r} is not an object")
+        for name, kind in FIELDS.items():
+            value = entry.get(name, kind())
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"entry {key!r}: {name} is not a {'string' if kind is str else 'whole number'}")
+    return entries
+
+
 class Manifest:
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / MANIFEST_NAME
         self.entries: dict[str, dict[str, object]] = {}
         if self.path.exists():
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                entries = data["entries"]
-                if not isinstance(entries, dict):
-                    raise TypeError("entries is not an object")
+                self.entries = _entries(json.loads(self.path.read_text(encoding="utf-8")))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise DeepPhotoError(
                     f"{self.path}: not a readable batch manifest ({exc}); move it away to start afresh"
                 ) from None
-            self.entries = entries
 
     def done(self, item: WorkItem, digest: str) -> bool:
         """Whether ``item`` was finished with these settings and neither it nor its output changed since."""

@@ -26,6 +26,7 @@ class BatchReport:
     workers_lost: int = 0
     worker_cpu_seconds: float = 0.0  # CPU time the workers used (those still alive at the end)
     video_seconds: float = 0.0  # running time of the videos done
+    notes: list[str] = field(default_factory=list)  # one line each, above the summary: what was left out
 
     @property
     def cpu_per_video_minute(self) -> float:
@@ -68,4 +69,4 @@ class BatchReport:
             rows.append((o.status, o.source, str(o.frames) if done else "-", f"{o.seconds:.1f}" if done else "-", text))
         w = [min(60, max(len(r[i]) for r in rows)) for i in range(4)]
         lines = [f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}  {r[4]}" for r in rows]
-        return "\n".join([*lines, self.summary()])
+        return "\n".join([*lines, *self.notes, self.summary()])

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 from tqdm import tqdm
 
 from deepphoto.batch.chunks import ChunkResult, VideoPlan, plan_video, probe_video
@@ -36,12 +37,25 @@ from deepphoto.batch.cluster import (
 )
 from deepphoto.batch.inputs import WorkItem, expand_inputs
 from deepphoto.batch.join import finish_video
-from deepphoto.batch.manifest import Manifest, settings_hash
+from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, Settings
-from deepphoto.stream.animation import is_animation
+from deepphoto.stream.animation import decode_chunk, is_animation
 from deepphoto.stream.stopping import ending_signals, signals_held
+
+
+def animated(path: Path) -> bool:
+    """An animated WebP or PNG, or a GIF (by its first bytes, whatever its name) of more than one frame."""
+    if is_animation(path):
+        return True
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"GIF8":
+                return False
+        return len(decode_chunk(np.fromfile(path, np.uint8), 0, 2)[0]) > 1
+    except (OSError, AttributeError):  # unreadable, or an OpenCV without animations
+        return False
 
 
 @dataclass
@@ -56,6 +70,9 @@ class BatchOptions:
     retries: int = 2  # tries again of a failed call, after the first
     overwrite: bool = False
     progress: bool = True
+    # Photos painted at this fraction of their size (the command: 1 as edit paints them, unless
+    # --style-scale is given); None: the settings' style_scale, as videos.
+    photo_style_scale: float | None = None
 
 
 @dataclass
@@ -92,6 +109,9 @@ class BatchRunner:
 
     def __init__(self, inputs: list[str], settings: Settings, options: BatchOptions) -> None:
         self.inputs, self.settings, self.options = inputs, settings, options
+        scale = options.photo_style_scale
+        painted = scale is not None and settings.style is not None  # an effect has no scale
+        self.photo_settings = settings.changed(style_scale=scale) if painted else settings
         self.out = Path(options.out).expanduser().resolve()
         self.slots: list[Slot] = []
         self.after_result = None
@@ -119,15 +139,19 @@ class BatchRunner:
 
     def _run(self, started: float) -> BatchReport:
         self.manifest = Manifest(self.out)
-        items, problems = expand_inputs(self.inputs, self.out, self.manifest.outputs())
+        left_out: list[Path] = []
+        items, problems = expand_inputs(self.inputs, self.out, self.manifest.outputs(), left_out)
         if not items:  # nothing to work on at all: a one-line error, not a table
             first = problems[0] if problems else None
             raise DeepPhotoError(f"{first.source}: {first.reason}" if first else "no inputs given")
         self.outcomes = {p.source: Outcome(p.source, "failed", reason=p.reason) for p in problems}
-        self.digest = settings_hash(self.settings)
+        if left_out:
+            names = ", ".join(self._name(f) for f in left_out)
+            self.report.notes.append(f"left out {names}: an earlier batch's output (holds {MANIFEST_NAME})")
+        self.digests = {"video": settings_hash(self.settings), "image": settings_hash(self.photo_settings)}
         clean_stale_work(self.out)
         for i, item in enumerate(items):
-            if self.manifest.done(item, self.digest):
+            if self.manifest.done(item, self.digests[item.kind]):
                 note = "done before, same settings"
                 self.outcomes[item.key] = Outcome(self._name(item), "skipped", str(item.output), note=note)
             elif os.path.lexists(item.output) and not (self.options.overwrite or self.manifest.owns(item)):
@@ -160,11 +184,12 @@ class BatchRunner:
         except OSError:
             raise DeepPhotoError(f"{self.out}: output folder is not writable") from None
 
-    def _name(self, item: WorkItem) -> str:
+    def _name(self, item: WorkItem | Path) -> str:
+        path = item.source if isinstance(item, WorkItem) else Path(item).absolute()
         try:
-            return str(item.source.relative_to(Path.cwd()))
+            return str(path.relative_to(Path.cwd()))
         except ValueError:
-            return str(item.source)
+            return str(path)
 
     def _fail(self, st: ItemState, reason: str) -> None:
         st.finished = True
@@ -248,7 +273,9 @@ class BatchRunner:
     def _start_worker(self) -> Slot:
         from deepphoto.batch.actors import BatchWorker
 
-        return Slot(BatchWorker.options(num_cpus=self.per, num_gpus=self.gpu).remote(self.settings, self.board))
+        scale = self.photo_settings.style_scale
+        shape = BatchWorker.options(num_cpus=self.per, num_gpus=self.gpu)
+        return Slot(shape.remote(self.settings, self.board, scale))
 
     def _check_workers(self, ready: dict) -> None:
         import ray
@@ -396,11 +423,7 @@ class BatchRunner:
             return
         if task.chunk < 0:
             self.done_frames += int(value)
-            note = (
-                "an animation: its first frame ('deepphoto run' paints them all)"
-                if is_animation(st.item.source)
-                else ""
-            )
+            note = "an animation: its first frame ('deepphoto run' paints them all)" if animated(st.item.source) else ""
             self._finish(st, task, self._path(task), int(value), note)
             return
         st.results[task.chunk] = value
@@ -436,7 +459,7 @@ class BatchRunner:
                     audio_note = finish_video([r.path for r in made], shifts, plan.time_base, audio, item.output)
                     note = "; ".join(n for n in (audio_note, note) if n)
                 seconds = time.perf_counter() - st.started
-                self.manifest.record(item, self.digest, frames, seconds)
+                self.manifest.record(item, self.digests[item.kind], frames, seconds)
         except (DeepPhotoError, OSError, ValueError, av.error.FFmpegError) as exc:
             self._fail(st, f"{item.output}: cannot be written ({' '.join(str(exc).split())})")
             return

@@ -6,7 +6,7 @@ import argparse
 
 from deepphoto.commands.options import folder, named
 from deepphoto.commands.run import add_look_arguments, settings_from_args
-from deepphoto.settings import number, whole
+from deepphoto.settings import Settings, number, whole
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", required=True, type=folder("--out"), help="output folder (created; holds the resume manifest)"
     )
     add_look_arguments(p)
+    p.set_defaults(style_scale=None)  # not given: videos at 0.75, photos at 1 (as edit paints them)
     p.add_argument("--seg-every", type=int, default=1, help="run the segmenter on every Nth frame")
     p.add_argument("--skip-still", type=float, default=0.0, help="reuse the mask when the frame changed less than this")
     p.add_argument(
@@ -48,7 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from deepphoto.batch.runner import BatchOptions, run_batch
 
-    settings = settings_from_args(args)  # option errors first, before Ray starts
+    given = args.style_scale is not None  # --style-scale given: photos and videos alike
+    video_scale = args.style_scale if given else Settings.style_scale
+    settings = settings_from_args(args, style_scale=video_scale)  # option errors first, before Ray starts
     if settings.style is not None and not args.address:  # a style not installed here (found by a worker after 17 s)
         from deepphoto.models.shipped import style_names, style_vector
 
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         retries=whole("--retries", args.retries, 0, 100),
         overwrite=args.overwrite,
         progress=not args.quiet,
+        photo_style_scale=args.style_scale if given else 1.0,
     )
     report = run_batch(args.inputs, settings, options)
     print(report.table())

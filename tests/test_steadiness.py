@@ -455,3 +455,46 @@ def test_flicker_is_not_counted_across_a_cut() -> None:
     outs = [np.zeros((88, 88), np.float32), np.full((88, 88), 1 / 255, np.float32)]
     outs += [np.full((88, 88), 0.5, np.float32), np.full((88, 88), 0.5 + 3 / 255, np.float32)]
     assert output_flicker(outs, grey) == pytest.approx((1 + 3) / 2)  # the jump to 0.5 at the cut left out
+
+
+def noisy_dark_room(rng: np.random.Generator) -> np.ndarray:
+    """One still dark room where only sensor noise changes (a webcam at night): its small copy is
+    mostly noise, 5 grey levels of it, so two frames of it look alike to nothing."""
+    import cv2
+
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (88, 88)).astype(np.float32), (0, 0), 1.0)
+    return (0.02 + noise / noise.std() * 5 / 255).astype(np.float32)
+
+
+def test_a_noisy_dark_still_room_is_not_a_cut_every_frame() -> None:
+    """A review's finding: judged pair by pair, such a room was "another scene" on every frame, so
+    the smoother showed the raw masks (no smoothing where it is needed most) and the metric, which
+    left cuts out, measured nothing. A cut by shape is an event in steady footage."""
+    from deepphoto.measure.stability import cut_frames
+    from deepphoto.stream.smoothing import CutTest
+
+    rng = np.random.default_rng(0)
+    grey = [noisy_dark_room(rng) for _ in range(30)]
+    assert sum(scene_cut(b, a) for a, b in zip(grey, grey[1:])) > 20  # the pair alone cannot tell
+    cuts = CutTest()
+    assert sum(cuts(b, a) for a, b in zip(grey, grey[1:])) <= 1  # at most the first pair, with no past
+    raw = [np.clip(0.5 + rng.normal(0, 0.1, (88, 88)), 0, 1).astype(np.float32) for _ in grey]
+    smoother = MaskSmoother(0.7)
+    out = [smoother(p, g).copy() for p, g in zip(raw, grey)]
+    assert sum(np.array_equal(o, p) for o, p in zip(out[2:], raw[2:])) == 0  # smoothed, not reset
+    assert cut_frames(grey) == frozenset()  # and the metric counts every frame
+    assert np.isfinite(flicker(out, grey))
+
+
+def test_a_cut_after_steady_footage_is_found_frame_by_frame() -> None:
+    from deepphoto.measure.stability import cut_frames
+    from deepphoto.stream.smoothing import CutTest
+
+    rng = np.random.default_rng(5)
+    first, second = dim_room(1), dim_room(2)
+    grey = [first + rng.normal(0, 0.5 / 255, first.shape).astype(np.float32) for _ in range(5)]
+    grey += [second + rng.normal(0, 0.5 / 255, second.shape).astype(np.float32) for _ in range(5)]
+    cuts = CutTest()
+    found = [t for t in range(1, len(grey)) if cuts(grey[t], grey[t - 1])]
+    assert found == [5]
+    assert cut_frames(grey) == frozenset({5})

@@ -132,8 +132,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--close-ups",
         type=real("--close-ups"),
         default=d.close_ups,
-        help="v2: share of photo samples cropped close around a person (10-45%% of the photo: a torso "
-        "without a head, half a face at the edge), as a zoomed webcam or video shows them",
+        help="v2: share of samples (photos, clip frames, copy-paste bases, hard examples; not the "
+        "composites) cropped close around a person (10-45%% of the picture: a torso without a head, "
+        "half a face at the edge), as a zoomed webcam or video shows them",
     )
     p.add_argument(
         "--resume",

@@ -15,7 +15,14 @@ import numpy as np
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import small_grey
-from deepphoto.measure.stability import flicker, flicker_series, lag_frames, output_flicker, still_share
+from deepphoto.measure.stability import (
+    cut_frames,
+    flicker,
+    flicker_series,
+    lag_frames,
+    output_flicker,
+    still_share,
+)
 from deepphoto.pipeline import Pipeline
 from deepphoto.settings import Settings
 from deepphoto.stream.frame import Frame
@@ -100,7 +107,10 @@ class Recorder:
         self.grey_out.append(small_grey(image, OUTPUT_GREY))
 
     def stability(self) -> dict:
-        out: dict = {"output_flicker_levels": round(output_flicker(self.grey_out, self.grey_in), 3)}
+        out: dict = {
+            "output_flicker_levels": round(output_flicker(self.grey_out, self.grey_in), 3),
+            "cuts": len(cut_frames(self.grey_in)),  # frame pairs no pixel of which counts as still
+        }
         if self.raw:
             raw, smoothed = flicker(self.raw, self.grey_low), flicker(self.smoothed, self.grey_low)
             out.update(

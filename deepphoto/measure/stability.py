@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from deepphoto.stream.smoothing import scene_cut
+from deepphoto.stream.smoothing import CUT_STEADY, likeness, scene_cut
 
 STILL_GREY = 2.0 / 255  # a pixel whose grey level changed less than this between frames is "still"
 MOVING_MASK = 0.25  # a pixel whose raw mask changed more than this between frames is on a moving edge
@@ -18,18 +18,39 @@ MAX_LAG = 5.0  # frames searched for the trailing
 LAG_STEP = 0.05
 
 
-def still_pixels(grey: Sequence[np.ndarray], t: int, threshold: float = STILL_GREY) -> np.ndarray:
-    """Pixels whose input did not change from frame t-1 to frame t; none across a scene cut (a new
-    picture is not a still one where a few of its pixels happen to match the last scene's grey:
-    what changes there is a new scene's first frame, not flicker; ``smoothing.scene_cut``)."""
-    if scene_cut(grey[t], grey[t - 1]):
+def cut_frames(grey: Sequence[np.ndarray]) -> frozenset[int]:
+    """Frames t whose pair (t-1, t) is a cut between steady footage: ``smoothing.scene_cut`` on
+    the pair, and both neighbouring pairs, where the clip has them, alike (``CUT_STEADY``, or too
+    flat to tell). Stricter than the pipeline's own test, which cannot look ahead: a false cut of
+    the pipeline's in footage that is not steady (a dark, noisy room; a fast pan) stays counted,
+    and the flicker it causes with it."""
+
+    def steady(t: int) -> bool:
+        if t < 1 or t >= len(grey):
+            return True
+        alike = likeness(grey[t], grey[t - 1])
+        return alike is None or alike >= CUT_STEADY
+
+    return frozenset(
+        t for t in range(1, len(grey)) if scene_cut(grey[t], grey[t - 1]) and steady(t - 1) and steady(t + 1)
+    )
+
+
+def still_pixels(
+    grey: Sequence[np.ndarray], t: int, threshold: float = STILL_GREY, cuts: frozenset[int] | None = None
+) -> np.ndarray:
+    """Pixels whose input did not change from frame t-1 to frame t; none across a cut (``cuts``,
+    from ``cut_frames``: a new scene's first frame is not flicker where a few of its pixels happen
+    to match the last scene's grey)."""
+    if cuts is not None and t in cuts:
         return np.zeros(grey[t].shape, bool)
     return np.abs(grey[t] - grey[t - 1]) < threshold
 
 
 def still_share(grey: Sequence[np.ndarray]) -> float:
-    """Mean share of pixels whose input did not change from one frame to the next."""
-    shares = [float(still_pixels(grey, t).mean()) for t in range(1, len(grey))]
+    """Mean share of pixels whose input did not change from one frame to the next (cuts: none)."""
+    cuts = cut_frames(grey)
+    shares = [float(still_pixels(grey, t, cuts=cuts).mean()) for t in range(1, len(grey))]
     return float(np.mean(shares)) if shares else 0.0
 
 
@@ -37,8 +58,9 @@ def flicker_series(masks: Sequence[np.ndarray], grey: Sequence[np.ndarray]) -> n
     """Per frame t >= 1: mean |mask_t - mask_{t-1}| over the pixels where the input was still
     (NaN for a frame with no still pixel)."""
     values = []
+    cuts = cut_frames(grey)
     for t in range(1, len(masks)):
-        still = still_pixels(grey, t)
+        still = still_pixels(grey, t, cuts=cuts)
         values.append(float(np.abs(masks[t] - masks[t - 1])[still].mean()) if still.any() else np.nan)
     return np.array(values, np.float64)
 

@@ -245,7 +245,8 @@ def markdown(section: dict) -> list[str]:
         "network that changes its mind counts there as lag. Output flicker: frame-to-frame change of",
         "the output (grey levels, 160x120) where the input's grey changed less than 2/255. Across a",
         "scene cut no pixel is still (a new scene's first frame is not flicker where its grey happens",
-        "to match the last scene's; the cut test is the pipeline's own, `smoothing.scene_cut`).",
+        "to match the last scene's): `cuts` counts those frame pairs per clip, found by",
+        "`stability.cut_frames`, stricter than the pipeline's own test (both neighbouring pairs alike).",
         "",
         "Worst clip per metric (target met only if every clip meets it):",
         "",
@@ -266,8 +267,8 @@ def markdown(section: dict) -> list[str]:
     lines += [
         "",
         "| clip | size | frames | still pixels | mask flicker raw | smoothed | ratio | lag (frames) "
-        "| lag, any mask change | output flicker | fps |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| lag, any mask change | output flicker | cuts | fps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in section["rows"]:
         lines.append(
@@ -275,7 +276,7 @@ def markdown(section: dict) -> list[str]:
             f"| {_fmt(r.get('mask_flicker_raw'), 4)} | {_fmt(r.get('mask_flicker_smoothed'), 4)} "
             f"| {_fmt(r.get('flicker_ratio'), 2)} | {_fmt(r.get('lag_frames'), 2)} "
             f"| {_fmt(r.get('lag_frames_any'), 2)} "
-            f"| {_fmt(r.get('output_flicker_levels'), 2)} | {_fmt(r.get('fps'), 1)} |"
+            f"| {_fmt(r.get('output_flicker_levels'), 2)} | {r.get('cuts', '-')} | {_fmt(r.get('fps'), 1)} |"
         )
     failed = section.get("failed", [])
     if failed:

@@ -41,7 +41,7 @@ CUT_LEVEL = 10.0 / 255
 #    over the shifts a moving camera makes is under CUT_LIKENESS. A cut between two dim scenes keeps
 #    most pixels within a few grey levels (test 1 misses it: 4-7 levels on the stage clip's three
 #    cuts) but shares no structure (correlation 0.02-0.31); continuous footage stays at 0.75 or
-#    more (a dim, moving close-up), 0.9 or more on every other clip.
+#    more (a dim, moving close-up), 0.89 or more on every other clip.
 CUT_LIKENESS = 0.5
 CUT_SIDE = 88  # the copies compared are at most this long (the mask's own size)
 CUT_SHIFT = 0.07  # shifts searched: this share of the copy's short side each way (a pan, a shake)
@@ -81,8 +81,9 @@ def likeness(grey: np.ndarray, before: np.ndarray) -> float | None:
 
 
 def scene_cut(grey: np.ndarray, before: np.ndarray | None, level: float | None = None) -> bool:
-    """Whether ``grey`` (0-1) shows another scene than ``before`` (the frame before, same size);
-    ``level``: the frame's noise level against ``before`` when already measured."""
+    """Whether ``grey`` (0-1) looks like another scene than ``before`` (the frame before, same
+    size), judged on this pair alone; ``level``: the frame's noise level against ``before`` when
+    already measured. ``CutTest`` adds what the frames before say."""
     if before is None or before.shape != grey.shape:
         return False
     if level is None:
@@ -91,6 +92,32 @@ def scene_cut(grey: np.ndarray, before: np.ndarray | None, level: float | None =
         return True
     alike = likeness(grey, before)
     return alike is not None and alike < CUT_LIKENESS
+
+
+# A cut by shape is an event in footage that was steady: only after a pair at least this alike. A
+# dark, noisy still room, whose small copies are mostly noise, looks alike to nothing from one
+# frame to the next (likeness about 0: a review's finding); it is one scene, never a cut a frame.
+# The pairs before the stage clip's three cuts are 0.88-1.0 alike.
+CUT_STEADY = 0.75
+
+
+class CutTest:
+    """Tells cuts frame by frame: ``scene_cut``'s brightness test, or its shape test where the
+    pair before was alike (``CUT_STEADY``). One per stream of frames (it keeps that pair's score)."""
+
+    def __init__(self) -> None:
+        self.alike: float | None = None  # the last pair's likeness that could be told
+
+    def __call__(self, grey: np.ndarray, before: np.ndarray | None, level: float | None = None) -> bool:
+        if before is None or before.shape != grey.shape:
+            return False
+        if level is None:
+            level = noise_level(picture_change(grey, before))
+        alike = likeness(grey, before)
+        steady = self.alike is None or self.alike >= CUT_STEADY
+        if alike is not None:
+            self.alike = alike
+        return level >= CUT_LEVEL or (alike is not None and alike < CUT_LIKENESS and steady)
 
 
 class MaskSmoother:
@@ -150,6 +177,7 @@ class MaskSmoother:
         self.state: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None
         self.still_for: np.ndarray | None = None  # frames each pixel's picture has been still (capped)
+        self.cuts = CutTest()
 
     @property
     def hold(self) -> float:
@@ -187,7 +215,8 @@ class MaskSmoother:
         (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
         prob = prob.astype(np.float32)
         level = self.change_level(grey)  # once a frame: the cut test and the noise both use it
-        if self.smooth > 0.0 and grey is not None and level is not None and scene_cut(grey, self.prev_grey, level):
+        cut = grey is not None and level is not None and self.cuts(grey, self.prev_grey, level)
+        if self.smooth > 0.0 and cut:
             self.reset()  # a new scene: nothing of the last one is held over it, as on a first frame
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey

@@ -16,7 +16,7 @@ import numpy as np
 
 from deepphoto.frames import small_grey
 from deepphoto.stream.camera_motion import camera_motion, scaled_motion, warp
-from deepphoto.stream.smoothing import noise_level, scene_cut
+from deepphoto.stream.smoothing import CutTest, noise_level
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
 HOLD = 0.98  # share of the previous output kept on a still pixel (0.95 until the eighth round)
@@ -68,6 +68,7 @@ class PaintingHold:
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.last: np.ndarray | None = None
         self.last_grey: np.ndarray | None = None  # the picture (grey copy) the last output shows
+        self.cuts = CutTest()
 
     def reset(self) -> None:
         self.last = self.last_grey = self.prev_grey = self.shown = self.uncovered = None
@@ -97,7 +98,7 @@ class PaintingHold:
         """``painting`` of ``frame`` (BGR uint8, same size), held where ``frame`` is still."""
         h, w = frame.shape[:2]
         grey = small_grey(frame, self.grey_size(w, h))
-        if self.last is not None and scene_cut(grey, self.prev_grey):
+        if self.cuts(grey, self.prev_grey) and self.last is not None:
             self.reset()  # a new scene: none of the last one's painting is held over it
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
             self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None

@@ -48,7 +48,7 @@ class SegTrainConfig:
     keep_last: int = 3  # also keep the last N saves as step-NNNNNN.pt (hard links: no copying)
     hard_examples: Path | None = None  # mined hard training images (training.hard_examples)
     hard_share: float = 0.0  # share of samples drawn from them (the mix's own shares make room)
-    close_ups: float = 0.0  # v2: share of photo samples cropped close around a person (a torso, half a face)
+    close_ups: float = 0.0  # v2: share of samples (not composites) cropped close around a person
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(self.sizes))

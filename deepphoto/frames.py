@@ -142,7 +142,7 @@ def _too_large(w: int, h: int) -> str:
 def check_photo_size(path: Path, data: np.ndarray) -> None:
     """A one-line error for a photo whose header says it is larger than ``MAX_PHOTO_PIXELS``."""
     try:
-        found = image_size(data[: 1 << 20].tobytes())  # a JPEG's size may follow its EXIF (up to 64 KB a block)
+        found = image_size(memoryview(data))  # the whole file: a TIFF's directory may lie at its end
     except DamagedHeader:
         return  # the decoder says what is wrong with it
     if found is not None and found[1] * found[2] > MAX_PHOTO_PIXELS:
@@ -166,7 +166,8 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
             raw = np.dstack([raw, raw, raw, np.where(raw == key, 0, np.iinfo(raw.dtype).max).astype(raw.dtype)])
         if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
             tiff = bytes(data[:4]) in _TIFF_MAGIC
-            turn = (lambda x: x) if tiff else _TURNS[exif_orientation(data.tobytes()) - 1]  # OpenCV turns a TIFF
+            unturned = tiff or bytes(data[:4]) == b"GIF8"  # OpenCV turns a TIFF; a GIF has no EXIF
+            turn = (lambda x: x) if unturned else _TURNS[exif_orientation(data.tobytes()) - 1]
             # libtiff gives 8-bit colour with alpha premultiplied (stored so, or made so): ExtraSamples 1 or 2
             premultiplied = tiff and raw.dtype == np.uint8 and tiff_tag(data.tobytes(), 0, 0x0152) in (1, 2)
             alpha = raw[..., 3]
@@ -195,15 +196,20 @@ def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False,
 
 
 def _grey_key(data: np.ndarray) -> int | None:
-    """The grey level a grey PNG of 8 or 16 bits makes clear with its tRNS chunk, else None."""
-    if bytes(data[:4]) != b"\x89PNG" or len(data) < 26 or int(data[25]) != 0 or int(data[24]) not in (8, 16):
+    """The grey level a grey PNG makes clear with its tRNS chunk, as OpenCV decodes it (1-, 2- and
+    4-bit grey scaled to 8 bits), else None."""
+    if bytes(data[:4]) != b"\x89PNG" or len(data) < 26 or int(data[25]) != 0:
+        return None
+    depth = int(data[24])
+    if depth not in (1, 2, 4, 8, 16):
         return None
     at = 8
     while at + 8 <= len(data):
         length = int.from_bytes(bytes(data[at : at + 4]), "big")
         kind = bytes(data[at + 4 : at + 8])
         if kind == b"tRNS" and length == 2 and at + 10 <= len(data):
-            return int.from_bytes(bytes(data[at + 8 : at + 10]), "big")
+            key = int.from_bytes(bytes(data[at + 8 : at + 10]), "big")
+            return key * 255 // (2**depth - 1) if depth < 8 else key
         if kind in (b"IDAT", b"IEND"):
             return None
         at += 12 + length

@@ -16,6 +16,13 @@ JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0x
 class DamagedHeader(ValueError):
     """The file starts as an image kind known here, but its header does not say its size."""
 
+    def __init__(self, kind: str, why: str) -> None:
+        super().__init__(f"damaged {kind}: {why}")
+        self.kind = kind
+
+
+BMP_HEADERS = (12, 40, 52, 56, 64, 108, 124)  # the DIB header sizes: "BM" alone starts many a text
+
 
 def _be16(data: bytes, at: int) -> int:
     return struct.unpack_from(">H", data, at)[0]
@@ -37,7 +44,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
         if marker in JPEG_SOF and i + 9 <= len(data):
             return _be16(data, i + 7), _be16(data, i + 5)
         i += 2 + _be16(data, i + 2)
-    raise DamagedHeader("damaged JPEG: no image size in its header")
+    raise DamagedHeader("JPEG", "no image size in its header")
 
 
 def _webp_size(data: bytes) -> tuple[int, int]:
@@ -52,13 +59,15 @@ def _webp_size(data: bytes) -> tuple[int, int]:
         w = int.from_bytes(data[24:27], "little") + 1
         h = int.from_bytes(data[27:30], "little") + 1
         return w, h
-    raise DamagedHeader("damaged WebP: no image size in its header")
+    raise DamagedHeader("WebP", "no image size in its header")
 
 
 def _bmp_size(data: bytes) -> tuple[int, int]:
     if len(data) < 26:
-        raise DamagedHeader("damaged BMP: header too short")
+        raise DamagedHeader("BMP", "header too short")
     header = struct.unpack_from("<I", data, 14)[0]
+    if header not in BMP_HEADERS:
+        raise DamagedHeader("BMP", f"no bitmap header of a known size ({header} bytes)")
     if header == 12:  # OS/2 bitmap
         w, h = struct.unpack_from("<HH", data, 18)
         return w, h
@@ -79,9 +88,9 @@ def _tiff_size(data: bytes) -> tuple[int, int]:
                 fmt = "H" if kind == 3 else "I"  # SHORT or LONG
                 size[tag] = struct.unpack_from(order + fmt, data, at + 2 + 12 * k + 8)[0]
     except struct.error:
-        raise DamagedHeader("damaged TIFF: its first directory is cut short") from None
+        raise DamagedHeader("TIFF", "its first directory is cut short") from None
     if 256 not in size or 257 not in size:
-        raise DamagedHeader("damaged TIFF: no image size in its first directory")
+        raise DamagedHeader("TIFF", "no image size in its first directory")
     return size[256], size[257]
 
 
@@ -92,16 +101,16 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
         return ("JPEG", *_jpeg_size(data))
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         if len(data) < 24 or data[12:16] != b"IHDR":
-            raise DamagedHeader("damaged PNG: no IHDR header")
+            raise DamagedHeader("PNG", "no IHDR header")
         w, h = struct.unpack_from(">II", data, 16)
         return "PNG", w, h
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return ("WebP", *_webp_size(data))
-    if data[:2] == b"BM":
+    if data[:2] == b"BM" and len(data) >= 18 and struct.unpack_from("<I", data, 14)[0] in BMP_HEADERS:
         return ("BMP", *_bmp_size(data))
     if data[:6] in (b"GIF87a", b"GIF89a"):
         if len(data) < 10:
-            raise DamagedHeader("damaged GIF: header too short")
+            raise DamagedHeader("GIF", "header too short")
         w, h = struct.unpack_from("<HH", data, 6)  # the logical screen
         return "GIF", w, h
     if data[:4] in (b"II*\x00", b"MM\x00*"):

@@ -192,3 +192,27 @@ def test_batch_of_photos_gif_and_a_video_equals_edit_and_run(capsys, tmp_path, m
         batched = [f.to_ndarray(format="bgr24") for f in b.decode(video=0)]
     assert len(ran) == len(batched) == 8 and all(np.array_equal(x, y) for x, y in zip(ran, batched))
     assert not list(out.rglob(".*"))  # no temporaries left
+
+
+def test_sniffing_never_crashes_on_a_name_and_takes_no_text_for_a_photo(tmp_path: Path) -> None:
+    """A review: OpenCV's path sniffing crashed the process (segmentation fault) on a file name
+    that is not valid UTF-8; a text starting "BM" or "P1" was taken for a bitmap; an APNG, which
+    plays, became a still."""
+    import os
+
+    src = tmp_path / "src"
+    src.mkdir()
+    ok, buf = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))
+    (src / "a.jpg").write_bytes(buf.tobytes())
+    os.close(os.open(os.fsencode(src) + b"/notes\xff", os.O_CREAT | os.O_WRONLY))
+    (src / "BMW.notes").write_bytes(b"BMW service log 2024: oil change at 30000 km\n")
+    (src / "P1.dat").write_bytes(b"P1 is the first point\n")
+    (src / "photo.bin").write_bytes(buf.tobytes())
+    items, problems = expand_inputs([str(src)], tmp_path / "out")
+    assert sorted(i.source.name for i in items) == ["a.jpg", "photo.bin"] and not problems
+    (tmp_path / "anim.apng").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert kind_of(tmp_path / "anim.apng") == "video"
+    loop = src / "loop.jpg"
+    loop.symlink_to(loop)
+    items, problems = expand_inputs([str(src)], tmp_path / "out")
+    assert any("loop" in p.reason for p in problems)

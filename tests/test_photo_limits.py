@@ -106,15 +106,64 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next(tmp_path: Path) 
     next writer of the same name removes it once its process is gone and it is a minute old."""
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
+    from deepphoto.stream.output_safety import _host
+
     old = time.time() - STALE_AFTER - 5
-    stale = tmp_path / f".photo.{gone.pid}-1-abcdef.partial.png"
-    recent = tmp_path / f".photo.{gone.pid}-2-abcdef.partial.png"
-    running = tmp_path / f".photo.{os.getpid()}-3-abcdef.partial.png"  # a writer still at work
-    other = tmp_path / f".photo2.{gone.pid}-1-abcdef.partial.png"  # another output's
-    for path in (stale, recent, running, other):
+    host = _host()
+    stale = tmp_path / f".photo.{gone.pid}-1-abcdef-{host}.partial.png"
+    recent = tmp_path / f".photo.{gone.pid}-2-abcdef-{host}.partial.png"
+    running = tmp_path / f".photo.{os.getpid()}-3-abcdef-{host}.partial.png"  # a writer still at work
+    other = tmp_path / f".photo2.{gone.pid}-1-abcdef-{host}.partial.png"  # another output's
+    elsewhere = tmp_path / f".photo.{gone.pid}-4-abcdef-000000.partial.png"  # another machine's writer
+    odd = tmp_path / f".photo.\u00b2-1-ab-{host}.partial.png"  # a digit int() does not read
+    for path in (stale, recent, running, other, elsewhere, odd):
         path.write_bytes(b"x")
-    for path in (stale, running, other):
+    for path in (stale, running, other, elsewhere, odd):
         os.utime(path, (old, old))
     temporary_name(tmp_path / "photo.png")
     assert not stale.exists()
-    assert recent.exists() and running.exists() and other.exists()
+    assert recent.exists() and running.exists() and other.exists() and elsewhere.exists() and odd.exists()
+
+
+def test_review_mends_of_the_photo_fixes(tmp_path: Path) -> None:
+    """A review of the fixes above: a text starting with "BM" is no bitmap claiming billions of
+    pixels; a large TIFF's directory at the file's end is read before decoding; a GIF is never
+    turned by stray EXIF-like bytes; a 1-bit grey PNG's colour key applies."""
+    text = tmp_path / "BMW.txt"
+    text.write_bytes(b"BMW service log 2024: oil change at 30000 km\n")
+    assert image_size(text.read_bytes()) is None
+    with pytest.raises(DeepPhotoError, match="not a readable image"):
+        read_image_alpha(text)
+    big = np.zeros((40, 50), np.uint8)
+    ok, buf = cv2.imencode(".tif", big)
+    data = buf.tobytes()
+    assert image_size(data) == ("TIFF", 50, 40)
+    grey = np.zeros((16, 16), np.uint8)
+    grey[:8] = 255
+    Image.fromarray(grey, "L").convert("1").save(tmp_path / "g1.png", transparency=1)
+    colour, alpha = read_image_alpha(tmp_path / "g1.png")
+    assert alpha is not None and alpha[:8].max() == 0 and alpha[8:].min() == 255
+
+
+def test_a_folder_of_frames_lists_its_folder_once_not_per_frame(tmp_path: Path, monkeypatch) -> None:
+    """The sweep listed the folder for every file written (quadratic for a folder of frames)."""
+    from deepphoto.stream import output_safety
+
+    listed: list[Path] = []
+    real = Path.iterdir
+
+    def counting(self: Path):  # type: ignore[no-untyped-def]
+        listed.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", counting)
+    for i in range(20):
+        write_image_atomic(tmp_path / f"frame-{i:03d}.png", np.zeros((4, 4, 3), np.uint8))
+    assert listed.count(tmp_path) <= 20  # one per output name at most
+    staging = tmp_path / ".frames.1-1-abc-def.partial"
+    staging.mkdir()
+    listed.clear()
+    for _ in range(5):
+        write_image_atomic(staging / "frame.png", np.zeros((4, 4, 3), np.uint8))
+    assert staging not in listed  # a writer's own staging folder is never swept
+    assert output_safety.STALE_AFTER > 0

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-
 from deepphoto.errors import DeepPhotoError
+from deepphoto.image_header import DamagedHeader, image_size
 from deepphoto.settings import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
@@ -47,8 +46,18 @@ class Problem:
 
 
 def readable_image(path: Path) -> bool:
-    """Whether OpenCV reads ``path`` as an image by its first bytes, whatever its name."""
-    return path.is_file() and os.access(path, os.R_OK) and cv2.haveImageReader(str(path))
+    """Whether ``path`` starts as a photo kind DeepPhoto reads (JPEG, PNG, WebP, BMP, GIF, TIFF), by
+    its first bytes, whatever its name (never OpenCV's path functions: a name that is not valid
+    UTF-8 crashes them)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return False
+    try:
+        return image_size(head) is not None
+    except DamagedHeader:
+        return True  # a photo kind, damaged: it fails as a photo, with its reason
 
 
 def kind_of(path: Path) -> str:
@@ -57,7 +66,7 @@ def kind_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in PHOTO_SUFFIXES:
         return "image"
-    if suffix in VIDEO_SUFFIXES:
+    if suffix in VIDEO_SUFFIXES or suffix == ".apng":  # an APNG plays: PyAV paints every frame, as run
         return "video"
     return "image" if readable_image(path) else "video"
 
@@ -176,7 +185,11 @@ def expand_inputs(
     seen: set[Path] = set()
     taken: set[Path] = set()
     for source, relative in pairs:
-        source = source.resolve()
+        try:
+            source = source.resolve()
+        except (RuntimeError, OSError):  # a link that leads to itself
+            problems.append(Problem(str(source), "a link that leads nowhere (a loop of links)"))
+            continue
         if _inside(source, out):  # a result of an earlier batch, or the output folder given as input
             inside.append(source)
             continue

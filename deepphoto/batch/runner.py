@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 from tqdm import tqdm
 
 from deepphoto.batch.chunks import ChunkResult, VideoPlan, plan_video, probe_video
@@ -41,21 +40,13 @@ from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, Settings
-from deepphoto.stream.animation import decode_chunk, is_animation
+from deepphoto.stream.animation import has_frames
 from deepphoto.stream.stopping import ending_signals, signals_held
 
 
 def animated(path: Path) -> bool:
-    """An animated WebP or PNG, or a GIF (by its first bytes, whatever its name) of more than one frame."""
-    if is_animation(path):
-        return True
-    try:
-        with open(path, "rb") as f:
-            if f.read(4) != b"GIF8":
-                return False
-        return len(decode_chunk(np.fromfile(path, np.uint8), 0, 2)[0]) > 1
-    except (OSError, AttributeError):  # unreadable, or an OpenCV without animations
-        return False
+    """An animated GIF, WebP or PNG of more than one frame, by its content, whatever its name."""
+    return has_frames(path)
 
 
 @dataclass

@@ -119,37 +119,56 @@ def check_output_folder(folder: Path, overwrite: bool) -> None:
 _WRITERS = itertools.count(1)  # numbers the writers of this process (next() is atomic under the GIL)
 
 
+def _host() -> str:
+    """A short mark of this machine (its name), so that a folder shared between machines is swept
+    only of this machine's dead writers' files."""
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
 def _writer_tag() -> str:
-    """pid, this process's writer number and a random part: two writers never share one (24 random
-    bits alone gave a 1-in-8 chance of a repeat among 2,000 writers of one process)."""
-    return f"{os.getpid()}-{next(_WRITERS)}-{secrets.token_hex(3)}"
+    """pid, this process's writer number, a random part and the machine: two writers never share
+    one (24 random bits alone gave a 1-in-8 chance of a repeat among 2,000 writers of one process)."""
+    return f"{os.getpid()}-{next(_WRITERS)}-{secrets.token_hex(3)}-{_host()}"
 
 
 def temporary_name(path: Path) -> Path:
     """A hidden name beside ``path``, unique to this writer (two jobs never share one). What a
     killed writer of the same name left (SIGKILL, out of memory: no clean-up ran) is removed."""
     path = Path(path)
-    sweep_stale(path.parent, f".{path.stem}.", f".partial{path.suffix}")
+    if not path.parent.name.endswith(".partial"):  # a writer's own staging folder holds only its files
+        sweep_stale(path.parent, f".{path.stem}.", f".partial{path.suffix}")
     return path.with_name(f".{path.stem}.{_writer_tag()}.partial{path.suffix}")
 
 
 STALE_AFTER = 60.0  # seconds a dead writer's temporary file is left before another removes it
 
 
+_SWEPT: set[tuple[str, str, str]] = set()  # (folder, prefix, suffix) swept by this process
+
+
 def sweep_stale(folder: Path, prefix: str, suffix: str) -> None:
-    """Remove temporary files ``prefix + "PID-N-RANDOM" + suffix`` in ``folder`` whose writer (the
-    process PID on this machine) is gone and that have not changed for ``STALE_AFTER`` seconds;
+    """Remove temporary files ``prefix + "PID-N-RANDOM-HOST" + suffix`` in ``folder`` whose writer
+    (the process PID on this machine) is gone and that have not changed for ``STALE_AFTER``
+    seconds; once per folder and name in a process (a folder of frames is not listed per frame);
     quietly (a folder that cannot be listed, a file another job removes first)."""
     import time
 
+    key = (str(folder), prefix, suffix)
+    if key in _SWEPT:
+        return
+    _SWEPT.add(key)
     try:
         names = [p for p in Path(folder or ".").iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
     except OSError:
         return
     for stale in names:
-        tag = stale.name[len(prefix) : len(stale.name) - len(suffix)]
-        pid = tag.split("-", 1)[0]
-        if not pid.isdigit() or tag.count("-") != 2 or _alive(int(pid)):
+        parts = stale.name[len(prefix) : len(stale.name) - len(suffix)].split("-")
+        if len(parts) != 4 or not (parts[0].isascii() and parts[0].isdigit()) or parts[3] != _host():
+            continue
+        if _alive(int(parts[0])):
             continue
         try:
             if time.time() - stale.lstat().st_mtime > STALE_AFTER and stale.is_file() and not stale.is_symlink():

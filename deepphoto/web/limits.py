@@ -40,7 +40,10 @@ def image_header(data: bytes) -> tuple[str, int, int]:
     try:
         found = image_size(data)
     except DamagedHeader as exc:
-        raise WebError(422, str(exc)) from None
+        if exc.kind not in KINDS:
+            found = None  # a kind the page does not take, damaged or not
+        else:
+            raise WebError(422, str(exc)) from None
     if found is None or found[0] not in KINDS:
         raise WebError(415, f"not an image this app reads: send {', '.join(KINDS)} (checked by content, not by name)")
     return found

@@ -15,6 +15,7 @@ LAYERS: list[tuple[str, ...]] = [
     (
         "deepphoto.errors",
         "deepphoto.settings",
+        "deepphoto.image_header",
         "deepphoto.frames",
         "deepphoto.metrics",
         "deepphoto.assets",

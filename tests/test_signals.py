@@ -195,3 +195,19 @@ def test_a_signal_ends_a_benchmark_of_many_clips(tmp_path, long_clip):
     assert job.returncode == 130 and "Traceback" not in stderr, stderr
     assert (stderr + stdout).count("interrupted") == 1
     assert not (out / "report.json").exists()
+
+
+def test_a_signal_while_an_output_is_finalised_is_acted_on_after_it() -> None:
+    """A stop asked for while an output was being finalised was ignored (the signal dropped), so a
+    benchmark of many clips went on to the next clip and ended with status 0."""
+    import os
+
+    from deepphoto.stream.stopping import ending_signals, signals_held
+
+    finished = False
+    with pytest.raises(KeyboardInterrupt), ending_signals():
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            finished = True  # the finalising is never cut short
+    assert finished

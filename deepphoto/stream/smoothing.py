@@ -186,6 +186,12 @@ class MaskSmoother:
         return 1.0 - (1.0 - self.smooth) / self.firm if self.smooth > 0 else 0.0
 
     def reset(self) -> None:
+        """A new stream: as a fresh smoother (the cut test's memory of the last pair too)."""
+        self.let_go()
+        self.cuts = CutTest()
+
+    def let_go(self) -> None:
+        """At a cut: nothing of the last scene is held (the cut test remembers the cut's pair)."""
         self.state = self.last_grey = self.still_for = self.prev_grey = self.shown = None
 
     def moved(self, grey: np.ndarray, last: np.ndarray, noise: float = 0.0) -> np.ndarray:
@@ -217,7 +223,7 @@ class MaskSmoother:
         level = self.change_level(grey)  # once a frame: the cut test and the noise both use it
         cut = grey is not None and level is not None and self.cuts(grey, self.prev_grey, level)
         if self.smooth > 0.0 and cut:
-            self.reset()  # a new scene: nothing of the last one is held over it, as on a first frame
+            self.let_go()  # a new scene: nothing of the last one is held over it, as on a first frame
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
             self.shown = None

@@ -71,6 +71,12 @@ class PaintingHold:
         self.cuts = CutTest()
 
     def reset(self) -> None:
+        """A new stream or look: as a fresh hold (the cut test's memory of the last pair too)."""
+        self.let_go()
+        self.cuts = CutTest()
+
+    def let_go(self) -> None:
+        """At a cut: none of the last scene's painting is held (the cut test remembers the cut)."""
         self.last = self.last_grey = self.prev_grey = self.shown = self.uncovered = None
 
     def grey_size(self, w: int, h: int) -> tuple[int, int]:
@@ -99,7 +105,7 @@ class PaintingHold:
         h, w = frame.shape[:2]
         grey = small_grey(frame, self.grey_size(w, h))
         if self.cuts(grey, self.prev_grey) and self.last is not None:
-            self.reset()  # a new scene: none of the last one's painting is held over it
+            self.let_go()  # a new scene: none of the last one's painting is held over it
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
             self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None
             return painting

@@ -4,11 +4,12 @@ all end it the same way, once, and never while an output is being finalised.
 ``ending_signals()`` turns the first of them into ``KeyboardInterrupt`` in the main thread (every
 ``finally`` then runs: outputs are finalised, temporary files removed); the ones that follow in a
 burst are ignored, so a second Ctrl-C cannot cut the clean-up short or print a traceback.
-``signals_held()`` ignores all three while an output is being finalised.
+``signals_held()`` holds all three while an output is being finalised, and acts on one after.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -65,13 +66,27 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Ignore SIGINT, SIGTERM and SIGHUP for the duration (main thread only; elsewhere a no-op)."""
+    """Hold SIGINT, SIGTERM and SIGHUP for the duration (main thread only; elsewhere a no-op): the
+    first that arrives is acted on when the hold ends, by the handler that was there before. A
+    stop asked for while an output was being finalised is carried out after it, not lost (a
+    benchmark of many clips went on to the next clip and ended with status 0)."""
     if not _in_main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in ENDING}
+    arrived: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        arrived.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in ENDING}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if arrived:
+            handler = previous[arrived[0]]
+            if callable(handler):  # ours raises KeyboardInterrupt (once); Python's SIGINT one too
+                handler(arrived[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), arrived[0])  # what the signal would have done

@@ -211,3 +211,30 @@ def test_a_signal_while_an_output_is_finalised_is_acted_on_after_it() -> None:
             time.sleep(0.05)
             finished = True  # the finalising is never cut short
     assert finished
+
+
+def test_a_stop_while_the_output_is_finalised_ends_the_stream_as_interrupted() -> None:
+    """The stop held during finalising came out of ``run_stream`` as an exception: no summary, so
+    ``run`` could not say which (complete) file it wrote. It is an interrupted run now."""
+    import os
+
+    from deepphoto.stream.loop import run_stream
+    from deepphoto.stream.processor import StageTimes
+    from deepphoto.stream.sinks import NullSink
+    from deepphoto.stream.sources import Synthetic
+    from deepphoto.stream.stopping import ending_signals
+
+    class Passing:
+        times = StageTimes()
+
+        def __call__(self, image: np.ndarray) -> np.ndarray:
+            return image
+
+    class StoppedWhileClosing(NullSink):
+        def close(self):  # type: ignore[no-untyped-def]
+            os.kill(os.getpid(), signal.SIGTERM)
+            return super().close()
+
+    with ending_signals():
+        summary = run_stream(Synthetic((64, 48), fps=30, frames=5), StoppedWhileClosing(), Passing(), progress=False)
+    assert summary.interrupted

@@ -451,15 +451,16 @@ class BatchRunner:
                     note = "; ".join(n for n in (audio_note, note) if n)
                 seconds = time.perf_counter() - st.started
                 self.manifest.record(item, self.digests[item.kind], frames, seconds)
+                # recorded as done before the hold ends: a stop that arrived meanwhile is raised then
+                if st.plan is not None and st.plan.fps:
+                    self.report.video_seconds += frames / float(st.plan.fps)
+                done = Outcome(self._name(item), "done", str(item.output), frames=frames, seconds=seconds, note=note)
+                self.outcomes[item.key] = done
         except (DeepPhotoError, OSError, ValueError, av.error.FFmpegError) as exc:
             self._fail(st, f"{item.output}: cannot be written ({' '.join(str(exc).split())})")
             return
         finally:
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
-        if st.plan is not None and st.plan.fps:
-            self.report.video_seconds += frames / float(st.plan.fps)
-        done = Outcome(self._name(item), "done", str(item.output), frames=frames, seconds=seconds, note=note)
-        self.outcomes[item.key] = done
 
 
 def run_batch(inputs: list[str], settings: Settings, options: BatchOptions) -> BatchReport:

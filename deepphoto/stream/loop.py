@@ -162,21 +162,24 @@ def run_stream(
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        with signals_held():  # a second Ctrl-C must not cut the finalising of the output short
-            reader.stop_event.set()
-            inq.close()
-            outq.close()
-            writer.join()
-            reader.join(timeout=2.0)
-            bar.close()
-            summary.seconds = time.perf_counter() - start
-            try:
-                if writer.error is None:
-                    summary.path = sink.close()
-                else:  # a write failed (disk full, ...): what was written is not trusted
-                    sink.abort()
-            except Exception as exc:
-                writer.error = writer.error or exc
+        try:
+            with signals_held():  # a second Ctrl-C must not cut the finalising of the output short
+                reader.stop_event.set()
+                inq.close()
+                outq.close()
+                writer.join()
+                reader.join(timeout=2.0)
+                bar.close()
+                summary.seconds = time.perf_counter() - start
+                try:
+                    if writer.error is None:
+                        summary.path = sink.close()
+                    else:  # a write failed (disk full, ...): what was written is not trusted
+                        sink.abort()
+                except Exception as exc:
+                    writer.error = writer.error or exc
+        except KeyboardInterrupt:  # a stop that arrived while finalising: the output is complete
+            summary.interrupted = True
     if writer.error is not None:
         if isinstance(writer.error, DeepPhotoError):
             raise writer.error

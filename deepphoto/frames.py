@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.image_header import DamagedHeader, image_size
+from deepphoto.image_header import DamagedHeader, image_size, tiff_tag
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -195,6 +194,20 @@ def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False,
     return colour
 
 
+def _png_chunk(data: np.ndarray, kind: bytes) -> bytes | None:
+    """The data of a PNG's chunk ``kind`` found before its picture (IDAT), or None."""
+    at = 8
+    while at + 8 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        length = int.from_bytes(bytes(data[at : at + 4]), "big")
+        found = bytes(data[at + 4 : at + 8])
+        if found == kind:
+            return bytes(data[at + 8 : at + 8 + length])
+        if found in (b"IDAT", b"IEND"):
+            return None
+        at += 12 + length
+    return None
+
+
 def _grey_key(data: np.ndarray) -> int | None:
     """The grey level a grey PNG makes clear with its tRNS chunk, as OpenCV decodes it (1-, 2- and
     4-bit grey scaled to 8 bits), else None."""
@@ -203,17 +216,11 @@ def _grey_key(data: np.ndarray) -> int | None:
     depth = int(data[24])
     if depth not in (1, 2, 4, 8, 16):
         return None
-    at = 8
-    while at + 8 <= len(data):
-        length = int.from_bytes(bytes(data[at : at + 4]), "big")
-        kind = bytes(data[at + 4 : at + 8])
-        if kind == b"tRNS" and length == 2 and at + 10 <= len(data):
-            key = int.from_bytes(bytes(data[at + 8 : at + 10]), "big")
-            return key * 255 // (2**depth - 1) if depth < 8 else key
-        if kind in (b"IDAT", b"IEND"):
-            return None
-        at += 12 + length
-    return None
+    chunk = _png_chunk(data, b"tRNS")
+    if chunk is None or len(chunk) != 2:
+        return None
+    key = int.from_bytes(chunk, "big")
+    return key * 255 // (2**depth - 1) if depth < 8 else key
 
 
 def _may_have_alpha(data: np.ndarray) -> bool:
@@ -226,16 +233,7 @@ def _may_have_alpha(data: np.ndarray) -> bool:
         return True
     if len(data) > 25 and int(data[25]) in (4, 6):  # IHDR's colour type: grey + alpha, RGBA
         return True
-    at = 8
-    while at + 8 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
-        length = int.from_bytes(bytes(data[at : at + 4]), "big")
-        kind = bytes(data[at + 4 : at + 8])
-        if kind == b"tRNS":  # a palette's alpha, or one colour of a grey or RGB picture made clear
-            return True
-        if kind in (b"IDAT", b"IEND"):
-            return False
-        at += 12 + length
-    return False
+    return _png_chunk(data, b"tRNS") is not None  # a palette's alpha, or one grey or RGB colour made clear
 
 
 def exif_orientation(data: bytes) -> int:
@@ -255,24 +253,6 @@ def exif_orientation(data: bytes) -> int:
             return 1
     value = tiff_tag(data, start, 0x0112)
     return value if value is not None and 1 <= value <= 8 else 1
-
-
-def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
-    """The first value (a short) of ``tag`` in the first directory of the TIFF structure at
-    ``start`` in ``data`` (a TIFF file, or EXIF inside another format), or None."""
-    order = {b"II": "<", b"MM": ">"}.get(data[start : start + 2])
-    if order is None:
-        return None
-    try:
-        (ifd,) = struct.unpack_from(order + "I", data, start + 4)
-        (count,) = struct.unpack_from(order + "H", data, start + ifd)
-        for i in range(min(count, 512)):
-            found, _kind, _n, value = struct.unpack_from(order + "HHIH", data, start + ifd + 2 + 12 * i)
-            if found == tag:
-                return value
-    except struct.error:  # cut short: as if none
-        return None
-    return None
 
 
 # The eight EXIF orientations, in order (1: as stored ... 6: turn 90 degrees clockwise, 8: counter-clockwise).

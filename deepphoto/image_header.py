@@ -75,23 +75,31 @@ def _bmp_size(data: bytes) -> tuple[int, int]:
     return abs(w), abs(h)
 
 
+def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
+    """The first value (a SHORT or LONG) of ``tag`` in the first directory of the TIFF structure at
+    ``start`` in ``data`` (a TIFF file, or EXIF inside another format), or None."""
+    order = {b"II": "<", b"MM": ">"}.get(bytes(data[start : start + 2]))
+    if order is None:
+        return None
+    try:
+        (ifd,) = struct.unpack_from(order + "I", data, start + 4)
+        (count,) = struct.unpack_from(order + "H", data, start + ifd)
+        for i in range(min(count, 512)):
+            entry = start + ifd + 2 + 12 * i
+            found, kind = struct.unpack_from(order + "HH", data, entry)
+            if found == tag:
+                return struct.unpack_from(order + ("I" if kind == 4 else "H"), data, entry + 8)[0]
+    except struct.error:  # cut short: as if none
+        return None
+    return None
+
+
 def _tiff_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the first directory's ImageWidth (256) and ImageLength (257) tags."""
-    order = "<" if data[:2] == b"II" else ">"
-    try:
-        at = struct.unpack_from(order + "I", data, 4)[0]
-        count = struct.unpack_from(order + "H", data, at)[0]
-        size: dict[int, int] = {}
-        for k in range(count):
-            tag, kind = struct.unpack_from(order + "HH", data, at + 2 + 12 * k)
-            if tag in (256, 257):
-                fmt = "H" if kind == 3 else "I"  # SHORT or LONG
-                size[tag] = struct.unpack_from(order + fmt, data, at + 2 + 12 * k + 8)[0]
-    except struct.error:
-        raise DamagedHeader("TIFF", "its first directory is cut short") from None
-    if 256 not in size or 257 not in size:
+    width, height = tiff_tag(data, 0, 256), tiff_tag(data, 0, 257)
+    if width is None or height is None:
         raise DamagedHeader("TIFF", "no image size in its first directory")
-    return size[256], size[257]
+    return width, height
 
 
 def image_size(data: bytes) -> tuple[str, int, int] | None:

@@ -44,11 +44,6 @@ from deepphoto.stream.animation import has_frames
 from deepphoto.stream.stopping import ending_signals, signals_held
 
 
-def animated(path: Path) -> bool:
-    """An animated GIF, WebP or PNG of more than one frame, by its content, whatever its name."""
-    return has_frames(path)
-
-
 @dataclass
 class BatchOptions:
     out: Path
@@ -414,7 +409,9 @@ class BatchRunner:
             return
         if task.chunk < 0:
             self.done_frames += int(value)
-            note = "an animation: its first frame ('deepphoto run' paints them all)" if animated(st.item.source) else ""
+            note = (
+                "an animation: its first frame ('deepphoto run' paints them all)" if has_frames(st.item.source) else ""
+            )
             self._finish(st, task, self._path(task), int(value), note)
             return
         st.results[task.chunk] = value

@@ -13,6 +13,7 @@ temporary file left behind when a job fails.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import secrets
@@ -119,6 +120,7 @@ def check_output_folder(folder: Path, overwrite: bool) -> None:
 _WRITERS = itertools.count(1)  # numbers the writers of this process (next() is atomic under the GIL)
 
 
+@functools.cache
 def _host() -> str:
     """A short mark of this machine (its name), so that a folder shared between machines is swept
     only of this machine's dead writers' files."""

@@ -84,14 +84,7 @@ def scene_cut(grey: np.ndarray, before: np.ndarray | None, level: float | None =
     """Whether ``grey`` (0-1) looks like another scene than ``before`` (the frame before, same
     size), judged on this pair alone; ``level``: the frame's noise level against ``before`` when
     already measured. ``CutTest`` adds what the frames before say."""
-    if before is None or before.shape != grey.shape:
-        return False
-    if level is None:
-        level = noise_level(picture_change(grey, before))
-    if level >= CUT_LEVEL:
-        return True
-    alike = likeness(grey, before)
-    return alike is not None and alike < CUT_LIKENESS
+    return CutTest()(grey, before, level)  # a test with no past: the pair alone decides
 
 
 # A cut by shape is an event in footage that was steady: only after a pair at least this alike. A

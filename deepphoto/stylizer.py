@@ -70,8 +70,12 @@ class Stylizer:
         scale = min(self.scale, MAX_SIDE / max(w, h))
         tw, th = (max(16, round(v * scale / 8) * 8) for v in (w, h))
         small = bgr if (tw, th) == (w, h) else cv2.resize(bgr, (tw, th), interpolation=cv2.INTER_AREA)
-        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
-        out = self.engine.run(rgb, self.vector if vector is None else vector)[0]
-        # RGB planes in [0, 1] -> BGR uint8, rounded and clipped (OpenCV: 4x numpy's clip-scale-cast).
-        styled = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
+        vector = self.vector if vector is None else vector
+        if getattr(self.engine, "device", "cpu") == "cuda" and hasattr(self.engine, "run_image"):
+            styled = self.engine.run_image(small, vector)  # converted on the GPU: 8-bit pictures cross
+        else:
+            rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
+            out = self.engine.run(rgb, vector)[0]
+            # RGB planes in [0, 1] -> BGR uint8, rounded and clipped (OpenCV: 4x numpy's clip-scale-cast).
+            styled = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
         return styled if (tw, th) == (w, h) else cv2.resize(styled, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import SHARED, needs_shared
@@ -178,3 +179,21 @@ def test_an_int8_build_prints_nothing_on_stdout(int8_lightnet, tmp_path, monkeyp
         engine_build.build(model_spec("lightnet"), "onnx", "int8", calib=clip)
     out, err = capsys.readouterr()
     assert out == "" and "Collecting tensor data" in err
+
+
+def test_torch_8bit_pictures_give_the_float_paths_numbers() -> None:
+    """``run_image`` (what the stylizer uses on a GPU: 8-bit pictures in and out, conversions where
+    the network runs) paints what the float planes and OpenCV's conversions paint, here on the CPU."""
+    from deepphoto.engines.build import open_engine
+    from deepphoto.stylizer import Stylizer
+
+    engine = open_engine("stylenet", "torch", "fp32")
+    stylizer = Stylizer("starry-night", engine=engine)
+    rng = np.random.default_rng(5)
+    bgr = cv2.GaussianBlur(rng.integers(0, 256, (72, 104, 3), dtype=np.uint8), (7, 7), 0)
+    want = stylizer(bgr)  # the float path: the engine is on the CPU
+    got = engine.run_image(bgr, stylizer.vector)
+    assert got.shape == want.shape == bgr.shape and got.dtype == np.uint8
+    diff = np.abs(got.astype(int) - want)
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+    assert np.abs(got.astype(int) - bgr).mean() > 10  # painted, not passed through

@@ -56,6 +56,9 @@ timeout 200 $PY -m pytest -q -p no:cacheprovider -m gpu -rs tests/test_gpu.py te
 step "latency of each network on each engine"
 timeout 150 $PY scripts/gpu_latency.py --rounds "${ROUNDS:-200}" --json "$OUT/latency.json" | tee "$OUT/latency.md"
 
+step "LightNet training step speed (random data; sampling too where the shared data is)"
+timeout 120 $PY scripts/seg_train_speed.py --batch 64 --size 288 --steps 20
+
 step "pipeline benchmark, GPU backend"
 timeout 200 $PY -m deepphoto bench --backend torch --precision fp16 --sizes "${BENCH_SIZES:-640x480,1280x720,1920x1080}" \
     --frames "${BENCH_FRAMES:-150}" --no-peers --out "$OUT/bench" > /tmp/bench.txt 2>&1

@@ -165,7 +165,12 @@ def main() -> None:
                     pictures = [(np.ascontiguousarray(x[0].transpose(1, 2, 0) * 255, np.uint8), s) for x, s in feeds]
                     call = median_ms(cycling(engine.run_image, pictures), rounds)
                     rows.append(row(model, w, h, label + ", 8-bit pictures in and out", call, device, "-"))
-    machine = {"python": platform.python_version(), "cpu_cores": __import__("os").cpu_count()}
+    machine = {
+        "python": platform.python_version(),
+        "cpu_cores": __import__("os").cpu_count(),
+        "rounds": args.rounds,
+        "rounds_cpu": max(10, args.rounds // 5),
+    }
     if cuda_for_torch():
         import torch
 

@@ -183,17 +183,29 @@ def test_an_int8_build_prints_nothing_on_stdout(int8_lightnet, tmp_path, monkeyp
 
 def test_torch_8bit_pictures_give_the_float_paths_numbers() -> None:
     """``run_image`` (what the stylizer uses on a GPU: 8-bit pictures in and out, conversions where
-    the network runs) paints what the float planes and OpenCV's conversions paint, here on the CPU."""
+    the network runs) paints exactly what the float planes and OpenCV's conversions paint; and the
+    stylizer's GPU branch, taken here by a CPU engine that says it is on CUDA, is that path."""
     from deepphoto.engines.build import open_engine
     from deepphoto.stylizer import Stylizer
 
     engine = open_engine("stylenet", "torch", "fp32")
-    stylizer = Stylizer("starry-night", engine=engine)
+    stylizer = Stylizer("starry-night", engine=engine, scale=0.75)
     rng = np.random.default_rng(5)
     bgr = cv2.GaussianBlur(rng.integers(0, 256, (72, 104, 3), dtype=np.uint8), (7, 7), 0)
     want = stylizer(bgr)  # the float path: the engine is on the CPU
-    got = engine.run_image(bgr, stylizer.vector)
-    assert got.shape == want.shape == bgr.shape and got.dtype == np.uint8
-    diff = np.abs(got.astype(int) - want)
-    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
-    assert np.abs(got.astype(int) - bgr).mean() > 10  # painted, not passed through
+    assert np.abs(want.astype(int) - bgr).mean() > 10  # painted, not passed through
+    small = cv2.resize(bgr, (80, 56), interpolation=cv2.INTER_AREA)  # what the stylizer paints at 0.75
+    for picture in (small, small[::-1, ::-1], np.ascontiguousarray(small)):  # views with negative strides too
+        got = engine.run_image(picture, stylizer.vector)
+        rgb = cv2.cvtColor(picture, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
+        out = engine.run(rgb, stylizer.vector)[0]
+        expected = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
+        assert got.dtype == np.uint8 and np.array_equal(got, expected)
+    engine.device = "cuda"  # the stylizer now takes its GPU branch, through run_image
+    calls = []
+    original = engine.run_image
+    engine.run_image = lambda *a: calls.append(1) or original(*a)
+    assert np.array_equal(stylizer(bgr), want) and calls == [1]
+    for wrong in (bgr.astype(np.uint16), bgr[:, :, 0], np.dstack([bgr, bgr[:, :, :1]]), bgr.astype(np.float32)):
+        with pytest.raises(DeepPhotoError, match="8-bit BGR"):
+            original(wrong, stylizer.vector)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from deepphoto.engines.base import Engine, TensorInfo
+from deepphoto.errors import DeepPhotoError
 
 MAX_GRAPHS = 4  # input shapes kept captured at once
 # The segmenter and the stylizer run on two threads: one capture at a time, process-wide.
@@ -71,7 +72,9 @@ class TorchEngine(Engine):
         8-bit BGR (H, W, 3): the same numbers as ``run`` on the float planes (values / 255 in;
         out times 255, rounded, clipped), but the conversions run where the network does, and on a
         GPU only 8-bit pictures cross the bus, a quarter of float32's bytes."""
-        picture = torch.from_numpy(np.ascontiguousarray(bgr, dtype=np.uint8)).to(self.torch_device)
+        if bgr.dtype != np.uint8 or bgr.ndim != 3 or bgr.shape[2] != 3:
+            raise DeepPhotoError(f"run_image takes an 8-bit BGR picture (H, W, 3), not {bgr.dtype} {bgr.shape}")
+        picture = torch.from_numpy(np.ascontiguousarray(bgr)).to(self.torch_device)
         rgb = picture.flip(-1).permute(2, 0, 1)[None].float().mul_(1 / 255)
         tensors = [rgb.contiguous(memory_format=torch.channels_last), *self._tensors(extra)]
         if self.half:

@@ -26,7 +26,13 @@ SEGMENTERS = {
 }
 LIGHTNET_INPUT = (352, 352)  # (width, height); chosen by measurement, see the LightNet model card
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m")
+# What a folder of videos may hold: the usual containers, camcorders' (.mts, .m2ts, .mod, .tod, .dv),
+# old phones' (.3gp), broadcast and disc (.mxf, .vob), and the Windows and Flash ones.
+VIDEO_SUFFIXES = (
+    ".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m",
+    ".mts", ".m2ts", ".m2t", ".mod", ".tod", ".dv", ".3gp", ".3g2", ".mxf", ".vob",
+    ".wmv", ".asf", ".flv", ".f4v", ".ogv",
+)  # fmt: skip
 
 
 def number(

@@ -216,3 +216,15 @@ def test_sniffing_never_crashes_on_a_name_and_takes_no_text_for_a_photo(tmp_path
     loop.symlink_to(loop)
     items, problems = expand_inputs([str(src)], tmp_path / "out")
     assert any("loop" in p.reason for p in problems)
+
+
+def test_camcorder_and_old_phone_videos_in_a_folder_are_done(tmp_path):
+    """A folder's .mts (AVCHD camcorders), .m2ts, .3gp, .wmv ... were skipped without a word, though
+    ``run`` reads them: every container suffix users have is a video of the folder now."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for suffix in (".mts", ".m2ts", ".3gp", ".wmv", ".flv", ".vob", ".mxf"):
+        (src / f"clip{suffix}").write_bytes(demo_clip().read_bytes())  # the bytes do not matter here
+    out = tmp_path / "out"
+    items, problems = expand_inputs([str(src)], out)
+    assert len(items) == 7 and all(i.kind == "video" for i in items) and not problems

@@ -7,7 +7,9 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import subprocess
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -450,6 +452,81 @@ def test_progress_into_a_pipe_that_is_closed(tmp_path):
     out_text = job.stdout.read()
     assert job.wait(timeout=240) == 0
     assert "6 frames" in out_text and probe(out)["frames"] == 6
+
+
+# ---------------------------------------------------------------- no standard output or error at all
+
+
+def started_without(fds: tuple[int, ...], *argv: object) -> list[str]:
+    """The command line of ``deepphoto ARGV`` started with descriptors ``fds`` closed (``>&-``), as
+    a daemon, cron or a launcher may start it: Python's sys.stdout / sys.stderr is then None (not
+    the same as a stream sent to the null device). It ends as a reader that went away would have
+    it: the job done, nothing printed, the status it would have had."""
+    closed = " ".join(f"{fd}>&-" for fd in fds)
+    return ["sh", "-c", f'exec "$@" {closed}', "sh", *DEEPPHOTO, *map(str, argv)]
+
+
+def test_started_without_a_standard_output(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    out = tmp_path / "out.mp4"
+    done = subprocess.run(
+        started_without((1,), "run", clip, out, *FAST, *GREY), capture_output=True, text=True, timeout=240
+    )  # the summary line has nowhere to go
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert probe(out)["frames"] == 4 and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("fds", [(2,), (1, 2)], ids=["stderr", "both"])
+def test_started_without_a_standard_error(tmp_path, fds):
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    out = tmp_path / "out.mp4"
+    done = subprocess.run(
+        started_without(fds, "run", clip, out, *FAST, *GREY), capture_output=True, text=True, timeout=240
+    )  # the backend line and the progress bar have nowhere to go
+    assert done.returncode == 0
+    assert ("4 frames" in done.stdout) == (1 not in fds)
+    assert probe(out)["frames"] == 4 and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("fd", [1, 2], ids=["stdout", "stderr"])
+def test_user_error_without_a_standard_stream(tmp_path, fd):
+    out = tmp_path / "out.mp4"
+    done = subprocess.run(
+        started_without((fd,), "run", tmp_path / "missing.mp4", out), capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 2 and not out.exists()
+    assert done.stderr.splitlines() == (
+        [] if fd == 2 else [f"deepphoto: error: {tmp_path / 'missing.mp4'}: no such file or folder"]
+    )
+
+
+@pytest.mark.parametrize("fd", [1, 2], ids=["stdout", "stderr"])
+def test_listing_without_a_standard_stream(fd):
+    done = subprocess.run(started_without((fd,), "styles"), capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert ("starry-night" in done.stdout) == (fd == 2)
+
+
+@pytest.mark.parametrize("fd", [1, 2], ids=["stdout", "stderr"])
+def test_stop_without_a_standard_stream(tmp_path, fd):
+    clip = make_clip(tmp_path / "long.mkv", frames=200, size=(320, 240))
+    out = tmp_path / "out.mp4"
+    job = subprocess.Popen(
+        started_without((fd,), "run", clip, out, *FAST, "--effect", "cartoon"),  # slow enough to be caught
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 180
+    while not any(p.is_file() for p in tmp_path.glob(".*.partial.*")):  # frames are being written
+        assert job.poll() is None, f"the job ended before it was stopped: {job.communicate()}"
+        assert time.monotonic() < deadline, "no frame was written in time"
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 130 and "Traceback" not in err, err
+    assert 0 < probe(out)["frames"] < 200 and leftovers(tmp_path) == []
 
 
 def test_image_output_keeps_the_last_frame(capsys, tmp_path):

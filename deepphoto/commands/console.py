@@ -5,6 +5,9 @@ While a command runs, ``sys.stdout`` and ``sys.stderr`` are wrapped: a write to 
 marks the stream broken and sends the rest to the null device (so the job carries on and the
 interpreter's last flush at exit stays quiet); characters the stream cannot encode (the
 surrogates Python uses for non-UTF-8 bytes in file names) are written as backslash escapes.
+A process started without a standard output or error (``>&-``, as a daemon, cron or a launcher
+may do: Python's stream is then None) prints to the null device, as if its reader had gone, and
+the job ends as it would have (0, 2, 130), not with a traceback.
 """
 
 from __future__ import annotations
@@ -63,19 +66,45 @@ class GuardedStream:
         return getattr(self.stream, name)
 
 
+def null_sink(fd: int) -> TextIO:
+    """The null device in place of a standard stream the process started without (``sys.stdout``
+    or ``sys.stderr`` is None). A descriptor closed at start is taken by the null device as well:
+    the next file opened would otherwise get it, and the text native code (FFmpeg, ONNX Runtime)
+    writes to it would go into that file (an output video); a child process inherits it."""
+    try:
+        os.fstat(fd)
+    except OSError:  # closed
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null == fd:
+            os.set_inheritable(fd, True)
+        else:
+            os.dup2(null, fd)
+            os.close(null)
+    return open(os.devnull, "w", encoding="utf-8")
+
+
 class Console:
     """``with Console() as console:`` guards sys.stdout and sys.stderr for the duration."""
 
     def __enter__(self) -> Console:
-        self.out, self.err = GuardedStream(sys.stdout), GuardedStream(sys.stderr)
         self._previous = sys.stdout, sys.stderr
+        self._sinks: list[TextIO] = []
+        self.out, self.err = self._guard(1, sys.stdout), self._guard(2, sys.stderr)
         sys.stdout, sys.stderr = self.out, self.err  # type: ignore[assignment]
         return self
+
+    def _guard(self, fd: int, stream: TextIO | None) -> GuardedStream:
+        if stream is None:  # the process started without it
+            stream = null_sink(fd)
+            self._sinks.append(stream)
+        return GuardedStream(stream)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         for stream in (self.out, self.err):
             stream.flush()
         sys.stdout, sys.stderr = self._previous
+        for sink in self._sinks:  # a thread still holding the guarded stream writes nowhere (ValueError)
+            sink.close()
 
     @property
     def stdout_lost(self) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepphoto.colour_profile import embedded_profile, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.image_header import DamagedHeader, image_size, tiff_tag
 
@@ -154,10 +155,19 @@ _ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *_TIFF_MAGIC)
 
 
 def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """The image file's bytes ``data`` as (BGR uint8 upright as its EXIF orientation says, alpha
-    uint8 or None), transparent pixels on white; None if they are not a readable image. A file
-    that can hold alpha is decoded once with it and turned here as OpenCV turns what it decodes
-    without (it does not turn what it decodes with alpha); any other once with ``flags``."""
+    """The image file's bytes ``data`` as (BGR uint8 upright as its EXIF orientation says, in sRGB
+    where it embeds another colour profile, alpha uint8 or None), transparent pixels on white; None
+    if they are not a readable image."""
+    decoded = _decode_stored(data, flags)
+    if decoded is None:
+        return None
+    return to_srgb(decoded[0], embedded_profile(data)), decoded[1]
+
+
+def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``decode_photo``'s picture as the file stores its numbers. A file that can hold alpha is
+    decoded once with it and turned here as OpenCV turns what it decodes without (it does not turn
+    what it decodes with alpha); any other once with ``flags``."""
     if _may_have_alpha(data):
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if raw is not None and raw.ndim == 2 and (key := _grey_key(data)) is not None:

@@ -20,7 +20,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import MAX_PHOTO_PIXELS, read_image_alpha
 from deepphoto.image_header import image_size
 from deepphoto.stream.animation import has_frames
-from deepphoto.stream.output_safety import STALE_AFTER, temporary_name
+from deepphoto.stream.output_safety import NAME_MAX, STALE_AFTER, temporary_name
 from deepphoto.stream.sinks import check_encodable, write_image_atomic
 
 
@@ -167,3 +167,17 @@ def test_a_folder_of_frames_lists_its_folder_once_not_per_frame(tmp_path: Path, 
         write_image_atomic(staging / "frame.png", np.zeros((4, 4, 3), np.uint8))
     assert staging not in listed  # a writer's own staging folder is never swept
     assert output_safety.STALE_AFTER > 0
+
+
+def test_a_long_valid_output_name_is_written(tmp_path: Path) -> None:
+    """A 230-byte name, or 76 Japanese characters (228 bytes), failed as 'File name too long' after
+    the painting was done: the temporary name beside it is about 35 bytes longer."""
+    from deepphoto.commands.cli import main
+
+    src = tmp_path / "photo.png"
+    cv2.imwrite(str(src), np.full((40, 60, 3), 120, np.uint8))
+    for name in ("a" * 226 + ".png", "写真" * 38 + ".jpg", "b" * 251 + ".png"):
+        assert len(os.fsencode(temporary_name(tmp_path / name).name)) <= NAME_MAX
+        assert main(["edit", str(src), str(tmp_path / name), "--effect", "grey"]) == 0
+        assert (tmp_path / name).is_file()
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]

@@ -140,9 +140,24 @@ def temporary_name(path: Path) -> Path:
     """A hidden name beside ``path``, unique to this writer (two jobs never share one). What a
     killed writer of the same name left (SIGKILL, out of memory: no clean-up ran) is removed."""
     path = Path(path)
+    tag, end = _writer_tag(), f".partial{path.suffix}"
+    stem = _fitting_stem(path.stem, len(os.fsencode(f"..{tag}{end}")))
     if not path.parent.name.endswith(".partial"):  # a writer's own staging folder holds only its files
-        sweep_stale(path.parent, f".{path.stem}.", f".partial{path.suffix}")
-    return path.with_name(f".{path.stem}.{_writer_tag()}.partial{path.suffix}")
+        sweep_stale(path.parent, f".{stem}.", end)
+    return path.with_name(f".{stem}.{tag}{end}")
+
+
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows' NTFS counts characters: no fewer)
+
+
+def _fitting_stem(stem: str, beside: int) -> str:
+    """``stem`` cut so that ``beside`` more bytes fit in one file name: a long but valid output name
+    (a 230-byte one, or 76 Japanese characters) failed as 'File name too long' after all the work,
+    through its temporary name's longer one. The cut may split a character: the name is only ever
+    seen as bytes (the file is renamed to the output's own name when done)."""
+    raw = os.fsencode(stem)
+    room = max(1, NAME_MAX - beside)
+    return stem if len(raw) <= room else os.fsdecode(raw[:room])
 
 
 STALE_AFTER = 60.0  # seconds a dead writer's temporary file is left before another removes it

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import sys
+import threading
+import warnings
 from pathlib import Path
 
 import cv2
@@ -124,12 +128,40 @@ def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         decoded = decode_photo(data)
     except cv2.error:  # OpenCV's own limits (a header that lied about its size), a decoder's failure
         raise DeepPhotoError(f"{path}: cannot be decoded (damaged, or too large for OpenCV)") from None
+    if decoded is None and (partial := decode_cut_jpeg(data)) is not None:
+        print(f"deepphoto: warning: {path}: the file ends early (cut off); what it holds is used", file=sys.stderr)
+        decoded = partial, None
     if decoded is None:
         raise DeepPhotoError(f"{path}: not a readable image")
     h, w = decoded[0].shape[:2]
     if w * h > MAX_PHOTO_PIXELS:  # no header read here (a kind not known to it), or one that lied
         raise DeepPhotoError(f"{path}: {_too_large(w, h)}")
     return decoded
+
+
+def decode_cut_jpeg(data: np.ndarray) -> np.ndarray | None:
+    """A JPEG that ends early (a copy or upload cut off: often only its last two bytes are missing,
+    which OpenCV 5 refuses while viewers show the photo whole) decoded as far as it goes, upright
+    and in sRGB, the rest grey; None for anything else."""
+    if bytes(data[:3]) != b"\xff\xd8\xff":
+        return None
+    from PIL import Image, ImageFile, ImageOps
+
+    with _CUT_JPEG_LOCK:  # Pillow's switch for cut files is process-wide
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(io.BytesIO(data.tobytes())) as image:
+                    rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+        except Exception:  # noqa: BLE001 - too little of it, or not a JPEG after all
+            return None
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return to_srgb(np.ascontiguousarray(rgb[..., ::-1]), embedded_profile(data))
+
+
+_CUT_JPEG_LOCK = threading.Lock()
 
 
 def _too_large(w: int, h: int) -> str:

@@ -181,3 +181,25 @@ def test_a_long_valid_output_name_is_written(tmp_path: Path) -> None:
         assert main(["edit", str(src), str(tmp_path / name), "--effect", "grey"]) == 0
         assert (tmp_path / name).is_file()
     assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
+def test_a_jpeg_that_ends_early_is_read_as_far_as_it_goes(tmp_path: Path, capsys) -> None:
+    """A JPEG missing only its last two bytes (viewers show it whole) was 'not a readable image';
+    one cut further is read to where it ends, with a warning; one with almost nothing is refused."""
+    rng = np.random.default_rng(2)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (9, 9), 0)
+    whole = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    full = read_image_alpha(_write(tmp_path / "whole.jpg", whole))[0]
+    got, alpha = read_image_alpha(_write(tmp_path / "no-end.jpg", whole[:-2]))
+    assert alpha is None and np.array_equal(got, full)
+    assert "ends early" in capsys.readouterr().err
+    cut, _ = read_image_alpha(_write(tmp_path / "cut.jpg", whole[: len(whole) * 6 // 10]))
+    assert cut.shape == full.shape and np.array_equal(cut[:16], full[:16])  # the top is there
+    assert "ends early" in capsys.readouterr().err
+    with pytest.raises(DeepPhotoError, match="not a readable image"):
+        read_image_alpha(_write(tmp_path / "stub.jpg", whole[:300]))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

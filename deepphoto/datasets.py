@@ -16,8 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepphoto.colour_profile import embedded_profile, to_srgb
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import decode_file
+from deepphoto.frames import decode_file, read_bytes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
@@ -109,8 +110,13 @@ def pairs(name: str, split: str = "all", root: Path | None = None) -> list[tuple
 
 
 def read_image(path: Path) -> np.ndarray:
-    """A data set image as BGR uint8 (decoded from its bytes: any file name), or a one-line error."""
-    return decode_file(path, cv2.IMREAD_COLOR)
+    """A data set image as BGR uint8 (decoded from its bytes: any file name), in sRGB where it
+    embeds another colour profile (as photos are read for painting), or a one-line error."""
+    data = read_bytes(path)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if img is None:
+        raise DeepPhotoError(f"{path}: not a readable image")
+    return to_srgb(img, embedded_profile(data))
 
 
 def read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:

@@ -145,3 +145,13 @@ def test_edit_keeps_the_unpainted_photo_as_it_was_shown(tmp_path):
     Image.fromarray(chart(96, 128)).save(src, quality=95, icc_profile=P3)
     assert main(["edit", str(src), str(out), "--style", "wave", "--region", "whole", "--strength", "0"]) == 0
     assert np.abs(viewer(out) - viewer(src)).max() <= 1
+
+
+def test_data_set_images_are_read_in_srgb_too(tmp_path):
+    """Training and evaluation read the same colours as painting does (a validation portrait of
+    the shared data is Adobe RGB, and was read as stored)."""
+    from deepphoto.datasets import read_image as read_data_image
+
+    path = tmp_path / "portrait.jpg"
+    Image.fromarray(chart()).save(path, quality=95, icc_profile=ADOBE)
+    assert np.abs(read_data_image(path)[..., ::-1].astype(int) - viewer(path)).max() <= 1

@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.errors",
         "deepphoto.settings",
         "deepphoto.image_header",
+        "deepphoto.colour_profile",
         "deepphoto.frames",
         "deepphoto.metrics",
         "deepphoto.assets",

@@ -13,6 +13,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from adversarial import (
@@ -63,6 +64,184 @@ def test_audio_runs_to_the_end_of_a_video_that_starts_after_zero(capsys, tmp_pat
     assert cli(capsys, "run", clip, out, *RUN_FAST, *GREY).status == 0
     assert stream_end(out, "video") == pytest.approx(2.0, abs=0.05)
     assert stream_end(out, "audio") == pytest.approx(stream_end(out, "video"), abs=0.1)
+
+
+# ---------------------------------------------------------------- the output starts at 0, in sync, its colours kept
+
+WHOLE_GREY = ["--effect", "grey", "--region", "whole"]
+
+
+def flash_and_click(path: Path, start: float, fmt: str | None = None, seconds: float = 2.0) -> Path:
+    """A 25 fps clip (64x48, H.264, AAC) whose timestamps start at ``start`` seconds (90 kHz ticks):
+    dark, but for a white frame at 1 s from 0 or from ``start`` (the later), the sound silent but
+    for a click at the same moment. MPEG-TS writes 33 bits of a timestamp: one past 2**33 ticks wraps."""
+    flash = max(0.0, start) + 1.0
+    with av.open(str(path), "w", format=fmt) as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.time_base = Fraction(1, 90000)
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        t0 = max(start, 0.0) + seconds
+        frames = round((t0 - start) * 25)
+        for i in range(frames):
+            t = start + i / 25
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 255 if abs(t - flash) < 1e-3 else 20, np.uint8))
+            frame.pts, frame.time_base = round(t * 90000), Fraction(1, 90000)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        first, total = round(start * 48000), round((t0 - start) * 48000)
+        for at in range(0, total, 1024):
+            t = (first + at + np.arange(min(1024, total - at))) / 48000 - flash
+            click = np.where((t >= 0) & (t < 0.02), 0.8 * np.sin(2 * np.pi * 1000 * t), 0.0).astype(np.float32)
+            chunk = av.AudioFrame.from_ndarray(click[None], format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = 48000, first + at, Fraction(1, 48000)
+            for p in a.encode(chunk):
+                out.mux(p)
+        for p in a.encode():
+            out.mux(p)
+    return path
+
+
+def timing(path: Path) -> dict:
+    """Where a file's picture and sound start, the white frame and the click (seconds as players
+    show them), the container's duration and its streams' DURATION tags (Matroska)."""
+    got: dict = {"flash": None, "click": None}
+    with av.open(str(path)) as c:
+        got["duration"] = (c.duration or 0) / 1e6
+        got["tags"] = [s.metadata.get("DURATION", "") for s in c.streams]
+        got["starts"] = {s.type: float(s.start_time * s.time_base) for s in c.streams if s.start_time is not None}
+        for f in c.decode(video=0):
+            got["video"] = got.get("video", float(f.time))
+            if got["flash"] is None and f.to_ndarray(format="gray").mean() > 128:
+                got["flash"] = float(f.time)
+    with av.open(str(path)) as c:
+        for f in c.decode(audio=0):
+            got["audio"] = got.get("audio", float(f.time))
+            loud = np.nonzero(np.abs(f.to_ndarray()[0]) > 0.3)[0]
+            if got["click"] is None and len(loud):
+                got["click"] = float(f.time) + loud[0] / f.sample_rate
+    return got
+
+
+@pytest.mark.parametrize("out_suffix", [".mp4", ".mkv"])
+def test_a_clip_whose_clock_starts_hours_late_starts_at_zero(capsys, tmp_path, out_suffix):
+    """A camcorder's MPEG-TS (.MTS) clip starts at 36000 s: the output kept it, an MP4 with a
+    10-hour empty edit before the picture, a Matroska file 10:00:02 long."""
+    clip = flash_and_click(tmp_path / "clip.mts", start=36000.0, fmt="mpegts")
+    out = tmp_path / f"out{out_suffix}"
+    assert cli(capsys, "run", clip, out, *RUN_FAST, *WHOLE_GREY).status == 0
+    got = timing(out)
+    assert got["video"] < 0.1 and got["audio"] < 0.1 and min(got["starts"].values()) < 0.1, got
+    assert got["duration"] < 2.5 and all(tag < "00:00:03" for tag in got["tags"]), got
+    assert got["click"] == pytest.approx(got["flash"], abs=0.025), got
+
+
+@pytest.mark.parametrize("out_suffix", [".mp4", ".mkv"])
+def test_a_recording_across_the_timestamp_wrap_keeps_its_sound_in_step(capsys, tmp_path, out_suffix):
+    """MPEG-TS timestamps wrap at 2**33 ticks (26.5 hours): a recording that crosses it starts at
+    -3.7 s. The picture was moved to 0, not the sound: it came 3.7 s early (.mkv) or its first
+    3.7 s were cut (.mp4)."""
+    clip = flash_and_click(tmp_path / "clip.m2ts", start=2**33 / 90000 - 3.7, fmt="mpegts")
+    with av.open(str(clip)) as c:
+        assert c.streams.video[0].start_time < 0  # the case itself
+    out = tmp_path / f"out{out_suffix}"
+    assert cli(capsys, "run", clip, out, *RUN_FAST, *WHOLE_GREY).status == 0
+    got = timing(out)
+    assert got["video"] < 0.1 and got["audio"] < 0.1, got
+    assert got["flash"] == pytest.approx(1.0, abs=0.1) and got["click"] == pytest.approx(got["flash"], abs=0.025), got
+
+
+def test_sound_an_edit_list_cut_away_stays_cut_in_matroska(capsys, tmp_path):
+    """An MP4 whose edit list trims its first 3 s: their sound (packets to discard, before 0) was
+    copied into a Matroska output, which cannot hide it: it played, and the picture came 3 s late."""
+    clip = flash_and_click(tmp_path / "trimmed.mp4", start=-3.0)
+    assert timing(clip)["video"] == 0.0  # the case itself: the first 3 s are cut by the edit list
+    out = tmp_path / "out.mkv"
+    assert cli(capsys, "run", clip, out, *RUN_FAST, *WHOLE_GREY).status == 0
+    got = timing(out)
+    assert got["video"] == pytest.approx(0.0, abs=0.001) and 0 <= got["audio"] < 0.025, got
+    assert got["duration"] < 2.1, got
+    assert got["flash"] == pytest.approx(1.0, abs=0.001) and got["click"] == pytest.approx(1.0, abs=0.025), got
+
+
+def test_aac_priming_does_not_move_a_matroska_output(capsys, tmp_path):
+    """AAC in MP4 starts with a packet of priming before 0: copied into Matroska it was played, and
+    everything moved 21 ms later. From Matroska, which states the priming (a codec delay), it is kept."""
+    for suffix in (".mp4", ".mkv"):
+        clip = make_clip(tmp_path / f"in{suffix}", frames=25, size=(64, 48), audio=True)
+        out = tmp_path / f"out{suffix}.mkv"
+        assert cli(capsys, "run", clip, out, *RUN_FAST, *GREY).status == 0
+        with av.open(str(out)) as c:
+            assert [s.start_time for s in c.streams] == [0, 0], suffix
+            first = next(p for p in c.demux(c.streams.audio[0]) if p.size)
+            assert first.pts < 0 if suffix == ".mkv" else first.pts == 0, suffix  # the priming, where stated
+
+
+def colour_clip(path: Path, size: tuple[int, int], tags: tuple[int, int, int] | None, matrix: str, **x264) -> Path:
+    """Three frames, pure red on the left half, pure green on the right, their YUV made with
+    ``matrix`` ('ITU709', 'ITU601', 'BT2020') and tagged (colorspace, primaries, transfer) or not."""
+    w, h = size
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, : w // 2, 0] = 255
+    rgb[:, w // 2 :, 1] = 255
+    pix_fmt = x264.pop("pix_fmt", "yuv420p")
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = w, h, pix_fmt
+        if tags:
+            cc = v.codec_context
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = *tags, 1
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                format=pix_fmt, dst_colorspace=matrix, dst_color_range="MPEG"
+            )
+            frame.pts = i
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path
+
+
+@pytest.mark.parametrize(
+    "size, tags, matrix, written",
+    [
+        ((1280, 720), (1, 1, 1), "ITU709", (1, 1, 1)),  # HD, BT.709: kept
+        ((1280, 720), None, "ITU709", (1, 1, 1)),  # HD, untagged: BT.709, as players take it
+        ((640, 360), (1, 1, 1), "ITU709", (1, 1, 1)),  # SD tagged BT.709: kept
+        ((640, 480), (5, 5, 6), "ITU601", (5, 5, 6)),  # SD, BT.601 (PAL): kept
+        ((640, 480), None, "ITU601", (6, 6, 6)),  # SD, untagged: BT.601
+    ],
+)
+def test_colours_are_kept_and_the_output_says_how(capsys, tmp_path, size, tags, matrix, written):
+    """HD BT.709 video was written untagged with BT.601's matrix: players that take untagged HD for
+    BT.709 showed its red orange. The output is tagged, its YUV made with the matrix it names; pure
+    red and green stay pure through a run that leaves the picture as it is (no one in it)."""
+    clip = colour_clip(tmp_path / "in.mp4", size, tags, matrix)
+    out = tmp_path / "out.mp4"
+    assert cli(capsys, "run", clip, out, *RUN_FAST, "--effect", "grey", "--region", "person").status == 0
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.colorspace, frame.color_primaries, frame.color_trc) == written
+        rgb = frame.to_ndarray(format="rgb24").astype(int)  # PyAV decodes with the matrix tagged
+    h, w = rgb.shape[:2]
+    red, green = rgb[h // 2, w // 4], rgb[h // 2, 3 * w // 4]
+    assert red[0] > 245 and red[1:].max() < 10 and green[1] > 245 and green[[0, 2]].max() < 10, (red, green)
+
+
+def test_hdr_is_written_as_sdr_with_a_warning(capsys, tmp_path):
+    """BT.2020 HLG video: written as SDR (no tone mapping), tagged as such, and said once."""
+    clip = colour_clip(tmp_path / "hlg.mp4", (64, 48), (9, 9, 18), "BT2020", pix_fmt="yuv420p10le")
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", clip, out, *RUN_FAST, *GREY)
+    assert result.status == 0 and not result.errors
+    assert len([w for w in result.warnings if "HDR" in w and "without tone" in w]) == 1, result.err
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 6, 6)
 
 
 # ---------------------------------------------------------------- the output is an input

@@ -33,7 +33,7 @@ from deepphoto.stream.output_safety import (
     temporary_folder,
     temporary_name,
 )
-from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
+from deepphoto.stream.video_file import VIDEO_FORMATS, SourceFrame, VideoFileSink
 
 
 class Sink:
@@ -65,7 +65,9 @@ class NullSink(Sink):
 class VideoSink(Sink):
     """A video file. From a ``live`` source (camera, stream) frames carry no timestamps and arrive
     at whatever rate the camera and the pipeline manage: each is placed at the moment it arrived, so
-    the recording plays at the speed it was filmed, not at the nominal frame rate."""
+    the recording plays at the speed it was filmed, not at the nominal frame rate. The output starts
+    at 0 wherever the source's clock started (its audio moved with it), and keeps the colour
+    description of a video file's frames."""
 
     def __init__(
         self,
@@ -79,7 +81,12 @@ class VideoSink(Sink):
         # a live recording is timed in milliseconds: on a 1/fps clock frames faster than the nominal
         # rate would queue a tick apart and drift late
         self.file = VideoFileSink(
-            path, fps, time_base or (Fraction(1, 1000) if live else None), audio_from=audio_from, overwrite=overwrite
+            path,
+            fps,
+            time_base or (Fraction(1, 1000) if live else None),
+            audio_from=audio_from,
+            overwrite=overwrite,
+            from_zero=True,
         )
         self.path = self.file.path
         self.live = live
@@ -90,6 +97,8 @@ class VideoSink(Sink):
         if self.live and frame.pts is None:
             self.start = frame.arrival if self.start is None else self.start
             seconds = frame.arrival - self.start
+        if isinstance(frame, SourceFrame) and self.file.frames == 0:  # what the file keeps of its source
+            self.file.source_colour, self.file.source_start = frame.colour, frame.start
         self.file.write(image, frame.pts, seconds=seconds)
 
     def close(self) -> Path | None:

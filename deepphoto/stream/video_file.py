@@ -10,6 +10,17 @@ close, so a crash never leaves a half-written file under the final name, and clo
 finalises the container (so Ctrl-C mid-job still leaves a playable file with every frame written
 so far); a failed write (a full disk) removes the temporary file. Audio of the source is copied
 through (no re-encoding) when the output is finalised, every video packet kept.
+
+Timing: the output starts at 0, as FFmpeg's command line makes it: a source whose clock starts
+late (MPEG-TS camcorder clips at 10 hours) or before zero (a timestamp that wrapped, an MP4 edit
+list that trims its start) is moved, picture and sound together, so that the earlier of the two
+starts at 0. Sound cut away before the start (an edit list's, AAC's priming) is not copied where
+the container cannot hide it (Matroska).
+
+Colour: frames are decoded with the matrix the source is tagged with (untagged: BT.709 from 720
+lines up, else BT.601, as players assume) and written with a BT.601 or BT.709 matrix, tagged so:
+the source's own description when it is one of these, else that convention. HDR (BT.2020 PQ or
+HLG) is written as SDR without tone mapping, with a warning.
 """
 
 from __future__ import annotations
@@ -19,12 +30,14 @@ import heapq
 import math
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
 
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.frames import letterbox
@@ -33,6 +46,69 @@ from deepphoto.stream.output_safety import check_output_file, discard, publish, 
 
 VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)  # the output's disk, not the input
+
+# FFmpeg's numbers for colour (AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic)
+BT709, UNSPECIFIED, BT470BG, SMPTE170M, BT2020 = 1, 2, 5, 6, 9  # the same for matrix and primaries
+BT2020_CL = 10  # matrix
+PQ, HLG = 16, 18  # transfer
+SDR_TRANSFERS = (1, 4, 5, 6, 13, 14, 15)  # bt709, gamma 2.2 / 2.8, smpte170m, sRGB, bt2020 10 / 12 bit
+HD_LINES = 720  # untagged video of this many lines or more is BT.709, else BT.601
+
+
+@dataclass(frozen=True)
+class Colour:
+    """How a video's YUV values are meant: FFmpeg's numbers for its matrix, primaries and transfer."""
+
+    space: int = UNSPECIFIED
+    primaries: int = UNSPECIFIED
+    trc: int = UNSPECIFIED
+
+    @property
+    def beyond_sdr(self) -> str:
+        """'' for SDR video of BT.709's gamut or less, else what it is in words ('HDR (BT.2020 HLG)')."""
+        if self.trc in (PQ, HLG):
+            return f"HDR (BT.2020 {'PQ' if self.trc == PQ else 'HLG'})"
+        return "wide-gamut BT.2020" if self.space in (BT2020, BT2020_CL) or self.primaries == BT2020 else ""
+
+    @property
+    def matrix(self) -> Colorspace:
+        """swscale's matrix for it (BT.601 unless BT.709)."""
+        return Colorspace.ITU709 if self.space == BT709 else Colorspace.ITU601
+
+
+def decoding_matrix(frame: av.VideoFrame) -> Colorspace | None:
+    """The matrix to turn ``frame`` into RGB with where it does not say (None: its own)."""
+    if frame.colorspace in (UNSPECIFIED, 3) and frame.height >= HD_LINES:  # 3: reserved
+        return Colorspace.ITU709
+    return None
+
+
+def source_colour(frame: av.VideoFrame) -> Colour:
+    """The colour description of a decoded frame; an untagged matrix as it was decoded."""
+    space = frame.colorspace
+    if space in (UNSPECIFIED, 3):
+        space = BT709 if frame.height >= HD_LINES else SMPTE170M
+    return Colour(space, frame.color_primaries, frame.color_trc)
+
+
+def output_colour(source: Colour | None, height: int) -> Colour:
+    """How the output is written: the source's description when it is BT.601 or BT.709 (SDR), else
+    BT.709 for video of 720 lines or more, BT.601 below (what players assume of untagged video)."""
+    src = source or Colour()
+    keep = src.space in (BT709, BT470BG, SMPTE170M) and not src.beyond_sdr
+    space = src.space if keep else (BT709 if height >= HD_LINES else SMPTE170M)
+    primaries = src.primaries if keep and src.primaries in (BT709, BT470BG, SMPTE170M) else space
+    trc = src.trc if keep and src.trc in SDR_TRANSFERS else (BT709 if space == BT709 else SMPTE170M)
+    return Colour(space, primaries, trc)
+
+
+@dataclass
+class SourceFrame(Frame):
+    """A frame decoded from a video file, with what a sink keeps of its stream: the colour
+    description, and where the stream starts (pts; None where the file does not say)."""
+
+    colour: Colour | None = None
+    start: int | None = None
 
 
 class BestEffortTimestamp:
@@ -146,6 +222,8 @@ class VideoFileSource:
         errors_in_a_row = 0
         self.last_time = self.reached = None
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
+        colour: Colour | None = None  # the first frame's: a sink writes the video with it
+        start = self.stream.start_time
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
                 for packet in self.container.demux(self.stream):
@@ -158,8 +236,11 @@ class VideoFileSource:
                     for frame in decoded:
                         if frame.time is not None:
                             self._advance(float(frame.time))
-                        image = upright(frame.to_ndarray(format="bgr24"), display_matrix(frame))
-                        yield Frame(image, stamp(frame.pts, frame.dts), frame.time_base)
+                        colour = colour or source_colour(frame)
+                        bgr = frame.to_ndarray(format="bgr24", src_colorspace=decoding_matrix(frame))
+                        image = upright(bgr, display_matrix(frame))
+                        pts = stamp(frame.pts, frame.dts)
+                        yield SourceFrame(image, pts, frame.time_base, colour=colour, start=start)
                 break
             except av.error.EOFError:
                 break
@@ -198,7 +279,13 @@ class VideoFileSource:
 
 
 class VideoFileSink:
-    """H.264 (libx264, yuv420p) in .mp4 / .mkv / .mov; frame rate and timestamps from the source."""
+    """H.264 (libx264, yuv420p) in .mp4 / .mkv / .mov; frame rate and timestamps from the source.
+
+    ``from_zero``: the video is moved to start at 0 wherever the source's clock started (its
+    stream's start, ``source_start``, else its first frame; the audio copied in is moved with it);
+    else only a first frame before 0 is moved to 0 (chunks of a long video keep the source's
+    timeline, to be joined). ``source_colour``: the source's colour description, kept where it can
+    be (see ``output_colour``). Both are set before the first frame is written."""
 
     def __init__(
         self,
@@ -208,6 +295,7 @@ class VideoFileSink:
         crf: int = 20,
         audio_from: Path | str | None = None,
         overwrite: bool = True,
+        from_zero: bool = False,
     ) -> None:
         self.path = Path(path)
         self.format = container_format(self.path)
@@ -224,9 +312,14 @@ class VideoFileSink:
         self._shape: tuple[int, ...] = ()  # (height, width) the video was opened with
         self._refitted = False  # a frame of another size was fitted in (said once)
         self._clock: OnwardClock | None = None  # the frames' timestamps, kept going onward (its last: the last written)
+        self.from_zero = from_zero
+        self.source_start: int | None = None  # pts, in time_base
+        self.source_colour: Colour | None = None
+        self.origin = Fraction(0)  # the source's time (seconds) at the output's 0
+        self.colour: Colour | None = None  # how the video is written (set when it opens)
         self.audio_note = ""
 
-    def _open(self, width: int, height: int) -> None:
+    def _open(self, width: int, height: int, colour: Colour | None) -> None:
         try:
             self.container = av.open(str(self.tmp), mode="w", format=self.format)
         except (OSError, av.error.FFmpegError) as exc:
@@ -238,7 +331,17 @@ class VideoFileSink:
         stream.options = {"crf": str(self.crf), "preset": "veryfast"}
         if self.time_base:
             stream.codec_context.time_base = self.time_base
+        self.colour = out = output_colour(colour, height)
+        cc = stream.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = out.space, out.primaries, out.trc, 1
         self.stream = stream
+        if colour is not None and colour.beyond_sdr:
+            sdr = "BT.709" if out.space == BT709 else "BT.601"
+            print(
+                f"deepphoto: warning: {self.path}: the source is {colour.beyond_sdr}; it is written as SDR "
+                f"{sdr} without tone or gamut mapping, so its colours and brightness differ",
+                file=sys.stderr,
+            )
 
     def write(self, image: np.ndarray, pts: int | None = None, seconds: float | None = None) -> None:
         """Encode one frame at the source's ``pts``; without one, at ``seconds`` from the start
@@ -257,7 +360,7 @@ class VideoFileSink:
                 self._refitted = True
             even = letterbox(image, (self._shape[1], self._shape[0]))
         if self.container is None:
-            self._open(even.shape[1], even.shape[0])
+            self._open(even.shape[1], even.shape[0], self.source_colour)
             self._shape = even.shape[:2]
             if even.shape[:2] != (h, w):
                 print(
@@ -265,13 +368,20 @@ class VideoFileSink:
                     f"{even.shape[1]}x{even.shape[0]} (H.264 in 4:2:0, what players take, needs even sides)",
                     file=sys.stderr,
                 )
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
+        out = self.colour or output_colour(None, even.shape[0])
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24").reformat(
+            format="yuv420p", dst_colorspace=out.matrix, dst_color_range=ColorRange.MPEG
+        )
+        frame.colorspace, frame.color_primaries, frame.color_trc = out.space, out.primaries, out.trc
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         period = max(1, int(round(1 / (self.fps * tb)))) if self.fps else 1  # one frame, in ticks of tb
         if self._clock is None:  # where every frame goes, whichever way it was timed
             self._clock = OnwardClock(round(1 / tb))
-            if pts is not None and pts < 0:  # a first frame before zero (an edit list): at zero
-                self._clock.shift = -pts
+            if pts is not None and self.time_base and (pts < 0 or self.from_zero):
+                # a stream that starts before zero (an edit list, a wrapped clock), or late: at 0
+                start = pts if self.source_start is None or not self.from_zero else min(pts, self.source_start)
+                self._clock.shift = -start
+                self.origin = Fraction(start) * Fraction(self.time_base)
         last = self._clock.last
         if pts is not None and self.time_base:
             frame.pts = self._clock(pts, period)
@@ -322,7 +432,7 @@ class VideoFileSink:
     def _add_audio(self) -> None:
         muxed = temporary_name(self.path)
         try:
-            remux_with_audio(self.tmp, self.audio_from, muxed, self.format)
+            remux_with_audio(self.tmp, self.audio_from, muxed, self.format, self.origin)
             muxed.replace(self.tmp)
         except (av.error.FFmpegError, ValueError) as exc:
             discard(muxed)
@@ -364,7 +474,9 @@ class AudioNotStorable(ValueError):
     """The output's container cannot hold the source's audio codec (refused at its header)."""
 
 
-def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
+def remux_with_audio(
+    video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None = None
+) -> None:
     """``_remux`` with FFmpeg's own error lines caught: a container that refuses the audio (at its
     header, or at its end: a channel layout an MP4 cannot name) is ``AudioNotStorable`` with
     FFmpeg's reason."""
@@ -372,7 +484,7 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
     av.logging.set_level(av.logging.ERROR)
     try:
         with av.logging.Capture(local=False) as logs:
-            _remux(video, audio_src, out, fmt)
+            _remux(video, audio_src, out, fmt, video_from)
     except av.error.FFmpegError as exc:
         said = [m.strip() for lvl, _name, m in logs if lvl <= av.logging.ERROR and m.strip()]
         if exc.errno == errno.EINVAL:
@@ -382,8 +494,16 @@ def remux_with_audio(video: Path, audio_src: Path | str, out: Path, fmt: str) ->
         av.logging.set_level(level)
 
 
-def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
+def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None = None) -> None:
     """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
+
+    ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
+    frame); None: ``video`` keeps the source's timeline, a start before 0 moved to 0. Picture and
+    sound are moved together, so that the earlier of the two starts at 0 (a camcorder clip whose
+    clock starts at 10 hours, a timestamp that wrapped). Sound before 0 (cut away by an edit list,
+    AAC's priming) is left out, but for the packet just before 0 (it primes the decoder) where the
+    container hides what is before 0 (an MP4's edit list); Matroska cannot, and would move everything
+    later: it gets only what starts at 0 or later (but for a codec delay it states, Opus's pre-skip).
 
     Matroska stores no decoding timestamps: its packets come without DTS (only the first few have
     one), so a packet is placed by its DTS where it has one, else by its PTS, else right after the
@@ -399,35 +519,73 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str) -> None:
         vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
         dst.start_encoding()  # the header: where a container refuses the audio's codec
-        end = video_end(video)
+        first, end = video_span(video)
+        if video_from is None:  # the source's timeline, but a start before 0 (moved to 0 by the sink)
+            source_video = stream_start(ain.streams.video[0]) if ain.streams.video else None
+            video_from = min(Fraction(0), source_video or Fraction(0))
+        video_at = (first or Fraction(0)) + Fraction(video_from)  # the source's time of the first frame
+        audio_at = stream_start(asrc)
+        origin = video_at if audio_at is None else min(video_at, audio_at)
+        video_move = Fraction(video_from) - origin  # seconds, on the video's times and the audio's
+        stop = None if end is None else float(end + video_move)
+        keeps_before_zero = fmt != "matroska"  # an MP4's edit list hides it; Matroska would move all later
+        delay = codec_delay(asrc)
 
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int
         ) -> Iterator[tuple[float, int, av.Packet, object]]:
             t = -math.inf
             clock: OnwardClock | None = None  # the audio goes onward where the video was made to
+            move = round((video_move if order == 0 else -origin) / stream.time_base) if stream.time_base else 0
+            primer: av.Packet | None = None  # the last audio packet wholly before 0
             for pkt in container.demux(stream):
                 if pkt.size == 0:  # the flush packet at the end of a stream: no data
                     continue
                 stamp = pkt.dts if pkt.dts is not None else pkt.pts
+                moved = move
                 if order == 1 and stamp is not None and pkt.time_base is not None:
                     clock = clock or OnwardClock(round(1 / pkt.time_base))
-                    moved = clock(stamp, pkt.duration or 1) - stamp
-                    if moved:
-                        pkt.dts = None if pkt.dts is None else pkt.dts + moved
-                        pkt.pts = None if pkt.pts is None else pkt.pts + moved
-                        stamp += moved
-                if stamp is not None and pkt.time_base is not None:
-                    t = max(t, float(stamp * pkt.time_base))  # never earlier than the packet before
-                if order == 1 and end is not None and t >= end:
-                    break
-                yield t, order, pkt, out_stream
+                    moved += clock(stamp, pkt.duration or 1) - stamp
+                if moved and stamp is not None:
+                    pkt.dts = None if pkt.dts is None else pkt.dts + moved
+                    pkt.pts = None if pkt.pts is None else pkt.pts + moved
+                    stamp += moved
+                if order == 1 and pkt.pts is not None and pkt.pts < 0 and pkt.time_base is not None:
+                    if not keeps_before_zero:
+                        if Fraction(pkt.pts) * pkt.time_base < -delay - pkt.time_base:
+                            continue
+                    elif pkt.pts + (pkt.duration or 0) <= 0:
+                        primer = pkt
+                        continue
+                for kept in (primer, pkt) if primer is not None else (pkt,):
+                    at = kept.dts if kept.dts is not None else kept.pts
+                    if at is not None and kept.time_base is not None:
+                        t = max(t, float(at * kept.time_base))  # never earlier than the packet before
+                    if order == 1 and stop is not None and t >= stop:
+                        return
+                    yield t, order, kept, out_stream
+                primer = None
 
         for _, _, pkt, out_stream in heapq.merge(
             packets(vin, vsrc, vout, 0), packets(ain, asrc, aout, 1), key=lambda item: (item[0], item[1])
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+def stream_start(stream: av.stream.Stream) -> Fraction | None:
+    """Where a stream starts, in seconds, as its container says (after an edit list), if it says."""
+    if stream.start_time is None or not stream.time_base:
+        return None
+    return Fraction(stream.start_time) * Fraction(stream.time_base)
+
+
+def codec_delay(stream: av.stream.Stream) -> Fraction:
+    """The samples at an audio stream's start that its container says the decoder drops (a codec
+    delay: Opus's pre-skip, AAC's priming in Matroska; not an MP4's, whose edit list says it), in
+    seconds. A Matroska muxer states it and counts packets that early as starting at 0."""
+    cc = stream.codec_context
+    return Fraction(cc.delay, cc.sample_rate) if cc.delay and cc.sample_rate else Fraction(0)
 
 
 def audio_failure(exc: Exception, source: Path | str, output: Path) -> str:
@@ -454,17 +612,19 @@ def audio_codec(source: Path | str) -> str:
     return f"{name} audio" + (f" ({layout})" if layout else "")
 
 
-def video_end(path: Path) -> float | None:
-    """Where the video of ``path`` ends, in seconds: its last packet's time plus duration. Not the
-    container's duration: a clip may start after 0 (short_hamilton_clip at 0.85 s), and MP4 states
-    the length while Matroska states the end."""
-    end = None
+def video_span(path: Path) -> tuple[Fraction | None, Fraction | None]:
+    """Where the video of ``path`` starts and ends, in seconds: its first packet's time, and its last
+    packet's time plus duration. Not the container's duration: a clip may start after 0
+    (short_hamilton_clip at 0.85 s), and MP4 states the length while Matroska states the end."""
+    start = end = None
     with av.open(str(path)) as c:
         for pkt in c.demux(c.streams.video[0]):
             if pkt.pts is not None and pkt.size and pkt.time_base is not None:
-                t = float((pkt.pts + (pkt.duration or 0)) * pkt.time_base)
+                t = Fraction(pkt.pts) * Fraction(pkt.time_base)
+                start = t if start is None else min(start, t)
+                t += Fraction(pkt.duration or 0) * Fraction(pkt.time_base)
                 end = t if end is None else max(end, t)
-    return end
+    return start, end
 
 
 def declared_duration(container: av.container.InputContainer, stream: av.stream.Stream) -> tuple[float | None, float]:

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from deepphoto.assets import MOBILENET_V2_IMAGENET, mobilenet_v2_imagenet, sha256_of
-from deepphoto.models.lightnet import LightNet, LightNetProb
+from deepphoto.models.lightnet import LightNet, LightNetProb, arch_of
 from deepphoto.models.lightnet_io import SHIPPED_LIGHTNET, load_lightnet
 from deepphoto.models.mobilenet_v2 import MobileNetV2
 
@@ -65,7 +65,7 @@ def test_a_damaged_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, capsys):
     weights = tmp_path / "fine-tune.safetensors"
     net = load_lightnet()
     next(net.parameters()).data.mul_(0.9)
-    save_weights(net, weights, kind="lightnet", config={"width": net.width})
+    save_weights(net, weights, kind="lightnet", config=arch_of(net))
     path = cached_onnx(weights)
     good = path.read_bytes()
     path.write_bytes(good[: len(good) // 2])  # a crash mid-write, a full disk...

@@ -53,6 +53,7 @@ def _styles():
 def test_other_weights_are_not_given_the_shipped_onnx(tmp_path):
     """Weights that differ from the shipped ones must never run as the shipped ONNX file."""
     pytest.importorskip("torch")
+    from deepphoto.models.lightnet import arch_of
     from deepphoto.models.lightnet_io import load_lightnet
     from deepphoto.models.weights import save_weights
 
@@ -61,5 +62,5 @@ def test_other_weights_are_not_given_the_shipped_onnx(tmp_path):
         p.data.mul_(0.5)
         break
     other = tmp_path / "other.safetensors"
-    save_weights(net, other, kind="lightnet", config={"width": net.width})
+    save_weights(net, other, kind="lightnet", config=arch_of(net))
     assert float_onnx("lightnet", other) != shipped_onnx("lightnet")

@@ -66,5 +66,5 @@ class LightNetSegmenter(PersonSegmenter):
         return to_network_input(to_bgr8(frame), self.input_size)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        """Person probability at the network's output resolution (input / 4), float32."""
+        """Person probability at the network's output resolution (input / 4, or / 2 with a finer level), float32."""
         return self.engine.run(x)[0, 0]

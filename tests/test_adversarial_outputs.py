@@ -738,3 +738,22 @@ def test_no_python_code_reads_images_by_name_through_opencv():
                 offenders.append(f"{rel}: {call}")
     assert not offenders, offenders
     assert "cv2.VideoCapture(target" in (root / "stream" / "sources.py").read_text()  # cameras only
+
+
+def test_the_same_frames_make_the_same_file_whatever_memory_holds(tmp_path):
+    """libx264's mb-tree (PyAV's libx264 165) reads memory it never set: the same frames encoded
+    twice could make two files (a batch's output against `run`'s, one run in five in a full test
+    process). With it off, the file is the same whatever fresh memory holds (glibc fills it with 1
+    under MALLOC_PERTURB_=1, which changed the file before)."""
+    import sys
+
+    src = make_clip(tmp_path / "in.mp4", frames=30, size=(160, 120))
+    made = []
+    for fill in ("", "1", "7"):
+        out = tmp_path / f"out{fill or 0}.mp4"
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
+        env.update({"MALLOC_PERTURB_": fill} if fill else {})
+        cmd = [sys.executable, "-m", "deepphoto", "run", str(src), str(out), "--effect", "grey", "--quiet"]
+        subprocess.run([*cmd, "--region", "whole"], env=env, check=True, timeout=120, capture_output=True)
+        made.append(out.read_bytes())
+    assert made[0] == made[1] == made[2]

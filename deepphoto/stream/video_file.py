@@ -328,7 +328,9 @@ class VideoFileSink:
         stream = self.container.add_stream("libx264", rate=self.fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(self.crf), "preset": "veryfast"}
+        # mb-tree off: libx264 165 (PyAV's) reads uninitialised memory in its lookahead when on, so that
+        # two encodes of the same frames could differ (a batch against `run`, a rerun against the last)
+        stream.options = {"crf": str(self.crf), "preset": "veryfast", "x264-params": "mbtree=0"}
         if self.time_base:
             stream.codec_context.time_base = self.time_base
         self.colour = out = output_colour(colour, height)

@@ -9,6 +9,16 @@ import av
 import numpy as np
 
 
+def encode_into(out: av.container.OutputContainer, stream: av.stream.Stream, frames) -> None:  # noqa: ANN001
+    """Encode ``frames`` (PyAV video or audio frames, any iterable) with ``stream`` into ``out``,
+    then flush the encoder."""
+    for frame in frames:
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
 def make_clip(
     path: Path,
     frames: int = 12,

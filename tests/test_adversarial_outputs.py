@@ -28,7 +28,7 @@ from adversarial import (
     refused,
     write_png,
 )
-from media import make_clip, probe, stream_end
+from media import encode_into, make_clip, probe, stream_end
 
 from deepphoto import Pipeline, Settings
 from deepphoto.errors import DeepPhotoError
@@ -84,24 +84,25 @@ def flash_and_click(path: Path, start: float, fmt: str | None = None, seconds: f
         a.layout = "mono"
         t0 = max(start, 0.0) + seconds
         frames = round((t0 - start) * 25)
-        for i in range(frames):
-            t = start + i / 25
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 255 if abs(t - flash) < 1e-3 else 20, np.uint8))
-            frame.pts, frame.time_base = round(t * 90000), Fraction(1, 90000)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
-        first, total = round(start * 48000), round((t0 - start) * 48000)
-        for at in range(0, total, 1024):
-            t = (first + at + np.arange(min(1024, total - at))) / 48000 - flash
-            click = np.where((t >= 0) & (t < 0.02), 0.8 * np.sin(2 * np.pi * 1000 * t), 0.0).astype(np.float32)
-            chunk = av.AudioFrame.from_ndarray(click[None], format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts, chunk.time_base = 48000, first + at, Fraction(1, 48000)
-            for p in a.encode(chunk):
-                out.mux(p)
-        for p in a.encode():
-            out.mux(p)
+
+        def pictures():
+            for i in range(frames):
+                t = start + i / 25
+                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 255 if abs(t - flash) < 1e-3 else 20, np.uint8))
+                frame.pts, frame.time_base = round(t * 90000), Fraction(1, 90000)
+                yield frame
+
+        def sound():
+            first, total = round(start * 48000), round((t0 - start) * 48000)
+            for at in range(0, total, 1024):
+                t = (first + at + np.arange(min(1024, total - at))) / 48000 - flash
+                click = np.where((t >= 0) & (t < 0.02), 0.8 * np.sin(2 * np.pi * 1000 * t), 0.0).astype(np.float32)
+                chunk = av.AudioFrame.from_ndarray(click[None], format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts, chunk.time_base = 48000, first + at, Fraction(1, 48000)
+                yield chunk
+
+        encode_into(out, v, pictures())
+        encode_into(out, a, sound())
     return path
 
 
@@ -194,15 +195,14 @@ def colour_clip(path: Path, size: tuple[int, int], tags: tuple[int, int, int] | 
         if tags:
             cc = v.codec_context
             cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = *tags, 1
+        frames = []
         for i in range(3):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
                 format=pix_fmt, dst_colorspace=matrix, dst_color_range="MPEG"
             )
             frame.pts = i
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+            frames.append(frame)
+        encode_into(out, v, frames)
     return path
 
 

@@ -12,27 +12,40 @@ from __future__ import annotations
 
 import io
 import warnings
+from types import ModuleType
 
 import numpy as np
 
 BAND = 512  # rows converted at a time: a photo of tens of megapixels takes little memory beside it
+GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")  # Pillow's one-channel pictures
+# Pillow's own size guard refuses files above twice this; DeepPhoto reads photos up to
+# frames.MAX_PHOTO_PIXELS, checked by their header before decoding.
+PILLOW_PIXELS = 400_000_000
+# Pillow's warnings on odd files are not the user's business: one filter, set once (a filter set
+# and taken back around each call, as warnings.catch_warnings does, is not safe across threads).
+warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+
+
+def pillow() -> ModuleType:
+    """Pillow's Image module, its size guard set to DeepPhoto's own limit (see PILLOW_PIXELS)."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, PILLOW_PIXELS)
+    return Image
 
 
 def embedded_profile(data: np.ndarray | bytes) -> bytes | None:
-    """The ICC profile embedded in an image file's bytes (JPEG, PNG, WebP, TIFF, AVIF), or None.
-    Reads headers only (Pillow opens lazily); any file Pillow cannot open has none."""
+    """The ICC profile embedded in an image file's bytes (JPEG, PNG, WebP, TIFF, AVIF), or None; None
+    too for a profile of another kind than the picture (grey for colour, colour for grey). Reads
+    headers only (Pillow opens lazily); any file Pillow cannot open has none."""
     try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - a dependency; without it photos are read as stored
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow's warnings on large or odd files: not ours to print
-            with Image.open(io.BytesIO(bytes(data))) as image:
-                profile = image.info.get("icc_profile")
+        with pillow().open(io.BytesIO(bytes(data))) as image:
+            profile, grey = image.info.get("icc_profile"), image.mode in GREY_MODES
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for files it does not know
         return None
-    return profile or None
+    if not profile or len(profile) < 20 or (profile[16:20] == b"GRAY") != grey:
+        return None  # a grey profile on a colour picture, or the other way round: viewers ignore it too
+    return profile
 
 
 def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
@@ -53,9 +66,9 @@ def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
         transform = ImageCms.buildTransform(source, srgb, mode, "RGB", ImageCms.Intent.PERCEPTUAL)
     except Exception:  # noqa: BLE001 - a damaged or unusual profile: the colours as stored
         return bgr
-    out = np.empty_like(bgr)
-    for top in range(0, bgr.shape[0], BAND):
-        rows = bgr[top : top + BAND]
+    out = bgr if bgr.flags.writeable else bgr.copy()
+    for top in range(0, out.shape[0], BAND):
+        rows = out[top : top + BAND]
         picture = Image.fromarray(np.ascontiguousarray(rows[..., ::-1] if mode == "RGB" else rows[..., 0]), mode)
-        out[top : top + BAND] = np.asarray(ImageCms.applyTransform(picture, transform))[..., ::-1]
+        rows[:] = np.asarray(ImageCms.applyTransform(picture, transform))[..., ::-1]
     return out

@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import sys
 import threading
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from deepphoto.colour_profile import embedded_profile, to_srgb
+from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.image_header import DamagedHeader, image_size, tiff_tag
 
@@ -145,19 +144,17 @@ def decode_cut_jpeg(data: np.ndarray) -> np.ndarray | None:
     and in sRGB, the rest grey; None for anything else."""
     if bytes(data[:3]) != b"\xff\xd8\xff":
         return None
-    from PIL import Image, ImageFile, ImageOps
+    from PIL import ImageFile, ImageOps
 
     with _CUT_JPEG_LOCK:  # Pillow's switch for cut files is process-wide
-        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        before, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with Image.open(io.BytesIO(data.tobytes())) as image:
-                    rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+            with pillow().open(io.BytesIO(data.tobytes())) as image:
+                rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
         except Exception:  # noqa: BLE001 - too little of it, or not a JPEG after all
             return None
         finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
     return to_srgb(np.ascontiguousarray(rgb[..., ::-1]), embedded_profile(data))
 
 

@@ -126,16 +126,46 @@ def test_srgb_no_profile_and_damaged_profiles_are_read_as_stored(tmp_path):
     assert to_srgb(bgr, None) is bgr and to_srgb(bgr, b"junk") is bgr
 
 
+def test_a_profile_of_the_other_kind_is_ignored(tmp_path):
+    """A grey profile on a colour photo made it grey (its blue channel), as no viewer shows it;
+    an RGB profile on a grey picture is ignored likewise."""
+    colour, grey = tmp_path / "colour.png", tmp_path / "grey.png"
+    Image.fromarray(chart()).save(colour, icc_profile=GREY18)
+    Image.fromarray(chart()[..., 0]).save(grey, icc_profile=P3)
+    assert np.array_equal(read_image(colour)[..., ::-1], chart())
+    assert np.array_equal(read_image(grey)[..., 0], chart()[..., 0])
+    assert embedded_profile(colour.read_bytes()) is None and embedded_profile(grey.read_bytes()) is None
+
+
+def test_pillows_warnings_stay_quiet_from_every_thread():
+    """A filter set and taken back around each read (warnings.catch_warnings) left Python's
+    warnings switched off for the whole process when two threads read at once."""
+    import threading
+    import warnings
+
+    data = io.BytesIO()
+    Image.fromarray(chart()).save(data, format="PNG", icc_profile=P3)
+    before = list(warnings.filters)
+    threads = [
+        threading.Thread(target=lambda: [embedded_profile(data.getvalue()) for _ in range(300)]) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert warnings.filters == before
+
+
 def test_large_photo_converted_in_bands_like_whole(tmp_path):
     rng = np.random.default_rng(1)
     img = cv2.resize(rng.integers(0, 256, (30, 20, 3), dtype=np.uint8), (300, 1300), interpolation=cv2.INTER_NEAREST)
-    whole = to_srgb(img, P3)
+    whole = to_srgb(img.copy(), P3)
     from deepphoto import colour_profile
 
     banded = colour_profile.BAND
     try:
         colour_profile.BAND = 97
-        assert np.array_equal(to_srgb(img, P3), whole)
+        assert np.array_equal(to_srgb(img.copy(), P3), whole)
     finally:
         colour_profile.BAND = banded
 

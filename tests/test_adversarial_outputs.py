@@ -119,7 +119,7 @@ def timing(path: Path) -> dict:
             if got["flash"] is None and f.to_ndarray(format="gray").mean() > 128:
                 got["flash"] = float(f.time)
     with av.open(str(path)) as c:
-        for f in c.decode(audio=0):
+        for f in c.decode(audio=0) if c.streams.audio else ():
             got["audio"] = got.get("audio", float(f.time))
             loud = np.nonzero(np.abs(f.to_ndarray()[0]) > 0.3)[0]
             if got["click"] is None and len(loud):

@@ -228,3 +228,32 @@ def test_camcorder_and_old_phone_videos_in_a_folder_are_done(tmp_path):
     out = tmp_path / "out"
     items, problems = expand_inputs([str(src)], out)
     assert len(items) == 7 and all(i.kind == "video" for i in items) and not problems
+
+
+def test_a_camcorder_clip_is_batched_from_zero_and_in_its_colours(tmp_path):
+    """Found by review: a batch of an .MTS clip whose clock starts at 10 hours and has no sound was
+    a 10-hour file (only the sound copy moved the video to 0), and batch wrote every video tagged
+    by its height, not as the source said (an SD clip tagged BT.709 became BT.601): not `run`'s."""
+    import av
+    from test_adversarial_outputs import colour_clip, flash_and_click, timing
+
+    fast = ["--backend", "onnx", "--precision", "fp32", "--seg-input", "64x64", "--threads", "1"]
+    look = [*fast, "--effect", "grey", "--region", "whole", "--quiet"]
+    clip = flash_and_click(tmp_path / "cam.mts", start=36000.0, fmt="mpegts", seconds=3.0)
+    mute = tmp_path / "mute.mts"
+    with av.open(str(clip)) as src, av.open(str(mute), "w", format="mpegts") as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                dst.mux(packet)
+    sd709 = colour_clip(tmp_path / "sd709.mp4", (640, 360), (1, 1, 1), "ITU709")
+    assert main(["run", str(sd709), str(tmp_path / "run.mp4"), *look]) == 0
+    out = tmp_path / "out"
+    batch = ["batch", str(clip), str(mute), str(sd709), "--out", str(out), "--workers", "1"]
+    assert main([*batch, "--chunk-seconds", "1", "--warmup-seconds", "0.2", *look]) == 0
+    for made in (out / "cam.mp4", out / "mute.mp4"):
+        got = timing(made)
+        assert got["video"] < 0.05 and abs(got["flash"] - 1.0) < 0.05, (made, got)
+    assert abs(timing(out / "cam.mp4")["click"] - timing(out / "cam.mp4")["flash"]) < 0.03
+    assert (out / "sd709.mp4").read_bytes() == (tmp_path / "run.mp4").read_bytes()  # tags, pixels, all

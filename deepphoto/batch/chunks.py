@@ -29,7 +29,7 @@ from deepphoto.stream.frame import Frame
 from deepphoto.stream.loop import run_stream
 from deepphoto.stream.sinks import Sink
 from deepphoto.stream.sources import Source
-from deepphoto.stream.video_file import VideoFileSink, VideoFileSource
+from deepphoto.stream.video_file import SourceFrame, VideoFileSink, VideoFileSource
 
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
@@ -205,6 +205,8 @@ class ChunkSink(Sink):
     def write(self, image: np.ndarray, frame: Frame) -> None:
         if self.warming(frame):
             return
+        if isinstance(frame, SourceFrame) and self.file.frames == 0:  # colour kept as `run` keeps it
+            self.file.source_colour = frame.colour
         self.file.write(image, None if frame.pts is None else frame.pts - self.chunk.shift)
         self.written += 1
 

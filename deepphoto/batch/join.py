@@ -16,7 +16,7 @@ import av
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.output_safety import temporary_name
-from deepphoto.stream.video_file import audio_failure, container_format, remux_with_audio
+from deepphoto.stream.video_file import audio_failure, container_format, remux_with_audio, video_span
 
 
 def _in_stream_units(shift: int, source_tb: Fraction | None, stream_tb: Fraction) -> int:
@@ -86,15 +86,21 @@ def finish_video(
     note = ""
     joined = temporary_name(output)
     muxed = temporary_name(output)
+    # A source whose clock starts late (a camcorder's .MTS at 10 hours): the output starts at 0, as
+    # `run`'s does, its sound moved with it (the chunks keep the source's timeline, to be joined).
+    first = video_span(chunks[0])[0]  # in the chunk's own time; the join moves it by shifts[0]
+    start = None if first is None or not source_tb else first + Fraction(shifts[0]) * source_tb
+    origin = round(start / source_tb) if start and start > 0 else 0  # in the source's time base
     try:
-        if len(chunks) == 1 and not shifts[0]:
+        if len(chunks) == 1 and not shifts[0] and not origin:
             joined = chunks[0]  # one chunk, the source's timing: it is the video already
         else:
-            join_chunks(chunks, shifts, source_tb, joined)
+            join_chunks(chunks, [shift - origin for shift in shifts], source_tb, joined)
         final = joined
         if audio_from is not None:
             try:
-                remux_with_audio(joined, audio_from, muxed, fmt)
+                video_from = Fraction(origin) * source_tb if origin and source_tb else None
+                remux_with_audio(joined, audio_from, muxed, fmt, video_from)
                 final = muxed
             except (av.error.FFmpegError, ValueError) as exc:
                 note = audio_failure(exc, audio_from, output)

@@ -181,6 +181,15 @@ def test_a_long_valid_output_name_is_written(tmp_path: Path) -> None:
         assert main(["edit", str(src), str(tmp_path / name), "--effect", "grey"]) == 0
         assert (tmp_path / name).is_file()
     assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+    long_a, long_b = tmp_path / ("写真" * 60 + "a.png"), tmp_path / ("写真" * 60 + "b.png")
+    name_a, name_b = temporary_name(long_a).name, temporary_name(long_b).name
+    name_a.encode("utf-8")  # whole characters: valid UTF-8, as APFS and ZFS (utf8only) require
+    assert name_a.split(".")[1] != name_b.split(".")[1]  # two long names keep apart
+    assert name_a.split(".")[1] == temporary_name(long_a).name.split(".")[1]  # every writer of one output alike
+    from deepphoto.stream.output_safety import temporary_folder
+
+    folder = temporary_folder(tmp_path / ("f" * 230))  # a folder of frames with a long name
+    assert folder.is_dir() and len(os.fsencode(folder.name)) <= NAME_MAX
 
 
 def test_a_jpeg_that_ends_early_is_read_as_far_as_it_goes(tmp_path: Path, capsys) -> None:

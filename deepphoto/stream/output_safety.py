@@ -14,6 +14,7 @@ temporary file left behind when a job fails.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import os
 import secrets
@@ -124,7 +125,6 @@ _WRITERS = itertools.count(1)  # numbers the writers of this process (next() is 
 def _host() -> str:
     """A short mark of this machine (its name), so that a folder shared between machines is swept
     only of this machine's dead writers' files."""
-    import hashlib
     import socket
 
     return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
@@ -141,23 +141,32 @@ def temporary_name(path: Path) -> Path:
     killed writer of the same name left (SIGKILL, out of memory: no clean-up ran) is removed."""
     path = Path(path)
     tag, end = _writer_tag(), f".partial{path.suffix}"
-    stem = _fitting_stem(path.stem, len(os.fsencode(f"..{tag}{end}")))
+    stem = _fitting_stem(path.stem, len(os.fsencode(f"..{end}")))
     if not path.parent.name.endswith(".partial"):  # a writer's own staging folder holds only its files
         sweep_stale(path.parent, f".{stem}.", end)
     return path.with_name(f".{stem}.{tag}{end}")
 
 
 NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows' NTFS counts characters: no fewer)
+TAG_ROOM = 40  # bytes the longest writer tag takes: pid (7 digits), writer number, 6 + 6 hex, dots
 
 
 def _fitting_stem(stem: str, beside: int) -> str:
-    """``stem`` cut so that ``beside`` more bytes fit in one file name: a long but valid output name
-    (a 230-byte one, or 76 Japanese characters) failed as 'File name too long' after all the work,
-    through its temporary name's longer one. The cut may split a character: the name is only ever
-    seen as bytes (the file is renamed to the output's own name when done)."""
+    """``stem``, or when it is too long to fit in one file name with ``beside`` more bytes and a
+    writer's tag, its start (whole UTF-8 characters) and a short hash of all of it: a long but valid
+    output name (230 bytes, 76 Japanese characters) failed as 'File name too long' after all the
+    work, through its temporary name's longer one. The same for every writer of one output, so a
+    dead writer's temporary file is found by the next one's sweep; two long names stay apart."""
     raw = os.fsencode(stem)
-    room = max(1, NAME_MAX - beside)
-    return stem if len(raw) <= room else os.fsdecode(raw[:room])
+    room = max(16, NAME_MAX - beside - TAG_ROOM)
+    if len(raw) <= room:
+        return stem
+    cut = raw[: room - 9]
+    while cut and cut[-1] & 0xC0 == 0x80:  # continuation bytes of a character cut in two
+        cut = cut[:-1]
+    if cut and cut[-1] >= 0xC0:  # and its first byte
+        cut = cut[:-1]
+    return os.fsdecode(cut) + "~" + hashlib.sha1(raw).hexdigest()[:8]
 
 
 STALE_AFTER = 60.0  # seconds a dead writer's temporary file is left before another removes it
@@ -208,7 +217,7 @@ def temporary_folder(folder: Path) -> Path:
     """A new hidden folder for frames in progress: inside ``folder`` when it exists (only it need
     be writable), else beside it (renamed to it when complete); unique to this writer."""
     folder = Path(folder)
-    name = f".{folder.name or 'frames'}.{_writer_tag()}.partial"
+    name = f".{_fitting_stem(folder.name or 'frames', len(b'...partial'))}.{_writer_tag()}.partial"
     staging = folder / name if folder.is_dir() else folder.parent / name
     staging.mkdir()
     return staging

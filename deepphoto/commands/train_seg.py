@@ -94,8 +94,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fine-level",
         type=count("--fine-level"),
         default=d.fine_level,
-        help="channels of an extra 1/2-resolution decoder level (0: none; --init weights without it are "
-        "loaded for every other layer)",
+        help="channels of an extra 1/2-resolution decoder level (0: none; default: --init's own, else none; "
+        "--init weights without it are loaded for every other layer, and it is grown)",
     )
     p.add_argument(
         "--edge-weight",

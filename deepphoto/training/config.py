@@ -38,7 +38,7 @@ class SegTrainConfig:
     export: Path | None = None  # write safetensors weights here at the end
     init: Path | None = None  # start from these LightNet weights instead of ImageNet
     mix: str = "v1"  # the data mix (MIXES); v2 trains on soft targets weighted by confidence
-    fine_level: int = 0  # channels of a 1/2-resolution decoder level (0: none, output at 1/4)
+    fine_level: int | None = None  # channels of a 1/2-resolution decoder level (0: none); None: --init's own, else 0
     crp_stages: int = 4  # pooling stages of each CRP block (a new decoder only: --init keeps its own)
     init_encoder: Path | None = None  # a new decoder on the encoder of these LightNet weights
     edge_weight: float = 0.0  # extra loss weight in a band around the target's edges (v2 loss)
@@ -53,7 +53,8 @@ class SegTrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(self.sizes))
         choice("--mix", self.mix, MIXES)
-        whole("--fine-level", self.fine_level, 0, 1024)
+        if self.fine_level is not None:
+            whole("--fine-level", self.fine_level, 0, 1024)
         whole("--crp-stages", self.crp_stages, 1, 16)
         if self.init and self.init_encoder:
             raise DeepPhotoError("--init and --init-encoder: give one (all the weights, or the encoder's)")

@@ -62,10 +62,16 @@ def encoder_from(weights: Path, width: int, fine_level: int = 0, crp_stages: int
 START_WEIGHTS = "start.safetensors"  # in the run folder: the weights of step 0 (a grown level included)
 
 
-def initialised_lightnet(weights: Path, fine_level: int = 0) -> LightNet:
-    """LightNet with ``fine_level`` whose every other tensor comes from ``weights`` (e.g. the
-    shipped v1): only the fine level's tensors may be missing there, and nothing may be left over."""
+def initialised_lightnet(weights: Path, fine_level: int | None = None) -> LightNet:
+    """LightNet with ``fine_level`` (None: the one ``weights`` have) whose every other tensor comes
+    from ``weights`` (e.g. the shipped network): only the fine level's tensors may be missing there
+    (a level grown on a network without one), and nothing may be left over."""
     state, config = read_weights(weights, kind="lightnet")
+    own = int(config.get("fine_level", 0))
+    if fine_level is None:
+        fine_level = own
+    elif own and fine_level != own:
+        raise DeepPhotoError(f"{weights}: has a finer level of {own} channels: leave --fine-level out, or give {own}")
     net = lightnet_of({**config, "fine_level": fine_level})
     shapes = net.state_dict()
     wrong = [k for k, v in state.items() if k in shapes and v.shape != shapes[k].shape]
@@ -167,9 +173,9 @@ def train(config: SegTrainConfig) -> Path:
     if config.init:
         net = initialised_lightnet(config.init, config.fine_level).to(device)
     elif config.init_encoder:
-        net = encoder_from(config.init_encoder, config.width, config.fine_level, config.crp_stages).to(device)
+        net = encoder_from(config.init_encoder, config.width, config.fine_level or 0, config.crp_stages).to(device)
     else:
-        net = imagenet_lightnet(config.width, config.fine_level, config.crp_stages).to(device)
+        net = imagenet_lightnet(config.width, config.fine_level or 0, config.crp_stages).to(device)
     net = net.to(memory_format=torch.channels_last)  # a 352 px step on CPU: 0.82 s vs 1.82 s NCHW
     encoder = list(net.backbone.parameters())
     encoder_ids = {id(p) for p in encoder}

@@ -145,9 +145,12 @@ class Pipeline:
         with self.processor.lock:
             return self.processor.person_alpha(frame)
 
+    person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
+
     def photo(self, image: np.ndarray, painted: np.ndarray | None = None) -> np.ndarray:
         """One photo, on its own (no smoothing with earlier frames). ``painted``: a look computed
-        elsewhere (the photo optimiser) composited instead of the chosen one."""
+        elsewhere (the photo optimiser) composited instead of the chosen one. ``person_share`` says
+        how much of it was taken as person."""
         p = self.processor
         with p.lock:
             p.reset()
@@ -156,7 +159,9 @@ class Pipeline:
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
             try:
-                return p(image)
+                out = p(image)
+                self.person_share = p.person_share()
+                return out
             finally:
                 p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
                 p.reset()

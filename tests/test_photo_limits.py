@@ -212,3 +212,26 @@ def test_a_jpeg_that_ends_early_is_read_as_far_as_it_goes(tmp_path: Path, capsys
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_edit_says_when_it_finds_no_person(tmp_path: Path, capsys) -> None:
+    """`--region person` on a photo without a person wrote it unchanged and said 'wave on the
+    person', as if it had worked; now a warning says no person was found. A portrait gets none."""
+    from deepphoto.commands.cli import main
+
+    rng = np.random.default_rng(0)
+    scenery = tmp_path / "scenery.png"
+    cv2.imwrite(str(scenery), cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (31, 31), 0))
+    assert main(["edit", str(scenery), str(tmp_path / "a.png"), "--style", "wave", "--region", "person"]) == 0
+    assert "no person found; the photo is left as it was" in capsys.readouterr().err
+    assert main(["edit", str(scenery), str(tmp_path / "b.png"), "--style", "wave", "--region", "background"]) == 0
+    assert "no person found; the photo is painted whole" in capsys.readouterr().err
+    import av
+
+    from deepphoto.assets import demo_clip
+
+    portrait = tmp_path / "portrait.png"  # the demo footage's man in his car
+    with av.open(str(demo_clip())) as clip:
+        cv2.imwrite(str(portrait), next(clip.decode(video=0)).to_ndarray(format="bgr24"))
+    assert main(["edit", str(portrait), str(tmp_path / "c.png"), "--style", "wave", "--region", "person"]) == 0
+    assert "no person" not in capsys.readouterr().err

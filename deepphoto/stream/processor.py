@@ -97,6 +97,11 @@ class FrameProcessor:
         self.painting_hold.reset()
         self._low = self._grey_at_seg = None
 
+    def person_share(self) -> float | None:
+        """The share of the last segmented frame taken as person (its network-size mask above the
+        threshold), or None before any frame was segmented."""
+        return None if self._low is None else float((self._low > self.settings.threshold).mean())
+
     @property
     def look(self) -> Look:
         return self.looks[self.look_index]

@@ -735,3 +735,23 @@ def test_a_transparent_tiff_reads_as_the_same_png(tmp_path, orientation):
     tif, tif_alpha = read_image_alpha(tmp_path / "a.tif")
     assert np.array_equal(tif_alpha, png_alpha) and np.abs(tif.astype(int) - png).max() <= 1
     assert png[..., 0].max() > 220  # half-clear blue (200) on white: 227, not darkened
+
+
+@pytest.mark.parametrize("audio_codec", ["aac", "libopus"])
+def test_intact_mkv_whose_video_starts_after_its_audio_does_not_warn(capsys, tmp_path, audio_codec):
+    """Audio from 0, video from 1 s: the video track's DURATION tag (FFmpeg's Matroska muxer) is
+    where it ends counted from 0 (4 s), and was taken for its length: 'decoding stopped at 3.00 s
+    of 4.00 s' of an intact file. Cut short, it still warns."""
+    clip = make_clip(
+        tmp_path / "late.mkv", frames=75, size=(64, 48), audio=True, video_start=25, audio_codec=audio_codec
+    )
+    with av.open(str(clip)) as c:
+        assert c.streams.video[0].start_time * c.streams.video[0].time_base == 1
+    result = cli(capsys, "run", clip, tmp_path / "out.mp4", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0 and not result.errors and result.warnings == []
+    assert probe(tmp_path / "out.mp4")["frames"] == 75
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size * 2 // 3])
+    result = cli(capsys, "run", cut, tmp_path / "cut.mp4", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0 and not result.errors
+    assert len(result.warnings) == 1 and "cut short or damaged" in result.warnings[0]

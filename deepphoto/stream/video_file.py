@@ -207,7 +207,9 @@ class VideoFileSource:
         self.time_base = self.stream.time_base or 1 / self.fps
         self.frame_count = int(self.stream.frames or 0)
         self.has_audio = bool(self.container.streams.audio)
-        self.duration, self.duration_slack = declared_duration(self.container, self.stream)
+        self.duration, self.duration_slack, self.duration_may_be_end = declared_duration(self.container, self.stream)
+        # where the video stream starts (seconds; 0 where the file does not say)
+        self.start_time = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
         self.bad_packets = 0
         self.ended_early = ""  # set when decoding stopped well before the declared duration
         self.last_time: float | None = None  # of the last frame decoded (seconds)
@@ -253,8 +255,7 @@ class VideoFileSource:
         """Add a decoded frame at ``time`` (seconds) to the time decoded so far: a step back (joined
         recordings, a wrapped timestamp) counts as one frame, not as going back."""
         if self.last_time is None or self.reached is None:
-            start = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
-            self.reached = time - start + self.period
+            self.reached = time - self.start_time + self.period
         elif time > self.last_time:
             self.reached += time - self.last_time
         else:
@@ -262,10 +263,15 @@ class VideoFileSource:
         self.last_time = time
 
     def _check_end(self) -> None:
-        """Warn, once, when the decoded frames end well before the duration the file declares."""
+        """Warn, once, when the decoded frames end well before the duration the file declares. A
+        declared duration that may be an end, counted from 0 (see ``declared_duration``), of a video
+        that starts later (audio from 0, video from 1 s) is met by the time reached on that clock too;
+        not where it ends before the video starts (then it can only be a length: MPEG-TS at 10 hours)."""
         if self.duration is None or self.ended_early or self.reached is None:
             return  # nothing decoded at all: the caller says so, as an error
         reached = self.reached
+        if self.duration_may_be_end and 0 < self.start_time < self.duration:
+            reached += self.start_time  # the time reached from 0, as the declared end is counted
         if self.duration - reached > max(3 * self.period, self.duration_slack):
             self.ended_early = f"decoding stopped at {reached:.2f} s of {self.duration:.2f} s"
             print(
@@ -629,24 +635,29 @@ def video_span(path: Path) -> tuple[Fraction | None, Fraction | None]:
     return start, end
 
 
-def declared_duration(container: av.container.InputContainer, stream: av.stream.Stream) -> tuple[float | None, float]:
-    """The video's duration in seconds as the file declares it (None when it does not), and how
-    far short of it an intact file may end: the video stream's own duration (MP4, or the DURATION
-    tag Matroska writers add) is exact; a container's duration may include a longer audio track."""
+def declared_duration(
+    container: av.container.InputContainer, stream: av.stream.Stream
+) -> tuple[float | None, float, bool]:
+    """The video's duration in seconds as the file declares it (None when it does not), how far
+    short of it an intact file may end, and whether it may be where the video ends counted from 0
+    rather than its length from its own start. The video stream's own duration (MP4) is its exact
+    length. The DURATION tag Matroska writers add is exact too, but FFmpeg's is the track's end from
+    0 (mkvmerge's its length); a container's duration may include a longer audio track, and may be
+    its end from 0 (Matroska, MP4) or its length (MPEG-TS)."""
     if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base), 0.0
+        return float(stream.duration * stream.time_base), 0.0, False
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
     if tag:
         try:
             h, m, sec = tag.split(":")
-            return int(h) * 3600 + int(m) * 60 + float(sec), 0.0
+            return int(h) * 3600 + int(m) * 60 + float(sec), 0.0, True
         except ValueError:
             pass
     if container.duration and container.duration > 0:
         seconds = container.duration / av.time_base
         alone = len(container.streams) == 1
-        return seconds, 0.0 if alone else max(1.0, 0.05 * seconds)
-    return None, 0.0
+        return seconds, 0.0 if alone else max(1.0, 0.05 * seconds), True
+    return None, 0.0, False
 
 
 def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:

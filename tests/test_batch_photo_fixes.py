@@ -257,3 +257,57 @@ def test_a_camcorder_clip_is_batched_from_zero_and_in_its_colours(tmp_path):
         assert got["video"] < 0.05 and abs(got["flash"] - 1.0) < 0.05, (made, got)
     assert abs(timing(out / "cam.mp4")["click"] - timing(out / "cam.mp4")["flash"]) < 0.03
     assert (out / "sd709.mp4").read_bytes() == (tmp_path / "run.mp4").read_bytes()  # tags, pixels, all
+
+
+def test_frames_hidden_by_an_edit_list_are_not_reported_as_undecodable(capsys, tmp_path):
+    """Found by a hunt: an MP4 whose edit list trims its start (``ffmpeg -ss ... -c copy``) was done
+    with "(10 of 60 frames could not be decoded)": the plan counted every packet, also the frames
+    before the edit, which the decoder drops as any player does. A damaged file still says so."""
+    from fractions import Fraction
+
+    import av
+
+    def remux(src: Path, dst: Path, shift: float = 0.0, garble: frozenset[int] = frozenset()) -> Path:
+        """``src``'s packets moved ``shift`` seconds earlier (an edit list hides those before 0),
+        those numbered in ``garble`` replaced by noise."""
+        with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+            stream = o.add_stream_from_template(i.streams.video[0])
+            ticks = int(round(Fraction(shift) / i.streams.video[0].time_base))
+            for n, packet in enumerate(p for p in i.demux(i.streams.video[0]) if p.size):
+                if n in garble:
+                    noise = np.random.default_rng(n).integers(0, 256, packet.size, dtype=np.uint8)
+                    bad = av.Packet(noise.tobytes())
+                    bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
+                    packet = bad
+                packet.pts -= ticks
+                packet.dts -= ticks
+                packet.stream = stream
+                o.mux(packet)
+        return dst
+
+    plain = tmp_path / "plain.mp4"
+    with av.open(str(plain), "w") as o:  # 60 frames at 25 fps, a keyframe every 12
+        v = o.add_stream("libx264", rate=25, options={"g": "12", "bf": "0"})
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(60):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 4, np.uint8), format="bgr24")
+            f.pts = i
+            o.mux(v.encode(f))
+        o.mux(v.encode())
+    trimmed = remux(plain, tmp_path / "trimmed.mp4", shift=0.4)  # 10 frames before the edit, in a GOP
+    damaged = remux(plain, tmp_path / "damaged.mp4", garble=frozenset({25, 26, 27}))
+    with av.open(str(trimmed)) as c:
+        assert len(list(c.decode(video=0))) == 50  # what a player shows
+    look = ["--backend", "onnx", "--precision", "fp32", "--seg-input", "64x64", "--threads", "1"]
+    look += ["--effect", "grey", "--region", "whole", "--quiet"]
+    for n, chunks in enumerate((["--chunk-seconds", "60"], ["--chunk-seconds", "0.5", "--warmup-seconds", "0.2"])):
+        out = tmp_path / f"out{n}"  # whole, then in chunks
+        batch = ["batch", str(trimmed), str(damaged), "--out", str(out), "--workers", "1", *chunks]
+        assert main([*batch, *look]) == 0
+        table = capsys.readouterr().out
+        row = next(line for line in table.splitlines() if "trimmed.mp4" in line and line.startswith("done"))
+        assert "could not be decoded" not in row and " 50 " in row, table
+        row = next(line for line in table.splitlines() if "damaged.mp4" in line and line.startswith("done"))
+        assert "3 of 60 frames could not be decoded" in row, table
+        with av.open(str(out / "trimmed.mp4")) as c:
+            assert len(list(c.decode(video=0))) == 50

@@ -54,7 +54,7 @@ class Chunk:
 @dataclass(frozen=True)
 class VideoPlan:
     source: Path
-    frames: int  # packets of the video stream (its frame count when nothing is damaged)
+    frames: int  # packets of the video stream that are shown (its frame count when nothing is damaged)
     fps: Fraction
     time_base: Fraction | None
     has_audio: bool
@@ -110,6 +110,8 @@ def plan_video(
                     if last_dts is not None and packet.dts < last_dts:
                         split = False  # a clock that started again (joined recordings): read it whole
                     last_dts = packet.dts
+                if packet.is_discard:  # before an edit list's start: decoded for the next ones, never shown
+                    continue
                 pts.append(packet.pts)
                 if packet.is_keyframe and packet.pts is not None:
                     keys.add(packet.pts)

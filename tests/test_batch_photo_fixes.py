@@ -259,34 +259,11 @@ def test_a_camcorder_clip_is_batched_from_zero_and_in_its_colours(tmp_path):
     assert (out / "sd709.mp4").read_bytes() == (tmp_path / "run.mp4").read_bytes()  # tags, pixels, all
 
 
-def test_frames_hidden_by_an_edit_list_are_not_reported_as_undecodable(capsys, tmp_path):
-    """Found by a hunt: an MP4 whose edit list trims its start (``ffmpeg -ss ... -c copy``) was done
-    with "(10 of 60 frames could not be decoded)": the plan counted every packet, also the frames
-    before the edit, which the decoder drops as any player does. A damaged file still says so."""
-    from fractions import Fraction
-
+def gop_clip(path: Path) -> Path:
+    """60 frames at 25 fps, 64x48, a keyframe every 12, no B-frames."""
     import av
 
-    def remux(src: Path, dst: Path, shift: float = 0.0, garble: frozenset[int] = frozenset()) -> Path:
-        """``src``'s packets moved ``shift`` seconds earlier (an edit list hides those before 0),
-        those numbered in ``garble`` replaced by noise."""
-        with av.open(str(src)) as i, av.open(str(dst), "w") as o:
-            stream = o.add_stream_from_template(i.streams.video[0])
-            ticks = int(round(Fraction(shift) / i.streams.video[0].time_base))
-            for n, packet in enumerate(p for p in i.demux(i.streams.video[0]) if p.size):
-                if n in garble:
-                    noise = np.random.default_rng(n).integers(0, 256, packet.size, dtype=np.uint8)
-                    bad = av.Packet(noise.tobytes())
-                    bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
-                    packet = bad
-                packet.pts -= ticks
-                packet.dts -= ticks
-                packet.stream = stream
-                o.mux(packet)
-        return dst
-
-    plain = tmp_path / "plain.mp4"
-    with av.open(str(plain), "w") as o:  # 60 frames at 25 fps, a keyframe every 12
+    with av.open(str(path), "w") as o:
         v = o.add_stream("libx264", rate=25, options={"g": "12", "bf": "0"})
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         for i in range(60):
@@ -294,8 +271,41 @@ def test_frames_hidden_by_an_edit_list_are_not_reported_as_undecodable(capsys, t
             f.pts = i
             o.mux(v.encode(f))
         o.mux(v.encode())
-    trimmed = remux(plain, tmp_path / "trimmed.mp4", shift=0.4)  # 10 frames before the edit, in a GOP
-    damaged = remux(plain, tmp_path / "damaged.mp4", garble=frozenset({25, 26, 27}))
+    return path
+
+
+def remux_clip(src: Path, dst: Path, shift: float = 0.0, garble: frozenset[int] = frozenset()) -> Path:
+    """``src``'s packets moved ``shift`` seconds earlier (an edit list hides those before 0),
+    those numbered in ``garble`` replaced by noise."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        stream = o.add_stream_from_template(i.streams.video[0])
+        ticks = int(round(Fraction(shift) / i.streams.video[0].time_base))
+        for n, packet in enumerate(p for p in i.demux(i.streams.video[0]) if p.size):
+            if n in garble:
+                noise = np.random.default_rng(n).integers(0, 256, packet.size, dtype=np.uint8)
+                bad = av.Packet(noise.tobytes())
+                bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
+                packet = bad
+            packet.pts -= ticks
+            packet.dts -= ticks
+            packet.stream = stream
+            o.mux(packet)
+    return dst
+
+
+def test_frames_hidden_by_an_edit_list_are_not_reported_as_undecodable(capsys, tmp_path):
+    """Found by a hunt: an MP4 whose edit list trims its start (``ffmpeg -ss ... -c copy``) was done
+    with "(10 of 60 frames could not be decoded)": the plan counted every packet, also the frames
+    before the edit, which the decoder drops as any player does. A damaged file still says so."""
+    import av
+
+    plain = gop_clip(tmp_path / "plain.mp4")
+    trimmed = remux_clip(plain, tmp_path / "trimmed.mp4", shift=0.4)  # 10 frames before the edit, in a GOP
+    damaged = remux_clip(plain, tmp_path / "damaged.mp4", garble=frozenset({25, 26, 27}))
     with av.open(str(trimmed)) as c:
         assert len(list(c.decode(video=0))) == 50  # what a player shows
     look = ["--backend", "onnx", "--precision", "fp32", "--seg-input", "64x64", "--threads", "1"]
@@ -311,3 +321,21 @@ def test_frames_hidden_by_an_edit_list_are_not_reported_as_undecodable(capsys, t
         assert "3 of 60 frames could not be decoded" in row, table
         with av.open(str(out / "trimmed.mp4")) as c:
             assert len(list(c.decode(video=0))) == 50
+
+
+def test_a_damaged_packet_in_the_next_chunks_warm_up_is_counted_once(capsys, tmp_path):
+    """Found by a hunt: 3 garbled packets were "6 damaged packets skipped" in chunks of 0.5 s with
+    0.2 s of warm-up: the next chunk decodes from the keyframe before its warm-up, met the same
+    packets, and counted them too. A chunk counts only the damaged packets in its own frames."""
+    import re
+
+    damaged = remux_clip(gop_clip(tmp_path / "plain.mp4"), tmp_path / "damaged.mp4", garble=frozenset({25, 26, 27}))
+    look = ["--backend", "onnx", "--precision", "fp32", "--seg-input", "64x64", "--threads", "1"]
+    look += ["--effect", "grey", "--region", "whole", "--quiet"]
+    for n, chunks in enumerate((["--chunk-seconds", "60"], ["--chunk-seconds", "0.5", "--warmup-seconds", "0.2"])):
+        out = tmp_path / f"out{n}"  # whole, then in chunks
+        assert main(["batch", str(damaged), "--out", str(out), "--workers", "1", *chunks, *look]) == 0
+        table = capsys.readouterr().out
+        row = next(line for line in table.splitlines() if "damaged.mp4" in line and line.startswith("done"))
+        counted = re.search(r"(\d+) damaged packets skipped", row)
+        assert counted is not None and counted.group(1) == "3", table

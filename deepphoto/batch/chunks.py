@@ -148,20 +148,50 @@ def plan_video(
 
 
 class ChunkSource(Source):
-    """The frames of one chunk, warm-up first, decoded as ``run`` decodes them."""
+    """The frames of one chunk, warm-up first, decoded as ``run`` decodes them.
+
+    ``bad_packets``: the damaged packets met among the chunk's own frames only, those the reader
+    counted from its first frame to the next chunk's first (the reader also meets those before: from
+    the keyframe it seeks to, through the warm-up, which the chunk before counts), so that a batch
+    adds up each damaged packet once. A damaged packet is counted where the decoder says so, in the
+    order of the frames it puts out (frame threads say it a few packets late, in order), the same
+    place in both chunks' reads."""
 
     def __init__(self, plan: VideoPlan, chunk: Chunk) -> None:
         self.plan, self.chunk = plan, chunk
         self.reader = VideoFileSource(plan.source)
         self.fps, self.time_base = self.reader.fps, self.reader.time_base
         self.frame_count = chunk.frames + chunk.warm_frames
+        self._bad_before: int | None = 0 if chunk.start_pts is None else None  # at the chunk's first frame
+        self._bad_at_stop: int | None = None  # at the next chunk's first frame
+
+    @property
+    def bad_packets(self) -> int:
+        if self._bad_before is None:  # none of its own frames was reached
+            return 0
+        end = self._bad_at_stop if self._bad_at_stop is not None else self.reader.bad_packets
+        return max(0, end - self._bad_before)
+
+    def _reached(self, frame: Frame) -> bool:
+        """Notes the reader's count of damaged packets where ``frame`` starts the chunk or its end;
+        True at the end (a frame of the next chunk)."""
+        c = self.chunk
+        if frame.pts is None:
+            return False
+        if self._bad_before is None and c.start_pts is not None and frame.pts >= c.start_pts:
+            self._bad_before = self.reader.bad_packets
+        if c.stop_pts is not None and frame.pts >= c.stop_pts:
+            if self._bad_at_stop is None:
+                self._bad_at_stop = self.reader.bad_packets
+            return True
+        return False
 
     def __iter__(self) -> Iterator[Frame]:
         c = self.chunk
         begin = c.warm_pts if c.warm_pts is not None else c.start_pts
         if begin is None:  # the first chunk: from the start, as run reads it
             for frame in self.reader:
-                if c.stop_pts is not None and frame.pts is not None and frame.pts >= c.stop_pts:
+                if self._reached(frame):
                     return
                 yield frame
             return
@@ -178,12 +208,13 @@ class ChunkSource(Source):
                     frame = next(frames, None)
                     if frame is None:
                         return
+                self._reached(frame)  # where the chunk's own frames start, when its warm-up is empty
                 yield frame
                 break
         for frame in frames:
             if frame.pts is None:
                 raise DeepPhotoError(f"{self.plan.source}: decoded frames carry no timestamps; cannot cut it")
-            if c.stop_pts is not None and frame.pts >= c.stop_pts:
+            if self._reached(frame):
                 return
             yield frame
 
@@ -252,6 +283,6 @@ def render_chunk(
         raise DeepPhotoError(f"{plan.source}: reading stopped in chunk {chunk.index} ({summary.source_error})")
     if sink.written == 0 or summary.path is None:
         raise DeepPhotoError(f"{plan.source}: no frame of chunk {chunk.index} could be decoded")
-    return ChunkResult(
-        chunk.index, summary.path, sink.written, summary.bad_packets, summary.failed, time.perf_counter() - start
+    return ChunkResult(  # the damaged packets of its own frames (see ChunkSource), not the whole read's
+        chunk.index, summary.path, sink.written, source.bad_packets, summary.failed, time.perf_counter() - start
     )

@@ -152,6 +152,7 @@ class Pipeline:
         elsewhere (the photo optimiser) composited instead of the chosen one. ``person_share`` says
         how much of it was taken as person."""
         p = self.processor
+        self.person_share = None
         with p.lock:
             p.reset()
             smooth, looks, index = p.smoother.smooth, p.looks, p.look_index

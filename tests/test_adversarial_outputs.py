@@ -757,3 +757,33 @@ def test_the_same_frames_make_the_same_file_whatever_memory_holds(tmp_path):
         subprocess.run([*cmd, "--region", "whole"], env=env, check=True, timeout=120, capture_output=True)
         made.append(out.read_bytes())
     assert made[0] == made[1] == made[2]
+
+
+@pytest.mark.parametrize("fds", [(1,), (2,), (1, 2)], ids=["stdout", "stderr", "both"])
+def test_closed_descriptors_hold_the_null_device_for_children_and_after(tmp_path, fds):
+    """Found by review: with both closed, the stdout sink took descriptor 2 (non-inheritable: a
+    child started with no stderr) and closed it on exit (the next file opened would get it)."""
+    import json
+    import sys
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import json, os, subprocess, sys\n"
+        "from deepphoto.commands.console import Console\n"
+        "def fd(n):\n"
+        "    return os.readlink(f'/proc/self/fd/{n}') if os.path.exists(f'/proc/self/fd/{n}') else 'closed'\n"
+        "with Console():\n"
+        "    child = subprocess.run(['sh', '-c', 'readlink /proc/self/fd/2 || echo closed'],\n"
+        "                           stdout=subprocess.PIPE, stderr=None, text=True).stdout.strip()\n"
+        "json.dump({'child_stderr': child, 'after': [fd(1), fd(2)]}, open(sys.argv[1], 'w'))\n"
+    )
+    seen = tmp_path / "seen.json"
+    closed = " ".join(f"{fd}>&-" for fd in fds)
+    cmd = ["sh", "-c", f'exec "$@" {closed}', "sh", sys.executable, str(probe), str(seen)]
+    subprocess.run(cmd, check=True, timeout=60)
+    got = json.loads(seen.read_text())
+    assert got["child_stderr"] not in ("", "closed")
+    for fd in fds:
+        assert got["after"][fd - 1] == "/dev/null", got
+    if 2 in fds:
+        assert got["child_stderr"] == "/dev/null", got

@@ -66,11 +66,11 @@ class GuardedStream:
         return getattr(self.stream, name)
 
 
-def null_sink(fd: int) -> TextIO:
-    """The null device in place of a standard stream the process started without (``sys.stdout``
-    or ``sys.stderr`` is None). A descriptor closed at start is taken by the null device as well:
+def claim_if_closed(fd: int) -> None:
+    """Put the null device on descriptor ``fd`` (1 or 2) when the process started with it closed:
     the next file opened would otherwise get it, and the text native code (FFmpeg, ONNX Runtime)
-    writes to it would go into that file (an output video); a child process inherits it."""
+    writes to it would go into that file (an output video); a child process inherits it. Both
+    descriptors are claimed before any file is opened (one opened first would take the other)."""
     try:
         os.fstat(fd)
     except OSError:  # closed
@@ -80,7 +80,6 @@ def null_sink(fd: int) -> TextIO:
         else:
             os.dup2(null, fd)
             os.close(null)
-    return open(os.devnull, "w", encoding="utf-8")
 
 
 class Console:
@@ -89,13 +88,16 @@ class Console:
     def __enter__(self) -> Console:
         self._previous = sys.stdout, sys.stderr
         self._sinks: list[TextIO] = []
-        self.out, self.err = self._guard(1, sys.stdout), self._guard(2, sys.stderr)
+        for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+            if stream is None:  # the process started without it
+                claim_if_closed(fd)
+        self.out, self.err = self._guard(sys.stdout), self._guard(sys.stderr)
         sys.stdout, sys.stderr = self.out, self.err  # type: ignore[assignment]
         return self
 
-    def _guard(self, fd: int, stream: TextIO | None) -> GuardedStream:
-        if stream is None:  # the process started without it
-            stream = null_sink(fd)
+    def _guard(self, stream: TextIO | None) -> GuardedStream:
+        if stream is None:  # the process started without it: its text goes to the null device
+            stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
             self._sinks.append(stream)
         return GuardedStream(stream)
 

@@ -12,7 +12,6 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, whole
 
 ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # outputs that keep a photo's transparency
-NO_PERSON = 0.002  # a photo whose mask is less than this share person has none (said: it is not a bug)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if settings.strength < 1:
             look += f", strength {settings.strength:g}"
         out = pipe.photo(image, painted)
-        if pipe.person_share is not None and pipe.person_share < NO_PERSON:
+        if pipe.person_share == 0.0:  # not a pixel taken as person (None: the whole photo, no mask)
             what = "left as it was" if settings.region == "person" else "painted whole"
             print(f"deepphoto: warning: {args.input}: no person found; the photo is {what}", file=sys.stderr)
     if alpha is not None and args.output.suffix.lower() in ALPHA_SUFFIXES:  # kept where the file can hold it

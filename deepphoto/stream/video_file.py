@@ -650,7 +650,8 @@ def declared_duration(
     if tag:
         try:
             h, m, sec = tag.split(":")
-            return int(h) * 3600 + int(m) * 60 + float(sec), 0.0, True
+            writer = str(container.metadata.get("ENCODER") or container.metadata.get("encoder") or "")
+            return int(h) * 3600 + int(m) * 60 + float(sec), 0.0, writer.startswith("Lavf")  # mkvmerge's: a length
         except ValueError:
             pass
     if container.duration and container.duration > 0:

@@ -16,9 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.colour_profile import embedded_profile, to_srgb
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import decode_file, read_bytes
+from deepphoto.frames import decode_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
@@ -112,11 +111,7 @@ def pairs(name: str, split: str = "all", root: Path | None = None) -> list[tuple
 def read_image(path: Path) -> np.ndarray:
     """A data set image as BGR uint8 (decoded from its bytes: any file name), in sRGB where it
     embeds another colour profile (as photos are read for painting), or a one-line error."""
-    data = read_bytes(path)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if img is None:
-        raise DeepPhotoError(f"{path}: not a readable image")
-    return to_srgb(img, embedded_profile(data))
+    return decode_file(path, cv2.IMREAD_COLOR, srgb=True)
 
 
 def read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:

@@ -98,13 +98,15 @@ def read_bytes(path: Path) -> np.ndarray:
         raise DeepPhotoError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
-def decode_file(path: Path, flags: int = PHOTO, what: str = "image") -> np.ndarray:
-    """The image file ``path`` decoded from its bytes with ``flags``, or a one-line error. Never
-    ``cv2.imread``: a file name that is not valid UTF-8 crashes it (segmentation fault)."""
-    img = cv2.imdecode(read_bytes(path), flags)
+def decode_file(path: Path, flags: int = PHOTO, what: str = "image", srgb: bool = False) -> np.ndarray:
+    """The image file ``path`` decoded from its bytes with ``flags`` (``srgb``: a colour picture
+    converted from its embedded colour profile), or a one-line error. Never ``cv2.imread``: a file
+    name that is not valid UTF-8 crashes it (segmentation fault)."""
+    data = read_bytes(path)
+    img = cv2.imdecode(data, flags)
     if img is None:
         raise DeepPhotoError(f"{path}: not a readable {what}")
-    return img
+    return to_srgb(img, embedded_profile(data)) if srgb else img
 
 
 def read_image(path: Path) -> np.ndarray:

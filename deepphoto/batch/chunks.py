@@ -29,7 +29,7 @@ from deepphoto.stream.frame import Frame
 from deepphoto.stream.loop import run_stream
 from deepphoto.stream.sinks import Sink
 from deepphoto.stream.sources import Source
-from deepphoto.stream.video_file import SourceFrame, VideoFileSink, VideoFileSource
+from deepphoto.stream.video_file import VideoFileSink, VideoFileSource
 
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
@@ -238,8 +238,7 @@ class ChunkSink(Sink):
     def write(self, image: np.ndarray, frame: Frame) -> None:
         if self.warming(frame):
             return
-        if isinstance(frame, SourceFrame) and self.file.frames == 0:  # colour kept as `run` keeps it
-            self.file.source_colour = frame.colour
+        self.file.keep_source(frame)  # its colour kept as `run` keeps it (the start: unused, chunks keep their times)
         self.file.write(image, None if frame.pts is None else frame.pts - self.chunk.shift)
         self.written += 1
 

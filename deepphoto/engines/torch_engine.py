@@ -59,13 +59,14 @@ class TorchEngine(Engine):
         return [t.half() for t in tensors] if self.half else tensors
 
     def run(self, *inputs: np.ndarray) -> np.ndarray:
-        tensors = self._tensors(inputs)
+        return np.ascontiguousarray(self._forward(self._tensors(inputs)).float().cpu().numpy())
+
+    def _forward(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        """The network on tensors on its device: a captured graph replayed, or a plain call."""
         if self.use_graphs:
-            out = self._replay(tensors)
-        else:
-            with torch.inference_mode():
-                out = self.module(*tensors)
-        return np.ascontiguousarray(out.float().cpu().numpy())
+            return self._replay(tensors)
+        with torch.inference_mode():
+            return self.module(*tensors)
 
     def run_image(self, bgr: np.ndarray, *extra: np.ndarray) -> np.ndarray:
         """A network from an RGB picture to an RGB picture (the style network), given and giving
@@ -79,12 +80,7 @@ class TorchEngine(Engine):
         tensors = [rgb.contiguous(memory_format=torch.channels_last), *self._tensors(extra)]
         if self.half:
             tensors[0] = tensors[0].half()
-        if self.use_graphs:
-            out = self._replay(tensors)
-        else:
-            with torch.inference_mode():
-                out = self.module(*tensors)
-        out8 = out[0].float().mul(255).round_().clamp_(0, 255).to(torch.uint8)
+        out8 = self._forward(tensors)[0].float().mul(255).round_().clamp_(0, 255).to(torch.uint8)
         return np.ascontiguousarray(out8.flip(0).permute(1, 2, 0).cpu().numpy())
 
     def _replay(self, tensors: list[torch.Tensor]) -> torch.Tensor:

@@ -33,7 +33,7 @@ from deepphoto.stream.output_safety import (
     temporary_folder,
     temporary_name,
 )
-from deepphoto.stream.video_file import VIDEO_FORMATS, SourceFrame, VideoFileSink
+from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
 
 
 class Sink:
@@ -97,8 +97,7 @@ class VideoSink(Sink):
         if self.live and frame.pts is None:
             self.start = frame.arrival if self.start is None else self.start
             seconds = frame.arrival - self.start
-        if isinstance(frame, SourceFrame) and self.file.frames == 0:  # what the file keeps of its source
-            self.file.source_colour, self.file.source_start = frame.colour, frame.start
+        self.file.keep_source(frame)
         self.file.write(image, frame.pts, seconds=seconds)
 
     def close(self) -> Path | None:

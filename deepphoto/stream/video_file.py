@@ -351,6 +351,12 @@ class VideoFileSink:
                 file=sys.stderr,
             )
 
+    def keep_source(self, frame: Frame) -> None:
+        """Take what the file keeps of its source (its colour description, where its stream starts)
+        from a frame decoded from a video file; before the first frame is written, else nothing."""
+        if isinstance(frame, SourceFrame) and self.frames == 0:
+            self.source_colour, self.source_start = frame.colour, frame.start
+
     def write(self, image: np.ndarray, pts: int | None = None, seconds: float | None = None) -> None:
         """Encode one frame at the source's ``pts``; without one, at ``seconds`` from the start
         (a live source's arrival time), else at the next tick of a steady clock at the frame rate."""

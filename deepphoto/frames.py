@@ -12,7 +12,7 @@ import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.image_header import DamagedHeader, image_size, tiff_tag
+from deepphoto.image_header import DamagedHeader, image_size, is_avif, tiff_tag
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -199,6 +199,8 @@ def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray
     """``decode_photo``'s picture as the file stores its numbers. A file that can hold alpha is
     decoded once with it and turned here as OpenCV turns what it decodes without (it does not turn
     what it decodes with alpha); any other once with ``flags``."""
+    if is_avif(data) and (avif := _decode_avif(data)) is not None:
+        return avif
     if _may_have_alpha(data):
         raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if raw is not None and raw.ndim == 2 and (key := _grey_key(data)) is not None:
@@ -219,6 +221,24 @@ def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray
             return on_white(colour, alpha, premultiplied), alpha
     image = cv2.imdecode(data, flags)
     return None if image is None else (to_bgr8(image), None)
+
+
+def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """An AVIF file decoded by Pillow (libavif) and turned as its ``irot``/``imir`` boxes say, as
+    viewers show it (OpenCV's decoder ignores them: a phone's portrait came out lying on its
+    side), as (BGR uint8, alpha or None), transparent pixels on white; None where Pillow cannot."""
+    from PIL import ImageOps
+
+    try:
+        with pillow().open(io.BytesIO(data.tobytes())) as image:
+            rgba = np.asarray(ImageOps.exif_transpose(image).convert("RGBA"))
+    except Exception:  # noqa: BLE001 - damaged, or a kind Pillow cannot read: OpenCV is tried
+        return None
+    colour = np.ascontiguousarray(rgba[..., 2::-1])
+    alpha = np.ascontiguousarray(rgba[..., 3])
+    if alpha.min() == 255:
+        return colour, None
+    return on_white(colour, alpha), alpha
 
 
 def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False, band: int = 256) -> np.ndarray:

@@ -123,4 +123,34 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
         return "GIF", w, h
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return ("TIFF", *_tiff_size(data))
+    if is_avif(data):
+        return ("AVIF", *_avif_size(data))
     return None
+
+
+# ISO base media brands of an AVIF still or sequence (the major brand, or one listed as compatible)
+AVIF_BRANDS = (b"avif", b"avis")
+_AVIF_SCAN = 4 << 20  # the item properties are looked for in this many first bytes
+
+
+def is_avif(data: bytes | memoryview) -> bool:
+    """Whether the bytes start an AVIF image (its ``ftyp`` box names an AVIF brand)."""
+    if len(data) < 16 or bytes(data[4:8]) != b"ftyp":
+        return False
+    size = min(struct.unpack_from(">I", data, 0)[0], len(data), 256)
+    brands = bytes(data[8:12]) + bytes(data[16:size])  # the major brand, then the compatible ones
+    return any(brands[i : i + 4] in AVIF_BRANDS for i in range(0, len(brands) - 3, 4))
+
+
+def _avif_size(data: bytes | memoryview) -> tuple[int, int]:
+    """The largest image spatial extent (``ispe``) the file declares: the primary image's, or a
+    grid's whole (tiles and thumbnails are smaller), as stored (before ``irot`` turns it)."""
+    head = bytes(data[:_AVIF_SCAN])
+    sizes = []
+    at = head.find(b"ispe")
+    while at >= 0 and at + 16 <= len(head):
+        sizes.append(struct.unpack_from(">II", head, at + 8))  # after the box's version and flags
+        at = head.find(b"ispe", at + 4)
+    if not sizes:
+        raise DamagedHeader("AVIF", "no image size (ispe) in its header")
+    return max(sizes, key=lambda wh: wh[0] * wh[1])

@@ -26,6 +26,7 @@ SEGMENTERS = {
 }
 LIGHTNET_INPUT = (352, 352)  # (width, height); chosen by measurement, see the LightNet model card
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+PHOTO_INPUT_SUFFIXES = (*IMAGE_SUFFIXES, ".avif")  # photos read (AVIF too: read, never written)
 # What a folder of videos may hold: the usual containers, camcorders' (.mts, .m2ts, .mod, .tod, .dv),
 # old phones' (.3gp), broadcast and disc (.mxf, .vob), and the Windows and Flash ones.
 VIDEO_SUFFIXES = (

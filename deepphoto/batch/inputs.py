@@ -16,11 +16,11 @@ from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.image_header import DamagedHeader, image_size
-from deepphoto.settings import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
-PHOTO_SUFFIXES = (*IMAGE_SUFFIXES, ".gif")  # a GIF is a photo here, as to edit (PyAV would make it a video)
+PHOTO_SUFFIXES = (*PHOTO_INPUT_SUFFIXES, ".gif")  # a GIF is a photo here, as to edit (PyAV would make it a video)
 MANIFEST_NAME = "deepphoto-batch.json"  # a folder holding one is an earlier batch's output
 
 
@@ -46,7 +46,7 @@ class Problem:
 
 
 def readable_image(path: Path) -> bool:
-    """Whether ``path`` starts as a photo kind DeepPhoto reads (JPEG, PNG, WebP, BMP, GIF, TIFF), by
+    """Whether ``path`` starts as a photo kind DeepPhoto reads (JPEG, PNG, WebP, BMP, GIF, TIFF, AVIF), by
     its first bytes, whatever its name (never OpenCV's path functions: a name that is not valid
     UTF-8 crashes them)."""
     try:

@@ -24,7 +24,7 @@ import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.frames import read_image, to_bgr8
-from deepphoto.settings import IMAGE_SUFFIXES
+from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.video_file import VideoFileSource
@@ -288,11 +288,11 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
         )
     path = Path(uri)
     if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_INPUT_SUFFIXES)
         if not images:
             raise DeepPhotoError(f"{path}: folder holds no images")
         return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.suffix.lower() in PHOTO_INPUT_SUFFIXES:
         read_image(path)  # fail now, with the reason, not mid-run
         return AnimatedImage(path) if animation.is_animation(path) else ImageFiles([path])
     return FileVideo(path)

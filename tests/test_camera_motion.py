@@ -78,3 +78,32 @@ def test_the_held_painting_moves_with_a_panning_camera() -> None:
 
     follow, plain = slid_change(run(True)), slid_change(run(False))
     assert follow < 0.5 * plain, (follow, plain)
+
+
+def test_the_held_mask_rides_along_with_a_panning_camera() -> None:
+    """A pan across a textured room with a person in it, and a network that loses the person's
+    upper body every other frame. With the camera followed the held mask slides with the person
+    and holds through the flips (the picture under it did not change, relative to the scene);
+    without it the pan passes every textured pixel as moved and each flip comes through."""
+    from deepphoto.stream.smoothing import MaskSmoother
+
+    h, w = 120, 160
+    scene = room(h, w + 40, seed=5)
+    person = np.zeros((h, w + 40), np.float32)
+    person[20:110, 70:130] = 1.0
+    swing = {}
+    for follow in (False, True):
+        smoother = MaskSmoother(0.7, follow_camera=follow)
+        errors = []
+        for t in range(30):  # the camera pans one pixel a frame
+            grey, truth = scene[:, t : t + w].copy(), person[:, t : t + w].copy()
+            prob = truth.copy()
+            if t % 2:
+                prob[20:60, 70 - t : 130 - t] = 0.0
+            shown = smoother(prob, None if t == 0 else grey)
+            if t >= 10:
+                inside = truth[25:55] > 0.5
+                errors.append(float(np.abs(shown[25:55] - truth[25:55])[inside].mean()))
+        swing[follow] = max(errors) - min(errors)  # how far the upper body goes back and forth
+    assert swing[False] > 0.3  # the flips come through
+    assert swing[True] < 0.02  # held, and carried along with the pan

@@ -17,6 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from deepphoto.stream.camera_motion import camera_motion, warp
+
 
 def picture_change(grey: np.ndarray, last: np.ndarray) -> np.ndarray:
     """|grey - last| per pixel (0-1) after scaling ``last`` to the brightness of ``grey``."""
@@ -126,6 +128,7 @@ class MaskSmoother:
         firm: float = 30.0,
         noise_scale: float = 2.0,
         deadband: float = 0.04,
+        follow_camera: bool = False,
     ) -> None:
         """``smooth``: weight kept from the past on a still pixel (0 = off, < 1);
         ``still_level`` / ``moving_level``: picture change (grey, 0-1) up to which a pixel is
@@ -146,7 +149,13 @@ class MaskSmoother:
         mask is this far (0-1) from it, so the small back-and-forth a noisy network leaves in the
         smoothed mask is not shown at all (a slow drift is shown in steps of this size; where the
         picture moved the mask is shown as it is; 0: off; 0.04 chosen by measurement in the sixth
-        round)."""
+        round);
+        ``follow_camera``: where the whole picture moved (a zoom, a pan, a shaking hand: one
+        similarity, ``camera_motion``), what is held (the mask, the picture it was made from, what
+        is shown) is moved with it first, so a pixel is still or moved relative to the scene, not
+        to the screen: the held mask rides along with the person instead of following each flip
+        of the network that the camera's motion would otherwise pass as movement; what the motion
+        uncovers at the border takes the new probability at once."""
         if not 0.0 <= smooth < 1.0:
             raise ValueError("smooth must be in [0, 1)")
         if not 0.0 <= still_level < moving_level:
@@ -165,6 +174,7 @@ class MaskSmoother:
         if not 0.0 <= deadband < 1.0:
             raise ValueError("deadband must be in [0, 1)")
         self.deadband = deadband
+        self.follow_camera = follow_camera
         self.shown: np.ndarray | None = None  # the mask last shown (with a deadband)
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.state: np.ndarray | None = None
@@ -221,11 +231,14 @@ class MaskSmoother:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
             self.shown = None
             return self.state
+        uncovered = self.follow(grey) if self.follow_camera else None
         diff = prob - self.state
         smooth: float | np.ndarray = self.smooth
         motion: float | np.ndarray = 0.0
         if grey is not None and self.last_grey is not None and grey.shape == prob.shape:
             motion = self.moved(grey, self.last_grey, self.noise(level))
+            if uncovered is not None:
+                motion = np.maximum(motion, uncovered)
             if self.mask_motion > 0:  # a large mask change where the picture moved a little
                 motion = np.maximum(motion, np.minimum(np.abs(diff) * (1.0 / self.mask_motion), 1.0) * (motion > 0))
             if self.still_for is None or self.still_for.shape != prob.shape:
@@ -243,6 +256,26 @@ class MaskSmoother:
         if grey is not None:
             self.prev_grey = grey
         return self.shown_mask(motion)
+
+    def follow(self, grey: np.ndarray | None) -> np.ndarray | None:
+        """Move what is held with the camera where the whole picture moved from the frame before to
+        ``grey``; returns the pixels the motion brought in at the border (1), or None."""
+        if grey is None or self.prev_grey is None or self.prev_grey.shape != grey.shape:
+            return None
+        if self.state is None or self.state.shape != grey.shape or self.last_grey is None:
+            return None
+        matrix = camera_motion(self.prev_grey, grey)
+        if matrix is None:
+            return None
+        self.state = warp(self.state, matrix)
+        self.last_grey = warp(self.last_grey, matrix)
+        if self.shown is not None and self.shown.shape == grey.shape:
+            self.shown = warp(self.shown, matrix)
+        if self.still_for is not None and self.still_for.shape == grey.shape:
+            self.still_for = warp(self.still_for, matrix)
+        h, w = grey.shape
+        inside = cv2.warpAffine(np.ones(grey.shape, np.float32), matrix, (w, h), flags=cv2.INTER_LINEAR)
+        return (inside < 0.999).astype(np.float32)
 
     def shown_mask(self, motion: float | np.ndarray) -> np.ndarray:
         """The smoothed mask through the deadband: taken where it moved past it from what was shown,

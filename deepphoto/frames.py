@@ -133,6 +133,11 @@ def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         print(f"deepphoto: warning: {path}: the file ends early (cut off); what it holds is used", file=sys.stderr)
         decoded = partial, None
     if decoded is None:
+        if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in _HEIC_BRANDS and not is_avif(data):
+            raise DeepPhotoError(
+                f"{path}: a HEIC photo, which DeepPhoto does not read: save it as JPEG (on an iPhone, "
+                "Settings > Camera > Formats > Most Compatible)"
+            )
         raise DeepPhotoError(f"{path}: not a readable image")
     h, w = decoded[0].shape[:2]
     if w * h > MAX_PHOTO_PIXELS:  # no header read here (a kind not known to it), or one that lied
@@ -180,6 +185,7 @@ def check_photo_size(path: Path, data: np.ndarray) -> None:
         raise DeepPhotoError(f"{path}: {_too_large(found[1], found[2])}")
 
 
+_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")  # HEIF with HEVC
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")  # little- and big-endian
 # The formats whose files can hold an alpha channel: PNG, WebP, GIF, TIFF (by their first bytes).
 _ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *_TIFF_MAGIC)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from deepphoto.batch.inputs import kind_of, readable_image
+from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import read_image, read_image_alpha
 from deepphoto.image_header import image_size
 from deepphoto.stream.sources import ImageFiles, open_source
@@ -75,3 +77,14 @@ def test_a_folder_of_avif_photos_is_a_source(tmp_path: Path) -> None:
 def test_an_mp4_is_not_taken_for_an_avif() -> None:
     mp4_head = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
     assert image_size(mp4_head) is None
+
+
+def test_a_heic_photo_gets_a_message_saying_what_to_do(tmp_path: Path) -> None:
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(range(256)) * 8)
+    with pytest.raises(DeepPhotoError, match="HEIC photo.*JPEG"):
+        read_image(heic)
+    damaged_avif = tmp_path / "cut.avif"
+    damaged_avif.write_bytes(avif(tmp_path / "a.avif", halves()).read_bytes()[:60])  # its brand says AVIF
+    with pytest.raises(DeepPhotoError, match="not a readable image"):
+        read_image(damaged_avif)

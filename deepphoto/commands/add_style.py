@@ -57,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from deepphoto.frames import read_image
     from deepphoto.models.shipped import SHIPPED, style_names
-    from deepphoto.models.user_styles import check_name, user_styles
+    from deepphoto.models.user_styles import check_name, styles_dir, writable_styles_dir
     from deepphoto.settings import EFFECT_NAMES
 
     config = AddStyleConfig(
@@ -77,10 +77,9 @@ def run(args: argparse.Namespace) -> int:
     shipped = style_names(SHIPPED["stylenet"])
     if args.name in shipped or args.name in EFFECT_NAMES:
         raise DeepPhotoError(f"style name {args.name!r} is a shipped style or effect: choose another name")
-    mine = [s.name for s in user_styles()]
-    if args.name in mine and not args.replace:
-        raise DeepPhotoError(f"user style {args.name!r} exists: add --replace, or 'deepphoto remove-style {args.name}'")
     check_name(args.name)
+    if not args.replace and (styles_dir() / f"{args.name}.safetensors").exists():  # a damaged one too
+        raise DeepPhotoError(f"user style {args.name!r} exists: add --replace, or 'deepphoto remove-style {args.name}'")
     painting = read_image(args.painting)  # unreadable, empty, not an image: one line
     if min(painting.shape[:2]) < 16:
         raise DeepPhotoError(f"{args.painting}: {painting.shape[1]}x{painting.shape[0]} is too small for a painting")
@@ -94,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     from deepphoto.training.add_style import add_style  # PyTorch from here on
 
+    writable_styles_dir()  # before the minutes of learning, not after them
     done = add_style(config, painting)
     print(
         f"added style {args.name!r}: {done.steps} steps in {done.seconds / 60:.1f} min, loss "

@@ -93,11 +93,13 @@ def _names_in(path: Path) -> list[str]:
 def style_vector(style: str, names: list[str]) -> list[float]:
     """'wave' or a blend 'wave:0.7,scream:0.3' -> blend weights in the network's style order."""
     weights = [0.0] * len(names)
-    for name, value in parse_blend(style):  # amounts: finite, 0 or more, adding up to more than 0
+    parts = parse_blend(style)  # amounts: finite, 0 or more, adding up to more than 0
+    top = max(value for _, value in parts)  # amounts as fractions of the largest: huge ones add up finitely
+    for name, value in parts:
         if name not in names:
             listed = ", ".join(names) if names else "none are installed"
             raise DeepPhotoError(f"unknown style {name!r}: choose from {listed}")
-        weights[names.index(name)] += value
+        weights[names.index(name)] += value / top
     total = sum(weights)
     if total <= 0:
         raise DeepPhotoError(f"style {style!r}: blend amounts must add up to more than 0")

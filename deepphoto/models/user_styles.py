@@ -39,11 +39,14 @@ STYLE_INPUT = "style"
 
 
 def data_dir() -> Path:
-    """``$DEEPPHOTO_DATA_DIR``, else ``$XDG_DATA_HOME/deepphoto``, else ``~/.local/share/deepphoto``."""
+    """``$DEEPPHOTO_DATA_DIR``, else ``$XDG_DATA_HOME/deepphoto``, else ``~/.local/share/deepphoto``
+    (a relative ``$XDG_DATA_HOME`` is ignored, as the XDG specification says: the styles would move
+    with the current folder)."""
     if os.environ.get("DEEPPHOTO_DATA_DIR"):
         return Path(os.environ["DEEPPHOTO_DATA_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "deepphoto"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "deepphoto"
 
 
 def styles_dir() -> Path:
@@ -129,20 +132,45 @@ def usable(styles: list[UserStyle], base: str, shipped: list[str]) -> tuple[list
     return ok, why
 
 
-def save_user_style(
-    name: str, rows: dict[str, np.ndarray], base: str, painting_bgr: np.ndarray, meta: dict, folder: Path | None = None
-) -> Path:
-    """Write ``<name>.jpg`` (the painting, small) and ``<name>.safetensors`` (last: its presence means
-    the style is complete), each under a temporary name first."""
-    import cv2
-    from safetensors.numpy import save_file
-
+def writable_styles_dir(folder: Path | None = None) -> Path:
+    """The user styles' folder, made if need be and shown to take a file (``add-style`` asks before
+    its minutes of learning, not after them); a one-line error otherwise."""
     folder = folder or styles_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        probe = temporary_name(folder / "write-test")
+        try:
+            probe.write_bytes(b"")
+        finally:
+            discard(probe)
     except OSError as exc:
         raise DeepPhotoError(f"{folder}: cannot be written ({exc.strerror or exc}); set DEEPPHOTO_DATA_DIR") from None
+    return folder
+
+
+def save_user_style(
+    name: str,
+    rows: dict[str, np.ndarray],
+    base: str,
+    painting_bgr: np.ndarray,
+    meta: dict,
+    folder: Path | None = None,
+    replace: bool = True,
+) -> Path:
+    """Write ``<name>.jpg`` (the painting, small) and ``<name>.safetensors`` (last: its presence means
+    the style is complete), each under a temporary name first. Without ``replace`` a style of that
+    name, even one another job saved meanwhile, is never replaced: a one-line error instead."""
+    import cv2
+    from safetensors.numpy import save_file
+
+    folder = writable_styles_dir(folder)
     path = folder / f"{name}.safetensors"
+    taken = DeepPhotoError(
+        f"user style {name!r} was added meanwhile (another add-style?) and is not replaced: "
+        "run again with another --name, or --replace (the teacher's paintings are cached)"
+    )
+    if not replace and os.path.lexists(path):
+        raise taken
     h, w = painting_bgr.shape[:2]
     s = min(1.0, PAINTING_SIDE / max(h, w))
     small = cv2.resize(painting_bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
@@ -158,10 +186,27 @@ def save_user_style(
         tmp = temporary_name(target)
         try:
             write(tmp)
-            tmp.replace(target)
+            if replace or target != path:
+                tmp.replace(target)
+            elif not _link(tmp, target):
+                raise taken
         finally:
             discard(tmp)
     return path
+
+
+def _link(tmp: Path, target: Path) -> bool:
+    """Give the finished ``tmp`` the name ``target`` unless that name is taken (False then), with
+    no window between a check and the move."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links on this file system
+        if os.path.lexists(target):
+            return False
+        tmp.replace(target)
+    return True
 
 
 def remove_user_style(name: str, folder: Path | None = None) -> Path:

@@ -315,16 +315,22 @@ SMALL_SETS = ("portraits", "eg-portraits", "selfies", "fashion", BACKGROUNDS, VI
 
 
 def own_content(path: Path, count: int) -> list[Source]:
-    """Up to ``count`` images of a folder (spread over it), or frames spread over a video file."""
+    """Up to ``count`` images of a folder (spread over it), or frames spread over a video file.
+    Their cache names hold each file's size and time of change: a file changed since is read anew."""
     import hashlib
 
+    def tag(*parts: object) -> str:
+        return hashlib.sha1("\0".join(map(str, parts)).encode()).hexdigest()[:10]
+
     path = Path(path)
-    set_name = "own-" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
     if path.is_dir():
+        set_name = "own-" + tag(path.resolve())
         files = spread(sorted(p for p in path.iterdir() if p.suffix.lower() in datasets.IMAGE_SUFFIXES), count)
         if not files:
             raise DeepPhotoError(f"{path}: no images in this folder ({', '.join(datasets.IMAGE_SUFFIXES)})")
-        return [Source(set_name, f"{i:04d}-{p.stem}", lambda p=p: read_image(p)) for i, p in enumerate(files)]
+        stems = [f"{i:04d}-{p.stem}-{tag(p.stat().st_size, p.stat().st_mtime_ns)}" for i, p in enumerate(files)]
+        return [Source(set_name, stem, lambda p=p: read_image(p)) for stem, p in zip(stems, files)]
+    set_name = "own-" + tag(path.resolve(), *((path.stat().st_size, path.stat().st_mtime_ns) if path.exists() else ()))
     if path.is_file() and path.suffix.lower() in datasets.VIDEO_SUFFIXES:
         every = max(1, datasets.clip_frame_count(path) // max(count, 1))
         frames = [(i, f) for (i, f), _ in zip(datasets.clip_frames(path, every), range(count))]

@@ -207,5 +207,5 @@ def add_style(
         "loss_start": round(first["loss"], 5) if first else "",
         "loss_end": round(float(np.mean(recent)), 5),
     }
-    path = save_user_style(config.name, rows, sha256_of(base_path), painting_bgr, meta, folder)
+    path = save_user_style(config.name, rows, sha256_of(base_path), painting_bgr, meta, folder, config.replace)
     return AddedStyle(path, step, seconds, first["loss"] if first else 0.0, float(np.mean(recent)), init)

@@ -298,10 +298,13 @@ def shipped_grams(style: str) -> dict[str, torch.Tensor]:
     """A named style's Gram matrices: shipped, else (a user style) from the painting kept with it."""
     try:
         return load_style_grams(style)
-    except DeepPhotoError:
+    except DeepPhotoError as exc:
         art = user_painting(style)
         if art is None:
-            raise
+            from deepphoto.models.shipped import user_styles_for
+
+            mine = [s.name for s in user_styles_for()]
+            raise DeepPhotoError(f"{exc}; or one of yours: {', '.join(mine)}" if mine else str(exc)) from None
         return painting_grams(_loss_network(), art)
 
 

@@ -111,3 +111,35 @@ def test_a_relative_xdg_data_home_is_ignored(monkeypatch, tmp_path):
         assert user_styles.data_dir() == tmp_path / ".local" / "share" / "deepphoto"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert user_styles.data_dir() == tmp_path / "xdg" / "deepphoto"
+
+
+def test_the_optimiser_refuses_a_blend_in_one_line_before_any_work(capsys, tmp_path) -> None:
+    """It took 'wave:0.5,udnie:0.5' for one style's name ('unknown style ...')."""
+    import cv2
+    import numpy as np
+
+    from deepphoto.commands.cli import main
+
+    photo = tmp_path / "p.png"
+    cv2.imwrite(str(photo), np.full((64, 48, 3), 120, np.uint8))
+    status = main(
+        ["edit", str(photo), str(tmp_path / "o.png"), "--method", "optimize", "--style", "wave:0.5,udnie:0.5"]
+    )
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == 2 and "the optimiser paints one style" in line
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_the_optimiser_names_the_users_own_styles_when_a_name_is_unknown(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import pytest
+
+    import deepphoto.models.shipped as shipped
+    from deepphoto import optimizer
+    from deepphoto.errors import DeepPhotoError
+
+    monkeypatch.setattr(shipped, "user_styles_for", lambda *a, **k: [SimpleNamespace(name="my-mural")])
+    monkeypatch.setattr(optimizer, "user_painting", lambda style: None)
+    with pytest.raises(DeepPhotoError, match="unknown style 'nosuch'.*or one of yours: my-mural"):
+        optimizer.shipped_grams("nosuch")

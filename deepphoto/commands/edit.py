@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise DeepPhotoError("give --style-image or --style/--effect, not both")
     if optimize and not (args.style or args.style_image):
         raise DeepPhotoError("--method optimize needs --style NAME or --style-image PAINTING")
+    if optimize and args.style and any(c in args.style for c in ":,"):
+        raise DeepPhotoError(
+            f"--style {args.style}: the optimiser paints one style; a blend is painted by the fast network "
+            "(leave out --method optimize)"
+        )
     if args.size is not None and not optimize:
         raise DeepPhotoError("--size is the optimiser's painting size: give it with --method optimize")
     size = whole("--size", 512 if args.size is None else args.size, 64, 4096) if optimize else 0

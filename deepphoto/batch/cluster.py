@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import socket
+import threading
 import warnings
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.stopping import signals_held
 
 WORK_FOLDER = ".deepphoto-batch"  # chunk files in progress, inside the output folder
 UNUSABLE = "worker could not open the pipeline"
@@ -24,6 +27,10 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
+    # ray.init first makes SIGTERM exit at once (status 15, no word, the output folder left): ours
+    # comes back as soon as it returns, and a SIGTERM that came meanwhile is a stop, as anywhere
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
     try:
         with warnings.catch_warnings():  # Ray's client warns in two lines before it fails: the error says it
             warnings.simplefilter("ignore")
@@ -35,6 +42,17 @@ def connect(address: str | None) -> bool:
         where = address or "this machine"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DeepPhotoError(f"cannot start or reach Ray at {where} ({first})") from None
+    except SystemExit as exc:
+        if exc.code != signal.SIGTERM:
+            raise
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        with signals_held():  # what had started of Ray is stopped whole, a second signal or not
+            ray.shutdown()
+        raise KeyboardInterrupt from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return True
 
 

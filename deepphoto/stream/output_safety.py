@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import IMAGE_SUFFIXES
 
 
 def writable_folder(folder: Path) -> None:
@@ -45,7 +46,8 @@ FRAME_SUFFIX = ".png"  # what a folder output holds: one image per frame
 
 def check_not_source(output: str | Path, *sources: str | Path | None) -> None:
     """A one-line error when the output names an input (the same file or folder, through links,
-    by device and inode), or is a folder of frames that holds an input image a frame could replace."""
+    by device and inode; an image in an input folder, which that folder's frames include), or is a
+    folder of frames that holds an input image a frame could replace."""
     out = str(output)
     if "://" in out or out.startswith("/dev/"):
         return
@@ -59,6 +61,11 @@ def check_not_source(output: str | Path, *sources: str | Path | None) -> None:
             continue
         if out_path.exists() and same_file(out_path, src):
             raise DeepPhotoError(f"{out}: is the input; write the output to another file or folder")
+        if not folder_out and src.is_dir() and out_path.suffix.lower() in IMAGE_SUFFIXES and out_path.exists():
+            if same_file(out_path.parent, src):  # a folder input reads every image in it, this one too
+                raise DeepPhotoError(
+                    f"{out}: is one of the input folder's images; write the output to another file or folder"
+                )
         if folder_out and src.is_file() and src.suffix.lower() == FRAME_SUFFIX and same_file(src.parent, out_path):
             raise DeepPhotoError(
                 f"{out}: holds the input {src.name}, which a frame written there could replace; "
@@ -243,12 +250,13 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> Path:
     else:
         tmp.unlink()
         return path
-    kept = _free_name(path)
+    kept = free_name(path)
     os.replace(tmp, kept)
     raise DeepPhotoError(f"{path}: appeared while this job ran and was not replaced; this job's result is {kept}")
 
 
-def _free_name(path: Path) -> Path:
+def free_name(path: Path) -> Path:
+    """``path``, numbered (``NAME-1.SUFFIX``, ``NAME-2.SUFFIX`` ...) to a name nothing has."""
     for i in range(1, 10000):
         candidate = path.with_name(f"{path.stem}-{i}{path.suffix}")
         if not os.path.lexists(candidate):

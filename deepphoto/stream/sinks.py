@@ -29,6 +29,7 @@ from deepphoto.stream.output_safety import (
     check_output_file,
     check_output_folder,
     discard,
+    free_name,
     publish,
     temporary_folder,
     temporary_name,
@@ -209,6 +210,15 @@ class FolderSink(Sink):
             if staging.parent != self.path and not self.path.exists():  # a new folder: all moves in as one
                 os.rename(staging, self.path)
                 return self.path
+            frames = [n for n in names if n != self.MANIFEST]
+            taken = [] if self.overwrite else [n for n in frames if os.path.lexists(self.path / n)]
+            if taken:  # another job's frames appeared meanwhile: never replaced, this job's kept beside
+                kept = free_name(self.path)
+                os.rename(staging, kept)
+                raise DeepPhotoError(
+                    f"{self.path}: {taken[0]} appeared there while this job ran and was not replaced; "
+                    f"this job's frames are in {kept}"
+                )
             if self.overwrite:
                 self._remove_previous(set(names))
             for name in names:

@@ -214,6 +214,7 @@ class VideoFileSource:
         self.ended_early = ""  # set when decoding stopped well before the declared duration
         self.last_time: float | None = None  # of the last frame decoded (seconds)
         self.reached: float | None = None  # seconds decoded from the stream's start (steps back count as a frame)
+        self.last_held = 0.0  # how much longer than a period the last frame is shown (a GIF's long last frame)
 
     @property
     def finite(self) -> bool:
@@ -223,6 +224,7 @@ class VideoFileSource:
     def __iter__(self) -> Iterator[Frame]:
         errors_in_a_row = 0
         self.last_time = self.reached = None
+        self.last_held = 0.0
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
         colour: Colour | None = None  # the first frame's: a sink writes the video with it
         start = self.stream.start_time
@@ -237,7 +239,7 @@ class VideoFileSource:
                     errors_in_a_row = 0
                     for frame in decoded:
                         if frame.time is not None:
-                            self._advance(float(frame.time))
+                            self._advance(float(frame.time), float((frame.duration or 0) * frame.time_base))
                         colour = colour or source_colour(frame)
                         bgr = frame.to_ndarray(format="bgr24", src_colorspace=decoding_matrix(frame))
                         image = upright(bgr, display_matrix(frame))
@@ -251,9 +253,11 @@ class VideoFileSource:
                 errors_in_a_row += 1
         self._check_end()
 
-    def _advance(self, time: float) -> None:
-        """Add a decoded frame at ``time`` (seconds) to the time decoded so far: a step back (joined
-        recordings, a wrapped timestamp) counts as one frame, not as going back."""
+    def _advance(self, time: float, duration: float = 0.0) -> None:
+        """Add a decoded frame at ``time`` (seconds), shown for ``duration`` where the file says, to
+        the time decoded so far: a step back (joined recordings, a wrapped timestamp) counts as one
+        frame, not as going back."""
+        self.last_held = max(0.0, duration - self.period)
         if self.last_time is None or self.reached is None:
             self.reached = time - self.start_time + self.period
         elif time > self.last_time:
@@ -269,7 +273,7 @@ class VideoFileSource:
         not where it ends before the video starts (then it can only be a length: MPEG-TS at 10 hours)."""
         if self.duration is None or self.ended_early or self.reached is None:
             return  # nothing decoded at all: the caller says so, as an error
-        reached = self.reached
+        reached = self.reached + self.last_held  # the last frame is shown to its end, not for a period
         if self.duration_may_be_end and 0 < self.start_time < self.duration:
             reached += self.start_time  # the time reached from 0, as the declared end is counted
         if self.duration - reached > max(3 * self.period, self.duration_slack):

@@ -498,3 +498,16 @@ def test_a_cut_after_steady_footage_is_found_frame_by_frame() -> None:
     found = [t for t in range(1, len(grey)) if cuts(grey[t], grey[t - 1])]
     assert found == [5]
     assert cut_frames(grey) == frozenset({5})
+
+
+def test_the_painting_hold_takes_a_one_pixel_video() -> None:
+    """OpenCV takes a 1x1 picture for a scalar: the deadband's comparison failed from the third frame
+    on, and each frame was passed through unpainted with a warning."""
+    from deepphoto.stream.steady_painting import PaintingHold
+
+    hold = PaintingHold()
+    for level in (10, 12, 200, 201):
+        frame = np.full((1, 1, 3), level, np.uint8)
+        out = hold(frame, np.full((1, 1, 3), 255 - level, np.uint8))
+        assert out.shape == (1, 1, 3)
+    assert int(out[0, 0, 0]) < 100  # the picture changed: the new painting (54) is shown, not the held one

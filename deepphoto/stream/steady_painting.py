@@ -150,7 +150,10 @@ class PaintingHold:
             apart = channels[0]
             for channel in channels[1:]:
                 apart = cv2.max(apart, channel)
-        take = cv2.compare(apart, self.deadband, cv2.CMP_GT)
-        take = cv2.bitwise_or(take, cv2.compare(keep, 0.5 * self.hold, cv2.CMP_LT))
+        if apart.size == 1:  # OpenCV takes a 1x1 picture for a scalar and refuses to compare it with one
+            take = ((apart > self.deadband) | (keep < 0.5 * self.hold)).astype(np.uint8) * 255
+        else:
+            take = cv2.compare(apart, self.deadband, cv2.CMP_GT)
+            take = cv2.bitwise_or(take, cv2.compare(keep, 0.5 * self.hold, cv2.CMP_LT))
         cv2.copyTo(held, take, self.shown)
         return self.shown.copy()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import decode_photo
+from deepphoto.frames import decode_cut_jpeg, decode_photo
 from deepphoto.image_header import DamagedHeader, image_size
 from deepphoto.web.errors import WebError
 
@@ -51,7 +51,8 @@ def image_header(data: bytes) -> tuple[str, int, int]:
 
 def decode_image(data: bytes, limits: UploadLimits, what: str = "photo") -> np.ndarray:
     """The upload as BGR uint8, or a one-line ``WebError``: 413 too large (bytes, or pixels as its
-    header states them, checked before decoding), 415 not an image, 422 damaged."""
+    header states them, checked before decoding), 415 not an image, 422 damaged; a JPEG cut off
+    is read as far as it goes, as ``deepphoto edit`` reads it."""
     if len(data) > limits.max_bytes:
         raise WebError(413, f"{what} of {len(data) / 2**20:.1f} MB is too large ({limits.describe()})")
     if not data:
@@ -63,7 +64,13 @@ def decode_image(data: bytes, limits: UploadLimits, what: str = "photo") -> np.n
         raise WebError(
             413, f"{what} of {w}x{h} pixels ({w * h / 1e6:.0f} megapixels) is too large ({limits.describe()})"
         )
-    decoded = decode_photo(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # EXIF orientation applied
+    raw = np.frombuffer(data, np.uint8)
+    try:
+        decoded = decode_photo(raw, cv2.IMREAD_COLOR)  # EXIF orientation applied
+    except cv2.error:  # a decoder's failure: the file is damaged
+        decoded = None
+    if decoded is None and (cut := decode_cut_jpeg(raw)) is not None:  # a JPEG cut off: as far as it goes
+        decoded = cut, None
     if decoded is None:
         raise WebError(422, f"{what}: not a readable {kind} image (damaged?)")
     image = decoded[0]  # transparent pixels on white, not the colours stored under them

@@ -9,6 +9,7 @@ const studio = {
   client: null,
   info: null,
   photo: null, // {id, width, height, format, url}
+  photoTicket: 0, // the newest photo chosen: an upload that finishes after a newer one is dropped
   look: { style: null, effect: null, painting: null, background: null, region: "background", strength: 1, threshold: 0.5, feather: 3 },
   view: "result",
   rendering: false,
@@ -61,8 +62,28 @@ async function hello() {
   const info = await (await api("/api/hello")).json();
   studio.client = info.client;
   studio.info = info;
-  studio.photo = null;
+  forgetUploads();
   return info;
+}
+
+// The server no longer has this page's uploads (a new session): show that, rather than a photo
+// that no button can use any more.
+function forgetUploads() {
+  const had = studio.photo !== null || studio.look.painting !== null || studio.look.background !== null;
+  if (studio.photo && studio.photo.url) URL.revokeObjectURL(studio.photo.url);
+  studio.photo = null;
+  studio.job = null;
+  studio.look.painting = null;
+  studio.look.background = null;
+  if (!had) return;
+  $("before").removeAttribute("src");
+  $("after").removeAttribute("src");
+  $("compare").classList.add("empty");
+  $("download").disabled = true;
+  $("best-start").disabled = true;
+  $("painting-name").textContent = "";
+  $("photo-status").textContent = "The server no longer has your photo: please choose it again.";
+  markGallery();
 }
 
 // ------------------------------------------------------------------ tabs
@@ -95,9 +116,11 @@ async function uploadFile(kind, file) {
 
 async function setPhoto(file) {
   clearError();
+  const ticket = ++studio.photoTicket;
   try {
     $("photo-status").textContent = "Reading the photo…";
     const item = await uploadFile("photo", file);
+    if (ticket !== studio.photoTicket) return; // a photo chosen later replaced this one
     if (studio.photo && studio.photo.url) URL.revokeObjectURL(studio.photo.url);
     studio.photo = { ...item, url: URL.createObjectURL(file) };
     $("before").src = studio.photo.url;
@@ -106,6 +129,7 @@ async function setPhoto(file) {
     $("best-start").disabled = !studio.info.best.available;
     render();
   } catch (e) {
+    if (ticket !== studio.photoTicket) return;
     $("photo-status").textContent = "";
     showError(e);
   }
@@ -224,7 +248,7 @@ async function bestStart() {
   clearError();
   try {
     const reply = await api("/api/jobs", { json: { photo: studio.photo.id, size: Number($("best-size").value), ...lookValues() } });
-    studio.job = await reply.json();
+    studio.job = { ...(await reply.json()), photo: studio.photo.id };
     $("best-start").disabled = true;
     $("best-cancel").hidden = false;
     $("best-progress").hidden = false;
@@ -240,7 +264,8 @@ async function bestPoll() {
   if (!job) return;
   try {
     const state = await (await api(`/api/jobs/${job.id}`, { method: "GET" })).json();
-    studio.job = state;
+    if (studio.job !== job) return; // the page was given a new session meanwhile
+    studio.job = { ...state, photo: job.photo };
     $("best-progress").value = state.progress;
     $("best-text").textContent = `${state.state}: ${Math.round(state.progress * 100)}% (${state.done}/${state.total} steps, ${state.seconds} s)`;
     if (state.state === "queued" || state.state === "running") { setTimeout(bestPoll, 700); return; }
@@ -249,10 +274,14 @@ async function bestPoll() {
     if (state.state === "done") {
       const blob = await (await api(`/api/jobs/${job.id}/result`, { method: "GET" })).blob();
       const url = URL.createObjectURL(blob);
-      $("after").src = url;
-      studio.view = "result";
-      $("compare").classList.remove("mask");
-      $("best-text").textContent = `Best quality done in ${state.seconds} s (full size). `;
+      const samePhoto = studio.photo !== null && studio.photo.id === job.photo;
+      if (samePhoto) { // not onto another photo chosen while it ran
+        $("after").src = url;
+        studio.view = "result";
+        $("show-mask").setAttribute("aria-pressed", "false");
+        $("compare").classList.remove("mask");
+      }
+      $("best-text").textContent = `Best quality done in ${state.seconds} s (full size${samePhoto ? "" : ", of the photo before"}). `;
       const link = document.createElement("a");
       link.href = url;
       link.download = `deepphoto-best.${blob.type === "image/png" ? "png" : "jpg"}`;
@@ -486,6 +515,8 @@ async function liveStop() {
   $("live-start").disabled = false;
   $("live-stop").disabled = true;
   $("live-status").textContent = "Stopped.";
+  for (const id of ["live-fps", "live-latency", "live-server", "live-dropped"]) $(id).textContent = "–"; // not the last run's
+  Object.assign(studio.liveStats, { fps: 0, latency: null, server: null });
 }
 
 // ------------------------------------------------------------------ camera (a 'deepphoto run --control')
@@ -617,6 +648,17 @@ function wire() {
   document.addEventListener("paste", (e) => {
     const item = [...(e.clipboardData ? e.clipboardData.items : [])].find((i) => i.kind === "file");
     if (item) { selectTab("photo"); setPhoto(item.getAsFile()); }
+  });
+  // keyboard: the file choosers' labels are buttons (their inputs are hidden), the drop zone opens one too
+  for (const label of document.querySelectorAll("label.button")) {
+    label.tabIndex = 0;
+    label.setAttribute("role", "button");
+    label.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); label.querySelector("input").click(); }
+    });
+  }
+  drop.addEventListener("keydown", (e) => {
+    if (e.target === drop && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); $("photo-file").click(); }
   });
   $("photo-file").addEventListener("change", (e) => { setPhoto(e.target.files[0]); e.target.value = ""; });
   $("snap-open").addEventListener("click", snapOpen);

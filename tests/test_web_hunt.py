@@ -1,0 +1,216 @@
+"""DeepPhoto Studio as a demanding user meets it: a JPEG cut off, a server that forgot the page,
+photos chosen one after another on a slow line, a best-quality job outliving its photo, the
+keyboard alone, a phone-sized window and the live stats after Stop. Through FastAPI's test client
+and, in a real browser, Debian's chromium driven by Playwright (as in test_web_browser.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="needs the web extra: pip install 'deepphoto[web]'")
+pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
+
+from conftest import SHARED  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
+
+LOCAL = "http://127.0.0.1"
+CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
+WAIT = 180_000  # ms: this machine is shared and slow
+
+
+def portrait(size: tuple[int, int]) -> np.ndarray:
+    """A photo of a person (a shared portrait when present, else a drawn figure), BGR, size (w, h)."""
+    folder = SHARED / "seg" / "portraits" / "images"
+    files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+    if files:
+        return cv2.resize(cv2.imread(str(files[0])), size, interpolation=cv2.INTER_AREA)
+    w, h = size
+    img = np.random.default_rng(0).integers(60, 200, (h, w, 3), dtype=np.uint8)
+    cv2.circle(img, (w // 2, h // 3), w // 8, (140, 170, 220), -1)
+    cv2.ellipse(img, (w // 2, 2 * h // 3), (w // 5, h // 3), 0, 0, 360, (60, 40, 120), -1)
+    return img
+
+
+def encoded(image: np.ndarray, ext: str = ".png") -> bytes:
+    ok, data = cv2.imencode(ext, image)
+    assert ok
+    return data.tobytes()
+
+
+def hello(client: TestClient) -> dict[str, str]:
+    reply = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"})
+    assert reply.status_code == 200, reply.text
+    return {"X-DeepPhoto-Client": reply.json()["client"]}
+
+
+# ------------------------------------------------------------------ API
+
+
+def test_a_jpeg_cut_off_is_read_as_far_as_it_goes():
+    """As ``deepphoto edit`` reads it: a copy missing its last bytes is the whole photo to a viewer."""
+    data = encoded(portrait((480, 640)), ".jpg")
+    config = StudioConfig(warm=False)
+    with TestClient(create_app(config), base_url=LOCAL) as client:
+        me = hello(client)
+        for cut in (data[:-2], data[: len(data) // 2]):
+            reply = client.post("/api/uploads/photo", content=cut, headers=me)
+            assert reply.status_code == 200, reply.text
+            assert (reply.json()["width"], reply.json()["height"]) == (480, 640)
+        reply = client.post("/api/uploads/photo", content=data[:300], headers=me)  # too little of it
+        assert reply.status_code == 422 and "damaged" in reply.json()["error"]
+
+
+# ------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="module")
+def studio():
+    from deepphoto.web.server import BackgroundServer
+
+    with BackgroundServer(StudioConfig(best_iterations=(2, 1))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (the dev extra)")
+    from media import write_y4m
+
+    frames = [portrait((320, 240)) for _ in range(30)]
+    clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", frames)
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield b
+        b.close()
+
+
+def open_page(browser, studio, width: int = 1280, height: int = 800):
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(studio.url)
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+@pytest.fixture
+def page(browser, studio):
+    page = open_page(browser, studio)
+    yield page
+    page.context.close()
+    assert not page.errors, page.errors
+
+
+def jpeg(size: tuple[int, int]) -> dict:
+    return {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": encoded(portrait(size), ".jpg")}
+
+
+def choose_photo(page, size: tuple[int, int]) -> None:
+    page.set_input_files("#photo-file", files=[jpeg(size)])
+    page.wait_for_function(f"(window.studio.photo || {{}}).width === {size[0]}")
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+
+
+def test_a_page_the_server_forgot_shows_no_photo_it_cannot_use(page, studio):
+    """After a restart (or a long sleep) the page must not keep a photo that no button can use:
+    before, a click on a painting or on Download did nothing, silently."""
+    choose_photo(page, (320, 240))
+    studio.app.state.studio.clients.bye(page.evaluate("window.studio.client"))  # as a restart forgets it
+    page.click('#gallery button[data-style="scream"]')
+    page.wait_for_selector("#error:not([hidden])")
+    assert "upload again" in page.inner_text("#error-text")
+    assert "empty" in (page.get_attribute("#compare", "class") or "")
+    assert page.is_disabled("#download") and page.is_disabled("#best-start")
+    assert "choose it again" in page.inner_text("#photo-status")
+    choose_photo(page, (320, 240))  # and a photo chosen again works
+    assert not page.is_disabled("#download")
+
+
+def test_the_photo_chosen_last_wins_on_a_slow_line(page):
+    page.evaluate(
+        """() => {  // the first upload's answer comes late, as a big photo's would
+        const fetch0 = window.fetch;
+        let n = 0;
+        window.fetch = async (...args) => {
+            const reply = await fetch0(...args);
+            const first = String(args[0]).includes("/api/uploads/photo") && n++ === 0;
+            if (first) await new Promise(r => setTimeout(r, 3000));
+            return reply;
+        };
+    }"""
+    )
+    page.set_input_files("#photo-file", files=[jpeg((640, 480))])
+    page.set_input_files("#photo-file", files=[jpeg((240, 320))])
+    page.wait_for_function("(window.studio.photo || {}).width === 240")
+    page.wait_for_timeout(4500)
+    assert page.evaluate("window.studio.photo.width") == 240
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('240x320')")
+
+
+def test_a_best_quality_result_does_not_land_on_another_photo(page):
+    pytest.importorskip("torch", reason="best quality needs PyTorch on the server")
+    choose_photo(page, (320, 240))
+    page.select_option("#best-size", "256")
+    page.click("#best-start")
+    page.wait_for_function("/running|queued/.test(document.getElementById('best-text').textContent)")
+    choose_photo(page, (240, 320))  # another photo while it runs
+    page.wait_for_function("/Best quality done|failed/.test(document.getElementById('best-text').textContent)")
+    page.wait_for_function("!window.studio.rendering && document.getElementById('after').complete")
+    after = page.evaluate("(el => [el.naturalWidth, el.naturalHeight])(document.getElementById('after'))")
+    assert after[0] < after[1], after  # the new photo's preview, not the old photo's result squeezed into it
+    assert page.is_visible("#best-text a")  # the result can still be downloaded
+
+
+def test_files_can_be_chosen_with_the_keyboard(page):
+    for label in ("label:has(#photo-file)", "label:has(#painting-file)"):
+        assert page.eval_on_selector(label, "el => el.tabIndex") >= 0, label
+        page.focus(label)
+        with page.expect_file_chooser(timeout=10_000) as chooser:
+            page.keyboard.press("Enter")
+        assert chooser.value.element.get_attribute("id") in ("photo-file", "painting-file")
+    page.focus("#drop")
+    with page.expect_file_chooser(timeout=10_000):
+        page.keyboard.press(" ")
+
+
+def test_a_phone_sized_window_scrolls_only_down(browser, studio):
+    page = open_page(browser, studio, 360, 740)
+    try:
+        for tab in ("photo", "live", "camera"):
+            page.click(f"#tab-{tab}")
+            wide, seen = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert wide <= seen, (tab, wide, seen)
+    finally:
+        page.context.close()
+
+
+def test_live_stats_are_cleared_by_stop(page):
+    pytest.importorskip("aiortc", reason="needs the web extra: pip install 'deepphoto[web]'")
+    page.click("#tab-live")
+    page.click("#live-start")
+    page.wait_for_function("window.studio.liveStats.frames > 3 && window.studio.liveStats.fps > 0")
+    page.wait_for_function("document.getElementById('live-server').textContent.includes('ms')")
+    page.click("#live-stop")
+    page.wait_for_function("document.getElementById('live-status').textContent.includes('Stopped')")
+    for stat in ("live-fps", "live-latency", "live-server", "live-dropped"):
+        assert page.inner_text(f"#{stat}") == "–", stat
+    assert page.evaluate("window.studio.liveStats.fps") == 0

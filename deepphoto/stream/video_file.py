@@ -37,7 +37,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace
+from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.frames import letterbox
@@ -53,6 +53,14 @@ BT2020_CL = 10  # matrix
 PQ, HLG = 16, 18  # transfer
 SDR_TRANSFERS = (1, 4, 5, 6, 13, 14, 15)  # bt709, gamma 2.2 / 2.8, smpte170m, sRGB, bt2020 10 / 12 bit
 HD_LINES = 720  # untagged video of this many lines or more is BT.709, else BT.601
+
+# swscale's colour conversions, rounded (ACCURATE_RND) with the chroma taken at full resolution
+# (FULL_CHR_H_INT): its default truncates, so every video written came out about 2 grey levels
+# darker (-2.6 / -1.6 / -2.4 in blue, green, red over an encode and a decode; found by a picture
+# review) and unpainted pixels no longer matched the input. Measured on a 640x480 and a 1920x1080
+# picture: mean signed error 0.02 levels, mean absolute 0.58 (2.25 before); cost per frame 0.6 ms
+# (640x480) and 6 ms (1920x1080) for both conversions together.
+EXACT = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 
 
 @dataclass(frozen=True)
@@ -241,7 +249,8 @@ class VideoFileSource:
                         if frame.time is not None:
                             self._advance(float(frame.time), float((frame.duration or 0) * frame.time_base))
                         colour = colour or source_colour(frame)
-                        bgr = frame.to_ndarray(format="bgr24", src_colorspace=decoding_matrix(frame))
+                        matrix = decoding_matrix(frame)
+                        bgr = frame.to_ndarray(format="bgr24", src_colorspace=matrix, interpolation=EXACT)
                         image = upright(bgr, display_matrix(frame))
                         pts = stamp(frame.pts, frame.dts)
                         yield SourceFrame(image, pts, frame.time_base, colour=colour, start=start)
@@ -388,7 +397,7 @@ class VideoFileSink:
                 )
         out = self.colour or output_colour(None, even.shape[0])
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24").reformat(
-            format="yuv420p", dst_colorspace=out.matrix, dst_color_range=ColorRange.MPEG
+            format="yuv420p", dst_colorspace=out.matrix, dst_color_range=ColorRange.MPEG, interpolation=EXACT
         )
         frame.colorspace, frame.color_primaries, frame.color_trc = out.space, out.primaries, out.trc
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)

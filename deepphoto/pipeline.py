@@ -20,6 +20,7 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
+from deepphoto.segmenters.tiles import PHOTO_MAX_ASPECT
 from deepphoto.settings import EFFECT_NAMES, Settings, network_threads
 from deepphoto.stream.effects import close_effect, make_effect
 from deepphoto.stream.frame import Frame
@@ -140,10 +141,17 @@ class Pipeline:
             if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
                 self._replace_looks(self.settings)
 
-    def mask(self, frame: np.ndarray) -> np.ndarray:
-        """The person alpha (0-1, float32, the frame's size) the pipeline would composite with."""
-        with self.processor.lock:
-            return self.processor.person_alpha(frame)
+    def mask(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
+        """The person alpha (0-1, float32, the frame's size) the pipeline would composite with;
+        ``photo``: a photo's (a wide one segmented window by window, as ``photo`` does)."""
+        p = self.processor
+        with p.lock:
+            aspect = p.max_aspect
+            p.max_aspect = PHOTO_MAX_ASPECT if photo else aspect
+            try:
+                return p.person_alpha(frame)
+            finally:
+                p.max_aspect = aspect
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 
@@ -155,8 +163,8 @@ class Pipeline:
         self.person_share = None
         with p.lock:
             p.reset()
-            smooth, looks, index = p.smoother.smooth, p.looks, p.look_index
-            p.smoother.smooth = 0.0
+            smooth, looks, index, aspect = p.smoother.smooth, p.looks, p.look_index, p.max_aspect
+            p.smoother.smooth, p.max_aspect = 0.0, PHOTO_MAX_ASPECT
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
             try:
@@ -164,7 +172,7 @@ class Pipeline:
                 self.person_share = p.person_share()
                 return out
             finally:
-                p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
+                p.smoother.smooth, p.looks, p.look_index, p.max_aspect = smooth, looks, index, aspect
                 p.reset()
 
     def describe(self) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 
 from deepphoto.frames import small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
+from deepphoto.segmenters.tiles import MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect, close_effect
 from deepphoto.stream.refine import guided_filter
@@ -77,6 +78,9 @@ class FrameProcessor:
         self.lock = threading.RLock()
         self.times = StageTimes()
         self.frames = self.segmented = 0
+        # past this long side / short side a frame is segmented window by window (segmenters.tiles);
+        # photos set a lower one (Pipeline.photo): a window costs a network call
+        self.max_aspect = MAX_ASPECT
         self._low: np.ndarray | None = None
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
@@ -134,10 +138,13 @@ class FrameProcessor:
         segment = self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still)
         if not segment and grey is not None:  # a new scene is segmented at once, whatever --seg-every
             segment = scene_cut(grey, self._grey_at_seg)
-        if segment:
+        if segment and needs_windows(frame.shape, self.max_aspect):  # very wide or tall: window by window
+            self._low = windowed_probability(self.segmenter, frame)
+        elif segment:
             x = self.segmenter.prepare(frame)
             t = self._timed("preprocess", t)
             self._low = self.segmenter.infer(x)
+        if segment:
             if grey is None:  # a first frame: its grey copy lets the next frame tell what moved
                 grey = small_grey(frame, self._low.shape[::-1])
             self._grey_at_seg = grey

@@ -148,7 +148,7 @@ class PhotoStudio:
         with self.renders.hold(), self.lock:
             pipe = self.pipeline()
             pipe.update(**{k: v for k, v in look.changes.items() if k in ("threshold", "feather", "refine")})
-            alpha = pipe.mask(photo.preview)
+            alpha = pipe.mask(photo.preview, photo=True)
         grey = (np.clip(alpha, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
         return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 

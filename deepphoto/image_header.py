@@ -142,15 +142,43 @@ def is_avif(data: bytes | memoryview) -> bool:
     return any(brands[i : i + 4] in AVIF_BRANDS for i in range(0, len(brands) - 3, 4))
 
 
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """The ISO base media boxes between ``start`` and ``end``: (type, payload start, box end)."""
+    found = []
+    at = start
+    while at + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, at)
+        head = 8
+        if size == 1 and at + 16 <= end:  # a 64-bit size follows
+            size, head = struct.unpack_from(">Q", data, at + 8)[0], 16
+        elif size == 0:  # to the end
+            size = end - at
+        if size < head or at + size > end:
+            break
+        found.append((kind, at + head, at + size))
+        at += size
+    return found
+
+
 def _avif_size(data: bytes | memoryview) -> tuple[int, int]:
-    """The largest image spatial extent (``ispe``) the file declares: the primary image's, or a
-    grid's whole (tiles and thumbnails are smaller), as stored (before ``irot`` turns it)."""
+    """The largest image spatial extent (``ispe``, in meta > iprp > ipco) the file declares: the
+    primary image's, or a grid's whole (tiles and thumbnails are smaller), as stored (before
+    ``irot`` turns it)."""
     head = bytes(data[:_AVIF_SCAN])
     sizes = []
-    at = head.find(b"ispe")
-    while at >= 0 and at + 16 <= len(head):
-        sizes.append(struct.unpack_from(">II", head, at + 8))  # after the box's version and flags
-        at = head.find(b"ispe", at + 4)
+    for kind, start, end in _boxes(head, 0, len(head)):
+        if kind != b"meta":
+            continue
+        for inner, istart, iend in _boxes(head, start + 4, end):  # meta is a full box: version, flags
+            if inner != b"iprp":
+                continue
+            for props, pstart, pend in _boxes(head, istart, iend):
+                if props == b"ipco":
+                    sizes += [
+                        struct.unpack_from(">II", head, qstart + 4)  # after the version and flags
+                        for kind2, qstart, qend in _boxes(head, pstart, pend)
+                        if kind2 == b"ispe" and qend - qstart >= 12
+                    ]
     if not sizes:
         raise DamagedHeader("AVIF", "no image size (ispe) in its header")
     return max(sizes, key=lambda wh: wh[0] * wh[1])

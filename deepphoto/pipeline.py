@@ -26,6 +26,7 @@ from deepphoto.stream.effects import close_effect, make_effect
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.loop import RunSummary, run_stream
 from deepphoto.stream.output_safety import check_not_source
+from deepphoto.stream.person_fill import person_filled
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
 from deepphoto.stream.sinks import open_sink
 from deepphoto.stream.sources import Resized, Source, open_source
@@ -77,14 +78,17 @@ class Pipeline:
                 precision=s.precision,
             )
         paint = self.stylizer.painter(style)
-        if s.strength >= 1.0:
-            return paint
 
-        def weaker(frame: np.ndarray) -> np.ndarray:  # --strength: the painting over the frame
-            return mix(paint(frame), frame, s.strength)
+        def painted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
+            """The painting of ``frame``; ``person`` (a mask): painted with the person filled in by the
+            background around them (no rim of paint along their outline, stream.person_fill);
+            ``--strength``: over the frame itself."""
+            out = paint(frame if person is None else person_filled(frame, person, s.threshold))
+            return out if s.strength >= 1.0 else mix(out, frame, s.strength)
 
-        weaker.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints
-        return weaker
+        painted.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints
+        painted.fills_person = True  # type: ignore[attr-defined]  # takes a mask (FrameProcessor)
+        return painted
 
     def _looks(self, s: Settings) -> list[Look]:
         from deepphoto.models.shipped import style_names
@@ -164,7 +168,7 @@ class Pipeline:
         with p.lock:
             p.reset()
             smooth, looks, index, aspect = p.smoother.smooth, p.looks, p.look_index, p.max_aspect
-            p.smoother.smooth, p.max_aspect = 0.0, PHOTO_MAX_ASPECT
+            p.smoother.smooth, p.max_aspect, p.fill_person = 0.0, PHOTO_MAX_ASPECT, True
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
             try:
@@ -173,6 +177,7 @@ class Pipeline:
                 return out
             finally:
                 p.smoother.smooth, p.looks, p.look_index, p.max_aspect = smooth, looks, index, aspect
+                p.fill_person = False
                 p.reset()
 
     def describe(self) -> str:

@@ -88,3 +88,12 @@ def test_a_heic_photo_gets_a_message_saying_what_to_do(tmp_path: Path) -> None:
     damaged_avif.write_bytes(avif(tmp_path / "a.avif", halves()).read_bytes()[:60])  # its brand says AVIF
     with pytest.raises(DeepPhotoError, match="not a readable image"):
         read_image(damaged_avif)
+
+
+def test_an_avif_size_is_read_from_its_boxes_not_from_bytes_in_its_picture(tmp_path: Path) -> None:
+    """The size was found by searching the first 4 MB for 'ispe': compressed picture bytes that
+    happen to spell it gave a random size (and a 'too large' refusal; a review's finding)."""
+    data = avif(tmp_path / "p.avif", np.random.default_rng(0).integers(0, 255, (60, 80, 3), np.uint8)).read_bytes()
+    at = data.find(b"mdat") + 40
+    spelt = data[:at] + b"ispe" + b"\xff" * 12 + data[at + 16 :]
+    assert image_size(spelt) == ("AVIF", 80, 60)

@@ -46,6 +46,22 @@ def test_a_jpeg_cut_off_is_read_as_far_as_it_goes():
         assert reply.status_code == 422 and "damaged" in reply.json()["error"]
 
 
+def test_an_avif_photo_from_a_phone_is_taken_upright():
+    """edit, run and batch read AVIF (turned by its rotation box); the page refused it (415)."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored lying on its side, shown turned (Pillow writes it as an irot box)
+    buffer = io.BytesIO()
+    Image.fromarray(portrait((480, 640))[..., ::-1].transpose(1, 0, 2).copy()).save(buffer, "AVIF", exif=exif.tobytes())
+    with TestClient(create_app(StudioConfig(warm=False)), base_url=LOCAL) as client:
+        reply = client.post("/api/uploads/photo", content=buffer.getvalue(), headers=hello(client))
+        assert reply.status_code == 200, reply.text
+        assert (reply.json()["width"], reply.json()["height"]) == (480, 640)
+
+
 # ------------------------------------------------------------------ browser
 
 

@@ -110,3 +110,19 @@ def test_the_processor_segments_a_panorama_by_windows_and_keeps_the_low_shape() 
     assert calls > 1
     proc.person_alpha(image)  # the next frame: the same joined shape (the smoother's state fits it)
     assert seg.calls == 2 * calls
+
+
+def test_a_very_long_strip_takes_a_bounded_number_of_network_calls() -> None:
+    """The windows were 1.5 times the short side: a 4000x40 strip took 67 network calls a frame,
+    a 1000x1 one 667 (a review's count); a picture under 32 pixels across is not cut at all."""
+    from deepphoto.segmenters.tiles import MAX_WINDOWS
+
+    for h, w in ((40, 4000), (300, 20000), (2000, 33)):
+        seg = SquashingSegmenter()
+        prob = person_probability(seg, np.zeros((h, w, 3), np.uint8))
+        assert 1 < seg.calls <= MAX_WINDOWS, (h, w, seg.calls)
+        assert prob.shape[0] / prob.shape[1] == pytest.approx(h / w, rel=0.1)
+    for h, w in ((1, 1000), (20, 4000), (5000, 1)):
+        seg = SquashingSegmenter()
+        person_probability(seg, np.zeros((h, w, 3), np.uint8))
+        assert seg.calls == 1, (h, w)

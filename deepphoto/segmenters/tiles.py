@@ -20,12 +20,14 @@ MAX_ASPECT = 1.9  # long side / short side above which a video frame is cut into
 PHOTO_MAX_ASPECT = 1.6  # ... and a photo of edit or the web page (a window costs a network call)
 WINDOW_ASPECT = 1.5  # each window's long side / short side
 OVERLAP = 0.25  # share of a window its neighbour covers too
+MAX_WINDOWS = 12  # at most this many (a longer strip gets longer windows): each is a network call
+MIN_SIDE = 32  # a picture narrower than this is not cut (a strip of pixels holds no person to find)
 
 
 def needs_windows(shape: tuple[int, ...], max_aspect: float = MAX_ASPECT) -> bool:
     """Whether a picture of ``shape`` (height, width, ...) is cut into windows."""
     h, w = shape[:2]
-    return max(h, w) > max_aspect * max(1, min(h, w))
+    return min(h, w) >= MIN_SIDE and max(h, w) > max_aspect * min(h, w)
 
 
 def window_starts(length: int, window: int, overlap: float = OVERLAP) -> list[int]:
@@ -55,7 +57,8 @@ def windowed_probability(segmenter: PersonSegmenter, frame: np.ndarray) -> np.nd
     h, w = frame.shape[:2]
     wide = w >= h
     length, side = (w, h) if wide else (h, w)
-    window = min(length, max(1, round(WINDOW_ASPECT * side)))
+    # 1.5:1 windows, or longer ones where that many would be more than MAX_WINDOWS
+    window = min(length, max(round(WINDOW_ASPECT * side), math.ceil(length / (1 + (MAX_WINDOWS - 1) * (1 - OVERLAP)))))
     starts = window_starts(length, window)
     total = weights = None
     scale = 0.0

@@ -81,7 +81,12 @@ class FrameProcessor:
         # past this long side / short side a frame is segmented window by window (segmenters.tiles);
         # photos set a lower one (Pipeline.photo): a window costs a network call
         self.max_aspect = MAX_ASPECT
+        # a photo's painter fills the person in (stream.person_fill: no rim of paint along their
+        # outline), segmenting first; a stream does not (measured: the fill follows the mask's flips
+        # and the painted background flickers more; docs/benchmark/steadiness.md)
+        self.fill_person = False
         self._low: np.ndarray | None = None
+        self._person: np.ndarray | None = None  # the last smoothed mask (small), for the painter's fill
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
         # raw low-res mask, smoothed low-res mask).
@@ -99,7 +104,7 @@ class FrameProcessor:
         self.frames = self.segmented = 0
         self.smoother.reset()
         self.painting_hold.reset()
-        self._low = self._grey_at_seg = None
+        self._low = self._grey_at_seg = self._person = None
 
     def person_share(self) -> float | None:
         """The share of the last segmented frame taken as person (its network-size mask above the
@@ -151,6 +156,8 @@ class FrameProcessor:
             self.segmented += 1
             t = self._timed("segmentation", t)
         small = self.smoother(self._low, grey)
+        if self.fill_person:  # a copy: the smoother changes what it returned in place, next frame
+            self._person = small.copy()
         t = self._timed("smoothing", t)
         prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         if s.refine:
@@ -161,10 +168,15 @@ class FrameProcessor:
             self.recorder(frame, grey, self._low, small)
         return alpha
 
-    def _effect(self, frame: np.ndarray) -> np.ndarray:
+    def _fills(self) -> bool:
+        """Whether this frame is painted with the person filled in: a photo (``fill_person``) whose
+        background only is painted by a neural painter that takes a mask (``Pipeline``'s)."""
+        return self.fill_person and self.region == "background" and getattr(self.look.effect, "fills_person", False)
+
+    def _effect(self, frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
         t = time.perf_counter()
         look = self.look
-        out = look.effect(frame)
+        out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
         t = self._timed("style", t)
         # A neural painting (its effect names the stylizer) crawls where the picture is still unless
         # held; classic effects are steady already, and a looping background video must move.
@@ -179,11 +191,14 @@ class FrameProcessor:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
         with self.lock:
-            # The style does not need the mask: paint on a second thread while this one segments
-            # (ONNX Runtime and OpenCV release the GIL, so the two use both cores).
-            painting = self._painter.submit(self._effect, frame)
-            alpha = self.person_alpha(frame) if self.region != "whole" else None
-            effected = painting.result()
+            if self._fills():  # a photo: its mask first, then its painting with the person filled in
+                alpha = self.person_alpha(frame)
+                effected = self._effect(frame, self._person)
+            else:  # paint on a second thread while this one segments (ONNX Runtime and OpenCV release
+                # the GIL, so the two use both cores)
+                painting = self._painter.submit(self._effect, frame)
+                alpha = self.person_alpha(frame) if self.region != "whole" else None
+                effected = painting.result()
             t = time.perf_counter()
             out = effected if alpha is None else blend(frame, effected, alpha, self.region)
             self._timed("composite", t)

@@ -21,7 +21,7 @@ from deepphoto.frames import decode_cut_jpeg, decode_photo
 from deepphoto.image_header import DamagedHeader, image_size
 from deepphoto.web.errors import WebError
 
-KINDS = ("JPEG", "PNG", "WebP", "BMP")  # what the page takes (the header reader knows more)
+KINDS = ("JPEG", "PNG", "WebP", "BMP", "AVIF")  # what the page takes (the header reader knows more)
 
 
 @dataclass(frozen=True)

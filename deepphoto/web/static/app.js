@@ -755,7 +755,7 @@ async function start() {
   wire();
   try {
     const info = await hello();
-    $("limits-text").textContent = `JPEG, PNG, WebP or BMP; ${info.limits.text}.`;
+    $("limits-text").textContent = `JPEG, PNG, WebP, BMP or AVIF; ${info.limits.text}.`;
     buildGallery(info.styles);
     for (const e of info.effects) $("effect").append(new Option(e === "replace" ? "replace background" : e, e));
     for (const s of info.best.sizes) $("best-size").append(new Option(`${s} px`, String(s)));

@@ -1,0 +1,77 @@
+"""The person filled with the background around them, for a painting of a photo's background only.
+
+A style network paints the whole picture, and it answers a strong outline with strong strokes on
+both sides of it: where only the background is painted, the person's outline left a rim of paint
+around them, 10-15 pixels wide (a picture review: 15 of 47 photos 6 L* or more off the background
+a little further out). The painter is given the photo with the person replaced by a smooth fill
+of the colours around them, so it sees no outline there and paints the background up to the
+person as it paints it elsewhere; the person is shown unpainted over it anyway. (A stream does not
+fill: docs/benchmark/steadiness.md.)
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FILL_LONG = 96  # the fill is made on a copy at most this many pixels on its long side (it is smooth)
+FILL_SIGMA = 0.08  # the fill's blur, as a share of that copy's short side
+MARGIN = 0.05  # the fill is blended in within the person's box grown by this share of the picture
+
+
+def person_filled(frame: np.ndarray, person: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """``frame`` (BGR uint8) with its person (``person``: probability 0-1 at any size, e.g. the
+    segmenter's low-resolution mask; person above ``threshold``) replaced by the background's
+    colours spread in from around them (a normalised blur: the mean of nearby background pixels,
+    weighted by distance). Where no pixel or every pixel is person, ``frame`` itself."""
+    h, w = frame.shape[:2]
+    inside = (person > threshold).astype(np.float32)
+    if not inside.any() or inside.all():
+        return frame
+    scale = min(1.0, FILL_LONG / max(h, w))
+    small = (max(1, round(w * scale)), max(1, round(h * scale)))
+    background = 1.0 - cv2.resize(inside, small, interpolation=cv2.INTER_AREA)
+    if background.sum() < 1.0:  # the person fills the picture: nothing to fill from
+        return frame
+    colours = _shrunk(frame, small).astype(np.float32)
+    sigma = max(0.5, FILL_SIGMA * min(small))
+    weight = cv2.GaussianBlur(background, (0, 0), sigma)
+    spread = cv2.GaussianBlur(colours * background[..., None], (0, 0), sigma)
+    for _ in range(3):  # far inside a large person the weight is tiny: blur wider there
+        thin = weight < 1e-3
+        if not thin.any():
+            break
+        sigma *= 2.5
+        spread[thin] = cv2.GaussianBlur(colours * background[..., None], (0, 0), sigma)[thin]
+        weight[thin] = cv2.GaussianBlur(background, (0, 0), sigma)[thin]
+    fill = np.clip(spread / np.maximum(weight, 1e-6)[..., None] + 0.5, 0, 255).astype(np.uint8)
+    # blended in at full size only where the person is (their box, grown a little)
+    ys, xs = np.nonzero(inside)
+    ph, pw = inside.shape
+    y0, y1 = max(0, int((ys.min() / ph - MARGIN) * h)), min(h, int(np.ceil(((ys.max() + 1) / ph + MARGIN) * h)))
+    x0, x1 = max(0, int((xs.min() / pw - MARGIN) * w)), min(w, int(np.ceil(((xs.max() + 1) / pw + MARGIN) * w)))
+    box, size = (x0 / w, y0 / h, x1 / w, y1 / h), (x1 - x0, y1 - y0)
+    share = _box_of(inside, box, size)
+    fill_box = _box_of(fill, box, size)
+    out = frame.copy()
+    out[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], fill_box, 1.0 - share, share)
+    return out
+
+
+def _shrunk(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``frame`` at ``size`` (smaller), averaged: halved by pyramid steps first (a large photo's
+    area resize to a small size is slow), then by area."""
+    while frame.shape[1] >= 4 * size[0] and frame.shape[0] >= 4 * size[1]:
+        frame = cv2.pyrDown(frame)
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _box_of(image: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+    """The part of ``image`` inside ``box`` (left, top, right, bottom as shares of its width and
+    height), scaled linearly to ``size`` (width, height), pixel centres kept."""
+    ih, iw = image.shape[:2]
+    left, top, right, bottom = box
+    sx, sy = (right - left) * iw / size[0], (bottom - top) * ih / size[1]
+    matrix = np.array([[sx, 0.0, left * iw + 0.5 * sx - 0.5], [0.0, sy, top * ih + 0.5 * sy - 0.5]], np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(image, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)

@@ -83,7 +83,7 @@ class Pipeline:
             """The painting of ``frame``; ``person`` (a mask): painted with the person filled in by the
             background around them (no rim of paint along their outline, stream.person_fill);
             ``--strength``: over the frame itself."""
-            out = paint(frame if person is None else person_filled(frame, person, s.threshold))
+            out = paint(frame if person is None else person_filled(frame, person))  # person: an alpha
             return out if s.strength >= 1.0 else mix(out, frame, s.strength)
 
         painted.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints

@@ -79,7 +79,10 @@ def test_a_photo_is_painted_without_a_rim_along_the_person() -> None:
     filled = FrameProcessor(RedIsPerson(), [Look("edges", painter)], "background", settings)
     filled.fill_person = True  # as Pipeline.photo sets it
     out = filled(frame)
-    assert painter.seen[0][1] is not None  # a first frame: segmented first, then painted with its mask
+    given = painter.seen[0][1]  # segmented first, then painted with the mask it is composited with
+    fresh = FrameProcessor(RedIsPerson(), [Look("edges", EdgePainter())], "background", settings)
+    np.testing.assert_allclose(given, fresh.person_alpha(frame))  # (a review: a person the refined
+    # mask dropped had been filled from the network's own mask, and painted over)
     painter.fills_person = False
     plain = FrameProcessor(RedIsPerson(), [Look("edges", painter)], "background", settings)(frame)
     dist = cv2.distanceTransform((person == 0).astype(np.uint8), cv2.DIST_L2, 5)
@@ -116,3 +119,18 @@ def test_the_fill_is_quick_on_thin_and_large_pictures_and_keeps_the_threshold() 
         assert out.shape == frame.shape
     frame, person = scene()
     assert person_filled(frame, person * 0.6, threshold=0.7) is frame  # under the threshold: no person
+
+
+def test_the_fill_has_no_steps_deep_inside_a_large_person() -> None:
+    """Its widths were switched pixel by pixel where the nearest background was far: steps of up to
+    90 levels inside the fill (a review), which the painter strokes like any outline."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:40] = (230, 40, 20)  # a blue sky over a red wall on the left and a green one on the right
+    frame[40:, :320] = (20, 40, 220)
+    frame[40:, 320:] = (30, 200, 40)
+    person = np.zeros((480, 640), np.float32)
+    person[40:, 30:610] = 1.0  # nearly the whole picture
+    filled = person_filled(frame, person).astype(int)
+    inside = filled[40:470, 60:580]
+    steps = max(np.abs(np.diff(inside, axis=0)).max(), np.abs(np.diff(inside, axis=1)).max())
+    assert steps <= 6, steps

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 FILL_LONG = 96  # the fill is made on a copy at most this many pixels on its long side (it is smooth)
-FILL_SIGMA = 0.08  # the fill's blur, as a share of that copy's short side
+FILL_SIGMA = 0.08  # the fill's narrowest blur, as a share of that copy's short side
 MARGIN = 0.05  # the fill is blended in within the person's box grown by this share of the picture
 
 
@@ -33,18 +33,17 @@ def person_filled(frame: np.ndarray, person: np.ndarray, threshold: float = 0.5)
     background = 1.0 - cv2.resize(inside, small, interpolation=cv2.INTER_AREA)
     if background.sum() < 1.0:  # the person fills the picture: nothing to fill from
         return frame
-    colours = _shrunk(frame, small).astype(np.float32)
+    colours = _shrunk(frame, small).astype(np.float32) * background[..., None]
+    # a normalised blur at four widths, the wider ones weighed far less: near the background the
+    # narrow one speaks, deep inside a large person the wide ones, with no step between them
+    spread = np.zeros_like(colours)
+    weight = np.zeros_like(background)
     sigma = max(0.5, FILL_SIGMA * min(small))
-    weight = cv2.GaussianBlur(background, (0, 0), sigma)
-    spread = cv2.GaussianBlur(colours * background[..., None], (0, 0), sigma)
-    for _ in range(3):  # far inside a large person the weight is tiny: blur wider there
-        thin = weight < 1e-3
-        if not thin.any():
-            break
+    for share in (1.0, 1e-2, 1e-4, 1e-6):
+        spread += share * cv2.GaussianBlur(colours, (0, 0), sigma)
+        weight += share * cv2.GaussianBlur(background, (0, 0), sigma)
         sigma *= 2.5
-        spread[thin] = cv2.GaussianBlur(colours * background[..., None], (0, 0), sigma)[thin]
-        weight[thin] = cv2.GaussianBlur(background, (0, 0), sigma)[thin]
-    fill = np.clip(spread / np.maximum(weight, 1e-6)[..., None] + 0.5, 0, 255).astype(np.uint8)
+    fill = np.clip(spread / np.maximum(weight, 1e-20)[..., None] + 0.5, 0, 255).astype(np.uint8)
     # blended in at full size only where the person is (their box, grown a little)
     ys, xs = np.nonzero(inside)
     ph, pw = inside.shape
@@ -75,3 +74,15 @@ def _box_of(image: np.ndarray, box: tuple[float, float, float, float], size: tup
     matrix = np.array([[sx, 0.0, left * iw + 0.5 * sx - 0.5], [0.0, sy, top * ih + 0.5 * sy - 0.5]], np.float64)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     return cv2.warpAffine(image, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+def fill_mask(alpha: np.ndarray, long_side: int = 1024) -> np.ndarray:
+    """The composited person alpha (0-1, the photo's size) as the fill's mask, averaged down to at
+    most ``long_side`` pixels (a 100-megapixel photo's full-size mask is not needed for a fill made
+    at 96): the fill covers what is composited over it, no more and no less (a review: a person
+    the refined mask dropped was filled and painted over)."""
+    h, w = alpha.shape[:2]
+    scale = long_side / max(h, w)
+    if scale >= 1.0:
+        return alpha
+    return cv2.resize(alpha, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)

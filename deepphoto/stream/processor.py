@@ -20,6 +20,7 @@ from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect, close_effect
+from deepphoto.stream.person_fill import fill_mask
 from deepphoto.stream.refine import guided_filter
 from deepphoto.stream.smoothing import MaskSmoother, scene_cut
 from deepphoto.stream.steady_painting import PaintingHold
@@ -86,7 +87,6 @@ class FrameProcessor:
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
         self._low: np.ndarray | None = None
-        self._person: np.ndarray | None = None  # the last smoothed mask (small), for the painter's fill
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
         # raw low-res mask, smoothed low-res mask).
@@ -104,7 +104,7 @@ class FrameProcessor:
         self.frames = self.segmented = 0
         self.smoother.reset()
         self.painting_hold.reset()
-        self._low = self._grey_at_seg = self._person = None
+        self._low = self._grey_at_seg = None
 
     def person_share(self) -> float | None:
         """The share of the last segmented frame taken as person (its network-size mask above the
@@ -156,8 +156,6 @@ class FrameProcessor:
             self.segmented += 1
             t = self._timed("segmentation", t)
         small = self.smoother(self._low, grey)
-        if self.fill_person:  # a copy: the smoother changes what it returned in place, next frame
-            self._person = small.copy()
         t = self._timed("smoothing", t)
         prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         if s.refine:
@@ -192,8 +190,8 @@ class FrameProcessor:
         frame = to_bgr8(frame)
         with self.lock:
             if self._fills():  # a photo: its mask first, then its painting with the person filled in
-                alpha = self.person_alpha(frame)
-                effected = self._effect(frame, self._person)
+                alpha = self.person_alpha(frame)  # (where it is composited: the fill must agree with it)
+                effected = self._effect(frame, fill_mask(alpha))
             else:  # paint on a second thread while this one segments (ONNX Runtime and OpenCV release
                 # the GIL, so the two use both cores)
                 painting = self._painter.submit(self._effect, frame)

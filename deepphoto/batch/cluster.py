@@ -4,6 +4,7 @@ and clearing what killed batches left behind."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import signal
@@ -65,10 +66,15 @@ def worker_shape(
 
     total = ray.cluster_resources()
     cpus, gpus = float(total.get("CPU", 0)), float(total.get("GPU", 0))
-    biggest = max((float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=cpus)
+    nodes = [float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")] or [cpus]
+    biggest = max(nodes)
     per = cpus_per_worker
     if per is None:
         per = min(2.0, biggest) or 1.0
+        if workers is not None and sum(c // per for c in nodes) < workers:  # --workers 3 on 2 CPUs waited 10 min
+            shares = {math.floor(c / k * 1e4) / 1e4 for c in nodes for k in range(1, workers + 1)}
+            fits = [s for s in sorted(shares, reverse=True) if s > 0 and sum(c // s for c in nodes) >= workers]
+            per = fits[0] if fits else per
     elif per > biggest:
         raise DeepPhotoError(f"--cpus-per-worker {per:g}: no machine of the Ray cluster has that many CPUs")
     if gpus_per_worker > 0 and gpus < gpus_per_worker:

@@ -11,6 +11,7 @@ into place and recorded in the manifest at once, so an interrupted batch resumes
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
@@ -113,7 +114,14 @@ class BatchRunner:
     def run(self) -> BatchReport:
         made = [p for p in (self.out, *self.out.parents) if not p.exists()]  # deepest first
         self._prepare_out()
+        lock = os.open(self.out, os.O_RDONLY)
         try:
+            try:  # two batches into one folder would give two sources one name and lose manifest entries
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise DeepPhotoError(
+                    f"{self.out}: another batch is writing into this folder (let it finish, or give another --out)"
+                ) from None
             return self._run(time.perf_counter())
         except (DeepPhotoError, KeyboardInterrupt):  # refused or stopped early: no empty folders left
             for folder in [self.out / WORK_FOLDER, *made]:
@@ -122,6 +130,8 @@ class BatchRunner:
                 except OSError:
                     pass
             raise
+        finally:
+            os.close(lock)
 
     def _run(self, started: float) -> BatchReport:
         self.manifest = Manifest(self.out)

@@ -11,7 +11,6 @@ into place and recorded in the manifest at once, so an interrupted batch resumes
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import time
@@ -114,14 +113,9 @@ class BatchRunner:
     def run(self) -> BatchReport:
         made = [p for p in (self.out, *self.out.parents) if not p.exists()]  # deepest first
         self._prepare_out()
-        lock = os.open(self.out, os.O_RDONLY)
+        lock = None
         try:
-            try:  # two batches into one folder would give two sources one name and lose manifest entries
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise DeepPhotoError(
-                    f"{self.out}: another batch is writing into this folder (let it finish, or give another --out)"
-                ) from None
+            lock = _lock_folder(self.out)  # two batches into one folder: two sources of one name
             return self._run(time.perf_counter())
         except (DeepPhotoError, KeyboardInterrupt):  # refused or stopped early: no empty folders left
             for folder in [self.out / WORK_FOLDER, *made]:
@@ -131,7 +125,8 @@ class BatchRunner:
                     pass
             raise
         finally:
-            os.close(lock)
+            if lock is not None:
+                os.close(lock)
 
     def _run(self, started: float) -> BatchReport:
         self.manifest = Manifest(self.out)
@@ -473,3 +468,22 @@ class BatchRunner:
 def run_batch(inputs: list[str], settings: Settings, options: BatchOptions) -> BatchReport:
     """Every input styled with ``settings`` into ``options.out`` (see the module's description)."""
     return BatchRunner(inputs, settings, options).run()
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """An exclusive lock on the output folder for as long as the returned descriptor is open, or a
+    one-line error when another batch holds it (one machine: not across a network file system);
+    None where the system has no such locks (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise DeepPhotoError(
+            f"{folder}: another batch is writing into this folder (let it finish, or give another --out)"
+        ) from None
+    return fd

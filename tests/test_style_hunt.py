@@ -143,3 +143,18 @@ def test_the_optimiser_names_the_users_own_styles_when_a_name_is_unknown(monkeyp
     monkeypatch.setattr(optimizer, "user_painting", lambda style: None)
     with pytest.raises(DeepPhotoError, match="unknown style 'nosuch'.*or one of yours: my-mural"):
         optimizer.shipped_grams("nosuch")
+
+
+def test_a_style_saved_meanwhile_keeps_its_painting_too(data_dir, monkeypatch):  # noqa: F811
+    """The second job's check came before the first job's save (the race the check cannot see):
+    its link failed and it stopped, but only after replacing the first style's painting (a review)."""
+    import deepphoto.models.user_styles as user_styles
+
+    first = save_user_style("twin", shipped_rows(0), sha_of_shipped(), stripes(), {"title": "first"})
+    before = first.read_bytes(), first.with_suffix(".jpg").read_bytes()
+    monkeypatch.setattr(user_styles.os.path, "lexists", lambda path: False)  # as if not saved yet
+    with pytest.raises(DeepPhotoError, match="added meanwhile"):
+        save_user_style("twin", shipped_rows(1), sha_of_shipped(), stripes(48, 48), {"title": "second"}, replace=False)
+    monkeypatch.undo()
+    assert (first.read_bytes(), first.with_suffix(".jpg").read_bytes()) == before
+    assert sorted(p.name for p in first.parent.iterdir()) == ["twin.jpg", "twin.safetensors"]  # no leftovers

@@ -159,7 +159,8 @@ def save_user_style(
 ) -> Path:
     """Write ``<name>.jpg`` (the painting, small) and ``<name>.safetensors`` (last: its presence means
     the style is complete), each under a temporary name first. Without ``replace`` a style of that
-    name, even one another job saved meanwhile, is never replaced: a one-line error instead."""
+    name, even one another job saved meanwhile, is never replaced, nor its painting: a one-line error
+    instead (the style file then takes its name first, by a link, and the painting follows it)."""
     import cv2
     from safetensors.numpy import save_file
 
@@ -179,19 +180,21 @@ def save_user_style(
         raise DeepPhotoError("the painting could not be encoded as JPEG")
     tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in rows.items()}
     text = {"kind": KIND, "name": name, "base": base, **{k: str(v) for k, v in meta.items()}}
-    for target, write in (
-        (path.with_suffix(".jpg"), lambda tmp: tmp.write_bytes(jpeg.tobytes())),
-        (path, lambda tmp: save_file(tensors, str(tmp), metadata=text)),
-    ):
-        tmp = temporary_name(target)
-        try:
-            write(tmp)
-            if replace or target != path:
-                tmp.replace(target)
-            elif not _link(tmp, target):
+    painting = path.with_suffix(".jpg")
+    painting_tmp, style_tmp = temporary_name(painting), temporary_name(path)
+    try:
+        painting_tmp.write_bytes(jpeg.tobytes())
+        save_file(tensors, str(style_tmp), metadata=text)
+        if replace:  # the painting first: the style file's presence means the style is complete
+            painting_tmp.replace(painting)
+            style_tmp.replace(path)
+        else:  # the name claimed first (another job's painting is never replaced), then its painting
+            if not _link(style_tmp, path):
                 raise taken
-        finally:
-            discard(tmp)
+            painting_tmp.replace(painting)
+    finally:
+        discard(painting_tmp)
+        discard(style_tmp)
     return path
 
 

@@ -160,25 +160,31 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return found
 
 
+_FULL_BOXES = (b"meta",)  # boxes whose payload starts with a version and flags (4 bytes)
+
+
+def _nested(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(payload start, end) of every box reached by ``path`` (box types, outermost first) from the
+    boxes between ``start`` and ``end``."""
+    kind, rest = path[0], path[1:]
+    found = []
+    for box, payload, stop in _boxes(data, start, end):
+        if box == kind:
+            payload += 4 if box in _FULL_BOXES else 0
+            found += _nested(data, payload, stop, rest) if rest else [(payload, stop)]
+    return found
+
+
 def _avif_size(data: bytes | memoryview) -> tuple[int, int]:
     """The largest image spatial extent (``ispe``, in meta > iprp > ipco) the file declares: the
     primary image's, or a grid's whole (tiles and thumbnails are smaller), as stored (before
     ``irot`` turns it)."""
     head = bytes(data[:_AVIF_SCAN])
-    sizes = []
-    for kind, start, end in _boxes(head, 0, len(head)):
-        if kind != b"meta":
-            continue
-        for inner, istart, iend in _boxes(head, start + 4, end):  # meta is a full box: version, flags
-            if inner != b"iprp":
-                continue
-            for props, pstart, pend in _boxes(head, istart, iend):
-                if props == b"ipco":
-                    sizes += [
-                        struct.unpack_from(">II", head, qstart + 4)  # after the version and flags
-                        for kind2, qstart, qend in _boxes(head, pstart, pend)
-                        if kind2 == b"ispe" and qend - qstart >= 12
-                    ]
+    sizes = [
+        struct.unpack_from(">II", head, start + 4)  # after the ispe box's version and flags
+        for start, end in _nested(head, 0, len(head), (b"meta", b"iprp", b"ipco", b"ispe"))
+        if end - start >= 12
+    ]
     if not sizes:
         raise DamagedHeader("AVIF", "no image size (ispe) in its header")
     return max(sizes, key=lambda wh: wh[0] * wh[1])

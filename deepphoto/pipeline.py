@@ -13,6 +13,7 @@ their pipeline here::
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
-from deepphoto.segmenters.tiles import PHOTO_MAX_ASPECT
 from deepphoto.settings import EFFECT_NAMES, Settings, network_threads
 from deepphoto.stream.effects import close_effect, make_effect
 from deepphoto.stream.frame import Frame
@@ -149,13 +149,8 @@ class Pipeline:
         """The person alpha (0-1, float32, the frame's size) the pipeline would composite with;
         ``photo``: a photo's (a wide one segmented window by window, as ``photo`` does)."""
         p = self.processor
-        with p.lock:
-            aspect = p.max_aspect
-            p.max_aspect = PHOTO_MAX_ASPECT if photo else aspect
-            try:
-                return p.person_alpha(frame)
-            finally:
-                p.max_aspect = aspect
+        with p.lock, p.photo_mode() if photo else nullcontext():
+            return p.person_alpha(frame)
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 
@@ -167,17 +162,17 @@ class Pipeline:
         self.person_share = None
         with p.lock:
             p.reset()
-            smooth, looks, index, aspect = p.smoother.smooth, p.looks, p.look_index, p.max_aspect
-            p.smoother.smooth, p.max_aspect, p.fill_person = 0.0, PHOTO_MAX_ASPECT, True
+            smooth, looks, index = p.smoother.smooth, p.looks, p.look_index
+            p.smoother.smooth = 0.0
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
             try:
-                out = p(image)
+                with p.photo_mode():
+                    out = p(image)
                 self.person_share = p.person_share()
                 return out
             finally:
-                p.smoother.smooth, p.looks, p.look_index, p.max_aspect = smooth, looks, index, aspect
-                p.fill_person = False
+                p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
                 p.reset()
 
     def describe(self) -> str:

@@ -57,3 +57,11 @@ def warp(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``image`` moved by ``matrix`` (its edges repeated where the motion uncovers the border)."""
     h, w = image.shape[:2]
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def brought_in(matrix: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Pixels of a picture of ``shape`` that ``matrix`` brings in from outside it (1; else 0):
+    where a held picture moved with the camera has nothing of its own to show."""
+    h, w = shape[:2]
+    inside = cv2.warpAffine(np.ones((h, w), np.float32), matrix, (w, h), flags=cv2.INTER_LINEAR)
+    return (inside < 0.999).astype(np.float32)

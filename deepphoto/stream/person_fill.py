@@ -20,8 +20,8 @@ MARGIN = 0.05  # the fill is blended in within the person's box grown by this sh
 
 
 def person_filled(frame: np.ndarray, person: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """``frame`` (BGR uint8) with its person (``person``: probability 0-1 at any size, e.g. the
-    segmenter's low-resolution mask; person above ``threshold``) replaced by the background's
+    """``frame`` (BGR uint8) with its person (``person``: 0-1 at any size, e.g. the alpha the person
+    is composited with, ``fill_mask``; person above ``threshold``) replaced by the background's
     colours spread in from around them (a normalised blur: the mean of nearby background pixels,
     weighted by distance). Where no pixel or every pixel is person, ``frame`` itself."""
     h, w = frame.shape[:2]

@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -17,7 +18,7 @@ import numpy as np
 
 from deepphoto.frames import small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
-from deepphoto.segmenters.tiles import MAX_ASPECT, needs_windows, windowed_probability
+from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather
 from deepphoto.stream.effects import Effect, close_effect
 from deepphoto.stream.person_fill import fill_mask
@@ -80,7 +81,7 @@ class FrameProcessor:
         self.times = StageTimes()
         self.frames = self.segmented = 0
         # past this long side / short side a frame is segmented window by window (segmenters.tiles);
-        # photos set a lower one (Pipeline.photo): a window costs a network call
+        # a photo's is lower (photo_mode): a window costs a network call
         self.max_aspect = MAX_ASPECT
         # a photo's painter fills the person in (stream.person_fill: no rim of paint along their
         # outline), segmenting first; a stream does not (measured: the fill follows the mask's flips
@@ -105,6 +106,17 @@ class FrameProcessor:
         self.smoother.reset()
         self.painting_hold.reset()
         self._low = self._grey_at_seg = None
+
+    @contextmanager
+    def photo_mode(self) -> Iterator[None]:
+        """Frames taken as photos meanwhile: segmented window by window from a photo's aspect, and
+        painted with the person filled in (``max_aspect``, ``fill_person``); a stream's after."""
+        before = self.max_aspect, self.fill_person
+        self.max_aspect, self.fill_person = PHOTO_MAX_ASPECT, True
+        try:
+            yield
+        finally:
+            self.max_aspect, self.fill_person = before
 
     def person_share(self) -> float | None:
         """The share of the last segmented frame taken as person (its network-size mask above the

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from deepphoto.stream.camera_motion import camera_motion, warp
+from deepphoto.stream.camera_motion import brought_in, camera_motion, warp
 
 
 def picture_change(grey: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -273,9 +273,7 @@ class MaskSmoother:
             self.shown = warp(self.shown, matrix)
         if self.still_for is not None and self.still_for.shape == grey.shape:
             self.still_for = warp(self.still_for, matrix)
-        h, w = grey.shape
-        inside = cv2.warpAffine(np.ones(grey.shape, np.float32), matrix, (w, h), flags=cv2.INTER_LINEAR)
-        return (inside < 0.999).astype(np.float32)
+        return brought_in(matrix, grey.shape)
 
     def shown_mask(self, motion: float | np.ndarray) -> np.ndarray:
         """The smoothed mask through the deadband: taken where it moved past it from what was shown,

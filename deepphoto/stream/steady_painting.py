@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from deepphoto.frames import small_grey
-from deepphoto.stream.camera_motion import camera_motion, scaled_motion, warp
+from deepphoto.stream.camera_motion import brought_in, camera_motion, scaled_motion, warp
 from deepphoto.stream.smoothing import CutTest, noise_level
 
 # Chosen by measurement on every clip (scripts/steadiness_sweep.py paint; docs/benchmark/steadiness.md):
@@ -132,8 +132,7 @@ class PaintingHold:
         self.last_grey = warp(self.last_grey, matrix)
         if self.shown is not None:
             self.shown = warp(self.shown, big)
-        inside = cv2.warpAffine(np.ones(grey.shape, np.float32), matrix, small, flags=cv2.INTER_LINEAR)
-        self.uncovered = (inside < 0.999).astype(np.float32)
+        self.uncovered = brought_in(matrix, grey.shape)
 
     def shown_output(self, held: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """``held`` through the deadband: a pixel shows it where it moved past the deadband from what

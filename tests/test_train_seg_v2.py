@@ -56,6 +56,32 @@ def test_edge_band_surrounds_the_edge_only() -> None:
     assert band[150, 150] == 0 and band[0, 0] == 0 and band[150, 250] == 0 and band[150, 230] == 0
 
 
+def test_near_band_lies_outside_the_person_only() -> None:
+    square = torch.zeros(1, 300, 300)
+    square[:, 60:240, 60:240] = 1
+    band = seg_losses.near_band(square)[0]  # 8% of the 424-pixel diagonal: 34 pixels outside
+    assert band[150, 150] == 0 and band[60, 150] == 0  # the person itself is not in it
+    assert band[59, 150] == 1 and band[26, 150] == 1 and band[150, 273] == 1
+    assert band[24, 150] == 0 and band[150, 276] == 0 and band[0, 0] == 0
+
+
+def test_near_weight_makes_false_person_pixels_next_to_the_person_cost_more() -> None:
+    target = torch.zeros(2, 64, 64)
+    target[:, 20:44, 20:44] = 1
+    weight = torch.ones_like(target)
+    right = torch.stack([torch.zeros_like(target), (target * 2 - 1) * 6], 1)
+    near, far = right.clone(), right.clone()
+    near[:, 1, 14:20, 20:44] = 6  # a strip just above the person called person
+    far[:, 1, 0:6, 20:44] = 6  # the same strip at the top edge, far from the person
+
+    def cost(logits: torch.Tensor, w: float) -> float:
+        base = seg_losses.soft_loss(right, target, weight, 0.0, w)
+        return float(seg_losses.soft_loss(logits, target, weight, 0.0, w) - base)
+
+    assert cost(near, 0.0) == pytest.approx(cost(far, 0.0), rel=1e-3)  # off: the same
+    assert cost(near, 4.0) > 1.5 * cost(far, 4.0) > 0
+
+
 def _fake_net(x: torch.Tensor) -> torch.Tensor:
     """Logits that follow the picture's brightness at half resolution: a 'network' that is exactly
     as steady as the picture is."""

@@ -88,7 +88,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=MIXES,
         default=d.mix,
         help="data mix: v1 (portraits, composites, copy-paste), v2 (five labelled sets, teacher labels, "
-        "clip frames, composites, copy-paste; soft targets) or v2b (v2 with more portraits and composites)",
+        "clip frames, composites, copy-paste; soft targets), v2b (v2 with more portraits and composites) "
+        "or v11 (v2b with the real-mask sets' share raised and the teacher-labelled sources' lowered)",
     )
     p.add_argument(
         "--fine-level",
@@ -102,6 +103,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=real("--edge-weight"),
         default=d.edge_weight,
         help="v2: extra loss weight within a band of 2%% of the diagonal around the target's edges",
+    )
+    p.add_argument(
+        "--near-weight",
+        type=real("--near-weight"),
+        default=d.near_weight,
+        help="v2: extra loss weight on background pixels within 8%% of the diagonal of the person "
+        "(things touching or behind the person taken for the person)",
     )
     p.add_argument(
         "--consistency",

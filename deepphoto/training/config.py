@@ -13,7 +13,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import choice, number, whole
 
 SHARED_DATA = Path("../shared/data")
-MIXES = ("v1", "v2", "v2b")  # v1: portraits, composites, copy-paste; v2, v2b: deepphoto.training.seg_mix
+MIXES = ("v1", "v2", "v2b", "v11")  # v1: portraits, composites, copy-paste; the others: training.seg_mix
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class SegTrainConfig:
     crp_stages: int = 4  # pooling stages of each CRP block (a new decoder only: --init keeps its own)
     init_encoder: Path | None = None  # a new decoder on the encoder of these LightNet weights
     edge_weight: float = 0.0  # extra loss weight in a band around the target's edges (v2 loss)
+    near_weight: float = 0.0  # extra loss weight on background pixels near the person (v2 loss)
     consistency: float = 0.0  # share of each batch given a moved, re-lit copy (v2 loss)
     consistency_weight: float = 1.0  # weight of the copy-vs-moved-prediction squared difference
     resume: Path | None = None  # resume from this checkpoint (last.pt or a compact one) if it is ahead
@@ -59,6 +60,7 @@ class SegTrainConfig:
         if self.init and self.init_encoder:
             raise DeepPhotoError("--init and --init-encoder: give one (all the weights, or the encoder's)")
         number("--edge-weight", self.edge_weight, 0.0, 1e3)
+        number("--near-weight", self.near_weight, 0.0, 1e3)
         number("--consistency", self.consistency, 0.0, 1.0)
         number("--consistency-weight", self.consistency_weight, 0.0, 1e6)
         whole("--keep-last", self.keep_last, 0, 10**6)
@@ -70,8 +72,8 @@ class SegTrainConfig:
             raise DeepPhotoError("--hard-examples and --hard-share: give both (a file and a share above 0) or neither")
         if self.mix == "v1" and self.hard_examples:
             raise DeepPhotoError("--hard-examples belongs to the v2 data mix: add --mix v2 or v2b")
-        if self.mix == "v1" and (self.edge_weight or self.consistency):
-            raise DeepPhotoError("--edge-weight and --consistency belong to the v2 loss: add --mix v2")
+        if self.mix == "v1" and (self.edge_weight or self.near_weight or self.consistency):
+            raise DeepPhotoError("--edge-weight, --near-weight and --consistency belong to the v2 loss: add --mix v2")
         object.__setattr__(self, "skip_portraits", tuple(self.skip_portraits))
         if not self.sizes or any(v <= 0 or v % 32 for v in self.sizes):
             text = ",".join(map(str, self.sizes))

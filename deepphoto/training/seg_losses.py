@@ -2,8 +2,10 @@
 
 - ``soft_loss``: binary cross-entropy of the person logit against the target probability, each
   pixel weighted by its confidence (real-mask pixels 1) times ``1 + edge_weight`` inside a band
-  around the target's edge (2% of the image diagonal wide, as boundary IoU measures), plus a
-  weighted soft-IoU term as v1 has.
+  around the target's edge (2% of the image diagonal wide, as boundary IoU measures), and
+  ``1 + near_weight`` on background pixels within a wider band outside the person (false person
+  pixels next to the person: a pillow, a wall hanging, a shadow, the shipped soup's largest
+  errors), plus a weighted soft-IoU term as v1 has.
 - ``consistency``: for part of each batch a copy moved a few percent (scale, shift) and re-lit;
   the copy's prediction should equal the original's prediction moved the same way (mean squared
   difference over the pixels both see). The steadiness of masks in video relies on it.
@@ -18,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 EDGE_BAND = 0.02  # band width as a share of the image diagonal (Cheng et al.'s boundary IoU)
+NEAR_BAND = 0.08  # reach of the band outside the person (share of the diagonal) that --near-weight weighs
 
 
 def person_logit(logits: torch.Tensor) -> torch.Tensor:
@@ -36,12 +39,27 @@ def edge_band(target: torch.Tensor, share: float = EDGE_BAND) -> torch.Tensor:
     return (dilated - eroded)[:, 0]
 
 
-def soft_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, edge_weight: float) -> torch.Tensor:
-    """Weighted BCE against soft targets (with the edge band) plus a weighted soft-IoU term,
-    at the target's resolution. ``target`` and ``weight``: (N, H, W) float in [0, 1]."""
+def near_band(target: torch.Tensor, share: float = NEAR_BAND) -> torch.Tensor:
+    """1 on background pixels (target <= 0.5) within ``share`` x diagonal of the person; (N, H, W)."""
+    h, w = target.shape[-2:]
+    radius = max(1, round(share * math.hypot(h, w)))
+    hard = (target > 0.5).float()[:, None]
+    dilated = F.max_pool2d(hard, 2 * radius + 1, stride=1, padding=radius)
+    return (dilated - hard)[:, 0]
+
+
+def soft_loss(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, edge_weight: float, near_weight: float = 0.0
+) -> torch.Tensor:
+    """Weighted BCE against soft targets (with the edge and near bands) plus a weighted soft-IoU
+    term, at the target's resolution. ``target`` and ``weight``: (N, H, W) float in [0, 1]."""
     logits = F.interpolate(logits, size=target.shape[-2:], mode="bilinear", align_corners=False)
     z = person_logit(logits)
-    w = weight * (1 + edge_weight * edge_band(target)) if edge_weight else weight
+    w = weight
+    if edge_weight:
+        w = w * (1 + edge_weight * edge_band(target))
+    if near_weight:
+        w = w * (1 + near_weight * near_band(target))
     bce = F.binary_cross_entropy_with_logits(z, target, reduction="none")
     bce = (w * bce).sum() / w.sum().clamp_min(1e-6)
     p = torch.sigmoid(z)

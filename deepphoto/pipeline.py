@@ -77,6 +77,7 @@ class Pipeline:
                 spin=False,
                 precision=s.precision,
             )
+        self.stylizer.exposure = s.keep_exposure
         paint = self.stylizer.painter(style)
 
         def painted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
@@ -120,7 +121,7 @@ class Pipeline:
                 self.threads = network_threads(new)
                 self.segmenter = p.segmenter = self._open_segmenter(new, self.threads)
                 self.stylizer = None
-            look = ("style", "effect", "background", "style_scale", "strength")
+            look = ("style", "effect", "background", "style_scale", "strength", "keep_exposure")
             if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
                 self._replace_looks(new)
                 p.look_index = 0

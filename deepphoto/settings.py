@@ -120,6 +120,7 @@ class Settings:
     background: Path | None = None  # image or looping video behind the person (effect 'replace')
     style_scale: float = 0.75  # paint at this fraction of the frame size (1 for photos)
     strength: float = 1.0  # a style's painting blended with the unpainted frame: 0 the frame, 1 the painting
+    keep_exposure: float = 0.0  # how much of a dim or bright frame's exposure a painting is given back (0-1)
     region: str = "background"  # whole, background or person
     # the mask, with the controls of OBS's background-removal plug-in
     threshold: float = 0.5
@@ -151,6 +152,7 @@ class Settings:
             set_(self, "background", Path(self.background))
         set_(self, "style_scale", number("style scale", self.style_scale, 0.1, 1.0))
         set_(self, "strength", number("strength", self.strength, 0.0, 1.0))
+        set_(self, "keep_exposure", number("keep-exposure", self.keep_exposure, 0.0, 1.0))
         choice("region", self.region, REGIONS)
         set_(self, "threshold", number("threshold", self.threshold, 0.0, 1.0, low_open=True, high_open=True))
         set_(self, "smooth", number("smooth", self.smooth, 0.0, 0.95))

@@ -14,6 +14,54 @@ from deepphoto.frames import to_bgr8
 from deepphoto.models.shipped import style_names, style_vector
 
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
+# A style network normalises each feature map, so the painting is as light for a dim photo as for a
+# bright one. ``keep_exposure`` gives the photo's exposure back (docs/benchmark/exposure.md).
+EXPOSURE = 0.0  # default strength 0: not adopted by the rule in exposure.md (the teacher is exposure-blind too)
+REFERENCE_L = 50.0  # mean L* of a normally exposed photo (the median of StyleNet's training content: 50.8)
+BAND_STOPS = 0.7  # exposures this close to the reference are left alone (its training content's middle half)
+STATS_SIDE = 64  # the photo's light is taken from a copy this long (steady when a small region changes)
+
+
+def mean_lightness(bgr: np.ndarray) -> float:
+    """Mean CIELAB L* (0-100) of the middle half of a small copy's pixels (the interquartile mean:
+    a small region that changes moves it far less than it moves the mean)."""
+    h, w = bgr.shape[:2]
+    s = min(1.0, STATS_SIDE / max(h, w))
+    if s < 1.0:
+        bgr = cv2.resize(bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    light = np.sort(cv2.cvtColor(bgr.astype(np.float32) * (1 / 255), cv2.COLOR_BGR2LAB)[..., 0], axis=None)
+    return float(light[len(light) // 4 : max(1, 3 * len(light) // 4)].mean())
+
+
+def _luminance_of(lightness: float) -> float:
+    """CIE relative luminance Y (0-1) of an L*."""
+    return ((lightness + 16) / 116) ** 3 if lightness > 8 else lightness / 903.3
+
+
+def exposure_stops(photo: np.ndarray, strength: float = 1.0) -> float:
+    """How many stops (powers of 2 of light) ``photo`` is under (< 0) or over (> 0) a normal exposure,
+    beyond ``BAND_STOPS``, times ``strength``: 0 for a normally exposed photo."""
+    stops = float(np.log2(max(_luminance_of(mean_lightness(photo)), 1e-4) / _luminance_of(REFERENCE_L)))
+    return float(np.sign(stops)) * max(0.0, abs(stops) - BAND_STOPS) * strength
+
+
+def exposure_curve(stops: float) -> np.ndarray:
+    """A 256-entry lookup table: sRGB levels with their light multiplied by 2**``stops`` (a gain in
+    linear light; brightening rolls off towards white instead of clipping)."""
+    v = np.arange(256) / 255
+    linear = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    gain = 2.0**stops
+    lit = linear * gain if gain <= 1 else linear * gain / (1 + (gain - 1) * linear)
+    out = np.where(lit <= 0.0031308, lit * 12.92, 1.055 * np.power(lit, 1 / 2.4) - 0.055)
+    return np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def keep_exposure(photo: np.ndarray, painted: np.ndarray, strength: float) -> np.ndarray:
+    """``painted`` (BGR uint8) exposed as ``photo`` is (``strength`` 0-1 of the stops it is under or
+    over a normal exposure): one smooth curve over every pixel, from the interquartile mean of a
+    small copy of the photo, so a small region changing moves it little."""
+    stops = exposure_stops(photo, strength) if strength > 0 else 0.0
+    return painted if stops == 0.0 else cv2.LUT(painted, exposure_curve(stops))
 
 
 def make_style_engine(
@@ -26,7 +74,9 @@ def make_style_engine(
 
 class Stylizer:
     """``style``: a name or a blend ('wave:0.7,scream:0.3'); ``scale`` < 1 paints a smaller copy
-    and scales it back up (faster; brush strokes get larger)."""
+    and scales it back up (faster; brush strokes get larger); ``exposure`` (0-1, default
+    ``EXPOSURE``): how much of a dim or bright frame's exposure the painting is given back
+    (``keep_exposure``)."""
 
     def __init__(
         self,
@@ -38,12 +88,16 @@ class Stylizer:
         engine: Engine | None = None,
         spin: bool = True,
         precision: str = "fp32",
+        exposure: float = EXPOSURE,
     ) -> None:
         self.names = style_names(weights)
         self.set_style(style)
         if not 0.1 <= scale <= 1.0:
             raise DeepPhotoError(f"style scale {scale}: must be between 0.1 and 1")
         self.scale = scale
+        if not 0.0 <= exposure <= 1.0:
+            raise DeepPhotoError(f"exposure {exposure}: must be between 0 and 1")
+        self.exposure = exposure
         self.engine = engine or make_style_engine(backend, weights, threads, spin, precision)
 
     def set_style(self, style: str) -> None:
@@ -78,4 +132,5 @@ class Stylizer:
             out = self.engine.run(rgb, vector)[0]
             # RGB planes in [0, 1] -> BGR uint8, rounded and clipped (OpenCV: 4x numpy's clip-scale-cast).
             styled = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
+        styled = keep_exposure(small, styled, self.exposure)
         return styled if (tw, th) == (w, h) else cv2.resize(styled, (w, h), interpolation=cv2.INTER_LINEAR)

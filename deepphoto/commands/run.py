@@ -43,6 +43,13 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
         default=1.0,
         help="how much of the painting (0-1): blended with the unpainted frame (default 1)",
     )
+    p.add_argument(
+        "--keep-exposure",
+        type=real("--keep-exposure"),
+        default=0.0,
+        help="give a dim or bright picture's exposure back to the painting (0-1; default 0: a style "
+        "paints a night scene as light as a day scene, as its teacher does; 1 keeps it dim)",
+    )
     p.add_argument("--effect", help=f"classic effect instead of a style: {', '.join(EFFECT_NAMES)}")
     p.add_argument("--background", type=Path, help="image or video behind the person (--effect replace)")
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
@@ -90,6 +97,7 @@ def settings_from_args(args: argparse.Namespace, **overrides: object) -> Setting
         "background": args.background,
         "style_scale": args.style_scale,
         "strength": getattr(args, "strength", 1.0),
+        "keep_exposure": getattr(args, "keep_exposure", 0.0),
         "region": args.region,
         "threshold": args.threshold,
         "smooth": args.smooth,

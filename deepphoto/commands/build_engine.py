@@ -12,8 +12,10 @@ from deepphoto.errors import DeepPhotoError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help=f"one of {', '.join(MODELS)}")
-    p.add_argument("--backend", default="onnx", help="onnx or tensorrt (auto: TensorRT where it runs, else onnx)")
-    p.add_argument("--precision", default="int8", help="int8, fp16 or fp32")
+    p.add_argument(
+        "--backend", default="onnx", help="onnx (default) or tensorrt; auto: TensorRT where it runs, else onnx"
+    )
+    p.add_argument("--precision", default="int8", help="int8 (default) or fp16")
     p.add_argument(
         "--calib",
         type=Path,

@@ -53,14 +53,16 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--effect", help=f"classic effect instead of a style: {', '.join(EFFECT_NAMES)}")
     p.add_argument("--background", type=Path, help="image or video behind the person (--effect replace)")
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
-    p.add_argument("--threshold", type=real("--threshold"), default=0.5, help="person where probability > this (0-1)")
+    p.add_argument(
+        "--threshold", type=real("--threshold"), default=0.5, help="person where probability > this (0-1, default 0.5)"
+    )
     p.add_argument(
         "--smooth",
         type=real("--smooth"),
         default=0.7,
-        help="hold the mask, and a painting, where the picture is still (0-0.95; 0 off)",
+        help="hold the mask, and a painting, where the picture is still (0-0.95, default 0.7; 0 off)",
     )
-    p.add_argument("--feather", type=count("--feather"), default=3, help="soft edge width in pixels (0-64)")
+    p.add_argument("--feather", type=count("--feather"), default=3, help="soft edge width in pixels (0-64, default 3)")
     p.add_argument("--no-refine", action="store_true", help="skip the edge-aware (guided filter) refinement")
     p.add_argument(
         "--segmenter",
@@ -78,7 +80,11 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
         help=f"{', '.join(PRECISIONS)} (auto: a reduced precision where it passed its accuracy gate "
         "and ran faster when built, see 'deepphoto build-engine')",
     )
-    p.add_argument("--seg-input", default="x".join(map(str, LIGHTNET_INPUT)), help="LightNet input WxH")
+    p.add_argument(
+        "--seg-input",
+        default="x".join(map(str, LIGHTNET_INPUT)),
+        help=f"LightNet input WxH (default {'x'.join(map(str, LIGHTNET_INPUT))})",
+    )
     p.add_argument(
         "--threads",
         type=count("--threads"),
@@ -134,12 +140,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="WxH: the size a camera is asked for; the frames of a file, folder or photo are scaled to it",
     )
     p.add_argument("--fps", type=real("--fps", 0, 1000, low_open=True), help="camera frame rate (live sources)")
-    p.add_argument("--seg-every", type=count("--seg-every"), default=1, help="run the segmenter on every Nth frame")
+    p.add_argument(
+        "--seg-every", type=count("--seg-every"), default=1, help="run the segmenter on every Nth frame (default 1)"
+    )
     p.add_argument(
         "--skip-still",
         type=real("--skip-still"),
         default=0.0,
-        help="reuse the mask when the frame changed less than this (mean grey level, 0-1)",
+        help="reuse the mask when the frame changed less than this (mean grey level, 0-1; default 0: off)",
     )
     p.add_argument(
         "--max-frames", type=count("--max-frames", 0, 2**31), default=0, help="stop after this many frames (0: all)"

@@ -81,10 +81,10 @@ class Pipeline:
         paint = self.stylizer.painter(style)
 
         def painted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
-            """The painting of ``frame``; ``person`` (a mask): painted with the person filled in by the
-            background around them (no rim of paint along their outline, stream.person_fill);
-            ``--strength``: over the frame itself."""
-            out = paint(frame if person is None else person_filled(frame, person))  # person: an alpha
+            """The painting of ``frame``; ``person`` (a mask): painted with a band along the person's
+            outline filled in by the background around them (person_fill.BAND: no rim of paint along it,
+            and a close-up's background keeps most of its tone); ``--strength``: over the frame itself."""
+            out = paint(frame if person is None else person_filled(frame, person))  # person: an alpha; the band
             return out if s.strength >= 1.0 else mix(out, frame, s.strength)
 
         painted.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints

@@ -22,16 +22,22 @@ def scene(h: int = 240, w: int = 320) -> tuple[np.ndarray, np.ndarray]:
     return frame, person
 
 
-def test_the_person_is_filled_with_the_colours_around_them_and_nothing_else_changes() -> None:
+def test_a_band_along_the_outline_is_filled_with_the_colours_around_them_and_nothing_else_changes() -> None:
+    """The band is 5% of the 400-pixel diagonal, 20 pixels, faded into the person over 7 more."""
     frame, person = scene()
     low = cv2.resize(person, (88, 66), interpolation=cv2.INTER_AREA)  # a network's low-resolution mask
     filled = person_filled(frame, low)
-    inside = filled[80:200, 135:185].reshape(-1, 3).astype(int)
-    assert inside[:, 2].max() < 60 and inside[:, 0].min() > 150  # no red left; the background's blue
+    sides = filled[75:205, 123:137], filled[75:205, 183:197]  # within the band on the left and right
+    band = np.concatenate([b.reshape(-1, 3) for b in (*sides, filled[63:77, 135:185], filled[203:217, 135:185])])
+    assert band[:, 2].astype(int).max() < 60 and band[:, 0].min() > 150  # no red left; the background's blue
     around = frame[80:200, 100:115, 1].mean(), frame[80:200, 205:220, 1].mean()
-    assert min(around) - 10 < inside[:, 1].mean() < max(around) + 10  # the gradient's green carried in
+    assert around[0] - 10 < sides[0][..., 1].mean() < around[0] + 10  # the gradient's green carried in
+    assert around[1] - 10 < sides[1][..., 1].mean() < around[1] + 10
+    np.testing.assert_array_equal(filled[90:190, 150:170], frame[90:190, 150:170])  # further in: the person
     np.testing.assert_array_equal(filled[:, :100], frame[:, :100])  # away from the person: untouched
     np.testing.assert_array_equal(filled[:, 220:], frame[:, 220:])
+    whole = person_filled(frame, low, band=None)  # the whole person filled in
+    assert whole[80:200, 135:185, 2].max() < 60
 
 
 def test_no_person_or_only_a_person_leaves_the_frame_as_it_is() -> None:
@@ -121,16 +127,24 @@ def test_the_fill_is_quick_on_thin_and_large_pictures_and_keeps_the_threshold() 
     assert person_filled(frame, person * 0.6, threshold=0.7) is frame  # under the threshold: no person
 
 
-def test_the_fill_has_no_steps_deep_inside_a_large_person() -> None:
-    """Its widths were switched pixel by pixel where the nearest background was far: steps of up to
-    90 levels inside the fill (a review), which the painter strokes like any outline."""
+def test_the_band_has_no_steps_and_a_large_persons_inside_is_left_as_it_is() -> None:
+    """The fill's widths were switched pixel by pixel where the nearest background was far: steps of
+    up to 90 levels inside the fill (a review), which the painter strokes like any outline. Only a
+    band of the person is filled now (a whole close-up filled in moved the painted background's
+    tone), faded into the person as they are: no new outline inside the person either."""
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[:40] = (230, 40, 20)  # a blue sky over a red wall on the left and a green one on the right
     frame[40:, :320] = (20, 40, 220)
     frame[40:, 320:] = (30, 200, 40)
     person = np.zeros((480, 640), np.float32)
-    person[40:, 30:610] = 1.0  # nearly the whole picture
-    filled = person_filled(frame, person).astype(int)
-    inside = filled[40:470, 60:580]
-    steps = max(np.abs(np.diff(inside, axis=0)).max(), np.abs(np.diff(inside, axis=1)).max())
-    assert steps <= 6, steps
+    person[40:, 30:610] = 1.0  # nearly the whole picture, in grey
+    frame[person > 0] = (90, 90, 90)
+    filled = person_filled(frame, person).astype(int)  # the band: 5% of the 800-pixel diagonal, 40 px
+
+    def steps(part: np.ndarray) -> int:
+        return int(max(np.abs(np.diff(part, axis=0)).max(), np.abs(np.diff(part, axis=1)).max()))
+
+    assert steps(filled[41:79, 71:569]) <= 6 and steps(filled[81:479, 31:69]) <= 6  # the band is smooth
+    assert steps(filled[41:479, 31:609]) <= 15  # and fades into the person: a band's edge would step ~120
+    np.testing.assert_array_equal(filled[100:, 100:540], frame[100:, 100:540])  # further in: the person
+    assert (np.abs(filled[41:79, 71:569] - 90).max(axis=-1) > 40).all()  # the band: no grey left there

@@ -7,6 +7,12 @@ a little further out). The painter is given the photo with the person replaced b
 of the colours around them, so it sees no outline there and paints the background up to the
 person as it paints it elsewhere; the person is shown unpainted over it anyway. (A stream does not
 fill: docs/benchmark/steadiness.md.)
+
+Only a band along the outline is filled, ``BAND`` of the picture's diagonal wide, and the person
+further in is left as it is: where the person covers much of the photo (a selfie), a fill of the
+whole person changed the picture's statistics, and the network's instance normalisation painted
+the whole background in another tone (up to 22 L* on a close-up); the band keeps the rim away as
+well and moves the tone far less (docs/benchmark/steadiness.md, "The fill and a close-up's tone").
 """
 
 from __future__ import annotations
@@ -17,13 +23,19 @@ import numpy as np
 FILL_LONG = 96  # the fill is made on a copy at most this many pixels on its long side (it is smooth)
 FILL_SIGMA = 0.08  # the fill's narrowest blur, as a share of that copy's short side
 MARGIN = 0.05  # the fill is blended in within the person's box grown by this share of the picture
+BAND = 0.05  # the band of the person filled in along their outline, as a share of the picture's diagonal
+BAND_RAMP = 1 / 3  # beyond it, the fill fades into the person over this share of the band's width
 
 
-def person_filled(frame: np.ndarray, person: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+def person_filled(
+    frame: np.ndarray, person: np.ndarray, threshold: float = 0.5, band: float | None = BAND
+) -> np.ndarray:
     """``frame`` (BGR uint8) with its person (``person``: 0-1 at any size, e.g. the alpha the person
     is composited with, ``fill_mask``; person above ``threshold``) replaced by the background's
     colours spread in from around them (a normalised blur: the mean of nearby background pixels,
-    weighted by distance). Where no pixel or every pixel is person, ``frame`` itself."""
+    weighted by distance): the person within ``band`` (a share of the picture's diagonal) of their
+    outline, faded into the person as they are over a further third of that; ``band`` None: the
+    whole person. Where no pixel or every pixel is person, ``frame`` itself."""
     h, w = frame.shape[:2]
     inside = (person > threshold).astype(np.float32)
     if not inside.any() or inside.all():
@@ -50,11 +62,21 @@ def person_filled(frame: np.ndarray, person: np.ndarray, threshold: float = 0.5)
     y0, y1 = max(0, int((ys.min() / ph - MARGIN) * h)), min(h, int(np.ceil(((ys.max() + 1) / ph + MARGIN) * h)))
     x0, x1 = max(0, int((xs.min() / pw - MARGIN) * w)), min(w, int(np.ceil(((xs.max() + 1) / pw + MARGIN) * w)))
     box, size = (x0 / w, y0 / h, x1 / w, y1 / h), (x1 - x0, y1 - y0)
-    share = _box_of(inside, box, size)
+    share = _box_of(inside if band is None else inside * _band(inside, band), box, size)
     fill_box = _box_of(fill, box, size)
     out = frame.copy()
     out[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], fill_box, 1.0 - share, share)
     return out
+
+
+def _band(inside: np.ndarray, band: float) -> np.ndarray:
+    """1 within ``band`` (a share of the diagonal) of the edge of ``inside`` (a 0/1 mask; its
+    distances in its own pixels: the picture's shape, any size), falling linearly to 0 over a further
+    ``BAND_RAMP`` of that; 1 outside. (The picture's border is no edge: the painter sees none there.)"""
+    width = band * float(np.hypot(*inside.shape))
+    ramp = max(1.0, BAND_RAMP * width)
+    depth = cv2.distanceTransform((inside > 0).astype(np.uint8), cv2.DIST_L2, 5)
+    return np.clip((width + ramp - depth) / ramp, 0.0, 1.0).astype(np.float32)
 
 
 def _shrunk(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

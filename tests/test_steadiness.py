@@ -511,3 +511,15 @@ def test_the_painting_hold_takes_a_one_pixel_video() -> None:
         out = hold(frame, np.full((1, 1, 3), 255 - level, np.uint8))
         assert out.shape == (1, 1, 3)
     assert int(out[0, 0, 0]) < 100  # the picture changed: the new painting (54) is shown, not the held one
+
+
+def test_a_frame_of_another_shape_starts_the_smoother_afresh() -> None:
+    """Pipeline.mask(photo=True) on a wide photo (segmented in windows) then a 4:3 one crashed
+    with 'operands could not be broadcast' (the held grey copy kept the last photo's shape)."""
+
+    smoother = MaskSmoother(0.7)
+    rng = np.random.default_rng(0)
+    smoother(rng.random((8, 8), dtype=np.float32), rng.random((8, 14), dtype=np.float32))
+    prob = rng.random((8, 8), dtype=np.float32)
+    out = smoother(prob, rng.random((8, 8), dtype=np.float32))
+    assert np.array_equal(out, prob)  # nothing of the other picture held over this one

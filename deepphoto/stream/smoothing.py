@@ -227,7 +227,8 @@ class MaskSmoother:
         cut = grey is not None and level is not None and self.cuts(grey, self.prev_grey, level)
         if self.smooth > 0.0 and cut:
             self.let_go()  # a new scene: nothing of the last one is held over it, as on a first frame
-        if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0:
+        resized = grey is not None and self.last_grey is not None and self.last_grey.shape != grey.shape
+        if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0 or resized:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
             self.shown = None
             return self.state

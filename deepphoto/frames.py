@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -13,6 +15,13 @@ import numpy as np
 from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.image_header import DamagedHeader, image_size, is_avif, tiff_tag
+
+# OpenCV's own warnings on an odd or damaged file ("[ WARN:0@2.7] global grfmt_png.cpp:793
+# readFromStreamOrBuffer PNG input buffer is incomplete", libtiff's about extra samples) came out
+# on stderr before DeepPhoto's one line about the same file; its errors still show, and a level
+# set in OPENCV_LOG_LEVEL is left as it is.
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -120,9 +129,10 @@ def read_image(path: Path) -> np.ndarray:
 MAX_PHOTO_PIXELS = 200_000_000
 
 
-def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None; a
-    photo of more than ``MAX_PHOTO_PIXELS`` is refused by its header before it is decoded."""
+    photo of more than ``MAX_PHOTO_PIXELS`` is refused by its header before it is decoded. What is
+    worth a warning (a file cut off) goes to ``warn`` (a batch worker's report; None: stderr)."""
     data = read_bytes(path)
     check_photo_size(path, data)
     try:
@@ -130,7 +140,11 @@ def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     except cv2.error:  # OpenCV's own limits (a header that lied about its size), a decoder's failure
         raise DeepPhotoError(f"{path}: cannot be decoded (damaged, or too large for OpenCV)") from None
     if decoded is None and (partial := decode_cut_jpeg(data)) is not None:
-        print(f"deepphoto: warning: {path}: the file ends early (cut off); what it holds is used", file=sys.stderr)
+        message = "the file ends early (cut off); what it holds is used, the rest grey"
+        if warn is None:
+            print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
+        else:
+            warn(message)
         decoded = partial, None
     if decoded is None:
         if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in _HEIC_BRANDS and not is_avif(data):

@@ -150,3 +150,21 @@ def test_the_command_line_refuses_an_exposure_out_of_range(tmp_path: Path) -> No
     )
     assert done.returncode == 2 and "keep-exposure 2" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out.png").exists()
+
+
+def test_edit_with_any_painting_keeps_a_dim_photos_exposure_when_asked(tmp_path: Path) -> None:
+    from deepphoto.arbitrary import ArbitraryStyle
+    from deepphoto.commands.cli import main
+
+    try:
+        ArbitraryStyle.open(1)
+    except DeepPhotoError as exc:
+        pytest.skip(f"the any-painting ONNX files are not in the asset cache ({exc})")
+    photo, painting = tmp_path / "dim.png", tmp_path / "painting.png"
+    cv2.imwrite(str(photo), _photo(45, (96, 128)))
+    cv2.imwrite(str(painting), _painting())
+    look = ["--style-image", str(painting), "--region", "whole", "--threads", "1"]
+    assert main(["edit", str(photo), str(tmp_path / "plain.png"), *look]) == 0
+    assert main(["edit", str(photo), str(tmp_path / "kept.png"), *look, "--keep-exposure", "1"]) == 0
+    plain, kept = (cv2.imread(str(tmp_path / f"{n}.png")) for n in ("plain", "kept"))
+    assert mean_lightness(kept) < mean_lightness(plain) - 10

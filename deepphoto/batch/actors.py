@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import ray
@@ -19,6 +20,9 @@ from deepphoto.frames import read_image_alpha
 from deepphoto.settings import Settings
 from deepphoto.stream.sinks import write_image_atomic
 
+if TYPE_CHECKING:
+    from deepphoto.pipeline import Pipeline
+
 
 class WorkerUnusable(Exception):
     """This worker could not open the pipeline; its calls go to another worker."""
@@ -27,6 +31,24 @@ class WorkerUnusable(Exception):
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ") or type(exc).__name__
     return text if isinstance(exc, DeepPhotoError) else f"{type(exc).__name__}: {text}"
+
+
+def paint_photo(pipe: Pipeline, source: Path, out: Path) -> tuple[int, str]:
+    """The photo ``source`` painted as ``edit`` paints it (``Pipeline.photo``: on its own, the
+    person filled in before the background is painted, a wide photo segmented window by window;
+    a stream's frame had a rim of paint along the person and differed from edit's by up to 133
+    levels), its transparency kept, written as ``out`` (PNG, under a temporary name until
+    complete; the driver moves it into place). Returns (1, what ``edit`` would have warned of)."""
+    notes: list[str] = []
+    image, alpha = read_image_alpha(source, warn=notes.append)
+    pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
+    styled = pipe.photo(image)
+    if pipe.person_share == 0.0:  # not a pixel taken as person, as edit warns
+        notes.append("no person found; " + ("left as it was" if pipe.settings.region == "person" else "painted whole"))
+    if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
+        styled = np.dstack([styled, alpha])
+    write_image_atomic(out, styled)
+    return 1, "; ".join(notes)
 
 
 @ray.remote(num_cpus=0)
@@ -99,21 +121,15 @@ class BatchWorker:
             self.board.report.remote(key, result.frames)
         return result
 
-    def image(self, key: str, source: str, out: str) -> int:
-        """One photo as ``run`` makes it (a fresh stream of one frame), written as ``out`` (PNG,
-        under a temporary name until complete; the driver moves it into place). Returns 1."""
+    def image(self, key: str, source: str, out: str) -> tuple[int, str]:
+        """One photo painted as ``edit`` paints it, written as ``out`` (see ``paint_photo``)."""
         if self.pipe is None:
             raise WorkerUnusable(self.error)
-        image, alpha = read_image_alpha(Path(source))
         self._paint_as("image")
-        self.pipe.reset()
-        styled = self.pipe(image)
-        if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
-            styled = np.dstack([styled, alpha])
-        write_image_atomic(Path(out), styled)
+        done = paint_photo(self.pipe, Path(source), Path(out))
         if self.board is not None:
             self.board.report.remote(key, 1)
-        return 1
+        return done
 
     def usage(self) -> float:
         """CPU seconds this worker process has used (all its threads), for the cost per minute of video."""

@@ -57,11 +57,58 @@ def connect(address: str | None) -> bool:
     return True
 
 
+def fits(cpus: float, per: float) -> int:
+    """How many workers of ``per`` CPUs Ray places on a machine of ``cpus`` CPUs (Ray counts in
+    1/10000ths of a CPU: 2 // 0.1 is 19 in floating point, and Ray places 20)."""
+    unit = round(per * 10000)
+    return int(round(cpus * 10000) // unit) if unit > 0 else 0
+
+
+def ray_quantity(name: str, value: float) -> float:
+    """``value`` (a CPU or GPU count) if Ray can reserve it: 0, or at least 1/10000 (Ray refused a
+    smaller one with a traceback after it had started); else one line naming the option."""
+    if 0 < value < 1e-4:
+        raise DeepPhotoError(f"{name} {value:g}: must be 0.0001 or more (Ray counts in 1/10000ths)")
+    return value
+
+
+def local_cpus() -> float:
+    """The CPUs an embedded Ray started here gives itself (its own count: cgroup quotas included)."""
+    try:
+        from ray._private.utils import get_num_cpus
+
+        return float(get_num_cpus())
+    except Exception:  # noqa: BLE001 - another Ray than the pinned one: the CPUs the system lists
+        return float(os.cpu_count() or 1)
+
+
+def check_shape(workers: int | None, cpus_per_worker: float | None, nodes: list[float]) -> None:
+    """A one-line error when ``--cpus-per-worker`` (given) cannot be placed on any of the machines
+    ``nodes`` (their CPUs), or when ``--workers`` of that many CPUs cannot all be placed at once
+    (Ray would place those that fit and the batch would wait 10 minutes for the others)."""
+    if cpus_per_worker is None:
+        return
+    per = ray_quantity("--cpus-per-worker", cpus_per_worker)
+    where = "this machine has" if len(nodes) == 1 else f"the Ray cluster's {len(nodes)} machines have"
+    cpus = f"{sum(nodes):g} CPUs" if len(nodes) != 1 else f"{nodes[0]:g} CPUs"
+    if fits(max(nodes, default=0.0), per) < 1:
+        most = "" if len(nodes) == 1 else f", the largest {max(nodes, default=0.0):g}"
+        raise DeepPhotoError(f"--cpus-per-worker {per:g}: more than any machine has ({where} {cpus}{most})")
+    room = sum(fits(c, per) for c in nodes)
+    if workers is not None and room < workers:
+        raise DeepPhotoError(
+            f"--workers {workers} with --cpus-per-worker {per:g} needs {workers * per:g} CPUs; {where} {cpus}, "
+            f"room for {room} such worker{'s' if room != 1 else ''} (give fewer workers or fewer CPUs each, or "
+            "leave out --cpus-per-worker to share the CPUs out)"
+        )
+
+
 def worker_shape(
     workers: int | None, cpus_per_worker: float | None, gpus_per_worker: float
 ) -> tuple[int, float, float]:
     """(workers, CPUs each, GPUs each) for the cluster Ray is connected to: by default 2 CPUs a
-    worker (a pipeline paints beside segmenting) and as many workers as the CPUs (and GPUs) allow."""
+    worker (a pipeline paints beside segmenting) and as many workers as the CPUs (and GPUs) allow;
+    a one-line error where the workers asked for cannot all be placed at once."""
     import ray
 
     total = ray.cluster_resources()
@@ -71,17 +118,25 @@ def worker_shape(
     per = cpus_per_worker
     if per is None:
         per = min(2.0, biggest) or 1.0
-        if workers is not None and sum(c // per for c in nodes) < workers:  # --workers 3 on 2 CPUs waited 10 min
+        if workers is not None and sum(fits(c, per) for c in nodes) < workers:  # --workers 3 on 2 CPUs waited 10 min
             shares = {math.floor(c / k * 1e4) / 1e4 for c in nodes for k in range(1, workers + 1)}
-            fits = [s for s in sorted(shares, reverse=True) if s > 0 and sum(c // s for c in nodes) >= workers]
-            per = fits[0] if fits else per
-    elif per > biggest:
-        raise DeepPhotoError(f"--cpus-per-worker {per:g}: no machine of the Ray cluster has that many CPUs")
+            found = [s for s in sorted(shares, reverse=True) if s > 0 and sum(fits(c, s) for c in nodes) >= workers]
+            per = found[0] if found else per
+    else:
+        check_shape(workers, per, nodes)
     if gpus_per_worker > 0 and gpus < gpus_per_worker:
         raise DeepPhotoError(f"--gpus-per-worker {gpus_per_worker:g}: the Ray cluster has {gpus:g} GPUs")
+    if gpus_per_worker > 0 and workers is not None:  # as with CPUs: those that do not fit waited 10 minutes
+        held = [float(n["Resources"].get("GPU", 0)) for n in ray.nodes() if n.get("Alive")] or [gpus]
+        room = sum(fits(g, gpus_per_worker) for g in held)
+        if room < workers:
+            raise DeepPhotoError(
+                f"--workers {workers} with --gpus-per-worker {gpus_per_worker:g} needs {workers * gpus_per_worker:g} "
+                f"GPUs; the Ray cluster has {gpus:g}, room for {room} such worker{'s' if room != 1 else ''}"
+            )
     n = workers
     if n is None:
-        n = max(1, int(cpus // per))
+        n = max(1, sum(fits(c, per) for c in nodes))
         if gpus_per_worker > 0:
             n = min(n, max(1, int(gpus // gpus_per_worker)))
     return n, per, gpus_per_worker

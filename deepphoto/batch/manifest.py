@@ -22,17 +22,34 @@ from deepphoto.settings import Settings
 from deepphoto.stream.output_safety import temporary_name
 
 FORMAT = 1
-# Changes whenever what a batch writes for the same settings changes (the cut, the encoding).
-RECIPE = "batch-1"
+# Changes whenever what a batch writes for the same settings changes (the cut, the encoding;
+# batch-2: photos painted as edit paints them, the person filled in).
+RECIPE = "batch-2"
+
+
+def models_in_use(settings: Settings) -> dict[str, str]:
+    """SHA-256 of the weights that decide the output: the shipped networks, and each user style the
+    look names (a style learnt again with ``add-style --replace`` under its name is new work)."""
+    from deepphoto.assets import sha256_of
+    from deepphoto.models.shipped import SHIPPED, user_styles_for
+    from deepphoto.settings import parse_blend
+
+    used = {name: sha256_of(path) for name, path in SHIPPED.items() if path.is_file()}
+    if settings.style:
+        named = {name for name, _ in parse_blend(settings.style)}
+        used |= {f"style:{s.name}": sha256_of(s.path) for s in user_styles_for() if s.name in named}
+    return used
 
 
 def settings_hash(settings: Settings) -> str:
-    """A short digest of every setting that decides the output (and of the batch recipe)."""
+    """A short digest of every setting that decides the output, of the weights it is made with
+    (``models_in_use``) and of the batch recipe."""
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}
     if settings.background is not None and settings.background.is_file():
         st = settings.background.stat()  # a new background picture under the same name is new work
         values["background_file"] = [st.st_size, st.st_mtime_ns]
-    text = json.dumps({"recipe": RECIPE, "settings": values}, sort_keys=True, default=str)
+    models = models_in_use(settings)
+    text = json.dumps({"recipe": RECIPE, "settings": values, "models": models}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -413,11 +413,11 @@ class BatchRunner:
         if st.finished:
             return
         if task.chunk < 0:
-            self.done_frames += int(value)
-            note = (
-                "an animation: its first frame ('deepphoto run' paints them all)" if has_frames(st.item.source) else ""
-            )
-            self._finish(st, task, self._path(task), int(value), note)
+            frames, said = (value, "") if isinstance(value, int) else value  # (1, what edit would warn of)
+            self.done_frames += int(frames)
+            animation = "an animation: its first frame ('deepphoto run' paints them all)"
+            note = "; ".join(n for n in (said, animation if has_frames(st.item.source) else "") if n)
+            self._finish(st, task, self._path(task), int(frames), note)
             return
         st.results[task.chunk] = value
         self.done_frames += value.frames

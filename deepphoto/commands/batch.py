@@ -47,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepphoto.batch.cluster import ray_quantity
     from deepphoto.batch.runner import BatchOptions, run_batch
 
     given = args.style_scale is not None  # --style-scale given: photos and videos alike
@@ -61,11 +62,13 @@ def run(args: argparse.Namespace) -> int:
         workers=whole("--workers", args.workers, 1, 10000) if args.workers is not None else None,
         address=args.address,
         cpus_per_worker=(
-            number("--cpus-per-worker", args.cpus_per_worker, 0.0, 1024.0, low_open=True)
+            ray_quantity(
+                "--cpus-per-worker", number("--cpus-per-worker", args.cpus_per_worker, 0.0, 1024.0, low_open=True)
+            )
             if args.cpus_per_worker is not None
             else None
         ),
-        gpus_per_worker=number("--gpus-per-worker", args.gpus_per_worker, 0.0, 64.0),
+        gpus_per_worker=ray_quantity("--gpus-per-worker", number("--gpus-per-worker", args.gpus_per_worker, 0.0, 64.0)),
         chunk_seconds=number("--chunk-seconds", args.chunk_seconds, 0.0, 1e6, low_open=True),
         warmup_seconds=number("--warmup-seconds", args.warmup_seconds, 0.0, 600.0),
         retries=whole("--retries", args.retries, 0, 100),
@@ -73,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         photo_style_scale=args.style_scale if given else 1.0,
     )
+    if not args.address:  # Ray is started here: workers that cannot all be placed are refused before it starts
+        from deepphoto.batch.cluster import check_shape, local_cpus
+
+        check_shape(options.workers, options.cpus_per_worker, [local_cpus()])
     report = run_batch(args.inputs, settings, options)
     print(report.table())
     if report.interrupted:

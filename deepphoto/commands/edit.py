@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
         elif teacher is not None:
             painted = teacher.paint(image, teacher.style_vector(painting), settings.strength)
             look = f"{args.style_image.name} (any-painting network) on the {settings.region}"
+        if painted is not None and settings.keep_exposure > 0:  # as the style network's paintings get it
+            from deepphoto.stylizer import keep_exposure
+
+            painted = keep_exposure(image, painted, settings.keep_exposure)
         if settings.strength < 1:
             look += f", strength {settings.strength:g}"
         out = pipe.photo(image, painted)
@@ -103,6 +107,14 @@ def run(args: argparse.Namespace) -> int:
         import numpy as np
 
         out = np.dstack([out, alpha])
+    elif alpha is not None:  # it was lost without a word
+        suffix = args.output.suffix.lower()
+        kind = "JPEG" if suffix in (".jpg", ".jpeg") else suffix[1:].upper()
+        print(
+            f"deepphoto: warning: {args.input}: its transparency is lost in a {kind} file (transparent parts on "
+            "white); write .png, .webp or .tiff to keep it",
+            file=sys.stderr,
+        )
     write_image_atomic(args.output, out, args.overwrite)
     print(f"wrote {args.output.resolve()} ({image.shape[1]}x{image.shape[0]}, {look})")
     return 0

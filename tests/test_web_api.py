@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("fastapi", reason="needs the web extra: pip install 'deepphoto[web]'")
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
 from conftest import SHARED  # noqa: E402

@@ -21,8 +21,8 @@ CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.exists():
     pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (the dev extra)")
-pytest.importorskip("fastapi", reason="needs the web extra: pip install 'deepphoto[web]'")
-pytest.importorskip("aiortc", reason="needs the web extra: pip install 'deepphoto[web]'")
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+pytest.importorskip("aiortc", reason="needs the web extra: pip install -e '.[web]'")
 
 import av  # noqa: E402
 from conftest import SHARED  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="needs the web extra: pip install 'deepphoto[web]'")
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
 from fastapi.testclient import TestClient  # noqa: E402
@@ -206,7 +206,7 @@ def test_a_phone_sized_window_scrolls_only_down(browser, studio):
 
 
 def test_live_stats_are_cleared_by_stop(page):
-    pytest.importorskip("aiortc", reason="needs the web extra: pip install 'deepphoto[web]'")
+    pytest.importorskip("aiortc", reason="needs the web extra: pip install -e '.[web]'")
     page.click("#tab-live")
     page.click("#live-start")
     page.wait_for_function("window.studio.liveStats.frames > 3 && window.studio.liveStats.fps > 0")

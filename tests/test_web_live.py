@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-pytest.importorskip("aiortc", reason="needs the web extra: pip install 'deepphoto[web]'")
+pytest.importorskip("aiortc", reason="needs the web extra: pip install -e '.[web]'")
 
 import av  # noqa: E402
 from aiortc import MediaStreamTrack  # noqa: E402

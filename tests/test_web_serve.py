@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="needs the web extra: pip install 'deepphoto[web]'")
-pytest.importorskip("uvicorn", reason="needs the web extra: pip install 'deepphoto[web]'")
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
 
 
 def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str]:

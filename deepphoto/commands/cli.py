@@ -72,7 +72,11 @@ def missing(exc: ModuleNotFoundError) -> str:
     """'needs X: pip install ...' for a module that is not installed."""
     top = (exc.name or "").split(".")[0]
     extra = EXTRAS.get(top)
-    return f"needs {top}: pip install 'deepphoto[{extra}]'" if extra else f"needs {top}, which is not installed"
+    return (
+        f"needs {top}: pip install -e '.[{extra}]' in the DeepPhoto checkout"
+        if extra
+        else f"needs {top}, which is not installed"
+    )
 
 
 PATH_ERRNOS = {

@@ -205,7 +205,7 @@ def require_backend() -> _Backend:
     found = backend()
     if found is None:
         raise DeepPhotoError(
-            "the TensorRT backend needs cuda-python (pip install 'deepphoto[trt]') or, on JetPack 4/5, pycuda"
+            "the TensorRT backend needs cuda-python (pip install -e '.[trt]') or, on JetPack 4/5, pycuda"
         )
     return found
 

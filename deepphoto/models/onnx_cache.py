@@ -38,7 +38,7 @@ def cached_onnx(weights: Path, tag: str, export: Callable[[Path, Path], object])
             export(weights, out)
         except ImportError as exc:
             raise DeepPhotoError(
-                f"exporting {weights.name} to ONNX needs torch and onnx (pip install 'deepphoto[export]'): {exc}"
+                f"exporting {weights.name} to ONNX needs torch and onnx (pip install -e '.[export]'): {exc}"
             ) from None
         digest.write_text(sha256_of(out) + "\n")
     return out

@@ -27,9 +27,7 @@ class MediaPipeSegmenter(PersonSegmenter):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
-            raise DeepPhotoError(
-                "the MediaPipe segmenter needs ai-edge-litert: pip install 'deepphoto[peers]'"
-            ) from None
+            raise DeepPhotoError("the MediaPipe segmenter needs ai-edge-litert: pip install -e '.[peers]'") from None
         self.path = fetch(model, download=download)
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
         self.interpreter.allocate_tensors()

@@ -252,7 +252,9 @@ def _pyvirtualcam_camera(**kwargs: Any) -> Any:
     try:
         import pyvirtualcam
     except ImportError:
-        raise DeepPhotoError("virtual camera output needs pyvirtualcam: pip install 'deepphoto[vcam]'") from None
+        raise DeepPhotoError(
+            "virtual camera output needs pyvirtualcam: pip install -e '.[vcam]' in the DeepPhoto checkout"
+        ) from None
     try:
         return pyvirtualcam.Camera(fmt=pyvirtualcam.PixelFormat.BGR, **kwargs)
     except RuntimeError as exc:
@@ -335,12 +337,14 @@ def output_kind(uri: str) -> str:
         raise DeepPhotoError(
             f"{uri}: unknown output scheme (use a file, folder/, vcam://, /dev/videoN, display://0 or null://)"
         )
+    if uri.endswith(("/", os.sep)):  # 'frames.mkv/' asks for a folder, whatever its suffix
+        return "folder"
     suffix = Path(uri).suffix.lower()
     if suffix in VIDEO_FORMATS:
         return "video"
     if suffix in IMAGE_SUFFIXES:
         return "image"
-    if suffix and not uri.endswith("/"):
+    if suffix:
         raise DeepPhotoError(
             f"{Path(uri)}: unknown output type {suffix!r} (video: {', '.join(VIDEO_FORMATS)}; "
             f"image: {', '.join(IMAGE_SUFFIXES)}; or a folder/)"

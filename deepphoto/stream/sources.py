@@ -23,11 +23,11 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.frames import read_image, to_bgr8
+from deepphoto.frames import on_white, read_image, to_bgr8
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
-from deepphoto.stream.video_file import VideoFileSource
+from deepphoto.stream.video_file import SourceFrame, VideoFileSource
 
 
 class Source:
@@ -85,8 +85,8 @@ class ImageFiles(Source):
 
 
 class AnimatedImage(Source):
-    """An animated WebP or PNG: its frames with timestamps in ms (a variable frame rate kept),
-    decoded ``animation.CHUNK`` at a time."""
+    """An animated WebP or PNG: its frames with timestamps and durations in ms (a variable frame rate
+    kept, and a long last frame), decoded ``animation.CHUNK`` at a time."""
 
     time_base = Fraction(1, 1000)
 
@@ -104,12 +104,25 @@ class AnimatedImage(Source):
         frames, durations = self.first
         while frames:
             for image, ms in zip(frames, durations):
-                yield Frame(to_bgr8(image), pts, self.time_base, name=f"{self.path.stem}-{index:05d}")
-                pts += max(ms, 1)  # a frame of 0 ms still gets its moment
+                shown = max(ms, 1)  # a frame of 0 ms still gets its moment
+                name = f"{self.path.stem}-{index:05d}"
+                # its duration kept with it: a long last frame lasts in the output as long as here
+                yield SourceFrame(opaque(image), pts, self.time_base, name=name, duration=shown)
+                pts += shown
                 index += 1
             if len(frames) < animation.CHUNK:
                 return
             frames, durations = animation.decode_chunk(self.data, index, animation.CHUNK)
+
+
+def opaque(image: np.ndarray) -> np.ndarray:
+    """A decoded frame as BGR uint8, its transparent pixels on white (as a photo's, and as FFmpeg
+    gives a GIF's), not the colours stored under them (black, in an animated WebP)."""
+    if image.ndim != 3 or image.shape[2] != 4:
+        return to_bgr8(image)
+    alpha = to_bgr8(image[..., 3:])[..., 0]
+    colour = to_bgr8(image[..., :3])
+    return colour if alpha.min() == 255 else on_white(colour, alpha)
 
 
 class Capture(Source):

@@ -1,9 +1,10 @@
 """Video files in and out through PyAV (FFmpeg): decode any container, encode H.264.
 
 Frames are decoded upright: a display matrix (the rotation a phone records instead of turning
-the picture, and flips) is applied as players and FFmpeg's command line apply it. A file that
-ends before the duration it declares (cut short, damaged) is decoded as far as it goes, with a
-warning.
+the picture, and flips) is applied as players and FFmpeg's command line apply it, and so is the
+shape of an anamorphic video's pixels (DVD, DV, HDV: the width scaled to square pixels); transparent
+pixels are on white. A cover picture (a song's art) is not a video stream. A file that ends before
+the duration it declares (cut short, damaged) is decoded as far as it goes, with a warning.
 
 The sink writes to a temporary name of its own beside the output and moves it into place on
 close, so a crash never leaves a half-written file under the final name, and closing always
@@ -11,7 +12,8 @@ finalises the container (so Ctrl-C mid-job still leaves a playable file with eve
 so far); a failed write (a full disk) removes the temporary file. Audio of the source is copied
 through (no re-encoding) when the output is finalised, every video packet kept.
 
-Timing: the output starts at 0, as FFmpeg's command line makes it: a source whose clock starts
+Timing: each frame lasts until the next, and the last as long as the source shows it (a GIF's
+long last frame). The output starts at 0, as FFmpeg's command line makes it: a source whose clock starts
 late (MPEG-TS camcorder clips at 10 hours) or before zero (a timestamp that wrapped, an MP4 edit
 list that trims its start) is moved, picture and sound together, so that the earlier of the two
 starts at 0. Sound cut away before the start (an edit list's, AAC's priming) is not copied where
@@ -40,7 +42,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.frames import letterbox
+from deepphoto.frames import letterbox, on_white
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 
@@ -113,10 +115,12 @@ def output_colour(source: Colour | None, height: int) -> Colour:
 @dataclass
 class SourceFrame(Frame):
     """A frame decoded from a video file, with what a sink keeps of its stream: the colour
-    description, and where the stream starts (pts; None where the file does not say)."""
+    description, where the stream starts (pts; None where the file does not say), and how long the
+    frame is shown (in ``time_base``; None where the file does not say: a GIF's long last frame)."""
 
     colour: Colour | None = None
     start: int | None = None
+    duration: int | None = None
 
 
 class BestEffortTimestamp:
@@ -203,17 +207,20 @@ class VideoFileSource:
             self.container = open_input(path, network)
         except (av.error.FFmpegError, OSError) as exc:
             raise DeepPhotoError(f"{path}: not a readable video ({getattr(exc, 'strerror', None) or exc})") from None
-        if not self.container.streams.video:
+        stream = moving_picture(self.container)
+        if stream is None:
+            cover = bool(self.container.streams.video)
             self.container.close()
-            raise DeepPhotoError(f"{path}: has no video stream")
+            raise DeepPhotoError(f"{path}: has no video stream" + (" (only a cover picture)" if cover else ""))
         self.path = path
-        self.stream = self.container.streams.video[0]
+        self.stream = stream
         self.stream.thread_type = "AUTO"
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
         self.fps = Fraction(rate)
         self.period = 1 / float(self.fps) if self.fps else 0.04  # one frame, in seconds
         self.time_base = self.stream.time_base or 1 / self.fps
         self.frame_count = int(self.stream.frames or 0)
+        self.pixel_aspect = pixel_aspect(self.stream)  # anamorphic video (DVD, DV, HDV): its pixels' shape
         self.has_audio = bool(self.container.streams.audio)
         self.duration, self.duration_slack, self.duration_may_be_end = declared_duration(self.container, self.stream)
         # where the video stream starts (seconds; 0 where the file does not say)
@@ -250,10 +257,11 @@ class VideoFileSource:
                             self._advance(float(frame.time), float((frame.duration or 0) * frame.time_base))
                         colour = colour or source_colour(frame)
                         matrix = decoding_matrix(frame)
-                        bgr = frame.to_ndarray(format="bgr24", src_colorspace=matrix, interpolation=EXACT)
-                        image = upright(bgr, display_matrix(frame))
+                        bgr = opaque_bgr(frame, matrix)
+                        image = upright(square_pixels(bgr, self.pixel_aspect), display_matrix(frame))
                         pts = stamp(frame.pts, frame.dts)
-                        yield SourceFrame(image, pts, frame.time_base, colour=colour, start=start)
+                        shown = int(frame.duration) if frame.duration and frame.duration > 0 else None
+                        yield SourceFrame(image, pts, frame.time_base, colour=colour, start=start, duration=shown)
                 break
             except av.error.EOFError:
                 break
@@ -331,6 +339,9 @@ class VideoFileSink:
         self._shape: tuple[int, ...] = ()  # (height, width) the video was opened with
         self._refitted = False  # a frame of another size was fitted in (said once)
         self._clock: OnwardClock | None = None  # the frames' timestamps, kept going onward (its last: the last written)
+        self._shown: dict[int, int] = {}  # pts of a frame not yet encoded: how long it lasts (ticks)
+        self._next_shown: int | None = None  # how long the source shows the next frame (its ticks), if it says
+        self._last_shown: int | None = None  # the same of the last frame written, in the encoder's ticks
         self.from_zero = from_zero
         self.source_start: int | None = None  # pts, in time_base
         self.source_colour: Colour | None = None
@@ -365,8 +376,10 @@ class VideoFileSink:
             )
 
     def keep_source(self, frame: Frame) -> None:
-        """Take what the file keeps of its source (its colour description, where its stream starts)
-        from a frame decoded from a video file; before the first frame is written, else nothing."""
+        """Take what the file keeps of its source from a frame decoded from a video file, before it
+        is written: its colour description and where its stream starts (from the first frame), and
+        how long the frame lasts (the last frame's is kept: a GIF's long last frame)."""
+        self._next_shown = frame.duration if isinstance(frame, SourceFrame) else None
         if isinstance(frame, SourceFrame) and self.frames == 0:
             self.source_colour, self.source_start = frame.colour, frame.start
 
@@ -418,10 +431,31 @@ class VideoFileSink:
             at = seconds if seconds is not None else self.frames / self.fps
             frame.pts = max(0 if last is None else last + 1, int(round(at / tb)))
         frame.time_base = tb
+        if last is not None:
+            self._shown[last] = frame.pts - last  # the frame before lasts until this one
         self._clock.last = frame.pts
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        duration, self._next_shown, self._last_shown = self._next_shown, None, None
+        if duration and pts is not None and self.time_base:
+            scale = Fraction(self.time_base) / tb  # ticks of tb in one of the source's time base
+            shown = Fraction(duration) * scale
+            if last is not None and abs(shown - (frame.pts - last)) <= max(scale, 1):
+                shown = Fraction(frame.pts - last)  # as long as the frame before, but for rounding (Matroska's ms)
+            self._last_shown = max(1, round(shown))
+        self._mux(self.stream.encode(frame))
         self.frames += 1
+
+    def _mux(self, packets: list[av.Packet], flushed: bool = False) -> None:
+        """Write packets, each lasting until the next frame; the last frame (``flushed``: the encoder's
+        last packets) as long as its source shows it (a GIF's long last frame). libx264 does not carry
+        a frame's duration to its packet: the muxer would give each one frame period of the average
+        rate, ending the video early after a long last frame (or late after a short one, Matroska)."""
+        for packet in packets:
+            shown = self._shown.pop(packet.pts, None) if packet.pts is not None else None
+            if shown is None and flushed and packet.pts == self._clock.last:
+                shown = self._last_shown
+            if shown:
+                packet.duration = shown
+            self.container.mux(packet)
 
     def close(self) -> Path | None:
         """Flush, finalise, copy the audio in, move to the final name; None if nothing was written.
@@ -431,8 +465,7 @@ class VideoFileSink:
             return None
         try:
             try:
-                for packet in self.stream.encode():
-                    self.container.mux(packet)
+                self._mux(self.stream.encode(), flushed=True)
             finally:
                 container, self.container = self.container, None
                 container.close()
@@ -482,6 +515,16 @@ class VideoFileSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def moving_picture(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The first video stream that is not a cover picture (an attached picture: a song's cover art,
+    a thumbnail a downloader embeds, a single still that FFmpeg lists as a video stream); None if
+    there is none."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
 
 
 def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
@@ -545,10 +588,14 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
         aout = dst.add_stream_from_template(asrc)
+        named = named_layout(asrc)
+        if named and fmt != "matroska":  # MP4 and MOV refuse channels without a layout
+            aout.codec_context.layout = named
         dst.start_encoding()  # the header: where a container refuses the audio's codec
         first, end = video_span(video)
         if video_from is None:  # the source's timeline, but a start before 0 (moved to 0 by the sink)
-            source_video = stream_start(ain.streams.video[0]) if ain.streams.video else None
+            shown = moving_picture(ain)
+            source_video = stream_start(shown) if shown is not None else None
             video_from = min(Fraction(0), source_video or Fraction(0))
         video_at = (first or Fraction(0)) + Fraction(video_from)  # the source's time of the first frame
         audio_at = stream_start(asrc)
@@ -598,6 +645,15 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+def named_layout(stream: av.audio.stream.AudioStream) -> str | None:
+    """'mono' or 'stereo' for an audio stream of one or two channels whose container names no layout
+    (Matroska's PCM: '2 channels'), which an MP4 or MOV refuses to store; None otherwise."""
+    layout = stream.codec_context.layout
+    if layout is None or layout.nb_channels not in (1, 2) or any(ch.name != "NONE" for ch in layout.channels):
+        return None
+    return "mono" if layout.nb_channels == 1 else "stereo"
 
 
 def stream_start(stream: av.stream.Stream) -> Fraction | None:
@@ -678,6 +734,41 @@ def declared_duration(
         alone = len(container.streams) == 1
         return seconds, 0.0 if alone else max(1.0, 0.05 * seconds), True
     return None, 0.0, False
+
+
+def opaque_bgr(frame: av.VideoFrame, matrix: Colorspace | None = None) -> np.ndarray:
+    """A decoded frame as BGR uint8 (``matrix``: see ``decoding_matrix``). A video with an alpha
+    channel (PNG or QuickTime Animation in a MOV, ProRes 4444) has its transparent pixels on white,
+    as a photo's and a GIF's are, not the colours stored under them (black, mostly)."""
+    if not any(c.is_alpha for c in frame.format.components):
+        return frame.to_ndarray(format="bgr24", src_colorspace=matrix, interpolation=EXACT)
+    bgra = frame.to_ndarray(format="bgra", src_colorspace=matrix, interpolation=EXACT)
+    colour, alpha = np.ascontiguousarray(bgra[..., :3]), np.ascontiguousarray(bgra[..., 3])
+    return colour if alpha.min() == 255 else on_white(colour, alpha)
+
+
+def pixel_aspect(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The shape (width / height) of a video's pixels where they are not square: anamorphic video
+    (a 16:9 DVD's 720x480 pixels are 32:27, HDV's 1440x1080 4:3), as its container, else its codec,
+    says; None for square pixels, an unknown shape, or one past 4:1 either way (a damaged header)."""
+    for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if sar is not None and sar > 0:
+            sar = Fraction(sar)
+            return sar if sar != 1 and Fraction(1, 4) <= sar <= 4 else None
+    return None
+
+
+def square_pixels(image: np.ndarray, aspect: Fraction | None) -> np.ndarray:
+    """The picture with square pixels, as players show it: its width scaled by the pixels' shape
+    (``aspect``, see ``pixel_aspect``; 720x480 at 32:27 becomes 854x480, 16:9), its height kept;
+    an even width, as H.264 in 4:2:0 needs."""
+    if aspect is None:
+        return image
+    h, w = image.shape[:2]
+    width = max(2, 2 * round(w * aspect / 2))
+    if width == w:
+        return image
+    return cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA if width < w else cv2.INTER_CUBIC)
 
 
 def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:

@@ -89,7 +89,7 @@ class Studio:
 
             self.live = LiveDesk(config.settings, config.max_live)
         except ImportError as exc:
-            self.live_error = f"live needs aiortc ({exc.name or exc}): pip install 'deepphoto[web]'"
+            self.live_error = f"live needs aiortc ({exc.name or exc}): pip install -e '.[web]'"
         self.clients = Clients(config.client_timeout, self.gone)
         self.rate = RateLimit(config.rate, config.burst)
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -71,7 +71,7 @@ class BestQuality:
 
     def start(self, client: str, photo_id: str, values: dict[str, Any], size: int = 512) -> Job:
         if not torch_available():
-            raise WebError(503, "best quality needs PyTorch, which is not installed: pip install 'deepphoto[torch]'")
+            raise WebError(503, "best quality needs PyTorch, which is not installed: pip install -e '.[torch]'")
         photo = self.studio.uploads.get(client, photo_id, "photo")
         look = self.studio.look(client, values)
         style = look.changes.get("style")

@@ -168,3 +168,7 @@ def test_edit_with_any_painting_keeps_a_dim_photos_exposure_when_asked(tmp_path:
     assert main(["edit", str(photo), str(tmp_path / "kept.png"), *look, "--keep-exposure", "1"]) == 0
     plain, kept = (cv2.imread(str(tmp_path / f"{n}.png")) for n in ("plain", "kept"))
     assert mean_lightness(kept) < mean_lightness(plain) - 10
+    # strength 0 is the photo itself: its own share is not re-exposed (it was: L* 18 -> 5)
+    zero = tmp_path / "zero.png"
+    assert main(["edit", str(photo), str(zero), *look, "--keep-exposure", "1", "--strength", "0"]) == 0
+    assert np.array_equal(cv2.imread(str(zero)), cv2.imread(str(photo)))

@@ -4,6 +4,7 @@ the README and found no default in --help)."""
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 
 import pytest
@@ -26,6 +27,6 @@ def test_numeric_defaults_are_in_the_help(add: Callable[[argparse.ArgumentParser
     missing = []
     for action in _numeric_options(parser):
         text = (action.help or "").replace("%%", "%")
-        if f"{action.default:g}" not in text:
+        if not re.search(rf"default:? {re.escape(format(action.default, 'g'))}\b", text):
             missing.append(f"{action.option_strings[-1]} (default {action.default:g}): {text!r}")
     assert not missing, "\n".join(missing)

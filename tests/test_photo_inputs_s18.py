@@ -63,6 +63,12 @@ def test_workers_asked_for_more_gpus_than_the_cluster_holds_are_refused(monkeypa
         worker_shape(3, None, 1.0)
     assert worker_shape(2, None, 0.5)[0] == 2  # two halves of one GPU fit
     assert worker_shape(None, 1.0, 0.5) == (2, 1.0, 0.5)
+    assert worker_shape(None, 1.0, 0.1)[0] == 10  # Ray places ten tenths of a GPU (1 // 0.1 is 9.0)
+    two = [{"Alive": True, "Resources": {"CPU": 16.0, "GPU": 0.5}}] * 2  # half a GPU on each of two machines
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 32.0, "GPU": 1.0})
+    monkeypatch.setattr(ray, "nodes", lambda: two)
+    assert worker_shape(None, 1.0, 0.4)[0] == 2  # one a machine (the total's 1 // 0.4 said 2 as well)
+    assert worker_shape(None, 1.0, 0.3)[0] == 2  # the total's 1 // 0.3 said 3: the third would wait
 
 
 def test_batch_refuses_workers_that_do_not_fit_before_ray_starts(tmp_path, monkeypatch, capsys):

@@ -523,3 +523,19 @@ def test_a_frame_of_another_shape_starts_the_smoother_afresh() -> None:
     prob = rng.random((8, 8), dtype=np.float32)
     out = smoother(prob, rng.random((8, 8), dtype=np.float32))
     assert np.array_equal(out, prob)  # nothing of the other picture held over this one
+
+
+@pytest.mark.parametrize("photo", [False, True])
+def test_a_wide_frame_then_a_43_one_with_skip_still(photo: bool) -> None:
+    """After a frame segmented window by window the mask has another size: --skip-still and the cut
+    test compared grey copies of two sizes ('operands could not be broadcast'; run printed 'frame 3:
+    ValueError ... (frame passed through)' for a folder of a panorama and two photos)."""
+    from deepphoto import Pipeline, Settings
+
+    rng = np.random.default_rng(0)
+    photo_43 = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    wide = np.hstack([photo_43] * 5)  # 5:1, segmented in windows
+    with Pipeline(Settings(effect="grey", threads=1, skip_still=0.02, backend="onnx", precision="fp32")) as pipe:
+        for frame in (wide, photo_43, photo_43, photo_43):
+            out = pipe.mask(frame, photo=True) if photo else pipe(frame)
+            assert out.shape[:2] == frame.shape[:2]

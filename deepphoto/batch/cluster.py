@@ -126,9 +126,9 @@ def worker_shape(
         check_shape(workers, per, nodes)
     if gpus_per_worker > 0 and gpus < gpus_per_worker:
         raise DeepPhotoError(f"--gpus-per-worker {gpus_per_worker:g}: the Ray cluster has {gpus:g} GPUs")
+    held = [float(n["Resources"].get("GPU", 0)) for n in ray.nodes() if n.get("Alive")] or [gpus]
+    room = sum(fits(g, gpus_per_worker) for g in held) if gpus_per_worker > 0 else 0
     if gpus_per_worker > 0 and workers is not None:  # as with CPUs: those that do not fit waited 10 minutes
-        held = [float(n["Resources"].get("GPU", 0)) for n in ray.nodes() if n.get("Alive")] or [gpus]
-        room = sum(fits(g, gpus_per_worker) for g in held)
         if room < workers:
             raise DeepPhotoError(
                 f"--workers {workers} with --gpus-per-worker {gpus_per_worker:g} needs {workers * gpus_per_worker:g} "
@@ -137,8 +137,8 @@ def worker_shape(
     n = workers
     if n is None:
         n = max(1, sum(fits(c, per) for c in nodes))
-        if gpus_per_worker > 0:
-            n = min(n, max(1, int(gpus // gpus_per_worker)))
+        if gpus_per_worker > 0:  # as many as the machines' GPUs place (not the total's float division)
+            n = min(n, max(1, room))
     return n, per, gpus_per_worker
 
 

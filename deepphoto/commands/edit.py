@@ -85,18 +85,23 @@ def run(args: argparse.Namespace) -> int:
         teacher = ArbitraryStyle.open(settings.threads)  # before the pipeline: a missing file fails fast
     with Pipeline(settings) as pipe:
         painted, look = None, pipe.describe()
+        # --keep-exposure corrects the full-strength painting, then --strength blends it with the
+        # photo (as the style network's paintings are made: the photo's own share is not re-exposed)
+        exposed = settings.keep_exposure > 0
+        strength = 1.0 if exposed else settings.strength
         if optimize:
             from deepphoto.optimizer import paint_photo
 
-            painted = paint_photo(image, args.style, args.style_image, size, strength=settings.strength)
+            painted = paint_photo(image, args.style, args.style_image, size, strength=strength)
             look = f"optimized {args.style or args.style_image.name} on the {settings.region}"
         elif teacher is not None:
-            painted = teacher.paint(image, teacher.style_vector(painting), settings.strength)
+            painted = teacher.paint(image, teacher.style_vector(painting), strength)
             look = f"{args.style_image.name} (any-painting network) on the {settings.region}"
-        if painted is not None and settings.keep_exposure > 0:  # as the style network's paintings get it
+        if painted is not None and exposed:
+            from deepphoto.frames import mix
             from deepphoto.stylizer import keep_exposure
 
-            painted = keep_exposure(image, painted, settings.keep_exposure)
+            painted = mix(keep_exposure(image, painted, settings.keep_exposure), image, settings.strength)
         if settings.strength < 1:
             look += f", strength {settings.strength:g}"
         out = pipe.photo(image, painted)

@@ -150,7 +150,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="reuse the mask when the frame changed less than this (mean grey level, 0-1; default 0: off)",
     )
     p.add_argument(
-        "--max-frames", type=count("--max-frames", 0, 2**31), default=0, help="stop after this many frames (0: all)"
+        "--max-frames",
+        type=count("--max-frames", 0, 2**31),
+        default=0,
+        help="stop after this many frames (default 0: all)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(

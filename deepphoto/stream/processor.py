@@ -146,15 +146,13 @@ class FrameProcessor:
         grey = None
         if self._low is not None:
             grey = small_grey(frame, self._low.shape[::-1])
-        still = (
-            s.skip_still > 0
-            and grey is not None
-            and self._grey_at_seg is not None
-            and float(np.abs(grey - self._grey_at_seg).mean()) < s.skip_still
-        )
+        before = self._grey_at_seg  # None, or (after a window-by-window frame) another shape: no comparison
+        if grey is None or before is None or before.shape != grey.shape:
+            before = None
+        still = s.skip_still > 0 and before is not None and float(np.abs(grey - before).mean()) < s.skip_still
         segment = self._low is None or (self.frames % max(1, s.seg_every) == 0 and not still)
         if not segment and grey is not None:  # a new scene is segmented at once, whatever --seg-every
-            segment = scene_cut(grey, self._grey_at_seg)
+            segment = before is None or scene_cut(grey, before)
         if segment and needs_windows(frame.shape, self.max_aspect):  # very wide or tall: window by window
             self._low = windowed_probability(self.segmenter, frame)
         elif segment:
@@ -162,8 +160,8 @@ class FrameProcessor:
             t = self._timed("preprocess", t)
             self._low = self.segmenter.infer(x)
         if segment:
-            if grey is None:  # a first frame: its grey copy lets the next frame tell what moved
-                grey = small_grey(frame, self._low.shape[::-1])
+            if grey is None or grey.shape != self._low.shape:  # a first frame, or the mask's size changed
+                grey = small_grey(frame, self._low.shape[::-1])  # (windows): what the next frame is told by
             self._grey_at_seg = grey
             self.segmented += 1
             t = self._timed("segmentation", t)

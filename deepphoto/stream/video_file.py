@@ -768,7 +768,9 @@ def square_pixels(image: np.ndarray, aspect: Fraction | None) -> np.ndarray:
     width = max(2, 2 * round(w * aspect / 2))
     if width == w:
         return image
-    return cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA if width < w else cv2.INTER_CUBIC)
+    return cv2.resize(
+        image, (width, h), interpolation=cv2.INTER_LINEAR if width < w else cv2.INTER_CUBIC
+    )  # per frame: linear is 4x faster than area at 8:9
 
 
 def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:

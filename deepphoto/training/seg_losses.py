@@ -28,24 +28,33 @@ def person_logit(logits: torch.Tensor) -> torch.Tensor:
     return logits[:, 1] - logits[:, 0]
 
 
+def square_max(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Max over the (2r+1)-pixel square around each pixel of (N, 1, H, W): two 1-D pools, equal to
+    the square pool and 10-20x faster at the near band's radius (a 70-pixel square pool took half
+    of a training step's time)."""
+    k = 2 * radius + 1
+    x = F.max_pool2d(x, (k, 1), stride=1, padding=(radius, 0))
+    return F.max_pool2d(x, (1, k), stride=1, padding=(0, radius))
+
+
 def edge_band(target: torch.Tensor, share: float = EDGE_BAND) -> torch.Tensor:
-    """1 within ``share`` x diagonal / 2 pixels of the edge of (target > 0.5), either side; (N, H, W)."""
+    """1 within ``share`` x diagonal / 2 pixels of the edge of (target > 0.5), either side (a
+    square's reach); (N, H, W)."""
     h, w = target.shape[-2:]
     radius = max(1, round(share * math.hypot(h, w) / 2))
     hard = (target > 0.5).float()[:, None]
-    k = 2 * radius + 1
-    dilated = F.max_pool2d(hard, k, stride=1, padding=radius)
-    eroded = -F.max_pool2d(-hard, k, stride=1, padding=radius)
+    dilated = square_max(hard, radius)
+    eroded = -square_max(-hard, radius)
     return (dilated - eroded)[:, 0]
 
 
 def near_band(target: torch.Tensor, share: float = NEAR_BAND) -> torch.Tensor:
-    """1 on background pixels (target <= 0.5) within ``share`` x diagonal of the person; (N, H, W)."""
+    """1 on background pixels (target <= 0.5) within a square of ``share`` x diagonal on each side
+    of a person pixel (so up to 1.41 x that at the square's corners); (N, H, W)."""
     h, w = target.shape[-2:]
     radius = max(1, round(share * math.hypot(h, w)))
     hard = (target > 0.5).float()[:, None]
-    dilated = F.max_pool2d(hard, 2 * radius + 1, stride=1, padding=radius)
-    return (dilated - hard)[:, 0]
+    return (square_max(hard, radius) - hard)[:, 0]
 
 
 def soft_loss(

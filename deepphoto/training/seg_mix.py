@@ -56,8 +56,8 @@ MIX_V2B: dict[str, float] = {
     "copy-paste": 0.08,
 }
 # v11 (fixed before the v11 run): the shipped soup's largest errors are things next to the person
-# taken for the person, which the teachers' labels share; the real-mask sets get 0.80 of the
-# samples (v2b: 0.64 with the composites), the teacher-labelled sources 0.08 (v2b: 0.14), hands 0.02.
+# taken for the person, which the teachers' labels share; the real-mask sets get 0.72 of the
+# samples (v2b: 0.62), the teacher-labelled sources 0.08 (v2b: 0.14), hands 0.02.
 MIX_V11: dict[str, float] = {
     "eg-portraits": 0.20,
     "selfies": 0.20,

@@ -137,6 +137,7 @@ class CameraDesk:
             cmd = [sys.executable, "-m", "deepphoto", "run", source, output, "--control", f"127.0.0.1:{port}"]
             cmd += ["--quiet", "--region", settings.region, "--threshold", str(settings.threshold)]
             cmd += ["--smooth", str(settings.smooth), "--feather", str(settings.feather)]
+            cmd += ["--keep-exposure", str(settings.keep_exposure)]
             cmd += ["--backend", settings.backend, "--precision", settings.precision, "--segmenter", settings.segmenter]
             if settings.style:
                 cmd += ["--style", settings.style]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-STEERABLE = ("style", "effect", "region", "threshold", "smooth", "feather", "refine")  # no paths
+STEERABLE = ("style", "effect", "region", "keep_exposure", "threshold", "smooth", "feather", "refine")  # no paths
 PREVIEW_WIDTH = 480
 
 

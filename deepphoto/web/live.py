@@ -10,8 +10,8 @@ holding the capture time as black and white blocks; the server paints the rows a
 stamp rows through untouched, and the page reads them back from the frame it displays.
 
 Data channel messages, page to server: ``{"type": "settings", ...}`` (style, effect, region,
-threshold, smooth, feather, refine, mirror); server to page: ``{"type": "stats", ...}`` once a
-second and ``{"type": "error", "message": ...}``.
+keep_exposure, threshold, smooth, feather, refine, mirror); server to page: ``{"type": "stats", ...}``
+once a second and ``{"type": "error", "message": ...}``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from deepphoto.web.store import new_id
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
 
-LIVE_FIELDS = ("style", "effect", "region", "threshold", "smooth", "feather", "refine")  # no paths from pages
+LIVE_FIELDS = ("style", "effect", "region", "keep_exposure", "threshold", "smooth", "feather", "refine")  # no paths
 
 
 def look_changes(values: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,9 @@ quick preview on a small copy or at full size for download, its person mask, the
 thumbnails, and "any painting" (``deepphoto.arbitrary``, when installed) composited into the region.
 
 Strength blends the finished picture with the original photo (0: the photo, 1: the full effect).
+"Keep the photo's light" (``keep_exposure``, 0-1) gives a dim or bright photo's exposure back to a
+painting: the pipeline's style network applies it itself; a painting made elsewhere (any painting, the
+optimiser) gets ``stylizer.keep_exposure`` before it is composited, as ``deepphoto edit`` does.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import mix
 from deepphoto.settings import Settings, number
+from deepphoto.stylizer import keep_exposure
 from deepphoto.web import gallery
 from deepphoto.web.errors import WebError
 from deepphoto.web.limits import Slots
@@ -27,7 +31,18 @@ if TYPE_CHECKING:
     from deepphoto.arbitrary import ArbitraryStyle
     from deepphoto.pipeline import Pipeline
 
-LOOK_FIELDS = ("style", "effect", "background", "painting", "region", "strength", "threshold", "feather", "refine")
+LOOK_FIELDS = (
+    "style",
+    "effect",
+    "background",
+    "painting",
+    "region",
+    "strength",
+    "keep_exposure",
+    "threshold",
+    "feather",
+    "refine",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,11 @@ class PhotoLook:
     changes: dict[str, Any]
     painting: Upload | None
     strength: float
+
+    @property
+    def keep_exposure(self) -> float:
+        """How much of the photo's exposure a painting is given back (0-1; validated by ``Settings``)."""
+        return float(self.changes.get("keep_exposure", 0.0))
 
     @property
     def name(self) -> str:
@@ -110,9 +130,10 @@ class PhotoStudio:
                 raise WebError(422, "replace background: upload a background picture first")
             background = self.uploads.get(client, values["background"], "background").path
         changes: dict[str, Any] = {"style": style, "effect": effect, "background": background}
-        for key in ("region", "threshold", "feather", "refine"):  # unsent: the defaults, not the last page's
+        for key in ("region", "keep_exposure", "threshold", "feather", "refine"):  # unsent: the defaults
             changes[key] = values.get(key, getattr(self.base, key))
-        self.base.changed(**changes)  # validate now: a one-line DeepPhotoError names the bad value
+        checked = self.base.changed(**changes)  # validate now: a one-line DeepPhotoError names the bad value
+        changes["keep_exposure"] = checked.keep_exposure  # a number from here on ("0.5" -> 0.5)
         strength = number("strength", values.get("strength", 1.0), 0.0, 1.0)
         return PhotoLook(changes, painting, strength)
 
@@ -137,6 +158,8 @@ class PhotoStudio:
             changes = dict(look.changes)
             if painted is not None:  # the pipeline only segments and composites
                 changes.update(style=None, effect="grey", background=None)
+                if look.keep_exposure > 0:  # as the style network's own paintings get it (deepphoto edit)
+                    painted = keep_exposure(image, painted, look.keep_exposure)
             pipe.update(**changes)
             out = pipe.photo(image, painted)
         return mix(out, image, look.strength)
@@ -184,7 +207,7 @@ class PhotoStudio:
             with self.lock:
                 pipe = self.pipeline()
                 for item in gallery.styles():
-                    pipe.update(style=item["name"], effect=None, background=None, region="whole")
+                    pipe.update(style=item["name"], effect=None, background=None, region="whole", keep_exposure=0.0)
                     thumbs[item["name"]] = gallery.thumbnail(pipe.photo(sample))
             self._thumbs = thumbs
         return self._thumbs

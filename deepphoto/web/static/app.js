@@ -10,7 +10,7 @@ const studio = {
   info: null,
   photo: null, // {id, width, height, format, url}
   photoTicket: 0, // the newest photo chosen: an upload that finishes after a newer one is dropped
-  look: { style: null, effect: null, painting: null, background: null, region: "background", strength: 1, threshold: 0.5, feather: 3 },
+  look: { style: null, effect: null, painting: null, background: null, region: "background", strength: 1, keep_exposure: 0, threshold: 0.5, feather: 3 },
   view: "result",
   rendering: false,
   dirty: false,
@@ -101,7 +101,7 @@ function selectTab(name) {
 
 function lookValues() {
   const l = studio.look;
-  const values = { region: l.region, strength: l.strength, threshold: l.threshold, feather: l.feather };
+  const values = { region: l.region, strength: l.strength, keep_exposure: l.keep_exposure, threshold: l.threshold, feather: l.feather };
   if (l.painting) values.painting = l.painting;
   else if (l.effect) { values.effect = l.effect; if (l.effect === "replace") values.background = l.background; }
   else if (l.style) values.style = l.style;
@@ -164,7 +164,8 @@ function describeLook() {
   const l = studio.look;
   if (studio.view === "mask") return "Person mask";
   const name = l.painting ? "your painting" : l.effect ? l.effect : l.style ? titleOf(l.style) : "nothing";
-  return `${name} on the ${l.region === "whole" ? "whole picture" : l.region}`;
+  const light = l.keep_exposure > 0 && !l.effect ? `, ${Math.round(l.keep_exposure * 100)}% of the photo's light kept` : "";
+  return `${name} on the ${l.region === "whole" ? "whole picture" : l.region}${light}`;
 }
 
 function titleOf(name) {
@@ -187,6 +188,7 @@ function markGallery() {
     const on = !studio.look.painting && !studio.look.effect && (b.dataset.style || null) === (studio.look.style || null);
     b.setAttribute("aria-checked", String(on));
   }
+  $("keep-exposure").disabled = Boolean(studio.look.effect); // it changes paintings only, not a classic effect
 }
 
 function buildGallery(styles) {
@@ -352,6 +354,7 @@ function liveSettings() {
     ...lookOf($("live-look").value),
     region: radioValue("live-region"),
     threshold: Number($("live-threshold").value) / 100,
+    keep_exposure: Number($("live-keep-exposure").value) / 100,
     smooth: Number($("live-smooth").value) / 100,
     feather: Number($("live-feather").value),
     mirror: $("live-mirror").checked,
@@ -529,6 +532,7 @@ function cameraLook() {
     ...lookOf($("camera-look").value),
     region: radioValue("camera-region"),
     threshold: Number($("camera-threshold").value) / 100,
+    keep_exposure: Number($("camera-keep-exposure").value) / 100,
     smooth: Number($("camera-smooth").value) / 100,
     feather: Number($("camera-feather").value),
   };
@@ -703,6 +707,8 @@ function wire() {
     r.addEventListener("change", () => { studio.look.region = r.value; render(); });
   }
   slider("strength", (v) => `${v}%`, (v) => { studio.look.strength = v / 100; render(); });
+  const lightText = (v) => (v === 0 ? "off" : `${v}%`);
+  slider("keep-exposure", lightText, (v) => { studio.look.keep_exposure = v / 100; render(); });
   slider("threshold", (v) => (v / 100).toFixed(2), (v) => { studio.look.threshold = v / 100; render(); });
   slider("feather", (v) => `${v} px`, (v) => { studio.look.feather = v; render(); });
   $("show-mask").addEventListener("click", () => {
@@ -731,6 +737,7 @@ function wire() {
   $("live-mirror").addEventListener("change", () => { mirrorLocal(); liveSend(); });
   mirrorLocal();
   const liveLater = debounce(liveSend, 80);
+  slider("live-keep-exposure", lightText, liveLater);
   slider("live-threshold", (v) => (v / 100).toFixed(2), liveLater);
   slider("live-smooth", (v) => (v / 100).toFixed(2), liveLater);
   slider("live-feather", (v) => `${v} px`, liveLater);
@@ -741,6 +748,7 @@ function wire() {
   $("camera-look").addEventListener("change", cameraSend);
   for (const r of document.querySelectorAll('input[name="camera-region"]')) r.addEventListener("change", cameraSend);
   const cameraLater = debounce(cameraSend, 150);
+  slider("camera-keep-exposure", lightText, cameraLater);
   slider("camera-threshold", (v) => (v / 100).toFixed(2), cameraLater);
   slider("camera-smooth", (v) => (v / 100).toFixed(2), cameraLater);
   slider("camera-feather", (v) => `${v} px`, cameraLater);
@@ -760,7 +768,7 @@ async function start() {
     for (const e of info.effects) $("effect").append(new Option(e === "replace" ? "replace background" : e, e));
     for (const s of info.best.sizes) $("best-size").append(new Option(`${s} px`, String(s)));
     $("best-size").value = "512";
-    if (!info.best.available) $("best-text").textContent = "Best quality needs PyTorch on the server (pip install 'deepphoto[torch]').";
+    if (!info.best.available) $("best-text").textContent = "Best quality needs PyTorch on the server (pip install -e '.[torch]').";
     fillLooks($("live-look"), true);
     fillLooks($("camera-look"), true);
     if (!info.live.available) { $("live-start").disabled = true; $("live-status").textContent = info.live.reason; }

@@ -65,6 +65,15 @@ def test_near_band_lies_outside_the_person_only() -> None:
     assert band[24, 150] == 0 and band[150, 276] == 0 and band[0, 0] == 0
 
 
+def test_near_band_can_start_outside_the_outline() -> None:
+    square = torch.zeros(1, 300, 300)
+    square[:, 60:240, 60:240] = 1
+    band = seg_losses.near_band(square, start=0.01)[0]  # from 4 pixels out (1% of 424) to 34
+    assert band[59, 150] == 0 and band[56, 150] == 0  # the outline's own pixels are left out
+    assert band[55, 150] == 1 and band[26, 150] == 1 and band[24, 150] == 0
+    assert torch.equal(seg_losses.near_band(square, start=0.0), seg_losses.near_band(square))
+
+
 def test_near_weight_makes_false_person_pixels_next_to_the_person_cost_more() -> None:
     target = torch.zeros(2, 64, 64)
     target[:, 20:44, 20:44] = 1

@@ -112,6 +112,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(things touching or behind the person taken for the person)",
     )
     p.add_argument(
+        "--near-from",
+        type=real("--near-from"),
+        default=d.near_from,
+        help="v2: the --near-weight band starts this far outside the person (share of the diagonal; "
+        "default 0: at the outline)",
+    )
+    p.add_argument(
         "--consistency",
         type=real("--consistency"),
         default=d.consistency,

@@ -13,6 +13,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import choice, number, whole
 
 SHARED_DATA = Path("../shared/data")
+NEAR_BAND = 0.08  # reach of the band outside the person (share of the diagonal) that --near-weight weighs
 MIXES = ("v1", "v2", "v2b", "v11")  # v1: portraits, composites, copy-paste; the others: training.seg_mix
 
 
@@ -43,6 +44,7 @@ class SegTrainConfig:
     init_encoder: Path | None = None  # a new decoder on the encoder of these LightNet weights
     edge_weight: float = 0.0  # extra loss weight in a band around the target's edges (v2 loss)
     near_weight: float = 0.0  # extra loss weight on background pixels near the person (v2 loss)
+    near_from: float = 0.0  # the near band starts this far outside the person (share of the diagonal)
     consistency: float = 0.0  # share of each batch given a moved, re-lit copy (v2 loss)
     consistency_weight: float = 1.0  # weight of the copy-vs-moved-prediction squared difference
     resume: Path | None = None  # resume from this checkpoint (last.pt or a compact one) if it is ahead
@@ -61,6 +63,9 @@ class SegTrainConfig:
             raise DeepPhotoError("--init and --init-encoder: give one (all the weights, or the encoder's)")
         number("--edge-weight", self.edge_weight, 0.0, 1e3)
         number("--near-weight", self.near_weight, 0.0, 1e3)
+        number("--near-from", self.near_from, 0.0, 0.5)
+        if self.near_from >= NEAR_BAND:
+            raise DeepPhotoError(f"--near-from {self.near_from:g}: must be under the near band's reach ({NEAR_BAND:g})")
         number("--consistency", self.consistency, 0.0, 1.0)
         number("--consistency-weight", self.consistency_weight, 0.0, 1e6)
         whole("--keep-last", self.keep_last, 0, 10**6)

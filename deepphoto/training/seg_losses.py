@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepphoto.training.config import NEAR_BAND
+
 EDGE_BAND = 0.02  # band width as a share of the image diagonal (Cheng et al.'s boundary IoU)
-NEAR_BAND = 0.08  # reach of the band outside the person (share of the diagonal) that --near-weight weighs
 
 
 def person_logit(logits: torch.Tensor) -> torch.Tensor:
@@ -48,17 +49,25 @@ def edge_band(target: torch.Tensor, share: float = EDGE_BAND) -> torch.Tensor:
     return (dilated - eroded)[:, 0]
 
 
-def near_band(target: torch.Tensor, share: float = NEAR_BAND) -> torch.Tensor:
+def near_band(target: torch.Tensor, share: float = NEAR_BAND, start: float = 0.0) -> torch.Tensor:
     """1 on background pixels (target <= 0.5) within a square of ``share`` x diagonal on each side
-    of a person pixel (so up to 1.41 x that at the square's corners); (N, H, W)."""
+    of a person pixel (so up to 1.41 x that at the square's corners), and farther than ``start`` x
+    diagonal from it (0: from the outline on; the outline itself left to the edge band); (N, H, W)."""
     h, w = target.shape[-2:]
-    radius = max(1, round(share * math.hypot(h, w)))
+    diagonal = math.hypot(h, w)
+    radius = max(1, round(share * diagonal))
     hard = (target > 0.5).float()[:, None]
-    return (square_max(hard, radius) - hard)[:, 0]
+    inner = square_max(hard, round(start * diagonal)) if start > 0 and round(start * diagonal) > 0 else hard
+    return (square_max(hard, radius) - inner)[:, 0]
 
 
 def soft_loss(
-    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, edge_weight: float, near_weight: float = 0.0
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    edge_weight: float,
+    near_weight: float = 0.0,
+    near_from: float = 0.0,
 ) -> torch.Tensor:
     """Weighted BCE against soft targets (with the edge and near bands) plus a weighted soft-IoU
     term, at the target's resolution. ``target`` and ``weight``: (N, H, W) float in [0, 1]."""
@@ -68,7 +77,7 @@ def soft_loss(
     if edge_weight:
         w = w * (1 + edge_weight * edge_band(target))
     if near_weight:
-        w = w * (1 + near_weight * near_band(target))
+        w = w * (1 + near_weight * near_band(target, start=near_from))
     bce = F.binary_cross_entropy_with_logits(z, target, reduction="none")
     bce = (w * bce).sum() / w.sum().clamp_min(1e-6)
     p = torch.sigmoid(z)

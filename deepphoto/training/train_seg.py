@@ -134,7 +134,9 @@ def v2_step_loss(
         x = torch.cat([x, seg_losses.relight(moved, rng)])
     logits = net(x.contiguous(memory_format=torch.channels_last))
     n = len(target)
-    supervised = seg_losses.soft_loss(logits[:n], target, weight, config.edge_weight, config.near_weight)
+    supervised = seg_losses.soft_loss(
+        logits[:n], target, weight, config.edge_weight, config.near_weight, config.near_from
+    )
     parts = {"supervised": supervised.item()}
     loss = supervised
     if theta is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -35,3 +36,16 @@ def stand_in_photo(h: int = 240, w: int = 180, seed: int = 0) -> np.ndarray:
     img[face] = (200, 190, 220)
     img += rng.normal(0, 6, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def portrait(size: tuple[int, int] = (480, 640)) -> np.ndarray:
+    """A photo of a person (a shared portrait when present, else a drawn figure), BGR, size (w, h)."""
+    folder = SHARED / "seg" / "portraits" / "images"
+    files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+    if files:
+        return cv2.resize(cv2.imread(str(files[0])), size, interpolation=cv2.INTER_AREA)
+    w, h = size
+    img = np.random.default_rng(0).integers(60, 200, (h, w, 3), dtype=np.uint8)
+    cv2.circle(img, (w // 2, h // 3), w // 8, (140, 170, 220), -1)
+    cv2.ellipse(img, (w // 2, 2 * h // 3), (w // 5, h // 3), 0, 0, 360, (60, 40, 120), -1)
+    return img

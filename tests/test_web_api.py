@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
-from conftest import SHARED  # noqa: E402
+from conftest import portrait  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from deepphoto.web import jobs  # noqa: E402
@@ -24,19 +24,6 @@ from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
 from deepphoto.web.limits import UploadLimits, image_header  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
-
-
-def portrait(size: tuple[int, int] = (480, 640)) -> np.ndarray:
-    """A photo of a person (a shared portrait when present, else a drawn figure), BGR, size (w, h)."""
-    folder = SHARED / "seg" / "portraits" / "images"
-    files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
-    if files:
-        return cv2.resize(cv2.imread(str(files[0])), size, interpolation=cv2.INTER_AREA)
-    w, h = size
-    img = np.random.default_rng(0).integers(60, 200, (h, w, 3), dtype=np.uint8)
-    cv2.circle(img, (w // 2, h // 3), w // 8, (140, 170, 220), -1)
-    cv2.ellipse(img, (w // 2, 2 * h // 3), (w // 5, h // 3), 0, 0, 360, (60, 40, 120), -1)
-    return img
 
 
 def encoded(image: np.ndarray, ext: str = ".png") -> bytes:

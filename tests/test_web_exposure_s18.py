@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
-from conftest import SHARED  # noqa: E402
+from conftest import portrait  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from deepphoto.errors import DeepPhotoError  # noqa: E402
@@ -34,19 +34,6 @@ LOCAL = "http://127.0.0.1"
 CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = Path(os.environ["DEEPPHOTO_EXPOSURE_SHOTS"]) if os.environ.get("DEEPPHOTO_EXPOSURE_SHOTS") else None
 WAIT = 180_000  # ms: this machine is shared and slow
-
-
-def portrait(size: tuple[int, int] = (480, 640)) -> np.ndarray:
-    """A photo of a person (a shared portrait when present, else a drawn figure), BGR, size (w, h)."""
-    folder = SHARED / "seg" / "portraits" / "images"
-    files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
-    if files:
-        return cv2.resize(cv2.imread(str(files[0])), size, interpolation=cv2.INTER_AREA)
-    w, h = size
-    img = np.random.default_rng(0).integers(60, 200, (h, w, 3), dtype=np.uint8)
-    cv2.circle(img, (w // 2, h // 3), w // 8, (140, 170, 220), -1)
-    cv2.ellipse(img, (w // 2, 2 * h // 3), (w // 5, h // 3), 0, 0, 360, (60, 40, 120), -1)
-    return img
 
 
 def dim(image: np.ndarray) -> np.ndarray:

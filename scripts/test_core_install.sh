@@ -35,7 +35,7 @@ check "edit: a photo with the fast network" "$bin/deepphoto" edit "$work/photo.p
 check "build-engine --backend onnx" "$bin/deepphoto" build-engine lightnet --backend onnx --precision int8
 check "training says what it needs in one line, exit 2" bash -c "
   '$bin/deepphoto' train-seg --out '$work/seg' --steps 1 > '$work/train.txt' 2>&1; test \$? -eq 2 &&
-  grep -q \"needs torch: pip install 'deepphoto\[torch\]'\" '$work/train.txt' && test \$(wc -l < '$work/train.txt') -eq 1"
+  grep -q \"needs torch: pip install -e '.\[torch\]' in the DeepPhoto checkout\" '$work/train.txt' && test \$(wc -l < '$work/train.txt') -eq 1"
 check "the PyTorch backend says what it needs" bash -c "'$bin/deepphoto' run '$clip' null:// --backend torch --max-frames 2 --quiet 2>&1 | grep -q 'needs torch'"
 echo "core install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

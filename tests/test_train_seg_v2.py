@@ -399,3 +399,13 @@ def test_a_network_with_a_finer_level_is_fine_tuned_with_its_own():
     with pytest.raises(DeepPhotoError, match="has a finer level of 32 channels"):
         initialised_lightnet(SHIPPED_LIGHTNET, 8)
     assert initialised_lightnet(COARSE, 8).fine_level == 8  # grown on a network without one
+
+
+def test_every_v2_mix_draws_from_the_v2_sources_and_adds_up() -> None:
+    from deepphoto.training.config import MIXES
+    from deepphoto.training.seg_mix import MIX_V2, MIXES_V2
+
+    assert set(MIXES) == {"v1", *MIXES_V2}  # every mix the command offers exists
+    for name, mix in MIXES_V2.items():
+        assert set(mix) == set(MIX_V2) and abs(sum(mix.values()) - 1.0) < 1e-9, name
+    assert MIXES_V2["v13"]["portraits"] > MIXES_V2["v11"]["portraits"]

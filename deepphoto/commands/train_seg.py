@@ -89,7 +89,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=d.mix,
         help="data mix: v1 (portraits, composites, copy-paste), v2 (five labelled sets, teacher labels, "
         "clip frames, composites, copy-paste; soft targets), v2b (v2 with more portraits and composites) "
-        "or v11 (v2b with the real-mask sets' share raised and the teacher-labelled sources' lowered)",
+        "v11 (v2b with the real-mask sets' share raised and the teacher-labelled sources' lowered) or v13 "
+        "(v11 with the portraits set's share raised)",
     )
     p.add_argument(
         "--fine-level",

@@ -14,7 +14,7 @@ from deepphoto.settings import choice, number, whole
 
 SHARED_DATA = Path("../shared/data")
 NEAR_BAND = 0.08  # reach of the band outside the person (share of the diagonal) that --near-weight weighs
-MIXES = ("v1", "v2", "v2b", "v11")  # v1: portraits, composites, copy-paste; the others: training.seg_mix
+MIXES = ("v1", "v2", "v2b", "v11", "v13")  # v1: portraits, composites, copy-paste; the others: training.seg_mix
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,15 @@ def portrait(size: tuple[int, int] = (480, 640)) -> np.ndarray:
     cv2.circle(img, (w // 2, h // 3), w // 8, (140, 170, 220), -1)
     cv2.ellipse(img, (w // 2, 2 * h // 3), (w // 5, h // 3), 0, 0, 360, (60, 40, 120), -1)
     return img
+
+
+def encoded(image: np.ndarray, ext: str = ".png") -> bytes:
+    ok, data = cv2.imencode(ext, image)
+    assert ok
+    return data.tobytes()
+
+
+def decoded(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image

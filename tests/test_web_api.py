@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
-from conftest import portrait  # noqa: E402
+from conftest import decoded, encoded, portrait  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from deepphoto.web import jobs  # noqa: E402
@@ -24,18 +24,6 @@ from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
 from deepphoto.web.limits import UploadLimits, image_header  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
-
-
-def encoded(image: np.ndarray, ext: str = ".png") -> bytes:
-    ok, data = cv2.imencode(ext, image)
-    assert ok
-    return data.tobytes()
-
-
-def decoded(data: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None
-    return image
 
 
 def png_claiming(width: int, height: int) -> bytes:

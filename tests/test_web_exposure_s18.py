@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
-from conftest import portrait  # noqa: E402
+from conftest import decoded, encoded, portrait  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from deepphoto.errors import DeepPhotoError  # noqa: E402
@@ -39,18 +39,6 @@ WAIT = 180_000  # ms: this machine is shared and slow
 def dim(image: np.ndarray) -> np.ndarray:
     """``image`` two stops darker (a gain in linear light): an evening photo."""
     return cv2.LUT(image, exposure_curve(-2.0))
-
-
-def encoded(image: np.ndarray, ext: str = ".png") -> bytes:
-    ok, data = cv2.imencode(ext, image)
-    assert ok
-    return data.tobytes()
-
-
-def decoded(data: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None
-    return image
 
 
 def lightness(image: np.ndarray, where: np.ndarray) -> float:

@@ -24,6 +24,7 @@ pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the de
 
 from conftest import decoded, encoded, portrait  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from test_web_api import hello, one_line_error  # noqa: E402
 
 from deepphoto.errors import DeepPhotoError  # noqa: E402
 from deepphoto.stylizer import exposure_curve, mean_lightness  # noqa: E402
@@ -45,19 +46,6 @@ def lightness(image: np.ndarray, where: np.ndarray) -> float:
     """Mean CIELAB L* (0-100) of ``image`` where ``where`` is true."""
     lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_BGR2LAB)
     return float(lab[..., 0][where].mean())
-
-
-def hello(client: TestClient) -> dict[str, str]:
-    reply = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"})
-    assert reply.status_code == 200, reply.text
-    return {"X-DeepPhoto-Client": reply.json()["client"]}
-
-
-def one_line_error(reply, status: int) -> str:  # noqa: ANN001
-    assert reply.status_code == status, reply.text
-    message = reply.json()["error"]
-    assert message and "\n" not in message and "Traceback" not in message
-    return message
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import decode_file
+
+if TYPE_CHECKING:
+    import av
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
@@ -195,16 +199,29 @@ def clip_id(clip: Path, root: Path | None = None) -> str:
     return "-".join(rel.parts)
 
 
+def _moving_picture(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The first video stream that is not a cover picture (an attached picture: a song's art, a
+    downloader's thumbnail), as ``stream.video_file.moving_picture`` finds it (a layer above this
+    one, not imported here); None if there is none."""
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
+
+
 def clip_frame_count(clip: Path) -> int:
     """The number of video frames the container states (an estimate from the duration when it
-    states none; 0 for a file without video). PyAV: any file name."""
+    states none; 0 for a file without video, or with only a cover picture: a song's art). PyAV: any
+    file name."""
     import av
 
     try:
         with av.open(str(clip)) as container:
-            if not container.streams.video:
+            stream = _moving_picture(container)
+            if stream is None:
                 return 0
-            stream = container.streams.video[0]
             if stream.frames:
                 return int(stream.frames)
             if stream.duration and stream.average_rate:
@@ -218,7 +235,8 @@ def clip_frame_count(clip: Path) -> int:
 
 def clip_frames(clip: Path, every: int = 5) -> Iterator[tuple[int, np.ndarray]]:
     """(index, BGR frame) of every ``every``-th frame of a clip, from frame 0 (PyAV: any file
-    name; OpenCV's VideoCapture cannot open every one)."""
+    name; OpenCV's VideoCapture cannot open every one); a cover picture (a song's art, which FFmpeg
+    lists as a video stream) is not a clip's video."""
     import av
 
     if every < 1:
@@ -228,9 +246,11 @@ def clip_frames(clip: Path, every: int = 5) -> Iterator[tuple[int, np.ndarray]]:
     except (av.error.FFmpegError, OSError) as exc:
         raise DeepPhotoError(f"{clip}: not a readable video ({exc})") from None
     try:
-        if not container.streams.video:
-            raise DeepPhotoError(f"{clip}: has no video stream")
-        for index, frame in enumerate(container.decode(container.streams.video[0])):
+        stream = _moving_picture(container)
+        if stream is None:
+            cover = " (only a cover picture)" if container.streams.video else ""
+            raise DeepPhotoError(f"{clip}: has no video stream{cover}")
+        for index, frame in enumerate(container.decode(stream)):
             if index % every == 0:
                 yield index, frame.to_ndarray(format="bgr24")
     except av.error.FFmpegError:

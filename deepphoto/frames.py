@@ -14,7 +14,7 @@ import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.image_header import DamagedHeader, image_size, is_avif, tiff_tag
+from deepphoto.image_header import DamagedHeader, image_size, is_avif, is_avif_sequence, tiff_pages, tiff_tag
 
 # OpenCV's own warnings on an odd or damaged file ("[ WARN:0@2.7] global grfmt_png.cpp:793
 # readFromStreamOrBuffer PNG input buffer is incomplete", libtiff's about extra samples) came out
@@ -132,7 +132,15 @@ MAX_PHOTO_PIXELS = 200_000_000
 def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None; a
     photo of more than ``MAX_PHOTO_PIXELS`` is refused by its header before it is decoded. What is
-    worth a warning (a file cut off) goes to ``warn`` (a batch worker's report; None: stderr)."""
+    worth a warning (a file cut off; a TIFF of several pages or an animated AVIF, of which only the
+    first is read) goes to ``warn`` (a batch worker's report; None: stderr)."""
+
+    def say(message: str) -> None:
+        if warn is None:
+            print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
+        else:
+            warn(message)
+
     data = read_bytes(path)
     check_photo_size(path, data)
     try:
@@ -140,11 +148,7 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
     except cv2.error:  # OpenCV's own limits (a header that lied about its size), a decoder's failure
         raise DeepPhotoError(f"{path}: cannot be decoded (damaged, or too large for OpenCV)") from None
     if decoded is None and (partial := decode_cut_jpeg(data)) is not None:
-        message = "the file ends early (cut off); what it holds is used, the rest grey"
-        if warn is None:
-            print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
-        else:
-            warn(message)
+        say("the file ends early (cut off); what it holds is used, the rest grey")
         decoded = partial, None
     if decoded is None:
         if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in _HEIC_BRANDS and not is_avif(data):
@@ -156,7 +160,28 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
     h, w = decoded[0].shape[:2]
     if w * h > MAX_PHOTO_PIXELS:  # no header read here (a kind not known to it), or one that lied
         raise DeepPhotoError(f"{path}: {_too_large(w, h)}")
+    if more := more_than_one(data):
+        say(f"{more}: only the first is used")
     return decoded
+
+
+def more_than_one(data: np.ndarray) -> str:
+    """'a TIFF of 3 pages', 'an animated AVIF of 12 frames': what a photo file holds besides the one
+    picture a photo is read as (OpenCV and Pillow decode the first); '' for one picture. An animated
+    GIF, WebP or PNG is not counted here: ``edit`` and ``batch`` say so themselves, and ``run``
+    plays it."""
+    head = bytes(data[:4])
+    if head in _TIFF_MAGIC:
+        pages = tiff_pages(memoryview(data))
+        return f"a TIFF of {pages} pages" if pages > 1 else ""
+    if is_avif_sequence(memoryview(data)):
+        try:
+            with pillow().open(io.BytesIO(data.tobytes())) as image:
+                frames = int(getattr(image, "n_frames", 1))
+        except Exception:  # noqa: BLE001 - a kind Pillow cannot read: it was decoded otherwise
+            return ""
+        return f"an animated AVIF of {frames} frames" if frames > 1 else ""
+    return ""
 
 
 def decode_cut_jpeg(data: np.ndarray) -> np.ndarray | None:

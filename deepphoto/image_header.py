@@ -94,6 +94,37 @@ def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
     return None
 
 
+_MAX_TIFF_PAGES = 10_000  # directories followed at most (a damaged chain is not read for ever)
+
+
+def tiff_pages(data: bytes) -> int:
+    """How many pages (whole images) a TIFF file holds: the directories of its chain, less
+    reduced-resolution copies (a camera's or scanner's thumbnail) and transparency masks, which
+    NewSubfileType (254) bits 0 and 2 mark; 0 for bytes that are no TIFF. A chain that loops or is
+    cut short ends where it does (a directory cut off is not counted)."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(bytes(data[:4]))
+    if order is None:
+        return 0
+    pages = 0
+    seen: set[int] = set()
+    try:
+        (ifd,) = struct.unpack_from(order + "I", data, 4)
+        while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
+            seen.add(ifd)
+            (count,) = struct.unpack_from(order + "H", data, ifd)
+            kind = 0
+            for i in range(min(count, 512)):
+                tag, form = struct.unpack_from(order + "HH", data, ifd + 2 + 12 * i)
+                if tag == 254:
+                    kind = struct.unpack_from(order + ("I" if form == 4 else "H"), data, ifd + 10 + 12 * i)[0]
+                    break
+            (ifd,) = struct.unpack_from(order + "I", data, ifd + 2 + 12 * count)
+            pages += not kind & 0b101  # a whole directory read: a page unless it is a copy or a mask
+    except struct.error:  # cut short: the pages found before
+        pass
+    return pages
+
+
 def _tiff_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the first directory's ImageWidth (256) and ImageLength (257) tags."""
     width, height = tiff_tag(data, 0, 256), tiff_tag(data, 0, 257)
@@ -140,6 +171,15 @@ def is_avif(data: bytes | memoryview) -> bool:
     size = min(struct.unpack_from(">I", data, 0)[0], len(data), 256)
     brands = bytes(data[8:12]) + bytes(data[16:size])  # the major brand, then the compatible ones
     return any(brands[i : i + 4] in AVIF_BRANDS for i in range(0, len(brands) - 3, 4))
+
+
+def is_avif_sequence(data: bytes | memoryview) -> bool:
+    """Whether the bytes start an AVIF image sequence (an animation: the ``avis`` brand)."""
+    if not is_avif(data):
+        return False
+    size = min(struct.unpack_from(">I", data, 0)[0], len(data), 256)
+    brands = bytes(data[8:12]) + bytes(data[16:size])
+    return any(brands[i : i + 4] == b"avis" for i in range(0, len(brands) - 3, 4))
 
 
 def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:

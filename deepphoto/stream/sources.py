@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.frames import on_white, read_image, to_bgr8
+from deepphoto.frames import on_white, read_image, read_image_alpha, to_bgr8
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
@@ -306,7 +306,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             raise DeepPhotoError(f"{path}: folder holds no images")
         return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
     if path.suffix.lower() in PHOTO_INPUT_SUFFIXES:
-        read_image(path)  # fail now, with the reason, not mid-run
+        read_image_alpha(path, warn=lambda _: None)  # fail now, with the reason, not mid-run (it warns then)
         return AnimatedImage(path) if animation.is_animation(path) else ImageFiles([path])
     return FileVideo(path)
 

@@ -3,8 +3,9 @@
 Frames are decoded upright: a display matrix (the rotation a phone records instead of turning
 the picture, and flips) is applied as players and FFmpeg's command line apply it, and so is the
 shape of an anamorphic video's pixels (DVD, DV, HDV: the width scaled to square pixels); transparent
-pixels are on white. A cover picture (a song's art) is not a video stream. A file that ends before
-the duration it declares (cut short, damaged) is decoded as far as it goes, with a warning.
+pixels are on white (a VP8 or VP9 WebM's too: libvpx's decoder reads the alpha that FFmpeg's own
+drops). A cover picture (a song's art) is not a video stream. A file that ends before the duration
+it declares (cut short, damaged) is decoded as far as it goes, with a warning.
 
 The sink writes to a temporary name of its own beside the output and moves it into place on
 close, so a crash never leaves a half-written file under the final name, and closing always
@@ -215,6 +216,7 @@ class VideoFileSource:
         self.path = path
         self.stream = stream
         self.stream.thread_type = "AUTO"
+        self.alpha_decoder = alpha_decoder(stream, path)  # a VP8/VP9 WebM's transparency: libvpx's decoder
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
         self.fps = Fraction(rate)
         self.period = 1 / float(self.fps) if self.fps else 0.04  # one frame, in seconds
@@ -243,11 +245,14 @@ class VideoFileSource:
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
         colour: Colour | None = None  # the first frame's: a sink writes the video with it
         start = self.stream.start_time
+        decoder = self.alpha_decoder
+        if decoder is not None:
+            decoder.flush_buffers()  # after a seek (a batch's chunk), as seeking flushes the stream's own
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
                 for packet in self.container.demux(self.stream):
                     try:
-                        decoded = packet.decode()
+                        decoded = packet.decode() if decoder is None else decoder.decode(packet)
                     except av.error.FFmpegError:
                         self.bad_packets += 1
                         continue
@@ -525,6 +530,36 @@ def moving_picture(container: av.container.InputContainer) -> av.video.stream.Vi
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
     return None
+
+
+# FFmpeg's own VP8 and VP9 decoders drop the alpha channel a WebM carries beside the picture
+# (Matroska's BlockAdditional, its track tagged alpha_mode 1): libvpx's decoders read it.
+ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+_UNDECODED_ALPHA: set[str] = set()  # the files told of (a batch opens one file once per chunk)
+
+
+def alpha_decoder(stream: av.video.stream.VideoStream, path: Path | str) -> av.codec.context.CodecContext | None:
+    """A decoder that keeps the transparency of a VP8 or VP9 stream whose container says it has
+    one (a WebM overlay: its clear parts came out black, the colour stored under them, where a PNG,
+    ProRes 4444 or GIF is on white); None for any other stream, which keeps FFmpeg's own (faster)
+    decoder, and, with a warning, where this FFmpeg has no libvpx decoder."""
+    name = ALPHA_DECODERS.get(stream.codec_context.name)
+    if name is None or str(stream.metadata.get("alpha_mode", "")).strip() != "1":
+        return None
+    try:
+        decoder = av.codec.CodecContext.create(name, "r")
+    except (ValueError, av.error.FFmpegError):  # UnknownCodecError: an FFmpeg built without libvpx
+        if str(path) not in _UNDECODED_ALPHA:
+            _UNDECODED_ALPHA.add(str(path))
+            print(
+                f"deepphoto: warning: {path}: has transparency that FFmpeg cannot decode here (no {name} "
+                "decoder); its clear parts are shown on black",
+                file=sys.stderr,
+            )
+        return None
+    if stream.codec_context.extradata:
+        decoder.extradata = stream.codec_context.extradata
+    return decoder
 
 
 def open_input(path: Path | str, network: bool) -> av.container.InputContainer:

@@ -37,6 +37,38 @@ def mask_settings(s: Settings) -> MaskSettings:
     return MaskSettings(s.threshold, s.smooth, s.feather, s.refine, s.seg_every, s.skip_still)
 
 
+class _Processor(FrameProcessor):
+    """A ``FrameProcessor`` that remembers a small copy of each frame's person alpha while
+    ``remembers()`` says so (a stream's painting keeps the frame's exposure), for the painter of the
+    next frame to measure the light of the region it paints (``stylizer.region_weights``)."""
+
+    def __init__(self, *args: object, remembers: Callable[[], bool], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.remembers = remembers
+        self._alphas: dict[int, np.ndarray] = {}  # frame number -> small alpha (this frame's and the last)
+
+    def reset(self) -> None:
+        super().reset()
+        self._alphas = {}
+
+    def person_alpha(self, frame: np.ndarray) -> np.ndarray:
+        alpha = super().person_alpha(frame)
+        if self.remembers() and not self.fill_person:
+            from deepphoto.stylizer import region_weights
+
+            self._alphas = {k: v for k, v in self._alphas.items() if k == self.frames - 1}
+            self._alphas[self.frames] = region_weights(alpha, "person")  # a small copy
+        return alpha
+
+    def exposure_alpha(self) -> np.ndarray | None:
+        """The person alpha (a small copy) the painting of the stream's frame now painted measures
+        its light around: the frame before's (this frame's is being segmented meanwhile, on the other
+        thread; a frame late is nothing to an exposure, and which one is used does not depend on
+        which thread is first). None: not known (a first frame), or a photo, whose light is measured
+        on the whole picture as the correction was calibrated (docs/benchmark/exposure.md)."""
+        return None if self.fill_person else self._alphas.get(self.frames - 1)
+
+
 class Pipeline:
     """Networks opened once for ``settings``; ``cycle_looks`` adds every other look after the
     chosen one (the window's 's' key). ``segmenter`` reuses one already open (benchmarks)."""
@@ -54,7 +86,9 @@ class Pipeline:
         self.segmenter = segmenter or self._open_segmenter(self.settings, self.threads)
         self.stylizer = None
         looks = self._looks(self.settings)
-        self.processor = FrameProcessor(self.segmenter, looks, self.settings.region, mask_settings(self.settings))
+        self.processor = _Processor(
+            self.segmenter, looks, self.settings.region, mask_settings(self.settings), remembers=self._exposes
+        )
 
     # ------------------------------------------------------------------ building
 
@@ -62,6 +96,17 @@ class Pipeline:
     def _open_segmenter(s: Settings, threads: int | None) -> PersonSegmenter:
         options = SegmenterOptions(s.backend, s.precision, s.seg_input, threads, spin=False)
         return open_segmenter(s.segmenter, options)
+
+    def _exposes(self) -> bool:
+        """Whether the paintings keep the frame's exposure (``--keep-exposure``), so need the mask."""
+        return self.stylizer is not None and self.stylizer.exposure > 0
+
+    def _exposure_weights(self) -> np.ndarray | None:
+        """Where the frame now painted has its light measured: the pixels its region shows."""
+        from deepphoto.stylizer import region_weights
+
+        p = self.processor
+        return region_weights(p.exposure_alpha(), p.region) if self._exposes() else None
 
     def _painter(self, s: Settings, style: str) -> Callable[[np.ndarray], np.ndarray]:
         if self.stylizer is None or self.stylizer.scale != s.style_scale:
@@ -83,8 +128,11 @@ class Pipeline:
         def painted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
             """The painting of ``frame``; ``person`` (a mask): painted with a band along the person's
             outline filled in by the background around them (person_fill.BAND: no rim of paint along it,
-            and a close-up's background keeps most of its tone); ``--strength``: over the frame itself."""
-            out = paint(frame if person is None else person_filled(frame, person))  # person: an alpha; the band
+            and a close-up's background keeps most of its tone); ``--strength``: over the frame itself.
+            ``--keep-exposure``: in a stream, the light measured on the region painted and shown (the
+            last frame's mask); a photo's on the whole picture."""
+            weights = self._exposure_weights()
+            out = paint(frame if person is None else person_filled(frame, person), weights)  # person: an alpha
             return out if s.strength >= 1.0 else mix(out, frame, s.strength)
 
         painted.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints

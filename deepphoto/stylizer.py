@@ -20,17 +20,65 @@ EXPOSURE = 0.0  # default strength 0: not adopted by the rule in exposure.md (th
 REFERENCE_L = 50.0  # mean L* of a normally exposed photo (the median of StyleNet's training content: 50.8)
 BAND_STOPS = 0.7  # exposures this close to the reference are left alone (its training content's middle half)
 STATS_SIDE = 64  # the photo's light is taken from a copy this long (steady when a small region changes)
+# The light is measured on the pixels that are painted and shown (``region_weights``: the background
+# for --region background). A region under this share of the frame is not trusted on its own: the
+# whole frame is blended in, all of it at a share of 0, none of it from this share up (no jump in a
+# stream as a person walks in or out; docs/benchmark/exposure.md, "Measured on the region").
+MIN_SHARE = 0.05
 
 
-def mean_lightness(bgr: np.ndarray) -> float:
-    """Mean CIELAB L* (0-100) of the middle half of a small copy's pixels (the interquartile mean:
-    a small region that changes moves it far less than it moves the mean)."""
-    h, w = bgr.shape[:2]
+def _stats_size(h: int, w: int) -> tuple[int, int]:
+    """(width, height) of the small copy the light is measured on."""
     s = min(1.0, STATS_SIDE / max(h, w))
-    if s < 1.0:
-        bgr = cv2.resize(bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    light = np.sort(cv2.cvtColor(bgr.astype(np.float32) * (1 / 255), cv2.COLOR_BGR2LAB)[..., 0], axis=None)
-    return float(light[len(light) // 4 : max(1, 3 * len(light) // 4)].mean())
+    return (w, h) if s >= 1.0 else (max(1, round(w * s)), max(1, round(h * s)))
+
+
+def _stats_copy(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    size = _stats_size(h, w)
+    return image if size == (w, h) else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def region_weights(person: np.ndarray | None, region: str) -> np.ndarray | None:
+    """Where a frame's light is measured for a painting composited into ``region``: a small copy of
+    the background's share of each pixel (1 - ``person``, the person alpha 0-1) for "background", of
+    the person's for "person"; None (the whole frame) for "whole" or without a mask."""
+    if person is None or region == "whole":
+        return None
+    small = _stats_copy(np.asarray(person, np.float32))
+    return 1.0 - small if region == "background" else small
+
+
+def _trusted(weights: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
+    """``weights`` (0-1, any size) at ``size`` (width, height), with the whole frame blended in
+    below ``MIN_SHARE``; None where they weigh every pixel alike (the unweighted measure)."""
+    w = np.asarray(weights, np.float32)
+    if w.shape[:2] != size[::-1]:
+        w = cv2.resize(w, size, interpolation=cv2.INTER_AREA)
+    w = np.clip(w, 0.0, 1.0).reshape(-1)
+    share = float(w.mean())
+    if share <= 0.0 or float(w.min()) == float(w.max()):
+        return None
+    trust = min(1.0, share / MIN_SHARE)
+    return w * (trust / share) + (1.0 - trust)  # a mix of the region's pixels and the whole frame's
+
+
+def mean_lightness(bgr: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean CIELAB L* (0-100) of the middle half of a small copy's pixels (the interquartile mean:
+    a small region that changes moves it far less than it moves the mean). ``weights`` (0-1 per
+    pixel, any size; ``region_weights``): the middle half of the pixels as weighted."""
+    small = _stats_copy(bgr)
+    light = cv2.cvtColor(small.astype(np.float32) * (1 / 255), cv2.COLOR_BGR2LAB)[..., 0].reshape(-1)
+    w = None if weights is None else _trusted(weights, small.shape[1::-1])
+    if w is None:
+        light = np.sort(light)
+        return float(light[len(light) // 4 : max(1, 3 * len(light) // 4)].mean())
+    order = np.argsort(light)
+    light, w = light[order], w[order]
+    upto = np.cumsum(w)
+    lo, hi = 0.25 * upto[-1], 0.75 * upto[-1]
+    middle = np.clip(np.minimum(upto, hi) - np.maximum(upto - w, lo), 0.0, None)  # each pixel's weight in it
+    return float((middle * light).sum() / middle.sum())
 
 
 def _luminance_of(lightness: float) -> float:
@@ -38,10 +86,11 @@ def _luminance_of(lightness: float) -> float:
     return ((lightness + 16) / 116) ** 3 if lightness > 8 else lightness / 903.3
 
 
-def exposure_stops(photo: np.ndarray, strength: float = 1.0) -> float:
+def exposure_stops(photo: np.ndarray, strength: float = 1.0, weights: np.ndarray | None = None) -> float:
     """How many stops (powers of 2 of light) ``photo`` is under (< 0) or over (> 0) a normal exposure,
-    beyond ``BAND_STOPS``, times ``strength``: 0 for a normally exposed photo."""
-    stops = float(np.log2(max(_luminance_of(mean_lightness(photo)), 1e-4) / _luminance_of(REFERENCE_L)))
+    beyond ``BAND_STOPS``, times ``strength``: 0 for a normally exposed photo. ``weights``: measured
+    on those pixels (``region_weights``; None: the whole photo)."""
+    stops = float(np.log2(max(_luminance_of(mean_lightness(photo, weights)), 1e-4) / _luminance_of(REFERENCE_L)))
     return float(np.sign(stops)) * max(0.0, abs(stops) - BAND_STOPS) * strength
 
 
@@ -56,11 +105,15 @@ def exposure_curve(stops: float) -> np.ndarray:
     return np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def keep_exposure(photo: np.ndarray, painted: np.ndarray, strength: float) -> np.ndarray:
+def keep_exposure(
+    photo: np.ndarray, painted: np.ndarray, strength: float, weights: np.ndarray | None = None
+) -> np.ndarray:
     """``painted`` (BGR uint8) exposed as ``photo`` is (``strength`` 0-1 of the stops it is under or
     over a normal exposure): one smooth curve over every pixel, from the interquartile mean of a
-    small copy of the photo, so a small region changing moves it little."""
-    stops = exposure_stops(photo, strength) if strength > 0 else 0.0
+    small copy of the photo, so a small region changing moves it little. ``weights``: the light is
+    measured where the painting is shown (``region_weights``: a bright person in front of a dim
+    background no longer lightens its painting); None: the whole photo."""
+    stops = exposure_stops(photo, strength, weights) if strength > 0 else 0.0
     return painted if stops == 0.0 else cv2.LUT(painted, exposure_curve(stops))
 
 
@@ -107,17 +160,22 @@ class Stylizer:
     def vector_of(self, style: str) -> np.ndarray:
         return np.array([style_vector(style, self.names)], np.float32)
 
-    def painter(self, style: str) -> Callable[[np.ndarray], np.ndarray]:
-        """An effect that paints frames in ``style`` (sharing this network and its session)."""
+    def painter(self, style: str) -> Callable[..., np.ndarray]:
+        """An effect that paints frames in ``style`` (sharing this network and its session);
+        ``weights``: where the frame's light is measured (``keep_exposure``)."""
         vector = self.vector_of(style)
 
-        def paint(frame: np.ndarray) -> np.ndarray:
-            return self(frame, vector)
+        def paint(frame: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            return self(frame, vector, weights)
 
         paint.stylizer = self  # type: ignore[attr-defined]  # reports say which engine paints
         return paint
 
-    def __call__(self, frame: np.ndarray, vector: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, frame: np.ndarray, vector: np.ndarray | None = None, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``frame`` painted; ``weights`` (0-1 per pixel, any size): where its light is measured for
+        ``exposure`` (``region_weights``; None: the whole frame)."""
         bgr = to_bgr8(frame)
         h, w = bgr.shape[:2]
         # Multiples of 8, at least 16 (its 1/8 level needs 2 pixels), at most MAX_SIDE on the long side.
@@ -132,5 +190,5 @@ class Stylizer:
             out = self.engine.run(rgb, vector)[0]
             # RGB planes in [0, 1] -> BGR uint8, rounded and clipped (OpenCV: 4x numpy's clip-scale-cast).
             styled = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
-        styled = keep_exposure(small, styled, self.exposure)
+        styled = keep_exposure(small, styled, self.exposure, weights)
         return styled if (tw, th) == (w, h) else cv2.resize(styled, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -95,9 +95,14 @@ def run(args: argparse.Namespace) -> int:
 
     writable_styles_dir()  # before the minutes of learning, not after them
     done = add_style(config, painting)
+    kept = (
+        f"kept step {done.kept_step}, the best on held-out images (loss {done.held_out:.4f})"
+        if done.held_out is not None
+        else f"kept step {done.kept_step}, the last (no image to hold out)"
+    )
     print(
         f"added style {args.name!r}: {done.steps} steps in {done.seconds / 60:.1f} min, loss "
-        f"{done.loss_start:.4f} -> {done.loss_end:.4f} (started from {done.init}); {done.path}\n"
+        f"{done.loss_start:.4f} -> {done.loss_end:.4f} (started from {done.init}); {kept}; {done.path}\n"
         f"use it: deepphoto edit photo.jpg out.jpg --style {args.name}"
     )
     return 0

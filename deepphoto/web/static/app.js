@@ -620,9 +620,13 @@ async function cameraSend() {
 // ------------------------------------------------------------------ wiring
 
 function slider(id, format, onChange) {
+  // named by its text (aria-labelledby): the <output> beside it is its value, said as shown (aria-valuetext)
   const input = $(id);
   const out = $(`${id}-out`);
-  const show = () => { out.textContent = format(Number(input.value)); };
+  const show = () => {
+    out.textContent = format(Number(input.value));
+    input.setAttribute("aria-valuetext", out.textContent);
+  };
   input.addEventListener("input", () => { show(); onChange(Number(input.value)); });
   show();
 }

@@ -58,6 +58,11 @@ def has_frames(path: Path) -> bool:
         data = np.fromfile(Path(path), np.uint8)
     except OSError:
         return False
-    if not _may_be_animated(bytes(data[:12])):
+    return data_has_frames(data)
+
+
+def data_has_frames(data: np.ndarray) -> bool:
+    """``has_frames`` of a file's bytes (an upload)."""
+    if not hasattr(cv2, "imdecodeanimation") or not _may_be_animated(bytes(data[:12])):
         return False
     return len(decode_chunk(data, 0, 2)[0]) > 1

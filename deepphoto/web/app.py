@@ -258,10 +258,11 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         def keep() -> dict[str, Any]:
             from deepphoto.web.limits import image_header
 
-            image = decode_image(data, studio.config.limits, kind)
+            notes: list[str] = []  # what `deepphoto edit` would warn of: shown beside the photo
+            image = decode_image(data, studio.config.limits, kind, notes)
             item = studio.uploads.add(client, kind, image, image_header(data)[0])
             h, w = image.shape[:2]
-            return {"id": item.id, "kind": kind, "width": w, "height": h, "format": item.format}
+            return {"id": item.id, "kind": kind, "width": w, "height": h, "format": item.format, "notes": notes}
 
         return await run_in_threadpool(keep)
 

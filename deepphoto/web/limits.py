@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import decode_cut_jpeg, decode_photo
+from deepphoto.frames import decode_cut_jpeg, decode_photo, more_than_one
 from deepphoto.image_header import DamagedHeader, image_size
+from deepphoto.stream.animation import data_has_frames
 from deepphoto.web.errors import WebError
 
 KINDS = ("JPEG", "PNG", "WebP", "BMP", "AVIF")  # what the page takes (the header reader knows more)
@@ -49,10 +50,11 @@ def image_header(data: bytes) -> tuple[str, int, int]:
     return found
 
 
-def decode_image(data: bytes, limits: UploadLimits, what: str = "photo") -> np.ndarray:
+def decode_image(data: bytes, limits: UploadLimits, what: str = "photo", notes: list[str] | None = None) -> np.ndarray:
     """The upload as BGR uint8, or a one-line ``WebError``: 413 too large (bytes, or pixels as its
     header states them, checked before decoding), 415 not an image, 422 damaged; a JPEG cut off
-    is read as far as it goes, as ``deepphoto edit`` reads it."""
+    is read as far as it goes, as ``deepphoto edit`` reads it. What ``edit`` would warn of (a file
+    cut off, a TIFF of several pages of which the first is used) is added to ``notes``."""
     if len(data) > limits.max_bytes:
         raise WebError(413, f"{what} of {len(data) / 2**20:.1f} MB is too large ({limits.describe()})")
     if not data:
@@ -71,12 +73,18 @@ def decode_image(data: bytes, limits: UploadLimits, what: str = "photo") -> np.n
         decoded = None
     if decoded is None and (cut := decode_cut_jpeg(raw)) is not None:  # a JPEG cut off: as far as it goes
         decoded = cut, None
+        if notes is not None:
+            notes.append("the file ends early (cut off): what it holds is used, the rest grey")
     if decoded is None:
         raise WebError(422, f"{what}: not a readable {kind} image (damaged?)")
     image = decoded[0]  # transparent pixels on white, not the colours stored under them
     ih, iw = image.shape[:2]
     if iw * ih > limits.max_pixels:  # a header that lied: refuse what it decoded to as well
         raise WebError(413, f"{what} decodes to {iw}x{ih} pixels, more than its header said")
+    if notes is not None and (more := more_than_one(raw)):
+        notes.append(f"{more}: only the first is used")
+    elif notes is not None and data_has_frames(raw):
+        notes.append("an animation: its first frame is used")
     return image
 
 

@@ -150,7 +150,7 @@ async function render() {
     if (old.startsWith("blob:")) URL.revokeObjectURL(old);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     studio.lastRender = { size: reply.headers.get("X-Image-Size"), seconds };
-    $("photo-status").textContent = `${describeLook()} — preview ${studio.lastRender.size} in ${seconds} s; the download is ${studio.photo.width}x${studio.photo.height}.`;
+    $("photo-status").textContent = `${describeLook()} — preview ${studio.lastRender.size} in ${seconds} s; the download is ${studio.photo.width}x${studio.photo.height}.${notesOf(studio.photo)}`;
     $("compare").classList.toggle("mask", studio.view === "mask");
   } catch (e) {
     showError(e);
@@ -158,6 +158,11 @@ async function render() {
     studio.rendering = false;
     if (studio.dirty) render();
   }
+}
+
+// What `deepphoto edit` would warn of in an upload (a TIFF of several pages, an animation, a file cut off).
+function notesOf(item) {
+  return item && item.notes && item.notes.length ? ` Note: ${item.notes.join("; ")}.` : "";
 }
 
 function describeLook() {
@@ -683,7 +688,7 @@ function wire() {
       studio.look.painting = item.id;
       studio.look.effect = null;
       $("effect").value = "";
-      $("painting-name").textContent = `${file.name || "painting"} (${item.width}x${item.height})`;
+      $("painting-name").textContent = `${file.name || "painting"} (${item.width}x${item.height})${notesOf(item)}`;
       markGallery();
       render();
     } catch (err) { showError(err); }

@@ -300,6 +300,18 @@ def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False,
     return colour
 
 
+def off_white(colour: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndarray:
+    """``on_white`` undone, in place: the colours of ``colour`` (BGR uint8, laid over white by
+    ``alpha``) as they were before (a picture given its transparency back: its soft edges keep their
+    own colour instead of a light fringe). Fully clear pixels are left as they are."""
+    for top in range(0, colour.shape[0], band):
+        a = alpha[top : top + band, :, None].astype(np.int32)
+        rows = colour[top : top + band]
+        straight = (rows.astype(np.int32) * 255 - 255 * (255 - a) + a // 2) // np.maximum(a, 1)
+        rows[:] = np.where(a > 0, np.clip(straight, 0, 255), rows).astype(np.uint8)
+    return colour
+
+
 def _png_chunk(data: np.ndarray, kind: bytes) -> bytes | None:
     """The data of a PNG's chunk ``kind`` found before its picture (IDAT), or None."""
     at = 8

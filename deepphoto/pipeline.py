@@ -32,6 +32,25 @@ from deepphoto.stream.sinks import open_sink
 from deepphoto.stream.sources import Resized, Source, open_source
 from deepphoto.stream.stopping import ending_signals
 
+ALL_PERSON = 0.95  # a photo's share taken as person from which its background is said to be all but gone
+
+
+def person_note(share: float | None, region: str) -> str:
+    """What a user is told of a photo's mask ('' when nothing), from its share taken as person
+    (``Pipeline.person_share``): no person found, or, for the background, so much taken as person
+    that little is painted (a painting read as a person came out the same as it went in, without a
+    word)."""
+    if share is None:
+        return ""
+    if share == 0.0:
+        return "no person found; the photo is " + ("left as it was" if region == "person" else "painted whole")
+    if share >= ALL_PERSON and region == "background":
+        return (
+            f"{share:.0%} of it taken as the person, so little background is painted (a painting, or a "
+            "close-up? --region whole paints all of it)"
+        )
+    return ""
+
 
 def mask_settings(s: Settings) -> MaskSettings:
     return MaskSettings(s.threshold, s.smooth, s.feather, s.refine, s.seg_every, s.skip_still)
@@ -203,10 +222,11 @@ class Pipeline:
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 
-    def photo(self, image: np.ndarray, painted: np.ndarray | None = None) -> np.ndarray:
+    def photo(self, image: np.ndarray, painted: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
         """One photo, on its own (no smoothing with earlier frames). ``painted``: a look computed
-        elsewhere (the photo optimiser) composited instead of the chosen one. ``person_share`` says
-        how much of it was taken as person."""
+        elsewhere (the photo optimiser) composited instead of the chosen one. ``kept``: the colours
+        shown where it is not painted, if not ``image``'s (a transparent photo's own, where ``image``
+        has it laid on white for the networks). ``person_share`` says how much of it was taken as person."""
         p = self.processor
         self.person_share = None
         with p.lock:
@@ -215,13 +235,14 @@ class Pipeline:
             p.smoother.smooth = 0.0
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
+            p.kept = kept
             try:
                 with p.photo_mode():
                     out = p(image)
                 self.person_share = p.person_share()
                 return out
             finally:
-                p.smoother.smooth, p.looks, p.look_index = smooth, looks, index
+                p.smoother.smooth, p.looks, p.look_index, p.kept = smooth, looks, index, None
                 p.reset()
 
     def describe(self) -> str:

@@ -108,7 +108,7 @@ class _FakePipe:
     def reset(self) -> None:
         self.calls.append("reset")
 
-    def photo(self, image: np.ndarray) -> np.ndarray:
+    def photo(self, image: np.ndarray, painted: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
         self.calls.append("photo")
         self.person_share = 0.0
         return image
@@ -137,12 +137,13 @@ def test_a_batch_photo_is_painted_as_edit_paints_it_and_says_what_edit_warns_of(
     out = tmp_path / "out.png"
     assert paint_photo(pipe, _cut_jpeg(tmp_path / "cut.jpg"), out) == (
         1,
-        "the file ends early (cut off); what it holds is used, the rest grey; no person found; painted whole",
+        "the file ends early (cut off); what it holds is used, the rest grey; "
+        "no person found; the photo is painted whole",
     )
     assert pipe.calls == ["reset", "photo"] and cv2.imread(str(out)).shape == (96, 128, 3)
     assert capsys.readouterr().err == ""  # said in the report, not on a worker's stderr
     assert paint_photo(_FakePipe("person"), photo(tmp_path / "p.jpg"), tmp_path / "p.png")[1] == (
-        "no person found; left as it was"
+        "no person found; the photo is left as it was"
     )
 
 
@@ -220,7 +221,7 @@ class _Pipe:
     def describe(self) -> str:
         return "grey on the background"
 
-    def photo(self, image: np.ndarray, painted: np.ndarray | None = None) -> np.ndarray:
+    def photo(self, image: np.ndarray, painted: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
         return image
 
 

@@ -16,7 +16,7 @@ import ray
 
 from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import read_image_alpha
+from deepphoto.frames import off_white, read_image_alpha
 from deepphoto.settings import Settings
 from deepphoto.stream.sinks import write_image_atomic
 
@@ -39,12 +39,14 @@ def paint_photo(pipe: Pipeline, source: Path, out: Path) -> tuple[int, str]:
     a stream's frame had a rim of paint along the person and differed from edit's by up to 133
     levels), its transparency kept, written as ``out`` (PNG, under a temporary name until
     complete; the driver moves it into place). Returns (1, what ``edit`` would have warned of)."""
+    from deepphoto.pipeline import person_note
+
     notes: list[str] = []
     image, alpha = read_image_alpha(source, warn=notes.append)
     pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
-    styled = pipe.photo(image)
-    if pipe.person_share == 0.0:  # not a pixel taken as person, as edit warns
-        notes.append("no person found; " + ("left as it was" if pipe.settings.region == "person" else "painted whole"))
+    styled = pipe.photo(image, None, None if alpha is None else off_white(image.copy(), alpha))  # as edit
+    if note := person_note(pipe.person_share, pipe.settings.region):  # as edit warns
+        notes.append(note)
     if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
         styled = np.dstack([styled, alpha])
     write_image_atomic(out, styled)

@@ -12,6 +12,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, whole
 
 ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # outputs that keep a photo's transparency
+CLEAR_SHARE = 0.25  # a photo this transparent is told that paint on its clear parts does not show
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,8 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import read_image_alpha
-    from deepphoto.pipeline import Pipeline, read_photo
+    from deepphoto.frames import off_white, read_image_alpha
+    from deepphoto.pipeline import Pipeline, person_note, read_photo
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
     from deepphoto.stream.sinks import check_encodable, check_output_file, write_image_atomic
@@ -104,13 +105,22 @@ def run(args: argparse.Namespace) -> int:
             painted = mix(keep_exposure(image, painted, settings.keep_exposure), image, settings.strength)
         if settings.strength < 1:
             look += f", strength {settings.strength:g}"
-        out = pipe.photo(image, painted)
-        if pipe.person_share == 0.0:  # not a pixel taken as person (None: the whole photo, no mask)
-            what = "left as it was" if settings.region == "person" else "painted whole"
-            print(f"deepphoto: warning: {args.input}: no person found; the photo is {what}", file=sys.stderr)
-    if alpha is not None and args.output.suffix.lower() in ALPHA_SUFFIXES:  # kept where the file can hold it
+        keeps_alpha = alpha is not None and args.output.suffix.lower() in ALPHA_SUFFIXES
+        # a transparent photo's soft edges shown in their own colours where it is not painted, not
+        # lightened by the white it is laid on for the networks
+        out = pipe.photo(image, painted, off_white(image.copy(), alpha) if keeps_alpha else None)
+        if note := person_note(pipe.person_share, settings.region):  # no person, or nearly all person
+            print(f"deepphoto: warning: {args.input}: {note}", file=sys.stderr)
+    if keeps_alpha:  # kept where the file can hold it
         import numpy as np
 
+        clear = float((alpha < 128).mean())
+        if clear >= CLEAR_SHARE and settings.region != "person":
+            print(
+                f"deepphoto: warning: {args.input}: {clear:.0%} of it is transparent, and paint there does not "
+                "show (write a .jpg to see it on white)",
+                file=sys.stderr,
+            )
         out = np.dstack([out, alpha])
     elif alpha is not None:  # it was lost without a word
         suffix = args.output.suffix.lower()

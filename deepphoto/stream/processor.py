@@ -87,6 +87,7 @@ class FrameProcessor:
         # outline), segmenting first; a stream does not (measured: the fill follows the mask's flips
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
+        self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self._low: np.ndarray | None = None
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
@@ -208,7 +209,8 @@ class FrameProcessor:
                 alpha = self.person_alpha(frame) if self.region != "whole" else None
                 effected = painting.result()
             t = time.perf_counter()
-            out = effected if alpha is None else blend(frame, effected, alpha, self.region)
+            kept = frame if self.kept is None else self.kept
+            out = effected if alpha is None else blend(kept, effected, alpha, self.region)
             self._timed("composite", t)
             self.frames += 1
         return out

@@ -28,7 +28,7 @@ from deepphoto.errors import DeepPhotoError
 
 CALIBRATION_FRAMES = 64
 _QUANTIZER_LOCK = threading.Lock()
-BUILD_RECIPE = "3"  # bump when quantization settings, op lists or gates change: old engines rebuild
+BUILD_RECIPE = "4"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
 
 

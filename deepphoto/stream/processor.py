@@ -166,7 +166,7 @@ class FrameProcessor:
             self._grey_at_seg = grey
             self.segmented += 1
             t = self._timed("segmentation", t)
-        small = self.smoother(self._low, grey)
+        small = self.smoother(self._low, grey, frame)
         t = self._timed("smoothing", t)
         prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         if s.refine:
@@ -182,7 +182,9 @@ class FrameProcessor:
         background only is painted by a neural painter that takes a mask (``Pipeline``'s)."""
         return self.fill_person and self.region == "background" and getattr(self.look.effect, "fills_person", False)
 
-    def _effect(self, frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
+    def _effect(
+        self, frame: np.ndarray, person: np.ndarray | None = None, seen: np.ndarray | None = None
+    ) -> np.ndarray:
         t = time.perf_counter()
         look = self.look
         out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
@@ -193,7 +195,7 @@ class FrameProcessor:
             if look is not self._held_look:
                 self.painting_hold.reset()
                 self._held_look = look
-            out = self.painting_hold(frame, out)
+            out = self.painting_hold(frame, out, seen)  # seen: the frame before's raw mask (its ring)
             self._timed("hold", t)
         return out
 
@@ -205,7 +207,7 @@ class FrameProcessor:
                 effected = self._effect(frame, fill_mask(alpha))
             else:  # paint on a second thread while this one segments (ONNX Runtime and OpenCV release
                 # the GIL, so the two use both cores)
-                painting = self._painter.submit(self._effect, frame)
+                painting = self._painter.submit(self._effect, frame, None, self._low)  # _low: the frame before's
                 alpha = self.person_alpha(frame) if self.region != "whole" else None
                 effected = painting.result()
             t = time.perf_counter()

@@ -26,6 +26,19 @@ def picture_change(grey: np.ndarray, last: np.ndarray) -> np.ndarray:
     return np.abs(grey - last * np.float32(gain))
 
 
+def colour_change(colour: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """The largest of the B, G, R changes per pixel (0-1), each channel scaled to the brightness of
+    ``colour``'s first: a person whose colour differs from the background's but whose grey does not
+    (a grey shirt against a blue sky) still moves the picture."""
+    gain = colour.reshape(-1, 3).mean(0) / np.maximum(last.reshape(-1, 3).mean(0), 1e-6)
+    return np.abs(colour - last * gain.astype(np.float32)).max(axis=2)
+
+
+def small_colour(frame: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 BGR copy of ``frame`` (uint8) in [0, 1] at ``shape`` (height, width)."""
+    return cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
+
+
 def noise_level(change: np.ndarray) -> float:
     """A frame's noise from its per-pixel grey change against the frame before: the 25th
     percentile, which sensor and compression noise set and motion barely raises (most of a frame
@@ -129,6 +142,8 @@ class MaskSmoother:
         noise_scale: float = 2.0,
         deadband: float = 0.04,
         follow_camera: bool = False,
+        colour: bool = False,
+        contradicted: int = 0,
     ) -> None:
         """``smooth``: weight kept from the past on a still pixel (0 = off, < 1);
         ``still_level`` / ``moving_level``: picture change (grey, 0-1) up to which a pixel is
@@ -155,7 +170,14 @@ class MaskSmoother:
         is shown) is moved with it first, so a pixel is still or moved relative to the scene, not
         to the screen: the held mask rides along with the person instead of following each flip
         of the network that the camera's motion would otherwise pass as movement; what the motion
-        uncovers at the border takes the new probability at once."""
+        uncovers at the border takes the new probability at once;
+        ``colour``: with the frame given (``__call__``'s ``frame``), the picture change is the
+        largest of the B, G, R channels' and the grey's, so a person who leaves a background of the
+        same grey but another colour is followed;
+        ``contradicted``: a still pixel holds a value the new probability contradicts (held above
+        half, new below 0.2, or held below half, new above 0.8) for at most this many frames in a
+        row, then takes the new one (0: no limit): the network saying the same for that long is not
+        flicker."""
         if not 0.0 <= smooth < 1.0:
             raise ValueError("smooth must be in [0, 1)")
         if not 0.0 <= still_level < moving_level:
@@ -175,6 +197,10 @@ class MaskSmoother:
             raise ValueError("deadband must be in [0, 1)")
         self.deadband = deadband
         self.follow_camera = follow_camera
+        self.colour = colour
+        self.contradicted = max(0, contradicted)
+        self.last_colour: np.ndarray | None = None  # the colour picture the held mask was made from
+        self.against: np.ndarray | None = None  # frames in a row the new probability contradicted the held
         self.shown: np.ndarray | None = None  # the mask last shown (with a deadband)
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.state: np.ndarray | None = None
@@ -196,15 +222,30 @@ class MaskSmoother:
     def let_go(self) -> None:
         """At a cut: nothing of the last scene is held (the cut test remembers the cut's pair)."""
         self.state = self.last_grey = self.still_for = self.prev_grey = self.shown = None
+        self.last_colour = self.against = None
 
     def moved(self, grey: np.ndarray, last: np.ndarray, noise: float = 0.0) -> np.ndarray:
         """Per pixel, 0 (picture still) to 1 (picture moved); ``noise`` raises both levels."""
-        change = picture_change(grey, last)
+        return self.moved_by(picture_change(grey, last), noise)
+
+    def moved_by(self, change: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        """``moved`` for a change already measured (the colour's)."""
         if self.spread > 0:
             k = 2 * self.spread + 1
             change = cv2.dilate(change, np.ones((k, k), np.uint8))
         scale = 1.0 / (self.moving_level - self.still_level)
         return np.clip((change - (self.still_level + noise)) * scale, 0.0, 1.0)
+
+    def contradiction(self, prob: np.ndarray) -> np.ndarray:
+        """1 where the new probability has contradicted the held mask for ``contradicted`` frames in
+        a row (those pixels then follow it), else 0."""
+        assert self.state is not None
+        held = self.state if self.shown is None or self.shown.shape != prob.shape else self.shown
+        against = ((held > 0.5) & (prob < 0.2)) | ((held < 0.5) & (prob > 0.8))
+        if self.against is None or self.against.shape != prob.shape:
+            self.against = np.zeros(prob.shape, np.int32)
+        self.against = np.where(against, self.against + 1, 0).astype(np.int32)
+        return (self.against >= self.contradicted).astype(np.float32)
 
     def change_level(self, grey: np.ndarray | None) -> float | None:
         """The frame's noise level against the frame before (None without one): what tells a cut,
@@ -219,10 +260,14 @@ class MaskSmoother:
             return 0.0
         return min(NOISE_CAP, self.noise_scale * level)
 
-    def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, prob: np.ndarray, grey: np.ndarray | None = None, frame: np.ndarray | None = None) -> np.ndarray:
         """``prob``: this frame's probability; ``grey``: the frame in grey 0-1 at the same size
-        (without it, e.g. on a first frame, the mask is smoothed as if the picture were still)."""
+        (without it, e.g. on a first frame, the mask is smoothed as if the picture were still);
+        ``frame``: the frame itself (BGR uint8, any size), used with ``colour`` only."""
         prob = prob.astype(np.float32)
+        colour = None
+        if self.colour and frame is not None and grey is not None and self.smooth > 0.0:
+            colour = small_colour(frame, grey.shape)
         level = self.change_level(grey)  # once a frame: the cut test and the noise both use it
         cut = grey is not None and level is not None and self.cuts(grey, self.prev_grey, level)
         if self.smooth > 0.0 and cut:
@@ -230,7 +275,7 @@ class MaskSmoother:
         resized = grey is not None and self.last_grey is not None and self.last_grey.shape != grey.shape
         if self.state is None or self.state.shape != prob.shape or self.smooth == 0.0 or resized:
             self.state, self.last_grey, self.prev_grey = prob.copy(), grey, grey
-            self.shown = None
+            self.shown, self.last_colour, self.against = None, colour, None
             return self.state
         uncovered = self.follow(grey) if self.follow_camera else None
         diff = prob - self.state
@@ -238,6 +283,10 @@ class MaskSmoother:
         motion: float | np.ndarray = 0.0
         if grey is not None and self.last_grey is not None and grey.shape == prob.shape:
             motion = self.moved(grey, self.last_grey, self.noise(level))
+            if colour is not None and self.last_colour is not None and self.last_colour.shape == colour.shape:
+                motion = np.maximum(motion, self.moved_by(colour_change(colour, self.last_colour), self.noise(level)))
+            if self.contradicted:
+                motion = np.maximum(motion, self.contradiction(prob))
             if uncovered is not None:
                 motion = np.maximum(motion, uncovered)
             if self.mask_motion > 0:  # a large mask change where the picture moved a little
@@ -252,8 +301,12 @@ class MaskSmoother:
         self.state += (1.0 - keep) * diff
         if self.reference and grey is not None and self.last_grey is not None and grey.shape == prob.shape:
             self.last_grey = self.last_grey + (1.0 - keep) * (grey - self.last_grey)
+            if colour is not None and self.last_colour is not None and self.last_colour.shape == colour.shape:
+                self.last_colour = self.last_colour + (1.0 - keep)[..., None] * (colour - self.last_colour)
+            else:
+                self.last_colour = colour
         else:
-            self.last_grey = grey
+            self.last_grey, self.last_colour = grey, colour
         if grey is not None:
             self.prev_grey = grey
         return self.shown_mask(motion)
@@ -270,6 +323,8 @@ class MaskSmoother:
             return None
         self.state = warp(self.state, matrix)
         self.last_grey = warp(self.last_grey, matrix)
+        if self.last_colour is not None and self.last_colour.shape[:2] == grey.shape:
+            self.last_colour = warp(self.last_colour, matrix)
         if self.shown is not None and self.shown.shape == grey.shape:
             self.shown = warp(self.shown, matrix)
         if self.still_for is not None and self.still_for.shape == grey.shape:

@@ -22,6 +22,9 @@ from deepphoto.stream.smoothing import CutTest, noise_level
 HOLD = 0.98  # share of the previous output kept on a still pixel (0.95 until the eighth round)
 DEADBAND = 4.0  # grey levels the held painting moves on a still pixel before it is shown (sixth round)
 GREY_SIDE = 4  # the grey copy is 1/4 of the frame on each side (160x120 for 640x480)
+# Not held within RING grey-copy pixels (24 frame pixels) of where the person mask changed and the
+# picture moved: the glow a style network paints around a person (scripts/ghost_sweep.py, 2026-12-01)
+RING = 6
 
 
 class PaintingHold:
@@ -36,6 +39,8 @@ class PaintingHold:
         noise_scale: float = 0.0,
         deadband: float = DEADBAND,
         follow_camera: bool = False,
+        ring: int = RING,
+        ring_moved: bool = True,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
@@ -51,7 +56,15 @@ class PaintingHold:
         ``follow_camera``: where the whole picture moved (a shaking hand, a zoom, a pan: one
         similarity, ``camera_motion``), the held painting is moved with it before the comparison,
         so its strokes stay on the things they paint instead of being redrawn or left behind; what
-        the motion uncovers at the border is painted afresh."""
+        the motion uncovers at the border is painted afresh;
+        ``ring``: grey-copy pixels within this many of where the person mask (``person`` of
+        ``__call__``) changed since the mask before count as moved: a style network paints a glow a
+        few brush strokes wide around a person, on background whose picture did not change, and
+        without this the glow is held where the person has left (stacked outlines, stripes where
+        one sways); elsewhere the hold is unchanged (0: off);
+        ``ring_moved``: the ring only around where the mask changed and the picture moved too (by
+        ``moving`` on the grey copy, from the frame before or the one before that), so a network's
+        flips of the mask over a still picture (a dim, noisy room) do not let the painting crawl."""
         if not 0.0 <= hold < 1.0:
             raise ValueError("hold must be in [0, 1)")
         if not 0.0 <= still < moving:
@@ -64,6 +77,10 @@ class PaintingHold:
         self.deadband = deadband
         self.shown: np.ndarray | None = None  # the output last shown (with a deadband)
         self.follow_camera = follow_camera
+        self.ring = max(0, ring)
+        self.ring_moved = ring_moved
+        self.change_before: np.ndarray | None = None  # the grey copy's change at the frame before (ring_moved)
+        self.person: np.ndarray | None = None  # the last person mask seen (``ring``), at the grey copy's size
         self.uncovered: np.ndarray | None = None  # grey-copy pixels the camera's motion brought in
         self.prev_grey: np.ndarray | None = None  # the frame before (the noise estimate)
         self.last: np.ndarray | None = None
@@ -78,6 +95,7 @@ class PaintingHold:
     def let_go(self) -> None:
         """At a cut: none of the last scene's painting is held (the cut test remembers the cut)."""
         self.last = self.last_grey = self.prev_grey = self.shown = self.uncovered = None
+        self.person = self.change_before = None
 
     def grey_size(self, w: int, h: int) -> tuple[int, int]:
         """(width, height) of the grey copy of a ``w`` x ``h`` frame."""
@@ -85,6 +103,23 @@ class PaintingHold:
             scale = min(1.0, self.grey_long / max(w, h))
             return max(1, round(w * scale)), max(1, round(h * scale))
         return max(1, w // self.grey_side), max(1, h // self.grey_side)
+
+    def person_moved(
+        self, person: np.ndarray | None, size: tuple[int, int], moved: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Grey-copy pixels (1) within ``ring`` of where ``person`` (a probability, any size) crossed
+        half since the last mask given; None where there is nothing to compare."""
+        if not self.ring or person is None:
+            return None
+        now = cv2.resize(person.astype(np.float32, copy=False), size, interpolation=cv2.INTER_LINEAR) > 0.5
+        before, self.person = self.person, now
+        if before is None or before.shape != now.shape or (self.ring_moved and moved is None):
+            return None
+        changed = (now != before).astype(np.uint8)
+        if self.ring_moved:
+            changed = changed & moved
+        k = 2 * self.ring + 1
+        return cv2.dilate(changed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(np.float32)
 
     def keep(self, grey: np.ndarray) -> np.ndarray:
         """Per pixel of the grey copy: the share of the previous output to keep."""
@@ -100,12 +135,24 @@ class PaintingHold:
             moved = np.maximum(moved, self.uncovered)
         return (self.hold * (1.0 - moved)).astype(np.float32)
 
-    def __call__(self, frame: np.ndarray, painting: np.ndarray) -> np.ndarray:
-        """``painting`` of ``frame`` (BGR uint8, same size), held where ``frame`` is still."""
+    def __call__(self, frame: np.ndarray, painting: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
+        """``painting`` of ``frame`` (BGR uint8, same size), held where ``frame`` is still;
+        ``person``: the latest person probability known (any size; the processor gives the frame
+        before's, as this frame's is made meanwhile), for ``ring``."""
         h, w = frame.shape[:2]
-        grey = small_grey(frame, self.grey_size(w, h))
+        size = self.grey_size(w, h)
+        grey = small_grey(frame, size)
         if self.cuts(grey, self.prev_grey) and self.last is not None:
             self.let_go()  # a new scene: none of the last one's painting is held over it
+        moved = None
+        if self.ring and self.ring_moved and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
+            change = cv2.absdiff(grey, self.prev_grey)
+            moved = change >= self.moving
+            if self.change_before is not None and self.change_before.shape == change.shape:
+                moved |= self.change_before >= self.moving
+            self.change_before = change
+            moved = moved.astype(np.uint8)
+        around_person = self.person_moved(person, size, moved)
         if self.hold == 0.0 or self.last is None or self.last.shape != painting.shape:
             self.last, self.last_grey, self.prev_grey, self.shown = painting, grey, grey, None
             return painting
@@ -113,6 +160,8 @@ class PaintingHold:
         if self.follow_camera and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
             self.follow(grey, (w, h))
         keep_small = self.keep(grey)
+        if around_person is not None:  # the person's glow is not held where they have left
+            keep_small = keep_small * (1.0 - around_person)
         self.prev_grey = grey
         keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
         out = cv2.blendLinear(self.last, painting, keep, 1.0 - keep)

@@ -137,3 +137,40 @@ def ts_part(path: Path, first: int, frames: int, start_pts: int, audio: bool = F
         for p in a.encode() if a is not None else ():
             out.mux(p)
     return path.read_bytes()
+
+
+def song_with_cover(path: Path, video: bool = False) -> Path:
+    """An MP4 of one second of silence with a cover picture (an attached picture: FFmpeg lists it as
+    a video stream), as a music download names it; ``video``: a short clip beside them."""
+    with av.open(str(path), "w", format="mp4") as out:
+        v = None
+        if video:
+            v = out.add_stream("libx264", rate=10)
+            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        cover = out.add_stream("mjpeg")
+        cover.width = cover.height = 32
+        cover.pix_fmt = "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 128, np.uint8), format="bgr24")
+        picture = picture.reformat(format="yuvj420p")
+        picture.pts = 0
+        for p in cover.encode(picture) + cover.encode():
+            out.mux(p)
+        if v is not None:
+            for i in range(5):
+                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="bgr24")
+                frame.pts = i
+                for p in v.encode(frame):
+                    out.mux(p)
+            for p in v.encode():
+                out.mux(p)
+        for start in range(0, 48000, 1024):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 48000, start
+            for p in a.encode(frame):
+                out.mux(p)
+        for p in a.encode():
+            out.mux(p)
+    return path

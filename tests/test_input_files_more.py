@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import av
 import numpy as np
 import pytest
+from media import song_with_cover as song
 from PIL import Image
 
 from deepphoto.errors import DeepPhotoError
@@ -130,7 +131,12 @@ def test_batch_paints_a_multi_page_tiff_and_notes_its_pages(tmp_path):
     from deepphoto.batch.actors import paint_photo
 
     tif = pages(tmp_path / "scan.tif", 3)
-    pipe = SimpleNamespace(reset=lambda: None, photo=lambda image: image, person_share=0.5, settings=None)
+    pipe = SimpleNamespace(
+        reset=lambda: None,
+        photo=lambda image, painted=None, kept=None: image,
+        person_share=0.5,
+        settings=SimpleNamespace(region="background"),
+    )
     frames, note = paint_photo(pipe, tif, tmp_path / "out.png")
     assert frames == 1 and note == "a TIFF of 3 pages: only the first is used"
     assert (tmp_path / "out.png").is_file()
@@ -249,43 +255,6 @@ def test_a_batch_chunk_of_a_webm_with_transparency_is_on_white(tmp_path):
 
 
 # ---------------------------------------------------------------- a song with its cover art
-
-
-def song(path: Path, video: bool = False) -> Path:
-    """An MP4 of one second of silence with a cover picture (an attached picture: FFmpeg lists it as
-    a video stream), as a music download names it; ``video``: a short clip beside them."""
-    with av.open(str(path), "w", format="mp4") as out:
-        v = None
-        if video:
-            v = out.add_stream("libx264", rate=10)
-            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("aac", rate=48000)
-        a.layout = "mono"
-        cover = out.add_stream("mjpeg")
-        cover.width = cover.height = 32
-        cover.pix_fmt = "yuvj420p"
-        cover.disposition = av.stream.Disposition.attached_pic
-        picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 128, np.uint8), format="bgr24")
-        picture = picture.reformat(format="yuvj420p")
-        picture.pts = 0
-        for p in cover.encode(picture) + cover.encode():
-            out.mux(p)
-        if v is not None:
-            for i in range(5):
-                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="bgr24")
-                frame.pts = i
-                for p in v.encode(frame):
-                    out.mux(p)
-            for p in v.encode():
-                out.mux(p)
-        for start in range(0, 48000, 1024):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 48000, start
-            for p in a.encode(frame):
-                out.mux(p)
-        for p in a.encode():
-            out.mux(p)
-    return path
 
 
 def test_training_clips_refuse_a_song_with_cover_art_in_one_line(tmp_path):

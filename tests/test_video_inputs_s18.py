@@ -11,6 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from media import song_with_cover
 from PIL import Image
 
 from deepphoto.errors import DeepPhotoError
@@ -100,26 +101,7 @@ def test_a_clip_with_a_gap_into_matroska_ends_with_its_last_frame(tmp_path):
 def test_an_audio_file_with_cover_art_has_no_video_stream(tmp_path):
     """A song with its cover (an attached picture, which FFmpeg lists as a video stream) is refused
     in one line, not made into a video of one frame lasting 11 microseconds."""
-    song = tmp_path / "song.m4a"
-    with av.open(str(song), "w", format="mp4") as out:
-        a = out.add_stream("aac", rate=48000)
-        a.layout = "mono"
-        cover = out.add_stream("mjpeg")
-        cover.width = cover.height = 32
-        cover.pix_fmt = "yuvj420p"
-        cover.disposition = av.stream.Disposition.attached_pic
-        picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 128, np.uint8), format="bgr24")
-        picture = picture.reformat(format="yuvj420p")
-        picture.pts = 0
-        for p in cover.encode(picture) + cover.encode():
-            out.mux(p)
-        for start in range(0, 48000, 1024):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 48000, start
-            for p in a.encode(frame):
-                out.mux(p)
-        for p in a.encode():
-            out.mux(p)
+    song = song_with_cover(tmp_path / "song.m4a")
     with pytest.raises(DeepPhotoError, match=r"has no video stream \(only a cover picture\)"):
         open_source(str(song))
 

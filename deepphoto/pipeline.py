@@ -52,6 +52,20 @@ def person_note(share: float | None, region: str) -> str:
     return ""
 
 
+CLEAR_SHARE = 0.25  # a photo this transparent is told that paint on its clear parts does not show
+
+
+def clear_note(alpha: np.ndarray | None, region: str) -> str:
+    """'' or what a user is told of a photo kept transparent: paint on its clear parts (alpha under
+    half) does not show, where they are a large share of it and more than the person is painted."""
+    if alpha is None or region == "person":
+        return ""
+    clear = float((alpha < 128).mean())
+    if clear < CLEAR_SHARE:
+        return ""
+    return f"{clear:.0%} of it is transparent, and paint there does not show (write a .jpg to see it on white)"
+
+
 def mask_settings(s: Settings) -> MaskSettings:
     return MaskSettings(s.threshold, s.smooth, s.feather, s.refine, s.seg_every, s.skip_still)
 

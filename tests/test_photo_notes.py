@@ -90,3 +90,23 @@ def test_paint_on_clear_parts_is_said_not_to_show(stand_ins, tmp_path, capsys, r
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "81% of it is transparent, and paint there does not show" in err, err
+
+
+def test_batch_notes_paint_on_clear_parts_too(tmp_path):
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    from types import SimpleNamespace
+
+    from deepphoto.batch.actors import paint_photo
+
+    rgba = np.zeros((120, 160, 4), np.uint8)
+    rgba[30:90, 50:110] = (40, 40, 40, 255)
+    cv2.imwrite(str(tmp_path / "cutout.png"), rgba)
+    pipe = SimpleNamespace(
+        reset=lambda: None,
+        photo=lambda image, painted=None, kept=None: image,
+        person_share=0.5,
+        settings=SimpleNamespace(region="background"),
+    )
+    assert paint_photo(pipe, tmp_path / "cutout.png", tmp_path / "out.png")[1] == (
+        "81% of it is transparent, and paint there does not show (write a .jpg to see it on white)"
+    )

@@ -39,13 +39,15 @@ def paint_photo(pipe: Pipeline, source: Path, out: Path) -> tuple[int, str]:
     a stream's frame had a rim of paint along the person and differed from edit's by up to 133
     levels), its transparency kept, written as ``out`` (PNG, under a temporary name until
     complete; the driver moves it into place). Returns (1, what ``edit`` would have warned of)."""
-    from deepphoto.pipeline import person_note
+    from deepphoto.pipeline import clear_note, person_note
 
     notes: list[str] = []
     image, alpha = read_image_alpha(source, warn=notes.append)
     pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
     styled = pipe.photo(image, None, None if alpha is None else off_white(image.copy(), alpha))  # as edit
     if note := person_note(pipe.person_share, pipe.settings.region):  # as edit warns
+        notes.append(note)
+    if note := clear_note(alpha, pipe.settings.region):  # paint on clear parts does not show
         notes.append(note)
     if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
         styled = np.dstack([styled, alpha])

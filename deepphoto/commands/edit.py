@@ -12,7 +12,6 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, whole
 
 ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # outputs that keep a photo's transparency
-CLEAR_SHARE = 0.25  # a photo this transparent is told that paint on its clear parts does not show
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from deepphoto.frames import off_white, read_image_alpha
-    from deepphoto.pipeline import Pipeline, person_note, read_photo
+    from deepphoto.pipeline import Pipeline, clear_note, person_note, read_photo
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
     from deepphoto.stream.sinks import check_encodable, check_output_file, write_image_atomic
@@ -114,13 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if keeps_alpha:  # kept where the file can hold it
         import numpy as np
 
-        clear = float((alpha < 128).mean())
-        if clear >= CLEAR_SHARE and settings.region != "person":
-            print(
-                f"deepphoto: warning: {args.input}: {clear:.0%} of it is transparent, and paint there does not "
-                "show (write a .jpg to see it on white)",
-                file=sys.stderr,
-            )
+        if note := clear_note(alpha, settings.region):
+            print(f"deepphoto: warning: {args.input}: {note}", file=sys.stderr)
         out = np.dstack([out, alpha])
     elif alpha is not None:  # it was lost without a word
         suffix = args.output.suffix.lower()

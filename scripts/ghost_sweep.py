@@ -35,6 +35,17 @@ painting candidate is adopted (the defect seen on ordinary, well-lit footage).
 
     python scripts/ghost_sweep.py --json /tmp/ghost/sweep.json
     python scripts/ghost_sweep.py --combo "colour,ring 6" --json /tmp/ghost/combo.json
+
+ELEVENTH ROUND (``--eleventh``; rule written before the run): ``MaskSmoother(contradicted=6)``
+against today's ``MaskSmoother()``, both with today's default hold (``PaintingHold()``, ring 6
+moved). Adopt it as the default only if (a) the total mask ghost (stale person + stale background,
+over every clip) falls by at least 25%, (b) the worst output flicker over the four worst pairs rises
+by at most 0.05 grey levels, (c) the worst lag stays at most 1 frame and the worst still-scene mask
+flicker ratio at most 0.5 on every clip run. The mask's numbers do not depend on the hold: those of
+clips not run here are read from the tenth round's ``--json`` (``--tenth``).
+
+    python scripts/ghost_sweep.py --eleventh --match short_hamilton,zoom-fashion \
+        --json /tmp/ghost2/eleventh.json --tenth /tmp/ghost/sweep.json
 """
 
 from __future__ import annotations
@@ -110,6 +121,9 @@ HOLDS: dict[str, dict] = {
     "ring 4 moved": {"ring": 4, "ring_moved": True},
     "ring 6 moved": {"ring": 6, "ring_moved": True},
 }
+# the eleventh round: today's smoother and the candidate, both with today's default hold
+ELEVENTH_MASKS: dict[str, dict] = {"today": {}, "contradicted 6": {"contradicted": 6}}
+ELEVENTH_HOLDS: dict[str, dict] = {"default": {}}
 PAINT_LEVEL = 12 / 255  # output against a fresh composite: a held paint this far off is wrong
 RUN = 3  # frames in a row before a pixel counts as a ghost
 
@@ -257,10 +271,12 @@ def main() -> None:
     p.add_argument("--summary", action="store_true", help="print the summary of --json and stop")
     p.add_argument("--masks", default=None, help="only these mask candidates (comma-separated; default all)")
     p.add_argument("--holds", default=None, help="only these hold candidates (comma-separated; default all)")
+    p.add_argument("--eleventh", action="store_true", help="the eleventh round: today against contradicted 6")
+    p.add_argument("--tenth", type=Path, default=None, help="the tenth round's --json (mask rows of other clips)")
     args = p.parse_args()
     results: dict[str, dict] = json.loads(args.json.read_text()) if args.json.exists() else {}
     if args.summary:
-        summarise(results)
+        summarise(results) if not args.eleventh else eleventh_summary(results, args.tenth)
         return
     m, hk = args.combo.split(",") if args.combo else ("", "")
     clips = [c for c in CLIPS if any(x in c[0] for x in args.match.split(","))]
@@ -273,7 +289,9 @@ def main() -> None:
                 if style not in pipes:
                     pipes[style] = Pipeline(Settings.create(style=style, region="background"))
                 images = frames_of(path, size, frames, Path(t))
-                if args.combo:
+                if args.eleventh:
+                    results[name] = run_clip(pipes[style], images, ELEVENTH_MASKS, ELEVENTH_HOLDS)
+                elif args.combo:
                     results[name] = combo_clip(pipes[style], images, m, hk)
                 else:
                     masks = {k: v for k, v in MASKS.items() if not args.masks or k in args.masks.split(",")}
@@ -284,7 +302,50 @@ def main() -> None:
     finally:
         for pipe in pipes.values():
             pipe.close()
-    summarise(results)
+    summarise(results) if not args.eleventh else eleventh_summary(results, args.tenth)
+
+
+def eleventh_summary(results: dict[str, dict], tenth: Path | None) -> None:
+    """The eleventh round's rule: mask rows of every clip (this run's, else the tenth round's),
+    output flicker of the four worst pairs from this run (today's default hold)."""
+    old: dict[str, dict] = json.loads(tenth.read_text()) if tenth else {}
+    keys = ["stale person %", "stale background %", "lag", "flicker ratio"]
+    rows: dict[str, dict[str, dict]] = {}
+    for name, *_ in CLIPS:
+        src = results.get(name) or old.get(name)
+        if src is None:
+            continue
+        rows[name] = {k: {key: src["masks"][k][key] for key in keys} for k in ELEVENTH_MASKS}
+        if name in results and name in old:  # this run against the tenth round's, same masks
+            diff = max(
+                abs(results[name]["masks"][k][key] - old[name]["masks"][k][key])
+                for k in ELEVENTH_MASKS
+                for key in keys[:2]
+            )
+            print(f"{name:40} mask ghost differs from the tenth round's by at most {diff:.6f}")
+    ghost = {k: sum(r[k][key] for r in rows.values() for key in keys[:2]) for k in ELEVENTH_MASKS}
+    pairs = [n for n in WORST_PAIRS if n in results]
+    flick = {k: max(results[n]["masks"][k]["output flicker"] for n in pairs) for k in ELEVENTH_MASKS}
+    lag = {k: max(r[k]["lag"] for r in rows.values()) for k in ELEVENTH_MASKS}
+    ratio = {
+        k: max(r[k]["flicker ratio"] for r in rows.values() if np.isfinite(r[k]["flicker ratio"]))
+        for k in ELEVENTH_MASKS
+    }
+    for k in ELEVENTH_MASKS:
+        worst = max(pairs, key=lambda n: results[n]["masks"][k]["output flicker"])
+        print(
+            f"{k:16} {len(rows)} clips: stale person {sum(r[k]['stale person %'] for r in rows.values()):.3f}"
+            f" + stale background {sum(r[k]['stale background %'] for r in rows.values()):.3f} = {ghost[k]:.3f};"
+            f" worst output flicker ({len(pairs)} pairs) {flick[k]:.3f} ({worst}); worst lag {lag[k]:.2f};"
+            f" worst ratio {ratio[k]:.3f}"
+        )
+    fall = 1 - ghost["contradicted 6"] / ghost["today"]
+    rise = flick["contradicted 6"] - flick["today"]
+    a, b = fall >= 0.25, rise <= 0.05
+    c = lag["contradicted 6"] <= 1 and ratio["contradicted 6"] <= 0.5
+    print(f"(a) ghost falls {100 * fall:.1f}% (>= 25%): {a}; (b) flicker rises {rise:+.3f} (<= 0.05): {b};")
+    print(f"(c) lag {lag['contradicted 6']:.2f} <= 1 and ratio {ratio['contradicted 6']:.3f} <= 0.5: {c}")
+    print("adopt" if a and b and c and len(pairs) == 4 else "keep today's")
 
 
 def combo_clip(pipe: Pipeline, images: list[np.ndarray], mask: str, hold: str) -> dict:

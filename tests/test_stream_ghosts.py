@@ -139,12 +139,26 @@ def stale_frames(smoother: MaskSmoother, leaves: int = 10, frames: int = 20) -> 
 
 
 def test_a_person_of_the_sky_grey_is_followed_when_colour_counts() -> None:
-    assert stale_frames(MaskSmoother(0.7, colour=False)) >= 3  # the defect: grey alone sees nothing move
+    # the defect: grey alone sees nothing move (without the contradiction limit, which is on by default)
+    assert stale_frames(MaskSmoother(0.7, colour=False, contradicted=0)) >= 3
     assert stale_frames(MaskSmoother(0.7, colour=True)) == 0
 
 
 def test_a_contradicted_hold_gives_way_after_its_frames() -> None:
     assert stale_frames(MaskSmoother(0.7, contradicted=6)) <= 6
+
+
+def test_a_person_of_the_sky_grey_is_let_go_within_six_frames_by_default() -> None:
+    """The eleventh round's default: the mask no longer holds a person the network has not seen
+    for 6 frames, even where grey alone sees nothing move; ``--smooth 0`` is still the raw mask."""
+    assert stale_frames(MaskSmoother(0.7, contradicted=0), frames=40) >= 20  # held on and on before
+    assert stale_frames(MaskSmoother(0.7), frames=40) <= 6
+    plain = MaskSmoother(0.0)
+    for t in range(12):
+        frame, truth = sky_and_shirt(t, 6)
+        raw = np.clip(truth + 0.1 * t, 0, 1).astype(np.float32)
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255
+        assert np.array_equal(plain(raw, grey, frame), raw)
 
 
 def test_colour_and_contradicted_with_smooth_zero_are_the_raw_mask() -> None:

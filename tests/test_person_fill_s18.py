@@ -111,10 +111,10 @@ def test_the_photo_painter_of_the_pipeline_fills_only_the_band(monkeypatch: pyte
             self.scale, self.engine = scale, engine
 
         def painter(self, style: str) -> object:
-            return lambda frame: seen.append(frame) or frame
+            return lambda frame, weights=None: seen.append(frame) or frame
 
     monkeypatch.setattr(deepphoto.stylizer, "Stylizer", Recording)
-    fake = SimpleNamespace(stylizer=None, threads=1)
+    fake = SimpleNamespace(stylizer=None, threads=1, _exposure_weights=lambda: None)
     paint = Pipeline._painter(fake, Settings(style="wave", region="background"), "wave")  # type: ignore[arg-type]
     frame, person = close_up()
     paint(frame, cv2.resize(person, (160, 120), interpolation=cv2.INTER_AREA))

@@ -100,11 +100,12 @@ CLIPS: list[tuple[str, Path, tuple[int, int] | None, str, int]] = [
 ]
 WORST_PAIRS = [c[0] for c in CLIPS[3:7]]
 
-# MaskSmoother arguments (smooth 0.7, the rest its defaults unless named)
+# MaskSmoother arguments (smooth 0.7, the rest its defaults unless named; contradicted pinned to the
+# tenth round's 0 where not named: its default since the eleventh round is 6)
 MASKS: dict[str, dict] = {
-    "today": {},
-    "noise 0": {"noise_scale": 0.0},
-    "colour": {"colour": True},
+    "today": {"contradicted": 0},
+    "noise 0": {"noise_scale": 0.0, "contradicted": 0},
+    "colour": {"colour": True, "contradicted": 0},
     "contradicted 6": {"contradicted": 6},
     "contradicted 12": {"contradicted": 12},
     "colour + contradicted 6": {"colour": True, "contradicted": 6},
@@ -122,7 +123,7 @@ HOLDS: dict[str, dict] = {
     "ring 6 moved": {"ring": 6, "ring_moved": True},
 }
 # the eleventh round: today's smoother and the candidate, both with today's default hold
-ELEVENTH_MASKS: dict[str, dict] = {"today": {}, "contradicted 6": {"contradicted": 6}}
+ELEVENTH_MASKS: dict[str, dict] = {"today": {"contradicted": 0}, "contradicted 6": {"contradicted": 6}}
 ELEVENTH_HOLDS: dict[str, dict] = {"default": {}}
 PAINT_LEVEL = 12 / 255  # output against a fresh composite: a held paint this far off is wrong
 RUN = 3  # frames in a row before a pixel counts as a ghost
@@ -350,7 +351,7 @@ def eleventh_summary(results: dict[str, dict], tenth: Path | None) -> None:
 
 def combo_clip(pipe: Pipeline, images: list[np.ndarray], mask: str, hold: str) -> dict:
     """Today's smoother and hold against the pair (``mask``, ``hold``), as ``run_clip`` rows."""
-    today = run_clip(pipe, images, {"today": {}}, {"today": HOLDS["today"]})
+    today = run_clip(pipe, images, {"today": MASKS["today"]}, {"today": HOLDS["today"]})
     pair = run_clip(pipe, images, {"pair": MASKS[mask]}, {"pair": HOLDS[hold]})
     return {
         "masks": {"today": today["masks"]["today"], f"{mask} + {hold}": pair["masks"]["pair"]},

@@ -12,6 +12,7 @@ normalisation, softmax-like heads and resizes stay in float.
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ CALIBRATION_PERCENTILE = 99.99
 # first `run` killed on a machine with less); histograms of a few feeds at a time are merged
 # instead (ONNX Runtime's own merge: the bins widen as larger values come): about 1.4 GB.
 CALIBRATION_CHUNK = 4
+_CHUNKING = threading.Lock()  # the patch is process-wide: builds on threads (TensorRT's too) take turns
 
 
 def quantize_int8(
@@ -103,17 +105,18 @@ def _histograms_in_chunks(size: int) -> Iterator[None]:
     merging each chunk's histograms into the last's, rather than holding every feed's activations."""
     from onnxruntime.quantization.calibrate import HistogramCalibrater
 
-    whole = HistogramCalibrater.collect_data
+    with _CHUNKING:
+        whole = HistogramCalibrater.collect_data
 
-    def in_chunks(self: HistogramCalibrater, data_reader: object) -> None:
-        while (chunk := _Chunk(data_reader, size)).first is not None:
-            whole(self, chunk)
+        def in_chunks(self: HistogramCalibrater, data_reader: object) -> None:
+            while (chunk := _Chunk(data_reader, size)).first is not None:
+                whole(self, chunk)
 
-    HistogramCalibrater.collect_data = in_chunks  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        HistogramCalibrater.collect_data = whole  # type: ignore[method-assign]
+        HistogramCalibrater.collect_data = in_chunks  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            HistogramCalibrater.collect_data = whole  # type: ignore[method-assign]
 
 
 def cpu_has_vnni() -> bool:

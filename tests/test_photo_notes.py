@@ -110,3 +110,25 @@ def test_batch_notes_paint_on_clear_parts_too(tmp_path):
     assert paint_photo(pipe, tmp_path / "cutout.png", tmp_path / "out.png")[1] == (
         "81% of it is transparent, and paint there does not show (write a .jpg to see it on white)"
     )
+
+
+def test_a_still_png_or_webp_is_told_by_its_header_not_decoded_again(monkeypatch):
+    """The Studio asks of every upload whether it is an animation: a still picture's header says it
+    is not (a 40-megapixel PNG was decoded twice); an animated one is still found."""
+    import io
+
+    from PIL import Image
+
+    from deepphoto.stream import animation
+
+    pictures = [Image.fromarray(np.full((40, 60, 3), 60 * i, np.uint8)) for i in range(3)]
+    for kind in ("PNG", "WEBP"):
+        still, moving = io.BytesIO(), io.BytesIO()
+        pictures[0].save(still, kind)
+        pictures[0].save(moving, kind, save_all=True, append_images=pictures[1:], duration=100)
+        if not hasattr(cv2, "imdecodeanimation"):
+            pytest.skip("this OpenCV cannot tell an animation's frames")
+        assert animation.data_has_frames(np.frombuffer(moving.getvalue(), np.uint8))
+        with monkeypatch.context() as m:
+            m.setattr(animation, "decode_chunk", lambda *a, k=kind: pytest.fail(f"a still {k} decoded again"))
+            assert not animation.data_has_frames(np.frombuffer(still.getvalue(), np.uint8))

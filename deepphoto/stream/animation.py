@@ -62,7 +62,15 @@ def has_frames(path: Path) -> bool:
 
 
 def data_has_frames(data: np.ndarray) -> bool:
-    """``has_frames`` of a file's bytes (an upload)."""
+    """``has_frames`` of a file's bytes (an upload). A PNG without an animation chunk (acTL) before
+    its picture, or a WebP without the animation flag, is told by its header, not decoded again."""
     if not hasattr(cv2, "imdecodeanimation") or not _may_be_animated(bytes(data[:12])):
         return False
+    head = bytes(data[:21])
+    if head[:4] == b"\x89PNG":
+        picture = bytes(data[: 1 << 20]).find(b"IDAT")
+        if b"acTL" not in bytes(data[: picture if picture > 0 else 1 << 20]):
+            return False
+    elif head[:4] == b"RIFF" and (head[12:16] != b"VP8X" or not head[20] & 0x02):
+        return False  # a simple WebP (VP8 / VP8L) or an extended one without animation
     return len(decode_chunk(data, 0, 2)[0]) > 1

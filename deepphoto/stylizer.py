@@ -10,7 +10,7 @@ import numpy as np
 
 from deepphoto.engines.base import Engine
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import to_bgr8
+from deepphoto.frames import rgb_planes, to_bgr8
 from deepphoto.models.shipped import style_names, style_vector
 
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
@@ -186,8 +186,7 @@ class Stylizer:
         if getattr(self.engine, "device", "cpu") == "cuda" and hasattr(self.engine, "run_image"):
             styled = self.engine.run_image(small, vector)  # converted on the GPU: 8-bit pictures cross
         else:
-            rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32).transpose(2, 0, 1)[None] * (1 / 255)
-            out = self.engine.run(rgb, vector)[0]
+            out = self.engine.run(rgb_planes(small), vector)[0]
             # RGB planes in [0, 1] -> BGR uint8, rounded and clipped (OpenCV: 4x numpy's clip-scale-cast).
             styled = cv2.merge([cv2.convertScaleAbs(np.asarray(out[c], np.float32), alpha=255.0) for c in (2, 1, 0)])
         styled = keep_exposure(small, styled, self.exposure, weights)

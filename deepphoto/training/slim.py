@@ -24,7 +24,7 @@ from torch import Tensor
 
 from deepphoto.models.lightnet import LightNet, _up
 
-RIDGE = 1e-3  # relative to the mean diagonal of X'X
+RIDGE = 1e-4  # relative to the mean variance of the features
 
 
 @torch.no_grad()
@@ -123,12 +123,15 @@ def _pixels(x: torch.Tensor, limit: int, rng: np.random.Generator) -> torch.Tens
 
 
 def _ridge(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weights (out, in) and bias (out) of the least-squares fit y ~ x W' + b, lightly ridged."""
-    xb = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], 1)
-    gram = xb.T @ xb
+    """Weights (out, in) and bias (out) of the least-squares fit y ~ x W' + b on centred data,
+    lightly ridged (``RIDGE`` times the mean variance of x's columns)."""
+    x, y = x.double(), y.double()
+    mx, my = x.mean(0), y.mean(0)
+    xc = x - mx
+    gram = xc.T @ xc
     gram += torch.eye(len(gram), dtype=torch.float64) * RIDGE * gram.diagonal().mean()
-    sol = torch.linalg.solve(gram, xb.T @ y.double())
-    return sol[:-1].T.float(), sol[-1].float()
+    w = torch.linalg.solve(gram, xc.T @ (y - my)).T
+    return w.float(), (my - w @ mx).float()
 
 
 @torch.no_grad()

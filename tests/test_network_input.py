@@ -42,3 +42,17 @@ def test_style_input_same_numbers() -> None:
     x = rgb_planes(bgr)
     assert x.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(x, plain)
+
+
+def test_mediapipe_input_same_numbers() -> None:
+    pytest.importorskip("ai_edge_litert", reason="the MediaPipe peer needs the 'peers' extra")
+    from deepphoto.segmenters.mediapipe import MediaPipeSegmenter
+
+    try:
+        seg = MediaPipeSegmenter()
+    except Exception as e:  # the .tflite is fetched by 'deepphoto assets'
+        pytest.skip(f"MediaPipe's selfie model is not cached: {e}")
+    bgr = np.random.default_rng(6).integers(0, 256, (301, 203, 3), dtype=np.uint8)
+    small = cv2.resize(bgr, seg.input_size, interpolation=cv2.INTER_AREA)
+    plain = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32)[None] * (1 / 255)
+    np.testing.assert_array_equal(seg.prepare(bgr), plain)

@@ -46,6 +46,30 @@ clips not run here are read from the tenth round's ``--json`` (``--tenth``).
 
     python scripts/ghost_sweep.py --eleventh --match short_hamilton,zoom-fashion \
         --json /tmp/ghost2/eleventh.json --tenth /tmp/ghost/sweep.json
+
+TWELFTH ROUND (``--twelfth``; rule written before the run): a gated ring. Inside the ring the hold
+takes the new painting only on pixels where it differs from what is shown by more than G grey
+levels (any channel, as the deadband measures; ``PaintingHold(ring_gate=G)``); elsewhere in the
+ring the pixel is held as outside it. A glow left behind (the paint ghost counts > 12 levels) is
+still let go at once, while the style network's small frame-to-frame changes are held. Candidates,
+all with today's default smoother (``MaskSmoother()``, contradicted 6) and today's ring (6, moved)
+unless named: G = 4, 6 and 8; and two of this round's own, declared here before any result: a wider
+ring gated ("ring 8 gate 8": the gate should make a wider ring cheap in flicker and catch more of
+the glow) and the gate without the picture test ("gate 8 unmoved", ``ring_moved=False``: the tenth
+round added the picture test only because the ungated ring let the painting crawl where a dim
+clip's mask flips over a still picture, which the gate may hold by itself). Today: ``PaintingHold()``
+(ring 6 moved, no gate). Every clip of the tenth round is run (21), the four worst pairs first.
+
+RULE: adopt the candidate with the lowest worst output flicker over the four worst pairs
+(short_hamilton_clip and zoom-fashion at 640x480 and 1280x720) among those for which (a) the total
+paint ghost over every clip run is at most 10% above today's hold's, (b) the worst moving deviation
+over every clip run is at most 1.5x today's, and (c) the worst output flicker over the four pairs is
+lower than today's by more than 0.02 grey levels; a tie (equal to three decimals) goes to the lower
+total paint ghost. If none qualifies, or not all 21 clips were run, today's stays. An adopted
+candidate becomes the default of ``PaintingHold``. Result (run after the rule was written): none met
+(c), the best (gate 8) was lower by 0.011; today's stays (docs/benchmark/steadiness.md).
+
+    python scripts/ghost_sweep.py --twelfth --json /tmp/ghost12/twelfth.json
 """
 
 from __future__ import annotations
@@ -125,6 +149,16 @@ HOLDS: dict[str, dict] = {
 # the eleventh round: today's smoother and the candidate, both with today's default hold
 ELEVENTH_MASKS: dict[str, dict] = {"today": {"contradicted": 0}, "contradicted 6": {"contradicted": 6}}
 ELEVENTH_HOLDS: dict[str, dict] = {"default": {}}
+# the twelfth round: today's default smoother (contradicted 6) with today's hold and the gated rings
+TWELFTH_MASKS: dict[str, dict] = {"today": {}}
+TWELFTH_HOLDS: dict[str, dict] = {
+    "today": {"ring_gate": 0.0},
+    "gate 4": {"ring_gate": 4.0},
+    "gate 6": {"ring_gate": 6.0},
+    "gate 8": {"ring_gate": 8.0},
+    "ring 8 gate 8": {"ring": 8, "ring_gate": 8.0},
+    "gate 8 unmoved": {"ring_gate": 8.0, "ring_moved": False},
+}
 PAINT_LEVEL = 12 / 255  # output against a fresh composite: a held paint this far off is wrong
 RUN = 3  # frames in a row before a pixel counts as a ghost
 
@@ -274,13 +308,16 @@ def main() -> None:
     p.add_argument("--holds", default=None, help="only these hold candidates (comma-separated; default all)")
     p.add_argument("--eleventh", action="store_true", help="the eleventh round: today against contradicted 6")
     p.add_argument("--tenth", type=Path, default=None, help="the tenth round's --json (mask rows of other clips)")
+    p.add_argument("--twelfth", action="store_true", help="the twelfth round: today's hold against gated rings")
     args = p.parse_args()
     results: dict[str, dict] = json.loads(args.json.read_text()) if args.json.exists() else {}
     if args.summary:
-        summarise(results) if not args.eleventh else eleventh_summary(results, args.tenth)
+        report(results, args)
         return
     m, hk = args.combo.split(",") if args.combo else ("", "")
     clips = [c for c in CLIPS if any(x in c[0] for x in args.match.split(","))]
+    if args.twelfth:  # the four worst pairs first (the flicker), then the rest (the paint ghost)
+        clips = [c for c in clips if c[0] in WORST_PAIRS] + [c for c in clips if c[0] not in WORST_PAIRS]
     pipes: dict[str, Pipeline] = {}  # one per style, opened when first needed, kept to the end
     try:
         with tempfile.TemporaryDirectory() as t:
@@ -292,6 +329,8 @@ def main() -> None:
                 images = frames_of(path, size, frames, Path(t))
                 if args.eleventh:
                     results[name] = run_clip(pipes[style], images, ELEVENTH_MASKS, ELEVENTH_HOLDS)
+                elif args.twelfth:
+                    results[name] = run_clip(pipes[style], images, TWELFTH_MASKS, TWELFTH_HOLDS)
                 elif args.combo:
                     results[name] = combo_clip(pipes[style], images, m, hk)
                 else:
@@ -303,7 +342,67 @@ def main() -> None:
     finally:
         for pipe in pipes.values():
             pipe.close()
-    summarise(results) if not args.eleventh else eleventh_summary(results, args.tenth)
+    report(results, args)
+
+
+def report(results: dict[str, dict], args: argparse.Namespace) -> None:
+    if args.twelfth:
+        twelfth_summary(results)
+    elif args.eleventh:
+        eleventh_summary(results, args.tenth)
+    else:
+        summarise(results)
+
+
+def twelfth_summary(results: dict[str, dict]) -> dict:
+    """The twelfth round's rule (module docstring): per hold, the paint ghost over every clip run,
+    the worst output flicker over the four worst pairs (and each pair's), the worst moving
+    deviation; then the decision. Returns the rows and the decision."""
+    names = [n for n, *_ in CLIPS if n in results]
+    pairs = [n for n in WORST_PAIRS if n in results]
+    rows: dict[str, dict] = {}
+    for k in TWELFTH_HOLDS:
+        holds = {n: results[n]["holds"][k] for n in names}
+        worst_pair = max(pairs, key=lambda n: holds[n]["output flicker"]) if pairs else ""
+        dev_clip = max(names, key=lambda n: holds[n]["moving deviation"])
+        rows[k] = {
+            "paint ghost": sum(h["paint ghost %"] for h in holds.values()),
+            "worst flicker": holds[worst_pair]["output flicker"] if pairs else float("nan"),
+            "worst pair": worst_pair,
+            "pairs": {n: holds[n]["output flicker"] for n in pairs},
+            "worst moving deviation": holds[dev_clip]["moving deviation"],
+            "deviation clip": dev_clip,
+        }
+        r = rows[k]
+        print(
+            f"{k:16} {len(names)} clips: paint ghost {r['paint ghost']:.2f}; worst output flicker"
+            f" ({len(pairs)} pairs) {r['worst flicker']:.3f} ({r['worst pair']}); worst moving deviation"
+            f" {r['worst moving deviation']:.2f} ({r['deviation clip']})"
+        )
+        print("                 " + ", ".join(f"{n} {v:.3f}" for n, v in r["pairs"].items()))
+    today = rows["today"]
+    complete = len(names) == len(CLIPS) and len(pairs) == 4
+    passing = []
+    for k, r in rows.items():
+        if k == "today":
+            continue
+        a = r["paint ghost"] <= 1.10 * today["paint ghost"]
+        b = r["worst moving deviation"] <= 1.5 * today["worst moving deviation"]
+        c = today["worst flicker"] - r["worst flicker"] > 0.02
+        print(
+            f"{k:16} (a) paint ghost {r['paint ghost']:.2f} <= {1.10 * today['paint ghost']:.2f}: {a};"
+            f" (b) moving deviation {r['worst moving deviation']:.2f} <= {1.5 * today['worst moving deviation']:.2f}:"
+            f" {b}; (c) flicker falls {today['worst flicker'] - r['worst flicker']:+.3f} (> 0.02): {c}"
+        )
+        if a and b and c:
+            passing.append(k)
+    chosen = min(passing, key=lambda k: (round(rows[k]["worst flicker"], 3), rows[k]["paint ghost"]), default=None)
+    if not complete:
+        print(f"only {len(names)} of {len(CLIPS)} clips run: no decision (today's stays)")
+        chosen = None
+    else:
+        print(f"adopt {chosen}" if chosen else "keep today's")
+    return {"rows": rows, "chosen": chosen}
 
 
 def eleventh_summary(results: dict[str, dict], tenth: Path | None) -> None:

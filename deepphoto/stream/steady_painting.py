@@ -41,6 +41,7 @@ class PaintingHold:
         follow_camera: bool = False,
         ring: int = RING,
         ring_moved: bool = True,
+        ring_gate: float = 0.0,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
@@ -64,7 +65,12 @@ class PaintingHold:
         one sways); elsewhere the hold is unchanged (0: off);
         ``ring_moved``: the ring only around where the mask changed and the picture moved too (by
         ``moving`` on the grey copy, from the frame before or the one before that), so a network's
-        flips of the mask over a still picture (a dim, noisy room) do not let the painting crawl."""
+        flips of the mask over a still picture (a dim, noisy room) do not let the painting crawl;
+        ``ring_gate``: grey levels (0-255): within the ring a pixel takes the new painting at once
+        only where it is more than this far from what is shown (any channel, as the deadband
+        measures); elsewhere in the ring it is held as outside it, so a glow left behind is still
+        let go at once while the style network's small frame-to-frame changes stay held (0: the
+        whole ring takes the new painting)."""
         if not 0.0 <= hold < 1.0:
             raise ValueError("hold must be in [0, 1)")
         if not 0.0 <= still < moving:
@@ -79,6 +85,9 @@ class PaintingHold:
         self.follow_camera = follow_camera
         self.ring = max(0, ring)
         self.ring_moved = ring_moved
+        if not 0.0 <= ring_gate < 255.0:
+            raise ValueError("ring_gate must be in [0, 255)")
+        self.ring_gate = ring_gate
         self.change_before: np.ndarray | None = None  # the grey copy's change at the frame before (ring_moved)
         self.person: np.ndarray | None = None  # the last person mask seen (``ring``), at the grey copy's size
         self.uncovered: np.ndarray | None = None  # grey-copy pixels the camera's motion brought in
@@ -160,14 +169,30 @@ class PaintingHold:
         if self.follow_camera and self.prev_grey is not None and self.prev_grey.shape == grey.shape:
             self.follow(grey, (w, h))
         keep_small = self.keep(grey)
-        if around_person is not None:  # the person's glow is not held where they have left
+        gated = around_person is not None and self.ring_gate > 0.0
+        if around_person is not None and not gated:  # the person's glow is not held where they have left
             keep_small = keep_small * (1.0 - around_person)
         self.prev_grey = grey
         keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
+        if gated:  # in the ring, only a painting far from what is shown is taken at once
+            assert around_person is not None
+            taken = self.gate_ring(painting, around_person, (w, h))
+            keep = (keep * (1.0 - taken)).astype(np.float32)
+            keep_small = keep_small * (1.0 - cv2.resize(taken, size, interpolation=cv2.INTER_AREA))
         out = cv2.blendLinear(self.last, painting, keep, 1.0 - keep)
         self.last = out
         self.last_grey = self.last_grey + (1.0 - keep_small) * (grey - self.last_grey)
         return self.shown_output(out, keep)
+
+    def gate_ring(self, painting: np.ndarray, around_person: np.ndarray, full: tuple[int, int]) -> np.ndarray:
+        """Per pixel of the frame, the share let go at once (0-1): in the ring (``around_person``, on
+        the grey copy), where the new painting is more than ``ring_gate`` from what is shown (any
+        channel); 0 elsewhere, so outside the released pixels the hold is exactly as without a ring."""
+        shown = self.shown if self.shown is not None and self.shown.shape == painting.shape else self.last
+        assert shown is not None
+        far = (largest_channel(cv2.absdiff(painting, shown)) > self.ring_gate).astype(np.float32)
+        ring = cv2.resize(around_person, full, interpolation=cv2.INTER_LINEAR)
+        return ring * far
 
     def follow(self, grey: np.ndarray, full: tuple[int, int]) -> None:
         """Move what is held (painting, its picture, what is shown) with the camera, if it moved."""
@@ -192,12 +217,7 @@ class PaintingHold:
         if self.shown is None or self.shown.shape != held.shape:
             self.shown = held.copy()
             return held  # a frame of its own: what is shown is changed in place later
-        apart = cv2.absdiff(held, self.shown)
-        if apart.ndim == 3:  # the largest channel's difference (OpenCV: numpy's max over an axis is slow)
-            channels = cv2.split(apart)
-            apart = channels[0]
-            for channel in channels[1:]:
-                apart = cv2.max(apart, channel)
+        apart = largest_channel(cv2.absdiff(held, self.shown))
         if apart.size == 1:  # OpenCV takes a 1x1 picture for a scalar and refuses to compare it with one
             take = ((apart > self.deadband) | (keep < 0.5 * self.hold)).astype(np.uint8) * 255
         else:
@@ -205,3 +225,14 @@ class PaintingHold:
             take = cv2.bitwise_or(take, cv2.compare(keep, 0.5 * self.hold, cv2.CMP_LT))
         cv2.copyTo(held, take, self.shown)
         return self.shown.copy()
+
+
+def largest_channel(apart: np.ndarray) -> np.ndarray:
+    """Per pixel, the largest channel of ``apart`` (OpenCV: numpy's max over an axis is slow)."""
+    if apart.ndim != 3:
+        return apart
+    channels = cv2.split(apart)
+    out = channels[0]
+    for channel in channels[1:]:
+        out = cv2.max(out, channel)
+    return out

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/decoder_latency.py 128:4:32:3 128:4:32:1 96:2:32:1 [--size 352]
 
 Each shape is WIDTH:CRP_STAGES:FINE_LEVEL:HEAD. Exported and quantized as the engines do (QDQ,
-per channel, percentile calibration, on 4 random inputs: latency does not depend on the values),
+per channel, percentile calibration, LightNet's op types; on 4 random inputs: latency does not
+depend on the values),
 then timed in one process, alternating between shapes (12 rounds of 20 runs each, medians), at
 2 threads with ONNX Runtime on the CPU. A benchmark, not a test.
 """
@@ -20,6 +21,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from deepphoto.engines.models import model_spec
 from deepphoto.engines.quantize import quantize_int8
 from deepphoto.models import onnx_cache
 from deepphoto.models.lightnet import LightNet, LightNetProb
@@ -46,7 +48,8 @@ def int8_file(spec: str, folder: Path) -> Path:
         {"rgb": {0: "N", 2: "H", 3: "W"}, "prob": {0: "N", 2: "h", 3: "w"}},
     )
     rng = np.random.default_rng(0)
-    quantize_int8(float_onnx, out, ({"rgb": rng.random((1, 3, 352, 352), dtype=np.float32)} for _ in range(4)))
+    feeds = ({"rgb": rng.random((1, 3, 352, 352), dtype=np.float32)} for _ in range(4))
+    quantize_int8(float_onnx, out, feeds, op_types=list(model_spec("lightnet").int8_ops))
     return out
 
 

@@ -360,6 +360,8 @@ def twelfth_summary(results: dict[str, dict]) -> dict:
     deviation; then the decision. Returns the rows and the decision."""
     names = [n for n, *_ in CLIPS if n in results]
     pairs = [n for n in WORST_PAIRS if n in results]
+    if not names:
+        raise SystemExit("twelfth round: no clip in the results")
     rows: dict[str, dict] = {}
     for k in TWELFTH_HOLDS:
         holds = {n: results[n]["holds"][k] for n in names}

@@ -56,3 +56,14 @@ def test_mediapipe_input_same_numbers() -> None:
     small = cv2.resize(bgr, seg.input_size, interpolation=cv2.INTER_AREA)
     plain = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32)[None] * (1 / 255)
     np.testing.assert_array_equal(seg.prepare(bgr), plain)
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32)]
+)
+def test_not_bgr8_refused(bad: np.ndarray) -> None:
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.frames import rgb_planes
+
+    with pytest.raises(DeepPhotoError, match="BGR uint8"):
+        rgb_planes(bad)

@@ -74,7 +74,7 @@ def average_weights(
             theirs = {k: v for k, v in theirs.items() if k in shapes}
         if theirs != shapes:
             raise DeepPhotoError(f"{path}: its tensors differ from {paths[0]}'s; only one architecture averages")
-        same = ("width", "styles", "crp_stages", "head") + (() if first_architecture else ("fine_level",))
+        same = ("width", "styles", "crp_stages") + (() if first_architecture else ("fine_level",))
         if any(cfg.get(k) != config.get(k) for k in same):
             raise DeepPhotoError(f"{path}: its config differs from {paths[0]}'s ({cfg} vs {config})")
     mean = {k: torch.stack([s[k] for s, _ in states]).mean(0) for k in first}

@@ -48,7 +48,7 @@ class MediaPipeSegmenter(PersonSegmenter):
         small = cv2.resize(to_bgr8(frame), self.input_size, interpolation=cv2.INTER_AREA)
         # scaled straight into the float buffer, one pass (the same numbers; as LightNet's input)
         out = np.empty((1, *small.shape), np.float32)
-        np.multiply(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), np.float32(1 / 255), out=out[0], casting="unsafe")
+        np.multiply(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), np.float32(1 / 255), out=out[0])
         return out
 
     def infer(self, x: np.ndarray) -> np.ndarray:

@@ -50,10 +50,10 @@ def _streams(net: LightNet, rgb: torch.Tensor) -> tuple[list[torch.Tensor], Tens
 
 
 def _readers(net: LightNet, level: int) -> list[torch.Tensor]:
-    """The weights that read a level's stream, as (out, in) matrices (3x3 kernels summed over taps)."""
+    """The weights that read a level's stream, as (out, in) matrices (a 3x3 kernel: its taps' sizes summed)."""
     if level < 3:
         return [net.adapt[level].weight.flatten(1)]
-    mats = [net.classifier.weight.sum((2, 3))]
+    mats = [net.classifier.weight.abs().sum((2, 3))]  # a 3x3 kernel's taps by size: they may cancel
     if net.fine_level:
         mats.append(net.fine_adapt.weight.flatten(1))
     return mats
@@ -171,6 +171,8 @@ def slim(net: LightNet, images: list[torch.Tensor], width: int, stages: int, hea
     [0, 1], H and W multiples of 32)."""
     if width > net.width:
         raise ValueError(f"width {width}: at most the network's {net.width}")
+    if head not in (1, net.head):
+        raise ValueError(f"head {head}: 1, or the network's own ({net.head})")
     net = net.eval()
     cut = fewer_stages(net, stages)
     scores = channel_scores(cut, images)

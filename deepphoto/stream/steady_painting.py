@@ -42,6 +42,7 @@ class PaintingHold:
         ring: int = RING,
         ring_moved: bool = True,
         ring_gate: float = 0.0,
+        ring_keep: float = 0.0,
     ) -> None:
         """``hold``: share of the previous output kept where the picture is still (0 = off, < 1);
         ``still`` / ``moving``: grey change (0-1, on the grey copy) below which a pixel is still,
@@ -70,7 +71,11 @@ class PaintingHold:
         only where it is more than this far from what is shown (any channel, as the deadband
         measures); elsewhere in the ring it is held as outside it, so a glow left behind is still
         let go at once while the style network's small frame-to-frame changes stay held (0: the
-        whole ring takes the new painting)."""
+        whole ring takes the new painting);
+        ``ring_keep``: within the ring (ungated) the hold keeps this share of its usual weight
+        instead of none, so what is left behind there fades geometrically rather than at once and
+        the style network's repaints near a moving person are partly averaged (0: the whole ring
+        takes the new painting at once, < 1)."""
         if not 0.0 <= hold < 1.0:
             raise ValueError("hold must be in [0, 1)")
         if not 0.0 <= still < moving:
@@ -88,6 +93,9 @@ class PaintingHold:
         if not 0.0 <= ring_gate < 255.0:
             raise ValueError("ring_gate must be in [0, 255)")
         self.ring_gate = ring_gate
+        if not 0.0 <= ring_keep < 1.0:
+            raise ValueError("ring_keep must be in [0, 1)")
+        self.ring_keep = ring_keep
         self.change_before: np.ndarray | None = None  # the grey copy's change at the frame before (ring_moved)
         self.person: np.ndarray | None = None  # the last person mask seen (``ring``), at the grey copy's size
         self.uncovered: np.ndarray | None = None  # grey-copy pixels the camera's motion brought in
@@ -171,7 +179,10 @@ class PaintingHold:
         keep_small = self.keep(grey)
         gated = around_person is not None and self.ring_gate > 0.0
         if around_person is not None and not gated:  # the person's glow is not held where they have left
-            keep_small = keep_small * (1.0 - around_person)
+            if self.ring_keep:  # held at a share of the usual weight: a glow left behind fades
+                keep_small = keep_small * (1.0 - around_person * (1.0 - self.ring_keep))
+            else:
+                keep_small = keep_small * (1.0 - around_person)
         self.prev_grey = grey
         keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
         if gated:  # in the ring, only a painting far from what is shown is taken at once

@@ -13,6 +13,7 @@ synthetic://              moving shapes at the asked fps, for tests/soaks   live
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.frames import on_white, read_image, read_image_alpha, to_bgr8
+from deepphoto.frames import on_white, read_image_alpha, to_bgr8
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
@@ -74,14 +75,26 @@ class ImageFiles(Source):
 
     def __iter__(self) -> Iterator[Frame]:
         self.unreadable = 0
+        told: dict[str, int] = {}  # a warning's kind (its numbers left out) -> the images it held for
         for i, p in enumerate(self.paths):
             try:
-                image = read_image(p)
+                image, _ = read_image_alpha(p, warn=lambda message, p=p: _tell_once(told, p, message))
             except DeepPhotoError as exc:  # one bad image must not end a batch
                 self.unreadable += 1
                 print(f"deepphoto: warning: skipped {exc}", file=sys.stderr)
                 continue
             yield Frame(image, i, 1 / self.fps, name=p.stem)
+        for kind, count in told.items():  # a folder of 300 scanned TIFFs: one line, then the count
+            if count > 1:
+                print(f"deepphoto: warning: {count - 1} more images: {kind}", file=sys.stderr)
+
+
+def _tell_once(told: dict[str, int], path: Path, message: str) -> None:
+    """Print a folder image's warning the first time its kind comes up; count the others."""
+    kind = re.sub(r"\d+", "N", message)
+    if kind not in told:
+        print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
+    told[kind] = told.get(kind, 0) + 1
 
 
 class AnimatedImage(Source):

@@ -23,8 +23,8 @@ from torch import nn
 
 from deepphoto.engines.models import model_spec
 from deepphoto.engines.quantize import quantize_int8
-from deepphoto.models import onnx_cache
-from deepphoto.models.lightnet import LightNet, LightNetProb
+from deepphoto.models.lightnet import LightNet
+from deepphoto.models.lightnet_io import export_net
 
 
 def shaped(width: int, stages: int, fine: int, head: int) -> LightNet:
@@ -39,14 +39,7 @@ def shaped(width: int, stages: int, fine: int, head: int) -> LightNet:
 def int8_file(spec: str, folder: Path) -> Path:
     width, stages, fine, head = (int(v) for v in spec.split(":"))
     float_onnx, out = folder / f"{spec.replace(':', '_')}.onnx", folder / f"{spec.replace(':', '_')}.int8.onnx"
-    onnx_cache.export_module(
-        LightNetProb(shaped(width, stages, fine, head)),
-        (torch.rand(1, 3, 256, 256),),
-        float_onnx,
-        ["rgb"],
-        ["prob"],
-        {"rgb": {0: "N", 2: "H", 3: "W"}, "prob": {0: "N", 2: "h", 3: "w"}},
-    )
+    export_net(shaped(width, stages, fine, head), float_onnx)
     rng = np.random.default_rng(0)
     feeds = ({"rgb": rng.random((1, 3, 352, 352), dtype=np.float32)} for _ in range(4))
     quantize_int8(float_onnx, out, feeds, op_types=list(model_spec("lightnet").int8_ops))

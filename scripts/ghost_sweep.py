@@ -390,7 +390,7 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> None:
 
 
 def twelfth_summary(
-    results: dict[str, dict], holds_run: dict[str, dict] | None = None, round_: str = "twelfth"
+    results: dict[str, dict], holds_run: dict[str, dict] = TWELFTH_HOLDS, round_: str = "twelfth"
 ) -> dict:
     """The twelfth (and thirteenth) round's rule (module docstring): per hold, the paint ghost over
     every clip run, the worst output flicker over the four worst pairs (and each pair's), the worst
@@ -400,7 +400,7 @@ def twelfth_summary(
     if not names:
         raise SystemExit(f"{round_} round: no clip in the results")
     rows: dict[str, dict] = {}
-    for k in holds_run if holds_run is not None else TWELFTH_HOLDS:
+    for k in holds_run:
         holds = {n: results[n]["holds"][k] for n in names}
         worst_pair = max(pairs, key=lambda n: holds[n]["output flicker"]) if pairs else ""
         dev_clip = max(names, key=lambda n: holds[n]["moving deviation"])

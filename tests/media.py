@@ -139,6 +139,19 @@ def ts_part(path: Path, first: int, frames: int, start_pts: int, audio: bool = F
     return path.read_bytes()
 
 
+def grey_frame(shape: tuple[int, int], level: int, pts: int) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(np.full((*shape, 3), level, np.uint8), format="bgr24")
+    frame.pts = pts
+    return frame
+
+
+def silence(rate: int, pts: int, samples: int = 1024) -> av.AudioFrame:
+    """``samples`` of mono silence starting at sample ``pts``."""
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
+    frame.sample_rate, frame.pts = rate, pts
+    return frame
+
+
 def song_with_cover(path: Path, video: bool = False) -> Path:
     """An MP4 of one second of silence with a cover picture (an attached picture: FFmpeg lists it as
     a video stream), as a music download names it; ``video``: a short clip beside them."""
@@ -156,21 +169,8 @@ def song_with_cover(path: Path, video: bool = False) -> Path:
         picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 128, np.uint8), format="bgr24")
         picture = picture.reformat(format="yuvj420p")
         picture.pts = 0
-        for p in cover.encode(picture) + cover.encode():
-            out.mux(p)
+        encode_into(out, cover, [picture])
         if v is not None:
-            for i in range(5):
-                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="bgr24")
-                frame.pts = i
-                for p in v.encode(frame):
-                    out.mux(p)
-            for p in v.encode():
-                out.mux(p)
-        for start in range(0, 48000, 1024):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 48000, start
-            for p in a.encode(frame):
-                out.mux(p)
-        for p in a.encode():
-            out.mux(p)
+            encode_into(out, v, (grey_frame((48, 64), 40 * i, i) for i in range(5)))
+        encode_into(out, a, (silence(48000, start) for start in range(0, 48000, 1024)))
     return path

@@ -31,7 +31,7 @@ from adversarial import (
     write_png,
 )
 from conftest import SHARED, needs_shared
-from media import make_clip, probe, stream_end, ts_part
+from media import encode_into, make_clip, probe, silence, stream_end, ts_part
 
 from deepphoto.datasets import person_mask, read_mask
 from deepphoto.errors import DeepPhotoError
@@ -267,13 +267,7 @@ def test_audio_only_file(capsys, tmp_path):
     with av.open(str(src), "w") as c:
         a = c.add_stream("aac", rate=44100)
         a.layout = "mono"
-        for start in range(0, 44100, 1024):
-            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = 44100, start
-            for p in a.encode(chunk):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
+        encode_into(c, a, (silence(44100, start) for start in range(0, 44100, 1024)))
     refused(capsys, "run", src, tmp_path / "out.mp4", *RUN_FAST, says="has no video stream")
     assert not (tmp_path / "out.mp4").exists()
 

@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from media import encode_into
 
 from deepphoto import Pipeline, Settings
 from deepphoto.assets import demo_clip
@@ -52,26 +53,25 @@ def footage(path: Path, frames: int, start: int = 0, audio: bool = False) -> Pat
         if audio:
             a = out.add_stream("aac", rate=44100)
             a.layout = "mono"
-        for i, image in enumerate(images[start:]):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = i, 1 / Fraction(rate)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+        encode_into(out, v, (_video_frame(image, i, rate) for i, image in enumerate(images[start:])))
         if a is not None:
             n = int(44100 * frames / float(rate))
             tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(n) / 44100)).astype(np.float32)[None]
-            for s in range(0, n, 1024):
-                chunk = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(tone[:, s : s + 1024]), format="fltp", layout="mono"
-                )
-                chunk.sample_rate, chunk.pts = 44100, s
-                for p in a.encode(chunk):
-                    out.mux(p)
-            for p in a.encode():
-                out.mux(p)
+            encode_into(out, a, (_tone_chunk(tone, s) for s in range(0, n, 1024)))
     return path
+
+
+def _video_frame(image: np.ndarray, pts: int, rate: Fraction) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+    frame.pts, frame.time_base = pts, 1 / Fraction(rate)
+    return frame
+
+
+def _tone_chunk(tone: np.ndarray, start: int) -> av.AudioFrame:
+    samples = np.ascontiguousarray(tone[:, start : start + 1024])
+    chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+    chunk.sample_rate, chunk.pts = 44100, start
+    return chunk
 
 
 def decoded(path: Path) -> tuple[list[int], list[np.ndarray], bool]:

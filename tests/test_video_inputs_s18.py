@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from media import song_with_cover
+from media import encode_into, grey_frame, song_with_cover
 from PIL import Image
 
 from deepphoto.errors import DeepPhotoError
@@ -177,18 +177,11 @@ def test_pcm_sound_of_a_matroska_file_is_kept_in_an_mp4(tmp_path, suffix):
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         a = out.add_stream("pcm_s16le", rate=48000)
         a.layout = "stereo"
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="bgr24")
-            frame.pts = i
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+        encode_into(out, v, (grey_frame((48, 64), 20 * i, i) for i in range(10)))
         tone = (3000 * np.sin(np.arange(19200) / 10)).astype(np.int16)
         sound = av.AudioFrame.from_ndarray(np.repeat(tone, 2)[None], format="s16", layout="stereo")
         sound.sample_rate, sound.pts = 48000, 0
-        for p in a.encode(sound) + a.encode():
-            out.mux(p)
+        encode_into(out, a, [sound])
     with av.open(str(clip)) as c:
         assert c.streams.audio[0].codec_context.layout.name == "2 channels"  # as Matroska gives it
     out = convert(clip, tmp_path / f"out{suffix}")

@@ -9,6 +9,8 @@ person probability, which is what gets exported.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +25,17 @@ STAGES: tuple[tuple[int, int], ...] = ((0, 4), (4, 7), (7, 11), (11, 14), (14, 1
 STAGE_CHANNELS: tuple[int, ...] = (24, 32, 64, 96, 160, 320)  # strides 4, 8, 16, 16, 32, 32
 FINE_STAGE_END = 2  # features[:2] end at stride 2 (16 channels): the fine level's tap
 FINE_CHANNELS = 16
+
+
+class DecoderParts(NamedTuple):
+    """Each level's residual stream after its CRP block (1/32, 1/16, 1/8, 1/4), the fine level's
+    input to its head (or None), the 1/4 classifier's logits and the fine head's correction (or
+    None)."""
+
+    streams: list[torch.Tensor]
+    fine: torch.Tensor | None
+    logits: torch.Tensor
+    fine_logits: torch.Tensor | None
 
 
 def conv1x1(cin: int, cout: int) -> nn.Conv2d:
@@ -96,28 +109,41 @@ class LightNet(nn.Module):
             feats.append(x)
         return feats
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        """``rgb``: (N, 3, H, W) in [0, 1], H and W multiples of 32. Returns (N, 2, H/4, W/4) logits,
-        (N, 2, H/2, W/2) with ``fine_level``."""
+    def parts(self, rgb: torch.Tensor) -> DecoderParts:
+        """What the decoder computes on the way to the output (``DecoderParts``); ``forward`` adds
+        the heads' outputs up."""
         l1, l3, l4, l5, l6, l7, l8 = self.encode((rgb - self.mean) / self.std)
         lat = self.lateral
+        streams = []
         # 1/32: fuse the two deepest stages, pool, adapt, go up to 1/16.
         x = self.crp[0](F.relu6(lat[5](l8) + lat[4](l7)))
+        streams.append(x)
         x = _up(self.adapt[0](x), l6)
         # 1/16
         x = self.crp[1](F.relu6(x + lat[3](l6) + lat[2](l5)))
+        streams.append(x)
         x = _up(self.adapt[1](x), l4)
         # 1/8
         x = self.crp[2](F.relu6(x + lat[1](l4)))
+        streams.append(x)
         x = _up(self.adapt[2](x), l3)
         # 1/4
         x = self.crp[3](F.relu6(x + lat[0](l3)))
+        streams.append(x)
         logits = self.classifier(x)
         if not self.fine_level:
-            return logits
+            return DecoderParts(streams, None, logits, None)
         # 1/2: fuse the stride-2 encoder features; the head corrects the upsampled 1/4 logits.
         fine = F.relu6(_up(self.fine_adapt(x), l1) + self.fine_lateral(l1))
-        return _up(logits, l1) + self.fine_classifier(fine)
+        return DecoderParts(streams, fine, logits, self.fine_classifier(fine))
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        """``rgb``: (N, 3, H, W) in [0, 1], H and W multiples of 32. Returns (N, 2, H/4, W/4) logits,
+        (N, 2, H/2, W/2) with ``fine_level``."""
+        p = self.parts(rgb)
+        if p.fine is None or p.fine_logits is None:
+            return p.logits
+        return _up(p.logits, p.fine) + p.fine_logits
 
 
 def lightnet_of(config: dict) -> LightNet:

@@ -28,8 +28,13 @@ def load_lightnet(weights: Path | None = None) -> LightNet:
 
 def export_onnx(weights: Path | None, out: Path) -> Path:
     """Export LightNet (person probability output, dynamic batch and size) to ``out``."""
+    return export_net(load_lightnet(weights), out)
+
+
+def export_net(net: LightNet, out: Path) -> Path:
+    """Export the network ``net`` as ``export_onnx`` exports weights."""
     return onnx_cache.export_module(
-        LightNetProb(load_lightnet(weights)),
+        LightNetProb(net),
         (torch.rand(1, 3, 256, 256),),
         out,
         ["rgb"],

@@ -179,10 +179,8 @@ class PaintingHold:
         keep_small = self.keep(grey)
         gated = around_person is not None and self.ring_gate > 0.0
         if around_person is not None and not gated:  # the person's glow is not held where they have left
-            if self.ring_keep:  # held at a share of the usual weight: a glow left behind fades
-                keep_small = keep_small * (1.0 - around_person * (1.0 - self.ring_keep))
-            else:
-                keep_small = keep_small * (1.0 - around_person)
+            # (ring_keep > 0: held at a share of the usual weight, so a glow left behind fades)
+            keep_small = keep_small * (1.0 - around_person * (1.0 - self.ring_keep))
         self.prev_grey = grey
         keep = cv2.resize(keep_small, (w, h), interpolation=cv2.INTER_LINEAR)
         if gated:  # in the ring, only a painting far from what is shown is taken at once

@@ -19,34 +19,10 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor
 
-from deepphoto.models.lightnet import LightNet, _up
+from deepphoto.models.lightnet import LightNet
 
 RIDGE = 1e-4  # relative to the mean variance of the features
-
-
-@torch.no_grad()
-def _streams(net: LightNet, rgb: torch.Tensor) -> tuple[list[torch.Tensor], Tensor | None, torch.Tensor, Tensor | None]:
-    """Each level's residual stream after its CRP block, the fine level's input to its head (or
-    None), and the two heads' outputs (the coarse logits, the fine correction or None)."""
-    l1, l3, l4, l5, l6, l7, l8 = net.encode((rgb - net.mean) / net.std)
-    lat = net.lateral
-    streams = []
-    x = net.crp[0](F.relu6(lat[5](l8) + lat[4](l7)))
-    streams.append(x)
-    x = net.crp[1](F.relu6(_up(net.adapt[0](x), l6) + lat[3](l6) + lat[2](l5)))
-    streams.append(x)
-    x = net.crp[2](F.relu6(_up(net.adapt[1](x), l4) + lat[1](l4)))
-    streams.append(x)
-    x = net.crp[3](F.relu6(_up(net.adapt[2](x), l3) + lat[0](l3)))
-    streams.append(x)
-    logits = net.classifier(x)
-    if not net.fine_level:
-        return streams, None, logits, None
-    fine = F.relu6(_up(net.fine_adapt(x), l1) + net.fine_lateral(l1))
-    return streams, fine, logits, net.fine_classifier(fine)
 
 
 def _readers(net: LightNet, level: int) -> list[torch.Tensor]:
@@ -80,8 +56,7 @@ def channel_scores(net: LightNet, images: Iterable[torch.Tensor]) -> list[torch.
     sums: list[torch.Tensor] = [torch.zeros(net.width) for _ in range(4)]
     n = 0
     for rgb in images:
-        streams, _, _, _ = _streams(net, rgb)
-        for i, s in enumerate(streams):
+        for i, s in enumerate(net.parts(rgb).streams):
             sums[i] += s.abs().mean((0, 2, 3))
         n += 1
     if not n:
@@ -142,14 +117,13 @@ def one_by_one_heads(
     rng = np.random.default_rng(0)
     xs, ys, fxs, fys = [], [], [], []
     for rgb in images:
-        s_streams, s_fine, _, _ = _streams(student, rgb)
-        _, _, t_logits, t_fine = _streams(teacher, rgb)
-        both = torch.cat([s_streams[3], t_logits], 1)
+        s, t = student.parts(rgb), teacher.parts(rgb)
+        both = torch.cat([s.streams[3], t.logits], 1)
         rows = _pixels(both, pixels, rng)
         xs.append(rows[:, : student.width])
         ys.append(rows[:, student.width :])
-        if s_fine is not None and t_fine is not None:
-            rows = _pixels(torch.cat([s_fine, t_fine], 1), pixels, rng)
+        if s.fine is not None and t.fine_logits is not None:
+            rows = _pixels(torch.cat([s.fine, t.fine_logits], 1), pixels, rng)
             fxs.append(rows[:, : student.fine_level])
             fys.append(rows[:, student.fine_level :])
     if not xs:

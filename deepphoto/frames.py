@@ -14,7 +14,15 @@ import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.image_header import DamagedHeader, image_size, is_avif, is_avif_sequence, tiff_pages, tiff_tag
+from deepphoto.image_header import (
+    DamagedHeader,
+    image_size,
+    is_avif,
+    is_avif_sequence,
+    is_heic,
+    tiff_pages,
+    tiff_tag,
+)
 
 # OpenCV's own warnings on an odd or damaged file ("[ WARN:0@2.7] global grfmt_png.cpp:793
 # readFromStreamOrBuffer PNG input buffer is incomplete", libtiff's about extra samples) came out
@@ -167,11 +175,8 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
         say("the file ends early (cut off); what it holds is used, the rest grey")
         decoded = partial, None
     if decoded is None:
-        if bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in _HEIC_BRANDS and not is_avif(data):
-            raise DeepPhotoError(
-                f"{path}: a HEIC photo, which DeepPhoto does not read: save it as JPEG (on an iPhone, "
-                "Settings > Camera > Formats > Most Compatible)"
-            )
+        if is_heic(data):
+            raise heic_error(path)
         raise DeepPhotoError(f"{path}: not a readable image")
     h, w = decoded[0].shape[:2]
     if w * h > MAX_PHOTO_PIXELS:  # no header read here (a kind not known to it), or one that lied
@@ -240,7 +245,27 @@ def check_photo_size(path: Path, data: np.ndarray) -> None:
         raise DeepPhotoError(f"{path}: {_too_large(found[1], found[2])}")
 
 
-_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")  # HEIF with HEVC
+def heic_error(path: Path | str) -> DeepPhotoError:
+    """The one-line error for a HEIC photo (``image_header.is_heic``)."""
+    return DeepPhotoError(
+        f"{path}: a HEIC photo, which DeepPhoto does not read: save it as JPEG (on an iPhone, "
+        "Settings > Camera > Formats > Most Compatible)"
+    )
+
+
+def check_not_heic(path: Path | str) -> None:
+    """``heic_error`` for a file that is a HEIC photo by its first bytes, whatever its name; nothing
+    for any other file, or one that cannot be read (its reader says why). ``run`` and ``batch``
+    would otherwise open it as a video (FFmpeg reads HEIF) and paint its first tile only."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return
+    if is_heic(head):
+        raise heic_error(path)
+
+
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")  # little- and big-endian
 # The formats whose files can hold an alpha channel: PNG, WebP, GIF, TIFF (by their first bytes).
 _ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *_TIFF_MAGIC)

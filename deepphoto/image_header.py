@@ -173,6 +173,16 @@ def is_avif(data: bytes | memoryview) -> bool:
     return any(brands[i : i + 4] in AVIF_BRANDS for i in range(0, len(brands) - 3, 4))
 
 
+HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")  # HEIF with HEVC
+
+
+def is_heic(data: bytes | memoryview) -> bool:
+    """Whether the bytes start a HEIC photo (HEIF coded in HEVC, as iPhones save), which DeepPhoto
+    does not read: FFmpeg opens one as a video of its 512-pixel tiles, one stream each, so read as
+    a video it would be its first tile only."""
+    return len(data) >= 12 and bytes(data[4:8]) == b"ftyp" and bytes(data[8:12]) in HEIC_BRANDS and not is_avif(data)
+
+
 def is_avif_sequence(data: bytes | memoryview) -> bool:
     """Whether the bytes start an AVIF image sequence (an animation: the ``avis`` brand)."""
     if not is_avif(data):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.image_header import DamagedHeader, image_size
+from deepphoto.image_header import DamagedHeader, image_size, is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
@@ -48,12 +48,15 @@ class Problem:
 def readable_image(path: Path) -> bool:
     """Whether ``path`` starts as a photo kind DeepPhoto reads (JPEG, PNG, WebP, BMP, GIF, TIFF, AVIF), by
     its first bytes, whatever its name (never OpenCV's path functions: a name that is not valid
-    UTF-8 crashes them)."""
+    UTF-8 crashes them); a HEIC too, so that it fails as a photo, with its reason, rather than be
+    left out of a folder without a word or read as a video (FFmpeg gives its first tile)."""
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
     except OSError:
         return False
+    if is_heic(head):  # a photo kind not read (an iPhone's): it fails as a photo, with its reason
+        return True
     try:
         return image_size(head) is not None
     except DamagedHeader:
@@ -120,6 +123,8 @@ def _folder_files(folder: Path, out: Path, left_out: list[Path] | None = None) -
             p = here / name
             if name.startswith("."):
                 continue
+            if p.exists() and not p.is_file():  # a pipe or a device: opening it would wait forever
+                continue
             if p.suffix.lower() in PHOTO_SUFFIXES + VIDEO_SUFFIXES or readable_image(p):
                 found.append(p)
     return found
@@ -129,7 +134,7 @@ def read_list(path: Path) -> list[str]:
     """The entries of a list file: one path a line; blank lines and '#' comments skipped; relative
     paths are relative to the list file's folder."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows Notepad) is not a name
     except (OSError, UnicodeDecodeError) as exc:
         raise DeepPhotoError(f"{path}: cannot read the list ({getattr(exc, 'strerror', None) or exc})") from None
     entries = []
@@ -170,10 +175,12 @@ def expand_inputs(
                 try:
                     for listed in read_list(path):
                         add(listed, True)
-                except DeepPhotoError as exc:
-                    problems.append(Problem(entry, str(exc)))
+                except DeepPhotoError as exc:  # its reason, without the name the problem is reported under
+                    problems.append(Problem(entry, str(exc).removeprefix(f"{path}: ")))
             else:
                 pairs.append((path, Path(path.name)))
+        elif path.exists():  # a pipe or a device
+            problems.append(Problem(entry, "is not a regular file (a pipe or a device); give a file"))
         else:
             problems.append(Problem(entry, "no such file or folder"))
 

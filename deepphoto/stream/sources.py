@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
-from deepphoto.frames import on_white, read_image_alpha, to_bgr8
+from deepphoto.frames import check_not_heic, on_white, read_image_alpha, to_bgr8
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
@@ -321,6 +321,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
     if path.suffix.lower() in PHOTO_INPUT_SUFFIXES:
         read_image_alpha(path, warn=lambda _: None)  # fail now, with the reason, not mid-run (it warns then)
         return AnimatedImage(path) if animation.is_animation(path) else ImageFiles([path])
+    check_not_heic(path)  # FFmpeg would read an iPhone photo as a video of its first tile
     return FileVideo(path)
 
 

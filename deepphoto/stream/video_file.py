@@ -56,6 +56,7 @@ BT2020_CL = 10  # matrix
 PQ, HLG = 16, 18  # transfer
 SDR_TRANSFERS = (1, 4, 5, 6, 13, 14, 15)  # bt709, gamma 2.2 / 2.8, smpte170m, sRGB, bt2020 10 / 12 bit
 HD_LINES = 720  # untagged video of this many lines or more is BT.709, else BT.601
+H264_MAX_SIDE = 16384  # the longest side libx264 encodes
 
 # swscale's colour conversions, rounded (ACCURATE_RND) with the chroma taken at full resolution
 # (FULL_CHR_H_INT): its default truncates, so every video written came out about 2 grey levels
@@ -248,16 +249,30 @@ class VideoFileSource:
         decoder = self.alpha_decoder
         if decoder is not None:
             decoder.flush_buffers()  # after a seek (a batch's chunk), as seeking flushes the stream's own
+        # An MP4's packets' durations are steps in decode order, so when its last frames come reordered
+        # (B-frames) the last one's time is on another packet (a GIF's long last frame): the last frame
+        # lasts to the stream's end, where both the packets (pts + duration) and the stream's declared
+        # length put it (a packet before a gap in the timing is given the gap; a cut file declares more)
+        end: int | None = None
+        declared = self.stream.duration
+        if "mov" not in self.container.format.name.split(",") or not declared:
+            declared = None
+        elif start is not None:
+            declared += start
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
                 for packet in self.container.demux(self.stream):
+                    if declared is not None and packet.size and packet.pts is not None and packet.duration:
+                        end = min(declared, max(end or 0, packet.pts + packet.duration))
                     try:
                         decoded = packet.decode() if decoder is None else decoder.decode(packet)
                     except av.error.FFmpegError:
                         self.bad_packets += 1
                         continue
                     errors_in_a_row = 0
-                    for frame in decoded:
+                    for i, frame in enumerate(decoded):
+                        if not packet.size and i == len(decoded) - 1 and end is not None and frame.pts is not None:
+                            frame.duration = max(frame.duration or 0, end - frame.pts)  # the last frame
                         if frame.time is not None:
                             self._advance(float(frame.time), float((frame.duration or 0) * frame.time_base))
                         colour = colour or source_colour(frame)
@@ -355,6 +370,11 @@ class VideoFileSink:
         self.audio_note = ""
 
     def _open(self, width: int, height: int, colour: Colour | None) -> None:
+        if max(width, height) > H264_MAX_SIDE:  # libx264 refuses it: "Generic error in an external library"
+            raise DeepPhotoError(
+                f"{self.path}: an H.264 video holds at most {H264_MAX_SIDE} pixels a side, and the frames are "
+                f"{width}x{height} (write .png, or scale them with --size WxH)"
+            )
         try:
             self.container = av.open(str(self.tmp), mode="w", format=self.format)
         except (OSError, av.error.FFmpegError) as exc:
@@ -453,13 +473,22 @@ class VideoFileSink:
         """Write packets, each lasting until the next frame; the last frame (``flushed``: the encoder's
         last packets) as long as its source shows it (a GIF's long last frame). libx264 does not carry
         a frame's duration to its packet: the muxer would give each one frame period of the average
-        rate, ending the video early after a long last frame (or late after a short one, Matroska)."""
+        rate, ending the video early after a long last frame (or late after a short one, Matroska).
+        MP4 and MOV end a track where its last packet in decode order ends: when the encoder's last
+        packets come reordered (a B-frame after the last frame), that one is made to end where the
+        last frame does, else the long last frame was cut to one period."""
         for packet in packets:
             shown = self._shown.pop(packet.pts, None) if packet.pts is not None else None
             if shown is None and flushed and packet.pts == self._clock.last:
                 shown = self._last_shown
             if shown:
                 packet.duration = shown
+        timed = [p for p in packets if p.pts is not None and p.duration]
+        if flushed and self.format in ("mp4", "mov") and timed and timed[-1] is packets[-1]:
+            end = max(p.pts + p.duration for p in timed)
+            last = packets[-1]  # last in decode order
+            last.duration = max(last.duration, end - last.pts)
+        for packet in packets:
             self.container.mux(packet)
 
     def close(self) -> Path | None:

@@ -73,6 +73,7 @@ class ChunkResult:
     bad_packets: int
     failed: int  # frames passed through unprocessed after an error in a stage
     seconds: float
+    ended_early: str = ""  # 'decoding stopped at 3.76 s of 8.00 s' where the file is cut short (as run says)
 
 
 def whole_file(frames: int) -> tuple[Chunk, ...]:
@@ -283,5 +284,11 @@ def render_chunk(
     if sink.written == 0 or summary.path is None:
         raise DeepPhotoError(f"{plan.source}: no frame of chunk {chunk.index} could be decoded")
     return ChunkResult(  # the damaged packets of its own frames (see ChunkSource), not the whole read's
-        chunk.index, summary.path, sink.written, source.bad_packets, summary.failed, time.perf_counter() - start
+        chunk.index,
+        summary.path,
+        sink.written,
+        source.bad_packets,
+        summary.failed,
+        time.perf_counter() - start,
+        source.reader.ended_early,
     )

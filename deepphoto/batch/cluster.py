@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.output_safety import DISK_FULL, cannot_write
 from deepphoto.stream.stopping import signals_held
 
 WORK_FOLDER = ".deepphoto-batch"  # chunk files in progress, inside the output folder
@@ -159,6 +160,8 @@ def failure(exc: BaseException) -> tuple[str, bool, bool]:
             return f"{UNUSABLE}: {_short(cause)}", True, True
         if isinstance(cause, DeepPhotoError):
             return _short(cause), False, False
+        if isinstance(cause, OSError) and cause.errno in DISK_FULL:  # stays full: trying again wastes the time
+            return str(cannot_write(cause.filename or "output", cause)), False, False
         return f"{type(cause).__name__}: {_short(cause)}", True, False
     if isinstance(exc, DeepPhotoError | OSError):
         return _short(exc), False, False

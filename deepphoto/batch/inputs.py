@@ -9,6 +9,7 @@ photo (its first frame, as ``edit`` takes it), and a file named as neither is ju
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,11 +133,19 @@ def _folder_files(folder: Path, out: Path, left_out: list[Path] | None = None) -
 
 def read_list(path: Path) -> list[str]:
     """The entries of a list file: one path a line; blank lines and '#' comments skipped; relative
-    paths are relative to the list file's folder."""
+    paths are relative to the list file's folder. UTF-8 (a byte-order mark, Windows Notepad's, is
+    not a name), or UTF-16 where it starts with its byte-order mark (PowerShell 5's ``>``)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows Notepad) is not a name
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeepPhotoError(f"{path}: cannot read the list ({getattr(exc, 'strerror', None) or exc})") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DeepPhotoError(f"{path}: cannot read the list ({exc.strerror or exc})") from None
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    try:
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+        if "\x00" in text:  # UTF-16 without its mark, or not text at all: no name holds one
+            raise UnicodeError
+    except UnicodeError:
+        raise DeepPhotoError(f"{path}: cannot read the list (not UTF-8 or UTF-16 text; save it as UTF-8)") from None
     entries = []
     for line in text.splitlines():
         line = line.strip()

@@ -41,6 +41,7 @@ from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, Settings
 from deepphoto.stream.animation import has_frames
+from deepphoto.stream.output_safety import cannot_write
 from deepphoto.stream.stopping import ending_signals, signals_held
 
 
@@ -382,6 +383,7 @@ class BatchRunner:
         import ray
 
         reason, again, worker_gone = failure(exc)
+        reason = self._as_output(task, reason)
         unusable = reason.startswith(UNUSABLE)
         if worker_gone:
             self.slots.remove(slot)
@@ -408,6 +410,16 @@ class BatchRunner:
             self._fail(st, reason + (f" (after {task.attempt + 1} tries)" if task.attempt else ""))
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
 
+    def _as_output(self, task: Task, reason: str) -> str:
+        """A reason that names a file of the item's hidden work folder (a chunk, a chunk's temporary
+        file) names the item's output instead, as the user knows it."""
+        folder = f"{self.work / f'{task.item:06d}'}{os.sep}"
+        if reason.startswith(folder):
+            _, said, rest = reason[len(folder) :].partition(": ")
+            if said:
+                return f"{self.states[task.item].item.output}: {rest}"
+        return reason
+
     def _on_result(self, task: Task, value: Any) -> None:
         st = self.states[task.item]
         if st.finished:
@@ -431,7 +443,9 @@ class BatchRunner:
         if failed := sum(r.failed for r in results):
             notes.append(f"{failed} frames passed through after errors")
         frames = sum(r.frames for r in results)
-        if frames < plan.frames:
+        if cut := next((r.ended_early for r in results if r.ended_early), ""):  # as run says it
+            notes.append(f"{cut}: the file is cut short or damaged; the frames before that are used")
+        elif frames < plan.frames:
             notes.append(f"{plan.frames - frames} of {plan.frames} frames could not be decoded")
         self._finish(st, task, results, frames, "; ".join(notes))
 
@@ -459,7 +473,10 @@ class BatchRunner:
                 done = Outcome(self._name(item), "done", str(item.output), frames=frames, seconds=seconds, note=note)
                 self.outcomes[item.key] = done
         except (DeepPhotoError, OSError, ValueError, av.error.FFmpegError) as exc:
-            self._fail(st, f"{item.output}: cannot be written ({' '.join(str(exc).split())})")
+            if isinstance(exc, OSError):  # a full disk: said as such, without the temporary file's name
+                self._fail(st, str(cannot_write(item.output, exc)))
+            else:
+                self._fail(st, f"{item.output}: cannot be written ({' '.join(str(exc).split())})")
             return
         finally:
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)

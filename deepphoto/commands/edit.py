@@ -40,8 +40,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(style_scale=1.0)  # a photo is painted at full size
 
 
+def plays_as_video(path: Path) -> bool:
+    """Whether a file that is no photo of a kind DeepPhoto knows (by its first bytes) opens as a
+    video (a moving picture in a container FFmpeg reads, not an image it reads as a one-frame one)."""
+    from deepphoto.image_header import DamagedHeader, image_size, is_heic
+    from deepphoto.stream.video_file import VideoFileSource
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        if image_size(head) is not None or is_heic(head):
+            return False
+    except (OSError, DamagedHeader):
+        return False
+    try:
+        reader = VideoFileSource(path)
+    except DeepPhotoError:
+        return False
+    try:
+        kinds = reader.container.format.name.split(",")
+        return not any(k == "image2" or k.endswith("_pipe") for k in kinds)
+    finally:
+        reader.close()
+
+
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import off_white, read_image_alpha
+    from deepphoto.frames import MIN_STYLE_SIDE, off_white, read_image_alpha
     from deepphoto.pipeline import Pipeline, clear_note, person_note, read_photo
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
@@ -70,7 +94,14 @@ def run(args: argparse.Namespace) -> int:
         raise DeepPhotoError(f"{args.output}: unknown image type (use {', '.join(IMAGE_SUFFIXES)})")
     check_output_file(args.output, args.overwrite, source=args.input)
     check_not_source(args.output, args.style_image, args.background)  # no input is written over
-    image, alpha = read_image_alpha(args.input)  # transparent pixels on white
+    try:
+        image, alpha = read_image_alpha(args.input)  # transparent pixels on white
+    except DeepPhotoError:
+        if plays_as_video(args.input):  # 'not a readable image' says nothing of what it is
+            raise DeepPhotoError(
+                f"{args.input}: is a video; edit paints one photo ('deepphoto run {args.input} OUT' paints a video)"
+            ) from None
+        raise
     check_encodable(args.output, image.shape[1], image.shape[0])  # before the work, not after
     if has_frames(args.input):
         print(
@@ -78,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     painting = read_photo(args.style_image) if args.style_image else None
+    if painting is not None and min(painting.shape[:2]) < MIN_STYLE_SIDE:  # named, and before the networks open
+        raise DeepPhotoError(
+            f"{args.style_image}: a painting of {painting.shape[1]}x{painting.shape[0]} pixels; both sides must "
+            f"be at least {MIN_STYLE_SIDE} pixels"
+        )
     teacher = None
     if painting is not None and not optimize:
         from deepphoto.arbitrary import ArbitraryStyle

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
 from deepphoto.stream.frame import Frame
+from deepphoto.stream.output_safety import cannot_write
 from deepphoto.stream.processor import FrameProcessor, StageTimes
 from deepphoto.stream.queues import END, FrameQueue, Worker, drain
 from deepphoto.stream.reconnect import lost_card, resilient
@@ -184,6 +185,8 @@ def run_stream(
         if isinstance(writer.error, DeepPhotoError):
             raise writer.error
         where = sink.path or "output"
+        if isinstance(writer.error, OSError):  # a full disk: the output's own name, not its temporary one
+            raise cannot_write(where, writer.error) from None
         raise DeepPhotoError(f"{where}: cannot write the output ({type(writer.error).__name__}: {writer.error})")
     if reader.error is not None:
         summary.source_error = str(reader.error)

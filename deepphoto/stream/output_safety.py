@@ -13,6 +13,7 @@ temporary file left behind when a job fails.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import itertools
@@ -31,6 +32,18 @@ def writable_folder(folder: Path) -> None:
         raise DeepPhotoError(f"{folder}: output folder does not exist")
     if not os.access(folder, os.W_OK):
         raise DeepPhotoError(f"{folder}: output folder is not writable")
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no room left on the output's disk (or in the user's quota)
+
+
+def cannot_write(path: str | Path, exc: OSError) -> DeepPhotoError:
+    """The one-line error for an output that could not be written: named as the user named it
+    (never the temporary name the system's message holds), and a full disk said as such."""
+    reason = (exc.strerror or os.strerror(exc.errno)) if exc.errno else str(exc)
+    if exc.errno in DISK_FULL:
+        return DeepPhotoError(f"{path}: cannot be written: the disk is full ({reason})")
+    return DeepPhotoError(f"{path}: cannot be written ({reason})")
 
 
 def same_file(a: Path, b: Path) -> bool:

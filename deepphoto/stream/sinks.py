@@ -26,6 +26,7 @@ from deepphoto.settings import IMAGE_SUFFIXES
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import (
     FRAME_SUFFIX,
+    cannot_write,
     check_output_file,
     check_output_folder,
     discard,
@@ -143,7 +144,7 @@ def write_image_atomic(
         tmp.write_bytes(buf.tobytes())
         publish(tmp, path, overwrite)
     except OSError as exc:
-        raise DeepPhotoError(f"{shown_as or path}: cannot be written ({exc.strerror or exc})") from None
+        raise cannot_write(shown_as or path, exc) from None
     finally:
         discard(tmp)
 

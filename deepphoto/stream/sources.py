@@ -25,6 +25,7 @@ import numpy as np
 
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.frames import check_not_heic, on_white, read_image_alpha, to_bgr8
+from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
@@ -81,7 +82,10 @@ class ImageFiles(Source):
                 image, _ = read_image_alpha(p, warn=lambda message, p=p: _tell_once(told, p, message))
             except DeepPhotoError as exc:  # one bad image must not end a batch
                 self.unreadable += 1
-                print(f"deepphoto: warning: skipped {exc}", file=sys.stderr)
+                if is_heic_file(p):  # a phone's folder of HEICs: one line, then the count
+                    _tell_once(told, p, f"{str(exc).removeprefix(f'{p}: ')}; skipped")
+                else:
+                    print(f"deepphoto: warning: skipped {exc}", file=sys.stderr)
                 continue
             yield Frame(image, i, 1 / self.fps, name=p.stem)
         for kind, count in told.items():  # a folder of 300 scanned TIFFs: one line, then the count
@@ -95,6 +99,40 @@ def _tell_once(told: dict[str, int], path: Path, message: str) -> None:
     if kind not in told:
         print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
     told[kind] = told.get(kind, 0) + 1
+
+
+def is_heic_file(path: Path) -> bool:
+    """Whether ``path`` is a HEIC photo by its first bytes (whatever its name); False for a file
+    that cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return is_heic(f.read(64))
+    except OSError:
+        return False
+
+
+def folder_images(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The photos a folder input plays, in name order (a HEIC among them: it is skipped with its
+    reason, not left out without a word), and the other files it leaves out (hidden ones not)."""
+    images: list[Path] = []
+    others: list[Path] = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in PHOTO_INPUT_SUFFIXES:
+            images.append(p)
+        elif p.name.startswith(".") or not p.is_file():
+            continue
+        elif is_heic_file(p):
+            images.append(p)
+        else:
+            others.append(p)
+    return images, others
+
+
+def left_out(folder: Path, others: list[Path]) -> str:
+    """'2 files that are not photos left out: notes.txt, clip.mp4' (at most three named)."""
+    names = ", ".join(p.name for p in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    what = "1 file that is not a photo" if len(others) == 1 else f"{len(others)} files that are not photos"
+    return f"{folder}: {what} left out: {names}"
 
 
 class AnimatedImage(Source):
@@ -314,9 +352,11 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
         )
     path = Path(uri)
     if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_INPUT_SUFFIXES)
+        images, others = folder_images(path)
         if not images:
             raise DeepPhotoError(f"{path}: folder holds no images")
+        if others:  # a video, notes, a sidecar: said, not left out without a word
+            print(f"deepphoto: warning: {left_out(path, others)}", file=sys.stderr)
         return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
     if path.suffix.lower() in PHOTO_INPUT_SUFFIXES:
         read_image_alpha(path, warn=lambda _: None)  # fail now, with the reason, not mid-run (it warns then)

@@ -33,10 +33,17 @@ def convert(source: Path, output: Path | str) -> Path | None:
 
 def timing(path: Path) -> tuple[float, float, list[float]]:
     """The container's duration, where the video ends (its last packet's time plus duration, as
-    players end it) and the frames' times, in seconds."""
+    players end it) and the frames' times, in seconds. An MP4's (or MOV's) packets' durations are
+    steps in decode order: a packet ends at its decode time plus its duration, shown as much later
+    as the first packet's pts is after its dts."""
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
-        end = max(float((p.pts + p.duration) * p.time_base) for p in c.demux(stream) if p.size and p.pts is not None)
+        packets = [p for p in c.demux(stream) if p.size and p.pts is not None]
+        if "mov" in c.format.name.split(","):
+            lead = packets[0].pts - packets[0].dts
+            end = max(float((p.dts + lead + p.duration) * p.time_base) for p in packets)
+        else:
+            end = max(float((p.pts + p.duration) * p.time_base) for p in packets)
         c.seek(0)
         times = [float(f.time) for f in c.decode(stream)]
         return c.duration / av.time_base, end, times

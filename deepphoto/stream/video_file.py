@@ -251,9 +251,11 @@ class VideoFileSource:
             decoder.flush_buffers()  # after a seek (a batch's chunk), as seeking flushes the stream's own
         # An MP4's packets' durations are steps in decode order, so when its last frames come reordered
         # (B-frames) the last one's time is on another packet (a GIF's long last frame): the last frame
-        # lasts to the stream's end, where both the packets (pts + duration) and the stream's declared
-        # length put it (a packet before a gap in the timing is given the gap; a cut file declares more)
+        # lasts to the stream's end, where both the packets and the stream's declared length put it (a
+        # packet before a gap in the timing is given the gap; a cut file declares more). A packet ends at
+        # its decode time plus its duration, shown as late as the first packet's pts is after its dts.
         end: int | None = None
+        lead: int | None = None  # the first packet's pts - dts
         declared = self.stream.duration
         if "mov" not in self.container.format.name.split(",") or not declared:
             declared = None
@@ -262,8 +264,10 @@ class VideoFileSource:
         while errors_in_a_row < 20:  # demuxing resynchronises after damage; give up on a dead file
             try:
                 for packet in self.container.demux(self.stream):
-                    if declared is not None and packet.size and packet.pts is not None and packet.duration:
-                        end = min(declared, max(end or 0, packet.pts + packet.duration))
+                    if lead is None and packet.pts is not None and packet.dts is not None:
+                        lead = packet.pts - packet.dts
+                    if declared is not None and packet.size and packet.dts is not None and packet.duration:
+                        end = min(declared, max(end or 0, packet.dts + (lead or 0) + packet.duration))
                     try:
                         decoded = packet.decode() if decoder is None else decoder.decode(packet)
                     except av.error.FFmpegError:
@@ -362,6 +366,7 @@ class VideoFileSink:
         self._shown: dict[int, int] = {}  # pts of a frame not yet encoded: how long it lasts (ticks)
         self._next_shown: int | None = None  # how long the source shows the next frame (its ticks), if it says
         self._last_shown: int | None = None  # the same of the last frame written, in the encoder's ticks
+        self._start_cts: int | None = None  # the first packet's pts - dts: decode times run this far behind
         self.from_zero = from_zero
         self.source_start: int | None = None  # pts, in time_base
         self.source_colour: Colour | None = None
@@ -474,20 +479,25 @@ class VideoFileSink:
         last packets) as long as its source shows it (a GIF's long last frame). libx264 does not carry
         a frame's duration to its packet: the muxer would give each one frame period of the average
         rate, ending the video early after a long last frame (or late after a short one, Matroska).
-        MP4 and MOV end a track where its last packet in decode order ends: when the encoder's last
-        packets come reordered (a B-frame after the last frame), that one is made to end where the
-        last frame does, else the long last frame was cut to one period."""
+        MP4 and MOV end a track where its last packet in decode order ends (its decode time plus its
+        duration, from the first packet's decode time): when the encoder's last packets come reordered
+        (a B-frame after the last frame), that one is made to end where the last frame does, else the
+        long last frame was cut to one period (its own pts would count the encoder's delay twice: a
+        25 fps clip read back at 24.5)."""
         for packet in packets:
             shown = self._shown.pop(packet.pts, None) if packet.pts is not None else None
             if shown is None and flushed and packet.pts == self._clock.last:
                 shown = self._last_shown
             if shown:
                 packet.duration = shown
+        if self._start_cts is None and packets and packets[0].pts is not None and packets[0].dts is not None:
+            self._start_cts = packets[0].pts - packets[0].dts  # the encoder's delay, in ticks
         timed = [p for p in packets if p.pts is not None and p.duration]
-        if flushed and self.format in ("mp4", "mov") and timed and timed[-1] is packets[-1]:
+        last = packets[-1] if packets else None  # last in decode order
+        if flushed and self.format in ("mp4", "mov") and timed and last is timed[-1] and last.dts is not None:
+            # the track (its packets' decode times, from the first one's) ends where the last frame does
             end = max(p.pts + p.duration for p in timed)
-            last = packets[-1]  # last in decode order
-            last.duration = max(last.duration, end - last.pts)
+            last.duration = max(last.duration, end - (self._start_cts or 0) - last.dts)
         for packet in packets:
             self.container.mux(packet)
 

@@ -661,10 +661,10 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
         # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
-        aout = dst.add_stream_from_template(asrc)
         named = named_layout(asrc)
-        if named and fmt != "matroska":  # MP4 and MOV refuse channels without a layout
-            aout.codec_context.layout = named
+        aout = aac_stream(dst, asrc, named) if plays_only_re_encoded(asrc, fmt) else dst.add_stream_from_template(asrc)
+        if named and fmt != "matroska" and aout.codec_context.name == asrc.codec_context.name:
+            aout.codec_context.layout = named  # MP4 and MOV refuse channels without a layout
         dst.start_encoding()  # the header: where a container refuses the audio's codec
         first, end = video_span(video)
         if video_from is None:  # the source's timeline, but a start before 0 (moved to 0 by the sink)
@@ -714,11 +714,94 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
                     yield t, order, kept, out_stream
                 primer = None
 
+        sound = packets(ain, asrc, aout, 1)
+        if aout.codec_context.name != asrc.codec_context.name:
+            sound = re_encoded(sound, asrc, aout)
         for _, _, pkt, out_stream in heapq.merge(
-            packets(vin, vsrc, vout, 0), packets(ain, asrc, aout, 1), key=lambda item: (item[0], item[1])
+            packets(vin, vsrc, vout, 0), sound, key=lambda item: (item[0], item[1])
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+
+
+AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+
+
+def plays_only_re_encoded(stream: av.audio.stream.AudioStream, fmt: str) -> bool:
+    """Whether the source's audio, copied into an ``fmt`` file, would not play where such files
+    are played: PCM in an MP4 (an 'ipcm' track: browsers, QuickTime and FFmpeg before 6.1 cannot
+    play it, the last reading 24-bit samples as 16-bit noise). A MOV (QuickTime's own 'lpcm') and
+    Matroska store PCM as every player reads it."""
+    return fmt == "mp4" and stream.codec_context.name.startswith("pcm_")
+
+
+def aac_stream(
+    dst: av.container.OutputContainer, source: av.audio.stream.AudioStream, named: str | None
+) -> av.audio.stream.AudioStream:
+    """An AAC stream for ``source``'s sound in ``dst``: its rate where AAC has it (else 48 kHz), its
+    channels, 96 kbit/s a channel (transparent for speech and music)."""
+    cc = source.codec_context
+    out = dst.add_stream("aac", rate=cc.sample_rate if cc.sample_rate in AAC_RATES else 48000)
+    layout = named or cc.layout.name
+    out.codec_context.layout = layout
+    out.codec_context.bit_rate = 96000 * min(cc.layout.nb_channels, 8)
+    return out
+
+
+def re_encoded(
+    packets: Iterator[tuple[float, int, av.Packet, object]],
+    source: av.audio.stream.AudioStream,
+    out: av.audio.stream.AudioStream,
+) -> Iterator[tuple[float, int, av.Packet, object]]:
+    """The source's audio packets (timed, moved and cut as they would be copied) decoded and encoded
+    again for ``out``; each packet at its decode time, never earlier than the one before."""
+    decoder = source.codec_context
+    encoder = out.codec_context
+    t = -math.inf
+
+    def timed(encoded: list[av.Packet], order: int) -> Iterator[tuple[float, int, av.Packet, object]]:
+        nonlocal t
+        for pkt in encoded:
+            at = pkt.dts if pkt.dts is not None else pkt.pts
+            if at is not None and pkt.time_base is not None:
+                t = max(t, float(at * pkt.time_base))
+            yield t, order, pkt, out
+
+    rate = decoder.sample_rate
+    follows: int | None = None  # the sample after the last one encoded, in samples
+
+    def counted(frame: av.AudioFrame) -> av.AudioFrame:
+        """The frame timed in samples: right after the one before (a container's times are rounded,
+        Matroska's to the millisecond: the encoder would find gaps and overlaps), but after a gap."""
+        nonlocal follows
+        at = round(frame.time * rate) if frame.time is not None else follows
+        if follows is not None and (at is None or at - follows < rate // 100):  # within 10 ms, or earlier
+            at = follows
+        frame.pts, frame.time_base = at, Fraction(1, rate)
+        follows = (at or 0) + frame.samples
+        return frame
+
+    def silence_before(frame: av.AudioFrame) -> Iterator[av.AudioFrame]:
+        """Silence from 0 to a first frame that starts later (sound that begins after the picture):
+        an MP4 hides the encoder's priming only where a track starts at 0."""
+        at = round(frame.time * rate) if frame.time is not None else 0
+        for start in range(0, at, rate):
+            quiet = av.AudioFrame(format=frame.format.name, layout=frame.layout, samples=min(rate, at - start))
+            for plane in quiet.planes:
+                plane.update(bytes(plane.buffer_size))
+            quiet.sample_rate, quiet.pts, quiet.time_base = rate, start, Fraction(1, rate)
+            yield quiet
+
+    order = 1
+    for _, order, pkt, _ in packets:
+        for frame in decoder.decode(pkt):
+            if follows is None:
+                for quiet in silence_before(frame):
+                    yield from timed(encoder.encode(counted(quiet)), order)
+            yield from timed(encoder.encode(counted(frame)), order)
+    for frame in decoder.decode(None):
+        yield from timed(encoder.encode(counted(frame)), order)
+    yield from timed(encoder.encode(None), order)
 
 
 def named_layout(stream: av.audio.stream.AudioStream) -> str | None:

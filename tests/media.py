@@ -174,3 +174,23 @@ def song_with_cover(path: Path, video: bool = False) -> Path:
             encode_into(out, v, (grey_frame((48, 64), 40 * i, i) for i in range(5)))
         encode_into(out, a, (silence(48000, start) for start in range(0, 48000, 1024)))
     return path
+
+
+def cut_mp4(folder: Path, frames: int = 40) -> Path:
+    """An MP4 of ``frames`` noisy frames at 25 fps with its index first (faststart), cut in half:
+    ``folder/cut.mp4`` (the whole file is ``folder/whole.mp4``)."""
+    whole = folder / "whole.mp4"
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            image = np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8)
+            f = av.VideoFrame.from_ndarray(image, format="bgr24")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            for p in v.encode(f):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    cut = folder / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return cut

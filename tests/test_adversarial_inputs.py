@@ -31,7 +31,7 @@ from adversarial import (
     write_png,
 )
 from conftest import SHARED, needs_shared
-from media import encode_into, make_clip, probe, silence, stream_end, ts_part
+from media import cut_mp4, encode_into, make_clip, probe, silence, stream_end, ts_part
 
 from deepphoto.datasets import person_mask, read_mask
 from deepphoto.errors import DeepPhotoError
@@ -197,19 +197,7 @@ def test_cut_mkv_warns_and_keeps_what_it_could_read(capsys, tmp_path):
 
 
 def test_cut_mp4_with_its_index_first_warns_too(capsys, tmp_path):
-    src = tmp_path / "fast.mp4"
-    with av.open(str(src), "w", options={"movflags": "faststart"}) as c:
-        v = c.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for i in range(40):
-            f = av.VideoFrame.from_ndarray(np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8), "bgr24")
-            f.pts, f.time_base = i, Fraction(1, 25)
-            for p in v.encode(f):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    cut = cut_mp4(tmp_path)
     out = tmp_path / "out.mkv"
     result = cli(capsys, "run", cut, out, *RUN_FAST, "--effect", "grey")
     assert result.status == 0 and not result.errors

@@ -5,12 +5,8 @@ that reads to the end now brings run's words back, and the batch says them."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-from pathlib import Path
-
-import av
-import numpy as np
 import pytest
+from media import cut_mp4
 
 from deepphoto import Pipeline, Settings
 from deepphoto.batch.chunks import plan_video, render_chunk
@@ -18,31 +14,12 @@ from deepphoto.batch.chunks import plan_video, render_chunk
 SETTINGS = Settings(effect="grey", region="whole", backend="onnx", precision="fp32", seg_input=(64, 64), threads=1)
 
 
-def cut_mp4(tmp_path: Path, frames: int = 100) -> Path:
-    """An MP4 of ``frames`` frames at 25 fps with its index first (faststart), cut in half."""
-    whole = tmp_path / "whole.mp4"
-    with av.open(str(whole), "w", options={"movflags": "faststart"}) as c:
-        v = c.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            image = np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8)
-            f = av.VideoFrame.from_ndarray(image, format="bgr24")
-            f.pts, f.time_base = i, Fraction(1, 25)
-            for p in v.encode(f):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    return cut
-
-
 def test_a_cut_video_in_a_batch_is_said_as_run_says_it(tmp_path, capsys):
     pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
     from deepphoto.batch.inputs import WorkItem
     from deepphoto.batch.runner import BatchOptions, BatchRunner, ItemState, Task
 
-    cut = cut_mp4(tmp_path)
+    cut = cut_mp4(tmp_path, frames=100)
     plan = plan_video(cut, chunk_seconds=60)
     with Pipeline(SETTINGS) as pipe:
         result = render_chunk(pipe, plan, plan.chunks[0], tmp_path / "chunk.mp4")

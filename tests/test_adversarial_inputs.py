@@ -581,12 +581,57 @@ def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
     assert times[-1] == pytest.approx(max(decoded), abs=0.005)
 
 
-def test_audio_a_container_cannot_store_is_named_not_the_temporary_file(capsys, tmp_path):
+def test_audio_a_container_cannot_store_is_encoded_as_aac_and_said(capsys, tmp_path):
+    """Opus into a MOV (which cannot store it) was dropped with a warning: it is AAC now."""
     clip = make_clip(tmp_path / "in.mkv", frames=10, audio=True, audio_codec="libopus")
     out_path = tmp_path / "out.mov"
     result = cli(capsys, "run", clip, out_path, *RUN_FAST, "--effect", "grey")
+    assert result.status == 0 and probe(out_path)["frames"] == 10
+    with av.open(str(out_path)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
+    assert "opus audio (mono) re-encoded as AAC (a .mov file cannot store it)" in result.err, result.err
+    assert ".partial" not in result.err
+
+
+def test_six_channels_without_a_layout_are_5_1_in_an_mp4(capsys, tmp_path):
+    """Six PCM channels without a layout (Matroska's): AAC refused them ('Unsupported channel layout')
+    and the sound was dropped; they are 5.1, as FFmpeg guesses."""
+    clip = tmp_path / "in.mkv"
+    with av.open(str(clip), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=48000)
+        a.layout = "5.1"
+        encode_into(out, v, (av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24") for _ in range(10)))
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, 6 * 19200), np.int16), format="s16", layout="5.1")
+        sound.sample_rate, sound.pts = 48000, 0
+        encode_into(out, a, [sound])
+    with av.open(str(clip)) as c:
+        assert c.streams.audio[0].codec_context.layout.name == "6 channels"  # the case
+    out_path = tmp_path / "out.mp4"
+    result = cli(capsys, "run", clip, out_path, *RUN_FAST, "--effect", "grey")
+    assert result.status == 0 and probe(out_path)["frames"] == 10 and "not copied" not in result.err, result.err
+    with av.open(str(out_path)) as c:
+        assert c.streams.audio[0].codec_context.layout.name == "5.1"
+    assert "pcm_s16le audio (6 channels) re-encoded as AAC" in result.err and ".partial" not in result.err
+
+
+def test_audio_no_container_can_take_is_named_not_the_temporary_file(capsys, tmp_path):
+    """Nine PCM channels: neither an MP4 nor AAC can name them; the warning names the sound."""
+    clip = tmp_path / "in.mkv"
+    with av.open(str(clip), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=48000)
+        a.layout = "9 channels"
+        encode_into(out, v, (av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24") for _ in range(10)))
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, 9 * 19200), np.int16), format="s16", layout="9 channels")
+        sound.sample_rate, sound.pts = 48000, 0
+        encode_into(out, a, [sound])
+    out_path = tmp_path / "out.mp4"
+    result = cli(capsys, "run", clip, out_path, *RUN_FAST, "--effect", "grey")
     assert result.status == 0 and probe(out_path)["frames"] == 10  # the video, without the audio
-    assert "audio not copied: a .mov file cannot store opus audio (mono)" in result.err, result.err
+    assert "audio not copied: a .mp4 file cannot store pcm_s16le audio (9 channels)" in result.err, result.err
     assert ".partial" not in result.err
 
 

@@ -93,3 +93,32 @@ def test_pcm_that_starts_late_stays_in_step_in_an_mp4(tmp_path):
     body = slice(RATE // 10, int(1.4 * RATE))
     error = np.sqrt(np.mean((got[half:][body] - tone(1.5)[body]) ** 2))
     assert error < 0.02
+
+
+def test_vorbis_of_a_webm_into_an_mp4_is_aac_and_said(tmp_path, capsys):
+    """A WebM's Vorbis went into the MP4 as it was (no browser plays Vorbis in an MP4); into a MOV,
+    which cannot store it, it was dropped with a warning. Both are AAC now, and the user is told."""
+    clip = tmp_path / "in.webm"
+    with av.open(str(clip), "w") as out:
+        v = out.add_stream("libvpx-vp9", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("vorbis", rate=RATE, options={"strict": "-2"})  # FFmpeg's own encoder
+        a.layout = "stereo"
+        encode_into(out, v, (grey(i) for i in range(50)))
+        wave = np.repeat(tone(2.0).astype(np.float32)[None], 2, 0)
+        size = a.codec_context.frame_size or 1024
+        frames = []
+        for start in range(0, wave.shape[1] - size + 1, size):
+            piece = np.ascontiguousarray(wave[:, start : start + size])
+            f = av.AudioFrame.from_ndarray(piece, format="fltp", layout="stereo")
+            f.sample_rate, f.pts, f.time_base = RATE, start, Fraction(1, RATE)
+            frames.append(f)
+        encode_into(out, a, frames)
+    said = {".mp4": "most players cannot play it in a .mp4 file", ".mov": "a .mov file cannot store it"}
+    for suffix, why in said.items():
+        out = convert(clip, tmp_path / f"out{suffix}")
+        name, start, got = sound(out)
+        assert name == "aac" and start == pytest.approx(0, abs=1e-3)
+        assert f"vorbis audio (stereo) re-encoded as AAC ({why})" in capsys.readouterr().err
+        body = slice(RATE // 10, int(1.8 * RATE))
+        assert np.sqrt(np.mean((got[body] - tone(2.0)[body]) ** 2)) < 0.03

@@ -100,7 +100,7 @@ def finish_video(
         if audio_from is not None:
             try:
                 video_from = Fraction(origin) * source_tb if origin and source_tb else None
-                remux_with_audio(joined, audio_from, muxed, fmt, video_from)
+                note = remux_with_audio(joined, audio_from, muxed, fmt, video_from)
                 final = muxed
             except (av.error.FFmpegError, ValueError) as exc:
                 note = audio_failure(exc, audio_from, output)

@@ -536,8 +536,10 @@ class VideoFileSink:
     def _add_audio(self) -> None:
         muxed = temporary_name(self.path)
         try:
-            remux_with_audio(self.tmp, self.audio_from, muxed, self.format, self.origin)
+            done = remux_with_audio(self.tmp, self.audio_from, muxed, self.format, self.origin)
             muxed.replace(self.tmp)
+            if done:
+                print(f"deepphoto: {done}", file=sys.stderr)
         except (av.error.FFmpegError, ValueError) as exc:
             discard(muxed)
             network = is_url(self.audio_from)
@@ -620,25 +622,61 @@ class AudioNotStorable(ValueError):
 
 def remux_with_audio(
     video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None = None
-) -> None:
+) -> str:
     """``_remux`` with FFmpeg's own error lines caught: a container that refuses the audio (at its
     header, or at its end: a channel layout an MP4 cannot name) is ``AudioNotStorable`` with
-    FFmpeg's reason."""
+    FFmpeg's reason. The sound is copied, but where an MP4 or MOV cannot store it (Opus in a MOV,
+    Vorbis from a WebM), or an MP4 stores it so that players cannot play it (PCM), it is encoded
+    again as AAC; returned: what was done then ('opus audio re-encoded as AAC ...'), else ''."""
+    if fmt not in ("mp4", "mov"):
+        _refused_or_done(video, audio_src, out, fmt, video_from, False)
+        return ""
+    if not _refused_or_done(video, audio_src, out, fmt, video_from, False):
+        _refused_or_done(video, audio_src, out, fmt, video_from, True)  # nor as AAC: AudioNotStorable
+        return f"{audio_codec(audio_src)} re-encoded as AAC (a .{fmt} file cannot store it)"
+    with av.open(str(out)) as done:
+        copied = not done.streams.audio or done.streams.audio[0].codec_context.name != "aac"
+    if copied or "aac" in (said := audio_codec(audio_src)):
+        return ""
+    return f"{said} re-encoded as AAC (most players cannot play it in a .{fmt} file)"
+
+
+def _refused_or_done(
+    video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None, as_aac: bool
+) -> bool:
+    """``_remux``; False where the container refused the sound as it is (and ``as_aac`` is False:
+    the caller encodes it again), raising ``AudioNotStorable`` where AAC too was refused."""
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
     try:
         with av.logging.Capture(local=False) as logs:
-            _remux(video, audio_src, out, fmt, video_from)
+            _remux(video, audio_src, out, fmt, video_from, as_aac)
     except av.error.FFmpegError as exc:
         said = [m.strip() for lvl, _name, m in logs if lvl <= av.logging.ERROR and m.strip()]
         if exc.errno == errno.EINVAL:
+            if not as_aac and fmt in ("mp4", "mov"):
+                return False
             raise AudioNotStorable(said[-1] if said else "") from None
         raise
+    except ValueError as exc:  # PyAV's: "'mov' format does not support 'vorbis' codec"
+        if "does not support" not in str(exc):
+            raise
+        if not as_aac and fmt in ("mp4", "mov"):
+            return False
+        raise AudioNotStorable(str(exc)) from None
     finally:
         av.logging.set_level(level)
+    return True
 
 
-def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None = None) -> None:
+def _remux(
+    video: Path,
+    audio_src: Path | str,
+    out: Path,
+    fmt: str,
+    video_from: Fraction | None = None,
+    as_aac: bool = False,
+) -> None:
     """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
 
     ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
@@ -662,8 +700,9 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
         named = named_layout(asrc)
-        aout = aac_stream(dst, asrc, named) if plays_only_re_encoded(asrc, fmt) else dst.add_stream_from_template(asrc)
-        if named and fmt != "matroska" and aout.codec_context.name == asrc.codec_context.name:
+        re_encode = as_aac or plays_only_re_encoded(asrc, fmt)
+        aout = aac_stream(dst, asrc, named) if re_encode else dst.add_stream_from_template(asrc)
+        if named and fmt != "matroska" and not re_encode:
             aout.codec_context.layout = named  # MP4 and MOV refuse channels without a layout
         dst.start_encoding()  # the header: where a container refuses the audio's codec
         first, end = video_span(video)
@@ -715,7 +754,7 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
                 primer = None
 
         sound = packets(ain, asrc, aout, 1)
-        if aout.codec_context.name != asrc.codec_context.name:
+        if re_encode:
             sound = re_encoded(sound, asrc, aout)
         for _, _, pkt, out_stream in heapq.merge(
             packets(vin, vsrc, vout, 0), sound, key=lambda item: (item[0], item[1])
@@ -727,12 +766,16 @@ def _remux(video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: 
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
 
 
+MP4_PLAYABLE = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")  # sound that MP4 players play
+
+
 def plays_only_re_encoded(stream: av.audio.stream.AudioStream, fmt: str) -> bool:
     """Whether the source's audio, copied into an ``fmt`` file, would not play where such files
-    are played: PCM in an MP4 (an 'ipcm' track: browsers, QuickTime and FFmpeg before 6.1 cannot
-    play it, the last reading 24-bit samples as 16-bit noise). A MOV (QuickTime's own 'lpcm') and
-    Matroska store PCM as every player reads it."""
-    return fmt == "mp4" and stream.codec_context.name.startswith("pcm_")
+    are played: in an MP4, all but the codecs of ``MP4_PLAYABLE`` (PCM goes into an 'ipcm' track
+    that browsers, QuickTime and FFmpeg before 6.1 cannot play, the last reading 24-bit samples as
+    16-bit noise; Vorbis and MP2 play in no browser). A MOV (QuickTime's own 'lpcm') and Matroska
+    store what they take as players read it."""
+    return fmt == "mp4" and stream.codec_context.codec.canonical_name not in MP4_PLAYABLE
 
 
 def aac_stream(
@@ -804,13 +847,18 @@ def re_encoded(
     yield from timed(encoder.encode(None), order)
 
 
+# FFmpeg's guess for a count of channels without a layout (av_channel_layout_default), as its command line makes
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
 def named_layout(stream: av.audio.stream.AudioStream) -> str | None:
-    """'mono' or 'stereo' for an audio stream of one or two channels whose container names no layout
-    (Matroska's PCM: '2 channels'), which an MP4 or MOV refuses to store; None otherwise."""
+    """The layout FFmpeg guesses ('stereo', '5.1') for an audio stream whose container names no
+    layout (Matroska's PCM: '2 channels', '6 channels'), which an MP4 or MOV (or AAC) refuses to
+    store; None for a stream with a layout, or more than 8 channels."""
     layout = stream.codec_context.layout
-    if layout is None or layout.nb_channels not in (1, 2) or any(ch.name != "NONE" for ch in layout.channels):
+    if layout is None or any(ch.name != "NONE" for ch in layout.channels):
         return None
-    return "mono" if layout.nb_channels == 1 else "stereo"
+    return DEFAULT_LAYOUTS.get(layout.nb_channels)
 
 
 def stream_start(stream: av.stream.Stream) -> Fraction | None:

@@ -593,19 +593,24 @@ def test_audio_a_container_cannot_store_is_encoded_as_aac_and_said(capsys, tmp_p
     assert ".partial" not in result.err
 
 
-def test_six_channels_without_a_layout_are_5_1_in_an_mp4(capsys, tmp_path):
-    """Six PCM channels without a layout (Matroska's): AAC refused them ('Unsupported channel layout')
-    and the sound was dropped; they are 5.1, as FFmpeg guesses."""
-    clip = tmp_path / "in.mkv"
-    with av.open(str(clip), "w") as out:
+def pcm_clip(path: Path, layout: str, channels: int) -> Path:
+    """Ten black frames and 0.4 s of silent 16-bit PCM in ``channels`` channels (Matroska: no layout)."""
+    with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         a = out.add_stream("pcm_s16le", rate=48000)
-        a.layout = "5.1"
+        a.layout = layout
         encode_into(out, v, (av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24") for _ in range(10)))
-        sound = av.AudioFrame.from_ndarray(np.zeros((1, 6 * 19200), np.int16), format="s16", layout="5.1")
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, channels * 19200), np.int16), format="s16", layout=layout)
         sound.sample_rate, sound.pts = 48000, 0
         encode_into(out, a, [sound])
+    return path
+
+
+def test_six_channels_without_a_layout_are_5_1_in_an_mp4(capsys, tmp_path):
+    """Six PCM channels without a layout (Matroska's): AAC refused them ('Unsupported channel layout')
+    and the sound was dropped; they are 5.1, as FFmpeg guesses."""
+    clip = pcm_clip(tmp_path / "in.mkv", "5.1", 6)
     with av.open(str(clip)) as c:
         assert c.streams.audio[0].codec_context.layout.name == "6 channels"  # the case
     out_path = tmp_path / "out.mp4"
@@ -618,16 +623,7 @@ def test_six_channels_without_a_layout_are_5_1_in_an_mp4(capsys, tmp_path):
 
 def test_audio_no_container_can_take_is_named_not_the_temporary_file(capsys, tmp_path):
     """Nine PCM channels: neither an MP4 nor AAC can name them; the warning names the sound."""
-    clip = tmp_path / "in.mkv"
-    with av.open(str(clip), "w") as out:
-        v = out.add_stream("libx264", rate=25)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        a = out.add_stream("pcm_s16le", rate=48000)
-        a.layout = "9 channels"
-        encode_into(out, v, (av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24") for _ in range(10)))
-        sound = av.AudioFrame.from_ndarray(np.zeros((1, 9 * 19200), np.int16), format="s16", layout="9 channels")
-        sound.sample_rate, sound.pts = 48000, 0
-        encode_into(out, a, [sound])
+    clip = pcm_clip(tmp_path / "in.mkv", "9 channels", 9)
     out_path = tmp_path / "out.mp4"
     result = cli(capsys, "run", clip, out_path, *RUN_FAST, "--effect", "grey")
     assert result.status == 0 and probe(out_path)["frames"] == 10  # the video, without the audio

@@ -631,42 +631,39 @@ def remux_with_audio(
     if fmt not in ("mp4", "mov"):
         _refused_or_done(video, audio_src, out, fmt, video_from, False)
         return ""
-    if not _refused_or_done(video, audio_src, out, fmt, video_from, False):
-        _refused_or_done(video, audio_src, out, fmt, video_from, True)  # nor as AAC: AudioNotStorable
+    as_aac = _refused_or_done(video, audio_src, out, fmt, video_from, False)
+    if as_aac is None:  # refused as it is: AAC, or AudioNotStorable
+        _refused_or_done(video, audio_src, out, fmt, video_from, True)
         return f"{audio_codec(audio_src)} re-encoded as AAC (a .{fmt} file cannot store it)"
-    with av.open(str(out)) as done:
-        copied = not done.streams.audio or done.streams.audio[0].codec_context.name != "aac"
-    if copied or "aac" in (said := audio_codec(audio_src)):
+    if not as_aac:
         return ""
-    return f"{said} re-encoded as AAC (most players cannot play it in a .{fmt} file)"
+    return f"{audio_codec(audio_src)} re-encoded as AAC (most players cannot play it in a .{fmt} file)"
 
 
 def _refused_or_done(
     video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None, as_aac: bool
-) -> bool:
-    """``_remux``; False where the container refused the sound as it is (and ``as_aac`` is False:
-    the caller encodes it again), raising ``AudioNotStorable`` where AAC too was refused."""
+) -> bool | None:
+    """``_remux``: whether it encoded the sound as AAC; None where an MP4 or MOV refused the sound as
+    it is (and ``as_aac`` is False: the caller encodes it again), else ``AudioNotStorable``."""
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
     try:
         with av.logging.Capture(local=False) as logs:
-            _remux(video, audio_src, out, fmt, video_from, as_aac)
+            return _remux(video, audio_src, out, fmt, video_from, as_aac)
     except av.error.FFmpegError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
         said = [m.strip() for lvl, _name, m in logs if lvl <= av.logging.ERROR and m.strip()]
-        if exc.errno == errno.EINVAL:
-            if not as_aac and fmt in ("mp4", "mov"):
-                return False
-            raise AudioNotStorable(said[-1] if said else "") from None
-        raise
+        reason = said[-1] if said else ""
     except ValueError as exc:  # PyAV's: "'mov' format does not support 'vorbis' codec"
         if "does not support" not in str(exc):
             raise
-        if not as_aac and fmt in ("mp4", "mov"):
-            return False
-        raise AudioNotStorable(str(exc)) from None
+        reason = str(exc)
     finally:
         av.logging.set_level(level)
-    return True
+    if not as_aac and fmt in ("mp4", "mov"):
+        return None
+    raise AudioNotStorable(reason)
 
 
 def _remux(
@@ -676,8 +673,9 @@ def _remux(
     fmt: str,
     video_from: Fraction | None = None,
     as_aac: bool = False,
-) -> None:
-    """Every video packet of ``video`` plus the source's first audio stream, up to the video's end.
+) -> bool:
+    """Every video packet of ``video`` plus the source's first audio stream, up to the video's end;
+    whether the sound was encoded as AAC (``as_aac``, or sound an MP4 would hold unplayable).
 
     ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
     frame); None: ``video`` keeps the source's timeline, a start before 0 moved to 0. Picture and
@@ -761,6 +759,7 @@ def _remux(
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
+    return re_encode
 
 
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from deepphoto.commands.options import count
+from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import BACKENDS, PRECISIONS, SEGMENTERS, Settings
 
 
@@ -53,14 +54,18 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.web.limits import UploadLimits
     from deepphoto.web.server import serve
 
+    host = args.host.strip()
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # '[::1]', as in a URL
+    if not host:  # the socket would listen everywhere and the address shown would be 'http://:8000/'
+        raise DeepPhotoError(f"--host {args.host!r}: give an address, e.g. 127.0.0.1 (this computer) or 0.0.0.0 (all)")
     settings = Settings.create(
         segmenter=args.segmenter, backend=args.backend, precision=args.precision, threads=args.threads
     )
     if args.camera:
-        parse_address(args.camera)  # one line now, not when the page asks
+        parse_address(args.camera, "--camera")  # one line now, not when the page asks
     config = StudioConfig(
         settings=settings,
-        host=args.host,
+        host=host,
         limits=UploadLimits(max_bytes=args.max_mb * 2**20, max_pixels=args.max_megapixels * 1_000_000),
         max_live=args.max_live,
         max_jobs=args.max_jobs,

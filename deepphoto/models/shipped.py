@@ -61,7 +61,7 @@ def user_styles_for() -> list[UserStyle]:
     found = user_styles.user_styles()
     if not found or not path.is_file():
         return []
-    ok, why = user_styles.usable(found, sha256_of(path), _names_in(path))
+    ok, why = user_styles.usable(found, sha256_of(path), _names_in(path), _row_shapes(path))
     for line in why:
         user_styles.warn_once(line)
     return ok
@@ -73,6 +73,14 @@ def with_user_styles(onnx_path: Path) -> Path:
     from deepphoto.models.user_styles import onnx_with_user_styles
 
     return onnx_with_user_styles(onnx_path, user_styles_for())
+
+
+def _row_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """One style's row shape for each ``*.gamma`` / ``*.beta`` of a StyleNet weights file (its header)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        return {k: tuple(f.get_slice(k).get_shape()[1:]) for k in f.keys() if k.endswith((".gamma", ".beta"))}  # noqa: SIM118
 
 
 def _names_in(path: Path) -> list[str]:

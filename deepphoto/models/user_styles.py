@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,12 +83,24 @@ def read_user_style(path: Path) -> UserStyle:
     """One user style file, or a one-line error."""
     from safetensors import safe_open
 
+    if not NAME_RULE.match(path.stem):  # '--style a,b' or 'x:1' would be read as a blend: never chosen
+        raise DeepPhotoError(
+            f"{path}: {path.stem!r} is not a style name (1 to 40 lower-case letters, digits and '-', starting "
+            "with a letter or digit): rename the file (and its .jpg) or remove it"
+        )
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a folder; a pipe, which would be waited on for ever
+            raise DeepPhotoError(f"{path}: not a user style (not a regular file)")
+        with open(path, "rb"):  # safetensors reports a file it may not read as missing
+            pass
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
             rows = {k: np.asarray(f.get_tensor(k), np.float32) for k in f.keys()}  # noqa: SIM118
+    except DeepPhotoError:
+        raise
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise DeepPhotoError(f"{path}: not a readable user style ({type(exc).__name__})") from None
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise DeepPhotoError(f"{path}: not a readable user style ({why})") from None
     if meta.get("kind") != KIND or meta.get("name") != path.stem:
         raise DeepPhotoError(f"{path}: not a user style file (kind {meta.get('kind')!r}, name {meta.get('name')!r})")
     if not rows or any(v.ndim != 1 or not np.isfinite(v).all() for v in rows.values()):
@@ -107,10 +120,15 @@ def warn_once(text: str) -> None:
 def user_styles(folder: Path | None = None) -> list[UserStyle]:
     """Every readable user style, by name; a damaged file is skipped with a warning (once)."""
     folder = folder or styles_dir()
-    if not folder.is_dir():
+    try:  # a folder that cannot be read would hide its styles without a word ('unknown style')
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".safetensors") and not n.startswith("."))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        warn_once(f"{folder}: cannot be read ({exc.strerror or exc}): no user styles (see DEEPPHOTO_DATA_DIR)")
         return []
     found = []
-    for path in sorted(folder.glob("*.safetensors")):
+    for path in (folder / name for name in names):
         try:
             found.append(read_user_style(path))
         except DeepPhotoError as exc:
@@ -118,13 +136,22 @@ def user_styles(folder: Path | None = None) -> list[UserStyle]:
     return found
 
 
-def usable(styles: list[UserStyle], base: str, shipped: list[str]) -> tuple[list[UserStyle], list[str]]:
-    """(the styles that fit the network whose weights have SHA-256 ``base`` and whose names are
-    ``shipped``, why each other one does not)."""
+def usable(
+    styles: list[UserStyle], base: str, shipped: list[str], shapes: dict[str, tuple[int, ...]] | None = None
+) -> tuple[list[UserStyle], list[str]]:
+    """(the styles that fit the network whose weights have SHA-256 ``base``, whose names are
+    ``shipped`` and whose rows have ``shapes`` (one row's shape by key; None: not checked), why each
+    other one does not)."""
     ok, why = [], []
     for s in styles:
         if s.base != base:
             why.append(f"user style {s.name!r} was learnt on other StyleNet weights: run 'deepphoto add-style' again")
+        elif shapes is not None and {k: v.shape for k, v in s.rows.items()} != shapes:
+            # one damaged file would otherwise stop every style, the shipped ones too, from loading
+            why.append(
+                f"user style {s.name!r}: its rows do not fit the shipped StyleNet (a damaged file?): "
+                f"'deepphoto remove-style {s.name}' and add it again"
+            )
         elif s.name in shipped:
             why.append(f"user style {s.name!r} has the name of a shipped style: remove it and add it under another")
         else:

@@ -35,20 +35,21 @@ STEERABLE = ("style", "effect", "region", "keep_exposure", "threshold", "smooth"
 PREVIEW_WIDTH = 480
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """'[HOST:]PORT' -> (host, port); the host must be a loopback address (one-line error)."""
+def parse_address(text: str, option: str = "--control") -> tuple[str, int]:
+    """'[HOST:]PORT' -> (host, port); the host must be a loopback address (one-line error naming
+    ``option``, the option it came from)."""
     value = str(text).strip()
     host, sep, port_text = value.rpartition(":")
     host = host.strip("[]") if sep else "127.0.0.1"
     try:
         port = int(port_text)
     except ValueError:
-        raise DeepPhotoError(f"--control {text!r}: expected [HOST:]PORT, e.g. 8765 or 127.0.0.1:8765") from None
+        raise DeepPhotoError(f"{option} {text!r}: expected [HOST:]PORT, e.g. 8765 or 127.0.0.1:8765") from None
     if not 0 <= port <= 65535:
-        raise DeepPhotoError(f"--control {text!r}: the port must be from 0 to 65535")
+        raise DeepPhotoError(f"{option} {text!r}: the port must be from 0 to 65535")
     if host not in LOOPBACK:
         raise DeepPhotoError(
-            f"--control {text!r}: only this machine may steer a run (127.0.0.1, localhost or ::1); "
+            f"{option} {text!r}: only this machine may steer a run (127.0.0.1, localhost or ::1); "
             "for other machines use 'deepphoto serve --host'"
         )
     return ("127.0.0.1" if host == "localhost" else host), port

@@ -54,6 +54,7 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
     """Serve the studio on ``config.host``:``port`` until interrupted."""
     import uvicorn
 
+    sock = bind(config.host, port)  # first: no warning about an address that cannot be listened on
     if not is_loopback(config.host):
         config.token = config.token or secrets.token_urlsafe(18)
         print(
@@ -61,7 +62,6 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
             "it and has the address below (it holds the access token) can use the studio and your camera runs",
             file=sys.stderr,
         )
-    sock = bind(config.host, port)
     port = sock.getsockname()[1]
     address = url_of(config.host, port, config.token)
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", lifespan="on"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -78,18 +79,21 @@ def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+_AMOUNT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", re.IGNORECASE)
+
+
 def parse_blend(style: str) -> list[tuple[str, float]]:
     """'wave' or a blend 'wave:0.7,scream:0.3' -> [(name, amount)], each amount finite and 0 or
     more, adding up to more than 0 (whether a name is installed is the style network's business)."""
     parts = []
     for part in str(style).split(","):
-        name, _, amount = part.strip().partition(":")
+        name, sep, amount = part.strip().partition(":")
         if not name:
             raise DeepPhotoError(f"style {style!r}: name a style before each ':' (e.g. wave:0.7,scream:0.3)")
-        try:
-            value = float(amount) if amount else 1.0
-        except ValueError:
-            raise DeepPhotoError(f"style {part!r}: the blend amount must be a number") from None
+        # a plain decimal number: Python's float() would also read '1_0' as 10; 'wave:' is a typo, not 1
+        if sep and not _AMOUNT.fullmatch(amount.strip()):
+            raise DeepPhotoError(f"style {part!r}: the blend amount must be a number, e.g. {name}:0.5")
+        value = float(amount) if sep else 1.0
         if not math.isfinite(value) or value < 0:
             raise DeepPhotoError(f"style {part!r}: the blend amount must be a finite number, 0 or more")
         parts.append((name, value))

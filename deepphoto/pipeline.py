@@ -294,8 +294,9 @@ class Pipeline:
                 src, sink, self.processor, progress=progress, max_frames=max_frames, reopen=reopen, observe=observe
             )
         summary.segmented = self.processor.segmented
-        if summary.frames_out == 0 and not summary.interrupted:
-            raise DeepPhotoError(f"{uri}: no frame could be decoded")
+        if summary.frames_out == 0 and not summary.interrupted:  # with the reason, where the reader had one
+            why = f" ({summary.source_error})" if summary.source_error else ""
+            raise DeepPhotoError(f"{uri}: no frame could be decoded{why}")
         if summary.source_error and not src.live:
             raise DeepPhotoError(
                 f"{uri}: reading stopped after {summary.frames_out} frames "

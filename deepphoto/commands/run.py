@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepphoto.commands.options import count, named, real
+from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import (
     BACKENDS,
     EFFECT_NAMES,
@@ -23,6 +24,9 @@ from deepphoto.settings import (
 
 if TYPE_CHECKING:
     from deepphoto.stream.loop import RunSummary
+
+
+FPS_LOW = 0.001  # the lowest --fps
 
 
 def add_look_arguments(p: argparse.ArgumentParser) -> None:
@@ -174,6 +178,8 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
     settings = settings or settings_from_args(args)  # option errors first, before any file is opened
     size = parse_size(args.size, "--size", 8192) if getattr(args, "size", None) else None
     fps = number("--fps", args.fps, 0.0, 1000.0, low_open=True) if getattr(args, "fps", None) is not None else None
+    if fps is not None and fps < FPS_LOW:  # a source keeps its rate as a fraction over at most 1001: it was 0
+        raise DeepPhotoError(f"--fps {args.fps}: must be {FPS_LOW:g} or more (a frame lasts at most {1 / FPS_LOW:g} s)")
     max_frames = whole("--max-frames", getattr(args, "max_frames", 0), 0, 2**31)
     control = getattr(args, "control", None)
     if control is not None:

@@ -131,6 +131,11 @@ def check_output_folder(folder: Path, overwrite: bool) -> None:
     """Refuse, in one line and before any work, a folder output that cannot be written, or that
     already holds images and ``overwrite`` is not given."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir() and not folder.is_file():  # /dev/null, /dev/stdout, a pipe
+        raise DeepPhotoError(
+            f"{folder}: is not a regular file or folder (a pipe or a device); name a file or a folder/, "
+            "or null:// to discard the frames"
+        )
     if folder.exists() and not folder.is_dir():
         raise DeepPhotoError(f"{folder}: is a file, not a folder (a folder output ends with /)")
     writable_folder(folder if folder.is_dir() else (folder.parent if str(folder.parent) else Path(".")))

@@ -331,6 +331,10 @@ class DisplaySink(Sink):
 def output_kind(uri: str) -> str:
     """What a URI names as an output: 'null', 'display', 'vcam', 'video', 'image' or 'folder'; a
     one-line error for a scheme or a file type there is no writer for."""
+    if uri == "-":  # as ffmpeg takes it: frames cannot go to standard output here (not a folder named '-')
+        raise DeepPhotoError(
+            "-: frames cannot be written to standard output; name a file, a folder/, or null:// to discard them"
+        )
     for prefix, kind in (("null://", "null"), ("display://", "display"), ("vcam://", "vcam"), ("/dev/video", "vcam")):
         if uri.startswith(prefix):
             return kind
@@ -341,6 +345,9 @@ def output_kind(uri: str) -> str:
     if uri.endswith(("/", os.sep)):  # 'frames.mkv/' asks for a folder, whatever its suffix
         return "folder"
     suffix = Path(uri).suffix.lower()
+    name = Path(uri).name.lower()
+    if not suffix and name in (*VIDEO_FORMATS, *IMAGE_SUFFIXES):  # "$name.mp4" with $name empty: not a hidden folder
+        raise DeepPhotoError(f"{Path(uri)}: a file type without a name; name the output file (out{name})")
     if suffix in VIDEO_FORMATS:
         return "video"
     if suffix in IMAGE_SUFFIXES:

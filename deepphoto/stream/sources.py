@@ -5,6 +5,7 @@ photo.jpg                 one image                                         file
 anim.webp, anim.png       an animated image: every frame, its timing kept   file
 folder/                   the images in a folder, in name order             file
 /dev/video0, v4l2://0     a V4L2 webcam (size and fps may be asked for)     live
+  (v4l2:///dev/video0)
 csi://0                   a Jetson CSI camera (GStreamer nvarguscamerasrc)   live
 rtsp://, http(s)://       a network stream: live, or a file when it declares  live / file
                           a duration or frame count (a clip on a web server)
@@ -316,8 +317,15 @@ def check_source_path(uri: str) -> None:
     cameras are checked when they open."""
     if "://" in uri or uri.startswith("/dev/video"):
         return
+    if uri == "-":
+        raise DeepPhotoError("-: standard input cannot be read; name a file, a folder or a URI")
     path = Path(uri)
     if not path.exists():
+        if re.search(r"%0?\d*d", path.name):  # frame%04d.png, as ffmpeg and jetson-utils take
+            raise DeepPhotoError(
+                f"{path}: no such file or folder (a numbered pattern is not read: "
+                f"give the folder, {path.parent}/, whose images are read in name order)"
+            )
         raise DeepPhotoError(f"{path}: no such file or folder")
     if not path.is_dir() and not path.is_file():
         raise not_a_file(path)
@@ -334,7 +342,8 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             )
         return Capture(csi_pipeline(sensor, size or (1280, 720), int(fps or 30)), cv2.CAP_GSTREAMER, uri)
     if uri.startswith(("v4l2://", "/dev/video")):
-        index = _index(uri, "v4l2://" if uri.startswith("v4l2://") else "/dev/video")
+        device = uri.removeprefix("v4l2://")  # v4l2:///dev/video0, as jetson-utils names it, too
+        index = _index(device, "/dev/video") if device.startswith("/dev/video") else _index(uri, "v4l2://")
         if not Path(f"/dev/video{index}").exists():
             raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")
         return Capture(index, cv2.CAP_V4L2, uri, size, fps)

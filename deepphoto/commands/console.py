@@ -8,14 +8,24 @@ surrogates Python uses for non-UTF-8 bytes in file names) are written as backsla
 A process started without a standard output or error (``>&-``, as a daemon, cron or a launcher
 may do: Python's stream is then None) prints to the null device, as if its reader had gone, and
 the job ends as it would have (0, 2, 130), not with a traceback.
+A password in a URI (``rtsp://user:secret@camera/stream``) is never printed: messages name the
+input by its URI, and a terminal's scroll-back or a shared log would keep it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from types import TracebackType
 from typing import TextIO
+
+CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*):[^\s/?#@]*@")
+
+
+def without_password(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` in it written as ``***``."""
+    return CREDENTIALS.sub(r"\1:***@", text) if "@" in text else text
 
 
 class GuardedStream:
@@ -28,12 +38,15 @@ class GuardedStream:
     def write(self, text: str) -> int:
         if self.broken:
             return len(text)
+        shown = without_password(text)
         try:
             try:
-                return self.stream.write(text)
+                self.stream.write(shown)
+                return len(text)
             except UnicodeEncodeError:
                 encoding = getattr(self.stream, "encoding", None) or "utf-8"
-                return self.stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+                self.stream.write(shown.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+                return len(text)
         except BrokenPipeError:
             self._break()
             return len(text)

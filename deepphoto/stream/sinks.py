@@ -4,6 +4,7 @@ out.mp4 / out.mkv / out.mov   H.264 video file (PyAV), source timing and audio k
 out.jpg / out.png             one image (the last frame written)
 folder/                       PNG images, one per frame (numbered, or named after the input images)
 vcam://, /dev/videoN          a virtual camera (pyvirtualcam + v4l2loopback), for video calls
+  (v4l2://N, v4l2:///dev/videoN, as jetson-utils names a loopback device)
 display://0                   a window (needs an OpenCV build with a GUI, and a display)
 null://                       discards frames, for benchmarks
 """
@@ -335,12 +336,13 @@ def output_kind(uri: str) -> str:
         raise DeepPhotoError(
             "-: frames cannot be written to standard output; name a file, a folder/, or null:// to discard them"
         )
-    for prefix, kind in (("null://", "null"), ("display://", "display"), ("vcam://", "vcam"), ("/dev/video", "vcam")):
+    prefixes = (("null://", "null"), ("display://", "display"), ("vcam://", "vcam"), ("/dev/video", "vcam"))
+    for prefix, kind in (*prefixes, ("v4l2://", "vcam")):
         if uri.startswith(prefix):
             return kind
     if "://" in uri:
         raise DeepPhotoError(
-            f"{uri}: unknown output scheme (use a file, folder/, vcam://, /dev/videoN, display://0 or null://)"
+            f"{uri}: unknown output scheme (use a file, folder/, vcam://, /dev/videoN, v4l2://N, display://0 or null://)"
         )
     if uri.endswith(("/", os.sep)):  # 'frames.mkv/' asks for a folder, whatever its suffix
         return "folder"
@@ -360,6 +362,22 @@ def output_kind(uri: str) -> str:
     return "folder"
 
 
+def loopback_device(uri: str) -> str | None:
+    """The v4l2loopback device a virtual camera output names (None: the first free one):
+    ``vcam://``, ``vcam:///dev/video2``, ``/dev/video2``, and as jetson-utils names it,
+    ``v4l2:///dev/video2`` or ``v4l2://2``."""
+    if uri.startswith("vcam://"):
+        return uri[len("vcam://") :] or None
+    if uri.startswith("v4l2://"):
+        rest = uri[len("v4l2://") :]
+        if rest.isdigit():
+            return f"/dev/video{int(rest)}"
+        if not (rest.startswith("/dev/video") and rest[len("/dev/video") :].isdigit()):
+            raise DeepPhotoError(f"{uri}: expected v4l2://N or v4l2:///dev/videoN (a v4l2loopback device)")
+        return rest
+    return uri
+
+
 def check_sink(uri: str, overwrite: bool = False) -> None:
     """What ``open_sink`` would refuse about a file or folder output, before any work (the networks
     take seconds to load); a virtual camera or a window is checked when it opens."""
@@ -368,6 +386,8 @@ def check_sink(uri: str, overwrite: bool = False) -> None:
         check_output_file(Path(uri), overwrite)
     elif kind == "folder":
         check_output_folder(Path(uri), overwrite)
+    elif kind == "vcam":
+        loopback_device(uri)  # its name; the device itself is checked when it opens
 
 
 def open_sink(
@@ -385,7 +405,7 @@ def open_sink(
     if kind == "display":
         return DisplaySink()
     if kind == "vcam":
-        return VirtualCameraSink((uri[len("vcam://") :] or None) if uri.startswith("vcam://") else uri, float(fps))
+        return VirtualCameraSink(loopback_device(uri), float(fps))
     if kind == "video":
         return VideoSink(Path(uri), fps, time_base, audio_from, overwrite, live)
     if kind == "image":

@@ -61,3 +61,13 @@ def decoded(data: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None
     return image
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A user data folder of the test's own (user styles), and an engine cache too (the extended
+    ONNX files a user style makes)."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("DEEPPHOTO_DATA_DIR", str(folder))
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path / "cache"))
+    return folder

@@ -50,15 +50,6 @@ def paint(engine: OnnxEngine, image: np.ndarray, style: list[float]) -> np.ndarr
     return engine.run(rgb, np.array([style], np.float32))[0]
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A data folder of the test's own, and a cache too (for the extended ONNX files)."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("DEEPPHOTO_DATA_DIR", str(folder))
-    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path / "cache"))
-    return folder
-
-
 def sha_of_shipped() -> str:
     from deepphoto.assets import sha256_of
 

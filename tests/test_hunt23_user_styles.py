@@ -48,14 +48,6 @@ def write_style(folder, name: str, rows: dict[str, np.ndarray] | None = None) ->
     save_file(rows or shipped_rows(), str(folder / f"{name}.safetensors"), metadata=meta)
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("DEEPPHOTO_DATA_DIR", str(folder))
-    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path / "cache"))
-    return folder
-
-
 @pytest.mark.parametrize("name", ["a,b", "x:1", "Bad_Name", "-dash", "ünï"])
 def test_a_style_file_named_against_the_rule_is_skipped_and_says_rename(capsys, data_dir, name):
     write_style(data_dir / "styles", name)

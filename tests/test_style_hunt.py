@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from adversarial import refused
-from test_add_style import data_dir, sha_of_shipped, shipped_rows, stripes  # noqa: F401 (a fixture)
+from test_add_style import sha_of_shipped, shipped_rows, stripes
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models.shipped import SHIPPED, style_names, style_vector
@@ -61,7 +61,7 @@ def test_a_data_folder_that_cannot_be_written_is_refused_before_learning(
     assert not no_learning
 
 
-def test_a_damaged_style_of_that_name_needs_replace(capsys, data_dir, painting_file, no_learning):  # noqa: F811
+def test_a_damaged_style_of_that_name_needs_replace(capsys, data_dir, painting_file, no_learning):
     """A damaged file of that name was silently written over, after the learning."""
     (data_dir / "styles").mkdir(parents=True)
     (data_dir / "styles" / "mine.safetensors").write_bytes(b"damaged")
@@ -69,7 +69,7 @@ def test_a_damaged_style_of_that_name_needs_replace(capsys, data_dir, painting_f
     assert not no_learning
 
 
-def test_a_style_another_job_saved_meanwhile_is_not_replaced(data_dir):  # noqa: F811
+def test_a_style_another_job_saved_meanwhile_is_not_replaced(data_dir):
     """Two add-style jobs of one name: both said 'added style', the second silently replaced the first."""
     first = save_user_style("twin", shipped_rows(0), sha_of_shipped(), stripes(), {"title": "first"})
     before = first.read_bytes(), first.with_suffix(".jpg").read_bytes()
@@ -145,7 +145,7 @@ def test_the_optimiser_names_the_users_own_styles_when_a_name_is_unknown(monkeyp
         optimizer.shipped_grams("nosuch")
 
 
-def test_a_style_saved_meanwhile_keeps_its_painting_too(data_dir, monkeypatch):  # noqa: F811
+def test_a_style_saved_meanwhile_keeps_its_painting_too(data_dir, monkeypatch):
     """The second job's check came before the first job's save (the race the check cannot see):
     its link failed and it stopped, but only after replacing the first style's painting (a review)."""
     import deepphoto.models.user_styles as user_styles

@@ -61,7 +61,8 @@ def user_styles_for() -> list[UserStyle]:
     found = user_styles.user_styles()
     if not found or not path.is_file():
         return []
-    ok, why = user_styles.usable(found, sha256_of(path), _names_in(path), _row_shapes(path))
+    names, shapes = _styles_in(path)
+    ok, why = user_styles.usable(found, sha256_of(path), names, shapes)
     for line in why:
         user_styles.warn_once(line)
     return ok
@@ -75,27 +76,26 @@ def with_user_styles(onnx_path: Path) -> Path:
     return onnx_with_user_styles(onnx_path, user_styles_for())
 
 
-def _row_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """One style's row shape for each ``*.gamma`` / ``*.beta`` of a StyleNet weights file (its header)."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="numpy") as f:
-        return {k: tuple(f.get_slice(k).get_shape()[1:]) for k in f.keys() if k.endswith((".gamma", ".beta"))}  # noqa: SIM118
-
-
 def _names_in(path: Path) -> list[str]:
+    return _styles_in(path)[0]
+
+
+def _styles_in(path: Path) -> tuple[list[str], dict[str, tuple[int, ...]]]:
+    """From a StyleNet weights file's header: its style names, and one style's row shape for each
+    ``*.gamma`` / ``*.beta``."""
     from safetensors import safe_open
 
     if not path.is_file():
-        return []
+        return [], {}
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
+            shapes = {k: tuple(f.get_slice(k).get_shape()[1:]) for k in f.keys() if k.endswith((".gamma", ".beta"))}  # noqa: SIM118
     except Exception as exc:  # safetensors raises its own error types for damaged files
         raise DeepPhotoError(f"{path}: not a readable safetensors weights file ({exc})") from None
     if meta.get("kind") != "stylenet":
         raise DeepPhotoError(f"{path}: not a stylenet weights file")
-    return list(json.loads(meta.get("config", "{}")).get("styles", []))
+    return list(json.loads(meta.get("config", "{}")).get("styles", [])), shapes
 
 
 def style_vector(style: str, names: list[str]) -> list[float]:

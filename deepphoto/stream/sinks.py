@@ -36,6 +36,7 @@ from deepphoto.stream.output_safety import (
     temporary_folder,
     temporary_name,
 )
+from deepphoto.stream.v4l2_names import v4l2_index
 from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
 
 
@@ -336,8 +337,13 @@ def output_kind(uri: str) -> str:
         raise DeepPhotoError(
             "-: frames cannot be written to standard output; name a file, a folder/, or null:// to discard them"
         )
-    prefixes = (("null://", "null"), ("display://", "display"), ("vcam://", "vcam"), ("/dev/video", "vcam"))
-    for prefix, kind in (*prefixes, ("v4l2://", "vcam")):
+    for prefix, kind in (
+        ("null://", "null"),
+        ("display://", "display"),
+        ("vcam://", "vcam"),
+        ("/dev/video", "vcam"),
+        ("v4l2://", "vcam"),
+    ):
         if uri.startswith(prefix):
             return kind
     if "://" in uri:
@@ -369,12 +375,7 @@ def loopback_device(uri: str) -> str | None:
     if uri.startswith("vcam://"):
         return uri[len("vcam://") :] or None
     if uri.startswith("v4l2://"):
-        rest = uri[len("v4l2://") :]
-        if rest.isdigit():
-            return f"/dev/video{int(rest)}"
-        if not (rest.startswith("/dev/video") and rest[len("/dev/video") :].isdigit()):
-            raise DeepPhotoError(f"{uri}: expected v4l2://N or v4l2:///dev/videoN (a v4l2loopback device)")
-        return rest
+        return f"/dev/video{v4l2_index(uri, default=None)}"
     return uri
 
 

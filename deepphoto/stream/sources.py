@@ -30,6 +30,7 @@ from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
+from deepphoto.stream.v4l2_names import v4l2_index
 from deepphoto.stream.video_file import SourceFrame, VideoFileSource
 
 
@@ -342,8 +343,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             )
         return Capture(csi_pipeline(sensor, size or (1280, 720), int(fps or 30)), cv2.CAP_GSTREAMER, uri)
     if uri.startswith(("v4l2://", "/dev/video")):
-        device = uri.removeprefix("v4l2://")  # v4l2:///dev/video0, as jetson-utils names it, too
-        index = _index(device, "/dev/video") if device.startswith("/dev/video") else _index(uri, "v4l2://")
+        index = v4l2_index(uri)
         if not Path(f"/dev/video{index}").exists():
             raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")
         return Capture(index, cv2.CAP_V4L2, uri, size, fps)

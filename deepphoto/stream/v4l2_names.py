@@ -1,0 +1,17 @@
+"""How a V4L2 device is named in a URI, the same for a camera (input) and a v4l2loopback virtual
+camera (output): ``/dev/videoN``, ``v4l2://N``, and as jetson-utils names it, ``v4l2:///dev/videoN``."""
+
+from __future__ import annotations
+
+from deepphoto.errors import DeepPhotoError
+
+
+def v4l2_index(uri: str, default: int | None = 0) -> int:
+    """The N of the device ``uri`` names; no number: ``default`` (None: a one-line error)."""
+    device = uri.removeprefix("v4l2://")
+    rest = device.removeprefix("/dev/video")
+    if not rest and default is not None:
+        return default
+    if not rest.isdigit():
+        raise DeepPhotoError(f"{uri}: expected v4l2://N or v4l2:///dev/videoN (or /dev/videoN), with a device number")
+    return int(rest)

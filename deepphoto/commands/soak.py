@@ -34,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.pipeline import Pipeline
 
     minutes, fps, (w, h) = args.minutes, args.fps, args.size  # checked when read (options.py)
+    if fps * minutes * 60 < 2:  # memory and latency are measured on frames that came through
+        from deepphoto.errors import DeepPhotoError
+
+        raise DeepPhotoError(
+            f"--fps {fps:g} for --minutes {minutes:g}: fewer than two frames would be offered; raise either"
+        )
     settings = settings_from_args(args)
     with Pipeline(settings) as pipe:
         print(f"soak: {minutes:g} min of {w}x{h} at {fps:g} fps, {pipe.describe()}")

@@ -36,7 +36,7 @@ from deepphoto.stream.output_safety import (
     temporary_folder,
     temporary_name,
 )
-from deepphoto.stream.v4l2_names import v4l2_index
+from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
 from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
 
 
@@ -337,15 +337,11 @@ def output_kind(uri: str) -> str:
         raise DeepPhotoError(
             "-: frames cannot be written to standard output; name a file, a folder/, or null:// to discard them"
         )
-    for prefix, kind in (
-        ("null://", "null"),
-        ("display://", "display"),
-        ("vcam://", "vcam"),
-        ("/dev/video", "vcam"),
-        ("v4l2://", "vcam"),
-    ):
+    for prefix, kind in (("null://", "null"), ("display://", "display"), ("vcam://", "vcam")):
         if uri.startswith(prefix):
             return kind
+    if names_v4l2(uri):
+        return "vcam"
     if "://" in uri:
         raise DeepPhotoError(
             f"{uri}: unknown output scheme (use a file, folder/, vcam://, /dev/videoN, v4l2://N, display://0 or null://)"

@@ -30,7 +30,7 @@ from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
-from deepphoto.stream.v4l2_names import v4l2_index
+from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
 from deepphoto.stream.video_file import SourceFrame, VideoFileSource
 
 
@@ -316,7 +316,7 @@ class Synthetic(Source):
 def check_source_path(uri: str) -> None:
     """A file or folder input that is not there (or is a pipe), refused before any work; URIs and
     cameras are checked when they open."""
-    if "://" in uri or uri.startswith("/dev/video"):
+    if "://" in uri or names_v4l2(uri):
         return
     if uri == "-":
         raise DeepPhotoError("-: standard input cannot be read; name a file, a folder or a URI")
@@ -342,7 +342,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
                 "(JetPack's python3-opencv); this OpenCV has no GStreamer"
             )
         return Capture(csi_pipeline(sensor, size or (1280, 720), int(fps or 30)), cv2.CAP_GSTREAMER, uri)
-    if uri.startswith(("v4l2://", "/dev/video")):
+    if names_v4l2(uri):
         index = v4l2_index(uri)
         if not Path(f"/dev/video{index}").exists():
             raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")

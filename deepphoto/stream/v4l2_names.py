@@ -3,7 +3,15 @@ camera (output): ``/dev/videoN``, ``v4l2://N``, and as jetson-utils names it, ``
 
 from __future__ import annotations
 
+import re
+
 from deepphoto.errors import DeepPhotoError
+
+
+def names_v4l2(uri: str) -> bool:
+    """Whether ``uri`` names a V4L2 device: ``v4l2://...`` or ``/dev/video...`` with no further
+    folder (``/dev/videos/clip.mp4`` is a file, not a camera; ``/dev/video0x`` a camera misnamed)."""
+    return uri.startswith("v4l2://") or re.fullmatch(r"/dev/video[^/]*", uri) is not None
 
 
 def v4l2_index(uri: str, default: int | None = 0) -> int:

@@ -225,3 +225,52 @@ def test_a_grown_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
     again = StyleTrainConfig(distill=True, out=tmp_path / "run", steps=2, styles=("wave",), blocks=9)
     with pytest.raises(DeepPhotoError, match="a run of 7 blocks"):
         train_distill(again, data)
+
+
+def test_a_widened_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
+    """--mid / --fine: the way up widened; the new channels start silent, so before its first
+    step the network paints exactly as --init; once they learn they paint; the shape reaches the
+    checkpoint and the weights, and a resumed run keeps it."""
+    from deepphoto.commands.export import stylenet_from_checkpoint
+    from deepphoto.models.styles import load_stylenet
+
+    names = style_names(SHIPPED["stylenet"])
+    base = initialised_stylenet(SHIPPED["stylenet"], names).eval()
+    wide = initialised_stylenet(SHIPPED["stylenet"], names, mid=2 * base.mid, fine=2 * base.fine).eval()
+    assert (wide.mid, wide.fine) == (2 * base.mid, 2 * base.fine)
+    assert wide.out.weight.shape[1] == 2 * base.fine and wide.norm_u1.gamma.shape[1] == 2 * base.mid
+    x, style = torch.rand(1, 3, 64, 96), F.one_hot(torch.tensor([2]), len(names)).float()
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x, style), base(x, style))
+        wide.out.weight[:, base.fine :] += 0.1  # once the new channels have weights out, they paint
+        assert not torch.allclose(wide(x, style), base(x, style), atol=1e-3)
+    with pytest.raises(DeepPhotoError, match="can grow, not shrink"):
+        initialised_stylenet(SHIPPED["stylenet"], names, fine=base.fine - 1)
+
+    data = PairedCrops([toy_pairs(tmp_path / "a")], ["wave"])
+    config = StyleTrainConfig(
+        distill=True,
+        out=tmp_path / "run",
+        steps=1,
+        batch=1,
+        crop=32,
+        threads=1,
+        styles=("wave",),
+        mid=48,
+        fine=24,
+        export=tmp_path / "wide.safetensors",
+    )
+    train_distill(config, data)
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert (saved["mid"], saved["fine"]) == (48, 24)
+    assert stylenet_from_checkpoint(saved)[1]["fine"] == 24
+    net = load_stylenet(tmp_path / "wide.safetensors")
+    assert (net.mid, net.fine) == (48, 24)
+    again = StyleTrainConfig(distill=True, out=tmp_path / "run", steps=2, styles=("wave",), fine=32)
+    with pytest.raises(DeepPhotoError, match="a run of fine 24"):
+        train_distill(again, data)
+    resumed = StyleTrainConfig(
+        distill=True, out=tmp_path / "run", steps=2, batch=1, crop=32, threads=1, styles=("wave",)
+    )
+    train_distill(resumed, data)  # no --mid / --fine: the run's own shape
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["fine"] == 24

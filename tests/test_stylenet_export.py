@@ -12,9 +12,9 @@ from deepphoto.models.stylenet import StyleNet
 from deepphoto.models.stylenet_export import ExportedStyleNet, UpsampledConv, folded_kernel
 
 
-def _random_net(seed: int, styles: int = 3, width: int = 32, blocks: int = 2) -> StyleNet:
+def _random_net(seed: int, styles: int = 3, width: int = 32, blocks: int = 2, mid: int = 0, fine: int = 0) -> StyleNet:
     torch.manual_seed(seed)
-    net = StyleNet(styles, width=width, blocks=blocks).eval()
+    net = StyleNet(styles, width=width, blocks=blocks, mid=mid, fine=fine).eval()
     with torch.no_grad():  # norms away from identity, so every style paints differently
         for name, p in net.named_parameters():
             if name.endswith((".gamma", ".beta")):
@@ -23,8 +23,9 @@ def _random_net(seed: int, styles: int = 3, width: int = 32, blocks: int = 2) ->
 
 
 @pytest.mark.parametrize("shape", [(16, 16), (24, 40), (64, 48), (96, 136)])
-def test_exported_network_paints_as_the_network(shape):
-    net = _random_net(0)
+@pytest.mark.parametrize("up", [(0, 0), (32, 16)])
+def test_exported_network_paints_as_the_network(shape, up):
+    net = _random_net(0, mid=up[0], fine=up[1])  # (32, 16): a way up wider than the way down
     exported = ExportedStyleNet(net).eval()
     rgb = torch.rand(2, 3, *shape)
     style = torch.tensor([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
@@ -68,7 +69,7 @@ def test_onnx_export_runs_as_torch(tmp_path):
 
     from deepphoto.models import onnx_cache
 
-    net = _random_net(3)
+    net = _random_net(3, mid=24, fine=12)  # a wider way up: the padded skip exports too
     out = onnx_cache.export_module(
         ExportedStyleNet(net),
         (torch.rand(1, 3, 32, 32), torch.full((1, 3), 1 / 3)),

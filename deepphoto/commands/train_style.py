@@ -77,6 +77,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="grow the --init network to this many residual blocks; the new ones start as identities, so "
         "it paints as --init did at step 0 (a resumed run keeps its shape)",
     )
+    v2.add_argument(
+        "--mid",
+        type=count("--mid"),
+        default=d.mid,
+        help="widen the --init network's way up to this many channels at 1/4 of the frame (default: as it is); the "
+        "new channels start silent, so it paints as --init did at step 0 (a resumed run keeps its shape)",
+    )
+    v2.add_argument(
+        "--fine",
+        type=count("--fine"),
+        default=d.fine,
+        help="likewise at 1/2 of the frame",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> StyleTrainConfig:

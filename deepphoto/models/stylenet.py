@@ -49,10 +49,17 @@ class ResBlock(nn.Module):
 
 
 class StyleNet(nn.Module):
-    def __init__(self, styles: int, width: int = 64, blocks: int = 5) -> None:
+    def __init__(self, styles: int, width: int = 64, blocks: int = 5, mid: int = 0, fine: int = 0) -> None:
+        """``width``: channels at 1/8 of the frame (1/4 and 1/8 of it at 1/2 and 1/4 on the way
+        down); ``blocks``: residual blocks there; ``mid`` / ``fine``: channels of the way back up at
+        1/4 and 1/2 of the frame (0: width / 2 and width / 4, as on the way down; more: a wider
+        palette of strokes and colours to paint from, the skip from the way down padded with zeros)."""
         super().__init__()
         c1, c2 = width // 4, width // 2
         self.styles, self.width, self.blocks = styles, width, blocks
+        self.mid, self.fine = mid or c2, fine or c1
+        if self.mid < c2 or self.fine < c1:
+            raise ValueError(f"the way up is at least as wide as the way down ({c2} and {c1} channels)")
         self.down1 = nn.Conv2d(3, c1, 3, 2, 1, padding_mode="reflect")
         self.norm_d1 = CondInstanceNorm(c1, styles)
         self.down2 = nn.Conv2d(c1, c2, 3, 2, 1, padding_mode="reflect")
@@ -60,11 +67,11 @@ class StyleNet(nn.Module):
         self.down3 = SepConv(c2, width, stride=2)
         self.norm_d3 = CondInstanceNorm(width, styles)
         self.res = nn.ModuleList(ResBlock(width, styles) for _ in range(blocks))
-        self.up1 = SepConv(width, c2)
-        self.norm_u1 = CondInstanceNorm(c2, styles)
-        self.up2 = SepConv(c2, c1)
-        self.norm_u2 = CondInstanceNorm(c1, styles)
-        self.out = nn.Conv2d(c1, 3, 3, 1, 1, padding_mode="reflect")
+        self.up1 = SepConv(width, self.mid)
+        self.norm_u1 = CondInstanceNorm(self.mid, styles)
+        self.up2 = SepConv(self.mid, self.fine)
+        self.norm_u2 = CondInstanceNorm(self.fine, styles)
+        self.out = nn.Conv2d(self.fine, 3, 3, 1, 1, padding_mode="reflect")
 
     def forward(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """``rgb`` (N, 3, H, W) in [0, 1], H and W multiples of 8; ``style`` (N, styles) -> RGB in [0, 1]."""
@@ -72,7 +79,7 @@ class StyleNet(nn.Module):
         return torch.sigmoid(self.out(x))
 
     def half_size(self, rgb: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """Everything before the last upsampling: the (N, width / 4, H / 2, W / 2) map ``out`` paints from."""
+        """Everything before the last upsampling: the (N, fine, H / 2, W / 2) map ``out`` paints from."""
         x = F.relu(self.norm_d1(self.down1(rgb), style))
         skip = x
         x = F.relu(self.norm_d2(self.down2(x), style))
@@ -82,18 +89,26 @@ class StyleNet(nn.Module):
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         x = F.relu(self.norm_u1(self.up1(x), style))
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        if self.fine > skip.shape[1]:  # the skip feeds the first channels only
+            skip = F.pad(skip, (0, 0, 0, 0, 0, self.fine - skip.shape[1]))
         return F.relu(self.norm_u2(self.up2(x), style)) + skip
 
 
 def stylenet_of(config: dict, styles: int) -> StyleNet:
     """The StyleNet a weights file's ``config`` describes (files before v3 hold no shape: 64 wide,
-    5 blocks)."""
-    return StyleNet(styles, width=int(config.get("width", 64)), blocks=int(config.get("blocks", 5)))
+    5 blocks; files before the wider way up, none of it: as wide as the way down)."""
+    return StyleNet(
+        styles,
+        width=int(config.get("width", 64)),
+        blocks=int(config.get("blocks", 5)),
+        mid=int(config.get("mid", 0)),
+        fine=int(config.get("fine", 0)),
+    )
 
 
 def shape_of(net: StyleNet) -> dict[str, int]:
     """What ``stylenet_of`` needs to build ``net`` again."""
-    return {"width": net.width, "blocks": net.blocks}
+    return {"width": net.width, "blocks": net.blocks, "mid": net.mid, "fine": net.fine}
 
 
 class ClassicStyleNet(nn.Module):

@@ -1,6 +1,6 @@
 """StyleNet as it is exported to ONNX: the same function, computed in a cheaper order.
 
-The network ends with a 2x bilinear upsampling of 16 channels to the full size and a 3x3
+The network ends with a 2x bilinear upsampling of 16 channels (``fine``) to the full size and a 3x3
 convolution to RGB. On a CPU that tail was a third of the network's time (ONNX Runtime profile at
 480x360: the full-size 16-channel map is resized, padded and reordered before a convolution with
 only 3 outputs). Both steps are linear, so they fold into one 3x3 convolution on the half-size map
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.stylenet import StyleNet, shape_of
 
 # 2x bilinear upsampling (align_corners=False) then a 3-tap filter, per output phase p (0: even
 # pixels, 1: odd): row = the filter's tap d (-1, 0, 1), column = the half-size pixel (-1, 0, 1)
@@ -67,7 +67,7 @@ class ExportedStyleNet(StyleNet):
     inputs, same outputs, same parameter names (user styles append rows to them in the ONNX file)."""
 
     def __init__(self, net: StyleNet) -> None:
-        super().__init__(net.styles, width=net.width, blocks=net.blocks)
+        super().__init__(net.styles, **shape_of(net))
         self.load_state_dict(net.state_dict())
         self.tail = UpsampledConv(self.out)
 

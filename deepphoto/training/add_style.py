@@ -40,7 +40,7 @@ from deepphoto.assets import sha256_of
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import decode_file
 from deepphoto.models.shipped import SHIPPED, style_names
-from deepphoto.models.stylenet import StyleNet
+from deepphoto.models.stylenet import StyleNet, shape_of
 from deepphoto.models.styles import load_stylenet
 from deepphoto.models.user_styles import save_user_style
 from deepphoto.models.vgg import load_vgg19
@@ -146,7 +146,7 @@ def new_rows(net: StyleNet, slot: int) -> dict[str, torch.Tensor]:
 
 def with_new_row(base: StyleNet, init: int | None = None) -> StyleNet:
     """``base`` with one more style whose rows are those of style ``init`` (an index), or the mean."""
-    net = StyleNet(base.styles + 1, width=base.width, blocks=base.blocks)
+    net = StyleNet(base.styles + 1, **shape_of(base))
     state = base.state_dict()
     for key, value in list(state.items()):
         if key.endswith(ROWS):

@@ -127,6 +127,8 @@ class StyleTrainConfig:
     resume: Path | None = None  # --distill: resume from this checkpoint if it is ahead of OUT/last.pt
     keep_last: int = 3  # --distill: also keep the last N saves as step-NNNNNN.pt
     blocks: int | None = None  # --distill: grow the --init network to this many residual blocks (None: as it is)
+    mid: int | None = None  # --distill: widen the --init network's way up to this many channels at 1/4 (None: as it is)
+    fine: int | None = None  # ... and at 1/2 of the frame
 
     def __post_init__(self) -> None:
         if self.crop is None:
@@ -141,9 +143,13 @@ class StyleTrainConfig:
         whole("--keep-last", self.keep_last, 0, 10**6)
         if self.blocks is not None:
             whole("--blocks", self.blocks, 1, 64)
-        if not self.distill and (self.styles or self.teacher or self.resume or self.blocks):
+        for name, value in (("--mid", self.mid), ("--fine", self.fine)):
+            if value is not None:
+                whole(name, value, 1, 512)
+        if not self.distill and (self.styles or self.teacher or self.resume or self.blocks or self.mid or self.fine):
             raise DeepPhotoError(
-                "--styles, --teacher, --resume and --blocks belong to the distilled network: add --distill"
+                "--styles, --teacher, --resume, --blocks, --mid and --fine belong to the distilled network: "
+                "add --distill"
             )
         if self.crop % 8:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")

@@ -123,17 +123,27 @@ def temporal_term(
     return F.mse_loss(y_shift[..., m:-m, m:-m], torch.roll(y, (dy, dx), (2, 3))[..., m:-m, m:-m])
 
 
-def initialised_stylenet(weights: Path, styles: Sequence[str], blocks: int | None = None) -> StyleNet:
+def initialised_stylenet(
+    weights: Path, styles: Sequence[str], blocks: int | None = None, mid: int | None = None, fine: int | None = None
+) -> StyleNet:
     """A StyleNet of ``styles`` whose every tensor comes from ``weights``: the rows of the styles
     it holds by name, the mean of its rows for a new style. ``blocks`` above the file's: the network
     grown by residual blocks that start as identities (their last norm's scale and shift zero), so
-    it paints exactly as ``weights`` did before its first step (Net2DeeperNet, Chen et al. 2016)."""
+    it paints exactly as ``weights`` did before its first step (Net2DeeperNet, Chen et al. 2016).
+    ``mid`` / ``fine`` above the file's: the way up widened; the new channels start with freshly
+    drawn weights in and zero weights out, so again it paints as ``weights`` did (Net2WiderNet's
+    aim, with the new units silent instead of split)."""
     state, config = read_weights(weights, kind="stylenet")
     held = list(config.get("styles", []))
     base = stylenet_of(config, len(held) or 1)
     if blocks is not None and blocks < base.blocks:
         raise DeepPhotoError(f"--blocks {blocks}: {weights} has {base.blocks}; a network can grow, not shrink")
-    net = StyleNet(len(styles), width=base.width, blocks=blocks or base.blocks)
+    for name, asked, has in (("--mid", mid, base.mid), ("--fine", fine, base.fine)):
+        if asked is not None and asked < has:
+            raise DeepPhotoError(f"{name} {asked}: {weights} has {has}; a network can grow, not shrink")
+    net = StyleNet(
+        len(styles), width=base.width, blocks=blocks or base.blocks, mid=mid or base.mid, fine=fine or base.fine
+    )
     target = net.state_dict()
     if not set(state) <= set(target) or any(not k.startswith("res.") for k in set(target) - set(state)):
         raise DeepPhotoError(f"{weights}: its tensors do not fit this StyleNet")
@@ -142,17 +152,23 @@ def initialised_stylenet(weights: Path, styles: Sequence[str], blocks: int | Non
             target[key] = torch.zeros_like(target[key])
     for key, value in state.items():
         if key.endswith((".gamma", ".beta")):
-            if value.shape[1:] != target[key].shape[1:] or value.shape[0] != len(held):
+            if value.shape[0] != len(held) or value.ndim != 2 or value.shape[1] > target[key].shape[1]:
                 raise DeepPhotoError(f"{weights}: {key} has the shape {tuple(value.shape)}, not (styles, channels)")
-            target[key] = torch.stack([value[held.index(n)] if n in held else value.mean(0) for n in styles])
-        elif value.shape != target[key].shape:
+            rows = torch.stack([value[held.index(n)] if n in held else value.mean(0) for n in styles])
+            target[key][:, : rows.shape[1]] = rows  # new channels: scale 1, shift 0 (as a new norm's)
+        elif value.ndim != target[key].ndim or any(a > b for a, b in zip(value.shape, target[key].shape)):
             raise DeepPhotoError(f"{weights}: {key} has the shape {tuple(value.shape)}, not {tuple(target[key].shape)}")
         else:
-            target[key] = value
+            target[key][tuple(slice(0, n) for n in value.shape)] = value  # new channels: as drawn
+    # what the new channels feed into starts at zero, so the painting is the file's at step 0
+    target["up2.pw.weight"][:, base.mid :] = 0.0
+    target["out.weight"][:, base.fine :] = 0.0
     net.load_state_dict(target)
     kept = [n for n in styles if n in held]
     new = [n for n in styles if n not in held]
     print(f"init: {weights}: rows of {', '.join(kept) or 'no style'} kept; new: {', '.join(new) or 'none'}", flush=True)
+    if (net.mid, net.fine) != (base.mid, base.fine):
+        print(f"init: the way up widened from {base.mid}/{base.fine} to {net.mid}/{net.fine} channels", flush=True)
     return net
 
 
@@ -179,7 +195,7 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
         raise DeepPhotoError(f"the data holds the styles {data.names}, the run {styles}")
     print(f"{len(data)} teacher paintings of {len(styles)} styles: {', '.join(styles)}", flush=True)
     ckpt = config.out / "last.pt"
-    blocks = config.blocks
+    blocks, mid, fine = config.blocks, config.mid, config.fine
     for path in (ckpt, config.resume):
         if path is not None and path.exists():
             saved = checkpoints.load(path)
@@ -188,9 +204,13 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
                 raise DeepPhotoError(f"{path}: a run of the styles {list(had)}, not {styles}")
             if "blocks" in saved and config.blocks not in (None, saved["blocks"]):
                 raise DeepPhotoError(f"{path}: a run of {saved['blocks']} blocks, not --blocks {config.blocks}")
+            for name, key, asked in (("--mid", "mid", config.mid), ("--fine", "fine", config.fine)):
+                if key in saved and asked not in (None, saved[key]):
+                    raise DeepPhotoError(f"{path}: a run of {key} {saved[key]}, not {name} {asked}")
             blocks = saved.get("blocks", blocks)  # a resumed run keeps its grown shape
+            mid, fine = saved.get("mid", mid), saved.get("fine", fine)
 
-    net = initialised_stylenet(config.init or SHIPPED["stylenet"], styles, blocks).to(device)
+    net = initialised_stylenet(config.init or SHIPPED["stylenet"], styles, blocks, mid, fine).to(device)
     vgg = load_vgg19(FEATURE_LAYERS[-1]).to(device)
     weights = (config.pixel_weight, config.feature_weight, config.temporal_weight, config.texture_weight)
     loss_of = DistillLoss(vgg, *weights)

@@ -89,6 +89,7 @@ class FrameProcessor:
         self.fill_person = False
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self._low: np.ndarray | None = None
+        self._smoothed: np.ndarray | None = None  # the smoothed mask of the last segmented frame
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
         # raw low-res mask, smoothed low-res mask).
@@ -106,7 +107,7 @@ class FrameProcessor:
         self.frames = self.segmented = 0
         self.smoother.reset()
         self.painting_hold.reset()
-        self._low = self._grey_at_seg = None
+        self._low = self._grey_at_seg = self._smoothed = None
 
     @contextmanager
     def photo_mode(self) -> Iterator[None]:
@@ -166,7 +167,14 @@ class FrameProcessor:
             self._grey_at_seg = grey
             self.segmented += 1
             t = self._timed("segmentation", t)
-        small = self.smoother(self._low, grey, frame)
+        # The smoother hears only fresh probabilities: a frame not segmented (--seg-every,
+        # --skip-still) shows the last smoothed mask, rather than handing the smoother an old mask as
+        # new evidence (where the picture moved it would take it at once and move its reference
+        # picture on, so the next fresh mask of a moving person read as still and was held off)
+        if segment or self._smoothed is None or self._smoothed.shape != self._low.shape:
+            self._smoothed = small = self.smoother(self._low, grey, frame)
+        else:
+            small = self._smoothed
         t = self._timed("smoothing", t)
         prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
         if s.refine:

@@ -236,11 +236,19 @@ class Pipeline:
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 
-    def photo(self, image: np.ndarray, painted: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
+    def photo(
+        self,
+        image: np.ndarray,
+        painted: np.ndarray | None = None,
+        kept: np.ndarray | None = None,
+        alpha: np.ndarray | None = None,
+    ) -> np.ndarray:
         """One photo, on its own (no smoothing with earlier frames). ``painted``: a look computed
         elsewhere (the photo optimiser) composited instead of the chosen one. ``kept``: the colours
         shown where it is not painted, if not ``image``'s (a transparent photo's own, where ``image``
-        has it laid on white for the networks). ``person_share`` says how much of it was taken as person."""
+        has it laid on white for the networks). ``alpha``: that photo's transparency (uint8), when the
+        result keeps it: its soft edges next to the person are not painted as background.
+        ``person_share`` says how much of it was taken as person."""
         p = self.processor
         self.person_share = None
         with p.lock:
@@ -249,14 +257,14 @@ class Pipeline:
             p.smoother.smooth = 0.0
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
-            p.kept = kept
+            p.kept, p.own_alpha = kept, alpha
             try:
                 with p.photo_mode():
                     out = p(image)
                 self.person_share = p.person_share()
                 return out
             finally:
-                p.smoother.smooth, p.looks, p.look_index, p.kept = smooth, looks, index, None
+                p.smoother.smooth, p.looks, p.look_index, p.kept, p.own_alpha = smooth, looks, index, None, None
                 p.reset()
 
     def describe(self) -> str:

@@ -108,7 +108,13 @@ class _FakePipe:
     def reset(self) -> None:
         self.calls.append("reset")
 
-    def photo(self, image: np.ndarray, painted: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
+    def photo(
+        self,
+        image: np.ndarray,
+        painted: np.ndarray | None = None,
+        kept: np.ndarray | None = None,
+        alpha: np.ndarray | None = None,
+    ) -> np.ndarray:
         self.calls.append("photo")
         self.person_share = 0.0
         return image
@@ -221,7 +227,13 @@ class _Pipe:
     def describe(self) -> str:
         return "grey on the background"
 
-    def photo(self, image: np.ndarray, painted: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
+    def photo(
+        self,
+        image: np.ndarray,
+        painted: np.ndarray | None = None,
+        kept: np.ndarray | None = None,
+        alpha: np.ndarray | None = None,
+    ) -> np.ndarray:
         return image
 
 

@@ -142,8 +142,13 @@ def run(args: argparse.Namespace) -> int:
             look += f", strength {settings.strength:g}"
         keeps_alpha = alpha is not None and args.output.suffix.lower() in ALPHA_SUFFIXES
         # a transparent photo's soft edges shown in their own colours where it is not painted, not
-        # lightened by the white it is laid on for the networks
-        out = pipe.photo(image, painted, off_white(image.copy(), alpha) if keeps_alpha else None)
+        # lightened by the white it is laid on for the networks; its soft edge by the person is theirs
+        out = pipe.photo(
+            image,
+            painted,
+            off_white(image.copy(), alpha) if keeps_alpha else None,
+            alpha if keeps_alpha else None,
+        )
         if note := person_note(pipe.person_share, settings.region):  # no person, or nearly all person
             print(f"deepphoto: warning: {args.input}: {note}", file=sys.stderr)
     if keeps_alpha:  # kept where the file can hold it

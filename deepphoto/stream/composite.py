@@ -8,13 +8,33 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import REGIONS
 
-__all__ = ["REGIONS", "blend", "check_region", "feather"]
+__all__ = ["REGIONS", "blend", "check_region", "feather", "with_soft_edge"]
 
 
 def check_region(region: str) -> str:
     if region not in REGIONS:
         raise DeepPhotoError(f"unknown region {region!r}: choose from {', '.join(REGIONS)}")
     return region
+
+
+SOFT_EDGE_BAND = 0.01  # how far from the person a cut-out's soft edge is theirs, as a share of the diagonal
+
+
+def with_soft_edge(person: np.ndarray, own_alpha: np.ndarray, band: float = SOFT_EDGE_BAND) -> np.ndarray:
+    """``person`` (0-1) taken as person where the picture is partly clear (``own_alpha``, uint8,
+    between 0 and 255) within ``band`` of the diagonal from the person: a cut-out's soft edge (hair,
+    shoulders) belongs to the cut-out, and its transparency already makes it soft. The mask, made
+    from the picture laid on white, stops short of it, and painting those visible pixels as
+    background gave them the colour of the painted white around them (a dark fringe round the hair
+    with a dark style)."""
+    partial = (own_alpha > 0) & (own_alpha < 255)
+    if not partial.any():
+        return person
+    h, w = person.shape[:2]
+    radius = max(4, round(band * float(np.hypot(h, w))))  # at least a few pixels on a small picture
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    near = cv2.dilate((person > 0.02).astype(np.uint8), kernel).astype(bool)
+    return np.where(near & partial, np.float32(1.0), person).astype(np.float32)
 
 
 def blend(frame: np.ndarray, effected: np.ndarray, person: np.ndarray, region: str) -> np.ndarray:

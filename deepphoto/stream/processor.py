@@ -19,7 +19,7 @@ import numpy as np
 from deepphoto.frames import small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
-from deepphoto.stream.composite import REGIONS, blend, check_region, feather
+from deepphoto.stream.composite import REGIONS, blend, check_region, feather, with_soft_edge
 from deepphoto.stream.effects import Effect, close_effect
 from deepphoto.stream.person_fill import fill_mask
 from deepphoto.stream.refine import guided_filter
@@ -88,6 +88,7 @@ class FrameProcessor:
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
+        self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
         self._low: np.ndarray | None = None
         self._smoothed: np.ndarray | None = None  # the smoothed mask of the last segmented frame
         self._grey_at_seg: np.ndarray | None = None
@@ -220,6 +221,8 @@ class FrameProcessor:
                 effected = painting.result()
             t = time.perf_counter()
             kept = frame if self.kept is None else self.kept
+            if alpha is not None and self.own_alpha is not None and self.region == "background":
+                alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background
             out = effected if alpha is None else blend(kept, effected, alpha, self.region)
             self._timed("composite", t)
             self.frames += 1

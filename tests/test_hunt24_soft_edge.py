@@ -16,10 +16,10 @@ SIZE = 96
 
 
 def cut_out() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frame laid on white, its alpha with a soft edge 4 px wide, the tight person mask)."""
+    """(frame laid on white, its alpha with a soft edge 3 px wide, the tight person mask)."""
     yy, xx = np.mgrid[:SIZE, :SIZE]
     r = np.hypot(yy - SIZE / 2, xx - SIZE / 2)
-    alpha = np.clip((34 - r) / 4 * 255, 0, 255).astype(np.uint8)  # opaque inside r 30, clear beyond r 34
+    alpha = np.clip((33 - r) / 3 * 255, 0, 255).astype(np.uint8)  # opaque inside r 30, clear beyond r 33
     frame = np.full((SIZE, SIZE, 3), 255, np.uint8)
     frame[alpha > 0] = (40, 60, 90)
     tight = (r < 30).astype(np.float32)

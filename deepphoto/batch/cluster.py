@@ -17,8 +17,37 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.output_safety import DISK_FULL, cannot_write
 from deepphoto.stream.stopping import signals_held
 
+# Ray's C++ core installs absl's failure-signal handler for SIGTERM in the driver, and a SIGTERM
+# during ray.init then aborted the batch (status 134, a stack dump) instead of stopping it. Ray reads
+# this when it is imported, so it is set before (this module is imported first).
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+
 WORK_FOLDER = ".deepphoto-batch"  # chunk files in progress, inside the output folder
 UNUSABLE = "worker could not open the pipeline"
+
+
+def _ray_utils() -> object | None:
+    """Ray's module that sets its SIGTERM handler in ``ray.init`` (a private one: None if it moved)."""
+    try:
+        import ray._private.utils as ray_utils
+    except ImportError:
+        return None
+    return ray_utils
+
+
+def answers(address: str, timeout: float = 10.0) -> None:
+    """A head's ``HOST:PORT`` that takes a connection, else a one-line error (Ray itself retries such
+    an address for ever, logging a warning every few seconds); ``auto`` and ``ray://`` are left to
+    Ray, which gives up by itself."""
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise DeepPhotoError(f"--address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise DeepPhotoError(f"cannot start or reach Ray at {address} ({exc.strerror or exc})") from None
 
 
 def connect(address: str | None) -> bool:
@@ -33,10 +62,19 @@ def connect(address: str | None) -> bool:
     # comes back as soon as it returns, and a SIGTERM that came meanwhile is a stop, as anywhere
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
+    # Better still, Ray may not set its handler at all, and a SIGTERM or SIGHUP during ray.init is
+    # held until it has returned: one that landed while Ray was half started was turned into a
+    # SystemExit inside it and crashed the interpreter at exit (a hunt: status 139 once). Ctrl-C
+    # is not held: an address Ray gives up on only after half a minute can be left at once.
+    ray_utils = _ray_utils()
+    sets_handler = getattr(ray_utils, "set_sigterm_handler", None)
+    if sets_handler is not None:
+        ray_utils.set_sigterm_handler = lambda handler: None
     try:
-        with warnings.catch_warnings():  # Ray's client warns in two lines before it fails: the error says it
-            warnings.simplefilter("ignore")
+        with signals_held((signal.SIGTERM, signal.SIGHUP)), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Ray's client warns in two lines before it fails: the error says it
             if address:
+                answers(address)
                 ray.init(address=address, **quiet)
             else:
                 ray.init(include_dashboard=False, object_store_memory=200 * 1024 * 1024, **quiet)
@@ -53,6 +91,8 @@ def connect(address: str | None) -> bool:
             ray.shutdown()
         raise KeyboardInterrupt from None
     finally:
+        if sets_handler is not None:
+            ray_utils.set_sigterm_handler = sets_handler
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return True

@@ -41,7 +41,7 @@ from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, Settings
 from deepphoto.stream.animation import has_frames
-from deepphoto.stream.output_safety import cannot_write
+from deepphoto.stream.output_safety import cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
 
 
@@ -129,6 +129,17 @@ class BatchRunner:
             if lock is not None:
                 os.close(lock)
 
+    def _leads_out(self, item: WorkItem) -> str | None:
+        """Why ``item``'s output may not be written: it is the source itself, or its folder is a link
+        out of ``--out`` (into an input folder, say), so even ``--overwrite`` cannot replace a source
+        or write beside one; None when it is inside ``--out``."""
+        if same_file(item.output, item.source):
+            return f"{item.output}: is the source itself (through a link): give another --out"
+        parent = Path(item.output).parent.resolve()
+        if parent != self.out and self.out not in parent.parents:
+            return f"{item.output}: its folder is a link out of --out (to {parent}): give another --out"
+        return None
+
     def _run(self, started: float) -> BatchReport:
         self.manifest = Manifest(self.out)
         left_out: list[Path] = []
@@ -143,7 +154,9 @@ class BatchRunner:
         self.digests = {"video": settings_hash(self.settings), "image": settings_hash(self.photo_settings)}
         clean_stale_work(self.out)
         for i, item in enumerate(items):
-            if self.manifest.done(item, self.digests[item.kind]):
+            if escape := self._leads_out(item):  # a folder under --out that is a link to elsewhere
+                self._fail(ItemState(item), escape)
+            elif self.manifest.done(item, self.digests[item.kind]):
                 note = "done before, same settings"
                 self.outcomes[item.key] = Outcome(self._name(item), "skipped", str(item.output), note=note)
             elif os.path.lexists(item.output) and not (self.options.overwrite or self.manifest.owns(item)):

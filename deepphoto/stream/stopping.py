@@ -65,11 +65,11 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
 
 
 @contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP for the duration (main thread only; elsewhere a no-op): the
-    first that arrives is acted on when the hold ends, by the handler that was there before. A
-    stop asked for while an output was being finalised is carried out after it, not lost (a
-    benchmark of many clips went on to the next clip and ended with status 0)."""
+def signals_held(which: tuple[int, ...] | None = None) -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP (or ``which`` of them) for the duration (main thread only;
+    elsewhere a no-op): the first that arrives is acted on when the hold ends, by the handler that
+    was there before. A stop asked for while an output was being finalised is carried out after it,
+    not lost (a benchmark of many clips went on to the next clip and ended with status 0)."""
     if not _in_main_thread():
         yield
         return
@@ -78,7 +78,7 @@ def signals_held() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         arrived.append(signum)
 
-    previous = {sig: signal.signal(sig, hold) for sig in ENDING}
+    previous = {sig: signal.signal(sig, hold) for sig in (ENDING if which is None else which)}
     try:
         yield
     finally:

@@ -325,7 +325,15 @@ def own_content(path: Path, count: int) -> list[Source]:
     path = Path(path)
     if path.is_dir():
         set_name = "own-" + tag(path.resolve())
-        files = spread(sorted(p for p in path.iterdir() if p.suffix.lower() in datasets.IMAGE_SUFFIXES), count)
+        # hidden files (a Mac's ._x.jpg beside x.jpg, an editor's) are not content, as batch skips them
+        files = spread(
+            sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in datasets.IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+            ),
+            count,
+        )
         if not files:
             raise DeepPhotoError(f"{path}: no images in this folder ({', '.join(datasets.IMAGE_SUFFIXES)})")
         stems = [f"{i:04d}-{p.stem}-{tag(p.stat().st_size, p.stat().st_mtime_ns)}" for i, p in enumerate(files)]
@@ -339,6 +347,8 @@ def own_content(path: Path, count: int) -> list[Source]:
         return [Source(set_name, f"{i:05d}", lambda f=f: f) for i, f in frames]
     if path.is_file():
         return [Source(set_name, path.stem, lambda: read_image(path))]
+    if path.exists():
+        raise DeepPhotoError(f"{path}: is not a regular file (a pipe or a device); give a folder of photos or a video")
     raise DeepPhotoError(f"{path}: no such file or folder")
 
 

@@ -50,6 +50,7 @@ OPT_CONTENT_LAYER = "block4_relu2"  # Gatys' conv4_2
 OPT_STYLE_LAYERS = ("block1_relu1", "block2_relu1", "block3_relu1", "block4_relu1", "block5_relu1")
 STYLE_GRAMS = PACKAGE_WEIGHTS / "style-grams.safetensors"
 PAINTING_SIDE = 512  # a painting's long side when its Gram matrices are taken
+GRAM_MIN_SIDE = 16  # VGG19 halves a picture four times before block5_relu1: a shorter side leaves nothing
 STYLE_WEIGHT = 1e3  # beta (alpha = 1): Gatys et al.'s alpha / beta = 1e-3
 TV_WEIGHT = 1e3
 DEFAULT_ITERATIONS = (20, 10)  # L-BFGS steps at half size, then at full size (from the fast painting)
@@ -275,10 +276,21 @@ def build_style_grams(shared: Path, out: Path = STYLE_GRAMS, long_side: int = PA
     return out
 
 
+def check_painting_shape(width: int, height: int, long_side: int = PAINTING_SIDE) -> None:
+    """A one-line ``DeepPhotoError`` for a painting too long and thin for its Gram matrices: scaled
+    to ``long_side`` on its long side, its short side must keep ``GRAM_MIN_SIDE`` pixels."""
+    if round(min(width, height) * long_side / max(width, height)) < GRAM_MIN_SIDE:
+        raise DeepPhotoError(
+            f"painting {width}x{height} is too long and thin for the optimiser (at most "
+            f"{long_side // GRAM_MIN_SIDE}:1); crop it"
+        )
+
+
 def painting_grams(
     vgg: VGG19Features, painting_bgr: np.ndarray, long_side: int = PAINTING_SIDE
 ) -> dict[str, torch.Tensor]:
     """A painting's Gram matrices, taken at ``long_side`` pixels on its long side."""
+    check_painting_shape(painting_bgr.shape[1], painting_bgr.shape[0], long_side)
     s = long_side / max(painting_bgr.shape[:2])
     return style_grams_of(vgg, cv2.resize(painting_bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA))
 

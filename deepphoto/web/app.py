@@ -37,8 +37,8 @@ from deepphoto.web import gallery
 from deepphoto.web.camera import CameraDesk
 from deepphoto.web.errors import WebError
 from deepphoto.web.jobs import SIZES, BestQuality, torch_available
-from deepphoto.web.limits import RateLimit, UploadLimits, decode_image, read_body
-from deepphoto.web.photo import PhotoStudio, encode
+from deepphoto.web.limits import RateLimit, UploadLimits, decode_upload, read_body
+from deepphoto.web.photo import PhotoStudio, encode, with_alpha
 from deepphoto.web.store import UPLOAD_KINDS, Clients, Uploads
 
 STATIC = Path(__file__).parent / "static"
@@ -259,8 +259,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
             from deepphoto.web.limits import image_header
 
             notes: list[str] = []  # what `deepphoto edit` would warn of: shown beside the photo
-            image = decode_image(data, studio.config.limits, kind, notes)
-            item = studio.uploads.add(client, kind, image, image_header(data)[0])
+            image, alpha = decode_upload(data, studio.config.limits, kind, notes)
+            item = studio.uploads.add(client, kind, image, image_header(data)[0], alpha)
             h, w = image.shape[:2]
             return {"id": item.id, "kind": kind, "width": w, "height": h, "format": item.format, "notes": notes}
 
@@ -274,14 +274,18 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         size = choice("size", values.pop("size", "preview"), ("preview", "full"))
         view = choice("view", values.pop("view", "result"), ("result", "mask"))
         photos = studio_of(request).photos
+        note = ""
         if view == "mask":
             image = await run_in_threadpool(photos.mask, client, photo_id, values)
             data, media = encode(image, "JPEG", 90)
-        else:
-            image, photo = await run_in_threadpool(photos.render, client, photo_id, values, size == "full")
+        else:  # a transparent photo's picture comes as a PNG with its alpha (encode)
+            image, photo, note = await run_in_threadpool(photos.render, client, photo_id, values, size == "full")
             data, media = encode(image, photo.format if size == "full" else "JPEG", 95 if size == "full" else 88)
         h, w = image.shape[:2]
-        return Response(data, media_type=media, headers={"X-Image-Size": f"{w}x{h}"})
+        headers = {"X-Image-Size": f"{w}x{h}"}
+        if note:  # what `deepphoto edit` would warn of (no person found, ...), shown beside the picture
+            headers["X-DeepPhoto-Note"] = note.encode("ascii", "replace").decode()
+        return Response(data, media_type=media, headers=headers)
 
     @app.post("/api/jobs")
     async def start_job(request: Request) -> dict[str, Any]:
@@ -290,7 +294,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         photo_id = values.pop("photo", None)
         size = values.pop("size", 512)
         values.pop("view", None)
-        job = studio_of(request).best.start(client, photo_id, values, size)
+        job = await run_in_threadpool(studio_of(request).best.start, client, photo_id, values, size)
         return job.public()
 
     @app.get("/api/jobs/{job_id}")
@@ -306,7 +310,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         job = studio_of(request).best.get(client_of(request), job_id)
         if job.state != "done" or job.result is None:
             raise WebError(409, f"the job is {job.state}{': ' + job.message if job.message else ''}")
-        data, media = await run_in_threadpool(encode, job.result, job.photo.format, 95)
+        result, photo = job.result, job.photo
+        data, media = await run_in_threadpool(lambda: encode(with_alpha(result, photo.alpha), photo.format, 95))
         h, w = job.result.shape[:2]
         return Response(data, media_type=media, headers={"X-Image-Size": f"{w}x{h}"})
 

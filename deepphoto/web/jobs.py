@@ -77,6 +77,15 @@ class BestQuality:
         style = look.changes.get("style")
         if not style and look.painting is None:
             raise WebError(422, "best quality paints with a painting: choose one of the gallery or upload one")
+        if style and any(c in str(style) for c in ":,"):  # refused now, not when the job runs
+            raise WebError(
+                422, f"style {style}: best quality paints one style, not a blend (the preview and its download do)"
+            )
+        if look.painting is not None:  # a painting the optimiser cannot read: refused now, not after the queue
+            from deepphoto.optimizer import check_painting_shape
+
+            h, w = look.painting.image.shape[:2]
+            check_painting_shape(w, h)
         size = whole("size", size, 64, 2048)
         self.slots.acquire()
         job = Job(new_id(), client, photo, look, style, size, total=sum(self.iterations))
@@ -133,11 +142,18 @@ class BestQuality:
                     raise Cancelled
 
             painting = job.look.painting.path if job.look.painting is not None else None
-            painted = paint_photo(
-                job.photo.image, job.style, painting, job.size, iterations=self.iterations, on_progress=progress
+            painted = paint_photo(  # progress: the page's bar, not a console one in the server's log
+                job.photo.image,
+                job.style,
+                painting,
+                job.size,
+                iterations=self.iterations,
+                on_progress=progress,
+                progress=False,
             )
-            job.result = self.studio.compose(job.photo.image, job.look, painted)
-            job.state, job.done = "done", job.total
+            notes: list[str] = []
+            job.result = self.studio.compose(job.photo.image, job.look, painted, job.photo.alpha, notes)
+            job.state, job.done, job.message = "done", job.total, "; ".join(notes)
         except Cancelled:
             job.state, job.message = "cancelled", "cancelled"
         except DeepPhotoError as exc:

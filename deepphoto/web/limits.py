@@ -32,7 +32,16 @@ class UploadLimits:
     max_side: int = 12_000  # longest side in pixels
 
     def describe(self) -> str:
-        return f"at most {self.max_bytes / 2**20:.0f} MB and {self.max_pixels / 1e6:.0f} megapixels"
+        return f"at most {self.max_bytes / 2**20:.0f} MB and {self.max_pixels / 1e6:g} megapixels"
+
+
+def megapixels(pixels: int, limit: int) -> str:
+    """``pixels`` in megapixels, with as many decimals (up to six) as it takes not to read as ``limit``."""
+    for places in range(7):
+        shown = f"{pixels / 1e6:.{places}f}"
+        if shown != f"{limit / 1e6:.{places}f}":
+            return shown
+    return f"{pixels / 1e6:.6f}"
 
 
 def image_header(data: bytes) -> tuple[str, int, int]:
@@ -51,10 +60,18 @@ def image_header(data: bytes) -> tuple[str, int, int]:
 
 
 def decode_image(data: bytes, limits: UploadLimits, what: str = "photo", notes: list[str] | None = None) -> np.ndarray:
-    """The upload as BGR uint8, or a one-line ``WebError``: 413 too large (bytes, or pixels as its
-    header states them, checked before decoding), 415 not an image, 422 damaged; a JPEG cut off
-    is read as far as it goes, as ``deepphoto edit`` reads it. What ``edit`` would warn of (a file
-    cut off, a TIFF of several pages of which the first is used) is added to ``notes``."""
+    """``decode_upload``'s picture, without its alpha."""
+    return decode_upload(data, limits, what, notes)[0]
+
+
+def decode_upload(
+    data: bytes, limits: UploadLimits, what: str = "photo", notes: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The upload as (BGR uint8, transparent pixels on white; its alpha, uint8, or None when it has
+    none), or a one-line ``WebError``: 413 too large (bytes, or pixels as its header states them,
+    checked before decoding), 415 not an image, 422 damaged; a JPEG cut off is read as far as it
+    goes, as ``deepphoto edit`` reads it. What ``edit`` would warn of (a file cut off, a TIFF of
+    several pages of which the first is used) is added to ``notes``."""
     if len(data) > limits.max_bytes:
         raise WebError(413, f"{what} of {len(data) / 2**20:.1f} MB is too large ({limits.describe()})")
     if not data:
@@ -62,10 +79,11 @@ def decode_image(data: bytes, limits: UploadLimits, what: str = "photo", notes: 
     kind, w, h = image_header(data)
     if w < 1 or h < 1:
         raise WebError(422, f"{what}: its {kind} header says {w}x{h} pixels")
-    if w * h > limits.max_pixels or max(w, h) > limits.max_side:
-        raise WebError(
-            413, f"{what} of {w}x{h} pixels ({w * h / 1e6:.0f} megapixels) is too large ({limits.describe()})"
-        )
+    if w * h > limits.max_pixels:
+        shown = megapixels(w * h, limits.max_pixels)
+        raise WebError(413, f"{what} of {w}x{h} pixels ({shown} megapixels) is too large ({limits.describe()})")
+    if max(w, h) > limits.max_side:
+        raise WebError(413, f"{what} of {w}x{h} pixels is too large (a side of at most {limits.max_side} pixels)")
     raw = np.frombuffer(data, np.uint8)
     try:
         decoded = decode_photo(raw, cv2.IMREAD_COLOR)  # EXIF orientation applied
@@ -77,7 +95,7 @@ def decode_image(data: bytes, limits: UploadLimits, what: str = "photo", notes: 
             notes.append("the file ends early (cut off): what it holds is used, the rest grey")
     if decoded is None:
         raise WebError(422, f"{what}: not a readable {kind} image (damaged?)")
-    image = decoded[0]  # transparent pixels on white, not the colours stored under them
+    image, alpha = decoded  # transparent pixels on white, not the colours stored under them
     ih, iw = image.shape[:2]
     if iw * ih > limits.max_pixels:  # a header that lied: refuse what it decoded to as well
         raise WebError(413, f"{what} decodes to {iw}x{ih} pixels, more than its header said")
@@ -85,7 +103,7 @@ def decode_image(data: bytes, limits: UploadLimits, what: str = "photo", notes: 
         notes.append(f"{more}: only the first is used")
     elif notes is not None and data_has_frames(raw):
         notes.append("an animation: its first frame is used")
-    return image
+    return image, alpha
 
 
 async def read_body(chunks: AsyncIterator[bytes], declared: str | None, limits: UploadLimits, what: str) -> bytes:

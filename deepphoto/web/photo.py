@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import mix
+from deepphoto.frames import mix, off_white
 from deepphoto.settings import Settings, number
 from deepphoto.stylizer import keep_exposure
 from deepphoto.web import gallery
@@ -66,8 +66,8 @@ class PhotoLook:
 
 
 def encode(image: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> tuple[bytes, str]:
-    """(bytes, media type): PNG for a PNG, else JPEG at ``quality``."""
-    if fmt == "PNG":
+    """(bytes, media type): PNG for a PNG or a picture with alpha (BGRA), else JPEG at ``quality``."""
+    if fmt == "PNG" or (image.ndim == 3 and image.shape[2] == 4):
         ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
         media = "image/png"
     else:
@@ -76,6 +76,11 @@ def encode(image: np.ndarray, fmt: str = "JPEG", quality: int = 90) -> tuple[byt
     if not ok:
         raise WebError(500, "the picture could not be encoded")
     return data.tobytes(), media
+
+
+def with_alpha(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """``image`` (BGR) with ``alpha`` as its fourth channel, or as it is when there is none."""
+    return image if alpha is None else np.dstack([image, alpha])
 
 
 class PhotoStudio:
@@ -141,18 +146,34 @@ class PhotoStudio:
 
     def render(
         self, client: str, photo_id: str, values: dict[str, Any], full: bool = False
-    ) -> tuple[np.ndarray, Upload]:
-        """The photo in the look: its preview copy, or the full-size photo for download."""
+    ) -> tuple[np.ndarray, Upload, str]:
+        """The photo in the look, its preview copy or the full-size photo for download, with its
+        transparency when it has one (BGRA, as ``deepphoto edit`` writes a PNG); and what the user
+        is told of it ('' or a note: no person found, ...)."""
         photo = self.uploads.get(client, photo_id, "photo")
         look = self.look(client, values)
-        image = photo.image if full else photo.preview
+        image, alpha = (photo.image, photo.alpha) if full else (photo.preview, photo.preview_alpha)
+        notes: list[str] = []
         with self.renders.hold():
             painted = self.any_painting(look.painting, image) if look.painting is not None else None
-            out = self.compose(image, look, painted)
-        return out, photo
+            out = self.compose(image, look, painted, alpha, notes)
+        return with_alpha(out, alpha), photo, "; ".join(notes)
 
-    def compose(self, image: np.ndarray, look: PhotoLook, painted: np.ndarray | None = None) -> np.ndarray:
-        """``image`` in ``look`` (``painted``: the look computed elsewhere, composited into the region)."""
+    def compose(
+        self,
+        image: np.ndarray,
+        look: PhotoLook,
+        painted: np.ndarray | None = None,
+        alpha: np.ndarray | None = None,
+        notes: list[str] | None = None,
+    ) -> np.ndarray:
+        """``image`` in ``look`` (``painted``: the look computed elsewhere, composited into the region).
+        ``alpha``: a transparent photo's, whose soft edges keep their own colours where it is not
+        painted, and by the person are the person's (as ``deepphoto edit`` keeps them). What the user
+        is told (``person_note``) goes to ``notes``."""
+        from deepphoto.pipeline import person_note
+
+        kept = off_white(image.copy(), alpha) if alpha is not None else None
         with self.lock:
             pipe = self.pipeline()
             changes = dict(look.changes)
@@ -161,8 +182,11 @@ class PhotoStudio:
                 if look.keep_exposure > 0:  # as the style network's own paintings get it (deepphoto edit)
                     painted = keep_exposure(image, painted, look.keep_exposure)
             pipe.update(**changes)
-            out = pipe.photo(image, painted)
-        return mix(out, image, look.strength)
+            out = pipe.photo(image, painted, kept, alpha)  # as `deepphoto edit` writes a transparent PNG
+            note = person_note(pipe.person_share, pipe.processor.region)
+        if note and notes is not None:  # said for the page's controls, not the command line's
+            notes.append(note.replace("--region whole", "the region Whole"))
+        return mix(out, image if kept is None else kept, look.strength)
 
     def mask(self, client: str, photo_id: str, values: dict[str, Any]) -> np.ndarray:
         """The person mask of the preview copy (white: person), as the look's mask controls make it."""

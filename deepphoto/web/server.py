@@ -44,10 +44,27 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::")  # every address of this computer
+
+
 def url_of(host: str, port: int, token: str | None) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    """The studio's address as this computer opens it (127.0.0.1 for a wildcard host)."""
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+
+
+def outward_address(family: int = socket.AF_INET) -> str | None:
+    """This computer's address on the network its default route leads to (what another computer
+    most likely reaches it by), or None without one. Nothing is sent: a UDP socket only picks a route."""
+    probe = ("192.0.2.1", 9) if family == socket.AF_INET else ("2001:db8::1", 9)  # documentation addresses
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect(probe)
+            address = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if is_loopback(address) or address in WILDCARD_HOSTS else address
 
 
 def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
@@ -72,6 +89,14 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
     if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGHUP, hang_up)
     print(f"DeepPhoto Studio: {address}  (Ctrl-C to stop)", flush=True)
+    if config.host in WILDCARD_HOSTS:  # the address above works on this computer only
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        there = url_of(outward_address(family) or "THIS-COMPUTERS-ADDRESS", port, config.token)
+        print(
+            f"  from another computer: {there}  (its browser gives the camera only to https:// or localhost "
+            f"pages: for the camera there, use an SSH tunnel, ssh -L {port}:127.0.0.1:{port} ...)",
+            flush=True,
+        )
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(address,)).start()
     try:

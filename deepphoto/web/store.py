@@ -51,6 +51,8 @@ class Upload:
     preview: np.ndarray  # the same, long side at most the preview size
     format: str  # JPEG, PNG, ... (the download keeps a PNG a PNG)
     path: Path | None = None  # backgrounds and paintings: the PNG the pipeline reads
+    alpha: np.ndarray | None = None  # a transparent photo's alpha (uint8, full size): given back in its pictures
+    preview_alpha: np.ndarray | None = None  # the same at the preview's size
     used: float = field(default_factory=time.monotonic)
 
 
@@ -63,13 +65,17 @@ class Uploads:
         self.items: OrderedDict[str, Upload] = OrderedDict()
         self.lock = threading.Lock()
 
-    def add(self, client: str, kind: str, image: np.ndarray, format: str) -> Upload:
+    def add(self, client: str, kind: str, image: np.ndarray, format: str, alpha: np.ndarray | None = None) -> Upload:
+        """``image`` kept for ``client``; ``alpha``: a photo's transparency, kept with it (ignored
+        for a background or painting, which are used as pictures on white)."""
         if kind not in UPLOAD_KINDS:
             raise WebError(404, f"unknown upload kind {kind!r}")
         if kind == "painting" and min(image.shape[:2]) < MIN_STYLE_SIDE:  # refused now, not at render time
             h, w = image.shape[:2]
             raise WebError(422, f"painting {w}x{h}: both sides must be at least {MIN_STYLE_SIDE} pixels")
         item = Upload(new_id(), client, kind, image, shrink(image, self.preview_side), format)
+        if kind == "photo" and alpha is not None:
+            item.alpha, item.preview_alpha = alpha, shrink(alpha, self.preview_side)
         if kind in ON_DISK:
             path = self.folder / f"{kind}-{item.id}.png"
             if not cv2.imwrite(str(path), image):
@@ -109,12 +115,20 @@ class Uploads:
             self.items.clear()
 
     def _held(self) -> int:
-        return sum(v.image.nbytes + (v.preview.nbytes if v.preview is not v.image else 0) for v in self.items.values())
+        return sum(_bytes_of(v) for v in self.items.values())
 
     @staticmethod
     def _forget(item: Upload) -> None:
         if item.path is not None:
             item.path.unlink(missing_ok=True)
+
+
+def _bytes_of(item: Upload) -> int:
+    """The bytes of pixels an upload holds (a preview that is the image itself counted once)."""
+    held = item.image.nbytes + (item.preview.nbytes if item.preview is not item.image else 0)
+    if item.alpha is not None and item.preview_alpha is not None:
+        held += item.alpha.nbytes + (item.preview_alpha.nbytes if item.preview_alpha is not item.alpha else 0)
+    return held
 
 
 class Clients:

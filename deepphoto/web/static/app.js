@@ -150,7 +150,7 @@ async function render() {
     if (old.startsWith("blob:")) URL.revokeObjectURL(old);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     studio.lastRender = { size: reply.headers.get("X-Image-Size"), seconds };
-    $("photo-status").textContent = `${describeLook()} — preview ${studio.lastRender.size} in ${seconds} s; the download is ${studio.photo.width}x${studio.photo.height}.${notesOf(studio.photo)}`;
+    $("photo-status").textContent = `${describeLook()} — preview ${studio.lastRender.size} in ${seconds} s; the download is ${studio.photo.width}x${studio.photo.height}.${notesOf(studio.photo)}${noteOf(reply)}`;
     $("compare").classList.toggle("mask", studio.view === "mask");
   } catch (e) {
     showError(e);
@@ -163,6 +163,12 @@ async function render() {
 // What `deepphoto edit` would warn of in an upload (a TIFF of several pages, an animation, a file cut off).
 function notesOf(item) {
   return item && item.notes && item.notes.length ? ` Note: ${item.notes.join("; ")}.` : "";
+}
+
+// What `deepphoto edit` would warn of in a picture made (no person found, so it is left as it was, ...).
+function noteOf(reply) {
+  const note = reply.headers.get("X-DeepPhoto-Note");
+  return note ? ` Note: ${note}.` : "";
 }
 
 function describeLook() {
@@ -193,6 +199,7 @@ function markGallery() {
     const on = !studio.look.painting && !studio.look.effect && (b.dataset.style || null) === (studio.look.style || null);
     b.setAttribute("aria-checked", String(on));
   }
+  if (!studio.look.painting) $("painting-name").textContent = ""; // the uploaded painting is no longer in use
   $("keep-exposure").disabled = Boolean(studio.look.effect); // it changes paintings only, not a classic effect
 }
 
@@ -240,7 +247,7 @@ async function downloadFull() {
     studio.lastDownload = { size: reply.headers.get("X-Image-Size"), bytes: blob.size, type: blob.type };
     await download(url, `deepphoto-${studio.look.painting ? "painting" : studio.look.effect || studio.look.style || "photo"}.${ext}`);
     setTimeout(() => URL.revokeObjectURL(url), 60000);
-    $("photo-status").textContent = `Downloaded ${studio.lastDownload.size} (${(blob.size / 1e6).toFixed(1)} MB).`;
+    $("photo-status").textContent = `Downloaded ${studio.lastDownload.size} (${(blob.size / 1e6).toFixed(1)} MB).${noteOf(reply)}`;
   } catch (e) {
     showError(e);
   } finally {
@@ -288,7 +295,8 @@ async function bestPoll() {
         $("show-mask").setAttribute("aria-pressed", "false");
         $("compare").classList.remove("mask");
       }
-      $("best-text").textContent = `Best quality done in ${state.seconds} s (full size${samePhoto ? "" : ", of the photo before"}). `;
+      const note = state.message ? `Note: ${state.message}. ` : "";
+      $("best-text").textContent = `Best quality done in ${state.seconds} s (full size${samePhoto ? "" : ", of the photo before"}). ${note}`;
       const link = document.createElement("a");
       link.href = url;
       link.download = `deepphoto-best.${blob.type === "image/png" ? "png" : "jpg"}`;
@@ -309,9 +317,25 @@ async function bestCancel() {
 
 // ------------------------------------------------------------------ take a photo with the camera
 
+// Why this page cannot have the camera ("" when it can): browsers give it only to secure pages,
+// https:// or http://localhost, not to the studio opened by another computer's address.
+function cameraUnavailable() {
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) return "";
+  if (window.isSecureContext) return "this browser gives no page the camera";
+  const port = location.port || "80";
+  return `the browser gives the camera only to pages opened as https:// or http://localhost, not http://${location.hostname}: ` +
+    `open the studio on the computer it runs on, or through an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} that computer, then http://localhost:${port})`;
+}
+
+function openCamera(constraints) {
+  const why = cameraUnavailable();
+  if (why) throw new Error(why);
+  return navigator.mediaDevices.getUserMedia(constraints);
+}
+
 async function snapOpen() {
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: false });
+    const stream = await openCamera({ video: { width: 1280, height: 720 }, audio: false });
     $("snap-video").srcObject = stream;
     $("snap").showModal();
   } catch (e) {
@@ -392,7 +416,7 @@ async function liveStart() {
   $("live-status").textContent = "Opening the camera…";
   let camera, pc;
   try {
-    camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    camera = await openCamera({ video: { width: 640, height: 480 }, audio: false });
     const local = $("live-local");
     local.srcObject = camera;
     await local.play();
@@ -780,7 +804,9 @@ async function start() {
     if (!info.best.available) $("best-text").textContent = "Best quality needs PyTorch on the server (pip install -e '.[torch]').";
     fillLooks($("live-look"), true);
     fillLooks($("camera-look"), true);
+    const noCamera = cameraUnavailable();
     if (!info.live.available) { $("live-start").disabled = true; $("live-status").textContent = info.live.reason; }
+    else if (noCamera) { $("live-start").disabled = true; $("live-status").textContent = `Live needs the camera, but ${noCamera}.`; }
     setInterval(() => { api("/api/ping").catch(() => {}); }, info.heartbeat_s * 1000);
     document.body.dataset.ready = "true";
   } catch (e) {

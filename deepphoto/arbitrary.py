@@ -12,7 +12,8 @@ assets``, SHA-256 checked, see ``deepphoto.assets``) and does not depend on the 
 
 Pre- and post-processing follow the wrapper's ``core.py``: the painting's central square at
 256x256; the photo scaled to 384 pixels on its long side, reflect-padded to 384x384, painted,
-cropped, and scaled back to its own size. Painting larger photos in overlapping 384-pixel tiles
+cropped, and scaled back to its own size; a panorama or a tall strip (more than 1.5:1) in square
+windows along its length instead (``_painted_along``). Painting larger photos in overlapping 384-pixel tiles
 was tried and not adopted: sharper, but each tile is normalised on its own, so the tone drifts from
 tile to tile and a face that fills a tile darkens (luminance correlation with the content 0.66 ->
 0.58 at 640x480, 0.48 at 720x960, on portraits with the seven shared paintings).
@@ -36,6 +37,9 @@ from deepphoto.settings import number
 
 STYLE_SIDE = 256  # the style predictor's input, square
 PAINT_SIDE = 384  # the transform network's input, square: the photo's long side is scaled to this
+# A photo longer than this (long side over short side) is painted along its length in square windows
+# of its short side, a third of each shared with the next (``_painted_along``)
+WINDOW_ASPECT = 1.5
 
 
 class ArbitraryStyle:
@@ -82,6 +86,8 @@ class ArbitraryStyle:
     def _painted(self, bgr: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """The network's painting at full strength, scaled back to the photo's size (BGR uint8)."""
         h, w = bgr.shape[:2]
+        if max(h, w) > WINDOW_ASPECT * min(h, w):
+            return self._painted_along(bgr, vector)
         scale = PAINT_SIDE / max(h, w)
         sw, sh = max(1, min(PAINT_SIDE, round(w * scale))), max(1, min(PAINT_SIDE, round(h * scale)))
         small = cv2.resize(bgr, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
@@ -92,6 +98,38 @@ class ArbitraryStyle:
         if (sw, sh) != (w, h):
             painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC if scale < 1 else cv2.INTER_AREA)
         return painted
+
+    def _painted_along(self, bgr: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """A panorama or a tall strip: scaled so that its short side is ``PAINT_SIDE``, painted in
+        square windows along its length, a third of each shared with the next and blended linearly
+        there, then scaled back. Painted whole it was scaled to ``PAINT_SIDE`` on its long side (an
+        1800x360 strip to 384x77) and mirrored to fill the square: coarse mush (a picture review).
+        The windows share the strip's scale and content, so their tones agree where they meet."""
+        tall = bgr.shape[0] > bgr.shape[1]
+        image = np.ascontiguousarray(bgr.transpose(1, 0, 2)) if tall else bgr  # along its width
+        h, w = image.shape[:2]
+        side = PAINT_SIDE
+        length = max(side, round(w * side / h))
+        strip = cv2.resize(image, (length, side), interpolation=cv2.INTER_AREA if h > side else cv2.INTER_CUBIC)
+        rgb = cv2.cvtColor(strip, cv2.COLOR_BGR2RGB).astype(np.float32) * (1 / 255)
+        count = int(np.ceil((length - side) / (2 * side / 3))) + 1
+        starts = np.linspace(0, length - side, count).round().astype(int)
+        total = np.zeros((side, length, 3), np.float32)
+        weight = np.zeros(length, np.float32)
+        for i, start in enumerate(starts):
+            ramp = np.ones(side, np.float32)
+            if i > 0:  # fades in over what it shares with the window before
+                shared = int(starts[i - 1] + side - start)
+                ramp[:shared] = np.linspace(0, 1, shared + 2, dtype=np.float32)[1:-1]
+            if i < len(starts) - 1:  # and out over what it shares with the next
+                shared = int(start + side - starts[i + 1])
+                ramp[side - shared :] = np.linspace(1, 0, shared + 2, dtype=np.float32)[1:-1]
+            out = np.asarray(self.transform.run(rgb[None, :, start : start + side], vector))[0]
+            total[:, start : start + side] += np.clip(out, 0, 1) * ramp[None, :, None]
+            weight[start : start + side] += ramp
+        painted = cv2.cvtColor((total / weight[None, :, None] * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_AREA if h < side else cv2.INTER_CUBIC)
+        return np.ascontiguousarray(painted.transpose(1, 0, 2)) if tall else painted
 
 
 def _checked(image: np.ndarray, what: str) -> np.ndarray:

@@ -90,6 +90,7 @@ PATH_ERRNOS = {
     errno.EROFS,
     errno.ENOSPC,
     errno.EDQUOT,
+    errno.EEXIST,  # a folder to make where a file is (--out afile)
 }
 
 

@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if not (args.safetensors or args.onnx or args.package):
         raise DeepPhotoError("nothing to write: give --safetensors OUT, --onnx OUT and/or --package")
     if args.model == "style-grams":
+        if not args.safetensors or args.onnx or args.package:
+            raise DeepPhotoError("style-grams writes only --safetensors OUT (no --onnx or --package)")
         from deepphoto.optimizer import build_style_grams
 
         print(f"wrote {build_style_grams(args.data, args.safetensors)}")
@@ -110,7 +112,14 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         if not args.checkpoint.is_file():
             raise DeepPhotoError(f"{args.checkpoint}: checkpoint not found")
-        net, config = from_checkpoint(torch.load(args.checkpoint, map_location="cpu", weights_only=True))
+        from deepphoto.training.checkpoints import load
+
+        saved = load(args.checkpoint)  # one line for a damaged, empty or foreign file
+        try:
+            net, config = from_checkpoint(saved)
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise DeepPhotoError(f"{args.checkpoint}: not a {args.model} training checkpoint ({first})") from None
         state, out, how = net.state_dict(), args.safetensors or args.checkpoint.with_suffix(".safetensors"), ""
     elif args.average:
         if not args.safetensors:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from deepphoto.commands.options import count
 from deepphoto.errors import DeepPhotoError
 
 
@@ -16,9 +17,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from deepphoto.teachers import label
 
     p.add_argument("--sets", nargs="+", default=list(label.SETS), metavar="SET", help=f"of {', '.join(label.SETS)}")
-    p.add_argument("--threads", type=int, default=1, help="inference threads per teacher (default 1)")
-    p.add_argument("--limit", type=int, default=None, help="at most this many images per set (tests, trials)")
-    p.add_argument("--every", type=int, default=label.FRAME_EVERY, help="label every N-th frame of the clips")
+    p.add_argument(
+        "--threads", type=count("--threads", 1, 256), default=1, help="inference threads per teacher (default 1)"
+    )
+    p.add_argument(
+        "--limit",
+        type=count("--limit", 1, 10**9),
+        default=None,
+        help="at most this many images per set (tests, trials)",
+    )
+    p.add_argument(
+        "--every",
+        type=count("--every", 1, 10**6),
+        default=label.FRAME_EVERY,
+        help="label every N-th frame of the clips",
+    )
     p.add_argument("--no-download", action="store_true", help="use cached teacher files only")
     p.add_argument(
         "--report",

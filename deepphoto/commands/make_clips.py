@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepphoto.commands.options import count
 from deepphoto.settings import parse_size, whole
 
 
@@ -20,8 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=None, help="shared data folder (default ../shared/data)")
     p.add_argument("--only", default=None, help="comma-separated clip names: " + ", ".join(r.name for r in RECIPES))
     p.add_argument("--size", default="640x480", help="frame size WxH (default 640x480)")
-    p.add_argument("--frames", type=int, default=90, help="frames per clip (default 90: 3 s at 30 fps)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--frames", type=count("--frames", 2, 100000), default=90, help="frames per clip (default 90: 3 s at 30 fps)"
+    )
+    p.add_argument("--seed", type=count("--seed", 0, 2**32 - 1), default=0, help="random seed (default 0)")
     p.add_argument("--list", action="store_true", help="list the clips and what each one films, write nothing")
 
 

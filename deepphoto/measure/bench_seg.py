@@ -78,7 +78,10 @@ def compare_segmenters(
 ) -> SegBenchmark:
     """LightNet for every (backend, precision) and input size (width, height) over ``data_dir``'s
     images/ and masks/ (``split``: all, train or val), then MediaPipe's selfie segmenter if ``peer``."""
-    pairs = split_pairs(list_pairs(data_dir), split)
+    every = list_pairs(data_dir)
+    pairs = split_pairs(every, split)
+    if not pairs:  # a score over no image is no score (it read mIoU 1.0 and NaN)
+        raise DeepPhotoError(f"{data_dir}: no images in the {split} split ({len(every)} in all)")
     result = SegBenchmark()
     for backend, precision in backends:
         for size in input_sizes:

@@ -115,7 +115,13 @@ def evaluate_dataset(
     model size."""
     if (data_dir is None) == (set_name is None):
         raise DeepPhotoError("give a DATA_DIR or --set NAME (one of them)")
-    pairs = set_pairs(set_name, split) if set_name else split_pairs(list_pairs(data_dir), split)
+    if set_name:
+        pairs = set_pairs(set_name, split)
+    else:
+        every = list_pairs(data_dir)
+        pairs = split_pairs(every, split)
+        if not pairs:  # a score over no image is no score (it read mIoU 1.0 and NaN)
+            raise DeepPhotoError(f"{data_dir}: no images in the {split} split ({len(every)} in all)")
     segmenter = LightNetSegmenter(backend, weights, input_size, threads, precision=precision)
     scores, latency = evaluate(segmenter, pairs, threshold, progress)
     return SegEvaluation(

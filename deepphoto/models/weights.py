@@ -22,9 +22,18 @@ def save_state(state: dict[str, torch.Tensor], path: Path, kind: str, config: di
         for k, v in state.items()
         if not k.endswith("num_batches_tracked")
     }
+    if path.is_dir():
+        raise DeepPhotoError(f"{path}: is a folder; name the weights file to write")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DeepPhotoError(f"{path.parent}: is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata={"kind": kind, "config": json.dumps(config)})
-    path.chmod(0o644)  # shipped files are read by everyone
+    tmp = path.with_name(f".{path.name}.partial")  # written whole, then renamed: never half a file
+    try:
+        save_file(state, str(tmp), metadata={"kind": kind, "config": json.dumps(config)})
+        tmp.chmod(0o644)  # shipped files are read by everyone
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_weights(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
@@ -39,7 +48,13 @@ def read_weights(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
         raise DeepPhotoError(f"{path}: not a readable safetensors weights file ({exc})") from None
     if meta.get("kind") != kind:
         raise DeepPhotoError(f"{path}: not a {kind} weights file (it says kind={meta.get('kind')!r})")
-    return {k: v.float() for k, v in state.items()}, json.loads(meta.get("config", "{}"))
+    try:
+        config = json.loads(meta.get("config", "{}"))
+    except json.JSONDecodeError:
+        config = None
+    if not isinstance(config, dict):
+        raise DeepPhotoError(f"{path}: damaged weights file (its config metadata is not a JSON object)")
+    return {k: v.float() for k, v in state.items()}, config
 
 
 def load_into(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, name: str) -> torch.nn.Module:

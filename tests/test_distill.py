@@ -188,6 +188,21 @@ def test_texture_weight_is_off_by_default_and_checked():
         StyleTrainConfig(distill=True, texture_weight=-1.0)
 
 
+def one_step(tmp_path, export: str, **shape) -> StyleTrainConfig:
+    """One step of a tiny distillation run of one style into ``tmp_path``, grown to ``shape``."""
+    return StyleTrainConfig(
+        distill=True,
+        out=tmp_path / "run",
+        steps=1,
+        batch=1,
+        crop=32,
+        threads=1,
+        styles=("wave",),
+        export=tmp_path / export,
+        **shape,
+    )
+
+
 def test_a_grown_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
     """--blocks: new residual blocks start as identities: before its first step the grown network
     paints exactly as --init; its shape reaches the checkpoint, the weights and the ONNX file."""
@@ -207,17 +222,7 @@ def test_a_grown_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
         initialised_stylenet(SHIPPED["stylenet"], names, blocks=base.blocks - 1)
 
     data = PairedCrops([toy_pairs(tmp_path / "a")], ["wave"])
-    config = StyleTrainConfig(
-        distill=True,
-        out=tmp_path / "run",
-        steps=1,
-        batch=1,
-        crop=32,
-        threads=1,
-        styles=("wave",),
-        blocks=7,
-        export=tmp_path / "grown.safetensors",
-    )
+    config = one_step(tmp_path, "grown.safetensors", blocks=7)
     train_distill(config, data)
     saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert saved["blocks"] == 7 and stylenet_from_checkpoint(saved)[1]["blocks"] == 7
@@ -248,18 +253,7 @@ def test_a_widened_network_paints_as_the_one_it_grew_from(tmp_path, one_thread):
         initialised_stylenet(SHIPPED["stylenet"], names, fine=base.fine - 1)
 
     data = PairedCrops([toy_pairs(tmp_path / "a")], ["wave"])
-    config = StyleTrainConfig(
-        distill=True,
-        out=tmp_path / "run",
-        steps=1,
-        batch=1,
-        crop=32,
-        threads=1,
-        styles=("wave",),
-        mid=48,
-        fine=24,
-        export=tmp_path / "wide.safetensors",
-    )
+    config = one_step(tmp_path, "wide.safetensors", mid=48, fine=24)
     train_distill(config, data)
     saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert (saved["mid"], saved["fine"]) == (48, 24)

@@ -70,26 +70,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v2.add_argument(
         "--keep-last", type=count("--keep-last"), default=d.keep_last, help="keep the last N saves as step-N.pt"
     )
-    v2.add_argument(
-        "--blocks",
-        type=count("--blocks"),
-        default=d.blocks,
-        help="grow the --init network to this many residual blocks; the new ones start as identities, so "
-        "it paints as --init did at step 0 (a resumed run keeps its shape)",
-    )
-    v2.add_argument(
-        "--mid",
-        type=count("--mid"),
-        default=d.mid,
-        help="widen the --init network's way up to this many channels at 1/4 of the frame (default: as it is); the "
-        "new channels start silent, so it paints as --init did at step 0 (a resumed run keeps its shape)",
-    )
-    v2.add_argument(
-        "--fine",
-        type=count("--fine"),
-        default=d.fine,
-        help="likewise at 1/2 of the frame",
-    )
+    grow = "(a resumed run keeps its shape)"
+    for name, default, what in (
+        (
+            "--blocks",
+            d.blocks,
+            "grow the --init network to this many residual blocks; the new ones start as "
+            f"identities, so it paints as --init did at step 0 {grow}",
+        ),
+        (
+            "--mid",
+            d.mid,
+            "widen the --init network's way up to this many channels at 1/4 of the frame; the new "
+            f"channels start silent, so it paints as --init did at step 0 {grow}",
+        ),
+        ("--fine", d.fine, f"likewise at 1/2 of the frame {grow}"),
+    ):
+        v2.add_argument(name, type=count(name), default=default, help=what)
 
 
 def config_from_args(args: argparse.Namespace) -> StyleTrainConfig:

@@ -92,3 +92,22 @@ def test_out_naming_a_file_and_whole_number_options_are_one_line(tmp_path, capsy
     assert "afile" in line
     one_error(capsys, ["make-clips", "--out", str(tmp_path / "c"), "--seed", "-3"])
     one_error(capsys, ["label-teachers", "--threads", "99999999999"])
+
+
+def test_a_distill_crop_too_small_for_the_temporal_term_is_refused():
+    from deepphoto.training.config import StyleTrainConfig
+
+    with pytest.raises(DeepPhotoError, match="the temporal term needs a crop above 16"):
+        StyleTrainConfig(distill=True, crop=16)
+    StyleTrainConfig(distill=True, crop=16, temporal_weight=0.0)  # without the term: fine
+    StyleTrainConfig(distill=True, crop=24)
+
+
+@pytest.mark.parametrize("sheet", ["sheet.txt", "sheet", "folder"])
+def test_eval_style_refuses_a_sheet_it_cannot_write_before_the_work(tmp_path, capsys, monkeypatch, sheet):
+    import deepphoto.measure.eval_style as measure
+
+    monkeypatch.setattr(measure, "evaluate_styles", lambda *a, **k: pytest.fail("evaluated before the check"))
+    (tmp_path / "folder").mkdir()
+    line = one_error(capsys, ["eval-style", "--sheet", str(tmp_path / sheet)])
+    assert "name the sheet as an image file" in line

@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 
 from deepphoto.commands.options import count, counts
+from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import IMAGE_SUFFIXES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -127,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.stream.output_safety import check_folder_can_be_made
 
     check_folder_can_be_made(args.sheet.parent)  # before the minutes of evaluation
+    if args.sheet.is_dir() or args.sheet.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DeepPhotoError(f"{args.sheet}: name the sheet as an image file ({', '.join(IMAGE_SUFFIXES)})")
 
     summary = evaluate_styles(
         args.data,

@@ -153,6 +153,10 @@ class StyleTrainConfig:
             )
         if self.crop % 8:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
+        if self.distill and self.temporal_weight and self.crop <= 16:  # its shifted copies lose 8 px a side
+            raise DeepPhotoError(
+                f"--crop {self.crop}: the temporal term needs a crop above 16 (or --temporal-weight 0)"
+            )
         number("--lr", self.lr, 0.0, 1.0, low_open=True)
         number("--content-weight", self.content_weight, 0.0, 1e9)
         number("--style-weight", self.style_weight, 0.0, 1e9)

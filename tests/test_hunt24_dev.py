@@ -111,3 +111,17 @@ def test_eval_style_refuses_a_sheet_it_cannot_write_before_the_work(tmp_path, ca
     (tmp_path / "folder").mkdir()
     line = one_error(capsys, ["eval-style", "--sheet", str(tmp_path / sheet)])
     assert "name the sheet as an image file" in line
+
+
+def test_weights_to_start_from_that_are_not_there_are_said_before_the_data_loads(tmp_path):
+    from deepphoto.training.config import SegTrainConfig, StyleTrainConfig
+
+    missing = tmp_path / "nonexist.safetensors"
+    for make in (
+        lambda: SegTrainConfig(init=missing),
+        lambda: SegTrainConfig(init_encoder=missing),
+        lambda: StyleTrainConfig(init=missing),
+        lambda: StyleTrainConfig(distill=True, init=missing),
+    ):
+        with pytest.raises(DeepPhotoError, match="nonexist.safetensors: weights file not found"):
+            make()

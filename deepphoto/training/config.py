@@ -61,6 +61,7 @@ class SegTrainConfig:
         whole("--crp-stages", self.crp_stages, 1, 16)
         if self.init and self.init_encoder:
             raise DeepPhotoError("--init and --init-encoder: give one (all the weights, or the encoder's)")
+        _weights_there(self.init, self.init_encoder)
         number("--edge-weight", self.edge_weight, 0.0, 1e3)
         number("--near-weight", self.near_weight, 0.0, 1e3)
         number("--near-from", self.near_from, 0.0, 0.5)
@@ -153,6 +154,7 @@ class StyleTrainConfig:
             )
         if self.crop % 8:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
+        _weights_there(self.init)
         if self.distill and self.temporal_weight and self.crop <= 16:  # its shifted copies lose 8 px a side
             raise DeepPhotoError(
                 f"--crop {self.crop}: the temporal term needs a crop above 16 (or --temporal-weight 0)"
@@ -211,3 +213,11 @@ class AddStyleConfig:
         number("--texture-weight", self.texture_weight, 0.0, 1e9)
         whole("--threads", self.threads, 0, 256)
         whole("--seed", self.seed, 0, 2**32 - 1)
+
+
+def _weights_there(*paths: Path | None) -> None:
+    """A weights file to start from that is not there, said before the data loads (minutes for the
+    full mix), not after."""
+    for path in paths:
+        if path is not None and not Path(path).is_file():
+            raise DeepPhotoError(f"{path}: weights file not found")

@@ -10,6 +10,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.output_safety import discard, temporary_name
 
 
 def save_weights(module: torch.nn.Module, path: Path, kind: str, config: dict, half: bool = True) -> None:
@@ -27,13 +28,13 @@ def save_state(state: dict[str, torch.Tensor], path: Path, kind: str, config: di
     if path.parent.exists() and not path.parent.is_dir():
         raise DeepPhotoError(f"{path.parent}: is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")  # written whole, then renamed: never half a file
+    tmp = temporary_name(path)  # written whole, then renamed: never half a file
     try:
         save_file(state, str(tmp), metadata={"kind": kind, "config": json.dumps(config)})
         tmp.chmod(0o644)  # shipped files are read by everyone
         tmp.replace(path)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
 
 
 def read_weights(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from deepphoto.commands.options import count
+from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import parse_size, whole
 
 DEFAULT_LOOKS = "starry-night:background,starry-night:person,starry-night:whole,blur:background"
@@ -47,6 +48,22 @@ def run(args: argparse.Namespace) -> int:
     check_folder_can_be_made(args.out)  # now, not after minutes of measuring
     command = "deepphoto bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "deepphoto bench"
     if args.clips:
+        ignored = [
+            name
+            for name, given in (
+                ("a CLIP", args.clip is not None),
+                ("--backend", args.backend != "all"),
+                ("--precision", args.precision != "all"),
+                ("--looks", args.looks != DEFAULT_LOOKS),
+                ("--no-peers", args.no_peers),
+            )
+            if given
+        ]
+        if ignored:
+            raise DeepPhotoError(
+                f"--clips measures run's defaults (a style on the background) on every clip under FOLDER: "
+                f"{', '.join(ignored)} belong to the speed benchmark; leave them out, or --clips"
+            )
         return run_clips(args, sizes, command)
     written = run_benchmark(
         sizes,

@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         default=None,
-        help="LightNet .safetensors (--sets; default: shipped); repeat to compare several in one run, "
+        help="LightNet .safetensors (default: shipped); repeat to compare several in one run, "
         "'shipped' names the shipped weights",
     )
     p.add_argument(
@@ -70,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
         return run_sets(args, backends)
     args.split = args.split or "all"
     result = compare_segmenters(
-        args.data_dir, args.split, backends, args.input_sizes, args.threads, peer=not args.no_peer
+        args.data_dir,
+        args.split,
+        backends,
+        args.input_sizes,
+        args.threads,
+        peer=not args.no_peer,
+        weights=args.weights or [None],
     )
     if result.peer_skipped is not None:
         print(f"MediaPipe skipped: {result.peer_skipped}")
@@ -78,10 +84,13 @@ def run(args: argparse.Namespace) -> int:
         f"\n{args.data_dir} (split {args.split}), {platform.processor() or platform.machine()}, "
         f"onnxruntime {onnxruntime.__version__}, threads {args.threads or 'default'}"
     )
-    print(f"{'model':18} {'backend':11} {'input':8} {'n':>4} {'person IoU':>10} {'pooled':>7} {'mIoU':>6} {'ms':>6}")
+    wide = max(18, *(len(r["model"]) for r in result.rows))
+    print(
+        f"{'model':{wide}} {'backend':11} {'input':8} {'n':>4} {'person IoU':>10} {'pooled':>7} {'mIoU':>6} {'ms':>6}"
+    )
     for r in result.rows:
         print(
-            f"{r['model']:18} {r['backend']:11} {r['input']:8} {r['n']:4d} {r['person_iou']:10.4f} "
+            f"{r['model']:{wide}} {r['backend']:11} {r['input']:8} {r['n']:4d} {r['person_iou']:10.4f} "
             f"{r['pooled_iou']:7.4f} {r['miou']:6.4f} {r['latency_ms']:6.2f}"
         )
     if args.json:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepphoto.engines.build import auto_backends, build, check_choice, cpu_auto_precision, require_tensorrt
+from deepphoto.engines.build import (
+    INT8_MARGIN,
+    auto_backends,
+    build,
+    check_choice,
+    cpu_auto_precision,
+    require_tensorrt,
+)
 from deepphoto.engines.models import MODELS, model_spec
 from deepphoto.errors import DeepPhotoError
 
@@ -56,11 +63,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"result       {args.precision} refused by its gate: {spec.name} runs in {info['use']} instead")
     elif backend == "onnx" and "CPU" in info.get("reference", "CPU"):
         auto = cpu_auto_precision(info)
-        faster = auto == args.precision
-        print(
-            f"result       {args.precision} passes its gate and is {'faster' if faster else 'slower'} than float "
-            f"here: --precision auto runs {auto}"
-        )
+        verdict = speed_verdict(info, auto)
+        print(f"result       {args.precision} passes its gate and {verdict}: --precision auto runs {auto}")
     else:
         print(f"result       {args.precision} passes its gate: --precision {args.precision} runs it")
     return 0
+
+
+def speed_verdict(info: dict, auto: str) -> str:
+    """How the reduced precision timed against float when built, as ``--precision auto`` judges it:
+    faster, slower, or faster by less than the margin auto asks for (a near tie keeps float)."""
+    speedup = float(info.get("speedup", 0))
+    if auto == info.get("use"):
+        return "is faster than float here"
+    if speedup >= 1:
+        return f"is only {speedup:.2f}x as fast as float here (auto asks for {INT8_MARGIN:g}x)"
+    return "is slower than float here"

@@ -67,6 +67,20 @@ def counts(name: str, low: int, high: int, n: int) -> Callable[[str], tuple[int,
     return _validated(check, "whole numbers")
 
 
+def names(option: str) -> Callable[[str], tuple[str, ...]]:
+    """Comma-separated names, each once ('wave,scream'): a name given twice is refused (two rows
+    of one network that would both answer to it)."""
+
+    def check(text: str) -> tuple[str, ...]:
+        parts = tuple(t.strip() for t in str(text).split(",") if t.strip())
+        twice = sorted({n for n in parts if parts.count(n) > 1})
+        if twice:
+            raise DeepPhotoError(f"{option} {text!r}: {', '.join(twice)} named more than once")
+        return parts
+
+    return _naming(check, "names")
+
+
 def named(what: str, give: str = "a file, a folder or a URI") -> Callable[[str], str]:
     """A file, folder or URI argument that is not empty ('' is the current folder to Path, and an
     unset shell variable gives one: a job would read or write the folder it was started in)."""

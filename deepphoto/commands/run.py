@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,7 +144,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--size",
         help="WxH: the size a camera is asked for; the frames of a file, folder or photo are scaled to it",
     )
-    p.add_argument("--fps", type=real("--fps", 0, 1000, low_open=True), help="camera frame rate (live sources)")
+    p.add_argument(
+        "--fps",
+        type=real("--fps", 0, 1000, low_open=True),
+        help="frame rate asked of a camera (default: its own), or of synthetic:// and a folder of photos "
+        "(default 30); a video file or stream keeps its own timing",
+    )
     p.add_argument(
         "--seg-every", type=count("--seg-every"), default=1, help="run the segmenter on every Nth frame (default 1)"
     )
@@ -188,6 +194,8 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
         parse_address(control)  # a bad address is refused before the networks open
     # so are a missing input and an output that cannot be written (the networks take seconds)
     check_source_path(args.input)
+    if fps is not None and not fps_applies(str(args.input)):
+        print(f"deepphoto: warning: --fps {fps:g} left unused: {args.input} keeps its own timing", file=sys.stderr)
     check_not_source(args.output, args.input, settings.background)
     check_sink(args.output, args.overwrite)
     with Pipeline(settings, cycle_looks=str(args.output).startswith("display://")) as pipe, ExitStack() as stack:
@@ -204,6 +212,16 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
         )
     print(summary.line(summary.segmented))
     return summary
+
+
+def fps_applies(uri: str) -> bool:
+    """Whether ``--fps`` sets the rate of the input ``uri`` names: a camera, the test pattern or a
+    folder of photos; a video file, a photo, an animation or a network stream keeps its own timing."""
+    from deepphoto.stream.v4l2_names import names_v4l2
+
+    if uri.startswith(("csi://", "synthetic://")) or names_v4l2(uri):
+        return True
+    return "://" not in uri and Path(uri).is_dir()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from deepphoto.commands.options import count, real
+from deepphoto.commands.options import count, names, real
 from deepphoto.training.config import CROP_DISTILL, CROP_V1, StyleTrainConfig
 
 
@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v2.add_argument("--teacher", type=Path, default=d.teacher, help="teacher paintings cache (default: in the cache)")
     v2.add_argument(
         "--styles",
-        type=lambda text: tuple(t.strip() for t in text.split(",") if t.strip()),
+        type=names("--styles"),
         default=d.styles,
         help="comma-separated styles, in row order (default: every shared painting)",
     )

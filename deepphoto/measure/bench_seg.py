@@ -75,19 +75,26 @@ def compare_segmenters(
     input_sizes: Sequence[tuple[int, int]] = (LIGHTNET_INPUT,),
     threads: int | None = None,
     peer: bool = True,
+    weights: Sequence[Path | None] = (None,),
 ) -> SegBenchmark:
-    """LightNet for every (backend, precision) and input size (width, height) over ``data_dir``'s
-    images/ and masks/ (``split``: all, train or val), then MediaPipe's selfie segmenter if ``peer``."""
+    """LightNet (each of ``weights``, None or "shipped" for the shipped file) for every (backend,
+    precision) and input size (width, height) over ``data_dir``'s images/ and masks/ (``split``:
+    all, train or val), then MediaPipe's selfie segmenter if ``peer``."""
     every = list_pairs(data_dir)
     pairs = split_pairs(every, split)
     if not pairs:  # a score over no image is no score (it read mIoU 1.0 and NaN)
         raise DeepPhotoError(f"{data_dir}: no images in the {split} split ({len(every)} in all)")
     result = SegBenchmark()
-    for backend, precision in backends:
-        for size in input_sizes:
-            seg = LightNetSegmenter(backend, input_size=size, threads=threads, precision=precision)
-            scores, latency = evaluate(seg, pairs)
-            result.rows.append(result_row("LightNet", seg.engine.label, f"{size[0]}x{size[1]}", scores, latency))
+    for file in weights:
+        shipped = file is None or str(file) == "shipped"
+        name = "LightNet" if shipped else f"LightNet {Path(file).stem}"  # type: ignore[arg-type]
+        for backend, precision in backends:
+            for size in input_sizes:
+                seg = LightNetSegmenter(
+                    backend, None if shipped else file, input_size=size, threads=threads, precision=precision
+                )
+                scores, latency = evaluate(seg, pairs)
+                result.rows.append(result_row(name, seg.engine.label, f"{size[0]}x{size[1]}", scores, latency))
     if peer:
         try:
             from deepphoto.segmenters.mediapipe import MediaPipeSegmenter

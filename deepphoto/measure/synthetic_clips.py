@@ -186,11 +186,17 @@ def _paste(frame: np.ndarray, person: np.ndarray, x: float, y: int) -> np.ndarra
 def write_clip(
     r: Recipe, out: Path, size: tuple[int, int] = (640, 480), count: int = 90, seed: int = 0, root: Path | None = None
 ) -> Path:
-    """One clip as H.264 in ``out`` / NAME.mp4 (written under a temporary name, then renamed)."""
+    """One clip as H.264 in ``out`` / NAME.mp4 (written under a temporary name, then renamed); a clip
+    cut short (Ctrl-C, a full disk) is not kept: a shortened clip would be measured as a whole one."""
     path = out / f"{r.name}.mp4"
-    with VideoFileSink(path, FPS, overwrite=True) as sink:
+    sink = VideoFileSink(path, FPS, overwrite=True)
+    try:
         for image in frames(r, size, count, seed, root):
             sink.write(image)
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
     return path
 
 

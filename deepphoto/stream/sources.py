@@ -92,7 +92,8 @@ class ImageFiles(Source):
             yield Frame(image, i, 1 / self.fps, name=p.stem)
         for kind, count in told.items():  # a folder of 300 scanned TIFFs: one line, then the count
             if count > 1:
-                print(f"deepphoto: warning: {count - 1} more images: {kind}", file=sys.stderr)
+                more = f"{count - 1} more image{'s' if count > 2 else ''}"
+                print(f"deepphoto: warning: {more}: {kind}", file=sys.stderr)
 
 
 def _tell_once(told: dict[str, int], path: Path, message: str) -> None:

@@ -62,6 +62,7 @@ class SegTrainConfig:
         if self.init and self.init_encoder:
             raise DeepPhotoError("--init and --init-encoder: give one (all the weights, or the encoder's)")
         _weights_there(self.init, self.init_encoder)
+        _checkpoint_there(self.resume)
         number("--edge-weight", self.edge_weight, 0.0, 1e3)
         number("--near-weight", self.near_weight, 0.0, 1e3)
         number("--near-from", self.near_from, 0.0, 0.5)
@@ -86,6 +87,12 @@ class SegTrainConfig:
             raise DeepPhotoError(f"sizes {text!r}: give sizes as multiples of 32, e.g. 320,352,384")
         whole("--steps", self.steps, 1, 10**8)
         whole("--batch", self.batch, 1, 4096)
+        if not self.freeze_bn and self.batch * (min(self.sizes) // 32) ** 2 < 2:
+            # the encoder's last map is (size/32)^2 pixels: BatchNorm in training needs two values a channel
+            raise DeepPhotoError(
+                f"--batch {self.batch} at size {min(self.sizes)}: BatchNorm needs more than one value per channel "
+                "at 1/32 of the input; give a larger --batch or --sizes, or --freeze-bn"
+            )
         number("--lr", self.lr, 0.0, 1.0, low_open=True)
         whole("--width", self.width, 8, 1024)
         number("--composite-share", self.composite_share, 0.0, 1.0)
@@ -155,6 +162,7 @@ class StyleTrainConfig:
         if self.crop % 8:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
         _weights_there(self.init)
+        _checkpoint_there(self.resume)
         if self.distill and self.temporal_weight and self.crop <= 16:  # its shifted copies lose 8 px a side
             raise DeepPhotoError(
                 f"--crop {self.crop}: the temporal term needs a crop above 16 (or --temporal-weight 0)"
@@ -221,3 +229,9 @@ def _weights_there(*paths: Path | None) -> None:
     for path in paths:
         if path is not None and not Path(path).is_file():
             raise DeepPhotoError(f"{path}: weights file not found")
+
+
+def _checkpoint_there(path: Path | None) -> None:
+    """A --resume checkpoint that is not there, said before the data loads."""
+    if path is not None and not Path(path).is_file():
+        raise DeepPhotoError(f"{path}: --resume checkpoint not found")

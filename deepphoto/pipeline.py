@@ -21,7 +21,7 @@ import numpy as np
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
-from deepphoto.settings import EFFECT_NAMES, Settings, network_threads
+from deepphoto.settings import EFFECT_NAMES, Settings, counted, network_threads
 from deepphoto.stream.effects import close_effect, make_effect
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.loop import RunSummary, run_stream
@@ -50,6 +50,20 @@ def person_note(share: float | None, region: str) -> str:
             "close-up? --region whole paints all of it)"
         )
     return ""
+
+
+def _composited_share(share: float | None, alpha: np.ndarray | None) -> float | None:
+    """A photo's share taken as person (the network's mask, at its own size), told by the alpha it
+    was composited with where that parted nothing: no pixel at least half person is 0 (a photo
+    smaller than the network's input, its few 'person' pixels gone at the photo's size: a 1x1 one
+    was left as it was without a word), every pixel so is 1."""
+    if share is None or alpha is None or alpha.size == 0:
+        return share
+    if float(alpha.max()) < 0.5:
+        return 0.0
+    if float(alpha.min()) >= 0.5:
+        return 1.0
+    return share
 
 
 CLEAR_SHARE = 0.25  # a photo this transparent is told that paint on its clear parts does not show
@@ -261,7 +275,7 @@ class Pipeline:
             try:
                 with p.photo_mode():
                     out = p(image)
-                self.person_share = p.person_share()
+                self.person_share = _composited_share(p.person_share(), p.last_alpha)
                 return out
             finally:
                 p.smoother.smooth, p.looks, p.look_index, p.kept, p.own_alpha = smooth, looks, index, None, None
@@ -307,7 +321,7 @@ class Pipeline:
             raise DeepPhotoError(f"{uri}: no frame could be decoded{why}")
         if summary.source_error and not src.live:
             raise DeepPhotoError(
-                f"{uri}: reading stopped after {summary.frames_out} frames "
+                f"{uri}: reading stopped after {counted(summary.frames_out, 'frame')} "
                 f"({summary.source_error}); what was done is in {summary.path}"
             )
         return summary

@@ -51,9 +51,24 @@ def number(
     below = v <= low if low_open else v < low
     above = v >= high if high_open else v > high
     if below or above:
-        lo, hi = ("above " if low_open else "from ") + f"{low:g}", ("below " if high_open else "to ") + f"{high:g}"
-        raise DeepPhotoError(f"{name} {value}: must be {lo} {hi}")
+        raise DeepPhotoError(f"{name} {value}: must be {bounds(low, high, low_open=low_open, high_open=high_open)}")
     return v
+
+
+def bounds(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> str:
+    """A range in words, for 'must be ...': 'from 0 to 1', 'above 0 and at most 1000', 'at least 1',
+    'above 0 and below 1'. An infinite bound, or a whole number's 64-bit limit, is no bound."""
+    has_low = math.isfinite(low) and low > -(2**63)
+    has_high = math.isfinite(high) and high < 2**63 - 1
+    lo, hi = (str(b) if isinstance(b, int) else f"{b:g}" for b in (low, high))  # whole numbers in full
+    if has_low and has_high and not low_open and not high_open:
+        return f"from {lo} to {hi}"
+    words = []
+    if has_low:
+        words.append(("above " if low_open else "at least ") + lo)
+    if has_high:
+        words.append(("below " if high_open else "at most ") + hi)
+    return " and ".join(words) or "a finite number"
 
 
 def whole(name: str, value: int | str, low: int, high: int) -> int:
@@ -69,8 +84,14 @@ def whole(name: str, value: int | str, low: int, high: int) -> int:
         else:
             raise DeepPhotoError(f"{name} {value!r}: must be a whole number")
     if not low <= value <= high:
-        raise DeepPhotoError(f"{name} {value}: must be from {low} to {high}")
+        raise DeepPhotoError(f"{name} {value}: must be {bounds(low, high)}")
     return value
+
+
+def counted(n: int, thing: str, things: str | None = None) -> str:
+    """A count with its noun agreeing: '1 unreadable image', '3 unreadable images', '0 frames'
+    (``things``: the plural where it is not ``thing`` + 's')."""
+    return f"{n} {thing if n == 1 else things or thing + 's'}"
 
 
 def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

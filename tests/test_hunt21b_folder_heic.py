@@ -48,5 +48,5 @@ def test_run_on_the_folder_says_what_it_skipped(tmp_path, capsys):
     assert result.status == 0 and not result.errors, result.err
     assert any("IMG_0001.HEIC: a HEIC photo" in w for w in result.warnings), result.err
     assert any("notes.txt" in w for w in result.warnings), result.err
-    assert "1 unreadable images skipped" in result.out
+    assert "1 unreadable image skipped" in result.out
     assert out.is_file()

@@ -22,7 +22,7 @@ FAST = {"backend": "onnx", "precision": "fp32"}
     ("values", "message"),
     [
         ({"threshold": math.nan}, "threshold nan: must be a finite number"),
-        ({"threshold": 1.0}, "threshold 1.0: must be above 0 below 1"),
+        ({"threshold": 1.0}, "threshold 1.0: must be above 0 and below 1"),
         ({"smooth": math.inf}, "smooth inf: must be a finite number"),
         ({"smooth": 0.99}, "smooth 0.99: must be from 0 to 0.95"),
         ({"feather": 100000}, "feather 100000: must be from 0 to 64"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from deepphoto.settings import counted
+
 
 @dataclass
 class Outcome:
@@ -43,22 +45,22 @@ class BatchReport:
     def summary(self) -> str:
         fps = self.frames / self.seconds if self.seconds else 0.0
         text = (
-            f"{len(self.outcomes)} inputs: {self.count('done')} done, {self.count('skipped')} skipped, "
+            f"{counted(len(self.outcomes), 'input')}: {self.count('done')} done, {self.count('skipped')} skipped, "
             f"{self.count('failed')} failed"
         )
         if self.count("interrupted"):
             text += f", {self.count('interrupted')} not finished (run the same command again to resume)"
         finished = " of finished inputs" if self.count("interrupted") else ""  # the rest: kept chunks
-        text += f"; {self.frames} frames{finished} in {self.seconds:.1f} s ({fps:.1f} fps)"
+        text += f"; {counted(self.frames, 'frame')}{finished} in {self.seconds:.1f} s ({fps:.1f} fps)"
         if self.workers:
-            text += f" on {self.workers} worker{'s' if self.workers != 1 else ''}"
+            text += f" on {counted(self.workers, 'worker')}"
         if self.video_seconds and self.worker_cpu_seconds:
             text += (
                 f"; workers used {self.worker_cpu_seconds:.0f} CPU-s for {self.video_seconds:.0f} s of video "
                 f"({self.cpu_per_video_minute:.0f} CPU-s per minute of video)"
             )
         if self.retried or self.workers_lost:
-            text += f"; {self.retried} calls retried, {self.workers_lost} workers lost"
+            text += f"; {counted(self.retried, 'call')} retried, {counted(self.workers_lost, 'worker')} lost"
         return text
 
     def table(self) -> str:

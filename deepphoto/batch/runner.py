@@ -39,7 +39,7 @@ from deepphoto.batch.join import finish_video
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
-from deepphoto.settings import IMAGE_SUFFIXES, Settings
+from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
 from deepphoto.stream.output_safety import cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
@@ -452,14 +452,14 @@ class BatchRunner:
         results = [st.results[c.index] for c in plan.chunks]
         notes = []
         if bad := sum(r.bad_packets for r in results):
-            notes.append(f"{bad} damaged packets skipped")
+            notes.append(f"{counted(bad, 'damaged packet')} skipped")
         if failed := sum(r.failed for r in results):
-            notes.append(f"{failed} frames passed through after errors")
+            notes.append(f"{counted(failed, 'frame')} passed through after errors")
         frames = sum(r.frames for r in results)
         if cut := next((r.ended_early for r in results if r.ended_early), ""):  # as run says it
             notes.append(f"{cut}: the file is cut short or damaged; the frames before that are used")
         elif frames < plan.frames:
-            notes.append(f"{plan.frames - frames} of {plan.frames} frames could not be decoded")
+            notes.append(f"{plan.frames - frames} of {counted(plan.frames, 'frame')} could not be decoded")
         self._finish(st, task, results, frames, "; ".join(notes))
 
     def _finish(self, st: ItemState, task: Task, made: Path | list[ChunkResult], frames: int, note: str) -> None:

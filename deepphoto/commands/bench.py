@@ -28,7 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=count("--threads", 1, 256), default=None, help="threads per network (default: all cores)"
     )
-    p.add_argument("--no-peers", action="store_true", help="skip MediaPipe, the classic style network, accuracy")
+    p.add_argument(
+        "--no-peers",
+        "--no-peer",  # bench-seg's old spelling: both commands take both
+        dest="no_peers",
+        action="store_true",
+        help="skip MediaPipe, the classic style network, accuracy",
+    )
     p.add_argument("--out", type=Path, default=Path("bench-report"), help="report folder")
     p.add_argument(
         "--clips",

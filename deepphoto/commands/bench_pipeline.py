@@ -15,6 +15,7 @@ from pathlib import Path
 
 from deepphoto.commands.options import count, real, size
 from deepphoto.commands.run import add_look_arguments, settings_from_args
+from deepphoto.settings import counted
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         with Pipeline(settings) as pipe:
             summary = pipe.run(str(clip), str(Path(tmp) / "out.mp4"), overwrite=True, progress=False)
             look = pipe.describe()
-    print(f"file -> file: {summary.frames_out} frames in {summary.seconds:.2f} s = {summary.fps:.1f} fps ({look})")
+    frames = counted(summary.frames_out, "frame")
+    print(f"file -> file: {frames} in {summary.seconds:.2f} s = {summary.fps:.1f} fps ({look})")
     for stage, t in summary.stages.items():
         print(f"  {stage:13} median {t['median_ms']:6.2f} ms   p95 {t['p95_ms']:6.2f} ms")
     if summary.interrupted:
@@ -59,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         return 130
     lat = np.array(summary.latency_ms)
     print(
-        f"live 30 fps -> null://: {summary.frames_out} frames out, {summary.dropped} stale frames dropped, "
+        f"live 30 fps -> null://: {counted(summary.frames_out, 'frame')} out, "
+        f"{counted(summary.dropped, 'stale frame')} dropped, "
         f"latency median {np.median(lat):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms"
     )
     return 0

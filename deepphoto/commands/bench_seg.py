@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deepphoto.commands.options import count, sizes
 from deepphoto.errors import DeepPhotoError
-from deepphoto.settings import LIGHTNET_INPUT
+from deepphoto.settings import LIGHTNET_INPUT, counted
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,7 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "onnx,onnx:int8 with --sets)",
     )
     p.add_argument("--threads", type=count("--threads", 1, 256), default=None, help="inference threads")
-    p.add_argument("--no-peer", action="store_true", help="skip MediaPipe")
+    p.add_argument(
+        "--no-peers",
+        "--no-peer",  # the spelling bench-seg had: both commands take both
+        dest="no_peer",
+        action="store_true",
+        help="skip the peers (MediaPipe; with --sets, MediaPipe and RVM)",
+    )
     p.add_argument("--json", action="store_true", help="end with one JSON line of all rows")
 
 
@@ -117,7 +123,7 @@ def run_sets(args: argparse.Namespace, backends: list[tuple[str, str]]) -> int:
         for peer, why in bench.skipped.items():
             print(f"{peer} skipped: {why}")
         n = bench.rows[0]["n"] if bench.rows else 0
-        print(f"\n{set_name} ({split}, {n} images)\n")
+        print(f"\n{set_name} ({split}, {counted(n, 'image')})\n")
         print("| model | engine | input | person IoU | boundary IoU | pooled IoU | median ms |")
         print("|---|---|---|---|---|---|---|")
         for r in bench.rows:

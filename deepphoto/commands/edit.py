@@ -9,7 +9,7 @@ from pathlib import Path
 from deepphoto.commands.options import count, path
 from deepphoto.commands.run import add_look_arguments, settings_from_args
 from deepphoto.errors import DeepPhotoError
-from deepphoto.settings import IMAGE_SUFFIXES, whole
+from deepphoto.settings import IMAGE_SUFFIXES, Settings, whole
 
 ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # outputs that keep a photo's transparency
 
@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "result is scaled to the photo's size",
     )
     p.set_defaults(style_scale=1.0)  # a photo is painted at full size
+    # --smooth comes with the shared look options, but it holds a video's mask from frame to frame: a
+    # photo has one frame. None tells a given one (warned of as unused) from the default
+    p.set_defaults(smooth=None)
 
 
 def plays_as_video(path: Path) -> bool:
@@ -87,7 +90,16 @@ def run(args: argparse.Namespace) -> int:
     # the optimiser or the any-painting network paints; the pipeline then only segments and
     # composites (its own look is not used)
     own_look = optimize or args.style_image is not None
+    smooth_given = args.smooth is not None
+    if not smooth_given:
+        args.smooth = Settings.smooth
     settings = settings_from_args(args, style=None, effect="grey") if own_look else settings_from_args(args)
+    if smooth_given:  # checked (a bad value is refused as run refuses it), then left unused
+        print(
+            f"deepphoto: warning: --smooth {settings.smooth:g} left unused: it holds a video's mask from frame "
+            "to frame; edit paints one photo",
+            file=sys.stderr,
+        )
     if args.output.is_dir():
         raise DeepPhotoError(f"{args.output}: is a folder; name the output photo (e.g. {args.output / 'out.png'})")
     if args.output.suffix.lower() not in IMAGE_SUFFIXES:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from deepphoto.commands.options import count, counts
 from deepphoto.errors import DeepPhotoError
-from deepphoto.settings import IMAGE_SUFFIXES
+from deepphoto.settings import IMAGE_SUFFIXES, counted
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,7 +75,7 @@ def _f(value: float | None, spec: str, width: int) -> str:
 def print_table(summary: dict, baseline: bool) -> None:
     rows = summary["styles"]
     print(
-        f"{summary['content_images']} held-out photos (short side {summary['short_side']}): "
+        f"{counted(summary['content_images'], 'held-out photo')} (short side {summary['short_side']}): "
         f"{', '.join(summary['photos'])}; optimiser on the first {summary['optimizer_images']}, "
         f"{summary['optimizer_iterations'][0]}+{summary['optimizer_iterations'][1]} steps"
     )

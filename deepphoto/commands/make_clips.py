@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from deepphoto.commands.options import count
-from deepphoto.settings import parse_size, whole
+from deepphoto.settings import counted, parse_size, whole
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     out = args.out or default_folder()
     written = write_clips(out, names, size, count, args.seed, args.data)
-    print(f"wrote {len(written)} clips ({size[0]}x{size[1]}, {count} frames, seed {args.seed}) to {out}")
+    print(f"wrote {counted(len(written), 'clip')} ({size[0]}x{size[1]}, {count} frames, seed {args.seed}) to {out}")
     return 0

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from deepphoto.commands.options import count
+from deepphoto.settings import counted
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
 
     styles = paintings.parse_styles(args.styles)
     made = paintings.paint_sets(styles, args.sets, args.limit_per_set, args.threads, args.every, data=args.data)
-    print(f"{sum(made.values())} paintings made now; cache: {paintings.paintings_dir()}")
+    print(f"{counted(sum(made.values()), 'painting')} made now; cache: {paintings.paintings_dir()}")
     return 0

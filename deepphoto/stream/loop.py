@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
+from deepphoto.settings import counted
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import cannot_write
 from deepphoto.stream.processor import FrameProcessor, StageTimes
@@ -50,17 +51,18 @@ class RunSummary:
         return self.frames_out / self.seconds if self.seconds else 0.0
 
     def line(self, segmented: int) -> str:
-        parts = [f"{self.frames_out} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"]
+        parts = [f"{counted(self.frames_out, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} fps)"]
         if self.dropped:
-            parts.append(f"{self.dropped} stale frames dropped")
+            parts.append(f"{counted(self.dropped, 'stale frame')} dropped")
         if self.failed:
-            parts.append(f"{self.failed} frames passed through after errors")
+            parts.append(f"{counted(self.failed, 'frame')} passed through after errors")
         if self.lost:
-            parts.append(f"{self.lost} 'camera lost' frames while the source was away")
+            lost = counted(self.lost, "'camera lost' frame")
+            parts.append(f"{lost} while the source was away")
         if self.bad_packets:
-            parts.append(f"{self.bad_packets} damaged packets skipped")
+            parts.append(f"{counted(self.bad_packets, 'damaged packet')} skipped")
         if self.unreadable:
-            parts.append(f"{self.unreadable} unreadable images skipped")
+            parts.append(f"{counted(self.unreadable, 'unreadable image')} skipped")
         if segmented < self.frames_out:
             parts.append(f"segmenter ran on {segmented}")
         if self.latency_ms:

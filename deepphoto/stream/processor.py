@@ -90,6 +90,7 @@ class FrameProcessor:
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
         self._low: np.ndarray | None = None
+        self.last_alpha: np.ndarray | None = None  # the last frame's composited person alpha (None: whole)
         self._smoothed: np.ndarray | None = None  # the smoothed mask of the last segmented frame
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
@@ -108,7 +109,7 @@ class FrameProcessor:
         self.frames = self.segmented = 0
         self.smoother.reset()
         self.painting_hold.reset()
-        self._low = self._grey_at_seg = self._smoothed = None
+        self._low = self._grey_at_seg = self._smoothed = self.last_alpha = None
 
     @contextmanager
     def photo_mode(self) -> Iterator[None]:
@@ -224,6 +225,7 @@ class FrameProcessor:
             if alpha is not None and self.own_alpha is not None and self.region == "background":
                 alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background
             out = effected if alpha is None else blend(kept, effected, alpha, self.region)
+            self.last_alpha = alpha
             self._timed("composite", t)
             self.frames += 1
         return out

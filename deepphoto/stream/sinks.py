@@ -11,7 +11,9 @@ null://                       discards frames, for benchmarks
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
@@ -249,24 +251,43 @@ class FolderSink(Sink):
 
 
 CameraFactory = Callable[..., Any]
+NEEDS_PYVIRTUALCAM = "virtual camera output needs pyvirtualcam: pip install -e '.[vcam]' in the DeepPhoto checkout"
+LOAD_LOOPBACK = "load v4l2loopback first (sudo modprobe v4l2loopback devices=1 exclusive_caps=1)"
+V4L2_CLASS = Path("/sys/class/video4linux")  # a v4l2loopback device there links under .../virtual/...
 
 
 def _pyvirtualcam_camera(**kwargs: Any) -> Any:
     try:
         import pyvirtualcam
     except ImportError:
-        raise DeepPhotoError(
-            "virtual camera output needs pyvirtualcam: pip install -e '.[vcam]' in the DeepPhoto checkout"
-        ) from None
+        raise DeepPhotoError(NEEDS_PYVIRTUALCAM) from None
     try:
         return pyvirtualcam.Camera(fmt=pyvirtualcam.PixelFormat.BGR, **kwargs)
     except RuntimeError as exc:
         if "loopback" in str(exc).lower():
-            raise DeepPhotoError(
-                "no virtual camera device: load v4l2loopback first "
-                "(sudo modprobe v4l2loopback devices=1 exclusive_caps=1)"
-            ) from None
+            raise DeepPhotoError(f"no virtual camera device: {LOAD_LOOPBACK}") from None
         raise DeepPhotoError(f"virtual camera: {exc}") from None
+
+
+def check_virtual_camera(device: str | None, v4l2_class: Path = V4L2_CLASS) -> None:
+    """What opening a virtual camera output would refuse that can be told before any work (the
+    networks take seconds, and the progress bar was drawn before the error): pyvirtualcam missing,
+    and on Linux the device named missing, or, none named, no v4l2loopback device at all (those
+    are virtual devices in sysfs). Anything else (a device that is no loopback one) is told when
+    the camera opens on the first frame, as are other systems' virtual cameras."""
+    if importlib.util.find_spec("pyvirtualcam") is None:
+        raise DeepPhotoError(NEEDS_PYVIRTUALCAM)
+    if not sys.platform.startswith("linux"):
+        return
+    if device is not None:
+        if not os.path.exists(device):
+            raise DeepPhotoError(f"no virtual camera device {device}: {LOAD_LOOPBACK}")
+        return
+    if not v4l2_class.parent.is_dir():  # no sysfs to ask: opening the camera tells
+        return
+    devices = list(v4l2_class.glob("video*")) if v4l2_class.is_dir() else []
+    if not any("virtual" in p.resolve().parts for p in devices):
+        raise DeepPhotoError(f"no virtual camera device: {LOAD_LOOPBACK}")
 
 
 class VirtualCameraSink(Sink):
@@ -377,14 +398,15 @@ def loopback_device(uri: str) -> str | None:
 
 def check_sink(uri: str, overwrite: bool = False) -> None:
     """What ``open_sink`` would refuse about a file or folder output, before any work (the networks
-    take seconds to load); a virtual camera or a window is checked when it opens."""
+    take seconds to load); a virtual camera as far as it can be told before it opens
+    (``check_virtual_camera``), a window when it opens."""
     kind = output_kind(uri)
     if kind in ("video", "image"):
         check_output_file(Path(uri), overwrite)
     elif kind == "folder":
         check_output_folder(Path(uri), overwrite)
     elif kind == "vcam":
-        loopback_device(uri)  # its name; the device itself is checked when it opens
+        check_virtual_camera(loopback_device(uri))  # it opens on the first frame: what can be told now
 
 
 def open_sink(

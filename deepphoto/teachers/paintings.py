@@ -35,6 +35,7 @@ from deepphoto.assets import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, cache_dir
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import read_image
 from deepphoto.models.paintings import PAINTINGS
+from deepphoto.settings import counted
 from deepphoto.training.style_data import HELD_OUT_CLIPS  # the style evaluation's clips: never painted
 
 WORK_SIDE = PAINT_SIDE  # the teacher's own working size (long side): it paints there without scaling
@@ -292,7 +293,7 @@ def paint_sets(
     cv2.setNumThreads(threads)
     teacher = ArbitraryStyle.open(threads)
     vectors = style_vectors(teacher, files)
-    print(f"teacher paintings: {cache.root} ({len(styles)} styles)", file=sys.stderr)
+    print(f"teacher paintings: {cache.root} ({counted(len(styles), 'style')})", file=sys.stderr)
     made: dict[str, int] = {}
     for name in sets:
         todo = sources(name, limit, every, data)
@@ -303,7 +304,8 @@ def paint_sets(
         spent = time.perf_counter() - t0
         per = f", {1000 * spent / made[name]:.0f} ms per painting" if made[name] else ""
         print(
-            f"{name}: {len(todo)} images, {made[name]} paintings made now, the rest cached ({spent:.0f} s{per})",
+            f"{name}: {counted(len(todo), 'image')}, {counted(made[name], 'painting')} made now, "
+            f"the rest cached ({spent:.0f} s{per})",
             file=sys.stderr,
         )
     return made

@@ -20,6 +20,7 @@ import numpy as np
 from deepphoto import datasets
 from deepphoto.errors import DeepPhotoError
 from deepphoto.metrics import boundary_iou, iou
+from deepphoto.settings import counted
 from deepphoto.teachers import label
 
 
@@ -142,5 +143,6 @@ def report(
     for name in wanted:
         t0 = time.perf_counter()
         reports.append(evaluate(name, teachers, split, limit, {chosen: label.WEIGHTS}))
-        print(f"{name}: {reports[-1].n} {split} images in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        images = counted(reports[-1].n, f"{split} image")
+        print(f"{name}: {images} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return markdown(reports)

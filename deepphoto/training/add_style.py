@@ -44,6 +44,7 @@ from deepphoto.models.stylenet import StyleNet, shape_of
 from deepphoto.models.styles import load_stylenet
 from deepphoto.models.user_styles import save_user_style
 from deepphoto.models.vgg import load_vgg19
+from deepphoto.settings import counted
 from deepphoto.teachers.paintings import PaintingCache, Source, small_content
 from deepphoto.training.config import AddStyleConfig
 from deepphoto.training.distill import FEATURE_LAYERS, DistillLoss
@@ -212,7 +213,7 @@ def add_style(
     cache = cache or PaintingCache()
     digest = sha256_of(config.painting)
     sources = small_content(config.images, config.content)
-    say(f"{len(sources)} content images; the teacher paints them in the style of {config.painting.name}")
+    say(f"{counted(len(sources), 'content image')}; the teacher paints them in the style of {config.painting.name}")
     key = f"user-{digest[:16]}"
     painted = teacher_paintings(painting_bgr, sources, config.threads or None, cache, key, digest)
     train_pairs, held_pairs = split_held_out(painted.pairs[0], held_out_count(len(painted.pairs[0])))
@@ -251,8 +252,8 @@ def add_style(
         held_x, held_t = held_out_crops(held_pairs, config.crop, config.seed)
         names = ", ".join(Path(c).stem for c, _ in held_pairs)
         say(
-            f"held-out check: {len(held_pairs)} of {len(painted.pairs[0])} content images never trained on "
-            f"({names}); {len(held_x)} fixed crops scored every {EVAL_EVERY} steps and after the last; "
+            f"held-out check: {len(held_pairs)} of {counted(len(painted.pairs[0]), 'content image')} never trained on "
+            f"({names}); {counted(len(held_x), 'fixed crop')} scored every {EVAL_EVERY} steps and after the last; "
             "the best step's rows are kept"
         )
         check(0)

@@ -56,8 +56,13 @@ def parse_address(text: str, option: str = "--control") -> tuple[str, int]:
 
 
 def settings_view(pipe: Pipeline) -> dict[str, Any]:
+    """The steerable settings as applied: with no style and no effect chosen, the effect is blur
+    (the default look), not null."""
     s = pipe.settings
-    return {k: getattr(s, k) for k in STEERABLE}
+    view = {k: getattr(s, k) for k in STEERABLE}
+    if s.style is None:
+        view["effect"] = s.look_name
+    return view
 
 
 class ControlServer:

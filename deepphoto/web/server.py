@@ -67,6 +67,18 @@ def outward_address(family: int = socket.AF_INET) -> str | None:
     return None if is_loopback(address) or address in WILDCARD_HOSTS else address
 
 
+def open_in_browser(address: str) -> bool:
+    """Open ``address`` in the web browser; where none can be opened (no browser, no display), say
+    so on one line with the address, rather than nothing."""
+    try:
+        opened = webbrowser.open(address)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        print(f"deepphoto serve: no web browser could be opened: open {address} yourself", file=sys.stderr, flush=True)
+    return opened
+
+
 def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
     """Serve the studio on ``config.host``:``port`` until interrupted."""
     import uvicorn
@@ -98,7 +110,7 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
             flush=True,
         )
     if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(address,)).start()
+        threading.Timer(1.0, open_in_browser, args=(address,)).start()
     try:
         server.run(sockets=[sock])
     finally:

@@ -8,7 +8,7 @@ in one run, one table per set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,25 @@ def differences(bench: SegBenchmark) -> list[dict]:
     return found
 
 
+def _lightnets(
+    weights: Sequence[Path | None],
+    backends: Sequence[tuple[str, str]],
+    input_sizes: Sequence[tuple[int, int]],
+    threads: int | None,
+) -> Iterator[tuple[str, LightNetSegmenter, str, str]]:
+    """(row name, segmenter, backend label, input label) of LightNet for each of ``weights`` (None or
+    "shipped": the shipped file), each (backend, precision) and each input size, opened in turn."""
+    for file in weights:
+        shipped = file is None or str(file) == "shipped"
+        name = "LightNet" if shipped else f"LightNet {Path(file).stem}"  # type: ignore[arg-type]
+        for backend, precision in backends:
+            for size in input_sizes:
+                seg = LightNetSegmenter(
+                    backend, None if shipped else file, input_size=size, threads=threads, precision=precision
+                )
+                yield name, seg, seg.engine.label, f"{size[0]}x{size[1]}"
+
+
 def compare_segmenters(
     data_dir: Path,
     split: str = "all",
@@ -85,16 +104,9 @@ def compare_segmenters(
     if not pairs:  # a score over no image is no score (it read mIoU 1.0 and NaN)
         raise DeepPhotoError(f"{data_dir}: no images in the {split} split ({len(every)} in all)")
     result = SegBenchmark()
-    for file in weights:
-        shipped = file is None or str(file) == "shipped"
-        name = "LightNet" if shipped else f"LightNet {Path(file).stem}"  # type: ignore[arg-type]
-        for backend, precision in backends:
-            for size in input_sizes:
-                seg = LightNetSegmenter(
-                    backend, None if shipped else file, input_size=size, threads=threads, precision=precision
-                )
-                scores, latency = evaluate(seg, pairs)
-                result.rows.append(result_row(name, seg.engine.label, f"{size[0]}x{size[1]}", scores, latency))
+    for name, seg, backend_label, size_label in _lightnets(weights, backends, input_sizes, threads):
+        scores, latency = evaluate(seg, pairs)
+        result.rows.append(result_row(name, backend_label, size_label, scores, latency))
     if peer:
         try:
             from deepphoto.segmenters.mediapipe import MediaPipeSegmenter
@@ -141,16 +153,7 @@ def compare_on_sets(
     "shipped" for the shipped file) for every (backend, precision) and input size, then each peer,
     on the same ``split`` images. Models are loaded once."""
     chosen = {name: set_pairs(name, split) for name in sets}  # every set checked before any work
-    models: list[tuple[str, object, str, str]] = []
-    for file in weights:
-        shipped = file is None or str(file) == "shipped"
-        name = "LightNet" if shipped else f"LightNet {Path(file).stem}"  # type: ignore[arg-type]
-        for backend, precision in backends:
-            for size in input_sizes:
-                seg = LightNetSegmenter(
-                    backend, None if shipped else file, input_size=size, threads=threads, precision=precision
-                )
-                models.append((name, seg, seg.engine.label, f"{size[0]}x{size[1]}"))
+    models: list[tuple[str, object, str, str]] = list(_lightnets(weights, backends, input_sizes, threads))
     skipped: dict[str, str] = {}
     for name in peers:
         try:

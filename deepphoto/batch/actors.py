@@ -44,7 +44,8 @@ def paint_photo(pipe: Pipeline, source: Path, out: Path) -> tuple[int, str]:
     notes: list[str] = []
     image, alpha = read_image_alpha(source, warn=notes.append)
     pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
-    styled = pipe.photo(image, None, None if alpha is None else off_white(image.copy(), alpha))  # as edit
+    kept = None if alpha is None else off_white(image.copy(), alpha)
+    styled = pipe.photo(image, None, kept, alpha)  # as edit: its soft edge by the person is the person's
     if note := person_note(pipe.person_share, pipe.settings.region):  # as edit warns
         notes.append(note)
     if note := clear_note(alpha, pipe.settings.region):  # paint on clear parts does not show

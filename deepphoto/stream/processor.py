@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import small_grey, to_bgr8
+from deepphoto.frames import off_white, small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather, with_soft_edge
@@ -222,6 +222,9 @@ class FrameProcessor:
                 effected = painting.result()
             t = time.perf_counter()
             kept = frame if self.kept is None else self.kept
+            if self.own_alpha is not None:  # painted from the photo laid on white: its transparency,
+                # given back, would lay it on white again (a half-clear pixel shown lighter)
+                effected = off_white(effected.copy(), self.own_alpha)
             if alpha is not None and self.own_alpha is not None and self.region == "background":
                 alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background
             out = effected if alpha is None else blend(kept, effected, alpha, self.region)

@@ -884,7 +884,7 @@ def audio_failure(exc: Exception, source: Path | str, output: Path) -> str:
             f"audio not copied: a {output.suffix} file cannot store {audio_codec(source)}{said}; "
             "a .mkv output takes any audio codec"
         )
-    return f"audio not copied ({getattr(exc, 'strerror', None) or exc})"
+    return f"audio not copied from {source} ({getattr(exc, 'strerror', None) or exc})"
 
 
 def audio_codec(source: Path | str) -> str:

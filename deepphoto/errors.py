@@ -16,3 +16,13 @@ def not_a_file(path: object) -> DeepPhotoError:
     if p.exists():
         return DeepPhotoError(f"{p}: is not a regular file (a pipe or a device); give a file")
     return DeepPhotoError(f"{p}: no such file")
+
+
+class FrameError(DeepPhotoError, ValueError):
+    """A frame (an image array) that cannot be taken: its shape or its values. A ``ValueError`` too,
+    for code that embeds the library."""
+
+
+class FrameTypeError(FrameError, TypeError):
+    """Something given as a frame that is no image array, or one of a dtype not read (bool, int64,
+    object, ...). A ``TypeError`` (and a ``FrameError``) too."""

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
-from deepphoto.errors import DeepPhotoError, not_a_file
+from deepphoto.errors import DeepPhotoError, FrameError, FrameTypeError, not_a_file
 from deepphoto.image_header import (
     DamagedHeader,
     image_size,
@@ -33,22 +33,48 @@ if "OPENCV_LOG_LEVEL" not in os.environ:
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
-    """Greyscale, BGR, BGRA; uint8, uint16 or float in [0, 1] -> contiguous BGR uint8."""
+    """Greyscale, BGR, BGRA; uint8, uint16 or float in [0, 1] -> contiguous BGR uint8. What cannot
+    be a frame is a one-line ``FrameTypeError`` (no array, a dtype not read) or ``FrameError``."""
+    if not isinstance(frame, np.ndarray):
+        what = "None (cv2.imread gives None for a file it cannot read)" if frame is None else type(frame).__name__
+        raise FrameTypeError(f"a frame must be a numpy array (HxWx3 BGR uint8), not {what}")
     if frame.ndim == 2:
         frame = frame[..., None]
-    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4) or frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise DeepPhotoError(f"unsupported frame shape {frame.shape}: expected HxW, HxWx1, HxWx3 or HxWx4")
+    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
+        raise FrameError(f"unsupported frame shape {frame.shape}: expected HxW, HxWx1, HxWx3 or HxWx4")
+    if frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise FrameError(f"unsupported frame shape {frame.shape}: an empty frame ({frame.shape[1]}x{frame.shape[0]})")
     if frame.dtype == np.uint16:
         frame = (frame >> 8).astype(np.uint8)
     elif frame.dtype.kind == "f":
         frame = (np.clip(np.nan_to_num(frame), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     elif frame.dtype != np.uint8:
-        raise DeepPhotoError(f"unsupported frame dtype {frame.dtype}")
+        raise FrameTypeError(f"unsupported frame dtype {frame.dtype}: expected uint8, uint16 or float (0 to 1)")
     if frame.shape[2] == 1:
         frame = np.repeat(frame, 3, axis=2)
     elif frame.shape[2] == 4:
         frame = frame[..., :3]
     return np.ascontiguousarray(frame)
+
+
+FLOAT_SLACK = 1 / 255  # a float frame may stray this far outside 0 to 1 (rounding) before it is refused
+
+
+def checked_frame(frame: np.ndarray, what: str = "frame") -> np.ndarray:
+    """A frame given to the library (``Pipeline``) as BGR uint8 (``to_bgr8``), a float one refused
+    unless its values are finite and from 0 to 1: 0-255 floats (``frame.astype(np.float32)``) were
+    read as white and NaN as black, without a word. (Decoded photos go through ``to_bgr8``, which
+    clips: a high-dynamic-range file's highlights.)"""
+    if isinstance(frame, np.ndarray) and frame.dtype.kind == "f" and frame.size:
+        if not np.isfinite(frame).all():
+            raise FrameError(f"{what} has NaN or infinite values: a float {what} must be from 0 to 1")
+        low, high = float(frame.min()), float(frame.max())
+        if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
+            raise FrameError(
+                f"{what} values run from {low:g} to {high:g}: a float {what} is read as 0 to 1 "
+                "(divide by 255, or give uint8)"
+            )
+    return to_bgr8(frame)
 
 
 _INV255 = np.float32(1 / 255)

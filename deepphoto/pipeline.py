@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import mix
+from deepphoto.errors import DeepPhotoError, FrameError
+from deepphoto.frames import checked_frame, mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
 from deepphoto.settings import EFFECT_NAMES, Settings, counted, network_threads
 from deepphoto.stream.effects import close_effect, make_effect
@@ -31,6 +32,9 @@ from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
 from deepphoto.stream.sinks import open_sink
 from deepphoto.stream.sources import Resized, Source, open_source
 from deepphoto.stream.stopping import ending_signals
+
+if TYPE_CHECKING:
+    from deepphoto.stylizer import Stylizer
 
 ALL_PERSON = 0.95  # a photo's share taken as person from which its background is said to be all but gone
 
@@ -92,7 +96,7 @@ class _Processor(FrameProcessor):
     def __init__(self, *args: object, remembers: Callable[[], bool], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.remembers = remembers
-        self._alphas: dict[int, np.ndarray] = {}  # frame number -> small alpha (this frame's and the last)
+        self._alphas: dict[int, np.ndarray | None] = {}  # frame number -> small alpha (this frame's and the last)
 
     def reset(self) -> None:
         super().reset()
@@ -118,7 +122,19 @@ class _Processor(FrameProcessor):
 
 class Pipeline:
     """Networks opened once for ``settings``; ``cycle_looks`` adds every other look after the
-    chosen one (the window's 's' key). ``segmenter`` reuses one already open (benchmarks)."""
+    chosen one (the window's 's' key). ``segmenter`` reuses one already open (benchmarks).
+
+    Frames (``__call__``, ``photo``, ``mask``): BGR, BGRA or grey (HxW, HxWx1), uint8, uint16 or
+    float from 0 to 1, any strides; never changed in place. What is returned is the caller's own
+    (BGR uint8, the frame's size): nothing the pipeline keeps. What cannot be a frame is a one-line
+    ``deepphoto.errors.FrameError`` (a ``ValueError``; ``FrameTypeError``, a ``TypeError`` too).
+
+    One pipeline is one stream: ``__call__`` carries temporal smoothing from one frame to the next,
+    so give each stream its own pipeline; ``photo`` and ``reset`` start the stream afresh. Threads
+    may share one: a lock lets one frame, photo or ``update`` through at a time. ``close`` (or
+    ``with``) stops its painter thread and closes a background video; a closed pipeline refuses to
+    be used.
+    """
 
     def __init__(
         self,
@@ -127,11 +143,14 @@ class Pipeline:
         cycle_looks: bool = False,
         segmenter: PersonSegmenter | None = None,
     ) -> None:
+        if settings is not None and not isinstance(settings, Settings):
+            raise TypeError(f"Pipeline takes a Settings, e.g. Settings(style='wave'), not {type(settings).__name__}")
         self.settings = settings or Settings()
         self.cycle_looks = cycle_looks
         self.threads = network_threads(self.settings)
         self.segmenter = segmenter or self._open_segmenter(self.settings, self.threads)
-        self.stylizer = None
+        self.stylizer: Stylizer | None = None
+        self._closed = False
         looks = self._looks(self.settings)
         self.processor = _Processor(
             self.segmenter, looks, self.settings.region, mask_settings(self.settings), remembers=self._exposes
@@ -206,20 +225,32 @@ class Pipeline:
 
     def update(self, **changes: object) -> Settings:
         """Change settings while running (the web page's live controls): mask controls and the
-        region at once, the look by swapping it, engines by opening them again."""
+        region at once, the look by swapping it, engines by opening them again. A change refused
+        (a bad value, a style not installed, a background that cannot be read) changes nothing."""
+        self._check_open()
         with self.processor.lock:  # thread-safe: applied between two frames
             new = self.settings.changed(**changes)
             old, p = self.settings, self.processor
             engines = ("segmenter", "backend", "precision", "seg_input", "threads")
             reopen = any(getattr(new, k) != getattr(old, k) for k in engines)
-            if reopen:
-                self.threads = network_threads(new)
-                self.segmenter = p.segmenter = self._open_segmenter(new, self.threads)
-                self.stylizer = None
             look = ("style", "effect", "background", "style_scale", "strength", "keep_exposure")
-            if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
-                self._replace_looks(new)
-                p.look_index = 0
+            before = self.threads, self.segmenter, self.stylizer
+            exposure = self.stylizer.exposure if self.stylizer is not None else None
+            try:
+                if reopen:
+                    self.threads = network_threads(new)
+                    self.segmenter = p.segmenter = self._open_segmenter(new, self.threads)
+                    self.stylizer = None
+                if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
+                    self._replace_looks(new)
+                    p.look_index = 0
+            except BaseException:  # the networks and the looks as they were (a half-made change
+                # kept a new segmenter, or a stylizer's new exposure, under the old settings)
+                self.threads, self.segmenter, self.stylizer = before
+                p.segmenter = self.segmenter
+                if self.stylizer is not None and exposure is not None:
+                    self.stylizer.exposure = exposure
+                raise
             p.region = new.region
             p.settings = mask_settings(new)
             p.smoother.smooth = new.smooth
@@ -228,13 +259,19 @@ class Pipeline:
 
     # ------------------------------------------------------------------ using
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DeepPhotoError("this Pipeline is closed: make a new one")
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The next frame of a stream (temporal smoothing carries over from the last one)."""
-        return self.processor(frame)
+        self._check_open()
+        return self.processor(checked_frame(frame))
 
     def reset(self) -> None:
         """Start a new stream as a fresh pipeline would (temporal smoothing, counts, a looping
         background video from its start), keeping the networks: batch workers reuse one pipeline."""
+        self._check_open()
         p = self.processor
         with p.lock:
             p.reset()
@@ -244,6 +281,8 @@ class Pipeline:
     def mask(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
         """The person alpha (0-1, float32, the frame's size) the pipeline would composite with;
         ``photo``: a photo's (a wide one segmented window by window, as ``photo`` does)."""
+        self._check_open()
+        frame = checked_frame(frame)
         p = self.processor
         with p.lock, p.photo_mode() if photo else nullcontext():
             return p.person_alpha(frame)
@@ -263,6 +302,15 @@ class Pipeline:
         has it laid on white for the networks). ``alpha``: that photo's transparency (uint8), when the
         result keeps it: its soft edges next to the person are not painted as background.
         ``person_share`` says how much of it was taken as person."""
+        self._check_open()
+        image = checked_frame(image, "photo")
+        size = image.shape[:2]
+        if painted is not None:
+            painted = _same_size(checked_frame(painted, "painted"), size, "painted")
+        if kept is not None:
+            kept = _same_size(checked_frame(kept, "kept"), size, "kept")
+        if alpha is not None:
+            alpha = _same_size(_alpha8(alpha), size, "alpha")
         p = self.processor
         self.person_share = None
         with p.lock:
@@ -300,6 +348,7 @@ class Pipeline:
         ``output`` (any sink URI). Ctrl-C, SIGTERM and SIGHUP end it alike: the output is finalised
         with every frame so far. A file whose frames could not be read is a one-line error.
         ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it."""
+        self._check_open()
         uri = source if isinstance(source, str) else "source"
         check_not_source(output, uri, self.settings.background)  # never write over an input
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
@@ -327,13 +376,36 @@ class Pipeline:
         return summary
 
     def close(self) -> None:
-        self.processor.close()
+        """Stop the painter thread and close the looks (a background video); a second close does nothing."""
+        if not self._closed:
+            self._closed = True
+            self.processor.close()
 
     def __enter__(self) -> Pipeline:
+        self._check_open()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _same_size(image: np.ndarray, size: tuple[int, ...], what: str) -> np.ndarray:
+    """``image`` if it is ``size`` (height, width), else a one-line ``FrameError``."""
+    if image.shape[:2] != size:
+        have, want = f"{image.shape[1]}x{image.shape[0]}", f"{size[1]}x{size[0]}"
+        raise FrameError(f"{what} is {have}, the photo {want}: they must be the same size")
+    return image
+
+
+def _alpha8(alpha: np.ndarray) -> np.ndarray:
+    """A photo's transparency (HxW or HxWx1; uint8, uint16 or float 0-1) as HxW uint8."""
+    if isinstance(alpha, np.ndarray) and alpha.ndim == 3 and alpha.shape[2] == 1:
+        alpha = alpha[..., 0]
+    if isinstance(alpha, np.ndarray) and alpha.ndim != 2:
+        raise FrameError(f"alpha of shape {alpha.shape}: expected HxW (one channel)")
+    if isinstance(alpha, np.ndarray) and alpha.dtype == np.uint8:
+        return alpha
+    return np.ascontiguousarray(checked_frame(alpha, "alpha")[..., 0])
 
 
 def process_photo(image: np.ndarray, settings: Settings, painted: np.ndarray | None = None) -> np.ndarray:

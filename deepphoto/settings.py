@@ -79,7 +79,7 @@ def whole(name: str, value: int | str, low: int, high: int) -> int:
         except ValueError:
             raise DeepPhotoError(f"{name} {value!r}: must be a whole number") from None
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and float(value).is_integer():
             value = int(value)
         else:
             raise DeepPhotoError(f"{name} {value!r}: must be a whole number")
@@ -164,6 +164,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.style is not None and self.effect is not None:
             raise DeepPhotoError("give a style or an effect, not both")
+        if self.style is not None and not isinstance(self.style, str):
+            raise DeepPhotoError(f"style {self.style!r}: must be a style's name (text), e.g. 'wave'")
         if self.style is not None and not str(self.style).strip():
             raise DeepPhotoError("style '': name a style (see 'deepphoto styles')")
         if self.style is not None:
@@ -190,29 +192,36 @@ class Settings:
         choice("segmenter", self.segmenter, tuple(SEGMENTERS))
         choice("backend", self.backend, BACKENDS)
         choice("precision", self.precision, PRECISIONS)
-        w, h = self.seg_input
-        whole("segmenter input width", w, 32, 2048)
-        whole("segmenter input height", h, 32, 2048)
+        size = self.seg_input
+        if isinstance(size, str):  # 'WxH', as create and changed take it
+            size = parse_size(size, "segmenter input", 2048)
+        if not isinstance(size, (tuple, list)) or len(size) != 2:
+            raise DeepPhotoError(f"segmenter input {size!r}: expected (width, height), e.g. (352, 352)")
+        w = whole("segmenter input width", size[0], 32, 2048)
+        h = whole("segmenter input height", size[1], 32, 2048)
+        set_(self, "seg_input", (w, h))  # a list or floats: the tuple of ints compared and hashed
         if w % 32 or h % 32:
             raise DeepPhotoError(f"segmenter input {w}x{h}: both sides must be multiples of 32")
         if self.threads is not None:
             set_(self, "threads", whole("threads", self.threads, 1, 256))
 
     @classmethod
-    def create(cls, **values: object) -> Settings:
-        """Like the constructor, but an unknown name is a one-line error and sizes may be 'WxH'."""
+    def _check_names(cls, values: dict[str, object]) -> None:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise DeepPhotoError(f"unknown setting {unknown[0]!r}: known are {', '.join(sorted(known))}")
-        if isinstance(values.get("seg_input"), str):
-            values["seg_input"] = parse_size(str(values["seg_input"]), "segmenter input", 2048)
+
+    @classmethod
+    def create(cls, **values: object) -> Settings:
+        """Like the constructor, but an unknown name is a one-line error and sizes may be 'WxH'."""
+        cls._check_names(values)
         return cls(**values)  # type: ignore[arg-type]
 
     def changed(self, **values: object) -> Settings:
-        """A validated copy with ``values`` changed (the live controls of the web page use this)."""
-        if isinstance(values.get("seg_input"), str):
-            values["seg_input"] = parse_size(str(values["seg_input"]), "segmenter input", 2048)
+        """A validated copy with ``values`` changed (the live controls of the web page use this); an
+        unknown name is a one-line error, as in ``create``."""
+        self._check_names(values)
         return replace(self, **values)  # type: ignore[arg-type]
 
     @property

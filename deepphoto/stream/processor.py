@@ -227,7 +227,9 @@ class FrameProcessor:
                 effected = off_white(effected.copy(), self.own_alpha)
             if alpha is not None and self.own_alpha is not None and self.region == "background":
                 alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background
-            out = effected if alpha is None else blend(kept, effected, alpha, self.region)
+            # the whole frame: the look's own picture, copied, as a look may keep it (the painting
+            # held for the next frame, a background picture): a caller drawing on it changed those
+            out = effected.copy() if alpha is None else blend(kept, effected, alpha, self.region)
             self.last_alpha = alpha
             self._timed("composite", t)
             self.frames += 1

@@ -110,7 +110,7 @@ def test_paint_teacher_command_paints_and_resumes(capsys, tmp_path, monkeypatch)
     argv = ["paint-teacher", "--styles", "wave", "--sets", "selfies", "--limit-per-set", "1", "--data", SHARED]
     first = cli(capsys, *argv)
     assert first.status == 0, first.err
-    assert first.out.startswith("1 paintings made now")
+    assert first.out.startswith("1 painting made now")
     (content, painting), *_ = PaintingCache(tmp_path / "teacher-paintings").pairs("wave")
     a, b = cv2.imread(str(content)), cv2.imread(str(painting))
     assert a.shape == b.shape and max(a.shape[:2]) == WORK_SIDE

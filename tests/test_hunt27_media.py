@@ -117,3 +117,18 @@ def test_a_source_gone_before_its_sound_is_copied_is_named(capsys, tmp_path):
     assert f"audio not copied from {src}" in err, err  # which file: not the output, not a temporary one
     with av.open(str(out)) as c:
         assert not c.streams.audio and sum(1 for _ in c.decode(video=0)) == 10
+
+
+def test_a_background_picture_behind_a_half_clear_photo_keeps_its_own_colours(capsys, tmp_path):
+    """``off_white`` undoes the white a transparent photo was laid on for the networks; a background
+    picture (``--effect replace``) was never laid on white, so it is stored as it is."""
+    src, alpha = half_clear(tmp_path / "veil.png", grey=90)
+    backdrop = tmp_path / "backdrop.png"
+    assert cv2.imwrite(str(backdrop), np.full((60, 80, 3), 120, np.uint8))
+    out = tmp_path / "out.png"
+    args = ["--effect", "replace", "--background", backdrop, "--region", "whole"]
+    assert cli(capsys, "edit", src, out, *FAST, *args).status == 0
+    got = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert got.shape == (60, 80, 4) and np.array_equal(got[..., 3], alpha)
+    seen = alpha > 0
+    assert np.abs(got[..., :3][seen].astype(int) - 120).max() <= 1  # off_white gave 0 to 120 here

@@ -75,6 +75,8 @@ def _cover(img: np.ndarray, w: int, h: int) -> np.ndarray:
 class ReplaceBackground:
     """Another picture or video behind the person; a video loops."""
 
+    from_frame = False  # its picture is not made from the frame (a transparent photo's on white)
+
     def __init__(self, path: Path) -> None:
         from deepphoto.frames import read_image
         from deepphoto.stream.sources import open_source

@@ -222,8 +222,9 @@ class FrameProcessor:
                 effected = painting.result()
             t = time.perf_counter()
             kept = frame if self.kept is None else self.kept
-            if self.own_alpha is not None:  # painted from the photo laid on white: its transparency,
-                # given back, would lay it on white again (a half-clear pixel shown lighter)
+            if self.own_alpha is not None and getattr(self.look.effect, "from_frame", True):
+                # painted from the photo laid on white: its transparency, given back, would lay it on
+                # white again (a half-clear pixel shown lighter); a background picture is its own
                 effected = off_white(effected.copy(), self.own_alpha)
             if alpha is not None and self.own_alpha is not None and self.region == "background":
                 alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background

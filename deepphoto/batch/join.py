@@ -53,7 +53,9 @@ def join_chunks(chunks: list[Path], shifts: list[int], source_tb: Fraction | Non
             with av.open(str(path)) as src:
                 vsrc = src.streams.video[0]
                 if vout is None:
-                    vout = dst.add_stream_from_template(vsrc)
+                    # the frame rate too: Matroska writes it in the track header (players saw 1000 fps)
+                    rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
+                    vout = dst.add_stream_from_template(vsrc, **rate)
                     extradata = vsrc.codec_context.extradata
                 elif vsrc.codec_context.extradata != extradata:
                     raise DeepPhotoError(f"{path.name}: encoded with other parameters than the first chunk")

@@ -896,6 +896,7 @@ def audio_codec(source: Path | str) -> str:
             layout = stream.codec_context.layout.name if stream.codec_context.layout else ""
     except (av.error.FFmpegError, OSError, IndexError):
         return "its audio"
+    layout = "1 channel" if layout == "1 channels" else layout  # FFmpeg's name for one channel without a layout
     return f"{name} audio" + (f" ({layout})" if layout else "")
 
 

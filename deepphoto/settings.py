@@ -78,13 +78,15 @@ def whole(name: str, value: int | str, low: int, high: int) -> int:
             value = int(value.strip())
         except ValueError:
             raise DeepPhotoError(f"{name} {value!r}: must be a whole number") from None
+    huge = isinstance(value, float) and abs(value) >= 1e16  # shown as given: 1e+308, not int(1e308)'s 309 digits
+    shown = value
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and float(value).is_integer():
             value = int(value)
         else:
             raise DeepPhotoError(f"{name} {value!r}: must be a whole number")
     if not low <= value <= high:
-        raise DeepPhotoError(f"{name} {value}: must be {bounds(low, high)}")
+        raise DeepPhotoError(f"{name} {shown if huge else value}: must be {bounds(low, high)}")
     return value
 
 

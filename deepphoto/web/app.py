@@ -30,6 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings, choice
@@ -176,7 +177,12 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
                 studio_of(request).rate.check(request.client.host if request.client else "?")
             except WebError as exc:
                 return error(exc.status, str(exc))
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except ClientDisconnect:  # the client went away mid-request (a page closed during an upload): nobody to tell
+            return Response(status_code=400)
+        except Exception as exc:  # caught here: Starlette re-raises after on_crash, and uvicorn logs a traceback
+            response = crashed(request, exc)
         for key, value in PAGE_HEADERS.items():
             response.headers.setdefault(key, value)
         if set_cookie:
@@ -189,7 +195,9 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error(exc.status_code, str(exc.detail))
+        response = error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # a 405's Allow
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -197,17 +205,21 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         return error(422, f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid")))
 
-    @app.exception_handler(Exception)
-    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+    def crashed(request: Request, exc: Exception) -> JSONResponse:
+        """A bug: one line in the server's log and a one-line 500, never a traceback."""
         print(f"deepphoto serve: {request.method} {request.url.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return error(500, f"internal error ({type(exc).__name__}): {exc}")
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        return crashed(request, exc)
 
     def client_of(request: Request) -> str:
         return studio_of(request).clients.seen(request.headers.get("x-deepphoto-client"))
 
     # ------------------------------------------------------------------ page
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)  # HEAD: curl -I, link checkers
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
@@ -252,6 +264,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     async def upload(request: Request, kind: str) -> dict[str, Any]:
         client = client_of(request)
         choice("upload kind", kind, UPLOAD_KINDS)
+        if request.headers.get("content-type", "").lower().startswith("multipart/"):  # a form never starts as an image
+            raise WebError(415, f"send the {kind}'s file itself as the request body, not a multipart form")
         studio = studio_of(request)
         data = await read_body(request.stream(), request.headers.get("content-length"), studio.config.limits, kind)
 

@@ -54,8 +54,11 @@ def image_header(data: bytes) -> tuple[str, int, int]:
             found = None  # a kind the page does not take, damaged or not
         else:
             raise WebError(422, str(exc)) from None
-    if found is None or found[0] not in KINDS:
-        raise WebError(415, f"not an image this app reads: send {', '.join(KINDS)} (checked by content, not by name)")
+    taken = f"send {', '.join(KINDS)} (checked by content, not by name)"
+    if found is not None and found[0] not in KINDS:  # an image, of a kind not taken here: say which
+        raise WebError(415, f"{found[0]} is not an image this app reads: {taken}")
+    if found is None:
+        raise WebError(415, f"not an image this app reads: {taken}")
     return found
 
 

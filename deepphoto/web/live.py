@@ -236,11 +236,14 @@ class LiveSession:
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
-        except (ValueError, TypeError) as exc:
-            raise WebError(422, f"live: the browser's offer could not be read ({exc})") from None
-        if not self.tasks:
-            raise WebError(422, "live: the offer has no video track (is the camera allowed?)")
-        await pc.setLocalDescription(await pc.createAnswer())
+            if not self.tasks:
+                raise WebError(422, "live: the offer has no video track (is the camera allowed?)")
+            await pc.setLocalDescription(await pc.createAnswer())
+        except WebError:
+            raise
+        except Exception as exc:  # aiortc meets a malformed offer with anything (AttributeError, AssertionError...)
+            why = str(exc) or type(exc).__name__
+            raise WebError(422, f"live: the browser's offer could not be read ({why})") from None
         self.tasks.append(asyncio.create_task(self._stats(), name="stats"))
         return pc.localDescription
 

@@ -4,7 +4,9 @@ and closes its jobs, sessions and runs on the way out)."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import secrets
 import signal
 import socket
@@ -12,9 +14,20 @@ import sys
 import threading
 import webbrowser
 from types import FrameType
+from typing import Any
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.web.app import LOOPBACK_NAMES, StudioConfig, create_app
+
+SHUTDOWN_GRACE_S = 3.0  # a request still open at a stop (an upload a client never finishes) is cut after this
+
+
+class QuietShutdown(logging.Filter):
+    """Drops uvicorn's report of the requests a stop cancelled (a traceback each, and a line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError) and "graceful shutdown" not in record.getMessage()
 
 
 def is_loopback(host: str) -> bool:
@@ -79,10 +92,29 @@ def open_in_browser(address: str) -> bool:
     return opened
 
 
-def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
-    """Serve the studio on ``config.host``:``port`` until interrupted."""
+def uvicorn_server(app: Any) -> Any:
+    """A ``uvicorn.Server`` for ``app`` that always stops, and stops cleanly: a request left open
+    (an upload whose client stopped sending, a slow line) is cancelled ``SHUTDOWN_GRACE_S`` after
+    Ctrl-C / SIGTERM rather than waited for forever, quietly (no traceback for the cancelled
+    request); a second Ctrl-C does not skip the app's clean-up (its temporary folder, runs and
+    sessions), which uvicorn's "force quit" would."""
     import uvicorn
 
+    class StudioServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self.force_exit = False  # the wait is bounded by timeout_graceful_shutdown instead
+
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    for name in ("uvicorn.error", "uvicorn.asgi"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietShutdown) for f in logger.filters):
+            logger.addFilter(QuietShutdown())
+    return StudioServer(config)
+
+
+def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
+    """Serve the studio on ``config.host``:``port`` until interrupted."""
     sock = bind(config.host, port)  # first: no warning about an address that cannot be listened on
     if not is_loopback(config.host):
         config.token = config.token or secrets.token_urlsafe(18)
@@ -93,7 +125,7 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
         )
     port = sock.getsockname()[1]
     address = url_of(config.host, port, config.token)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", lifespan="on"))
+    server = uvicorn_server(create_app(config))
 
     def hang_up(signum: int, frame: FrameType | None) -> None:
         server.should_exit = True  # SIGHUP ends the studio as Ctrl-C does, cleaning up
@@ -125,11 +157,9 @@ class BackgroundServer:
     """
 
     def __init__(self, config: StudioConfig, timeout: float = 60.0) -> None:
-        import uvicorn
-
         self.config, self.timeout = config, timeout
         self.app = create_app(config)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.server = uvicorn_server(self.app)
         self.sock = bind("127.0.0.1", 0)
         self.url = url_of("127.0.0.1", self.sock.getsockname()[1], config.token)
         self.thread = threading.Thread(

@@ -41,7 +41,9 @@ def number(
     name: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
 ) -> float:
     """``value`` if it is a finite number within [low, high] (bounds excluded where ``*_open``);
-    else one line naming the option."""
+    else one line naming the option (true and false are no numbers: JSON's ``"strength": true``)."""
+    if isinstance(value, bool):
+        raise DeepPhotoError(f"{name} {value!r}: must be a number")
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -174,3 +174,21 @@ def test_a_stop_ends_the_studio_while_an_upload_is_held_open(tmp_path: Path, sig
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "ERROR" not in err, err
     assert not list(tmp_path.glob("deepphoto-studio-*"))
+
+
+def test_the_live_mirror_is_true_or_false_not_any_text():
+    """``"mirror": "no"`` was taken as a yes (any non-empty text is truthy): now a one-line 422."""
+    from deepphoto.web.live import WebError, mirror_of
+
+    assert mirror_of(True) is True and mirror_of(0) is False and mirror_of(1) is True
+    for bad in ("no", "false", 2, None):
+        with pytest.raises(WebError, match="mirror .*: must be true or false"):
+            mirror_of(bad)
+
+
+def test_a_setting_given_true_is_not_taken_as_the_number_one():
+    from deepphoto.settings import Settings
+
+    with pytest.raises(DeepPhotoError, match="strength True: must be a number"):
+        Settings(style="wave", strength=True)
+    assert Settings(style="wave", strength=1).strength == 1.0

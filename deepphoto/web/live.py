@@ -57,6 +57,13 @@ def look_changes(values: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+def mirror_of(value: object) -> bool:
+    """The page's ``mirror``: true or false (or 1 / 0), as ``refine`` is; "no" is not a yes."""
+    if not isinstance(value, bool) and value not in (0, 1):
+        raise WebError(422, f"mirror {value!r}: must be true or false")
+    return bool(value)
+
+
 class Newest:
     """A one-item slot: ``put`` replaces what is there (counted as dropped), ``get`` waits."""
 
@@ -206,7 +213,7 @@ class LiveSession:
             look = {k: v for k, v in merged.items() if k != "mirror"}
             self.pipe.settings.changed(**look)  # a bad value: one line now
             if "mirror" in values:
-                merged["mirror"] = bool(values["mirror"])
+                merged["mirror"] = mirror_of(values["mirror"])
             with self.pending_lock:
                 self.pending = merged
         except (DeepPhotoError, ValueError) as exc:
@@ -279,6 +286,7 @@ class LiveDesk:
         changes = look_changes(settings)
         start = self.base.changed(**changes)  # one-line error for a bad value
         stamp_rows = whole("stamp rows", values.get("stamp_rows", 0), 0, 64)
+        mirror = mirror_of(settings.get("mirror", False))
         from deepphoto.pipeline import Pipeline
 
         self.slots.acquire()
@@ -286,7 +294,7 @@ class LiveDesk:
         try:
             loop = asyncio.get_running_loop()
             pipe = await loop.run_in_executor(None, Pipeline, start)  # opening networks takes a moment
-            session = LiveSession(client, pipe, bool(settings.get("mirror", False)), stamp_rows)
+            session = LiveSession(client, pipe, mirror, stamp_rows)
             session.on_closed = self._closed
             self.sessions[session.id] = session
             answer = await session.start(sdp, kind)

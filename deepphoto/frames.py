@@ -142,6 +142,9 @@ PHOTO = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 # "Any painting" (deepphoto.arbitrary) refuses a photo or painting smaller than this on either
 # side; the web page checks an uploaded painting against it when it arrives.
 MIN_STYLE_SIDE = 8
+# A painting whose pixels spread less than this (standard deviation, 0-255) is one flat colour, as
+# a fully transparent image reads (on white): no strokes or colours to paint or learn a style from.
+FLAT_PAINTING_STD = 2.0
 
 
 def read_bytes(path: Path) -> np.ndarray:

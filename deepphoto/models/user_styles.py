@@ -35,6 +35,7 @@ from deepphoto.stream.output_safety import discard, temporary_name
 
 KIND = "stylenet-style"
 NAME_RULE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+ROW_LIMIT = 1e3  # a learnt row's scales and shifts are a few units; far larger ones paint black
 PAINTING_SIDE = 512  # the painting kept beside the rows, long side at most
 STYLE_INPUT = "style"
 
@@ -105,6 +106,8 @@ def read_user_style(path: Path) -> UserStyle:
         raise DeepPhotoError(f"{path}: not a user style file (kind {meta.get('kind')!r}, name {meta.get('name')!r})")
     if not rows or any(v.ndim != 1 or not np.isfinite(v).all() for v in rows.values()):
         raise DeepPhotoError(f"{path}: its rows are not finite vectors")
+    if any(v.size and float(np.abs(v).max()) > ROW_LIMIT for v in rows.values()):
+        raise DeepPhotoError(f"{path}: its rows are out of range (above {ROW_LIMIT:g}): a damaged file?")
     return UserStyle(path.stem, path, meta.get("title", path.stem), meta.get("base", ""), rows, meta)
 
 

@@ -147,6 +147,14 @@ MIN_STYLE_SIDE = 8
 FLAT_PAINTING_STD = 2.0
 
 
+def check_not_flat(painting: np.ndarray, path: object, use: str) -> None:
+    """A one-line error when ``painting`` (read from ``path``) is one flat colour: nothing to ``use``."""
+    if float(painting.std()) < FLAT_PAINTING_STD:
+        raise DeepPhotoError(
+            f"{path}: is one flat colour (a fully transparent image reads as one): no strokes or colours to {use}"
+        )
+
+
 def read_bytes(path: Path) -> np.ndarray:
     """The bytes of the image file ``path``, or a one-line error (missing, not a file, empty)."""
     path = Path(path)

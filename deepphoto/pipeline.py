@@ -399,13 +399,13 @@ def _same_size(image: np.ndarray, size: tuple[int, ...], what: str) -> np.ndarra
 
 def _alpha8(alpha: np.ndarray) -> np.ndarray:
     """A photo's transparency (HxW or HxWx1; uint8, uint16 or float 0-1) as HxW uint8."""
-    if isinstance(alpha, np.ndarray) and alpha.ndim == 3 and alpha.shape[2] == 1:
+    if not isinstance(alpha, np.ndarray):
+        checked_frame(alpha, "alpha")  # no array: its one-line FrameTypeError
+    if alpha.ndim == 3 and alpha.shape[2] == 1:
         alpha = alpha[..., 0]
-    if isinstance(alpha, np.ndarray) and alpha.ndim != 2:
+    if alpha.ndim != 2:
         raise FrameError(f"alpha of shape {alpha.shape}: expected HxW (one channel)")
-    if isinstance(alpha, np.ndarray) and alpha.dtype == np.uint8:
-        return alpha
-    return np.ascontiguousarray(checked_frame(alpha, "alpha")[..., 0])
+    return alpha if alpha.dtype == np.uint8 else np.ascontiguousarray(checked_frame(alpha, "alpha")[..., 0])
 
 
 def process_photo(image: np.ndarray, settings: Settings, painted: np.ndarray | None = None) -> np.ndarray:

@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import FLAT_PAINTING_STD, read_image
+    from deepphoto.frames import check_not_flat, read_image
     from deepphoto.models.shipped import SHIPPED, style_names
     from deepphoto.models.user_styles import check_name, styles_dir, writable_styles_dir
     from deepphoto.settings import EFFECT_NAMES
@@ -83,11 +83,7 @@ def run(args: argparse.Namespace) -> int:
     painting = read_image(args.painting)  # unreadable, empty, not an image: one line
     if min(painting.shape[:2]) < 16:
         raise DeepPhotoError(f"{args.painting}: {painting.shape[1]}x{painting.shape[0]} is too small for a painting")
-    if float(painting.std()) < FLAT_PAINTING_STD:  # a fully transparent image reads as one colour too
-        raise DeepPhotoError(
-            f"{args.painting}: is one flat colour (a fully transparent image reads as one): "
-            "no strokes or colours to learn a style from"
-        )
+    check_not_flat(painting, args.painting, "learn a style from")
     if args.content is not None and not args.content.exists():
         raise DeepPhotoError(f"{args.content}: no such file or folder")
 

@@ -68,7 +68,7 @@ def plays_as_video(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import FLAT_PAINTING_STD, MIN_STYLE_SIDE, off_white, read_image_alpha
+    from deepphoto.frames import MIN_STYLE_SIDE, check_not_flat, off_white, read_image_alpha
     from deepphoto.pipeline import Pipeline, clear_note, person_note, read_photo
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
@@ -126,11 +126,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.style_image}: a painting of {painting.shape[1]}x{painting.shape[0]} pixels; both sides must "
             f"be at least {MIN_STYLE_SIDE} pixels"
         )
-    if painting is not None and float(painting.std()) < FLAT_PAINTING_STD:  # else a silent wash of that colour
-        raise DeepPhotoError(
-            f"{args.style_image}: is one flat colour (a fully transparent image reads as one): "
-            "no strokes or colours to paint with"
-        )
+    if painting is not None:  # else a silent wash of that colour
+        check_not_flat(painting, args.style_image, "paint with")
     teacher = None
     if painting is not None and not optimize:
         from deepphoto.arbitrary import ArbitraryStyle

@@ -114,7 +114,7 @@ def test_vorbis_of_a_webm_into_an_mp4_is_aac_and_said(tmp_path, capsys):
             f.sample_rate, f.pts, f.time_base = RATE, start, Fraction(1, RATE)
             frames.append(f)
         encode_into(out, a, frames)
-    said = {".mp4": "most players cannot play it in a .mp4 file", ".mov": "a .mov file cannot store it"}
+    said = {".mp4": "browsers and many players cannot play it in a .mp4 file", ".mov": "a .mov file cannot store it"}
     for suffix, why in said.items():
         out = convert(clip, tmp_path / f"out{suffix}")
         name, start, got = sound(out)

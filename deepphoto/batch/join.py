@@ -16,7 +16,7 @@ import av
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.output_safety import temporary_name
-from deepphoto.stream.video_file import audio_failure, container_format, remux_with_audio, video_span
+from deepphoto.stream.video_file import audio_failure, container_format, muxer_options, remux_with_audio, video_span
 
 
 def _in_stream_units(shift: int, source_tb: Fraction | None, stream_tb: Fraction) -> int:
@@ -45,7 +45,7 @@ def join_chunks(chunks: list[Path], shifts: list[int], source_tb: Fraction | Non
     chunk ``i``'s timestamps by ``shifts[i]`` (source time base); returns the packets written."""
     fmt = container_format(out)
     written = 0
-    with av.open(str(out), "w", format=fmt) as dst:
+    with av.open(str(out), "w", format=fmt, options=muxer_options(fmt)) as dst:
         vout = None
         extradata = None
         last_dts: int | None = None

@@ -381,7 +381,8 @@ class VideoFileSink:
                 f"{width}x{height} (write .png, or scale them with --size WxH)"
             )
         try:
-            self.container = av.open(str(self.tmp), mode="w", format=self.format)
+            options = muxer_options(self.format)  # also where the audio's remux follows: it may fail
+            self.container = av.open(str(self.tmp), mode="w", format=self.format, options=options)
         except (OSError, av.error.FFmpegError) as exc:
             discard(self.tmp)
             raise DeepPhotoError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
@@ -637,7 +638,7 @@ def remux_with_audio(
         return f"{audio_codec(audio_src)} re-encoded as AAC (a .{fmt} file cannot store it)"
     if not as_aac:
         return ""
-    return f"{audio_codec(audio_src)} re-encoded as AAC (most players cannot play it in a .{fmt} file)"
+    return f"{audio_codec(audio_src)} re-encoded as AAC (browsers and many players cannot play it in a .{fmt} file)"
 
 
 def _refused_or_done(
@@ -691,7 +692,7 @@ def _remux(
     with (
         av.open(str(video)) as vin,
         open_input(audio_src, is_url(audio_src)) as ain,  # a file on a web server is read again
-        av.open(str(out), "w", format=fmt) as dst,
+        av.open(str(out), "w", format=fmt, options=muxer_options(fmt)) as dst,
     ):
         vsrc, asrc = vin.streams.video[0], ain.streams.audio[0]
         # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
@@ -765,15 +766,17 @@ def _remux(
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
 
 
-MP4_PLAYABLE = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")  # sound that MP4 players play
+# sound that MP4 players play, browsers included (AC-3, E-AC-3 and ALAC play in Safari and Edge
+# only: a web page's player, Chrome's or Firefox's, shows the video without its sound)
+MP4_PLAYABLE = ("aac", "mp3", "opus", "flac")
 
 
 def plays_only_re_encoded(stream: av.audio.stream.AudioStream, fmt: str) -> bool:
     """Whether the source's audio, copied into an ``fmt`` file, would not play where such files
     are played: in an MP4, all but the codecs of ``MP4_PLAYABLE`` (PCM goes into an 'ipcm' track
     that browsers, QuickTime and FFmpeg before 6.1 cannot play, the last reading 24-bit samples as
-    16-bit noise; Vorbis and MP2 play in no browser). A MOV (QuickTime's own 'lpcm') and Matroska
-    store what they take as players read it."""
+    16-bit noise; Vorbis and MP2 play in no browser, AC-3 and ALAC in neither Chrome nor Firefox).
+    A MOV (QuickTime's own 'lpcm') and Matroska store what they take as players read it."""
     return fmt == "mp4" and stream.codec_context.codec.canonical_name not in MP4_PLAYABLE
 
 
@@ -1012,6 +1015,13 @@ def upright(image: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
     else:  # an odd angle: left as stored
         turned = image
     return np.ascontiguousarray(turned)
+
+
+def muxer_options(fmt: str) -> dict[str, str]:
+    """What the muxer of a finished file is asked for: an MP4 or MOV with its index (the 'moov' box)
+    before the media, so a browser or player starts playing while it downloads (FFmpeg writes it at
+    the end, then moves it to the front when the file is closed)."""
+    return {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
 
 
 def container_format(path: Path) -> str:

@@ -147,6 +147,34 @@ MIN_STYLE_SIDE = 8
 FLAT_PAINTING_STD = 2.0
 
 
+# A painting smaller than this on either side is refused alike by ``add-style`` and ``edit
+# --style-image`` (``check_painting``): scaled up to the networks' sizes it is a blur of a few colours,
+# and VGG19 halves a picture four times before the optimiser's last Gram layer.
+MIN_PAINTING_SIDE = 16
+# A painting is kept with a user style, and the optimiser takes its Gram matrices, at this long side
+# (``user_styles.PAINTING_SIDE``, ``optimizer.PAINTING_SIDE`` are this): its short side must keep
+# ``MIN_PAINTING_SIDE`` there (``optimizer.check_painting_shape``), so at most 32:1.
+PAINTING_LONG_SIDE = 512
+
+
+def check_painting(painting: np.ndarray, path: object, use: str) -> None:
+    """A one-line error when ``painting`` (read from ``path``) cannot be a style: smaller than
+    ``MIN_PAINTING_SIDE`` on a side, too long and thin for the optimiser, or one flat colour
+    (nothing to ``use``). The one check of every command that takes a painting, so that they refuse
+    the same paintings in the same words (and a style add-style learnt paints with either method)."""
+    h, w = painting.shape[:2]
+    if min(h, w) < MIN_PAINTING_SIDE:
+        raise DeepPhotoError(
+            f"{path}: a painting of {w}x{h} pixels; both sides must be at least {MIN_PAINTING_SIDE} pixels"
+        )
+    if round(min(h, w) * PAINTING_LONG_SIDE / max(h, w)) < MIN_PAINTING_SIDE:
+        raise DeepPhotoError(
+            f"{path}: a painting of {w}x{h} pixels is too long and thin (at most "
+            f"{PAINTING_LONG_SIDE // MIN_PAINTING_SIDE}:1); crop it"
+        )
+    check_not_flat(painting, path, use)
+
+
 def check_not_flat(painting: np.ndarray, path: object, use: str) -> None:
     """A one-line error when ``painting`` (read from ``path``) is one flat colour: nothing to ``use``."""
     if float(painting.std()) < FLAT_PAINTING_STD:

@@ -38,7 +38,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import decode_file
+from deepphoto.frames import MIN_PAINTING_SIDE, PAINTING_LONG_SIDE, decode_file
 from deepphoto.models.shipped import PACKAGE_WEIGHTS
 from deepphoto.models.style_losses import content_loss, gatys_weights, gram, style_loss
 from deepphoto.models.vgg import VGG_MEAN_BGR, VGG19Features, load_vgg19
@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 OPT_CONTENT_LAYER = "block4_relu2"  # Gatys' conv4_2
 OPT_STYLE_LAYERS = ("block1_relu1", "block2_relu1", "block3_relu1", "block4_relu1", "block5_relu1")
 STYLE_GRAMS = PACKAGE_WEIGHTS / "style-grams.safetensors"
-PAINTING_SIDE = 512  # a painting's long side when its Gram matrices are taken
-GRAM_MIN_SIDE = 16  # VGG19 halves a picture four times before block5_relu1: a shorter side leaves nothing
+PAINTING_SIDE = PAINTING_LONG_SIDE  # a painting's long side when its Gram matrices are taken
+GRAM_MIN_SIDE = MIN_PAINTING_SIDE  # VGG19 halves a picture four times before block5_relu1
 STYLE_WEIGHT = 1e3  # beta (alpha = 1): Gatys et al.'s alpha / beta = 1e-3
 TV_WEIGHT = 1e3
 DEFAULT_ITERATIONS = (20, 10)  # L-BFGS steps at half size, then at full size (from the fast painting)

@@ -37,5 +37,5 @@ def test_a_style_image_too_small_is_named(capsys, tmp_path):
     cv2.imwrite(str(tiny), np.full((1, 1, 3), 128, np.uint8))
     out = tmp_path / "out.png"
     said = refused(capsys, "edit", photo, out, *FAST, "--style-image", tiny, says=str(tiny)).errors[0]
-    assert "1x1" in said and "at least 8 pixels" in said, said
+    assert "1x1" in said and "at least 16 pixels" in said, said
     assert not out.exists()

@@ -68,7 +68,7 @@ def plays_as_video(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import MIN_STYLE_SIDE, check_not_flat, off_white, read_image_alpha
+    from deepphoto.frames import check_painting, off_white, read_image_alpha
     from deepphoto.pipeline import Pipeline, clear_note, person_note, read_photo
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
@@ -121,13 +121,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     painting = read_photo(args.style_image) if args.style_image else None
-    if painting is not None and min(painting.shape[:2]) < MIN_STYLE_SIDE:  # named, and before the networks open
-        raise DeepPhotoError(
-            f"{args.style_image}: a painting of {painting.shape[1]}x{painting.shape[0]} pixels; both sides must "
-            f"be at least {MIN_STYLE_SIDE} pixels"
-        )
-    if painting is not None:  # else a silent wash of that colour
-        check_not_flat(painting, args.style_image, "paint with")
+    if painting is not None:  # as add-style checks it; named, and before the networks open
+        check_painting(painting, args.style_image, "paint with")
     teacher = None
     if painting is not None and not optimize:
         from deepphoto.arbitrary import ArbitraryStyle

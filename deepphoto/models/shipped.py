@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models.onnx_cache import WEIGHTS_HASH_KEY
-from deepphoto.settings import parse_blend
+from deepphoto.settings import EFFECT_NAMES, parse_blend
 
 if TYPE_CHECKING:
     from deepphoto.models.user_styles import UserStyle
@@ -106,7 +106,8 @@ def style_vector(style: str, names: list[str]) -> list[float]:
     for name, value in parts:
         if name not in names:
             listed = ", ".join(names) if names else "none are installed"
-            raise DeepPhotoError(f"unknown style {name!r}: choose from {listed}")
+            effect = f" (an effect: --effect {name})" if name in EFFECT_NAMES else ""
+            raise DeepPhotoError(f"unknown style {name!r}{effect}: choose from {listed}")
         weights[names.index(name)] += value / top
     total = sum(weights)
     if total <= 0:

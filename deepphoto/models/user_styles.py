@@ -31,12 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import PAINTING_LONG_SIDE
+from deepphoto.settings import EFFECT_NAMES
 from deepphoto.stream.output_safety import discard, temporary_name
 
 KIND = "stylenet-style"
 NAME_RULE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 ROW_LIMIT = 1e3  # a learnt row's scales and shifts are a few units; far larger ones paint black
-PAINTING_SIDE = 512  # the painting kept beside the rows, long side at most
+PAINTING_SIDE = PAINTING_LONG_SIDE  # the painting kept beside the rows, long side at most
 STYLE_INPUT = "style"
 
 
@@ -157,6 +159,11 @@ def usable(
             )
         elif s.name in shipped:
             why.append(f"user style {s.name!r} has the name of a shipped style: remove it and add it under another")
+        elif s.name in EFFECT_NAMES:  # listed beside the effect, and 'edit --style blur' said "blur" as it does
+            why.append(
+                f"{s.path}: user style {s.name!r} has the name of an effect (--effect {s.name}), which add-style "
+                "refuses: rename the file (and its .jpg) or remove it; skipped"
+            )
         else:
             ok.append(s)
     return ok, why

@@ -13,7 +13,6 @@ their pipeline here::
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -280,12 +279,24 @@ class Pipeline:
 
     def mask(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
         """The person alpha (0-1, float32, the frame's size) the pipeline would composite with;
-        ``photo``: a photo's (a wide one segmented window by window, as ``photo`` does)."""
+        ``photo``: a photo's, as ``photo`` makes it (a wide one segmented window by window), on its
+        own: the stream starts afresh, as with ``photo`` (the last photo's mask was smoothed into
+        it: the Studio's mask of a dark photo showed the person of the photo before; hunt 28)."""
         self._check_open()
         frame = checked_frame(frame)
         p = self.processor
-        with p.lock, p.photo_mode() if photo else nullcontext():
-            return p.person_alpha(frame)
+        if not photo:
+            with p.lock:
+                return p.person_alpha(frame)
+        with p.lock:
+            p.reset()
+            smooth, p.smoother.smooth = p.smoother.smooth, 0.0
+            try:
+                with p.photo_mode():
+                    return p.person_alpha(frame)
+            finally:
+                p.smoother.smooth = smooth
+                p.reset()
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 

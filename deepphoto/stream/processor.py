@@ -22,7 +22,7 @@ from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windo
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather, with_soft_edge
 from deepphoto.stream.effects import Effect, close_effect
 from deepphoto.stream.person_fill import fill_mask
-from deepphoto.stream.refine import guided_filter
+from deepphoto.stream.refine import colour_guided_filter, guided_filter
 from deepphoto.stream.smoothing import MaskSmoother, scene_cut
 from deepphoto.stream.steady_painting import PaintingHold
 
@@ -87,6 +87,7 @@ class FrameProcessor:
         # outline), segmenting first; a stream does not (measured: the fill follows the mask's flips
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
+        self.colour_guide = False  # a photo's mask refined with its colours as the guide (stream.refine)
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
         self._low: np.ndarray | None = None
@@ -113,14 +114,15 @@ class FrameProcessor:
 
     @contextmanager
     def photo_mode(self) -> Iterator[None]:
-        """Frames taken as photos meanwhile: segmented window by window from a photo's aspect, and
-        painted with the person filled in (``max_aspect``, ``fill_person``); a stream's after."""
-        before = self.max_aspect, self.fill_person
-        self.max_aspect, self.fill_person = PHOTO_MAX_ASPECT, True
+        """Frames taken as photos meanwhile: segmented window by window from a photo's aspect,
+        painted with the person filled in, their mask refined by their colours (``max_aspect``,
+        ``fill_person``, ``colour_guide``); a stream's after."""
+        before = self.max_aspect, self.fill_person, self.colour_guide
+        self.max_aspect, self.fill_person, self.colour_guide = PHOTO_MAX_ASPECT, True, True
         try:
             yield
         finally:
-            self.max_aspect, self.fill_person = before
+            self.max_aspect, self.fill_person, self.colour_guide = before
 
     def person_share(self) -> float | None:
         """The share of the last segmented frame taken as person (its network-size mask above the
@@ -179,8 +181,9 @@ class FrameProcessor:
             small = self._smoothed
         t = self._timed("smoothing", t)
         prob = cv2.resize(small, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
-        if s.refine:
-            prob = guided_filter(frame, prob)
+        if s.refine:  # a photo's guided by its colours (a grey guide cut holes in faces), a stream's by
+            # its grey (4 ms less a 640x480 frame; stream.refine)
+            prob = (colour_guided_filter if self.colour_guide else guided_filter)(frame, prob)
         alpha = feather(prob, s.threshold, s.feather)
         self._timed("mask", t)
         if self.recorder is not None:  # outside the timed stages
@@ -188,9 +191,16 @@ class FrameProcessor:
         return alpha
 
     def _fills(self) -> bool:
-        """Whether this frame is painted with the person filled in: a photo (``fill_person``) whose
-        background only is painted by a neural painter that takes a mask (``Pipeline``'s)."""
-        return self.fill_person and self.region == "background" and getattr(self.look.effect, "fills_person", False)
+        """Whether this frame's look is made with the person alpha, segmenting first: a photo
+        (``fill_person``) whose background only is painted by a neural painter that takes a mask
+        (``Pipeline``'s), or the background blurred (``effects.blur``; cheap, so a stream's too:
+        the whole frame blurred spread the person's colours as a glow round them)."""
+        if self.region != "background":
+            return False
+        effect = self.look.effect
+        if getattr(effect, "background_blur", False):
+            return True
+        return self.fill_person and getattr(effect, "fills_person", False)
 
     def _effect(
         self, frame: np.ndarray, person: np.ndarray | None = None, seen: np.ndarray | None = None
@@ -212,7 +222,7 @@ class FrameProcessor:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
         with self.lock:
-            if self._fills():  # a photo: its mask first, then its painting with the person filled in
+            if self._fills():  # its mask first, then its look made with it (a photo's person filled in)
                 alpha = self.person_alpha(frame)  # (where it is composited: the fill must agree with it)
                 effected = self._effect(frame, fill_mask(alpha))
             else:  # paint on a second thread while this one segments (ONNX Runtime and OpenCV release

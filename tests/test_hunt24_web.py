@@ -196,15 +196,14 @@ def test_serve_on_every_address_prints_one_for_other_computers(tmp_path):
 
 
 def test_best_quality_refuses_a_painting_too_thin_at_once(client):
-    pytest.importorskip("torch", reason="the photo optimiser needs torch")
+    """Refused at its upload (hunt 28: as `edit --style-image` and add-style refuse it), not only
+    when best quality is asked for."""
     headers = hello(client)
-    item = client.post("/api/uploads/photo", content=encoded(portrait((96, 128))), headers=headers).json()
     thin = np.full((48, 1650, 3), 120, np.uint8)
+    thin[:, ::2] = 30  # strokes: not one flat colour
     painting = client.post("/api/uploads/painting", content=encoded(thin), headers=headers)
-    assert painting.status_code == 200, painting.text  # the fast preview can use it
-    body = {"photo": item["id"], "painting": painting.json()["id"], "size": 64}
-    message = one_line_error(client.post("/api/jobs", json=body, headers=headers), 422)
-    assert message == "painting 1650x48 is too long and thin for the optimiser (at most 32:1); crop it"
+    message = one_line_error(painting, 422)
+    assert message == "the painting: a painting of 1650x48 pixels is too long and thin (at most 32:1); crop it"
 
 
 def test_the_optimiser_refuses_a_painting_too_thin_in_one_line():

@@ -160,7 +160,7 @@ def test_any_painting_absent_is_a_503_with_the_reason(client, photo, monkeypatch
 def test_a_tiny_painting_and_an_id_of_another_kind_are_named_at_once(client, photo):
     headers, item, _ = photo
     tiny = client.post("/api/uploads/painting", content=encoded(portrait((1, 1)), ".png"), headers=headers)
-    assert "painting 1x1: both sides must be at least 8 pixels" in one_line_error(tiny, 422)
+    assert "the painting: a painting of 1x1 pixels; both sides must be at least 16 pixels" in one_line_error(tiny, 422)
     reply = client.post(
         "/api/render", json={"photo": item["id"], "effect": "replace", "background": item["id"]}, headers=headers
     )

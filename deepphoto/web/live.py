@@ -100,10 +100,10 @@ class ProcessedTrack(MediaStreamTrack):
 
 
 class LiveSession:
-    def __init__(self, client: str, pipe: Pipeline, mirror: bool, stamp_rows: int) -> None:
+    def __init__(self, client: str, pipe: Pipeline | None, mirror: bool, stamp_rows: int) -> None:
         self.id, self.client = new_id(), client
         self.loop = asyncio.get_running_loop()  # made on the server's event loop
-        self.pipe = pipe
+        self.pipe: Any = pipe  # None until ``answer`` (no network is opened for an offer refused)
         self.mirror, self.stamp_rows = mirror, stamp_rows
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # local: no STUN server to ask
         self.output = ProcessedTrack()
@@ -221,7 +221,9 @@ class LiveSession:
         except Exception as exc:  # a message must never end the session
             self.send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
 
-    async def start(self, sdp: str, kind: str) -> RTCSessionDescription:
+    async def accept(self, sdp: str, kind: str) -> None:
+        """Read the browser's offer (no network is needed for it): a one-line 422 when it cannot be
+        read or has no camera track, before the caller opens any network for it."""
         pc = self.pc
 
         @pc.on("datachannel")
@@ -243,16 +245,22 @@ class LiveSession:
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
-            if not self.tasks:
-                raise WebError(422, "live: the offer has no video track (is the camera allowed?)")
-            await pc.setLocalDescription(await pc.createAnswer())
-        except WebError:
-            raise
         except Exception as exc:  # aiortc meets a malformed offer with anything (AttributeError, AssertionError...)
             why = str(exc) or type(exc).__name__
             raise WebError(422, f"live: the browser's offer could not be read ({why})") from None
+        if not self.tasks:
+            raise WebError(422, "live: the offer has no video track (is the camera allowed?)")
+
+    async def answer(self, pipe: Pipeline) -> RTCSessionDescription:
+        """The answer to an ``accept``ed offer, frames painted by ``pipe`` (the session's from now on)."""
+        self.pipe = pipe
+        try:
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as exc:
+            why = str(exc) or type(exc).__name__
+            raise WebError(422, f"live: the browser's offer could not be read ({why})") from None
         self.tasks.append(asyncio.create_task(self._stats(), name="stats"))
-        return pc.localDescription
+        return self.pc.localDescription
 
     async def close(self) -> None:
         if self.closed:
@@ -263,7 +271,13 @@ class LiveSession:
         self.output.stop()
         await self.pc.close()
         pool, pipe = self.pool, self.pipe
-        await asyncio.get_running_loop().run_in_executor(None, lambda: (pool.shutdown(wait=True), pipe.close()))
+
+        def shut() -> None:
+            pool.shutdown(wait=True)
+            if pipe is not None:
+                pipe.close()
+
+        await asyncio.get_running_loop().run_in_executor(None, shut)
         if self.on_closed is not None:
             self.on_closed(self)
 
@@ -292,15 +306,19 @@ class LiveDesk:
         self.slots.acquire()
         session = None
         try:
-            loop = asyncio.get_running_loop()
-            pipe = await loop.run_in_executor(None, Pipeline, start)  # opening networks takes a moment
-            session = LiveSession(client, pipe, mirror, stamp_rows)
+            session = LiveSession(client, None, mirror, stamp_rows)
             session.on_closed = self._closed
             self.sessions[session.id] = session
-            answer = await session.start(sdp, kind)
+            await session.accept(sdp, kind)  # a junk offer is refused here, before any network opens
+            loop = asyncio.get_running_loop()
+            pipe = await loop.run_in_executor(None, Pipeline, start)  # opening networks takes a moment
+            if session.closed:  # the page went away meanwhile
+                await loop.run_in_executor(None, pipe.close)
+                raise WebError(410, "live: the session ended before it started")
+            answer = await session.answer(pipe)
         except BaseException:
             if session is not None:
-                await session.close()  # gives the slot back
+                await session.close()  # gives the slot back (and closes the pipe it holds)
             else:
                 self.slots.release()
             raise

@@ -21,7 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.frames import MIN_STYLE_SIDE
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import check_painting
 from deepphoto.web.errors import WebError
 
 ID = re.compile(r"^[0-9a-f]{24}$")
@@ -70,9 +71,11 @@ class Uploads:
         for a background or painting, which are used as pictures on white)."""
         if kind not in UPLOAD_KINDS:
             raise WebError(404, f"unknown upload kind {kind!r}")
-        if kind == "painting" and min(image.shape[:2]) < MIN_STYLE_SIDE:  # refused now, not at render time
-            h, w = image.shape[:2]
-            raise WebError(422, f"painting {w}x{h}: both sides must be at least {MIN_STYLE_SIDE} pixels")
+        if kind == "painting":  # refused now, not at render time, as `edit --style-image` and add-style refuse it
+            try:
+                check_painting(image, "the painting", "paint with")
+            except DeepPhotoError as exc:
+                raise WebError(422, str(exc)) from None
         item = Upload(new_id(), client, kind, image, shrink(image, self.preview_side), format)
         if kind == "photo" and alpha is not None:
             item.alpha, item.preview_alpha = alpha, shrink(alpha, self.preview_side)

@@ -343,11 +343,16 @@ async function snapOpen() {
   }
 }
 
-function snapClose() {
+// The camera goes off however the dialog closes: Cancel, Take, or the Escape key (the browser's own close).
+function snapStop() {
   const stream = $("snap-video").srcObject;
   if (stream) stream.getTracks().forEach((t) => t.stop());
   $("snap-video").srcObject = null;
-  $("snap").close();
+}
+
+function snapClose() {
+  snapStop();
+  if ($("snap").open) $("snap").close();
 }
 
 function snapTake() {
@@ -440,6 +445,8 @@ async function liveStart() {
     pc = new RTCPeerConnection({ iceServers: [] });
     const channel = pc.createDataChannel("control");
     channel.onmessage = (ev) => onLiveMessage(JSON.parse(ev.data));
+    // what was chosen while connecting (the offer carried the look of the moment Start was pressed)
+    channel.onopen = () => channel.send(JSON.stringify({ type: "settings", ...liveSettings() }));
     pc.addTrack(stream.getVideoTracks()[0], stream);
     const remote = $("live-remote");
     pc.ontrack = (ev) => { remote.srcObject = ev.streams[0] || new MediaStream([ev.track]); remote.play().catch(() => {}); };
@@ -555,6 +562,8 @@ async function liveStop() {
 
 let cameraTimer = null;
 let cameraPreviewBusy = false;
+let cameraStarting = false; // Start pressed, the run not known to be running yet
+let cameraPending = false; // a look chosen while the run starts: sent once it answers
 
 function cameraLook() {
   return {
@@ -580,6 +589,7 @@ async function cameraPoll() {
   try {
     const state = await (await api("/api/camera", { method: "GET" })).json();
     studio.cameraState = state;
+    if (state.running || (state.exit !== null && state.exit !== undefined)) cameraStarting = false;
     fillSelect($("camera-source"), state.sources);
     fillSelect($("camera-output"), state.outputs);
     $("camera-starter").hidden = Boolean(state.attached);
@@ -588,6 +598,7 @@ async function cameraPoll() {
     const st = state.status;
     let text;
     if (st && !st.error) {
+      if (cameraPending) { cameraPending = false; cameraSend(); }
       text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
       cameraPreview();
     } else if (state.running) {
@@ -625,9 +636,12 @@ async function cameraPreview() {
 
 async function cameraStart() {
   clearError();
+  cameraPending = false; // the look goes with the start
+  cameraStarting = true;
   try {
     await api("/api/camera/start", { json: { source: $("camera-source").value, output: $("camera-output").value, look: cameraLook() } });
   } catch (e) {
+    cameraStarting = false;
     showError(e);
   }
   cameraPoll();
@@ -639,6 +653,9 @@ async function cameraStop() {
 }
 
 async function cameraSend() {
+  const state = studio.cameraState;
+  const answering = state && state.status && !state.status.error;
+  if (cameraStarting || (state && state.running && !answering)) { cameraPending = true; return; } // the run starts: not an error
   try {
     await api("/api/camera/settings", { json: cameraLook() });
   } catch (e) {
@@ -701,6 +718,7 @@ function wire() {
   $("snap-open").addEventListener("click", snapOpen);
   $("snap-take").addEventListener("click", snapTake);
   $("snap-close").addEventListener("click", snapClose);
+  $("snap").addEventListener("close", snapStop);
 
   $("painting-file").addEventListener("change", async (e) => {
     const file = e.target.files[0];

@@ -28,6 +28,7 @@ pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the de
 
 from conftest import encoded  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from studio_page import studio_page  # noqa: E402
 from test_hunt27_web import MALFORMED_OFFERS  # noqa: E402
 from test_web_api import hello, one_line_error  # noqa: E402
 
@@ -141,16 +142,8 @@ def studio():
 
 @pytest.fixture
 def page(browser, studio):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(studio.url)
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
-    assert not errors, errors
+    with studio_page(browser, studio.url, wait=WAIT) as page:
+        yield page
 
 
 def shown_error(page) -> str | None:

@@ -24,6 +24,7 @@ pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from studio_page import studio_page  # noqa: E402
 
 from deepphoto.web.app import StudioConfig  # noqa: E402
 from deepphoto.web.server import BackgroundServer  # noqa: E402
@@ -53,16 +54,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, studio):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(studio.url)
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
-    assert not errors, errors
+    with studio_page(browser, studio.url, wait=WAIT) as page:
+        yield page
 
 
 def controls(page) -> list[dict[str, str]]:

@@ -28,6 +28,7 @@ import av  # noqa: E402
 from conftest import SHARED  # noqa: E402
 from media import write_y4m  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from studio_page import studio_page  # noqa: E402
 
 from deepphoto.web.app import StudioConfig  # noqa: E402
 from deepphoto.web.server import BackgroundServer  # noqa: E402
@@ -105,17 +106,8 @@ def browser(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, studio):
-    # bypass_csp: Playwright's own waiting runs as evaluated script, which the page's policy forbids
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(studio.url)
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
-    assert not errors, errors  # no script error on the page
+    with studio_page(browser, studio.url, wait=WAIT, accept_downloads=True) as page:  # no script error on it
+        yield page
 
 
 def shot(page, name: str) -> None:

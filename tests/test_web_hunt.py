@@ -14,6 +14,7 @@ pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[we
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from studio_page import studio_page  # noqa: E402
 from test_web_api import encoded, portrait  # noqa: E402
 
 from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
@@ -96,23 +97,10 @@ def browser(tmp_path_factory):
         b.close()
 
 
-def open_page(browser, studio, width: int = 1280, height: int = 800):
-    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(studio.url)
-    page.wait_for_selector("body[data-ready=true]")
-    return page
-
-
 @pytest.fixture
 def page(browser, studio):
-    page = open_page(browser, studio)
-    yield page
-    page.context.close()
-    assert not page.errors, page.errors
+    with studio_page(browser, studio.url, wait=WAIT) as page:
+        yield page
 
 
 def jpeg(size: tuple[int, int]) -> dict:
@@ -195,14 +183,11 @@ def test_files_can_be_chosen_with_the_keyboard(page):
 
 
 def test_a_phone_sized_window_scrolls_only_down(browser, studio):
-    page = open_page(browser, studio, 360, 740)
-    try:
+    with studio_page(browser, studio.url, width=360, height=740, wait=WAIT) as page:
         for tab in ("photo", "live", "camera"):
             page.click(f"#tab-{tab}")
             wide, seen = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert wide <= seen, (tab, wide, seen)
-    finally:
-        page.context.close()
 
 
 def test_live_stats_are_cleared_by_stop(page):

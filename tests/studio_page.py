@@ -3,11 +3,35 @@ the Studio's address, waited for until its script is ready, its script errors co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
 WAIT = 180_000  # ms: the test machines are shared and slow
+
+
+@contextmanager
+def chromium(camera: Path | None = None, args: Sequence[str] = ()) -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (the test skips, saying why, without either);
+    ``camera``: a Y4M clip its fake camera plays, the page allowed to use it without asking."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (the dev extra)")
+    flags = ["--no-sandbox", "--disable-gpu", "--no-first-run", *args]
+    if camera is not None:
+        flags += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+        flags += [f"--use-file-for-fake-video-capture={camera}"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def open_page(browser: Any, url: str, width: int = 1280, height: int = 800, wait: int = WAIT, **context: Any) -> Any:

@@ -16,9 +16,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +26,7 @@ pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the de
 
 from conftest import encoded  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from studio_page import studio_page  # noqa: E402
+from studio_page import chromium, studio_page  # noqa: E402
 from test_hunt27_web import MALFORMED_OFFERS  # noqa: E402
 from test_web_api import hello, one_line_error  # noqa: E402
 
@@ -96,7 +94,6 @@ def test_a_junk_live_offer_opens_no_network(monkeypatch):
 
 # ------------------------------------------------------------------ in a real browser
 
-CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
 WAIT = 60_000  # ms
 
 
@@ -116,19 +113,11 @@ def figure_frames(size: tuple[int, int] = (320, 240)) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (the dev extra)")
     pytest.importorskip("aiortc", reason="needs the web extra: pip install -e '.[web]'")
     from media import write_y4m
 
-    clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", figure_frames())
-    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream"]
-    args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}"]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    with chromium(camera=write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", figure_frames())) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the de
 
 from conftest import decoded, encoded, portrait  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from studio_page import chromium  # noqa: E402
 from test_web_api import hello, one_line_error  # noqa: E402
 
 from deepphoto.errors import DeepPhotoError  # noqa: E402
@@ -32,7 +33,6 @@ from deepphoto.web import jobs  # noqa: E402
 from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
-CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = Path(os.environ["DEEPPHOTO_EXPOSURE_SHOTS"]) if os.environ.get("DEEPPHOTO_EXPOSURE_SHOTS") else None
 WAIT = 180_000  # ms: this machine is shared and slow
 
@@ -200,15 +200,8 @@ def test_the_live_tab_takes_it():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (the dev extra)")
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]  # fmt: skip
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    with chromium(args=["--disable-background-networking", "--disable-component-update", "--disable-sync"]) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,22 +5,18 @@ and, in a real browser, Debian's chromium driven by Playwright (as in test_web_b
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
 
 from fastapi.testclient import TestClient  # noqa: E402
-from studio_page import studio_page  # noqa: E402
+from studio_page import chromium, studio_page  # noqa: E402
 from test_web_api import encoded, portrait  # noqa: E402
 
 from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
-CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
 WAIT = 180_000  # ms: this machine is shared and slow
 
 
@@ -76,25 +72,11 @@ def studio():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python (the dev extra)")
     from media import write_y4m
 
     frames = [portrait((320, 240)) for _ in range(30)]
-    clip = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", frames)
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-    ]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    with chromium(camera=write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", frames)) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -69,9 +69,12 @@ def colour_guided_filter(
     coef = np.dstack([i00 * x + i01 * y + i02 * z, i01 * x + i11 * y + i12 * z, i02 * x + i12 * y + i22 * z])
     coef /= det[..., None]
     offset = mean_p - (coef * mean_i).sum(axis=2)
-    mean_a = cv2.resize(box(coef), (w, h), interpolation=cv2.INTER_LINEAR)
-    mean_b = cv2.resize(box(offset), (w, h), interpolation=cv2.INTER_LINEAR)
-    if mean_a.ndim == 2:  # a one-pixel-wide picture: resize dropped the channel axis
-        mean_a = mean_a.reshape(h, w, 3)
-    fitted = cv2.transform(cv2.multiply(mean_a, guide, scale=1 / 255, dtype=cv2.CV_32F), np.ones((1, 3), np.float32))
-    return np.clip(fitted + mean_b, 0.0, 1.0)
+    # at full size one colour at a time: three full-size float copies of the coefficients and their
+    # products took twice the grey filter's memory (4.7 GiB over a 108-megapixel photo, 3.4 before)
+    # and 2-4 times its time
+    fitted = cv2.resize(box(offset), (w, h), interpolation=cv2.INTER_LINEAR)
+    mean_a = box(coef) * (1 / 255)  # the guide's colours are 0-255 at full size
+    for channel in range(3):
+        a_c = cv2.resize(np.ascontiguousarray(mean_a[..., channel]), (w, h), interpolation=cv2.INTER_LINEAR)
+        fitted += a_c.reshape(h, w) * guide[..., channel]
+    return np.clip(fitted, 0.0, 1.0, out=fitted)

@@ -8,7 +8,9 @@
 - Live: a look or region chosen while the session was connecting (the networks opening) was lost:
   the page showed one look and the picture had the one of the moment Start was pressed.
 - Camera tab: a look chosen while the run was starting showed "the run ... is not answering" and
-  was lost (the run painted the look Start had sent, the page showed the other).
+  was lost (the run painted the look Start had sent, the page showed the other); one chosen before
+  any run showed "no run to steer", though Start then took it; a run the user stopped was said to
+  have "ended (exit status 130)".
 - An uploaded painting of 8-15 pixels a side, one too long and thin for best quality, or one flat
   colour was taken, where `edit --style-image` and add-style refuse it: the same check now.
 """
@@ -197,6 +199,7 @@ class StartingRun:
         self.started: list[dict] = []
         self.changes: list[dict] = []
         self.ready_at: float | None = None
+        self.exit: int | None = None
 
     def ready(self) -> bool:
         return self.ready_at is not None and time.monotonic() >= self.ready_at
@@ -212,7 +215,7 @@ class StartingRun:
             "attached": None,
             "started": {"source": "synthetic://", "output": "null://"} if running else None,
             "running": running,
-            "exit": None,
+            "exit": self.exit,
             "log": [],
             "status": status,
         }
@@ -220,6 +223,7 @@ class StartingRun:
     def start(self, source: str, output: str, look: dict) -> dict:
         self.started.append(look)
         self.ready_at = time.monotonic() + 2.0
+        self.exit = None
         return self.state()
 
     def change(self, values: dict) -> dict:
@@ -238,6 +242,7 @@ class StartingRun:
         return cv2.imencode(".jpg", np.zeros((24, 32, 3), np.uint8))[1].tobytes()
 
     def stop(self) -> dict:
+        self.ready_at, self.exit = None, 130  # as `run` ends on the SIGINT the desk sends
         return self.state()
 
     def close(self) -> None:
@@ -249,8 +254,9 @@ def test_a_camera_look_chosen_while_a_run_starts_is_no_error_and_is_applied(page
     monkeypatch.setattr(studio.app.state.studio, "camera", run)
     page.click("#tab-camera")
     page.wait_for_function("document.getElementById('camera-status').textContent.startsWith('No run yet')")
-    page.select_option("#camera-look", "style:udnie")  # before a run ("no run to steer"): what Start takes
-    page.click("#error-close")
+    page.select_option("#camera-look", "style:udnie")  # before a run: what Start takes, no error
+    time.sleep(0.5)
+    assert shown_error(page) is None  # was "no run to steer", though Start then took the look
     page.click("#camera-start")
     page.wait_for_function("document.getElementById('camera-status').textContent.startsWith('Starting')")
     assert run.started[-1]["style"] == "udnie"
@@ -263,6 +269,11 @@ def test_a_camera_look_chosen_while_a_run_starts_is_no_error_and_is_applied(page
         time.sleep(0.1)
     assert run.changes and run.changes[-1]["style"] == "scream"
     assert shown_error(page) is None
+    page.click("#camera-stop")  # said as what it is, not as a failure ("ended (exit status 130)")
+    page.wait_for_function("document.getElementById('camera-status').textContent === 'The run was stopped.'")
+    page.select_option("#camera-look", "style:wave")  # for the next Start: no error
+    time.sleep(0.5)
+    assert shown_error(page) is None and len(run.changes) == 1
 
 
 @pytest.fixture(scope="module")

@@ -604,7 +604,8 @@ async function cameraPoll() {
     } else if (state.running) {
       text = st && st.error ? `Starting… (${st.error})` : "Starting…";
     } else if (state.exit !== null && state.exit !== undefined) {
-      text = `The run ended (exit status ${state.exit}).`;
+      // 130: stopped (Stop here, or Ctrl-C where it runs), which is no failure to report
+      text = state.exit === 0 ? "The run ended." : state.exit === 130 ? "The run was stopped." : `The run ended (exit status ${state.exit}).`;
     } else {
       text = "No run yet: start one, or start 'deepphoto serve --camera PORT' beside a 'deepphoto run ... --control PORT'.";
     }
@@ -656,6 +657,7 @@ async function cameraSend() {
   const state = studio.cameraState;
   const answering = state && state.status && !state.status.error;
   if (cameraStarting || (state && state.running && !answering)) { cameraPending = true; return; } // the run starts: not an error
+  if (state && !state.running && !state.attached) return; // no run (yet, or any more): Start takes the look as shown
   try {
     await api("/api/camera/settings", { json: cameraLook() });
   } catch (e) {

@@ -138,7 +138,11 @@ def test_a_best_quality_result_does_not_land_on_another_photo(page):
     page.click("#best-start")
     page.wait_for_function("/running|queued/.test(document.getElementById('best-text').textContent)")
     choose_photo(page, (240, 320))  # another photo while it runs
+    # one job at a time (hunt 28): a second started beside it left the first unseen and uncancellable
+    state, startable = page.evaluate("[studio.job.state, !document.getElementById('best-start').disabled]")
+    assert not (startable and state in ("queued", "running")), state
     page.wait_for_function("/Best quality done|failed/.test(document.getElementById('best-text').textContent)")
+    assert not page.is_disabled("#best-start")
     page.wait_for_function("!window.studio.rendering && document.getElementById('after').complete")
     after = page.evaluate("(el => [el.naturalWidth, el.naturalHeight])(document.getElementById('after'))")
     assert after[0] < after[1], after  # the new photo's preview, not the old photo's result squeezed into it

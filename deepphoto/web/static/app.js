@@ -126,7 +126,11 @@ async function setPhoto(file) {
     $("before").src = studio.photo.url;
     $("compare").classList.remove("empty");
     $("download").disabled = false;
-    $("best-start").disabled = !studio.info.best.available;
+    // one best-quality job at a time: one still running (of the photo before) keeps its progress,
+    // Cancel and download link; a second started beside it left the first unseen and uncancellable
+    const job = studio.job;
+    const busy = job !== null && (job.state === "queued" || job.state === "running");
+    $("best-start").disabled = !studio.info.best.available || busy;
     render();
   } catch (e) {
     if (ticket !== studio.photoTicket) return;

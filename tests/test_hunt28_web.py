@@ -11,6 +11,7 @@
   was lost (the run painted the look Start had sent, the page showed the other); one chosen before
   any run showed "no run to steer", though Start then took it; a run the user stopped was said to
   have "ended (exit status 130)".
+- On a phone, an error line was shown at the top of the page, out of view when scrolled to the photo.
 - An uploaded painting of 8-15 pixels a side, one too long and thin for best quality, or one flat
   colour was taken, where `edit --style-image` and add-style refuse it: the same check now.
 """
@@ -292,3 +293,13 @@ def test_an_uploaded_painting_is_refused_as_edit_refuses_it(client):
     ]:
         reply = client.post("/api/uploads/painting", content=encoded(picture, ".png"), headers=headers)
         assert reply.status_code == 422 and says in reply.json()["error"], reply.text
+
+
+def test_an_error_shows_on_a_phone_scrolled_down_to_the_photo(browser, studio):
+    """The error line sat at the top of the page, out of view on a phone scrolled down to the photo."""
+    with studio_page(browser, studio.url, width=375, height=667, wait=WAIT) as page:
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        assert page.evaluate("window.scrollY") > 300
+        page.evaluate("showError('a one-line error')")
+        top = page.eval_on_selector("#error", "el => el.getBoundingClientRect().top")
+        assert 0 <= top < 100, top  # was far above the viewport

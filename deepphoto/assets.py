@@ -35,6 +35,12 @@ MOBILENET_V2_IMAGENET = WheelFile(
 )
 
 
+def shared_data() -> Path:
+    """The project's shared data (labelled photos, clips, paintings): ``$DEEPPHOTO_SHARED_DATA``,
+    else ``../shared/data`` relative to the working directory."""
+    return Path(os.environ.get("DEEPPHOTO_SHARED_DATA") or "../shared/data")
+
+
 def cache_dir() -> Path:
     """``$DEEPPHOTO_CACHE``, else ``$XDG_CACHE_HOME/deepphoto``, else ``~/.cache/deepphoto``."""
     if os.environ.get("DEEPPHOTO_CACHE"):

@@ -8,7 +8,6 @@ Every labelled set has a fixed validation split decided by the file name alone, 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from deepphoto.assets import shared_data
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import decode_file
 
@@ -73,11 +73,6 @@ LABELLED_SETS: dict[str, LabelledSet] = {
 FULL_PERSON_SETS = tuple(n for n, s in LABELLED_SETS.items() if s.meaning == FULL_PERSON)
 UNLABELLED_SELFIES = "unlabelled/selfies/images"
 VIDEO_FOLDER = "video"
-
-
-def shared_data() -> Path:
-    """``$DEEPPHOTO_SHARED_DATA``, else ``../shared/data`` relative to the working directory."""
-    return Path(os.environ.get("DEEPPHOTO_SHARED_DATA", "../shared/data"))
 
 
 def is_validation_file(path: Path, root: Path | None = None) -> bool:

@@ -13,13 +13,14 @@ import json
 import math
 from pathlib import Path
 
-from deepphoto.commands.options import count, counts
+from deepphoto.assets import shared_data
+from deepphoto.commands.options import SHARED_DATA_HELP, count, counts
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, counted
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder")
+    p.add_argument("--data", type=Path, default=shared_data(), help=SHARED_DATA_HELP)
     p.add_argument(
         "--weights", type=Path, default=None, help="StyleNet weights to judge (default: shipped, with the user styles)"
     )

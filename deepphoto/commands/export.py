@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from deepphoto.assets import shared_data
+from deepphoto.commands.options import SHARED_DATA_HELP
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models import lightnet_io, styles
 from deepphoto.models.lightnet import arch_of, lightnet_of
@@ -57,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=[*sorted(MODELS), "style-grams"],
         help="which network; style-grams: the paintings' Gram matrices for --method optimize",
     )
-    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data (style-grams)")
+    p.add_argument("--data", type=Path, default=shared_data(), help=SHARED_DATA_HELP + " (style-grams)")
     p.add_argument("--checkpoint", type=Path, help="training checkpoint (runs/.../last.pt) to convert")
     p.add_argument("--weights", type=Path, help="safetensors weights to export to ONNX (default: shipped)")
     p.add_argument(
@@ -107,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if args.first_architecture and not args.average:
         raise DeepPhotoError("--first-architecture goes with --average")
     notes = parse_notes(args.note)  # before any work
+    for output in (args.safetensors, args.onnx):  # never written over what it is made from
+        if output is not None:
+            check_not_source(output, args.checkpoint, args.weights, *(args.average or ()))
     from_checkpoint, to_onnx = MODELS[args.model]
     weights = args.weights
     if args.checkpoint:

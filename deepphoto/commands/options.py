@@ -101,3 +101,6 @@ def path(what: str) -> Callable[[str], Path]:
 def folder(what: str) -> Callable[[str], Path]:
     """A folder name that is not empty, as a Path."""
     return _naming(lambda text: Path(named(what, "a folder")(text)), "folder")
+
+
+SHARED_DATA_HELP = "shared data folder (default: $DEEPPHOTO_SHARED_DATA, else ../shared/data)"

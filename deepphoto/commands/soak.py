@@ -47,15 +47,21 @@ def run(args: argparse.Namespace) -> int:
             pipe, (w, h), fps, minutes, lambda t, mb: print(f"  {t / 60:5.1f} min  resident {mb:7.1f} MB", flush=True)
         )
     summary = result.summary
-    first = result.samples[0][1] if result.samples else result.start_rss
     print(
         f"frames {summary.frames_out} of {result.offered} offered, {summary.dropped} dropped as stale (live source), "
         f"{summary.fps:.1f} fps"
     )
-    print(
-        f"resident memory: {result.start_rss:.1f} MB at start, {first:.1f} MB after the first minute, "
-        f"{result.end_rss:.1f} MB at the end ({result.end_rss - first:+.1f} MB over the run after warm-up)"
-    )
+    if result.samples:
+        first = result.samples[0][1]
+        print(
+            f"resident memory: {result.start_rss:.1f} MB at start, {first:.1f} MB after the first minute, "
+            f"{result.end_rss:.1f} MB at the end ({result.end_rss - first:+.1f} MB over the run after warm-up)"
+        )
+    else:  # no sample after the first minute: the start is no warm-up figure (it read as one)
+        print(
+            f"resident memory: {result.start_rss:.1f} MB at start, {result.end_rss:.1f} MB at the end "
+            f"({result.end_rss - result.start_rss:+.1f} MB, warm-up included: the run ended within its first minute)"
+        )
     lat = sorted(summary.latency_ms)
     if lat:
         print(

@@ -9,7 +9,8 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from deepphoto.commands.options import count, real
+from deepphoto.assets import shared_data
+from deepphoto.commands.options import SHARED_DATA_HELP, count, real
 from deepphoto.training.config import MIXES, SegTrainConfig
 
 
@@ -26,7 +27,7 @@ def size_list(text: str) -> list[int]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SegTrainConfig()
-    p.add_argument("--data", type=Path, default=d.data, help="shared data folder")
+    p.add_argument("--data", type=Path, default=shared_data(), help=SHARED_DATA_HELP)
     p.add_argument("--out", type=Path, default=d.out, help="checkpoint folder")
     p.add_argument("--steps", type=count("--steps"), default=d.steps)
     p.add_argument("--batch", type=count("--batch"), default=d.batch)

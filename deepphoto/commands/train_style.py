@@ -9,13 +9,14 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from deepphoto.commands.options import count, names, real
+from deepphoto.assets import shared_data
+from deepphoto.commands.options import SHARED_DATA_HELP, count, names, real
 from deepphoto.training.config import CROP_DISTILL, CROP_V1, StyleTrainConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = StyleTrainConfig()
-    p.add_argument("--data", type=Path, default=d.data, help="shared data folder")
+    p.add_argument("--data", type=Path, default=shared_data(), help=SHARED_DATA_HELP)
     p.add_argument("--out", type=Path, default=d.out, help="checkpoint folder")
     p.add_argument("--steps", type=count("--steps"), default=d.steps)
     p.add_argument("--batch", type=count("--batch"), default=d.batch)

@@ -54,15 +54,28 @@ def write_clips_section(section: dict, out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.json"
-    report = json.loads(path.read_text()) if path.is_file() else {}
+    report = earlier_report(path)
     report["clips"] = section
-    path.write_text(json.dumps(_no_nan(report), indent=1, default=str) + "\n")
+    write_text_atomic(path, json.dumps(_no_nan(report), indent=1, default=str) + "\n")
     if "configs" in report:
         text = markdown(report)
     else:
         text = "\n".join(["# DeepPhoto benchmark", "", *clips_markdown(section)])
-    (out / "report.md").write_text(text)
+    write_text_atomic(out / "report.md", text)
     return [path, out / "report.md"]
+
+
+def earlier_report(path: Path) -> dict:
+    """The report ``bench`` wrote at ``path``, for ``bench --clips`` to add its section to; an empty
+    one where there is none, or where the file is no report (not JSON, or not the speed benchmark's:
+    after minutes of measuring, a traceback lost every number)."""
+    try:
+        report = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(report, dict) or not isinstance(report.get("configs", []), list):
+        return {}
+    return report
 
 
 def _no_nan(value: object) -> object:

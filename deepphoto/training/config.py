@@ -163,6 +163,9 @@ class StyleTrainConfig:
             raise DeepPhotoError(f"--crop {self.crop}: must be a multiple of 8")
         _weights_there(self.init)
         _checkpoint_there(self.resume)
+        if self.teacher is not None and not Path(self.teacher).is_dir():
+            # said so, not 'run paint-teacher': it paints into the cache, never into another --teacher
+            raise DeepPhotoError(f"{self.teacher}: --teacher folder not found (leave it out for the paintings cache)")
         if self.distill and self.temporal_weight and self.crop <= 16:  # its shifted copies lose 8 px a side
             raise DeepPhotoError(
                 f"--crop {self.crop}: the temporal term needs a crop above 16 (or --temporal-weight 0)"

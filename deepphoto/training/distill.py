@@ -219,6 +219,7 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
 
     log = open(config.out / "log.jsonl", "a")
     t0, n0, sums = time.time(), step, {}
+    summed = 0  # steps in ``sums`` (fewer than ``every`` at the end, or after a resume off a logged step)
     net.train()
     while step < config.steps:
         rng = np.random.default_rng([config.seed, step])  # by step: a resumed run draws the same
@@ -234,13 +235,13 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
         step += 1
         for k, v in parts.items():
             sums[k] = sums.get(k, 0.0) + v
+        summed += 1
         every = min(10, config.steps)
         if step % every == 0 or step == config.steps:
-            count = step % every or every
-            means = {k: v / count for k, v in sums.items()}
+            means = {k: v / summed for k, v in sums.items()}
             lr = round(opt.param_groups[0]["lr"], 7)
             checkpoints.log_progress(log, step, config.steps, means, (t0, n0), lr=lr)
-            sums = {}
+            sums, summed = {}, 0
         if step % config.save_every == 0 or step == config.steps:
             checkpoints.save(ckpt, net, opt, step, styles=styles, mode="distill", **shape_of(net))
             checkpoints.keep_last(ckpt, step, config.keep_last)

@@ -81,6 +81,7 @@ def train(config: StyleTrainConfig) -> Path:
     log = open(config.out / "log.jsonl", "a")
     t0, n0 = time.time(), step
     sums: dict[str, float] = {}
+    summed = 0  # steps in ``sums``: 10 between logs, fewer at the end or after a resume off a tenth step
     while step < config.steps:
         x = random_crops(content, config.batch, config.crop, rng).to(device)
         idx = torch.from_numpy(rng.integers(0, len(STYLE_SOURCES), config.batch)).to(device)
@@ -122,9 +123,10 @@ def train(config: StyleTrainConfig) -> Path:
             ("temporal", l_temporal),
         ):
             sums[k] = sums.get(k, 0.0) + float(v.detach())
+        summed += 1
         if step % 10 == 0 or step == config.steps:
-            checkpoints.log_progress(log, step, config.steps, {k: v / 10 for k, v in sums.items()}, (t0, n0))
-            sums = {}
+            checkpoints.log_progress(log, step, config.steps, {k: v / summed for k, v in sums.items()}, (t0, n0))
+            sums, summed = {}, 0
         if step % config.save_every == 0 or step == config.steps:
             checkpoints.save(ckpt, net, opt, step)
     log.close()

@@ -246,6 +246,12 @@ class ChunkSink(Sink):
     def close(self) -> Path | None:
         return self.file.close()
 
+    def abort(self) -> None:
+        """After a failed write (a full disk): the file given up, not finalised. Closing it flushed
+        the encoder into the container the failed write left behind, and FFmpeg crashed the worker
+        (a segmentation fault): the batch said 'worker lost' three times, not that the disk is full."""
+        self.file.abort()
+
 
 def render_chunk(
     pipe: Pipeline,

@@ -41,6 +41,7 @@ from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
+from deepphoto.stream.loop import progress_shown
 from deepphoto.stream.output_safety import cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
 
@@ -260,7 +261,8 @@ class BatchRunner:
         self.work.mkdir(parents=True, exist_ok=True)
         self._check_workers(ready)
         total = sum(st.estimate for st in self.states.values())
-        self.bar = tqdm(total=total, unit="frame", disable=not self.options.progress, dynamic_ncols=True)
+        shown = progress_shown(self.options.progress)  # not into a log file: one line a redraw
+        self.bar = tqdm(total=total, unit="frame", disable=not shown, dynamic_ncols=True)
         self.bar.set_description("batch")
 
     def _collect_usage(self) -> None:

@@ -73,6 +73,18 @@ class RunSummary:
         return state + ", ".join(parts) + where + died
 
 
+def progress_shown(progress: bool) -> bool:
+    """Whether a progress bar is drawn: asked for (no ``--quiet``) and standard error a terminal.
+    Into a file or a pipe (``2> run.log``, a service's journal, CI) the bar's carriage returns made
+    one line of every redraw, and its block characters garbage in the log."""
+    if not progress:
+        return False
+    try:
+        return bool(sys.stderr is not None and sys.stderr.isatty())
+    except (AttributeError, ValueError, OSError):  # a stream without a descriptor, or closed
+        return False
+
+
 def stamped(frames: Iterable[Frame]) -> Iterator[Frame]:
     """The frames, each marked with the moment it arrived (for latency)."""
     for frame in frames:
@@ -109,7 +121,7 @@ def run_stream(
     outq = FrameQueue(4, drop_oldest=False)
     summary = RunSummary(path=None)
     latency: deque[float] = deque(maxlen=5000)
-    bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress_shown(progress), dynamic_ncols=True)
 
     def write() -> None:
         while (item := outq.get()) is not END:

@@ -71,3 +71,13 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DEEPPHOTO_DATA_DIR", str(folder))
     monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path / "cache"))
     return folder
+
+
+@pytest.fixture
+def one_thread():
+    """PyTorch on one thread for the test (tiny tensors: one is fastest, and the machine may be shared)."""
+    torch = pytest.importorskip("torch", reason="needs PyTorch (the train extra)")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

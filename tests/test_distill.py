@@ -42,15 +42,6 @@ def vgg():
     return load_vgg19(FEATURE_LAYERS[-1])
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny tensors: one thread is fastest, and the machine may be shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_paired_crop_takes_the_same_window_of_both():
     rng = np.random.default_rng(0)
     content = rng.integers(0, 256, (30, 50, 3), dtype=np.uint8)

@@ -42,14 +42,6 @@ def one_error(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
 
 
 @pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
 def losses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every training step's loss, as the loop's ``loss.backward()`` sees it."""
     seen: list[float] = []

@@ -13,6 +13,7 @@ their pipeline here::
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -285,18 +286,8 @@ class Pipeline:
         self._check_open()
         frame = checked_frame(frame)
         p = self.processor
-        if not photo:
-            with p.lock:
-                return p.person_alpha(frame)
-        with p.lock:
-            p.reset()
-            smooth, p.smoother.smooth = p.smoother.smooth, 0.0
-            try:
-                with p.photo_mode():
-                    return p.person_alpha(frame)
-            finally:
-                p.smoother.smooth = smooth
-                p.reset()
+        with p.lock, p.photo_mode() if photo else nullcontext():
+            return p.person_alpha(frame)
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 
@@ -325,20 +316,17 @@ class Pipeline:
         p = self.processor
         self.person_share = None
         with p.lock:
-            p.reset()
-            smooth, looks, index = p.smoother.smooth, p.looks, p.look_index
-            p.smoother.smooth = 0.0
+            looks, index = p.looks, p.look_index
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
             p.kept, p.own_alpha = kept, alpha
             try:
                 with p.photo_mode():
                     out = p(image)
-                self.person_share = _composited_share(p.person_share(), p.last_alpha)
+                    self.person_share = _composited_share(p.person_share(), p.last_alpha)
                 return out
             finally:
-                p.smoother.smooth, p.looks, p.look_index, p.kept, p.own_alpha = smooth, looks, index, None, None
-                p.reset()
+                p.looks, p.look_index, p.kept, p.own_alpha = looks, index, None, None
 
     def describe(self) -> str:
         return f"{self.processor.look.name} on the {self.processor.region}"

@@ -114,15 +114,19 @@ class FrameProcessor:
 
     @contextmanager
     def photo_mode(self) -> Iterator[None]:
-        """Frames taken as photos meanwhile: segmented window by window from a photo's aspect,
-        painted with the person filled in, their mask refined by their colours (``max_aspect``,
-        ``fill_person``, ``colour_guide``); a stream's after."""
-        before = self.max_aspect, self.fill_person, self.colour_guide
+        """Frames taken as photos meanwhile, each on its own: the stream forgotten before and after,
+        no smoothing with earlier frames, segmented window by window from a photo's aspect, painted
+        with the person filled in, their mask refined by their colours (``max_aspect``,
+        ``fill_person``, ``colour_guide``); a stream's after (the caller holds ``lock``)."""
+        before = self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth
+        self.reset()
         self.max_aspect, self.fill_person, self.colour_guide = PHOTO_MAX_ASPECT, True, True
+        self.smoother.smooth = 0.0
         try:
             yield
         finally:
-            self.max_aspect, self.fill_person, self.colour_guide = before
+            self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth = before
+            self.reset()
 
     def person_share(self) -> float | None:
         """The share of the last segmented frame taken as person (its network-size mask above the

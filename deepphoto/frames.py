@@ -24,12 +24,13 @@ from deepphoto.image_header import (
     tiff_tag,
 )
 
-# OpenCV's own warnings on an odd or damaged file ("[ WARN:0@2.7] global grfmt_png.cpp:793
-# readFromStreamOrBuffer PNG input buffer is incomplete", libtiff's about extra samples) came out
-# on stderr before DeepPhoto's one line about the same file; its errors still show, and a level
+# OpenCV's own warnings and errors on an odd or damaged file ("[ WARN:0@2.7] global grfmt_png.cpp:793
+# readFromStreamOrBuffer PNG input buffer is incomplete", libtiff's about extra samples, six
+# "[ERROR:0@0.6] ... TIFF_Error" lines of a TIFF cut off) came out on stderr before DeepPhoto's one
+# line about the same file (a decoder's failure is told by what it returns, or a cv2.error); a level
 # set in OPENCV_LOG_LEVEL is left as it is.
 if "OPENCV_LOG_LEVEL" not in os.environ:
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -236,9 +237,9 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
         decoded = decode_photo(data)
     except cv2.error:  # OpenCV's own limits (a header that lied about its size), a decoder's failure
         raise DeepPhotoError(f"{path}: cannot be decoded (damaged, or too large for OpenCV)") from None
-    if decoded is None and (partial := decode_cut_jpeg(data)) is not None:
-        say("the file ends early (cut off); what it holds is used, the rest grey")
-        decoded = partial, None
+    if decoded is None and (partial := decode_cut(data)) is not None:
+        say(cut_note(data, "; "))
+        decoded = partial
     if decoded is None:
         if is_heic(data):
             raise heic_error(path)
@@ -270,11 +271,15 @@ def more_than_one(data: np.ndarray) -> str:
     return ""
 
 
-def decode_cut_jpeg(data: np.ndarray) -> np.ndarray | None:
-    """A JPEG that ends early (a copy or upload cut off: often only its last two bytes are missing,
-    which OpenCV 5 refuses while viewers show the photo whole) decoded as far as it goes, upright
-    and in sRGB, the rest grey; None for anything else."""
-    if bytes(data[:3]) != b"\xff\xd8\xff":
+def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """A JPEG, PNG, BMP or TIFF that ends early (a copy or download cut off: often only its last
+    bytes are missing, a JPEG's end marker or a PNG's end chunk, which OpenCV 5 refuses while viewers
+    show the photo whole) decoded as far as it goes, as ``decode_photo`` gives it (upright, in sRGB,
+    alpha or None, transparent pixels on white), the rest blank (a JPEG's grey); None for anything
+    else: a PNG, BMP or TIFF whole but damaged inside, or whose header claims more than it holds, is
+    not read as one cut off."""
+    jpeg = bytes(data[:3]) == b"\xff\xd8\xff"
+    if not (jpeg or png_is_cut(data) or _bmp_is_cut(data) or bytes(data[:4]) in _TIFF_MAGIC):
         return None
     from PIL import ImageFile, ImageOps
 
@@ -282,12 +287,65 @@ def decode_cut_jpeg(data: np.ndarray) -> np.ndarray | None:
         before, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
         try:
             with pillow().open(io.BytesIO(data.tobytes())) as image:
-                rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
-        except Exception:  # noqa: BLE001 - too little of it, or not a JPEG after all
+                if bytes(data[:4]) in _TIFF_MAGIC and not _tiff_is_cut(image, len(data)):
+                    return None
+                image = ImageOps.exif_transpose(image)
+                if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey: its top 8 bits
+                    grey = (np.asarray(image, np.uint32) >> 8).clip(0, 255).astype(np.uint8)
+                    rgb, alpha = np.dstack([grey, grey, grey]), None
+                elif image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+                    rgba = np.asarray(image.convert("RGBA"))
+                    rgb, alpha = rgba[..., :3], np.ascontiguousarray(rgba[..., 3])
+                else:
+                    rgb, alpha = np.asarray(image.convert("RGB")), None
+        except Exception:  # noqa: BLE001 - too little of it, or not such a file after all
             return None
         finally:
             ImageFile.LOAD_TRUNCATED_IMAGES = before
-    return to_srgb(np.ascontiguousarray(rgb[..., ::-1]), embedded_profile(data))
+    if not jpeg and not rgb.any() and (alpha is None or not alpha.any()):  # cut before its picture: nothing of it
+        return None
+    colour = to_srgb(np.ascontiguousarray(rgb[..., ::-1]), embedded_profile(data))
+    if alpha is None or alpha.min() == 255:
+        return colour, None
+    return on_white(colour, alpha), alpha
+
+
+def _bmp_is_cut(data: np.ndarray) -> bool:
+    """Whether a BMP is shorter than its header's file size says."""
+    return bytes(data[:2]) == b"BM" and len(data) >= 6 and int.from_bytes(bytes(data[2:6]), "little") > len(data)
+
+
+def _tiff_is_cut(image: object, size: int) -> bool:
+    """Whether a TIFF (opened by Pillow, not decoded) stores a strip or tile of its first picture
+    past its ``size`` bytes."""
+    tags = getattr(image, "tag_v2", {})
+    ends = []
+    for offsets, counts in ((273, 279), (324, 325)):  # strips, tiles
+        starts, lengths = tags.get(offsets), tags.get(counts)
+        if starts is not None and lengths is not None:
+            starts = starts if isinstance(starts, tuple) else (starts,)
+            lengths = lengths if isinstance(lengths, tuple) else (lengths,)
+            ends += [int(o) + int(n) for o, n in zip(starts, lengths, strict=False)]
+    return bool(ends) and max(ends) > size
+
+
+def cut_note(data: np.ndarray, joint: str) -> str:
+    """What a user is told of a file ``decode_cut`` read (``joint`` between its two parts)."""
+    rest = "grey" if bytes(data[:3]) == b"\xff\xd8\xff" else "blank"
+    return f"the file ends early (cut off){joint}what it holds is used, the rest {rest}"
+
+
+def png_is_cut(data: np.ndarray) -> bool:
+    """Whether a PNG ends before its end chunk (IEND): a download or copy cut off. Told by its
+    chunks, before decoding: libpng writes its own line on stderr of a PNG cut off."""
+    if bytes(data[:8]) != b"\x89PNG\r\n\x1a\n":
+        return False
+    at = 8
+    while at + 8 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        if bytes(data[at + 4 : at + 8]) == b"IEND":
+            return False
+        at += 12 + int.from_bytes(bytes(data[at : at + 4]), "big")
+    return True
 
 
 _CUT_JPEG_LOCK = threading.Lock()
@@ -340,7 +398,7 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     """The image file's bytes ``data`` as (BGR uint8 upright as its EXIF orientation says, in sRGB
     where it embeds another colour profile, alpha uint8 or None), transparent pixels on white; None
     if they are not a readable image."""
-    decoded = _decode_stored(data, flags)
+    decoded = None if png_is_cut(data) else _decode_stored(data, flags)  # a cut PNG: decode_cut reads it
     if decoded is None:
         return None
     return to_srgb(decoded[0], embedded_profile(data)), decoded[1]

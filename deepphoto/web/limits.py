@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import decode_cut_jpeg, decode_photo, more_than_one
+from deepphoto.frames import cut_note, decode_cut, decode_photo, more_than_one
 from deepphoto.image_header import DamagedHeader, image_size
 from deepphoto.stream.animation import data_has_frames
 from deepphoto.web.errors import WebError
@@ -72,7 +72,7 @@ def decode_upload(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The upload as (BGR uint8, transparent pixels on white; its alpha, uint8, or None when it has
     none), or a one-line ``WebError``: 413 too large (bytes, or pixels as its header states them,
-    checked before decoding), 415 not an image, 422 damaged; a JPEG cut off is read as far as it
+    checked before decoding), 415 not an image, 422 damaged; a file cut off is read as far as it
     goes, as ``deepphoto edit`` reads it. What ``edit`` would warn of (a file cut off, a TIFF of
     several pages of which the first is used) is added to ``notes``."""
     if len(data) > limits.max_bytes:
@@ -92,10 +92,10 @@ def decode_upload(
         decoded = decode_photo(raw, cv2.IMREAD_COLOR)  # EXIF orientation applied
     except cv2.error:  # a decoder's failure: the file is damaged
         decoded = None
-    if decoded is None and (cut := decode_cut_jpeg(raw)) is not None:  # a JPEG cut off: as far as it goes
-        decoded = cut, None
+    if decoded is None and (cut := decode_cut(raw)) is not None:  # a file cut off: as far as it goes
+        decoded = cut
         if notes is not None:
-            notes.append("the file ends early (cut off): what it holds is used, the rest grey")
+            notes.append(cut_note(raw, ": "))
     if decoded is None:
         raise WebError(422, f"{what}: not a readable {kind} image (damaged?)")
     image, alpha = decoded  # transparent pixels on white, not the colours stored under them

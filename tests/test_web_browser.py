@@ -145,7 +145,7 @@ def test_upload_style_download_gives_a_painted_full_size_image(page, tmp_path):
         page.click("#download")
     target = tmp_path / download.value.suggested_filename
     download.value.save_as(target)
-    assert target.name == "deepphoto-scream.jpg"
+    assert target.name == "me-scream.jpg"  # named after the photo
     result = cv2.imread(str(target))
     assert result.shape == original.shape  # full size, not the preview
     assert np.abs(result.astype(int) - original).mean() > 8  # painted
@@ -214,7 +214,7 @@ def test_best_quality_paints_with_progress_and_downloads(page, tmp_path):
         page.click("#best-text a")
     target = tmp_path / download.value.suggested_filename
     download.value.save_as(target)
-    assert target.name.startswith("deepphoto-best.")
+    assert target.name.startswith("me-best.")
     result = cv2.imread(str(target))
     assert result.shape == original.shape  # the optimised 256 px picture, brought to full size
     assert np.abs(result.astype(int) - original).mean() > 8  # painted

@@ -122,8 +122,10 @@ async function setPhoto(file) {
     const item = await uploadFile("photo", file);
     if (ticket !== studio.photoTicket) return; // a photo chosen later replaced this one
     if (studio.photo && studio.photo.url) URL.revokeObjectURL(studio.photo.url);
-    studio.photo = { ...item, url: URL.createObjectURL(file) };
+    studio.photo = { ...item, url: URL.createObjectURL(file), name: stemOf(file) };
     $("before").src = studio.photo.url;
+    // the painting of the photo before is not shown over this one while its own is made
+    $("after").hidden = true;
     $("compare").classList.remove("empty");
     $("download").disabled = false;
     // one best-quality job at a time: one still running (of the photo before) keeps its progress,
@@ -146,17 +148,23 @@ async function render() {
   studio.rendering = true;
   studio.dirty = false;
   const started = performance.now();
+  const photo = studio.photo;
+  // a slow server: say what is being made, not what was shown before (the picture stays until it comes)
+  $("photo-status").textContent = `Making the preview: ${describeLook()}…`;
   try {
-    const reply = await api("/api/render", { json: { photo: studio.photo.id, size: "preview", view: studio.view, ...lookValues() } });
+    const reply = await api("/api/render", { json: { photo: photo.id, size: "preview", view: studio.view, ...lookValues() } });
     const blob = await reply.blob();
+    if (studio.photo !== photo) { studio.dirty = true; return; } // another photo was chosen meanwhile: made next
     const old = $("after").src;
     $("after").src = URL.createObjectURL(blob);
+    $("after").hidden = false;
     if (old.startsWith("blob:")) URL.revokeObjectURL(old);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     studio.lastRender = { size: reply.headers.get("X-Image-Size"), seconds };
     $("photo-status").textContent = `${describeLook()} — preview ${studio.lastRender.size} in ${seconds} s; the download is ${studio.photo.width}x${studio.photo.height}.${notesOf(studio.photo)}${noteOf(reply)}`;
     $("compare").classList.toggle("mask", studio.view === "mask");
   } catch (e) {
+    if (studio.photo === photo) $("photo-status").textContent = "";
     showError(e);
   } finally {
     studio.rendering = false;
@@ -228,6 +236,20 @@ function buildGallery(styles) {
   if (styles.length) chooseStyle(styles[0].name);
 }
 
+// The name of the photo's file without its extension ("" for a photo taken with the camera): the
+// downloads are named after it, in any script, so that two photos' downloads are not told apart by (1).
+function stemOf(file) {
+  const name = (file && typeof file.name === "string" ? file.name : "").replace(/[\\/:*?"<>|\x00-\x1f]/g, "_").trim();
+  const dot = name.lastIndexOf(".");
+  return [...(dot > 0 ? name.slice(0, dot) : name)].slice(0, 100).join("").trim();
+}
+
+// A download's name: the photo's own name (else "deepphoto") and what was made of it.
+function downloadName(what, blob) {
+  const stem = studio.photo && studio.photo.name ? studio.photo.name : "deepphoto";
+  return `${stem}-${what}.${blob.type === "image/png" ? "png" : "jpg"}`;
+}
+
 async function download(url, name) {
   const a = document.createElement("a");
   a.href = url;
@@ -246,10 +268,9 @@ async function downloadFull() {
   try {
     const reply = await api("/api/render", { json: { photo: studio.photo.id, size: "full", ...lookValues() } });
     const blob = await reply.blob();
-    const ext = blob.type === "image/png" ? "png" : "jpg";
     const url = URL.createObjectURL(blob);
     studio.lastDownload = { size: reply.headers.get("X-Image-Size"), bytes: blob.size, type: blob.type };
-    await download(url, `deepphoto-${studio.look.painting ? "painting" : studio.look.effect || studio.look.style || "photo"}.${ext}`);
+    await download(url, downloadName(studio.look.painting ? "painting" : studio.look.effect || studio.look.style || "photo", blob));
     setTimeout(() => URL.revokeObjectURL(url), 60000);
     $("photo-status").textContent = `Downloaded ${studio.lastDownload.size} (${(blob.size / 1e6).toFixed(1)} MB).${noteOf(reply)}`;
   } catch (e) {
@@ -266,7 +287,7 @@ async function bestStart() {
   clearError();
   try {
     const reply = await api("/api/jobs", { json: { photo: studio.photo.id, size: Number($("best-size").value), ...lookValues() } });
-    studio.job = { ...(await reply.json()), photo: studio.photo.id };
+    studio.job = { ...(await reply.json()), photo: studio.photo.id, name: studio.photo.name };
     $("best-start").disabled = true;
     $("best-cancel").hidden = false;
     $("best-progress").hidden = false;
@@ -283,7 +304,7 @@ async function bestPoll() {
   try {
     const state = await (await api(`/api/jobs/${job.id}`, { method: "GET" })).json();
     if (studio.job !== job) return; // the page was given a new session meanwhile
-    studio.job = { ...state, photo: job.photo };
+    studio.job = { ...state, photo: job.photo, name: job.name };
     $("best-progress").value = state.progress;
     $("best-text").textContent = `${state.state}: ${Math.round(state.progress * 100)}% (${state.done}/${state.total} steps, ${state.seconds} s)`;
     if (state.state === "queued" || state.state === "running") { setTimeout(bestPoll, 700); return; }
@@ -295,6 +316,7 @@ async function bestPoll() {
       const samePhoto = studio.photo !== null && studio.photo.id === job.photo;
       if (samePhoto) { // not onto another photo chosen while it ran
         $("after").src = url;
+        $("after").hidden = false;
         studio.view = "result";
         $("show-mask").setAttribute("aria-pressed", "false");
         $("compare").classList.remove("mask");
@@ -303,7 +325,7 @@ async function bestPoll() {
       $("best-text").textContent = `Best quality done in ${state.seconds} s (full size${samePhoto ? "" : ", of the photo before"}). ${note}`;
       const link = document.createElement("a");
       link.href = url;
-      link.download = `deepphoto-best.${blob.type === "image/png" ? "png" : "jpg"}`;
+      link.download = `${job.name || "deepphoto"}-best.${blob.type === "image/png" ? "png" : "jpg"}`;
       link.textContent = "Download it";
       $("best-text").append(link);
     } else if (state.state === "failed") {

@@ -1,0 +1,115 @@
+"""DeepPhoto Studio as a demanding new user meets it (hunt 29, studio).
+
+- On a slow server, a second photo showed the first photo's painting stretched over its right half
+  (and "Reading the photo…") until its own preview came; a new look showed the old one's name. The
+  page now says what it is making, and shows no painting of another photo.
+- Every download was named "deepphoto-<style>.jpg", whatever the photo: the photo's own name (in any
+  script) now comes first, as in "Émile 写真-scream.jpg".
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+
+from studio_page import chromium, studio_page  # noqa: E402
+
+from deepphoto.web.app import StudioConfig  # noqa: E402
+
+WAIT = 180_000  # ms: the test machines are shared and slow
+
+
+def photo(width: int, height: int, seed: int) -> np.ndarray:
+    """A wall and a figure: something for the segmenter and the painting to work on."""
+    image = np.random.default_rng(seed).integers(90, 160, (height, width, 3), dtype=np.uint8)
+    cv2.circle(image, (width // 2, height // 3), min(width, height) // 7, (140, 170, 220), -1)
+    cv2.ellipse(image, (width // 2, height), (width // 4, height // 2), 0, 0, 360, (60, 40, 120), -1)
+    return image
+
+
+def jpeg(image: np.ndarray, orientation: int = 1) -> bytes:
+    """``image`` as a JPEG stored as it is, with an EXIF orientation tag."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).save(out, "JPEG", quality=92, exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def studio():
+    pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
+    from deepphoto.web.server import BackgroundServer
+
+    with BackgroundServer(StudioConfig(warm=False)) as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser, studio):
+    with studio_page(browser, studio.url, wait=WAIT, accept_downloads=True) as page:
+        yield page
+
+
+def choose(page, name: str, data: bytes) -> None:
+    page.set_input_files("#photo-file", files=[{"name": name, "mimeType": "image/jpeg", "buffer": data}])
+
+
+def test_a_slow_server_shows_what_it_is_making_and_no_painting_of_the_photo_before(page, studio):
+    choose(page, "first.jpg", jpeg(photo(320, 240, 1)))
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview 320x240')")
+    photos = studio.app.state.studio.photos
+    render, gate = photos.render, threading.Event()
+
+    def slow(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        gate.wait(120)
+        return render(*args, **kwargs)
+
+    photos.render = slow
+    try:
+        choose(page, "second.jpg", jpeg(photo(200, 300, 2)))
+        page.wait_for_function("(window.studio.photo || {}).width === 200")
+        assert page.is_hidden("#after")  # not the first photo's painting, stretched over this one
+        assert page.inner_text("#photo-status").startswith("Making the preview")
+        gate.set()
+        page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview 200x300')")
+        assert page.is_visible("#after")
+
+        gate.clear()
+        page.click('#gallery button[data-style="wave"]')
+        page.wait_for_function("document.getElementById('photo-status').textContent.includes('Great Wave')")
+        assert page.inner_text("#photo-status").startswith("Making the preview: The Great Wave")
+    finally:
+        gate.set()
+        photos.render = render
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview 200x300')")
+
+
+def test_the_download_is_named_after_the_photo_full_size_and_upright(page, tmp_path):
+    upright = photo(240, 360, 3)
+    stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)  # orientation 6: turned a quarter right to show
+    choose(page, "Émile 写真.jpg", jpeg(stored, orientation=6))
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+    page.click('#gallery button[data-style="scream"]')
+    page.wait_for_function("document.getElementById('photo-status').textContent.includes('The Scream')")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "Émile 写真-scream.jpg"
+    target = tmp_path / "out.jpg"
+    download.value.save_as(target)
+    result = cv2.imread(str(target))
+    assert result.shape == upright.shape  # full size, upright

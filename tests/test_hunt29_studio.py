@@ -5,6 +5,9 @@
   page now says what it is making, and shows no painting of another photo.
 - Every download was named "deepphoto-<style>.jpg", whatever the photo: the photo's own name (in any
   script) now comes first, as in "Émile 写真-scream.jpg".
+- serve --host 127.0.0.2 (or ::1 written out) gave no token, being this computer only, and did not
+  check host names either, being no "127.0.0.1": open to DNS rebinding. Every loopback address is
+  now checked as 127.0.0.1 is; and http://[::1]/ (no port) is taken as the local name it is.
 """
 
 from __future__ import annotations
@@ -113,3 +116,31 @@ def test_the_download_is_named_after_the_photo_full_size_and_upright(page, tmp_p
     download.value.save_as(target)
     result = cv2.imread(str(target))
     assert result.shape == upright.shape  # full size, upright
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "0:0:0:0:0:0:0:1"])
+def test_every_loopback_address_refuses_other_host_names(host):
+    """serve on any address of this computer gives no token (it is no network address), so the
+    host names are checked there as on 127.0.0.1: a page of another site whose name was rebound to
+    127.0.0.2 reached the studio, camera runs and all."""
+    pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
+    from fastapi.testclient import TestClient
+    from test_web_api import one_line_error
+
+    from deepphoto.web.app import create_app
+
+    shown = f"[{host}]" if ":" in host else host
+    with TestClient(create_app(StudioConfig(warm=False, host=host)), base_url=f"http://{shown}:8000") as c:
+        assert c.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).status_code == 200
+        rebound = c.post("/api/hello", headers={"X-DeepPhoto-Client": "new", "Host": "attacker.example:8000"})
+        assert "refused" in one_line_error(rebound, 403)
+
+
+def test_a_bracketed_address_without_a_port_is_a_local_host_name():
+    pytest.importorskip("httpx2", reason="FastAPI's test client needs httpx2 (the dev extra)")
+    from fastapi.testclient import TestClient
+
+    from deepphoto.web.app import create_app
+
+    with TestClient(create_app(StudioConfig(warm=False)), base_url="http://127.0.0.1") as c:
+        assert c.get("/", headers={"Host": "[::1]"}).status_code == 200  # http://[::1]/ on port 80

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import shutil
 import sys
 import tempfile
@@ -44,6 +45,18 @@ from deepphoto.web.store import UPLOAD_KINDS, Clients, Uploads
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only: a loopback name or address (127.0.0.2 and ::1 too)."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 TOKEN_COOKIE = "deepphoto_token"
 JSON_LIMIT = UploadLimits(max_bytes=256 * 1024)  # settings, offers: small
 PAGE_HEADERS = {
@@ -113,6 +126,13 @@ class Studio:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port: 'localhost:8000' -> 'localhost', '[::1]' -> '::1'."""
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0]
+
+
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(str(message).split())}, status_code=status)
 
@@ -132,7 +152,11 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 def create_app(config: StudioConfig | None = None) -> FastAPI:
     config = config or StudioConfig()
-    loopback = config.host in LOOPBACK_NAMES
+    # no token on this computer's own addresses (serve gives none): host names checked instead, on
+    # every loopback address (127.0.0.2 as much as 127.0.0.1: a page of another site rebinding a
+    # name of its own to one reaches it as well)
+    loopback = is_loopback(config.host)
+    local_names = (*LOOPBACK_NAMES, config.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202 (FastAPI's lifespan protocol)
@@ -157,8 +181,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
-        if loopback and host not in LOOPBACK_NAMES:
+        host = host_name(request.headers.get("host") or "")
+        if loopback and host not in local_names:
             return error(403, f"host {host!r} refused: open the studio as http://127.0.0.1 or http://localhost")
         set_cookie = False
         if config.token:

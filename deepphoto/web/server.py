@@ -5,7 +5,6 @@ and closes its jobs, sessions and runs on the way out)."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import secrets
 import signal
@@ -17,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.web.app import LOOPBACK_NAMES, StudioConfig, create_app
+from deepphoto.web.app import StudioConfig, create_app, is_loopback
 
 SHUTDOWN_GRACE_S = 3.0  # a request still open at a stop (an upload a client never finishes) is cut after this
 
@@ -28,15 +27,6 @@ class QuietShutdown(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         return not isinstance(exc, asyncio.CancelledError) and "graceful shutdown" not in record.getMessage()
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -32,6 +32,7 @@ from test_web_api import hello, one_line_error, png_claiming  # noqa: E402
 from deepphoto.errors import DeepPhotoError  # noqa: E402
 from deepphoto.web import jobs  # noqa: E402
 from deepphoto.web.app import StudioConfig, create_app  # noqa: E402
+from deepphoto.web.limits import UploadLimits  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
 CHROMIUM = Path(os.environ.get("DEEPPHOTO_CHROMIUM", "/usr/bin/chromium"))
@@ -225,11 +226,13 @@ def test_the_optimiser_refuses_a_painting_too_thin_in_one_line():
 
 
 def test_too_large_says_by_how_much():
-    with TestClient(create_app(StudioConfig(warm=False)), base_url=LOCAL) as c:
+    limits = UploadLimits(max_pixels=24_000_000)
+    with TestClient(create_app(StudioConfig(warm=False, limits=limits)), base_url=LOCAL) as c:
         h = hello(c)
         message = one_line_error(c.post("/api/uploads/photo", content=png_claiming(6001, 4000), headers=h), 413)
         assert message == (
-            "photo of 6001x4000 pixels (24.004 megapixels) is too large (at most 25 MB and 24 megapixels)"
+            "photo of 6001x4000 pixels (24.004 megapixels) is too large (at most 25 MB and 24 megapixels: "
+            "'deepphoto serve --max-megapixels N' takes more)"
         )
         message = one_line_error(c.post("/api/uploads/photo", content=png_claiming(12001, 100), headers=h), 413)
         assert message == "photo of 12001x100 pixels is too large (a side of at most 12000 pixels)"

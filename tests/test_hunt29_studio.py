@@ -8,6 +8,8 @@
 - serve --host 127.0.0.2 (or ::1 written out) gave no token, being this computer only, and did not
   check host names either, being no "127.0.0.1": open to DNS rebinding. Every loopback address is
   now checked as 127.0.0.1 is; and http://[::1]/ (no port) is taken as the local name it is.
+- A phone's "24 MP" photo (5712x4284, 24.5 megapixels) was refused as too large: the default limit is
+  now 50 megapixels (48-50 MP phones too), and the refusal names --max-megapixels.
 """
 
 from __future__ import annotations
@@ -144,3 +146,17 @@ def test_a_bracketed_address_without_a_port_is_a_local_host_name():
 
     with TestClient(create_app(StudioConfig(warm=False)), base_url="http://127.0.0.1") as c:
         assert c.get("/", headers={"Host": "[::1]"}).status_code == 200  # http://[::1]/ on port 80
+
+
+def test_a_phones_24_megapixel_photo_is_taken():
+    """A phone's "24 MP" photo is 5712x4284 (24.5 megapixels): it was refused as too large; past
+    the limit, the message says how to raise it."""
+    from test_web_api import png_claiming
+
+    from deepphoto.web.errors import WebError
+    from deepphoto.web.limits import UploadLimits, decode_upload
+
+    ok, data = cv2.imencode(".jpg", np.full((4284, 5712, 3), 128, np.uint8))
+    assert decode_upload(data.tobytes(), UploadLimits())[0].shape == (4284, 5712, 3)
+    with pytest.raises(WebError, match="--max-megapixels N' takes more"):
+        decode_upload(png_claiming(9000, 6000), UploadLimits())

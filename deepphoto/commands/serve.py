@@ -27,8 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-megapixels",
         type=count("--max-megapixels", 1, 144),
-        default=24,
-        help="largest upload in megapixels, read from the file's header before decoding (default 24)",
+        default=50,
+        help="largest upload in megapixels, read from the file's header before decoding (default 50)",
     )
     p.add_argument("--max-live", type=count("--max-live", 0, 16), default=2, help="live sessions at once (default 2)")
     p.add_argument(

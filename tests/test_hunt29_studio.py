@@ -10,6 +10,8 @@
   now checked as 127.0.0.1 is; and http://[::1]/ (no port) is taken as the local name it is.
 - A phone's "24 MP" photo (5712x4284, 24.5 megapixels) was refused as too large: the default limit is
   now 50 megapixels (48-50 MP phones too), and the refusal names --max-megapixels.
+- On a phone the photo sat below every control (1,000 pixels down): choosing a photo or a look
+  changed nothing on the screen. The photo is now above the controls and stays in view over them.
 """
 
 from __future__ import annotations
@@ -160,3 +162,22 @@ def test_a_phones_24_megapixel_photo_is_taken():
     assert decode_upload(data.tobytes(), UploadLimits())[0].shape == (4284, 5712, 3)
     with pytest.raises(WebError, match="--max-megapixels N' takes more"):
         decode_upload(png_claiming(9000, 6000), UploadLimits())
+
+
+def test_on_a_phone_the_photo_is_in_view_as_it_is_chosen_and_styled(browser, studio):
+    """On a phone the photo came below every control: choosing one, or a look, changed nothing on
+    the screen. It is now above them and stays in view as they scroll."""
+    phone = {"width": 390, "height": 844, "is_mobile": True, "has_touch": True}
+    with studio_page(browser, studio.url, wait=WAIT, **phone) as page:
+        choose(page, "me.jpg", jpeg(photo(320, 240, 4)))
+        page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+        in_view = (
+            "el => { const r = el.getBoundingClientRect(); "
+            "return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; }"
+        )
+        page.wait_for_function("document.getElementById('before').complete")
+        assert page.eval_on_selector("#compare", in_view)
+        page.eval_on_selector("#download", "el => el.scrollIntoView({block: 'end'})")
+        assert page.eval_on_selector("#download", in_view)
+        assert page.eval_on_selector("#compare", in_view)  # the picture stays in view over the controls
+        assert page.eval_on_selector("#photo-status", in_view)

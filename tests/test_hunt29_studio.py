@@ -2,7 +2,7 @@
 
 - On a slow server, a second photo showed the first photo's painting stretched over its right half
   (and "Reading the photo…") until its own preview came; a new look showed the old one's name. The
-  page now says what it is making, and shows no painting of another photo.
+  page now says what it is painting, and shows no painting of another photo.
 - Every download was named "deepphoto-<style>.jpg", whatever the photo: the photo's own name (in any
   script) now comes first, as in "Émile 写真-scream.jpg".
 - serve --host 127.0.0.2 (or ::1 written out) gave no token, being this computer only, and did not
@@ -91,15 +91,16 @@ def test_a_slow_server_shows_what_it_is_making_and_no_painting_of_the_photo_befo
         choose(page, "second.jpg", jpeg(photo(200, 300, 2)))
         page.wait_for_function("(window.studio.photo || {}).width === 200")
         assert page.is_hidden("#after")  # not the first photo's painting, stretched over this one
-        assert page.inner_text("#photo-status").startswith("Making the preview")
+        assert page.inner_text("#photo-status") == "Painting…"  # not "Reading the photo…"
         gate.set()
         page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview 200x300')")
         assert page.is_visible("#after")
 
         gate.clear()
         page.click('#gallery button[data-style="wave"]')
+        assert page.inner_text("#photo-status") == "Painting…"  # not the look before's name, as if done
+        gate.set()
         page.wait_for_function("document.getElementById('photo-status').textContent.includes('Great Wave')")
-        assert page.inner_text("#photo-status").startswith("Making the preview: The Great Wave")
     finally:
         gate.set()
         photos.render = render

@@ -150,7 +150,7 @@ async function render() {
   const started = performance.now();
   const photo = studio.photo;
   // a slow server: say what is being made, not what was shown before (the picture stays until it comes)
-  $("photo-status").textContent = `Making the preview: ${describeLook()}…`;
+  $("photo-status").textContent = studio.view === "mask" ? "Finding the person…" : "Painting…";
   try {
     const reply = await api("/api/render", { json: { photo: photo.id, size: "preview", view: studio.view, ...lookValues() } });
     const blob = await reply.blob();

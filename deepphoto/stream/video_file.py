@@ -175,10 +175,12 @@ class OnwardClock:
         self.shift = 0
         self.pending: int | None = None  # the shift a clock that started again would need
         self.last: int | None = None
+        self.back: int | None = None  # how far the last one went back (ticks; None: it did not, or far)
 
     def __call__(self, ts: int, step: int) -> int:
         """Where ``ts`` goes; ``step``: ticks of one frame or packet."""
         at = ts + self.shift
+        self.back = None
         if self.last is None or at > self.last:
             self.pending = None
         elif self.last - at > self.far:
@@ -189,7 +191,7 @@ class OnwardClock:
                 self.pending = self.last + step - ts
                 at = self.last + max(1, step)
         else:
-            self.pending = None
+            self.pending, self.back = None, self.last - at
             at = self.last + 1
         self.last = at
         return at
@@ -724,6 +726,7 @@ def _remux(
             clock: OnwardClock | None = None  # the audio goes onward where the video was made to
             move = round((video_move if order == 0 else -origin) / stream.time_base) if stream.time_base else 0
             primer: av.Packet | None = None  # the last audio packet wholly before 0
+            lasted = 0  # the audio packet before: its duration (ticks)
             for pkt in container.demux(stream):
                 if pkt.size == 0:  # the flush packet at the end of a stream: no data
                     continue
@@ -732,6 +735,12 @@ def _remux(
                 if order == 1 and stamp is not None and pkt.time_base is not None:
                     clock = clock or OnwardClock(round(1 / pkt.time_base))
                     moved += clock(stamp, pkt.duration or 1) - stamp
+                    if clock.back is not None and (clock.back > 0 or lasted > 1):
+                        # sound already heard (recordings joined with an overlap, a repeated packet):
+                        # left out; put a tick after the one before, the container had two at once
+                        clock.last -= 1
+                        continue
+                    lasted = pkt.duration or 0
                 if moved and stamp is not None:
                     pkt.dts = None if pkt.dts is None else pkt.dts + moved
                     pkt.pts = None if pkt.pts is None else pkt.pts + moved

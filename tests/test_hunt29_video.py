@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
-from media import ts_part
+from media import encode_into, grey_frame, ts_part
 
 WHOLE_GREY = ["--effect", "grey", "--region", "whole"]
 
@@ -33,3 +35,55 @@ def test_recordings_joined_with_a_little_overlap_keep_their_sound_as_it_is(capsy
     assert "re-encoded" not in result.err and "not copied" not in result.err, result.err
     dts = audio_dts(out)
     assert len(dts) > 50 and all(b > a for a, b in zip(dts, dts[1:]))  # each packet after the one before
+
+
+def two_languages(path: Path, default: int) -> Path:
+    """A film as a user has one: a picture and two sound tracks, English (440 Hz) and French
+    (880 Hz), track ``default`` (0 or 1) flagged as the one to play."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        tracks = []
+        for i, language in enumerate(("eng", "fra")):
+            a = out.add_stream("aac", rate=48000)
+            a.layout = "mono"
+            a.metadata["language"] = language
+            a.disposition = av.stream.Disposition.default if i == default else av.stream.Disposition(0)
+            tracks.append(a)
+        encode_into(out, v, (grey_frame((48, 64), 10 * i, i) for i in range(25)))
+        for i, a in enumerate(tracks):
+            t = np.arange(48000) / 48000
+            tone = (0.3 * np.sin(2 * np.pi * 440 * (i + 1) * t)).astype(np.float32)
+
+            def blocks(tone: np.ndarray = tone) -> Iterator[av.AudioFrame]:
+                for start in range(0, 48000, 1024):
+                    frame = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+                    frame.sample_rate, frame.pts = 48000, start
+                    yield frame
+
+            encode_into(out, a, blocks())
+    return path
+
+
+def pitch(path: Path) -> float:
+    """The main frequency of the output's sound (Hz)."""
+    with av.open(str(path)) as c:
+        samples = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=0)])
+        rate = c.streams.audio[0].sample_rate
+    n = rate // 2
+    spectrum = np.abs(np.fft.rfft(samples[:n]))
+    return float(np.argmax(spectrum) * rate / n)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_film_with_two_sound_tracks_keeps_the_one_players_play_with_its_language(capsys, tmp_path, suffix):
+    """The first sound track was copied whatever the file said to play (the French film came out
+    in English), without its language, and the other track was dropped without a word."""
+    source = two_languages(tmp_path / "film.mkv", default=1)
+    out = tmp_path / f"out{suffix}"
+    result = cli(capsys, "run", source, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1 and c.streams.audio[0].metadata.get("language") == "fra"
+    assert pitch(out) == pytest.approx(880, abs=10)
+    assert "1 more audio track (eng) left out" in result.err

@@ -630,17 +630,21 @@ def remux_with_audio(
     header, or at its end: a channel layout an MP4 cannot name) is ``AudioNotStorable`` with
     FFmpeg's reason. The sound is copied, but where an MP4 or MOV cannot store it (Opus in a MOV,
     Vorbis from a WebM), or an MP4 stores it so that players cannot play it (PCM), it is encoded
-    again as AAC; returned: what was done then ('opus audio re-encoded as AAC ...'), else ''."""
+    again as AAC; returned: what was done then ('opus audio re-encoded as AAC ...') and the tracks
+    left out (``left_out_tracks``), else ''."""
+    left = left_out_tracks(audio_src)
     if fmt not in ("mp4", "mov"):
         _refused_or_done(video, audio_src, out, fmt, video_from, False)
-        return ""
+        return left
     as_aac = _refused_or_done(video, audio_src, out, fmt, video_from, False)
     if as_aac is None:  # refused as it is: AAC, or AudioNotStorable
         _refused_or_done(video, audio_src, out, fmt, video_from, True)
-        return f"{audio_codec(audio_src)} re-encoded as AAC (a .{fmt} file cannot store it)"
-    if not as_aac:
-        return ""
-    return f"{audio_codec(audio_src)} re-encoded as AAC (browsers and many players cannot play it in a .{fmt} file)"
+        done = f"{audio_codec(audio_src)} re-encoded as AAC (a .{fmt} file cannot store it)"
+    elif as_aac:
+        done = f"{audio_codec(audio_src)} re-encoded as AAC (browsers and many players cannot play it in a .{fmt} file)"
+    else:
+        done = ""
+    return "; ".join(note for note in (done, left) if note)
 
 
 def _refused_or_done(
@@ -677,7 +681,7 @@ def _remux(
     video_from: Fraction | None = None,
     as_aac: bool = False,
 ) -> bool:
-    """Every video packet of ``video`` plus the source's first audio stream, up to the video's end;
+    """Every video packet of ``video`` plus the source's sound (``sound_stream``), up to the video's end;
     whether the sound was encoded as AAC (``as_aac``, or sound an MP4 would hold unplayable).
 
     ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
@@ -696,7 +700,7 @@ def _remux(
         open_input(audio_src, is_url(audio_src)) as ain,  # a file on a web server is read again
         av.open(str(out), "w", format=fmt, options=muxer_options(fmt)) as dst,
     ):
-        vsrc, asrc = vin.streams.video[0], ain.streams.audio[0]
+        vsrc, asrc = vin.streams.video[0], sound_stream(ain)
         # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
@@ -705,6 +709,9 @@ def _remux(
         aout = aac_stream(dst, asrc, named) if re_encode else dst.add_stream_from_template(asrc)
         if named and fmt != "matroska" and not re_encode:
             aout.codec_context.layout = named  # MP4 and MOV refuse channels without a layout
+        for key in ("language", "title"):  # what a player's menu names the track by
+            if asrc.metadata.get(key):
+                aout.metadata[key] = asrc.metadata[key]
         dst.start_encoding()  # the header: where a container refuses the audio's codec
         first, end = video_span(video)
         if video_from is None:  # the source's timeline, but a start before 0 (moved to 0 by the sink)
@@ -903,13 +910,46 @@ def audio_codec(source: Path | str) -> str:
     """The source's first audio stream in words ('opus audio'; 'its audio' if it cannot be read)."""
     try:
         with open_input(source, is_url(source)) as c:
-            stream = c.streams.audio[0]
+            stream = sound_stream(c)
             name = stream.codec_context.name
             layout = stream.codec_context.layout.name if stream.codec_context.layout else ""
-    except (av.error.FFmpegError, OSError, IndexError):
+    except (av.error.FFmpegError, OSError, AttributeError):
         return "its audio"
     layout = "1 channel" if layout == "1 channels" else layout  # FFmpeg's name for one channel without a layout
     return f"{name} audio" + (f" ({layout})" if layout else "")
+
+
+def sound_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream | None:
+    """The sound a player plays of a file with several tracks (a film in two languages): the first
+    track flagged as the default, else the first; None without sound."""
+    audio = container.streams.audio
+    for stream in audio:
+        if stream.disposition & av.stream.Disposition.default:
+            return stream
+    return audio[0] if audio else None
+
+
+def left_out_tracks(source: Path | str) -> str:
+    """What of ``source`` an output does not carry beside its picture and one sound track, in words
+    ('1 more audio track (eng) and 2 subtitle tracks left out'); '' for nothing (or unreadable, or a
+    file on a server: not asked for again)."""
+    if is_url(source):
+        return ""
+    try:
+        with open_input(source, is_url(source)) as c:
+            kept = sound_stream(c)
+            others = [s.metadata.get("language") or "" for s in c.streams.audio if s is not kept]
+            subtitles = len(c.streams.subtitles)
+    except (av.error.FFmpegError, OSError):
+        return ""
+    said = []
+    if others:
+        languages = sorted({lang for lang in others if lang and lang != "und"})
+        named = f" ({', '.join(languages)})" if languages else ""
+        said.append(f"{len(others)} more audio track{'s' if len(others) > 1 else ''}{named}")
+    if subtitles:
+        said.append(f"{subtitles} subtitle track{'s' if subtitles > 1 else ''}")
+    return f"{' and '.join(said)} left out (one sound track is copied)" if said else ""
 
 
 def video_span(path: Path) -> tuple[Fraction | None, Fraction | None]:

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
-from media import encode_into, grey_frame, ts_part
+from media import encode_into, grey_frame, make_clip, probe, ts_part
 
 WHOLE_GREY = ["--effect", "grey", "--region", "whole"]
 
@@ -87,3 +87,23 @@ def test_a_film_with_two_sound_tracks_keeps_the_one_players_play_with_its_langua
         assert len(c.streams.audio) == 1 and c.streams.audio[0].metadata.get("language") == "fra"
     assert pitch(out) == pytest.approx(880, abs=10)
     assert "1 more audio track (eng) left out" in result.err
+
+
+@pytest.mark.parametrize("name", ["clip.jpg", "clip.PNG", "clip.webp"])
+def test_a_video_named_as_a_photo_is_played_as_the_video_it_is(capsys, tmp_path, name):
+    """A clip saved under a photo's name (a messenger's download, a renamed file) was refused as
+    'not a readable image', though FFmpeg reads it by its content, as players do."""
+    source = make_clip(tmp_path / "clip.mp4", frames=10, audio=True)
+    misnamed = source.rename(tmp_path / name)
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", misnamed, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert f"{misnamed}: is a video (mov,mp4" in result.err and "read as a video" in result.err
+    assert probe(out)["frames"] == 10 and probe(out)["audio"]
+
+
+def test_a_damaged_photo_is_still_said_to_be_one(capsys, tmp_path):
+    damaged = tmp_path / "photo.jpg"
+    damaged.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    result = cli(capsys, "run", damaged, tmp_path / "out.png", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 2 and "not a readable image" in result.err, result.err

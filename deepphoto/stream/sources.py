@@ -31,7 +31,7 @@ from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
-from deepphoto.stream.video_file import SourceFrame, VideoFileSource
+from deepphoto.stream.video_file import SourceFrame, VideoFileSource, video_by_content
 
 
 class Source:
@@ -369,7 +369,16 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             print(f"deepphoto: warning: {left_out(path, others)}", file=sys.stderr)
         return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
     if path.suffix.lower() in PHOTO_INPUT_SUFFIXES:
-        read_image_alpha(path, warn=lambda _: None)  # fail now, with the reason, not mid-run (it warns then)
+        try:
+            read_image_alpha(path, warn=lambda _: None)  # fail now, with the reason, not mid-run (it warns then)
+        except DeepPhotoError:
+            container = video_by_content(path)  # a clip saved under a photo's name: played, as players do
+            if container is None:
+                raise
+            print(
+                f"deepphoto: warning: {path}: is a video ({container}), not an image; read as a video", file=sys.stderr
+            )
+            return FileVideo(path)
         return AnimatedImage(path) if animation.is_animation(path) else ImageFiles([path])
     check_not_heic(path)  # FFmpeg would read an iPhone photo as a video of its first tile
     return FileVideo(path)

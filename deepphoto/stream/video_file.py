@@ -606,6 +606,20 @@ def alpha_decoder(stream: av.video.stream.VideoStream, path: Path | str) -> av.c
     return decoder
 
 
+def video_by_content(path: Path) -> str | None:
+    """FFmpeg's name for the container ``path`` is by its content ('mov,mp4,m4a,3gp,3g2,mj2') where
+    it holds a moving picture, not a still image that FFmpeg reads as a video of one frame (a JPEG,
+    a PNG); None for anything else, or a file FFmpeg cannot read."""
+    try:
+        with open_input(path, False) as c:
+            name = c.format.name
+            if name == "image2" or name.endswith("_pipe") or moving_picture(c) is None:
+                return None
+            return name
+    except (av.error.FFmpegError, OSError):
+        return None
+
+
 def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
     """A container to read; over the network with timeouts (5 s a read, 10 s to open), so a server
     that stops answering ends the read instead of hanging it."""

@@ -107,3 +107,19 @@ def test_a_damaged_photo_is_still_said_to_be_one(capsys, tmp_path):
     damaged.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
     result = cli(capsys, "run", damaged, tmp_path / "out.png", *RUN_FAST, *WHOLE_GREY)
     assert result.status == 2 and "not a readable image" in result.err, result.err
+
+
+@pytest.mark.parametrize("name", ["out.webp", "out.png"])
+def test_a_clip_into_one_image_says_only_its_last_frame_is_there(capsys, tmp_path, name):
+    """'run clip.mp4 out.webp' wrote a still of the clip's last frame, and said '10 frames ... ->
+    out.webp' as if they were all in it."""
+    source = make_clip(tmp_path / "clip.mp4", frames=10)
+    result = cli(capsys, "run", source, tmp_path / name, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert "the last of 10 frames" in result.err and "out.mp4" in result.err, result.err
+
+
+def test_one_photo_into_one_image_has_no_such_warning(capsys, tmp_path):
+    source = make_clip(tmp_path / "one.mp4", frames=1)
+    result = cli(capsys, "run", source, tmp_path / "out.png", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0 and "warning" not in result.err, result.err

@@ -154,20 +154,31 @@ def write_image_atomic(
 
 
 class ImageSink(Sink):
-    """One image file: each frame replaces it, so it holds the last frame once closed."""
+    """One image file: each frame replaces it, so it holds the last frame once closed (a camera's
+    snapshot). ``live``: the frames come from a camera or stream; from a file of several frames, a
+    warning says that only the last one is kept."""
 
-    def __init__(self, path: Path, overwrite: bool) -> None:
+    def __init__(self, path: Path, overwrite: bool, live: bool = False) -> None:
         check_output_file(path, overwrite)
-        self.path, self.overwrite = path, overwrite
+        self.path, self.overwrite, self.live = path, overwrite, live
         self.last: np.ndarray | None = None
+        self.frames = 0
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
         self.last = image
+        self.frames += 1
 
     def close(self) -> Path | None:
         if self.last is None:
             return None
         write_image_atomic(self.path, self.last, self.overwrite)
+        if self.frames > 1 and not self.live:  # 'run clip.mp4 out.webp' asked for the clip, not a still
+            print(
+                f"deepphoto: warning: {self.path}: an image holds one picture: the last of {self.frames} frames "
+                f"(for them all, write a video, {self.path.with_suffix('.mp4').name}, or a folder, "
+                f"{self.path.with_suffix('')}/)",
+                file=sys.stderr,
+            )
         return self.path
 
     def abort(self) -> None:
@@ -428,5 +439,5 @@ def open_sink(
     if kind == "video":
         return VideoSink(Path(uri), fps, time_base, audio_from, overwrite, live)
     if kind == "image":
-        return ImageSink(Path(uri), overwrite)
+        return ImageSink(Path(uri), overwrite, live)
     return FolderSink(Path(uri), overwrite)

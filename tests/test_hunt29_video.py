@@ -123,3 +123,37 @@ def test_one_photo_into_one_image_has_no_such_warning(capsys, tmp_path):
     source = make_clip(tmp_path / "one.mp4", frames=1)
     result = cli(capsys, "run", source, tmp_path / "out.png", *RUN_FAST, *WHOLE_GREY)
     assert result.status == 0 and "warning" not in result.err, result.err
+
+
+def test_an_avi_cut_short_says_so(capsys, tmp_path):
+    """An AVI cut in half (a download or copy that stopped) has no index at its end: FFmpeg gave its
+    length as what it found, so the run said nothing of the half that was missing. Its header's
+    frame count is the whole."""
+    whole = tmp_path / "whole.avi"
+    with av.open(str(whole), "w") as out:
+        v = out.add_stream("mjpeg", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuvj420p"
+        a = out.add_stream("pcm_s16le", rate=8000)
+        a.layout = "mono"
+        for i in range(40):  # a frame, then its sound, as a camera writes them
+            image = np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuvj420p")
+            frame.pts = i
+            for packet in v.encode(frame):
+                out.mux(packet)
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 320), np.int16), format="s16", layout="mono")
+            sound.sample_rate, sound.pts = 8000, 320 * i
+            for packet in a.encode(sound):
+                out.mux(packet)
+        for stream in (v, a):
+            for packet in stream.encode():
+                out.mux(packet)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", cut, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert "decoding stopped at" in result.err and "of 1.60 s" in result.err, result.err
+    assert 10 < probe(out)["frames"] < 30
+    result = cli(capsys, "run", whole, tmp_path / "whole.mp4", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0 and "warning" not in result.err, result.err

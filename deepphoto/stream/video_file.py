@@ -987,11 +987,16 @@ def declared_duration(
     """The video's duration in seconds as the file declares it (None when it does not), how far
     short of it an intact file may end, and whether it may be where the video ends counted from 0
     rather than its length from its own start. The video stream's own duration (MP4) is its exact
-    length. The DURATION tag Matroska writers add is exact too, but FFmpeg's is the track's end from
-    0 (mkvmerge's its length); a container's duration may include a longer audio track, and may be
-    its end from 0 (Matroska, MP4) or its length (MPEG-TS)."""
+    length (an AVI's: its header's frame count). The DURATION tag Matroska writers add is exact
+    too, but FFmpeg's is the track's end from 0 (mkvmerge's its length); a container's duration may
+    include a longer audio track, and may be its end from 0 (Matroska, MP4) or its length (MPEG-TS)."""
     if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base), 0.0, False
+        length = stream.duration
+        if "avi" in container.format.name.split(",") and stream.frames > length:
+            # an AVI cut short has no index at its end: FFmpeg's duration is what a scan of it found,
+            # where its header counts the frames of the whole (one tick each)
+            length = stream.frames
+        return float(length * stream.time_base), 0.0, False
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
     if tag:
         try:

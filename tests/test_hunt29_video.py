@@ -157,3 +157,16 @@ def test_an_avi_cut_short_says_so(capsys, tmp_path):
     assert 10 < probe(out)["frames"] < 30
     result = cli(capsys, "run", whole, tmp_path / "whole.mp4", *RUN_FAST, *WHOLE_GREY)
     assert result.status == 0 and "warning" not in result.err, result.err
+
+
+def test_an_mp4_cut_before_its_index_says_why_it_cannot_be_read(capsys, tmp_path):
+    """A phone's recording cut short (the battery died, a copy stopped) keeps its index at the end:
+    without it nothing can be read, and the error said only 'Invalid data found when processing
+    input'."""
+    whole = make_clip(tmp_path / "whole.mp4", frames=20)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = cli(capsys, "run", cut, tmp_path / "out.mp4", *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 2 and len(result.errors) == 1, result.err
+    assert "no index ('moov' box)" in result.err and "cut short" in result.err, result.err
+    assert not (tmp_path / "out.mp4").exists()

@@ -210,6 +210,12 @@ class VideoFileSource:
         try:
             self.container = open_input(path, network)
         except (av.error.FFmpegError, OSError) as exc:
+            if not network and mp4_without_index(Path(path)):
+                raise DeepPhotoError(
+                    f"{path}: an MP4 or MOV with no index ('moov' box), which its writer puts at the end: "
+                    "the file is cut short (a recording that was stopped before it was finished, a copy or "
+                    "download that stopped), and FFmpeg cannot read it without one"
+                ) from None
             raise DeepPhotoError(f"{path}: not a readable video ({getattr(exc, 'strerror', None) or exc})") from None
         stream = moving_picture(self.container)
         if stream is None:
@@ -618,6 +624,33 @@ def video_by_content(path: Path) -> str | None:
             return name
     except (av.error.FFmpegError, OSError):
         return None
+
+
+def mp4_without_index(path: Path) -> bool:
+    """Whether ``path`` is an MP4 or MOV (its first box 'ftyp') whose top-level boxes, as far as the
+    file goes, hold no 'moov' (the index of its samples); False for any other file."""
+    try:
+        with open(path, "rb") as f:
+            at, end, first = 0, path.stat().st_size, True
+            while at + 8 <= end:
+                f.seek(at)
+                head = f.read(16)
+                size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if first and kind != b"ftyp":
+                    return False
+                if kind == b"moov":
+                    return False
+                first = False
+                if size == 1 and len(head) == 16:  # a 64-bit size follows
+                    size = int.from_bytes(head[8:16], "big")
+                elif size == 0:  # to the end of the file
+                    size = end - at
+                if size < 8:
+                    return True  # a damaged box: no index reached
+                at += size
+            return not first
+    except OSError:
+        return False
 
 
 def open_input(path: Path | str, network: bool) -> av.container.InputContainer:

@@ -170,3 +170,42 @@ def test_an_mp4_cut_before_its_index_says_why_it_cannot_be_read(capsys, tmp_path
     assert result.status == 2 and len(result.errors) == 1, result.err
     assert "no index ('moov' box)" in result.err and "cut short" in result.err, result.err
     assert not (tmp_path / "out.mp4").exists()
+
+
+def camera_clip(path: Path, codec: str) -> Path:
+    """A cheap camera's clip: MJPEG and ``codec`` sound (ADPCM in an AVI, mu-law in a MOV), 8 kHz."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("mjpeg", rate=10)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuvj420p"
+        a = out.add_stream(codec, rate=8000)
+        a.layout = "mono"
+        encode_into(out, v, (grey_frame((48, 64), 20 * i, i).reformat(format="yuvj420p") for i in range(10)))
+        fmt = a.codec_context.format.name
+        block = a.codec_context.frame_size or 800
+        t = np.arange(8000) / 8000
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)[None]
+
+        def blocks() -> Iterator[av.AudioFrame]:
+            for start in range(0, 8000 - block + 1, block):
+                frame = av.AudioFrame.from_ndarray(tone[:, start : start + block], format=fmt, layout="mono")
+                frame.sample_rate, frame.pts = 8000, start
+                yield frame
+
+        encode_into(out, a, blocks())
+    return path
+
+
+@pytest.mark.parametrize(("name", "codec"), [("cam.avi", "adpcm_ima_wav"), ("cam.mov", "pcm_mulaw")])
+def test_a_cameras_sound_that_matroska_cannot_store_is_aac_in_an_mkv(capsys, tmp_path, name, codec):
+    """A cheap camera's ADPCM or mu-law sound into an .mkv was dropped, with 'audio not copied: a
+    .mkv file cannot store adpcm_ima_wav audio ...; a .mkv output takes any audio codec'; an .mp4
+    of the same clip had it, as AAC."""
+    source = camera_clip(tmp_path / name, codec)
+    out = tmp_path / "out.mkv"
+    result = cli(capsys, "run", source, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert f"{codec} audio" in result.err and "re-encoded as AAC (a .mkv file cannot store it)" in result.err
+    assert "not copied" not in result.err, result.err
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
+    assert pitch(out) == pytest.approx(440, abs=10)

@@ -675,20 +675,20 @@ def remux_with_audio(
 ) -> str:
     """``_remux`` with FFmpeg's own error lines caught: a container that refuses the audio (at its
     header, or at its end: a channel layout an MP4 cannot name) is ``AudioNotStorable`` with
-    FFmpeg's reason. The sound is copied, but where an MP4 or MOV cannot store it (Opus in a MOV,
-    Vorbis from a WebM), or an MP4 stores it so that players cannot play it (PCM), it is encoded
-    again as AAC; returned: what was done then ('opus audio re-encoded as AAC ...') and the tracks
-    left out (``left_out_tracks``), else ''."""
+    FFmpeg's reason. The sound is copied, but where the container cannot store it (Opus in a MOV,
+    Vorbis from a WebM in an MP4, a camera's ADPCM or mu-law in Matroska), or an MP4 stores it so
+    that players cannot play it (PCM), it is encoded again as AAC; returned: what was done then
+    ('opus audio re-encoded as AAC ...') and the tracks left out (``left_out_tracks``), else ''."""
     left = left_out_tracks(audio_src)
-    if fmt not in ("mp4", "mov"):
-        _refused_or_done(video, audio_src, out, fmt, video_from, False)
-        return left
+    suffix = "mkv" if fmt == "matroska" else fmt
     as_aac = _refused_or_done(video, audio_src, out, fmt, video_from, False)
     if as_aac is None:  # refused as it is: AAC, or AudioNotStorable
         _refused_or_done(video, audio_src, out, fmt, video_from, True)
-        done = f"{audio_codec(audio_src)} re-encoded as AAC (a .{fmt} file cannot store it)"
+        done = f"{audio_codec(audio_src)} re-encoded as AAC (a .{suffix} file cannot store it)"
     elif as_aac:
-        done = f"{audio_codec(audio_src)} re-encoded as AAC (browsers and many players cannot play it in a .{fmt} file)"
+        done = (
+            f"{audio_codec(audio_src)} re-encoded as AAC (browsers and many players cannot play it in a .{suffix} file)"
+        )
     else:
         done = ""
     return "; ".join(note for note in (done, left) if note)
@@ -697,7 +697,7 @@ def remux_with_audio(
 def _refused_or_done(
     video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None, as_aac: bool
 ) -> bool | None:
-    """``_remux``: whether it encoded the sound as AAC; None where an MP4 or MOV refused the sound as
+    """``_remux``: whether it encoded the sound as AAC; None where the container refused the sound as
     it is (and ``as_aac`` is False: the caller encodes it again), else ``AudioNotStorable``."""
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
@@ -715,7 +715,7 @@ def _refused_or_done(
         reason = str(exc)
     finally:
         av.logging.set_level(level)
-    if not as_aac and fmt in ("mp4", "mov"):
+    if not as_aac:
         return None
     raise AudioNotStorable(reason)
 
@@ -946,9 +946,8 @@ def audio_failure(exc: Exception, source: Path | str, output: Path) -> str:
     the codec a container refused, else the reason (never the hidden temporary file's name)."""
     if isinstance(exc, AudioNotStorable):
         said = f" (FFmpeg: {str(exc).rstrip('.')})" if str(exc) else ""
-        return (
-            f"audio not copied: a {output.suffix} file cannot store {audio_codec(source)}{said}; "
-            "a .mkv output takes any audio codec"
+        return f"audio not copied: a {output.suffix} file cannot store {audio_codec(source)}{said}" + (
+            "; a .mkv output takes any audio codec" if output.suffix.lower() != ".mkv" else ""
         )
     return f"audio not copied from {source} ({getattr(exc, 'strerror', None) or exc})"
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
-from media import encode_into, grey_frame, make_clip, probe, ts_part
+from media import encode_into, grey_frame, make_clip, probe, stream_end, ts_part
 
 WHOLE_GREY = ["--effect", "grey", "--region", "whole"]
 
@@ -209,3 +209,22 @@ def test_a_cameras_sound_that_matroska_cannot_store_is_aac_in_an_mkv(capsys, tmp
     with av.open(str(out)) as c:
         assert c.streams.audio[0].codec_context.name == "aac"
     assert pitch(out) == pytest.approx(440, abs=10)
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.mkv"])
+def test_a_webm_is_written_as_vp9_with_opus_sound(capsys, tmp_path, name):
+    """'run clip.mp4 out.webm' was refused ('unknown output type'): a WebM, what a web page plays,
+    could not be written. It is VP9, its sound copied where WebM holds it (Opus from the .mkv),
+    else encoded as Opus (AAC from the .mp4), and said."""
+    source = make_clip(tmp_path / name, frames=12, audio=True, audio_codec="libopus" if name.endswith("mkv") else "aac")
+    out = tmp_path / "out.webm"
+    result = cli(capsys, "run", source, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert ("aac audio (mono) re-encoded as Opus" in result.err) == name.endswith("mp4"), result.err
+    with av.open(str(out)) as c:
+        assert c.format.name.startswith("matroska")
+        assert c.streams.video[0].codec_context.name == "vp9"
+        assert c.streams.audio[0].codec_context.name == "opus"
+    got = probe(out)
+    assert got["frames"] == 12 and got["fps"] == 25
+    assert stream_end(out, "audio") == pytest.approx(stream_end(out, "video"), abs=0.05)

@@ -137,7 +137,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "output",
         type=named("OUTPUT"),
         metavar="OUTPUT",
-        help="file.mp4|.mkv, image, folder/, vcam://, display://0, null://",
+        help="file.mp4|.mkv|.mov|.webm, image, folder/, vcam://, display://0, null://",
     )
     add_look_arguments(p)
     p.add_argument(

@@ -47,7 +47,8 @@ from deepphoto.frames import letterbox, on_white
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 
-VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+MATROSKA = ("matroska", "webm")  # WebM is Matroska, with VP9 and Opus or Vorbis only
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)  # the output's disk, not the input
 
 # FFmpeg's numbers for colour (AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic)
@@ -383,7 +384,9 @@ class VideoFileSink:
         self.audio_note = ""
 
     def _open(self, width: int, height: int, colour: Colour | None) -> None:
-        if max(width, height) > H264_MAX_SIDE:  # libx264 refuses it: "Generic error in an external library"
+        if (
+            self.format != "webm" and max(width, height) > H264_MAX_SIDE
+        ):  # libx264 refuses it: "Generic error in an external library"
             raise DeepPhotoError(
                 f"{self.path}: an H.264 video holds at most {H264_MAX_SIDE} pixels a side, and the frames are "
                 f"{width}x{height} (write .png, or scale them with --size WxH)"
@@ -394,12 +397,11 @@ class VideoFileSink:
         except (OSError, av.error.FFmpegError) as exc:
             discard(self.tmp)
             raise DeepPhotoError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
-        stream = self.container.add_stream("libx264", rate=self.fps)
+        codec, codec_options = video_encoder(self.format, self.crf)
+        stream = self.container.add_stream(codec, rate=self.fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
-        # mb-tree off: libx264 165 (PyAV's) reads uninitialised memory in its lookahead when on, so that
-        # two encodes of the same frames could differ (a batch against `run`, a rerun against the last)
-        stream.options = {"crf": str(self.crf), "preset": "veryfast", "x264-params": "mbtree=0"}
+        stream.options = codec_options
         if self.time_base:
             stream.codec_context.time_base = self.time_base
         self.colour = out = output_colour(colour, height)
@@ -572,6 +574,17 @@ class VideoFileSink:
         self.close()
 
 
+def video_encoder(fmt: str, crf: int) -> tuple[str, dict[str, str]]:
+    """The encoder a video of container ``fmt`` is written with, and its options, at quality ``crf``
+    (x264's scale): H.264 (libx264), but VP9 in a WebM (which holds nothing else), at its real-time
+    speed, as fast as x264's veryfast here and within 1 dB of it at crf + 10."""
+    if fmt == "webm":
+        return "libvpx-vp9", {"crf": str(crf + 10), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    # mb-tree off: libx264 165 (PyAV's) reads uninitialised memory in its lookahead when on, so that
+    # two encodes of the same frames could differ (a batch against `run`, a rerun against the last)
+    return "libx264", {"crf": str(crf), "preset": "veryfast", "x264-params": "mbtree=0"}
+
+
 def moving_picture(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
     """The first video stream that is not a cover picture (an attached picture: a song's cover art,
     a thumbnail a downloader embeds, a single still that FFmpeg lists as a video stream); None if
@@ -681,14 +694,14 @@ def remux_with_audio(
     ('opus audio re-encoded as AAC ...') and the tracks left out (``left_out_tracks``), else ''."""
     left = left_out_tracks(audio_src)
     suffix = "mkv" if fmt == "matroska" else fmt
+    encoded = "Opus" if fmt == "webm" else "AAC"
     as_aac = _refused_or_done(video, audio_src, out, fmt, video_from, False)
-    if as_aac is None:  # refused as it is: AAC, or AudioNotStorable
+    if as_aac is None:  # refused as it is: AAC (Opus into a WebM), or AudioNotStorable
         _refused_or_done(video, audio_src, out, fmt, video_from, True)
-        done = f"{audio_codec(audio_src)} re-encoded as AAC (a .{suffix} file cannot store it)"
+        done = f"{audio_codec(audio_src)} re-encoded as {encoded} (a .{suffix} file cannot store it)"
     elif as_aac:
-        done = (
-            f"{audio_codec(audio_src)} re-encoded as AAC (browsers and many players cannot play it in a .{suffix} file)"
-        )
+        unplayable = f"browsers and many players cannot play it in a .{suffix} file"
+        done = f"{audio_codec(audio_src)} re-encoded as {encoded} ({unplayable})"
     else:
         done = ""
     return "; ".join(note for note in (done, left) if note)
@@ -753,8 +766,8 @@ def _remux(
         vout = dst.add_stream_from_template(vsrc, **rate)
         named = named_layout(asrc)
         re_encode = as_aac or plays_only_re_encoded(asrc, fmt)
-        aout = aac_stream(dst, asrc, named) if re_encode else dst.add_stream_from_template(asrc)
-        if named and fmt != "matroska" and not re_encode:
+        aout = aac_stream(dst, asrc, named, fmt) if re_encode else dst.add_stream_from_template(asrc)
+        if named and fmt not in MATROSKA and not re_encode:
             aout.codec_context.layout = named  # MP4 and MOV refuse channels without a layout
         for key in ("language", "title"):  # what a player's menu names the track by
             if asrc.metadata.get(key):
@@ -770,7 +783,7 @@ def _remux(
         origin = video_at if audio_at is None else min(video_at, audio_at)
         video_move = Fraction(video_from) - origin  # seconds, on the video's times and the audio's
         stop = None if end is None else float(end + video_move)
-        keeps_before_zero = fmt != "matroska"  # an MP4's edit list hides it; Matroska would move all later
+        keeps_before_zero = fmt not in MATROSKA  # an MP4's edit list hides it; Matroska would move all later
         delay = codec_delay(asrc)
 
         def packets(
@@ -844,12 +857,16 @@ def plays_only_re_encoded(stream: av.audio.stream.AudioStream, fmt: str) -> bool
 
 
 def aac_stream(
-    dst: av.container.OutputContainer, source: av.audio.stream.AudioStream, named: str | None
+    dst: av.container.OutputContainer, source: av.audio.stream.AudioStream, named: str | None, fmt: str = "mp4"
 ) -> av.audio.stream.AudioStream:
     """An AAC stream for ``source``'s sound in ``dst``: its rate where AAC has it (else 48 kHz), its
-    channels, 96 kbit/s a channel (transparent for speech and music)."""
+    channels, 96 kbit/s a channel (transparent for speech and music); in a WebM (``fmt``), which
+    holds no AAC, Opus at 48 kHz."""
     cc = source.codec_context
-    out = dst.add_stream("aac", rate=cc.sample_rate if cc.sample_rate in AAC_RATES else 48000)
+    if fmt == "webm":
+        out = dst.add_stream("libopus", rate=48000)
+    else:
+        out = dst.add_stream("aac", rate=cc.sample_rate if cc.sample_rate in AAC_RATES else 48000)
     layout = named or cc.layout.name
     out.codec_context.layout = layout
     out.codec_context.bit_rate = 96000 * min(cc.layout.nb_channels, 8)
@@ -1127,5 +1144,5 @@ def muxer_options(fmt: str) -> dict[str, str]:
 def container_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in VIDEO_FORMATS:
-        raise DeepPhotoError(f"{path}: unsupported video container {suffix!r} (use .mp4, .mkv or .mov)")
+        raise DeepPhotoError(f"{path}: unsupported video container {suffix!r} (use .mp4, .mkv, .mov or .webm)")
     return VIDEO_FORMATS[suffix]

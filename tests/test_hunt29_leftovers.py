@@ -1,7 +1,13 @@
-"""Hunt 29 (leftovers). Five-point-one AC-3 or E-AC-3 sound (a TV recording's, a film's), which FFmpeg
-decodes as '5.1(side)', went into an MP4 as AAC with a program config element (channel configuration
-0, '6 channels'): Chrome, Firefox and many players refuse it or play it wrong. It is AAC in a
-standard layout now, each channel in its place."""
+"""Hunt 29 (leftovers).
+
+Five-point-one AC-3 or E-AC-3 sound (a TV recording's, a film's), which FFmpeg decodes as '5.1(side)',
+went into an MP4 as AAC with a program config element (channel configuration 0, '6 channels'):
+Chrome, Firefox and many players refuse it or play it wrong. It is AAC in a standard layout now,
+each channel in its place.
+
+`batch FOLDER` left out a folder's texts, documents and hidden files without a word; one line says
+so now. Its progress bar ended short of its total (21/22) where a photo failed or a video gave fewer
+frames than estimated: a finished input counts the frames it made."""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import pytest
 from media import encode_into
 from test_video_inputs_s18 import convert
 
+from deepphoto.batch.inputs import expand_inputs, passed_over_note
 from deepphoto.stream.video_file import aac_layout
 
 
@@ -78,3 +85,71 @@ def test_five_point_one_sound_into_an_mp4_is_standard_aac(tmp_path, codec):
 )
 def test_every_layout_is_encoded_in_one_an_aac_header_names(layout, aac):
     assert aac_layout(av.AudioLayout(layout)) == aac
+
+
+# ---------------------------------------------------------------------- batch
+
+
+def test_files_of_a_folder_that_are_neither_video_nor_photo_are_said(tmp_path):
+    folder = tmp_path / "trip"
+    (folder / "day 2").mkdir(parents=True)
+    for name in ("notes.txt", "day 2/readme.md", ".DS_Store", "Thumbs.db"):
+        (folder / name).write_bytes(b"not media\n")
+    (folder / "day 2" / "b.png").write_bytes(b"1")
+    passed_over: list[Path] = []
+    items, problems = expand_inputs([str(folder)], tmp_path / "out", None, None, passed_over)
+    assert [i.source.name for i in items] == ["b.png"] and problems == []
+    assert sorted(p.name for p in passed_over) == [".DS_Store", "Thumbs.db", "notes.txt", "readme.md"]
+    note = passed_over_note(passed_over, lambda p: str(p.relative_to(tmp_path)))
+    assert note == (
+        "left out 4 files of the input folders, neither video nor photo: "
+        "trip/Thumbs.db, trip/notes.txt, trip/day 2/readme.md and 1 hidden file"
+    )
+    many = [folder / f"n{i}.txt" for i in range(7)]
+    assert passed_over_note(many, lambda p: p.name).endswith(": n0.txt, n1.txt, n2.txt, n3.txt, n4.txt and 2 more")
+
+
+def test_a_batch_says_what_it_left_out_of_a_folder(tmp_path, monkeypatch):
+    """Nothing here needs Ray: the one input, not a video, fails before it starts."""
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    from deepphoto import Settings
+    from deepphoto.batch.runner import BatchOptions, run_batch
+
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    (folder / "broken.mp4").write_bytes(np.random.default_rng(0).bytes(4000))
+    (folder / "notes.txt").write_text("shopping list\n")
+    monkeypatch.chdir(tmp_path)
+    report = run_batch(["trip"], Settings(effect="grey"), BatchOptions(out=tmp_path / "out", progress=False))
+    assert report.count("failed") == 1
+    table = report.table().splitlines()
+    assert table[-2] == "left out 1 file of the input folders, neither video nor photo: trip/notes.txt"
+
+
+def test_the_progress_bar_ends_at_its_total_when_inputs_fail_or_come_short(tmp_path, monkeypatch):
+    """48 inputs, one photo that fails: the bar ended at 47/48. A photo that failed counts nothing,
+    a video that gave fewer frames than planned counts those it gave, and the bar ends at its total."""
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    from tqdm import tqdm
+
+    from deepphoto import Settings
+    from deepphoto.batch import runner as batch_runner
+    from deepphoto.batch.chunks import ChunkResult, VideoPlan, whole_file
+    from deepphoto.batch.inputs import WorkItem
+    from deepphoto.batch.manifest import Manifest
+
+    runner = batch_runner.BatchRunner([], Settings(effect="grey"), batch_runner.BatchOptions(out=tmp_path / "out"))
+    runner.out.mkdir()
+    runner.manifest, runner.work = Manifest(runner.out), tmp_path / "work"
+    runner.digests = {"video": "v", "image": "i"}
+    photo = batch_runner.ItemState(WorkItem(tmp_path / "p.jpg", runner.out / "p.png", "image", 1, 1))
+    video = batch_runner.ItemState(WorkItem(tmp_path / "v.mp4", runner.out / "v.mp4", "video", 1, 1), estimate=10)
+    runner.states = {0: photo, 1: video}
+    runner.bar = tqdm(total=11, disable=True)
+    video.plan = VideoPlan(tmp_path / "v.mp4", 10, Fraction(25), Fraction(1, 25), False, whole_file(10))
+    monkeypatch.setattr(batch_runner, "finish_video", lambda *args: (runner.out / "v.mp4").write_bytes(b"1") and "")
+
+    runner._fail(photo, "p.jpg: not a readable image")  # as a worker's error ends it
+    runner._on_result(batch_runner.Task(1, 0), ChunkResult(0, tmp_path / "c.mp4", 9, 0, 0, 0.1))  # 9 of 10
+    assert runner.outcomes[str(video.item.source)].status == "done"
+    assert (runner.done_frames, runner.bar.total) == (9, 9)  # was 9 of 11

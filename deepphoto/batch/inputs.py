@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.image_header import DamagedHeader, image_size, is_heic
-from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES
+from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES, counted
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -111,11 +111,15 @@ def _walk(
         dirs[:] = keep
 
 
-def _folder_files(folder: Path, out: Path, left_out: list[Path] | None = None) -> list[Path]:
+def _folder_files(
+    folder: Path, out: Path, left_out: list[Path] | None = None, passed_over: list[Path] | None = None
+) -> list[Path]:
     """Video and image files under ``folder``, in name order, through links to folders too; hidden
     files, the output folder and earlier batches' output folders (added to ``left_out``) skipped.
-    A file of another suffix is taken when OpenCV reads it as an image."""
+    A file of another suffix is taken when OpenCV reads it as an image; one that is not (a text, a
+    document, a pipe), or a hidden one, is added to ``passed_over``."""
     left_out = [] if left_out is None else left_out
+    passed_over = [] if passed_over is None else passed_over
     skipped: list[Path] = []  # reached without links too: a link to one is left to its own path
     plain = {here.resolve() for here, _ in _walk(folder, out, skipped)} | {p.resolve() for p in skipped}
     found: list[Path] = []
@@ -123,12 +127,27 @@ def _folder_files(folder: Path, out: Path, left_out: list[Path] | None = None) -
         for name in files:
             p = here / name
             if name.startswith("."):
-                continue
-            if p.exists() and not p.is_file():  # a pipe or a device: opening it would wait forever
-                continue
-            if p.suffix.lower() in PHOTO_SUFFIXES + VIDEO_SUFFIXES or readable_image(p):
+                passed_over.append(p)
+            elif p.exists() and not p.is_file():  # a pipe or a device: opening it would wait forever
+                passed_over.append(p)
+            elif p.suffix.lower() in PHOTO_SUFFIXES + VIDEO_SUFFIXES or readable_image(p):
                 found.append(p)
+            else:
+                passed_over.append(p)
     return found
+
+
+def passed_over_note(passed_over: list[Path], name: Callable[[Path], str], shown: int = 5) -> str:
+    """One line for the files of input folders left out as neither video nor photo: the first
+    ``shown`` names (as ``name`` writes them), how many more, and how many hidden ones."""
+    hidden = [p for p in passed_over if p.name.startswith(".")]
+    seen = [p for p in passed_over if not p.name.startswith(".")]
+    names = ", ".join(name(p) for p in seen[:shown])
+    if len(seen) > shown:
+        names += f" and {len(seen) - shown} more"
+    if hidden:
+        names += f"{' and ' if seen else ''}{counted(len(hidden), 'hidden file')}"
+    return f"left out {counted(len(passed_over), 'file')} of the input folders, neither video nor photo: {names}"
 
 
 def read_list(path: Path) -> list[str]:
@@ -155,13 +174,19 @@ def read_list(path: Path) -> list[str]:
 
 
 def expand_inputs(
-    inputs: list[str], out: Path, recorded: dict[str, str] | None = None, left_out: list[Path] | None = None
+    inputs: list[str],
+    out: Path,
+    recorded: dict[str, str] | None = None,
+    left_out: list[Path] | None = None,
+    passed_over: list[Path] | None = None,
 ) -> tuple[list[WorkItem], list[Problem]]:
     """Work items for ``inputs`` (files, folders, list files), each source once, each output
     unique (a clash gets '-2', '-3' ... in input order). ``recorded``: source -> output of the
     earlier batches into ``out`` (its manifest): a source keeps the name it was given, and a name
     given to another source is never given to this one, whatever this run's inputs. ``left_out``
-    gets the folders inside input folders that were skipped as earlier batches' outputs."""
+    gets the folders inside input folders that were skipped as earlier batches' outputs;
+    ``passed_over`` the files in input folders that are neither video nor photo (a text, a hidden
+    file), each once."""
     out = out.resolve()
     recorded = recorded or {}
     owner = {Path(o): k for k, o in recorded.items()}  # output -> the source an earlier batch wrote it for
@@ -172,7 +197,10 @@ def expand_inputs(
         path = Path(entry).expanduser()
         if path.is_dir():
             skipped: list[Path] = []
-            files = _folder_files(path, out, skipped)
+            neither: list[Path] = []
+            files = _folder_files(path, out, skipped, neither)
+            if passed_over is not None:
+                passed_over.extend(f for f in neither if f not in passed_over)
             if not files:
                 besides = f" besides earlier batches' outputs ({', '.join(map(str, skipped))})" if skipped else ""
                 problems.append(Problem(entry, f"folder holds no video or image files{besides}"))

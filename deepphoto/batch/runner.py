@@ -34,7 +34,7 @@ from deepphoto.batch.cluster import (
     work_folder,
     worker_shape,
 )
-from deepphoto.batch.inputs import WorkItem, expand_inputs
+from deepphoto.batch.inputs import WorkItem, expand_inputs, passed_over_note
 from deepphoto.batch.join import finish_video
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import BatchReport, Outcome
@@ -81,6 +81,7 @@ class ItemState:
     results: dict[int, ChunkResult] = field(default_factory=dict)
     started: float = 0.0
     finished: bool = False
+    done: int = 0  # frames made so far (what the progress bar counts for it once it is finished)
 
 
 @dataclass
@@ -109,6 +110,7 @@ class BatchRunner:
         self.tasks: deque[Task] = deque()
         self.plans: dict[int, Future] = {}
         self.done_frames = 0
+        self.bar: tqdm | None = None
 
     # ------------------------------------------------------------------ before Ray
 
@@ -144,7 +146,8 @@ class BatchRunner:
     def _run(self, started: float) -> BatchReport:
         self.manifest = Manifest(self.out)
         left_out: list[Path] = []
-        items, problems = expand_inputs(self.inputs, self.out, self.manifest.outputs(), left_out)
+        passed_over: list[Path] = []
+        items, problems = expand_inputs(self.inputs, self.out, self.manifest.outputs(), left_out, passed_over)
         if not items:  # nothing to work on at all: a one-line error, not a table
             first = problems[0] if problems else None
             raise DeepPhotoError(f"{first.source}: {first.reason}" if first else "no inputs given")
@@ -152,6 +155,8 @@ class BatchRunner:
         if left_out:
             names = ", ".join(self._name(f) for f in left_out)
             self.report.notes.append(f"left out {names}: an earlier batch's output (holds {MANIFEST_NAME})")
+        if passed_over:  # a stray text or document: said, but never a reason to refuse the batch
+            self.report.notes.append(passed_over_note(passed_over, self._name))
         self.digests = {"video": settings_hash(self.settings), "image": settings_hash(self.photo_settings)}
         clean_stale_work(self.out)
         for i, item in enumerate(items):
@@ -200,6 +205,7 @@ class BatchRunner:
     def _fail(self, st: ItemState, reason: str) -> None:
         st.finished = True
         self.outcomes[st.item.key] = Outcome(self._name(st.item), "failed", reason=reason)
+        self._retotal()
 
     def _stateful_look(self) -> bool:
         """A looping background video cannot start mid-stream as in one run: such videos are not cut."""
@@ -262,8 +268,7 @@ class BatchRunner:
         self._check_workers(ready)
         total = sum(st.estimate for st in self.states.values())
         shown = progress_shown(self.options.progress)  # not into a log file: one line a redraw
-        self.bar = tqdm(total=total, unit="frame", disable=not shown, dynamic_ncols=True)
-        self.bar.set_description("batch")
+        self.bar = tqdm(total=total, desc="batch", unit="frame", disable=not shown, dynamic_ncols=True)
 
     def _collect_usage(self) -> None:
         """The workers' CPU time, asked of those still running (briefly: a stuck one is not waited for)."""
@@ -326,7 +331,12 @@ class BatchRunner:
             self._retotal()
 
     def _retotal(self) -> None:
-        self.bar.total = sum(st.estimate for st in self.states.values() if not st.finished or st.plan is not None)
+        """The bar's total: the frames made of each finished input (a photo or video that failed, one
+        with frames it could not decode), the estimate of the others, so that a batch ends at it."""
+        if self.bar is None:
+            return
+        # none at all (every input failed): kept, as 0 is no total to tqdm ('batch: : 0frame')
+        self.bar.total = sum(st.done if st.finished else st.estimate for st in self.states.values()) or self.bar.total
         self.bar.refresh()
 
     def _path(self, task: Task) -> Path:
@@ -442,12 +452,14 @@ class BatchRunner:
         if task.chunk < 0:
             frames, said = (value, "") if isinstance(value, int) else value  # (1, what edit would warn of)
             self.done_frames += int(frames)
+            st.done += int(frames)
             animation = "an animation: its first frame ('deepphoto run' paints them all)"
             note = "; ".join(n for n in (said, animation if has_frames(st.item.source) else "") if n)
             self._finish(st, task, self._path(task), int(frames), note)
             return
         st.results[task.chunk] = value
         self.done_frames += value.frames
+        st.done += value.frames
         if len(st.results) < len(st.plan.chunks):
             return
         plan = st.plan
@@ -495,6 +507,7 @@ class BatchRunner:
             return
         finally:
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
+            self._retotal()
 
 
 def run_batch(inputs: list[str], settings: Settings, options: BatchOptions) -> BatchReport:

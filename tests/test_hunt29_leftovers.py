@@ -153,3 +153,25 @@ def test_the_progress_bar_ends_at_its_total_when_inputs_fail_or_come_short(tmp_p
     runner._on_result(batch_runner.Task(1, 0), ChunkResult(0, tmp_path / "c.mp4", 9, 0, 0, 0.1))  # 9 of 10
     assert runner.outcomes[str(video.item.source)].status == "done"
     assert (runner.done_frames, runner.bar.total) == (9, 9)  # was 9 of 11
+
+
+# ---------------------------------------------------------------------- developer commands
+
+
+def test_eval_style_with_no_sheet_images_writes_no_sheet(tmp_path, capsys, monkeypatch):
+    """--sheet-images 0 wrote a sheet of its header only (an empty 1150x26 strip) and said 'sheet: PATH'."""
+    import deepphoto.measure.eval_style as measure
+    from deepphoto.commands.cli import main
+
+    asked: dict = {}
+
+    def evaluate(data: Path, **kwargs: object) -> dict:
+        asked.update(kwargs)
+        return {"styles": [], "content_images": 1, "photos": ["a"], "short_side": 32, "optimizer_images": 0}
+
+    monkeypatch.setattr(measure, "evaluate_styles", evaluate)
+    monkeypatch.setattr("deepphoto.commands.eval_style.print_table", lambda summary, baseline: None)
+    sheet = tmp_path / "docs" / "sheet.jpg"
+    assert main(["eval-style", "--data", str(tmp_path), "--sheet", str(sheet), "--sheet-images", "0"]) == 0
+    assert asked["sheet"] is None and not sheet.parent.exists()
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "sheet: none written (--sheet-images 0)"

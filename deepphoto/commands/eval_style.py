@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--sheet-images",
         type=count("--sheet-images", 0, 1000),
         default=2,
-        help="photos in the sheet, from the first: a portrait, then a full figure (0-1000)",
+        help="photos in the sheet, from the first: a portrait, then a full figure (0-1000; 0 writes no sheet)",
     )
     p.add_argument(
         "--optimize-images",
@@ -129,15 +129,17 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.measure.eval_style import evaluate_styles
     from deepphoto.stream.output_safety import check_folder_can_be_made
 
-    check_folder_can_be_made(args.sheet.parent)  # before the minutes of evaluation
-    if args.sheet.is_dir() or args.sheet.suffix.lower() not in IMAGE_SUFFIXES:
-        raise DeepPhotoError(f"{args.sheet}: name the sheet as an image file ({', '.join(IMAGE_SUFFIXES)})")
+    sheet = args.sheet if args.sheet_images else None  # 0: no sheet (it was an empty picture)
+    if sheet is not None:
+        check_folder_can_be_made(sheet.parent)  # before the minutes of evaluation
+        if sheet.is_dir() or sheet.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DeepPhotoError(f"{sheet}: name the sheet as an image file ({', '.join(IMAGE_SUFFIXES)})")
 
     summary = evaluate_styles(
         args.data,
         weights=args.weights,
         baseline=args.baseline,
-        sheet=args.sheet,
+        sheet=sheet,
         size=args.size,
         images=args.images,
         sheet_images=args.sheet_images,
@@ -147,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         classic=args.classic,
     )
     print_table(summary, args.baseline is not None)
-    print(f"sheet: {args.sheet}")
+    print(f"sheet: {sheet}" if sheet is not None else "sheet: none written (--sheet-images 0)")
     if args.json:
         print(json.dumps(json_safe(summary), allow_nan=False))
     return 0

@@ -222,7 +222,7 @@ def evaluate_styles(
         "optimizer_iterations": list(optimize_iterations),
         **network_cost(network, weights, cases, classic),
     }
-    if sheet is not None:
+    if sheet is not None and sheet_rows:  # none asked for (sheet_images 0): no empty picture
         write_sheet(sheet, sheet_rows)
     return summary
 

@@ -7,7 +7,11 @@ each channel in its place.
 
 `batch FOLDER` left out a folder's texts, documents and hidden files without a word; one line says
 so now. Its progress bar ended short of its total (21/22) where a photo failed or a video gave fewer
-frames than estimated: a finished input counts the frames it made."""
+frames than estimated: a finished input counts the frames it made.
+
+`eval-style --sheet-images 0` wrote an empty sheet; it writes none now, and says so. `train-seg` and
+`train-style` runs refused before they start (a --resume of another network, no teacher paintings)
+left an empty --out folder; it is made only once the run starts."""
 
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import SHARED, needs_shared
 from media import encode_into
 from test_video_inputs_s18 import convert
 
 from deepphoto.batch.inputs import expand_inputs, passed_over_note
+from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.video_file import aac_layout
 
 
@@ -175,3 +181,40 @@ def test_eval_style_with_no_sheet_images_writes_no_sheet(tmp_path, capsys, monke
     assert main(["eval-style", "--data", str(tmp_path), "--sheet", str(sheet), "--sheet-images", "0"]) == 0
     assert asked["sheet"] is None and not sheet.parent.exists()
     assert capsys.readouterr().out.strip().splitlines()[-1] == "sheet: none written (--sheet-images 0)"
+
+
+@needs_shared
+def test_train_seg_with_a_resume_of_another_network_leaves_no_folder(tmp_path, capsys):
+    """A --resume refused (another network's checkpoint, a damaged file) left an empty --out behind."""
+    torch = pytest.importorskip("torch", reason="needs PyTorch (the train extra)")
+    from deepphoto.commands.cli import main
+
+    other = tmp_path / "other.pt"
+    torch.save({"step": 5, "model": {"head.weight": torch.zeros(2, 2)}, "optim": {"state": {}}}, other)
+    out = tmp_path / "runs" / "seg"
+    argv = ["train-seg", "--data", str(SHARED), "--out", str(out), "--steps", "1", "--batch", "2"]
+    argv += ["--sizes", "64,96", "--threads", "1", "--resume", str(other)]
+    assert main(argv) == 2
+    assert "does not fit this network or optimiser" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # was an empty runs/seg
+
+
+def test_train_style_refused_leaves_no_folder(tmp_path, capsys):
+    pytest.importorskip("torch", reason="needs PyTorch (the train extra)")
+    from deepphoto.commands.cli import main
+
+    (tmp_path / "paintings").mkdir()
+    out = tmp_path / "runs" / "style"
+    argv = ["train-style", "--distill", "--teacher", str(tmp_path / "paintings"), "--out", str(out)]
+    assert main([*argv, "--steps", "1", "--threads", "1"]) == 2
+    assert "no teacher paintings of" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_folder_that_is_a_file_is_one_line(tmp_path):
+    pytest.importorskip("torch", reason="needs PyTorch (the train extra)")
+    from deepphoto.training import checkpoints
+
+    (tmp_path / "run").write_text("a file")
+    with pytest.raises(DeepPhotoError, match="is a file, not a folder"):
+        checkpoints.prepare_run(tmp_path / "run", 1, 0)

@@ -15,16 +15,28 @@ from typing import TextIO
 import torch
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream.output_safety import discard, temporary_name
+from deepphoto.stream.output_safety import check_folder_can_be_made, discard, temporary_name
 
 
 def prepare_run(out: Path, threads: int, seed: int) -> torch.device:
-    """CUDA when there is a GPU, else the CPU with ``threads`` (0: all cores); seeded; ``out`` made."""
+    """CUDA when there is a GPU, else the CPU with ``threads`` (0: all cores); seeded; ``out``
+    checked (a file, a folder that cannot be made: one line), but not made: ``run_folder`` makes it
+    once the run is sure to start, so a run refused (a --resume of another network, data that
+    does not fit) leaves no empty folder behind."""
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder_can_be_made(out)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def run_folder(out: Path) -> Path:
+    """``out`` made (with its parents) for a run that starts now; a one-line error where it cannot be."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DeepPhotoError(f"{out}: cannot make the run's folder ({exc.strerror or exc})") from None
+    return out
 
 
 def _numpy_scalars() -> list:

@@ -216,6 +216,7 @@ def train_distill(config: StyleTrainConfig, data: PairedCrops | None = None) -> 
     loss_of = DistillLoss(vgg, *weights)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     step = checkpoints.resume(ckpt, net, opt, device, also=config.resume)
+    checkpoints.run_folder(config.out)  # only now: a refused run leaves no empty folder
 
     log = open(config.out / "log.jsonl", "a")
     t0, n0, sums = time.time(), step, {}

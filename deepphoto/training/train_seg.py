@@ -189,6 +189,7 @@ def train(config: SegTrainConfig) -> Path:
 
     ckpt = config.out / "last.pt"
     step = checkpoints.resume(ckpt, net, opt, device, also=config.resume)
+    checkpoints.run_folder(config.out)  # only now: a refused run leaves no empty folder
     start = config.out / START_WEIGHTS
     if step == 0 and not start.exists():  # where the run starts: WiSE-FT averages it with where it ends
         save_weights(net, start, kind="lightnet", config=arch_of(net))

@@ -76,6 +76,7 @@ def train(config: StyleTrainConfig) -> Path:
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     ckpt = config.out / "last.pt"
     step = checkpoints.resume(ckpt, net, opt, device)
+    checkpoints.run_folder(config.out)  # only now: a refused run leaves no empty folder
     rng = np.random.default_rng(config.seed + step)
 
     log = open(config.out / "log.jsonl", "a")

@@ -235,27 +235,28 @@ def test_inputs_folders_lists_clashes_and_the_output_folder(tmp_path):
 
 
 def test_a_name_given_to_one_source_is_never_given_to_another(tmp_path):
-    """a.jpg and a.png in one folder: a.jpg -> a.png, a.png -> a-2.png. A later batch of a.png alone
-    named it a.png, replaced a.jpg's result without --overwrite (the manifest said the folder's
-    batches owned the name), and the next batch of both skipped a.jpg as done."""
+    """a.jpg and a.png in one folder: a.png -> a.png, a.jpg -> a-2.png (the source that keeps its name
+    has it first: hunt 29). A later batch of a.jpg alone named it a.png, replaced a.png's result
+    without --overwrite (the manifest said the folder's batches owned the name), and the next batch
+    of both skipped a.png as done."""
     folder, out = tmp_path / "in", tmp_path / "styled"
     folder.mkdir()
     out.mkdir()
     for name in ("a.jpg", "a.png"):
         (folder / name).write_bytes(name.encode())
     first, _ = expand_inputs([str(folder)], out)
-    assert [i.output.name for i in first] == ["a.png", "a-2.png"]
+    assert [i.output.name for i in first] == ["a-2.png", "a.png"]
     m = Manifest(out)
     for item in first:
         m.claim(item)
         item.output.write_bytes(item.source.name.encode())
         m.record(item, "digest", 1, 0.1)
-    alone, _ = expand_inputs([str(folder / "a.png")], out, Manifest(out).outputs())
+    alone, _ = expand_inputs([str(folder / "a.jpg")], out, Manifest(out).outputs())
     assert [i.output.name for i in alone] == ["a-2.png"]  # its own name from the earlier batch
-    shifted = WorkItem(first[1].source, first[0].output, "image", 1, 1)  # a.png aimed at a.jpg's result
-    assert not m.owns(shifted) and m.owns(first[1])
-    m.claim(shifted)  # with --overwrite: a.jpg's entry goes, its result being replaced
-    assert str(first[0].source) not in m.entries
+    shifted = WorkItem(first[0].source, first[1].output, "image", 1, 1)  # a.jpg aimed at a.png's result
+    assert not m.owns(shifted) and m.owns(first[0])
+    m.claim(shifted)  # with --overwrite: a.png's entry goes, its result being replaced
+    assert str(first[1].source) not in m.entries
 
 
 def test_manifest_done_only_while_source_settings_and_output_hold(tmp_path):

@@ -218,3 +218,26 @@ def test_a_run_folder_that_is_a_file_is_one_line(tmp_path):
     (tmp_path / "run").write_text("a file")
     with pytest.raises(DeepPhotoError, match="is a file, not a folder"):
         checkpoints.prepare_run(tmp_path / "run", 1, 0)
+
+
+def test_the_source_that_keeps_its_name_has_it_and_long_names_fit(tmp_path):
+    """a.avi and a.mp4 made a.mp4 (a.avi's result) and a-2.mp4 (a.mp4's): the output named as a
+    source held another picture. A name of 251 bytes and '.jpg' beside its '.png' made a '-2' name
+    of 257 bytes that failed after the work ('File name too long')."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    long = "é" * 125 + "L"  # 251 bytes
+    for name in ("a.avi", "a.mp4", "b.jpg", "b.PNG", "c.webp", f"{long}.jpg", f"{long}.png", "d.ts"):
+        (folder / name).write_bytes(b"1")
+    (folder / ("t" * 252 + ".ts")).write_bytes(b"1")  # 255 bytes: '.mp4' makes 256
+    items, problems = expand_inputs([str(folder)], tmp_path / "out")
+    assert problems == []
+    named = {i.source.name: i.output.name for i in items}
+    assert named["a.mp4"] == "a.mp4" and named["a.avi"] == "a-2.mp4"
+    assert named["b.PNG"] == "b.png" and named["b.jpg"] == "b-2.png"
+    assert named["c.webp"] == "c.png" and named["d.ts"] == "d.mp4"
+    assert named[f"{long}.png"] == f"{long}.png"
+    assert named[f"{long}.jpg"] == "é" * 124 + "-2.png"  # 254 bytes: the L, and an é cut in two, give way
+    assert named["t" * 252 + ".ts"] == "t" * 251 + ".mp4"
+    assert all(len(n.encode()) <= 255 for n in named.values())
+    assert [i.source.name for i in items] == sorted(named)  # the table keeps the folder's order

@@ -18,6 +18,7 @@ from pathlib import Path
 from deepphoto.errors import DeepPhotoError
 from deepphoto.image_header import DamagedHeader, image_size, is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES, counted
+from deepphoto.stream.output_safety import NAME_MAX
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -75,10 +76,32 @@ def kind_of(path: Path) -> str:
     return "image" if readable_image(path) else "video"
 
 
-def output_name(relative: Path, kind: str) -> Path:
+def output_name(relative: Path, kind: str, n: int = 1) -> Path:
+    """The output's path under ``--out`` for a source at ``relative`` under its input: a photo as
+    PNG, a video in its container where it is one of ``VIDEO_FORMATS``, else MP4; the ``n``-th of one
+    name ``NAME-n``. A name too long for one file name (the source's 255 bytes and '-2', '.ts' made
+    '.mp4') loses the end of its stem, whole characters, rather than fail after all the work."""
     if kind == "image":
-        return relative.with_suffix(".png")
-    return relative if relative.suffix.lower() in VIDEO_FORMATS else relative.with_suffix(".mp4")
+        suffix = ".png"
+    else:
+        suffix = relative.suffix if relative.suffix.lower() in VIDEO_FORMATS else ".mp4"
+    tail = f"-{n}{suffix}" if n > 1 else suffix
+    stem = relative.stem
+    raw, room = os.fsencode(stem), NAME_MAX - len(os.fsencode(tail))
+    if len(raw) > room:
+        cut = raw[:room]
+        try:
+            cut.decode()
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data":  # a character cut in two: its start goes too
+                cut = cut[: exc.start]
+        stem = os.fsdecode(cut)
+    return relative.with_name(stem + tail)
+
+
+def keeps_its_name(relative: Path, kind: str) -> bool:
+    """Whether a source's output has the source's own name (a.png, a.mp4; not a.jpg -> a.png)."""
+    return output_name(relative, kind).name.lower() == relative.name.lower()
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -224,10 +247,9 @@ def expand_inputs(
     for entry in inputs:
         add(entry, False)
 
-    items: list[WorkItem] = []
+    found: list[tuple[Path, Path, str, os.stat_result]] = []  # (source, relative, kind, its stat)
     inside: list[Path] = []
     seen: set[Path] = set()
-    taken: set[Path] = set()
     for source, relative in pairs:
         try:
             source = source.resolve()
@@ -240,22 +262,30 @@ def expand_inputs(
         if source in seen:
             continue
         seen.add(source)
-        kind = kind_of(source)
+        try:
+            st = source.stat()
+        except OSError as exc:
+            problems.append(Problem(str(source), f"cannot be read ({exc.strerror or exc})"))
+            continue
+        found.append((source, relative, kind_of(source), st))
+
+    # names given first to the sources whose output keeps their own name: a.png and a.jpg make
+    # a.png (a.png's) and a-2.png, a.mp4 and a.avi a.mp4 and a-2.mp4 (a.png's result is a.png)
+    outputs: dict[int, Path] = {}
+    taken: set[Path] = set()
+    for i in sorted(range(len(found)), key=lambda i: not keeps_its_name(found[i][1], found[i][2])):
+        source, relative, kind, _ = found[i]
         output = out / output_name(relative, kind)
         before = recorded.get(str(source))
         if before is not None and Path(before).parent == output.parent and Path(before).suffix == output.suffix:
             output = Path(before)  # the name an earlier batch gave this source
         n = 2
         while output in taken or owner.get(output, str(source)) != str(source):  # another source's name
-            output = out / output_name(relative.with_name(f"{relative.stem}-{n}{relative.suffix}"), kind)
+            output = out / output_name(relative, kind, n)
             n += 1
         taken.add(output)
-        try:
-            st = source.stat()
-        except OSError as exc:
-            problems.append(Problem(str(source), f"cannot be read ({exc.strerror or exc})"))
-            continue
-        items.append(WorkItem(source, output, kind, st.st_size, st.st_mtime_ns))
+        outputs[i] = output
+    items = [WorkItem(s, outputs[i], kind, st.st_size, st.st_mtime_ns) for i, (s, _, kind, st) in enumerate(found)]
     if not items and not problems and inside:
         problems.append(Problem(str(out), "is the output folder and holds every input: give another --out"))
     return items, problems

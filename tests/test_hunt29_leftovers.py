@@ -241,3 +241,28 @@ def test_the_source_that_keeps_its_name_has_it_and_long_names_fit(tmp_path):
     assert named["t" * 252 + ".ts"] == "t" * 251 + ".mp4"
     assert all(len(n.encode()) <= 255 for n in named.values())
     assert [i.source.name for i in items] == sorted(named)  # the table keeps the folder's order
+
+
+def test_a_batch_stopped_before_any_output_leaves_no_empty_folder(tmp_path):
+    """Ctrl-C while Ray started or the first chunks ran: the table said '8 not finished', and an empty
+    --out (and the folders made for it) stayed behind."""
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    import cv2
+
+    from deepphoto import Settings
+    from deepphoto.batch.report import Outcome
+    from deepphoto.batch.runner import BatchOptions, BatchRunner
+
+    photo = tmp_path / "a.png"
+    cv2.imwrite(str(photo), np.full((48, 64, 3), 128, np.uint8))
+    runner = BatchRunner([str(photo)], Settings(effect="grey"), BatchOptions(out=tmp_path / "new" / "out"))
+
+    def stopped() -> None:  # as _process ends on a Ctrl-C before any input finished
+        runner.report.interrupted = True
+        for st in runner.states.values():
+            runner.outcomes[st.item.key] = Outcome(str(st.item.source), "interrupted", reason="interrupted")
+
+    runner._process = stopped
+    report = runner.run()
+    assert report.interrupted and report.count("interrupted") == 1
+    assert not (tmp_path / "new").exists()

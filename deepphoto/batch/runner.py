@@ -120,13 +120,12 @@ class BatchRunner:
         lock = None
         try:
             lock = _lock_folder(self.out)  # two batches into one folder: two sources of one name
-            return self._run(time.perf_counter())
+            report = self._run(time.perf_counter())
+            if report.interrupted:  # stopped before any output: the folders made for it go too
+                _remove_empty([self.out / WORK_FOLDER, *made])
+            return report
         except (DeepPhotoError, KeyboardInterrupt):  # refused or stopped early: no empty folders left
-            for folder in [self.out / WORK_FOLDER, *made]:
-                try:
-                    folder.rmdir()  # only when empty
-                except OSError:
-                    pass
+            _remove_empty([self.out / WORK_FOLDER, *made])
             raise
         finally:
             if lock is not None:
@@ -513,6 +512,15 @@ class BatchRunner:
 def run_batch(inputs: list[str], settings: Settings, options: BatchOptions) -> BatchReport:
     """Every input styled with ``settings`` into ``options.out`` (see the module's description)."""
     return BatchRunner(inputs, settings, options).run()
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Each of ``folders`` (deepest first) that is empty removed; the others kept."""
+    for folder in folders:
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 def _lock_folder(folder: Path) -> int | None:

@@ -77,6 +77,17 @@ def test_five_point_one_sound_into_an_mp4_is_standard_aac(tmp_path, codec):
     assert np.allclose(level[[0, 1, 2, 4, 5]], [1, 2, 3, 5, 6], atol=0.1), level
 
 
+def test_five_point_one_sound_into_a_webm_is_opus_in_six_channels(tmp_path):
+    """libopus refuses '5.1(side)' (avcodec_open2: invalid argument): the sound went missing from a
+    .webm made of a film's AC-3 track; it is Opus in 5.1 now."""
+    clip = surround_clip(tmp_path / "in.mkv", "ac3", "5.1(side)")
+    out = convert(clip, tmp_path / "out.webm")
+    with av.open(str(out)) as c:
+        stream = c.streams.audio[0]
+        assert stream.codec_context.name == "opus"
+        assert stream.codec_context.channels == 6
+
+
 @pytest.mark.parametrize(
     ("layout", "aac"),
     [

@@ -7,7 +7,15 @@ stays cheap.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
+
+# ONNX Runtime (1.32, pinned here, and other recent releases) sends usage telemetry to Microsoft on
+# Linux and macOS unless this is set before it starts, keeps a device identifier in ~/.cache/Microsoft,
+# and prints a coloured warning on every run where that folder cannot be written (a read-only home).
+# DeepPhoto edits people's photos and needs no network beyond PyPI: set here, before any module
+# imports it (Ray workers and subprocesses inherit it); a value the user set is kept.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __all__ = ["Pipeline", "Settings"]
 

@@ -46,3 +46,30 @@ def test_a_telemetry_choice_of_the_users_own_is_kept():
     env = deepphoto_env(ORT_DISABLE_TELEMETRY="0")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "0", done.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "edit", "batch"])
+def test_background_alone_replaces_the_background(command, tmp_path):
+    """``--background beach.jpg`` without ``--effect replace`` was taken, checked and left unused:
+    the background came out blurred, without a word."""
+    from deepphoto.commands.cli import build_parser
+    from deepphoto.commands.run import settings_from_args
+
+    out = ["--out", str(tmp_path / "styled")] if command == "batch" else [str(tmp_path / "out.png")]
+    args = build_parser(command).parse_args([command, "in.jpg", *out, "--background", "beach.jpg"])
+    args.smooth = 0.7 if args.smooth is None else args.smooth  # edit and batch fill these in first
+    args.style_scale = 1.0 if args.style_scale is None else args.style_scale
+    settings = settings_from_args(args)
+    assert settings.effect == "replace"
+    assert settings.background == Path("beach.jpg")
+
+
+@pytest.mark.parametrize("look", [["--style", "wave"], ["--style-image", "painting.jpg"]])
+def test_background_with_a_style_is_refused(look, tmp_path):
+    from deepphoto.commands.cli import build_parser
+    from deepphoto.commands.run import settings_from_args
+    from deepphoto.errors import DeepPhotoError
+
+    args = build_parser("edit").parse_args(["edit", "in.jpg", "out.png", "--background", "beach.jpg", *look])
+    with pytest.raises(DeepPhotoError, match="--background goes with --effect replace"):
+        settings_from_args(args)

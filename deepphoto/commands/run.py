@@ -56,7 +56,11 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
         "paints a night scene as light as a day scene, as its teacher does; 1 keeps it dim)",
     )
     p.add_argument("--effect", help=f"classic effect instead of a style: {', '.join(EFFECT_NAMES)}")
-    p.add_argument("--background", type=Path, help="image or video behind the person (--effect replace)")
+    p.add_argument(
+        "--background",
+        type=Path,
+        help="image or video behind the person (--effect replace, which it implies when alone)",
+    )
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
     p.add_argument(
         "--threshold", type=real("--threshold"), default=0.5, help="person where probability > this (0-1, default 0.5)"
@@ -101,10 +105,17 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace, **overrides: object) -> Settings:
-    """The validated ``Settings`` the look options describe (one-line errors)."""
+    """The validated ``Settings`` the look options describe (one-line errors). ``--background``
+    alone means ``--effect replace`` (it was left unused: the background blurred instead); with a
+    style it is refused, as with any other effect."""
+    effect = args.effect
+    if args.background is not None and effect is None:
+        if args.style is not None or getattr(args, "style_image", None) is not None:
+            raise DeepPhotoError("--background goes with --effect replace (the picture behind the person), not a style")
+        effect = "replace"
     values: dict[str, object] = {
         "style": args.style,
-        "effect": args.effect,
+        "effect": effect,
         "background": args.background,
         "style_scale": args.style_scale,
         "strength": getattr(args, "strength", 1.0),

@@ -73,3 +73,44 @@ def test_background_with_a_style_is_refused(look, tmp_path):
     args = build_parser("edit").parse_args(["edit", "in.jpg", "out.png", "--background", "beach.jpg", *look])
     with pytest.raises(DeepPhotoError, match="--background goes with --effect replace"):
         settings_from_args(args)
+
+
+def test_ctrl_c_while_a_stream_does_not_answer_stops_at_once():
+    """``deepphoto run rtsp://camera/ ...`` with a camera that accepts the connection and says
+    nothing: Ctrl-C was acted on only when FFmpeg's connection timed out (up to 10 s), since the
+    wait never came back to Python. Now the stop comes while the connection is still waiting."""
+    import os
+    import signal
+    import socket
+    import threading
+
+    from deepphoto.stream.stopping import ending_signals
+    from deepphoto.stream.video_file import open_input
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    connected, closed = threading.Event(), threading.Event()
+
+    def silent_server() -> None:
+        conn, _ = server.accept()
+        connected.set()
+        with conn:
+            while conn.recv(4096):  # the request, then nothing back until the client hangs up
+                pass
+        closed.set()
+
+    threading.Thread(target=silent_server, daemon=True).start()
+
+    def stop_when_connected() -> None:
+        connected.wait(30)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=stop_when_connected, daemon=True).start()
+    try:
+        with ending_signals(), pytest.raises(KeyboardInterrupt):
+            open_input(f"http://127.0.0.1:{port}/clip.mp4", network=True)
+        assert connected.is_set()
+        # still connected: the stop did not wait for the connection to time out
+        assert not closed.wait(1.0), "the stop came only after the connection had timed out"
+    finally:
+        server.close()

@@ -32,6 +32,7 @@ import errno
 import heapq
 import math
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -669,9 +670,53 @@ def mp4_without_index(path: Path) -> bool:
 def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
     """A container to read; over the network with timeouts (5 s a read, 10 s to open), so a server
     that stops answering ends the read instead of hanging it."""
-    if network:
-        return av.open(str(path), options={"rw_timeout": "5000000"}, timeout=10.0)
-    return av.open(str(path))
+    if not network:
+        return av.open(str(path))
+    if threading.current_thread() is not threading.main_thread():
+        return _open_url(path)
+    return _open_url_stoppable(path)
+
+
+def _open_url(url: Path | str) -> av.container.InputContainer:
+    return av.open(str(url), options={"rw_timeout": "5000000"}, timeout=10.0)
+
+
+def _open_url_stoppable(url: Path | str) -> av.container.InputContainer:
+    """``_open_url`` in a thread of its own, waited for where a signal is acted on: FFmpeg's
+    connection to a server that does not answer returns to Python only at its timeout, so Ctrl-C
+    (SIGTERM, SIGHUP) waited up to 10 s. Given up on, the opening is left to end by itself and what
+    it opens late is closed."""
+    lock = threading.Lock()
+    outcome: list[av.container.InputContainer | BaseException] = []
+    abandoned = False
+    done = threading.Event()
+
+    def opener() -> None:
+        try:
+            result: av.container.InputContainer | BaseException = _open_url(url)
+        except BaseException as exc:  # handed to the waiting thread, raised there
+            result = exc
+        with lock:
+            if abandoned and not isinstance(result, BaseException):
+                result.close()
+                return
+            outcome.append(result)
+        done.set()
+
+    threading.Thread(target=opener, name="deepphoto-open-url", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except BaseException:  # KeyboardInterrupt: a stop asked for while connecting
+        with lock:
+            abandoned = True
+            opened = outcome[0] if outcome else None
+        if opened is not None and not isinstance(opened, BaseException):
+            opened.close()
+        raise
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def is_url(source: Path | str | None) -> bool:

@@ -114,3 +114,52 @@ def test_ctrl_c_while_a_stream_does_not_answer_stops_at_once():
         assert not closed.wait(1.0), "the stop came only after the connection had timed out"
     finally:
         server.close()
+
+
+def cli(*argv: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "deepphoto", *map(str, argv)],
+        env=deepphoto_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "edit"])
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/stderr"])
+def test_standard_output_named_as_a_path_is_refused_as_such(command, name, tmp_path):
+    """``deepphoto run clip.mp4 /dev/stdout > out.mp4``: with the standard output redirected to a
+    file, the output was refused as 'is a file, not a folder (a folder output ends with /)'; edit
+    said 'unknown image type'."""
+    import cv2
+    from conftest import stand_in_photo
+
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), stand_in_photo())
+    with open(tmp_path / "captured", "w") as out, open(tmp_path / "errors", "w") as err:
+        done = subprocess.run(
+            [sys.executable, "-m", "deepphoto", command, str(photo), name],
+            env=deepphoto_env(),
+            stdout=out,
+            stderr=err if name == "/dev/stdout" else subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    message = (tmp_path / "errors").read_text() if name == "/dev/stdout" else done.stderr
+    stream = "standard output" if name == "/dev/stdout" else "standard error"
+    assert done.returncode == 2
+    assert message.count("\n") == 1 and "Traceback" not in message
+    assert f"{name}: " in message and f"cannot be written to {stream}" in message
+    assert (tmp_path / "captured").read_text() == ""
+
+
+def test_a_camera_given_as_a_number_is_named_as_a_camera(tmp_path):
+    """``deepphoto run 0 vcam://``, as OpenCV opens camera 0: '0: no such file or folder' said
+    nothing of how a camera is named."""
+    done = cli("run", "0", "out.mp4", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "deepphoto: error: 0: no such file or folder (a camera is /dev/video0 or v4l2://0)"
+    )

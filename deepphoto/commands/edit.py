@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.pipeline import Pipeline, clear_note, person_note, read_photo
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
-    from deepphoto.stream.sinks import check_encodable, check_output_file, write_image_atomic
+    from deepphoto.stream.sinks import check_encodable, check_output_file, standard_stream, write_image_atomic
 
     optimize = args.method == "optimize"
     if args.style_image and (args.style or args.effect):
@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             "to frame; edit paints one photo",
             file=sys.stderr,
         )
+    if stream := standard_stream(str(args.output)):
+        raise DeepPhotoError(f"{args.output}: a photo cannot be written to {stream}; name the file (e.g. out.png)")
     if args.output.is_dir():
         raise DeepPhotoError(f"{args.output}: is a folder; name the output photo (e.g. {args.output / 'out.png'})")
     if args.output.suffix.lower() not in IMAGE_SUFFIXES:

@@ -362,12 +362,25 @@ class DisplaySink(Sink):
         return None
 
 
+# the standard output and error named as a path (no suffix: they were taken for a folder's name)
+STANDARD_STREAMS = {
+    **dict.fromkeys(("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"), "standard output"),
+    **dict.fromkeys(("/dev/stderr", "/dev/fd/2", "/proc/self/fd/2"), "standard error"),
+}
+
+
+def standard_stream(uri: str) -> str | None:
+    """'standard output' or 'standard error' where an output names one: '-', as ffmpeg takes it, or
+    ``/dev/stdout`` and its kin (which, redirected to a file, were refused as 'a file, not a folder')."""
+    return STANDARD_STREAMS.get(uri if uri == "-" else uri.rstrip("/"))
+
+
 def output_kind(uri: str) -> str:
     """What a URI names as an output: 'null', 'display', 'vcam', 'video', 'image' or 'folder'; a
     one-line error for a scheme or a file type there is no writer for."""
-    if uri == "-":  # as ffmpeg takes it: frames cannot go to standard output here (not a folder named '-')
+    if stream := standard_stream(uri):  # frames cannot go to standard output here (not a folder named '-')
         raise DeepPhotoError(
-            "-: frames cannot be written to standard output; name a file, a folder/, or null:// to discard them"
+            f"{uri}: frames cannot be written to {stream}; name a file, a folder/, or null:// to discard them"
         )
     for prefix, kind in (("null://", "null"), ("display://", "display"), ("vcam://", "vcam")):
         if uri.startswith(prefix):

@@ -328,6 +328,8 @@ def check_source_path(uri: str) -> None:
                 f"{path}: no such file or folder (a numbered pattern is not read: "
                 f"give the folder, {path.parent}/, whose images are read in name order)"
             )
+        if uri.isdigit():  # OpenCV's camera index, as in cv2.VideoCapture(0)
+            raise DeepPhotoError(f"{path}: no such file or folder (a camera is /dev/video{uri} or v4l2://{uri})")
         raise DeepPhotoError(f"{path}: no such file or folder")
     if not path.is_dir() and not path.is_file():
         raise not_a_file(path)

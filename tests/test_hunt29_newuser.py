@@ -163,3 +163,28 @@ def test_a_camera_given_as_a_number_is_named_as_a_camera(tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         "deepphoto: error: 0: no such file or folder (a camera is /dev/video0 or v4l2://0)"
     )
+
+
+def test_the_optimisers_progress_bar_is_not_drawn_into_a_log(tmp_path, monkeypatch):
+    """``deepphoto edit ... --method optimize 2> edit.log``: the bar's redraws (carriage returns,
+    block characters) filled the log, as run's and batch's did before they were kept to a terminal."""
+    pytest.importorskip("torch", reason="the photo optimiser needs torch")
+    import cv2
+    from conftest import stand_in_photo
+
+    from deepphoto import optimizer
+    from deepphoto.commands import edit
+    from deepphoto.commands.cli import build_parser
+
+    asked = {}
+
+    def paint_photo(image, style, painting, size, **options):  # the optimiser's call, not its minutes
+        asked.update(options)
+        return image
+
+    monkeypatch.setattr(optimizer, "paint_photo", paint_photo)
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), stand_in_photo(96, 72))
+    argv = ["edit", str(photo), str(tmp_path / "out.png"), "--style", "wave", "--method", "optimize"]
+    assert edit.run(build_parser("edit").parse_args(argv)) == 0  # standard error here: not a terminal
+    assert asked["progress"] is False

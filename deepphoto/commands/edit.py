@@ -138,8 +138,12 @@ def run(args: argparse.Namespace) -> int:
         strength = 1.0 if exposed else settings.strength
         if optimize:
             from deepphoto.optimizer import paint_photo
+            from deepphoto.stream.loop import progress_shown
 
-            painted = paint_photo(image, args.style, args.style_image, size, strength=strength)
+            # the bar on a terminal only: into a log its redraws made one line of 60 ('2> edit.log')
+            painted = paint_photo(
+                image, args.style, args.style_image, size, strength=strength, progress=progress_shown(True)
+            )
             look = f"optimized {args.style or args.style_image.name} on the {settings.region}"
         elif teacher is not None:
             painted = teacher.paint(image, teacher.style_vector(painting), strength)

@@ -188,3 +188,51 @@ def test_the_optimisers_progress_bar_is_not_drawn_into_a_log(tmp_path, monkeypat
     argv = ["edit", str(photo), str(tmp_path / "out.png"), "--style", "wave", "--method", "optimize"]
     assert edit.run(build_parser("edit").parse_args(argv)) == 0  # standard error here: not a terminal
     assert asked["progress"] is False
+
+
+def test_a_phone_video_on_a_server_that_cannot_seek_says_why(tmp_path):
+    """``deepphoto run http://laptop:8000/clip.mp4 out.mp4`` with the clip shared by ``python -m
+    http.server`` (no Range requests) and written as phones write it, its index at the end: FFmpeg
+    reads the index, cannot go back for the frames, and the run said only 'no frame could be
+    decoded'."""
+    import functools
+    import http.server
+    import threading
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.stream.video_file import VideoFileSource
+
+    clip = tmp_path / "clip.mp4"  # PyAV writes the index last, as a phone does
+    rng = np.random.default_rng(0)
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"crf": "10"}
+        for i in range(30):  # noise: several buffers' worth of bytes before the index
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert clip.stat().st_size > 1 << 20
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):  # as http.server serves: no Range requests
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = VideoFileSource(f"http://127.0.0.1:{server.server_port}/clip.mp4", network=True)
+        try:
+            assert source.finite
+            with pytest.raises(DeepPhotoError, match=r"allows seeking \(HTTP Range requests\): download it first"):
+                list(source)
+        finally:
+            source.close()
+    finally:
+        server.shutdown()
+        server.server_close()

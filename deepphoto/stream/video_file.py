@@ -225,6 +225,7 @@ class VideoFileSource:
             self.container.close()
             raise DeepPhotoError(f"{path}: has no video stream" + (" (only a cover picture)" if cover else ""))
         self.path = path
+        self.network = network
         self.stream = stream
         self.stream.thread_type = "AUTO"
         self.alpha_decoder = alpha_decoder(stream, path)  # a VP8/VP9 WebM's transparency: libvpx's decoder
@@ -251,6 +252,7 @@ class VideoFileSource:
 
     def __iter__(self) -> Iterator[Frame]:
         errors_in_a_row = 0
+        last_error = ""
         self.last_time = self.reached = None
         self.last_held = 0.0
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
@@ -299,9 +301,18 @@ class VideoFileSource:
                 break
             except av.error.EOFError:
                 break
-            except av.error.FFmpegError:
+            except av.error.FFmpegError as exc:
                 self.bad_packets += 1
                 errors_in_a_row += 1
+                last_error = getattr(exc, "strerror", None) or str(exc)
+        if self.network and self.finite and self.reached is None and last_error:
+            # The file's index was read but its frames could not be: a server that does not allow
+            # seeking (Python's http.server) and an MP4 whose index is at its end (phones write it
+            # last). It read 'no frame could be decoded', with no reason.
+            raise DeepPhotoError(
+                f"reading from the server failed: {last_error}; a file whose index is at its end, as phones "
+                "write MP4 and MOV, needs a server that allows seeking (HTTP Range requests): download it first"
+            )
         self._check_end()
 
     def _advance(self, time: float, duration: float = 0.0) -> None:

@@ -42,11 +42,15 @@ def shared_data() -> Path:
 
 
 def cache_dir() -> Path:
-    """``$DEEPPHOTO_CACHE``, else ``$XDG_CACHE_HOME/deepphoto``, else ``~/.cache/deepphoto``."""
+    """``$DEEPPHOTO_CACHE``, else ``$XDG_CACHE_HOME/deepphoto``, else ``~/.cache/deepphoto`` (a
+    relative ``$XDG_CACHE_HOME`` is ignored, as the XDG specification says and as the user data
+    folder ignores one: the cache moved with the current folder, so the fetched files were 'not in
+    the cache' and the INT8 engines were built again, minutes each, in every folder worked in)."""
     if os.environ.get("DEEPPHOTO_CACHE"):
         return Path(os.environ["DEEPPHOTO_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "deepphoto"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "deepphoto"
 
 
 _stand_ins: dict[Path, Path] = {}  # cache folder that cannot be written -> this process's temporary one

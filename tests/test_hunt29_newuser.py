@@ -236,3 +236,18 @@ def test_a_phone_video_on_a_server_that_cannot_seek_says_why(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
+    """``XDG_CACHE_HOME=cache``: the cache followed the current folder, so 'deepphoto assets' fetched
+    into one folder and a run in another said its files were not in the cache (and built the INT8
+    engines again, minutes each). The XDG specification says to ignore a relative path, as the
+    user data folder already does."""
+    from deepphoto.assets import cache_dir
+
+    monkeypatch.delenv("DEEPPHOTO_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "cache")
+    assert cache_dir() == tmp_path / "home" / ".cache" / "deepphoto"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "deepphoto"

@@ -251,3 +251,24 @@ def test_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "home" / ".cache" / "deepphoto"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == tmp_path / "xdg" / "deepphoto"
+
+
+@pytest.mark.parametrize("command", ["run", "edit", "batch"])
+def test_every_option_with_a_default_says_it_in_its_help(command):
+    """``deepphoto batch --help`` gave no default for --chunk-seconds (60), --warmup-seconds (3),
+    --retries (2), --seg-every or --skip-still, which the README states; a default said in the help
+    is the parser's own."""
+    import re
+
+    from deepphoto.commands.cli import build_parser
+
+    parser = build_parser(command)
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    for action in sub._actions:
+        if not action.option_strings or action.help in (None, "==SUPPRESS==") or action.nargs == 0:
+            continue
+        if isinstance(action.default, (int, float)) and not isinstance(action.default, bool):
+            said = re.findall(r"default ([0-9.]+)", action.help)
+            assert said, f"{command} {action.option_strings[0]}: no default in its help ({action.help!r})"
+            if action.dest not in ("style_scale",):  # style-scale states both: 0.75 for video, 1 for photos
+                assert float(said[0]) == float(action.default), f"{command} {action.option_strings[0]}"

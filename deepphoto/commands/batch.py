@@ -22,8 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_look_arguments(p)
     p.set_defaults(style_scale=None)  # not given: videos at 0.75, photos at 1 (as edit paints them)
-    p.add_argument("--seg-every", type=int, default=1, help="run the segmenter on every Nth frame")
-    p.add_argument("--skip-still", type=float, default=0.0, help="reuse the mask when the frame changed less than this")
+    p.add_argument("--seg-every", type=int, default=1, help="run the segmenter on every Nth frame (default 1)")
+    p.add_argument(
+        "--skip-still",
+        type=float,
+        default=0.0,
+        help="reuse the mask when the frame changed less than this (mean grey level, 0-1; default 0: off)",
+    )
     p.add_argument(
         "--workers", type=int, help="Ray actors, each with its own pipeline (default: CPUs / cpus-per-worker)"
     )
@@ -32,17 +37,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="Ray cluster to run on: 'auto' (this machine's cluster) or ray://HOST:10001; default: start Ray here",
     )
     p.add_argument("--cpus-per-worker", type=float, help="CPUs Ray reserves for each worker (default 2)")
-    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs (or a fraction) for each worker")
     p.add_argument(
-        "--chunk-seconds", type=float, default=60.0, help="cut videos at the first keyframe after every N seconds"
+        "--gpus-per-worker", type=float, default=0.0, help="GPUs (or a fraction) for each worker (default 0)"
+    )
+    p.add_argument(
+        "--chunk-seconds",
+        type=float,
+        default=60.0,
+        help="cut videos at the first keyframe after every N seconds (default 60)",
     )
     p.add_argument(
         "--warmup-seconds",
         type=float,
         default=3.0,
-        help="frames before a chunk run through the pipeline unwritten, so smoothing continues across cuts",
+        help="frames before a chunk run through the pipeline unwritten, so smoothing continues across cuts (default 3)",
     )
-    p.add_argument("--retries", type=int, default=2, help="tries again of a failed chunk or a lost worker's call")
+    p.add_argument(
+        "--retries", type=int, default=2, help="tries again of a failed chunk or a lost worker's call (default 2)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

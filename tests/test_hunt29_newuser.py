@@ -272,3 +272,30 @@ def test_every_option_with_a_default_says_it_in_its_help(command):
             assert said, f"{command} {action.option_strings[0]}: no default in its help ({action.help!r})"
             if action.dest not in ("style_scale",):  # style-scale states both: 0.75 for video, 1 for photos
                 assert float(said[0]) == float(action.default), f"{command} {action.option_strings[0]}"
+
+
+def test_demo_out_keeps_a_file_of_the_users_own(tmp_path, monkeypatch):
+    """``deepphoto demo --out talk.mp4`` wrote over the user's own talk.mp4 without a word: the demo
+    always ran with --overwrite. Its own default video is still replaced run after run."""
+    import cv2
+    from conftest import stand_in_photo
+
+    from deepphoto import assets
+    from deepphoto.commands import demo
+    from deepphoto.commands.cli import build_parser
+    from deepphoto.errors import DeepPhotoError
+
+    footage = tmp_path / "footage.png"  # stands in for the demo clip: one frame is enough here
+    cv2.imwrite(str(footage), stand_in_photo(64, 48))
+    monkeypatch.setattr(assets, "demo_clip", lambda: footage)
+    mine = tmp_path / "talk.mp4"
+    mine.write_bytes(b"the user's own recording")
+    args = build_parser("demo").parse_args(["demo", "--out", str(mine), "--effect", "grey"])
+    with pytest.raises(DeepPhotoError, match="already exists"):
+        demo.run(args)
+    assert mine.read_bytes() == b"the user's own recording"
+
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the demo's own video: replaced
+        assert demo.run(build_parser("demo").parse_args(["demo", "--effect", "grey"])) == 0
+    assert (tmp_path / demo.DEMO_OUT).is_file()

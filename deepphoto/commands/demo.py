@@ -15,8 +15,16 @@ from deepphoto.commands.run import add_look_arguments, execute, settings_from_ar
 DEMO_STYLE = "starry-night"
 
 
+DEMO_OUT = Path("demo-output/deepphoto-demo.mp4")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=path("--out"), default=Path("demo-output/deepphoto-demo.mp4"), help="output video")
+    p.add_argument(
+        "--out",
+        type=path("--out"),
+        default=DEMO_OUT,
+        help=f"output video (default {DEMO_OUT}, replaced on every demo; another file only with --overwrite)",
+    )
     add_look_arguments(p)
 
 
@@ -33,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     check_folder_can_be_made(args.out.parent)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.input, args.output = str(demo_clip()), str(args.out)
-    args.overwrite, args.quiet = True, False
+    # the demo's own video is replaced run after run (make demo); a file named with --out is the
+    # user's, kept as run keeps one: '--out talk.mp4' wrote over their own talk.mp4 without a word
+    args.overwrite = args.overwrite or args.out == DEMO_OUT
+    args.quiet = False
     summary = execute(args, settings)
     if summary.path:
         print(f"demo video: {summary.path.resolve()}")

@@ -299,3 +299,11 @@ def test_demo_out_keeps_a_file_of_the_users_own(tmp_path, monkeypatch):
     for _ in range(2):  # the demo's own video: replaced
         assert demo.run(build_parser("demo").parse_args(["demo", "--effect", "grey"])) == 0
     assert (tmp_path / demo.DEMO_OUT).is_file()
+
+
+def test_a_misspelt_option_points_at_the_commands_own_help(tmp_path):
+    """``deepphoto run clip.mp4 out.mp4 --stlye wave`` said '(see deepphoto --help)', which lists the
+    commands, not run's options."""
+    done = cli("run", "clip.mp4", "out.mp4", "--stlye", "wave", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "deepphoto: error: unrecognized arguments: --stlye wave (see deepphoto run --help)\n"

@@ -98,8 +98,12 @@ class OneLineParser(argparse.ArgumentParser):
     """A usage mistake is one line and status 2, as every other problem: argparse's own error()
     prints the whole usage block first (a dozen lines for ``run``)."""
 
+    chosen: str | None = None  # the sub-command given: an unknown option is checked by the top parser
+
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"deepphoto: error: {message} (see {self.prog} --help)\n")
+        # 'run ... --stlye wave' pointed at 'deepphoto --help', which lists commands, not run's options
+        prog = f"{self.prog} {self.chosen}" if self.chosen and message.startswith("unrecognized") else self.prog
+        self.exit(2, f"deepphoto: error: {message} (see {prog} --help)\n")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -115,6 +119,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 parser.exit(2, f"deepphoto: error: '{name}' {missing(exc)}\n")
             mod.add_arguments(p)
             p.set_defaults(func=mod.run)
+            parser.chosen = name
     return parser
 
 

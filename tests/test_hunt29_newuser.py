@@ -307,3 +307,31 @@ def test_a_misspelt_option_points_at_the_commands_own_help(tmp_path):
     done = cli("run", "clip.mp4", "out.mp4", "--stlye", "wave", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == "deepphoto: error: unrecognized arguments: --stlye wave (see deepphoto run --help)\n"
+
+
+def test_strength_with_an_effect_is_said_to_be_unused(tmp_path, capsys):
+    """``edit photo.jpg out.png --effect grey --strength 0.3`` wrote the whole effect and said
+    'grey on the background, strength 0.3': strength blends a style's painting, and an effect is
+    applied whole. Now a warning says so, and the summary does not claim it."""
+    import cv2
+    from conftest import stand_in_photo
+
+    from deepphoto.commands import edit
+    from deepphoto.commands.cli import build_parser
+
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), stand_in_photo(96, 72))
+    argv = ["edit", str(photo), str(tmp_path / "out.png"), "--effect", "grey", "--strength", "0.3"]
+    assert edit.run(build_parser("edit").parse_args([*argv, "--keep-exposure", "1"])) == 0
+    out, err = capsys.readouterr()
+    assert "grey on the background)" in out and "strength 0.3" not in out
+    assert "--strength 0.3 left unused" in err and "--keep-exposure 1 left unused" in err
+
+
+def test_strength_with_a_style_is_used_without_a_warning(capsys):
+    from deepphoto.commands.cli import build_parser
+    from deepphoto.commands.run import settings_from_args
+
+    args = build_parser("run").parse_args(["run", "a.mp4", "b.mp4", "--style", "wave", "--strength", "0.3"])
+    assert settings_from_args(args).strength == 0.3
+    assert capsys.readouterr().err == ""

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             from deepphoto.stylizer import keep_exposure
 
             painted = mix(keep_exposure(image, painted, settings.keep_exposure), image, settings.strength)
-        if settings.strength < 1:
+        if settings.strength < 1 and (args.style or args.style_image):  # an effect is applied whole
             look += f", strength {settings.strength:g}"
         keeps_alpha = alpha is not None and args.output.suffix.lower() in ALPHA_SUFFIXES
         # a transparent photo's soft edges shown in their own colours where it is not painted, not

@@ -134,7 +134,19 @@ def settings_from_args(args: argparse.Namespace, **overrides: object) -> Setting
         "threads": args.threads,
     }
     values.update(overrides)
-    return Settings.create(**values)
+    settings = Settings.create(**values)
+    if args.style is None and getattr(args, "style_image", None) is None:  # an effect: nothing is painted
+        for option, value, default in (
+            ("strength", settings.strength, 1.0),
+            ("keep-exposure", settings.keep_exposure, 0.0),
+        ):
+            if value != default:  # it was taken, and the effect applied whole, with 'strength 0.3' said
+                print(
+                    f"deepphoto: warning: --{option} {value:g} left unused: it acts on a style's painting; "
+                    f"the effect ({settings.look_name}) is applied whole",
+                    file=sys.stderr,
+                )
+    return settings
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -335,3 +335,19 @@ def test_strength_with_a_style_is_used_without_a_warning(capsys):
     args = build_parser("run").parse_args(["run", "a.mp4", "b.mp4", "--style", "wave", "--strength", "0.3"])
     assert settings_from_args(args).strength == 0.3
     assert capsys.readouterr().err == ""
+
+
+def test_batch_says_a_stream_or_camera_is_not_a_file(tmp_path):
+    """``deepphoto batch rtsp://cam/ --out styled/`` (or /dev/video0 on a machine without a camera,
+    or a URL in a .txt list, where it became 'rtsp:/cam/' beside the list) said 'no such file or
+    folder'."""
+    from deepphoto.batch.inputs import expand_inputs
+
+    listed = tmp_path / "list.txt"
+    listed.write_text("rtsp://cam.local/live\n")
+    items, problems = expand_inputs(["http://host/clip.mp4", "/dev/video97", str(listed)], tmp_path / "out")
+    assert items == []
+    assert [(p.source, p.reason) for p in problems] == [
+        (name, f"a stream or a camera: batch styles files ('deepphoto run {name} OUT')")
+        for name in ("http://host/clip.mp4", "/dev/video97", "rtsp://cam.local/live")
+    ]

@@ -19,6 +19,7 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.image_header import DamagedHeader, image_size, is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES, counted
 from deepphoto.stream.output_safety import NAME_MAX
+from deepphoto.stream.v4l2_names import names_v4l2
 from deepphoto.stream.video_file import VIDEO_FORMATS
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
@@ -191,8 +192,8 @@ def read_list(path: Path) -> list[str]:
     entries = []
     for line in text.splitlines():
         line = line.strip()
-        if line and not line.startswith("#"):
-            entries.append(str(path.parent / Path(line).expanduser()))
+        if line and not line.startswith("#"):  # a URL as it is: said to be a stream, not a missing 'rtsp:/cam'
+            entries.append(line if "://" in line else str(path.parent / Path(line).expanduser()))
     return entries
 
 
@@ -241,6 +242,8 @@ def expand_inputs(
                 pairs.append((path, Path(path.name)))
         elif path.exists():  # a pipe or a device
             problems.append(Problem(entry, "is not a regular file (a pipe or a device); give a file"))
+        elif "://" in entry or names_v4l2(entry):  # a stream or a camera, as run takes them
+            problems.append(Problem(entry, f"a stream or a camera: batch styles files ('deepphoto run {entry} OUT')"))
         else:
             problems.append(Problem(entry, "no such file or folder"))
 

@@ -351,3 +351,39 @@ def test_batch_says_a_stream_or_camera_is_not_a_file(tmp_path):
         (name, f"a stream or a camera: batch styles files ('deepphoto run {name} OUT')")
         for name in ("http://host/clip.mp4", "/dev/video97", "rtsp://cam.local/live")
     ]
+
+
+def gui_opencv(monkeypatch) -> None:
+    """OpenCV as its GUI build reports itself (the tests run the headless one)."""
+    from deepphoto.stream import sinks
+
+    monkeypatch.setattr(sinks.cv2, "getBuildInformation", lambda: "  GUI:                           QT5\n")
+    monkeypatch.setattr(sinks, "_displays_reached", set(), raising=False)
+
+
+def test_a_window_on_a_display_that_cannot_be_reached_is_refused_in_one_line(monkeypatch):
+    """``deepphoto run clip.mp4 display://0`` with a stale $DISPLAY (tmux, ssh without -X) or a
+    Wayland session for OpenCV's Qt build: the first frame's window aborted the process (status
+    134, a core dump) after a screenful of Qt messages."""
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.stream import sinks
+
+    gui_opencv(monkeypatch)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":99")
+    # what OpenCV's Qt build does there: a message, then abort()
+    qt = "import os, sys; print('qt.qpa.xcb: could not connect to display :99', file=sys.stderr); os.abort()"
+    monkeypatch.setattr(sinks, "DISPLAY_PROBE", qt, raising=False)
+    with pytest.raises(DeepPhotoError, match=r"cannot open a window on \$DISPLAY=:99 \(qt.qpa.xcb: could not conn"):
+        sinks.DisplaySink()
+
+
+def test_a_window_needs_no_display_variable_on_macos(monkeypatch):
+    """macOS opens windows without $DISPLAY: display:// said 'needs a display ($DISPLAY is not set)'."""
+    from deepphoto.stream import sinks
+
+    gui_opencv(monkeypatch)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    sinks.DisplaySink()

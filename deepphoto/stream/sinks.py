@@ -331,17 +331,59 @@ class VirtualCameraSink(Sink):
         self.close()
 
 
+# opens and closes a window, as display:// will, in a process of its own: where the display cannot
+# be reached, OpenCV's Qt build aborts the whole process (SIGABRT, a core dump) and GTK's exits
+DISPLAY_PROBE = "import cv2; cv2.namedWindow('DeepPhoto'); cv2.destroyAllWindows()"
+NO_CORE_DUMP = "import resource; resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"  # none left in the folder
+_displays_reached: set[tuple[str, str]] = set()
+
+
+def check_display(probe: str | None = None) -> None:
+    """What would stop ``display://`` from opening its window, as a one-line error before any work:
+    OpenCV without a GUI, no display named, or one that cannot be reached (a stale ``$DISPLAY`` in
+    tmux or over ssh without -X, a Wayland session for OpenCV's Qt build, which opens X11 windows
+    only): the first frame's window aborted the run with a screenful of Qt messages, status 134."""
+    gui = [line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")]
+    if gui and "NONE" in gui[0]:
+        raise DeepPhotoError("display:// needs OpenCV with a GUI (pip install opencv-python, not the headless build)")
+    if os.name != "posix" or sys.platform == "darwin":  # Windows and macOS windows need no $DISPLAY
+        return
+    display, wayland = os.environ.get("DISPLAY", ""), os.environ.get("WAYLAND_DISPLAY", "")
+    if not (display or wayland):
+        raise DeepPhotoError("display:// needs a display ($DISPLAY is not set)")
+    if (display, wayland) in _displays_reached:
+        return
+    import subprocess
+
+    named = f"$DISPLAY={display}" if display else f"$WAYLAND_DISPLAY={wayland} (no $DISPLAY)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # the same cv2
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", NO_CORE_DUMP + (probe or DISPLAY_PROBE)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        raise DeepPhotoError(f"display:// cannot open a window: the display {named} did not answer in 30 s") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        reason = next((line for line in lines if "display" in line.lower()), lines[0] if lines else "")
+        raise DeepPhotoError(
+            f"display:// cannot open a window on {named}"
+            + (f" ({reason})" if reason else "")
+            + ": is the display running, and reachable from here (ssh -X)?"
+        )
+    _displays_reached.add((display, wayland))
+
+
 class DisplaySink(Sink):
     title = "DeepPhoto (s: style/effect, r: region, p: snapshot, q: quit)"
 
     def __init__(self) -> None:
-        gui = [line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")]
-        if gui and "NONE" in gui[0]:
-            raise DeepPhotoError(
-                "display:// needs OpenCV with a GUI (pip install opencv-python, not the headless build)"
-            )
-        if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise DeepPhotoError("display:// needs a display ($DISPLAY is not set)")
+        check_display()  # done already by check_sink before the networks opened, where run called it
         self.pressed: deque[int] = deque(maxlen=8)  # filled by the writer thread, read by the main one
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
@@ -423,7 +465,7 @@ def loopback_device(uri: str) -> str | None:
 def check_sink(uri: str, overwrite: bool = False) -> None:
     """What ``open_sink`` would refuse about a file or folder output, before any work (the networks
     take seconds to load); a virtual camera as far as it can be told before it opens
-    (``check_virtual_camera``), a window when it opens."""
+    (``check_virtual_camera``), and a window (``check_display``: a display that cannot be reached)."""
     kind = output_kind(uri)
     if kind in ("video", "image"):
         check_output_file(Path(uri), overwrite)
@@ -431,6 +473,8 @@ def check_sink(uri: str, overwrite: bool = False) -> None:
         check_output_folder(Path(uri), overwrite)
     elif kind == "vcam":
         check_virtual_camera(loopback_device(uri))  # it opens on the first frame: what can be told now
+    elif kind == "display":
+        check_display()
 
 
 def open_sink(

@@ -387,3 +387,13 @@ def test_a_window_needs_no_display_variable_on_macos(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     sinks.DisplaySink()
+
+
+def test_edit_help_does_not_offer_smooth_as_a_control():
+    """``deepphoto edit --help`` described --smooth as run's ('hold the mask ... default 0.7'), and
+    edit then warned that it was left unused."""
+    from deepphoto.commands.cli import build_parser
+
+    sub = next(a for a in build_parser("edit")._actions if a.dest == "command").choices["edit"]
+    smooth = next(a for a in sub._actions if a.dest == "smooth")
+    assert smooth.help.startswith("left unused") and "default" not in smooth.help

@@ -41,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # --smooth comes with the shared look options, but it holds a video's mask from frame to frame: a
     # photo has one frame. None tells a given one (warned of as unused) from the default
     p.set_defaults(smooth=None)
+    smooth = next(a for a in p._actions if a.dest == "smooth")
+    smooth.help = "left unused (with a warning): it holds a video's mask from frame to frame, and a photo has one"
 
 
 def plays_as_video(path: Path) -> bool:

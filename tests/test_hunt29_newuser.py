@@ -397,3 +397,15 @@ def test_edit_help_does_not_offer_smooth_as_a_control():
     sub = next(a for a in build_parser("edit")._actions if a.dest == "command").choices["edit"]
     smooth = next(a for a in sub._actions if a.dest == "smooth")
     assert smooth.help.startswith("left unused") and "default" not in smooth.help
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdout"])
+def test_batch_out_is_not_standard_output(name, tmp_path):
+    """``deepphoto batch clips/ --out -`` made a folder named '-' (as run refuses '-'), and
+    ``--out /dev/stdout > log`` said that the log file 'exists and is not a folder'."""
+    done = cli("batch", "clips/", "--out", name, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"deepphoto: error: --out {name}: names the standard output; give a folder to write into (e.g. styled/)\n"
+    )
+    assert not (tmp_path / "-").exists()

@@ -99,8 +99,17 @@ def path(what: str) -> Callable[[str], Path]:
 
 
 def folder(what: str) -> Callable[[str], Path]:
-    """A folder name that is not empty, as a Path."""
-    return _naming(lambda text: Path(named(what, "a folder")(text)), "folder")
+    """A folder name that is not empty, as a Path; not '-' or /dev/stdout (batch --out - made a
+    folder named '-', and /dev/stdout was refused as the file the output was redirected to)."""
+
+    def check(text: str) -> Path:
+        from deepphoto.stream.sinks import standard_stream
+
+        if stream := standard_stream(str(text)):
+            raise DeepPhotoError(f"{what} {text}: names the {stream}; give a folder to write into (e.g. styled/)")
+        return Path(named(what, "a folder")(text))
+
+    return _naming(check, "folder")
 
 
 SHARED_DATA_HELP = "shared data folder (default: $DEEPPHOTO_SHARED_DATA, else ../shared/data)"

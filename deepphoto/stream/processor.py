@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import off_white, small_grey, to_bgr8
+from deepphoto.frames import off_white, picture_box, small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather, with_soft_edge
@@ -88,6 +88,13 @@ class FrameProcessor:
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
         self.colour_guide = False  # a photo's mask refined with its colours as the guide (stream.refine)
+        # A stream's black bars (frames.picture_box: a landscape clip padded to 9:16, a letterbox) are
+        # not picture: what is inside them is segmented, painted and composited on its own, and the
+        # bars are left as they are. Painted, they were a flat slate-blue slab (blurred, a dark smear
+        # into the picture); and squashed with them into the network's square the picture was
+        # segmented at a third of its height (a close-up's head painted). A photo is taken whole.
+        self.keep_bars = True
+        self._box: tuple[int, int, int, int] | None = None  # the last frame's picture inside its bars
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
         self._low: np.ndarray | None = None
@@ -111,6 +118,7 @@ class FrameProcessor:
         self.smoother.reset()
         self.painting_hold.reset()
         self._low = self._grey_at_seg = self._smoothed = self.last_alpha = None
+        self._box = None
 
     @contextmanager
     def photo_mode(self) -> Iterator[None]:
@@ -118,14 +126,14 @@ class FrameProcessor:
         no smoothing with earlier frames, segmented window by window from a photo's aspect, painted
         with the person filled in, their mask refined by their colours (``max_aspect``,
         ``fill_person``, ``colour_guide``); a stream's after (the caller holds ``lock``)."""
-        before = self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth
+        before = self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth, self.keep_bars
         self.reset()
         self.max_aspect, self.fill_person, self.colour_guide = PHOTO_MAX_ASPECT, True, True
-        self.smoother.smooth = 0.0
+        self.smoother.smooth, self.keep_bars = 0.0, False
         try:
             yield
         finally:
-            self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth = before
+            self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth, self.keep_bars = before
             self.reset()
 
     def person_share(self) -> float | None:
@@ -226,26 +234,36 @@ class FrameProcessor:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
         with self.lock:
-            if self._fills():  # its mask first, then its look made with it (a photo's person filled in)
-                alpha = self.person_alpha(frame)  # (where it is composited: the fill must agree with it)
-                effected = self._effect(frame, fill_mask(alpha))
-            else:  # paint on a second thread while this one segments (ONNX Runtime and OpenCV release
-                # the GIL, so the two use both cores)
-                painting = self._painter.submit(self._effect, frame, None, self._low)  # _low: the frame before's
-                alpha = self.person_alpha(frame) if self.region != "whole" else None
-                effected = painting.result()
-            t = time.perf_counter()
-            kept = frame if self.kept is None else self.kept
-            if self.own_alpha is not None and getattr(self.look.effect, "from_frame", True):
-                # painted from the photo laid on white: its transparency, given back, would lay it on
-                # white again (a half-clear pixel shown lighter); a background picture is its own
-                effected = off_white(effected.copy(), self.own_alpha)
-            if alpha is not None and self.own_alpha is not None and self.region == "background":
-                alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background
-            # the whole frame: the look's own picture, copied, as a look may keep it (the painting
-            # held for the next frame, a background picture): a caller drawing on it changed those
-            out = effected.copy() if alpha is None else blend(kept, effected, alpha, self.region)
-            self.last_alpha = alpha
-            self._timed("composite", t)
-            self.frames += 1
+            box = self._box = picture_box(frame, self._box) if self.keep_bars else None
+            if box is None:
+                return self._styled(frame)
+            top, bottom, left, right = box
+            out = frame.copy()  # the bars as they are, the picture inside them styled on its own
+            out[top:bottom, left:right] = self._styled(np.ascontiguousarray(frame[top:bottom, left:right]))
+            return out
+
+    def _styled(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` (BGR uint8) with the look composited into the region (the caller holds ``lock``)."""
+        if self._fills():  # its mask first, then its look made with it (a photo's person filled in)
+            alpha = self.person_alpha(frame)  # (where it is composited: the fill must agree with it)
+            effected = self._effect(frame, fill_mask(alpha))
+        else:  # paint on a second thread while this one segments (ONNX Runtime and OpenCV release
+            # the GIL, so the two use both cores)
+            painting = self._painter.submit(self._effect, frame, None, self._low)  # _low: the frame before's
+            alpha = self.person_alpha(frame) if self.region != "whole" else None
+            effected = painting.result()
+        t = time.perf_counter()
+        kept = frame if self.kept is None else self.kept
+        if self.own_alpha is not None and getattr(self.look.effect, "from_frame", True):
+            # painted from the photo laid on white: its transparency, given back, would lay it on
+            # white again (a half-clear pixel shown lighter); a background picture is its own
+            effected = off_white(effected.copy(), self.own_alpha)
+        if alpha is not None and self.own_alpha is not None and self.region == "background":
+            alpha = with_soft_edge(alpha, self.own_alpha)  # a cut-out's soft edge is not background
+        # the whole frame: the look's own picture, copied, as a look may keep it (the painting
+        # held for the next frame, a background picture): a caller drawing on it changed those
+        out = effected.copy() if alpha is None else blend(kept, effected, alpha, self.region)
+        self.last_alpha = alpha
+        self._timed("composite", t)
+        self.frames += 1
         return out

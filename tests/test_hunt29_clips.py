@@ -144,3 +144,12 @@ def test_a_photo_with_black_bars_is_still_taken_whole() -> None:
         assert segmenter.shapes[-1][:2] == (108, 192)
     finally:
         processor.close()
+
+
+def test_the_whole_frame_styled_does_not_say_the_segmenter_ran_on_0() -> None:
+    from deepphoto.stream.loop import RunSummary
+
+    summary = RunSummary(None, frames_in=90, frames_out=90, seconds=1.0)
+    assert "segmenter" not in summary.line(0)  # --region whole: no mask is needed
+    assert "segmenter ran on 30" in summary.line(30)  # --seg-every 3
+    assert "segmenter" not in summary.line(90)

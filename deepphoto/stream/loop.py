@@ -63,7 +63,8 @@ class RunSummary:
             parts.append(f"{counted(self.bad_packets, 'damaged packet')} skipped")
         if self.unreadable:
             parts.append(f"{counted(self.unreadable, 'unreadable image')} skipped")
-        if segmented < self.frames_out:
+        if 0 < segmented < self.frames_out:  # --seg-every, --skip-still (none: the whole frame styled,
+            # no mask needed; 'segmenter ran on 0' read as if no person could be found)
             parts.append(f"segmenter ran on {segmented}")
         if self.latency_ms:
             parts.append(f"latency median {np.median(self.latency_ms):.0f} ms")

@@ -171,6 +171,9 @@ def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None
     h, w = frame.shape[:2]
     if frame.ndim != 3 or min(h, w) < 16:
         return None
+    edges = (frame[0], frame[-1], frame[:, 0], frame[:, -1])
+    if all(int(edge.max()) > BAR_BLACK for edge in edges):  # most frames: lit at all four edges
+        return None
     rows = cv2.resize(frame, (max(1, w // _BAR_STEP), h), interpolation=cv2.INTER_NEAREST).reshape(h, -1).max(axis=1)
     lit_rows = np.flatnonzero(rows > BAR_BLACK)
     if lit_rows.size == 0:  # a black frame (a fade): no picture to find bars round

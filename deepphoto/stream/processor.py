@@ -26,6 +26,17 @@ from deepphoto.stream.refine import colour_guided_filter, guided_filter
 from deepphoto.stream.smoothing import MaskSmoother, scene_cut
 from deepphoto.stream.steady_painting import PaintingHold
 
+# A style network normalises its features, so a black or near-black frame (a fade's ends, the black
+# a video opens with, a title card) comes out a flat coloured slab at full light. A stream's frame
+# is painted at the weight ``painting_weight`` gives it: none up to LIGHT_BLACK, all of it from
+# LIGHT_LIT, a smooth ramp between, on the frame's LIGHT_SHARE-th percentile of light (its largest
+# channel on a small copy), so a title card's text or a few lit pixels do not count. The darkest
+# shared clip (a dim stage) is never under 47 there; fades, black openings and cuts to black are.
+LIGHT_BLACK = 6.0
+LIGHT_LIT = 36.0
+LIGHT_SHARE = 90
+LIGHT_SIDE = 64  # the small copy's long side
+
 
 class StageTimes:
     """Recent durations per stage (bounded, so a long run's memory stays flat)."""
@@ -61,6 +72,18 @@ class Look:
     effect: Effect
 
 
+def painting_weight(frame: np.ndarray) -> float:
+    """The share (0-1) of a painting shown over ``frame`` (BGR uint8) for how lit it is: 0 for a
+    black frame, 1 for any frame with a tenth of it lit past ``LIGHT_LIT`` (a smoothstep between)."""
+    h, w = frame.shape[:2]
+    s = min(1.0, LIGHT_SIDE / max(h, w))
+    small = frame if s >= 1.0 else cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), cv2.INTER_AREA)
+    light = small.max(axis=2) if small.ndim == 3 else small
+    level = float(np.percentile(light, LIGHT_SHARE))
+    t = min(1.0, max(0.0, (level - LIGHT_BLACK) / (LIGHT_LIT - LIGHT_BLACK)))
+    return t * t * (3.0 - 2.0 * t)
+
+
 class FrameProcessor:
     def __init__(
         self,
@@ -94,6 +117,10 @@ class FrameProcessor:
         # into the picture); and squashed with them into the network's square the picture was
         # segmented at a third of its height (a close-up's head painted). A photo is taken whole.
         self.keep_bars = True
+        # A stream's black frame is not painted a flat slab (``painting_weight``): a fade goes into
+        # black and comes out of it, and the painting held (``painting_hold``) is let go while the
+        # frame is dark. A photo is painted whatever its light.
+        self.keep_black = True
         self._box: tuple[int, int, int, int] | None = None  # the last frame's picture inside its bars
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
@@ -126,14 +153,28 @@ class FrameProcessor:
         no smoothing with earlier frames, segmented window by window from a photo's aspect, painted
         with the person filled in, their mask refined by their colours (``max_aspect``,
         ``fill_person``, ``colour_guide``); a stream's after (the caller holds ``lock``)."""
-        before = self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth, self.keep_bars
+        before = (
+            self.max_aspect,
+            self.fill_person,
+            self.colour_guide,
+            self.smoother.smooth,
+            self.keep_bars,
+            self.keep_black,
+        )
         self.reset()
         self.max_aspect, self.fill_person, self.colour_guide = PHOTO_MAX_ASPECT, True, True
-        self.smoother.smooth, self.keep_bars = 0.0, False
+        self.smoother.smooth, self.keep_bars, self.keep_black = 0.0, False, False
         try:
             yield
         finally:
-            self.max_aspect, self.fill_person, self.colour_guide, self.smoother.smooth, self.keep_bars = before
+            (
+                self.max_aspect,
+                self.fill_person,
+                self.colour_guide,
+                self.smoother.smooth,
+                self.keep_bars,
+                self.keep_black,
+            ) = before
             self.reset()
 
     def person_share(self) -> float | None:
@@ -219,11 +260,20 @@ class FrameProcessor:
     ) -> np.ndarray:
         t = time.perf_counter()
         look = self.look
+        neural = getattr(look.effect, "stylizer", None) is not None
+        weight = painting_weight(frame) if neural and self.keep_black else 1.0
+        if weight < 1.0:  # a dark frame (a fade): the painting at its share over the frame, nothing held
+            self.painting_hold.let_go()  # (a slab held over the fade's first lit frames)
+            if weight == 0.0:  # black: nothing painted
+                return frame
+            out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
+            self._timed("style", t)
+            return cv2.addWeighted(out, weight, frame, 1.0 - weight, 0.0)
         out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
         t = self._timed("style", t)
         # A neural painting (its effect names the stylizer) crawls where the picture is still unless
         # held; classic effects are steady already, and a looping background video must move.
-        if self.settings.smooth > 0 and getattr(look.effect, "stylizer", None) is not None:
+        if self.settings.smooth > 0 and neural:
             if look is not self._held_look:
                 self.painting_hold.reset()
                 self._held_look = look

@@ -2,9 +2,10 @@
 
 Every item knows its source, the output it gets in the output folder, whether it is a video or an
 image, and the source's size and modification time (what the manifest compares on the next run).
-Folders keep their layout under the output folder; images become PNG (lossless, as ``run`` writes
-a folder of frames); videos keep an .mp4/.mkv/.mov container and become .mp4 otherwise. A GIF is a
-photo (its first frame, as ``edit`` takes it), and a file named as neither is judged by its content.
+Folders keep their layout under the output folder (several folders each under their own name);
+images become PNG (lossless, as ``run`` writes a folder of frames); videos keep an .mp4/.mkv/.mov
+container and become .mp4 otherwise. A GIF is a photo (its first frame, as ``edit`` takes it), and
+a file named as neither is judged by its content.
 """
 
 from __future__ import annotations
@@ -197,6 +198,49 @@ def read_list(path: Path) -> list[str]:
     return entries
 
 
+def _folder_names(folders: list[Path]) -> list[str]:
+    """Each input folder's subfolder under ``--out`` when several are given: its own name as given
+    (a link keeps the link's name; '.' is the current folder's; leading dots dropped), '-2', '-3' ...
+    on a clash, in input order (case-insensitively, for file systems that are)."""
+    names: list[str] = []
+    for folder in folders:
+        base = Path(os.path.normpath(folder)).name or folder.resolve().name or "root"
+        base = base.lstrip(".") or "folder"  # never hidden (nor the batch's own .deepphoto-batch)
+        name, n = base, 2
+        while name.lower() in (x.lower() for x in names):
+            name = f"{base}-{n}"
+            n += 1
+        names.append(name)
+    return names
+
+
+def _placed(
+    found: list[tuple[Path, Path, str, os.stat_result, int]], folders: list[Path], out: Path, recorded: dict[str, str]
+) -> list[tuple[Path, Path, str, os.stat_result, int]]:
+    """``found`` with each folder's files placed under ``out``: one input folder's files straight
+    in ``out`` (its layout kept), several folders' each under a subfolder of the folder's name
+    (trip1/a.jpg and trip2/a.jpg give trip1/a.png and trip2/a.png, not a.png and a-2.png). A folder
+    whose files an earlier batch into ``out`` placed the other way only (before batches kept
+    folders apart, or a batch of it alone) keeps that placement, so a batch run again resumes and
+    skips what it finished instead of doing it all again elsewhere."""
+    used = sorted({f for *_, f in found if f >= 0})  # folders that give files (not duplicates, not empty)
+    names = dict(zip(used, _folder_names([folders[f] for f in used]), strict=True))
+    apart = len(used) > 1
+    votes: dict[int, set[bool]] = {f: set() for f in used}  # how the manifest placed each folder's files
+    for source, relative, _, _, f in found:
+        before = recorded.get(str(source))
+        if f >= 0 and before is not None:
+            parent = Path(before).parent
+            if parent == out / names[f] / relative.parent:
+                votes[f].add(True)
+            if parent == out / relative.parent:
+                votes[f].add(False)
+    keep_apart = {f: (not apart) if votes[f] == {not apart} else apart for f in used}
+    return [
+        (s, Path(names[f]) / rel if f >= 0 and keep_apart[f] else rel, kind, st, f) for s, rel, kind, st, f in found
+    ]
+
+
 def expand_inputs(
     inputs: list[str],
     out: Path,
@@ -205,7 +249,8 @@ def expand_inputs(
     passed_over: list[Path] | None = None,
 ) -> tuple[list[WorkItem], list[Problem]]:
     """Work items for ``inputs`` (files, folders, list files), each source once, each output
-    unique (a clash gets '-2', '-3' ... in input order). ``recorded``: source -> output of the
+    unique (a clash gets '-2', '-3' ... in input order); several folders' files each under a
+    subfolder of their folder's name (``_placed``). ``recorded``: source -> output of the
     earlier batches into ``out`` (its manifest): a source keeps the name it was given, and a name
     given to another source is never given to this one, whatever this run's inputs. ``left_out``
     gets the folders inside input folders that were skipped as earlier batches' outputs;
@@ -214,7 +259,8 @@ def expand_inputs(
     out = out.resolve()
     recorded = recorded or {}
     owner = {Path(o): k for k, o in recorded.items()}  # output -> the source an earlier batch wrote it for
-    pairs: list[tuple[Path, Path]] = []  # (source, output relative to out)
+    pairs: list[tuple[Path, Path, int]] = []  # (source, path relative to its folder, that folder's index or -1)
+    folders: list[Path] = []  # the input folders, as given (made absolute), in input order
     problems: list[Problem] = []
 
     def add(entry: str, from_list: bool) -> None:
@@ -230,7 +276,8 @@ def expand_inputs(
                 problems.append(Problem(entry, f"folder holds no video or image files{besides}"))
             if left_out is not None:
                 left_out.extend(f for f in skipped if f not in left_out)
-            pairs.extend((f, f.relative_to(path)) for f in files)
+            folders.append(path.absolute())
+            pairs.extend((f, f.relative_to(path), len(folders) - 1) for f in files)
         elif path.is_file():
             if path.suffix.lower() in LIST_SUFFIXES and not from_list:
                 try:
@@ -239,7 +286,7 @@ def expand_inputs(
                 except DeepPhotoError as exc:  # its reason, without the name the problem is reported under
                     problems.append(Problem(entry, str(exc).removeprefix(f"{path}: ")))
             else:
-                pairs.append((path, Path(path.name)))
+                pairs.append((path, Path(path.name), -1))
         elif path.exists():  # a pipe or a device
             problems.append(Problem(entry, "is not a regular file (a pipe or a device); give a file"))
         elif "://" in entry or names_v4l2(entry):  # a stream or a camera, as run takes them
@@ -250,10 +297,10 @@ def expand_inputs(
     for entry in inputs:
         add(entry, False)
 
-    found: list[tuple[Path, Path, str, os.stat_result]] = []  # (source, relative, kind, its stat)
+    found: list[tuple[Path, Path, str, os.stat_result, int]] = []  # (source, relative, kind, its stat, folder)
     inside: list[Path] = []
     seen: set[Path] = set()
-    for source, relative in pairs:
+    for source, relative, folder in pairs:
         try:
             source = source.resolve()
         except (RuntimeError, OSError):  # a link that leads to itself
@@ -270,14 +317,15 @@ def expand_inputs(
         except OSError as exc:
             problems.append(Problem(str(source), f"cannot be read ({exc.strerror or exc})"))
             continue
-        found.append((source, relative, kind_of(source), st))
+        found.append((source, relative, kind_of(source), st, folder))
+    found = _placed(found, folders, out, recorded)
 
     # names given first to the sources whose output keeps their own name: a.png and a.jpg make
     # a.png (a.png's) and a-2.png, a.mp4 and a.avi a.mp4 and a-2.mp4 (a.png's result is a.png)
     outputs: dict[int, Path] = {}
     taken: set[Path] = set()
     for i in sorted(range(len(found)), key=lambda i: not keeps_its_name(found[i][1], found[i][2])):
-        source, relative, kind, _ = found[i]
+        source, relative, kind, _, _ = found[i]
         output = out / output_name(relative, kind)
         before = recorded.get(str(source))
         if before is not None and Path(before).parent == output.parent and Path(before).suffix == output.suffix:
@@ -288,7 +336,7 @@ def expand_inputs(
             n += 1
         taken.add(output)
         outputs[i] = output
-    items = [WorkItem(s, outputs[i], kind, st.st_size, st.st_mtime_ns) for i, (s, _, kind, st) in enumerate(found)]
+    items = [WorkItem(s, outputs[i], kind, st.st_size, st.st_mtime_ns) for i, (s, _, kind, st, _) in enumerate(found)]
     if not items and not problems and inside:
         problems.append(Problem(str(out), "is the output folder and holds every input: give another --out"))
     return items, problems

@@ -1,0 +1,101 @@
+"""Hunt 29 (batch2): several input folders kept apart under --out; a stop said at once; damaged
+photos refused before Ray starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deepphoto.batch.inputs import expand_inputs
+from deepphoto.batch.manifest import Manifest
+
+
+def _files(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+
+
+def _outputs(items: list, out: Path) -> dict[str, str]:
+    return {str(i.source.relative_to(out.parent)): str(i.output.relative_to(out.resolve())) for i in items}
+
+
+def test_several_folders_each_keep_their_own_subfolder(tmp_path):
+    """`batch trip1/ trip2/ --out styled` put both folders' files straight into styled/ (trip2's a.jpg
+    became a-2.png, which folder it came from lost); each folder now has its subfolder, loose files
+    stay at the top, and one folder alone still goes straight into --out."""
+    _files(tmp_path, "trip1/a.jpg", "trip1/day/b.jpg", "trip2/a.jpg", "extra.jpg")
+    out = tmp_path / "styled"
+    names = [str(tmp_path / n) for n in ("trip1", "trip2/", "extra.jpg")]
+    items, problems = expand_inputs(names, out)
+    assert not problems
+    assert _outputs(items, out) == {
+        "trip1/a.jpg": "trip1/a.png",
+        "trip1/day/b.jpg": "trip1/day/b.png",
+        "trip2/a.jpg": "trip2/a.png",
+        "extra.jpg": "extra.png",
+    }
+    alone, _ = expand_inputs([str(tmp_path / "trip1"), str(tmp_path / "extra.jpg")], out)
+    assert _outputs(alone, out) == {"trip1/a.jpg": "a.png", "trip1/day/b.jpg": "day/b.png", "extra.jpg": "extra.png"}
+    # a folder inside another given too adds no files of its own: still one folder, straight in
+    nested, _ = expand_inputs([str(tmp_path / "trip1"), str(tmp_path / "trip1" / "day")], out)
+    assert _outputs(nested, out) == {"trip1/a.jpg": "a.png", "trip1/day/b.jpg": "day/b.png"}
+
+
+def test_folders_of_one_name_get_their_own_subfolders(tmp_path, monkeypatch):
+    _files(tmp_path, "cam1/photos/a.jpg", "cam2/photos/a.jpg")
+    out = tmp_path / "styled"
+    items, _ = expand_inputs([str(tmp_path / "cam1/photos"), str(tmp_path / "cam2/photos")], out)
+    assert _outputs(items, out) == {"cam1/photos/a.jpg": "photos/a.png", "cam2/photos/a.jpg": "photos-2/a.png"}
+    _files(tmp_path / "cam3", ".photos/a.jpg", "b.jpg")  # a hidden folder's output is not hidden; '.' has a name
+    monkeypatch.chdir(tmp_path / "cam3")
+    items, _ = expand_inputs([".photos", ".", str(tmp_path / "cam1/photos")], out)
+    assert _outputs(items, out) == {
+        "cam3/.photos/a.jpg": "photos/a.png",
+        "cam3/b.jpg": "cam3/b.png",
+        "cam1/photos/a.jpg": "photos-2/a.png",
+    }
+
+
+def _record(out: Path, items: list) -> dict[str, str]:
+    m = Manifest(out)
+    for item in items:
+        m.claim(item)
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        item.output.write_bytes(b"done")
+        m.record(item, "digest", 1, 0.1)
+    return Manifest(out).outputs()
+
+
+def test_a_batch_of_the_old_layout_resumes_in_it(tmp_path):
+    """A batch of two folders made before (flat: a.png, a-2.png) run again keeps its outputs where
+    they are, so finished work is skipped, not done again into trip1/, trip2/; a folder the earlier
+    batch did not do goes to its own subfolder."""
+    _files(tmp_path, "trip1/a.jpg", "trip2/a.jpg", "trip3/a.jpg")
+    out = tmp_path / "styled"
+    out.mkdir()
+    folders = [str(tmp_path / n) for n in ("trip1", "trip2")]
+    old, _ = expand_inputs(folders, out)
+    flat = {"trip1/a.jpg": "a.png", "trip2/a.jpg": "a-2.png"}
+    for item in old:  # as the old code named them
+        object.__setattr__(item, "output", out.resolve() / flat[str(item.source.relative_to(tmp_path))])
+    recorded = _record(out, old)
+    again, _ = expand_inputs(folders, out, recorded)
+    assert _outputs(again, out) == flat
+    m = Manifest(out)
+    assert all(m.done(i, "digest") for i in again)  # skipped as done
+    more, _ = expand_inputs([*folders, str(tmp_path / "trip3")], out, recorded)
+    assert _outputs(more, out) == {**flat, "trip3/a.jpg": "trip3/a.png"}
+
+
+def test_a_folder_done_alone_keeps_its_place_when_given_with_others_and_back(tmp_path):
+    _files(tmp_path, "trip1/a.jpg", "trip2/a.jpg")
+    out = tmp_path / "styled"
+    out.mkdir()
+    alone, _ = expand_inputs([str(tmp_path / "trip1")], out)
+    recorded = _record(out, alone)
+    both, _ = expand_inputs([str(tmp_path / "trip1"), str(tmp_path / "trip2")], out, recorded)
+    assert _outputs(both, out) == {"trip1/a.jpg": "a.png", "trip2/a.jpg": "trip2/a.png"}
+    recorded = _record(out, both)
+    back, _ = expand_inputs([str(tmp_path / "trip2")], out, recorded)  # done apart: stays apart
+    assert _outputs(back, out) == {"trip2/a.jpg": "trip2/a.png"}

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
+import pytest
+
 from deepphoto.batch.inputs import expand_inputs
 from deepphoto.batch.manifest import Manifest
+from deepphoto.commands.cli import main
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import check_photo
 
 
 def _files(root: Path, *names: str) -> None:
@@ -99,3 +106,44 @@ def test_a_folder_done_alone_keeps_its_place_when_given_with_others_and_back(tmp
     recorded = _record(out, both)
     back, _ = expand_inputs([str(tmp_path / "trip2")], out, recorded)  # done apart: stays apart
     assert _outputs(back, out) == {"trip2/a.jpg": "trip2/a.png"}
+
+
+def _photo(path: Path) -> Path:
+    rng = np.random.default_rng(29)
+    image = cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (64, 48))
+    path.write_bytes(cv2.imencode(path.suffix, image)[1].tobytes())
+    return path
+
+
+def test_damaged_photos_fail_before_ray_starts(tmp_path, monkeypatch, capsys):
+    """A batch of photos that are no readable images (noise named .jpg, a text named .png, an empty
+    file, a JPEG cut inside its header) started Ray (~17 s) on every run before its workers said so;
+    they now fail as a video that is no video does, in the table, without Ray."""
+    runner = pytest.importorskip("deepphoto.batch.runner", reason="deepphoto batch needs Ray")
+    (tmp_path / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(3000))
+    (tmp_path / "text.png").write_text("not a picture")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    good = _photo(tmp_path / "good.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(good[:120])  # before its start-of-frame marker
+    started = []
+    monkeypatch.setattr(runner, "connect", lambda address: started.append(address) or True)
+    monkeypatch.chdir(tmp_path)
+    names = ["noise.jpg", "text.png", "empty.jpg", "cut.jpg"]
+    assert main(["batch", *names, "--out", "styled", "--style", "wave", "--quiet"]) == 1
+    assert not started  # Ray never started
+    table = capsys.readouterr().out
+    for name in names:
+        assert f"{name}: " in table
+    assert "not a readable image" in table and "file is empty" in table
+
+
+def test_photo_check_passes_readable_photos(tmp_path):
+    """Sound photos, and one cut off after its header (read as far as it goes), pass the check."""
+    for name in ("a.jpg", "a.png", "a.bmp", "a.webp", "a.ppm"):
+        check_photo(_photo(tmp_path / name))
+    whole = (tmp_path / "a.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) * 2 // 3])
+    check_photo(tmp_path / "cut.jpg")
+    with pytest.raises(DeepPhotoError, match="not a readable image"):
+        (tmp_path / "b.ppm").write_bytes(b"P6\n64 48\n255\n" + b"\x00" * 10)
+        check_photo(tmp_path / "b.ppm")

@@ -39,6 +39,7 @@ from deepphoto.batch.join import finish_video
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
 from deepphoto.stream.loop import progress_shown
@@ -172,7 +173,11 @@ class BatchRunner:
                 except DeepPhotoError as exc:
                     self._fail(ItemState(item), str(exc))
             else:
-                self.states[i] = ItemState(item)
+                try:  # a file that is no readable photo fails here too, without starting Ray
+                    check_photo(item.source)
+                    self.states[i] = ItemState(item)
+                except DeepPhotoError as exc:
+                    self._fail(ItemState(item), str(exc))
         if self.states:
             with ending_signals():
                 self._process()

@@ -147,3 +147,37 @@ def test_photo_check_passes_readable_photos(tmp_path):
     with pytest.raises(DeepPhotoError, match="not a readable image"):
         (tmp_path / "b.ppm").write_bytes(b"P6\n64 48\n255\n" + b"\x00" * 10)
         check_photo(tmp_path / "b.ppm")
+
+
+def test_a_stop_is_said_at_once_before_ray_shuts_down(tmp_path, monkeypatch, capsys):
+    """Ctrl-C, SIGTERM or SIGHUP: the batch said nothing for the 4-7 s the workers and Ray took to
+    shut down; one line now comes before that (what is kept, what is dropped), and the batch still
+    ends as interrupted (status 130)."""
+    runner = pytest.importorskip("deepphoto.batch.runner", reason="deepphoto batch needs Ray")
+    from deepphoto import Settings
+    from deepphoto.batch.report import Outcome
+
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _photo(tmp_path / name)
+    said_before_shutdown = []
+
+    def start(self, planner):
+        first = next(iter(self.states.values()))
+        first.finished = True  # one photo finished before the stop
+        self.outcomes[first.item.key] = Outcome("a.jpg", "done", str(first.item.output))
+        raise KeyboardInterrupt  # what a stop raises
+
+    monkeypatch.setattr(runner, "connect", lambda address: False)
+    monkeypatch.setattr(runner.BatchRunner, "_start", start)
+    monkeypatch.setattr(
+        runner.BatchRunner, "_collect_usage", lambda self: said_before_shutdown.append(capsys.readouterr().err)
+    )
+    options = runner.BatchOptions(out=tmp_path / "styled", workers=1, progress=False)
+    report = runner.BatchRunner(
+        [str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg")], Settings(style="wave"), options
+    ).run()
+    assert report.interrupted
+    assert said_before_shutdown == [
+        "deepphoto: stopping: 1 finished output kept, 2 unfinished inputs dropped (the same command again resumes "
+        "them); shutting Ray down...\n"
+    ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -231,6 +232,7 @@ class BatchRunner:
                 self._loop()
         except KeyboardInterrupt:
             self.report.interrupted = True
+            self._say_stopping()
         finally:
             planner.shutdown(wait=True, cancel_futures=True)
             if self.bar is not None:
@@ -248,6 +250,20 @@ class BatchRunner:
         for st in self.states.values():
             if st.item.key not in self.outcomes:
                 self.outcomes[st.item.key] = Outcome(self._name(st.item), "interrupted", reason="interrupted")
+
+    def _say_stopping(self) -> None:
+        """One line at once on a stop (Ctrl-C, SIGTERM, SIGHUP): the workers and Ray take seconds to
+        shut down, and the batch said nothing meanwhile."""
+        if self.bar is not None:
+            self.bar.close()  # the line below the bar, not through it
+        kept = sum(1 for st in self.states.values() if self.outcomes.get(st.item.key, Outcome("", "")).status == "done")
+        dropped = sum(1 for st in self.states.values() if not st.finished)
+        print(
+            f"deepphoto: stopping: {counted(kept, 'finished output')} kept, {counted(dropped, 'unfinished input')} "
+            "dropped (the same command again resumes them); shutting Ray down...",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _start(self, planner: ThreadPoolExecutor) -> None:
         """Workers started, videos handed to the planner, the progress bar made."""

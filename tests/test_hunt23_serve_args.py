@@ -23,7 +23,7 @@ def served(monkeypatch) -> list[str]:
     import deepphoto.web.server as server
 
     seen: list[str] = []
-    monkeypatch.setattr(server, "serve", lambda config, port, open_browser=False: seen.append(config.host))
+    monkeypatch.setattr(server, "serve", lambda config, port, open_browser=False, tls=None: seen.append(config.host))
     return seen
 
 

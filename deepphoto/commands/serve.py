@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import socket
+from pathlib import Path
 
 from deepphoto.commands.options import count
 from deepphoto.errors import DeepPhotoError
@@ -18,6 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--port", type=count("--port", 0, 65535), default=8000, help="port (default 8000; 0: a free one)")
     p.add_argument("--open", action="store_true", help="open the studio in the web browser")
+    p.add_argument(
+        "--https",
+        action="store_true",
+        help="serve over https (browsers give the camera only to https pages, but on this computer): with a "
+        "self-signed certificate made once in your data folder, unless --certfile gives one",
+    )
+    p.add_argument("--certfile", type=Path, metavar="PEM", help="your certificate (PEM) for https (implies --https)")
+    p.add_argument("--keyfile", type=Path, metavar="PEM", help="its private key (PEM), unless --certfile holds it")
     p.add_argument(
         "--camera",
         metavar="[HOST:]PORT",
@@ -52,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.web.app import StudioConfig
     from deepphoto.web.control import parse_address
     from deepphoto.web.limits import UploadLimits
-    from deepphoto.web.server import serve
+    from deepphoto.web.server import WILDCARD_HOSTS, outward_address, serve
+    from deepphoto.web.tls import load, self_signed
 
     host = args.host.strip()
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # '[::1]', as in a URL
@@ -63,6 +74,14 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.camera:
         parse_address(args.camera, "--camera")  # one line now, not when the page asks
+    if args.keyfile and not args.certfile:
+        raise DeepPhotoError("--keyfile needs --certfile: the certificate it is the key of")
+    tls = None
+    if args.certfile:
+        tls = load(args.certfile, args.keyfile)
+    elif args.https:
+        lan = outward_address(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        tls = self_signed([a for a in (host, lan) if a and a not in WILDCARD_HOSTS])
     config = StudioConfig(
         settings=settings,
         host=host,
@@ -71,5 +90,5 @@ def run(args: argparse.Namespace) -> int:
         max_jobs=args.max_jobs,
         camera=args.camera,
     )
-    serve(config, args.port, open_browser=args.open)
+    serve(config, args.port, open_browser=args.open, tls=tls)
     return 0

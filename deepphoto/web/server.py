@@ -17,6 +17,7 @@ from typing import Any
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.web.app import StudioConfig, create_app, is_loopback
+from deepphoto.web.tls import Certificate
 
 SHUTDOWN_GRACE_S = 3.0  # a request still open at a stop (an upload a client never finishes) is cut after this
 
@@ -50,11 +51,11 @@ def bind(host: str, port: int) -> socket.socket:
 WILDCARD_HOSTS = ("0.0.0.0", "::")  # every address of this computer
 
 
-def url_of(host: str, port: int, token: str | None) -> str:
+def url_of(host: str, port: int, token: str | None, scheme: str = "http") -> str:
     """The studio's address as this computer opens it (127.0.0.1 for a wildcard host)."""
     shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
     shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    return f"{scheme}://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
 def outward_address(family: int = socket.AF_INET) -> str | None:
@@ -82,7 +83,7 @@ def open_in_browser(address: str) -> bool:
     return opened
 
 
-def uvicorn_server(app: Any) -> Any:
+def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
     """A ``uvicorn.Server`` for ``app`` that always stops, and stops cleanly: a request left open
     (an upload whose client stopped sending, a slow line) is cancelled ``SHUTDOWN_GRACE_S`` after
     Ctrl-C / SIGTERM rather than waited for forever, quietly (no traceback for the cancelled
@@ -95,7 +96,14 @@ def uvicorn_server(app: Any) -> Any:
             super().handle_exit(sig, frame)
             self.force_exit = False  # the wait is bounded by timeout_graceful_shutdown instead
 
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        ssl_certfile=tls.certfile if tls else None,
+        ssl_keyfile=tls.keyfile if tls else None,
+    )
     for name in ("uvicorn.error", "uvicorn.asgi"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, QuietShutdown) for f in logger.filters):
@@ -103,8 +111,8 @@ def uvicorn_server(app: Any) -> Any:
     return StudioServer(config)
 
 
-def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
-    """Serve the studio on ``config.host``:``port`` until interrupted."""
+def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Certificate | None = None) -> None:
+    """Serve the studio on ``config.host``:``port`` until interrupted; over https with ``tls``."""
     sock = bind(config.host, port)  # first: no warning about an address that cannot be listened on
     if not is_loopback(config.host):
         config.token = config.token or secrets.token_urlsafe(18)
@@ -114,8 +122,9 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
             file=sys.stderr,
         )
     port = sock.getsockname()[1]
-    address = url_of(config.host, port, config.token)
-    server = uvicorn_server(create_app(config))
+    scheme = "https" if tls else "http"
+    address = url_of(config.host, port, config.token, scheme)
+    server = uvicorn_server(create_app(config), tls)
 
     def hang_up(signum: int, frame: FrameType | None) -> None:
         server.should_exit = True  # SIGHUP ends the studio as Ctrl-C does, cleaning up
@@ -125,12 +134,11 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
     print(f"DeepPhoto Studio: {address}  (Ctrl-C to stop)", flush=True)
     if config.host in WILDCARD_HOSTS:  # the address above works on this computer only
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-        there = url_of(outward_address(family) or "THIS-COMPUTERS-ADDRESS", port, config.token)
-        print(
-            f"  from another computer: {there}  (its browser gives the camera only to https:// or localhost "
-            f"pages: for the camera there, use an SSH tunnel, ssh -L {port}:127.0.0.1:{port} ...)",
-            flush=True,
-        )
+        there = url_of(outward_address(family) or "THIS-COMPUTERS-ADDRESS", port, config.token, scheme)
+        why = "" if tls else "  (its browser gives the camera only to https:// pages: for the camera, add --https)"
+        print(f"  from another computer: {there}{why}", flush=True)
+    if tls:
+        print(f"  certificate SHA-256 fingerprint (compare it with the browser's): {tls.fingerprint}", flush=True)
     if open_browser:
         threading.Timer(1.0, open_in_browser, args=(address,)).start()
     try:
@@ -140,18 +148,20 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False) -> None:
 
 
 class BackgroundServer:
-    """The studio served from a thread on 127.0.0.1 and a free port, for tests and notebooks::
+    """The studio served from a thread on 127.0.0.1 (every address for a wildcard ``config.host``)
+    and a free port, over https with ``tls``, for tests and notebooks::
 
     with BackgroundServer(StudioConfig()) as studio:
         print(studio.url)          # the app itself: studio.app.state.studio
     """
 
-    def __init__(self, config: StudioConfig, timeout: float = 60.0) -> None:
+    def __init__(self, config: StudioConfig, timeout: float = 60.0, tls: Certificate | None = None) -> None:
         self.config, self.timeout = config, timeout
         self.app = create_app(config)
-        self.server = uvicorn_server(self.app)
-        self.sock = bind("127.0.0.1", 0)
-        self.url = url_of("127.0.0.1", self.sock.getsockname()[1], config.token)
+        self.server = uvicorn_server(self.app, tls)
+        host = config.host if config.host in WILDCARD_HOSTS else "127.0.0.1"
+        self.sock = bind(host, 0)
+        self.url = url_of(host, self.sock.getsockname()[1], config.token, "https" if tls else "http")
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, name="deepphoto-studio", daemon=True
         )

@@ -348,9 +348,8 @@ async function bestCancel() {
 function cameraUnavailable() {
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) return "";
   if (window.isSecureContext) return "this browser gives no page the camera";
-  const port = location.port || "80";
   return `the browser gives the camera only to pages opened as https:// or http://localhost, not http://${location.hostname}: ` +
-    `open the studio on the computer it runs on, or through an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} that computer, then http://localhost:${port})`;
+    "restart the studio with 'deepphoto serve --https' and open the https:// address it prints";
 }
 
 function openCamera(constraints) {

@@ -141,6 +141,12 @@ BAR_BLACK = 20
 BAR_MIN = 0.03
 BAR_SKEW = 0.02
 BAR_EDGE = 0.15
+# A box found is kept while a caption or a channel's logo lights a little of its bars (subtitles of a
+# letterboxed film are drawn in its bottom bar): at most BAR_TEXT of the bars' pixels lit, none of
+# the BAR_RIM rows (columns) next to the picture nor of the frame's edges. The bars flipped between
+# black and painted, and the mask and painting between the box and the whole frame, at each subtitle.
+BAR_TEXT = 0.25
+BAR_RIM = 2
 _BAR_STEP = 8  # every 8th column is read for a row's brightness (every 8th row for a column's)
 
 
@@ -153,27 +159,49 @@ def _bar_pair(first: int, last: int, side: int, edges: tuple[np.ndarray, np.ndar
     return (first, last) if lit >= BAR_EDGE else (0, 0)
 
 
-def _bars_black(frame: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-    """Whether everything of ``frame`` outside ``box`` (top, bottom, left, right) is black."""
+def _bars_black(frame: np.ndarray, box: tuple[int, int, int, int], captions: bool = False) -> bool:
+    """Whether everything of ``frame`` outside ``box`` (top, bottom, left, right) is black; with
+    ``captions``, or black but for a caption or a logo in them (``BAR_TEXT``, ``BAR_RIM``)."""
     top, bottom, left, right = box
     if frame.shape[0] < bottom or frame.shape[1] < right:
         return False
     bars = (frame[:top], frame[bottom:], frame[top:bottom, :left], frame[top:bottom, right:])
-    return all(bar.size == 0 or int(bar.max()) <= BAR_BLACK for bar in bars)
+    if all(bar.size == 0 or int(bar.max()) <= BAR_BLACK for bar in bars):
+        return True
+    if not captions:
+        return False
+    h, w = frame.shape[:2]
+    rims = (  # next to the picture (the picture itself reaching out), and the frame's own edges
+        frame[max(0, top - BAR_RIM) : top, left:right],
+        frame[bottom : bottom + BAR_RIM, left:right],
+        frame[top:bottom, max(0, left - BAR_RIM) : left],
+        frame[top:bottom, right : right + BAR_RIM],
+        frame[:1] if top else frame[:0],
+        frame[h - 1 :] if bottom < h else frame[:0],
+        frame[:, :1] if left else frame[:0],
+        frame[:, w - 1 :] if right < w else frame[:0],
+    )
+    if any(rim.size and int(rim.max()) > BAR_BLACK for rim in rims):
+        return False
+    seen = [bar[::4, ::4] for bar in bars if bar.size]  # every 4th row and column: the share lit
+    black = sum(int(cv2.countNonZero(cv2.inRange(bar, (0, 0, 0), (BAR_BLACK,) * 3))) for bar in seen)
+    total = sum(bar.shape[0] * bar.shape[1] for bar in seen)
+    return total - black <= BAR_TEXT * total
 
 
 def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
     """The picture inside black bars of ``frame`` (BGR uint8) as (top, bottom, left, right), rows
     ``top:bottom`` and columns ``left:right``; None where it has none. ``last``: the frame before's
-    box, kept while its bars are still black, so a dark scene inside the bars does not change it."""
-    if last is not None and _bars_black(frame, last):
+    box, kept while its bars are still black (but for a caption in them), so a dark scene inside the
+    bars, or a subtitle, does not change it."""
+    if last is not None and frame.ndim == 3 and _bars_black(frame, last, captions=True):
         return last
     h, w = frame.shape[:2]
     if frame.ndim != 3 or min(h, w) < 16:
         return None
-    edges = (frame[0], frame[-1], frame[:, 0], frame[:, -1])
-    if all(int(edge.max()) > BAR_BLACK for edge in edges):  # most frames: lit at all four edges
-        return None
+    dark = [int(edge.max()) <= BAR_BLACK for edge in (frame[0], frame[-1], frame[:, 0], frame[:, -1])]
+    if not (dark[0] and dark[1]) and not (dark[2] and dark[3]):  # most frames: no pair of black edges
+        return None  # (a dark floor or sky at one edge is not a pair of bars)
     rows = cv2.resize(frame, (max(1, w // _BAR_STEP), h), interpolation=cv2.INTER_NEAREST).reshape(h, -1).max(axis=1)
     lit_rows = np.flatnonzero(rows > BAR_BLACK)
     if lit_rows.size == 0:  # a black frame (a fade): no picture to find bars round

@@ -1,0 +1,66 @@
+"""Review of hunt 29's merged changes: what they broke or left half done.
+
+A HEIC photo under a .jpg name (or an AVIF cut short) was taken for 'a video saved under a photo's
+name' and played as FFmpeg reads it (the HEIC's first tile; the cut AVIF 'no frame could be
+decoded'), instead of the photo's own reason. Subtitles in a letterboxed film's bottom bar made the
+new black-bar box come and go: the bars flipped between black and painted at every subtitle. 4.0
+sound into a .webm was lost (libopus refuses the layout). A dark edge at one side of a frame sent
+every frame through the full bar search (6-7 ms a 1920x1080 frame)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from test_hunt29_clips import PAINT, padded, picture, run_clip
+
+from deepphoto import frames
+from deepphoto.frames import picture_box
+
+
+def captioned(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``frame`` with a white subtitle in its bottom bar, as a film's are drawn."""
+    out = frame.copy()
+    bottom = box[1]
+    cv2.putText(out, "I am not throwing", (30, bottom + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)
+    return out
+
+
+def test_a_subtitle_in_the_bottom_bar_keeps_the_box() -> None:
+    frame, box = padded(picture(108, 192), 200, 192)  # bars of 46 rows
+    with_text = captioned(frame, box)
+    assert int(with_text[box[1] :].max()) == 255  # the subtitle is in the bar
+    assert picture_box(frame) == box
+    assert picture_box(with_text, box) == box  # was None: the whole frame painted, bars and all
+    reached = frame.copy()
+    reached[box[1] : box[1] + 2] = 200  # the picture itself reaching into the bar: found afresh
+    assert picture_box(reached, box) != box
+    banner = frame.copy()
+    banner[box[1] + 5 : -5, 10:-10] = 200  # more than a caption lit in the bars: found afresh
+    assert picture_box(banner, box) != box
+
+
+def test_black_bars_stay_black_while_subtitles_come_and_go() -> None:
+    frames_in = []
+    for t in range(6):
+        frame, box = padded(np.roll(picture(108, 192), 3 * t, axis=1), 200, 192)
+        frames_in.append(captioned(frame, box) if t in (2, 3) else frame)
+    top, bottom, left, right = box
+    outs, _ = run_clip(frames_in, "background")
+    for t, out in enumerate(outs):
+        assert int(out[:top].max()) == 0, t  # was painted slate blue while a subtitle showed
+        assert not (out[bottom:] == PAINT).all(axis=2).any(), t
+        assert (out[top:bottom, left:right] == PAINT).all(axis=2).mean() > 0.5, t
+
+
+def test_one_dark_edge_is_not_searched_for_bars(monkeypatch) -> None:
+    """A dark floor or sky at one edge only cannot be a pair of bars: it went through the whole
+    search each frame (cv2.resize of the frame twice and more: 6-7 ms a 1920x1080 frame)."""
+    calls = []
+    real = frames.cv2.resize
+    monkeypatch.setattr(frames.cv2, "resize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    dark_floor = picture(120, 160)
+    dark_floor[-20:] = 5
+    assert picture_box(dark_floor) is None
+    assert not calls
+    letterbox, box = padded(picture(90, 160), 120, 160)
+    assert picture_box(letterbox) == box  # a pair of black edges is still searched

@@ -9,12 +9,38 @@ every frame through the full bar search (6-7 ms a 1920x1080 frame)."""
 
 from __future__ import annotations
 
+import shutil
+
 import cv2
 import numpy as np
+import pytest
+from adversarial import RUN_FAST, refused
+from test_hunt21_heic import heic_grid
 from test_hunt29_clips import PAINT, padded, picture, run_clip
 
 from deepphoto import frames
 from deepphoto.frames import picture_box
+from deepphoto.stream.video_file import video_by_content
+
+
+def test_a_heic_photo_named_jpg_is_refused_as_heic_not_played_as_a_video(capsys, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    photo = tmp_path / "IMG_0001.jpg"  # an iPhone photo shared under a .jpg name
+    shutil.copy(heic_grid(tmp_path / "IMG_0001.HEIC", work), photo)
+    assert video_by_content(photo) is None
+    result = refused(capsys, "run", photo, tmp_path / "out.mp4", *RUN_FAST, "--effect", "grey", says="a HEIC photo")
+    assert "is a video" not in result.err
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_an_avif_cut_short_is_not_taken_for_a_video(tmp_path):
+    ok, data = cv2.imencode(".avif", picture(64, 96))
+    if not ok:
+        pytest.skip("this OpenCV writes no AVIF")
+    cut = tmp_path / "cut.avif"
+    cut.write_bytes(data.tobytes()[: len(data) * 2 // 3])
+    assert video_by_content(cut) is None  # FFmpeg reads it as a video: 'is a video', then 'no frame'
 
 
 def captioned(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

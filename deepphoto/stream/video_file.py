@@ -45,6 +45,7 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from deepphoto.errors import DeepPhotoError, not_a_file
 from deepphoto.frames import letterbox, on_white
+from deepphoto.image_header import is_avif, is_heic
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 
@@ -640,8 +641,13 @@ def alpha_decoder(stream: av.video.stream.VideoStream, path: Path | str) -> av.c
 def video_by_content(path: Path) -> str | None:
     """FFmpeg's name for the container ``path`` is by its content ('mov,mp4,m4a,3gp,3g2,mj2') where
     it holds a moving picture, not a still image that FFmpeg reads as a video of one frame (a JPEG,
-    a PNG); None for anything else, or a file FFmpeg cannot read."""
+    a PNG); None for anything else, or a file FFmpeg cannot read. A HEIC or AVIF photo is not a
+    video (FFmpeg opens one as a video of its tiles, or of a cut one's remains): its own reason stands."""
     try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+        if is_heic(head) or is_avif(head):
+            return None
         with open_input(path, False) as c:
             name = c.format.name
             if name == "image2" or name.endswith("_pipe") or moving_picture(c) is None:

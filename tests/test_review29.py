@@ -10,13 +10,17 @@ every frame through the full bar search (6-7 ms a 1920x1080 frame)."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 from adversarial import RUN_FAST, refused
 from test_hunt21_heic import heic_grid
 from test_hunt29_clips import PAINT, padded, picture, run_clip
+from test_hunt29_leftovers import surround_clip
+from test_video_inputs_s18 import convert
 
 from deepphoto import frames
 from deepphoto.frames import picture_box
@@ -90,3 +94,15 @@ def test_one_dark_edge_is_not_searched_for_bars(monkeypatch) -> None:
     assert not calls
     letterbox, box = padded(picture(90, 160), 120, 160)
     assert picture_box(letterbox) == box  # a pair of black edges is still searched
+
+
+def test_four_channel_sound_into_a_webm_keeps_its_sound(tmp_path: Path) -> None:
+    """'4.0' (a centre behind) AAC into a .webm: libopus refused the layout ('Invalid channel
+    layout 4.0 for specified mapping family'), the sound was left out with a warning."""
+    clip = surround_clip(tmp_path / "in.mkv", "aac", "4.0")
+    out = convert(clip, tmp_path / "out.webm")
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1
+        stream = c.streams.audio[0]
+        assert stream.codec_context.name == "opus"
+        assert stream.codec_context.channels >= 4

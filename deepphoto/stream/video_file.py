@@ -929,7 +929,8 @@ def aac_stream(
         out = dst.add_stream("libopus", rate=48000)
     else:
         out = dst.add_stream("aac", rate=cc.sample_rate if cc.sample_rate in AAC_RATES else 48000)
-    out.codec_context.layout = aac_layout(av.AudioLayout(named or cc.layout.name))
+    layouts = OPUS_LAYOUTS if fmt == "webm" else AAC_LAYOUTS
+    out.codec_context.layout = aac_layout(av.AudioLayout(named or cc.layout.name), layouts)
     out.codec_context.bit_rate = 96000 * min(cc.layout.nb_channels, 8)
     return out
 
@@ -938,18 +939,22 @@ def aac_stream(
 # a program config element, channel configuration 0, that Chrome, Firefox and many players refuse
 # or play wrong (FFmpeg's AC-3, E-AC-3 and DTS decoders give 5.1 as '5.1(side)')
 AAC_LAYOUTS = ("mono", "stereo", "3.0", "4.0", "5.0", "5.1", "7.1")
+# the layouts libopus encodes (Vorbis's channel order, mapping family 1): 4.0 (a centre behind) was
+# refused, 'Invalid channel layout 4.0 for specified mapping family', and a .webm lost the sound
+OPUS_LAYOUTS = ("mono", "stereo", "3.0", "quad", "5.0", "5.1", "6.1", "7.1")
 SIDE_AS_BACK = {"SL": "BL", "SR": "BR"}  # the surrounds of a 5.1: its speakers, at the side or behind
 
 
-def aac_layout(layout: av.AudioLayout) -> str:
-    """The layout of ``AAC_LAYOUTS`` to encode ``layout``'s sound in: itself where it is one, else
-    the smallest holding all its channels (side surrounds in back ones: '5.1(side)' as '5.1'), else
-    the smallest with as many channels (and a low-frequency one where it has one) that FFmpeg's
-    resampler mixes them into; a layout of more than 8 channels stays as it is."""
-    if layout.name in AAC_LAYOUTS or layout.nb_channels > 8:
+def aac_layout(layout: av.AudioLayout, layouts: tuple[str, ...] = AAC_LAYOUTS) -> str:
+    """The layout of ``layouts`` (``AAC_LAYOUTS``, or Opus's ``OPUS_LAYOUTS``) to encode ``layout``'s
+    sound in: itself where it is one, else the smallest holding all its channels (side surrounds in
+    back ones: '5.1(side)' as '5.1'), else the smallest with as many channels (and a low-frequency
+    one where it has one) that FFmpeg's resampler mixes them into; a layout of more than 8 channels
+    stays as it is."""
+    if layout.name in layouts or layout.nb_channels > 8:
         return layout.name
     wanted = {ch.name for ch in layout.channels}
-    roomy = {name: {ch.name for ch in av.AudioLayout(name).channels} for name in AAC_LAYOUTS}
+    roomy = {name: {ch.name for ch in av.AudioLayout(name).channels} for name in layouts}
     roomy = {name: held for name, held in roomy.items() if len(held) >= layout.nb_channels}
     for name, held in roomy.items():
         if {ch if ch in held else SIDE_AS_BACK.get(ch, ch) for ch in wanted} <= held:

@@ -1226,7 +1226,11 @@ def upright(image: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
 def muxer_options(fmt: str) -> dict[str, str]:
     """What the muxer of a finished file is asked for: an MP4 or MOV with its index (the 'moov' box)
     before the media, so a browser or player starts playing while it downloads (FFmpeg writes it at
-    the end, then moves it to the front when the file is closed)."""
+    the end, then moves it to the front when the file is closed); a Matroska or WebM file's track
+    and segment ids made of its content, not drawn at random (two runs of the same input and
+    settings made files that differed in 32 bytes)."""
+    if fmt in MATROSKA:
+        return {"fflags": "+bitexact"}
     return {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
 
 

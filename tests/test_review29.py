@@ -120,3 +120,11 @@ def test_the_same_input_and_settings_make_the_same_matroska_file(capsys, tmp_pat
         assert cli(capsys, "run", clip, out, *RUN_FAST, "--effect", "grey", "--region", "whole").status == 0
         made.append(digest(out))
     assert made[0] == made[1]
+
+
+def test_odd_frames_into_a_webm_are_not_said_to_be_h264(capsys, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "odd.mkv", frames=3, size=(97, 65))
+    result = cli(capsys, "run", clip, tmp_path / "out.webm", *RUN_FAST, "--effect", "grey", "--region", "whole")
+    assert result.status == 0, result.err
+    said = [w for w in result.warnings if "written as 96x64" in w]
+    assert said and "VP9 in 4:2:0" in said[0] and "H.264" not in said[0], result.err

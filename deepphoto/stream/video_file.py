@@ -459,7 +459,8 @@ class VideoFileSink:
             if even.shape[:2] != (h, w):
                 print(
                     f"deepphoto: warning: {self.path}: frames of {w}x{h} are written as "
-                    f"{even.shape[1]}x{even.shape[0]} (H.264 in 4:2:0, what players take, needs even sides)",
+                    f"{even.shape[1]}x{even.shape[0]} ({'VP9' if self.format == 'webm' else 'H.264'} in 4:2:0, "
+                    "what players take, needs even sides)",
                     file=sys.stderr,
                 )
         out = self.colour or output_colour(None, even.shape[0])

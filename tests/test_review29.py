@@ -122,6 +122,14 @@ def test_the_same_input_and_settings_make_the_same_matroska_file(capsys, tmp_pat
     assert made[0] == made[1]
 
 
+def test_a_title_card_on_black_is_not_a_picture_inside_bars() -> None:
+    """Lettering on black (main's test_hunt29_fades shows such a card as it is): an exact scan of
+    the black rows found 'THE END' as a picture inside bars."""
+    card = np.zeros((96, 128, 3), np.uint8)
+    cv2.putText(card, "THE END", (30, 52), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
+    assert picture_box(card) is None
+
+
 def test_odd_frames_into_a_webm_are_not_said_to_be_h264(capsys, tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "odd.mkv", frames=3, size=(97, 65))
     result = cli(capsys, "run", clip, tmp_path / "out.webm", *RUN_FAST, "--effect", "grey", "--region", "whole")

@@ -24,6 +24,7 @@ from test_hunt29_leftovers import surround_clip
 from test_video_inputs_s18 import convert
 
 from deepphoto import frames
+from deepphoto.batch.inputs import expand_inputs, kind_of
 from deepphoto.frames import picture_box
 from deepphoto.stream.video_file import video_by_content
 
@@ -136,3 +137,20 @@ def test_odd_frames_into_a_webm_are_not_said_to_be_h264(capsys, tmp_path: Path) 
     assert result.status == 0, result.err
     said = [w for w in result.warnings if "written as 96x64" in w]
     assert said and "VP9 in 4:2:0" in said[0] and "H.264" not in said[0], result.err
+
+
+def test_batch_plays_a_clip_named_as_a_photo_as_run_does(tmp_path):
+    """`run clip.jpg` (an MP4 under a photo's name) plays it with a warning; `batch` refused the same
+    file as 'not a readable image'. Both take it as the video it is; a real photo stays a photo."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    clip = make_clip(folder / "clip.mp4")
+    clip.rename(folder / "clip.jpg")
+    cv2.imwrite(str(folder / "photo.jpg"), picture(48, 64))
+    assert kind_of(folder / "clip.jpg") == "video"
+    assert kind_of(folder / "photo.jpg") == "image"
+    (folder / "noise.jpg").write_bytes(bytes(np.random.default_rng(3).integers(0, 256, 4000, dtype=np.uint8)))
+    assert kind_of(folder / "noise.jpg") == "image"  # neither: fails as the photo its name says
+    items, _ = expand_inputs([folder], tmp_path / "out")
+    named = {item.source.name: item.output.name for item in items}
+    assert named["clip.jpg"] == "clip.mp4" and named["photo.jpg"] == "photo.png"

@@ -21,7 +21,7 @@ from deepphoto.image_header import DamagedHeader, image_size, is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES, counted
 from deepphoto.stream.output_safety import NAME_MAX
 from deepphoto.stream.v4l2_names import names_v4l2
-from deepphoto.stream.video_file import VIDEO_FORMATS
+from deepphoto.stream.video_file import VIDEO_FORMATS, video_by_content
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
 PHOTO_SUFFIXES = (*PHOTO_INPUT_SUFFIXES, ".gif")  # a GIF is a photo here, as to edit (PyAV would make it a video)
@@ -71,8 +71,8 @@ def kind_of(path: Path) -> str:
     """By the suffix; a file named as neither photo nor video is a photo if OpenCV can read it as
     one (a JPEG named .xyz), else a video (the probe says so when it is not one either)."""
     suffix = path.suffix.lower()
-    if suffix in PHOTO_SUFFIXES:
-        return "image"
+    if suffix in PHOTO_SUFFIXES:  # a clip saved under a photo's name is played, as `run` plays it
+        return "image" if readable_image(path) or video_by_content(path) is None else "video"
     if suffix in VIDEO_SUFFIXES or suffix == ".apng":  # an APNG plays: PyAV paints every frame, as run
         return "video"
     return "image" if readable_image(path) else "video"

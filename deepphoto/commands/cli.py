@@ -148,12 +148,17 @@ def _run(argv: list[str]) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     try:
         args = build_parser(command).parse_args(argv)  # numeric options are checked here (options.py)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
     except (KeyboardInterrupt, Exception) as exc:
         if isinstance(exc, KeyboardInterrupt) or stop_asked():  # a stop, whatever error it came out as
             print("deepphoto: interrupted", file=sys.stderr)
             return 130
         return _failed(exc)
+    if stop_asked() and status == 0:  # a stop whose KeyboardInterrupt was swallowed (Python ignores one
+        # raised in a weakref or import-lock callback, 'Exception ignored in'), the command ran on
+        print("deepphoto: interrupted", file=sys.stderr)
+        return 130
+    return status
 
 
 def _failed(exc: Exception) -> int:

@@ -26,7 +26,7 @@ from deepphoto.stream.queues import END, FrameQueue, Worker, drain
 from deepphoto.stream.reconnect import lost_card, resilient
 from deepphoto.stream.sinks import Sink, write_image_atomic
 from deepphoto.stream.sources import Source
-from deepphoto.stream.stopping import signals_held
+from deepphoto.stream.stopping import signals_held, stop_asked
 
 
 @dataclass
@@ -152,6 +152,9 @@ def run_stream(
     try:
         last: np.ndarray | None = None
         while (frame := inq.get()) is not END:
+            if stop_asked():  # a stop whose KeyboardInterrupt was swallowed (raised in an import's callback)
+                summary.interrupted = True
+                break
             if frame.lost:
                 summary.lost += 1
                 outq.put((lost_card(last), frame))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,19 @@ def _stop(signum: int, frame: FrameType | None) -> None:
         return  # a burst: the first one is being handled
     _State.stopping = True
     raise KeyboardInterrupt
+
+
+def _quiet_unraisable(previous: object) -> object:
+    """``sys.unraisablehook`` that drops the KeyboardInterrupt of a stop raised where Python cannot
+    raise it (a weakref or import lock's callback: 'Exception ignored in', with a traceback); the
+    stop itself is read from ``stop_asked()`` by the stream and the command line."""
+
+    def hook(unraisable: object) -> None:
+        if _State.stopping and isinstance(getattr(unraisable, "exc_value", None), KeyboardInterrupt):
+            return
+        previous(unraisable)  # type: ignore[operator]
+
+    return hook
 
 
 def stop_asked() -> bool:
@@ -53,6 +67,7 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
         return
     _State.stopping = False
     previous = {sig: signal.signal(sig, _stop) for sig in ENDING}
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable(sys.unraisablehook)
     try:
         yield
     finally:
@@ -62,6 +77,7 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
         else:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            sys.unraisablehook = hook
 
 
 @contextmanager

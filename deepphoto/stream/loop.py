@@ -134,6 +134,8 @@ def run_stream(
                 observe(image, frame)
             latency.append((time.monotonic() - frame.arrival) * 1000)
             summary.frames_out += 1
+            if bar.total is not None and bar.n >= bar.total:  # more frames than the file said or its
+                bar.total = bar.n + 1 + bar.n // 100  # duration promised: never past 100%
             bar.update(1)
 
     def read() -> None:  # this thread owns the source: only it closes it, so never mid-decode
@@ -188,6 +190,10 @@ def run_stream(
                 outq.close()
                 writer.join()
                 reader.join(timeout=2.0)
+                stopped = summary.interrupted or reader.error is not None or 0 < max_frames <= summary.frames_in
+                if bar.n and bar.total is not None and not stopped:
+                    bar.total = bar.n  # the file's end: 100%, where the count was estimated (or the file said more)
+                    bar.refresh()
                 bar.close()
                 summary.seconds = time.perf_counter() - start
                 try:

@@ -40,7 +40,7 @@ class Source:
     live: bool = False
     fps: Fraction = Fraction(30)
     time_base: Fraction | None = None
-    frame_count: int = 0  # 0 when unknown
+    frame_count: int = 0  # for the progress bar: exact, or estimated from the duration; 0 when unknown
     audio_path: Path | str | None = None  # a file (or a file's URL) whose audio the output may copy
 
     def __iter__(self) -> Iterator[Frame]:
@@ -57,7 +57,7 @@ class FileVideo(Source):
     def __init__(self, path: Path | str, reader: VideoFileSource | None = None) -> None:
         self.reader = reader or VideoFileSource(path)
         self.fps, self.time_base = self.reader.fps, self.reader.time_base
-        self.frame_count = self.reader.frame_count
+        self.frame_count = self.reader.frame_count or self.reader.estimated_frames()
         self.audio_path = (Path(path) if reader is None else str(path)) if self.reader.has_audio else None
 
     def __iter__(self) -> Iterator[Frame]:

@@ -246,6 +246,14 @@ class VideoFileSource:
         self.reached: float | None = None  # seconds decoded from the stream's start (steps back count as a frame)
         self.last_held = 0.0  # how much longer than a period the last frame is shown (a GIF's long last frame)
 
+    def estimated_frames(self) -> int:
+        """The frames the declared duration holds at the frame rate, for a progress bar where the file
+        does not count its frames (Matroska, WebM, MPEG-TS: OBS's recordings); 0 where it states no
+        duration (a live stream)."""
+        if self.duration is None or self.duration <= 0:
+            return 0
+        return max(1, round(self.duration * float(self.fps)))
+
     @property
     def finite(self) -> bool:
         """Whether the source declares an end (a file, also one served over HTTP), not a live stream."""

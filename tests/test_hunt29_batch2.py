@@ -179,5 +179,5 @@ def test_a_stop_is_said_at_once_before_ray_shuts_down(tmp_path, monkeypatch, cap
     assert report.interrupted
     assert said_before_shutdown == [
         "deepphoto: stopping: 1 finished output kept, 2 unfinished inputs dropped (the same command again resumes "
-        "them); shutting Ray down...\n"
+        "the batch, those from their start: the chunks of a video done so far are not kept); shutting Ray down...\n"
     ]

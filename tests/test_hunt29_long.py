@@ -6,6 +6,10 @@
   file states its duration. The bar's total is now estimated from that duration; and a count that
   was estimated (or a header that promised fewer) never draws the bar past 100%, and a run that
   reaches the file's end ends the bar at 100%.
+- A batch of a film stopped at 36% (three 60-s chunks done) said '1 unfinished input dropped (the same
+  command again resumes them)' and 'run the same command again to resume'; the same command started
+  that film again at 0% (finished chunks are not kept). The lines now say that an unfinished input
+  starts again from its start.
 """
 
 from __future__ import annotations
@@ -75,3 +79,11 @@ def test_the_bar_never_passes_100_and_ends_at_100(monkeypatch, said):
     shown = percentages(monkeypatch, 50, said)
     assert shown, "no percentage drawn"
     assert max(shown) <= 100 and shown[-1] == 100, shown
+
+
+def test_a_stopped_batch_does_not_promise_to_resume_a_video_midway():
+    from deepphoto.batch.report import BatchReport, Outcome
+
+    report = BatchReport([Outcome("film.mkv", "interrupted", reason="interrupted")], interrupted=True)
+    said = report.summary()
+    assert "1 not finished" in said and "from their start" in said, said

@@ -49,7 +49,8 @@ class BatchReport:
             f"{self.count('failed')} failed"
         )
         if self.count("interrupted"):
-            text += f", {self.count('interrupted')} not finished (run the same command again to resume)"
+            again = "the same command again resumes the batch, those from their start"
+            text += f", {self.count('interrupted')} not finished ({again})"
         finished = " of finished inputs" if self.count("interrupted") else ""  # the rest: kept chunks
         text += f"; {counted(self.frames, 'frame')}{finished} in {self.seconds:.1f} s ({fps:.1f} fps)"
         if self.workers:

@@ -260,7 +260,8 @@ class BatchRunner:
         dropped = sum(1 for st in self.states.values() if not st.finished)
         print(
             f"deepphoto: stopping: {counted(kept, 'finished output')} kept, {counted(dropped, 'unfinished input')} "
-            "dropped (the same command again resumes them); shutting Ray down...",
+            "dropped (the same command again resumes the batch, those from their start: the chunks of a video "
+            "done so far are not kept); shutting Ray down...",
             file=sys.stderr,
             flush=True,
         )

@@ -10,6 +10,9 @@
   command again resumes them)' and 'run the same command again to resume'; the same command started
   that film again at 0% (finished chunks are not kept). The lines now say that an unfinished input
   starts again from its start.
+- ``run film.mkv first.mp4 --max-frames 300`` (a look at the first 10 s of a 10-minute film) drew
+  '2%| 300/18000 [00:05<05:00]' and stopped there, the time left a run of the whole film's; the bar
+  now counts to the frames asked for.
 """
 
 from __future__ import annotations
@@ -66,11 +69,11 @@ class Unchanged:
         return image
 
 
-def percentages(monkeypatch, frames: int, said: int) -> list[int]:
+def percentages(monkeypatch, frames: int, said: int, max_frames: int = 0) -> list[int]:
     drawn = io.StringIO()
     monkeypatch.setattr(loop, "progress_shown", lambda progress: True)
     monkeypatch.setattr(sys, "stderr", drawn)
-    loop.run_stream(Counted(frames, said), Dropped(), Unchanged())
+    loop.run_stream(Counted(frames, said), Dropped(), Unchanged(), max_frames=max_frames)
     return [int(p) for p in re.findall(r"(\d+)%\|", drawn.getvalue())]
 
 
@@ -87,3 +90,9 @@ def test_a_stopped_batch_does_not_promise_to_resume_a_video_midway():
     report = BatchReport([Outcome("film.mkv", "interrupted", reason="interrupted")], interrupted=True)
     said = report.summary()
     assert "1 not finished" in said and "from their start" in said, said
+
+
+@pytest.mark.parametrize("said", [0, 50])
+def test_max_frames_is_the_bars_total(monkeypatch, said):
+    shown = percentages(monkeypatch, 50, said, max_frames=10)
+    assert shown and shown[-1] == 100, shown

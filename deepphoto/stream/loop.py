@@ -122,7 +122,8 @@ def run_stream(
     outq = FrameQueue(4, drop_oldest=False)
     summary = RunSummary(path=None)
     latency: deque[float] = deque(maxlen=5000)
-    bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress_shown(progress), dynamic_ncols=True)
+    total = min(source.frame_count or max_frames, max_frames or source.frame_count)  # --max-frames: what is done
+    bar = tqdm(total=total or None, unit="frame", disable=not progress_shown(progress), dynamic_ncols=True)
 
     def write() -> None:
         while (item := outq.get()) is not END:

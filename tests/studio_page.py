@@ -55,3 +55,15 @@ def studio_page(browser: Any, url: str, **options: Any) -> Iterator[Any]:
     finally:
         page.context.close()
     assert not page.errors, page.errors
+
+
+@contextmanager
+def background_studio(**config: Any) -> Iterator[Any]:
+    """The Studio served from a thread (``BackgroundServer``), networks not warmed: ``config`` are
+    ``StudioConfig``'s fields (the test skips, saying why, without the web extra)."""
+    pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
+    from deepphoto.web.app import StudioConfig
+    from deepphoto.web.server import BackgroundServer
+
+    with BackgroundServer(StudioConfig(**{"warm": False, **config})) as server:
+        yield server

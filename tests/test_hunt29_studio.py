@@ -25,7 +25,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 
-from studio_page import chromium, studio_page  # noqa: E402
+from studio_page import background_studio, chromium, studio_page  # noqa: E402
 
 from deepphoto.web.app import StudioConfig  # noqa: E402
 
@@ -59,10 +59,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def studio():
-    pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
-    from deepphoto.web.server import BackgroundServer
-
-    with BackgroundServer(StudioConfig(warm=False)) as server:
+    with background_studio() as server:
         yield server
 
 

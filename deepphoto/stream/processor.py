@@ -151,30 +151,27 @@ class FrameProcessor:
     def photo_mode(self) -> Iterator[None]:
         """Frames taken as photos meanwhile, each on its own: the stream forgotten before and after,
         no smoothing with earlier frames, segmented window by window from a photo's aspect, painted
-        with the person filled in, their mask refined by their colours (``max_aspect``,
-        ``fill_person``, ``colour_guide``); a stream's after (the caller holds ``lock``)."""
-        before = (
-            self.max_aspect,
-            self.fill_person,
-            self.colour_guide,
-            self.smoother.smooth,
-            self.keep_bars,
-            self.keep_black,
-        )
+        with the person filled in, their mask refined by their colours, black bars and black taken as
+        picture (``max_aspect``, ``fill_person``, ``colour_guide``, ``keep_bars``, ``keep_black``); a
+        stream's after (the caller holds ``lock``)."""
+        photo = {
+            "max_aspect": PHOTO_MAX_ASPECT,
+            "fill_person": True,
+            "colour_guide": True,
+            "keep_bars": False,
+            "keep_black": False,
+        }
+        before, smooth = {name: getattr(self, name) for name in photo}, self.smoother.smooth
         self.reset()
-        self.max_aspect, self.fill_person, self.colour_guide = PHOTO_MAX_ASPECT, True, True
-        self.smoother.smooth, self.keep_bars, self.keep_black = 0.0, False, False
+        for name, value in photo.items():
+            setattr(self, name, value)
+        self.smoother.smooth = 0.0
         try:
             yield
         finally:
-            (
-                self.max_aspect,
-                self.fill_person,
-                self.colour_guide,
-                self.smoother.smooth,
-                self.keep_bars,
-                self.keep_black,
-            ) = before
+            for name, value in before.items():
+                setattr(self, name, value)
+            self.smoother.smooth = smooth
             self.reset()
 
     def person_share(self) -> float | None:

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from deepphoto.settings import counted
 
+# what a batch run again does with inputs a stop left unfinished (a video's finished chunks are not kept)
+RESUMED = "the same command again resumes the batch, those from their start"
+
 
 @dataclass
 class Outcome:
@@ -49,8 +52,7 @@ class BatchReport:
             f"{self.count('failed')} failed"
         )
         if self.count("interrupted"):
-            again = "the same command again resumes the batch, those from their start"
-            text += f", {self.count('interrupted')} not finished ({again})"
+            text += f", {self.count('interrupted')} not finished ({RESUMED})"
         finished = " of finished inputs" if self.count("interrupted") else ""  # the rest: kept chunks
         text += f"; {counted(self.frames, 'frame')}{finished} in {self.seconds:.1f} s ({fps:.1f} fps)"
         if self.workers:

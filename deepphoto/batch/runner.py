@@ -38,7 +38,7 @@ from deepphoto.batch.cluster import (
 from deepphoto.batch.inputs import WorkItem, expand_inputs, passed_over_note
 from deepphoto.batch.join import finish_video
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
-from deepphoto.batch.report import BatchReport, Outcome
+from deepphoto.batch.report import RESUMED, BatchReport, Outcome
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
@@ -260,8 +260,7 @@ class BatchRunner:
         dropped = sum(1 for st in self.states.values() if not st.finished)
         print(
             f"deepphoto: stopping: {counted(kept, 'finished output')} kept, {counted(dropped, 'unfinished input')} "
-            "dropped (the same command again resumes the batch, those from their start: the chunks of a video "
-            "done so far are not kept); shutting Ray down...",
+            f"dropped ({RESUMED}: the chunks of a video done so far are not kept); shutting Ray down...",
             file=sys.stderr,
             flush=True,
         )

@@ -263,11 +263,10 @@ class FrameProcessor:
             self.painting_hold.let_go()  # (a slab held over the fade's first lit frames)
             if weight == 0.0:  # black: nothing painted
                 return frame
-            out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
-            self._timed("style", t)
-            return cv2.addWeighted(out, weight, frame, 1.0 - weight, 0.0)
         out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
         t = self._timed("style", t)
+        if weight < 1.0:
+            return cv2.addWeighted(out, weight, frame, 1.0 - weight, 0.0)
         # A neural painting (its effect names the stylizer) crawls where the picture is still unless
         # held; classic effects are steady already, and a looping background video must move.
         if self.settings.smooth > 0 and neural:

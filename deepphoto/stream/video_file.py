@@ -1097,7 +1097,7 @@ def left_out_tracks(source: Path | str) -> str:
     if is_url(source):
         return ""
     try:
-        with open_input(source, is_url(source)) as c:
+        with open_input(source, False) as c:
             kept = sound_stream(c)
             others = [s.metadata.get("language") or "" for s in c.streams.audio if s is not kept]
             subtitles = len(c.streams.subtitles)

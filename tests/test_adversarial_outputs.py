@@ -268,12 +268,12 @@ def test_a_picture_left_as_it_is_keeps_its_grey_levels(capsys, tmp_path, size):
 
 
 def test_hdr_is_written_as_sdr_with_a_warning(capsys, tmp_path):
-    """BT.2020 HLG video: written as SDR (no tone mapping), tagged as such, and said once."""
+    """BT.2020 HLG video: written as SDR (tone-mapped, hunt 30), tagged as such, and said once."""
     clip = colour_clip(tmp_path / "hlg.mp4", (64, 48), (9, 9, 18), "BT2020", pix_fmt="yuv420p10le")
     out = tmp_path / "out.mp4"
     result = cli(capsys, "run", clip, out, *RUN_FAST, *GREY)
     assert result.status == 0 and not result.errors
-    assert len([w for w in result.warnings if "HDR" in w and "without tone" in w]) == 1, result.err
+    assert len([w for w in result.warnings if "HDR" in w and "tone-mapped" in w]) == 1, result.err
     with av.open(str(out)) as c:
         frame = next(c.decode(video=0))
         assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 6, 6)

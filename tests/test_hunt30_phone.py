@@ -24,22 +24,23 @@ def pq_signal(light: np.ndarray) -> np.ndarray:
     return np.power((c1 + c2 * p) / (1 + c3 * p), m2)
 
 
-def hdr_clip(path: Path, signal: np.ndarray, trc: int) -> Path:
-    """Three frames of ``signal`` (R'G'B' 0-1, BT.2020), 10-bit H.264 tagged BT.2020 and ``trc``
-    (16: PQ, 18: HLG), as phones record HDR (HEVC there, the same colour)."""
+def hdr_clip(path: Path, signal: np.ndarray, trc: int, tagged: int = 9) -> Path:
+    """Three frames of ``signal`` (R'G'B' 0-1, BT.2020), 10-bit H.264 tagged ``trc`` (16: PQ, 18:
+    HLG) and BT.2020 (``tagged``: 9; 2 leaves matrix and primaries unsaid), as phones record HDR
+    (HEVC there, the same colour)."""
     h, w = signal.shape[:2]
     rgb48 = np.round(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=30, options={"crf": "4"})
         v.width, v.height, v.pix_fmt = w, h, "yuv420p10le"
         cc = v.codec_context
-        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 9, 9, trc, 1
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = tagged, tagged, trc, 1
         frames = []
         for i in range(3):
             frame = av.VideoFrame.from_ndarray(rgb48, format="rgb48le").reformat(
                 format="yuv420p10le", dst_colorspace="BT2020", dst_color_range="MPEG"
             )
-            frame.colorspace, frame.color_primaries, frame.color_trc, frame.color_range = 9, 9, trc, 1
+            frame.colorspace, frame.color_primaries, frame.color_trc, frame.color_range = tagged, tagged, trc, 1
             frame.pts, frame.time_base = i, Fraction(1, 30)
             frames.append(frame)
         encode_into(out, v, frames)
@@ -52,16 +53,18 @@ def first_rgb(path: Path) -> tuple[np.ndarray, av.VideoFrame]:
         return frame.to_ndarray(format="rgb24").astype(int), frame
 
 
-def test_hdr_video_is_tone_mapped_not_shown_grey(capsys, tmp_path):
+@pytest.mark.parametrize("tagged", [9, 2])
+def test_hdr_video_is_tone_mapped_not_shown_grey(capsys, tmp_path, tagged):
     """A phone's HDR video (PQ, BT.2020: an Android phone's HDR10; iPhones record HLG by default)
     came out grey and flat, in the painting and around the person alike: its values were taken as
     SDR's, so HDR's reference white was 58% grey and a red was dull. Black, white and red in: black,
-    white and red out, tagged as the SDR video it is."""
+    white and red out, tagged as the SDR video it is; also where the file says only that it is PQ
+    (HDR's matrix and primaries are BT.2020's)."""
     w, h = 96, 32
     light = np.zeros((h, w, 3))  # linear BT.709: black | reference white | red
     light[:, w // 3 : 2 * w // 3] = 1.0
     light[:, 2 * w // 3 :] = (0.8, 0, 0)
-    clip = hdr_clip(tmp_path / "hdr10.mp4", pq_signal(light @ BT709_TO_BT2020.T), trc=16)
+    clip = hdr_clip(tmp_path / "hdr10.mp4", pq_signal(light @ BT709_TO_BT2020.T), trc=16, tagged=tagged)
     out = tmp_path / "out.mp4"
     result = cli(capsys, "run", clip, out, *RUN_FAST, *PERSON_GREY)
     assert result.status == 0 and not result.errors, result.err

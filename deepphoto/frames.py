@@ -6,7 +6,7 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -129,96 +129,193 @@ def letterbox(image: np.ndarray, size: tuple[int, int], fill: int | tuple[int, .
     return out
 
 
-# Black bars round a picture (a landscape clip padded to a phone's 9:16, a 4:3 show in a 16:9 frame, a
+# Bars round a picture (a landscape clip padded to a phone's 9:16, a 4:3 show in a 16:9 frame, a
 # film's letterbox, photos of several shapes made into one video): rows (or columns) at opposite
-# edges, no pixel of them above BAR_BLACK in any channel (a coded black decodes to 0-3), each bar at
-# least BAR_MIN of the side and the pair as deep as each other within BAR_SKEW of the side (or 4
-# pixels), and the picture's edge along them lit over BAR_EDGE of its length (the mean of the two
-# edges): a dark scene is seldom black to the last pixel of a whole row, more seldom equally deep at
-# both edges, and where it is its first lit rows are lit here and there (0.01-0.09 of their length,
-# against 0.13-1.0 at a picture's edge, on the clips of hunt 29).
+# edges of one colour, each bar at least BAR_MIN of the side and the pair as deep as each other within
+# BAR_SKEW of the side (or 4 pixels). Black bars: no pixel of them above BAR_BLACK in any channel (a
+# coded black decodes to 0-3), and the picture's edge along them lit over BAR_EDGE of its length (the
+# mean of the two edges): a dark scene is seldom black to the last pixel of a whole row, more seldom
+# equally deep at both edges, and where it is its first lit rows are lit here and there (0.01-0.09 of
+# their length, against 0.13-1.0 at a picture's edge, on the clips of hunt 29).
 BAR_BLACK = 20
 BAR_MIN = 0.03
 BAR_SKEW = 0.02
 BAR_EDGE = 0.15
+# Bars of another colour (white, grey, a brand's colour: phone editors and exports pad with them):
+# the frame's two outer rows (columns) flat, no channel spread over BAR_FLAT within them, and of one
+# colour; every pixel of the bars within BAR_PAD of the colours of those outer rows (H.264 leaves
+# +-2-3 levels deep in a flat bar); and each of the picture's two edges, not their mean, off that
+# colour over BAR_FLAT_EDGE of its length. A bright scene is flat to the last pixel more often than a
+# dark one is black (a blown-out sky or wall is 255 throughout), so its edges must be the straight,
+# full edge of a picture, both of them.
+BAR_FLAT = 8
+BAR_PAD = 8
+BAR_FLAT_EDGE = 0.5
+# H.264 rings next to the picture's edge where it is not on the codec's grid (a 720p clip padded to
+# 9:16 starts 437 rows down): up to BAR_BAND rows (columns, a macroblock) of a flat bar next to the
+# picture are off its colour here and there, by at most BAR_RING (27-44 at crf 23-35; more in a
+# colour's row that shares its chroma with the picture's, taken as picture). The picture's edge is
+# the row furthest from the colour past the row before, up to the first one off by more than
+# BAR_RING (the picture itself); the ringing rows stay bars. Taken as the picture's edge, a ringing
+# row off only here and there failed BAR_FLAT_EDGE: most coded clips padded that way kept no bars.
+# Not for black bars: there a dark studio backdrop or a vignette passed for ringing (3 portraits of
+# eg-portraits, darkened), and a dark scene's first rows are lit here and there anyway (BAR_EDGE).
+BAR_RING = 48
+BAR_BAND = 16
 # A box found is kept while a caption or a channel's logo lights a little of its bars (subtitles of a
-# letterboxed film are drawn in its bottom bar): at most BAR_TEXT of the bars' pixels lit, none of
-# the BAR_RIM rows (columns) next to the picture nor of the frame's edges. The bars flipped between
-# black and painted, and the mask and painting between the box and the whole frame, at each subtitle.
+# letterboxed film are drawn in its bottom bar): at most BAR_TEXT of the bars' pixels off their
+# colour, none of the BAR_RIM rows (columns) next to the picture nor of the frame's edges. The bars
+# flipped between their colour and painted, and the mask and painting between the box and the whole
+# frame, at each subtitle.
 BAR_TEXT = 0.25
 BAR_RIM = 2
-_BAR_STEP = 8  # every 8th column is read for a row's brightness (every 8th row for a column's)
+_BAR_STEP = 8  # every 8th column is read for a row's colour (every 8th row for a column's)
+_BLACK = ((0, 0, 0), (BAR_BLACK,) * 3)
+
+Colours = tuple[tuple[int, ...], tuple[int, ...]]  # the lowest and highest (B, G, R) of bars
 
 
-def _bar_pair(first: int, last: int, side: int, edges: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
+def _widened(low: Sequence[int], high: Sequence[int], by: int) -> Colours:
+    """The colours from ``low`` to ``high`` (B, G, R) and ``by`` more each way."""
+    return tuple(max(0, int(v) - by) for v in low), tuple(min(255, int(v) + by) for v in high)
+
+
+def _bar_colours(edges: tuple[np.ndarray, np.ndarray]) -> Colours | None:
+    """The colours bars whose outer rows (or columns, BGR) are ``edges`` may have: black, or a flat
+    colour (``BAR_FLAT``, ``BAR_PAD``); None where the two are not of one flat colour."""
+    if all(int(edge.max()) <= BAR_BLACK for edge in edges):
+        return _BLACK
+    both = np.concatenate(edges).reshape(-1, 3)
+    low, high = both.min(axis=0), both.max(axis=0)
+    if int((high.astype(int) - low).max()) > BAR_FLAT:
+        return None
+    return _widened(low, high, BAR_PAD)
+
+
+def _off(image: np.ndarray, colours: Colours) -> np.ndarray:
+    """Where ``image`` (BGR: a line of pixels or a picture) is not of the bars' ``colours`` (bool)."""
+    pixels = np.ascontiguousarray(image).reshape(-1, 1, 3) if image.ndim == 2 else image
+    return (cv2.inRange(pixels, colours[0], colours[1]) == 0).reshape(image.shape[:-1])
+
+
+def _picture_edge(lines: np.ndarray, colours: Colours) -> tuple[int, float]:
+    """Where the picture's edge is among ``lines`` (BGR, the rows or columns from a bar's first one off
+    its colour towards the picture) and the share of it off the colour: the line furthest from the
+    colour past the one before, among those up to the first off by more than ``BAR_RING``."""
+    if colours == _BLACK:
+        return 0, float(_off(lines[0], colours).mean())
+    ringing = _widened(*colours, BAR_RING)
+    low, high = (np.array(c, np.int16) for c in colours)
+    at, jump, before = 0, -1.0, 0.0
+    for i, line in enumerate(lines):
+        pixels = line.astype(np.int16)
+        far = float(np.maximum(low - pixels, pixels - high).max(axis=-1).clip(0).mean())
+        if far - before > jump:
+            at, jump = i, far - before
+        before = far
+        if _off(line, ringing).any():  # the picture itself, not the codec's ringing
+            break
+    return at, float(_off(lines[at], colours).mean())
+
+
+def _bar_pair(
+    first: int, last: int, side: int, edges: tuple[np.ndarray, np.ndarray], colours: Colours
+) -> tuple[int, int]:
     """Depths of two opposite bars, or (0, 0) where they are too thin, too unequal or too ragged
-    (``edges``: the picture's first and last rows or columns along them, BGR) to be bars."""
+    (``edges``: the BAR_BAND rows or columns from the bars' first ones off their colour towards the
+    picture, BGR) to be bars. ``first``, ``last``: the depths of those first ones."""
+    (a, share_a), (b, share_b) = (_picture_edge(lines, colours) for lines in edges)
+    first, last = first + a, last + b
     if min(first, last) < BAR_MIN * side or abs(first - last) > max(4.0, BAR_SKEW * side):
         return 0, 0
-    lit = np.mean([float((edge.max(axis=-1) > BAR_BLACK).mean()) for edge in edges])
-    return (first, last) if lit >= BAR_EDGE else (0, 0)
+    if colours == _BLACK:
+        return (first, last) if (share_a + share_b) / 2 >= BAR_EDGE else (0, 0)
+    return (first, last) if min(share_a, share_b) >= BAR_FLAT_EDGE else (0, 0)
 
 
-def _bars_black(frame: np.ndarray, box: tuple[int, int, int, int], captions: bool = False) -> bool:
-    """Whether everything of ``frame`` outside ``box`` (top, bottom, left, right) is black; with
-    ``captions``, or black but for a caption or a logo in them (``BAR_TEXT``, ``BAR_RIM``)."""
+def _bars_plain(frame: np.ndarray, box: tuple[int, int, int, int], colours: Colours, captions: bool = False) -> bool:
+    """Whether everything of ``frame`` outside ``box`` (top, bottom, left, right) is of the bars'
+    ``colours`` (but for the codec's ringing next to the picture: ``BAR_BAND``, ``BAR_RING``); with
+    ``captions``, or is but for a caption or a logo in them (``BAR_TEXT``, ``BAR_RIM``)."""
     top, bottom, left, right = box
-    if frame.shape[0] < bottom or frame.shape[1] < right:
+    h, w = frame.shape[:2]
+    if h < bottom or w < right:
         return False
-    bars = (frame[:top], frame[bottom:], frame[top:bottom, :left], frame[top:bottom, right:])
-    if all(bar.size == 0 or int(bar.max()) <= BAR_BLACK for bar in bars):
+    band, ringing = (0, colours) if colours == _BLACK else (BAR_BAND, _widened(*colours, BAR_RING))
+    rings = (  # next to the picture: its colours or the ringing round them
+        frame[max(0, top - band) : top],
+        frame[bottom : bottom + band],
+        frame[top:bottom, max(0, left - band) : left],
+        frame[top:bottom, right : right + band],
+    )
+    bars = (  # the rest of the bars
+        frame[: max(0, top - band)],
+        frame[bottom + band :],
+        frame[:, : max(0, left - band)],
+        frame[:, right + band :],
+    )
+    if all(not bar.size or not _off(bar, colours).any() for bar in bars) and all(
+        not ring.size or not _off(ring, ringing).any() for ring in rings
+    ):
         return True
     if not captions:
         return False
-    h, w = frame.shape[:2]
-    rims = (  # next to the picture (the picture itself reaching out), and the frame's own edges
-        frame[max(0, top - BAR_RIM) : top, left:right],
-        frame[bottom : bottom + BAR_RIM, left:right],
-        frame[top:bottom, max(0, left - BAR_RIM) : left],
-        frame[top:bottom, right : right + BAR_RIM],
-        frame[:1] if top else frame[:0],
-        frame[h - 1 :] if bottom < h else frame[:0],
-        frame[:, :1] if left else frame[:0],
-        frame[:, w - 1 :] if right < w else frame[:0],
+    edges = (  # the frame's own edges, and next to the picture (the picture itself reaching out)
+        (frame[:1] if top else frame[:0], colours),
+        (frame[h - 1 :] if bottom < h else frame[:0], colours),
+        (frame[:, :1] if left else frame[:0], colours),
+        (frame[:, w - 1 :] if right < w else frame[:0], colours),
+        (frame[max(0, top - BAR_RIM) : top, left:right], ringing),
+        (frame[bottom : bottom + BAR_RIM, left:right], ringing),
+        (frame[top:bottom, max(0, left - BAR_RIM) : left], ringing),
+        (frame[top:bottom, right : right + BAR_RIM], ringing),
     )
-    if any(rim.size and int(rim.max()) > BAR_BLACK for rim in rims):
+    if any(edge.size and _off(edge, allowed).any() for edge, allowed in edges):
         return False
-    seen = [bar[::4, ::4] for bar in bars if bar.size]  # every 4th row and column: the share lit
-    black = sum(int(cv2.countNonZero(cv2.inRange(bar, (0, 0, 0), (BAR_BLACK,) * 3))) for bar in seen)
-    total = sum(bar.shape[0] * bar.shape[1] for bar in seen)
-    return total - black <= BAR_TEXT * total
+    seen = [part[::4, ::4] for part in (*bars, *rings) if part.size]  # every 4th row and column: the share off
+    off = sum(int(_off(part, colours).sum()) for part in seen)
+    total = sum(part.shape[0] * part.shape[1] for part in seen)
+    return off <= BAR_TEXT * total
 
 
 def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
-    """The picture inside black bars of ``frame`` (BGR uint8) as (top, bottom, left, right), rows
-    ``top:bottom`` and columns ``left:right``; None where it has none. ``last``: the frame before's
-    box, kept while its bars are still black (but for a caption in them), so a dark scene inside the
+    """The picture inside bars of ``frame`` (BGR uint8) as (top, bottom, left, right), rows
+    ``top:bottom`` and columns ``left:right``; None where it has none. The bars are black or of
+    another flat colour (white, grey, a brand's). ``last``: the frame before's box, kept while its
+    bars are still of one colour (but for a caption in them), so a dark or bright scene inside the
     bars, or a subtitle, does not change it."""
-    if last is not None and frame.ndim == 3 and _bars_black(frame, last, captions=True):
-        return last
     h, w = frame.shape[:2]
-    if frame.ndim != 3 or min(h, w) < 16:
+    if frame.ndim != 3 or frame.shape[2] != 3 or min(h, w) < 16:
         return None
-    dark = [int(edge.max()) <= BAR_BLACK for edge in (frame[0], frame[-1], frame[:, 0], frame[:, -1])]
-    if not (dark[0] and dark[1]) and not (dark[2] and dark[3]):  # most frames: no pair of black edges
+    if last is not None:
+        outer = (frame[0], frame[-1]) if last[0] else (frame[:, 0], frame[:, -1])
+        colours = _bar_colours(outer)
+        if colours is not None and _bars_plain(frame, last, colours, captions=True):
+            return last
+    colours = _bar_colours((frame[0], frame[-1])) or _bar_colours((frame[:, 0], frame[:, -1]))
+    if colours is None:  # most frames: no pair of plain edges of one colour
         return None  # (a dark floor or sky at one edge is not a pair of bars)
-    rows = cv2.resize(frame, (max(1, w // _BAR_STEP), h), interpolation=cv2.INTER_NEAREST).reshape(h, -1).max(axis=1)
-    lit_rows = np.flatnonzero(rows > BAR_BLACK)
-    if lit_rows.size == 0:  # a black frame (a fade): no picture to find bars round
+    band = BAR_BAND
+    small = cv2.resize(frame, (max(1, w // _BAR_STEP), h), interpolation=cv2.INTER_NEAREST)
+    lit_rows = np.flatnonzero(_off(small, colours).any(axis=1))
+    if lit_rows.size == 0:  # a frame of one colour (a fade to black): no picture to find bars round
         return None
-    first, last = int(lit_rows[0]), int(lit_rows[-1])
-    top, bottom = _bar_pair(first, h - 1 - last, h, (frame[first], frame[last]))
+    first, end = int(lit_rows[0]), int(lit_rows[-1]) + 1
+    edges = (frame[first : first + band], frame[max(0, end - band) : end][::-1])
+    top, bottom = _bar_pair(first, h - end, h, edges, colours)
     inside = frame[top : h - bottom]
     cols = cv2.resize(inside, (w, max(1, inside.shape[0] // _BAR_STEP)), interpolation=cv2.INTER_NEAREST)
-    lit_cols = np.flatnonzero(cols.max(axis=(0, 2)) > BAR_BLACK)
+    lit_cols = np.flatnonzero(_off(cols, colours).any(axis=0))
     left = right = 0
     if lit_cols.size:
-        first, last = int(lit_cols[0]), int(lit_cols[-1])
-        left, right = _bar_pair(first, w - 1 - last, w, (inside[:, first], inside[:, last]))
+        first, end = int(lit_cols[0]), int(lit_cols[-1]) + 1
+        edges = (inside[:, first : first + band], inside[:, max(0, end - band) : end][:, ::-1])
+        columns = (edges[0].transpose(1, 0, 2), edges[1].transpose(1, 0, 2))  # as rows
+        left, right = _bar_pair(first, w - end, w, columns, colours)
     if not (top or left):
         return None
     box = (top, h - bottom, left, w - right)
-    return box if _bars_black(frame, box) else None  # a lit pixel between the rows or columns read
+    return box if _bars_plain(frame, box, colours) else None  # a pixel off between the rows or columns read
 
 
 def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -111,11 +111,12 @@ class FrameProcessor:
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
         self.colour_guide = False  # a photo's mask refined with its colours as the guide (stream.refine)
-        # A stream's black bars (frames.picture_box: a landscape clip padded to 9:16, a letterbox) are
-        # not picture: what is inside them is segmented, painted and composited on its own, and the
-        # bars are left as they are. Painted, they were a flat slate-blue slab (blurred, a dark smear
-        # into the picture); and squashed with them into the network's square the picture was
-        # segmented at a third of its height (a close-up's head painted). A photo is taken whole.
+        # A stream's bars, black or of one flat colour (frames.picture_box: a landscape clip padded to
+        # 9:16 in black or white, a letterbox) are not picture: what is inside them is segmented,
+        # painted and composited on its own, and the bars are left as they are. Painted, they were a
+        # flat slate-blue slab (blurred, a dark smear into the picture); and squashed with them into
+        # the network's square the picture was segmented at a third of its height (a close-up's head
+        # painted). A photo is taken whole.
         self.keep_bars = True
         # A stream's black frame is not painted a flat slab (``painting_weight``): a fade goes into
         # black and comes out of it, and the painting held (``painting_hold``) is let go while the

@@ -178,6 +178,6 @@ def test_a_stop_is_said_at_once_before_ray_shuts_down(tmp_path, monkeypatch, cap
     ).run()
     assert report.interrupted
     assert said_before_shutdown == [
-        "deepphoto: stopping: 1 finished output kept, 2 unfinished inputs dropped (the same command again resumes "
-        "the batch, those from their start: the chunks of a video done so far are not kept); shutting Ray down...\n"
+        "deepphoto: stopping: 1 finished output kept, 2 inputs unfinished (the same command again resumes the "
+        "batch, a video from its first unfinished chunk); shutting Ray down...\n"
     ]

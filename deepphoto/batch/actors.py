@@ -8,6 +8,7 @@ import resource
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ import numpy as np
 import ray
 
 from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
+from deepphoto.batch.kept import fingerprint
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import off_white, read_image_alpha
 from deepphoto.settings import Settings
@@ -117,11 +119,14 @@ class BatchWorker:
             self.pipe.update(style_scale=self.scales[kind])
 
     def chunk(self, key: str, plan: VideoPlan, chunk: Chunk, out: str) -> ChunkResult:
-        """Render ``chunk`` of ``plan`` into the video file ``out``."""
+        """Render ``chunk`` of ``plan`` into the video file ``out`` (its size and SHA-256 taken, for
+        the driver's record of it: see ``batch.kept``)."""
         if self.pipe is None:
             raise WorkerUnusable(self.error)
         self._paint_as("video")
         result = render_chunk(self.pipe, plan, chunk, Path(out), on_frames=self._reporter(key))
+        size, digest = fingerprint(result.path)  # read here, where the file was just written
+        result = replace(result, size=size, sha256=digest)
         if self.board is not None:
             self.board.report.remote(key, result.frames)
         return result

@@ -74,6 +74,8 @@ class ChunkResult:
     failed: int  # frames passed through unprocessed after an error in a stage
     seconds: float
     ended_early: str = ""  # 'decoding stopped at 3.76 s of 8.00 s' where the file is cut short (as run says)
+    size: int = 0  # of the chunk file once closed and renamed into place (0: not taken)
+    sha256: str = ""  # of the same (what a batch run again checks a kept chunk by: see batch.kept)
 
 
 def whole_file(frames: int) -> tuple[Chunk, ...]:
@@ -223,12 +225,15 @@ class ChunkSource(Source):
         self.reader.close()
 
 
+CHUNK_CRF = 20  # the quality chunks are encoded at (run's default)
+
+
 class ChunkSink(Sink):
     """H.264 as ``run`` writes it; warm-up frames are dropped and timestamps shifted to start at 0."""
 
     def __init__(self, path: Path, plan: VideoPlan, chunk: Chunk) -> None:
         self.chunk = chunk
-        self.file = VideoFileSink(path, plan.fps, plan.time_base, overwrite=True)
+        self.file = VideoFileSink(path, plan.fps, plan.time_base, crf=CHUNK_CRF, overwrite=True)
         self.path = self.file.path
         self.written = 0
 

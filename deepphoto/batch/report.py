@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 
 from deepphoto.settings import counted
 
-# what a batch run again does with inputs a stop left unfinished (a video's finished chunks are not kept)
-RESUMED = "the same command again resumes the batch, those from their start"
+# what a batch run again does with inputs a stop left unfinished (a video's finished chunks are kept)
+RESUMED = "the same command again resumes the batch, a video from its first unfinished chunk"
+
+
+def resumed_note(kept: int, chunks: int) -> str:
+    return f"resumed: {kept} of {counted(chunks, 'chunk')} kept"
 
 
 @dataclass
@@ -32,6 +36,12 @@ class BatchReport:
     worker_cpu_seconds: float = 0.0  # CPU time the workers used (those still alive at the end)
     video_seconds: float = 0.0  # running time of the videos done
     notes: list[str] = field(default_factory=list)  # one line each, above the summary: what was left out
+    reused_chunks: int = 0  # chunks an earlier, stopped batch finished, used again
+    resumed_chunks: int = 0  # all the chunks of the videos those belong to
+    reused_frames: int = 0  # the frames of those, in the videos done (not made by this batch)
+
+    def resumed(self) -> str:
+        return resumed_note(self.reused_chunks, self.resumed_chunks) if self.reused_chunks else ""
 
     @property
     def cpu_per_video_minute(self) -> float:
@@ -46,7 +56,8 @@ class BatchReport:
         return sum(o.frames for o in self.outcomes if o.status == "done")
 
     def summary(self) -> str:
-        fps = self.frames / self.seconds if self.seconds else 0.0
+        made = self.frames - self.reused_frames  # the speed: of the frames made by this batch
+        fps = made / self.seconds if self.seconds else 0.0
         text = (
             f"{counted(len(self.outcomes), 'input')}: {self.count('done')} done, {self.count('skipped')} skipped, "
             f"{self.count('failed')} failed"
@@ -54,7 +65,10 @@ class BatchReport:
         if self.count("interrupted"):
             text += f", {self.count('interrupted')} not finished ({RESUMED})"
         finished = " of finished inputs" if self.count("interrupted") else ""  # the rest: kept chunks
-        text += f"; {counted(self.frames, 'frame')}{finished} in {self.seconds:.1f} s ({fps:.1f} fps)"
+        text += f"; {counted(self.frames, 'frame')}{finished}"
+        if self.reused_frames:
+            text += f" ({made} made now)"
+        text += f" in {self.seconds:.1f} s ({fps:.1f} fps)"
         if self.workers:
             text += f" on {counted(self.workers, 'worker')}"
         if self.video_seconds and self.worker_cpu_seconds:
@@ -62,6 +76,8 @@ class BatchReport:
                 f"; workers used {self.worker_cpu_seconds:.0f} CPU-s for {self.video_seconds:.0f} s of video "
                 f"({self.cpu_per_video_minute:.0f} CPU-s per minute of video)"
             )
+        if self.reused_chunks:
+            text += f"; {self.resumed()}"
         if self.retried or self.workers_lost:
             text += f"; {counted(self.retried, 'call')} retried, {counted(self.workers_lost, 'worker')} lost"
         return text

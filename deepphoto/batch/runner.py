@@ -6,7 +6,9 @@ DeepPhoto installed). The unit of work is a chunk of a video or one photo, hande
 worker is free. A call that raises is tried again (a damaged file, which would fail the same way,
 is reported at once); a worker that dies is replaced and its call tried again; after ``retries``
 further tries the input is reported as failed and the batch goes on. A finished output is renamed
-into place and recorded in the manifest at once, so an interrupted batch resumes where it stopped.
+into place and recorded in the manifest at once, so an interrupted batch resumes where it stopped;
+a video's finished chunks are kept until it is joined (``batch.kept``), so one stopped midway
+resumes from its first unfinished chunk.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from deepphoto.batch.cluster import (
 )
 from deepphoto.batch.inputs import WorkItem, expand_inputs, passed_over_note
 from deepphoto.batch.join import finish_video
+from deepphoto.batch.kept import KeptChunks, identity, sweep_kept
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
-from deepphoto.batch.report import RESUMED, BatchReport, Outcome
+from deepphoto.batch.report import RESUMED, BatchReport, Outcome, resumed_note
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
@@ -84,6 +87,9 @@ class ItemState:
     started: float = 0.0
     finished: bool = False
     done: int = 0  # frames made so far (what the progress bar counts for it once it is finished)
+    kept: KeptChunks | None = None  # a video's finished chunks, kept until it is joined (once planned)
+    reused: int = 0  # chunks an earlier batch had finished, used again
+    reused_frames: int = 0
 
 
 @dataclass
@@ -113,6 +119,7 @@ class BatchRunner:
         self.plans: dict[int, Future] = {}
         self.done_frames = 0
         self.bar: tqdm | None = None
+        self.in_flight: dict[Any, Slot] = {}  # calls handed out, by their Ray reference
 
     # ------------------------------------------------------------------ before Ray
 
@@ -179,6 +186,8 @@ class BatchRunner:
                     self.states[i] = ItemState(item)
                 except DeepPhotoError as exc:
                     self._fail(ItemState(item), str(exc))
+        planned = {str(st.item.source) for st in self.states.values() if st.item.kind == "video"}
+        sweep_kept(self.out, planned, {str(item.source) for item in items} - planned)
         if self.states:
             with ending_signals():
                 self._process()
@@ -232,6 +241,7 @@ class BatchRunner:
                 self._loop()
         except KeyboardInterrupt:
             self.report.interrupted = True
+            self._keep_finished()
             self._say_stopping()
         finally:
             planner.shutdown(wait=True, cancel_futures=True)
@@ -244,12 +254,56 @@ class BatchRunner:
                 except Exception:  # already gone
                     pass
             self.slots = []
+            self._drop_unused_kept()
             remove_work(self.work)
             if started_ray:
                 ray.shutdown()
         for st in self.states.values():
             if st.item.key not in self.outcomes:
-                self.outcomes[st.item.key] = Outcome(self._name(st.item), "interrupted", reason="interrupted")
+                reason = "interrupted"
+                if st.results and st.plan is not None:  # what the same command again starts from
+                    reason += f" ({len(st.results)} of {counted(len(st.plan.chunks), 'chunk')} kept)"
+                self.outcomes[st.item.key] = Outcome(self._name(st.item), "interrupted", reason=reason)
+
+    def _keep_finished(self) -> None:
+        """At a stop: the chunks that were finished when it came, their results not read yet, kept too
+        (asked without waiting; a second stop ends the asking)."""
+        import ray
+
+        if not self.in_flight:
+            return
+        try:
+            done, _ = ray.wait(list(self.in_flight), num_returns=len(self.in_flight), timeout=0)
+            for ref in done:
+                task = self.in_flight[ref].task
+                st = self.states[task.item] if task is not None else None
+                if st is None or st.finished or st.kept is None or task.chunk < 0:
+                    continue
+                try:
+                    value = ray.get(ref, timeout=5)
+                except Exception:  # noqa: BLE001 - failed or lost: nothing to keep
+                    continue
+                if isinstance(value, ChunkResult):
+                    st.results[task.chunk] = value
+                    st.kept.keep(st.plan.chunks[task.chunk], value)
+        except (KeyboardInterrupt, Exception):  # noqa: BLE001 - a second stop, or Ray already going
+            pass
+
+    def _drop_unused_kept(self) -> None:
+        """The kept-chunk folders of videos stopped before any chunk was finished removed (so a stop
+        leaves no hidden folder that holds nothing to resume)."""
+        for st in self.states.values():
+            if st.item.kind == "video" and not st.finished:
+                kept = st.kept or KeptChunks(self.out, st.item.source)
+                if not kept.chunk_files():
+                    kept.remove()
+
+    def _say(self, line: str) -> None:
+        """One line on stderr, above the progress bar where one is drawn."""
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     def _say_stopping(self) -> None:
         """One line at once on a stop (Ctrl-C, SIGTERM, SIGHUP): the workers and Ray take seconds to
@@ -257,10 +311,12 @@ class BatchRunner:
         if self.bar is not None:
             self.bar.close()  # the line below the bar, not through it
         kept = sum(1 for st in self.states.values() if self.outcomes.get(st.item.key, Outcome("", "")).status == "done")
-        dropped = sum(1 for st in self.states.values() if not st.finished)
+        unfinished = [st for st in self.states.values() if not st.finished]
+        chunks = sum(len(st.results) for st in unfinished if st.plan is not None)
+        held = f"; {counted(chunks, 'finished chunk')} of them kept" if chunks else ""
         print(
-            f"deepphoto: stopping: {counted(kept, 'finished output')} kept, {counted(dropped, 'unfinished input')} "
-            f"dropped ({RESUMED}: the chunks of a video done so far are not kept); shutting Ray down...",
+            f"deepphoto: stopping: {counted(kept, 'finished output')} kept, {counted(len(unfinished), 'input')} "
+            f"unfinished{held} ({RESUMED}); shutting Ray down...",
             file=sys.stderr,
             flush=True,
         )
@@ -283,7 +339,7 @@ class BatchRunner:
                 o = self.options
                 split = not self._stateful_look()
                 args = (st.item.source, o.chunk_seconds, o.warmup_seconds, self.settings.seg_every, split)
-                self.plans[i] = planner.submit(plan_video, *args)
+                self.plans[i] = planner.submit(self._plan, st.item, args)
         self.work.mkdir(parents=True, exist_ok=True)
         self._check_workers(ready)
         total = sum(st.estimate for st in self.states.values())
@@ -332,6 +388,19 @@ class BatchRunner:
         if not self.slots:
             raise DeepPhotoError(f"no worker could open the pipeline: {errors[0]}")
 
+    def _plan(self, item: WorkItem, args: tuple) -> tuple[VideoPlan, KeptChunks, dict[int, ChunkResult], str]:
+        """In a planner thread: the video's chunks, its kept-chunk folder made ready (what was kept for
+        other settings or an older source discarded: the line that says so), and the chunks an
+        earlier batch finished that can be used again."""
+        plan = plan_video(*args)
+        kept = KeptChunks(self.out, item.source)
+        cut = {"chunk_seconds": args[1], "warmup_seconds": args[2], "split": args[4]}
+        try:
+            said = kept.open(identity(item, self.digests["video"], cut))
+            return plan, kept, kept.reusable(plan, item.output.suffix), said
+        except OSError as exc:
+            raise cannot_write(item.output, exc) from None
+
     def _collect_plans(self) -> None:
         """Chunks of the videos planned so far join the queue, in input order."""
         for i in list(self.plans):
@@ -341,14 +410,35 @@ class BatchRunner:
             del self.plans[i]
             st = self.states[i]
             try:
-                st.plan = future.result()
+                st.plan, st.kept, reused, said = future.result()
             except Exception as exc:  # one file that cannot be planned never stops the batch
                 self._fail(st, str(exc) if isinstance(exc, DeepPhotoError) else f"{type(exc).__name__}: {exc}")
                 self._retotal()
                 continue
-            self.tasks.extend(Task(i, c.index) for c in st.plan.chunks)
+            if said:
+                self._say(f"deepphoto: {self._name(st.item)}: {said}")
             st.estimate = st.plan.frames
+            if reused:
+                self._reuse(st, reused)
+            self.tasks.extend(Task(i, c.index) for c in st.plan.chunks if c.index not in reused)
             self._retotal()
+            if len(st.results) == len(st.plan.chunks):  # every chunk kept: joined at once
+                st.started = time.perf_counter()
+                self._video_done(st, Task(i, 0))
+
+    def _reuse(self, st: ItemState, reused: dict[int, ChunkResult]) -> None:
+        """Chunks an earlier batch finished (and kept) counted as made: in the bar, said beside it."""
+        st.results.update(reused)
+        st.reused = len(reused)
+        st.reused_frames = frames = sum(r.frames for r in reused.values())
+        st.done += frames
+        self.done_frames += frames
+        self.report.reused_chunks += len(reused)
+        self.report.resumed_chunks += len(st.plan.chunks)
+        if self.bar is not None and not self.bar.disable:
+            self.bar.initial += frames  # the rate and the time left: of the frames made now only
+            self.bar.n = self.done_frames
+            self.bar.set_postfix_str(self.report.resumed())
 
     def _retotal(self) -> None:
         """The bar's total: the frames made of each finished input (a photo or video that failed, one
@@ -360,9 +450,10 @@ class BatchRunner:
         self.bar.refresh()
 
     def _path(self, task: Task) -> Path:
-        suffix = self.states[task.item].item.output.suffix
-        name = "image" if task.chunk < 0 else f"chunk-{task.chunk:05d}"
-        return self.work / f"{task.item:06d}" / f"{name}{suffix}"
+        st = self.states[task.item]
+        if task.chunk >= 0 and st.kept is not None:  # a video's chunks: kept until it is joined
+            return st.kept.path(task.chunk, st.item.output.suffix)
+        return self.work / f"{task.item:06d}" / f"image{st.item.output.suffix}"
 
     def _hand_out(self, in_flight: dict) -> None:
         for slot in self.slots:
@@ -384,7 +475,7 @@ class BatchRunner:
     def _loop(self) -> None:
         import ray
 
-        in_flight: dict[Any, Slot] = {}
+        in_flight = self.in_flight
         last_poll = 0.0
         self.unusable = ""
         self.replacements = 2 * len(self.slots) + self.options.retries + 1
@@ -454,15 +545,19 @@ class BatchRunner:
         else:
             self._fail(st, reason + (f" (after {task.attempt + 1} tries)" if task.attempt else ""))
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
+            if st.kept is not None:  # a failed video is rendered whole again next time
+                st.kept.remove()
 
     def _as_output(self, task: Task, reason: str) -> str:
         """A reason that names a file of the item's hidden work folder (a chunk, a chunk's temporary
         file) names the item's output instead, as the user knows it."""
-        folder = f"{self.work / f'{task.item:06d}'}{os.sep}"
-        if reason.startswith(folder):
-            _, said, rest = reason[len(folder) :].partition(": ")
-            if said:
-                return f"{self.states[task.item].item.output}: {rest}"
+        st = self.states[task.item]
+        for where in (self.work / f"{task.item:06d}", st.kept.folder if st.kept is not None else None):
+            folder = f"{where}{os.sep}"
+            if where is not None and reason.startswith(folder):
+                _, said, rest = reason[len(folder) :].partition(": ")
+                if said:
+                    return f"{st.item.output}: {rest}"
         return reason
 
     def _on_result(self, task: Task, value: Any) -> None:
@@ -478,10 +573,16 @@ class BatchRunner:
             self._finish(st, task, self._path(task), int(frames), note)
             return
         st.results[task.chunk] = value
+        if st.kept is not None:  # recorded: a batch stopped from now on keeps it
+            st.kept.keep(st.plan.chunks[task.chunk], value)
         self.done_frames += value.frames
         st.done += value.frames
         if len(st.results) < len(st.plan.chunks):
             return
+        self._video_done(st, task)
+
+    def _video_done(self, st: ItemState, task: Task) -> None:
+        """Every chunk of a video made (or kept from an earlier batch): joined, with what they said."""
         plan = st.plan
         results = [st.results[c.index] for c in plan.chunks]
         notes = []
@@ -494,6 +595,8 @@ class BatchRunner:
             notes.append(f"{cut}: the file is cut short or damaged; the frames before that are used")
         elif frames < plan.frames:
             notes.append(f"{plan.frames - frames} of {counted(plan.frames, 'frame')} could not be decoded")
+        if st.reused:
+            notes.append(resumed_note(st.reused, len(plan.chunks)))
         self._finish(st, task, results, frames, "; ".join(notes))
 
     def _finish(self, st: ItemState, task: Task, made: Path | list[ChunkResult], frames: int, note: str) -> None:
@@ -515,8 +618,9 @@ class BatchRunner:
                 seconds = time.perf_counter() - st.started
                 self.manifest.record(item, self.digests[item.kind], frames, seconds)
                 # recorded as done before the hold ends: a stop that arrived meanwhile is raised then
-                if st.plan is not None and st.plan.fps:
-                    self.report.video_seconds += frames / float(st.plan.fps)
+                if st.plan is not None and st.plan.fps:  # made now: what the workers' CPU time went to
+                    self.report.video_seconds += max(0, frames - st.reused_frames) / float(st.plan.fps)
+                self.report.reused_frames += st.reused_frames
                 done = Outcome(self._name(item), "done", str(item.output), frames=frames, seconds=seconds, note=note)
                 self.outcomes[item.key] = done
         except (DeepPhotoError, OSError, ValueError, av.error.FFmpegError) as exc:
@@ -527,6 +631,8 @@ class BatchRunner:
             return
         finally:
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
+            if st.kept is not None:  # joined, or failed: its chunks are not needed again
+                st.kept.remove()
             self._retotal()
 
 

@@ -18,7 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="video or image file, folder (recursively), or a .txt list of them",
     )
     p.add_argument(
-        "--out", required=True, type=folder("--out"), help="output folder (created; holds the resume manifest)"
+        "--out",
+        required=True,
+        type=folder("--out"),
+        help="output folder (created; holds the resume manifest, and a stopped video's finished chunks)",
     )
     add_look_arguments(p)
     p.set_defaults(style_scale=None)  # not given: videos at 0.75, photos at 1 (as edit paints them)

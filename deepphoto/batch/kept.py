@@ -1,0 +1,244 @@
+"""A video's finished chunks kept until it is joined, so that a batch stopped midway through a long
+video (Ctrl-C, SIGTERM, a crash, power loss) resumes it where it stopped on the same command again.
+
+Each video has a folder ``.deepphoto-batch/kept/<hash of its source's path>/`` under ``--out``.
+``kept.json`` there says what its chunks are made from (``identity``: the source's size,
+modification time and a hash of its first MiB; the settings' digest, which covers the look, the
+weights and the batch recipe; the cut; the container and encoder; the versions of DeepPhoto and of
+FFmpeg's libraries). Beside each finished chunk (``chunk-00003.mp4``) its record
+(``chunk-00003.json``): its place in the cut, what its render said, and the file's size and SHA-256
+taken once the encoder had closed it and it had been renamed into place (a chunk is written under a
+temporary name until then, so one killed mid-write never has its name, and never a record). A
+chunk is reused only while all of this holds; a folder made for other settings or an older source
+is emptied as a whole. The folder goes when its video is joined (or fails); ``kept`` when empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import av
+
+from deepphoto.batch.chunks import CHUNK_CRF, Chunk, ChunkResult, VideoPlan
+from deepphoto.batch.cluster import WORK_FOLDER
+from deepphoto.batch.inputs import WorkItem
+from deepphoto.stream.output_safety import temporary_name
+from deepphoto.stream.video_file import container_format, video_encoder
+
+FORMAT = 1
+KEPT = "kept"  # inside the batch's hidden WORK_FOLDER
+IDENTITY = "kept.json"
+HEAD = 1 << 20  # bytes of the source hashed besides its size and modification time
+
+
+def kept_root(out: Path) -> Path:
+    return Path(out) / WORK_FOLDER / KEPT
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("deepphoto")
+    except Exception:  # noqa: BLE001 - not installed as a package (a checkout on the path)
+        return "unknown"
+
+
+def file_digest(path: Path, limit: int | None = None) -> str:
+    """SHA-256 of ``path`` (of its first ``limit`` bytes when given)."""
+    h = hashlib.sha256()
+    left = limit
+    with open(path, "rb") as f:
+        while left is None or left > 0:
+            block = f.read(1 << 20 if left is None else min(1 << 20, left))
+            if not block:
+                break
+            h.update(block)
+            if left is not None:
+                left -= len(block)
+    return h.hexdigest()
+
+
+def fingerprint(path: Path) -> tuple[int, str]:
+    """(size, SHA-256) of a finished chunk file, flushed to the disk first (a power loss after its
+    record is written cannot leave it short or zeroed under a record that vouches for it)."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+    return Path(path).stat().st_size, file_digest(path)
+
+
+def identity(item: WorkItem, digest: str, cut: dict[str, object]) -> dict[str, object]:
+    """Everything a video's chunks are made from (see the module's description)."""
+    fmt = container_format(item.output)
+    return {
+        "format": FORMAT,
+        "source": str(item.source),
+        "size": item.size,
+        "mtime_ns": item.mtime_ns,
+        "head": file_digest(item.source, HEAD),
+        "settings": digest,
+        "cut": cut,
+        "container": fmt,
+        "encoder": list(video_encoder(fmt, CHUNK_CRF)),
+        "deepphoto": _version(),
+        "av": av.__version__,
+        "ffmpeg": {name: list(v) for name, v in sorted(av.library_versions.items())},
+    }
+
+
+SOURCE_FIELDS = ("source", "size", "mtime_ns", "head")
+
+
+def _write_json(path: Path, data: object) -> None:
+    """Written beside, flushed and renamed: a file that is whole or absent."""
+    tmp = temporary_name(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class KeptChunks:
+    """The kept chunks of one video (``folder`` named by its source's path)."""
+
+    def __init__(self, out: Path, source: Path) -> None:
+        self.root = kept_root(out)
+        self.folder = self.root / hashlib.sha256(os.fsencode(str(source))).hexdigest()[:16]
+
+    def path(self, index: int, suffix: str) -> Path:
+        return self.folder / f"chunk-{index:05d}{suffix}"
+
+    def _record(self, index: int) -> Path:
+        return self.folder / f"chunk-{index:05d}.json"
+
+    def chunk_files(self) -> list[Path]:
+        return sorted(self.folder.glob("chunk-*.json")) if self.folder.is_dir() else []
+
+    def open(self, ident: dict[str, object]) -> str:
+        """The folder made ready for chunks made from ``ident``: kept chunks made from anything else
+        are removed. Returns '' or one line saying what was discarded and why."""
+        said = ""
+        old = _read_json(self.folder / IDENTITY)
+        if self.folder.is_dir() and old != ident:
+            stale = len(self.chunk_files())
+            if stale:
+                source_changed = not isinstance(old, dict) or any(old.get(k) != ident[k] for k in SOURCE_FIELDS)
+                why = "the source has changed" if source_changed else "they were made with other settings"
+                what = "kept chunk" if stale == 1 else "kept chunks"
+                said = f"{stale} {what} discarded ({why}); rendering it from its start"
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for leftover in self.folder.glob(".*.partial*"):  # a chunk or record killed mid-write
+            leftover.unlink(missing_ok=True)
+        if old != ident or not (self.folder / IDENTITY).is_file():
+            _write_json(self.folder / IDENTITY, ident)
+        return said
+
+    def reusable(self, plan: VideoPlan, suffix: str) -> dict[int, ChunkResult]:
+        """The chunks of ``plan`` kept whole (their place in the cut, size and SHA-256 as recorded);
+        any other chunk file and record are removed (rendered again)."""
+        found: dict[int, ChunkResult] = {}
+        for chunk in plan.chunks:
+            record, path = self._record(chunk.index), self.path(chunk.index, suffix)
+            result = self._check(chunk, record, path)
+            if result is None:
+                record.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+            else:
+                found[chunk.index] = result
+        return found
+
+    def _check(self, chunk: Chunk, record: Path, path: Path) -> ChunkResult | None:
+        data = _read_json(record)
+        if not isinstance(data, dict) or data.get("chunk") != asdict(chunk):
+            return None
+        try:
+            if path.stat().st_size != data.get("size") or file_digest(path) != data.get("sha256"):
+                return None  # cut short (a power loss), damaged, or another file
+            return ChunkResult(
+                chunk.index,
+                path,
+                int(data["frames"]),
+                int(data["bad_packets"]),
+                int(data["failed"]),
+                float(data["seconds"]),
+                str(data["ended_early"]),
+            )
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
+
+    def keep(self, chunk: Chunk, result: ChunkResult) -> None:
+        """Record a finished chunk (its file fingerprinted by the worker: ``result.size``, ``sha256``);
+        quietly not where the record cannot be written (the chunk is still used in this batch)."""
+        if not result.sha256:
+            return
+        data = {
+            "chunk": asdict(chunk),
+            "frames": result.frames,
+            "bad_packets": result.bad_packets,
+            "failed": result.failed,
+            "seconds": result.seconds,
+            "ended_early": result.ended_early,
+            "size": result.size,
+            "sha256": result.sha256,
+        }
+        try:
+            _write_json(self._record(chunk.index), data)
+        except OSError:
+            pass
+
+    def remove(self) -> None:
+        """The folder removed (its video joined, or failed); ``kept`` too when it is empty."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_empty_root(self.root)
+
+
+def remove_empty_root(root: Path) -> None:
+    try:
+        root.rmdir()  # only when empty
+    except OSError:
+        pass
+
+
+def sweep_kept(out: Path, planned: set[str], settled: set[str]) -> None:
+    """Kept folders that can never be used removed: those of inputs of this batch that are not to
+    be rendered (``settled``: done before, or refused) and those whose source is gone or has
+    changed. Those of ``planned`` videos are judged when planned; those of other unchanged sources
+    stay for the batch that has them."""
+    root = kept_root(out)
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        ident = _read_json(folder / IDENTITY)
+        source = ident.get("source") if isinstance(ident, dict) else None
+        if isinstance(source, str) and source in planned:
+            continue
+        if isinstance(source, str) and source in settled:
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        try:
+            st = os.stat(source) if isinstance(source, str) else None
+        except OSError:
+            st = None
+        if st is None or st.st_size != ident.get("size") or st.st_mtime_ns != ident.get("mtime_ns"):
+            shutil.rmtree(folder, ignore_errors=True)
+    remove_empty_root(root)

@@ -206,6 +206,21 @@ def test_kept_chunks_of_a_source_gone_are_cleared(clip, local_ray, tmp_path):
     assert_clean(out)
 
 
+def test_connecting_to_a_cluster_is_said_before_ray_is_silent(monkeypatch, capsys):
+    """`batch --address ray://head:10001` printed nothing for ~30 s while Ray's client connected."""
+    from deepphoto.batch import cluster
+
+    seen: list[str] = []
+
+    def init(**kwargs) -> None:
+        seen.append(capsys.readouterr().err)
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    assert cluster.connect("ray://head.example:10001") is True
+    assert seen == ["deepphoto: connecting to Ray at ray://head.example:10001 ...\n"]
+
+
 def test_a_chunk_finished_as_the_stop_came_is_kept_too(clip, reference, tmp_path):
     """Two workers: the stop comes when one chunk's result has been read and another has just been
     finished, its result not read yet; that one is kept as well (not thrown away, not re-rendered)."""

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -73,7 +74,9 @@ def connect(address: str | None) -> bool:
     try:
         with signals_held((signal.SIGTERM, signal.SIGHUP)), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Ray's client warns in two lines before it fails: the error says it
-            if address:
+            if address:  # Ray's client says nothing for up to half a minute while it connects
+                where = "this machine's Ray cluster (auto)" if address == "auto" else f"Ray at {address}"
+                print(f"deepphoto: connecting to {where} ...", file=sys.stderr, flush=True)
                 answers(address)
                 ray.init(address=address, **quiet)
             else:

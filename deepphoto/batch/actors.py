@@ -16,6 +16,7 @@ import numpy as np
 import ray
 
 from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
+from deepphoto.batch.cluster import WorkerUnusable
 from deepphoto.batch.kept import fingerprint
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import off_white, read_image_alpha
@@ -24,10 +25,6 @@ from deepphoto.stream.sinks import write_image_atomic
 
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
-
-
-class WorkerUnusable(Exception):
-    """This worker could not open the pipeline; its calls go to another worker."""
 
 
 def one_line(exc: BaseException) -> str:

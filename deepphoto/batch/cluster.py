@@ -190,12 +190,14 @@ def _short(exc: BaseException) -> str:
     return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
 
 
+class WorkerUnusable(Exception):
+    """A worker that could not open the pipeline; its calls go to another worker."""
+
+
 def failure(exc: BaseException) -> tuple[str, bool, bool]:
     """Why a call failed: (one-line reason, whether trying again may help, whether its worker is
     gone or unusable). A ``DeepPhotoError`` is about the file itself: trying again would not help."""
     import ray.exceptions
-
-    from deepphoto.batch.actors import WorkerUnusable
 
     if isinstance(exc, ray.exceptions.RayTaskError):
         cause = getattr(exc, "cause", None) or exc

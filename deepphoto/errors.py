@@ -1,4 +1,13 @@
-"""The one exception type whose message the command line prints as a single line."""
+"""The one exception type whose message the command line prints as a single line, and ``warn``, the
+one way a warning reaches the user (stderr, or a batch worker's report)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 
 class DeepPhotoError(Exception):
@@ -26,3 +35,36 @@ class FrameError(DeepPhotoError, ValueError):
 class FrameTypeError(FrameError, TypeError):
     """Something given as a frame that is no image array, or one of a dtype not read (bool, int64,
     object, ...). A ``TypeError`` (and a ``FrameError``) too."""
+
+
+# Where warn() puts its warnings instead of stderr while caught_warnings() is open (per thread and
+# context: a batch worker's call, a batch's planner thread; the stream's reader and writer threads
+# run in the context of the call that started them, see ``stream.queues.Worker``).
+_CAUGHT: ContextVar[list[str] | None] = ContextVar("deepphoto_caught_warnings", default=None)
+_KEEPING = threading.Lock()  # the reader and writer threads of one stream keep into one list
+
+
+def warn(message: str, about: object = None) -> None:
+    """Tell the user of something worth knowing about a file or a run that goes on:
+    ``deepphoto: warning: ABOUT: MESSAGE`` on stderr, or, while ``caught_warnings`` is open in this
+    context, MESSAGE kept in its list (each once; a batch names the file itself, not a chunk's)."""
+    caught = _CAUGHT.get()
+    if caught is not None:
+        with _KEEPING:
+            if message not in caught:
+                caught.append(message)
+        return
+    where = "" if about is None else f"{about}: "
+    print(f"deepphoto: warning: {where}{message}", file=sys.stderr)
+
+
+@contextmanager
+def caught_warnings() -> Iterator[list[str]]:
+    """The warnings ``warn`` is given in this context while it is open, in order, each once, kept
+    rather than printed (a batch worker hands them to the driver, which prints them above its bar)."""
+    caught: list[str] = []
+    token = _CAUGHT.set(caught)
+    try:
+        yield caught
+    finally:
+        _CAUGHT.reset(token)

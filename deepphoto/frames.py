@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, FrameError, FrameTypeError, not_a_file
+from deepphoto.errors import warn as warn_user
 from deepphoto.image_header import (
     DamagedHeader,
     image_size,
@@ -416,7 +416,7 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
 
     def say(message: str) -> None:
         if warn is None:
-            print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
+            warn_user(message, path)
         else:
             warn(message)
 

@@ -18,7 +18,7 @@ import ray
 from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
 from deepphoto.batch.cluster import WorkerUnusable
 from deepphoto.batch.kept import fingerprint
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, caught_warnings
 from deepphoto.frames import off_white, read_image_alpha
 from deepphoto.settings import Settings
 from deepphoto.stream.sinks import write_image_atomic
@@ -33,26 +33,33 @@ def one_line(exc: BaseException) -> str:
 
 
 def paint_photo(pipe: Pipeline, source: Path, out: Path) -> tuple[int, str]:
+    """``photo_notes``, its notes as one line."""
+    frames, notes = photo_notes(pipe, source, out)
+    return frames, "; ".join(notes)
+
+
+def photo_notes(pipe: Pipeline, source: Path, out: Path) -> tuple[int, list[str]]:
     """The photo ``source`` painted as ``edit`` paints it (``Pipeline.photo``: on its own, the
     person filled in before the background is painted, a wide photo segmented window by window;
     a stream's frame had a rim of paint along the person and differed from edit's by up to 133
     levels), its transparency kept, written as ``out`` (PNG, under a temporary name until
-    complete; the driver moves it into place). Returns (1, what ``edit`` would have warned of)."""
+    complete; the driver moves it into place). Returns (1, what ``edit`` would have warned of:
+    each warning given meanwhile, once)."""
     from deepphoto.pipeline import clear_note, person_note
 
-    notes: list[str] = []
-    image, alpha = read_image_alpha(source, warn=notes.append)
-    pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
-    kept = None if alpha is None else off_white(image.copy(), alpha)
-    styled = pipe.photo(image, None, kept, alpha)  # as edit: its soft edge by the person is the person's
-    if note := person_note(pipe.person_share, pipe.settings.region):  # as edit warns
-        notes.append(note)
-    if note := clear_note(alpha, pipe.settings.region):  # paint on clear parts does not show
-        notes.append(note)
-    if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
-        styled = np.dstack([styled, alpha])
-    write_image_atomic(out, styled)
-    return 1, "; ".join(notes)
+    with caught_warnings() as notes:
+        image, alpha = read_image_alpha(source)
+        pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
+        kept = None if alpha is None else off_white(image.copy(), alpha)
+        styled = pipe.photo(image, None, kept, alpha)  # as edit: its soft edge by the person is the person's
+        if note := person_note(pipe.person_share, pipe.settings.region):  # as edit warns
+            notes.append(note)
+        if note := clear_note(alpha, pipe.settings.region):  # paint on clear parts does not show
+            notes.append(note)
+        if alpha is not None:  # a photo's transparency is kept, as edit keeps it (the output is a PNG)
+            styled = np.dstack([styled, alpha])
+        write_image_atomic(out, styled)
+    return 1, notes
 
 
 @ray.remote(num_cpus=0)
@@ -117,23 +124,26 @@ class BatchWorker:
 
     def chunk(self, key: str, plan: VideoPlan, chunk: Chunk, out: str) -> ChunkResult:
         """Render ``chunk`` of ``plan`` into the video file ``out`` (its size and SHA-256 taken, for
-        the driver's record of it: see ``batch.kept``)."""
+        the driver's record of it: see ``batch.kept``), with the warnings ``run`` would have printed
+        meanwhile (this worker's output is not shown: the driver prints them, once a file)."""
         if self.pipe is None:
             raise WorkerUnusable(self.error)
         self._paint_as("video")
-        result = render_chunk(self.pipe, plan, chunk, Path(out), on_frames=self._reporter(key))
+        with caught_warnings() as notes:
+            result = render_chunk(self.pipe, plan, chunk, Path(out), on_frames=self._reporter(key))
         size, digest = fingerprint(result.path)  # read here, where the file was just written
-        result = replace(result, size=size, sha256=digest)
+        result = replace(result, size=size, sha256=digest, notes=tuple(notes))
         if self.board is not None:
             self.board.report.remote(key, result.frames)
         return result
 
-    def image(self, key: str, source: str, out: str) -> tuple[int, str]:
-        """One photo painted as ``edit`` paints it, written as ``out`` (see ``paint_photo``)."""
+    def image(self, key: str, source: str, out: str) -> tuple[int, list[str]]:
+        """One photo painted as ``edit`` paints it, written as ``out``, with what edit would have
+        warned of (see ``photo_notes``)."""
         if self.pipe is None:
             raise WorkerUnusable(self.error)
         self._paint_as("image")
-        done = paint_photo(self.pipe, Path(source), Path(out))
+        done = photo_notes(self.pipe, Path(source), Path(out))
         if self.board is not None:
             self.board.report.remote(key, 1)
         return done

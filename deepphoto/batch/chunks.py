@@ -76,6 +76,7 @@ class ChunkResult:
     ended_early: str = ""  # 'decoding stopped at 3.76 s of 8.00 s' where the file is cut short (as run says)
     size: int = 0  # of the chunk file once closed and renamed into place (0: not taken)
     sha256: str = ""  # of the same (what a batch run again checks a kept chunk by: see batch.kept)
+    notes: tuple[str, ...] = ()  # the warnings its render gave, each once, as run words them (without a file name)
 
 
 def whole_file(frames: int) -> tuple[Chunk, ...]:

@@ -8,13 +8,12 @@ temporary name and renamed over the output only when complete.
 
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, warn
 from deepphoto.stream.output_safety import temporary_name
 from deepphoto.stream.video_file import audio_failure, container_format, muxer_options, remux_with_audio, video_span
 
@@ -106,7 +105,7 @@ def finish_video(
                 final = muxed
             except (av.error.FFmpegError, ValueError) as exc:
                 note = audio_failure(exc, audio_from, output)
-                print(f"deepphoto: warning: {output}: {note}", file=sys.stderr)
+                warn(note, output)
         final.replace(output)
     finally:
         for leftover in (joined, muxed):

@@ -180,6 +180,7 @@ class KeptChunks:
                 int(data["failed"]),
                 float(data["seconds"]),
                 str(data["ended_early"]),
+                notes=tuple(str(n) for n in data.get("notes", ())),
             )
         except (OSError, KeyError, TypeError, ValueError):
             return None
@@ -198,6 +199,7 @@ class KeptChunks:
             "ended_early": result.ended_early,
             "size": result.size,
             "sha256": result.sha256,
+            "notes": list(result.notes),
         }
         try:
             _write_json(self._record(chunk.index), data)

@@ -117,6 +117,11 @@ class Manifest:
         (so may be replaced); another source's result never is, without --overwrite."""
         return self.entries.get(item.key, {}).get("output") == str(item.output)
 
+    def note(self, item: WorkItem) -> str:
+        """What the table said of ``item`` when it was done ('' if nothing)."""
+        note = self.entries.get(item.key, {}).get("note", "")
+        return note if isinstance(note, str) else ""
+
     def outputs(self) -> dict[str, str]:
         """Source -> output, for every source an earlier batch wrote (or began writing)."""
         return {k: str(e["output"]) for k, e in self.entries.items() if isinstance(e.get("output"), str)}
@@ -148,7 +153,9 @@ class Manifest:
         if isinstance(entry.get("output"), str) and self._owner.get(str(entry["output"])) == key:
             del self._owner[str(entry["output"])]
 
-    def record(self, item: WorkItem, digest: str, frames: int, seconds: float) -> None:
+    def record(self, item: WorkItem, digest: str, frames: int, seconds: float, note: str = "") -> None:
+        """``item`` done: its output, what it was made from, and ``note`` (what the batch's table said
+        of it: its warnings, audio not copied, ...; left out when there is none)."""
         self._set(
             item.key,
             {
@@ -161,6 +168,7 @@ class Manifest:
                 "frames": frames,
                 "seconds": round(seconds, 3),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                **({"note": note} if note else {}),
             },
         )
         self.save()

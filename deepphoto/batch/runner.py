@@ -37,18 +37,19 @@ from deepphoto.batch.cluster import (
     work_folder,
     worker_shape,
 )
-from deepphoto.batch.inputs import WorkItem, expand_inputs, passed_over_note
+from deepphoto.batch.inputs import PHOTO_SUFFIXES, WorkItem, expand_inputs, passed_over_note
 from deepphoto.batch.join import finish_video
 from deepphoto.batch.kept import KeptChunks, identity, sweep_kept
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import RESUMED, BatchReport, Outcome, resumed_note
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, caught_warnings
 from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
 from deepphoto.stream.loop import progress_shown
 from deepphoto.stream.output_safety import cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
+from deepphoto.stream.video_file import video_by_content
 
 
 @dataclass
@@ -90,6 +91,7 @@ class ItemState:
     kept: KeptChunks | None = None  # a video's finished chunks, kept until it is joined (once planned)
     reused: int = 0  # chunks an earlier batch had finished, used again
     reused_frames: int = 0
+    notes: list[str] = field(default_factory=list)  # its warnings (run's and edit's), each printed once
 
 
 @dataclass
@@ -171,19 +173,25 @@ class BatchRunner:
             if escape := self._leads_out(item):  # a folder under --out that is a link to elsewhere
                 self._fail(ItemState(item), escape)
             elif self.manifest.done(item, self.digests[item.kind]):
-                note = "done before, same settings"
+                note = "; ".join(n for n in ("done before, same settings", self.manifest.note(item)) if n)
                 self.outcomes[item.key] = Outcome(self._name(item), "skipped", str(item.output), note=note)
             elif os.path.lexists(item.output) and not (self.options.overwrite or self.manifest.owns(item)):
                 self._fail(ItemState(item), f"{item.output}: already exists (use --overwrite to replace it)")
             elif item.kind == "video":
                 try:  # a file that is no video fails here, without starting Ray
-                    self.states[i] = ItemState(item, estimate=probe_video(item.source))
+                    with caught_warnings() as said:  # told once with the workers' (opening it again)
+                        self.states[i] = ItemState(item, estimate=probe_video(item.source))
+                    if item.source.suffix.lower() in PHOTO_SUFFIXES:  # played, as run plays it, and said so
+                        said.insert(0, f"is a video ({video_by_content(item.source)}), not an image; read as a video")
+                    self._warned(self.states[i], said)
                 except DeepPhotoError as exc:
                     self._fail(ItemState(item), str(exc))
             else:
                 try:  # a file that is no readable photo fails here too, without starting Ray
-                    check_photo(item.source)
-                    self.states[i] = ItemState(item)
+                    with caught_warnings() as said:
+                        check_photo(item.source)
+                        self.states[i] = ItemState(item)
+                    self._warned(self.states[i], said)
                 except DeepPhotoError as exc:
                     self._fail(ItemState(item), str(exc))
         planned = {str(st.item.source) for st in self.states.values() if st.item.kind == "video"}
@@ -298,6 +306,15 @@ class BatchRunner:
                 if not kept.chunk_files():
                     kept.remove()
 
+    def _warned(self, st: ItemState, notes: list[str] | tuple[str, ...]) -> None:
+        """What a worker (or the driver, opening the file) was warned of about ``st``'s file, as
+        ``run`` or ``edit`` would have printed it: each printed once, named by the file (a long
+        video's chunks say the same), and kept for its line of the table."""
+        for note in notes:
+            if note and note not in st.notes:
+                st.notes.append(note)
+                self._say(f"deepphoto: warning: {self._name(st.item)}: {note}")
+
     def _say(self, line: str) -> None:
         """One line on stderr, above the progress bar where one is drawn."""
         if self.bar is not None and not self.bar.disable:
@@ -388,16 +405,19 @@ class BatchRunner:
         if not self.slots:
             raise DeepPhotoError(f"no worker could open the pipeline: {errors[0]}")
 
-    def _plan(self, item: WorkItem, args: tuple) -> tuple[VideoPlan, KeptChunks, dict[int, ChunkResult], str]:
+    def _plan(
+        self, item: WorkItem, args: tuple
+    ) -> tuple[VideoPlan, KeptChunks, dict[int, ChunkResult], str, list[str]]:
         """In a planner thread: the video's chunks, its kept-chunk folder made ready (what was kept for
-        other settings or an older source discarded: the line that says so), and the chunks an
-        earlier batch finished that can be used again."""
-        plan = plan_video(*args)
+        other settings or an older source discarded: the line that says so), the chunks an
+        earlier batch finished that can be used again, and the warnings opening the video gave."""
+        with caught_warnings() as warned:  # printed by the main thread, above the bar
+            plan = plan_video(*args)
         kept = KeptChunks(self.out, item.source)
         cut = {"chunk_seconds": args[1], "warmup_seconds": args[2], "split": args[4]}
         try:
             said = kept.open(identity(item, self.digests["video"], cut))
-            return plan, kept, kept.reusable(plan, item.output.suffix), said
+            return plan, kept, kept.reusable(plan, item.output.suffix), said, warned
         except OSError as exc:
             raise cannot_write(item.output, exc) from None
 
@@ -410,13 +430,14 @@ class BatchRunner:
             del self.plans[i]
             st = self.states[i]
             try:
-                st.plan, st.kept, reused, said = future.result()
+                st.plan, st.kept, reused, said, warned = future.result()
             except Exception as exc:  # one file that cannot be planned never stops the batch
                 self._fail(st, str(exc) if isinstance(exc, DeepPhotoError) else f"{type(exc).__name__}: {exc}")
                 self._retotal()
                 continue
             if said:
                 self._say(f"deepphoto: {self._name(st.item)}: {said}")
+            self._warned(st, warned)
             st.estimate = st.plan.frames
             if reused:
                 self._reuse(st, reused)
@@ -429,6 +450,8 @@ class BatchRunner:
     def _reuse(self, st: ItemState, reused: dict[int, ChunkResult]) -> None:
         """Chunks an earlier batch finished (and kept) counted as made: in the bar, said beside it."""
         st.results.update(reused)
+        for index in sorted(reused):  # what their renders warned of, told as this batch's
+            self._warned(st, reused[index].notes)
         st.reused = len(reused)
         st.reused_frames = frames = sum(r.frames for r in reused.values())
         st.done += frames
@@ -565,14 +588,16 @@ class BatchRunner:
         if st.finished:
             return
         if task.chunk < 0:
-            frames, said = (value, "") if isinstance(value, int) else value  # (1, what edit would warn of)
+            frames, said = (value, []) if isinstance(value, int) else value  # (1, what edit would warn of)
+            self._warned(st, [said] if isinstance(said, str) else said)
             self.done_frames += int(frames)
             st.done += int(frames)
             animation = "an animation: its first frame ('deepphoto run' paints them all)"
-            note = "; ".join(n for n in (said, animation if has_frames(st.item.source) else "") if n)
+            note = "; ".join(n for n in (*st.notes, animation if has_frames(st.item.source) else "") if n)
             self._finish(st, task, self._path(task), int(frames), note)
             return
         st.results[task.chunk] = value
+        self._warned(st, value.notes)
         if st.kept is not None:  # recorded: a batch stopped from now on keeps it
             st.kept.keep(st.plan.chunks[task.chunk], value)
         self.done_frames += value.frames
@@ -585,13 +610,14 @@ class BatchRunner:
         """Every chunk of a video made (or kept from an earlier batch): joined, with what they said."""
         plan = st.plan
         results = [st.results[c.index] for c in plan.chunks]
-        notes = []
+        cut = next((r.ended_early for r in results if r.ended_early), "")
+        notes = [n for n in st.notes if not (cut and n.startswith(cut))]  # the cut as the table says it, below
         if bad := sum(r.bad_packets for r in results):
             notes.append(f"{counted(bad, 'damaged packet')} skipped")
         if failed := sum(r.failed for r in results):
             notes.append(f"{counted(failed, 'frame')} passed through after errors")
         frames = sum(r.frames for r in results)
-        if cut := next((r.ended_early for r in results if r.ended_early), ""):  # as run says it
+        if cut:  # as run says it
             notes.append(f"{cut}: the file is cut short or damaged; the frames before that are used")
         elif frames < plan.frames:
             notes.append(f"{plan.frames - frames} of {counted(plan.frames, 'frame')} could not be decoded")
@@ -613,10 +639,13 @@ class BatchRunner:
                     plan = st.plan
                     audio = plan.source if plan.has_audio else None
                     shifts = [c.shift for c in plan.chunks]
-                    audio_note = finish_video([r.path for r in made], shifts, plan.time_base, audio, item.output)
+                    with caught_warnings() as said:
+                        audio_note = finish_video([r.path for r in made], shifts, plan.time_base, audio, item.output)
+                    self._warned(st, said)
                     note = "; ".join(n for n in (audio_note, note) if n)
                 seconds = time.perf_counter() - st.started
-                self.manifest.record(item, self.digests[item.kind], frames, seconds)
+                kept = "; ".join(n for n in note.split("; ") if not n.startswith("resumed: "))  # of this batch only
+                self.manifest.record(item, self.digests[item.kind], frames, seconds, kept)
                 # recorded as done before the hold ends: a stop that arrived meanwhile is raised then
                 if st.plan is not None and st.plan.fps:  # made now: what the workers' CPU time went to
                     self.report.video_seconds += max(0, frames - st.reused_frames) / float(st.plan.fps)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, warn
 from deepphoto.frames import to_bgr8
 from deepphoto.settings import counted
 from deepphoto.stream.frame import Frame
@@ -168,11 +168,7 @@ def run_stream(
             except Exception as exc:  # one bad frame must not end a recording: pass it through
                 key = f"{type(exc).__name__}: {exc}"
                 if key not in errors:
-                    print(
-                        f"deepphoto: warning: frame {summary.frames_in}: {key} (frame passed through; "
-                        "further ones counted)",
-                        file=sys.stderr,
-                    )
+                    warn(f"{key} (frame passed through; further ones counted)", f"frame {summary.frames_in}")
                 errors[key] = errors.get(key, 0) + 1
                 image = to_bgr8(frame.image)
             outq.put((image, frame))

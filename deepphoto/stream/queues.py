@@ -7,6 +7,7 @@ Decoding (PyAV), inference (ONNX Runtime) and encoding release the GIL, so the t
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import deque
@@ -69,17 +70,20 @@ class FrameQueue:
 
 
 class Worker(threading.Thread):
-    """Runs ``target()`` on its own thread, keeps any error for the main thread, then ``on_exit()``."""
+    """Runs ``target()`` on its own thread, keeps any error for the main thread, then ``on_exit()``.
+    The thread runs in the context of the one that made it (a batch worker's call catches the
+    warnings of its stream's reader and writer: ``errors.caught_warnings``)."""
 
     def __init__(self, name: str, target: Callable[[], None], on_exit: Callable[[], None] | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.target, self.on_exit = target, on_exit
         self.error: BaseException | None = None
         self.stop_event = threading.Event()
+        self.context = contextvars.copy_context()
 
     def run(self) -> None:
         try:
-            self.target()
+            self.context.run(self.target)
         except BaseException as exc:  # handed to the main thread, which reports it
             self.error = exc
         finally:

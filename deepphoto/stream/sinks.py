@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, warn
 from deepphoto.frames import letterbox
 from deepphoto.settings import IMAGE_SUFFIXES
 from deepphoto.stream.frame import Frame
@@ -173,11 +173,10 @@ class ImageSink(Sink):
             return None
         write_image_atomic(self.path, self.last, self.overwrite)
         if self.frames > 1 and not self.live:  # 'run clip.mp4 out.webp' asked for the clip, not a still
-            print(
-                f"deepphoto: warning: {self.path}: an image holds one picture: the last of {self.frames} frames "
-                f"(for them all, write a video, {self.path.with_suffix('.mp4').name}, or a folder, "
-                f"{self.path.with_suffix('')}/)",
-                file=sys.stderr,
+            warn(
+                f"an image holds one picture: the last of {self.frames} frames (for them all, write a video, "
+                f"{self.path.with_suffix('.mp4').name}, or a folder, {self.path.with_suffix('')}/)",
+                self.path,
             )
         return self.path
 

@@ -15,7 +15,6 @@ synthetic://              moving shapes at the asked fps, for tests/soaks   live
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -24,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError, not_a_file
+from deepphoto.errors import DeepPhotoError, not_a_file, warn
 from deepphoto.frames import check_not_heic, on_white, read_image_alpha, to_bgr8
 from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
@@ -87,20 +86,20 @@ class ImageFiles(Source):
                 if is_heic_file(p):  # a phone's folder of HEICs: one line, then the count
                     _tell_once(told, p, f"{str(exc).removeprefix(f'{p}: ')}; skipped")
                 else:
-                    print(f"deepphoto: warning: skipped {exc}", file=sys.stderr)
+                    warn(f"skipped {exc}")
                 continue
             yield Frame(image, i, 1 / self.fps, name=p.stem)
         for kind, count in told.items():  # a folder of 300 scanned TIFFs: one line, then the count
             if count > 1:
                 more = f"{count - 1} more image{'s' if count > 2 else ''}"
-                print(f"deepphoto: warning: {more}: {kind}", file=sys.stderr)
+                warn(kind, more)
 
 
 def _tell_once(told: dict[str, int], path: Path, message: str) -> None:
     """Print a folder image's warning the first time its kind comes up; count the others."""
     kind = re.sub(r"\d+", "N", message)
     if kind not in told:
-        print(f"deepphoto: warning: {path}: {message}", file=sys.stderr)
+        warn(message, path)
     told[kind] = told.get(kind, 0) + 1
 
 
@@ -368,7 +367,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
         if not images:
             raise DeepPhotoError(f"{path}: folder holds no images")
         if others:  # a video, notes, a sidecar: said, not left out without a word
-            print(f"deepphoto: warning: {left_out(path, others)}", file=sys.stderr)
+            warn(left_out(path, others))
         return ImageFiles(images, Fraction(fps or 30).limit_denominator(1001))
     if path.suffix.lower() in PHOTO_INPUT_SUFFIXES:
         try:
@@ -377,9 +376,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             container = video_by_content(path)  # a clip saved under a photo's name: played, as players do
             if container is None:
                 raise
-            print(
-                f"deepphoto: warning: {path}: is a video ({container}), not an image; read as a video", file=sys.stderr
-            )
+            warn(f"is a video ({container}), not an image; read as a video", path)
             return FileVideo(path)
         return AnimatedImage(path) if animation.is_animation(path) else ImageFiles([path])
     check_not_heic(path)  # FFmpeg would read an iPhone photo as a video of its first tile

@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
-from deepphoto.errors import DeepPhotoError, not_a_file
+from deepphoto.errors import DeepPhotoError, not_a_file, warn
 from deepphoto.frames import letterbox, on_white
 from deepphoto.image_header import is_avif, is_heic
 from deepphoto.stream.frame import Frame
@@ -364,11 +364,7 @@ class VideoFileSource:
             reached += self.start_time  # the time reached from 0, as the declared end is counted
         if self.duration - reached > max(3 * self.period, self.duration_slack):
             self.ended_early = f"decoding stopped at {reached:.2f} s of {self.duration:.2f} s"
-            print(
-                f"deepphoto: warning: {self.path}: {self.ended_early} (the file is cut short or damaged); "
-                "the frames before that are used",
-                file=sys.stderr,
-            )
+            warn(f"{self.ended_early} (the file is cut short or damaged); the frames before that are used", self.path)
 
     def close(self) -> None:
         self.container.close()
@@ -447,11 +443,7 @@ class VideoFileSink:
         if colour is not None and colour.beyond_sdr:
             sdr = "BT.709" if out.space == BT709 else "BT.601"
             mapped = "tone-mapped (its highlights compressed)" if colour.trc in (PQ, HLG) else "gamut-mapped"
-            print(
-                f"deepphoto: warning: {self.path}: the source is {colour.beyond_sdr}; it is written as SDR "
-                f"{sdr}, {mapped}",
-                file=sys.stderr,
-            )
+            warn(f"the source is {colour.beyond_sdr}; it is written as SDR {sdr}, {mapped}", self.path)
 
     def keep_source(self, frame: Frame) -> None:
         """Take what the file keeps of its source from a frame decoded from a video file, before it
@@ -470,10 +462,10 @@ class VideoFileSink:
             even = np.pad(even, ((0, 2 - min(2, even.shape[0])), (0, 2 - min(2, even.shape[1])), (0, 0)))
         if self.container is not None and even.shape[:2] != self._shape:
             if not self._refitted:  # a folder of photos of several sizes or shapes
-                print(
-                    f"deepphoto: warning: {self.path}: frames of {w}x{h} are fitted into the video's "
-                    f"{self._shape[1]}x{self._shape[0]} (scaled, their shape kept, black bars)",
-                    file=sys.stderr,
+                warn(
+                    f"frames of {w}x{h} are fitted into the video's {self._shape[1]}x{self._shape[0]} (scaled, "
+                    "their shape kept, black bars)",
+                    self.path,
                 )
                 self._refitted = True
             even = letterbox(image, (self._shape[1], self._shape[0]))
@@ -481,11 +473,10 @@ class VideoFileSink:
             self._open(even.shape[1], even.shape[0], self.source_colour)
             self._shape = even.shape[:2]
             if even.shape[:2] != (h, w):
-                print(
-                    f"deepphoto: warning: {self.path}: frames of {w}x{h} are written as "
-                    f"{even.shape[1]}x{even.shape[0]} ({'VP9' if self.format == 'webm' else 'H.264'} in 4:2:0, "
-                    "what players take, needs even sides)",
-                    file=sys.stderr,
+                warn(
+                    f"frames of {w}x{h} are written as {even.shape[1]}x{even.shape[0]} "
+                    f"({'VP9' if self.format == 'webm' else 'H.264'} in 4:2:0, what players take, needs even sides)",
+                    self.path,
                 )
         out = self.colour or output_colour(None, even.shape[0])
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24").reformat(
@@ -600,7 +591,7 @@ class VideoFileSink:
                 self.audio_note = f"audio not copied ({reason}); the server did not give it again"
             else:
                 self.audio_note = audio_failure(exc, self.audio_from, self.path)
-            print(f"deepphoto: warning: {self.audio_note}", file=sys.stderr)
+            warn(self.audio_note)
         except BaseException:
             discard(muxed)
             raise
@@ -652,10 +643,10 @@ def alpha_decoder(stream: av.video.stream.VideoStream, path: Path | str) -> av.c
     except (ValueError, av.error.FFmpegError):  # UnknownCodecError: an FFmpeg built without libvpx
         if str(path) not in _UNDECODED_ALPHA:
             _UNDECODED_ALPHA.add(str(path))
-            print(
-                f"deepphoto: warning: {path}: has transparency that FFmpeg cannot decode here (no {name} "
-                "decoder); its clear parts are shown on black",
-                file=sys.stderr,
+            warn(
+                f"has transparency that FFmpeg cannot decode here (no {name} decoder); its clear parts are shown "
+                "on black",
+                path,
             )
         return None
     if stream.codec_context.extradata:

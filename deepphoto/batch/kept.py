@@ -5,7 +5,8 @@ Each video has a folder ``.deepphoto-batch/kept/<hash of its source's path>/`` u
 ``kept.json`` there says what its chunks are made from (``identity``: the source's size,
 modification time and a hash of its first MiB; the settings' digest, which covers the look, the
 weights and the batch recipe; the cut; the container and encoder; the versions of DeepPhoto and of
-FFmpeg's libraries). Beside each finished chunk (``chunk-00003.mp4``) its record
+FFmpeg's libraries, and a digest of DeepPhoto's code, whose version number is not raised for each
+change). Beside each finished chunk (``chunk-00003.mp4``) its record
 (``chunk-00003.json``): its place in the cut, what its render said, and the file's size and SHA-256
 taken once the encoder had closed it and it had been renamed into place (a chunk is written under a
 temporary name until then, so one killed mid-write never has its name, and never a record). A
@@ -15,6 +16,7 @@ is emptied as a whole. The folder goes when its video is joined (or fails); ``ke
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +49,19 @@ def _version() -> str:
         return version("deepphoto")
     except Exception:  # noqa: BLE001 - not installed as a package (a checkout on the path)
         return "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 of DeepPhoto's own code (the names and contents of its ``.py`` files). Its version
+    number stays the same from one change to the next, so chunks made by an older DeepPhoto (another
+    decoding, colour conversion or pipeline) would be joined with chunks made by the new one."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def file_digest(path: Path, limit: int | None = None) -> str:
@@ -86,12 +101,14 @@ def identity(item: WorkItem, digest: str, cut: dict[str, object]) -> dict[str, o
         "container": fmt,
         "encoder": list(video_encoder(fmt, CHUNK_CRF)),
         "deepphoto": _version(),
+        "code": code_digest(),
         "av": av.__version__,
         "ffmpeg": {name: list(v) for name, v in sorted(av.library_versions.items())},
     }
 
 
 SOURCE_FIELDS = ("source", "size", "mtime_ns", "head")
+MAKER_FIELDS = ("deepphoto", "code", "av", "ffmpeg")
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -139,8 +156,13 @@ class KeptChunks:
         if self.folder.is_dir() and old != ident:
             stale = len(self.chunk_files())
             if stale:
-                source_changed = not isinstance(old, dict) or any(old.get(k) != ident[k] for k in SOURCE_FIELDS)
-                why = "the source has changed" if source_changed else "they were made with other settings"
+                others = [k for k in ident if not isinstance(old, dict) or old.get(k) != ident[k]]
+                if not isinstance(old, dict) or set(others) & set(SOURCE_FIELDS):
+                    why = "the source has changed"
+                elif set(others) <= set(MAKER_FIELDS):
+                    why = "they were made by another version of DeepPhoto or of FFmpeg"
+                else:
+                    why = "they were made with other settings"
                 what = "kept chunk" if stale == 1 else "kept chunks"
                 said = f"{stale} {what} discarded ({why}); rendering it from its start"
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import av
+import numpy as np
+import pytest
 import test_hunt30_resume as resume
 from test_hunt30_resume import CHUNKS, assert_clean, batch, stopped
 
 from deepphoto.batch import kept
+from deepphoto.stream.video_file import Colour, sdr_bgr
 
 clip, local_ray = resume.clip, resume.local_ray  # its fixtures (a 40-frame clip, a local Ray)
 
@@ -26,3 +30,60 @@ def test_chunks_made_by_other_deepphoto_code_are_not_joined_with_new_ones(
     err = capsys.readouterr().err
     assert "2 kept chunks discarded (they were made by another version of DeepPhoto or of FFmpeg)" in err, err
     assert_clean(out)
+
+
+KR, KB = 0.2627, 0.0593  # BT.2020's luma weights
+BT2020_TO_BT709 = np.array(
+    [[1.660491, -0.587641, -0.07285], [-0.12455, 1.1329, -0.008349], [-0.018151, -0.100579, 1.11873]]
+)
+
+
+def hdr_frame(rgb: np.ndarray, trc: int, full: bool) -> tuple[av.VideoFrame, np.ndarray]:
+    """A 10-bit BT.2020 frame of one colour (R'G'B' 0-1), as phones code it, and its Y'CbCr codes."""
+    y = KR * rgb[0] + (1 - KR - KB) * rgb[1] + KB * rgb[2]
+    cb, cr = (rgb[2] - y) / (2 * (1 - KB)), (rgb[0] - y) / (2 * (1 - KR))
+    scale, offset = (1023, 0) if full else (876, 64)
+    codes = np.round([offset + scale * y, 512 + (1023 if full else 896) * cb, 512 + (1023 if full else 896) * cr])
+    frame = av.VideoFrame(16, 16, "yuv420p10le")
+    for plane, code in zip(frame.planes, codes):
+        np.frombuffer(plane, np.uint16)[:] = int(code)
+    frame.colorspace, frame.color_primaries, frame.color_trc, frame.color_range = 9, 9, trc, 2 if full else 1
+    return frame, codes
+
+
+def expected_bgr(codes: np.ndarray, trc: int, full: bool) -> np.ndarray:
+    """The SDR colour sdr_bgr means to make of ``codes``, in float64 (its formulas, as documented)."""
+    y, cb, cr = (codes - [0, 512, 512]) / [1023, 1023, 1023] if full else (codes - [64, 512, 512]) / [876, 896, 896]
+    r, b = y + 2 * (1 - KR) * cr, y + 2 * (1 - KB) * cb
+    signal = np.clip([r, (y - KR * r - KB * b) / (1 - KR - KB), b], 0, 1)
+    if trc == 16:
+        p = signal ** (1 / 78.84375)
+        light = 10000 / 203 * (np.maximum(p - 0.8359375, 0) / (18.8515625 - 18.6875 * p)) ** (1 / 0.1593017578125)
+    else:
+        a, b_, c = 0.17883277, 0.28466892, 0.55991073
+        scene = np.where(signal <= 0.5, signal**2 / 3, (np.exp((signal - c) / a) + b_) / 12)
+        light = scene * (scene @ [KR, 1 - KR - KB, KB]) ** 0.2 * 1000 / 203
+    light = np.maximum(BT2020_TO_BT709 @ light, 0)
+    peak = light.max()
+    if peak > 0.8:
+        over = (peak - 0.8) / 0.2
+        light *= (0.8 + 0.2 * over / (1 + over)) / peak
+    return np.round(255 * np.minimum(light, 1) ** (1 / 2.4))[::-1]
+
+
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("trc", [16, 18])
+def test_hdr_colours_are_decoded_to_the_level(trc, full):
+    """swscale turns a limited-range white into 65283 of 65535 (full range: 1023 << 6), and sdr_bgr
+    read it as 65535: an HDR phone clip's signal 0.4% low, its greys 1-2 levels dark and the weakest
+    channel of a saturated colour up to 9 levels off (HLG green (0, 233, 12) came out (0, 232, 23)).
+    Greys and colours as their formulas say, to a level."""
+    rs = np.random.default_rng(30)
+    worst = 0.0
+    for k in range(120):
+        rgb = np.full(3, rs.random()) if k < 20 else rs.random(3)
+        rgb *= 0.75 if trc == 16 else 1.0  # PQ: up to 1000 cd/m2, as phones record
+        frame, codes = hdr_frame(rgb, trc, full)
+        got = sdr_bgr(frame, Colour(9, 9, trc))[8, 8].astype(float)
+        worst = max(worst, float(np.abs(got - expected_bgr(codes, trc, full)).max()))
+    assert worst <= 1, worst

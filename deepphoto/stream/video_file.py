@@ -1188,7 +1188,8 @@ def sdr_bgr(frame: av.VideoFrame, colour: Colour) -> np.ndarray:
     matrix = Colorspace.BT2020 if untagged else None
     rgb = frame.to_ndarray(format="gbrp16le", src_colorspace=matrix, interpolation=EXACT)  # rgb48 is wrong with it
     hdr = colour.trc in (PQ, HLG)
-    light = _linear_light(colour.trc)[rgb]  # relative to SDR's white (PQ, SDR) or scene light (HLG)
+    white = _white_code(frame.format.components[0].bits, frame.color_range == 2)  # 2: full range (JPEG)
+    light = _linear_light(colour.trc, white)[rgb]  # relative to SDR's white (PQ, SDR) or scene light (HLG)
     if colour.trc == HLG:  # HLG's OOTF: display light = peak * Y ** 0.2 * scene light
         luma = cv2.pow(cv2.transform(light, BT2020_LUMA), 0.2) * (HLG_PEAK_NITS / SDR_WHITE_NITS)
         light *= cv2.merge([luma] * 3)
@@ -1211,11 +1212,30 @@ def _root_index(light: np.ndarray, top: float) -> np.ndarray:
     return np.clip(root * LUT_STEPS + 0.5, 0, LUT_STEPS).astype(np.uint16)
 
 
-@functools.lru_cache(maxsize=8)
-def _linear_light(trc: int) -> np.ndarray:
-    """16-bit signal -> linear light (float32): PQ in units of SDR's white, HLG's scene light
-    (0-1), SDR (BT.709, BT.2020's 10 and 12 bit) through BT.1886's 2.4."""
-    v = np.arange(65536, dtype=np.float64) / 65535
+@functools.lru_cache(maxsize=16)
+def _white_code(bits: int, full: bool) -> int:
+    """The code swscale turns a white of ``bits``-bit YUV into in gbrp16le: not 65535, but 65283 for
+    limited range (as for 8 bits, 255.0 x 256 + 3) and 65472 for 10-bit full range (1023 << 6). Read
+    as a fraction of 65535, a limited-range HDR frame's signal was 0.4% low: PQ's greys 1-2 levels
+    dark and a saturated colour's weakest channel up to 9 levels off. Found once per kind of frame
+    by converting a white one (65535 where that cannot be done)."""
+    try:
+        frame = av.VideoFrame(2, 2, "yuv444p" if bits == 8 else f"yuv444p{bits}le")
+    except (ValueError, av.error.FFmpegError):
+        return 65535
+    depth = np.uint8 if bits == 8 else np.uint16
+    for plane, value in zip(frame.planes, ((1 << bits) - 1 if full else 235 << (bits - 8), *[1 << (bits - 1)] * 2)):
+        np.frombuffer(plane, depth)[:] = value
+    frame.colorspace, frame.color_range = BT2020, 2 if full else 1
+    white = int(frame.to_ndarray(format="gbrp16le", interpolation=EXACT).max())
+    return white if white > 32767 else 65535
+
+
+@functools.lru_cache(maxsize=16)
+def _linear_light(trc: int, white: int = 65535) -> np.ndarray:
+    """16-bit signal (``white``: see ``_white_code``) -> linear light (float32): PQ in units of SDR's
+    white, HLG's scene light (0-1), SDR (BT.709, BT.2020's 10 and 12 bit) through BT.1886's 2.4."""
+    v = np.minimum(np.arange(65536, dtype=np.float64) / white, 1.0)
     if trc == PQ:  # SMPTE ST 2084
         m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
         p = v ** (1 / m2)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+
 import av
 import numpy as np
 import pytest
 import test_hunt30_resume as resume
-from test_hunt30_resume import CHUNKS, assert_clean, batch, stopped
+from test_hunt30_resume import CHUNKS, assert_clean, assert_same_as, batch, stopped
 
 from deepphoto.batch import kept
 from deepphoto.stream.video_file import Colour, sdr_bgr
 
-clip, local_ray = resume.clip, resume.local_ray  # its fixtures (a 40-frame clip, a local Ray)
+# its fixtures: a 40-frame clip cut into 4 chunks, a local Ray, an uninterrupted batch's output
+clip, local_ray, reference = resume.clip, resume.local_ray, resume.reference
 
 
 def test_chunks_made_by_other_deepphoto_code_are_not_joined_with_new_ones(
@@ -87,3 +90,28 @@ def test_hdr_colours_are_decoded_to_the_level(trc, full):
         got = sdr_bgr(frame, Colour(9, 9, trc))[8, 8].astype(float)
         worst = max(worst, float(np.abs(got - expected_bgr(codes, trc, full)).max()))
     assert worst <= 1, worst
+
+
+def test_a_video_that_cannot_be_joined_for_a_full_disk_keeps_its_chunks(clip, reference, tmp_path, monkeypatch):
+    """Every chunk of a long video rendered, then the join failed for a full disk (the output needs
+    as much room again as its chunks): the chunks were deleted with the failure, so once the user
+    had made room the same command rendered the whole video again (hours, for a film). They are
+    kept, the reason says so, and the same command again joins them without rendering anything."""
+    from deepphoto.batch import runner as runner_module
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(runner_module, "finish_video", full_disk)
+        report, rendered = batch(clip, out)
+    assert report.count("failed") == 1 and len(rendered) == CHUNKS, report.table()
+    assert report.outcomes[0].reason.endswith(
+        "the disk is full (No space left on device); 4 of 4 chunks kept: the same command again, with room made,"
+        " resumes it"
+    ), report.outcomes[0].reason
+    report, rendered = batch(clip, out)
+    assert report.count("done") == 1 and rendered == [], report.table()
+    assert_same_as(out / "talk.mp4", reference)
+    assert_clean(out)

@@ -47,7 +47,7 @@ from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
 from deepphoto.stream.loop import progress_shown
-from deepphoto.stream.output_safety import cannot_write, same_file
+from deepphoto.stream.output_safety import DISK_FULL, cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
 from deepphoto.stream.video_file import video_by_content
 
@@ -566,10 +566,20 @@ class BatchRunner:
             self.report.retried += 1
             self.tasks.appendleft(Task(task.item, task.chunk, task.attempt + 1))
         else:
-            self._fail(st, reason + (f" (after {task.attempt + 1} tries)" if task.attempt else ""))
+            full = ": the disk is full (" in reason  # (cannot_write's words)
+            tries = f" (after {task.attempt + 1} tries)" if task.attempt else ""
+            self._fail(st, reason + tries + (self._kept_for_later(st) if full else ""))
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
-            if st.kept is not None:  # a failed video is rendered whole again next time
+            if st.kept is not None and not full:  # a failed video is rendered whole again next time
                 st.kept.remove()
+
+    def _kept_for_later(self, st: ItemState) -> str:
+        """What a video that failed for a full disk keeps: its finished chunks (rendered again, they
+        were hours lost once the user had made room), said as the reason's end ('' for none)."""
+        if st.kept is None or st.plan is None or not st.results:
+            return ""
+        chunks = counted(len(st.plan.chunks), "chunk")
+        return f"; {len(st.results)} of {chunks} kept: the same command again, with room made, resumes it"
 
     def _as_output(self, task: Task, reason: str) -> str:
         """A reason that names a file of the item's hidden work folder (a chunk, a chunk's temporary
@@ -626,9 +636,11 @@ class BatchRunner:
         self._finish(st, task, results, frames, "; ".join(notes))
 
     def _finish(self, st: ItemState, task: Task, made: Path | list[ChunkResult], frames: int, note: str) -> None:
-        """The output renamed into place (a video joined from its chunks first) and recorded."""
+        """The output renamed into place (a video joined from its chunks first) and recorded. A
+        video that cannot be joined for a full disk keeps its chunks (``_kept_for_later``)."""
         st.finished = True
         item = st.item
+        full = False
         try:
             with signals_held():  # the rename and the manifest entry go together
                 item.output.parent.mkdir(parents=True, exist_ok=True)
@@ -654,13 +666,14 @@ class BatchRunner:
                 self.outcomes[item.key] = done
         except (DeepPhotoError, OSError, ValueError, av.error.FFmpegError) as exc:
             if isinstance(exc, OSError):  # a full disk: said as such, without the temporary file's name
-                self._fail(st, str(cannot_write(item.output, exc)))
+                full = exc.errno in DISK_FULL
+                self._fail(st, str(cannot_write(item.output, exc)) + (self._kept_for_later(st) if full else ""))
             else:
                 self._fail(st, f"{item.output}: cannot be written ({' '.join(str(exc).split())})")
             return
         finally:
             shutil.rmtree(self.work / f"{task.item:06d}", ignore_errors=True)
-            if st.kept is not None:  # joined, or failed: its chunks are not needed again
+            if st.kept is not None and not full:  # joined, or failed: its chunks are not needed again
                 st.kept.remove()
             self._retotal()
 

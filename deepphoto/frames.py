@@ -162,6 +162,12 @@ BAR_FLAT_EDGE = 0.5
 # eg-portraits, darkened), and a dark scene's first rows are lit here and there anyway (BAR_EDGE).
 BAR_RING = 48
 BAR_BAND = 16
+# Nor where the picture inside them is mostly of their colour (over BAR_INSIDE of it, within BAR_PAD):
+# a document, a slide or a form on white with a full-width rule or band at the same depth top and
+# bottom (a header and a footer), an app between two toolbars of its page's colour, is a page, not
+# a picture padded with bars; taken as bars, its margins were left unpainted round a painted middle.
+# A picture padded with white is seldom more than half blown out.
+BAR_INSIDE = 0.5
 # A box found is kept while a caption or a channel's logo lights a little of its bars (subtitles of a
 # letterboxed film are drawn in its bottom bar): at most BAR_TEXT of the bars' pixels off their
 # colour, none of the BAR_RIM rows (columns) next to the picture nor of the frame's edges. The bars
@@ -315,6 +321,10 @@ def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None
     if not (top or left):
         return None
     box = (top, h - bottom, left, w - right)
+    if colours != _BLACK:  # (black: a night scene inside a letterbox is mostly black)
+        inside = np.ascontiguousarray(frame[box[0] : box[1] : 4, box[2] : box[3] : 4])
+        if inside.size and 1.0 - float(_off(inside, colours).mean()) > BAR_INSIDE:
+            return None
     return box if _bars_plain(frame, box, colours) else None  # a pixel off between the rows or columns read
 
 

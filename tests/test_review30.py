@@ -11,6 +11,7 @@ import test_hunt30_resume as resume
 from test_hunt30_resume import CHUNKS, assert_clean, assert_same_as, batch, stopped
 
 from deepphoto.batch import kept
+from deepphoto.frames import picture_box
 from deepphoto.stream.video_file import Colour, sdr_bgr
 
 # its fixtures: a 40-frame clip cut into 4 chunks, a local Ray, an uninterrupted batch's output
@@ -115,3 +116,24 @@ def test_a_video_that_cannot_be_joined_for_a_full_disk_keeps_its_chunks(clip, re
     assert report.count("done") == 1 and rendered == [], report.table()
     assert_same_as(out / "talk.mp4", reference)
     assert_clean(out)
+
+
+def test_a_page_with_a_header_and_a_footer_is_not_a_picture_inside_white_bars():
+    """A document, form or slide on white (a screen recording, a scanned page) with a full-width rule
+    or a coloured band as deep at the top as at the bottom: taken for a picture inside white bars, its
+    margins were left unpainted round a painted middle. A picture mostly of the bars' colour is a page."""
+    from test_hunt30_bars import coded
+
+    rs = np.random.default_rng(30)
+    h, w = 240, 320
+    page = np.full((h, w, 3), 255, np.uint8)
+    for y in range(40, h - 40, 12):  # lines of text
+        for x in range(30, w - 30, 6):
+            if rs.random() < 0.7:
+                page[y : y + 5, x : x + 4] = 20
+    ruled, banded = page.copy(), page.copy()
+    ruled[20:22], ruled[h - 22 : h - 20] = 0, 0  # a header's and a footer's rule
+    banded[16:34], banded[h - 34 : h - 16] = (200, 120, 40), (200, 120, 40)  # a slide's bands
+    for name, frame in {"ruled page": ruled, "slide": banded}.items():
+        for seen in (frame, coded([frame], crf=23)[0]):
+            assert picture_box(seen) is None, name

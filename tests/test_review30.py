@@ -137,3 +137,15 @@ def test_a_page_with_a_header_and_a_footer_is_not_a_picture_inside_white_bars():
     for name, frame in {"ruled page": ruled, "slide": banded}.items():
         for seen in (frame, coded([frame], crf=23)[0]):
             assert picture_box(seen) is None, name
+
+
+def test_a_transparent_hdr_pixel_is_on_white_as_an_sdr_one_is():
+    """An HDR video with an alpha channel (ProRes 4444 from an editor, HLG or PQ) had its transparent
+    pixels black (the colour stored under them), where an SDR one's are white, as a photo's are."""
+    frame = av.VideoFrame(32, 16, "yuva444p10le")
+    for plane, value in zip(frame.planes, (64, 512, 512, 0)):  # black, wholly transparent
+        np.frombuffer(plane, np.uint16)[:] = value
+    np.frombuffer(frame.planes[3], np.uint16).reshape(16, -1)[:, :16] = 1023  # the left half opaque
+    frame.colorspace, frame.color_primaries, frame.color_trc, frame.color_range = 9, 9, 18, 1
+    bgr = sdr_bgr(frame, Colour(9, 9, 18))
+    assert bgr[:, :16].max() == 0 and bgr[:, 16:].min() == 255

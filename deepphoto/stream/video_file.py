@@ -1183,7 +1183,8 @@ def sdr_bgr(frame: av.VideoFrame, colour: Colour) -> np.ndarray:
     58%, HLG's at 75%) and BT.2020's colours dull, in the painting and the output alike. Linear
     light, relative to HDR's reference white; for HLG, as its 1000 cd/m2 display shows it; BT.2020's
     primaries turned into BT.709's (colours beyond them clipped); highlights above KNEE compressed
-    under white (see SDR_WHITE_NITS); BT.1886 encoded. About 0.1 s more a 1920x1080 frame, 0.3-0.4 s
+    under white (see SDR_WHITE_NITS); BT.1886 encoded; a transparent pixel on white (as in
+    ``opaque_bgr``). About 0.1 s more a 1920x1080 frame, 0.3-0.4 s
     a 3840x2160 one (a 4K phone clip: minutes a minute of it)."""
     untagged = frame.colorspace in (UNSPECIFIED, 3)  # HDR's matrix and primaries are BT.2020's, said or not
     matrix = Colorspace.BT2020 if untagged else None
@@ -1203,7 +1204,11 @@ def sdr_bgr(frame: av.VideoFrame, colour: Colour) -> np.ndarray:
         gain, top = _highlight_gain()
         peak = np.maximum(np.maximum(light[..., 0], light[..., 1]), light[..., 2])
         light *= cv2.merge([gain[_root_index(peak, top)]] * 3)
-    return _sdr_signal()[_root_index(light, 1.0)]  # (light over 1: white)
+    bgr = _sdr_signal()[_root_index(light, 1.0)]  # (light over 1: white)
+    if not any(c.is_alpha for c in frame.format.components):
+        return bgr
+    alpha = np.ascontiguousarray(frame.to_ndarray(format="bgra", interpolation=EXACT)[..., 3])
+    return bgr if alpha.min() == 255 else on_white(bgr, alpha)  # as opaque_bgr's (ProRes 4444 HDR)
 
 
 def _root_index(light: np.ndarray, top: float) -> np.ndarray:

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import ray
 
-from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, render_chunk
+from deepphoto.batch.chunks import Chunk, ChunkResult, VideoPlan, fingerprint, render_chunk
 from deepphoto.batch.cluster import WorkerUnusable
-from deepphoto.batch.kept import fingerprint
 from deepphoto.errors import DeepPhotoError, caught_warnings
 from deepphoto.frames import off_white, read_image_alpha
 from deepphoto.settings import Settings

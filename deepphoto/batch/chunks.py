@@ -13,6 +13,8 @@ looping background video), is one chunk: the whole file, read from the start.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
@@ -77,6 +79,29 @@ class ChunkResult:
     size: int = 0  # of the chunk file once closed and renamed into place (0: not taken)
     sha256: str = ""  # of the same (what a batch run again checks a kept chunk by: see batch.kept)
     notes: tuple[str, ...] = ()  # the warnings its render gave, each once, as run words them (without a file name)
+
+
+def file_digest(path: Path, limit: int | None = None) -> str:
+    """SHA-256 of ``path`` (of its first ``limit`` bytes when given)."""
+    h = hashlib.sha256()
+    left = limit
+    with open(path, "rb") as f:
+        while left is None or left > 0:
+            block = f.read(1 << 20 if left is None else min(1 << 20, left))
+            if not block:
+                break
+            h.update(block)
+            if left is not None:
+                left -= len(block)
+    return h.hexdigest()
+
+
+def fingerprint(path: Path) -> tuple[int, str]:
+    """(size, SHA-256) of a finished chunk file, flushed to the disk first (a power loss after its
+    record is written cannot leave it short or zeroed under a record that vouches for it)."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+    return Path(path).stat().st_size, file_digest(path)
 
 
 def whole_file(frames: int) -> tuple[Chunk, ...]:

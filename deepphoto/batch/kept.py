@@ -26,7 +26,7 @@ from pathlib import Path
 
 import av
 
-from deepphoto.batch.chunks import CHUNK_CRF, Chunk, ChunkResult, VideoPlan
+from deepphoto.batch.chunks import CHUNK_CRF, Chunk, ChunkResult, VideoPlan, file_digest
 from deepphoto.batch.cluster import WORK_FOLDER
 from deepphoto.batch.inputs import WorkItem
 from deepphoto.stream.output_safety import temporary_name
@@ -62,29 +62,6 @@ def code_digest() -> str:
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-def file_digest(path: Path, limit: int | None = None) -> str:
-    """SHA-256 of ``path`` (of its first ``limit`` bytes when given)."""
-    h = hashlib.sha256()
-    left = limit
-    with open(path, "rb") as f:
-        while left is None or left > 0:
-            block = f.read(1 << 20 if left is None else min(1 << 20, left))
-            if not block:
-                break
-            h.update(block)
-            if left is not None:
-                left -= len(block)
-    return h.hexdigest()
-
-
-def fingerprint(path: Path) -> tuple[int, str]:
-    """(size, SHA-256) of a finished chunk file, flushed to the disk first (a power loss after its
-    record is written cannot leave it short or zeroed under a record that vouches for it)."""
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-    return Path(path).stat().st_size, file_digest(path)
 
 
 def identity(item: WorkItem, digest: str, cut: dict[str, object]) -> dict[str, object]:

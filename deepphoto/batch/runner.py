@@ -576,10 +576,13 @@ class BatchRunner:
     def _kept_for_later(self, st: ItemState) -> str:
         """What a video that failed for a full disk keeps: its finished chunks (rendered again, they
         were hours lost once the user had made room), said as the reason's end ('' for none)."""
-        if st.kept is None or st.plan is None or not st.results:
+        if st.kept is None or st.plan is None:
+            return ""
+        recorded = len(st.kept.chunk_files())  # not a chunk whose record the full disk refused
+        if not recorded:
             return ""
         chunks = counted(len(st.plan.chunks), "chunk")
-        return f"; {len(st.results)} of {chunks} kept: the same command again, with room made, resumes it"
+        return f"; {recorded} of {chunks} kept: the same command again, with room made, resumes it"
 
     def _as_output(self, task: Task, reason: str) -> str:
         """A reason that names a file of the item's hidden work folder (a chunk, a chunk's temporary

@@ -59,7 +59,11 @@ def expected_bgr(codes: np.ndarray, trc: int, full: bool) -> np.ndarray:
     """The SDR colour sdr_bgr means to make of ``codes``, in float64 (its formulas, as documented)."""
     y, cb, cr = (codes - [0, 512, 512]) / [1023, 1023, 1023] if full else (codes - [64, 512, 512]) / [876, 896, 896]
     r, b = y + 2 * (1 - KR) * cr, y + 2 * (1 - KB) * cb
-    signal = np.clip([r, (y - KR * r - KB * b) / (1 - KR - KB), b], 0, 1)
+    return expected_from_signal(np.clip([r, (y - KR * r - KB * b) / (1 - KR - KB), b], 0, 1), trc)
+
+
+def expected_from_signal(signal: np.ndarray, trc: int) -> np.ndarray:
+    """The SDR colour (BGR) of an HDR R'G'B' ``signal`` (0-1, BT.2020), in float64."""
     if trc == 16:
         p = signal ** (1 / 78.84375)
         light = 10000 / 203 * (np.maximum(p - 0.8359375, 0) / (18.8515625 - 18.6875 * p)) ** (1 / 0.1593017578125)
@@ -137,6 +141,23 @@ def test_a_page_with_a_header_and_a_footer_is_not_a_picture_inside_white_bars():
     for name, frame in {"ruled page": ruled, "slide": banded}.items():
         for seen in (frame, coded([frame], crf=23)[0]):
             assert picture_box(seen) is None, name
+
+
+def test_an_rgb_coded_hdr_frame_is_decoded_to_the_level():
+    """An HDR video stored as 10-bit RGB (FFV1 or a lossless export: gbrp10le) is read against its own
+    codes, not swscale's conversion of them to 16 bits (100 of 1023 became 6384 of 65535, not 6400,
+    and 0 beside a full red 6): colours up to 2 levels off."""
+    rs = np.random.default_rng(31)
+    worst = 0.0
+    for _ in range(40):
+        codes = rs.integers(0, 768, 3)  # up to 1000 cd/m2, as phones record
+        frame = av.VideoFrame(8, 8, "gbrp10le")
+        for plane, code in zip(frame.planes, (codes[1], codes[2], codes[0])):  # G, B, R planes
+            np.frombuffer(plane, np.uint16)[:] = int(code)
+        frame.colorspace, frame.color_primaries, frame.color_trc = 0, 9, 16
+        got = sdr_bgr(frame, Colour(0, 9, 16))[4, 4].astype(float)
+        worst = max(worst, float(np.abs(got - expected_from_signal(codes / 1023, 16)).max()))
+    assert worst <= 1, worst
 
 
 def test_a_transparent_hdr_pixel_is_on_white_as_an_sdr_one_is():

@@ -1188,9 +1188,13 @@ def sdr_bgr(frame: av.VideoFrame, colour: Colour) -> np.ndarray:
     a 3840x2160 one (a 4K phone clip: minutes a minute of it)."""
     untagged = frame.colorspace in (UNSPECIFIED, 3)  # HDR's matrix and primaries are BT.2020's, said or not
     matrix = Colorspace.BT2020 if untagged else None
-    rgb = frame.to_ndarray(format="gbrp16le", src_colorspace=matrix, interpolation=EXACT)  # rgb48 is wrong with it
+    bits = frame.format.components[0].bits
+    if frame.format.name.startswith(("gbrp", "gbrap")):  # stored as R'G'B' (FFV1, HEVC 4:4:4 GBR): its codes
+        rgb, white = np.ascontiguousarray(frame.to_ndarray()[..., :3]), (1 << bits) - 1  # (swscale: +-16 of 1023)
+    else:
+        rgb = frame.to_ndarray(format="gbrp16le", src_colorspace=matrix, interpolation=EXACT)  # rgb48 is wrong
+        white = _white_code(bits, frame.color_range == 2)  # 2: full range (JPEG)
     hdr = colour.trc in (PQ, HLG)
-    white = _white_code(frame.format.components[0].bits, frame.color_range == 2)  # 2: full range (JPEG)
     light = _linear_light(colour.trc, white)[rgb]  # relative to SDR's white (PQ, SDR) or scene light (HLG)
     if colour.trc == HLG:  # HLG's OOTF: display light = peak * Y ** 0.2 * scene light
         luma = cv2.pow(cv2.transform(light, BT2020_LUMA), 0.2) * (HLG_PEAK_NITS / SDR_WHITE_NITS)

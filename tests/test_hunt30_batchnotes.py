@@ -21,9 +21,9 @@ import pytest
 from media import make_clip
 
 from deepphoto import Settings
-from deepphoto.batch.chunks import ChunkResult, plan_video
+from deepphoto.batch.chunks import ChunkResult, fingerprint, plan_video
 from deepphoto.batch.inputs import WorkItem
-from deepphoto.batch.kept import KeptChunks, fingerprint, identity
+from deepphoto.batch.kept import KeptChunks, identity
 from deepphoto.batch.manifest import MANIFEST_NAME
 from deepphoto.errors import caught_warnings, warn
 from deepphoto.stream.queues import Worker

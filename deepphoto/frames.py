@@ -158,8 +158,6 @@ BAR_FLAT_EDGE = 0.5
 # the row furthest from the colour past the row before, up to the first one off by more than
 # BAR_RING (the picture itself); the ringing rows stay bars. Taken as the picture's edge, a ringing
 # row off only here and there failed BAR_FLAT_EDGE: most coded clips padded that way kept no bars.
-# Not for black bars: there a dark studio backdrop or a vignette passed for ringing (3 portraits of
-# eg-portraits, darkened), and a dark scene's first rows are lit here and there anyway (BAR_EDGE).
 BAR_RING = 48
 BAR_BAND = 16
 # Nor where the picture inside them is mostly of their colour (over BAR_INSIDE of it, within BAR_PAD):
@@ -168,6 +166,18 @@ BAR_BAND = 16
 # a picture padded with bars; taken as bars, its margins were left unpainted round a painted middle.
 # A picture padded with white is seldom more than half blown out.
 BAR_INSIDE = 0.5
+# Black bars ring so too (a 1920x800 film in 1080 rows starts on row 140): the rows lit here and there
+# next to the picture failed BAR_EDGE, and 4 in 10 such clips at crf 23, 9 in 10 at crf 32, had their
+# bars painted. They are taken as bar only where a dark backdrop or a vignette (eg-portraits) cannot
+# pass for them: all within the codec's block (BAR_BLOCK, a macroblock, as its chroma rings) holding
+# the picture's edge and BAR_DEBLOCK rows before it, no brighter than BAR_BLACK + BAR_RING, the rest
+# of the bar truly black (BAR_DEEP: a coded black decodes to 0-3; a backdrop lifted to 20 is not),
+# and the picture's edge a step past them: BAR_EDGE more of it lit and BAR_RISE grey levels brighter
+# (a vignette's slope rises a level or two a row).
+BAR_BLOCK = 16
+BAR_DEBLOCK = 3
+BAR_DEEP = 8
+BAR_RISE = 10
 # A box found is kept while a caption or a channel's logo lights a little of its bars (subtitles of a
 # letterboxed film are drawn in its bottom bar): at most BAR_TEXT of the bars' pixels off their
 # colour, none of the BAR_RIM rows (columns) next to the picture nor of the frame's edges. The bars
@@ -204,61 +214,110 @@ def _off(image: np.ndarray, colours: Colours) -> np.ndarray:
     return (cv2.inRange(pixels, colours[0], colours[1]) == 0).reshape(image.shape[:-1])
 
 
-def _picture_edge(lines: np.ndarray, colours: Colours) -> tuple[int, float]:
-    """Where the picture's edge is among ``lines`` (BGR, the rows or columns from a bar's first one off
-    its colour towards the picture) and the share of it off the colour: the line furthest from the
-    colour past the one before, among those up to the first off by more than ``BAR_RING``."""
+def _black_edge(strip: np.ndarray, depth: int, side: int, far: bool) -> tuple[int, float, int]:
+    """Where the picture's edge is past a black bar's first lit row (column) read, ``depth`` into
+    ``strip`` (BGR, rows from the frame's edge inwards; ``side``: the frame's height, or width;
+    ``far``: the bottom or right bar), the share of that row lit, and how many rows before it are
+    the codec's ringing (``BAR_BLOCK``, ``BAR_DEBLOCK``, ``BAR_DEEP``, ``BAR_RISE``; 0: none, and
+    the rest of the bar must be black)."""
+    off = _off(strip, _BLACK)
+    start = min(depth, int(np.argmax(off.any(axis=-1))))  # the first row lit at all (every column read)
+    lit = np.zeros(len(strip))
+    lit[start:] = off[start:].mean(axis=-1)
+    lines = strip[start:]
+    brightest = np.maximum(np.maximum(lines[..., 0], lines[..., 1]), lines[..., 2])
+    level = np.zeros(len(strip))
+    level[start:] = brightest.mean(axis=-1)  # each row's mean brightness (its brightest channel)
+    grey = _off(strip[:start], ((0, 0, 0), (BAR_DEEP,) * 3)).any(axis=-1) if start else np.zeros(0, bool)
+    deep = int(np.argmax(grey)) if grey.any() else start  # the bar truly black before this row
+    at, jump, rows = 0, float(lit[depth]) if start == depth else -1.0, 0
+    for edge in range(max(depth, start + 1), len(strip)):
+        if int(brightest[edge - 1 - start].max()) > BAR_BLACK + BAR_RING:  # the picture itself before
+            break
+        row = side - 1 - edge if far else edge  # the picture's row at its edge, in the frame
+        block = row - row % BAR_BLOCK  # the codec's block holding it, and the rows it may ring in
+        ringing = (side - 1) - (block + BAR_BLOCK - 1) - BAR_DEBLOCK if far else block - BAR_DEBLOCK
+        step = float(lit[edge] - lit[start:edge].max())  # a picture's edge is a step, not a slope
+        rise = float(level[edge] - level[start:edge].max())  # (a vignette's)
+        if ringing <= min(start, deep) and step >= BAR_EDGE and rise >= BAR_RISE and step > jump:
+            at, jump, rows = edge - depth, step, edge - start  # (the rest of the bar truly black)
+    return at, float(lit[depth + at]), rows
+
+
+def _picture_edge(strip: np.ndarray, depth: int, side: int, far: bool, colours: Colours) -> tuple[int, float, int]:
+    """Where the picture's edge is past a bar's first row (or column) off its colour, ``depth`` into
+    ``strip`` (BGR, rows from the frame's edge inwards; ``side``, ``far``: as for ``_black_edge``),
+    the share of it off the colour, and how many rows next to it may ring: the line furthest from
+    the colour past the one before, among those up to the first off by more than ``BAR_RING``."""
     if colours == _BLACK:
-        return 0, float(_off(lines[0], colours).mean())
+        return _black_edge(strip, depth, side, far)
+    lines = strip[depth : depth + BAR_BAND]
     ringing = _widened(*colours, BAR_RING)
     low, high = (np.array(c, np.int16) for c in colours)
     at, jump, before = 0, -1.0, 0.0
     for i, line in enumerate(lines):
         pixels = line.astype(np.int16)
-        far = float(np.maximum(low - pixels, pixels - high).max(axis=-1).clip(0).mean())
-        if far - before > jump:
-            at, jump = i, far - before
-        before = far
+        off_by = float(np.maximum(low - pixels, pixels - high).max(axis=-1).clip(0).mean())
+        if off_by - before > jump:
+            at, jump = i, off_by - before
+        before = off_by
         if _off(line, ringing).any():  # the picture itself, not the codec's ringing
             break
-    return at, float(_off(lines[at], colours).mean())
+    return at, float(_off(lines[at], colours).mean()), BAR_BAND
 
 
 def _bar_pair(
-    first: int, last: int, side: int, edges: tuple[np.ndarray, np.ndarray], colours: Colours
-) -> tuple[int, int]:
+    first: int, last: int, side: int, strips: tuple[np.ndarray, np.ndarray], colours: Colours
+) -> tuple[int, int, int, int]:
     """Depths of two opposite bars, or (0, 0) where they are too thin, too unequal or too ragged
-    (``edges``: the BAR_BAND rows or columns from the bars' first ones off their colour towards the
-    picture, BGR) to be bars. ``first``, ``last``: the depths of those first ones."""
-    (a, share_a), (b, share_b) = (_picture_edge(lines, colours) for lines in edges)
+    (``strips``: the rows, or columns as rows, from the frame's two edges inwards, BGR, to
+    ``BAR_BAND`` past the bars' first ones off their colour) to be bars. ``first``, ``last``: the
+    depths of those first ones. Also how many rows (columns) next to the picture may ring in each."""
+    near, far = strips
+    (a, share_a, ring_a), (b, share_b, ring_b) = (
+        _picture_edge(near, first, side, False, colours),
+        _picture_edge(far, last, side, True, colours),
+    )
     first, last = first + a, last + b
     if min(first, last) < BAR_MIN * side or abs(first - last) > max(4.0, BAR_SKEW * side):
-        return 0, 0
+        return 0, 0, 0, 0
     if colours == _BLACK:
-        return (first, last) if (share_a + share_b) / 2 >= BAR_EDGE else (0, 0)
-    return (first, last) if min(share_a, share_b) >= BAR_FLAT_EDGE else (0, 0)
+        found = (share_a + share_b) / 2 >= BAR_EDGE
+    else:
+        found = min(share_a, share_b) >= BAR_FLAT_EDGE
+    return (first, last, ring_a, ring_b) if found else (0, 0, 0, 0)
 
 
-def _bars_plain(frame: np.ndarray, box: tuple[int, int, int, int], colours: Colours, captions: bool = False) -> bool:
+def _bars_plain(
+    frame: np.ndarray,
+    box: tuple[int, int, int, int],
+    colours: Colours,
+    captions: bool = False,
+    rings: tuple[int, int, int, int] | None = None,
+) -> bool:
     """Whether everything of ``frame`` outside ``box`` (top, bottom, left, right) is of the bars'
-    ``colours`` (but for the codec's ringing next to the picture: ``BAR_BAND``, ``BAR_RING``); with
+    ``colours`` (but for the codec's ringing next to the picture: ``BAR_RING``, in ``rings`` rows or
+    columns of each bar, or ``BAR_BAND`` of bars of a colour, a codec block of held black ones); with
     ``captions``, or is but for a caption or a logo in them (``BAR_TEXT``, ``BAR_RIM``)."""
     top, bottom, left, right = box
     h, w = frame.shape[:2]
     if h < bottom or w < right:
         return False
-    band, ringing = (0, colours) if colours == _BLACK else (BAR_BAND, _widened(*colours, BAR_RING))
+    if rings is None:
+        rings = (BAR_BAND if colours != _BLACK else BAR_BLOCK + BAR_DEBLOCK if captions else 0,) * 4
+    above, below, before, after = rings
+    ringing = _widened(*colours, BAR_RING)
     rings = (  # next to the picture: its colours or the ringing round them
-        frame[max(0, top - band) : top],
-        frame[bottom : bottom + band],
-        frame[top:bottom, max(0, left - band) : left],
-        frame[top:bottom, right : right + band],
+        frame[max(0, top - above) : top],
+        frame[bottom : bottom + below],
+        frame[top:bottom, max(0, left - before) : left],
+        frame[top:bottom, right : right + after],
     )
     bars = (  # the rest of the bars
-        frame[: max(0, top - band)],
-        frame[bottom + band :],
-        frame[:, : max(0, left - band)],
-        frame[:, right + band :],
+        frame[: max(0, top - above)],
+        frame[bottom + below :],
+        frame[:, : max(0, left - before)],
+        frame[:, right + after :],
     )
     if all(not bar.size or not _off(bar, colours).any() for bar in bars) and all(
         not ring.size or not _off(ring, ringing).any() for ring in rings
@@ -307,17 +366,17 @@ def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None
     if lit_rows.size == 0:  # a frame of one colour (a fade to black): no picture to find bars round
         return None
     first, end = int(lit_rows[0]), int(lit_rows[-1]) + 1
-    edges = (frame[first : first + band], frame[max(0, end - band) : end][::-1])
-    top, bottom = _bar_pair(first, h - end, h, edges, colours)
+    strips = (frame[: first + band], frame[max(0, end - band) :][::-1])
+    top, bottom, above, below = _bar_pair(first, h - end, h, strips, colours)
     inside = frame[top : h - bottom]
     cols = cv2.resize(inside, (w, max(1, inside.shape[0] // _BAR_STEP)), interpolation=cv2.INTER_NEAREST)
     lit_cols = np.flatnonzero(_off(cols, colours).any(axis=0))
-    left = right = 0
+    left = right = before = after = 0
     if lit_cols.size:
         first, end = int(lit_cols[0]), int(lit_cols[-1]) + 1
-        edges = (inside[:, first : first + band], inside[:, max(0, end - band) : end][:, ::-1])
-        columns = (edges[0].transpose(1, 0, 2), edges[1].transpose(1, 0, 2))  # as rows
-        left, right = _bar_pair(first, w - end, w, columns, colours)
+        strips = (inside[:, : first + band], inside[:, max(0, end - band) :][:, ::-1])
+        columns = (strips[0].transpose(1, 0, 2), strips[1].transpose(1, 0, 2))  # as rows
+        left, right, before, after = _bar_pair(first, w - end, w, columns, colours)
     if not (top or left):
         return None
     box = (top, h - bottom, left, w - right)
@@ -325,7 +384,8 @@ def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None
         inside = np.ascontiguousarray(frame[box[0] : box[1] : 4, box[2] : box[3] : 4])
         if inside.size and 1.0 - float(_off(inside, colours).mean()) > BAR_INSIDE:
             return None
-    return box if _bars_plain(frame, box, colours) else None  # a pixel off between the rows or columns read
+    plain = _bars_plain(frame, box, colours, rings=(above, below, before, after))
+    return box if plain else None  # a pixel off between the rows or columns read
 
 
 def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

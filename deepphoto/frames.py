@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -502,6 +503,8 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
     if decoded is None:
         if is_heic(data):
             raise heic_error(path)
+        if damage := png_damage(data):
+            raise DeepPhotoError(f"{path}: not a readable image: {damage}")
         raise DeepPhotoError(f"{path}: not a readable image")
     h, w = decoded[0].shape[:2]
     if w * h > MAX_PHOTO_PIXELS:  # no header read here (a kind not known to it), or one that lied
@@ -686,7 +689,10 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     """The image file's bytes ``data`` as (BGR uint8 upright as its EXIF orientation says, in sRGB
     where it embeds another colour profile, alpha uint8 or None), transparent pixels on white; None
     if they are not a readable image."""
-    decoded = None if png_is_cut(data) else _decode_stored(data, flags)  # a cut PNG: decode_cut reads it
+    if png_is_cut(data):  # decode_cut reads it
+        return None
+    stored, damage = sound_png(data)
+    decoded = None if damage else _decode_stored(stored, flags)
     if decoded is None:
         return None
     return to_srgb(decoded[0], embedded_profile(data)), decoded[1]
@@ -762,6 +768,50 @@ def off_white(colour: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndar
         straight = (rows.astype(np.int32) * 255 - 255 * (255 - a) + a // 2) // np.maximum(a, 1)
         rows[:] = np.where(a > 0, np.clip(straight, 0, 255), rows).astype(np.uint8)
     return colour
+
+
+def _png_chunks(data: np.ndarray) -> Iterator[tuple[bytes, int, int, bool]]:
+    """A whole PNG's chunks: (type, offset, length, whether its CRC matches), up to the end chunk."""
+    view = memoryview(data)
+    at = 8
+    while at + 12 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        length = int.from_bytes(view[at : at + 4], "big")
+        end = at + 8 + length
+        if end + 4 > len(data):
+            return
+        kind = bytes(view[at + 4 : at + 8])
+        yield kind, at, length, zlib.crc32(view[at + 4 : end]) == int.from_bytes(view[end : end + 4], "big")
+        if kind == b"IEND":
+            return
+        at = end + 4
+
+
+def png_damage(data: np.ndarray) -> str:
+    """'its IDAT chunk fails its checksum (damaged inside)': what is damaged inside a PNG whose
+    picture cannot be trusted (a chunk of its picture, IHDR, PLTE or IDAT, fails its CRC); '' for
+    any other file."""
+    return sound_png(data)[1]
+
+
+def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
+    """A file's bytes as libpng may be given them, and ``png_damage``'s account. Told here, before
+    decoding, as libpng would write its own 'libpng error: IDAT: CRC error' line on stderr: a PNG's
+    optional chunks (text, time, ...) that fail their checksum are left out, as libpng leaves them
+    (with a 'libpng warning: tEXt: CRC error' line); any other file's bytes are as they are."""
+    if bytes(data[:8]) != _PNG_SIGNATURE:
+        return data, ""
+    keep, start = [], 0
+    for kind, at, length, sound in _png_chunks(data):
+        if sound:
+            continue
+        if not kind[0] & 0x20:  # a critical chunk: the fifth bit of its first letter is clear
+            return data, f"its {kind.decode('latin-1')} chunk fails its checksum (damaged inside)"
+        keep.append(data[start:at])
+        start = at + 12 + length
+    return (np.concatenate([*keep, data[start:]]) if keep else data), ""
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _png_chunk(data: np.ndarray, kind: bytes) -> bytes | None:

@@ -1,0 +1,61 @@
+"""Hunt 30 (first run): what a user's first runs print, and how they survive a cache that is
+absent, damaged, shared or full."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import read_image_alpha
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _photo(h: int = 72, w: int = 96, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7), 0)
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, offset, length) of a PNG's chunks."""
+    found, at = [], 8
+    while at < len(png):
+        length = int.from_bytes(png[at : at + 4], "big")
+        found.append((png[at + 4 : at + 8], at, length))
+        at += 12 + length
+    return found
+
+
+# ---------------------------------------------------------------- a PNG damaged inside
+
+
+def test_a_png_with_a_damaged_idat_is_refused_in_the_projects_line_alone(tmp_path, capfd):
+    """A byte of a PNG's picture data changed (its CRC no longer matches): 'libpng error: IDAT: CRC
+    error' on stderr, then 'not a readable image'."""
+    png = bytearray(cv2.imencode(".png", _photo(240, 320))[1].tobytes())
+    _, at, length = next(c for c in _chunks(bytes(png)) if c[0] == b"IDAT")
+    png[at + 8 + length // 2] ^= 0xFF
+    path = tmp_path / "damaged.png"
+    path.write_bytes(bytes(png))
+    with pytest.raises(DeepPhotoError, match="not a readable image: its IDAT chunk fails its checksum"):
+        read_image_alpha(path)
+    assert "libpng" not in capfd.readouterr().err
+
+
+def test_a_png_with_a_damaged_text_chunk_is_read_without_libpngs_warning(tmp_path, capfd):
+    """A comment chunk whose CRC fails: the picture is whole, but 'libpng warning: tEXt: CRC error'."""
+    photo = _photo()
+    png = cv2.imencode(".png", photo)[1].tobytes()
+    text = b"tEXt" + b"Comment\x00hello"
+    chunk = struct.pack(">I", len(text) - 4) + text + struct.pack(">I", zlib.crc32(text) ^ 1)
+    path = tmp_path / "comment.png"
+    path.write_bytes(png[:33] + chunk + png[33:])  # after IHDR
+    got, alpha = read_image_alpha(path)
+    assert alpha is None and np.array_equal(got, photo)
+    assert "libpng" not in capfd.readouterr().err

@@ -59,3 +59,45 @@ def test_a_png_with_a_damaged_text_chunk_is_read_without_libpngs_warning(tmp_pat
     got, alpha = read_image_alpha(path)
     assert alpha is None and np.array_equal(got, photo)
     assert "libpng" not in capfd.readouterr().err
+
+
+# ---------------------------------------------------------------- the first run's INT8 build
+
+
+def test_an_int8_build_prints_nothing_of_onnx_runtimes_quantizer(tmp_path, capfd):
+    """The first `run` builds LightNet's INT8 engine: ONNX Runtime's calibrator printed about 20
+    lines ('Collecting tensor data and making histogram ...', 'Number of tensors : 190', ...)
+    between the project's 'building ...' line and its verdict."""
+    pytest.importorskip("onnxruntime.quantization")
+    from test_calibration_memory import tiny_conv
+
+    from deepphoto.engines import quantize
+
+    tiny_conv(tmp_path / "float.onnx")
+    rng = np.random.default_rng(1)
+    feeds = [rng.random((1, 3, 16, 16), dtype=np.float32) for _ in range(10)]
+    assert quantize.quantize_int8(tmp_path / "float.onnx", tmp_path / "int8.onnx", feeds) == 10
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    from onnxruntime.quantization import calibrate
+
+    assert "print" not in vars(calibrate)  # the builtin again after the build
+
+
+def test_the_quantizers_errors_are_still_shown(tmp_path):
+    """What is left out is ONNX Runtime's quantizer's notes, not its errors, nor anyone else's notes."""
+    import logging
+
+    from onnxruntime.quantization import calibrate
+
+    from deepphoto.engines.quantize import _QuantizerChatter
+
+    package = str(Path(calibrate.__file__).parent)
+    chatter = _QuantizerChatter(package)
+
+    def record(level: int, where: str) -> logging.LogRecord:
+        return logging.LogRecord("root", level, where, 1, "note", None, None)
+
+    assert not chatter.filter(record(logging.WARNING, str(Path(package) / "qdq_quantizer.py")))
+    assert chatter.filter(record(logging.ERROR, str(Path(package) / "qdq_quantizer.py")))
+    assert chatter.filter(record(logging.WARNING, str(tmp_path / "elsewhere.py")))

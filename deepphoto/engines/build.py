@@ -327,8 +327,9 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
         if ctx.precision == "int8":
             from deepphoto.engines.quantize import feeds_of, quantize_int8
 
-            # the quantizer prints its progress: to stderr. The swap is process-wide, so builds in
-            # threads (the web server opens pipelines in a pool) take turns, and restore in order.
+            # anything the quantizer still prints (quantize_int8 leaves out its notes): to stderr. The
+            # swap is process-wide, so builds in threads (the web server opens pipelines in a pool)
+            # take turns, and restore in order.
             with _QUANTIZER_LOCK, contextlib.redirect_stdout(sys.stderr):
                 info["calibration_frames"] = quantize_int8(
                     float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)

@@ -11,6 +11,8 @@ normalisation, softmax-like heads and resizes stay in float.
 
 from __future__ import annotations
 
+import logging
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -59,7 +61,7 @@ def quantize_int8(
     # points against float and failed the gate.
     reduce_range = flavour == "ort" and not cpu_has_vnni()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, _histograms_in_chunks(CALIBRATION_CHUNK):
+    with tempfile.TemporaryDirectory() as tmp, _histograms_in_chunks(CALIBRATION_CHUNK), _quiet_quantizer():
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(float_onnx), str(prepared), skip_symbolic_shape=True)
         quantize_static(
@@ -117,6 +119,37 @@ def _histograms_in_chunks(size: int) -> Iterator[None]:
             yield
         finally:
             HistogramCalibrater.collect_data = whole  # type: ignore[method-assign]
+
+
+class _QuantizerChatter(logging.Filter):
+    """Leaves out what ONNX Runtime's quantizer logs below an error (its notes on tensors it keeps
+    in float, on bias copies, ...), which Python writes on stderr when no logging is set up."""
+
+    def __init__(self, package: str) -> None:
+        super().__init__()
+        self.package = os.path.join(package, "")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(self.package)
+
+
+@contextmanager
+def _quiet_quantizer() -> Iterator[None]:
+    """ONNX Runtime's calibration without its progress notes on the user's terminal: its calibrators
+    ``print`` about 20 lines ('Collecting tensor data and making histogram ...' for each chunk of
+    feeds, the number of tensors and bins); its errors are exceptions, which still come. Taken with
+    ``_CHUNKING`` held (a module attribute, restored after)."""
+    from onnxruntime.quantization import calibrate
+
+    chatter = _QuantizerChatter(os.path.dirname(calibrate.__file__))
+    root = logging.getLogger()
+    calibrate.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]  # its module alone
+    root.addFilter(chatter)
+    try:
+        yield
+    finally:
+        root.removeFilter(chatter)
+        del calibrate.print  # type: ignore[attr-defined]  # the builtin again
 
 
 def cpu_has_vnni() -> bool:

@@ -3,7 +3,10 @@ absent, damaged, shared or full."""
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -101,3 +104,35 @@ def test_the_quantizers_errors_are_still_shown(tmp_path):
     assert not chatter.filter(record(logging.WARNING, str(Path(package) / "qdq_quantizer.py")))
     assert chatter.filter(record(logging.ERROR, str(Path(package) / "qdq_quantizer.py")))
     assert chatter.filter(record(logging.WARNING, str(tmp_path / "elsewhere.py")))
+
+
+# ---------------------------------------------------------------- MediaPipe's note
+
+
+def test_mediapipe_opens_without_litert_s_delegate_note():
+    """`deepphoto bench-seg` and `run --segmenter mediapipe` printed 'INFO: Created TensorFlow Lite
+    XNNPACK delegate for CPU.' (LiteRT's C++ logger, once a process: so in a process of its own)."""
+    pytest.importorskip("ai_edge_litert")
+    from deepphoto.assets import SELFIE_TFLITE, fetch
+
+    try:
+        fetch(SELFIE_TFLITE, download=False)
+    except DeepPhotoError:
+        pytest.skip("MediaPipe's selfie model is not fetched here (deepphoto assets)")
+    code = (
+        "import sys; from deepphoto.segmenters.mediapipe import MediaPipeSegmenter as M; "
+        "import numpy as np; s = M(); print(s.infer(s.prepare(np.zeros((64, 64, 3), np.uint8))).shape)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(256, 256)" and done.stderr == ""
+
+
+def test_what_else_is_written_meanwhile_still_comes(capfd):
+    from deepphoto.segmenters.mediapipe import DELEGATE_NOTE, _without_delegate_note
+
+    with _without_delegate_note():
+        os.write(2, b"a line of someone else\n" + DELEGATE_NOTE + b"and another\n")
+    assert capfd.readouterr().err == "a line of someone else\nand another\n"

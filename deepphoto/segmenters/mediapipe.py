@@ -8,6 +8,13 @@ choice of ``--segmenter``, as in OBS's plug-in.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+
 import cv2
 import numpy as np
 
@@ -15,6 +22,40 @@ from deepphoto.assets import SELFIE_TFLITE, WheelFile, fetch
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter, SegmenterOptions
+
+# What LiteRT's C++ logger writes on stderr when its first interpreter takes the XNNPACK delegate
+# (at its INFO level, which no setting of its Python package lowers).
+DELEGATE_NOTE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
+_STDERR_HELD = threading.Lock()  # descriptor 2 is the process's: one interpreter at a time
+
+
+@contextlib.contextmanager
+def _without_delegate_note() -> Iterator[None]:
+    """What is written on descriptor 2 meanwhile is held and written after, less ``DELEGATE_NOTE``
+    (anything else, another thread's line too, comes as it was, a moment later)."""
+    with _STDERR_HELD, contextlib.ExitStack() as stack:
+        try:
+            held = stack.enter_context(tempfile.TemporaryFile())
+            saved = os.dup(2)
+        except OSError:  # no standard error, or no temporary folder: the note is shown
+            held = None
+        if held is None:
+            yield
+            return
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            if rest := held.read().replace(DELEGATE_NOTE, b""):
+                with contextlib.suppress(OSError):
+                    os.write(2, rest)
 
 
 class MediaPipeSegmenter(PersonSegmenter):
@@ -30,7 +71,8 @@ class MediaPipeSegmenter(PersonSegmenter):
             raise DeepPhotoError("the MediaPipe segmenter needs ai-edge-litert: pip install -e '.[peers]'") from None
         self.path = fetch(model, download=download)
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
-        self.interpreter.allocate_tensors()
+        with _without_delegate_note():
+            self.interpreter.allocate_tensors()
         inp = self.interpreter.get_input_details()[0]
         self._in = inp["index"]
         self._out = self.interpreter.get_output_details()[0]["index"]

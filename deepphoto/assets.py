@@ -49,8 +49,21 @@ def cache_dir() -> Path:
     if os.environ.get("DEEPPHOTO_CACHE"):
         return Path(os.environ["DEEPPHOTO_CACHE"])
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    base = Path(xdg) if os.path.isabs(xdg) else home() / ".cache"
     return base / "deepphoto"
+
+
+def home() -> Path:
+    """The user's home folder, or a one-line error where there is none to tell: ``$HOME`` unset
+    and the user id not in the password database (a container run with ``--user`` of an id of the
+    host, ``env -i`` under such an id); Python says only 'Could not determine home directory'."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        raise DeepPhotoError(
+            "no home folder to keep DeepPhoto's files in (HOME is not set, and this user has none): "
+            "set HOME, or DEEPPHOTO_CACHE and DEEPPHOTO_DATA_DIR to folders of your choice"
+        ) from None
 
 
 _stand_ins: dict[Path, Path] = {}  # cache folder that cannot be written -> this process's temporary one

@@ -136,3 +136,36 @@ def test_what_else_is_written_meanwhile_still_comes(capfd):
     with _without_delegate_note():
         os.write(2, b"a line of someone else\n" + DELEGATE_NOTE + b"and another\n")
     assert capfd.readouterr().err == "a line of someone else\nand another\n"
+
+
+# ---------------------------------------------------------------- no home folder
+
+
+@pytest.fixture
+def homeless(monkeypatch):
+    """HOME unset and a user id the password database does not know (a container's `--user`)."""
+    for name in ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "DEEPPHOTO_CACHE", "DEEPPHOTO_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+    def nowhere() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(nowhere))
+
+
+def test_no_home_folder_is_one_line_naming_home(homeless):
+    """It was a traceback ending in 'RuntimeError: Could not determine home directory.' from the
+    first `deepphoto run`."""
+    from deepphoto.assets import cache_dir
+    from deepphoto.models.user_styles import data_dir
+
+    for where in (cache_dir, data_dir):
+        with pytest.raises(DeepPhotoError, match="HOME is not set.*set HOME, or DEEPPHOTO_CACHE"):
+            where()
+
+
+def test_no_home_folder_means_no_user_styles(homeless):
+    """`deepphoto styles`, and a run with a shipped style, go on without a user's own styles."""
+    from deepphoto.models.user_styles import user_styles
+
+    assert user_styles() == []

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepphoto.assets import home
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import PAINTING_LONG_SIDE
 from deepphoto.settings import EFFECT_NAMES
@@ -49,7 +50,7 @@ def data_dir() -> Path:
     if os.environ.get("DEEPPHOTO_DATA_DIR"):
         return Path(os.environ["DEEPPHOTO_DATA_DIR"])
     xdg = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    base = Path(xdg) if os.path.isabs(xdg) else home() / ".local" / "share"
     return base / "deepphoto"
 
 
@@ -124,7 +125,11 @@ def warn_once(text: str) -> None:
 
 def user_styles(folder: Path | None = None) -> list[UserStyle]:
     """Every readable user style, by name; a damaged file is skipped with a warning (once)."""
-    folder = folder or styles_dir()
+    if folder is None:
+        try:
+            folder = styles_dir()
+        except DeepPhotoError:  # no home folder: none of a user's own (add-style says why)
+            return []
     try:  # a folder that cannot be read would hide its styles without a word ('unknown style')
         names = sorted(n for n in os.listdir(folder) if n.endswith(".safetensors") and not n.startswith("."))
     except FileNotFoundError:

@@ -169,3 +169,33 @@ def test_no_home_folder_means_no_user_styles(homeless):
     from deepphoto.models.user_styles import user_styles
 
     assert user_styles() == []
+
+
+# ---------------------------------------------------------------- a file name starting with a dash
+
+
+@pytest.mark.parametrize(
+    ("words", "named"),
+    [
+        (["edit", "-photo.jpg", "out.jpg", "--effect", "grey"], "-photo.jpg"),  # was: 'required: OUT'
+        (["run", "-take2.mp4", "out.mp4"], "-take2.mp4"),  # was: 'required: OUTPUT'
+        (["edit", "photo.jpg", "-out.jpg"], "-out.jpg"),
+        (["batch", "-take2.mp4", "--out", "styled/"], "-take2.mp4"),  # was: 'required: INPUT'
+    ],
+)
+def test_a_file_name_starting_with_a_dash_is_said_to_be_read_as_an_option(words, named, capsys):
+    from deepphoto.commands.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(words)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == f"deepphoto: error: {named} is read as an option: name the file ./{named}\n"
+
+
+def test_after_a_double_dash_the_mistake_is_another(capsys):
+    """`edit -- -photo.jpg out.jpg --effect grey`: the file is named right; '--effect' is not an option there."""
+    from deepphoto.commands.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["edit", "--", "-photo.jpg", "out.jpg", "--effect", "grey"])
+    assert "unrecognized arguments: --effect grey" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import os
 import sys
 from typing import NoReturn
 
@@ -99,11 +100,29 @@ class OneLineParser(argparse.ArgumentParser):
     prints the whole usage block first (a dozen lines for ``run``)."""
 
     chosen: str | None = None  # the sub-command given: an unknown option is checked by the top parser
+    words: tuple[str, ...] = ()  # the command line's words, for a file name taken as an option
 
     def error(self, message: str) -> NoReturn:
+        if dashed := next((w for w in self.words if _file_like_option(w)), None):
+            # 'edit -photo.jpg out.jpg' said 'the following arguments are required: OUT'
+            self.exit(2, f"deepphoto: error: {dashed} is read as an option: name the file ./{dashed}\n")
         # 'run ... --stlye wave' pointed at 'deepphoto --help', which lists commands, not run's options
         prog = f"{self.prog} {self.chosen}" if self.chosen and message.startswith("unrecognized") else self.prog
         self.exit(2, f"deepphoto: error: {message} (see {prog} --help)\n")
+
+
+def _file_like_option(word: str) -> bool:
+    """Whether ``word`` is a file's name that starts with a dash (an existing file, or a name with a
+    suffix such as ``-take2.mp4``), which argparse takes for an option; not '-' nor a number."""
+    if not word.startswith("-") or word.startswith("--") or word == "-":
+        return False
+    try:
+        float(word)
+        return False
+    except ValueError:
+        pass
+    stem, _, suffix = word[1:].rpartition(".")
+    return os.path.exists(word) or bool(stem) and suffix.isalnum() and not suffix.isdigit()
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -147,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str]) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     try:
+        OneLineParser.words = tuple(argv[: argv.index("--")] if "--" in argv else argv)  # then: names
         args = build_parser(command).parse_args(argv)  # numeric options are checked here (options.py)
         status = int(args.func(args) or 0)
     except (KeyboardInterrupt, Exception) as exc:

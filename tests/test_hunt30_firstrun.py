@@ -3,6 +3,7 @@ absent, damaged, shared or full."""
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import subprocess
@@ -199,3 +200,46 @@ def test_after_a_double_dash_the_mistake_is_another(capsys):
     with pytest.raises(SystemExit):
         main(["edit", "--", "-photo.jpg", "out.jpg", "--effect", "grey"])
     assert "unrecognized arguments: --effect grey" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a full disk during the first build
+
+
+def _full(*args: object, **kwargs: object) -> Path:
+    raise OSError(errno.ENOSPC, "No space left on device", "/home/user/.cache/deepphoto/engines")
+
+
+def test_a_disk_too_full_to_start_the_engine_build_runs_float(tmp_path, monkeypatch, capsys):
+    """The engine's temporary file could not be made (a full disk): the first `run` stopped with
+    'deepphoto: error: .../engines: No space left on device' where float runs as well."""
+    from deepphoto.engines import build as engine_build
+    from deepphoto.engines.models import model_spec
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    monkeypatch.setattr(engine_build, "temporary_path", _full)
+    assert engine_build._cpu_winner(model_spec("lightnet"), None, tmp_path) == "fp32"
+    err = capsys.readouterr().err
+    assert "no INT8 engine (building lightnet int8 for onnx failed" in err and "No space left" in err
+    assert "running fp32" in err
+
+
+def test_a_disk_full_while_the_build_is_recorded_rebuilds_next_time(tmp_path, monkeypatch, capsys):
+    """The engine moved into place, its record not written (ENOSPC): the next lookup says so and
+    builds again; it never loads an engine without its record."""
+    from deepphoto.engines import cache
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    key = cache.EngineKey("lightnet", "0" * 64, "onnx", "ort1", "cpu", "int8")
+    built = cache.temporary_path(key, ".onnx")
+    built.write_bytes(b"an engine")
+
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "write_text", full)
+        with pytest.raises(OSError):
+            cache.store(key, ".onnx", built, {"use": "int8"})
+    assert cache.lookup(key, ".onnx") is None
+    assert "damaged or stale; building it again" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "engines").iterdir()] == []

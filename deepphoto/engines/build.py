@@ -301,7 +301,12 @@ def build(
         raise DeepPhotoError("fp32 needs no build: ONNX Runtime runs the exported ONNX file as it is")
     ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
     say(f"building {spec.name} {precision} for {backend} (once; cached as {key.stem}{suffix})")
-    tmp = temporary_path(key, suffix)
+    try:
+        tmp = temporary_path(key, suffix)
+    except OSError as exc:  # a full disk, no more files: auto runs float instead of stopping the run
+        raise DeepPhotoError(
+            f"building {spec.name} {precision} for {backend} failed ({exc.filename}: {exc.strerror or exc})"
+        ) from None
     try:
         return store(key, suffix, tmp, _build_into(ctx, key, tmp))
     except DeepPhotoError:

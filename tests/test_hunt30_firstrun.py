@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -243,3 +244,20 @@ def test_a_disk_full_while_the_build_is_recorded_rebuilds_next_time(tmp_path, mo
     assert cache.lookup(key, ".onnx") is None
     assert "damaged or stale; building it again" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "engines").iterdir()] == []
+
+
+def test_a_killed_builds_leftovers_are_removed_by_the_next_build(tmp_path, monkeypatch):
+    """A build killed without a handler (the OOM killer) left its '.building.onnx' in the cache for
+    good, one more at each try; a build in progress (recent) is left alone."""
+    from deepphoto.engines import cache
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    key = cache.EngineKey("lightnet", "0" * 64, "onnx", "ort1", "cpu", "int8")
+    killed, running = cache.temporary_path(key, ".onnx"), cache.temporary_path(key, ".onnx")
+    qdq = killed.with_name(killed.name + ".qdq.onnx")  # TensorRT's companion file
+    qdq.write_bytes(b"x")
+    day_ago = time.time() - 2 * cache.LEFTOVER_AGE_S
+    for path in (killed, qdq):
+        os.utime(path, (day_ago, day_ago))
+    new = cache.temporary_path(key, ".onnx")
+    assert not killed.exists() and not qdq.exists() and running.exists() and new.exists()

@@ -261,3 +261,26 @@ def test_a_killed_builds_leftovers_are_removed_by_the_next_build(tmp_path, monke
         os.utime(path, (day_ago, day_ago))
     new = cache.temporary_path(key, ".onnx")
     assert not killed.exists() and not qdq.exists() and running.exists() and new.exists()
+
+
+def test_calibration_shows_its_progress_on_a_terminal(monkeypatch, capsys):
+    """The first run's build printed one line and then nothing for a minute or more (the
+    quantizer's own lines, now left out, had been its only sign of life): a bar counts the
+    calibration frames on a terminal, and is cleared after."""
+    from deepphoto.engines import build as engine_build
+    from deepphoto.stream import loop
+
+    monkeypatch.setattr(loop, "progress_shown", lambda progress: progress)
+    assert list(engine_build._counted(iter(range(3)), "lightnet")) == [0, 1, 2]
+    err = capsys.readouterr().err
+    assert f"calibrating lightnet (up to {engine_build.CALIBRATION_FRAMES} frames): 0 frames" in err
+    assert err.endswith("\r")  # cleared: the next line is written over it
+
+
+def test_calibration_into_a_log_draws_no_bar(monkeypatch, capsys):
+    from deepphoto.engines import build as engine_build
+    from deepphoto.stream import loop
+
+    monkeypatch.setattr(loop, "progress_shown", lambda progress: False)
+    assert list(engine_build._counted(iter(range(3)), "lightnet")) == [0, 1, 2]
+    assert capsys.readouterr().err == ""

@@ -7,8 +7,10 @@ import contextlib
 import hashlib
 import sys
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from deepphoto.calibration.source import CalibrationFrames
 from deepphoto.engines.base import BACKENDS, PRECISIONS, Engine
@@ -30,6 +32,7 @@ CALIBRATION_FRAMES = 64
 _QUANTIZER_LOCK = threading.Lock()
 BUILD_RECIPE = "4"  # bump when quantization settings, op lists or gates change: old engines rebuild
 GATE_FRAMES = 8  # style gate and the label-free LightNet gate: frames never used for calibration
+T = TypeVar("T")
 
 
 def say(text: str) -> None:
@@ -337,7 +340,7 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
             # take turns, and restore in order.
             with _QUANTIZER_LOCK, contextlib.redirect_stdout(sys.stderr):
                 info["calibration_frames"] = quantize_int8(
-                    float_path, tmp, feeds_of(frames, spec.feed), "ort", list(spec.int8_ops)
+                    float_path, tmp, _counted(feeds_of(frames, spec.feed), spec.name), "ort", list(spec.int8_ops)
                 )
         else:
             _float16_onnx(float_path, tmp)
@@ -358,6 +361,25 @@ def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:
     verdict = "passed" if gate.passed else "failed (float is used instead)"
     say(f"{spec.name} {ctx.precision}: accuracy gate {verdict}: {gate.text}; {info['speedup']:.2f}x float's speed")
     return info
+
+
+def _counted(feeds: Iterable[T], name: str) -> Iterator[T]:
+    """``feeds``, counted on a progress bar while calibration reads them (the longest part of a
+    build: a minute or more on a laptop's CPU), where standard error is a terminal; the bar is
+    cleared after, so that the terminal keeps the build's two lines alone."""
+    from tqdm import tqdm
+
+    from deepphoto.stream.loop import progress_shown
+
+    with tqdm(
+        feeds,
+        total=None,  # up to CALIBRATION_FRAMES: the demo footage gives fewer (24)
+        desc=f"calibrating {name} (up to {CALIBRATION_FRAMES} frames)",
+        unit=" frames",
+        leave=False,
+        disable=not progress_shown(True),
+    ) as bar:
+        yield from bar
 
 
 def _gate(spec: ModelSpec, reference: Engine, candidate: Engine, frames: CalibrationFrames) -> GateResult:

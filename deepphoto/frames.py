@@ -797,14 +797,17 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
     """A file's bytes as libpng may be given them, and ``png_damage``'s account. Told here, before
     decoding, as libpng would write its own 'libpng error: IDAT: CRC error' line on stderr: a PNG's
     optional chunks (text, time, ...) that fail their checksum are left out, as libpng leaves them
-    (with a 'libpng warning: tEXt: CRC error' line); any other file's bytes are as they are."""
+    (with a 'libpng warning: tEXt: CRC error' line), and so is its colour profile (iCCP), which
+    OpenCV does not apply (``embedded_profile`` reads it from the file) and libpng judges aloud
+    ('libpng warning: iCCP: known incorrect sRGB profile', '... not permitted on grayscale PNG');
+    any other file's bytes are as they are."""
     if bytes(data[:8]) != _PNG_SIGNATURE:
         return data, ""
     keep, start = [], 0
     for kind, at, length, sound in _png_chunks(data):
-        if sound:
+        if sound and kind != b"iCCP":
             continue
-        if not kind[0] & 0x20:  # a critical chunk: the fifth bit of its first letter is clear
+        if not sound and not kind[0] & 0x20:  # a critical chunk: the fifth bit of its first letter is clear
             return data, f"its {kind.decode('latin-1')} chunk fails its checksum (damaged inside)"
         keep.append(data[start:at])
         start = at + 12 + length

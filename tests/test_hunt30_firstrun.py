@@ -284,3 +284,23 @@ def test_calibration_into_a_log_draws_no_bar(monkeypatch, capsys):
     monkeypatch.setattr(loop, "progress_shown", lambda progress: False)
     assert list(engine_build._counted(iter(range(3)), "lightnet")) == [0, 1, 2]
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("grey", "space"), [(True, "sRGB"), (False, "LAB")])
+def test_a_png_whose_colour_profile_libpng_disputes_is_read_without_its_warning(tmp_path, capfd, grey, space):
+    """A grey PNG carrying an RGB profile, a colour one a Lab profile: every photo of them (every
+    frame of a folder) printed 'libpng warning: iCCP: profile 'ICC Profile': 'RGB ': RGB color space
+    not permitted on grayscale PNG'. The project reads (and judges) the profile itself."""
+    import io
+
+    from PIL import Image, ImageCms
+
+    picture = _photo(48, 64)[..., :1].repeat(3, axis=2) if grey else _photo(48, 64)
+    image = Image.fromarray(picture[..., 0] if grey else picture[..., ::-1])
+    stored = io.BytesIO()
+    image.save(stored, "PNG", icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile(space)).tobytes())
+    path = tmp_path / "profiled.png"
+    path.write_bytes(stored.getvalue())
+    got, alpha = read_image_alpha(path)
+    assert alpha is None and np.array_equal(got, picture)
+    assert "libpng" not in capfd.readouterr().err

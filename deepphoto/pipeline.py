@@ -120,6 +120,18 @@ class _Processor(FrameProcessor):
         return None if self.fill_person else self._alphas.get(self.frames - 1)
 
 
+class _WhenUsed:
+    """A segmenter opened by ``opener`` when first used (any attribute asked for)."""
+
+    def __init__(self, opener: Callable[[], PersonSegmenter]) -> None:
+        self._opener, self._opened = opener, None
+
+    def __getattr__(self, name: str) -> object:
+        if self._opened is None:
+            self._opened = self._opener()
+        return getattr(self._opened, name)
+
+
 class Pipeline:
     """Networks opened once for ``settings``; ``cycle_looks`` adds every other look after the
     chosen one (the window's 's' key). ``segmenter`` reuses one already open (benchmarks).
@@ -148,7 +160,7 @@ class Pipeline:
         self.settings = settings or Settings()
         self.cycle_looks = cycle_looks
         self.threads = network_threads(self.settings)
-        self.segmenter = segmenter or self._open_segmenter(self.settings, self.threads)
+        self.segmenter = segmenter or self._segmenter_for(self.settings)
         self.stylizer: Stylizer | None = None
         self._closed = False
         looks = self._looks(self.settings)
@@ -162,6 +174,15 @@ class Pipeline:
     def _open_segmenter(s: Settings, threads: int | None) -> PersonSegmenter:
         options = SegmenterOptions(s.backend, s.precision, s.seg_input, threads, spin=False)
         return open_segmenter(s.segmenter, options)
+
+    def _segmenter_for(self, s: Settings) -> PersonSegmenter:
+        """The segmenter of ``s``: opened now, or, for a look on the whole frame, which needs no
+        mask, when a mask is first asked for (the region changed live, ``mask``): opening LightNet
+        on a first run builds its INT8 engine, a minute or more, for nothing."""
+        if s.region != "whole":
+            return self._open_segmenter(s, self.threads)
+        threads = self.threads
+        return _WhenUsed(lambda: self._open_segmenter(s, threads))  # type: ignore[return-value]
 
     def _exposes(self) -> bool:
         """Whether the paintings keep the frame's exposure (``--keep-exposure``), so need the mask."""
@@ -239,7 +260,7 @@ class Pipeline:
             try:
                 if reopen:
                     self.threads = network_threads(new)
-                    self.segmenter = p.segmenter = self._open_segmenter(new, self.threads)
+                    self.segmenter = p.segmenter = self._segmenter_for(new)
                     self.stylizer = None
                 if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
                     self._replace_looks(new)

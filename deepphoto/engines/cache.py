@@ -8,15 +8,10 @@ built into it earlier are used. What is built then goes to a temporary folder of
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import json
-import os
 import platform
 import re
 import sys
-import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -126,18 +121,12 @@ def store(key: EngineKey, suffix: str, built: Path | None, info: dict) -> Cached
     return CachedEngine(path, info)
 
 
-# A build's temporary files older than this are left over from a build that was killed (the OOM
-# killer, a power cut: no handler ran) and are removed by the next build of that engine.
-LEFTOVER_AGE_S = 24 * 3600
-
-
 def temporary_path(key: EngineKey, suffix: str) -> Path:
-    """A new file name for a build in progress (unique: two processes may build the same key)."""
-    engine_dir().mkdir(parents=True, exist_ok=True)
-    for old in engine_dir().glob(f"{glob.escape(key.stem)}.*.building{suffix}*"):
-        with contextlib.suppress(OSError):  # another process's, removed meanwhile; a read-only cache
-            if time.time() - old.stat().st_mtime > LEFTOVER_AGE_S:
-                old.unlink()
-    fd, name = tempfile.mkstemp(prefix=f"{key.stem}.", suffix=f".building{suffix}", dir=engine_dir())
-    os.close(fd)
-    return Path(name)
+    """A new file name for a build in progress, beside the engine's (unique: two processes may
+    build the same key). Not made here: the builder writes it as any file of the user's, so the
+    engine is readable as the cache's other files are (a temporary file's own mode, 0600, kept an
+    engine built into a shared cache, a container's, from every other user: 'damaged', and built
+    again). What a killed build left (the OOM killer, a power cut) is removed (``temporary_name``)."""
+    folder = engine_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return temporary_name(folder / f"{key.stem}{suffix}")

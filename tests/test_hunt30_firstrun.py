@@ -391,3 +391,24 @@ def test_tensorrts_calibration_cache_is_as_readable_as_the_caches_other_files(tm
     _write_atomically(path, b"scales again")
     assert path.read_bytes() == b"scales again" and stat.S_IMODE(path.stat().st_mode) == 0o666 & ~_umask()
     assert [p.name for p in path.parent.iterdir()] == ["lightnet.calib"]
+
+
+def test_an_engine_that_cannot_be_read_is_neither_called_damaged_nor_removed(tmp_path, monkeypatch, capsys):
+    """Another user's engine in a shared cache (one built before engines were made readable): it was
+    'damaged or stale' and removed where the folder could be written."""
+    from deepphoto.engines import cache
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    key = cache.EngineKey("lightnet", "0" * 64, "onnx", "ort1", "cpu", "int8")
+    built = cache.temporary_path(key, ".onnx")
+    built.write_bytes(b"an engine")
+    stored = cache.store(key, ".onnx", built, {"use": "int8"})
+
+    def refused(path: Path) -> str:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(cache, "sha256_of", refused)
+    assert cache.lookup(key, ".onnx") is None
+    err = capsys.readouterr().err
+    assert "cannot be read (Permission denied): not used" in err and "damaged" not in err
+    assert stored.path.exists() and stored.path.with_suffix(".json").exists()

@@ -93,6 +93,12 @@ def _lookup_in(folder: Path, key: EngineKey, suffix: str) -> CachedEngine | None
         intact = info.get("key") == asdict(key) and (
             info.get("fallback") or (path.is_file() and info.get("sha256") == sha256_of(path))
         )
+    except PermissionError as exc:  # another user's (a shared cache): not damaged, and not removed
+        print(
+            f"deepphoto: warning: cached engine {path.name} cannot be read ({exc.strerror or exc}): not used",
+            file=sys.stderr,
+        )
+        return None
     except (OSError, ValueError):
         intact = False
     if not intact:

@@ -47,10 +47,17 @@ def cache_dir() -> Path:
     folder ignores one: the cache moved with the current folder, so the fetched files were 'not in
     the cache' and the INT8 engines were built again, minutes each, in every folder worked in)."""
     if os.environ.get("DEEPPHOTO_CACHE"):
-        return Path(os.environ["DEEPPHOTO_CACHE"])
+        return given_folder(os.environ["DEEPPHOTO_CACHE"])
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     base = Path(xdg) if os.path.isabs(xdg) else home() / ".cache"
     return base / "deepphoto"
+
+
+def given_folder(value: str) -> Path:
+    """A folder named in an environment variable, a leading ``~`` as the home folder: a shell leaves
+    it as it is in quotes, and so do systemd units and .env files ('DEEPPHOTO_CACHE="~/cache"' made a
+    folder named '~' in the current folder, and the cache moved with it)."""
+    return home() / value[2:] if value == "~" or value.startswith("~/") else Path(value)
 
 
 def home() -> Path:

@@ -412,3 +412,20 @@ def test_an_engine_that_cannot_be_read_is_neither_called_damaged_nor_removed(tmp
     err = capsys.readouterr().err
     assert "cannot be read (Permission denied): not used" in err and "damaged" not in err
     assert stored.path.exists() and stored.path.with_suffix(".json").exists()
+
+
+@pytest.mark.parametrize("variable", ["DEEPPHOTO_CACHE", "DEEPPHOTO_DATA_DIR"])
+def test_a_folder_variable_with_a_tilde_is_in_the_home_folder(variable, tmp_path, monkeypatch):
+    """DEEPPHOTO_CACHE="~/dp-cache" (quoted in a shell, or in a systemd unit or a .env file, where
+    nothing expands it) made a folder named '~' in the current folder, and the cache moved with it."""
+    from deepphoto.assets import cache_dir
+    from deepphoto.models.user_styles import data_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv(variable, "~/dp")
+    where = cache_dir if variable == "DEEPPHOTO_CACHE" else data_dir
+    assert where() == tmp_path / "dp"
+    monkeypatch.setenv(variable, "~")
+    assert where() == tmp_path
+    monkeypatch.setenv(variable, "/srv/dp~")
+    assert where() == Path("/srv/dp~")

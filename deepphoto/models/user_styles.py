@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepphoto.assets import home
+from deepphoto.assets import given_folder, home
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import PAINTING_LONG_SIDE
 from deepphoto.settings import EFFECT_NAMES
@@ -48,7 +48,7 @@ def data_dir() -> Path:
     (a relative ``$XDG_DATA_HOME`` is ignored, as the XDG specification says: the styles would move
     with the current folder)."""
     if os.environ.get("DEEPPHOTO_DATA_DIR"):
-        return Path(os.environ["DEEPPHOTO_DATA_DIR"])
+        return given_folder(os.environ["DEEPPHOTO_DATA_DIR"])
     xdg = os.environ.get("XDG_DATA_HOME", "")
     base = Path(xdg) if os.path.isabs(xdg) else home() / ".local" / "share"
     return base / "deepphoto"

@@ -160,10 +160,17 @@ class Pipeline:
         self.settings = settings or Settings()
         self.cycle_looks = cycle_looks
         self.threads = network_threads(self.settings)
-        self.segmenter = segmenter or self._segmenter_for(self.settings)
         self.stylizer: Stylizer | None = None
         self._closed = False
+        # the looks first: one refused (an unknown style, a background that cannot be read) is said
+        # at once, not after a first run has built the segmenter's INT8 engine (a minute or more)
         looks = self._looks(self.settings)
+        try:
+            self.segmenter = segmenter or self._segmenter_for(self.settings)
+        except BaseException:
+            for item in looks:
+                close_effect(item.effect)
+            raise
         self.processor = _Processor(
             self.segmenter, looks, self.settings.region, mask_settings(self.settings), remembers=self._exposes
         )

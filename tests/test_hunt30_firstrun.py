@@ -429,3 +429,23 @@ def test_a_folder_variable_with_a_tilde_is_in_the_home_folder(variable, tmp_path
     assert where() == tmp_path
     monkeypatch.setenv(variable, "/srv/dp~")
     assert where() == Path("/srv/dp~")
+
+
+@pytest.mark.parametrize("kind", ["style", "background"])
+def test_a_refused_look_is_said_before_the_segmenter_is_opened(kind, tmp_path, monkeypatch):
+    """'deepphoto run clip.mp4 out.mp4 --style starry_night' (the painting's file name, not the
+    style's) said 'unknown style' only after a first run had built LightNet's INT8 engine."""
+    from deepphoto.pipeline import Pipeline
+    from deepphoto.settings import Settings
+
+    opened: list[str] = []
+    monkeypatch.setattr(Pipeline, "_open_segmenter", staticmethod(lambda s, threads: opened.append(s.segmenter)))
+    if kind == "style":
+        settings, refused = Settings(style="starry_night"), "unknown style 'starry_night'"
+    else:
+        damaged = tmp_path / "beach.png"
+        damaged.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+        settings, refused = Settings(effect="replace", background=str(damaged)), "beach.png"
+    with pytest.raises(DeepPhotoError, match=refused):
+        Pipeline(settings)
+    assert opened == []

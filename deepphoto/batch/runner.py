@@ -198,10 +198,22 @@ class BatchRunner:
         sweep_kept(self.out, planned, {str(item.source) for item in items} - planned)
         if self.states:
             with ending_signals():
+                self._build_engines_here()
                 self._process()
         self.report.outcomes = [self.outcomes[k] for k in [p.source for p in problems] + [it.key for it in items]]
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _build_engines_here(self) -> None:
+        """The workers' networks opened once here first, where the workers are this machine's (Ray
+        started here, on its CPUs), so that the engines they build on a first batch (LightNet's
+        INT8: a minute or more, 1.4 GB) are built once, and said with their progress, not by
+        every worker at the same time out of sight (Ray's workers' lines are not shown)."""
+        if self.options.address is not None or self.options.gpus_per_worker:
+            return  # other machines' caches and CPUs; a GPU: its engines as the workers build them
+        from deepphoto.pipeline import Pipeline
+
+        Pipeline(self.settings).close()
 
     def _prepare_out(self) -> None:
         if self.out.exists() and not self.out.is_dir():

@@ -81,3 +81,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for the module (starting it takes seconds): 2 CPUs, workers take 0.5 each;
+    the workers' lines are not shown, as in a batch."""
+    import logging
+
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+            object_store_memory=100 * 1024 * 1024,
+        )
+    yield
+    ray.shutdown()

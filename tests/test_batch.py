@@ -5,7 +5,6 @@ manifest, the cut and its warm-up) without Ray."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -117,21 +116,6 @@ def media(tmp_path_factory):
         (root / "photos" / "anim.webp").write_bytes(cv2.imencodeanimation(".webp", anim)[1].tobytes())
     (root / "notes.md").write_text("not media: ignored")
     return root
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    """One Ray for the module (starting it takes seconds): 2 CPUs, workers take 0.5 each."""
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            object_store_memory=100 * 1024 * 1024,
-        )
-    yield
-    ray.shutdown()
 
 
 def options(out: Path, **changes) -> BatchOptions:

@@ -12,7 +12,6 @@ the bar, and adds it to the file's line of the table and its entry in ``deepphot
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import cv2
@@ -77,20 +76,6 @@ def test_kept_chunks_keep_what_their_render_warned_of(tmp_path):
     size, digest = fingerprint(path)
     kept.keep(plan.chunks[0], ChunkResult(0, path, 10, 0, 0, 0.1, size=size, sha256=digest, notes=(ODD,)))
     assert kept.reusable(plan, ".mp4")[0].notes == (ODD,)
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            object_store_memory=100 * 1024 * 1024,
-        )
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ after k chunks. Also: ``--address ray://...`` said nothing for half a minute whi
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -31,20 +30,6 @@ SETTINGS = Settings(style="wave", backend="onnx", precision="fp32", seg_input=(1
 # 25 fps, a keyframe every 5 frames: 40 frames cut every 10 into 4 chunks, each with a warm-up
 CUT = {"chunk_seconds": 0.4, "warmup_seconds": 0.2}
 CHUNKS = 4
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            object_store_memory=100 * 1024 * 1024,
-        )
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ from deepphoto.batch import kept
 from deepphoto.frames import picture_box
 from deepphoto.stream.video_file import Colour, sdr_bgr
 
-try:  # the resume tests' helpers and fixtures (a 40-frame clip cut into 4 chunks, a local Ray, an
+try:  # the resume tests' helpers and fixtures (a 40-frame clip cut into 4 chunks, an
     # uninterrupted batch's output); without Ray those tests skip and the others still run
     import test_hunt30_resume as resume
     from test_hunt30_resume import CHUNKS, assert_clean, assert_same_as, batch, stopped
 
-    clip, local_ray, reference = resume.clip, resume.local_ray, resume.reference
+    clip, reference = resume.clip, resume.reference
 except pytest.skip.Exception:
     resume = None
 needs_ray = pytest.mark.skipif(resume is None, reason="deepphoto batch needs the 'cluster' extra (Ray)")

@@ -344,20 +344,10 @@ def _bars_plain(
     return off <= BAR_TEXT * total
 
 
-def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
-    """The picture inside bars of ``frame`` (BGR uint8) as (top, bottom, left, right), rows
-    ``top:bottom`` and columns ``left:right``; None where it has none. The bars are black or of
-    another flat colour (white, grey, a brand's). ``last``: the frame before's box, kept while its
-    bars are still of one colour (but for a caption in them), so a dark or bright scene inside the
-    bars, or a subtitle, does not change it."""
+def _found(frame: np.ndarray) -> tuple[tuple[int, int, int, int], Colours, tuple[int, int, int, int]] | None:
+    """``frame``'s picture box found afresh (as ``picture_box``, nothing held), its bars' colours and
+    how many rows (columns) of each bar next to the picture may ring; None where it has no bars."""
     h, w = frame.shape[:2]
-    if frame.ndim != 3 or frame.shape[2] != 3 or min(h, w) < 16:
-        return None
-    if last is not None:
-        outer = (frame[0], frame[-1]) if last[0] else (frame[:, 0], frame[:, -1])
-        colours = _bar_colours(outer)
-        if colours is not None and _bars_plain(frame, last, colours, captions=True):
-            return last
     colours = _bar_colours((frame[0], frame[-1])) or _bar_colours((frame[:, 0], frame[:, -1]))
     if colours is None:  # most frames: no pair of plain edges of one colour
         return None  # (a dark floor or sky at one edge is not a pair of bars)
@@ -385,8 +375,121 @@ def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None
         inside = np.ascontiguousarray(frame[box[0] : box[1] : 4, box[2] : box[3] : 4])
         if inside.size and 1.0 - float(_off(inside, colours).mean()) > BAR_INSIDE:
             return None
-    plain = _bars_plain(frame, box, colours, rings=(above, below, before, after))
-    return box if plain else None  # a pixel off between the rows or columns read
+    rings = (above, below, before, after)
+    plain = _bars_plain(frame, box, colours, rings=rings)
+    return (box, colours, rings) if plain else None  # a pixel off between the rows or columns read
+
+
+def picture_box(frame: np.ndarray, last: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int] | None:
+    """The picture inside bars of ``frame`` (BGR uint8) as (top, bottom, left, right), rows
+    ``top:bottom`` and columns ``left:right``; None where it has none. The bars are black or of
+    another flat colour (white, grey, a brand's). ``last``: the frame before's box, kept while its
+    bars are still of one colour (but for a caption in them), so a dark or bright scene inside the
+    bars, or a subtitle, does not change it."""
+    h, w = frame.shape[:2]
+    if frame.ndim != 3 or frame.shape[2] != 3 or min(h, w) < 16:
+        return None
+    if last is not None:
+        outer = (frame[0], frame[-1]) if last[0] else (frame[:, 0], frame[:, -1])
+        colours = _bar_colours(outer)
+        if colours is not None and _bars_plain(frame, last, colours, captions=True):
+            return last
+    found = _found(frame)
+    return None if found is None else found[0]
+
+
+# A held box is kept while everything outside it is still of the bars' colour, so it never narrowed:
+# a film going from 2:1 to 2.39:1 (an IMAX sequence ending, across a cut or not), a 4:3 insert
+# pillarboxed inside a letterboxed film, kept the wider box, and the new black bars inside it were
+# segmented and painted a slab on every frame. A held box of black bars narrows to a box found
+# afresh strictly inside it (the held bars taken as black, so a subtitle in them is no matter) whose
+# new bars are truly black (no pixel over BAR_DEEP, but in the codec's block holding the picture's
+# edge and BAR_DEBLOCK rows before it, which may ring) and which is found BAR_NARROW frames running
+# (within BAR_NARROW_NEAR): a dark scene, or a fade's frames, black at both edges for a frame or two
+# or lifted off black (a night sky, a dark floor) keeps the box.
+BAR_NARROW = 5
+BAR_NARROW_NEAR = 2
+
+
+def _outside_ringing(start: int, end: int, edge: int, far: bool) -> tuple[int, int]:
+    """Of new bar rows (columns) ``start:end`` next to the picture's edge row ``edge`` (its first,
+    or with ``far`` its last), those outside the codec's block holding that edge and the
+    ``BAR_DEBLOCK`` rows past it, which may ring."""
+    if far:
+        return min(end, max(start, edge - edge % BAR_BLOCK + BAR_BLOCK + BAR_DEBLOCK)), end
+    return start, max(start, min(end, edge - edge % BAR_BLOCK - BAR_DEBLOCK))
+
+
+def _narrower(frame: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """A picture box strictly inside the held ``box`` of black bars in ``frame`` whose new bars are
+    truly black (``BAR_DEEP``, but for the codec's ringing next to the picture); None where none."""
+    top, bottom, left, right = box
+    if _bar_colours((frame[0], frame[-1]) if top else (frame[:, 0], frame[:, -1])) != _BLACK:
+        return None  # (bars of another colour are held as they are)
+    # the held picture's edge rows (columns) truly black, as new bars' outer rows are (but new bars
+    # thinner than the codec's ringing): else none there (most frames; a dark scene's grain, 16 ms a
+    # 1920x1080 frame searched)
+    rows = int(frame[top, left:right].max()) <= BAR_DEEP and int(frame[bottom - 1, left:right].max()) <= BAR_DEEP
+    cols = int(frame[top:bottom, left].max()) <= BAR_DEEP and int(frame[top:bottom, right - 1].max()) <= BAR_DEEP
+    if not (rows or cols):
+        return None
+    inside = np.zeros_like(frame)  # the held bars taken as black (a subtitle in them is no matter)
+    inside[top:bottom, left:right] = frame[top:bottom, left:right]
+    found = _found(inside)
+    if found is None or found[1] != _BLACK:
+        return None
+    inner = found[0]
+    t, b, lf, r = inner
+    if inner == box or t < top or b > bottom or lf < left or r > right:
+        return None
+    y0, y1 = _outside_ringing(top, t, t, False)
+    y2, y3 = _outside_ringing(b, bottom, b - 1, True)
+    x0, x1 = _outside_ringing(left, lf, lf, False)
+    x2, x3 = _outside_ringing(r, right, r - 1, True)
+    new = (
+        frame[y0:y1, left:right],
+        frame[y2:y3, left:right],
+        frame[t:b, x0:x1],
+        frame[t:b, x2:x3],
+    )
+    if any(part.size and int(part.max()) > BAR_DEEP for part in new):
+        return None  # a dark scene's rows, lifted off black: not bars
+    return inner
+
+
+class PictureBoxes:
+    """A stream's picture boxes frame by frame (``picture_box``, the box before held), narrowed to
+    a box strictly inside the held one when its new bars are truly black ``BAR_NARROW`` frames
+    running (a film going from 2:1 to 2.39:1, a 4:3 insert pillarboxed inside its letterbox)."""
+
+    def __init__(self) -> None:
+        self.box: tuple[int, int, int, int] | None = None
+        self._inner: tuple[int, int, int, int] | None = None
+        self._seen = 0
+
+    def reset(self) -> None:
+        self.box = self._inner = None
+        self._seen = 0
+
+    def __call__(self, frame: np.ndarray) -> tuple[int, int, int, int] | None:
+        """``frame``'s (BGR uint8) picture box, or None where it has no bars."""
+        box = picture_box(frame, self.box)
+        inner = _narrower(frame, box) if box is not None and box == self.box else None
+        if inner is None:
+            self._seen = 0
+        elif (
+            self._inner is not None
+            and self._seen
+            and max(abs(a - b) for a, b in zip(inner, self._inner)) <= BAR_NARROW_NEAR
+        ):
+            self._seen += 1
+        else:
+            self._seen = 1
+        self._inner = inner
+        if inner is not None and self._seen >= BAR_NARROW:
+            box, self._inner, self._seen = inner, None, 0
+        self.box = box
+        return box
 
 
 def small_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

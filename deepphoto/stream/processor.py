@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import off_white, picture_box, small_grey, to_bgr8
+from deepphoto.frames import PictureBoxes, off_white, small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather, with_soft_edge
@@ -122,7 +122,7 @@ class FrameProcessor:
         # black and comes out of it, and the painting held (``painting_hold``) is let go while the
         # frame is dark. A photo is painted whatever its light.
         self.keep_black = True
-        self._box: tuple[int, int, int, int] | None = None  # the last frame's picture inside its bars
+        self._boxes = PictureBoxes()  # the picture inside its bars, the last frame's held
         self.kept: np.ndarray | None = None  # a photo's own colours where it is not painted (else the frame)
         self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
         self._low: np.ndarray | None = None
@@ -146,7 +146,7 @@ class FrameProcessor:
         self.smoother.reset()
         self.painting_hold.reset()
         self._low = self._grey_at_seg = self._smoothed = self.last_alpha = None
-        self._box = None
+        self._boxes.reset()
 
     @contextmanager
     def photo_mode(self) -> Iterator[None]:
@@ -281,7 +281,7 @@ class FrameProcessor:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
         with self.lock:
-            box = self._box = picture_box(frame, self._box) if self.keep_bars else None
+            box = self._boxes(frame) if self.keep_bars else None
             if box is None:
                 return self._styled(frame)
             top, bottom, left, right = box

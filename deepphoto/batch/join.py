@@ -15,7 +15,14 @@ import av
 
 from deepphoto.errors import DeepPhotoError, warn
 from deepphoto.stream.output_safety import temporary_name
-from deepphoto.stream.video_file import audio_failure, container_format, muxer_options, remux_with_audio, video_span
+from deepphoto.stream.video_file import (
+    audio_failure,
+    container_format,
+    muxer_options,
+    output_disk_failed,
+    remux_with_audio,
+    video_span,
+)
 
 
 def _in_stream_units(shift: int, source_tb: Fraction | None, stream_tb: Fraction) -> int:
@@ -104,11 +111,13 @@ def finish_video(
                 note = remux_with_audio(joined, audio_from, muxed, fmt, video_from)
                 final = muxed
             except (av.error.FFmpegError, ValueError) as exc:
+                if output_disk_failed(exc, audio_from):  # the disk, not the sound: nothing is published
+                    raise
                 note = audio_failure(exc, audio_from, output)
                 warn(note, output)
         final.replace(output)
     finally:
         for leftover in (joined, muxed):
-            if leftover != output:
+            if leftover != output and leftover not in chunks:  # a chunk is the caller's (kept for a resume)
                 leftover.unlink(missing_ok=True)
     return note

@@ -56,6 +56,16 @@ VIDEO_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"
 MATROSKA = ("matroska", "webm")  # WebM is Matroska, with VP9 and Opus or Vorbis only
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)  # the output's disk, not the input
 
+
+def output_disk_failed(exc: BaseException, audio_from: Path | str) -> bool:
+    """Whether ``exc``, met while ``audio_from``'s sound was copied into an output, is the output's
+    disk failing (full, over quota, read-only) rather than the sound: the output cannot be trusted,
+    so it is not published without its sound (a read from a server fails with EIO too: the sound)."""
+    if not isinstance(exc, OSError) or exc.errno not in DISK_ERRORS:
+        return False
+    return not (is_url(audio_from) and exc.errno == errno.EIO)
+
+
 # FFmpeg's numbers for colour (AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic)
 BT709, UNSPECIFIED, BT470BG, SMPTE170M, BT2020 = 1, 2, 5, 6, 9  # the same for matrix and primaries
 BT2020_CL = 10  # matrix
@@ -582,10 +592,9 @@ class VideoFileSink:
                 print(f"deepphoto: {done}", file=sys.stderr)
         except (av.error.FFmpegError, ValueError) as exc:
             discard(muxed)
-            network = is_url(self.audio_from)
-            # the disk, not the audio: the output cannot be trusted (a network read fails with EIO too)
-            if isinstance(exc, OSError) and exc.errno in DISK_ERRORS and not (network and exc.errno == errno.EIO):
+            if output_disk_failed(exc, self.audio_from):
                 raise
+            network = is_url(self.audio_from)
             if network:
                 reason = getattr(exc, "strerror", None) or str(exc)
                 self.audio_note = f"audio not copied ({reason}); the server did not give it again"

@@ -1,5 +1,6 @@
-"""The one exception type whose message the command line prints as a single line, and ``warn``, the
-one way a warning reaches the user (stderr, or a batch worker's report)."""
+"""The one exception type whose message the command line prints as a single line; ``warn``, the
+one way a warning reaches the user (stderr, or a batch worker's report); ``progress_shown``, whether
+a progress bar is drawn on stderr."""
 
 from __future__ import annotations
 
@@ -68,3 +69,15 @@ def caught_warnings() -> Iterator[list[str]]:
         yield caught
     finally:
         _CAUGHT.reset(token)
+
+
+def progress_shown(progress: bool) -> bool:
+    """Whether a progress bar is drawn: asked for (no ``--quiet``) and standard error a terminal.
+    Into a file or a pipe (``2> run.log``, a service's journal, CI) the bar's carriage returns made
+    one line of every redraw, and its block characters garbage in the log."""
+    if not progress:
+        return False
+    try:
+        return bool(sys.stderr is not None and sys.stderr.isatty())
+    except (AttributeError, ValueError, OSError):  # a stream without a descriptor, or closed
+        return False

@@ -21,8 +21,9 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.metrics",
         "deepphoto.assets",
         "deepphoto.datasets",
+        "deepphoto.stream.output_safety",  # files written whole or not at all: errors and settings alone
     ),
-    ("deepphoto.models", "deepphoto.stream.frame", "deepphoto.stream.video_file", "deepphoto.stream.output_safety"),
+    ("deepphoto.models", "deepphoto.stream.frame", "deepphoto.stream.video_file"),
     ("deepphoto.engines", "deepphoto.calibration"),
     ("deepphoto.segmenters", "deepphoto.stylizer", "deepphoto.arbitrary", "deepphoto.stream", "deepphoto.optimizer"),
     ("deepphoto.pipeline",),

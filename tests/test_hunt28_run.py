@@ -21,7 +21,7 @@ import pytest
 from adversarial import DEEPPHOTO, FAST, leftovers
 from media import make_clip
 
-from deepphoto.stream.loop import progress_shown
+from deepphoto.errors import progress_shown
 
 GREY = ["--effect", "grey"]
 

@@ -313,10 +313,10 @@ def test_calibration_shows_its_progress_on_a_terminal(monkeypatch, capsys):
     """The first run's build printed one line and then nothing for a minute or more (the
     quantizer's own lines, now left out, had been its only sign of life): a bar counts the
     calibration frames on a terminal, and is cleared after."""
+    from deepphoto import errors
     from deepphoto.engines import build as engine_build
-    from deepphoto.stream import loop
 
-    monkeypatch.setattr(loop, "progress_shown", lambda progress: progress)
+    monkeypatch.setattr(errors, "progress_shown", lambda progress: progress)
     assert list(engine_build._counted(iter(range(3)), "lightnet")) == [0, 1, 2]
     err = capsys.readouterr().err
     assert f"calibrating lightnet (up to {engine_build.CALIBRATION_FRAMES} frames): 0 frames" in err
@@ -324,10 +324,10 @@ def test_calibration_shows_its_progress_on_a_terminal(monkeypatch, capsys):
 
 
 def test_calibration_into_a_log_draws_no_bar(monkeypatch, capsys):
+    from deepphoto import errors
     from deepphoto.engines import build as engine_build
-    from deepphoto.stream import loop
 
-    monkeypatch.setattr(loop, "progress_shown", lambda progress: False)
+    monkeypatch.setattr(errors, "progress_shown", lambda progress: False)
     assert list(engine_build._counted(iter(range(3)), "lightnet")) == [0, 1, 2]
     assert capsys.readouterr().err == ""
 

@@ -42,11 +42,10 @@ from deepphoto.batch.join import finish_video
 from deepphoto.batch.kept import KeptChunks, identity, sweep_kept
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import RESUMED, BatchReport, Outcome, resumed_note
-from deepphoto.errors import DeepPhotoError, caught_warnings
+from deepphoto.errors import DeepPhotoError, caught_warnings, progress_shown
 from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
-from deepphoto.stream.loop import progress_shown
 from deepphoto.stream.output_safety import DISK_FULL, cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
 from deepphoto.stream.video_file import video_by_content

@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
         exposed = settings.keep_exposure > 0
         strength = 1.0 if exposed else settings.strength
         if optimize:
+            from deepphoto.errors import progress_shown
             from deepphoto.optimizer import paint_photo
-            from deepphoto.stream.loop import progress_shown
 
             # the bar on a terminal only: into a log its redraws made one line of 60 ('2> edit.log')
             painted = paint_photo(

@@ -369,7 +369,7 @@ def _counted(feeds: Iterable[T], name: str) -> Iterator[T]:
     cleared after, so that the terminal keeps the build's two lines alone."""
     from tqdm import tqdm
 
-    from deepphoto.stream.loop import progress_shown
+    from deepphoto.errors import progress_shown
 
     with tqdm(
         feeds,

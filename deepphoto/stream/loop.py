@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deepphoto.errors import DeepPhotoError, warn
+from deepphoto.errors import DeepPhotoError, progress_shown, warn
 from deepphoto.frames import to_bgr8
 from deepphoto.settings import counted
 from deepphoto.stream.frame import Frame
@@ -72,18 +72,6 @@ class RunSummary:
         state = "interrupted: " if self.interrupted else ""
         died = f" (source stopped: {self.source_error})" if self.source_error else ""
         return state + ", ".join(parts) + where + died
-
-
-def progress_shown(progress: bool) -> bool:
-    """Whether a progress bar is drawn: asked for (no ``--quiet``) and standard error a terminal.
-    Into a file or a pipe (``2> run.log``, a service's journal, CI) the bar's carriage returns made
-    one line of every redraw, and its block characters garbage in the log."""
-    if not progress:
-        return False
-    try:
-        return bool(sys.stderr is not None and sys.stderr.isatty())
-    except (AttributeError, ValueError, OSError):  # a stream without a descriptor, or closed
-        return False
 
 
 def stamped(frames: Iterable[Frame]) -> Iterator[Frame]:

@@ -69,10 +69,9 @@ def test_run_with_sound_on_a_full_disk_says_so_and_writes_nothing(capsys, tmp_pa
 
 
 @pytest.mark.parametrize(("frames", "chunks"), [(40, 4), (8, 1)])  # one chunk: it was the video, and was deleted
-def test_batch_with_sound_on_a_full_disk_keeps_its_chunks_and_resumes(tmp_path, monkeypatch, frames, chunks):
-    ray = pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
-    import logging
-
+def test_batch_with_sound_on_a_full_disk_keeps_its_chunks_and_resumes(tmp_path, monkeypatch, frames, chunks, request):
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    request.getfixturevalue("local_ray")
     from deepphoto import Settings
     from deepphoto.batch.kept import KeptChunks
     from deepphoto.batch.runner import BatchOptions, BatchRunner
@@ -82,34 +81,21 @@ def test_batch_with_sound_on_a_full_disk_keeps_its_chunks_and_resumes(tmp_path, 
     out = tmp_path / "out"
     settings = Settings(effect="grey", region="whole", backend="onnx", precision="fp32", seg_input=(160, 128))
     options = dict(out=out, workers=1, cpus_per_worker=0.5, progress=False, chunk_seconds=0.4, warmup_seconds=0.2)
-    started = not ray.is_initialized()
-    if started:
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            object_store_memory=100 * 1024 * 1024,
-        )
-    try:
-        with monkeypatch.context() as patched:
-            tried = _full_disk_while_muxing_sound(patched)
-            report = BatchRunner([str(clip)], settings, BatchOptions(**options)).run()
-        assert tried
-        outcome = report.outcomes[0]
-        assert outcome.status == "failed", (outcome.status, outcome.note)  # was: done, without its sound
-        assert outcome.reason.startswith(f"{out / 'talk.mp4'}: cannot be written: the disk is full"), outcome.reason
-        kept = f"{chunks} of {chunks} chunk{'s' if chunks > 1 else ''} kept"
-        assert f"; {kept}: the same command again, with room made, resumes it" in outcome.reason, outcome.reason
-        assert not (out / "talk.mp4").exists() and not [p for p in out.glob("*.mp4")]
-        assert len(KeptChunks(out, clip).chunk_files()) == chunks
+    with monkeypatch.context() as patched:
+        tried = _full_disk_while_muxing_sound(patched)
+        report = BatchRunner([str(clip)], settings, BatchOptions(**options)).run()
+    assert tried
+    outcome = report.outcomes[0]
+    assert outcome.status == "failed", (outcome.status, outcome.note)  # was: done, without its sound
+    assert outcome.reason.startswith(f"{out / 'talk.mp4'}: cannot be written: the disk is full"), outcome.reason
+    kept = f"{chunks} of {chunks} chunk{'s' if chunks > 1 else ''} kept"
+    assert f"; {kept}: the same command again, with room made, resumes it" in outcome.reason, outcome.reason
+    assert not (out / "talk.mp4").exists() and not [p for p in out.glob("*.mp4")]
+    assert len(KeptChunks(out, clip).chunk_files()) == chunks
 
-        report = BatchRunner([str(clip)], settings, BatchOptions(**options)).run()  # room made
-        outcome = report.outcomes[0]
-        assert outcome.status == "done" and f"resumed: {kept}" in outcome.note, outcome
-        with av.open(str(out / "talk.mp4")) as c:
-            assert c.streams.audio and c.streams.video and c.streams.video[0].frames == frames
-            assert sum(1 for p in c.demux(c.streams.audio[0]) if p.size) > 0
-    finally:
-        if started:
-            ray.shutdown()
+    report = BatchRunner([str(clip)], settings, BatchOptions(**options)).run()  # room made
+    outcome = report.outcomes[0]
+    assert outcome.status == "done" and f"resumed: {kept}" in outcome.note, outcome
+    with av.open(str(out / "talk.mp4")) as c:
+        assert c.streams.audio and c.streams.video and c.streams.video[0].frames == frames
+        assert sum(1 for p in c.demux(c.streams.audio[0]) if p.size) > 0

@@ -27,6 +27,7 @@ from deepphoto.engines.cache import (
 from deepphoto.engines.gates import GateResult, compare_ms, lightnet_gate, style_gate
 from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.output_safety import discard, temporary_name
 
 CALIBRATION_FRAMES = 64
 _QUANTIZER_LOCK = threading.Lock()
@@ -412,11 +413,19 @@ def _build_tensorrt(
             # Explicit quantization: a symmetric signed QDQ model, no calibrator.
             from deepphoto.engines.quantize import feeds_of, quantize_int8
 
-            source = tmp.with_name(tmp.name + ".qdq.onnx")  # removed with the build's leftovers
-            info["calibration_frames"] = quantize_int8(
-                float_path, source, feeds_of(frames, spec.feed), "tensorrt", list(spec.int8_ops)
-            )
-            info["int8_path"] = "explicit QDQ"
+            # a name of its own (temporary_name): what a killed build left ('<tmp>.qdq.onnx' was
+            # never matched by the sweep of dead writers' '.partial.plan' files) is removed
+            source = temporary_name(tmp.parent / f"{key.stem}.qdq.onnx")
+            try:
+                info["calibration_frames"] = quantize_int8(
+                    float_path, source, feeds_of(frames, spec.feed), "tensorrt", list(spec.int8_ops)
+                )
+                info["int8_path"] = "explicit QDQ"
+                plan = build_serialized_engine(source, ctx.precision, spec.trt_shapes, None)
+            finally:
+                discard(source)
+            tmp.write_bytes(plan)
+            return TensorRTEngine(plan)
         else:
             from deepphoto.calibration.trt_calibrator import make_entropy_calibrator
             from deepphoto.engines.quantize import feeds_of

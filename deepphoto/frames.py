@@ -903,12 +903,17 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
     (with a 'libpng warning: tEXt: CRC error' line), and so is its colour profile (iCCP), which
     OpenCV does not apply (``embedded_profile`` reads it from the file) and libpng judges aloud
     ('libpng warning: iCCP: known incorrect sRGB profile', '... not permitted on grayscale PNG');
+    an end chunk (IEND) that fails its checksum, no part of the picture, is given a sound one;
     any other file's bytes are as they are."""
     if bytes(data[:8]) != _PNG_SIGNATURE:
         return data, ""
     keep, start = [], 0
     for kind, at, length, sound in _png_chunks(data):
         if sound and kind != b"iCCP":
+            continue
+        if not sound and kind == b"IEND":  # no part of the picture (libpng only warns): a sound one
+            keep += [data[start:at], np.frombuffer(_PNG_END, np.uint8)]
+            start = at + 12 + length
             continue
         if not sound and not kind[0] & 0x20:  # a critical chunk: the fifth bit of its first letter is clear
             return data, f"its {kind.decode('latin-1')} chunk fails its checksum (damaged inside)"
@@ -918,6 +923,7 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the end chunk, with its checksum
 
 
 def _png_chunk(data: np.ndarray, kind: bytes) -> bytes | None:

@@ -60,3 +60,26 @@ def test_a_killed_tensorrt_int8_builds_qdq_model_is_removed_by_the_next_build(tm
     built()
     assert not killed.exists(), sorted(p.name for p in folder.iterdir())
     assert not any(folder.iterdir())
+
+
+def test_a_png_whose_end_chunk_fails_its_checksum_is_read_as_before(tmp_path, capfd):
+    """A PNG whose IEND chunk (no part of the picture) fails its CRC was read whole, libpng only
+    warning; since the chunks' checksums are checked before decoding it was refused: 'not a
+    readable image: its IEND chunk fails its checksum (damaged inside)'."""
+    import cv2
+    import numpy as np
+
+    from deepphoto.frames import read_image_alpha
+
+    picture = np.random.default_rng(3).integers(0, 256, (40, 60, 3), np.uint8)
+    whole = tmp_path / "whole.png"
+    cv2.imwrite(str(whole), picture)
+    data = bytearray(whole.read_bytes())
+    assert data[-8:-4] == b"IEND"
+    data[-1] ^= 0xFF  # the end chunk's checksum
+    damaged = tmp_path / "end.png"
+    damaged.write_bytes(bytes(data) + b"trailing bytes")
+    capfd.readouterr()
+    colour, alpha = read_image_alpha(damaged)
+    assert np.array_equal(colour, picture) and alpha is None
+    assert "libpng" not in capfd.readouterr().err

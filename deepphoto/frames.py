@@ -903,7 +903,8 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
     (with a 'libpng warning: tEXt: CRC error' line), and so is its colour profile (iCCP), which
     OpenCV does not apply (``embedded_profile`` reads it from the file) and libpng judges aloud
     ('libpng warning: iCCP: known incorrect sRGB profile', '... not permitted on grayscale PNG');
-    an end chunk (IEND) that fails its checksum, no part of the picture, is given a sound one;
+    an end chunk (IEND) that fails its checksum, no part of the picture, is given a sound one, and
+    a truecolour PNG's suggested palette (PLTE) that fails it is left out;
     any other file's bytes are as they are."""
     if bytes(data[:8]) != _PNG_SIGNATURE:
         return data, ""
@@ -915,7 +916,10 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
             keep += [data[start:at], np.frombuffer(_PNG_END, np.uint8)]
             start = at + 12 + length
             continue
-        if not sound and not kind[0] & 0x20:  # a critical chunk: the fifth bit of its first letter is clear
+        # a critical chunk: the fifth bit of its first letter is clear; but a truecolour PNG's palette
+        # is only a suggestion (libpng warns, and leaves it out as an optional chunk's)
+        suggested = kind == b"PLTE" and len(data) > 25 and int(data[25]) in (2, 6)
+        if not sound and not kind[0] & 0x20 and not suggested:
             return data, f"its {kind.decode('latin-1')} chunk fails its checksum (damaged inside)"
         keep.append(data[start:at])
         start = at + 12 + length

@@ -83,3 +83,28 @@ def test_a_png_whose_end_chunk_fails_its_checksum_is_read_as_before(tmp_path, ca
     colour, alpha = read_image_alpha(damaged)
     assert np.array_equal(colour, picture) and alpha is None
     assert "libpng" not in capfd.readouterr().err
+
+
+def test_a_truecolour_pngs_suggested_palette_failing_its_checksum_is_left_out(tmp_path, capfd):
+    """A truecolour PNG may carry a suggested palette (PLTE, a hint for 256-colour screens);
+    failing its CRC libpng only warned and read the picture whole; since the checksums are
+    checked before decoding the photo was refused ('its PLTE chunk fails its checksum')."""
+    import struct
+    import zlib
+
+    import cv2
+    import numpy as np
+
+    from deepphoto.frames import read_image_alpha
+
+    picture = np.random.default_rng(4).integers(0, 256, (40, 60, 3), np.uint8)
+    data = cv2.imencode(".png", picture)[1].tobytes()
+    assert data[25] == 2  # truecolour
+    palette = bytes(range(12))
+    chunk = struct.pack(">I", len(palette)) + b"PLTE" + palette + struct.pack(">I", zlib.crc32(b"PLTE" + palette) ^ 1)
+    path = tmp_path / "suggested.png"
+    path.write_bytes(data[:33] + chunk + data[33:])  # after IHDR
+    capfd.readouterr()
+    colour, _ = read_image_alpha(path)
+    assert np.array_equal(colour, picture)
+    assert "libpng" not in capfd.readouterr().err

@@ -29,7 +29,7 @@ import av
 from deepphoto.batch.chunks import CHUNK_CRF, Chunk, ChunkResult, VideoPlan, file_digest
 from deepphoto.batch.cluster import WORK_FOLDER
 from deepphoto.batch.inputs import WorkItem
-from deepphoto.stream.output_safety import temporary_name
+from deepphoto.stream.output_safety import replace_with_text
 from deepphoto.stream.video_file import container_format, video_encoder
 
 FORMAT = 1
@@ -90,16 +90,7 @@ MAKER_FIELDS = ("deepphoto", "code", "av", "ffmpeg")
 
 def _write_json(path: Path, data: object) -> None:
     """Written beside, flushed and renamed: a file that is whole or absent."""
-    tmp = temporary_name(path)
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    replace_with_text(path, json.dumps(data, sort_keys=True), sync=True)
 
 
 def _read_json(path: Path) -> object:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from deepphoto.batch.inputs import MANIFEST_NAME, WorkItem
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings
-from deepphoto.stream.output_safety import temporary_name
+from deepphoto.stream.output_safety import replace_with_text
 
 FORMAT = 1
 # Changes whenever what a batch writes for the same settings changes (the cut, the encoding;
@@ -174,14 +173,6 @@ class Manifest:
         self.save()
 
     def save(self) -> None:
-        tmp = temporary_name(self.path)
-        try:
-            body = ",\n".join(self._texts[k] for k in sorted(self._texts))
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(f'{{"format": {FORMAT}, "entries": {{\n{body}\n}}}}\n')  # one entry a line
-                f.flush()
-                os.fsync(f.fileno())
-            tmp.replace(self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        body = ",\n".join(self._texts[k] for k in sorted(self._texts))
+        text = f'{{"format": {FORMAT}, "entries": {{\n{body}\n}}}}\n'  # one entry a line
+        replace_with_text(self.path, text, sync=True)

@@ -116,13 +116,26 @@ def check_folder_can_be_made(folder: Path) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Text to a temporary name beside ``path``, then moved into place (never half a file)."""
-    tmp = temporary_name(Path(path))
+    """Text to a temporary name beside ``path``, then moved into place (never half a file); a
+    one-line error where it cannot be written."""
     try:
-        tmp.write_text(text)
-        tmp.replace(path)
+        replace_with_text(Path(path), text)
     except OSError as exc:
         raise DeepPhotoError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def replace_with_text(path: Path, text: str, sync: bool = False) -> None:
+    """``path`` replaced by ``text`` (UTF-8) written whole beside it first, so it is whole or absent;
+    ``sync``: flushed to the disk before the rename (a record that must survive a power cut). The
+    temporary file is removed on any failure, whose ``OSError`` is raised as it is."""
+    tmp = temporary_name(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        tmp.replace(path)
     finally:
         discard(tmp)
 

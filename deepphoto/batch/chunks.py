@@ -61,6 +61,7 @@ class VideoPlan:
     time_base: Fraction | None
     has_audio: bool
     chunks: tuple[Chunk, ...]
+    carries_more: bool = False  # tags, chapters or tracks beside the picture (see remux_with_audio)
 
     @property
     def seconds(self) -> float:
@@ -128,6 +129,7 @@ def plan_video(
     reader = VideoFileSource(path)
     try:
         fps, time_base, has_audio = reader.fps, reader.time_base, reader.has_audio
+        more = reader.carries_more
         pts: list[int | None] = []
         keys: set[int] = set()
         last_dts: int | None = None
@@ -153,7 +155,7 @@ def plan_video(
     frames = len(pts)
     known = [p for p in pts if p is not None]
     if not split or len(known) < frames or len(set(known)) < frames or time_base is None:
-        return VideoPlan(Path(path), frames, fps, time_base, has_audio, whole_file(frames))
+        return VideoPlan(Path(path), frames, fps, time_base, has_audio, whole_file(frames), more)
     order = sorted(known)
     step = max(1, round(chunk_seconds * float(fps)))
     warm = max(0, round(warmup_seconds * float(fps)))
@@ -173,7 +175,7 @@ def plan_video(
         w = max(0, first - warm)
         w -= w % max(1, seg_every)  # the segmenter runs on the same frames as in one long run
         chunks.append(Chunk(n, first, stop, order[first], stop_pts, order[w], first - w, order[first]))
-    return VideoPlan(Path(path), frames, fps, time_base, has_audio, tuple(chunks))
+    return VideoPlan(Path(path), frames, fps, time_base, has_audio, tuple(chunks), more)
 
 
 class ChunkSource(Source):

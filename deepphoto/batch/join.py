@@ -62,6 +62,7 @@ def join_chunks(chunks: list[Path], shifts: list[int], source_tb: Fraction | Non
                     # the frame rate too: Matroska writes it in the track header (players saw 1000 fps)
                     rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
                     vout = dst.add_stream_from_template(vsrc, **rate)
+                    vout.disposition = av.stream.Disposition.default  # what a player picks (Matroska)
                     extradata = vsrc.codec_context.extradata
                 elif vsrc.codec_context.extradata != extradata:
                     raise DeepPhotoError(f"{path.name}: encoded with other parameters than the first chunk")

@@ -663,7 +663,7 @@ class BatchRunner:
                     made.replace(item.output)
                 else:
                     plan = st.plan
-                    audio = plan.source if plan.has_audio else None
+                    audio = plan.source if plan.has_audio or plan.carries_more else None  # and its tags
                     shifts = [c.shift for c in plan.chunks]
                     with caught_warnings() as said:
                         audio_note = finish_video([r.path for r in made], shifts, plan.time_base, audio, item.output)

@@ -57,7 +57,12 @@ class FileVideo(Source):
         self.reader = reader or VideoFileSource(path)
         self.fps, self.time_base = self.reader.fps, self.reader.time_base
         self.frame_count = self.reader.frame_count or self.reader.estimated_frames()
-        self.audio_path = (Path(path) if reader is None else str(path)) if self.reader.has_audio else None
+        # the file the output's sound is copied from, and its tags and chapters (a local file without
+        # sound too: a screen recording's title, a camera's date); a file on a server is read again
+        # only for its sound
+        local = reader is None
+        carried = self.reader.has_audio or (local and self.reader.carries_more)
+        self.audio_path = (Path(path) if local else str(path)) if carried else None
 
     def __iter__(self) -> Iterator[Frame]:
         yield from self.reader

@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import functools
 import heapq
+import io
 import math
 import sys
 import threading
@@ -261,6 +262,7 @@ class VideoFileSource:
         self.frame_count = int(self.stream.frames or 0)
         self.pixel_aspect = pixel_aspect(self.stream)  # anamorphic video (DVD, DV, HDV): its pixels' shape
         self.has_audio = bool(self.container.streams.audio)
+        self.carries_more = carries_more(self.container)  # tags, chapters, tracks: see remux_with_audio
         self.duration, self.duration_slack, self.duration_may_be_end = declared_duration(self.container, self.stream)
         # where the video stream starts (seconds; 0 where the file does not say)
         self.start_time = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
@@ -444,6 +446,7 @@ class VideoFileSink:
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         stream.options = codec_options
+        stream.disposition = av.stream.Disposition.default  # Matroska's tracks are flagged only when asked
         if self.time_base:
             stream.codec_context.time_base = self.time_base
         self.colour = out = output_colour(colour, height)
@@ -851,27 +854,39 @@ def _remux(
         # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
         rate = {"rate": vsrc.average_rate} if vsrc.average_rate else {}
         vout = dst.add_stream_from_template(vsrc, **rate)
-        named = named_layout(asrc)
-        re_encode = as_aac or plays_only_re_encoded(asrc, fmt)
-        aout = aac_stream(dst, asrc, named, fmt) if re_encode else dst.add_stream_from_template(asrc)
-        if named and fmt not in MATROSKA and not re_encode:
-            aout.codec_context.layout = named  # MP4 and MOV refuse channels without a layout
-        for key in ("language", "title"):  # what a player's menu names the track by
-            if asrc.metadata.get(key):
-                aout.metadata[key] = asrc.metadata[key]
-        dst.start_encoding()  # the header: where a container refuses the audio's codec
+        # a player picks the tracks flagged as the default (Matroska's are flagged only when asked)
+        vout.disposition = av.stream.Disposition.default
+        re_encode = False
+        if asrc is not None:
+            named = named_layout(asrc)
+            re_encode = as_aac or plays_only_re_encoded(asrc, fmt)
+            aout = aac_stream(dst, asrc, named, fmt) if re_encode else dst.add_stream_from_template(asrc)
+            if named and fmt not in MATROSKA and not re_encode:
+                aout.codec_context.layout = named  # MP4 and MOV refuse channels without a layout
+            aout.disposition = av.stream.Disposition.default
+            for key in ("language", "title"):  # what a player's menu names the track by
+                if asrc.metadata.get(key):
+                    aout.metadata[key] = asrc.metadata[key]
+        dst.metadata.update(kept_tags(ain))  # when and where it was filmed, the camera, the title
+        timecode = source_timecode(ain)
+        if timecode and storable_timecode(timecode, fmt, vsrc.average_rate or vsrc.guessed_rate):
+            vout.metadata["timecode"] = timecode  # a camera's: MP4 and MOV hold it in a track, Matroska as a tag
         first, end = video_span(video)
         if video_from is None:  # the source's timeline, but a start before 0 (moved to 0 by the sink)
             shown = moving_picture(ain)
             source_video = stream_start(shown) if shown is not None else None
             video_from = min(Fraction(0), source_video or Fraction(0))
         video_at = (first or Fraction(0)) + Fraction(video_from)  # the source's time of the first frame
-        audio_at = stream_start(asrc)
+        audio_at = stream_start(asrc) if asrc is not None else None
         origin = video_at if audio_at is None else min(video_at, audio_at)
         video_move = Fraction(video_from) - origin  # seconds, on the video's times and the audio's
         stop = None if end is None else float(end + video_move)
+        chapters = kept_chapters(ain, origin, stop)
+        if chapters:
+            dst.set_chapters(chapters)
+        dst.start_encoding()  # the header: where a container refuses the audio's codec
         keeps_before_zero = fmt not in MATROSKA  # an MP4's edit list hides it; Matroska would move all later
-        delay = codec_delay(asrc)
+        delay = codec_delay(asrc) if asrc is not None else Fraction(0)
 
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int
@@ -915,7 +930,9 @@ def _remux(
                     yield t, order, kept, out_stream
                 primer = None
 
-        sound = packets(ain, asrc, aout, 1)
+        sound: Iterator[tuple[float, int, av.Packet, object]] = iter(())
+        if asrc is not None:
+            sound = packets(ain, asrc, aout, 1)
         if re_encode:
             sound = re_encoded(sound, asrc, aout)
         for _, _, pkt, out_stream in heapq.merge(
@@ -1106,27 +1123,116 @@ def sound_stream(container: av.container.InputContainer) -> av.audio.stream.Audi
     return audio[0] if audio else None
 
 
+# tags that say how a file was written (its muxer, brand, length), not what it holds: an output has its own
+WRITER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands", "duration"})
+
+
+def kept_tags(container: av.container.InputContainer) -> dict[str, str]:
+    """The source's own tags, which an output keeps: when and where it was filmed (``creation_time``,
+    ``location``: a photo library sorts and maps a video by them), the camera (``make``, ``model``),
+    its title and comments; not those of its writer (``WRITER_TAGS``)."""
+    return {
+        key: str(value)
+        for key, value in container.metadata.items()
+        if key.lower() not in WRITER_TAGS and str(value).strip()
+    }
+
+
+def kept_chapters(
+    container: av.container.InputContainer, origin: Fraction = Fraction(0), end: float | None = None
+) -> list[dict]:
+    """The source's chapters, moved as its picture and sound are (``origin``: the source's time, in
+    seconds, at the output's 0) and cut to the output (0 to ``end`` seconds); those wholly outside
+    it are left out."""
+    kept = []
+    for chapter in container.chapters():
+        tb = Fraction(chapter["time_base"])
+        if not tb:
+            continue
+        move = round(origin / tb)
+        start, stop = max(0, chapter["start"] - move), chapter["end"] - move
+        if end is not None:
+            stop = min(stop, round(Fraction(end) / tb))
+        if stop <= start and chapter["end"] > chapter["start"]:
+            continue  # wholly before the output's start, or after its end
+        kept.append({**chapter, "id": len(kept) + 1, "start": start, "end": max(start, stop)})
+    return kept
+
+
+def source_timecode(container: av.container.InputContainer) -> str | None:
+    """The timecode of the source's first frame ('10:00:00:00'), where a camera wrote one: FFmpeg
+    gives it as its picture's tag, or its timecode track's (a MOV's 'tmcd')."""
+    shown = moving_picture(container)
+    for stream in ([shown] if shown is not None else []) + list(container.streams.data):
+        if stream.metadata.get("timecode"):
+            return str(stream.metadata["timecode"])
+    return None
+
+
+def storable_timecode(timecode: str, fmt: str, rate: Fraction | None) -> bool:
+    """Whether an ``fmt`` file takes ``timecode`` for a video of frame ``rate``: MP4 and MOV refuse
+    the whole file where their timecode track cannot count it (a rate of 1000 fps: a Matroska's
+    variable rate); tried on an empty file in memory."""
+    if fmt in MATROSKA:
+        return True  # a tag
+    if not rate:
+        return False
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as trial:
+            stream = trial.add_stream("libx264", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+            stream.metadata["timecode"] = timecode
+            trial.start_encoding()
+    except (av.error.FFmpegError, ValueError):
+        return False
+    return True
+
+
+def carries_more(container: av.container.InputContainer) -> bool:
+    """Whether a file holds more than its picture that an output keeps or says it leaves out: tags
+    (``kept_tags``), chapters, or any stream but the video (sound, subtitles, a timecode, fonts)."""
+    return bool(kept_tags(container) or container.chapters() or len(container.streams) > 1)
+
+
 def left_out_tracks(source: Path | str) -> str:
-    """What of ``source`` an output does not carry beside its picture and one sound track, in words
-    ('1 more audio track (eng) and 2 subtitle tracks left out'); '' for nothing (or unreadable, or a
-    file on a server: not asked for again)."""
+    """What of ``source`` an output does not carry beside its picture, one sound track, its tags and
+    chapters and timecode, in words ('1 more audio track (eng) and 2 subtitle tracks left out'): audio,
+    subtitle and video tracks, cover pictures, data tracks (a GoPro's telemetry), attached files (a
+    film's fonts); '' for nothing (or unreadable, or a file on a server: not asked for again). A
+    chapter track (an MP4's chapter titles) is no track to a player: its chapters are kept."""
     if is_url(source):
         return ""
     try:
         with open_input(source, False) as c:
             kept = sound_stream(c)
+            shown = moving_picture(c)
             others = [s.metadata.get("language") or "" for s in c.streams.audio if s is not kept]
             subtitles = len(c.streams.subtitles)
+            covers = sum(1 for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic)
+            videos = len(c.streams.video) - covers - (shown is not None)
+            data = [s for s in c.streams.data if not (s.discard == av.stream.Discard.all and c.chapters())]
+            data = [s for s in data if not s.metadata.get("timecode")]  # kept: see source_timecode
+            attachments = len(c.streams.attachments)
     except (av.error.FFmpegError, OSError):
         return ""
     said = []
     if others:
         languages = sorted({lang for lang in others if lang and lang != "und"})
         named = f" ({', '.join(languages)})" if languages else ""
-        said.append(f"{len(others)} more audio track{'s' if len(others) > 1 else ''}{named}")
-    if subtitles:
-        said.append(f"{subtitles} subtitle track{'s' if subtitles > 1 else ''}")
-    return f"{' and '.join(said)} left out (one sound track is copied)" if said else ""
+        said.append(f"{len(others)} more audio track{'s' * (len(others) > 1)}{named}")
+    for n, what in (
+        (subtitles, "subtitle track"),
+        (videos, "more video track"),
+        (covers, "cover picture"),
+        (len(data), "data track"),
+        (attachments, "attached file"),
+    ):
+        if n:
+            said.append(f"{n} {what}{'s' * (n > 1)}")
+    if not said:
+        return ""
+    listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
+    return f"{listed} left out" + (" (one sound track is copied)" if kept is not None else "")
 
 
 def video_span(path: Path) -> tuple[Fraction | None, Fraction | None]:

@@ -5,7 +5,8 @@ the picture, and flips) is applied as players and FFmpeg's command line apply it
 shape of an anamorphic video's pixels (DVD, DV, HDV: the width scaled to square pixels); transparent
 pixels are on white (a VP8 or VP9 WebM's too: libvpx's decoder reads the alpha that FFmpeg's own
 drops). A cover picture (a song's art) is not a video stream. A file that ends before the duration
-it declares (cut short, damaged) is decoded as far as it goes, with a warning.
+it declares (cut short, damaged) is decoded as far as it goes, with a warning. Interlaced frames (a
+camcorder's 1080i, a TV recording, DV) are deinterlaced, as players show them (see ``Deinterlacer``).
 
 The sink writes to a temporary name of its own beside the output and moves it into place on
 close, so a crash never leaves a half-written file under the final name, and closing always
@@ -225,6 +226,71 @@ class OnwardClock:
         return at
 
 
+class Deinterlacer:
+    """Interlaced frames (a camcorder's 1080i, a TV recording, DV: two fields of moments 1/50 or 1/60 s
+    apart woven into one frame) deinterlaced as players show them, with FFmpeg's bwdif, one frame
+    out for each frame in (the frame rate and timing kept), progressive frames passed as they are.
+    Left woven, a moving edge was combed in every frame the networks saw and in the output, which is
+    written progressive (no player deinterlaces it). A frame comes out when the next one is given
+    (the field after it is used); ``pictures(None)`` gives the last ones at the end."""
+
+    def __init__(self) -> None:
+        self.graph: av.filter.Graph | None = None
+        self.shape: tuple[int, int, str] | None = None
+        self.waiting: list[av.VideoFrame] = []  # frames given, their pictures not yet out
+        self.unavailable = False  # FFmpeg could not make the filter (a pixel format it does not take)
+
+    def pictures(self, frame: av.VideoFrame | None) -> list[tuple[av.VideoFrame, av.VideoFrame]]:
+        """(decoded frame, its picture) pairs ready for ``frame`` (None: the end), in order."""
+        if frame is not None and self.graph is None and (self.unavailable or not frame.interlaced_frame):
+            return [(frame, frame)]
+        ready = []
+        shape = None if frame is None else (frame.width, frame.height, frame.format.name)
+        if self.graph is not None and (frame is None or shape != self.shape):
+            ready = self._drain(None)  # the end, or frames of another size: the frames held back
+            self.graph = None
+        if frame is None:
+            return ready
+        if self.graph is None:
+            try:
+                self.graph, self.shape = self._graph(frame), shape
+            except (ValueError, av.error.FFmpegError):
+                self.unavailable = True
+                return [*ready, (frame, frame)]
+        return ready + self._drain(frame)
+
+    @staticmethod
+    def _graph(frame: av.VideoFrame) -> av.filter.Graph:
+        graph = av.filter.Graph()
+        source = graph.add_buffer(
+            width=frame.width, height=frame.height, format=frame.format, time_base=frame.time_base
+        )
+        # send_frame: one frame a frame; deint=interlaced: only frames flagged interlaced (PAFF, MBAFF mix them)
+        bwdif = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+        sink = graph.add("buffersink")
+        source.link_to(bwdif)
+        bwdif.link_to(sink)
+        graph.configure()
+        return graph
+
+    def _drain(self, frame: av.VideoFrame | None) -> list[tuple[av.VideoFrame, av.VideoFrame]]:
+        """Give ``frame`` (None: the end) and take the pictures that come out."""
+        if frame is not None:
+            self.waiting.append(frame)
+        out = []
+        try:
+            self.graph.vpush(frame)
+            while self.waiting:
+                picture = self.graph.vpull()
+                out.append((self.waiting.pop(0), picture))
+        except (av.error.BlockingIOError, av.error.EOFError):
+            pass
+        if frame is None:  # whatever did not come out is shown woven, not lost
+            out += [(left, left) for left in self.waiting]
+            self.waiting = []
+        return out
+
+
 class VideoFileSource:
     """Decodes the first video stream; damaged packets are counted and skipped, not fatal."""
 
@@ -293,6 +359,7 @@ class VideoFileSource:
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
         colour: Colour | None = None  # the first frame's: a sink writes the video with it
         start = self.stream.start_time
+        weave = Deinterlacer()
         decoder = self.alpha_decoder
         if decoder is not None:
             decoder.flush_buffers()  # after a seek (a batch's chunk), as seeking flushes the stream's own
@@ -324,16 +391,9 @@ class VideoFileSource:
                     for i, frame in enumerate(decoded):
                         if not packet.size and i == len(decoded) - 1 and end is not None and frame.pts is not None:
                             frame.duration = max(frame.duration or 0, end - frame.pts)  # the last frame
-                        if frame.time is not None:
-                            self._advance(float(frame.time), float((frame.duration or 0) * frame.time_base))
-                        described = source_colour(frame)
-                        colour = colour or described
-                        matrix = decoding_matrix(frame)
-                        bgr = sdr_bgr(frame, described) if described.beyond_sdr else opaque_bgr(frame, matrix)
-                        image = upright(square_pixels(bgr, self.pixel_aspect), display_matrix(frame))
-                        pts = stamp(frame.pts, frame.dts)
-                        shown = int(frame.duration) if frame.duration and frame.duration > 0 else None
-                        yield SourceFrame(image, pts, frame.time_base, colour=colour, start=start, duration=shown)
+                        for timed, picture in weave.pictures(frame):
+                            colour = colour or source_colour(timed)
+                            yield self._source_frame(timed, picture, stamp, colour, start)
                 break
             except av.error.EOFError:
                 break
@@ -341,6 +401,9 @@ class VideoFileSource:
                 self.bad_packets += 1
                 errors_in_a_row += 1
                 last_error = getattr(exc, "strerror", None) or str(exc)
+        for timed, picture in weave.pictures(None):  # the frames the deinterlacer held back for the next
+            colour = colour or source_colour(timed)
+            yield self._source_frame(timed, picture, stamp, colour, start)
         if self.network and self.finite and self.reached is None and last_error:
             # The file's index was read but its frames could not be: a server that does not allow
             # seeking (Python's http.server) and an MP4 whose index is at its end (phones write it
@@ -350,6 +413,26 @@ class VideoFileSource:
                 "write MP4 and MOV, needs a server that allows seeking (HTTP Range requests): download it first"
             )
         self._check_end()
+
+    def _source_frame(
+        self,
+        frame: av.VideoFrame,
+        picture: av.VideoFrame,
+        stamp: BestEffortTimestamp,
+        colour: Colour,
+        start: int | None,
+    ) -> SourceFrame:
+        """A decoded ``frame`` (its timing, its colour, its display matrix) as its upright, square-pixelled
+        BGR ``picture`` (the frame itself, or the frame deinterlaced)."""
+        if frame.time is not None:
+            self._advance(float(frame.time), float((frame.duration or 0) * frame.time_base))
+        described = source_colour(frame)
+        matrix = decoding_matrix(frame)
+        bgr = sdr_bgr(picture, described) if described.beyond_sdr else opaque_bgr(picture, matrix)
+        image = upright(square_pixels(bgr, self.pixel_aspect), display_matrix(frame))
+        pts = stamp(frame.pts, frame.dts)
+        shown = int(frame.duration) if frame.duration and frame.duration > 0 else None
+        return SourceFrame(image, pts, frame.time_base, colour=colour, start=start, duration=shown)
 
     def _advance(self, time: float, duration: float = 0.0) -> None:
         """Add a decoded frame at ``time`` (seconds), shown for ``duration`` where the file says, to

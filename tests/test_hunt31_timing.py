@@ -4,7 +4,12 @@ time-lapse, NTSC rates, offsets, edit lists, gaps, interlaced and cut files).
 Interlaced video (a camcorder's 1080i, a TV recording, DV: each frame two fields of moments 1/50 s
 apart, woven) was read woven: a moving edge was combed in every frame the networks saw and in the
 output, which is written progressive, so no player deinterlaces it as it did the source. Frames are
-deinterlaced as they are decoded now (FFmpeg's bwdif, one frame a frame), their timing kept."""
+deinterlaced as they are decoded now (FFmpeg's bwdif, one frame a frame), their timing kept.
+
+An MP4 or MOV cut without re-encoding (``ffmpeg -ss 25 -i in.mp4 -c copy``, a phone's trim) keeps the
+frames from the keyframe before the cut, decoded but never shown (its edit list starts at the cut),
+and its header counts them: ``run``'s progress bar had 400 frames to go for 150 (it ended at 37%, its
+ETA 2.7 times too long), and a batch's first estimate as many. The count is the frames it shows."""
 
 from __future__ import annotations
 
@@ -15,7 +20,10 @@ import av
 import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
+from media import make_clip
 
+from deepphoto.batch.chunks import probe_video
+from deepphoto.stream.sources import open_source
 from deepphoto.stream.video_file import VideoFileSource
 
 WHOLE_GREY = ["--effect", "grey", "--region", "whole"]
@@ -79,3 +87,32 @@ def test_an_interlaced_clip_run_is_written_without_combs(capsys, tmp_path):
     _, source_times = frames_of(clip)
     assert times == pytest.approx(source_times, abs=1e-3)
     assert max(combing(i) for i in images) < 3
+
+
+def cut_without_reencoding(path: Path, frames: int = 30, cut: int = 10) -> Path:
+    """A clip of ``frames`` frames (25 fps) cut ``cut`` frames in as ``ffmpeg -ss 0.4 -i in.mp4 -c copy``
+    cuts it: every packet kept, those before the cut before 0, so that the MP4's edit list starts at
+    the cut and they are decoded, never shown."""
+    clip = make_clip(path.with_name("whole.mp4"), frames=frames, fps=FPS)
+    with av.open(str(clip)) as src, av.open(str(path), "w") as dst:
+        stream = src.streams.video[0]
+        out = dst.add_stream_from_template(stream)
+        shift = round(Fraction(cut, FPS) / stream.time_base)
+        for packet in src.demux(stream):
+            if packet.size:
+                packet.pts, packet.dts, packet.stream = packet.pts - shift, packet.dts - shift, out
+                dst.mux(packet)
+    return path
+
+
+def test_an_mp4_cut_without_reencoding_counts_the_frames_it_shows(tmp_path):
+    cut = cut_without_reencoding(tmp_path / "cut.mp4")
+    with av.open(str(cut)) as c:
+        assert c.streams.video[0].frames == 30  # its header counts every frame it holds
+    source = open_source(str(cut))
+    try:
+        assert source.frame_count == 20  # the progress bar's total: was 30
+        assert sum(1 for _ in source) == 20
+    finally:
+        source.close()
+    assert probe_video(cut) == 20  # a batch's first estimate

@@ -332,6 +332,11 @@ class VideoFileSource:
         self.duration, self.duration_slack, self.duration_may_be_end = declared_duration(self.container, self.stream)
         # where the video stream starts (seconds; 0 where the file does not say)
         self.start_time = float(self.stream.start_time * self.time_base) if self.stream.start_time is not None else 0.0
+        if "mov" in self.container.format.name.split(",") and self.estimated_frames() < self.frame_count - 1:
+            # an MP4 or MOV cut without re-encoding (ffmpeg -ss with -c copy, a phone's trim): its edit
+            # list starts after frames it keeps for decoding but never shows, which its count includes
+            # (a clip cut 25 s into 40 s counted 400 frames for 150: the bar ended at 37%, its ETA 2.7x)
+            self.frame_count = self.estimated_frames()
         self.bad_packets = 0
         self.ended_early = ""  # set when decoding stopped well before the declared duration
         self.last_time: float | None = None  # of the last frame decoded (seconds)

@@ -20,7 +20,9 @@ import sys
 from types import TracebackType
 from typing import TextIO
 
-CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*):[^\s/?#@]*@")
+# the password runs to the last '@' before the host, as FFmpeg reads it: 'rtsp://admin:p@ss@cam/' is
+# the password 'p@ss' (typed as it is, not as %40), all of it hidden
+CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*):[^\s/?#]*@")
 
 
 def without_password(text: str) -> str:

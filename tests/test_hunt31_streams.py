@@ -2,16 +2,31 @@
 
 - A password typed with an '@' in it (``rtsp://admin:p@ss@camera/live``, which FFmpeg reads as the
   password 'p@ss') was printed in part: ``rtsp://admin:***@ss@camera/live``.
+- A stream that could not be opened named its URL twice and called it 'not a readable video'
+  ('rtsp://cam/live: stream not reachable (rtsp://cam/live: not a readable video (Connection
+  refused))'); a server that never answered read 'Invalid data found when processing input'
+  (RTSP) and a host name that does not resolve 'Input/output error'.
+- A clip on a web server whose server went away (or stalled) mid-download ended with status 0,
+  '20 damaged packets skipped' and 'the file is cut short or damaged': nothing was damaged, the
+  connection was lost. It is now said so, as a reading error (status 2, the frames so far kept).
 """
 
 from __future__ import annotations
 
+import errno
+import http.server
 import socket
+import threading
+from pathlib import Path
 
 import pytest
 from adversarial import RUN_FAST, cli
+from media import make_clip, probe
 
 from deepphoto.commands.console import without_password
+from deepphoto.errors import DeepPhotoError
+from deepphoto.stream import video_file
+from deepphoto.stream.sources import open_source
 
 
 def _closed_port() -> int:
@@ -41,3 +56,71 @@ def test_an_unreachable_stream_never_shows_a_password_with_an_at_sign(capsys, tm
     assert done.status == 2
     assert "secret" not in done.err + done.out, done.err
     assert "viewer:***@127.0.0.1" in done.err, done.err
+
+
+# ---------------------------------------------------------------- a stream that cannot be opened
+
+
+def test_a_refused_connection_names_the_url_once_with_the_reason() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/live.ts"
+    with pytest.raises(DeepPhotoError) as caught:
+        open_source(url)
+    assert str(caught.value) == f"{url}: stream not reachable (Connection refused)"
+
+
+def test_a_server_that_never_answers_is_said_to_give_no_answer() -> None:
+    exc = video_file.av.error.InvalidDataError(errno.EINVAL, "Invalid data found when processing input")
+    assert video_file.unreachable("rtsp://cam/live", exc, video_file.OPEN_TIMEOUT) == "no answer in 10 s"
+    assert video_file.unreachable("rtsp://cam/live", exc, 0.2) == "Invalid data found when processing input"
+
+
+def test_a_host_that_does_not_resolve_is_named(monkeypatch) -> None:
+    def nowhere(*_args: object, **_kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(video_file.socket, "getaddrinfo", nowhere)
+    exc = OSError(errno.EIO, "Input/output error")
+    assert video_file.unreachable("http://camera.invalid/x.ts", exc, 0.3) == "host camera.invalid not found"
+
+
+# ---------------------------------------------------------------- a server lost mid-download
+
+
+@pytest.fixture
+def dying_server(tmp_path):
+    """An HTTP server of one clip that sends its first third, then closes the connection (its
+    later requests answered likewise: the server went away)."""
+    clip = make_clip(tmp_path / "clip.mkv", frames=150, size=(96, 64))
+    data = clip.read_bytes()
+
+    class Dying(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/x-matroska")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 3])
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Dying)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/clip.mkv"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_clip_whose_server_goes_away_says_the_connection_was_lost(capsys, tmp_path: Path, dying_server) -> None:
+    out = tmp_path / "out.mp4"
+    done = cli(capsys, "run", dying_server, out, *RUN_FAST, "--effect", "grey")
+    assert done.status == 2, done.err
+    assert len(done.errors) == 1, done.err
+    line = done.errors[0]
+    assert "the connection to the server was lost" in line and "what was done is in" in line, line
+    assert "damaged" not in done.err + done.out, done.err
+    frames = probe(out)["frames"]
+    assert 0 < frames < 150  # the frames before the loss, in a playable file

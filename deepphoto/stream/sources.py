@@ -246,9 +246,12 @@ class NetworkStream(Source):
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()
-        for frame in self.reader:
-            frame.pts, frame.arrival = None, time.monotonic() - start
-            yield frame
+        try:
+            for frame in self.reader:
+                frame.pts, frame.arrival = None, time.monotonic() - start
+                yield frame
+        except DeepPhotoError as exc:  # the connection lost: said with the stream's name, then retried
+            raise SourceLost(f"{self.url}: {exc}") from None
         raise SourceLost(f"{self.url}: stream ended")
 
     def close(self) -> None:
@@ -256,10 +259,9 @@ class NetworkStream(Source):
 
 
 def open_network(url: str) -> VideoFileSource:
-    try:
-        return VideoFileSource(url, network=True)
-    except DeepPhotoError as exc:
-        raise DeepPhotoError(f"{url}: stream not reachable ({exc})") from None
+    """A stream or a file on a server, opened (a one-line error naming the URL once: 'stream not
+    reachable (Connection refused)', or 'has no video stream' for one that answered)."""
+    return VideoFileSource(url, network=True)
 
 
 class Resized(Source):

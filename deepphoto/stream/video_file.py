@@ -36,12 +36,15 @@ import functools
 import heapq
 import io
 import math
+import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
 import cv2
@@ -301,9 +304,14 @@ class VideoFileSource:
                 raise not_a_file(path)
             if path.stat().st_size == 0:
                 raise DeepPhotoError(f"{path}: file is empty")
+        opening = time.monotonic()
         try:
             self.container = open_input(path, network)
         except (av.error.FFmpegError, OSError) as exc:
+            if network:  # 'not a readable video (Invalid data found ...)' read as if the stream were bad
+                raise DeepPhotoError(
+                    f"{path}: stream not reachable ({unreachable(str(path), exc, time.monotonic() - opening)})"
+                ) from None
             if not network and mp4_without_index(Path(path)):
                 raise DeepPhotoError(
                     f"{path}: an MP4 or MOV with no index ('moov' box), which its writer puts at the end: "
@@ -359,6 +367,7 @@ class VideoFileSource:
     def __iter__(self) -> Iterator[Frame]:
         errors_in_a_row = 0
         last_error = ""
+        lost = ""  # why the connection to a server failed mid-stream (a network source only)
         self.last_time = self.reached = None
         self.last_held = 0.0
         stamp = BestEffortTimestamp(decoding_order="avi" in self.container.format.name.split(","))
@@ -403,9 +412,12 @@ class VideoFileSource:
             except av.error.EOFError:
                 break
             except av.error.FFmpegError as exc:
+                last_error = getattr(exc, "strerror", None) or str(exc)
+                if self.network and isinstance(exc, OSError):  # the server went away or stalled, not damage:
+                    lost = last_error  # it read '20 damaged packets', 'the file is cut short or damaged'
+                    break
                 self.bad_packets += 1
                 errors_in_a_row += 1
-                last_error = getattr(exc, "strerror", None) or str(exc)
         for timed, picture in weave.pictures(None):  # the frames the deinterlacer held back for the next
             colour = colour or source_colour(timed)
             yield self._source_frame(timed, picture, stamp, colour, start)
@@ -417,6 +429,9 @@ class VideoFileSource:
                 f"reading from the server failed: {last_error}; a file whose index is at its end, as phones "
                 "write MP4 and MOV, needs a server that allows seeking (HTTP Range requests): download it first"
             )
+        if lost:
+            at = f" at {self.reached:.2f} s of {self.duration:.2f} s" if self.reached and self.duration else ""
+            raise DeepPhotoError(f"the connection to the server was lost{at}: {lost}")
         self._check_end()
 
     def _source_frame(
@@ -810,8 +825,29 @@ def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
     return _open_url_stoppable(path)
 
 
+OPEN_TIMEOUT = 10.0  # seconds a server has to answer when a stream opens
+
+
 def _open_url(url: Path | str) -> av.container.InputContainer:
-    return av.open(str(url), options={"rw_timeout": "5000000"}, timeout=10.0)
+    return av.open(str(url), options={"rw_timeout": "5000000"}, timeout=OPEN_TIMEOUT)
+
+
+def unreachable(url: str, exc: BaseException, waited: float) -> str:
+    """Why a stream could not be opened, in words: FFmpeg gives up on a server (or a UDP port) that
+    never answers with 'Invalid data found when processing input' (RTSP) or 'Immediate exit
+    requested' (UDP), and on a host name that does not resolve with 'Input/output error'."""
+    if waited >= OPEN_TIMEOUT - 0.5:
+        return f"no answer in {OPEN_TIMEOUT:g} s"
+    reason = getattr(exc, "strerror", None) or str(exc)
+    host = urlsplit(url).hostname
+    if getattr(exc, "errno", None) == errno.EIO and host:
+        try:
+            socket.getaddrinfo(host, None)
+        except (socket.gaierror, UnicodeError):
+            return f"host {host} not found"
+        except OSError:
+            pass
+    return reason
 
 
 def _open_url_stoppable(url: Path | str) -> av.container.InputContainer:

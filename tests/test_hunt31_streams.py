@@ -1,7 +1,8 @@
 """Hunt 31 (streams): inputs named by a network URI.
 
 - A password typed with an '@' in it (``rtsp://admin:p@ss@camera/live``, which FFmpeg reads as the
-  password 'p@ss') was printed in part: ``rtsp://admin:***@ss@camera/live``.
+  password 'p@ss') was printed in part: ``rtsp://admin:***@ss@camera/live``; one with a space in it
+  was printed whole.
 - A stream that could not be opened named its URL twice and called it 'not a readable video'
   ('rtsp://cam/live: stream not reachable (rtsp://cam/live: not a readable video (Connection
   refused))'); a server that never answered read 'Invalid data found when processing input'
@@ -55,6 +56,16 @@ def test_an_unreachable_stream_never_shows_a_password_with_an_at_sign(capsys, tm
     done = cli(capsys, "run", uri, tmp_path / "out.mp4", "--max-frames", "1", *RUN_FAST)
     assert done.status == 2
     assert "secret" not in done.err + done.out, done.err
+    assert "viewer:***@127.0.0.1" in done.err, done.err
+
+
+def test_a_password_with_a_space_in_it_is_hidden_whole(capsys, tmp_path) -> None:
+    """FFmpeg takes 'rtsp://viewer:top secret@host/live' (quoted on the command line) as the
+    password 'top secret'; the pattern alone stopped at the space: 'viewer:top secret@...' shown."""
+    uri = f"rtsp://viewer:top s3cret@127.0.0.1:{_closed_port()}/live"
+    done = cli(capsys, "run", uri, tmp_path / "out.mp4", "--max-frames", "1", *RUN_FAST)
+    assert done.status == 2
+    assert "s3cret" not in done.err + done.out, done.err
     assert "viewer:***@127.0.0.1" in done.err, done.err
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import NoReturn
 
-from deepphoto.commands.console import Console
+from deepphoto.commands.console import Console, remember_passwords
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.stopping import ending_signals, stop_asked
 
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     reader of the output that quits (``| head``) ends nothing but the printing."""
     process_ends = argv is None  # the command line itself, not a call from Python
     argv = sys.argv[1:] if argv is None else argv
+    remember_passwords(argv)
     with Console() as console:
         try:
             with ending_signals(process_ends):

@@ -25,9 +25,28 @@ from typing import TextIO
 CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*):[^\s/?#]*@")
 
 
+AUTHORITY = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://([^/?#]*)@")  # FFmpeg's: to the first '/', '?' or '#'
+_known: set[str] = set()  # 'user:password@' of the URIs on the command line, hidden wherever they appear
+
+
+def remember_passwords(words: list[str]) -> None:
+    """Note the credentials of every URI among ``words`` (the command line) as FFmpeg reads them, to
+    hide them whole where the pattern cannot tell where they end ('rtsp://admin:my pass@cam/live'
+    showed 'rtsp://admin:my pass@...' in every message)."""
+    for word in words:
+        found = AUTHORITY.match(word)
+        if found and ":" in found.group(1):
+            _known.add(found.group(1) + "@")
+
+
 def without_password(text: str) -> str:
     """``text`` with the password of every ``scheme://user:password@`` in it written as ``***``."""
-    return CREDENTIALS.sub(r"\1:***@", text) if "@" in text else text
+    if "@" not in text:
+        return text
+    for credentials in _known:
+        if credentials in text:
+            text = text.replace(credentials, credentials.split(":", 1)[0] + ":***@")
+    return CREDENTIALS.sub(r"\1:***@", text)
 
 
 class GuardedStream:

@@ -10,6 +10,8 @@
 - A clip on a web server whose server went away (or stalled) mid-download ended with status 0,
   '20 damaged packets skipped' and 'the file is cut short or damaged': nothing was damaged, the
   connection was lost. It is now said so, as a reading error (status 2, the frames so far kept).
+- udp://, tcp:// and rtp:// (MPEG-TS pushed by ffmpeg, OBS, an encoder box) were 'unknown input
+  scheme'; a UDP sender that stopped read '20 damaged packets skipped'.
 """
 
 from __future__ import annotations
@@ -135,3 +137,52 @@ def test_a_clip_whose_server_goes_away_says_the_connection_was_lost(capsys, tmp_
     assert "damaged" not in done.err + done.out, done.err
     frames = probe(out)["frames"]
     assert 0 < frames < 150  # the frames before the loss, in a playable file
+
+
+# ---------------------------------------------------------------- udp://
+
+
+@pytest.fixture
+def udp_sender(tmp_path):
+    """MPEG-TS datagrams of a clip sent, over and over, to a local port (as 'ffmpeg -f mpegts
+    udp://...' or OBS sends them); the sender stops when ``stop`` is set."""
+    data = make_clip(tmp_path / "clip.ts", frames=25, size=(96, 64)).read_bytes()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    stop = threading.Event()
+
+    def send() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+            while not stop.is_set():
+                for at in range(0, len(data), 1316):
+                    out.sendto(data[at : at + 1316], ("127.0.0.1", port))
+                    stop.wait(0.002)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    yield f"udp://127.0.0.1:{port}", stop
+    stop.set()
+    thread.join()
+
+
+def test_a_udp_stream_is_read_live_and_its_end_is_said(monkeypatch, udp_sender) -> None:
+    """udp:// was 'unknown input scheme'; a sender that stops is 'no data in N s' (it read
+    '20 damaged packets skipped'), then retried as any live source is."""
+    from deepphoto.stream.sources import SourceLost
+
+    monkeypatch.setattr(video_file, "OPEN_TIMEOUT", 2.0)
+    url, stop = udp_sender
+    source = open_source(url)
+    try:
+        assert source.live
+        frames = iter(source)
+        first = [next(frames) for _ in range(5)]
+        assert all(f.image.shape == (64, 96, 3) for f in first)
+        stop.set()
+        with pytest.raises(SourceLost, match=r"udp://127\.0\.0\.1:\d+: .*no data in 2 s"):
+            for _ in frames:
+                pass
+        assert source.reader.bad_packets == 0
+    finally:
+        source.close()

@@ -8,7 +8,8 @@ folder/                   the images in a folder, in name order             file
   (v4l2:///dev/video0)
 csi://0                   a Jetson CSI camera (GStreamer nvarguscamerasrc)   live
 rtsp://, http(s)://       a network stream: live, or a file when it declares  live / file
-                          a duration or frame count (a clip on a web server)
+  rtmp://, udp://, tcp://,  a duration or frame count (a clip on a web server)
+  rtp:// (MPEG-TS)
 synthetic://              moving shapes at the asked fps, for tests/soaks   live
 """
 
@@ -320,6 +321,9 @@ class Synthetic(Source):
             i += 1
 
 
+NETWORK_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "rtp://")
+
+
 def check_source_path(uri: str) -> None:
     """A file or folder input that is not there (or is a pipe), refused before any work; URIs and
     cameras are checked when they open."""
@@ -356,7 +360,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
         if not Path(f"/dev/video{index}").exists():
             raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")
         return Capture(index, cv2.CAP_V4L2, uri, size, fps)
-    if uri.startswith(("rtsp://", "rtsps://", "http://", "https://", "rtmp://")):
+    if uri.startswith(NETWORK_SCHEMES):
         reader = open_network(uri)
         # A clip on a web server declares its length: read it as a file (every frame, then the end);
         # a camera or broadcast does not: read it live (newest frames, reconnect when it drops).
@@ -366,7 +370,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
     if "://" in uri:
         raise DeepPhotoError(
             f"{uri}: unknown input scheme (use a file, folder, /dev/videoN, csi://N, "
-            "rtsp://, http(s):// or synthetic://)"
+            "rtsp://, http(s)://, rtmp://, udp://, tcp://, rtp:// or synthetic://)"
         )
     path = Path(uri)
     if path.is_dir():

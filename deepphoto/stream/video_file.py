@@ -413,8 +413,11 @@ class VideoFileSource:
                 break
             except av.error.FFmpegError as exc:
                 last_error = getattr(exc, "strerror", None) or str(exc)
-                if self.network and isinstance(exc, OSError):  # the server went away or stalled, not damage:
-                    lost = last_error  # it read '20 damaged packets', 'the file is cut short or damaged'
+                if self.network and isinstance(exc, (OSError, av.error.ExitError)):  # the server went away or
+                    # stalled (ExitError: no data within the read timeout, a UDP stream's sender stopped), not
+                    # damage: it read '20 damaged packets', 'the file is cut short or damaged'
+                    timed_out = isinstance(exc, av.error.ExitError)
+                    lost = f"no data in {OPEN_TIMEOUT:g} s" if timed_out else last_error
                     break
                 self.bad_packets += 1
                 errors_in_a_row += 1

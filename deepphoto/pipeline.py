@@ -30,7 +30,7 @@ from deepphoto.stream.output_safety import check_not_source
 from deepphoto.stream.person_fill import person_filled
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
 from deepphoto.stream.sinks import open_sink
-from deepphoto.stream.sources import Resized, Source, open_source
+from deepphoto.stream.sources import Resized, Source, local_name, open_source
 from deepphoto.stream.stopping import ending_signals
 
 if TYPE_CHECKING:
@@ -376,6 +376,9 @@ class Pipeline:
         with every frame so far. A file whose frames could not be read is a one-line error.
         ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it."""
         self._check_open()
+        # file://clip.mp4, as jetson-utils names a file
+        source = local_name(source) if isinstance(source, str) else source
+        output = local_name(output) if isinstance(output, str) else output
         uri = source if isinstance(source, str) else "source"
         check_not_source(output, uri, self.settings.background)  # never write over an input
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source

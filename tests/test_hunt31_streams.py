@@ -12,6 +12,7 @@
   connection was lost. It is now said so, as a reading error (status 2, the frames so far kept).
 - udp://, tcp:// and rtp:// (MPEG-TS pushed by ffmpeg, OBS, an encoder box) were 'unknown input
   scheme'; a UDP sender that stopped read '20 damaged packets skipped'.
+- ``file://clip.mp4`` (jetson-utils' name for a file, input or output) was 'unknown input scheme'.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def test_a_clip_whose_server_goes_away_says_the_connection_was_lost(capsys, tmp_
     assert 0 < frames < 150  # the frames before the loss, in a playable file
 
 
-# ---------------------------------------------------------------- udp://
+# ---------------------------------------------------------------- udp:// and file://
 
 
 @pytest.fixture
@@ -186,3 +187,27 @@ def test_a_udp_stream_is_read_live_and_its_end_is_said(monkeypatch, udp_sender) 
         assert source.reader.bad_packets == 0
     finally:
         source.close()
+
+
+def test_local_names_of_file_uris() -> None:
+    from deepphoto.stream.sources import local_name
+
+    assert local_name("file:///home/me/My%20Clip.mp4") == "/home/me/My Clip.mp4"
+    assert local_name("file://clip.mp4") == "clip.mp4"
+    assert local_name("file://localhost/srv/c.mp4") == "/srv/c.mp4"
+    assert local_name("rtsp://cam/a%20b") == "rtsp://cam/a%20b"
+    assert local_name("clip%20x.mp4") == "clip%20x.mp4"
+
+
+def test_files_named_as_jetson_utils_names_them(capsys, tmp_path: Path) -> None:
+    """'run file://clip.mp4 file://out.mp4' (videoSource and videoOutput's names for files) was
+    'unknown input scheme'; the output is still never the input, however it is named."""
+    clip = make_clip(tmp_path / "my clip.mp4", frames=6)
+    out = tmp_path / "styled clip.mp4"
+    done = cli(capsys, "run", f"file://{tmp_path}/my%20clip.mp4", f"file://{out}", *RUN_FAST, "--effect", "grey")
+    assert done.status == 0, done.err
+    assert probe(out)["frames"] == 6
+    before = clip.read_bytes()
+    done = cli(capsys, "run", f"file://{clip}", clip, *RUN_FAST, "--effect", "grey", "--overwrite")
+    assert done.status == 2 and "is the input" in done.err, done.err
+    assert clip.read_bytes() == before

@@ -202,8 +202,9 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
     from deepphoto.pipeline import Pipeline
     from deepphoto.stream.output_safety import check_not_source
     from deepphoto.stream.sinks import check_sink
-    from deepphoto.stream.sources import check_source_path
+    from deepphoto.stream.sources import check_source_path, local_name
 
+    args.input, args.output = local_name(str(args.input)), local_name(str(args.output))  # file://clip.mp4
     settings = settings or settings_from_args(args)  # option errors first, before any file is opened
     size = parse_size(args.size, "--size", 8192) if getattr(args, "size", None) else None
     fps = number("--fps", args.fps, 0.0, 1000.0, low_open=True) if getattr(args, "fps", None) is not None else None

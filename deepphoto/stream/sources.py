@@ -10,6 +10,7 @@ csi://0                   a Jetson CSI camera (GStreamer nvarguscamerasrc)   liv
 rtsp://, http(s)://       a network stream: live, or a file when it declares  live / file
   rtmp://, udp://, tcp://,  a duration or frame count (a clip on a web server)
   rtp:// (MPEG-TS)
+file://clip.mp4           the file (as jetson-utils names one; outputs too)
 synthetic://              moving shapes at the asked fps, for tests/soaks   live
 """
 
@@ -20,6 +21,7 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import unquote
 
 import cv2
 import numpy as np
@@ -322,6 +324,18 @@ class Synthetic(Source):
 
 
 NETWORK_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "rtp://")
+
+
+def local_name(uri: str) -> str:
+    """A ``file://`` URI as the path it names, as jetson-utils' videoSource and videoOutput take it
+    (``file://clip.mp4``, ``file:///home/me/clip.mp4``; ``%20`` and the like decoded, as a file
+    manager copies a file's address); anything else as it is."""
+    if not uri.lower().startswith("file://"):
+        return uri
+    rest = uri[len("file://") :]
+    if rest.lower().startswith("localhost/"):
+        rest = rest[len("localhost") :]
+    return unquote(rest) or "."
 
 
 def check_source_path(uri: str) -> None:

@@ -36,6 +36,10 @@ LIGHT_BLACK = 6.0
 LIGHT_LIT = 36.0
 LIGHT_SHARE = 90
 LIGHT_SIDE = 64  # the small copy's long side
+# The painting held over still pixels (``PaintingHold``) is let go where the weight moves by more than
+# this from the one it was held at (a fade); a steady dim scene's weight jitters by under 0.05 (one
+# grey level of its light: the smoothstep's steepest slope is 1.5 / (LIGHT_LIT - LIGHT_BLACK)).
+FADE_STEP = 0.06
 
 
 class StageTimes:
@@ -98,6 +102,7 @@ class FrameProcessor:
         self.smoother = MaskSmoother(self.settings.smooth)
         self.painting_hold = PaintingHold()  # a painting held where the picture is still (smooth > 0)
         self._held_look: Look | None = None
+        self._weight_held = 1.0  # the painting weight the hold last started from (``_fading``)
         self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
         # held for a frame; Pipeline.update takes it too, so settings change between frames only
         self.lock = threading.RLock()
@@ -145,6 +150,7 @@ class FrameProcessor:
         self.frames = self.segmented = 0
         self.smoother.reset()
         self.painting_hold.reset()
+        self._weight_held = 1.0
         self._low = self._grey_at_seg = self._smoothed = self.last_alpha = None
         self._boxes.reset()
 
@@ -260,23 +266,36 @@ class FrameProcessor:
         look = self.look
         neural = getattr(look.effect, "stylizer", None) is not None
         weight = painting_weight(frame) if neural and self.keep_black else 1.0
-        if weight < 1.0:  # a dark frame (a fade): the painting at its share over the frame, nothing held
-            self.painting_hold.let_go()  # (a slab held over the fade's first lit frames)
-            if weight == 0.0:  # black: nothing painted
-                return frame
+        if self._fading(weight):  # a fade: nothing held (a slab held over the fade's first lit frames)
+            self.painting_hold.let_go()
+        if weight == 0.0:  # black: nothing painted
+            return frame
         out = look.effect(frame) if person is None else look.effect(frame, person)  # type: ignore[call-arg]
         t = self._timed("style", t)
-        if weight < 1.0:
-            return cv2.addWeighted(out, weight, frame, 1.0 - weight, 0.0)
         # A neural painting (its effect names the stylizer) crawls where the picture is still unless
-        # held; classic effects are steady already, and a looping background video must move.
+        # held; classic effects are steady already, and a looping background video must move. A
+        # steady dim scene is held as a lit one is (let go on every dim frame, it shimmered whole).
         if self.settings.smooth > 0 and neural:
             if look is not self._held_look:
                 self.painting_hold.reset()
                 self._held_look = look
             out = self.painting_hold(frame, out, seen)  # seen: the frame before's raw mask (its ring)
             self._timed("hold", t)
+        if weight < 1.0:  # a dim frame: the painting at its share over the frame
+            return cv2.addWeighted(out, weight, frame, 1.0 - weight, 0.0)
         return out
+
+    def _fading(self, weight: float) -> bool:
+        """Whether the painting held is let go for a frame painted at ``weight`` (``painting_weight``):
+        on a black frame, where the weight moved more than ``FADE_STEP`` from the one the hold took
+        (a fade, a cut to a dimmer scene), and where it came back to full light from below (a fade's
+        end: the lit picture's own painting). A steady dim scene, its weight jittering by a grey
+        level, is held."""
+        before = self._weight_held
+        if weight == 0.0 or abs(weight - before) > FADE_STEP or (weight == 1.0 and before < 1.0):
+            self._weight_held = weight
+            return True
+        return False
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)

@@ -15,6 +15,11 @@ class DeepPhotoError(Exception):
     """A problem the user can fix (bad path, bad option, damaged file): shown without traceback."""
 
 
+class DeepPhotoTypeError(DeepPhotoError, TypeError):
+    """An argument of the library's of a type it does not take (``Pipeline.run``'s source given as
+    a number): one line naming it, and a ``TypeError`` for code that embeds the library."""
+
+
 def not_a_file(path: object) -> DeepPhotoError:
     """The one-line error for an input that should be a file and is not one: a folder, something
     that is not a regular file (a pipe, a device), or nothing at all."""

@@ -12,6 +12,7 @@ their pipeline here::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError, FrameError
+from deepphoto.errors import DeepPhotoError, DeepPhotoTypeError, FrameError
 from deepphoto.frames import checked_frame, mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
-from deepphoto.settings import EFFECT_NAMES, Settings, counted, network_threads
+from deepphoto.settings import EFFECT_NAMES, Settings, counted, network_threads, number, parse_size, whole
 from deepphoto.stream.effects import close_effect, make_effect
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.loop import RunSummary, run_stream
@@ -361,8 +362,8 @@ class Pipeline:
 
     def run(
         self,
-        source: str | Source,
-        output: str,
+        source: str | os.PathLike[str] | Source,
+        output: str | os.PathLike[str],
         *,
         overwrite: bool = False,
         size: tuple[int, int] | None = None,
@@ -374,11 +375,17 @@ class Pipeline:
         """Every frame (files) or the newest frames (live) of ``source`` through the pipeline into
         ``output`` (any sink URI). Ctrl-C, SIGTERM and SIGHUP end it alike: the output is finalised
         with every frame so far. A file whose frames could not be read is a one-line error.
-        ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it."""
+        ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it.
+        ``source`` and ``output`` may be ``pathlib.Path``s (a Path source was taken for a ``Source``
+        object: an AttributeError, and the output was not checked against it). A malformed ``size``,
+        ``fps`` or ``max_frames`` is a one-line error before anything opens (a size (0, 10) was 'no
+        frame could be decoded (OpenCV ... resize)', a negative ``max_frames`` wrote one frame)."""
         self._check_open()
+        source, output = _uri(source, "source", allow_source=True), _uri(output, "output")
         # file://clip.mp4, as jetson-utils names a file
         source = local_name(source) if isinstance(source, str) else source
         output = local_name(output) if isinstance(output, str) else output
+        size, fps, max_frames = run_options(size, fps, max_frames)
         uri = source if isinstance(source, str) else "source"
         check_not_source(output, uri, self.settings.background)  # never write over an input
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
@@ -417,6 +424,42 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+FPS_LOW = 0.001  # the lowest fps a source is given (its rate is kept as a fraction over at most 1001)
+SIZE_LIMIT = 8192  # the largest side ``run`` scales frames to
+
+
+def run_options(
+    size: tuple[int, int] | str | None, fps: float | None, max_frames: int
+) -> tuple[tuple[int, int] | None, float | None, int]:
+    """``Pipeline.run``'s ``size`` ((width, height) or 'WxH', each side 1 to ``SIZE_LIMIT``), ``fps``
+    (``FPS_LOW`` to 1000) and ``max_frames`` (0, all, or more) checked, each a one-line error."""
+    if size is not None:
+        if isinstance(size, str):
+            size = parse_size(size, "size", SIZE_LIMIT)
+        elif not isinstance(size, (tuple, list)) or len(size) != 2:
+            raise DeepPhotoError(f"size {size!r}: expected (width, height), e.g. (640, 480)")
+        else:
+            size = (whole("size width", size[0], 1, SIZE_LIMIT), whole("size height", size[1], 1, SIZE_LIMIT))
+    if fps is not None:
+        fps = number("fps", fps, 0.0, 1000.0, low_open=True)
+        if fps < FPS_LOW:
+            raise DeepPhotoError(f"fps {fps:g}: must be {FPS_LOW:g} or more (a frame lasts at most {1 / FPS_LOW:g} s)")
+    return size, fps, whole("max_frames", max_frames, 0, 2**31)
+
+
+def _uri(value: object, what: str, *, allow_source: bool = False) -> str | Source:
+    """A source or output given to ``run`` as text (a ``Path`` as its text), or a ``Source`` object
+    where ``allow_source``; anything else a one-line ``TypeError`` naming it."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if isinstance(value, str) or (allow_source and isinstance(value, Source)):
+        return value
+    kinds = "a path, a URI or a Source" if allow_source else "a path or a URI"
+    raise DeepPhotoTypeError(f"{what} {value!r}: must be {kinds} (text or pathlib.Path), not {type(value).__name__}")
 
 
 def _same_size(image: np.ndarray, size: tuple[int, ...], what: str) -> np.ndarray:

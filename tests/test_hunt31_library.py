@@ -1,0 +1,62 @@
+"""What a developer scripting the library met (hunt 31): ``Pipeline.run`` took a ``pathlib.Path``
+source for a ``Source`` object (AttributeError: 'PosixPath' object has no attribute 'close', and the
+output went unchecked against it) and a ``Path`` output failed on ``rstrip``; a malformed ``size``
+was 'no frame could be decoded (OpenCV ... resize)', and a negative ``max_frames`` wrote one frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deepphoto import Pipeline, Settings
+from deepphoto.errors import DeepPhotoError
+from tests.media import make_clip
+
+FAST = {"backend": "onnx", "precision": "fp32"}
+
+
+@pytest.fixture(scope="module")
+def grey_pipe():
+    with Pipeline(Settings(effect="grey", **FAST)) as pipe:
+        yield pipe
+
+
+def test_run_takes_paths_as_pathlib_paths(grey_pipe, tmp_path):
+    clip = make_clip(tmp_path / "talk.mp4", frames=4)
+    summary = grey_pipe.run(clip, tmp_path / "out.mp4", progress=False)
+    assert summary.frames_out == 4 and (tmp_path / "out.mp4").stat().st_size > 0
+    with pytest.raises(DeepPhotoError, match="is the input"):  # the source is still guarded
+        grey_pipe.run(clip, Path(str(clip)), progress=False, overwrite=True)
+    for source, output, message in [
+        (123, tmp_path / "o.mp4", "source 123: must be a path, a URI or a Source"),
+        (clip, None, "output None: must be a path or a URI"),
+    ]:
+        with pytest.raises(TypeError, match=message) as err:
+            grey_pipe.run(source, output, progress=False)  # type: ignore[arg-type]
+        assert isinstance(err.value, DeepPhotoError)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"size": (0, 10)}, "size width 0: must be from 1 to 8192"),
+        ({"size": (320,)}, r"size \(320,\): expected \(width, height\)"),
+        ({"size": (33.5, 20)}, "size width 33.5: must be a whole number"),
+        ({"fps": -1}, "fps -1: must be above 0"),
+        ({"fps": "abc"}, "fps 'abc': must be a number"),
+        ({"max_frames": -3}, "max_frames -3: must be from 0"),
+    ],
+)
+def test_run_refuses_malformed_options_in_one_line(grey_pipe, tmp_path, options, message):
+    clip = make_clip(tmp_path / "talk.mp4", frames=2)
+    with pytest.raises(DeepPhotoError, match=message) as err:
+        grey_pipe.run(str(clip), str(tmp_path / "out.mp4"), progress=False, **options)
+    assert "\n" not in str(err.value) and not (tmp_path / "out.mp4").exists()
+
+
+def test_run_takes_a_size_as_text(grey_pipe, tmp_path):
+    clip = make_clip(tmp_path / "talk.mp4", frames=2)
+    summary = grey_pipe.run(str(clip), str(tmp_path / "out.png"), progress=False, size="32x24", max_frames=1)
+    assert summary.frames_out == 1

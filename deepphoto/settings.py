@@ -224,8 +224,19 @@ class Settings:
 
     def changed(self, **values: object) -> Settings:
         """A validated copy with ``values`` changed (the live controls of the web page use this); an
-        unknown name is a one-line error, as in ``create``."""
+        unknown name is a one-line error, as in ``create``. A look replaces the look: a style given
+        alone drops the effect, an effect given alone the style, and an effect other than 'replace'
+        its background (``Pipeline(Settings(effect='blur')).update(style='wave')`` was 'give a style
+        or an effect, not both', though only a style was given); both given is still refused."""
         self._check_names(values)
+        values = dict(values)
+        if values.get("style") is not None and "effect" not in values:
+            values["effect"] = None
+        if values.get("effect") is not None and "style" not in values:
+            values["style"] = None
+        if ("style" in values or "effect" in values) and "background" not in values:
+            if values.get("effect", self.effect) != "replace":
+                values["background"] = None
         return replace(self, **values)  # type: ignore[arg-type]
 
     @property

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deepphoto import Pipeline, Settings
 from deepphoto.errors import DeepPhotoError
+from deepphoto.models.shipped import style_names
 from tests.media import make_clip
 
 FAST = {"backend": "onnx", "precision": "fp32"}
+needs_style = pytest.mark.skipif(not style_names(), reason="no style network shipped")
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +63,24 @@ def test_run_takes_a_size_as_text(grey_pipe, tmp_path):
     clip = make_clip(tmp_path / "talk.mp4", frames=2)
     summary = grey_pipe.run(str(clip), str(tmp_path / "out.png"), progress=False, size="32x24", max_frames=1)
     assert summary.frames_out == 1
+
+
+def test_a_look_given_alone_replaces_the_look():
+    s = Settings(effect="blur")
+    assert (s.changed(style="wave").style, s.changed(style="wave").effect) == ("wave", None)
+    assert Settings(style="wave").changed(effect="grey").style is None
+    replaced = Settings(effect="replace", background=Path("bg.png"))
+    assert replaced.changed(effect="grey").background is None  # a background goes with replace only
+    assert replaced.changed(region="person").background == Path("bg.png")
+    with pytest.raises(DeepPhotoError, match="not both"):  # both named: still refused
+        s.changed(style="wave", effect="grey")
+
+
+@needs_style
+def test_update_to_a_style_from_an_effect():
+    img = np.full((48, 64, 3), (90, 140, 60), np.uint8)
+    style = style_names()[0]
+    with Pipeline(Settings(effect="grey", region="whole", **FAST)) as pipe:
+        grey = pipe(img)
+        assert pipe.update(style=style).style == style
+        assert not np.array_equal(pipe(img), grey)

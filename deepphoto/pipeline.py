@@ -13,8 +13,8 @@ their pipeline here::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -257,7 +257,7 @@ class Pipeline:
         region at once, the look by swapping it, engines by opening them again. A change refused
         (a bad value, a style not installed, a background that cannot be read) changes nothing."""
         self._check_open()
-        with self.processor.lock:  # thread-safe: applied between two frames
+        with self._open():  # thread-safe: applied between two frames
             new = self.settings.changed(**changes)
             old, p = self.settings, self.processor
             engines = ("segmenter", "backend", "precision", "seg_input", "threads")
@@ -292,17 +292,29 @@ class Pipeline:
         if self._closed:
             raise DeepPhotoError("this Pipeline is closed: make a new one")
 
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        """The processor's lock, held while the pipeline is open: ``close`` from another thread
+        waits for the frame in hand, and a frame that comes after it is refused in one line (a frame
+        converted while another thread closed the pipeline failed 'RuntimeError: cannot schedule new
+        futures after shutdown')."""
+        with self.processor.lock:
+            self._check_open()
+            yield
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The next frame of a stream (temporal smoothing carries over from the last one)."""
         self._check_open()
-        return self.processor(checked_frame(frame))
+        frame = checked_frame(frame)
+        with self._open():  # closed meanwhile (another thread): said so, not the painter's RuntimeError
+            return self.processor(frame)
 
     def reset(self) -> None:
         """Start a new stream as a fresh pipeline would (temporal smoothing, counts, a looping
         background video from its start), keeping the networks: batch workers reuse one pipeline."""
         self._check_open()
         p = self.processor
-        with p.lock:
+        with self._open():
             p.reset()
             if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
                 self._replace_looks(self.settings)
@@ -315,7 +327,7 @@ class Pipeline:
         self._check_open()
         frame = checked_frame(frame)
         p = self.processor
-        with p.lock, p.photo_mode() if photo else nullcontext():
+        with self._open(), p.photo_mode() if photo else nullcontext():
             return p.person_alpha(frame)
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
@@ -344,7 +356,7 @@ class Pipeline:
             alpha = _same_size(_alpha8(alpha), size, "alpha")
         p = self.processor
         self.person_share = None
-        with p.lock:
+        with self._open():
             looks, index = p.looks, p.look_index
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
@@ -414,9 +426,11 @@ class Pipeline:
 
     def close(self) -> None:
         """Stop the painter thread and close the looks (a background video); a second close does nothing."""
-        if not self._closed:
+        with self.processor.lock:  # after the frame in hand (another thread's)
+            if self._closed:
+                return
             self._closed = True
-            self.processor.close()
+        self.processor.close()
 
     def __enter__(self) -> Pipeline:
         self._check_open()

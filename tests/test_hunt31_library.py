@@ -84,3 +84,37 @@ def test_update_to_a_style_from_an_effect():
         grey = pipe(img)
         assert pipe.update(style=style).style == style
         assert not np.array_equal(pipe(img), grey)
+
+
+@needs_style
+def test_a_frame_under_way_when_another_thread_closes_is_refused_in_one_line(monkeypatch):
+    import threading
+
+    import deepphoto.pipeline as pipeline_module
+
+    converting, closed = threading.Event(), threading.Event()
+    checked = pipeline_module.checked_frame
+
+    def slow_check(frame: np.ndarray, what: str = "frame") -> np.ndarray:  # a big frame being converted
+        converting.set()
+        closed.wait(10)
+        return checked(frame, what)
+
+    pipe = Pipeline(Settings(style=style_names()[0], **FAST))
+    monkeypatch.setattr(pipeline_module, "checked_frame", slow_check)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            pipe(np.zeros((24, 32, 3), np.uint8))
+        except BaseException as exc:  # noqa: BLE001 - what the frame's caller gets
+            errors.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert converting.wait(10)
+    pipe.close()
+    closed.set()
+    worker.join(10)
+    assert len(errors) == 1 and isinstance(errors[0], DeepPhotoError), errors
+    assert "closed" in str(errors[0])

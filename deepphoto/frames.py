@@ -39,6 +39,8 @@ def to_bgr8(frame: np.ndarray) -> np.ndarray:
     be a frame is a one-line ``FrameTypeError`` (no array, a dtype not read) or ``FrameError``."""
     if not isinstance(frame, np.ndarray):
         what = "None (cv2.imread gives None for a file it cannot read)" if frame is None else type(frame).__name__
+        if type(frame).__module__.startswith("PIL."):  # a Pillow image: its array is RGB
+            what += " (a PIL image: give cv2.cvtColor(np.asarray(image.convert('RGB')), cv2.COLOR_RGB2BGR))"
         raise FrameTypeError(f"a frame must be a numpy array (HxWx3 BGR uint8), not {what}")
     if frame.ndim == 2:
         frame = frame[..., None]

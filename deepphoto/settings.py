@@ -180,6 +180,10 @@ class Settings:
             raise DeepPhotoError("--background goes with --effect replace")
         set_ = object.__setattr__
         if self.background is not None:
+            if not isinstance(self.background, (str, os.PathLike)):  # an array: Path()'s bare TypeError
+                raise DeepPhotoError(
+                    f"background of type {type(self.background).__name__}: must be the path of an image or video file"
+                )
             set_(self, "background", Path(self.background))
         set_(self, "style_scale", number("style scale", self.style_scale, 0.1, 1.0))
         set_(self, "strength", number("strength", self.strength, 0.0, 1.0))

@@ -118,3 +118,13 @@ def test_a_frame_under_way_when_another_thread_closes_is_refused_in_one_line(mon
     worker.join(10)
     assert len(errors) == 1 and isinstance(errors[0], DeepPhotoError), errors
     assert "closed" in str(errors[0])
+
+
+def test_a_pil_image_or_an_array_background_is_told_what_to_give(grey_pipe):
+    from PIL import Image
+
+    with pytest.raises(TypeError, match=r"a PIL image: give cv2.cvtColor\(np.asarray"):
+        grey_pipe(Image.new("RGB", (8, 6)))
+    for background in (123, np.zeros((4, 4, 3), np.uint8)):
+        with pytest.raises(DeepPhotoError, match="background of type .*: must be the path of an image or video"):
+            Settings(effect="replace", background=background)  # type: ignore[arg-type]

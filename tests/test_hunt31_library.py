@@ -128,3 +128,18 @@ def test_a_pil_image_or_an_array_background_is_told_what_to_give(grey_pipe):
     for background in (123, np.zeros((4, 4, 3), np.uint8)):
         with pytest.raises(DeepPhotoError, match="background of type .*: must be the path of an image or video"):
             Settings(effect="replace", background=background)  # type: ignore[arg-type]
+
+
+def test_an_observer_that_raises_is_named_with_its_own_error(grey_pipe, tmp_path):
+    clip = make_clip(tmp_path / "talk.mp4", frames=6)
+    seen: list[int] = []
+
+    def observe(image: np.ndarray, frame: object) -> None:
+        seen.append(image.shape[0])
+        if len(seen) == 3:
+            raise ZeroDivisionError("a bug in the caller's code")
+
+    with pytest.raises(DeepPhotoError, match="not kept: observe raised ZeroDivisionError: a bug in") as err:
+        grey_pipe.run(clip, tmp_path / "out.mp4", progress=False, observe=observe)
+    assert "cannot write" not in str(err.value) and isinstance(err.value.__cause__, ZeroDivisionError)
+    assert not (tmp_path / "out.mp4").exists()

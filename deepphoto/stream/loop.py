@@ -120,7 +120,11 @@ def run_stream(
             sink.write(image, frame)
             processor.times.add("encode", time.perf_counter() - t)
             if observe is not None:
-                observe(image, frame)
+                try:
+                    observe(image, frame)
+                except Exception as exc:  # the caller's own code: named as such, its traceback kept as the cause
+                    where = sink.path or "output"
+                    raise DeepPhotoError(f"{where}: not kept: observe raised {type(exc).__name__}: {exc}") from exc
             latency.append((time.monotonic() - frame.arrival) * 1000)
             summary.frames_out += 1
             if bar.total is not None and bar.n >= bar.total:  # more frames than the file said or its

@@ -465,11 +465,15 @@ def run_options(
 
 def _uri(value: object, what: str, *, allow_source: bool = False) -> str | Source:
     """A source or output given to ``run`` as text (a ``Path`` as its text), or a ``Source`` object
-    where ``allow_source``; anything else a one-line ``TypeError`` naming it."""
+    where ``allow_source``; anything else a one-line ``TypeError`` naming it. An empty name is
+    refused, as the command line refuses it: an output '' (an unset variable) wrote its frames as
+    PNGs into the current folder, a source '' read the current folder's images."""
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if isinstance(value, bytes):
         value = os.fsdecode(value)
+    if isinstance(value, str) and not value.strip():  # '' is the current folder to Path: read or written whole
+        raise DeepPhotoError(f"{what}: empty name (give a file, a folder or a URI)")
     if isinstance(value, str) or (allow_source and isinstance(value, Source)):
         return value
     kinds = "a path, a URI or a Source" if allow_source else "a path or a URI"

@@ -143,3 +143,12 @@ def test_an_observer_that_raises_is_named_with_its_own_error(grey_pipe, tmp_path
         grey_pipe.run(clip, tmp_path / "out.mp4", progress=False, observe=observe)
     assert "cannot write" not in str(err.value) and isinstance(err.value.__cause__, ZeroDivisionError)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_run_refuses_an_empty_name(grey_pipe, tmp_path, monkeypatch):
+    clip = make_clip(tmp_path / "talk.mp4", frames=2)
+    monkeypatch.chdir(tmp_path)
+    for source, output, what in [(clip, "", "output"), ("", "out.mp4", "source"), (clip, " ", "output")]:
+        with pytest.raises(DeepPhotoError, match=f"{what}: empty name"):
+            grey_pipe.run(source, output, progress=False, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]  # no frames written into the folder

@@ -152,3 +152,18 @@ def test_run_refuses_an_empty_name(grey_pipe, tmp_path, monkeypatch):
         with pytest.raises(DeepPhotoError, match=f"{what}: empty name"):
             grey_pipe.run(source, output, progress=False, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]  # no frames written into the folder
+
+
+def test_a_float_frame_resized_with_overshoot_is_clipped_not_refused(grey_pipe):
+    import cv2
+
+    rng = np.random.default_rng(3)
+    blocks = (rng.random((12, 16, 3)) > 0.5).astype(np.float32)  # hard edges: cubic rings past 0 and 1
+    frame = cv2.resize(blocks, (64, 48), interpolation=cv2.INTER_CUBIC)
+    assert frame.min() < -0.05 and frame.max() > 1.05
+    clipped = (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(grey_pipe.photo(frame), grey_pipe.photo(clipped))
+    with pytest.raises(DeepPhotoError, match="divide by 255"):
+        grey_pipe(clipped.astype(np.float32))
+    with pytest.raises(DeepPhotoError, match=r"\(frame \+ 1\) / 2 for one from -1 to 1"):
+        grey_pipe(frame * 2 - 1)

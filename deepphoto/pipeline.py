@@ -388,6 +388,8 @@ class Pipeline:
         ``output`` (any sink URI). Ctrl-C, SIGTERM and SIGHUP end it alike: the output is finalised
         with every frame so far. A file whose frames could not be read is a one-line error.
         ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it.
+        Each run is a stream of its own, as from a fresh pipeline (``reset``): a second run's first
+        frames were smoothed with the first's last mask and painting, its summary counted both.
         ``source`` and ``output`` may be ``pathlib.Path``s (a Path source was taken for a ``Source``
         object: an AttributeError, and the output was not checked against it). A malformed ``size``,
         ``fps`` or ``max_frames`` is a one-line error before anything opens (a size (0, 10) was 'no
@@ -400,6 +402,8 @@ class Pipeline:
         size, fps, max_frames = run_options(size, fps, max_frames)
         uri = source if isinstance(source, str) else "source"
         check_not_source(output, uri, self.settings.background)  # never write over an input
+        if self.processor.frames or self.processor.segmented:  # a new stream: the last run's (or frames')
+            self.reset()  # smoothing, held painting and counts left behind (a fresh one: nothing to reopen)
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
         if size is not None and not src.live:
             src = Resized(src, size)

@@ -167,3 +167,24 @@ def test_a_float_frame_resized_with_overshoot_is_clipped_not_refused(grey_pipe):
         grey_pipe(clipped.astype(np.float32))
     with pytest.raises(DeepPhotoError, match=r"\(frame \+ 1\) / 2 for one from -1 to 1"):
         grey_pipe(frame * 2 - 1)
+
+
+@needs_style
+def test_each_run_is_a_stream_of_its_own(tmp_path):
+    clip = make_clip(tmp_path / "talk.mp4", frames=6, size=(64, 48))
+
+    def frames_of_run(pipe: Pipeline) -> tuple[list[np.ndarray], int, int]:
+        seen: list[np.ndarray] = []
+        summary = pipe.run(
+            clip, tmp_path / "out.mp4", progress=False, overwrite=True, observe=lambda im, _: seen.append(im)
+        )
+        return seen, summary.segmented, len(pipe.processor.times.samples["composite"])
+
+    style = Settings(style=style_names()[0], **FAST)
+    with Pipeline(style) as pipe:
+        frames_of_run(pipe)
+        second = frames_of_run(pipe)
+    with Pipeline(style) as pipe:
+        fresh = frames_of_run(pipe)
+    assert second[1:] == fresh[1:] == (6, 6)  # the summary counts this run's frames only
+    assert all(np.array_equal(a, b) for a, b in zip(second[0], fresh[0], strict=True))

@@ -481,7 +481,10 @@ def _uri(value: object, what: str, *, allow_source: bool = False) -> str | Sourc
     if isinstance(value, str) or (allow_source and isinstance(value, Source)):
         return value
     kinds = "a path, a URI or a Source" if allow_source else "a path or a URI"
-    raise DeepPhotoTypeError(f"{what} {value!r}: must be {kinds} (text or pathlib.Path), not {type(value).__name__}")
+    hint = f" (a webcam: 'v4l2://{value}')" if isinstance(value, int) and not isinstance(value, bool) else ""
+    raise DeepPhotoTypeError(
+        f"{what} {value!r}: must be {kinds} (text or pathlib.Path), not {type(value).__name__}{hint}"
+    )
 
 
 def _same_size(image: np.ndarray, size: tuple[int, ...], what: str) -> np.ndarray:

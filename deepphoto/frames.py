@@ -48,8 +48,8 @@ def to_bgr8(frame: np.ndarray) -> np.ndarray:
         raise FrameError(f"unsupported frame shape {frame.shape}: expected HxW, HxWx1, HxWx3 or HxWx4")
     if frame.shape[0] < 1 or frame.shape[1] < 1:
         raise FrameError(f"unsupported frame shape {frame.shape}: an empty frame ({frame.shape[1]}x{frame.shape[0]})")
-    if frame.dtype == np.uint16:
-        frame = (frame >> 8).astype(np.uint8)
+    if frame.dtype.kind == "u" and frame.dtype.itemsize == 2:  # either byte order (a FITS file's is big)
+        frame = (frame.astype(np.uint16, copy=False) >> 8).astype(np.uint8)
     elif frame.dtype.kind == "f":
         frame = (np.clip(np.nan_to_num(frame), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     elif frame.dtype != np.uint8:

@@ -188,3 +188,9 @@ def test_each_run_is_a_stream_of_its_own(tmp_path):
         fresh = frames_of_run(pipe)
     assert second[1:] == fresh[1:] == (6, 6)  # the summary counts this run's frames only
     assert all(np.array_equal(a, b) for a, b in zip(second[0], fresh[0], strict=True))
+
+
+def test_a_big_endian_16_bit_frame_is_read(grey_pipe):
+    rng = np.random.default_rng(5)
+    native = rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+    assert np.array_equal(grey_pipe.photo(native.astype(">u2")), grey_pipe.photo(native))

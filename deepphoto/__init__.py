@@ -1,7 +1,8 @@
 """DeepPhoto: style only part of the picture.
 
 The library under the ``deepphoto`` command: ``Settings`` says what to do, ``Pipeline`` does it to
-a stream, a frame or a photo (see ``deepphoto.pipeline``). Imported lazily, so ``import deepphoto``
+a stream, a frame or a photo (see ``deepphoto.pipeline``); what it refuses is a one-line
+``DeepPhotoError`` (a frame's, ``FrameError``, a ``ValueError`` too). Imported lazily, so ``import deepphoto``
 stays cheap.
 """
 
@@ -17,14 +18,19 @@ from typing import TYPE_CHECKING
 # imports it (Ray workers and subprocesses inherit it); a value the user set is kept.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-__all__ = ["Pipeline", "Settings"]
+__all__ = ["DeepPhotoError", "FrameError", "Pipeline", "Settings"]
 
 if TYPE_CHECKING:
+    from deepphoto.errors import DeepPhotoError, FrameError
     from deepphoto.pipeline import Pipeline
     from deepphoto.settings import Settings
 
 
 def __getattr__(name: str) -> object:
+    if name in ("DeepPhotoError", "FrameError"):  # what the library raises, caught as the README says
+        from deepphoto import errors
+
+        return getattr(errors, name)
     if name == "Pipeline":
         from deepphoto.pipeline import Pipeline
 

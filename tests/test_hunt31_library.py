@@ -194,3 +194,12 @@ def test_a_big_endian_16_bit_frame_is_read(grey_pipe):
     rng = np.random.default_rng(5)
     native = rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
     assert np.array_equal(grey_pipe.photo(native.astype(">u2")), grey_pipe.photo(native))
+
+
+def test_the_errors_the_readme_names_import_from_the_package():
+    import deepphoto
+    from deepphoto import DeepPhotoError as Exported
+    from deepphoto import FrameError
+
+    assert Exported is DeepPhotoError and issubclass(FrameError, ValueError)
+    assert {"DeepPhotoError", "FrameError", "Pipeline", "Settings"} <= set(deepphoto.__all__)

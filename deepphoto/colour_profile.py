@@ -5,12 +5,15 @@ which viewers show as sRGB: an iPhone's Display P3 photo, an Adobe RGB one or a 
 own curve came out with shifted colours even where nothing was painted (a saturated red by 14 to
 18 Delta-E). Converting at read time keeps the unpainted parts as the photo showed them and gives
 the networks the sRGB they were trained on. LittleCMS does the conversion, through Pillow's ImageCms.
-CMYK profiles are left alone (OpenCV has already turned CMYK into RGB without one).
+CMYK profiles are left alone (OpenCV has already turned CMYK into RGB without one). A PNG may
+describe its colours by gAMA (and cHRM) chunks instead of a profile, as viewers honour too: a
+profile is made from them (see ``png_chunk_profile``).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from types import ModuleType
 
@@ -36,16 +39,88 @@ def pillow() -> ModuleType:
 
 def embedded_profile(data: np.ndarray | bytes) -> bytes | None:
     """The ICC profile embedded in an image file's bytes (JPEG, PNG, WebP, TIFF, AVIF), or None; None
-    too for a profile of another kind than the picture (grey for colour, colour for grey). Reads
-    headers only (Pillow opens lazily); any file Pillow cannot open has none."""
+    too for a profile of another kind than the picture (grey for colour, colour for grey). A PNG
+    without a profile or sRGB chunk: one made from its gAMA and cHRM chunks (``png_chunk_profile``).
+    Reads headers only (Pillow opens lazily); any file Pillow cannot open has none."""
     try:
         with pillow().open(io.BytesIO(bytes(data))) as image:
-            profile, grey = image.info.get("icc_profile"), image.mode in GREY_MODES
+            info, grey = image.info, image.mode in GREY_MODES
+            profile = info.get("icc_profile")
+            if not profile and image.format == "PNG" and "srgb" not in info:
+                profile = png_chunk_profile(info.get("gamma"), info.get("chromaticity"), grey)
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for files it does not know
         return None
     if not profile or len(profile) < 20 or (profile[16:20] == b"GRAY") != grey:
         return None  # a grey profile on a colour picture, or the other way round: viewers ignore it too
     return profile
+
+
+# A PNG's gAMA within this share of sRGB's 1/2.2 is sRGB's (Chromium's test), as are chromaticities
+# within CHROMATICITY_SLACK of sRGB's: such a PNG (ImageMagick writes gAMA and cHRM of sRGB) is read
+# as stored, not through a pure power curve that would darken its deepest shadows by a few levels.
+NEUTRAL_GAMMA = 0.05
+SRGB_CHROMATICITY = (0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)  # white, red, green, blue (x, y)
+CHROMATICITY_SLACK = 0.005
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+_D50 = np.array([0.9642, 1.0, 0.8249])
+
+
+def png_chunk_profile(gamma: float | None, chromaticity: tuple | None, grey: bool) -> bytes | None:
+    """An ICC profile for a PNG that describes its colours by a gAMA chunk (``gamma``: the file's
+    encoding exponent, 1/2.2 for sRGB-like) and a cHRM chunk (``chromaticity``: white, red, green,
+    blue as x, y), as Chromium, Firefox and Safari show it: a pure power curve of 1/``gamma``; sRGB's
+    primaries without cHRM (a cHRM without gAMA is not used). None where they say sRGB or nothing
+    usable. Read as stored, an old Mac PNG (gAMA 1/1.8) came out 14 levels darker than viewers show
+    it, a linear one (gAMA 1.0) 60, and colours of wider primaries (Adobe RGB's) off by up to 90."""
+    if not gamma or not 0.01 <= gamma <= 100:
+        return None
+    near_srgb = abs(gamma * 2.2 - 1) < NEUTRAL_GAMMA
+    if chromaticity is None:
+        chromaticity = SRGB_CHROMATICITY
+    elif len(chromaticity) != 8:
+        return None
+    if near_srgb and (grey or max(abs(a - b) for a, b in zip(chromaticity, SRGB_CHROMATICITY)) < CHROMATICITY_SLACK):
+        return None
+    curve = b"para" + bytes(4) + struct.pack(">H", 0) + bytes(2) + _s15(1 / gamma)
+    if grey:
+        return _icc_profile(b"GRAY", [(b"kTRC", curve)])
+    wx, wy, rx, ry, gx, gy, bx, by = (float(v) for v in chromaticity)
+    try:
+        xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in ((rx, ry), (gx, gy), (bx, by), (wx, wy))]).T
+        primaries = xyz[:, :3] * np.linalg.solve(xyz[:, :3], xyz[:, 3])  # RGB -> XYZ, white at Y = 1
+        adapt = np.linalg.inv(_BRADFORD) @ np.diag((_BRADFORD @ _D50) / (_BRADFORD @ xyz[:, 3])) @ _BRADFORD
+    except (ZeroDivisionError, np.linalg.LinAlgError):
+        return None
+    d50 = adapt @ primaries  # ICC profiles are relative to D50
+    if not np.isfinite(d50).all() or np.abs(d50).max() > 10:
+        return None  # chromaticities that describe no display: viewers ignore them too
+    tags = [
+        (tag, b"XYZ " + bytes(4) + b"".join(_s15(v) for v in d50[:, i]))
+        for i, tag in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))
+    ]
+    return _icc_profile(b"RGB ", tags + [(t, curve) for t in (b"rTRC", b"gTRC", b"bTRC")])
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _icc_profile(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """A version 2 display profile of colour ``space`` with ``tags`` besides its description and
+    D50 white point."""
+    text = b"PNG gAMA and cHRM\0"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(78)
+    white = b"XYZ " + bytes(4) + b"".join(_s15(v) for v in _D50)
+    tags = [(b"desc", desc), (b"wtpt", white), *tags]
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    header = (
+        struct.pack(">I", offset + len(body)) + bytes(4) + bytes([2, 0x10, 0, 0]) + b"mntr" + space + b"XYZ "
+        + bytes(12) + b"acsp" + bytes(24) + bytes(4) + b"".join(_s15(v) for v in _D50) + bytes(48)
+    )  # fmt: skip
+    return header + struct.pack(">I", len(tags)) + table + body
 
 
 def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
@@ -63,12 +138,22 @@ def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
             return bgr
         mode = "RGB" if space == "RGB" else "L"
         srgb = ImageCms.createProfile("sRGB")
-        transform = ImageCms.buildTransform(source, srgb, mode, "RGB", ImageCms.Intent.PERCEPTUAL)
+        # grey: its 256 levels converted exactly, once, into a table (LittleCMS's optimised 8-bit
+        # grey transform lost the deepest shadows: a linear grey's level 4 came out 25, not 34)
+        flags = ImageCms.Flags.NOOPTIMIZE if mode == "L" else ImageCms.Flags.NONE
+        transform = ImageCms.buildTransform(source, srgb, mode, "RGB", ImageCms.Intent.PERCEPTUAL, flags=flags)
+        if mode == "L":
+            ramp = Image.fromarray(np.arange(256, dtype=np.uint8)[None], "L")
+            table = np.ascontiguousarray(np.asarray(ImageCms.applyTransform(ramp, transform))[0, :, ::-1])
     except Exception:  # noqa: BLE001 - a damaged or unusual profile: the colours as stored
         return bgr
     out = bgr if bgr.flags.writeable else bgr.copy()
     for top in range(0, out.shape[0], BAND):
         rows = out[top : top + BAND]
-        picture = Image.fromarray(np.ascontiguousarray(rows[..., ::-1] if mode == "RGB" else rows[..., 0]), mode)
-        rows[:] = np.asarray(ImageCms.applyTransform(picture, transform))[..., ::-1]
+        if mode == "L":
+            rows[:] = table[rows[..., 0]]
+        else:
+            rows[:] = np.asarray(
+                ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(rows[..., ::-1])), transform)
+            )[..., ::-1]
     return out

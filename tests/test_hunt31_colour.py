@@ -1,0 +1,111 @@
+"""Hunt 31 (colour): the unpainted parts of an output look as the input did in a viewer or player."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from deepphoto.frames import read_image
+
+# ------------------------------------------------------------ PNG gAMA / cHRM chunks
+
+
+def _srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Linear light (0-1) -> sRGB codes (0-255, float)."""
+    linear = np.clip(linear, 0, 1)
+    return 255 * np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def _png(path: Path, rgb: np.ndarray, chunks: list[tuple[bytes, bytes]]) -> None:
+    """``rgb`` written as a PNG with ``chunks`` (type, data) placed after its header."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    data = buf.getvalue()
+    extra = b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
+    path.write_bytes(data[:33] + extra + data[33:])  # signature (8) + IHDR (25)
+
+
+def _gama(gamma: float) -> tuple[bytes, bytes]:
+    return b"gAMA", struct.pack(">I", round(gamma * 100000))
+
+
+def _chrm(*xy: float) -> tuple[bytes, bytes]:
+    return b"cHRM", struct.pack(">8I", *(round(v * 100000) for v in xy))
+
+
+def _chart() -> np.ndarray:
+    """Saturated and skin-like patches over a grey ramp (RGB uint8)."""
+    patches = np.array([[220, 30, 30], [30, 200, 40], [40, 50, 220], [230, 180, 150], [200, 60, 200], [90, 90, 90]])
+    img = np.repeat(patches, 11, axis=0)[:64][None].repeat(48, 0).astype(np.uint8)
+    img[24:] = np.linspace(0, 255, 64).round().astype(np.uint8)[None, :, None]
+    return img
+
+
+def test_a_png_whose_gama_chunk_says_another_curve_is_read_as_viewers_show_it(tmp_path):
+    """A PNG without a profile but with a gAMA chunk (an old Mac PNG: 1/1.8; a linear one: 1.0) is
+    shown by Chromium, Firefox and Safari through that curve; it was read as stored, and the
+    unpainted person came out 14 levels (1/1.8) to 60 levels (linear) darker than the photo."""
+    img = _chart()
+    for gamma in (1 / 1.8, 1.0):
+        path = tmp_path / f"gamma{gamma:.2f}.png"
+        _png(path, img, [_gama(gamma)])
+        expected = _srgb_encode((img / 255.0) ** (1 / gamma))
+        got = read_image(path)[..., ::-1].astype(float)
+        assert np.abs(got - expected).max() <= 1.5, gamma
+        assert np.abs(img - expected).mean() > 10  # as stored would be far off
+
+
+def test_a_png_whose_chrm_chunk_says_wider_primaries_is_converted(tmp_path):
+    """gAMA 1/2.2 and cHRM of Adobe RGB's primaries: every viewer converts (up to 90 levels on a
+    saturated green); it was read as stored."""
+    img = _chart()
+    path = tmp_path / "adobe.png"
+    _png(path, img, [_gama(1 / 2.2), _chrm(0.3127, 0.3290, 0.64, 0.33, 0.21, 0.71, 0.15, 0.06)])
+    adobe_to_srgb = np.array([[1.3982, -0.3982, 0.0], [0.0, 1.0, 0.0], [0.0, -0.0429, 1.0429]])  # linear, D65
+    expected = _srgb_encode(((img / 255.0) ** 2.2) @ adobe_to_srgb.T)
+    got = read_image(path)[..., ::-1].astype(float)
+    assert np.abs(got - expected).max() <= 2.5
+    assert np.abs(img.astype(float) - expected).max() > 30  # as stored would be far off
+
+
+def test_pngs_that_say_srgb_are_read_as_stored(tmp_path):
+    """An sRGB chunk wins over gAMA; gAMA 1/2.2 alone, or with sRGB's cHRM (what ImageMagick
+    writes), is sRGB too (as Chromium judges it): no pure 2.2 curve darkening the shadows."""
+    img = _chart()
+    srgb_chrm = _chrm(0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
+    cases = {
+        "srgb": [(b"sRGB", b"\0"), _gama(1 / 1.8)],
+        "gamma22": [_gama(1 / 2.2)],
+        "imagemagick": [_gama(0.45455), srgb_chrm],
+        "chrm-alone": [srgb_chrm],
+        "nothing": [],
+    }
+    for name, chunks in cases.items():
+        path = tmp_path / f"{name}.png"
+        _png(path, img, chunks)
+        assert np.array_equal(read_image(path)[..., ::-1], img), name
+
+
+def test_a_grey_png_with_a_gama_chunk(tmp_path):
+    grey = _chart()[..., 1]
+    path = tmp_path / "grey.png"
+    _png(path, grey, [_gama(1.0)])
+    expected = _srgb_encode(grey / 255.0)
+    got = read_image(path).astype(float)
+    assert np.abs(got - expected[..., None]).max() <= 1.5
+
+
+def test_chunks_that_describe_no_display_are_ignored(tmp_path):
+    img = _chart()
+    for name, chunks in {
+        "zero-y": [_gama(1 / 1.8), _chrm(0.3127, 0.0, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)],
+        "same-primaries": [_gama(1 / 1.8), _chrm(0.3127, 0.3290, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3)],
+    }.items():
+        path = tmp_path / f"{name}.png"
+        _png(path, img, chunks)
+        assert np.array_equal(read_image(path)[..., ::-1], img), name  # as stored, as Chromium shows it

@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from deepphoto.frames import read_image
@@ -109,3 +110,88 @@ def test_chunks_that_describe_no_display_are_ignored(tmp_path):
         path = tmp_path / f"{name}.png"
         _png(path, img, chunks)
         assert np.array_equal(read_image(path)[..., ::-1], img), name  # as stored, as Chromium shows it
+
+
+# ------------------------------------------------------------ the Studio's live camera
+
+
+def _yuv_frame(rgb: np.ndarray):
+    """``rgb`` as a browser's camera frame arrives (YUV 4:2:0, BT.601, limited range)."""
+    import av
+    from av.video.reformatter import ColorRange, Colorspace
+
+    from deepphoto.stream.video_file import EXACT
+
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[..., ::-1]), format="bgr24")
+    return frame.reformat(
+        format="yuv420p", dst_colorspace=Colorspace.ITU601, dst_color_range=ColorRange.MPEG, interpolation=EXACT
+    )
+
+
+def _shown(frame) -> np.ndarray:
+    """What a browser shows of a YUV frame (BT.601, limited range, rounded), as int BGR."""
+    from deepphoto.stream.video_file import EXACT
+
+    if frame.format.name != "yuv420p":  # aiortc's encoders convert anything else so
+        frame = frame.reformat(format="yuv420p")
+    return frame.to_ndarray(format="bgr24", interpolation=EXACT).astype(int)
+
+
+def test_the_live_camera_comes_back_as_bright_as_it_went():
+    """The Studio's live view: the camera's frame to BGR and the painted frame back to YUV were
+    both converted with swscale's truncating default, so an unpainted person came back 1.5-2.8
+    levels darker per channel than the page's own camera picture."""
+    import asyncio
+    from fractions import Fraction
+
+    pytest.importorskip("aiortc", reason="needs the web extra: pip install -e '.[web]'")
+    from aiortc import MediaStreamTrack
+
+    from deepphoto.settings import Settings
+    from deepphoto.web.live import LiveSession
+
+    rng = np.random.default_rng(31)
+    rgb = np.clip(np.linspace(20, 235, 96)[None, :, None] + rng.normal(0, 25, (72, 96, 3)), 0, 255).astype(np.uint8)
+    sent = _yuv_frame(rgb)
+
+    class Camera(MediaStreamTrack):
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        async def recv(self):
+            await asyncio.sleep(0.01)
+            frame = _yuv_frame(rgb)
+            frame.pts, frame.time_base = self.count, Fraction(1, 30)
+            self.count += 1
+            return frame
+
+    class Unpainted:  # a pipeline's face, leaving every pixel as it is
+        settings = Settings()
+
+        def __call__(self, image: np.ndarray) -> np.ndarray:
+            return image
+
+        def update(self, **changes: object) -> Settings:
+            return self.settings
+
+        def describe(self) -> str:
+            return "unpainted"
+
+        def close(self) -> None:
+            pass
+
+    async def main():
+        session = LiveSession("page", Unpainted(), mirror=False, stamp_rows=0)
+        pump = asyncio.create_task(session._pump(Camera()))
+        try:
+            return await asyncio.wait_for(session.output.recv(), 30)
+        finally:
+            pump.cancel()
+            await session.close()
+
+    back = asyncio.run(main())
+    diff = (_shown(back) - _shown(sent)).reshape(-1, 3)
+    assert np.abs(diff.mean(axis=0)).max() < 0.3, diff.mean(axis=0)

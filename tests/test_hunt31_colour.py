@@ -195,3 +195,37 @@ def test_the_live_camera_comes_back_as_bright_as_it_went():
     back = asyncio.run(main())
     diff = (_shown(back) - _shown(sent)).reshape(-1, 3)
     assert np.abs(diff.mean(axis=0)).max() < 0.3, diff.mean(axis=0)
+
+
+# ------------------------------------------------------------ a video's colour tags
+
+
+def test_an_rgb_videos_primaries_are_kept(capsys, tmp_path):
+    """An RGB video (FFV1, x264rgb: screen recordings, lossless masters) tagged BT.709 was written
+    with BT.601's (SMPTE C) primaries and transfer, the matrix's defaults: a colour-managed player
+    converts those and shows pure red as (248, 48, 0). The matrix is the size's (BT.601 for SD);
+    the primaries and transfer are the source's."""
+    import av
+    from adversarial import RUN_FAST, cli
+    from media import encode_into
+
+    clip, out = tmp_path / "screen.mkv", tmp_path / "out.mp4"
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[:, :32, 0] = 255
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
+        cc = stream.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc = 0, 1, 1  # RGB, BT.709 primaries and transfer
+        frames = []
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[..., ::-1]), format="bgr24").reformat(
+                format="bgr0"
+            )
+            frame.pts = i
+            frames.append(frame)
+        encode_into(container, stream, frames)
+    assert cli(capsys, "run", clip, out, *RUN_FAST, "--effect", "grey", "--region", "person").status == 0
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 1, 1)

@@ -137,12 +137,16 @@ def source_colour(frame: av.VideoFrame) -> Colour:
 
 def output_colour(source: Colour | None, height: int) -> Colour:
     """How the output is written: the source's description when it is BT.601 or BT.709 (SDR), else
-    BT.709 for video of 720 lines or more, BT.601 below (what players assume of untagged video)."""
+    BT.709 for video of 720 lines or more, BT.601 below (what players assume of untagged video).
+    An SDR source's primaries and transfer are kept whatever its matrix: an RGB one (FFV1, x264rgb,
+    a screen recording) tagged BT.709 was written with BT.601's (SMPTE C) primaries, which a
+    colour-managed player (QuickTime, Safari) converts: pure red shown as (248, 48, 0)."""
     src = source or Colour()
-    keep = src.space in (BT709, BT470BG, SMPTE170M) and not src.beyond_sdr
+    sdr = not src.beyond_sdr
+    keep = src.space in (BT709, BT470BG, SMPTE170M) and sdr
     space = src.space if keep else (BT709 if height >= HD_LINES else SMPTE170M)
-    primaries = src.primaries if keep and src.primaries in (BT709, BT470BG, SMPTE170M) else space
-    trc = src.trc if keep and src.trc in SDR_TRANSFERS else (BT709 if space == BT709 else SMPTE170M)
+    primaries = src.primaries if sdr and src.primaries in (BT709, BT470BG, SMPTE170M) else space
+    trc = src.trc if sdr and src.trc in SDR_TRANSFERS else (BT709 if space == BT709 else SMPTE170M)
     return Colour(space, primaries, trc)
 
 

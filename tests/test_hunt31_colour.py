@@ -22,13 +22,17 @@ def _srgb_encode(linear: np.ndarray) -> np.ndarray:
     return 255 * np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
+def _with_chunks(data: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG's bytes with ``chunks`` (type, data) placed after its header."""
+    extra = b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
+    return data[:33] + extra + data[33:]  # signature (8) + IHDR (25)
+
+
 def _png(path: Path, rgb: np.ndarray, chunks: list[tuple[bytes, bytes]]) -> None:
     """``rgb`` written as a PNG with ``chunks`` (type, data) placed after its header."""
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG")
-    data = buf.getvalue()
-    extra = b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
-    path.write_bytes(data[:33] + extra + data[33:])  # signature (8) + IHDR (25)
+    path.write_bytes(_with_chunks(buf.getvalue(), chunks))
 
 
 def _gama(gamma: float) -> tuple[bytes, bytes]:
@@ -229,3 +233,35 @@ def test_an_rgb_videos_primaries_are_kept(capsys, tmp_path):
     with av.open(str(out)) as c:
         frame = next(c.decode(video=0))
         assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 1, 1)
+
+
+# ------------------------------------------------------------ animated pictures
+
+
+def test_an_animated_webp_or_png_is_read_in_srgb_as_its_still_picture_is(tmp_path):
+    """A still WebP with a Display P3 profile, or a PNG whose gAMA says 1/1.8, was read into sRGB;
+    an animated one (``run`` plays it frame by frame) was read as stored, every frame shifted (a P3
+    red 14-18 Delta-E off)."""
+    import sys
+
+    from deepphoto.stream.sources import AnimatedImage
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_colour_profile import P3, viewer
+
+    img = _chart()
+    frames = [Image.fromarray(img), Image.fromarray(img[:, ::-1].copy())]
+    webp = tmp_path / "anim.webp"
+    frames[0].save(webp, save_all=True, append_images=frames[1:], duration=100, lossless=True, icc_profile=P3)
+    got = [frame.image[..., ::-1].astype(int) for frame in AnimatedImage(webp)]
+    expected = viewer(webp)  # the first frame, as a colour-managed viewer shows it
+    assert len(got) == 2 and np.abs(got[0] - expected).max() <= 1
+    assert np.abs(got[1] - expected[:, ::-1]).max() <= 1
+
+    still = tmp_path / "still.png"
+    _png(still, img, [_gama(1 / 1.8)])
+    apng = tmp_path / "anim.png"
+    frames[0].save(apng, save_all=True, append_images=frames[1:], duration=100)
+    apng.write_bytes(_with_chunks(apng.read_bytes(), [_gama(1 / 1.8)]))
+    got = [frame.image for frame in AnimatedImage(apng)]
+    assert len(got) == 2 and np.array_equal(got[0], read_image(still))

@@ -26,6 +26,7 @@ from urllib.parse import unquote
 import cv2
 import numpy as np
 
+from deepphoto.colour_profile import embedded_profile, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file, warn
 from deepphoto.frames import check_not_heic, on_white, read_image_alpha, to_bgr8
 from deepphoto.image_header import is_heic
@@ -147,7 +148,8 @@ def left_out(folder: Path, others: list[Path]) -> str:
 
 class AnimatedImage(Source):
     """An animated WebP or PNG: its frames with timestamps and durations in ms (a variable frame rate
-    kept, and a long last frame), decoded ``animation.CHUNK`` at a time."""
+    kept, and a long last frame), decoded ``animation.CHUNK`` at a time, in sRGB where the file
+    embeds another colour profile (or a PNG's gAMA / cHRM say another), as its still picture is read."""
 
     time_base = Fraction(1, 1000)
 
@@ -155,6 +157,7 @@ class AnimatedImage(Source):
         self.path = Path(path)
         self.data = np.fromfile(self.path, np.uint8)
         self.first = animation.decode_chunk(self.data, 0, animation.CHUNK)
+        self.profile = embedded_profile(self.data)
         if len(self.first[0]) < 2:
             raise DeepPhotoError(f"{self.path}: not an animation")
         typical = int(np.median([d for d in self.first[1] if d > 0] or [100]))
@@ -168,7 +171,8 @@ class AnimatedImage(Source):
                 shown = max(ms, 1)  # a frame of 0 ms still gets its moment
                 name = f"{self.path.stem}-{index:05d}"
                 # its duration kept with it: a long last frame lasts in the output as long as here
-                yield SourceFrame(opaque(image), pts, self.time_base, name=name, duration=shown)
+                colour = to_srgb(opaque(image), self.profile)
+                yield SourceFrame(colour, pts, self.time_base, name=name, duration=shown)
                 pts += shown
                 index += 1
             if len(frames) < animation.CHUNK:

@@ -123,10 +123,16 @@ def _icc_profile(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     return header + struct.pack(">I", len(tags)) + table + body
 
 
+# Levels a profile named sRGB may move a probe of colours and still be taken for sRGB's own (LittleCMS
+# rounds); a linear one (GIMP's "Linear sRGB") moves mid-grey by 60.
+SRGB_SLACK = 4
+
+
 def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
     """``bgr`` (uint8, HxWx3, as decoded from a file whose embedded profile is ``profile``) with its
     colours converted into sRGB, in place where it can be; itself when there is no profile, the
-    profile is sRGB's, CMYK or unreadable."""
+    profile is sRGB's, CMYK or unreadable. A profile named sRGB is sRGB's only where it keeps a
+    probe of colours within SRGB_SLACK: GIMP's 'Linear sRGB' (a linear-light picture's) is not."""
     if not profile:
         return bgr
     try:
@@ -134,8 +140,9 @@ def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
 
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         space = source.profile.xcolor_space.strip()
-        if space not in ("RGB", "GRAY") or "srgb" in ImageCms.getProfileDescription(source).lower():
+        if space not in ("RGB", "GRAY"):
             return bgr
+        named_srgb = "srgb" in ImageCms.getProfileDescription(source).lower()
         mode = "RGB" if space == "RGB" else "L"
         srgb = ImageCms.createProfile("sRGB")
         # grey: its 256 levels converted exactly, once, into a table (LittleCMS's optimised 8-bit
@@ -145,6 +152,13 @@ def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
         if mode == "L":
             ramp = Image.fromarray(np.arange(256, dtype=np.uint8)[None], "L")
             table = np.ascontiguousarray(np.asarray(ImageCms.applyTransform(ramp, transform))[0, :, ::-1])
+            probe, converted = np.arange(256)[:, None], table.astype(int)
+        elif named_srgb:
+            probe = np.stack(np.meshgrid(*[np.linspace(0, 255, 9).round()] * 3), -1).reshape(1, -1, 3)
+            picture = Image.fromarray(probe.astype(np.uint8), "RGB")
+            converted = np.asarray(ImageCms.applyTransform(picture, transform)).astype(int)
+        if named_srgb and np.abs(converted - probe).max() <= SRGB_SLACK:
+            return bgr  # sRGB's own (v2 or v4, a camera's copy): the colours as stored, exactly
     except Exception:  # noqa: BLE001 - a damaged or unusual profile: the colours as stored
         return bgr
     out = bgr if bgr.flags.writeable else bgr.copy()

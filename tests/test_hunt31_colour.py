@@ -265,3 +265,38 @@ def test_an_animated_webp_or_png_is_read_in_srgb_as_its_still_picture_is(tmp_pat
     apng.write_bytes(_with_chunks(apng.read_bytes(), [_gama(1 / 1.8)]))
     got = [frame.image for frame in AnimatedImage(apng)]
     assert len(got) == 2 and np.array_equal(got[0], read_image(still))
+
+
+# ------------------------------------------------------------ profiles named sRGB
+
+
+def test_a_linear_profile_named_srgb_is_applied(tmp_path):
+    """A profile whose name says sRGB was taken for sRGB's and left alone: GIMP's 'GIMP built-in
+    Linear sRGB' (embedded in what it exports from a linear-light picture) too, and such a photo
+    came out 48 levels darker on average than viewers show it. A profile named sRGB is now left
+    alone only where it is one (viewers apply what the profile says, whatever its name); sRGB's own
+    still reads as stored, exactly."""
+    import sys
+
+    from PIL import ImageCms
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_colour_profile import _gamma, rgb_profile, viewer
+
+    img = _chart()
+    linear = rgb_profile(
+        "GIMP built-in Linear sRGB",
+        (0.4361, 0.2225, 0.0139),
+        (0.3851, 0.7169, 0.0971),
+        (0.1431, 0.0606, 0.7141),
+        _gamma(1),
+    )
+    path = tmp_path / "linear.png"
+    Image.fromarray(img).save(path, icc_profile=linear)
+    assert np.abs(read_image(path)[..., ::-1].astype(int) - viewer(path)).max() <= 1
+    assert np.abs(img.astype(int) - viewer(path)).mean() > 20  # as stored would be far off
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / "srgb.png"
+    Image.fromarray(img).save(path, icc_profile=srgb)
+    assert np.array_equal(read_image(path)[..., ::-1], img)

@@ -276,7 +276,7 @@ def test_hdr_is_written_as_sdr_with_a_warning(capsys, tmp_path):
     assert len([w for w in result.warnings if "HDR" in w and "tone-mapped" in w]) == 1, result.err
     with av.open(str(out)) as c:
         frame = next(c.decode(video=0))
-        assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 6, 6)
+        assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 1, 6)  # mapped into BT.709's gamut
 
 
 # ---------------------------------------------------------------- the output is an input

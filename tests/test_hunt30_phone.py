@@ -70,7 +70,7 @@ def test_hdr_video_is_tone_mapped_not_shown_grey(capsys, tmp_path, tagged):
     assert result.status == 0 and not result.errors, result.err
     assert len([x for x in result.warnings if "HDR (BT.2020 PQ)" in x and "tone-mapped" in x]) == 1, result.err
     rgb, frame = first_rgb(out)
-    assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 6, 6)  # SDR BT.601 (small)
+    assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 1, 6)  # SDR BT.601 (small), BT.709's gamut
     black, white, red = (rgb[h // 2, x] for x in (w // 6, w // 2, 5 * w // 6))
     assert black.max() < 8, black
     assert white.min() > 232, white  # was 149: grey

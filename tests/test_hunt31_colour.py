@@ -300,3 +300,30 @@ def test_a_linear_profile_named_srgb_is_applied(tmp_path):
     path = tmp_path / "srgb.png"
     Image.fromarray(img).save(path, icc_profile=srgb)
     assert np.array_equal(read_image(path)[..., ::-1], img)
+
+
+def test_pictures_and_hdr_are_tagged_with_the_primaries_of_their_pixels(capsys, tmp_path):
+    """A GIF, a folder of photos (sRGB: BT.709's primaries) and HDR video mapped into BT.709's
+    gamut (``sdr_bgr``) were tagged with BT.601's (SMPTE C) primaries when written below 720 lines
+    (a 4K phone clip run with --size 640x360), which QuickTime and Safari convert from: a saturated
+    red shown as (214, 48, 28) for (220, 30, 30). An untagged SD YUV video keeps BT.601's."""
+    import av
+    from adversarial import RUN_FAST, cli
+
+    from deepphoto.stream.video_file import Colour, output_colour
+
+    gif = tmp_path / "anim.gif"
+    frames = [Image.fromarray(_chart()), Image.fromarray(_chart()[:, ::-1].copy())]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, frame in enumerate(frames):
+        frame.save(photos / f"{i}.png")
+    for source in (gif, photos):
+        out = tmp_path / f"{source.stem}.mp4"
+        assert cli(capsys, "run", source, out, *RUN_FAST, "--effect", "grey", "--region", "person").status == 0
+        with av.open(str(out)) as c:
+            frame = next(c.decode(video=0))
+            assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (6, 1, 6), source.name
+    assert output_colour(Colour(9, 9, 16), 360) == Colour(6, 1, 6)  # HDR10 written small
+    assert output_colour(Colour(6, 2, 2), 360) == Colour(6, 6, 6)  # untagged SD video: BT.601's

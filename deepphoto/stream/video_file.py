@@ -73,6 +73,7 @@ def output_disk_failed(exc: BaseException, audio_from: Path | str) -> bool:
 
 # FFmpeg's numbers for colour (AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic)
 BT709, UNSPECIFIED, BT470BG, SMPTE170M, BT2020 = 1, 2, 5, 6, 9  # the same for matrix and primaries
+RGB = 0  # matrix: none, the colours stored as such (GIF, PNG, FFV1 / x264rgb RGB)
 BT2020_CL = 10  # matrix
 PQ, HLG = 16, 18  # transfer
 SDR_TRANSFERS = (1, 4, 5, 6, 13, 14, 15)  # bt709, gamma 2.2 / 2.8, smpte170m, sRGB, bt2020 10 / 12 bit
@@ -128,9 +129,12 @@ def decoding_matrix(frame: av.VideoFrame) -> Colorspace | None:
 
 
 def source_colour(frame: av.VideoFrame) -> Colour:
-    """The colour description of a decoded frame; an untagged matrix as it was decoded."""
+    """The colour description of a decoded frame; an untagged matrix as it was decoded; RGB for a
+    frame stored as RGB or a palette, whatever its tag says."""
     space = frame.colorspace
-    if space in (UNSPECIFIED, 3):
+    if frame.format.is_rgb or frame.format.name == "pal8":
+        space = RGB
+    elif space in (UNSPECIFIED, 3):
         space = BT709 if frame.height >= HD_LINES else SMPTE170M
     return Colour(space, frame.color_primaries, frame.color_trc)
 
@@ -140,12 +144,19 @@ def output_colour(source: Colour | None, height: int) -> Colour:
     BT.709 for video of 720 lines or more, BT.601 below (what players assume of untagged video).
     An SDR source's primaries and transfer are kept whatever its matrix: an RGB one (FFV1, x264rgb,
     a screen recording) tagged BT.709 was written with BT.601's (SMPTE C) primaries, which a
-    colour-managed player (QuickTime, Safari) converts: pure red shown as (248, 48, 0)."""
+    colour-managed player (QuickTime, Safari) converts: pure red shown as (248, 48, 0). Pictures
+    (photos, a GIF, an RGB video that does not say: sRGB, whose primaries are BT.709's; ``source``
+    None) and HDR or BT.2020 video (mapped into BT.709's by ``sdr_bgr``) are BT.709's primaries."""
     src = source or Colour()
     sdr = not src.beyond_sdr
     keep = src.space in (BT709, BT470BG, SMPTE170M) and sdr
     space = src.space if keep else (BT709 if height >= HD_LINES else SMPTE170M)
-    primaries = src.primaries if sdr and src.primaries in (BT709, BT470BG, SMPTE170M) else space
+    if sdr and src.primaries in (BT709, BT470BG, SMPTE170M):
+        primaries = src.primaries
+    elif source is None or src.space == RGB or not sdr:
+        primaries = BT709
+    else:
+        primaries = space
     trc = src.trc if sdr and src.trc in SDR_TRANSFERS else (BT709 if space == BT709 else SMPTE170M)
     return Colour(space, primaries, trc)
 

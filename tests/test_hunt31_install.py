@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -114,3 +115,16 @@ def test_a_damaged_cached_file_is_called_damaged(cache):
     target.write_bytes(b"cut short")
     with pytest.raises(DeepPhotoError, match="carphone_pristine.mp4 is damaged in the cache.*deepphoto assets"):
         assets.demo_clip()
+
+
+def test_assets_in_the_core_install_fetches_all_and_succeeds(cache, monkeypatch, capsys):
+    from deepphoto.commands import assets as command
+    from deepphoto.commands.cli import main
+
+    fetched = []
+    monkeypatch.setattr(command, "fetch", lambda wanted: fetched.append(wanted) or cache / "x")
+    monkeypatch.setitem(sys.modules, "torch", None)  # the core install: no PyTorch
+    monkeypatch.delitem(sys.modules, "deepphoto.models.vgg", raising=False)
+    assert main(["assets"]) == 0
+    assert fetched == list(assets.all_assets())
+    assert "needs torch" not in capsys.readouterr().err

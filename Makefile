@@ -1,4 +1,4 @@
-# DeepPhoto: `make demo` and `make test` do all set-up on a fresh machine (Python >= 3.10).
+# DeepPhoto: `make demo` and `make test` do all set-up on a fresh machine (Python >= 3.11).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin

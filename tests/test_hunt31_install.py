@@ -17,18 +17,26 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from deepphoto import assets
 from deepphoto.errors import DeepPhotoError
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_VENV = ROOT / "scripts" / "make_venv.sh"
+
+
+def _floor(pyproject: str) -> str:
+    return re.search(r'^requires-python = ">=([0-9.]+)"', pyproject, re.M).group(1)
 
 
 class FakePip:
@@ -128,3 +136,31 @@ def test_assets_in_the_core_install_fetches_all_and_succeeds(cache, monkeypatch,
     assert main(["assets"]) == 0
     assert fetched == list(assets.all_assets())
     assert "needs torch" not in capsys.readouterr().err
+
+
+def test_requires_python_is_not_below_what_the_pinned_packages_need():
+    """Each pinned package installed here at its pin: its Requires-Python floor is not above the
+    project's (PyAV 18.1, numpy 2.4, Pillow 13, ONNX Runtime 1.32 need 3.11)."""
+    floor = Version(_floor((ROOT / "pyproject.toml").read_text()))
+    pins = dict(
+        line.split("#")[0].strip().split("==")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line.split("#")[0]
+    )
+    too_old = []
+    for name, pin in pins.items():
+        try:
+            meta = importlib.metadata.metadata(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        needs = meta.get("Requires-Python")
+        if Version(meta["Version"]) == Version(pin) and needs and floor not in SpecifierSet(needs):
+            too_old.append(f"{name}=={pin} ({needs})")
+    assert not too_old, f"requires-python >={floor}, but these pins need more: {too_old}"
+
+
+def test_the_readme_and_makefile_claim_the_python_pyproject_requires():
+    floor = _floor((ROOT / "pyproject.toml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert f"Python >= {floor}" in readme[:1500]
+    assert f"(Python >= {floor})" in (ROOT / "Makefile").read_text().splitlines()[0]

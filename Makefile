@@ -12,10 +12,15 @@ CORE_STAMP := $(CORE)/.installed
 
 .PHONY: setup demo test test-core bench lint format clean
 
-setup: $(STAMP)
+# The environment is checked on each run (it is remade when it cannot serve: see scripts/make_venv.sh),
+# then installed into when pyproject.toml or constraints.txt changed since (a new make reads the stamp).
+GIVEN  := $(if $(filter file,$(origin PYTHON)),,given)
+
+setup:
+	@bash scripts/make_venv.sh "$(PYTHON)" $(VENV) $(GIVEN)
+	@$(MAKE) --no-print-directory $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	$(BIN)/deepphoto assets
@@ -29,12 +34,13 @@ test: setup test-core
 
 # The core install (no extras: no PyTorch) runs run, edit, styles and build-engine.
 $(CORE_STAMP): pyproject.toml constraints.txt
-	test -x $(CORE)/bin/python || $(PYTHON) -m venv $(CORE)
 	$(CORE)/bin/python -m pip install --quiet --upgrade pip
 	$(CORE)/bin/python -m pip install --quiet -c constraints.txt .
 	touch $@
 
-test-core: setup $(CORE_STAMP)
+test-core: setup
+	@bash scripts/make_venv.sh "$(PYTHON)" $(CORE) $(GIVEN)
+	@$(MAKE) --no-print-directory $(CORE_STAMP)
 	$(CORE)/bin/python -m pip install --quiet --no-deps --force-reinstall -c constraints.txt .
 	bash scripts/test_core_install.sh $(CORE)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
+import os
 import re
 import subprocess
 import sys
@@ -164,3 +165,71 @@ def test_the_readme_and_makefile_claim_the_python_pyproject_requires():
     readme = (ROOT / "README.md").read_text()
     assert f"Python >= {floor}" in readme[:1500]
     assert f"(Python >= {floor})" in (ROOT / "Makefile").read_text().splitlines()[0]
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def _make_venv(python: str, venv: Path, *more: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(MAKE_VENV), python, str(venv), *more], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_missing_python_is_named_in_a_clear_message(tmp_path):
+    done = _make_venv(str(tmp_path / "python3.99"), tmp_path / ".venv")
+    assert done.returncode == 2
+    assert "python3.99 does not run here" in done.stderr and "needs Python >= 3.11" in done.stderr
+    assert "make demo PYTHON=python3.11" in done.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_a_python_too_old_is_refused_before_any_venv_is_made(tmp_path):
+    old = _script(tmp_path / "python3.10", "echo 3.10.12\nexit 1\n")  # the version check's answer on 3.10
+    done = _make_venv(str(old), tmp_path / ".venv")
+    assert done.returncode == 2
+    assert "is Python 3.10.12; DeepPhoto needs Python >= 3.11" in done.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_a_venv_python_could_not_finish_is_removed_so_the_next_make_starts_again(tmp_path):
+    """Debian and Ubuntu without python3-venv: 'python3 -m venv' leaves bin/python and no pip."""
+    half = _script(
+        tmp_path / "python3",
+        f'if [ "$1" = "-m" ]; then mkdir -p "$4/bin"; ln -s {sys.executable} "$4/bin/python"; '
+        'echo "The virtual environment was not created successfully because ensurepip is not available." >&2; '
+        f'exit 1; fi\nexec {sys.executable} "$@"\n',
+    )
+    done = _make_venv(str(half), tmp_path / ".venv")
+    assert done.returncode == 2
+    assert "install python3-venv" in done.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_a_venv_without_pip_is_made_again(tmp_path):
+    venv = tmp_path / "my env é"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    done = _make_venv(sys.executable, venv)
+    assert done.returncode == 0, done.stderr
+    assert "cannot be used" in done.stderr
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"], check=True, capture_output=True)
+
+
+def test_a_good_venv_is_kept_without_asking_the_python_named(tmp_path):
+    venv = tmp_path / ".venv"  # pip from the base Python's packages: no ensurepip run
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    marker = venv / ".installed-dev"
+    marker.touch()
+    done = _make_venv(str(tmp_path / "no-such-python"), venv)  # PYTHON is only needed to make one
+    assert done.returncode == 0 and done.stderr == ""
+    assert marker.exists()
+
+
+def test_the_makefile_checks_the_venv_on_every_run():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "test -x $(BIN)/python ||" not in makefile
+    assert makefile.count("bash scripts/make_venv.sh") == 2
+    assert os.access(MAKE_VENV, os.R_OK)

@@ -17,9 +17,14 @@ check="import sys; v = tuple(int(p) for p in '$need'.split('.')); print('%d.%d.%
 
 say() { echo "deepphoto setup: $*" >&2; }
 
-# the venv as it is: kept when its Python runs, is new enough and has pip
+# the venv as it is: kept when its Python runs, is new enough and has pip (given it by ensurepip
+# where it has none: one made by uv, or stopped while it installed pip, keeps its packages)
+has_pip() {
+    "$venv/bin/python" -m pip --version >/dev/null 2>&1 ||
+        { "$venv/bin/python" -m ensurepip --upgrade >/dev/null 2>&1 && "$venv/bin/python" -m pip --version >/dev/null 2>&1; }
+}
 if [ -e "$venv/bin/python" ]; then
-    if has=$("$venv/bin/python" -c "$check" 2>/dev/null) && "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    if has=$("$venv/bin/python" -c "$check" 2>/dev/null) && has_pip; then
         if [ "$given" != given ] || [ "$("$python" -c "$check" 2>/dev/null)" = "$has" ]; then
             exit 0
         fi

@@ -209,12 +209,30 @@ def test_a_venv_python_could_not_finish_is_removed_so_the_next_make_starts_again
     assert not (tmp_path / ".venv").exists()
 
 
-def test_a_venv_without_pip_is_made_again(tmp_path):
+def test_a_venv_without_pip_is_given_pip(tmp_path):
+    """Stopped with Ctrl-C while it installed pip, or made by uv: its packages are kept."""
     venv = tmp_path / "my env é"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "kept.txt").touch()
     done = _make_venv(sys.executable, venv)
     assert done.returncode == 0, done.stderr
-    assert "cannot be used" in done.stderr
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"], check=True, capture_output=True)
+    assert (venv / "kept.txt").exists()
+
+
+def test_a_venv_whose_python_is_gone_is_made_again(tmp_path):
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(tmp_path / "python3.12-removed-by-an-upgrade")
+    (venv / ".installed-dev").touch()
+    quick = _script(  # a venv seeing the base Python's pip: no ensurepip run
+        tmp_path / "python3",
+        f'if [ "$1" = "-m" ]; then shift 2; exec {sys.executable} -m venv --without-pip --system-site-packages "$@"\n'
+        f'fi\nexec {sys.executable} "$@"\n',
+    )
+    done = _make_venv(str(quick), venv)
+    assert done.returncode == 0, done.stderr
+    assert "making" in done.stderr and not (venv / ".installed-dev").exists()  # installed into again
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"], check=True, capture_output=True)
 
 

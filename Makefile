@@ -18,11 +18,12 @@ GIVEN  := $(if $(filter file,$(origin PYTHON)),,given)
 
 setup:
 	@bash scripts/make_venv.sh "$(PYTHON)" $(VENV) $(GIVEN)
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) -q $(STAMP) 2>/dev/null || $(MAKE) --no-print-directory $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	@echo "installing DeepPhoto and its pinned packages (PyTorch alone is gigabytes: minutes the first time)"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[$(EXTRAS)]"
 	$(BIN)/deepphoto assets
 	touch $@
 
@@ -35,12 +36,12 @@ test: setup test-core
 # The core install (no extras: no PyTorch) runs run, edit, styles and build-engine.
 $(CORE_STAMP): pyproject.toml constraints.txt
 	$(CORE)/bin/python -m pip install --quiet --upgrade pip
-	$(CORE)/bin/python -m pip install --quiet -c constraints.txt .
+	$(CORE)/bin/python -m pip install -c constraints.txt .
 	touch $@
 
 test-core: setup
 	@bash scripts/make_venv.sh "$(PYTHON)" $(CORE) $(GIVEN)
-	@$(MAKE) --no-print-directory $(CORE_STAMP)
+	@$(MAKE) -q $(CORE_STAMP) 2>/dev/null || $(MAKE) --no-print-directory $(CORE_STAMP)
 	$(CORE)/bin/python -m pip install --quiet --no-deps --force-reinstall -c constraints.txt .
 	bash scripts/test_core_install.sh $(CORE)
 

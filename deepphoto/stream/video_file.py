@@ -1308,8 +1308,9 @@ def source_timecode(container: av.container.InputContainer) -> str | None:
     gives it as its picture's tag, or its timecode track's (a MOV's 'tmcd')."""
     shown = moving_picture(container)
     for stream in ([shown] if shown is not None else []) + list(container.streams.data):
-        if stream.metadata.get("timecode"):
-            return str(stream.metadata["timecode"])
+        for key, value in stream.metadata.items():  # a Matroska's tag reads 'TIMECODE'
+            if key.lower() == "timecode" and str(value).strip():
+                return str(value)
     return None
 
 
@@ -1334,8 +1335,11 @@ def storable_timecode(timecode: str, fmt: str, rate: Fraction | None) -> bool:
 
 def carries_more(container: av.container.InputContainer) -> bool:
     """Whether a file holds more than its picture that an output keeps or says it leaves out: tags
-    (``kept_tags``), chapters, or any stream but the video (sound, subtitles, a timecode, fonts)."""
-    return bool(kept_tags(container) or container.chapters() or len(container.streams) > 1)
+    (``kept_tags``), chapters, a timecode (a Matroska's is a tag of its picture), or any stream but
+    the video (sound, subtitles, a timecode track, fonts)."""
+    return bool(
+        kept_tags(container) or container.chapters() or len(container.streams) > 1 or source_timecode(container)
+    )
 
 
 def left_out_tracks(source: Path | str) -> str:

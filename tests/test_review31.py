@@ -6,15 +6,19 @@
 - A Matroska's timecode (a tag of its picture, 'TIMECODE', as FFmpeg and mkvmerge write it) was
   lost: it was looked up as 'timecode' only, and a file without sound whose only extra was its
   timecode was not remuxed at all.
+- A photo or an animation's frame with an sRGB-named profile built a LittleCMS transform and ran a
+  probe through it on every read (7 ms a picture, 0.01 ms before hunt 31): judged once a profile.
 """
 
 from __future__ import annotations
 
 import http.server
+import io
 import threading
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
@@ -82,3 +86,39 @@ def test_a_matroskas_timecode_is_kept(capsys, tmp_path: Path, suffix: str) -> No
     with av.open(str(out)) as c:
         said = {str(v) for s in c.streams for k, v in s.metadata.items() if k.lower() == "timecode"}
     assert said == {"10:00:00:00"}
+
+
+def test_an_srgb_profile_is_judged_once(monkeypatch) -> None:
+    from PIL import ImageCms
+
+    from deepphoto import colour_profile
+
+    colour_profile._keeps_srgb.cache_clear() if hasattr(colour_profile, "_keeps_srgb") else None
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    built = []
+    build = ImageCms.buildTransform
+
+    def counted(*args: object, **kwargs: object) -> object:
+        built.append(args)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(ImageCms, "buildTransform", counted)
+    image = np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    for _ in range(3):  # three photos of a folder, three frames of an animation
+        assert np.array_equal(colour_profile.to_srgb(image.copy(), profile), image)  # read as stored
+    assert len(built) <= 1
+
+
+def test_a_linear_profile_named_srgb_is_still_converted() -> None:
+    """The judgement once a profile still tells GIMP's linear 'sRGB' from sRGB's own."""
+    from PIL import ImageCms
+
+    from deepphoto.colour_profile import png_chunk_profile, to_srgb
+
+    linear = png_chunk_profile(1.0, None, False)  # sRGB's primaries, a linear curve
+    assert linear is not None
+    named = linear.replace(b"PNG gAMA and cHRM", b"Linear sRGB 1.0  ")  # its description says sRGB
+    assert "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(named))).lower()
+    grey = np.full((4, 4, 3), 60, np.uint8)
+    for _ in range(2):
+        assert to_srgb(grey.copy(), named)[0, 0, 0] > 100  # a linear 60 is sRGB's 136 or so

@@ -207,7 +207,7 @@ def clip_id(clip: Path, root: Path | None = None) -> str:
 
 def _moving_picture(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
     """The first video stream that is not a cover picture (an attached picture: a song's art, a
-    downloader's thumbnail), as ``stream.video_file.moving_picture`` finds it (a layer above this
+    downloader's thumbnail), as ``stream.video_container.moving_picture`` finds it (a layer above this
     one, not imported here); None if there is none."""
     import av
 

@@ -706,7 +706,7 @@ def test_a_stray_timestamp_does_not_move_the_rest():
     """One frame out of order (or a repeated timestamp): that frame goes right after the last one,
     and the source's own times resume; only a clock that starts again, which the next frame
     confirms, shifts what follows."""
-    from deepphoto.stream.video_file import OnwardClock
+    from deepphoto.stream.video_container import OnwardClock
 
     clock = OnwardClock(30)
     stray = [clock(t, 1) for t in [*range(50), 5, *range(50, 100)]]

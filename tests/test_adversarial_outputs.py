@@ -33,7 +33,7 @@ from media import encode_into, make_clip, probe, stream_end
 from deepphoto import Pipeline, Settings
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.output_safety import publish, temporary_name
-from deepphoto.stream.video_file import EXACT
+from deepphoto.stream.video_colour import EXACT
 
 GREY = ["--effect", "grey"]
 PIPE_SETTINGS = {"effect": "grey", "backend": "onnx", "precision": "fp32", "seg_input": (64, 64), "threads": 1}

@@ -23,7 +23,15 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.datasets",
         "deepphoto.stream.output_safety",  # files written whole or not at all: errors and settings alone
     ),
-    ("deepphoto.models", "deepphoto.stream.frame", "deepphoto.stream.video_file"),
+    (
+        "deepphoto.models",
+        "deepphoto.stream.frame",
+        "deepphoto.stream.video_file",  # video files in and out; below it, their parts:
+        "deepphoto.stream.video_container",
+        "deepphoto.stream.video_colour",
+        "deepphoto.stream.video_sound",
+        "deepphoto.stream.deinterlace",
+    ),
     ("deepphoto.engines", "deepphoto.calibration"),
     ("deepphoto.segmenters", "deepphoto.stylizer", "deepphoto.arbitrary", "deepphoto.stream", "deepphoto.optimizer"),
     ("deepphoto.pipeline",),

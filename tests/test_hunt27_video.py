@@ -14,7 +14,8 @@ import pytest
 from media import make_clip
 
 from deepphoto.batch.join import finish_video
-from deepphoto.stream.video_file import VideoFileSink, audio_codec
+from deepphoto.stream.video_file import VideoFileSink
+from deepphoto.stream.video_sound import audio_codec
 
 MS = Fraction(1, 1000)  # Matroska's time base
 

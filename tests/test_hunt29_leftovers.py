@@ -27,7 +27,7 @@ from test_video_inputs_s18 import convert
 
 from deepphoto.batch.inputs import expand_inputs, passed_over_note
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream.video_file import aac_layout
+from deepphoto.stream.video_sound import aac_layout
 
 
 def surround_clip(path: Path, codec: str, layout: str) -> Path:

@@ -85,7 +85,7 @@ def test_ctrl_c_while_a_stream_does_not_answer_stops_at_once():
     import threading
 
     from deepphoto.stream.stopping import ending_signals
-    from deepphoto.stream.video_file import open_input
+    from deepphoto.stream.video_container import open_input
 
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]

@@ -6,7 +6,7 @@ WITHOUT its sound, recorded as done, with the note "audio not copied from talk.m
 device)", and its kept chunks were thrown away. Now it is what a full disk at the join is: the output
 absent, "<output>: cannot be written: the disk is full (...)", the finished chunks kept so that the
 same command resumes once room is made. ``deepphoto run`` already did so (checked here too). The
-full disk is injected deterministically where the sound is muxed (``video_file._remux``).
+full disk is injected deterministically where the sound is muxed (``video_sound._remux``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from adversarial import RUN_FAST, leftovers, refused
 from media import make_clip
 
-from deepphoto.stream import video_file
+from deepphoto.stream import video_sound
 
 
 def _full_disk_while_muxing_sound(monkeypatch: pytest.MonkeyPatch, code: int = errno.ENOSPC) -> list[Path]:
@@ -32,7 +32,7 @@ def _full_disk_while_muxing_sound(monkeypatch: pytest.MonkeyPatch, code: int = e
         av.error.err_check(-code, str(out))  # raises av.error.OSError, as PyAV's mux does
         raise AssertionError("err_check did not raise")
 
-    monkeypatch.setattr(video_file, "_remux", full)
+    monkeypatch.setattr(video_sound, "_remux", full)
     return tried
 
 

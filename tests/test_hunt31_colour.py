@@ -124,7 +124,7 @@ def _yuv_frame(rgb: np.ndarray):
     import av
     from av.video.reformatter import ColorRange, Colorspace
 
-    from deepphoto.stream.video_file import EXACT
+    from deepphoto.stream.video_colour import EXACT
 
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[..., ::-1]), format="bgr24")
     return frame.reformat(
@@ -134,7 +134,7 @@ def _yuv_frame(rgb: np.ndarray):
 
 def _shown(frame) -> np.ndarray:
     """What a browser shows of a YUV frame (BT.601, limited range, rounded), as int BGR."""
-    from deepphoto.stream.video_file import EXACT
+    from deepphoto.stream.video_colour import EXACT
 
     if frame.format.name != "yuv420p":  # aiortc's encoders convert anything else so
         frame = frame.reformat(format="yuv420p")
@@ -310,7 +310,7 @@ def test_pictures_and_hdr_are_tagged_with_the_primaries_of_their_pixels(capsys, 
     import av
     from adversarial import RUN_FAST, cli
 
-    from deepphoto.stream.video_file import Colour, output_colour
+    from deepphoto.stream.video_colour import Colour, output_colour
 
     gif = tmp_path / "anim.gif"
     frames = [Image.fromarray(_chart()), Image.fromarray(_chart()[:, ::-1].copy())]

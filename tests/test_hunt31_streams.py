@@ -29,7 +29,7 @@ from media import make_clip, probe
 
 from deepphoto.commands.console import without_password
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream import video_file
+from deepphoto.stream import video_container, video_file
 from deepphoto.stream.sources import open_source
 
 
@@ -83,18 +83,18 @@ def test_a_refused_connection_names_the_url_once_with_the_reason() -> None:
 
 
 def test_a_server_that_never_answers_is_said_to_give_no_answer() -> None:
-    exc = video_file.av.error.InvalidDataError(errno.EINVAL, "Invalid data found when processing input")
-    assert video_file.unreachable("rtsp://cam/live", exc, video_file.OPEN_TIMEOUT) == "no answer in 10 s"
-    assert video_file.unreachable("rtsp://cam/live", exc, 0.2) == "Invalid data found when processing input"
+    exc = video_container.av.error.InvalidDataError(errno.EINVAL, "Invalid data found when processing input")
+    assert video_container.unreachable("rtsp://cam/live", exc, video_container.OPEN_TIMEOUT) == "no answer in 10 s"
+    assert video_container.unreachable("rtsp://cam/live", exc, 0.2) == "Invalid data found when processing input"
 
 
 def test_a_host_that_does_not_resolve_is_named(monkeypatch) -> None:
     def nowhere(*_args: object, **_kwargs: object) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(video_file.socket, "getaddrinfo", nowhere)
+    monkeypatch.setattr(video_container.socket, "getaddrinfo", nowhere)
     exc = OSError(errno.EIO, "Input/output error")
-    assert video_file.unreachable("http://camera.invalid/x.ts", exc, 0.3) == "host camera.invalid not found"
+    assert video_container.unreachable("http://camera.invalid/x.ts", exc, 0.3) == "host camera.invalid not found"
 
 
 # ---------------------------------------------------------------- a server lost mid-download
@@ -173,6 +173,7 @@ def test_a_udp_stream_is_read_live_and_its_end_is_said(monkeypatch, udp_sender) 
     from deepphoto.stream.sources import SourceLost
 
     monkeypatch.setattr(video_file, "OPEN_TIMEOUT", 2.0)
+    monkeypatch.setattr(video_container, "OPEN_TIMEOUT", 2.0)
     url, stop = udp_sender
     source = open_source(url)
     try:

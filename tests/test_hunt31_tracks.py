@@ -12,7 +12,7 @@ import pytest
 from adversarial import RUN_FAST, cli
 from media import encode_into, make_clip, song_with_cover
 
-from deepphoto.stream.video_file import left_out_tracks, storable_timecode
+from deepphoto.stream.video_sound import left_out_tracks, storable_timecode
 
 WHOLE_GREY = ["--effect", "grey", "--region", "whole"]
 PHONE_TAGS = {"creation_time": "2024-05-01T10:00:00.000000Z", "location": "+48.8583+002.2945/", "title": "Paris"}

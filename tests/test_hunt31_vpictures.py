@@ -12,7 +12,8 @@ import pytest
 from media import encode_into
 
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings, painting_weight
-from deepphoto.stream.video_file import VideoFileSource, decoding_matrix, opaque_bgr
+from deepphoto.stream.video_colour import decoding_matrix, opaque_bgr
+from deepphoto.stream.video_file import VideoFileSource
 from tests.test_hunt29_fades import BrightSegmenter, faded, normalising_painter, picture
 
 

@@ -26,7 +26,7 @@ from test_video_inputs_s18 import convert
 from deepphoto import frames
 from deepphoto.batch.inputs import expand_inputs, kind_of
 from deepphoto.frames import picture_box
-from deepphoto.stream.video_file import video_by_content
+from deepphoto.stream.video_container import video_by_content
 
 
 def test_a_heic_photo_named_jpg_is_refused_as_heic_not_played_as_a_video(capsys, tmp_path):

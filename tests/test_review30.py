@@ -10,7 +10,7 @@ import pytest
 
 from deepphoto.batch import kept
 from deepphoto.frames import picture_box
-from deepphoto.stream.video_file import Colour, sdr_bgr
+from deepphoto.stream.video_colour import Colour, sdr_bgr
 
 try:  # the resume tests' helpers and fixtures (a 40-frame clip cut into 4 chunks, an
     # uninterrupted batch's output); without Ray those tests skip and the others still run

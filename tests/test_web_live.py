@@ -16,7 +16,7 @@ import av  # noqa: E402
 from aiortc import MediaStreamTrack  # noqa: E402
 
 from deepphoto.settings import Settings  # noqa: E402
-from deepphoto.stream.video_file import EXACT  # noqa: E402
+from deepphoto.stream.video_colour import EXACT  # noqa: E402
 from deepphoto.web.errors import WebError  # noqa: E402
 from deepphoto.web.live import LiveSession, Newest, look_changes  # noqa: E402
 

@@ -21,7 +21,7 @@ from deepphoto.image_header import DamagedHeader, image_size, is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES, VIDEO_SUFFIXES, counted
 from deepphoto.stream.output_safety import NAME_MAX
 from deepphoto.stream.v4l2_names import names_v4l2
-from deepphoto.stream.video_file import VIDEO_FORMATS, video_by_content
+from deepphoto.stream.video_container import VIDEO_FORMATS, video_by_content
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
 PHOTO_SUFFIXES = (*PHOTO_INPUT_SUFFIXES, ".gif")  # a GIF is a photo here, as to edit (PyAV would make it a video)

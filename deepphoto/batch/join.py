@@ -15,14 +15,8 @@ import av
 
 from deepphoto.errors import DeepPhotoError, warn
 from deepphoto.stream.output_safety import temporary_name
-from deepphoto.stream.video_file import (
-    audio_failure,
-    container_format,
-    muxer_options,
-    output_disk_failed,
-    remux_with_audio,
-    video_span,
-)
+from deepphoto.stream.video_container import container_format, muxer_options, video_span
+from deepphoto.stream.video_sound import audio_failure, output_disk_failed, remux_with_audio
 
 
 def _in_stream_units(shift: int, source_tb: Fraction | None, stream_tb: Fraction) -> int:

@@ -30,7 +30,7 @@ from deepphoto.batch.chunks import CHUNK_CRF, Chunk, ChunkResult, VideoPlan, fil
 from deepphoto.batch.cluster import WORK_FOLDER
 from deepphoto.batch.inputs import WorkItem
 from deepphoto.stream.output_safety import replace_with_text
-from deepphoto.stream.video_file import container_format, video_encoder
+from deepphoto.stream.video_container import container_format, video_encoder
 
 FORMAT = 1
 KEPT = "kept"  # inside the batch's hidden WORK_FOLDER

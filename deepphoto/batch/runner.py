@@ -48,7 +48,7 @@ from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
 from deepphoto.stream.output_safety import DISK_FULL, cannot_write, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
-from deepphoto.stream.video_file import video_by_content
+from deepphoto.stream.video_container import video_by_content
 
 
 @dataclass

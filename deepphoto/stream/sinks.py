@@ -39,7 +39,8 @@ from deepphoto.stream.output_safety import (
     temporary_name,
 )
 from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
-from deepphoto.stream.video_file import VIDEO_FORMATS, VideoFileSink
+from deepphoto.stream.video_container import VIDEO_FORMATS
+from deepphoto.stream.video_file import VideoFileSink
 
 
 class Sink:

@@ -34,7 +34,8 @@ from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
-from deepphoto.stream.video_file import SourceFrame, VideoFileSource, video_by_content
+from deepphoto.stream.video_container import video_by_content
+from deepphoto.stream.video_file import SourceFrame, VideoFileSource
 
 
 class Source:

@@ -34,7 +34,7 @@ from av.video.reformatter import ColorRange, Colorspace
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings, whole
-from deepphoto.stream.video_file import EXACT
+from deepphoto.stream.video_colour import EXACT
 from deepphoto.web.errors import WebError
 from deepphoto.web.limits import Slots
 from deepphoto.web.store import new_id
@@ -89,7 +89,7 @@ class Newest:
 
 
 def camera_bgr(frame: av.VideoFrame) -> np.ndarray:
-    """A frame of the page's camera as BGR uint8, rounded (see ``video_file.EXACT``): swscale's
+    """A frame of the page's camera as BGR uint8, rounded (see ``video_colour.EXACT``): swscale's
     default truncates, and with ``sent_frame``'s the other way, the unpainted person the page showed
     came back 1.5-2.8 levels darker in each channel than the camera's own picture."""
     return frame.to_ndarray(format="bgr24", interpolation=EXACT)

@@ -152,7 +152,10 @@ def _remux(
             video_from = min(Fraction(0), source_video or Fraction(0))
         video_at = (first or Fraction(0)) + Fraction(video_from)  # the source's time of the first frame
         audio_at = stream_start(asrc) if asrc is not None else None
-        origin = video_at if audio_at is None else min(video_at, audio_at)
+        if asrc is None:  # no sound: the picture stays where the sink put it (a soundless output that
+            origin = Fraction(video_from)  # carries no tags is not remuxed: the same timing either way)
+        else:
+            origin = video_at if audio_at is None else min(video_at, audio_at)
         video_move = Fraction(video_from) - origin  # seconds, on the video's times and the audio's
         stop = None if end is None else float(end + video_move)
         chapters = kept_chapters(ain, origin, stop)
@@ -402,7 +405,7 @@ def sound_stream(container: av.container.InputContainer) -> av.audio.stream.Audi
 
 
 # tags that say how a file was written (its muxer, brand, length), not what it holds: an output has its own
-WRITER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands", "duration"})
+WRITER_TAGS = frozenset({"encoder", "software", "major_brand", "minor_version", "compatible_brands", "duration"})
 
 
 def kept_tags(container: av.container.InputContainer) -> dict[str, str]:

@@ -386,7 +386,9 @@ class Pipeline:
     ) -> RunSummary:
         """Every frame (files) or the newest frames (live) of ``source`` through the pipeline into
         ``output`` (any sink URI). Ctrl-C, SIGTERM and SIGHUP end it alike: the output is finalised
-        with every frame so far. A file whose frames could not be read is a one-line error.
+        with every frame so far; so does ``close`` from another thread (a camera's run went on
+        forever, each frame passed through unpainted with 'cannot schedule new futures after
+        shutdown'). A file whose frames could not be read is a one-line error.
         ``size``: a camera is asked for it; the frames of a file, folder or photo are scaled to it.
         Each run is a stream of its own, as from a fresh pipeline (``reset``): a second run's first
         frames were smoothed with the first's last mask and painting, its summary counted both.

@@ -21,7 +21,7 @@ from deepphoto.frames import to_bgr8
 from deepphoto.settings import counted
 from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import cannot_write
-from deepphoto.stream.processor import FrameProcessor, StageTimes
+from deepphoto.stream.processor import FrameProcessor, ProcessorClosed, StageTimes
 from deepphoto.stream.queues import END, FrameQueue, Worker, drain
 from deepphoto.stream.reconnect import lost_card, resilient
 from deepphoto.stream.sinks import Sink, write_image_atomic
@@ -157,6 +157,9 @@ def run_stream(
             summary.frames_in += 1
             try:
                 image = processor(frame.image)
+            except ProcessorClosed:  # closed by another thread (a caller's stop): ended as a stop is
+                summary.interrupted = True
+                break
             except Exception as exc:  # one bad frame must not end a recording: pass it through
                 key = f"{type(exc).__name__}: {exc}"
                 if key not in errors:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import PictureBoxes, off_white, small_grey, to_bgr8
 from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
@@ -40,6 +41,11 @@ LIGHT_SIDE = 64  # the small copy's long side
 # this from the one it was held at (a fade); a steady dim scene's weight jitters by under 0.05 (one
 # grey level of its light: the smoothstep's steepest slope is 1.5 / (LIGHT_LIT - LIGHT_BLACK)).
 FADE_STEP = 0.06
+
+
+class ProcessorClosed(DeepPhotoError):
+    """A frame given to a ``FrameProcessor`` after it was closed (by another thread): a stream
+    running through it (``run_stream``) ends there, as a stop does, with its output finalised."""
 
 
 class StageTimes:
@@ -106,6 +112,7 @@ class FrameProcessor:
         self._painter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepphoto-style")
         # held for a frame; Pipeline.update takes it too, so settings change between frames only
         self.lock = threading.RLock()
+        self.closed = False  # ``close``d: a frame is refused (``ProcessorClosed``), not given to a stopped painter
         self.times = StageTimes()
         self.frames = self.segmented = 0
         # past this long side / short side a frame is segmented window by window (segmenters.tiles);
@@ -139,7 +146,10 @@ class FrameProcessor:
         self.recorder: Callable[[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray], None] | None = None
 
     def close(self) -> None:
-        """Stop the painter thread and close the looks (a looping background video, say)."""
+        """Stop the painter thread and close the looks (a looping background video, say), after the
+        frame in hand (another thread's); a frame after it is a ``ProcessorClosed``."""
+        with self.lock:
+            self.closed = True
         self._painter.shutdown(wait=True)
         for look in self.looks:
             close_effect(look.effect)
@@ -300,6 +310,8 @@ class FrameProcessor:
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         frame = to_bgr8(frame)
         with self.lock:
+            if self.closed:  # closed by another thread mid-stream: its painter is gone
+                raise ProcessorClosed("this Pipeline is closed: make a new one")
             box = self._boxes(frame) if self.keep_bars else None
             if box is None:
                 return self._styled(frame)

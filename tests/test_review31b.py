@@ -33,3 +33,59 @@ def test_a_run_closed_from_another_thread_ends_as_a_stop(capsys):
     assert summary.interrupted and summary.failed == 0
     assert summary.frames_out < 300
     assert "cannot schedule" not in capsys.readouterr().err
+
+
+def test_the_studio_live_frame_is_converted_off_the_event_loop(monkeypatch):
+    """The live camera's rounded conversion to the YUV the encoder sends (10 ms a 1280x720 frame)
+    ran on the server's event loop, which every session's packets and the Studio's requests share;
+    it is done on the session's own thread, with the frame's processing."""
+    import asyncio
+    from fractions import Fraction
+
+    import av
+    from aiortc import MediaStreamTrack
+
+    import deepphoto.web.live as live
+
+    converted_on: list[str] = []
+    sent = live.sent_frame
+
+    def recording_sent(image: np.ndarray) -> av.VideoFrame:
+        converted_on.append(threading.current_thread().name)
+        return sent(image)
+
+    monkeypatch.setattr(live, "sent_frame", recording_sent)
+
+    class Camera(MediaStreamTrack):
+        kind = "video"
+
+        async def recv(self) -> av.VideoFrame:
+            await asyncio.sleep(0.01)
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = 0, Fraction(1, 30)
+            return frame
+
+    class Failing:  # a pipeline's face whose frames fail: passed through, converted all the same
+        settings = Settings()
+
+        def __call__(self, image: np.ndarray) -> np.ndarray:
+            raise RuntimeError("a frame that fails")
+
+        def describe(self) -> str:
+            return "failing"
+
+        def close(self) -> None:
+            pass
+
+    async def main() -> av.VideoFrame:
+        session = live.LiveSession("page", Failing(), mirror=False, stamp_rows=0)
+        pump = asyncio.create_task(session._pump(Camera()))
+        try:
+            return await asyncio.wait_for(session.output.recv(), 30)
+        finally:
+            pump.cancel()
+            await session.close()
+
+    back = asyncio.run(main())
+    assert back.format.name == "yuv420p" and (back.width, back.height) == (64, 48)
+    assert converted_on and all(name.startswith("deepphoto-live-") for name in converted_on), converted_on

@@ -36,6 +36,11 @@ def _ray_utils() -> object | None:
     return ray_utils
 
 
+def _utf8(text: str) -> str:
+    """``text`` with the bytes of a name that is not valid UTF-8 (surrogates) as backslash escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def answers(address: str, timeout: float = 10.0) -> None:
     """A head's ``HOST:PORT`` that takes a connection, else a one-line error (Ray itself retries such
     an address for ever, logging a warning every few seconds); ``auto`` and ``ray://`` are left to
@@ -71,6 +76,12 @@ def connect(address: str | None) -> bool:
     sets_handler = getattr(ray_utils, "set_sigterm_handler", None)
     if sets_handler is not None:
         ray_utils.set_sigterm_handler = lambda handler: None
+    # Ray records the command line (read from /proc) as the job's entrypoint, a UTF-8 string: a file
+    # name on it that is not valid UTF-8 (a byte 0xff, from an old Latin-1 disk) failed every batch as
+    # 'cannot start or reach Ray' (surrogates not allowed). Such bytes are recorded as escapes.
+    names_entrypoint = getattr(ray_utils, "get_entrypoint_name", None)
+    if names_entrypoint is not None:
+        ray_utils.get_entrypoint_name = lambda: _utf8(names_entrypoint())
     try:
         with signals_held((signal.SIGTERM, signal.SIGHUP)), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Ray's client warns in two lines before it fails: the error says it
@@ -96,6 +107,8 @@ def connect(address: str | None) -> bool:
     finally:
         if sets_handler is not None:
             ray_utils.set_sigterm_handler = sets_handler
+        if names_entrypoint is not None:
+            ray_utils.get_entrypoint_name = names_entrypoint
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return True

@@ -100,8 +100,29 @@ def counted(n: int, thing: str, things: str | None = None) -> str:
 
 def choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise DeepPhotoError(f"unknown {name} {value!r}: choose from {', '.join(allowed)}")
+        raise DeepPhotoError(unknown(name, value, allowed))
     return value
+
+
+def unknown(name: str, value: str, allowed: list[str] | tuple[str, ...], listed: str = "") -> str:
+    """'unknown region 'backround': did you mean 'background'? (choose from ...)': a typo, another
+    case or a space for the dash ('Starry Night') is answered with the name meant."""
+    listed = listed or ", ".join(allowed)
+    meant = close_match(value, allowed)
+    if meant is None:
+        return f"unknown {name} {value!r}: choose from {listed}"
+    return f"unknown {name} {value!r}: did you mean {meant!r}? (choose from {listed})"
+
+
+def close_match(word: str, allowed: list[str] | tuple[str, ...]) -> str | None:
+    """The one of ``allowed`` that ``word`` most likely means, if any is close."""
+    import difflib
+
+    plain = re.sub(r"[\s_]+", "-", str(word).strip().lower())
+    if plain in allowed:
+        return plain
+    found = difflib.get_close_matches(plain, list(allowed), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 _AMOUNT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", re.IGNORECASE)

@@ -306,7 +306,9 @@ def test_a_misspelt_option_points_at_the_commands_own_help(tmp_path):
     commands, not run's options."""
     done = cli("run", "clip.mp4", "out.mp4", "--stlye", "wave", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr == "deepphoto: error: unrecognized arguments: --stlye wave (see deepphoto run --help)\n"
+    assert done.stderr == (
+        "deepphoto: error: unrecognized arguments: --stlye wave; did you mean --style? (see deepphoto run --help)\n"
+    )
 
 
 def test_strength_with_an_effect_is_said_to_be_unused(tmp_path, capsys):

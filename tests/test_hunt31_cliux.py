@@ -28,3 +28,78 @@ def test_a_batch_whose_command_line_names_a_file_that_is_not_utf8_starts_ray(mon
     assert cluster.connect(None)
     assert recorded == [b"deepphoto batch v\\xfe.mp4 --out styled"]
     assert ray_utils.get_entrypoint_name() == command_line  # Ray's own again afterwards
+
+
+# ---------------------------------------------------------------- a typo answered with the name meant
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["rum", "clip.mp4", "out.mp4"], "unknown command 'rum': did you mean 'run'? (see deepphoto --help)"),
+        (["styls"], "unknown command 'styls': did you mean 'styles'?"),
+        (["edit", "in.jpg", "out.jpg", "--regoin", "person"], "--regoin person; did you mean --region? (see"),
+        (["edit", "in.jpg", "out.jpg", "--regoin=person", "--stlye", "x"], "did you mean --region, --style? (see"),
+        (["run", "in.mp4", "out.mp4", "--qiet"], "unrecognized arguments: --qiet; did you mean --quiet?"),
+        (
+            ["edit", "in.jpg", "out.jpg", "--region", "backround"],
+            "unknown region 'backround': did you mean 'background'?",
+        ),
+        (["edit", "in.jpg", "out.jpg", "--region", "Person"], "unknown region 'Person': did you mean 'person'?"),
+        (["edit", "in.jpg", "out.jpg", "--effect", "gray"], "unknown effect 'gray': did you mean 'grey'?"),
+    ],
+)
+def test_a_misspelt_name_is_answered_with_the_one_meant(argv, says, capsys):
+    """`deepphoto rum`, `--regoin`, `--region backround`: the message listed what is valid (22
+    commands for 'rum') but not the one a letter away."""
+    from deepphoto.commands.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert err.count("\n") == 1
+
+
+def test_an_option_is_not_suggested_for_its_dashes_alone(capsys):
+    from deepphoto.commands.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["edit", "in.jpg", "out.jpg", "--out", "x"])
+    assert capsys.readouterr().err == "deepphoto: error: unrecognized arguments: --out x (see deepphoto edit --help)\n"
+
+
+def test_a_command_far_from_any_lists_them(capsys):
+    from deepphoto.commands.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["xyz"])
+    assert "unknown command 'xyz': choose from assets, demo, run," in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("style", "meant"),
+    [
+        ("stary-night", "starry-night"),
+        ("Starry Night", "starry-night"),
+        ("starry_night", "starry-night"),
+        ("Wave", "wave"),
+    ],
+)
+def test_a_misspelt_style_is_answered_with_the_one_meant(style, meant):
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.models.shipped import style_vector
+
+    with pytest.raises(DeepPhotoError, match=rf"unknown style '{style}': did you mean '{meant}'\? \(choose from"):
+        style_vector(style, ["starry-night", "scream", "wave"])
+
+
+def test_a_name_far_from_any_keeps_the_plain_message():
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.models.shipped import style_vector
+
+    with pytest.raises(DeepPhotoError, match=r"^unknown style 'sky': choose from starry-night, wave$"):
+        style_vector("sky", ["starry-night", "wave"])

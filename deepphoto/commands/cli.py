@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from deepphoto.commands.console import Console, remember_passwords
 from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import close_match
 from deepphoto.stream.stopping import ending_signals, stop_asked
 
 # sub-command -> (module with add_arguments(parser) and run(args), help line)
@@ -101,14 +102,30 @@ class OneLineParser(argparse.ArgumentParser):
 
     chosen: str | None = None  # the sub-command given: an unknown option is checked by the top parser
     words: tuple[str, ...] = ()  # the command line's words, for a file name taken as an option
+    options: tuple[str, ...] = ()  # the chosen sub-command's long options, for a misspelt one
 
     def error(self, message: str) -> NoReturn:
         if dashed := next((w for w in self.words if _file_like_option(w)), None):
             # 'edit -photo.jpg out.jpg' said 'the following arguments are required: OUT'
             self.exit(2, f"deepphoto: error: {dashed} is read as an option: name the file ./{dashed}\n")
+        if message.startswith("argument COMMAND: invalid choice"):  # 'deepphoto rum': 22 commands listed
+            word = next((w for w in self.words if not w.startswith("-")), "")
+            meant = close_match(word, tuple(COMMANDS))
+            hint = f": did you mean {meant!r}?" if meant else f": choose from {', '.join(COMMANDS)}"
+            self.exit(2, f"deepphoto: error: unknown command {word!r}{hint} (see {self.prog} --help)\n")
         # 'run ... --stlye wave' pointed at 'deepphoto --help', which lists commands, not run's options
         prog = f"{self.prog} {self.chosen}" if self.chosen and message.startswith("unrecognized") else self.prog
+        if message.startswith("unrecognized") and self.options:
+            message += _meant_options(message, self.options)
         self.exit(2, f"deepphoto: error: {message} (see {prog} --help)\n")
+
+
+def _meant_options(message: str, options: tuple[str, ...]) -> str:
+    """'; did you mean --region?' for the misspelt options in argparse's 'unrecognized arguments'."""
+    typed = [w.split("=", 1)[0][2:] for w in message.split(": ", 1)[-1].split() if w.startswith("--")]
+    bare = tuple(o[2:] for o in options)  # '--out' is not close to '--smooth' by its dashes
+    meant = [f"--{m}" for w in typed if (m := close_match(w, bare)) and m != w]
+    return f"; did you mean {', '.join(dict.fromkeys(meant))}?" if meant else ""
 
 
 def _file_like_option(word: str) -> bool:
@@ -139,6 +156,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             mod.add_arguments(p)
             p.set_defaults(func=mod.run)
             parser.chosen = name
+            parser.options = tuple(o for o in p._option_string_actions if o.startswith("--"))
     return parser
 
 

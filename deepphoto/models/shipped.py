@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.models.onnx_cache import WEIGHTS_HASH_KEY
-from deepphoto.settings import EFFECT_NAMES, parse_blend
+from deepphoto.settings import EFFECT_NAMES, parse_blend, unknown
 
 if TYPE_CHECKING:
     from deepphoto.models.user_styles import UserStyle
@@ -106,8 +106,9 @@ def style_vector(style: str, names: list[str]) -> list[float]:
     for name, value in parts:
         if name not in names:
             listed = ", ".join(names) if names else "none are installed"
-            effect = f" (an effect: --effect {name})" if name in EFFECT_NAMES else ""
-            raise DeepPhotoError(f"unknown style {name!r}{effect}: choose from {listed}")
+            if name in EFFECT_NAMES:
+                raise DeepPhotoError(f"unknown style {name!r} (an effect: --effect {name}): choose from {listed}")
+            raise DeepPhotoError(unknown("style", name, names, listed))
         weights[names.index(name)] += value / top
     total = sum(weights)
     if total <= 0:

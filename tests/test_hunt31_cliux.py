@@ -103,3 +103,22 @@ def test_a_name_far_from_any_keeps_the_plain_message():
 
     with pytest.raises(DeepPhotoError, match=r"^unknown style 'sky': choose from starry-night, wave$"):
         style_vector("sky", ["starry-night", "wave"])
+
+
+# ---------------------------------------------------------------- --version
+
+
+def test_version_says_the_version(capsys):
+    """`deepphoto --version` (what a bug report asks for) said 'the following arguments are
+    required: COMMAND', status 2."""
+    import re
+    from pathlib import Path
+
+    from deepphoto.commands.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["--version"])
+    assert ended.value.code == 0
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    version = re.search(r'(?m)^version = "(.+)"', pyproject)[1]
+    assert capsys.readouterr().out == f"deepphoto {version}\n"

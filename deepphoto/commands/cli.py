@@ -142,9 +142,22 @@ def _file_like_option(word: str) -> bool:
     return os.path.exists(word) or bool(stem) and suffix.isalnum() and not suffix.isdigit()
 
 
+def _version() -> str:
+    """The installed DeepPhoto's version (pyproject.toml's), or 'unknown' where it is run from a
+    checkout that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deepphoto")
+    except PackageNotFoundError:
+        return "unknown (not installed: run from a checkout)"
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (so ``--help`` does not load torch)."""
     parser = OneLineParser(prog="deepphoto", description="Style only part of the picture.")
+    # 'deepphoto --version' (what a bug report asks for) said 'the following arguments are required: COMMAND'
+    parser.add_argument("--version", action="version", version=f"deepphoto {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_line) in COMMANDS.items():
         p = sub.add_parser(name, help=help_line, description=help_line)

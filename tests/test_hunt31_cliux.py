@@ -122,3 +122,34 @@ def test_version_says_the_version(capsys):
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     version = re.search(r'(?m)^version = "(.+)"', pyproject)[1]
     assert capsys.readouterr().out == f"deepphoto {version}\n"
+
+
+# ---------------------------------------------------------------- defaults said in the help
+
+
+@pytest.mark.parametrize("command", ["add-style", "serve", "demo"])
+def test_every_number_with_a_default_says_it_in_its_help(command):
+    """`deepphoto add-style --help` gave no default for --images (36), --batch (4), --crop (128) or
+    --seed (no help at all); a default said in the help is the parser's own."""
+    import re
+
+    from deepphoto.commands.cli import build_parser
+
+    parser = build_parser(command)
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    for action in sub._actions:
+        if not action.option_strings or action.nargs == 0:
+            continue
+        if isinstance(action.default, (int, float)) and not isinstance(action.default, bool):
+            said = re.findall(r"default ([0-9.]+)", action.help or "")
+            assert said, f"{command} {action.option_strings[0]}: no default in its help ({action.help!r})"
+            assert float(said[0]) == float(action.default), f"{command} {action.option_strings[0]}"
+
+
+def test_edit_help_says_which_method_is_the_default():
+    from deepphoto.commands.cli import build_parser
+
+    parser = build_parser("edit")
+    method = next(a for a in parser._actions if a.dest == "command").choices["edit"]._option_string_actions["--method"]
+    assert method.default == "fast"
+    assert "fast: the style network (default)" in method.help

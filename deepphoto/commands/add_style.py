@@ -29,10 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"time to spend, the teacher's paintings included (default {d.minutes:g})",
     )
     p.add_argument(
-        "--steps", type=count("--steps", 0), default=d.steps, help="stop after N steps (0: the time decides)"
+        "--steps", type=count("--steps", 0), default=d.steps, help="stop after N steps (default 0: the time decides)"
     )
     p.add_argument(
-        "--images", type=count("--images", 1), default=d.images, help="content images the teacher paints (cached)"
+        "--images",
+        type=count("--images", 1),
+        default=d.images,
+        help=f"content images the teacher paints (cached; default {d.images})",
     )
     p.add_argument(
         "--content",
@@ -41,16 +44,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a folder of photos or a video to learn on (default: the shared data's training images, "
         "else the demo footage)",
     )
-    p.add_argument("--batch", type=count("--batch", 1, 4096), default=d.batch, help="crops per step")
-    p.add_argument("--crop", type=count("--crop", 16, 2048), default=d.crop, help="crop size (multiple of 8)")
+    p.add_argument(
+        "--batch", type=count("--batch", 1, 4096), default=d.batch, help=f"crops per step (default {d.batch})"
+    )
+    p.add_argument(
+        "--crop", type=count("--crop", 16, 2048), default=d.crop, help=f"crop size (multiple of 8; default {d.crop})"
+    )
     p.add_argument(
         "--texture-weight",
         type=real("--texture-weight", 0.0, 1e9),
         default=d.texture_weight,
         help=f"brush strokes: VGG features' Gram matrices against the teacher's (default {d.texture_weight:g})",
     )
-    p.add_argument("--threads", type=count("--threads", 0, 256), default=d.threads, help="CPU threads (0: all)")
-    p.add_argument("--seed", type=count("--seed", 0), default=d.seed)
+    p.add_argument("--threads", type=count("--threads", 0, 256), default=d.threads, help="CPU threads (default 0: all)")
+    p.add_argument("--seed", type=count("--seed", 0), default=d.seed, help=f"random seed (default {d.seed})")
     p.add_argument("--replace", action="store_true", help="replace a user style of that name")
 
 

@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--method",
         default="fast",
         choices=("fast", "optimize"),
-        help="fast: the style network; optimize: the slow photo-quality optimiser (minutes)",
+        help="fast: the style network (default); optimize: the slow photo-quality optimiser (minutes)",
     )
     p.add_argument(
         "--style-image",

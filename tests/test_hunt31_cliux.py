@@ -153,3 +153,26 @@ def test_edit_help_says_which_method_is_the_default():
     method = next(a for a in parser._actions if a.dest == "command").choices["edit"]._option_string_actions["--method"]
     assert method.default == "fast"
     assert "fast: the style network (default)" in method.help
+
+
+# ---------------------------------------------------------------- the batch table with wide names
+
+
+def test_the_batch_table_keeps_its_columns_after_wide_names():
+    """`deepphoto batch 日本/ --out styled`: the table padded names by their length in characters,
+    and a CJK character or an emoji takes two columns: every later column went askew."""
+    import unicodedata
+
+    from deepphoto.batch.report import BatchReport, Outcome
+
+    def shown_width(text: str) -> int:  # a terminal's columns
+        return sum(0 if unicodedata.combining(c) else 1 + (unicodedata.east_asian_width(c) in "WF") for c in text)
+
+    names = ["in/日本.mp4", "in/é.jpg", "in/e\u0301te.jpg", "in/😀.jpg", "in/plain.jpg"]
+    report = BatchReport([Outcome(n, "done", "/out/x.png", frames=1, seconds=0.1) for n in names])
+    lines = report.table().splitlines()[: len(names) + 1]
+    ends = {
+        shown_width(line[: line.index("0.1") + 3 if i else line.index("seconds") + 7]) for i, line in enumerate(lines)
+    }
+    assert len(ends) == 1, lines
+    assert shown_width("日本😀e\u0301") == 7

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from deepphoto.settings import counted
@@ -12,6 +13,18 @@ RESUMED = "the same command again resumes the batch, a video from its first unfi
 
 def resumed_note(kept: int, chunks: int) -> str:
     return f"resumed: {kept} of {counted(chunks, 'chunk')} kept"
+
+
+def shown_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: a CJK character or an emoji two, an accent that
+    combines with the letter before it none (``len`` counted one each: the table's columns went
+    askew after a name such as 日本.mp4)."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns."""
+    return text + " " * max(0, width - shown_width(text))
 
 
 @dataclass
@@ -88,6 +101,6 @@ class BatchReport:
             done = o.status == "done"
             text = o.output + (f" ({o.note})" if o.note else "") if o.status in ("done", "skipped") else o.reason
             rows.append((o.status, o.source, str(o.frames) if done else "-", f"{o.seconds:.1f}" if done else "-", text))
-        w = [min(60, max(len(r[i]) for r in rows)) for i in range(4)]
-        lines = [f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}  {r[4]}" for r in rows]
+        w = [min(60, max(shown_width(r[i]) for r in rows)) for i in range(4)]
+        lines = [f"{padded(r[0], w[0])}  {padded(r[1], w[1])}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}  {r[4]}" for r in rows]
         return "\n".join([*lines, *self.notes, self.summary()])

@@ -1,6 +1,6 @@
 """The one exception type whose message the command line prints as a single line; ``warn``, the
 one way a warning reaches the user (stderr, or a batch worker's report); ``progress_shown``, whether
-a progress bar is drawn on stderr."""
+a progress bar is drawn on stderr, and ``bar_width``, how wide."""
 
 from __future__ import annotations
 
@@ -86,3 +86,22 @@ def progress_shown(progress: bool) -> bool:
         return bool(sys.stderr is not None and sys.stderr.isatty())
     except (AttributeError, ValueError, OSError):  # a stream without a descriptor, or closed
         return False
+
+
+def bar_width() -> dict[str, object]:
+    """tqdm's size arguments for a bar on standard error: its terminal's width, followed as it
+    changes. A terminal that says it is 0 columns or 0 lines big (a pseudo-terminal nobody sized:
+    'ssh -tt' from a script or cron, 'unbuffer', 'script' without a terminal, some 'docker exec -t')
+    had tqdm draw an empty bar, and a long job showed no progress at all: $COLUMNS and $LINES are
+    taken for what it does not say, else 80 by 24."""
+    import os
+    import shutil
+
+    try:
+        columns, lines = os.get_terminal_size(sys.stderr.fileno())
+    except (AttributeError, ValueError, OSError):
+        columns, lines = 0, 0
+    if columns > 0 and lines > 0:
+        return {"dynamic_ncols": True}
+    fallback = shutil.get_terminal_size((80, 24))
+    return {"ncols": columns or fallback.columns, "nrows": lines or max(fallback.lines, 2)}

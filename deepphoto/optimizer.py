@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, bar_width
 from deepphoto.frames import MIN_PAINTING_SIDE, PAINTING_LONG_SIDE, decode_file
 from deepphoto.models.shipped import PACKAGE_WEIGHTS
 from deepphoto.models.style_losses import content_loss, gatys_weights, gram, style_loss
@@ -222,7 +222,7 @@ def optimize(
         if on_progress is not None:
             on_progress(done, total)
 
-    with tqdm(total=total, unit="step", desc="optimize", disable=not progress) as bar:
+    with tqdm(total=total, unit="step", desc="optimize", disable=not progress, **bar_width()) as bar:
         for (sw, sh), iters in zip(sizes, iterations):
             if iters <= 0:
                 continue

@@ -176,3 +176,62 @@ def test_the_batch_table_keeps_its_columns_after_wide_names():
     }
     assert len(ends) == 1, lines
     assert shown_width("日本😀e\u0301") == 7
+
+
+# ---------------------------------------------------------------- a terminal of 0 columns
+
+
+def _terminal_output(argv: list[str], monkeypatch) -> str:
+    """What ``deepphoto argv`` draws on a pseudo-terminal nobody sized (0 by 0, as 'ssh -tt' from a
+    script, 'unbuffer' or 'script' give)."""
+    import os
+    import sys
+
+    from deepphoto.commands.cli import main
+
+    master, slave = os.openpty()
+    assert tuple(os.get_terminal_size(slave)) == (0, 0)
+    terminal = open(slave, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    try:
+        assert main(argv) == 0
+        terminal.flush()
+        os.set_blocking(master, False)
+        drawn = b""
+        while True:
+            try:
+                part = os.read(master, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not part:
+                break
+            drawn += part
+    finally:
+        terminal.close()
+        os.close(master)
+    return drawn.decode("utf-8", "replace")
+
+
+def test_a_run_on_a_terminal_of_no_size_still_shows_its_progress(monkeypatch, capsys):
+    """`ssh -tt host deepphoto run ...` from a script: the terminal says it is 0 columns wide, and
+    tqdm drew an empty bar: a long job showed no progress at all."""
+    drawn = _terminal_output(["run", "synthetic://", "null://", "--max-frames", "12", "--effect", "grey"], monkeypatch)
+    assert "12/12" in drawn
+    assert max(len(line) for line in drawn.replace("\r", "\n").splitlines()) <= 80
+
+
+def test_a_terminal_of_no_size_takes_columns_from_the_environment(monkeypatch):
+    import os
+    import sys
+
+    from deepphoto.errors import bar_width
+
+    master, slave = os.openpty()
+    with open(slave, "w", encoding="utf-8") as terminal:
+        monkeypatch.setattr(sys, "stderr", terminal)
+        monkeypatch.setenv("COLUMNS", "40")
+        monkeypatch.setenv("LINES", "10")
+        assert bar_width() == {"ncols": 40, "nrows": 10}
+    os.close(master)

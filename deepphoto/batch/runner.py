@@ -42,7 +42,7 @@ from deepphoto.batch.join import finish_video
 from deepphoto.batch.kept import KeptChunks, identity, sweep_kept
 from deepphoto.batch.manifest import MANIFEST_NAME, Manifest, settings_hash
 from deepphoto.batch.report import RESUMED, BatchReport, Outcome, resumed_note
-from deepphoto.errors import DeepPhotoError, caught_warnings, progress_shown
+from deepphoto.errors import DeepPhotoError, bar_width, caught_warnings, progress_shown
 from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
@@ -372,7 +372,7 @@ class BatchRunner:
         self._check_workers(ready)
         total = sum(st.estimate for st in self.states.values())
         shown = progress_shown(self.options.progress)  # not into a log file: one line a redraw
-        self.bar = tqdm(total=total, desc="batch", unit="frame", disable=not shown, dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc="batch", unit="frame", disable=not shown, **bar_width())
 
     def _collect_usage(self) -> None:
         """The workers' CPU time, asked of those still running (briefly: a stuck one is not waited for)."""

@@ -370,7 +370,7 @@ def _counted(feeds: Iterable[T], name: str) -> Iterator[T]:
     cleared after, so that the terminal keeps the build's two lines alone."""
     from tqdm import tqdm
 
-    from deepphoto.errors import progress_shown
+    from deepphoto.errors import bar_width, progress_shown
 
     with tqdm(
         feeds,
@@ -379,6 +379,7 @@ def _counted(feeds: Iterable[T], name: str) -> Iterator[T]:
         unit=" frames",
         leave=False,
         disable=not progress_shown(True),
+        **bar_width(),
     ) as bar:
         yield from bar
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deepphoto.errors import DeepPhotoError, progress_shown, warn
+from deepphoto.errors import DeepPhotoError, bar_width, progress_shown, warn
 from deepphoto.frames import to_bgr8
 from deepphoto.settings import counted
 from deepphoto.stream.frame import Frame
@@ -111,7 +111,7 @@ def run_stream(
     summary = RunSummary(path=None)
     latency: deque[float] = deque(maxlen=5000)
     total = min(source.frame_count or max_frames, max_frames or source.frame_count)  # --max-frames: what is done
-    bar = tqdm(total=total or None, unit="frame", disable=not progress_shown(progress), dynamic_ncols=True)
+    bar = tqdm(total=total or None, unit="frame", disable=not progress_shown(progress), **bar_width())
 
     def write() -> None:
         while (item := outq.get()) is not END:

@@ -235,3 +235,22 @@ def test_a_terminal_of_no_size_takes_columns_from_the_environment(monkeypatch):
         monkeypatch.setenv("LINES", "10")
         assert bar_width() == {"ncols": 40, "nrows": 10}
     os.close(master)
+
+
+# ---------------------------------------------------------------- options after '--'
+
+
+def test_options_after_a_double_dash_are_said_to_belong_before_it(capsys):
+    """`deepphoto run -- -x.mp4 out.mp4 --style wave` (a file named with a dash, as the message
+    for '-x.mp4' alone suggests) said only 'unrecognized arguments: --style wave', an option run has."""
+    from deepphoto.commands.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--", "-x.mp4", "out.mp4", "--style", "wave"])
+    err = capsys.readouterr().err
+    assert (
+        "unrecognized arguments: --style wave; after '--' every word is a file name: give the options before it" in err
+    )
+    with pytest.raises(SystemExit):
+        main(["run", "--", "-x.mp4", "out.mp4", "extra"])
+    assert "after '--'" not in capsys.readouterr().err

@@ -103,6 +103,7 @@ class OneLineParser(argparse.ArgumentParser):
     chosen: str | None = None  # the sub-command given: an unknown option is checked by the top parser
     words: tuple[str, ...] = ()  # the command line's words, for a file name taken as an option
     options: tuple[str, ...] = ()  # the chosen sub-command's long options, for a misspelt one
+    named: tuple[str, ...] = ()  # the words after '--': names, even those spelt as options
 
     def error(self, message: str) -> NoReturn:
         if dashed := next((w for w in self.words if _file_like_option(w)), None):
@@ -117,6 +118,10 @@ class OneLineParser(argparse.ArgumentParser):
         prog = f"{self.prog} {self.chosen}" if self.chosen and message.startswith("unrecognized") else self.prog
         if message.startswith("unrecognized") and self.options:
             message += _meant_options(message, self.options)
+            unread = message.split(": ", 1)[-1].split()
+            if any(w.split("=", 1)[0] in self.options for w in unread if w in self.named):
+                # 'run -- -x.mp4 out.mp4 --style wave': after '--' every word is a name
+                message += "; after '--' every word is a file name: give the options before it"
         self.exit(2, f"deepphoto: error: {message} (see {prog} --help)\n")
 
 
@@ -199,6 +204,7 @@ def _run(argv: list[str]) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     try:
         OneLineParser.words = tuple(argv[: argv.index("--")] if "--" in argv else argv)  # then: names
+        OneLineParser.named = tuple(argv[argv.index("--") + 1 :] if "--" in argv else ())
         args = build_parser(command).parse_args(argv)  # numeric options are checked here (options.py)
         status = int(args.func(args) or 0)
     except (KeyboardInterrupt, Exception) as exc:

@@ -186,3 +186,30 @@ def test_batch_keeps_the_tags_and_chapters_of_a_video_without_sound(tmp_path, fr
     assert outcome.status == "done" and "1 attached file left out" in outcome.note, outcome
     assert tags_of(out / "talk.mkv").get("title") == "Paris"
     assert chapters_of(out / "talk.mkv") == [("Intro", 0.0), ("Main", 0.2)]
+
+
+def test_a_soundless_video_with_tags_keeps_its_start(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A soundless source that carries its own tags goes through the sound's second pass (for the
+    tags); it moved the picture to start at 0, where the same file without tags keeps the source's
+    start (an AVI with B-frames: its first frame at 1/30 s)."""
+    src = tmp_path / "tagged.avi"
+    with av.open(str(src), "w") as out:
+        out.metadata["title"] = "holiday"
+        v = out.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    with av.open(str(src)) as c:
+        first = min(float(f.time) for f in c.decode(c.streams.video[0]))
+    assert first > 0.02  # the case itself: the picture starts after 0
+    out_path = tmp_path / "out.mp4"
+    assert cli(capsys, "run", src, out_path, *RUN_FAST, "--effect", "grey").status == 0
+    with av.open(str(out_path)) as c:
+        assert c.metadata.get("title") == "holiday"  # it was remuxed for its tags
+        times = [float(f.time) for f in c.decode(c.streams.video[0])]
+    assert times[0] == pytest.approx(first, abs=0.005)

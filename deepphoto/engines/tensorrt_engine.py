@@ -70,6 +70,31 @@ def _major(trt: Any) -> int:
     return int(str(trt.__version__).split(".")[0])
 
 
+# TensorRT's tensor types by name (``trt.DataType.HALF.name == "HALF"``). Not ``trt.nptype``: in
+# TensorRT 8.2 and 8.5 (JetPack 4.6 and 5) it builds a table holding ``np.bool``, which NumPy 1.24 to
+# 1.26 do not have, so every call raised AttributeError and no engine could be opened.
+_NUMPY_TYPES = {
+    "FLOAT": np.float32,
+    "HALF": np.float16,
+    "INT8": np.int8,
+    "UINT8": np.uint8,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "BOOL": np.bool_,
+}
+
+
+def _numpy_dtype(trt: Any, dtype: Any) -> np.dtype:
+    """The NumPy type of a TensorRT tensor type; a one-line error for one NumPy has none of (BF16, FP8)."""
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str) and name.upper() in _NUMPY_TYPES:
+        return np.dtype(_NUMPY_TYPES[name.upper()])
+    try:
+        return np.dtype(trt.nptype(dtype))
+    except Exception:  # TypeError for types NumPy lacks; AttributeError from 8.x's table
+        raise DeepPhotoError(f"the engine has a tensor of TensorRT type {dtype}, which NumPy cannot hold") from None
+
+
 @cache
 def _logger(trt: Any) -> Any:
     """One logger per process (TensorRT warns when builders and runtimes get different ones); also
@@ -213,7 +238,7 @@ class _NamedTensors:
         for i in range(engine.num_io_tensors):
             name = engine.get_tensor_name(i)
             is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
-            dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
+            dtype = _numpy_dtype(trt, engine.get_tensor_dtype(name))
             self.tensors.append((name, is_input, tuple(engine.get_tensor_shape(name)), dtype))
 
     def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
@@ -238,7 +263,7 @@ class _Bindings:
         self.index: dict[str, int] = {}
         for i in range(engine.num_bindings):
             name = engine.get_binding_name(i)
-            dtype = np.dtype(trt.nptype(engine.get_binding_dtype(i)))
+            dtype = _numpy_dtype(trt, engine.get_binding_dtype(i))
             self.tensors.append((name, engine.binding_is_input(i), tuple(engine.get_binding_shape(i)), dtype))
             self.index[name] = i
         self.pointers = [0] * engine.num_bindings

@@ -1,0 +1,58 @@
+"""Hunt 31 (jetson): what a Jetson or desktop-GPU owner following docs/jetson.md would hit, checked
+against fakes of the TensorRT, cuda-python and PyCUDA APIs (no GPU here)."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from deepphoto.engines.tensorrt_engine import TensorRTEngine
+from deepphoto.errors import DeepPhotoError
+from tests.test_tensorrt import bindings_engine, host_cuda, install_runtime, named_engine  # noqa: F401
+
+
+class DataType:
+    """A TensorRT ``DataType`` member as pybind11 gives it: ``.name`` is 'FLOAT', 'HALF', ..."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"DataType.{self.name}"
+
+
+def tensorrt_8_5_nptype(dtype):
+    """TensorRT 8.2/8.5's ``trt.nptype`` under NumPy 1.24-1.26: its table names ``np.bool``."""
+    raise AttributeError("module 'numpy' has no attribute 'bool'.")
+
+
+@pytest.mark.parametrize("api", [named_engine, bindings_engine], ids=["tensorrt-8.5", "tensorrt-8.2"])
+def test_engine_opens_where_trt_nptype_is_broken(monkeypatch, host_cuda, api):  # noqa: F811
+    engine = api(host_cuda)
+    install_runtime(monkeypatch, engine)
+    trt = sys.modules["tensorrt"]
+    trt.__version__, trt.nptype = "8.5.2", tensorrt_8_5_nptype
+    types_by_name = {np.float32: DataType("FLOAT"), np.float16: DataType("HALF")}
+    for method in ("get_tensor_dtype", "get_binding_dtype"):
+        if hasattr(engine, method):
+            original = getattr(type(engine), method)
+            setattr(type(engine), method, lambda self, key, f=original: types_by_name[f(self, key)])
+    trt_engine = TensorRTEngine(b"PLAN")
+    assert [t.dtype for t in trt_engine.inputs + trt_engine.outputs] == ["float32", "float16"]
+    x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
+    out = trt_engine.run(x)
+    np.testing.assert_allclose(out, x.mean(axis=1, keepdims=True)[:, :, ::4, ::4], atol=1e-3)
+
+
+def test_a_tensor_type_numpy_lacks_is_a_one_line_error(monkeypatch, host_cuda):  # noqa: F811
+    engine = named_engine(host_cuda)
+    install_runtime(monkeypatch, engine)
+    trt = sys.modules["tensorrt"]
+
+    def nptype(dtype):
+        raise TypeError(f"Could not resolve TensorRT datatype to an equivalent numpy datatype. {dtype}")
+
+    trt.nptype = nptype
+    type(engine).get_tensor_dtype = lambda self, name: DataType("BF16")
+    with pytest.raises(DeepPhotoError, match="BF16"):
+        TensorRTEngine(b"PLAN")

@@ -2,10 +2,12 @@
 against fakes of the TensorRT, cuda-python and PyCUDA APIs (no GPU here)."""
 
 import sys
+import types
 
 import numpy as np
 import pytest
 
+from deepphoto.engines import cuda_memory
 from deepphoto.engines.tensorrt_engine import TensorRTEngine
 from deepphoto.errors import DeepPhotoError
 from tests.test_tensorrt import bindings_engine, host_cuda, install_runtime, named_engine  # noqa: F401
@@ -56,3 +58,72 @@ def test_a_tensor_type_numpy_lacks_is_a_one_line_error(monkeypatch, host_cuda): 
     type(engine).get_tensor_dtype = lambda self, name: DataType("BF16")
     with pytest.raises(DeepPhotoError, match="BF16"):
         TensorRTEngine(b"PLAN")
+
+
+# ------------------------------------------------------------- which CUDA binding: cuda-python or PyCUDA
+
+
+class CudaError:
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, CudaError) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+def fake_cudart(driver_cuda=12060, runtime_ok=False):
+    """cuda-python's runtime module; ``runtime_ok=False``: its CUDA is newer than the driver's."""
+    rt = types.SimpleNamespace()
+    success, insufficient = CudaError("cudaSuccess"), CudaError("cudaErrorInsufficientDriver")
+    rt.cudaError_t = types.SimpleNamespace(cudaSuccess=success)
+    rt.cudaGetDeviceCount = lambda: (success, 1) if runtime_ok else (insufficient, 0)
+    rt.cudaDriverGetVersion = lambda: (success, driver_cuda)
+    return rt
+
+
+def fake_pycuda():
+    drv = types.SimpleNamespace(Error=RuntimeError, init=lambda: None)
+    drv.Device = types.SimpleNamespace(count=lambda: 1)
+    return drv
+
+
+@pytest.fixture
+def fresh_backend(monkeypatch):
+    cuda_memory.backend.cache_clear()
+    yield monkeypatch
+    cuda_memory.backend.cache_clear()
+
+
+def test_pycuda_is_used_where_cuda_python_cannot_reach_the_gpu(fresh_backend):
+    fresh_backend.setattr(cuda_memory, "_import_cudart", lambda: fake_cudart())
+    fresh_backend.setattr(cuda_memory, "_import_pycuda", fake_pycuda)
+    assert cuda_memory.cuda_backend_name() == "pycuda"
+    assert cuda_memory.device_count() == 1
+
+
+def test_working_cuda_python_is_still_preferred(fresh_backend):
+    fresh_backend.setattr(cuda_memory, "_import_cudart", lambda: fake_cudart(runtime_ok=True))
+    fresh_backend.setattr(cuda_memory, "_import_pycuda", fake_pycuda)
+    assert cuda_memory.cuda_backend_name() == "cuda-python"
+
+
+def test_cuda_python_newer_than_the_driver_says_which_to_install(fresh_backend):
+    fresh_backend.setattr(cuda_memory, "_import_cudart", lambda: fake_cudart(driver_cuda=12060))
+    fresh_backend.setattr(cuda_memory, "_import_pycuda", lambda: None)
+    with pytest.raises(DeepPhotoError, match=r"cudaErrorInsufficientDriver .*driver's 12\.6.*cuda-python==12\.6\.\*"):
+        cuda_memory.device_count()
+
+
+def test_trt_extra_keeps_cuda_python_below_13():
+    import re
+    from pathlib import Path
+
+    from packaging.requirements import Requirement  # pytest's own dependency
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    (line,) = re.findall(r'^trt = \["(cuda-python[^"]*)"\]', pyproject, re.M)
+    spec = Requirement(line).specifier
+    assert "12.9.0" in spec and "13.0.3" not in spec

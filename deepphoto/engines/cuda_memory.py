@@ -48,8 +48,31 @@ class _CudaPython:
     def _check(self, result: Any, call: str) -> Any:
         err, *values = result if isinstance(result, tuple) else (result,)
         if err != self.rt.cudaError_t.cudaSuccess:
-            raise DeepPhotoError(f"CUDA {call} failed: {getattr(err, 'name', err)}")
+            name = str(getattr(err, "name", err))
+            hint = self._driver_hint() if name == "cudaErrorInsufficientDriver" else ""
+            raise DeepPhotoError(f"CUDA {call} failed: {name}{hint}")
         return values[0] if len(values) == 1 else values
+
+    def _driver_hint(self) -> str:
+        """What to do when cuda-python's CUDA runtime is newer than the driver (cuda-python 13 on a
+        CUDA 12 driver: JetPack 6, an older desktop driver)."""
+        try:
+            from importlib.metadata import version
+
+            installed = f"cuda-python {version('cuda-python')}"
+        except Exception:  # the bindings without the meta-package, or no metadata
+            installed = "this cuda-python"
+        try:
+            err, found = self.rt.cudaDriverGetVersion()
+            driver = f"{found // 1000}.{found % 1000 // 10}" if err == self.rt.cudaError_t.cudaSuccess and found else ""
+        except Exception:
+            driver = ""
+        if not driver:
+            return f" ({installed} needs a newer NVIDIA driver; or install pycuda instead)"
+        return (
+            f" ({installed} is built for a newer CUDA than this driver's {driver}: "
+            f"pip install 'cuda-python=={driver}.*', or pycuda)"
+        )
 
     def malloc(self, nbytes: int) -> tuple[int, Any]:
         ptr = int(self._check(self.rt.cudaMalloc(nbytes), "cudaMalloc"))
@@ -187,12 +210,23 @@ def _import_pycuda() -> Any:
 
 @lru_cache(maxsize=1)
 def backend() -> _Backend | None:
-    """cuda-python where installed, else PyCUDA, else None. Chosen once per process."""
-    cudart = _import_cudart()
+    """cuda-python where installed and able to reach the GPU, else PyCUDA, else None. Chosen once
+    per process. A cuda-python that cannot reach the GPU (one built for a newer CUDA than the
+    driver's, as cuda-python 13 on JetPack 6's CUDA 12, or PyPI's server-ARM build on a Jetson)
+    is passed over for PyCUDA where that is installed, rather than leaving TensorRT unusable."""
+    cudart, driver = _import_cudart(), _import_pycuda()
+    found: list[_Backend] = []
     if cudart is not None:
-        return _CudaPython(cudart)
-    driver = _import_pycuda()
-    return _PyCuda(driver) if driver is not None else None
+        found.append(_CudaPython(cudart))
+    if driver is not None:
+        found.append(_PyCuda(driver))
+    for candidate in found[:-1]:
+        try:
+            candidate.device_count()
+        except Exception:  # DeepPhotoError from the runtime, or a library that would not load
+            continue
+        return candidate
+    return found[-1] if found else None
 
 
 def cuda_backend_name() -> str | None:

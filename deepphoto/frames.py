@@ -30,8 +30,14 @@ from deepphoto.image_header import (
 # "[ERROR:0@0.6] ... TIFF_Error" lines of a TIFF cut off) came out on stderr before DeepPhoto's one
 # line about the same file (a decoder's failure is told by what it returns, or a cv2.error); a level
 # set in OPENCV_LOG_LEVEL is left as it is.
+# OpenCV 5 has it as cv2.utils.logging; OpenCV 4 (JetPack's, with the GStreamer csi:// needs; the
+# last pip wheels for NumPy 1) only as cv2.setLogLevel, where 0 is LOG_LEVEL_SILENT.
 if "OPENCV_LOG_LEVEL" not in os.environ:
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    _logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if _logging is not None:
+        _logging.setLogLevel(_logging.LOG_LEVEL_SILENT)
+    elif hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(0)
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:

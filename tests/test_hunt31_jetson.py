@@ -127,3 +127,31 @@ def test_trt_extra_keeps_cuda_python_below_13():
     (line,) = re.findall(r'^trt = \["(cuda-python[^"]*)"\]', pyproject, re.M)
     spec = Requirement(line).specifier
     assert "12.9.0" in spec and "13.0.3" not in spec
+
+
+# ------------------------------------------------------------------------------- OpenCV 4 (JetPack's)
+
+
+def test_deepphoto_starts_with_opencv_4():
+    """OpenCV 4 (JetPack's, the one with the GStreamer csi:// needs; Ubuntu's; pip's last wheels for
+    NumPy 1) has no cv2.utils.logging: importing DeepPhoto raised AttributeError, so nothing ran."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    code = """
+import os, sys, cv2, cv2.utils
+os.environ.pop("OPENCV_LOG_LEVEL", None)
+sys.modules.pop("cv2.utils.logging", None)
+if hasattr(cv2.utils, "logging"):
+    delattr(cv2.utils, "logging")
+levels = []
+cv2.setLogLevel = levels.append  # OpenCV 4's
+import deepphoto.frames
+print(levels)
+"""
+    root = Path(__file__).parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[0]"  # LOG_LEVEL_SILENT

@@ -155,3 +155,34 @@ print(levels)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[0]"  # LOG_LEVEL_SILENT
+
+
+# ------------------------------------------------------------------------------- Python 3.10 (JetPack 6)
+
+
+def test_python_3_10_can_install_pyav():
+    """PyAV 18 needs Python 3.11: with 'av>=18' DeepPhoto could not be installed on Python 3.10,
+    which pyproject allows and JetPack 6 has (its TensorRT module is built for it)."""
+    import re
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.10"' in pyproject
+    wanted = [Requirement(r) for r in re.findall(r'^\s*"(av[^"]*)"', pyproject, re.M)]
+    for python, newest in (("3.10", "17.1.0"), ("3.11", "18.1.0"), ("3.12", "18.1.0")):
+        env = {"python_version": python, "python_full_version": f"{python}.0"}
+        applying = [r for r in wanted if r.marker is None or r.marker.evaluate(env)]
+        assert applying and all(newest in r.specifier for r in applying), python
+
+
+def test_colour_conversion_flags_are_swscales_on_any_pyav():
+    """EXACT as a plain int: PyAV 17 has no Interpolation.ACCURATE_RND / FULL_CHR_H_INT names."""
+    from deepphoto.stream.video_colour import EXACT
+
+    assert type(EXACT) is int and EXACT == 0x2 | 0x40000 | 0x2000  # SWS_BILINEAR | ACCURATE_RND | FULL_CHR_H_INT
+    from av.video.reformatter import Interpolation
+
+    if hasattr(Interpolation, "ACCURATE_RND"):  # PyAV 18: the same flags by name
+        assert EXACT == Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT

@@ -64,7 +64,10 @@ BT2020_LUMA = np.array([[0.2627, 0.6780, 0.0593]], np.float32)
 # review) and unpainted pixels no longer matched the input. Measured on a 640x480 and a 1920x1080
 # picture: mean signed error 0.02 levels, mean absolute 0.58 (2.25 before); cost per frame 0.6 ms
 # (640x480) and 6 ms (1920x1080) for both conversions together.
-EXACT = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+# swscale's flag values (SWS_BILINEAR, SWS_ACCURATE_RND, SWS_FULL_CHR_H_INT) as one int: PyAV 18 names
+# them in Interpolation, PyAV 17 (the last for Python 3.10: JetPack 6, Ubuntu 22.04) names only the
+# first but passes the int to swscale as it is; both convert identically.
+EXACT = int(Interpolation.BILINEAR) | 0x40000 | 0x2000
 
 
 @dataclass(frozen=True)

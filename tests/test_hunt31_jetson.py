@@ -186,3 +186,42 @@ def test_colour_conversion_flags_are_swscales_on_any_pyav():
 
     if hasattr(Interpolation, "ACCURATE_RND"):  # PyAV 18: the same flags by name
         assert EXACT == Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+
+
+# --------------------------------------------------------------------------------- the CSI camera
+
+
+class ClosedCapture:
+    """cv2.VideoCapture of a GStreamer pipeline that did not start (nvarguscamerasrc refused)."""
+
+    opened = []
+
+    def __init__(self, target, api):
+        ClosedCapture.opened.append(target)
+
+    def isOpened(self):
+        return False
+
+
+def test_a_csi_camera_that_does_not_start_says_what_to_check(monkeypatch):
+    from deepphoto.stream import sources
+
+    monkeypatch.setattr(sources, "has_gstreamer", lambda: True)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", ClosedCapture)
+    with pytest.raises(DeepPhotoError) as caught:
+        sources.open_source("csi://1", size=(1920, 1080), fps=60)
+    text = str(caught.value)
+    assert text.startswith("csi://1: ") and "\n" not in text
+    assert "1920x1080 at 60 fps" in text and "nvargus-daemon" in text
+    assert "sensor-id=1" in ClosedCapture.opened[-1]
+
+
+@pytest.mark.parametrize("fps,rate", [(30, "30/1"), (29.97, "2997/100"), (30000 / 1001, "30000/1001"), (0.5, "1/2")])
+def test_csi_pipeline_asks_for_the_rate_given(fps, rate):
+    from deepphoto.stream.sources import csi_pipeline
+
+    pipeline = csi_pipeline(0, (1280, 720), fps)
+    assert f"framerate={rate}, format=NV12" in pipeline
+    # colours and order as OpenCV wants them: NVMM NV12 -> BGRx in system memory -> BGR, newest frame only
+    assert "nvvidconv ! video/x-raw, format=BGRx ! videoconvert ! video/x-raw, format=BGR ! appsink" in pipeline
+    assert pipeline.endswith("appsink drop=true max-buffers=1")

@@ -197,12 +197,18 @@ class Capture(Source):
     live = True
 
     def __init__(
-        self, target: int | str, api: int, what: str, size: tuple[int, int] | None = None, fps: float | None = None
+        self,
+        target: int | str,
+        api: int,
+        what: str,
+        size: tuple[int, int] | None = None,
+        fps: float | None = None,
+        failure: str = "camera not found or busy",
     ) -> None:
         self.what = what
         self.cap = cv2.VideoCapture(target, api)
         if not self.cap.isOpened():
-            raise DeepPhotoError(f"{what}: camera not found or busy")
+            raise DeepPhotoError(f"{what}: {failure}")
         if size:
             self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
             self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
@@ -227,12 +233,14 @@ class SourceLost(DeepPhotoError):
     """A live source that went away mid-stream (unplugged camera, dropped stream)."""
 
 
-def csi_pipeline(sensor: int, size: tuple[int, int], fps: int) -> str:
-    """The GStreamer pipeline for a Jetson CSI camera through nvarguscamerasrc, BGR out."""
+def csi_pipeline(sensor: int, size: tuple[int, int], fps: float) -> str:
+    """The GStreamer pipeline for a Jetson CSI camera through nvarguscamerasrc, BGR out. The rate
+    as the fraction it is (29.97 was cut to 29/1, and 0.5 to 0/1, GStreamer's 'variable')."""
     w, h = size
+    rate = Fraction(fps).limit_denominator(1001)
     return (
         f"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM), width={w}, height={h}, "
-        f"framerate={fps}/1, format=NV12 ! nvvidconv ! video/x-raw, format=BGRx ! "
+        f"framerate={rate.numerator}/{rate.denominator}, format=NV12 ! nvvidconv ! video/x-raw, format=BGRx ! "
         f"videoconvert ! video/x-raw, format=BGR ! appsink drop=true max-buffers=1"
     )
 
@@ -373,7 +381,13 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
                 f"{uri}: CSI cameras need OpenCV built with GStreamer "
                 "(JetPack's python3-opencv); this OpenCV has no GStreamer"
             )
-        return Capture(csi_pipeline(sensor, size or (1280, 720), int(fps or 30)), cv2.CAP_GSTREAMER, uri)
+        (w, h), rate = size or (1280, 720), fps or 30
+        failure = (  # what stops nvarguscamerasrc; OpenCV only says that the pipeline did not start
+            f"the CSI camera did not start (no sensor {sensor}, another program using it, or {w}x{h} at "
+            f"{rate:g} fps is not one of its modes: see --size and --fps); after a crash, "
+            "sudo systemctl restart nvargus-daemon"
+        )
+        return Capture(csi_pipeline(sensor, (w, h), rate), cv2.CAP_GSTREAMER, uri, failure=failure)
     if names_v4l2(uri):
         index = v4l2_index(uri)
         if not Path(f"/dev/video{index}").exists():

@@ -225,3 +225,10 @@ def test_csi_pipeline_asks_for_the_rate_given(fps, rate):
     # colours and order as OpenCV wants them: NVMM NV12 -> BGRx in system memory -> BGR, newest frame only
     assert "nvvidconv ! video/x-raw, format=BGRx ! videoconvert ! video/x-raw, format=BGR ! appsink" in pipeline
     assert pipeline.endswith("appsink drop=true max-buffers=1")
+
+
+def test_no_driver_at_all_is_not_blamed_on_cuda_python(fresh_backend):
+    fresh_backend.setattr(cuda_memory, "_import_cudart", lambda: fake_cudart(driver_cuda=0))
+    fresh_backend.setattr(cuda_memory, "_import_pycuda", lambda: None)
+    with pytest.raises(DeepPhotoError, match=r"cudaErrorInsufficientDriver \(no NVIDIA driver is loaded\)$"):
+        cuda_memory.device_count()

@@ -64,9 +64,12 @@ class _CudaPython:
             installed = "this cuda-python"
         try:
             err, found = self.rt.cudaDriverGetVersion()
-            driver = f"{found // 1000}.{found % 1000 // 10}" if err == self.rt.cudaError_t.cudaSuccess and found else ""
+            known = err == self.rt.cudaError_t.cudaSuccess
         except Exception:
-            driver = ""
+            known, found = False, 0
+        if known and not found:  # what the runtime reports where no NVIDIA driver is loaded
+            return " (no NVIDIA driver is loaded)"
+        driver = f"{found // 1000}.{found % 1000 // 10}" if known else ""
         if not driver:
             return f" ({installed} needs a newer NVIDIA driver; or install pycuda instead)"
         return (

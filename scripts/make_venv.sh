@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make_venv.sh PYTHON VENV [given]: the Makefile's virtual environment, made with PYTHON (Python >= the
-# requires-python of pyproject.toml), or kept when it already runs a new enough Python with pip (and,
+# make_venv.sh PYTHON VENV [given]: the Makefile's virtual environment, made with PYTHON (Python >= 3.11,
+# what the pinned versions need), or kept when it already runs a new enough Python with pip (and,
 # with 'given', one of PYTHON's version: 'make demo PYTHON=python3.13' after a set-up with another).
 # One that cannot serve is made again: a venv left without pip by 'python3 -m venv' on a Debian or
 # Ubuntu without python3-venv (or stopped with Ctrl-C while it installed pip), one of a Python too
@@ -11,8 +11,9 @@ python=${1:?usage: make_venv.sh PYTHON VENV}
 venv=${2:?usage: make_venv.sh PYTHON VENV}
 given=${3:-}
 here=$(dirname "$0")
-need=$(sed -n 's/^requires-python = ">=\([0-9][0-9.]*\)".*/\1/p' "$here/../pyproject.toml")
-need=${need:-3.11}
+# the pinned versions of constraints.txt (numpy 2.4, PyAV 18, Pillow 13, ONNX Runtime 1.32) need 3.11;
+# DeepPhoto itself installs with pip on 3.10 too (JetPack 6: docs/jetson.md), unpinned
+need=3.11
 check="import sys; v = tuple(int(p) for p in '$need'.split('.')); print('%d.%d.%d' % sys.version_info[:3]); sys.exit(sys.version_info[:len(v)] < v)"
 
 say() { echo "deepphoto setup: $*" >&2; }

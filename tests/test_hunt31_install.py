@@ -3,8 +3,8 @@
 - 'deepphoto assets' (run by 'make setup') asked pip for mediapipe==0.10.21 built for the Python
   running it: there is none for Python 3.13 or any ARM Linux, so 'make demo' stopped on Debian 13,
   a Jetson or a Raspberry Pi with "No matching distribution found for mediapipe==0.10.21".
-- The README and pyproject promised Python >= 3.10, but the pinned numpy, PyAV, Pillow and ONNX
-  Runtime (and PyAV 18, which the code needs) have no release for 3.10: on Ubuntu 22.04 pip ended
+- The README promised 'make demo' on Python >= 3.10, but the pinned numpy, PyAV, Pillow and ONNX
+  Runtime (PyAV 18 among them) have no release for 3.10: on Ubuntu 22.04 pip ended
   with "Cannot install None because these package versions have conflicting dependencies".
 - The Makefile kept any .venv whose bin/python existed: one of a too-old Python, one left without
   pip by 'python3 -m venv' where python3-venv is missing, one whose Python was removed. Every later
@@ -38,6 +38,11 @@ MAKE_VENV = ROOT / "scripts" / "make_venv.sh"
 
 def _floor(pyproject: str) -> str:
     return re.search(r'^requires-python = ">=([0-9.]+)"', pyproject, re.M).group(1)
+
+
+def _make_floor() -> str:
+    """The Python the Makefile's pinned set-up needs (make_venv.sh's ``need``)."""
+    return re.search(r"^need=([0-9.]+)$", MAKE_VENV.read_text(), re.M).group(1)
 
 
 class FakePip:
@@ -143,7 +148,7 @@ def test_assets_in_the_core_install_fetches_all_and_succeeds(cache, monkeypatch,
 def test_requires_python_is_not_below_what_the_pinned_packages_need():
     """Each pinned package installed here at its pin: its Requires-Python floor is not above the
     project's (PyAV 18.1, numpy 2.4, Pillow 13, ONNX Runtime 1.32 need 3.11)."""
-    floor = Version(_floor((ROOT / "pyproject.toml").read_text()))
+    floor = Version(_make_floor())
     pins = dict(
         line.split("#")[0].strip().split("==")
         for line in (ROOT / "constraints.txt").read_text().splitlines()
@@ -161,11 +166,13 @@ def test_requires_python_is_not_below_what_the_pinned_packages_need():
     assert not too_old, f"requires-python >={floor}, but these pins need more: {too_old}"
 
 
-def test_the_readme_and_makefile_claim_the_python_pyproject_requires():
-    floor = _floor((ROOT / "pyproject.toml").read_text())
+def test_the_readme_and_makefile_claim_the_python_make_needs_and_pip_takes():
+    floor = _make_floor()
     readme = (ROOT / "README.md").read_text()
     assert f"Python >= {floor}" in readme[:1500]
     assert f"(Python >= {floor})" in (ROOT / "Makefile").read_text().splitlines()[0]
+    pip_floor = _floor((ROOT / "pyproject.toml").read_text())  # the package alone: JetPack 6's Python
+    assert pip_floor == "3.10" and f"also runs on {pip_floor}" in readme[:1500]
 
 
 def _script(path: Path, body: str) -> Path:

@@ -97,7 +97,7 @@ def self_signed(addresses: list[str], folder: Path | None = None) -> Certificate
     folder = folder or data_dir() / "https"
     certfile, keyfile = folder / "studio-cert.pem", folder / "studio-key.pem"
     names = names_of_this_computer(addresses)
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.timezone.utc)  # (datetime.UTC: Python 3.11)
     try:
         old = x509.load_pem_x509_certificate(certfile.read_bytes())
         covered = set(map(str, old.extensions.get_extension_for_class(x509.SubjectAlternativeName).value))

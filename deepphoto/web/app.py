@@ -126,6 +126,20 @@ class Studio:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def token_cookie(request: Request) -> str:
+    """The name of the cookie that keeps the access token: the port the studio listens on is in
+    it, as a browser keeps one set of cookies per host, whatever the port (two studios on one
+    computer would otherwise each sign the other's page out)."""
+    server = request.scope.get("server") or ()
+    port = server[1] if len(server) > 1 and server[1] else 0
+    return f"{TOKEN_COOKIE}_{port}"
+
+
+def right_token(given: str, token: str) -> bool:
+    """Whether ``given`` is ``token`` (in constant time)."""
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
 def host_name(header: str) -> str:
     """The name in a Host header, without its port: 'localhost:8000' -> 'localhost', '[::1]' -> '::1'."""
     if header.startswith("["):
@@ -185,16 +199,18 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         if loopback and host not in local_names:
             return error(403, f"host {host!r} refused: open the studio as http://127.0.0.1 or http://localhost")
         set_cookie = False
+        cookie = token_cookie(request)
         if config.token:
-            given = (
-                request.cookies.get(TOKEN_COOKIE)
-                or request.headers.get("x-deepphoto-token")
-                or request.query_params.get("token")
-                or ""
+            # any of them right will do: a cookie of an earlier run (another token) must not hide
+            # the address just printed
+            offered = (
+                request.query_params.get("token"),
+                request.headers.get("x-deepphoto-token"),
+                request.cookies.get(cookie),
             )
-            if not hmac.compare_digest(given.encode(), config.token.encode()):
+            if not any(given and right_token(given, config.token) for given in offered):
                 return error(401, "access token missing or wrong: open the address 'deepphoto serve' printed")
-            set_cookie = request.cookies.get(TOKEN_COOKIE) != config.token
+            set_cookie = request.cookies.get(cookie) != config.token
         path = request.url.path
         if path.startswith("/api/") and not path.startswith("/api/styles/"):
             try:
@@ -210,7 +226,9 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         for key, value in PAGE_HEADERS.items():
             response.headers.setdefault(key, value)
         if set_cookie:
-            response.set_cookie(TOKEN_COOKIE, config.token or "", httponly=True, samesite="strict")
+            # Secure over https: never sent to a plain http:// address of the same host
+            secure = request.url.scheme == "https"
+            response.set_cookie(cookie, config.token or "", httponly=True, samesite="strict", secure=secure)
         return response
 
     @app.exception_handler(DeepPhotoError)

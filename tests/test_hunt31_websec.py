@@ -12,6 +12,11 @@ driven by a real HTTP client and by chromium.
 
 from __future__ import annotations
 
+import socket
+import struct
+import time
+import zlib
+
 import pytest
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
@@ -21,6 +26,17 @@ requests = pytest.importorskip("requests", reason="needs requests (a real HTTP c
 from studio_page import background_studio  # noqa: E402
 
 NEW = {"X-DeepPhoto-Client": "new"}
+
+
+def png(width: int, height: int) -> bytes:
+    """A small grey PNG (made here: no image library needed)."""
+    raw = b"".join(b"\x00" + bytes([128]) * (3 * width) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 def base_of(url: str) -> str:
@@ -97,3 +113,78 @@ def test_over_https_the_token_cookie_is_secure(tmp_path):
     with background_studio(host="0.0.0.0", token="hunt31") as plain:  # plain http: a Secure cookie would be lost
         cookie = requests.get(plain.url).headers["set-cookie"].lower()
         assert "secure" not in cookie.replace("samesite", "")
+
+
+def closed_by_server(sock: socket.socket, drip: bool = True, tries: int = 120) -> bool:
+    """Whether the server closes ``sock`` (a request never finished: a byte sent now and then)."""
+    sock.settimeout(0.25)
+    for _ in range(tries):
+        try:
+            if drip:
+                sock.sendall(b"X")
+            if sock.recv(100) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def test_a_request_never_finished_is_closed_and_a_slow_upload_is_not(monkeypatch):
+    """slowloris: connections opened by anyone on the network (no token needed) and fed a byte
+    now and then were held for ever, until the studio had no files left to open and answered no one."""
+    import deepphoto.web.server as server
+
+    monkeypatch.setattr(server, "HEADERS_WITHIN_S", 1.0, raising=False)
+    with background_studio(host="0.0.0.0", token="hunt31") as studio:
+        port = int(studio.url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            assert closed_by_server(sock)
+        # an upload on a slow line (headers whole, the body taking longer than the headers may) is served
+        base = base_of(studio.url)
+        client = requests.post(base + "/api/hello", headers={**NEW, "X-DeepPhoto-Token": "hunt31"}).json()["client"]
+        body = png(64, 48)
+        head = (
+            f"POST /api/uploads/photo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-DeepPhoto-Token: hunt31\r\n"
+            f"X-DeepPhoto-Client: {client}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(head.encode())
+            for i in range(0, len(body), len(body) // 6 + 1):
+                time.sleep(0.5)  # 3 seconds in all, three times the time the headers had
+                sock.sendall(body[i : i + len(body) // 6 + 1])
+            sock.settimeout(120)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:300]
+        assert b'"width":64' in reply
+        assert requests.get(studio.url).status_code == 200  # and the studio answers
+
+
+def test_one_address_cannot_hold_every_connection(monkeypatch):
+    import deepphoto.web.server as server
+
+    address = server.outward_address()
+    if address is None:
+        pytest.skip("needs a network address of this computer (not loopback) to connect from")
+    monkeypatch.setattr(server, "MAX_CONNECTIONS_PER_ADDRESS", 4, raising=False)
+    with background_studio(host="0.0.0.0", token="hunt31") as studio:
+        port = int(studio.url.split(":")[2].split("/")[0])
+        held = [socket.create_connection((address, port)) for _ in range(4)]
+        try:
+            for sock in held:
+                sock.sendall(b"GET / HTTP/1.1\r\n")
+            with socket.create_connection((address, port)) as fifth:
+                assert closed_by_server(fifth, drip=False)
+            assert requests.get(studio.url).status_code == 200  # this computer (loopback) is not counted
+        finally:
+            for sock in held:
+                sock.close()
+        for _ in range(100):  # the server forgets the closed ones as it is told of them
+            with requests.get(f"http://{address}:{port}/?token=hunt31") as reply:
+                if reply.status_code == 200:
+                    break
+        assert reply.status_code == 200

@@ -48,13 +48,15 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this computer only: a loopback name or address (127.0.0.2 and ::1 too)."""
+    """Whether ``host`` is this computer only: a loopback name or address (127.0.0.2 and ::1 too,
+    and ::ffff:127.0.0.1, as a client of a server on '::' is seen)."""
     if host in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return (getattr(address, "ipv4_mapped", None) or address).is_loopback
 
 
 TOKEN_COOKIE = "deepphoto_token"

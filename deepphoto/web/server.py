@@ -20,6 +20,9 @@ from deepphoto.web.app import StudioConfig, create_app, is_loopback
 from deepphoto.web.tls import Certificate
 
 SHUTDOWN_GRACE_S = 3.0  # a request still open at a stop (an upload a client never finishes) is cut after this
+HEADERS_WITHIN_S = 20.0  # a connection whose request has not arrived whole (its headers) by then is closed
+BACKLOG = 128  # connections waiting to be accepted
+MAX_CONNECTIONS_PER_ADDRESS = 64  # a browser opens about 6 per site; loopback (a reverse proxy) is not counted
 
 
 class QuietShutdown(logging.Filter):
@@ -43,7 +46,7 @@ def bind(host: str, port: int) -> socket.socket:
             "is in use (try --port 0 for a free one)" if exc.errno == 98 else f"cannot be used ({exc.strerror or exc})"
         )
         raise DeepPhotoError(f"{host}:{port} {reason}") from None
-    sock.listen(128)
+    sock.listen(BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -83,6 +86,59 @@ def open_in_browser(address: str) -> bool:
     return opened
 
 
+def guarded_protocol() -> type:
+    """uvicorn's HTTP/1.1 protocol (h11), guarded against a client that holds connections open
+    without asking for anything (slowloris: anyone on the café's Wi-Fi, without the token, could
+    otherwise use up the server's open files and stop the studio answering its owner): a request's
+    headers must arrive whole within ``HEADERS_WITHIN_S`` (sending a byte now and then does not
+    extend it), and one address holds at most ``MAX_CONNECTIONS_PER_ADDRESS`` connections."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11(H11Protocol):
+        deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            host = self.client[0] if self.client else ""
+            if host and not is_loopback(host):
+                held = sum(1 for c in self.connections if getattr(c, "client", None) and c.client[0] == host)
+                if held > MAX_CONNECTIONS_PER_ADDRESS:
+                    transport.close()
+                    return
+            self.arm()
+
+        def arm(self) -> None:
+            self.disarm()
+            self.deadline = self.loop.call_later(HEADERS_WITHIN_S, self.too_slow)
+
+        def disarm(self) -> None:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+
+        def too_slow(self) -> None:
+            self.deadline = None
+            if self.conn.their_state is h11.IDLE:  # no whole request yet (a request being served is not cut)
+                self.timeout_keep_alive_handler()  # uvicorn's own way to close an idle connection
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE:  # the request's headers are here
+                self.disarm()
+
+        def on_response_complete(self) -> None:
+            if not self.transport.is_closing():
+                self.arm()  # the next request on this connection has as long (disarmed when it comes)
+            super().on_response_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.disarm()
+            super().connection_lost(exc)
+
+    return GuardedH11
+
+
 def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
     """A ``uvicorn.Server`` for ``app`` that always stops, and stops cleanly: a request left open
     (an upload whose client stopped sending, a slow line) is cancelled ``SHUTDOWN_GRACE_S`` after
@@ -100,6 +156,8 @@ def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
         app,
         log_level="warning",
         lifespan="on",
+        http=guarded_protocol(),
+        backlog=BACKLOG,  # uvicorn's 2048 accepts that many at once, before any is refused: every open file
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         ssl_certfile=tls.certfile if tls else None,
         ssl_keyfile=tls.keyfile if tls else None,

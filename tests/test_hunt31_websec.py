@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 import zlib
 
@@ -188,3 +189,40 @@ def test_one_address_cannot_hold_every_connection(monkeypatch):
                 if reply.status_code == 200:
                     break
         assert reply.status_code == 200
+
+
+def test_uploads_sent_at_once_are_decoded_a_few_at_a_time(monkeypatch):
+    """Eight 49-megapixel PNGs (150 KB each) sent at once were decoded at once: 2 GB of memory in
+    a moment (forty, the server's threads, would be 9 GB). They now wait their turn, and all are taken."""
+    import deepphoto.web.app as app
+
+    decode, lock, now, most = app.decode_upload, threading.Lock(), [0], [0]
+
+    def counted(*args, **kwargs):  # the real decoder, with how many run at once counted
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        try:
+            time.sleep(0.3)  # long enough for the others to arrive, as a large photo's decoding is
+            return decode(*args, **kwargs)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    monkeypatch.setattr(app, "decode_upload", counted)
+    with background_studio() as studio:
+        base = base_of(studio.url)
+        replies: list[int] = []
+
+        def send() -> None:
+            client = requests.post(base + "/api/hello", headers=NEW).json()["client"]
+            reply = requests.post(base + "/api/uploads/photo", data=png(80, 60), headers={"X-DeepPhoto-Client": client})
+            replies.append(reply.status_code)
+
+        senders = [threading.Thread(target=send) for _ in range(8)]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join()
+    assert replies == [200] * 8
+    assert most[0] <= 2, f"{most[0]} uploads were decoded at once"

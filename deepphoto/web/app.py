@@ -82,6 +82,7 @@ class StudioConfig:
     max_jobs: int = 2
     max_renders: int = 4
     max_uploads: int = 48
+    max_decoding: int = 2  # uploads decoded at once (a 50-megapixel one takes about 230 MB); more wait their turn
     client_timeout: float = 60.0  # a page not heard from for this long is closed with all it has
     best_iterations: tuple[int, int] = (20, 10)  # deepphoto.optimizer.DEFAULT_ITERATIONS (no torch here)
     camera: str | None = None  # '[HOST:]PORT' of a 'deepphoto run --control' to steer
@@ -108,6 +109,7 @@ class Studio:
             self.live_error = f"live needs aiortc ({exc.name or exc}): pip install -e '.[web]'"
         self.clients = Clients(config.client_timeout, self.gone)
         self.rate = RateLimit(config.rate, config.burst)
+        self.decoding = asyncio.Semaphore(max(1, config.max_decoding))
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def gone(self, client: str) -> None:
@@ -322,7 +324,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
             h, w = image.shape[:2]
             return {"id": item.id, "kind": kind, "width": w, "height": h, "format": item.format, "notes": notes}
 
-        return await run_in_threadpool(keep)
+        async with studio.decoding:  # not one thread and 230 MB per upload sent at once
+            return await run_in_threadpool(keep)
 
     @app.post("/api/render")
     async def render(request: Request) -> Response:

@@ -226,3 +226,23 @@ def test_uploads_sent_at_once_are_decoded_a_few_at_a_time(monkeypatch):
             t.join()
     assert replies == [200] * 8
     assert most[0] <= 2, f"{most[0]} uploads were decoded at once"
+
+
+def test_the_token_leaves_the_address_bar_and_the_page_keeps_working():
+    """The access token stayed in the address bar (read by anyone who sees the screen at a café,
+    kept in the browser's history); once the server answered, it is taken out of it: the page
+    keeps working, and so does a reload (the cookie)."""
+    from studio_page import chromium, studio_page
+
+    with background_studio(host="0.0.0.0", token="hunt31-secret") as studio, chromium() as browser:
+        with studio_page(browser, studio.url + "#photo") as page:
+            assert "hunt31-secret" not in page.url and page.url.endswith("/#photo"), page.url
+            page.click("#tab-live")
+            assert "hunt31-secret" not in page.url
+            page.click("#tab-photo")
+            picture = {"name": "p.png", "mimeType": "image/png", "buffer": png(64, 48)}
+            page.set_input_files("#photo-file", files=[picture])
+            page.wait_for_function("document.getElementById('photo-status').textContent.includes('64x48')")
+            page.reload()
+            page.wait_for_selector("body[data-ready=true]")
+            assert page.evaluate("studio.client")

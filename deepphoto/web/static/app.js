@@ -86,6 +86,16 @@ function forgetUploads() {
   markGallery();
 }
 
+// the access token of the address 'deepphoto serve' printed has done its work once the server
+// answered (it keeps it in a cookie): out of the address bar, where anyone who sees the screen
+// (a café, a shared screen) would read it, and of the browser's history
+function forgetToken() {
+  const url = new URL(location.href);
+  if (!url.searchParams.has("token")) return;
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+}
+
 // ------------------------------------------------------------------ tabs
 
 function selectTab(name) {
@@ -841,6 +851,7 @@ async function start() {
   wire();
   try {
     const info = await hello();
+    forgetToken();
     $("limits-text").textContent = `JPEG, PNG, WebP, BMP or AVIF; ${info.limits.text}.`;
     buildGallery(info.styles);
     for (const e of info.effects) $("effect").append(new Option(e === "replace" ? "replace background" : e, e));

@@ -246,3 +246,13 @@ def test_the_token_leaves_the_address_bar_and_the_page_keeps_working():
             page.reload()
             page.wait_for_selector("body[data-ready=true]")
             assert page.evaluate("studio.client")
+
+
+def test_json_nested_thousands_deep_is_a_422_not_an_internal_error():
+    with background_studio() as studio:
+        base = base_of(studio.url)
+        client = requests.post(base + "/api/hello", headers=NEW).json()["client"]
+        reply = requests.post(
+            base + "/api/render", data="[" * 50_000 + "]" * 50_000, headers={"X-DeepPhoto-Client": client}
+        )
+        assert reply.status_code == 422 and "nested too deeply" in reply.json()["error"], reply.text

@@ -163,6 +163,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         value = json.loads(data or b"{}")
     except ValueError:
         raise WebError(422, "the request is not JSON") from None
+    except RecursionError:  # thousands of nested brackets: bad input, not a bug of the server
+        raise WebError(422, "the request is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise WebError(422, "the request must be a JSON object")
     return value

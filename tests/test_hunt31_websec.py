@@ -256,3 +256,27 @@ def test_json_nested_thousands_deep_is_a_422_not_an_internal_error():
             base + "/api/render", data="[" * 50_000 + "]" * 50_000, headers={"X-DeepPhoto-Client": client}
         )
         assert reply.status_code == 422 and "nested too deeply" in reply.json()["error"], reply.text
+
+
+@pytest.mark.parametrize("https", [False, True])
+def test_over_plain_http_the_warning_says_the_token_can_be_read_on_the_way(https, monkeypatch, capsys, tmp_path):
+    """'anyone who ... has the address below' read as if the token kept a café's Wi-Fi out; over
+    plain http every request carries it readable by anyone on that network: the warning says so."""
+    import deepphoto.web.server as server
+    from deepphoto.web.app import StudioConfig
+
+    class Served:
+        def run(self, sockets: list) -> None:  # serves nothing
+            pass
+
+    monkeypatch.setattr(server, "uvicorn_server", lambda app, tls=None: Served())
+    tls = None
+    if https:
+        pytest.importorskip("cryptography", reason="needs the web extra: pip install -e '.[web]'")
+        from deepphoto.web.tls import self_signed
+
+        tls = self_signed([], folder=tmp_path)
+    server.serve(StudioConfig(host="0.0.0.0", warm=False), 0, tls=tls)
+    warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "access token" in warning[0]
+    assert ("unencrypted" in warning[0] and "--https" in warning[0]) is not https, warning

@@ -174,9 +174,13 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Cert
     sock = bind(config.host, port)  # first: no warning about an address that cannot be listened on
     if not is_loopback(config.host):
         config.token = config.token or secrets.token_urlsafe(18)
+        # over plain http the token crosses the network in every request: an open Wi-Fi's other users read it
+        readable = (
+            "" if tls else "; over http it crosses the network unencrypted, readable by others there: add --https"
+        )
         print(
-            f"deepphoto serve: warning: listening on {config.host}, beyond this computer: anyone who can reach "
-            "it and has the address below (it holds the access token) can use the studio and your camera runs",
+            f"deepphoto serve: warning: listening on {config.host}, beyond this computer: anyone who can reach it "
+            "and has the address below (it holds the access token) can use the studio and your camera runs" + readable,
             file=sys.stderr,
         )
     port = sock.getsockname()[1]

@@ -48,14 +48,48 @@ async function api(path, { method = "POST", json, body, headers = {} } = {}) {
   return reply;
 }
 
+// Where the focus was when an error came: Dismiss gives it back there, not to the top of the page.
+let errorReturn = null;
+
 function showError(e) {
   const text = e instanceof Error ? e.message : String(e);
   $("error-text").textContent = text;
+  const at = document.activeElement;
+  if (!$("error").contains(at)) errorReturn = at && at !== document.body ? at : null;
   $("error").hidden = false;
   if (!(e instanceof ApiError)) console.error(e);
 }
 
-function clearError() { $("error").hidden = true; }
+function clearError() {
+  const had = $("error").contains(document.activeElement);
+  $("error").hidden = true;
+  if (had) focusOn(errorReturn, $(`tab-${currentTab()}`));
+}
+
+function currentTab() {
+  return ["photo", "live", "camera"].find((tab) => !$(tab).hidden) || "photo";
+}
+
+function focusable(el) {
+  return Boolean(el && el.isConnected && !el.disabled && el.getClientRects().length);
+}
+
+// The first of ``choices`` that can take the focus takes it.
+function focusOn(...choices) {
+  const el = choices.find(focusable);
+  if (el) el.focus();
+}
+
+// A button pressed goes disabled or hidden (Start while the camera opens, ...): the browser drops its
+// focus to the page, and a keyboard user's next Tab starts over at the top. The function returned
+// gives the focus, if the button had it, to the first of its arguments that can take it (Stop).
+function focusHeld(button) {
+  const had = document.activeElement === button;
+  return (...to) => {
+    const at = document.activeElement;
+    if (had && (at === button || at === document.body || at === null)) focusOn(...to);
+  };
+}
 
 async function hello() {
   studio.client = null;
@@ -101,6 +135,7 @@ function forgetToken() {
 function selectTab(name) {
   for (const tab of ["photo", "live", "camera"]) {
     $(`tab-${tab}`).setAttribute("aria-selected", String(tab === name));
+    $(`tab-${tab}`).tabIndex = tab === name ? 0 : -1; // one Tab stop; the arrows go between them
     $(tab).hidden = tab !== name;
   }
   if (name === "camera") cameraPoll();
@@ -217,10 +252,13 @@ function chooseStyle(name) {
 }
 
 function markGallery() {
-  for (const b of $("gallery").querySelectorAll("button")) {
+  const buttons = [...$("gallery").querySelectorAll("button")];
+  for (const b of buttons) {
     const on = !studio.look.painting && !studio.look.effect && (b.dataset.style || null) === (studio.look.style || null);
     b.setAttribute("aria-checked", String(on));
+    b.tabIndex = on ? 0 : -1; // a radio group is one Tab stop: the arrows go between the paintings
   }
+  if (buttons.length && !buttons.some((b) => b.tabIndex === 0)) buttons[0].tabIndex = 0; // none chosen (an effect)
   if (!studio.look.painting) $("painting-name").textContent = ""; // the uploaded painting is no longer in use
   $("keep-exposure").disabled = Boolean(studio.look.effect); // it changes paintings only, not a classic effect
 }
@@ -234,9 +272,10 @@ function buildGallery(styles) {
     b.setAttribute("role", "radio");
     b.dataset.style = s.name;
     b.title = s.title;
+    b.setAttribute("aria-label", s.title); // said once ("The Scream, Edvard Munch, 1893"), not twice with the label
     const img = document.createElement("img");
     img.src = `/api/styles/${encodeURIComponent(s.name)}/thumb.jpg`;
-    img.alt = s.title;
+    img.alt = ""; // the button's name says what it shows
     const label = document.createElement("span");
     label.textContent = s.title.split(",")[0];
     b.append(img, label);
@@ -270,10 +309,11 @@ async function download(url, name) {
 }
 
 async function downloadFull() {
-  if (!studio.photo) return;
-  clearError();
   const button = $("download");
-  button.disabled = true;
+  if (!studio.photo || button.getAttribute("aria-disabled") === "true") return;
+  clearError();
+  // busy, not disabled: a disabled button loses the keyboard's focus to the top of the page
+  button.setAttribute("aria-disabled", "true");
   $("photo-status").textContent = `Making the full-size picture (${studio.photo.width}x${studio.photo.height})…`;
   try {
     const reply = await api("/api/render", { json: { photo: studio.photo.id, size: "full", ...lookValues() } });
@@ -286,7 +326,7 @@ async function downloadFull() {
   } catch (e) {
     showError(e);
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
   }
 }
 
@@ -298,8 +338,10 @@ async function bestStart() {
   try {
     const reply = await api("/api/jobs", { json: { photo: studio.photo.id, size: Number($("best-size").value), ...lookValues() } });
     studio.job = { ...(await reply.json()), photo: studio.photo.id, name: studio.photo.name };
+    const held = focusHeld($("best-start"));
     $("best-start").disabled = true;
     $("best-cancel").hidden = false;
+    held($("best-cancel"));
     $("best-progress").hidden = false;
     $("best-progress").value = 0;
     bestPoll();
@@ -316,10 +358,15 @@ async function bestPoll() {
     if (studio.job !== job) return; // the page was given a new session meanwhile
     studio.job = { ...state, photo: job.photo, name: job.name };
     $("best-progress").value = state.progress;
-    $("best-text").textContent = `${state.state}: ${Math.round(state.progress * 100)}% (${state.done}/${state.total} steps, ${state.seconds} s)`;
+    // the state is said (queued, running, done) once; the steps, changing every poll, are only shown
+    bestSay(state.state);
+    $("best-steps").textContent = `: ${Math.round(state.progress * 100)}% (${state.done}/${state.total} steps, ${state.seconds} s)`;
+    $("best-progress").setAttribute("aria-valuetext", `${Math.round(state.progress * 100)}%`);
     if (state.state === "queued" || state.state === "running") { setTimeout(bestPoll, 700); return; }
+    const held = focusHeld($("best-cancel"));
     $("best-cancel").hidden = true;
     $("best-start").disabled = false;
+    held($("best-start"));
     if (state.state === "done") {
       const blob = await (await api(`/api/jobs/${job.id}/result`, { method: "GET" })).blob();
       const url = URL.createObjectURL(blob);
@@ -332,18 +379,24 @@ async function bestPoll() {
         $("compare").classList.remove("mask");
       }
       const note = state.message ? `Note: ${state.message}. ` : "";
-      $("best-text").textContent = `Best quality done in ${state.seconds} s (full size${samePhoto ? "" : ", of the photo before"}). ${note}`;
+      $("best-steps").textContent = "";
+      bestSay(`Best quality done in ${state.seconds} s (full size${samePhoto ? "" : ", of the photo before"}). ${note}`);
       const link = document.createElement("a");
       link.href = url;
       link.download = `${job.name || "deepphoto"}-best.${blob.type === "image/png" ? "png" : "jpg"}`;
       link.textContent = "Download it";
-      $("best-text").append(link);
+      $("best-say").append(link);
     } else if (state.state === "failed") {
       showError(`Best quality failed: ${state.message}`);
     }
   } catch (e) {
     showError(e);
   }
+}
+
+// Best quality's state, in its live region (announced when it changes).
+function bestSay(text) {
+  if ($("best-say").textContent !== text) $("best-say").textContent = text;
 }
 
 async function bestCancel() {
@@ -452,6 +505,7 @@ function readStamp(data, width) {
 
 async function liveStart() {
   clearError();
+  const held = focusHeld($("live-start"));
   $("live-start").disabled = true;
   $("live-status").textContent = "Opening the camera…";
   let camera, pc;
@@ -503,11 +557,13 @@ async function liveStart() {
     studio.live = { pc, camera, channel, session: answer.session, stop: () => { drawing = false; }, width, height, shown: [], latencies: [] };
     showRemote(remote, width, height);
     $("live-stop").disabled = false;
+    held($("live-stop"));
     $("live-status").textContent = "Live: your camera goes through DeepPhoto on this computer and comes back.";
   } catch (e) {
     if (pc) pc.close();
     if (camera) camera.getTracks().forEach((t) => t.stop());
     $("live-start").disabled = false;
+    held($("live-start"));
     $("live-status").textContent = "";
     showError(e instanceof ApiError ? e : `Live could not start: ${e.message}`);
   }
@@ -579,6 +635,7 @@ async function liveStop() {
   const live = studio.live;
   if (!live) return;
   studio.live = null;
+  const held = focusHeld($("live-stop"));
   live.stop();
   clearInterval(live.timer);
   try { await api(`/api/live/${live.session}/close`); } catch (e) { /* already gone */ }
@@ -588,6 +645,7 @@ async function liveStop() {
   $("live-remote").srcObject = null;
   $("live-start").disabled = false;
   $("live-stop").disabled = true;
+  held($("live-start"));
   $("live-status").textContent = "Stopped.";
   for (const id of ["live-fps", "live-latency", "live-server", "live-dropped"]) $(id).textContent = "–"; // not the last run's
   Object.assign(studio.liveStats, { fps: 0, latency: null, server: null });
@@ -628,13 +686,17 @@ async function cameraPoll() {
     fillSelect($("camera-source"), state.sources);
     fillSelect($("camera-output"), state.outputs);
     $("camera-starter").hidden = Boolean(state.attached);
+    const held = [focusHeld($("camera-start")), focusHeld($("camera-stop"))];
     $("camera-start").disabled = state.running;
     $("camera-stop").disabled = !state.running || Boolean(state.attached);
+    for (const h of held) h($("camera-stop"), $("camera-start"), $("camera-look"));
     const st = state.status;
     let text;
+    let numbers = ""; // shown, not announced: a screen reader said the status again every second
     if (st && !st.error) {
       if (cameraPending) { cameraPending = false; cameraSend(); }
-      text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
+      text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}`;
+      numbers = `, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
       cameraPreview();
     } else if (state.running) {
       text = st && st.error ? `Starting… (${st.error})` : "Starting…";
@@ -644,14 +706,20 @@ async function cameraPoll() {
     } else {
       text = "No run yet: start one, or start 'deepphoto serve --camera PORT' beside a 'deepphoto run ... --control PORT'.";
     }
-    $("camera-status").textContent = text;
+    cameraSay(text, numbers);
     $("camera-log").hidden = !(state.log && state.log.length && !state.running);
     $("camera-log").textContent = (state.log || []).join("\n");
     $("camera-placeholder").hidden = Boolean(st && !st.error);
   } catch (e) {
-    $("camera-status").textContent = e.message;
+    cameraSay(e.message, "");
   }
   cameraTimer = setTimeout(cameraPoll, 1000);
+}
+
+// The Camera tab's status: ``text`` in its live region (said when it changes), ``numbers`` after it.
+function cameraSay(text, numbers) {
+  if ($("camera-say").textContent !== text) $("camera-say").textContent = text;
+  $("camera-numbers").textContent = numbers;
 }
 
 async function cameraPreview() {
@@ -714,6 +782,35 @@ function slider(id, format, onChange) {
   show();
 }
 
+// Left/Up and Right/Down (Home, End) in ``group`` focus and choose the item before or after (``pick``).
+function arrowKeys(group, selector, pick) {
+  group.addEventListener("keydown", (e) => {
+    const items = [...group.querySelectorAll(selector)];
+    const at = items.indexOf(document.activeElement);
+    if (at < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+    const to = { ArrowLeft: at - 1, ArrowUp: at - 1, ArrowRight: at + 1, ArrowDown: at + 1, Home: 0, End: items.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const item = items[(to + items.length) % items.length];
+    pick(item);
+    item.focus();
+  });
+}
+
+// On a narrow screen the photo stays at the top over the controls (sticky): a control reached with
+// Shift+Tab was scrolled to the top of the window, under the photo, out of sight. The page's scroll
+// padding keeps the photo's height clear for the focus.
+function keepFocusInView() {
+  const viewer = document.querySelector("#photo .viewer");
+  const fit = () => {
+    const sticky = getComputedStyle(viewer).position === "sticky" && !$("photo").hidden;
+    document.documentElement.style.scrollPaddingTop = sticky ? `${Math.ceil(viewer.getBoundingClientRect().height) + 8}px` : "";
+  };
+  new ResizeObserver(fit).observe(viewer);
+  window.addEventListener("resize", fit);
+  for (const tab of ["photo", "live", "camera"]) $(`tab-${tab}`).addEventListener("click", fit);
+}
+
 function debounce(fn, ms) {
   let t = null;
   return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
@@ -721,7 +818,12 @@ function debounce(fn, ms) {
 
 function wire() {
   for (const tab of ["photo", "live", "camera"]) $(`tab-${tab}`).addEventListener("click", () => selectTab(tab));
+  // the tabs and the paintings are each one Tab stop, the arrow keys going between them (as a
+  // screen reader, saying "tab 1 of 3" or "radio button 1 of 7", tells its user to use them)
+  arrowKeys($("tab-photo").parentElement, '[role="tab"]', (tab) => selectTab(tab.getAttribute("aria-controls")));
+  arrowKeys($("gallery"), "button", (b) => chooseStyle(b.dataset.style));
   $("error-close").addEventListener("click", clearError);
+  keepFocusInView();
 
   // photo: drop, paste, choose, take
   const drop = $("drop");
@@ -740,14 +842,8 @@ function wire() {
     const item = [...(e.clipboardData ? e.clipboardData.items : [])].find((i) => i.kind === "file");
     if (item) { selectTab("photo"); setPhoto(item.getAsFile()); }
   });
-  // keyboard: the file choosers' labels are buttons (their inputs are hidden), the drop zone opens one too
-  for (const label of document.querySelectorAll("label.button")) {
-    label.tabIndex = 0;
-    label.setAttribute("role", "button");
-    label.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); label.querySelector("input").click(); }
-    });
-  }
+  // keyboard: the file choosers' inputs take the focus (unseen in their labels, named by them); the
+  // drop zone opens the photo's too
   drop.addEventListener("keydown", (e) => {
     if (e.target === drop && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); $("photo-file").click(); }
   });
@@ -857,7 +953,7 @@ async function start() {
     for (const e of info.effects) $("effect").append(new Option(e === "replace" ? "replace background" : e, e));
     for (const s of info.best.sizes) $("best-size").append(new Option(`${s} px`, String(s)));
     $("best-size").value = "512";
-    if (!info.best.available) $("best-text").textContent = "Best quality needs PyTorch on the server (pip install -e '.[torch]').";
+    if (!info.best.available) $("best-say").textContent = "Best quality needs PyTorch on the server (pip install -e '.[torch]').";
     fillLooks($("live-look"), true);
     fillLooks($("camera-look"), true);
     const noCamera = cameraUnavailable();

@@ -284,3 +284,29 @@ def test_the_camera_dialog_is_named_takes_the_focus_and_gives_it_back(page):
     page.keyboard.press("Escape")
     page.wait_for_function("!document.getElementById('snap').open")
     assert page.evaluate(FOCUSED) == "snap-open"
+
+
+def test_on_a_phone_the_camera_shows_where_start_is_pressed(browser, studio):
+    """On a phone the Live view and the Camera tab's status sat below every control: Start camera
+    showed nothing on the screen where it was pressed (the picture began 650 pixels down). They are
+    now above their controls, Start still in view under them."""
+    pytest.importorskip("aiortc", reason="needs the web extra: pip install -e '.[web]'")
+    in_view = (
+        "el => { const r = el.getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; }"
+    )
+    phone = {"is_mobile": True, "has_touch": True}
+    with studio_page(browser, studio.url, wait=WAIT, width=360, height=740, **phone) as page:
+        page.click("#tab-camera")
+        page.wait_for_function("document.getElementById('camera-status').textContent.length > 0")
+        assert page.eval_on_selector("#camera-status", in_view)
+        assert page.eval_on_selector("#camera-start", in_view)
+        page.click("#tab-live")
+        if page.is_disabled("#live-start"):
+            pytest.skip(f"live is off here: {page.inner_text('#live-status')}")
+        assert page.eval_on_selector("#live-start", in_view)
+        page.click("#live-start")
+        page.wait_for_function("document.getElementById('live-status').textContent.startsWith('Live:')")
+        for shown in ("#live-out", "#live-status", "#live-stop"):
+            assert page.eval_on_selector(shown, in_view), shown
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.click("#live-stop")

@@ -525,8 +525,9 @@ PHOTO = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
 # "Any painting" (deepphoto.arbitrary) refuses a photo or painting smaller than this on either
 # side; the web page checks an uploaded painting against it when it arrives.
 MIN_STYLE_SIDE = 8
-# A painting whose pixels spread less than this (standard deviation, 0-255) is one flat colour, as
-# a fully transparent image reads (on white): no strokes or colours to paint or learn a style from.
+# A painting whose pixels spread less than this in every colour channel (standard deviation, 0-255)
+# is one flat colour, as a fully transparent image reads (on white): no strokes or colours to paint
+# or learn a style from.
 FLAT_PAINTING_STD = 2.0
 
 
@@ -560,7 +561,13 @@ def check_painting(painting: np.ndarray, path: object, use: str) -> None:
 
 def check_not_flat(painting: np.ndarray, path: object, use: str) -> None:
     """A one-line error when ``painting`` (read from ``path``) is one flat colour: nothing to ``use``."""
-    if float(painting.std()) < FLAT_PAINTING_STD:
+    # each colour channel's own spread: the spread of all the numbers together is that of the
+    # channels' levels (a flat orange, 200/120/40, spreads 65 and was taken as a painting); every
+    # pixel of a grid of at most 1024x1024 (a 100-megapixel painting's float copy took gigabytes)
+    step = max(1, -(-max(painting.shape[:2]) // 1024))
+    pixels = painting[::step, ::step].reshape(-1, painting.shape[2] if painting.ndim == 3 else 1)
+    spread = pixels.std(axis=0).max()
+    if float(spread) < FLAT_PAINTING_STD:
         raise DeepPhotoError(
             f"{path}: is one flat colour (a fully transparent image reads as one): no strokes or colours to {use}"
         )

@@ -573,6 +573,42 @@ def check_not_flat(painting: np.ndarray, path: object, use: str) -> None:
         )
 
 
+# A pixel of a painting at least this opaque (alpha, 0-255) is the painting's (``painting_from``).
+OPAQUE = 128
+
+
+def painting_from(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """The painting to take a style from in ``image`` (BGR uint8, transparent pixels on white, as
+    the readers give it) with its ``alpha`` (uint8, or None). A painting cut out on a transparent
+    background is the box of its opaque part, the clear pixels left in it laid on the opaque part's
+    mean colour instead of white: on white its style was washed white (the whole background of a
+    photo painted after a round painting cut out came back near white). Without alpha, or with
+    nothing opaque (refused then as one flat colour), ``image`` as it is."""
+    if alpha is None or alpha.shape != image.shape[:2] or alpha.min() >= OPAQUE:
+        return image
+    rows, cols = np.flatnonzero((alpha >= OPAQUE).any(axis=1)), np.flatnonzero((alpha >= OPAQUE).any(axis=0))
+    if not len(rows):
+        return image
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    image, alpha = image[box], alpha[box]
+    mean = image[alpha >= OPAQUE].mean(axis=0)  # of colours laid on white: where alpha is high, nearly their own
+    clear = (255 - alpha[..., None].astype(np.float32)) * (1 / 255)
+    return np.clip(image + clear * (mean - 255) + 0.5, 0, 255).astype(np.uint8)
+
+
+def read_painting(path: Path) -> np.ndarray:
+    """A painting file as ``check_painting`` and the painters take it (BGR uint8): read as
+    ``read_image`` reads a photo, a painting cut out on a transparent background as
+    ``painting_from`` says, and a warning where the file holds more than one (an animated GIF or
+    WebP): its first frame is the painting."""
+    from deepphoto.stream.animation import has_frames
+
+    image, alpha = read_image_alpha(path)
+    if has_frames(path):
+        warn_user("an animation: its first frame is the painting", path)
+    return painting_from(image, alpha)
+
+
 def read_bytes(path: Path) -> np.ndarray:
     """The bytes of the image file ``path``, or a one-line error (missing, not a file, empty)."""
     path = Path(path)

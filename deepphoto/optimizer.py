@@ -374,14 +374,14 @@ def paint_photo(
     the photo (``START_PHOTO``); ``iterations`` at half, then full size; ``on_progress(done,
     total)`` as in ``optimize``. ``strength`` 0 to 1 blends the result with the unpainted photo
     (``deepphoto.frames.mix``, as the teacher and the fast network do; 0: the photo, not optimised)."""
-    from deepphoto.frames import mix, read_image
+    from deepphoto.frames import mix, painting_from, read_image_alpha
     from deepphoto.settings import number
 
     strength = number("strength", strength, 0.0, 1.0)
     if start not in (START_PAINTED, START_PHOTO):
         raise DeepPhotoError(f"unknown start {start!r}: choose {START_PAINTED} or {START_PHOTO}")
     vgg = _loss_network()
-    art = read_image(painting) if painting is not None else None
+    art = painting_from(*read_image_alpha(painting)) if painting is not None else None  # as edit read it
     grams = painting_grams(vgg, art) if art is not None else shipped_grams(style or "")  # checks the style
     if strength == 0.0:
         return image.copy()

@@ -3,7 +3,13 @@
 - a painting of one flat colour other than a grey (a flat orange, a blue) was taken by ``edit
   --style-image`` (the photo came back washed in orange), ``add-style`` and the Studio's upload:
   the flat check measured the spread of all the numbers together, which is the spread between the
-  colour's channels; now each channel's own spread is measured.
+  colour's channels; now each channel's own spread is measured;
+- a painting cut out on a transparent background (a round painting in a PNG) was taken on white:
+  its style was washed white, the photo's whole background painted near white. Now ``edit
+  --style-image`` (either method), ``add-style`` and the Studio's upload take the box of its opaque
+  part, the clear pixels left in it laid on the opaque part's mean colour (``frames.painting_from``);
+- an animated GIF or WebP given as the painting was painted after its first frame without a word
+  (a photo given to ``edit`` says so): now a warning says which frame is the painting.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ import sys
 
 import numpy as np
 import pytest
-from adversarial import FAST, refused, write_png
+from adversarial import FAST, cli, refused, write_png
 
+import deepphoto.arbitrary
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import check_painting
+from deepphoto.frames import check_painting, painting_from, read_painting
+from deepphoto.stream.animation import has_frames
+from deepphoto.web.store import Uploads
 
 
 def photo(h: int = 40, w: int = 48, seed: int = 31) -> np.ndarray:
@@ -46,6 +55,93 @@ def test_two_flat_colours_and_a_grey_painting_still_paint():
     check_painting(grey[..., 0], "grey.png", "paint with")  # a 2-D grey array too
     with pytest.raises(DeepPhotoError, match="one flat colour"):
         check_painting(np.full((64, 64), 90, np.uint8), "flat.png", "paint with")
+
+
+def textured(h: int = 120, w: int = 160) -> np.ndarray:
+    """A stand-in painting: blue-yellow strokes, no white in it."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    wave = 0.5 + 0.5 * np.sin(x / 5 + 3 * np.sin(y / 11))
+    img = np.dstack([160 + 60 * wave, 80 + 60 * wave, 40 + 120 * (1 - wave)])
+    return np.clip(img + np.random.default_rng(3).normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+
+
+def cut_out(h: int = 120, w: int = 160) -> np.ndarray:
+    """``textured`` cut out as a circle of radius 40 around (90, 60), soft-edged, on transparent
+    black: a 'round painting' saved as a PNG."""
+    y, x = np.mgrid[0:h, 0:w]
+    alpha = np.clip((41 - np.hypot(x - 90, y - 60)) * 255, 0, 255).astype(np.uint8)
+    return np.dstack([textured(h, w) * (alpha[..., None] > 0), alpha])
+
+
+class Recorder:
+    """A stand-in any-painting network: records the painting, paints nothing."""
+
+    paintings: list[np.ndarray] = []
+
+    @classmethod
+    def open(cls, threads: int = 0) -> Recorder:
+        return cls()
+
+    def style_vector(self, painting: np.ndarray) -> np.ndarray:
+        Recorder.paintings.append(painting)
+        return np.zeros((1, 1, 1, 100), np.float32)
+
+    def paint(self, photo: np.ndarray, vector: np.ndarray, strength: float = 1.0) -> np.ndarray:
+        return photo.copy()
+
+
+def test_a_cut_out_painting_is_its_opaque_part_not_white(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(deepphoto.arbitrary, "ArbitraryStyle", Recorder)
+    Recorder.paintings = []
+    source = write_png(tmp_path / "in.png", photo())
+    painting = write_png(tmp_path / "round.png", cut_out())
+    done = cli(capsys, "edit", source, tmp_path / "out.png", "--style-image", painting, "--region", "whole", *FAST)
+    assert done.status == 0, done.err
+    (seen,) = Recorder.paintings
+    assert seen.shape == (81, 81, 3)  # the opaque part's box, not the 160x120 file on white
+    inside = textured()[20:101, 50:131]
+    y, x = np.mgrid[0:81, 0:81]
+    core = np.hypot(x - 40, y - 40) < 39
+    assert np.abs(seen[core].astype(int) - inside[core]).max() <= 1  # the painting itself as it is
+    corners = np.hypot(x - 40, y - 40) > 41
+    assert seen[corners].min() < 200  # no white left: the corners are the painting's mean colour
+    mean = inside[core].mean(axis=0)
+    assert np.abs(seen[corners].astype(float) - mean).max() <= 2
+    assert (read_painting(painting) == seen).all()  # add-style and the optimiser read it alike
+
+
+def test_a_cut_out_painting_uploaded_to_the_studio_is_taken_alike(tmp_path):
+    image, alpha = cut_out()[..., :3].copy(), cut_out()[..., 3].copy()
+    a = alpha[..., None].astype(np.float32) / 255
+    on_white = (image * a + 255 * (1 - a) + 0.5).astype(np.uint8)  # as the readers give it
+    uploads = Uploads(tmp_path)
+    item = uploads.add("client", "painting", on_white, "PNG", alpha)
+    assert (item.image == painting_from(on_white, alpha)).all() and item.image.shape == (81, 81, 3)
+    assert item.path is not None and item.path.is_file()
+    uploads.close()
+
+
+def test_a_painting_without_transparency_is_taken_as_it_is():
+    image = textured()
+    assert painting_from(image, None) is image
+    assert painting_from(image, np.full(image.shape[:2], 255, np.uint8)) is image
+    clear = np.zeros(image.shape[:2], np.uint8)  # nothing opaque: left to the flat check to refuse
+    assert painting_from(np.full_like(image, 255), clear).shape == image.shape
+
+
+def test_an_animated_painting_says_its_first_frame_is_the_painting(capsys, tmp_path):
+    from PIL import Image
+
+    first, second = textured(), textured()[::-1, ::-1].copy()
+    path = tmp_path / "anim.gif"
+    frames = [Image.fromarray(f[..., ::-1]) for f in (first, second)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    if not has_frames(path):
+        pytest.skip("this OpenCV cannot tell an animation's frames (cv2.imdecodeanimation)")
+    painting = read_painting(path)
+    assert painting.shape == first.shape
+    err = capsys.readouterr().err
+    assert "anim.gif: an animation: its first frame is the painting" in err, err
 
 
 if __name__ == "__main__":

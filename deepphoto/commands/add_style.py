@@ -62,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import check_painting, read_image
+    from deepphoto.frames import check_painting, read_painting
     from deepphoto.models.shipped import SHIPPED, style_names
     from deepphoto.models.user_styles import check_name, styles_dir, writable_styles_dir
     from deepphoto.settings import EFFECT_NAMES
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     check_name(args.name)
     if not args.replace and (styles_dir() / f"{args.name}.safetensors").exists():  # a damaged one too
         raise DeepPhotoError(f"user style {args.name!r} exists: add --replace, or 'deepphoto remove-style {args.name}'")
-    painting = read_image(args.painting)  # unreadable, empty, not an image: one line
+    painting = read_painting(args.painting)  # unreadable, empty, not an image: one line
     check_painting(painting, args.painting, "learn a style from")  # as edit --style-image checks it
     if args.content is not None and not args.content.exists():
         raise DeepPhotoError(f"{args.content}: no such file or folder")

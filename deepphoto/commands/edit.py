@@ -70,8 +70,8 @@ def plays_as_video(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deepphoto.frames import check_painting, off_white, read_image_alpha
-    from deepphoto.pipeline import Pipeline, clear_note, person_note, read_photo
+    from deepphoto.frames import check_painting, off_white, read_image_alpha, read_painting
+    from deepphoto.pipeline import Pipeline, clear_note, person_note
     from deepphoto.stream.animation import has_frames
     from deepphoto.stream.output_safety import check_not_source
     from deepphoto.stream.sinks import check_encodable, check_output_file, standard_stream, write_image_atomic
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             f"deepphoto: warning: {args.input}: an animation; its first frame is painted ('run' paints them all)",
             file=sys.stderr,
         )
-    painting = read_photo(args.style_image) if args.style_image else None
+    painting = read_painting(args.style_image) if args.style_image else None
     if painting is not None:  # as add-style checks it; named, and before the networks open
         check_painting(painting, args.style_image, "paint with")
     teacher = None

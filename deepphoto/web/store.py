@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import check_painting
+from deepphoto.frames import check_painting, painting_from
 from deepphoto.web.errors import WebError
 
 ID = re.compile(r"^[0-9a-f]{24}$")
@@ -67,11 +67,13 @@ class Uploads:
         self.lock = threading.Lock()
 
     def add(self, client: str, kind: str, image: np.ndarray, format: str, alpha: np.ndarray | None = None) -> Upload:
-        """``image`` kept for ``client``; ``alpha``: a photo's transparency, kept with it (ignored
-        for a background or painting, which are used as pictures on white)."""
+        """``image`` kept for ``client``; ``alpha``: a photo's transparency, kept with it (a
+        background is used as a picture on white; a painting cut out on a transparent background
+        as ``edit --style-image`` takes it, ``frames.painting_from``)."""
         if kind not in UPLOAD_KINDS:
             raise WebError(404, f"unknown upload kind {kind!r}")
         if kind == "painting":  # refused now, not at render time, as `edit --style-image` and add-style refuse it
+            image = painting_from(image, alpha)
             try:
                 check_painting(image, "the painting", "paint with")
             except DeepPhotoError as exc:

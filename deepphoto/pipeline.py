@@ -204,10 +204,16 @@ class Pipeline:
         return region_weights(p.exposure_alpha(), p.region) if self._exposes() else None
 
     def _painter(self, s: Settings, style: str) -> Callable[[np.ndarray], np.ndarray]:
-        if self.stylizer is None or self.stylizer.scale != s.style_scale:
+        from deepphoto.models.shipped import style_names
+
+        # the styles as the user's styles folder holds them now: a style added (or removed) while a
+        # Studio runs is listed by its page, and was refused as an 'unknown style' by the network
+        # opened before it (its rows are in a new ONNX file: the network is opened again)
+        names = style_names()
+        if self.stylizer is None or self.stylizer.scale != s.style_scale or self.stylizer.names != names:
             from deepphoto.stylizer import Stylizer
 
-            engine = self.stylizer.engine if self.stylizer is not None else None
+            engine = self.stylizer.engine if self.stylizer is not None and self.stylizer.names == names else None
             self.stylizer = Stylizer(
                 style,
                 s.backend,

@@ -9,7 +9,11 @@
   --style-image`` (either method), ``add-style`` and the Studio's upload take the box of its opaque
   part, the clear pixels left in it laid on the opaque part's mean colour (``frames.painting_from``);
 - an animated GIF or WebP given as the painting was painted after its first frame without a word
-  (a photo given to ``edit`` says so): now a warning says which frame is the painting.
+  (a photo given to ``edit`` says so): now a warning says which frame is the painting;
+- a style added with ``add-style`` while the Studio runs was listed by its page (reloaded), but
+  choosing it was refused as "unknown style" by the network the Studio had opened before it, and
+  its gallery picture was missing: now the pipeline opens the network again when the styles folder
+  holds other styles, and the gallery paints the new style's picture.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import sys
 import numpy as np
 import pytest
 from adversarial import FAST, cli, refused, write_png
+from test_hunt23_user_styles import shipped_rows, write_style
 
 import deepphoto.arbitrary
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import check_painting, painting_from, read_painting
+from deepphoto.pipeline import Pipeline
+from deepphoto.settings import Settings
 from deepphoto.stream.animation import has_frames
 from deepphoto.web.store import Uploads
 
@@ -142,6 +149,41 @@ def test_an_animated_painting_says_its_first_frame_is_the_painting(capsys, tmp_p
     assert painting.shape == first.shape
     err = capsys.readouterr().err
     assert "anim.gif: an animation: its first frame is the painting" in err, err
+
+
+def test_a_style_added_or_removed_while_a_pipeline_runs_paints(data_dir):
+    """The Studio keeps one pipeline open; the user runs add-style (or remove-style) meanwhile."""
+    styles = data_dir / "styles"
+    write_style(styles, "first", shipped_rows(0))
+    picture = textured(64, 80)
+    settings = Settings(style="first", region="whole", threads=1, backend="onnx", precision="fp32")
+    with Pipeline(settings) as pipe:
+        first = pipe.photo(picture).astype(int)
+        write_style(styles, "second", shipped_rows(2))  # as add-style writes it, the Studio running
+        pipe.update(style="second")
+        second = pipe.photo(picture).astype(int)
+        pipe.update(style="wave")  # shipped row 2
+        shipped = pipe.photo(picture).astype(int)
+        assert np.abs(second - shipped).max() <= 1  # the new style paints as the rows it holds
+        assert np.abs(second - first).mean() > 5
+        (styles / "first.safetensors").unlink()  # remove-style of the style before it
+        pipe.update(style="second")
+        assert np.abs(pipe.photo(picture).astype(int) - second).max() <= 1  # its row moved: still itself
+
+
+def test_the_studio_gallery_paints_a_style_added_while_it_runs(data_dir, tmp_path):
+    from deepphoto.web.photo import PhotoStudio
+
+    studio = PhotoStudio(Settings(threads=1, backend="onnx", precision="fp32"), Uploads(tmp_path / "up"))
+    try:
+        before = studio.thumbnails()
+        assert "second" not in before
+        write_style(data_dir / "styles", "second", shipped_rows(2))  # add-style, the Studio running
+        after = studio.thumbnails()
+        assert set(after) == {*before, "second"}
+        assert after["wave"] == before["wave"]  # the others are not painted again
+    finally:
+        studio.close()
 
 
 if __name__ == "__main__":

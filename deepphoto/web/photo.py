@@ -224,14 +224,17 @@ class PhotoStudio:
         return self._arbitrary
 
     def thumbnails(self) -> dict[str, bytes]:
-        """Style name -> JPEG of the gallery's sample painted in it (made once)."""
-        if not self._thumbs:
+        """Style name -> JPEG of the gallery's sample painted in it (each made once; a style added
+        with add-style while the Studio runs is painted when the page asks for it, as it lists it)."""
+        names = [item["name"] for item in gallery.styles()]
+        if any(n not in self._thumbs for n in names):
             sample = gallery.sample_picture()
-            thumbs = {}
             with self.lock:
+                thumbs = {n: t for n, t in self._thumbs.items() if n in names}
                 pipe = self.pipeline()
-                for item in gallery.styles():
-                    pipe.update(style=item["name"], effect=None, background=None, region="whole", keep_exposure=0.0)
-                    thumbs[item["name"]] = gallery.thumbnail(pipe.photo(sample))
+                for name in names:
+                    if name not in thumbs:
+                        pipe.update(style=name, effect=None, background=None, region="whole", keep_exposure=0.0)
+                        thumbs[name] = gallery.thumbnail(pipe.photo(sample))
             self._thumbs = thumbs
         return self._thumbs

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.assets",
         "deepphoto.datasets",
         "deepphoto.stream.output_safety",  # files written whole or not at all: errors and settings alone
+        "deepphoto.stream.animation",  # whether a picture file is animated: OpenCV and NumPy alone
     ),
     (
         "deepphoto.models",

@@ -126,6 +126,12 @@ def guarded_protocol() -> type:
             super().handle_events()
             if self.conn.their_state is not h11.IDLE:  # the request's headers are here
                 self.disarm()
+            elif self.deadline is None:
+                # a body that ends after its response (a 401 or 413 sent before it was read) leaves
+                # the connection waiting for its next request with no clock at all: uvicorn's
+                # keep-alive timer is cancelled by the body's data, and the deadline was disarmed
+                # when its headers came
+                self.arm()
 
         def on_response_complete(self) -> None:
             if not self.transport.is_closing():

@@ -1,0 +1,54 @@
+"""Review 31c: the Studio's guard against connections held open (hunt 31, websec), checked on a
+real server with real sockets.
+
+- A request answered before its body was read (a 401 to anyone without the token, a 413) whose
+  body then came in pieces left its connection waiting for the next request with no clock at all:
+  uvicorn's keep-alive timer is cancelled by the body's data and the headers' deadline had been
+  disarmed when the headers came, so anyone on the network could hold it for ever.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
+
+from studio_page import background_studio  # noqa: E402
+
+
+def port_of(url: str) -> int:
+    return int(url.split(":")[2].split("/")[0])
+
+
+def closed_by_server(sock: socket.socket, tries: int = 120) -> bool:
+    """Whether the server closes ``sock`` (read until it does, or ``tries`` quarter seconds pass)."""
+    sock.settimeout(0.25)
+    for _ in range(tries):
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def test_a_body_that_ends_after_its_401_does_not_hold_the_connection_for_ever(monkeypatch):
+    import deepphoto.web.server as server
+
+    monkeypatch.setattr(server, "HEADERS_WITHIN_S", 1.0)
+    with background_studio(host="0.0.0.0", token="review31c") as studio:
+        with socket.create_connection(("127.0.0.1", port_of(studio.url))) as sock:
+            # no token: answered 401 at once, before the body is read
+            sock.sendall(b"POST /api/uploads/photo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 30\r\n\r\n" + b"a")
+            sock.settimeout(30)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 401")
+            for piece in (b"b" * 10, b"c" * 19):  # the body's rest, in two pieces
+                time.sleep(0.3)
+                sock.sendall(piece)
+            assert closed_by_server(sock)

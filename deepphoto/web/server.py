@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import webbrowser
+from collections import Counter
 from types import FrameType
 from typing import Any
 
@@ -33,10 +34,52 @@ class QuietShutdown(logging.Filter):
         return not isinstance(exc, asyncio.CancelledError) and "graceful shutdown" not in record.getMessage()
 
 
+class Held(socket.socket):
+    """An accepted connection, counted against its address until it is closed."""
+
+    held: Counter[str]
+    host = ""
+
+    def _real_close(self, *args: Any) -> None:  # socket.close's last step, once the socket is not in use
+        if self.host:
+            self.held[self.host] -= 1
+            if self.held[self.host] <= 0:
+                del self.held[self.host]
+            self.host = ""
+        super()._real_close(*args)  # type: ignore[misc]
+
+
+class Listener(socket.socket):
+    """The listening socket: a connection from an address that already holds
+    ``MAX_CONNECTIONS_PER_ADDRESS`` is closed as it is accepted (loopback, a reverse proxy, is not
+    counted). Counted here, not in the HTTP protocol: over https the protocol hears of a connection
+    only once its TLS handshake is done, and connections that never began one (held 60 s each,
+    asyncio's handshake timeout) used up the server's open files, the owner's own page timing out."""
+
+    def __init__(self, family: int) -> None:
+        super().__init__(family, socket.SOCK_STREAM)
+        self.held: Counter[str] = Counter()
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        while True:  # BlockingIOError when none is waiting: asyncio's 'nothing more to accept'
+            fd, address = self._accept()  # type: ignore[attr-defined]
+            conn = Held(self.family, self.type, self.proto, fileno=fd)
+            host = address[0] if isinstance(address, tuple) and address else ""
+            if host and not is_loopback(host):
+                if self.held[host] >= MAX_CONNECTIONS_PER_ADDRESS:
+                    conn.close()
+                    continue
+                conn.held, conn.host = self.held, host
+                self.held[host] += 1
+            if socket.getdefaulttimeout() is None and self.gettimeout():
+                conn.setblocking(True)  # as socket.accept does
+            return conn, address
+
+
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on (host, port); port 0 picks a free one."""
+    """A listening socket on (host, port); port 0 picks a free one. See ``Listener``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = Listener(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -91,7 +134,7 @@ def guarded_protocol() -> type:
     without asking for anything (slowloris: anyone on the café's Wi-Fi, without the token, could
     otherwise use up the server's open files and stop the studio answering its owner): a request's
     headers must arrive whole within ``HEADERS_WITHIN_S`` (sending a byte now and then does not
-    extend it), and one address holds at most ``MAX_CONNECTIONS_PER_ADDRESS`` connections."""
+    extend it); ``Listener`` lets one address hold at most ``MAX_CONNECTIONS_PER_ADDRESS`` connections."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -100,12 +143,6 @@ def guarded_protocol() -> type:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            host = self.client[0] if self.client else ""
-            if host and not is_loopback(host):
-                held = sum(1 for c in self.connections if getattr(c, "client", None) and c.client[0] == host)
-                if held > MAX_CONNECTIONS_PER_ADDRESS:
-                    transport.close()
-                    return
             self.arm()
 
         def arm(self) -> None:

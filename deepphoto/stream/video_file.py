@@ -11,22 +11,16 @@ camcorder's 1080i, a TV recording, DV) are deinterlaced, as players show them (s
 The sink writes to a temporary name of its own beside the output and moves it into place on
 close, so a crash never leaves a half-written file under the final name, and closing always
 finalises the container (so Ctrl-C mid-job still leaves a playable file with every frame written
-so far); a failed write (a full disk) removes the temporary file. Audio of the source is copied
-through (no re-encoding) when the output is finalised, every video packet kept.
+so far); a failed write (a full disk) removes the temporary file. When the output is finalised, the
+source's sound, tags and chapters are added in a second pass (``video_sound``: the sound copied
+where the container plays it, else encoded again), every video packet kept.
 
 Timing: each frame lasts until the next, and the last as long as the source shows it (a GIF's
-long last frame). The output starts at 0, as FFmpeg's command line makes it: a source whose clock starts
-late (MPEG-TS camcorder clips at 10 hours) or before zero (a timestamp that wrapped, an MP4 edit
-list that trims its start) is moved, picture and sound together, so that the earlier of the two
-starts at 0. Sound cut away before the start (an edit list's, AAC's priming) is not copied where
-the container cannot hide it (Matroska).
+long last frame); how the picture and the sound are placed on the output's clock together is
+``video_sound``'s.
 
-Colour: frames are decoded with the matrix the source is tagged with (untagged: BT.709 from 720
-lines up, else BT.601, as players assume) and written with a BT.601 or BT.709 matrix, tagged so:
-the source's own description when it is one of these, else that convention. HDR (BT.2020 PQ or
-HLG: phones record it by default) is tone-mapped to SDR BT.709 as it is decoded, and wide-gamut
-BT.2020 is gamut-mapped, so the networks and the output see the picture as an SDR screen should
-show it (see ``sdr_bgr``); the output says once that it is SDR.
+Colour: frames are decoded and written as ``video_colour`` says (HDR tone-mapped to SDR as it is
+decoded; the output says once that it is SDR).
 """
 
 from __future__ import annotations

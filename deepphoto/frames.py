@@ -860,7 +860,7 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     decoded = None if damage else _decode_stored(stored, flags)
     if decoded is None:
         return None
-    return to_srgb(decoded[0], embedded_profile(data)), decoded[1]
+    return to_srgb(decoded[0], embedded_profile(png_without_text(data))), decoded[1]
 
 
 def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -967,12 +967,13 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
     ('libpng warning: iCCP: known incorrect sRGB profile', '... not permitted on grayscale PNG');
     an end chunk (IEND) that fails its checksum, no part of the picture, is given a sound one, and
     a truecolour PNG's suggested palette (PLTE) that fails it is left out;
+    its text chunks (``PNG_TEXT``) are left out too;
     any other file's bytes are as they are."""
     if bytes(data[:8]) != _PNG_SIGNATURE:
         return data, ""
     keep, start = [], 0
     for kind, at, length, sound in _png_chunks(data):
-        if sound and kind != b"iCCP":
+        if sound and kind != b"iCCP" and kind not in PNG_TEXT:
             continue
         if not sound and kind == b"IEND":  # no part of the picture (libpng only warns): a sound one
             keep += [data[start:at], np.frombuffer(_PNG_END, np.uint8)]
@@ -990,6 +991,31 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the end chunk, with its checksum
+# A PNG's text chunks: no part of its picture, but libpng and Pillow judge them. An XMP packet of more
+# than 8 MB (Photoshop's edit history grows one so, in an iTXt chunk) made OpenCV refuse the whole
+# photo as 'not a readable image'; a longer tEXt, or a zTXt that unpacks past libpng's limit, wrote
+# 'libpng warning: tEXt: out of memory' or '... zTXt: truncated' on stderr; and a zTXt or iTXt that
+# unpacks past 1 MB (ImageMagick keeps a big XMP or EXIF so, as hex) made Pillow refuse to open the
+# file, so its colour profile was not read and its colours not converted.
+PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def png_without_text(data: np.ndarray) -> np.ndarray:
+    """A PNG's bytes without its text chunks (``PNG_TEXT``); any other file's, or a PNG without
+    any, as they are (not copied)."""
+    if bytes(data[:8]) != _PNG_SIGNATURE:
+        return data
+    keep, start, at = [], 0, 8
+    while at + 12 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        end = at + 12 + int.from_bytes(bytes(data[at : at + 4]), "big")
+        kind = bytes(data[at + 4 : at + 8])
+        if kind == b"IEND" or end > len(data):
+            break
+        if kind in PNG_TEXT:
+            keep.append(data[start:at])
+            start = end
+        at = end
+    return np.concatenate([*keep, data[start:]]) if keep else data
 
 
 def _png_chunk(data: np.ndarray, kind: bytes) -> bytes | None:

@@ -21,6 +21,7 @@ from deepphoto.image_header import (
     is_avif,
     is_avif_sequence,
     is_heic,
+    jpeg_unread,
     tiff_pages,
     tiff_tag,
 )
@@ -668,6 +669,8 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
     if decoded is None:
         if is_heic(data):
             raise heic_error(path)
+        if kind := jpeg_unread(memoryview(data)):
+            raise jpeg_error(path, kind)
         if damage := png_damage(data):
             raise DeepPhotoError(f"{path}: not a readable image: {damage}")
         raise DeepPhotoError(f"{path}: not a readable image")
@@ -705,7 +708,7 @@ def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
     alpha or None, transparent pixels on white), the rest blank (a JPEG's grey); None for anything
     else: a PNG, BMP or TIFF whole but damaged inside, or whose header claims more than it holds, is
     not read as one cut off."""
-    jpeg = bytes(data[:3]) == b"\xff\xd8\xff"
+    jpeg = bytes(data[:3]) == b"\xff\xd8\xff" and not jpeg_unread(memoryview(data))
     if not (jpeg or png_is_cut(data) or _bmp_is_cut(data) or bytes(data[:4]) in _TIFF_MAGIC):
         return None
     from PIL import ImageFile, ImageOps
@@ -814,6 +817,8 @@ def check_photo(path: Path) -> None:
         raise DeepPhotoError(f"{path}: file is empty")
     if is_heic(head):
         raise heic_error(path)
+    if kind := jpeg_unread(head):
+        raise jpeg_error(path, kind)
     try:
         found = image_size(head)
     except DamagedHeader:
@@ -830,6 +835,16 @@ def heic_error(path: Path | str) -> DeepPhotoError:
         f"{path}: a HEIC photo, which DeepPhoto does not read: save it as JPEG (on an iPhone, "
         "Settings > Camera > Formats > Most Compatible)"
     )
+
+
+def jpeg_error(path: Path | str, kind: str) -> DeepPhotoError:
+    """The one-line error for a JPEG of a ``kind`` that ``image_header.jpeg_unread`` names."""
+    return DeepPhotoError(f"{path}: {jpeg_refusal(kind)}")
+
+
+def jpeg_refusal(kind: str) -> str:
+    """What is said of a JPEG of a ``kind`` that ``image_header.jpeg_unread`` names."""
+    return f"{kind}, which DeepPhoto does not read: save it as PNG or TIFF, or as an ordinary (8-bit) JPEG"
 
 
 def check_not_heic(path: Path | str) -> None:
@@ -855,6 +870,8 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     where it embeds another colour profile, alpha uint8 or None), transparent pixels on white; None
     if they are not a readable image."""
     if png_is_cut(data):  # decode_cut reads it
+        return None
+    if jpeg_unread(memoryview(data)):  # refused (not read in false colours); its reader says why
         return None
     stored, damage = sound_png(data)
     decoded = None if damage else _decode_stored(stored, flags)

@@ -47,6 +47,51 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
     raise DamagedHeader("JPEG", "no image size in its header")
 
 
+JPEG_LOSSLESS = {0xC3, 0xC7, 0xCB, 0xCF}  # the start-of-frame markers of lossless JPEG
+_ADOBE_RGB = 0  # an Adobe marker's colour transform: 0 none (RGB or CMYK), 1 YCbCr, 2 YCCK
+
+
+def jpeg_unread(data: bytes) -> str:
+    """'a 12-bit JPEG', 'a lossless JPEG in YCbCr colours': a JPEG that OpenCV and Pillow do not read
+    as viewers show it, by its header ('' for any other file). A camera's or scanner's 12-bit JPEG
+    (extended precision, or lossless past 8 bits) they refuse, which read as if the file were
+    damaged; a lossless colour JPEG in YCbCr (as FFmpeg's ljpeg writes it) libjpeg-turbo gives
+    without turning its YCbCr into RGB, and it came out in false colours (red as blue)."""
+    if data[:3] != b"\xff\xd8\xff":
+        return ""
+    jfif, adobe, i = False, None, 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return ""
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        length = _be16(data, i + 2)
+        if marker == 0xE0 and data[i + 4 : i + 9] == b"JFIF\0":
+            jfif = True
+        elif marker == 0xEE and data[i + 4 : i + 9] == b"Adobe" and length >= 12 and i + 16 <= len(data):
+            adobe = data[i + 15]
+        elif marker in JPEG_SOF:
+            if i + 10 > len(data):
+                return ""
+            bits, count = data[i + 4], data[i + 9]
+            if bits != 8:
+                return f"a {bits}-bit JPEG" if marker not in JPEG_LOSSLESS else f"a {bits}-bit lossless JPEG"
+            ids = tuple(data[i + 10 : i + 10 + 3 * count : 3])
+            # as libjpeg judges a 3-colour JPEG's colours: YCbCr unless marked RGB without a JFIF
+            # marker (by an Adobe marker's transform 0, or else components named 'R', 'G', 'B')
+            rgb = not jfif and (adobe == _ADOBE_RGB if adobe is not None else ids == (82, 71, 66))
+            if marker in JPEG_LOSSLESS and count == 3 and not rgb:
+                return "a lossless JPEG in YCbCr colours"
+            return ""
+        i += 2 + length
+    return ""
+
+
 def _webp_size(data: bytes) -> tuple[int, int]:
     chunk = data[12:16]
     if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":

@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+from fractions import Fraction
 
 import cv2
 import numpy as np
+import pytest
+from PIL import Image
 
-from deepphoto.frames import read_image_alpha
+from deepphoto.commands.cli import main
+from deepphoto.errors import DeepPhotoError
+from deepphoto.frames import check_photo, read_image_alpha
+from deepphoto.web.errors import WebError
 from deepphoto.web.limits import UploadLimits, decode_upload
 
 
@@ -67,3 +74,74 @@ def test_a_png_whose_packed_text_unpacks_large_keeps_its_colour_conversion(tmp_p
     want = read_image_alpha(plain)[0]
     assert np.abs(want.astype(int) - img).max() > 5  # the gAMA chunk is applied
     assert np.array_equal(read_image_alpha(packed)[0], want)
+
+
+# ------------------------------------------------------------ a camera's rare JPEGs
+
+
+def _twelve_bit_jpeg(bgr: np.ndarray) -> bytes:
+    """``bgr`` as a 12-bit JPEG (extended sequential DCT: a camera's or scanner's rare mode): an
+    8-bit one's coefficients under a 12-bit frame header, which FFmpeg decodes (low in contrast)."""
+    data = bytearray(cv2.imencode(".jpg", bgr)[1].tobytes())
+    at = data.find(b"\xff\xc0")
+    data[at + 1], data[at + 4] = 0xC1, 12
+    return bytes(data)
+
+
+def _lossless_jpeg(rgb: np.ndarray) -> bytes:
+    """``rgb`` as a lossless JPEG in YCbCr 4:2:0, as FFmpeg's ljpeg encoder writes one."""
+    av = pytest.importorskip("av")
+    codec = av.CodecContext.create("ljpeg", "w")
+    codec.width, codec.height, codec.pix_fmt = rgb.shape[1], rgb.shape[0], "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuvj420p")
+    return b"".join(bytes(p) for p in [*codec.encode(frame), *codec.encode(None)])
+
+
+@pytest.mark.parametrize("kind", ["12-bit", "lossless"])
+def test_a_jpeg_of_a_rare_kind_is_refused_by_name(tmp_path, capsys, kind):
+    """A 12-bit JPEG was 'not a readable image' (the Studio: 'not a readable JPEG image (damaged?)'),
+    as if the file were damaged; a lossless JPEG in YCbCr came out in false colours (red as blue,
+    without a word): libjpeg-turbo hands its YCbCr over unconverted."""
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[:] = (200, 30, 30)
+    data = _twelve_bit_jpeg(rgb[..., ::-1]) if kind == "12-bit" else _lossless_jpeg(rgb)
+    path = tmp_path / "camera.jpg"
+    path.write_bytes(data)
+    said = "a 12-bit JPEG" if kind == "12-bit" else "a lossless JPEG in YCbCr colours"
+    with pytest.raises(DeepPhotoError, match=f"camera.jpg: {said}, which DeepPhoto does not read: save it as PNG"):
+        read_image_alpha(path)
+    with pytest.raises(DeepPhotoError, match=said):
+        check_photo(path)  # a batch's check before Ray starts
+    with pytest.raises(WebError, match=f"photo: {said}, which DeepPhoto does not read") as refused:
+        decode_upload(data, UploadLimits())
+    assert refused.value.status == 415
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[:-2])  # its end marker missing: not read as a file cut off either
+    with pytest.raises(DeepPhotoError, match=said):
+        read_image_alpha(cut)
+    assert main(["edit", str(path), str(tmp_path / "out.png")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "out.png").exists()
+
+
+def test_ordinary_jpegs_are_not_refused(tmp_path):
+    """Baseline, progressive, CMYK (Adobe's inverted) and an 8-bit lossless JPEG marked RGB are read."""
+    from deepphoto.image_header import jpeg_unread
+
+    img = _photo()
+    rgb = Image.fromarray(img[..., ::-1])
+    for name, options in (("baseline", {}), ("progressive", {"progressive": True})):
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=95, **options)
+        (tmp_path / f"{name}.jpg").write_bytes(buf.getvalue())
+        got = read_image_alpha(tmp_path / f"{name}.jpg")[0]
+        assert np.abs(got.astype(int) - img).mean() < 3
+    buf = io.BytesIO()
+    rgb.convert("CMYK").save(buf, "JPEG", quality=95)
+    assert not jpeg_unread(buf.getvalue())
+    (tmp_path / "cmyk.jpg").write_bytes(buf.getvalue())
+    assert np.abs(read_image_alpha(tmp_path / "cmyk.jpg")[0].astype(int) - img).mean() < 6
+    # a lossless frame header of components named 'R', 'G', 'B' (no JFIF marker): RGB, read as stored
+    sof3 = b"\xff\xc3\x00\x11\x08\x00\x30\x00\x40\x03R\x11\x00G\x11\x00B\x11\x00"
+    assert not jpeg_unread(b"\xff\xd8" + sof3)
+    assert jpeg_unread(b"\xff\xd8" + sof3.replace(b"R\x11\x00G\x11\x00B", b"\x01\x11\x00\x02\x11\x00\x03"))

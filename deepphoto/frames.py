@@ -8,6 +8,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -711,7 +712,7 @@ def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
     jpeg = bytes(data[:3]) == b"\xff\xd8\xff" and not jpeg_unread(memoryview(data))
     if not (jpeg or png_is_cut(data) or _bmp_is_cut(data) or bytes(data[:4]) in _TIFF_MAGIC):
         return None
-    from PIL import ImageFile, ImageOps
+    from PIL import ImageFile
 
     with _CUT_JPEG_LOCK:  # Pillow's switch for cut files is process-wide
         before, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
@@ -719,7 +720,7 @@ def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
             with pillow().open(io.BytesIO(data.tobytes())) as image:
                 if bytes(data[:4]) in _TIFF_MAGIC and not _tiff_is_cut(image, len(data)):
                     return None
-                image = ImageOps.exif_transpose(image)
+                image = upright(image)
                 if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey: its top 8 bits
                     grey = (np.asarray(image, np.uint32) >> 8).clip(0, 255).astype(np.uint8)
                     rgb, alpha = np.dstack([grey, grey, grey]), None
@@ -908,15 +909,26 @@ def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray
     return None if image is None else (to_bgr8(image), None)
 
 
+def upright(image: Any) -> Any:
+    """A picture opened by Pillow turned as its EXIF orientation says (an AVIF's ``irot``/``imir``
+    boxes, which Pillow gives as one), as OpenCV turns a photo and browsers show it; not by an XMP
+    packet's tiff:Orientation or ImageMagick's 'Raw profile type exif' text, which Pillow follows
+    where there is no EXIF orientation and viewers do not: a JPEG whose XMP alone said 'turn' was read
+    as stored when whole but turned when cut off."""
+    from PIL import ImageOps
+
+    for key in ("xmp", "XML:com.adobe.xmp", "Raw profile type exif"):
+        image.info.pop(key, None)
+    return ImageOps.exif_transpose(image)
+
+
 def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
     """An AVIF file decoded by Pillow (libavif) and turned as its ``irot``/``imir`` boxes say, as
     viewers show it (OpenCV's decoder ignores them: a phone's portrait came out lying on its
     side), as (BGR uint8, alpha or None), transparent pixels on white; None where Pillow cannot."""
-    from PIL import ImageOps
-
     try:
         with pillow().open(io.BytesIO(data.tobytes())) as image:
-            rgba = np.asarray(ImageOps.exif_transpose(image).convert("RGBA"))
+            rgba = np.asarray(upright(image).convert("RGBA"))
     except Exception:  # noqa: BLE001 - damaged, or a kind Pillow cannot read: OpenCV is tried
         return None
     colour = np.ascontiguousarray(rgba[..., 2::-1])

@@ -145,3 +145,33 @@ def test_ordinary_jpegs_are_not_refused(tmp_path):
     sof3 = b"\xff\xc3\x00\x11\x08\x00\x30\x00\x40\x03R\x11\x00G\x11\x00B\x11\x00"
     assert not jpeg_unread(b"\xff\xd8" + sof3)
     assert jpeg_unread(b"\xff\xd8" + sof3.replace(b"R\x11\x00G\x11\x00B", b"\x01\x11\x00\x02\x11\x00\x03"))
+
+
+# ------------------------------------------------------------ orientation
+
+
+XMP_TURN = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "AVIF"])
+def test_an_xmp_orientation_alone_turns_a_photo_neither_whole_nor_cut_off(tmp_path, kind):
+    """A photo whose XMP alone says 'turn 90 degrees' (its EXIF says nothing) is shown as stored by
+    browsers, and was read so whole (OpenCV reads EXIF only); cut off, Pillow read it, followed the
+    XMP and turned it on its side; an AVIF (read by Pillow) was turned whole."""
+    img = _photo()
+    buf = io.BytesIO()
+    Image.fromarray(img[..., ::-1]).save(buf, kind, quality=95, xmp=XMP_TURN)
+    data = buf.getvalue()
+    whole = tmp_path / f"whole.{kind.lower()}"
+    whole.write_bytes(data)
+    got = read_image_alpha(whole)[0]
+    assert got.shape == img.shape and got[:8, :10].mean(axis=(0, 1))[2] > 200  # as stored: red top left
+    if kind == "JPEG":
+        cut = tmp_path / "cut.jpg"
+        cut.write_bytes(data[:-2])  # its end marker missing
+        assert read_image_alpha(cut, warn=lambda message: None)[0].shape == img.shape
+    upload = decode_upload(data, UploadLimits())[0]
+    assert upload.shape == img.shape

@@ -50,10 +50,24 @@ def embedded_profile(data: np.ndarray | bytes) -> bytes | None:
             if not profile and image.format == "PNG" and "srgb" not in info:
                 profile = png_chunk_profile(info.get("gamma"), info.get("chromaticity"), grey)
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for files it does not know
-        return None
+        profile, grey = _tiff_profile(data)
     if not profile or len(profile) < 20 or (profile[16:20] == b"GRAY") != grey:
         return None  # a grey profile on a colour picture, or the other way round: viewers ignore it too
     return profile
+
+
+def _tiff_profile(data: np.ndarray | bytes) -> tuple[bytes | None, bool]:
+    """A TIFF's embedded profile (tag 34675), read from its first directory, and whether its picture
+    is grey, for a TIFF Pillow cannot open: one of 32-bit float RGB samples (GIMP's or Photoshop's
+    32-bit export, linear light with a linear profile), whose profile went unread and which came out
+    far too dark (mid-grey 56 for 128). (None, False) for any other file."""
+    from deepphoto.image_header import tiff_data, tiff_tag
+
+    head = bytes(data[:4])
+    if head not in (b"II*\x00", b"MM\x00*"):
+        return None, False
+    view = memoryview(data)  # not copied
+    return tiff_data(view, 34675), tiff_tag(view, 0, 262) in (0, 1)  # PhotometricInterpretation: grey
 
 
 # A PNG's gAMA within this share of sRGB's 1/2.2 is sRGB's (Chromium's test), as are chromaticities

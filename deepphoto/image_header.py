@@ -139,6 +139,25 @@ def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
     return None
 
 
+def tiff_data(data: bytes, tag: int) -> bytes | None:
+    """The bytes of ``tag`` (a field of BYTE or UNDEFINED values: an ICC profile, 34675) in a TIFF
+    file's first directory, or None where it has none or the field runs past its end."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(bytes(data[:4]))
+    if order is None:
+        return None
+    try:
+        (ifd,) = struct.unpack_from(order + "I", data, 4)
+        (count,) = struct.unpack_from(order + "H", data, ifd)
+        for i in range(min(count, 512)):
+            found, kind, size = struct.unpack_from(order + "HHI", data, ifd + 2 + 12 * i)
+            if found == tag and kind in (1, 7):
+                at = ifd + 10 + 12 * i if size <= 4 else struct.unpack_from(order + "I", data, ifd + 10 + 12 * i)[0]
+                return bytes(data[at : at + size]) if at + size <= len(data) else None
+    except struct.error:  # cut short: as if none
+        return None
+    return None
+
+
 _MAX_TIFF_PAGES = 10_000  # directories followed at most (a damaged chain is not read for ever)
 
 

@@ -16,6 +16,7 @@ import functools
 import io
 import struct
 import warnings
+import zlib
 from types import ModuleType
 
 import numpy as np
@@ -50,24 +51,54 @@ def embedded_profile(data: np.ndarray | bytes) -> bytes | None:
             if not profile and image.format == "PNG" and "srgb" not in info:
                 profile = png_chunk_profile(info.get("gamma"), info.get("chromaticity"), grey)
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for files it does not know
-        profile, grey = _tiff_profile(data)
+        profile, grey = _raw_profile(data)
     if not profile or len(profile) < 20 or (profile[16:20] == b"GRAY") != grey:
         return None  # a grey profile on a colour picture, or the other way round: viewers ignore it too
     return profile
 
 
-def _tiff_profile(data: np.ndarray | bytes) -> tuple[bytes | None, bool]:
-    """A TIFF's embedded profile (tag 34675), read from its first directory, and whether its picture
-    is grey, for a TIFF Pillow cannot open: one of 32-bit float RGB samples (GIMP's or Photoshop's
-    32-bit export, linear light with a linear profile), whose profile went unread and which came out
-    far too dark (mid-grey 56 for 128). (None, False) for any other file."""
+# The largest embedded profile read from a file Pillow cannot open (a display's LUT profile runs
+# to a few megabytes; a PNG's iCCP chunk is packed, and may unpack to far more: a bomb).
+MAX_PROFILE = 64 << 20
+
+
+def _raw_profile(data: np.ndarray | bytes) -> tuple[bytes | None, bool]:
+    """The embedded profile of a TIFF or PNG that Pillow cannot open, read from the file itself, and
+    whether its picture is grey; (None, False) for any other file. A TIFF of 32-bit float RGB samples
+    (GIMP's or Photoshop's 32-bit export, linear light with a linear profile) came out far too dark
+    (mid-grey 56 for 128); a PNG whose profile unpacks past 1 MB (a calibrated display's LUT
+    profile, as a screenshot embeds it) Pillow refuses to open, and its colours went unconverted."""
     from deepphoto.image_header import tiff_data, tiff_tag
 
-    head = bytes(data[:4])
-    if head not in (b"II*\x00", b"MM\x00*"):
-        return None, False
     view = memoryview(data)  # not copied
-    return tiff_data(view, 34675), tiff_tag(view, 0, 262) in (0, 1)  # PhotometricInterpretation: grey
+    head = bytes(view[:8])
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return tiff_data(view, 34675), tiff_tag(view, 0, 262) in (0, 1)  # PhotometricInterpretation: grey
+    if head == b"\x89PNG\r\n\x1a\n":
+        return _png_profile(view), len(view) > 25 and view[25] in (0, 4)  # IHDR's colour type: grey
+    return None, False
+
+
+def _png_profile(view: memoryview) -> bytes | None:
+    """A PNG's profile (its iCCP chunk before the picture, unpacked up to MAX_PROFILE), or None."""
+    at = 8
+    while at + 8 <= len(view):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        length, kind = int.from_bytes(view[at : at + 4], "big"), bytes(view[at + 4 : at + 8])
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        if kind == b"iCCP":
+            body = bytes(view[at + 8 : at + 8 + length])  # name, 0, method 0, packed profile
+            name = body.find(b"\0")
+            if name < 0 or body[name + 1 : name + 2] != b"\0":
+                return None
+            unpack = zlib.decompressobj()
+            try:
+                profile = unpack.decompress(body[name + 2 :], MAX_PROFILE)
+            except zlib.error:
+                return None
+            return None if unpack.unconsumed_tail else profile
+        at += 12 + length
+    return None
 
 
 # A PNG's gAMA within this share of sRGB's 1/2.2 is sRGB's (Chromium's test), as are chromaticities

@@ -221,3 +221,22 @@ def test_a_float_tiff_with_a_linear_profile_is_read_as_its_profile_says(tmp_path
     want = (srgb * 255).round().astype(int)
     assert np.abs(got[:, 16:] - want[:, 16:]).max() <= 4  # all but the deepest shadows, quantised in 8 bits
     assert got[4, 32, 1] > 120  # mid-grey, not 56
+
+
+def test_a_png_whose_profile_unpacks_past_a_megabyte_is_converted(tmp_path):
+    """A calibrated display's LUT profile runs to megabytes, and a screenshot embeds it: Pillow
+    refuses to open a PNG whose iCCP chunk unpacks past 1 MB, so the profile went unread and the
+    colours unconverted (here a linear profile: mid-grey 128 left at 128, shown as 188)."""
+    from deepphoto.colour_profile import png_chunk_profile
+
+    img = np.full((16, 16, 3), 128, np.uint8)
+    small = png_chunk_profile(1.0, None, False)
+    big = bytearray(small + bytes(2_000_000))
+    big[:4] = struct.pack(">I", len(big))  # the profile's own size field
+    got = {}
+    for name, profile in (("small", small), ("big", bytes(big))):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(_png(img, [(b"iCCP", b"display\0\0" + zlib.compress(profile, 9))]))
+        got[name] = read_image_alpha(path)[0]
+    assert got["small"][0, 0, 0] > 180
+    assert np.array_equal(got["big"], got["small"])

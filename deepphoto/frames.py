@@ -1002,7 +1002,11 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
         return data, ""
     keep, start = [], 0
     for kind, at, length, sound in _png_chunks(data):
-        if sound and kind != b"iCCP" and kind not in PNG_TEXT:
+        # an eXIf chunk that does not start as a TIFF does (some writers put JPEG's 'Exif\0\0' first)
+        # libpng ignores, writing 'libpng warning: eXIf: invalid' twice: its orientation was applied
+        # with alpha (read here) and not without; now neither, as libpng-based viewers show it
+        bad_exif = kind == b"eXIf" and bytes(data[at + 8 : at + 12]) not in _TIFF_MAGIC
+        if sound and kind != b"iCCP" and kind not in PNG_TEXT and not bad_exif:
             continue
         if not sound and kind == b"IEND":  # no part of the picture (libpng only warns): a sound one
             keep += [data[start:at], np.frombuffer(_PNG_END, np.uint8)]

@@ -240,3 +240,23 @@ def test_a_png_whose_profile_unpacks_past_a_megabyte_is_converted(tmp_path):
         got[name] = read_image_alpha(path)[0]
     assert got["small"][0, 0, 0] > 180
     assert np.array_equal(got["big"], got["small"])
+
+
+def test_a_png_whose_exif_chunk_starts_as_a_jpegs_is_read_alike_with_or_without_alpha(tmp_path, capfd):
+    """An eXIf chunk that starts with JPEG's 'Exif\\0\\0' (some writers put it there) libpng ignores,
+    writing 'libpng warning: eXIf: invalid' twice on stderr: the photo was read as stored without
+    alpha, but turned on its side by the orientation in it with alpha (read by DeepPhoto itself)."""
+    img = _photo()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise
+    prefixed = exif.tobytes()
+    assert prefixed.startswith(b"Exif\0\0")
+    shapes = []
+    for name, picture in (("plain", img), ("alpha", np.dstack([img, np.full(img.shape[:2], 200, np.uint8)]))):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(_png(picture, [(b"eXIf", prefixed)]))
+        got, alpha = read_image_alpha(path)
+        shapes.append(got.shape)
+        assert (alpha is None) == (name == "plain")
+    assert shapes == [img.shape, img.shape]
+    assert "libpng" not in capfd.readouterr().err

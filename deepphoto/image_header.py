@@ -8,6 +8,7 @@ file's name. Kinds: JPEG, PNG, WebP, BMP, GIF, TIFF.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 KINDS = ("JPEG", "PNG", "WebP", "BMP", "GIF", "TIFF")
 JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -28,12 +29,13 @@ def _be16(data: bytes, at: int) -> int:
     return struct.unpack_from(">H", data, at)[0]
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the first start-of-frame marker of a JPEG."""
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, offset, length) of each segment of a JPEG's header that has a length, in order (fill
+    bytes and markers without a length skipped), until the data ends or is no marker."""
     i = 2
     while i + 4 <= len(data):
         if data[i] != 0xFF:
-            break
+            return
         marker = data[i + 1]
         if marker == 0xFF:  # fill byte
             i += 1
@@ -41,9 +43,16 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
             i += 2
             continue
+        length = _be16(data, i + 2)
+        yield marker, i, length
+        i += 2 + length
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the first start-of-frame marker of a JPEG."""
+    for marker, i, _ in _jpeg_segments(data):
         if marker in JPEG_SOF and i + 9 <= len(data):
             return _be16(data, i + 7), _be16(data, i + 5)
-        i += 2 + _be16(data, i + 2)
     raise DamagedHeader("JPEG", "no image size in its header")
 
 
@@ -59,18 +68,8 @@ def jpeg_unread(data: bytes) -> str:
     without turning its YCbCr into RGB, and it came out in false colours (red as blue)."""
     if data[:3] != b"\xff\xd8\xff":
         return ""
-    jfif, adobe, i = False, None, 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return ""
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        length = _be16(data, i + 2)
+    jfif, adobe = False, None
+    for marker, i, length in _jpeg_segments(data):
         if marker == 0xE0 and data[i + 4 : i + 9] == b"JFIF\0":
             jfif = True
         elif marker == 0xEE and data[i + 4 : i + 9] == b"Adobe" and length >= 12 and i + 16 <= len(data):
@@ -88,7 +87,6 @@ def jpeg_unread(data: bytes) -> str:
             if marker in JPEG_LOSSLESS and count == 3 and not rgb:
                 return "a lossless JPEG in YCbCr colours"
             return ""
-        i += 2 + length
     return ""
 
 

@@ -204,16 +204,17 @@ class Pipeline:
         return region_weights(p.exposure_alpha(), p.region) if self._exposes() else None
 
     def _painter(self, s: Settings, style: str) -> Callable[[np.ndarray], np.ndarray]:
-        from deepphoto.models.shipped import style_names
+        from deepphoto.models.shipped import styles_key
 
         # the styles as the user's styles folder holds them now: a style added (or removed) while a
         # Studio runs is listed by its page, and was refused as an 'unknown style' by the network
-        # opened before it (its rows are in a new ONNX file: the network is opened again)
-        names = style_names()
-        if self.stylizer is None or self.stylizer.scale != s.style_scale or self.stylizer.names != names:
+        # opened before it; one replaced (add-style --replace) painted as the old one (its rows
+        # are in a new ONNX file: the network is opened again)
+        styles = styles_key()
+        if self.stylizer is None or self.stylizer.scale != s.style_scale or self.stylizer.styles != styles:
             from deepphoto.stylizer import Stylizer
 
-            engine = self.stylizer.engine if self.stylizer is not None and self.stylizer.names == names else None
+            engine = self.stylizer.engine if self.stylizer is not None and self.stylizer.styles == styles else None
             self.stylizer = Stylizer(
                 style,
                 s.backend,
@@ -276,7 +277,7 @@ class Pipeline:
                     self.threads = network_threads(new)
                     self.segmenter = p.segmenter = self._segmenter_for(new)
                     self.stylizer = None
-                if reopen or any(getattr(new, k) != getattr(old, k) for k in look):
+                if reopen or any(getattr(new, k) != getattr(old, k) for k in look) or self._style_replaced(new):
                     self._replace_looks(new)
                     p.look_index = 0
             except BaseException:  # the networks and the looks as they were (a half-made change
@@ -293,6 +294,18 @@ class Pipeline:
             return new
 
     # ------------------------------------------------------------------ using
+
+    def _style_replaced(self, s: Settings) -> bool:
+        """Whether a style that ``s`` paints holds other rows in the user's styles folder than the
+        network opened has (``add-style --replace`` while a Studio runs: the page asks for the same
+        style, and was given the old one); a style removed meanwhile paints on until another is chosen."""
+        if not s.style or self.stylizer is None:
+            return False
+        from deepphoto.models.shipped import styles_key
+        from deepphoto.settings import parse_blend
+
+        opened, now = dict(self.stylizer.styles), dict(styles_key())
+        return any(now.get(name) not in (None, opened.get(name)) for name, _ in parse_blend(s.style))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -11,7 +11,7 @@ import numpy as np
 from deepphoto.engines.base import Engine
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import rgb_planes, to_bgr8
-from deepphoto.models.shipped import style_names, style_vector
+from deepphoto.models.shipped import style_names, style_vector, styles_key
 
 MAX_SIDE = 1920  # larger frames are painted at this size and scaled back (memory, time)
 # A style network normalises each feature map, so the painting is as light for a dim photo as for a
@@ -143,7 +143,10 @@ class Stylizer:
         precision: str = "fp32",
         exposure: float = EXPOSURE,
     ) -> None:
-        self.names = style_names(weights)
+        # the styles it paints, each with its user style file's SHA-256 (``styles_key``): the shipped
+        # network's are those of the user's styles folder now, the rows its ONNX file is made with
+        self.styles = styles_key() if weights is None else tuple((n, "") for n in style_names(weights))
+        self.names = [name for name, _ in self.styles]
         self.set_style(style)
         if not 0.1 <= scale <= 1.0:
             raise DeepPhotoError(f"style scale {scale}: must be between 0.1 and 1")

@@ -51,6 +51,16 @@ def style_names(weights: Path | None = None) -> list[str]:
     return _names_in(Path(weights))
 
 
+def styles_key() -> tuple[tuple[str, str], ...]:
+    """The styles a network opened now paints (``style_names``), each with the SHA-256 of its user
+    style file ('' for a shipped style): another key after ``add-style``, ``add-style --replace``
+    (the same names, other rows) or ``remove-style``."""
+    from deepphoto.assets import sha256_of
+
+    shipped = tuple((name, "") for name in _names_in(SHIPPED["stylenet"]))
+    return shipped + tuple((s.name, sha256_of(s.path)) for s in user_styles_for())
+
+
 def user_styles_for() -> list[UserStyle]:
     """The user styles (``deepphoto.models.user_styles``) that fit the shipped StyleNet; each
     other one is skipped with a warning, once."""

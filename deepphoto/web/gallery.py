@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from deepphoto.models.paintings import PAINTINGS
-from deepphoto.models.shipped import style_names
+from deepphoto.models.shipped import styles_key
 from deepphoto.settings import EFFECT_NAMES
 
 THUMB = (160, 120)  # width, height
@@ -46,9 +46,11 @@ def sample_picture(size: tuple[int, int] = PAINT_AT) -> np.ndarray:
 
 
 def styles() -> list[dict[str, str]]:
-    """[{name, title}] for every style of the installed network, in its order."""
+    """[{name, title, version}] for every style of the installed network, in its order; ``version``
+    ('' for a shipped style) changes with a user style's rows (``add-style --replace``), so the
+    page asks for its new gallery picture, not the one its browser keeps."""
     titles = {s.name: s.title for s in PAINTINGS}  # every shipped painting, as `styles` shows
-    return [{"name": n, "title": titles.get(n, n)} for n in style_names()]
+    return [{"name": n, "title": titles.get(n, n), "version": sha[:16]} for n, sha in styles_key()]
 
 
 def effects() -> list[str]:

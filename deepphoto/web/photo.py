@@ -96,7 +96,7 @@ class PhotoStudio:
         self._pipe: Pipeline | None = None
         self._arbitrary: ArbitraryStyle | None = None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._thumbs: dict[str, bytes] = {}
+        self._thumbs: dict[tuple[str, str], bytes] = {}  # by (style, its user style file's SHA-256)
 
     # ------------------------------------------------------------------ building
 
@@ -225,16 +225,20 @@ class PhotoStudio:
 
     def thumbnails(self) -> dict[str, bytes]:
         """Style name -> JPEG of the gallery's sample painted in it (each made once; a style added
-        with add-style while the Studio runs is painted when the page asks for it, as it lists it)."""
-        names = [item["name"] for item in gallery.styles()]
-        if any(n not in self._thumbs for n in names):
+        with add-style while the Studio runs is painted when the page asks for it, as it lists it,
+        and one replaced with add-style --replace is painted again)."""
+        from deepphoto.models.shipped import styles_key
+
+        styles = styles_key()  # (name, its user style file's SHA-256)
+        if any(key not in self._thumbs for key in styles):
             sample = gallery.sample_picture()
             with self.lock:
-                thumbs = {n: t for n, t in self._thumbs.items() if n in names}
+                thumbs = {key: t for key, t in self._thumbs.items() if key in styles}
                 pipe = self.pipeline()
-                for name in names:
-                    if name not in thumbs:
-                        pipe.update(style=name, effect=None, background=None, region="whole", keep_exposure=0.0)
-                        thumbs[name] = gallery.thumbnail(pipe.photo(sample))
+                for key in styles:
+                    if key not in thumbs:
+                        pipe.update(style=key[0], effect=None, background=None, region="whole", keep_exposure=0.0)
+                        thumbs[key] = gallery.thumbnail(pipe.photo(sample))
             self._thumbs = thumbs
-        return self._thumbs
+        made = self._thumbs
+        return {name: made[(name, sha)] for name, sha in styles if (name, sha) in made}

@@ -274,7 +274,8 @@ function buildGallery(styles) {
     b.title = s.title;
     b.setAttribute("aria-label", s.title); // said once ("The Scream, Edvard Munch, 1893"), not twice with the label
     const img = document.createElement("img");
-    img.src = `/api/styles/${encodeURIComponent(s.name)}/thumb.jpg`;
+    // a user style replaced (add-style --replace) has another version: not the picture the browser keeps
+    img.src = `/api/styles/${encodeURIComponent(s.name)}/thumb.jpg${s.version ? `?v=${s.version}` : ""}`;
     img.alt = ""; // the button's name says what it shows
     const label = document.createElement("span");
     label.textContent = s.title.split(",")[0];

@@ -1,0 +1,94 @@
+"""Review 31d of hunt 31's paintings and phone-photos fixes.
+
+- a user style replaced (``add-style --replace``, or removed and added again under its name) while
+  the Studio runs still painted as the style it replaced, and its gallery picture was the old one:
+  hunt 31 opened the style network again only when the styles' names changed, the Studio's gallery
+  kept its pictures by name, and the page asked for them at the same address (kept an hour).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from test_hunt23_user_styles import shipped_rows, write_style
+
+from deepphoto.pipeline import Pipeline
+from deepphoto.settings import Settings
+from deepphoto.web.store import Uploads
+
+
+def textured(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    noise = np.random.default_rng(31).integers(0, 60, (h, w, 3))
+    return np.clip(np.dstack([x * 3, y * 3, (x + y) * 2]) + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("switch", [False, True])
+def test_a_style_replaced_while_a_pipeline_runs_paints_as_its_new_rows(data_dir, switch):
+    """The Studio's photo page asks for the same style again (``switch`` False), or the user
+    chooses another and comes back to it."""
+    styles = data_dir / "styles"
+    write_style(styles, "mine", shipped_rows(0))
+    picture = textured(64, 80)
+    settings = Settings(style="mine", region="whole", threads=1, backend="onnx", precision="fp32")
+    with Pipeline(settings) as pipe:
+        first = pipe.photo(picture).astype(int)
+        if switch:
+            pipe.update(style="wave")
+        write_style(styles, "mine", shipped_rows(2))  # add-style --replace, the Studio running
+        pipe.update(style="mine")
+        replaced = pipe.photo(picture).astype(int)
+        pipe.update(style="wave")  # shipped row 2
+        wave = pipe.photo(picture).astype(int)
+        assert np.abs(replaced - wave).max() <= 1, np.abs(replaced - first).max()  # its new rows
+        assert np.abs(first - wave).mean() > 5
+
+
+def test_a_style_removed_while_it_paints_paints_on_until_another_is_chosen(data_dir):
+    styles = data_dir / "styles"
+    write_style(styles, "mine", shipped_rows(0))
+    picture = textured(64, 80)
+    settings = Settings(style="mine", region="whole", threads=1, backend="onnx", precision="fp32")
+    with Pipeline(settings) as pipe:
+        first = pipe.photo(picture).astype(int)
+        (styles / "mine.safetensors").unlink()  # remove-style, the Studio running
+        pipe.update(threshold=0.6)
+        assert np.abs(pipe.photo(picture).astype(int) - first).max() <= 1
+
+
+def test_the_studio_gallery_paints_a_style_replaced_while_it_runs(data_dir, tmp_path):
+    from deepphoto.web.photo import PhotoStudio
+
+    write_style(data_dir / "styles", "mine", shipped_rows(0))
+    studio = PhotoStudio(Settings(threads=1, backend="onnx", precision="fp32"), Uploads(tmp_path / "up"))
+    try:
+        before = studio.thumbnails()
+        write_style(data_dir / "styles", "mine", shipped_rows(2))  # add-style --replace, the Studio running
+        after = studio.thumbnails()
+        assert after["mine"] != before["mine"]
+        assert after["wave"] == before["wave"]  # the others are not painted again
+    finally:
+        studio.close()
+
+
+def test_the_studio_page_asks_for_a_replaced_styles_new_gallery_picture(data_dir):
+    """The gallery picture is sent to be kept an hour: under the same address the page showed the
+    replaced style's old picture."""
+    from pathlib import Path
+
+    import deepphoto.web
+    from deepphoto.web import gallery
+
+    write_style(data_dir / "styles", "mine", shipped_rows(0))
+    before = {s["name"]: s["version"] for s in gallery.styles()}
+    write_style(data_dir / "styles", "mine", shipped_rows(2))
+    after = {s["name"]: s["version"] for s in gallery.styles()}
+    assert after["mine"] and after["mine"] != before["mine"] and after["wave"] == before["wave"] == ""
+    page = (Path(deepphoto.web.__file__).parent / "static" / "app.js").read_text()
+    assert "thumb.jpg${s.version ? `?v=${s.version}`" in page
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -919,6 +919,9 @@ def upright(image: Any) -> Any:
 
     for key in ("xmp", "XML:com.adobe.xmp", "Raw profile type exif"):
         image.info.pop(key, None)
+    # read again without them: a JPEG with EXIF and no JFIF marker (a camera's) had its EXIF read
+    # as Pillow opened it (for its resolution), the XMP's orientation already taken in
+    image._exif = None
     return ImageOps.exif_transpose(image)
 
 

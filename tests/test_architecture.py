@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.image_header",
         "deepphoto.colour_profile",
         "deepphoto.frames",
+        "deepphoto.picture_box",
         "deepphoto.metrics",
         "deepphoto.assets",
         "deepphoto.datasets",

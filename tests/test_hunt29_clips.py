@@ -54,7 +54,7 @@ def flat_painter() -> object:
 
 
 def test_the_picture_inside_black_bars_is_found() -> None:
-    from deepphoto.frames import picture_box
+    from deepphoto.picture_box import picture_box
 
     inner = picture(108, 192)  # 16:9 padded to a phone's 9:16
     frame, box = padded(inner, 341, 192)
@@ -71,7 +71,7 @@ def test_the_picture_inside_black_bars_is_found() -> None:
 
 
 def test_no_bars_where_there_are_none() -> None:
-    from deepphoto.frames import picture_box
+    from deepphoto.picture_box import picture_box
 
     assert picture_box(picture(120, 160)) is None
     assert picture_box(np.zeros((120, 160, 3), np.uint8)) is None  # a black frame (a fade)
@@ -91,7 +91,7 @@ def test_no_bars_where_there_are_none() -> None:
 
 
 def test_a_dark_scene_inside_the_bars_keeps_the_box() -> None:
-    from deepphoto.frames import picture_box
+    from deepphoto.picture_box import picture_box
 
     frame, box = padded(picture(108, 192), 341, 192)
     dark = frame.copy()

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from test_hunt29_clips import PAINT, picture, run_clip
 
-from deepphoto.frames import picture_box
+from deepphoto.picture_box import picture_box
 
 WHITE, GREY, ORANGE, TEAL = (255, 255, 255), (128, 128, 128), (40, 140, 240), (160, 128, 0)
 

@@ -9,7 +9,7 @@ import numpy as np
 from test_hunt29_clips import PAINT, padded, picture, run_clip
 from test_hunt30_bars import coded, near
 
-from deepphoto.frames import picture_box
+from deepphoto.picture_box import picture_box
 
 
 def dark(image: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ from test_hunt30_bars import coded, near
 from test_hunt30_bars2 import colourful
 from test_review29 import captioned
 
-from deepphoto import frames as bars
-from deepphoto.frames import picture_box
+from deepphoto import picture_box as bars
+from deepphoto.picture_box import picture_box
 
 BAR_NARROW = getattr(bars, "BAR_NARROW", 5)  # (the processor's test runs on the code before it too)
 

@@ -25,7 +25,7 @@ from test_video_inputs_s18 import convert
 
 from deepphoto import frames
 from deepphoto.batch.inputs import expand_inputs, kind_of
-from deepphoto.frames import picture_box
+from deepphoto.picture_box import picture_box
 from deepphoto.stream.video_container import video_by_content
 
 

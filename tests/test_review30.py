@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deepphoto.batch import kept
-from deepphoto.frames import picture_box
+from deepphoto.picture_box import picture_box
 from deepphoto.stream.video_colour import Colour, sdr_bgr
 
 try:  # the resume tests' helpers and fixtures (a 40-frame clip cut into 4 chunks, an

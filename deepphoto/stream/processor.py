@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.frames import PictureBoxes, off_white, small_grey, to_bgr8
+from deepphoto.frames import off_white, small_grey, to_bgr8
+from deepphoto.picture_box import PictureBoxes
 from deepphoto.segmenters.base import PersonSegmenter
 from deepphoto.segmenters.tiles import MAX_ASPECT, PHOTO_MAX_ASPECT, needs_windows, windowed_probability
 from deepphoto.stream.composite import REGIONS, blend, check_region, feather, with_soft_edge
@@ -123,7 +124,7 @@ class FrameProcessor:
         # and the painted background flickers more; docs/benchmark/steadiness.md)
         self.fill_person = False
         self.colour_guide = False  # a photo's mask refined with its colours as the guide (stream.refine)
-        # A stream's bars, black or of one flat colour (frames.picture_box: a landscape clip padded to
+        # A stream's bars, black or of one flat colour (picture_box.picture_box: a landscape clip padded to
         # 9:16 in black or white, a letterbox) are not picture: what is inside them is segmented,
         # painted and composited on its own, and the bars are left as they are. Painted, they were a
         # flat slate-blue slab (blurred, a dark smear into the picture); and squashed with them into

@@ -194,3 +194,22 @@ def cut_mp4(folder: Path, frames: int = 40) -> Path:
     cut = folder / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     return cut
+
+
+def b_frame_avi(path: Path, frames: int = 30, title: str | None = None) -> Path:
+    """An AVI of H.264 with B-frames (flat frames a grey step apart: x264 chooses B-frames for them,
+    not for noise), 64x48 at 30 fps: its pts come in decoding order, its first frame at 1/30 s;
+    ``title``: a tag of the file's own."""
+    with av.open(str(path), "w") as out:
+        if title:
+            out.metadata["title"] = title
+        v = out.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path

@@ -31,7 +31,7 @@ from adversarial import (
     write_png,
 )
 from conftest import SHARED, needs_shared
-from media import cut_mp4, encode_into, make_clip, probe, silence, stream_end, ts_part
+from media import b_frame_avi, cut_mp4, encode_into, make_clip, probe, silence, stream_end, ts_part
 
 from deepphoto.datasets import person_mask, read_mask
 from deepphoto.errors import DeepPhotoError
@@ -557,17 +557,7 @@ def test_h264_with_b_frames_in_an_avi_keeps_its_timing(capsys, tmp_path):
     avi = BestEffortTimestamp(decoding_order=True)
     assert [avi(p, d) for p, d in [(1, 2), (4, 3), (3, 4), (26, None)]] == [1, 2, 3, 4]  # a tick a frame
 
-    src = tmp_path / "b-frames.avi"  # flat frames: x264 chooses B-frames for them (not for noise)
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("libx264", rate=30)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for i in range(30):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i, np.uint8), format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, 30)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+    src = b_frame_avi(tmp_path / "b-frames.avi")  # flat frames: x264 chooses B-frames for them (not for noise)
     with av.open(str(src)) as c:
         decoded = [float(f.time) for f in c.decode(c.streams.video[0])]
     assert decoded != sorted(decoded)  # the case itself: pts in decoding order

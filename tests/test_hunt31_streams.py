@@ -17,10 +17,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.server
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -120,12 +122,21 @@ def dying_server(tmp_path):
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Dying)
+    with serving(Dying) as url:
+        yield f"{url}/clip.mkv"
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on a free local port answering with ``handler``, for the block: its address."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/clip.mkv"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_clip_whose_server_goes_away_says_the_connection_was_lost(capsys, tmp_path: Path, dying_server) -> None:

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
-from media import encode_into, make_clip, song_with_cover
+from media import b_frame_avi, encode_into, make_clip, song_with_cover
 
 from deepphoto.stream.video_sound import left_out_tracks, storable_timecode
 
@@ -192,18 +192,7 @@ def test_a_soundless_video_with_tags_keeps_its_start(capsys: pytest.CaptureFixtu
     """A soundless source that carries its own tags goes through the sound's second pass (for the
     tags); it moved the picture to start at 0, where the same file without tags keeps the source's
     start (an AVI with B-frames: its first frame at 1/30 s)."""
-    src = tmp_path / "tagged.avi"
-    with av.open(str(src), "w") as out:
-        out.metadata["title"] = "holiday"
-        v = out.add_stream("libx264", rate=30)
-        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for i in range(20):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 8 * i, np.uint8), format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, 30)
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+    src = b_frame_avi(tmp_path / "tagged.avi", frames=20, title="holiday")
     with av.open(str(src)) as c:
         first = min(float(f.time) for f in c.decode(c.streams.video[0]))
     assert first > 0.02  # the case itself: the picture starts after 0

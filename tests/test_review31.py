@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.server
 import io
-import threading
 from pathlib import Path
 
 import av
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
+from test_hunt31_streams import serving
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.stream.sources import open_source
@@ -45,12 +45,8 @@ def web_page():
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/watch.html"
-    server.shutdown()
-    server.server_close()
+    with serving(Page) as url:
+        yield f"{url}/watch.html"
 
 
 def test_a_web_page_is_not_a_readable_video_not_an_unreachable_stream(web_page) -> None:

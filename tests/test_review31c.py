@@ -21,6 +21,7 @@ pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[we
 pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
 
 from studio_page import background_studio  # noqa: E402
+from test_hunt31_websec import closed_by_server as closed_while_dripping  # noqa: E402
 
 
 def port_of(url: str) -> int:
@@ -29,16 +30,7 @@ def port_of(url: str) -> int:
 
 def closed_by_server(sock: socket.socket, tries: int = 120) -> bool:
     """Whether the server closes ``sock`` (read until it does, or ``tries`` quarter seconds pass)."""
-    sock.settimeout(0.25)
-    for _ in range(tries):
-        try:
-            if sock.recv(65536) == b"":
-                return True
-        except TimeoutError:
-            continue
-        except OSError:
-            return True
-    return False
+    return closed_while_dripping(sock, drip=False, tries=tries)
 
 
 def test_a_body_that_ends_after_its_401_does_not_hold_the_connection_for_ever(monkeypatch):

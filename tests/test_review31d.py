@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,15 +34,21 @@ def textured(h: int, w: int) -> np.ndarray:
     return np.clip(np.dstack([x * 3, y * 3, (x + y) * 2]) + noise, 0, 255).astype(np.uint8)
 
 
+@contextlib.contextmanager
+def mine_from_row_0(styles: Path) -> Iterator[Pipeline]:
+    """A pipeline painting the user style 'mine', written with the shipped network's row 0."""
+    write_style(styles, "mine", shipped_rows(0))
+    settings = Settings(style="mine", region="whole", threads=1, backend="onnx", precision="fp32")
+    with Pipeline(settings) as pipe:
+        yield pipe
+
+
 @pytest.mark.parametrize("switch", [False, True])
 def test_a_style_replaced_while_a_pipeline_runs_paints_as_its_new_rows(data_dir, switch):
     """The Studio's photo page asks for the same style again (``switch`` False), or the user
     chooses another and comes back to it."""
-    styles = data_dir / "styles"
-    write_style(styles, "mine", shipped_rows(0))
-    picture = textured(64, 80)
-    settings = Settings(style="mine", region="whole", threads=1, backend="onnx", precision="fp32")
-    with Pipeline(settings) as pipe:
+    styles, picture = data_dir / "styles", textured(64, 80)
+    with mine_from_row_0(styles) as pipe:
         first = pipe.photo(picture).astype(int)
         if switch:
             pipe.update(style="wave")
@@ -53,11 +62,8 @@ def test_a_style_replaced_while_a_pipeline_runs_paints_as_its_new_rows(data_dir,
 
 
 def test_a_style_removed_while_it_paints_paints_on_until_another_is_chosen(data_dir):
-    styles = data_dir / "styles"
-    write_style(styles, "mine", shipped_rows(0))
-    picture = textured(64, 80)
-    settings = Settings(style="mine", region="whole", threads=1, backend="onnx", precision="fp32")
-    with Pipeline(settings) as pipe:
+    styles, picture = data_dir / "styles", textured(64, 80)
+    with mine_from_row_0(styles) as pipe:
         first = pipe.photo(picture).astype(int)
         (styles / "mine.safetensors").unlink()  # remove-style, the Studio running
         pipe.update(threshold=0.6)

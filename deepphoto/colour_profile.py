@@ -81,24 +81,20 @@ def _raw_profile(data: np.ndarray | bytes) -> tuple[bytes | None, bool]:
 
 def _png_profile(view: memoryview) -> bytes | None:
     """A PNG's profile (its iCCP chunk before the picture, unpacked up to MAX_PROFILE), or None."""
-    at = 8
-    while at + 8 <= len(view):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
-        length, kind = int.from_bytes(view[at : at + 4], "big"), bytes(view[at + 4 : at + 8])
-        if kind in (b"IDAT", b"IEND"):
-            return None
-        if kind == b"iCCP":
-            body = bytes(view[at + 8 : at + 8 + length])  # name, 0, method 0, packed profile
-            name = body.find(b"\0")
-            if name < 0 or body[name + 1 : name + 2] != b"\0":
-                return None
-            unpack = zlib.decompressobj()
-            try:
-                profile = unpack.decompress(body[name + 2 :], MAX_PROFILE)
-            except zlib.error:
-                return None
-            return None if unpack.unconsumed_tail else profile
-        at += 12 + length
-    return None
+    from deepphoto.image_header import png_chunk
+
+    body = png_chunk(view, b"iCCP")  # name, 0, method 0, packed profile
+    if body is None:
+        return None
+    name = body.find(b"\0")
+    if name < 0 or body[name + 1 : name + 2] != b"\0":
+        return None
+    unpack = zlib.decompressobj()
+    try:
+        profile = unpack.decompress(body[name + 2 :], MAX_PROFILE)
+    except zlib.error:
+        return None
+    return None if unpack.unconsumed_tail else profile
 
 
 # A PNG's gAMA within this share of sRGB's 1/2.2 is sRGB's (Chromium's test), as are chromaticities

@@ -23,6 +23,7 @@ from deepphoto.image_header import (
     is_avif_sequence,
     is_heic,
     jpeg_unread,
+    png_chunk,
     tiff_pages,
     tiff_tag,
 )
@@ -692,20 +693,6 @@ def png_without_text(data: np.ndarray) -> np.ndarray:
     return np.concatenate([*keep, data[start:]]) if keep else data
 
 
-def _png_chunk(data: np.ndarray, kind: bytes) -> bytes | None:
-    """The data of a PNG's chunk ``kind`` found before its picture (IDAT), or None."""
-    at = 8
-    while at + 8 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
-        length = int.from_bytes(bytes(data[at : at + 4]), "big")
-        found = bytes(data[at + 4 : at + 8])
-        if found == kind:
-            return bytes(data[at + 8 : at + 8 + length])
-        if found in (b"IDAT", b"IEND"):
-            return None
-        at += 12 + length
-    return None
-
-
 def _grey_key(data: np.ndarray) -> int | None:
     """The grey level a grey PNG makes clear with its tRNS chunk, as OpenCV decodes it (1-, 2- and
     4-bit grey scaled to 8 bits), else None."""
@@ -714,7 +701,7 @@ def _grey_key(data: np.ndarray) -> int | None:
     depth = int(data[24])
     if depth not in (1, 2, 4, 8, 16):
         return None
-    chunk = _png_chunk(data, b"tRNS")
+    chunk = png_chunk(data, b"tRNS")
     if chunk is None or len(chunk) != 2:
         return None
     key = int.from_bytes(chunk, "big")
@@ -731,7 +718,7 @@ def _may_have_alpha(data: np.ndarray) -> bool:
         return True
     if len(data) > 25 and int(data[25]) in (4, 6):  # IHDR's colour type: grey + alpha, RGBA
         return True
-    return _png_chunk(data, b"tRNS") is not None  # a palette's alpha, or one grey or RGB colour made clear
+    return png_chunk(data, b"tRNS") is not None  # a palette's alpha, or one grey or RGB colour made clear
 
 
 def exif_orientation(data: bytes) -> int:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KINDS = ("JPEG", "PNG", "WebP", "BMP", "GIF", "TIFF")
 JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -300,3 +304,17 @@ def _avif_size(data: bytes | memoryview) -> tuple[int, int]:
     if not sizes:
         raise DamagedHeader("AVIF", "no image size (ispe) in its header")
     return max(sizes, key=lambda wh: wh[0] * wh[1])
+
+
+def png_chunk(data: np.ndarray | bytes | memoryview, kind: bytes) -> bytes | None:
+    """The data of a PNG's chunk ``kind`` found before its picture (IDAT), or None."""
+    at = 8
+    while at + 8 <= len(data):  # chunks: length (4 bytes, big-endian), type (4), data, CRC (4)
+        length = int.from_bytes(bytes(data[at : at + 4]), "big")
+        found = bytes(data[at + 4 : at + 8])
+        if found == kind:
+            return bytes(data[at + 8 : at + 8 + length])
+        if found in (b"IDAT", b"IEND"):
+            return None
+        at += 12 + length
+    return None

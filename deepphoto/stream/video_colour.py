@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import Colorspace, Interpolation
+from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from deepphoto.frames import on_white
 
@@ -129,6 +129,13 @@ def output_colour(source: Colour | None, height: int) -> Colour:
         primaries = space
     trc = src.trc if sdr and src.trc in SDR_TRANSFERS else (BT709 if space == BT709 else SMPTE170M)
     return Colour(space, primaries, trc)
+
+
+def yuv420_frame(bgr: np.ndarray, matrix: Colorspace) -> av.VideoFrame:
+    """``bgr`` (uint8) as the YUV 4:2:0 frame encoders take, limited range, converted with ``matrix``
+    and rounded (``EXACT``): what a video file is written with, and what the Studio's live view sends."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+    return frame.reformat(format="yuv420p", dst_colorspace=matrix, dst_color_range=ColorRange.MPEG, interpolation=EXACT)
 
 
 def opaque_bgr(frame: av.VideoFrame, matrix: Colorspace | None = None) -> np.ndarray:

@@ -36,7 +36,6 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import ColorRange
 
 from deepphoto.errors import DeepPhotoError, not_a_file, warn
 from deepphoto.frames import letterbox
@@ -45,7 +44,6 @@ from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 from deepphoto.stream.video_colour import (
     BT709,
-    EXACT,
     HLG,
     PQ,
     Colour,
@@ -54,6 +52,7 @@ from deepphoto.stream.video_colour import (
     output_colour,
     sdr_bgr,
     source_colour,
+    yuv420_frame,
 )
 from deepphoto.stream.video_container import (
     OPEN_TIMEOUT,
@@ -427,9 +426,7 @@ class VideoFileSink:
                     self.path,
                 )
         out = self.colour or output_colour(None, even.shape[0])
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24").reformat(
-            format="yuv420p", dst_colorspace=out.matrix, dst_color_range=ColorRange.MPEG, interpolation=EXACT
-        )
+        frame = yuv420_frame(even, out.matrix)
         frame.colorspace, frame.color_primaries, frame.color_trc = out.space, out.primaries, out.trc
         tb = self.stream.codec_context.time_base or Fraction(1, 90000)
         period = max(1, int(round(1 / (self.fps * tb)))) if self.fps else 1  # one frame, in ticks of tb

@@ -30,11 +30,11 @@ import cv2
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
-from av.video.reformatter import ColorRange, Colorspace
+from av.video.reformatter import Colorspace
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings, whole
-from deepphoto.stream.video_colour import EXACT
+from deepphoto.stream.video_colour import EXACT, yuv420_frame
 from deepphoto.web.errors import WebError
 from deepphoto.web.limits import Slots
 from deepphoto.web.store import new_id
@@ -99,10 +99,7 @@ def sent_frame(image: np.ndarray) -> av.VideoFrame:
     """``image`` (BGR uint8) as the YUV 4:2:0 frame the encoders send (BT.601, limited range: what
     browsers take WebRTC video to be), rounded as ``camera_bgr`` is; aiortc would convert it with
     swscale's truncating default."""
-    frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-    return frame.reformat(
-        format="yuv420p", dst_colorspace=Colorspace.ITU601, dst_color_range=ColorRange.MPEG, interpolation=EXACT
-    )
+    return yuv420_frame(image, Colorspace.ITU601)
 
 
 class ProcessedTrack(MediaStreamTrack):

@@ -123,14 +123,9 @@ class ControlServer:
         unknown = sorted(set(values) - set(STEERABLE))
         if unknown:
             raise DeepPhotoError(f"setting {unknown[0]!r} cannot be changed here: use {', '.join(STEERABLE)}")
-        changes = dict(values)
-        if changes.get("style"):
-            changes.setdefault("effect", None)
-        elif changes.get("effect"):
-            changes.setdefault("style", None)
-        if changes.get("effect") == "replace":
+        if values.get("effect") == "replace":
             raise DeepPhotoError("effect 'replace' needs a background file: start the run with --background")
-        self.pipe.update(**changes)
+        self.pipe.update(**values)  # a style given alone replaces the effect, and the other way (Settings.changed)
         return self.status()
 
     def preview(self) -> bytes | None:

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.stream.video_container",
         "deepphoto.stream.video_colour",
         "deepphoto.stream.video_sound",
+        "deepphoto.stream.video_subtitles",
         "deepphoto.stream.deinterlace",
     ),
     ("deepphoto.engines", "deepphoto.calibration"),

@@ -1,6 +1,7 @@
 """The second pass of a video output: the source's sound copied beside the written picture (no
 re-encoding where the container stores it so that players play it, else AAC or Opus), with its
-tags, chapters and timecode, and in words what of the source is left out.
+tags, chapters, timecode and subtitles (``video_subtitles``), and in words what of the source is left
+out.
 
 Timing: the output starts at 0, as FFmpeg's command line makes it: a source whose clock starts
 late (MPEG-TS camcorder clips at 10 hours) or before zero (a timestamp that wrapped, an MP4 edit
@@ -16,6 +17,7 @@ import heapq
 import io
 import math
 from collections.abc import Iterator
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from deepphoto.stream.video_container import (
     open_input,
     video_span,
 )
+from deepphoto.stream.video_subtitles import add_subtitle_streams, subtitle_packets, subtitle_plan, why_left_out
 
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)  # the output's disk, not the input
 
@@ -56,7 +59,7 @@ def remux_with_audio(
     Vorbis from a WebM in an MP4, a camera's ADPCM or mu-law in Matroska), or an MP4 stores it so
     that players cannot play it (PCM), it is encoded again as AAC; returned: what was done then
     ('opus audio re-encoded as AAC ...') and the tracks left out (``left_out_tracks``), else ''."""
-    left = left_out_tracks(audio_src)
+    left = left_out_tracks(audio_src, fmt)
     suffix = "mkv" if fmt == "matroska" else fmt
     encoded = "Opus" if fmt == "webm" else "AAC"
     as_aac = _refused_or_done(video, audio_src, out, fmt, video_from, False)
@@ -105,8 +108,9 @@ def _remux(
     video_from: Fraction | None = None,
     as_aac: bool = False,
 ) -> bool:
-    """Every video packet of ``video`` plus the source's sound (``sound_stream``), up to the video's end;
-    whether the sound was encoded as AAC (``as_aac``, or sound an MP4 would hold unplayable).
+    """Every video packet of ``video`` plus the source's sound (``sound_stream``) and the subtitles
+    the container keeps (``subtitle_plan``), up to the video's end; whether the sound was encoded as
+    AAC (``as_aac``, or sound an MP4 would hold unplayable).
 
     ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
     frame); None: ``video`` keeps the source's timeline, a start before 0 moved to 0. Picture and
@@ -123,6 +127,7 @@ def _remux(
         av.open(str(video)) as vin,
         open_input(audio_src, is_url(audio_src)) as ain,  # a file on a web server is read again
         av.open(str(out), "w", format=fmt, options=muxer_options(fmt)) as dst,
+        ExitStack() as more,
     ):
         vsrc, asrc = vin.streams.video[0], sound_stream(ain)
         # the frame rate too: Matroska writes it in the track header, and without it players see 1000 fps
@@ -141,6 +146,8 @@ def _remux(
             for key in ("language", "title"):  # what a player's menu names the track by
                 if asrc.metadata.get(key):
                     aout.metadata[key] = asrc.metadata[key]
+        kept_subtitles = [] if is_url(audio_src) else subtitle_plan(ain, fmt)[0]  # a server's: only the sound
+        subtitle_outs = add_subtitle_streams(dst, ain, kept_subtitles)
         dst.metadata.update(kept_tags(ain))  # when and where it was filmed, the camera, the title
         timecode = source_timecode(ain)
         if timecode and storable_timecode(timecode, fmt, vsrc.average_rate or vsrc.guessed_rate):
@@ -157,7 +164,8 @@ def _remux(
         else:
             origin = video_at if audio_at is None else min(video_at, audio_at)
         video_move = Fraction(video_from) - origin  # seconds, on the video's times and the audio's
-        stop = None if end is None else float(end + video_move)
+        exact_stop = None if end is None else end + video_move  # seconds, on the output's clock
+        stop = None if exact_stop is None else float(exact_stop)
         chapters = kept_chapters(ain, origin, stop)
         if chapters:
             dst.set_chapters(chapters)
@@ -212,8 +220,12 @@ def _remux(
             sound = packets(ain, asrc, aout, 1)
         if re_encode:
             sound = re_encoded(sound, asrc, aout)
+        subtitles: Iterator[tuple[float, int, av.Packet, object]] = iter(())
+        if kept_subtitles:  # the source again: one container demuxes for one reader at a time
+            sin = more.enter_context(open_input(audio_src, False))
+            subtitles = subtitle_packets(sin, kept_subtitles, subtitle_outs, origin, exact_stop, 2)
         for _, _, pkt, out_stream in heapq.merge(
-            packets(vin, vsrc, vout, 0), sound, key=lambda item: (item[0], item[1])
+            packets(vin, vsrc, vout, 0), sound, subtitles, key=lambda item: (item[0], item[1])
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
@@ -479,12 +491,13 @@ def carries_more(container: av.container.InputContainer) -> bool:
     )
 
 
-def left_out_tracks(source: Path | str) -> str:
-    """What of ``source`` an output does not carry beside its picture, one sound track, its tags and
-    chapters and timecode, in words ('1 more audio track (eng) and 2 subtitle tracks left out'): audio,
-    subtitle and video tracks, cover pictures, data tracks (a GoPro's telemetry), attached files (a
-    film's fonts); '' for nothing (or unreadable, or a file on a server: not asked for again). A
-    chapter track (an MP4's chapter titles) is no track to a player: its chapters are kept."""
+def left_out_tracks(source: Path | str, fmt: str = "matroska") -> str:
+    """What of ``source`` an ``fmt`` output does not carry beside its picture, one sound track, its
+    tags, chapters, timecode and the subtitles it keeps, in words ('1 more audio track (eng) and 1
+    subtitle track left out; a .mp4 file cannot store picture subtitles (hdmv_pgs_subtitle) ...'):
+    audio, subtitle and video tracks, cover pictures, data tracks (a GoPro's telemetry), attached
+    files (a film's fonts); '' for nothing (or unreadable, or a file on a server: not asked for
+    again). A chapter track (an MP4's chapter titles) is no track to a player: its chapters are kept."""
     if is_url(source):
         return ""
     try:
@@ -492,7 +505,7 @@ def left_out_tracks(source: Path | str) -> str:
             kept = sound_stream(c)
             shown = moving_picture(c)
             others = [s.metadata.get("language") or "" for s in c.streams.audio if s is not kept]
-            subtitles = len(c.streams.subtitles)
+            subtitles = subtitle_plan(c, fmt)[1]
             covers = sum(1 for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic)
             videos = len(c.streams.video) - covers - (shown is not None)
             data = [s for s in c.streams.data if not (s.discard == av.stream.Discard.all and c.chapters())]
@@ -506,7 +519,7 @@ def left_out_tracks(source: Path | str) -> str:
         named = f" ({', '.join(languages)})" if languages else ""
         said.append(f"{len(others)} more audio track{'s' * (len(others) > 1)}{named}")
     for n, what in (
-        (subtitles, "subtitle track"),
+        (len(subtitles), "subtitle track"),
         (videos, "more video track"),
         (covers, "cover picture"),
         (len(data), "data track"),
@@ -517,4 +530,5 @@ def left_out_tracks(source: Path | str) -> str:
     if not said:
         return ""
     listed = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
-    return f"{listed} left out" + (" (one sound track is copied)" if kept is not None else "")
+    copied = " (one sound track is copied)" if kept is not None else ""
+    return "; ".join(note for note in (f"{listed} left out{copied}", why_left_out(subtitles, fmt)) if note)

@@ -33,6 +33,42 @@ def not_a_file(path: object) -> DeepPhotoError:
     return DeepPhotoError(f"{p}: no such file")
 
 
+# Whether messages name options as the command line spells them ('--overwrite', '--precision fp32')
+# or as Python does ('overwrite=True', "precision='fp32'"): the library's, unless the command line
+# (``deepphoto.commands.cli.main``, a batch worker) says so. A script calling ``Pipeline.run`` was
+# told to 'use --overwrite', an argument it does not have.
+_FLAGS = [False]
+
+
+def use_flags(on: bool = True) -> bool:
+    """Name options as command-line flags from now on (``on``) or as Python arguments; the previous
+    way is returned."""
+    before, _FLAGS[0] = _FLAGS[0], bool(on)
+    return before
+
+
+@contextmanager
+def command_line() -> Iterator[None]:
+    """Options named as command-line flags meanwhile (``option``), as they were before after it."""
+    before = use_flags(True)
+    try:
+        yield
+    finally:
+        use_flags(before)
+
+
+def option(name: str, value: object = None, *, placeholder: bool = False) -> str:
+    """An option as the user gives it: on the command line ``--name value`` (``--name`` alone for a
+    switch, ``value`` True, or for none), in Python ``name=value`` (``name`` as the library spells
+    it, with '_'; alone for none; ``placeholder``: ``value`` stands for one, 'PATH', unquoted)."""
+    if _FLAGS[0]:
+        flag = "--" + name.replace("_", "-")
+        return flag if value is None or value is True else f"{flag} {value}"
+    if value is None:
+        return name.replace("-", "_")
+    return f"{name.replace('-', '_')}={value if placeholder else repr(value)}"
+
+
 class FrameError(DeepPhotoError, ValueError):
     """A frame (an image array) that cannot be taken: its shape or its values. A ``ValueError`` too,
     for code that embeds the library."""

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 
 REGIONS = ("whole", "background", "person")
 EFFECT_NAMES = ("blur", "cartoon", "detail", "grey", "pencil", "replace", "watercolor")
@@ -198,7 +198,7 @@ class Settings:
         if self.effect is not None:
             choice("effect", self.effect, EFFECT_NAMES)
         if self.background is not None and self.effect not in (None, "replace"):
-            raise DeepPhotoError("--background goes with --effect replace")
+            raise DeepPhotoError(f"{option('background')} goes with {option('effect', 'replace')}")
         set_ = object.__setattr__
         if self.background is not None:
             if not isinstance(self.background, (str, os.PathLike)):  # an array: Path()'s bare TypeError

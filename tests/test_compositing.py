@@ -87,7 +87,7 @@ def test_replace_background_with_an_image_and_a_looping_video(tmp_path):
     video = make_effect("replace", make_clip(tmp_path / "bg.mp4", frames=3))
     outs = [video(frame) for _ in range(7)]  # more frames than the clip has: it loops
     assert all(o.shape == frame.shape for o in outs)
-    with pytest.raises(DeepPhotoError, match="needs --background"):
+    with pytest.raises(DeepPhotoError, match="needs background=IMAGE_OR_VIDEO"):
         make_effect("replace")
 
 

@@ -68,10 +68,10 @@ def test_background_alone_replaces_the_background(command, tmp_path):
 def test_background_with_a_style_is_refused(look, tmp_path):
     from deepphoto.commands.cli import build_parser
     from deepphoto.commands.run import settings_from_args
-    from deepphoto.errors import DeepPhotoError
+    from deepphoto.errors import DeepPhotoError, command_line
 
     args = build_parser("edit").parse_args(["edit", "in.jpg", "out.png", "--background", "beach.jpg", *look])
-    with pytest.raises(DeepPhotoError, match="--background goes with --effect replace"):
+    with command_line(), pytest.raises(DeepPhotoError, match="--background goes with --effect replace"):
         settings_from_args(args)
 
 

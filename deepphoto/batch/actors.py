@@ -88,8 +88,10 @@ class BatchWorker:
     def __init__(
         self, settings: Settings, board: ray.actor.ActorHandle | None = None, photo_scale: float | None = None
     ) -> None:
+        from deepphoto.errors import use_flags
         from deepphoto.pipeline import Pipeline
 
+        use_flags()  # its messages reach a command line's user: '--overwrite', not 'overwrite=True'
         self.board = board
         self.scales = {
             "video": settings.style_scale,

@@ -10,7 +10,7 @@ import sys
 from typing import NoReturn
 
 from deepphoto.commands.console import Console, remember_passwords
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, command_line
 from deepphoto.settings import close_match
 from deepphoto.stream.stopping import ending_signals, stop_asked
 
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     process_ends = argv is None  # the command line itself, not a call from Python
     argv = sys.argv[1:] if argv is None else argv
     remember_passwords(argv)
-    with Console() as console:
+    with Console() as console, command_line():  # messages name options as flags: '--overwrite'
         try:
             with ending_signals(process_ends):
                 status = _run(argv)

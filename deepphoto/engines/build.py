@@ -26,7 +26,7 @@ from deepphoto.engines.cache import (
 )
 from deepphoto.engines.gates import GateResult, compare_ms, lightnet_gate, style_gate
 from deepphoto.engines.models import ModelSpec, model_spec, shared_data
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 from deepphoto.stream.output_safety import discard, temporary_name
 
 CALIBRATION_FRAMES = 64
@@ -169,9 +169,11 @@ def _open_torch(spec: ModelSpec, precision: str, weights: Path | None, threads: 
     if precision == "auto":
         precision = "fp16" if cuda else "fp32"
     if precision == "int8":
-        raise DeepPhotoError("INT8 runs in ONNX Runtime or TensorRT: use --backend onnx or tensorrt")
+        raise DeepPhotoError(
+            f"INT8 runs in ONNX Runtime or TensorRT: use {option('backend', 'onnx')} or {option('backend', 'tensorrt')}"
+        )
     if precision == "fp16" and not cuda:
-        raise DeepPhotoError("fp16 with PyTorch needs a CUDA GPU: use --precision fp32 on the CPU")
+        raise DeepPhotoError(f"fp16 with PyTorch needs a CUDA GPU: use {option('precision', 'fp32')} on the CPU")
     return TorchEngine(
         spec.torch_module(weights),
         spec.input_names,

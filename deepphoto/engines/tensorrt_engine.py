@@ -18,7 +18,7 @@ import numpy as np
 from deepphoto.engines import cuda_memory
 from deepphoto.engines.base import Engine, TensorInfo
 from deepphoto.engines.models import Shapes
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 
 PRECISIONS = ("fp32", "fp16", "int8")
 # Per input name: (min, opt, max) shapes of the one optimization profile.
@@ -29,7 +29,8 @@ def import_tensorrt() -> Any:
         import tensorrt
     except ImportError:
         raise DeepPhotoError(
-            "tensorrt is not installed: TensorRT comes with JetPack or NVIDIA's wheels; use --backend onnx"
+            "tensorrt is not installed: TensorRT comes with JetPack or NVIDIA's wheels; "
+            f"use {option('backend', 'onnx')}"
         ) from None
     return tensorrt
 
@@ -190,10 +191,12 @@ def _set_precision(
     if precision == "fp32":
         return
     if precision == "fp16" and not builder.platform_has_fast_fp16:
-        raise DeepPhotoError("this GPU has no fast FP16: use --precision fp32")
+        raise DeepPhotoError(f"this GPU has no fast FP16: use {option('precision', 'fp32')}")
     if precision == "int8":
         if not builder.platform_has_fast_int8:
-            raise DeepPhotoError("this GPU has no fast INT8 (Jetson Nano's Maxwell GPU has none): use --precision fp16")
+            raise DeepPhotoError(
+                f"this GPU has no fast INT8 (Jetson Nano's Maxwell GPU has none): use {option('precision', 'fp16')}"
+            )
         config.set_flag(trt.BuilderFlag.INT8)
         if calibrator is not None:
             _set_calibrator(builder, config, calibrator, inputs, shapes)

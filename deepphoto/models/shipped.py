@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 from deepphoto.models.onnx_cache import WEIGHTS_HASH_KEY
 from deepphoto.settings import EFFECT_NAMES, parse_blend, unknown
 
@@ -117,7 +117,8 @@ def style_vector(style: str, names: list[str]) -> list[float]:
         if name not in names:
             listed = ", ".join(names) if names else "none are installed"
             if name in EFFECT_NAMES:
-                raise DeepPhotoError(f"unknown style {name!r} (an effect: --effect {name}): choose from {listed}")
+                effect = option("effect", name)
+                raise DeepPhotoError(f"unknown style {name!r} (an effect: {effect}): choose from {listed}")
             raise DeepPhotoError(unknown("style", name, names, listed))
         weights[names.index(name)] += value / top
     total = sum(weights)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from deepphoto.engines.base import Engine
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 from deepphoto.frames import to_bgr8, to_network_input
 from deepphoto.segmenters.base import PersonSegmenter, SegmenterOptions
 from deepphoto.settings import LIGHTNET_INPUT
@@ -26,7 +26,9 @@ def make_seg_engine(
         from deepphoto.engines.onnx_engine import OnnxEngine
 
         if precision not in ("fp32", "auto"):
-            raise DeepPhotoError(f"{weights}: an .onnx file runs as it is; --precision {precision} needs .safetensors")
+            raise DeepPhotoError(
+                f"{weights}: an .onnx file runs as it is; {option('precision', precision)} needs .safetensors"
+            )
         return OnnxEngine(Path(weights), threads=threads, spin=spin)
     from deepphoto.engines.build import open_engine
 

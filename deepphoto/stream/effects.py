@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 from deepphoto.settings import EFFECT_NAMES, IMAGE_SUFFIXES
 
 Effect = Callable[[np.ndarray], np.ndarray]
@@ -166,7 +166,7 @@ EFFECTS: dict[str, Callable[[], Effect]] = {
 def make_effect(name: str, background: Path | None = None) -> Effect:
     if name == "replace":
         if background is None:
-            raise DeepPhotoError("effect 'replace' needs --background IMAGE_OR_VIDEO")
+            raise DeepPhotoError(f"effect 'replace' needs {option('background', 'IMAGE_OR_VIDEO', placeholder=True)}")
         return ReplaceBackground(background)
     if name not in EFFECTS:
         raise DeepPhotoError(f"unknown effect {name!r}: choose from {', '.join(EFFECT_NAMES)}")

@@ -22,7 +22,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from deepphoto.errors import DeepPhotoError
+from deepphoto.errors import DeepPhotoError, option
 from deepphoto.settings import IMAGE_SUFFIXES
 
 
@@ -98,9 +98,10 @@ def check_output_file(path: Path, overwrite: bool, source: Path | str | None = N
         if path.is_symlink() and not path.exists():
             target = os.readlink(path)
             raise DeepPhotoError(
-                f"{path}: is a link to {target}, which does not exist (use --overwrite to replace the link)"
+                f"{path}: is a link to {target}, which does not exist "
+                f"(use {option('overwrite', True)} to replace the link)"
             )
-        raise DeepPhotoError(f"{path}: already exists (use --overwrite to replace it)")
+        raise DeepPhotoError(f"{path}: already exists (use {option('overwrite', True)} to replace it)")
 
 
 def check_folder_can_be_made(folder: Path) -> None:
@@ -153,7 +154,7 @@ def check_output_folder(folder: Path, overwrite: bool) -> None:
         raise DeepPhotoError(f"{folder}: is a file, not a folder (a folder output ends with /)")
     writable_folder(folder if folder.is_dir() else (folder.parent if str(folder.parent) else Path(".")))
     if folder.is_dir() and not overwrite and any(p.suffix.lower() == FRAME_SUFFIX for p in folder.iterdir()):
-        raise DeepPhotoError(f"{folder}: already holds images (use --overwrite to replace them)")
+        raise DeepPhotoError(f"{folder}: already holds images (use {option('overwrite', True)} to replace them)")
 
 
 _WRITERS = itertools.count(1)  # numbers the writers of this process (next() is atomic under the GIL)

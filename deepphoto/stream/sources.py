@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, to_srgb
-from deepphoto.errors import DeepPhotoError, not_a_file, warn
+from deepphoto.errors import DeepPhotoError, not_a_file, option, warn
 from deepphoto.frames import check_not_heic, on_white, read_image_alpha, to_bgr8
 from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
@@ -384,7 +384,7 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
         (w, h), rate = size or (1280, 720), fps or 30
         failure = (  # what stops nvarguscamerasrc; OpenCV only says that the pipeline did not start
             f"the CSI camera did not start (no sensor {sensor}, another program using it, or {w}x{h} at "
-            f"{rate:g} fps is not one of its modes: see --size and --fps); after a crash, "
+            f"{rate:g} fps is not one of its modes: see {option('size')} and {option('fps')}); after a crash, "
             "sudo systemctl restart nvargus-daemon"
         )
         return Capture(csi_pipeline(sensor, (w, h), rate), cv2.CAP_GSTREAMER, uri, failure=failure)

@@ -37,7 +37,7 @@ import av
 import cv2
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError, not_a_file, warn
+from deepphoto.errors import DeepPhotoError, not_a_file, option, warn
 from deepphoto.frames import letterbox
 from deepphoto.stream.deinterlace import Deinterlacer
 from deepphoto.stream.frame import Frame
@@ -367,7 +367,7 @@ class VideoFileSink:
         ):  # libx264 refuses it: "Generic error in an external library"
             raise DeepPhotoError(
                 f"{self.path}: an H.264 video holds at most {H264_MAX_SIDE} pixels a side, and the frames are "
-                f"{width}x{height} (write .png, or scale them with --size WxH)"
+                f"{width}x{height} (write .png, or scale them with {option('size', 'WxH', placeholder=True)})"
             )
         try:
             options = muxer_options(self.format)  # also where the audio's remux follows: it may fail

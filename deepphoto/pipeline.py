@@ -163,6 +163,9 @@ class Pipeline:
         self.threads = network_threads(self.settings)
         self.stylizer: Stylizer | None = None
         self._closed = False
+        # the last frame or photo given (BGR uint8, the pipeline's own), the person alpha it was
+        # composited with (or its mask asked for), and whether as a photo: ``mask`` of it again
+        self._last: tuple[np.ndarray, np.ndarray, bool] | None = None
         # the looks first: one refused (an unknown style, a background that cannot be read) is said
         # at once, not after a first run has built the segmenter's INT8 engine (a minute or more)
         looks = self._looks(self.settings)
@@ -289,6 +292,7 @@ class Pipeline:
                 raise
             p.region = new.region
             p.settings = mask_settings(new)
+            self._last = None  # a mask asked for now is of the new settings
             p.smoother.smooth = new.smooth
             self.settings = new
             return new
@@ -322,11 +326,30 @@ class Pipeline:
             yield
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """The next frame of a stream (temporal smoothing carries over from the last one)."""
+        """The next frame of a stream (temporal smoothing carries over from the last one); ``mask``
+        of it then is the person alpha it was composited with."""
         self._check_open()
-        frame = checked_frame(frame)
+        given, frame = frame, checked_frame(frame)
         with self._open():  # closed meanwhile (another thread): said so, not the painter's RuntimeError
-            return self.processor(frame)
+            out = self.processor(frame)
+            self._keep(given, frame, self.processor.composited_alpha(frame.shape), photo=False)
+            return out
+
+    def _keep(self, given: object, frame: np.ndarray, alpha: np.ndarray | None, *, photo: bool) -> None:
+        """Remember ``frame`` (a copy, where it is the caller's ``given``: a buffer a reader fills
+        again) and the alpha it was composited with, for ``mask`` of the same frame (the lock held)."""
+        if alpha is None:
+            self._last = None
+            return
+        mine = not isinstance(given, np.ndarray) or not np.may_share_memory(frame, given)
+        self._last = (frame if mine else frame.copy(), alpha, photo)
+
+    def _kept_alpha(self, frame: np.ndarray, photo: bool) -> np.ndarray | None:
+        """A copy of the alpha remembered for ``frame`` (the same pixels, taken the same way), or None."""
+        last = self._last
+        if last is None or last[2] != photo or last[0].shape != frame.shape or not np.array_equal(last[0], frame):
+            return None
+        return last[1].copy()
 
     def reset(self) -> None:
         """Start a new stream as a fresh pipeline would (temporal smoothing, counts, a looping
@@ -335,19 +358,33 @@ class Pipeline:
         p = self.processor
         with self._open():
             p.reset()
+            self._last = None
             if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
                 self._replace_looks(self.settings)
 
     def mask(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
-        """The person alpha (0-1, float32, the frame's size) the pipeline would composite with;
-        ``photo``: a photo's, as ``photo`` makes it (a wide one segmented window by window), on its
-        own: the stream starts afresh, as with ``photo`` (the last photo's mask was smoothed into
-        it: the Studio's mask of a dark photo showed the person of the photo before; hunt 28)."""
+        """The person alpha (0-1, float32, the frame's size; 1 the person) the pipeline composites
+        ``frame`` with. For the frame just styled (``pipe(frame)``, then ``pipe.mask(frame)``: the
+        same pixels) it is the alpha that frame was composited with, not segmented again (bars round
+        its picture, left as they are, 0); for another frame, the mask the stream's next frame would
+        get, its temporal smoothing moved on as by a frame (asked for again: the same mask). So
+        style a frame first, then ask for its mask: the pair matches (asked the other way round,
+        the frame is segmented twice). ``photo``: a photo's, as ``photo`` makes it (after
+        ``pipe.photo(image)``, the alpha it was composited with; a wide one segmented window by
+        window), on its own: the stream starts afresh, as with ``photo`` (the last photo's mask was
+        smoothed into it: the Studio's mask of a dark photo showed the person of the photo before;
+        hunt 28)."""
         self._check_open()
-        frame = checked_frame(frame)
+        given, frame = frame, checked_frame(frame)
         p = self.processor
-        with self._open(), p.photo_mode() if photo else nullcontext():
-            return p.person_alpha(frame)
+        with self._open():
+            alpha = self._kept_alpha(frame, photo)
+            if alpha is not None:  # the frame just styled: what it was composited with
+                return alpha
+            with p.photo_mode() if photo else nullcontext():
+                alpha = p.person_alpha(frame)
+            self._keep(given, frame, alpha, photo=photo)
+            return alpha.copy()
 
     person_share: float | None = None  # of the last photo: its share taken as person (None: whole)
 
@@ -365,7 +402,7 @@ class Pipeline:
         result keeps it: its soft edges next to the person are not painted as background.
         ``person_share`` says how much of it was taken as person."""
         self._check_open()
-        image = checked_frame(image, "photo")
+        given, image = image, checked_frame(image, "photo")
         size = image.shape[:2]
         if painted is not None:
             painted = _same_size(checked_frame(painted, "painted"), size, "painted")
@@ -384,6 +421,7 @@ class Pipeline:
                 with p.photo_mode():
                     out = p(image)
                     self.person_share = _composited_share(p.person_share(), p.last_alpha)
+                    self._keep(given, image, p.composited_alpha(image.shape), photo=True)
                 return out
             finally:
                 p.looks, p.look_index, p.kept, p.own_alpha = looks, index, None, None
@@ -425,6 +463,7 @@ class Pipeline:
         check_not_source(output, uri, self.settings.background)  # never write over an input
         if self.processor.frames or self.processor.segmented:  # a new stream: the last run's (or frames')
             self.reset()  # smoothing, held painting and counts left behind (a fresh one: nothing to reopen)
+        self._last = None  # ``mask`` of a frame before the run: not the frame just styled
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
         if size is not None and not src.live:
             src = Resized(src, size)

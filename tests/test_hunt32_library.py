@@ -6,6 +6,8 @@ with; a letterboxed frame's was of the bars too), and counted it twice in ``segm
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from deepphoto import Pipeline, Settings
@@ -37,3 +39,36 @@ def test_refusals_name_the_python_argument_not_the_flag(grey_pipe, tmp_path):
         with pytest.raises(DeepPhotoError, match=r"^--background goes with --effect replace$"):
             Settings(effect="blur", background="beach.jpg")
     assert (tmp_path / "out.mp4").read_bytes() == b"mine"
+
+
+def _person(w: int = 160, h: int = 120, x: int = 0) -> np.ndarray:
+    img = np.full((h, w, 3), (90, 140, 60), np.uint8)
+    cv2.ellipse(img, (w // 2 + x, h * 5 // 12), (w // 8, h // 5), 0, 0, 360, (140, 170, 220), -1)
+    cv2.rectangle(img, (w * 5 // 16 + x, h * 5 // 8), (w * 11 // 16 + x, h), (60, 60, 160), -1)
+    return img
+
+
+def _rebuilt(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The grey effect on the background composited by ``alpha``, as the pipeline does."""
+    grey = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR).astype(np.float32)
+    a = alpha[..., None]
+    return frame * a + grey * (1 - a)
+
+
+@pytest.mark.parametrize("bars", [0, 40])
+def test_the_mask_of_the_frame_just_styled_is_the_one_it_was_composited_with(bars):
+    with Pipeline(Settings(effect="grey", **FAST)) as pipe:
+        buffer = np.zeros((120 + 2 * bars, 160, 3), np.uint8)  # one buffer, filled again, as a reader does
+        for step in range(5):
+            buffer[bars : bars + 120] = _person(x=8 * step)
+            out = pipe(buffer)
+            alpha = pipe.mask(buffer)
+            assert alpha.shape == buffer.shape[:2] and alpha.dtype == np.float32
+            assert np.abs(_rebuilt(buffer, alpha) - out).max() <= 1.0
+            assert np.array_equal(pipe.mask(buffer), alpha)  # asked again: the same
+            assert (alpha[:bars] == 0).all() and (alpha[bars + 120 :] == 0).all()
+        assert pipe.processor.segmented == 5  # each frame segmented once
+        alpha[:] = 2  # the caller's own
+        photo = _person()
+        out = pipe.photo(photo)
+        assert np.abs(_rebuilt(photo, pipe.mask(photo, photo=True)) - out).max() <= 1.0

@@ -140,6 +140,7 @@ class FrameProcessor:
         self.own_alpha: np.ndarray | None = None  # a transparent photo's alpha kept in the output (uint8)
         self._low: np.ndarray | None = None
         self.last_alpha: np.ndarray | None = None  # the last frame's composited person alpha (None: whole)
+        self.last_box: tuple[int, int, int, int] | None = None  # where it lies in that frame (bars round it)
         self._smoothed: np.ndarray | None = None  # the smoothed mask of the last segmented frame
         self._grey_at_seg: np.ndarray | None = None
         # Benchmarks: called every frame with (frame, its small grey copy or None on a first frame,
@@ -162,7 +163,7 @@ class FrameProcessor:
         self.smoother.reset()
         self.painting_hold.reset()
         self._weight_held = 1.0
-        self._low = self._grey_at_seg = self._smoothed = self.last_alpha = None
+        self._low = self._grey_at_seg = self._smoothed = self.last_alpha = self.last_box = None
         self._boxes.reset()
 
     @contextmanager
@@ -315,11 +316,26 @@ class FrameProcessor:
                 raise ProcessorClosed("this Pipeline is closed: make a new one")
             box = self._boxes(frame) if self.keep_bars else None
             if box is None:
-                return self._styled(frame)
+                out = self._styled(frame)
+                self.last_box = None
+                return out
             top, bottom, left, right = box
             out = frame.copy()  # the bars as they are, the picture inside them styled on its own
             out[top:bottom, left:right] = self._styled(np.ascontiguousarray(frame[top:bottom, left:right]))
+            self.last_box = box
             return out
+
+    def composited_alpha(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        """The person alpha the last frame (of ``shape``) was composited with, at its size (float32
+        0-1; bars round its picture, left as they are, 0: no person), or None (the whole frame styled)."""
+        if self.last_alpha is None:
+            return None
+        if self.last_box is None:
+            return np.array(self.last_alpha, np.float32)
+        top, bottom, left, right = self.last_box
+        alpha = np.zeros(shape[:2], np.float32)
+        alpha[top:bottom, left:right] = self.last_alpha
+        return alpha
 
     def _styled(self, frame: np.ndarray) -> np.ndarray:
         """``frame`` (BGR uint8) with the look composited into the region (the caller holds ``lock``)."""

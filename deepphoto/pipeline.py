@@ -162,7 +162,6 @@ class Pipeline:
         self.cycle_looks = cycle_looks
         self.threads = network_threads(self.settings)
         self.stylizer: Stylizer | None = None
-        self._closed = False
         # the last frame or photo given (BGR uint8, the pipeline's own), the person alpha it was
         # composited with (or its mask asked for), and whether as a photo: ``mask`` of it again
         self._last: tuple[np.ndarray, np.ndarray, bool] | None = None
@@ -311,8 +310,15 @@ class Pipeline:
         opened, now = dict(self.stylizer.styles), dict(styles_key())
         return any(now.get(name) not in (None, opened.get(name)) for name, _ in parse_blend(s.style))
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called (by any thread; its processor's ``close`` too): the one flag,
+        the processor's (closed there, the pipeline still made masks, took ``update`` and opened
+        new looks that nothing closed)."""
+        return self.processor.closed
+
     def _check_open(self) -> None:
-        if self._closed:
+        if self.closed:
             raise DeepPhotoError("this Pipeline is closed: make a new one")
 
     @contextmanager
@@ -489,11 +495,8 @@ class Pipeline:
         return summary
 
     def close(self) -> None:
-        """Stop the painter thread and close the looks (a background video); a second close does nothing."""
-        with self.processor.lock:  # after the frame in hand (another thread's)
-            if self._closed:
-                return
-            self._closed = True
+        """Stop the painter thread and close the looks (a background video), after the frame in hand
+        (another thread's); a second close does nothing."""
         self.processor.close()
 
     def __enter__(self) -> Pipeline:

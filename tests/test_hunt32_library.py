@@ -72,3 +72,31 @@ def test_the_mask_of_the_frame_just_styled_is_the_one_it_was_composited_with(bar
         photo = _person()
         out = pipe.photo(photo)
         assert np.abs(_rebuilt(photo, pipe.mask(photo, photo=True)) - out).max() <= 1.0
+
+
+def test_the_pipeline_and_its_processor_agree_on_being_closed(monkeypatch):
+    import deepphoto.stream.processor as processor_module
+
+    closes = []
+    monkeypatch.setattr(processor_module, "close_effect", lambda effect: closes.append(effect))
+    pipe = Pipeline(Settings(effect="grey", **FAST))
+    assert not pipe.closed
+    pipe.processor.close()  # its processor closed (the attribute is public): the pipeline is closed
+    assert pipe.closed
+    frame = _person()
+    for use in (pipe, pipe.mask, pipe.photo, lambda _f: pipe.update(effect="blur"), lambda _f: pipe.reset()):
+        with pytest.raises(DeepPhotoError, match="this Pipeline is closed"):
+            use(frame)
+    with pytest.raises(DeepPhotoError, match="this Pipeline is closed"), pipe:
+        pass
+    pipe.close()
+    pipe.close()
+    assert len(closes) == 1  # its look closed once
+
+
+def test_a_pipeline_left_by_an_exception_is_closed():
+    with pytest.raises(RuntimeError), Pipeline(Settings(effect="grey", **FAST)) as pipe:
+        raise RuntimeError("the caller's own")
+    assert pipe.closed and pipe.processor.closed
+    with pytest.raises(DeepPhotoError, match="this Pipeline is closed"):
+        pipe.mask(_person())

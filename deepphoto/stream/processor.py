@@ -149,8 +149,11 @@ class FrameProcessor:
 
     def close(self) -> None:
         """Stop the painter thread and close the looks (a looping background video, say), after the
-        frame in hand (another thread's); a frame after it is a ``ProcessorClosed``."""
+        frame in hand (another thread's); a frame after it is a ``ProcessorClosed``; a second close
+        does nothing (the looks were closed twice)."""
         with self.lock:
+            if self.closed:
+                return
             self.closed = True
         self._painter.shutdown(wait=True)
         for look in self.looks:

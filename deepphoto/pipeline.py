@@ -13,7 +13,7 @@ their pipeline here::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +31,7 @@ from deepphoto.stream.output_safety import check_not_source
 from deepphoto.stream.person_fill import person_filled
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
 from deepphoto.stream.sinks import open_sink
-from deepphoto.stream.sources import Resized, Source, local_name, open_source
+from deepphoto.stream.sources import Arrays, Resized, Source, local_name, open_source
 from deepphoto.stream.stopping import ending_signals
 
 if TYPE_CHECKING:
@@ -437,7 +437,7 @@ class Pipeline:
 
     def run(
         self,
-        source: str | os.PathLike[str] | Source,
+        source: str | os.PathLike[str] | Source | Iterable[np.ndarray],
         output: str | os.PathLike[str],
         *,
         overwrite: bool = False,
@@ -458,7 +458,9 @@ class Pipeline:
         ``source`` and ``output`` may be ``pathlib.Path``s (a Path source was taken for a ``Source``
         object: an AttributeError, and the output was not checked against it). A malformed ``size``,
         ``fps`` or ``max_frames`` is a one-line error before anything opens (a size (0, 10) was 'no
-        frame could be decoded (OpenCV ... resize)', a negative ``max_frames`` wrote one frame)."""
+        frame could be decoded (OpenCV ... resize)', a negative ``max_frames`` wrote one frame).
+        ``source`` may be frames of the caller's own: an iterable of images (a generator, a list, an
+        NxHxWx3 array), each as ``__call__`` takes one, at ``fps`` (30 if not given); it was refused."""
         self._check_open()
         source, output = _uri(source, "source", allow_source=True), _uri(output, "output")
         # file://clip.mp4, as jetson-utils names a file
@@ -470,6 +472,8 @@ class Pipeline:
         if self.processor.frames or self.processor.segmented:  # a new stream: the last run's (or frames')
             self.reset()  # smoothing, held painting and counts left behind (a fresh one: nothing to reopen)
         self._last = None  # ``mask`` of a frame before the run: not the frame just styled
+        if not isinstance(source, (str, Source)):  # the caller's own frames
+            source = Arrays(source, fps or 30)
         src = open_source(source, size=size, fps=fps) if isinstance(source, str) else source
         if size is not None and not src.live:
             src = Resized(src, size)
@@ -530,11 +534,13 @@ def run_options(
     return size, fps, whole("max_frames", max_frames, 0, 2**31)
 
 
-def _uri(value: object, what: str, *, allow_source: bool = False) -> str | Source:
-    """A source or output given to ``run`` as text (a ``Path`` as its text), or a ``Source`` object
-    where ``allow_source``; anything else a one-line ``TypeError`` naming it. An empty name is
-    refused, as the command line refuses it: an output '' (an unset variable) wrote its frames as
-    PNGs into the current folder, a source '' read the current folder's images."""
+def _uri(value: object, what: str, *, allow_source: bool = False) -> str | Source | Iterable[np.ndarray]:
+    """A source or output given to ``run`` as text (a ``Path`` as its text), or, where
+    ``allow_source``, a ``Source`` object or frames (an iterable of images: a generator, a list, an
+    NxHxWx3 array); anything else a one-line ``TypeError`` naming it (an array or a list was
+    printed whole, over hundreds of lines). An empty name is refused, as the command line refuses
+    it: an output '' (an unset variable) wrote its frames as PNGs into the current folder, a source
+    '' read the current folder's images."""
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if isinstance(value, bytes):
@@ -543,11 +549,20 @@ def _uri(value: object, what: str, *, allow_source: bool = False) -> str | Sourc
         raise DeepPhotoError(f"{what}: empty name (give a file, a folder or a URI)")
     if isinstance(value, str) or (allow_source and isinstance(value, Source)):
         return value
-    kinds = "a path, a URI or a Source" if allow_source else "a path or a URI"
+    if isinstance(value, np.ndarray) and allow_source and value.ndim == 4:  # frames, one after another
+        return value
+    if allow_source and isinstance(value, Iterable) and not isinstance(value, (np.ndarray, bytes, dict)):
+        return value  # frames of the caller's own (each checked as it comes)
+    kinds = "a path or a URI (text or pathlib.Path)" + (", a Source or an iterable of frames" if allow_source else "")
     hint = f" (a webcam: 'v4l2://{value}')" if isinstance(value, int) and not isinstance(value, bool) else ""
-    raise DeepPhotoTypeError(
-        f"{what} {value!r}: must be {kinds} (text or pathlib.Path), not {type(value).__name__}{hint}"
-    )
+    if isinstance(value, np.ndarray):
+        shown = f"array of shape {value.shape}"
+        if allow_source:
+            hint = " (one picture: pipe(frame) or pipe.photo(image); a video's frames: NxHxWx3)"
+    else:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 and "\n" not in shown else f"<{type(value).__name__}>"
+    raise DeepPhotoTypeError(f"{what} {shown}: must be {kinds}, not {type(value).__name__}{hint}")
 
 
 def _same_size(image: np.ndarray, size: tuple[int, ...], what: str) -> np.ndarray:

@@ -32,7 +32,7 @@ def test_run_takes_paths_as_pathlib_paths(grey_pipe, tmp_path):
     with pytest.raises(DeepPhotoError, match="is the input"):  # the source is still guarded
         grey_pipe.run(clip, Path(str(clip)), progress=False, overwrite=True)
     for source, output, message in [
-        (0, tmp_path / "o.mp4", r"source 0: must be a path, a URI or a Source .* \(a webcam: 'v4l2://0'\)"),
+        (0, tmp_path / "o.mp4", r"source 0: must be a path or a URI .* \(a webcam: 'v4l2://0'\)"),
         (clip, None, "output None: must be a path or a URI"),
     ]:
         with pytest.raises(TypeError, match=message) as err:

@@ -100,3 +100,30 @@ def test_a_pipeline_left_by_an_exception_is_closed():
     assert pipe.closed and pipe.processor.closed
     with pytest.raises(DeepPhotoError, match="this Pipeline is closed"):
         pipe.mask(_person())
+
+
+def test_run_takes_frames_of_the_callers_own(grey_pipe, tmp_path):
+    def frames(count: int):
+        for step in range(count):
+            yield _person(x=4 * step).astype(np.float32) / 255  # any form a frame may take
+
+    summary = grey_pipe.run(frames(4), tmp_path / "gen.mp4", progress=False, fps=12)
+    assert summary.frames_out == 4 and (tmp_path / "gen.mp4").stat().st_size > 0
+    stack = np.stack([_person(x=step) for step in range(3)])
+    assert grey_pipe.run(stack, tmp_path / "stack.mp4", progress=False).frames_out == 3
+    with pytest.raises(DeepPhotoError, match=r"frame 1 is 80x60, the first 160x120: a video's frames are all one size"):
+        grey_pipe.run([_person(), _person(80, 60)], tmp_path / "sizes.mp4", progress=False)
+    assert (tmp_path / "sizes.mp4").exists()  # what was done is kept, playable
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (np.zeros((120, 160, 3), np.uint8), r"^source array of shape \(120, 160, 3\): .* \(one picture: pipe\(frame\)"),
+        ({"frames": 1}, r"^source \{'frames': 1\}: must be"),
+    ],
+)
+def test_what_cannot_be_frames_is_one_short_line(grey_pipe, tmp_path, source, message):
+    with pytest.raises(TypeError, match=message) as refused:
+        grey_pipe.run(source, tmp_path / "out.mp4", progress=False)
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 300

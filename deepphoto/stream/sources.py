@@ -16,9 +16,10 @@ synthetic://              moving shapes at the asked fps, for tests/soaks   live
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sized
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import unquote
@@ -27,8 +28,8 @@ import cv2
 import numpy as np
 
 from deepphoto.colour_profile import embedded_profile, to_srgb
-from deepphoto.errors import DeepPhotoError, not_a_file, option, warn
-from deepphoto.frames import check_not_heic, on_white, read_image_alpha, to_bgr8
+from deepphoto.errors import DeepPhotoError, FrameError, not_a_file, option, warn
+from deepphoto.frames import check_not_heic, checked_frame, on_white, read_image_alpha, to_bgr8
 from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
@@ -304,6 +305,43 @@ class Resized(Source):
 
     def __getattr__(self, name: str) -> object:  # the summary reads bad_packets, unreadable, ...
         return getattr(self.source, name)
+
+
+class Arrays(Source):
+    """Frames from Python code (``Pipeline.run``): an iterable of images (a generator, a list),
+    each taken as ``Pipeline.__call__`` takes one (``checked_frame``), at ``fps``; every one is
+    used, as a file's. A video's frames are one size: another is a one-line ``FrameError`` (the
+    reading stops there, what was done is kept)."""
+
+    def __init__(self, frames: Iterable[object], fps: float = 30) -> None:
+        self.frames, self.fps = frames, Fraction(fps).limit_denominator(1001)
+        self.time_base = 1 / self.fps
+        self.frame_count = len(frames) if isinstance(frames, Sized) else 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        size = None
+        frames = iter(self.frames)
+        for i in itertools.count():
+            try:
+                given = next(frames)
+            except StopIteration:
+                return
+            except Exception as exc:  # the caller's own code: named as such, its traceback kept as the cause
+                raise DeepPhotoError(f"the frames given raised {type(exc).__name__}: {exc}") from exc
+            image = checked_frame(given, f"frame {i}")  # type: ignore[arg-type]  # refused in one line
+            if size is None:
+                size = image.shape[:2]
+            elif image.shape[:2] != size:
+                raise FrameError(
+                    f"frame {i} is {image.shape[1]}x{image.shape[0]}, the first {size[1]}x{size[0]}: "
+                    "a video's frames are all one size"
+                )
+            yield Frame(image, i, self.time_base)
+
+    def close(self) -> None:
+        close = getattr(self.frames, "close", None)  # a generator's own cleanup (its finally)
+        if callable(close):
+            close()
 
 
 class Synthetic(Source):

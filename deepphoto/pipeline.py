@@ -441,7 +441,7 @@ class Pipeline:
         output: str | os.PathLike[str],
         *,
         overwrite: bool = False,
-        size: tuple[int, int] | None = None,
+        size: tuple[int, int] | str | None = None,
         fps: float | None = None,
         max_frames: int = 0,
         progress: bool = True,

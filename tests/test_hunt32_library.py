@@ -127,3 +127,14 @@ def test_what_cannot_be_frames_is_one_short_line(grey_pipe, tmp_path, source, me
     with pytest.raises(TypeError, match=message) as refused:
         grey_pipe.run(source, tmp_path / "out.mp4", progress=False)
     assert "\n" not in str(refused.value) and len(str(refused.value)) < 300
+
+
+def test_the_type_hints_take_what_the_readme_shows():
+    """``size="640x480"``, as the README shows it, was an error to a type checker (mypy --strict)."""
+    import typing
+
+    from deepphoto.stream.sources import Source
+
+    hints = typing.get_type_hints(Pipeline.run)
+    assert str in typing.get_args(hints["size"])
+    assert Source in typing.get_args(hints["source"])

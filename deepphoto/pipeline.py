@@ -165,6 +165,7 @@ class Pipeline:
         # the last frame or photo given (BGR uint8, the pipeline's own), the person alpha it was
         # composited with (or its mask asked for), and whether as a photo: ``mask`` of it again
         self._last: tuple[np.ndarray, np.ndarray, bool] | None = None
+        self._running = False  # a ``run`` is under way (one stream at a time)
         # the looks first: one refused (an unknown style, a background that cannot be read) is said
         # at once, not after a first run has built the segmenter's INT8 engine (a minute or more)
         looks = self._looks(self.settings)
@@ -337,6 +338,7 @@ class Pipeline:
         self._check_open()
         given, frame = frame, checked_frame(frame)
         with self._open():  # closed meanwhile (another thread): said so, not the painter's RuntimeError
+            self._check_not_running()
             out = self.processor(frame)
             self._keep(given, frame, self.processor.composited_alpha(frame.shape), photo=False)
             return out
@@ -460,8 +462,36 @@ class Pipeline:
         ``fps`` or ``max_frames`` is a one-line error before anything opens (a size (0, 10) was 'no
         frame could be decoded (OpenCV ... resize)', a negative ``max_frames`` wrote one frame).
         ``source`` may be frames of the caller's own: an iterable of images (a generator, a list, an
-        NxHxWx3 array), each as ``__call__`` takes one, at ``fps`` (30 if not given); it was refused."""
+        NxHxWx3 array), each as ``__call__`` takes one, at ``fps`` (30 if not given); it was refused.
+        One run at a time: another thread's run (or frame) meanwhile is refused in one line (two
+        runs in two threads had their masks smoothed into each other's, silently wrong)."""
         self._check_open()
+        with self.processor.lock:
+            self._check_not_running()
+            self._running = True
+        try:
+            return self._run(source, output, overwrite, size, fps, max_frames, progress, observe)
+        finally:
+            self._running = False
+
+    def _check_not_running(self) -> None:
+        if self._running:
+            raise DeepPhotoError(
+                "this Pipeline is running a stream (run, in another thread): one Pipeline is one stream, "
+                "give this one a Pipeline of its own"
+            )
+
+    def _run(
+        self,
+        source: str | os.PathLike[str] | Source | Iterable[np.ndarray],
+        output: str | os.PathLike[str],
+        overwrite: bool,
+        size: tuple[int, int] | str | None,
+        fps: float | None,
+        max_frames: int,
+        progress: bool,
+        observe: Callable[[np.ndarray, Frame], None] | None,
+    ) -> RunSummary:
         source, output = _uri(source, "source", allow_source=True), _uri(output, "output")
         # file://clip.mp4, as jetson-utils names a file
         source = local_name(source) if isinstance(source, str) else source

@@ -138,3 +138,27 @@ def test_the_type_hints_take_what_the_readme_shows():
     hints = typing.get_type_hints(Pipeline.run)
     assert str in typing.get_args(hints["size"])
     assert Source in typing.get_args(hints["source"])
+
+
+def test_a_second_stream_while_a_run_is_under_way_is_refused(grey_pipe, tmp_path):
+    """Two threads' runs on one pipeline went through one processor, each video's masks smoothed
+    into the other's (frames off by up to 8 grey levels on average), without a word."""
+    clip = make_clip(tmp_path / "a.mp4", frames=3)
+    refused: list[str] = []
+
+    def observe(_image: np.ndarray, _frame: object) -> None:  # on the run's writer thread
+        if refused:
+            return
+        for other in (
+            lambda: grey_pipe.run([_person()], tmp_path / "b.mp4", progress=False),
+            lambda: grey_pipe(_person()),
+        ):
+            try:
+                other()
+            except DeepPhotoError as exc:
+                refused.append(str(exc))
+
+    assert grey_pipe.run(clip, tmp_path / "a-out.mp4", progress=False, observe=observe).frames_out == 3
+    assert len(refused) == 2 and all("this Pipeline is running a stream" in r for r in refused), refused
+    assert not (tmp_path / "b.mp4").exists()
+    assert grey_pipe(_person()).shape == (120, 160, 3)  # after the run: frames again

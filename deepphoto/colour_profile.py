@@ -68,11 +68,11 @@ def _raw_profile(data: np.ndarray | bytes) -> tuple[bytes | None, bool]:
     (GIMP's or Photoshop's 32-bit export, linear light with a linear profile) came out far too dark
     (mid-grey 56 for 128); a PNG whose profile unpacks past 1 MB (a calibrated display's LUT
     profile, as a screenshot embeds it) Pillow refuses to open, and its colours went unconverted."""
-    from deepphoto.image_header import tiff_data, tiff_tag
+    from deepphoto.image_header import TIFF_MAGIC, tiff_data, tiff_tag
 
     view = memoryview(data)  # not copied
     head = bytes(view[:8])
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:4] in TIFF_MAGIC:
         return tiff_data(view, 34675), tiff_tag(view, 0, 262) in (0, 1)  # PhotometricInterpretation: grey
     if head == b"\x89PNG\r\n\x1a\n":
         return _png_profile(view), len(view) > 25 and view[25] in (0, 4)  # IHDR's colour type: grey

@@ -17,6 +17,7 @@ from deepphoto.colour_profile import embedded_profile, pillow, to_srgb
 from deepphoto.errors import DeepPhotoError, FrameError, FrameTypeError, not_a_file
 from deepphoto.errors import warn as warn_user
 from deepphoto.image_header import (
+    TIFF_MAGIC,
     DamagedHeader,
     image_size,
     is_avif,
@@ -328,7 +329,7 @@ def more_than_one(data: np.ndarray) -> str:
     GIF, WebP or PNG is not counted here: ``edit`` and ``batch`` say so themselves, and ``run``
     plays it."""
     head = bytes(data[:4])
-    if head in _TIFF_MAGIC:
+    if head in TIFF_MAGIC:
         pages = tiff_pages(memoryview(data))
         return f"a TIFF of {pages} pages" if pages > 1 else ""
     if is_avif_sequence(memoryview(data)):
@@ -349,7 +350,7 @@ def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
     else: a PNG, BMP or TIFF whole but damaged inside, or whose header claims more than it holds, is
     not read as one cut off."""
     jpeg = bytes(data[:3]) == b"\xff\xd8\xff" and not jpeg_unread(memoryview(data))
-    if not (jpeg or png_is_cut(data) or _bmp_is_cut(data) or bytes(data[:4]) in _TIFF_MAGIC):
+    if not (jpeg or png_is_cut(data) or _bmp_is_cut(data) or bytes(data[:4]) in TIFF_MAGIC):
         return None
     from PIL import ImageFile
 
@@ -357,7 +358,7 @@ def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
         before, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
         try:
             with pillow().open(io.BytesIO(data.tobytes())) as image:
-                if bytes(data[:4]) in _TIFF_MAGIC and not _tiff_is_cut(image, len(data)):
+                if bytes(data[:4]) in TIFF_MAGIC and not _tiff_is_cut(image, len(data)):
                     return None
                 image = upright(image)
                 if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey: its top 8 bits
@@ -500,9 +501,9 @@ def check_not_heic(path: Path | str) -> None:
         raise heic_error(path)
 
 
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")  # little- and big-endian
+_EXIF_MAGIC = (b"II*\x00", b"MM\x00*")  # EXIF is a TIFF structure, little- or big-endian (never BigTIFF)
 # The formats whose files can hold an alpha channel: PNG, WebP, GIF, TIFF (by their first bytes).
-_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *_TIFF_MAGIC)
+_ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *TIFF_MAGIC)
 
 
 def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -532,7 +533,7 @@ def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray
             # a grey PNG with one grey level made clear (tRNS), which OpenCV does not apply
             raw = np.dstack([raw, raw, raw, np.where(raw == key, 0, np.iinfo(raw.dtype).max).astype(raw.dtype)])
         if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
-            tiff = bytes(data[:4]) in _TIFF_MAGIC
+            tiff = bytes(data[:4]) in TIFF_MAGIC
             unturned = tiff or bytes(data[:4]) == b"GIF8"  # OpenCV turns a TIFF; a GIF has no EXIF
             turn = (lambda x: x) if unturned else _TURNS[exif_orientation(data.tobytes()) - 1]
             # libtiff gives 8-bit colour with alpha premultiplied (stored so, or made so): ExtraSamples 1 or 2
@@ -647,7 +648,7 @@ def sound_png(data: np.ndarray) -> tuple[np.ndarray, str]:
         # an eXIf chunk that does not start as a TIFF does (some writers put JPEG's 'Exif\0\0' first)
         # libpng ignores, writing 'libpng warning: eXIf: invalid' twice: its orientation was applied
         # with alpha (read here) and not without; now neither, as libpng-based viewers show it
-        bad_exif = kind == b"eXIf" and bytes(data[at + 8 : at + 12]) not in _TIFF_MAGIC
+        bad_exif = kind == b"eXIf" and bytes(data[at + 8 : at + 12]) not in _EXIF_MAGIC
         if sound and kind != b"iCCP" and kind not in PNG_TEXT and not bad_exif:
             continue
         if not sound and kind == b"IEND":  # no part of the picture (libpng only warns): a sound one
@@ -724,7 +725,7 @@ def _may_have_alpha(data: np.ndarray) -> bool:
 def exif_orientation(data: bytes) -> int:
     """The EXIF orientation (1-8; 1 when none is found) of a PNG (eXIf chunk), WebP (EXIF chunk)
     or TIFF file's bytes."""
-    if data[:4] in _TIFF_MAGIC:
+    if data[:4] in _EXIF_MAGIC:
         start = 0
     else:
         for marker, skip in ((b"eXIf", 4), (b"EXIF", 8)):

@@ -2,7 +2,7 @@
 
 A 50 KB PNG can claim 100,000 x 100,000 pixels (a decompression bomb): the web page refuses such an
 upload, and ``edit`` and ``batch`` a photo larger than they paint, by this header, never by the
-file's name. Kinds: JPEG, PNG, WebP, BMP, GIF, TIFF.
+file's name. Kinds: JPEG, PNG, WebP, BMP, GIF, TIFF (BigTIFF too), AVIF.
 """
 
 from __future__ import annotations
@@ -122,20 +122,66 @@ def _bmp_size(data: bytes) -> tuple[int, int]:
     return abs(w), abs(h)
 
 
-def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
-    """The first value (a SHORT or LONG) of ``tag`` in the first directory of the TIFF structure at
-    ``start`` in ``data`` (a TIFF file, or EXIF inside another format), or None."""
+# A TIFF file's first bytes (little- and big-endian), then a BigTIFF's (64-bit offsets: a scanner's or
+# a microscope's picture past 4 GB, and libtiff writes one when told to).
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _tiff_head(data: bytes, start: int) -> tuple[str, bool, int] | None:
+    """(byte order, whether BigTIFF, first directory's offset) of the TIFF structure at ``start``,
+    or None where none starts there."""
     order = {b"II": "<", b"MM": ">"}.get(bytes(data[start : start + 2]))
     if order is None:
         return None
+    (version,) = struct.unpack_from(order + "H", data, start + 2)
+    if version == 42:
+        return order, False, struct.unpack_from(order + "I", data, start + 4)[0]
+    if version == 43 and struct.unpack_from(order + "HH", data, start + 4) == (8, 0):
+        return order, True, struct.unpack_from(order + "Q", data, start + 8)[0]
+    return None
+
+
+_TIFF_VALUE = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8 (BigTIFF)
+
+
+def _tiff_entries(data: bytes, start: int, big: bool, order: str, ifd: int) -> Iterator[tuple[int, int, int, int]]:
+    """The entries of the directory at ``ifd`` (from ``start``), the first 512 at most: (tag, type,
+    count, where its value or the offset of its values lies); ``struct.error`` where it is cut short."""
+    head, entry, form = (8, 20, "HHQ") if big else (2, 12, "HHI")
+    (count,) = struct.unpack_from(order + ("Q" if big else "H"), data, start + ifd)
+    for i in range(min(count, 512)):
+        at = start + ifd + head + entry * i
+        tag, kind, values = struct.unpack_from(order + form, data, at)
+        yield tag, kind, values, at + entry - (8 if big else 4)
+
+
+def _next_directory(data: bytes, big: bool, order: str, ifd: int) -> int:
+    """The offset of the directory after the one at ``ifd`` (0: none); ``struct.error`` where cut."""
+    (count,) = struct.unpack_from(order + ("Q" if big else "H"), data, ifd)
+    at = ifd + (8 + 20 * count if big else 2 + 12 * count)
+    return struct.unpack_from(order + ("Q" if big else "I"), data, at)[0]
+
+
+def _first_entries(data: bytes, start: int) -> tuple[str, bool, Iterator[tuple[int, int, int, int]]] | None:
+    """(byte order, whether BigTIFF, the entries of its first directory) of the TIFF at ``start``."""
+    head = _tiff_head(data, start)
+    if head is None:
+        return None
+    order, big, ifd = head
+    return order, big, _tiff_entries(data, start, big, order, ifd)
+
+
+def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
+    """The first value (a SHORT, LONG or LONG8) of ``tag`` in the first directory of the TIFF (or
+    BigTIFF) structure at ``start`` in ``data`` (a TIFF file, or EXIF inside another format), or None."""
     try:
-        (ifd,) = struct.unpack_from(order + "I", data, start + 4)
-        (count,) = struct.unpack_from(order + "H", data, start + ifd)
-        for i in range(min(count, 512)):
-            entry = start + ifd + 2 + 12 * i
-            found, kind = struct.unpack_from(order + "HH", data, entry)
-            if found == tag:
-                return struct.unpack_from(order + ("I" if kind == 4 else "H"), data, entry + 8)[0]
+        found = _first_entries(data, start)
+        if found is None:
+            return None
+        order, _, entries = found
+        for number, kind, _, at in entries:
+            if number == tag:
+                return struct.unpack_from(order + _TIFF_VALUE.get(kind, "H"), data, at)[0]
     except struct.error:  # cut short: as if none
         return None
     return None
@@ -143,17 +189,16 @@ def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
 
 def tiff_data(data: bytes, tag: int) -> bytes | None:
     """The bytes of ``tag`` (a field of BYTE or UNDEFINED values: an ICC profile, 34675) in a TIFF
-    file's first directory, or None where it has none or the field runs past its end."""
-    order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(bytes(data[:4]))
-    if order is None:
-        return None
+    (or BigTIFF) file's first directory, or None where it has none or the field runs past its end."""
     try:
-        (ifd,) = struct.unpack_from(order + "I", data, 4)
-        (count,) = struct.unpack_from(order + "H", data, ifd)
-        for i in range(min(count, 512)):
-            found, kind, size = struct.unpack_from(order + "HHI", data, ifd + 2 + 12 * i)
-            if found == tag and kind in (1, 7):
-                at = ifd + 10 + 12 * i if size <= 4 else struct.unpack_from(order + "I", data, ifd + 10 + 12 * i)[0]
+        found = _first_entries(data, 0)
+        if found is None:
+            return None
+        order, big, entries = found
+        for number, kind, size, at in entries:
+            if number == tag and kind in (1, 7):
+                if size > (8 if big else 4):
+                    (at,) = struct.unpack_from(order + ("Q" if big else "I"), data, at)
                 return bytes(data[at : at + size]) if at + size <= len(data) else None
     except struct.error:  # cut short: as if none
         return None
@@ -164,27 +209,25 @@ _MAX_TIFF_PAGES = 10_000  # directories followed at most (a damaged chain is not
 
 
 def tiff_pages(data: bytes) -> int:
-    """How many pages (whole images) a TIFF file holds: the directories of its chain, less
-    reduced-resolution copies (a camera's or scanner's thumbnail) and transparency masks, which
+    """How many pages (whole images) a TIFF (or BigTIFF) file holds: the directories of its chain,
+    less reduced-resolution copies (a camera's or scanner's thumbnail) and transparency masks, which
     NewSubfileType (254) bits 0 and 2 mark; 0 for bytes that are no TIFF. A chain that loops or is
     cut short ends where it does (a directory cut off is not counted)."""
-    order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(bytes(data[:4]))
-    if order is None:
-        return 0
     pages = 0
     seen: set[int] = set()
     try:
-        (ifd,) = struct.unpack_from(order + "I", data, 4)
+        head = _tiff_head(data, 0)
+        if head is None:
+            return 0
+        order, big, ifd = head
         while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
             seen.add(ifd)
-            (count,) = struct.unpack_from(order + "H", data, ifd)
             kind = 0
-            for i in range(min(count, 512)):
-                tag, form = struct.unpack_from(order + "HH", data, ifd + 2 + 12 * i)
+            for tag, form, _, at in _tiff_entries(data, 0, big, order, ifd):
                 if tag == 254:
-                    kind = struct.unpack_from(order + ("I" if form == 4 else "H"), data, ifd + 10 + 12 * i)[0]
+                    kind = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
                     break
-            (ifd,) = struct.unpack_from(order + "I", data, ifd + 2 + 12 * count)
+            ifd = _next_directory(data, big, order, ifd)
             pages += not kind & 0b101  # a whole directory read: a page unless it is a copy or a mask
     except struct.error:  # cut short: the pages found before
         pass
@@ -218,7 +261,7 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
             raise DamagedHeader("GIF", "header too short")
         w, h = struct.unpack_from("<HH", data, 6)  # the logical screen
         return "GIF", w, h
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
+    if data[:4] in TIFF_MAGIC:
         return ("TIFF", *_tiff_size(data))
     if is_avif(data):
         return ("AVIF", *_avif_size(data))

@@ -18,10 +18,12 @@ import struct
 import warnings
 import zlib
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
 BAND = 512  # rows converted at a time: a photo of tens of megapixels takes little memory beside it
+DEEP_BAND = 1 << 20  # pixels of a 16-bit or float picture converted at a time (a dozen float copies of them)
 GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")  # Pillow's one-channel pictures
 # Pillow's own size guard refuses files above twice this; DeepPhoto reads photos up to
 # frames.MAX_PHOTO_PIXELS, checked by their header before decoding.
@@ -186,43 +188,96 @@ def _keeps_srgb(profile: bytes) -> bool:
     return bool(np.abs(converted - probe).max() <= SRGB_SLACK)
 
 
-def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
-    """``bgr`` (uint8, HxWx3, as decoded from a file whose embedded profile is ``profile``) with its
-    colours converted into sRGB, in place where it can be; itself when there is no profile, the
-    profile is sRGB's, CMYK or unreadable. A profile named sRGB is sRGB's only where it keeps a
-    probe of colours within SRGB_SLACK: GIMP's 'Linear sRGB' (a linear-light picture's) is not."""
-    if not profile:
-        return bgr
+@functools.lru_cache(maxsize=8)
+def _conversion(profile: bytes) -> tuple[str, Any] | None:
+    """How a picture that embeds ``profile`` is brought into sRGB: ("L", a 256x3 BGR uint8 table of
+    its grey levels) or ("RGB", a LittleCMS transform); None where it is read as stored (sRGB's
+    own profile, CMYK, unreadable). Built once a profile: an animation's frames share one, and
+    building a transform for each frame took longer than converting the frame."""
     try:
         from PIL import Image, ImageCms
 
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         space = source.profile.xcolor_space.strip()
         if space not in ("RGB", "GRAY"):
-            return bgr
+            return None
         named_srgb = "srgb" in ImageCms.getProfileDescription(source).lower()
         mode = "RGB" if space == "RGB" else "L"
         if named_srgb and mode == "RGB" and _keeps_srgb(profile):
-            return bgr  # sRGB's own (v2 or v4, a camera's copy): the colours as stored, exactly
+            return None  # sRGB's own (v2 or v4, a camera's copy): the colours as stored, exactly
         srgb = ImageCms.createProfile("sRGB")
         # grey: its 256 levels converted exactly, once, into a table (LittleCMS's optimised 8-bit
         # grey transform lost the deepest shadows: a linear grey's level 4 came out 25, not 34)
         flags = ImageCms.Flags.NOOPTIMIZE if mode == "L" else ImageCms.Flags.NONE
         transform = ImageCms.buildTransform(source, srgb, mode, "RGB", ImageCms.Intent.PERCEPTUAL, flags=flags)
-        if mode == "L":
-            ramp = Image.fromarray(np.arange(256, dtype=np.uint8)[None], "L")
-            table = np.ascontiguousarray(np.asarray(ImageCms.applyTransform(ramp, transform))[0, :, ::-1])
-            if named_srgb and np.abs(table.astype(int) - np.arange(256)[:, None]).max() <= SRGB_SLACK:
-                return bgr  # sRGB's own curve, in grey
+        if mode == "RGB":
+            return mode, transform
+        ramp = Image.fromarray(np.arange(256, dtype=np.uint8)[None], "L")
+        table = np.ascontiguousarray(np.asarray(ImageCms.applyTransform(ramp, transform))[0, :, ::-1])
+        if named_srgb and np.abs(table.astype(int) - np.arange(256)[:, None]).max() <= SRGB_SLACK:
+            return None  # sRGB's own curve, in grey
+        return mode, table
     except Exception:  # noqa: BLE001 - a damaged or unusual profile: the colours as stored
+        return None
+
+
+def _apply(transform: Any, rgb: np.ndarray) -> np.ndarray:
+    """The LittleCMS RGB ``transform`` applied to ``rgb`` (uint8, HxWx3): RGB uint8."""
+    from PIL import Image, ImageCms
+
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(rgb)), transform))
+
+
+def to_srgb(bgr: np.ndarray, profile: bytes | None) -> np.ndarray:
+    """``bgr`` (HxWx3 uint8, as decoded from a file whose embedded profile is ``profile``) with its
+    colours converted into sRGB, in place where it can be; itself when there is no profile, the
+    profile is sRGB's, CMYK or unreadable. A profile named sRGB is sRGB's only where it keeps a
+    probe of colours within SRGB_SLACK: GIMP's 'Linear sRGB' (a linear-light picture's) is not.
+    A deeper picture (uint16, or float from 0 to 1; HxW, HxWx1 or HxWx3) is converted from its own
+    numbers into a new BGR uint8 one (see ``_deep_to_srgb``); itself where nothing is converted."""
+    conversion = _conversion(profile) if profile else None
+    if conversion is None:
         return bgr
+    mode, how = conversion
+    if bgr.dtype != np.uint8:
+        return _deep_to_srgb(bgr, mode, how)
     out = bgr if bgr.flags.writeable else bgr.copy()
     for top in range(0, out.shape[0], BAND):
         rows = out[top : top + BAND]
+        rows[:] = how[rows[..., 0]] if mode == "L" else _apply(how, rows[..., ::-1])[..., ::-1]
+    return out
+
+
+def _deep_to_srgb(image: np.ndarray, mode: str, how: Any) -> np.ndarray:
+    """A 16-bit or float picture converted into sRGB BGR uint8 at its own precision: LittleCMS (as
+    Pillow offers it) converts 8-bit colours alone, and a picture cut to 8 bits first lost its
+    shadows through a steep curve (a linear-light float TIFF's darkest 5% came out in 14 bands, 0,
+    13, 22, ... instead of a smooth ramp of 60 levels). Each colour is converted at the corners of
+    the cube of 8-bit levels round it that bound its tetrahedron, blended by where it lies in it (a
+    grey's table linearly): four conversions of the picture where one was."""
+    h, w = image.shape[:2]
+    if image.ndim == 2:
+        image = image[..., None]
+    out = np.empty((h, w, 3), np.uint8)
+    scale = np.float32(255 / 65535 if image.dtype.kind == "u" else 255)  # uint16, or float from 0 to 1
+    band = max(1, DEEP_BAND // w)
+    for top in range(0, h, band):
+        rows = np.nan_to_num(image[top : top + band, :, ::-1].astype(np.float32) * scale)  # RGB
+        np.clip(rows, 0, 255, out=rows)
+        if mode == "L" or rows.shape[2] == 1:
+            rows = rows[..., :1] if mode == "L" else np.repeat(rows, 3, axis=2)
+        low = np.minimum(rows, 254).astype(np.uint8)  # a level and the next, 255 reached by a full step
+        step = rows - low
         if mode == "L":
-            rows[:] = table[rows[..., 0]]
-        else:
-            rows[:] = np.asarray(
-                ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(rows[..., ::-1])), transform)
-            )[..., ::-1]
+            lo, hi = how[low[..., 0]].astype(np.float32), how[low[..., 0] + 1]
+            out[top : top + band] = (lo + (hi - lo) * step + 0.5).astype(np.uint8)
+            continue
+        far = step.argmax(axis=2)[..., None]  # the channel that lies farthest past its level
+        near = np.where(np.arange(3) == far, 2, step).argmin(axis=2)[..., None]  # the nearest of the others
+        f1, f3 = np.take_along_axis(step, far, axis=2), np.take_along_axis(step, near, axis=2)
+        f2 = step.sum(axis=2, keepdims=True) - f1 - f3
+        total = (1 - f1) * _apply(how, low) + f3 * _apply(how, low + 1)
+        total += (f1 - f2) * _apply(how, low + (np.arange(3, dtype=np.uint8) == far))
+        total += (f2 - f3) * _apply(how, low + (np.arange(3, dtype=np.uint8) != near))
+        out[top : top + band] = (total[..., ::-1] + 0.5).astype(np.uint8)
     return out

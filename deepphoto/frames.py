@@ -518,13 +518,23 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     decoded = None if damage else _decode_stored(stored, flags)
     if decoded is None:
         return None
-    return to_srgb(decoded[0], embedded_profile(png_without_text(data))), decoded[1]
+    return in_srgb(decoded[0], embedded_profile(png_without_text(data))), decoded[1]
+
+
+def in_srgb(image: np.ndarray, profile: bytes | None) -> np.ndarray:
+    """A picture as decoded (grey or BGR; uint8, uint16 or float from 0 to 1) as BGR uint8 in sRGB,
+    converted from its embedded ``profile`` (``to_srgb``) before it is cut to 8 bits: a 16-bit or
+    float photo's shadows cut first came out banded where its profile's curve is steep."""
+    if image.dtype != np.uint8 and profile and (converted := to_srgb(image, profile)) is not image:
+        return converted
+    return to_srgb(to_bgr8(image), profile)
 
 
 def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """``decode_photo``'s picture as the file stores its numbers. A file that can hold alpha is
-    decoded once with it and turned here as OpenCV turns what it decodes without (it does not turn
-    what it decodes with alpha); any other once with ``flags``."""
+    """``decode_photo``'s picture as the file stores its numbers (uint16 or float kept: ``in_srgb``
+    cuts it to 8 bits). A file that can hold alpha is decoded once with it and turned here as
+    OpenCV turns what it decodes without (it does not turn what it decodes with alpha); any other
+    once with ``flags``."""
     if is_avif(data) and (avif := _decode_avif(data)) is not None:
         return avif
     if _may_have_alpha(data):
@@ -540,13 +550,15 @@ def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray
             premultiplied = tiff and raw.dtype == np.uint8 and tiff_tag(data.tobytes(), 0, 0x0152) in (1, 2)
             alpha = raw[..., 3]
             alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else to_bgr8(alpha[..., None])[..., 0]
-            colour = to_bgr8(np.ascontiguousarray(turn(raw[..., :3])))
+            colour = np.ascontiguousarray(turn(raw[..., :3]))
             if alpha.min() == 255:
                 return colour, None
             alpha = np.ascontiguousarray(turn(alpha))
+            if colour.dtype != np.uint8:
+                return deep_on_white(colour, alpha), alpha
             return on_white(colour, alpha, premultiplied), alpha
     image = cv2.imdecode(data, flags)
-    return None if image is None else (to_bgr8(image), None)
+    return None if image is None else (image, None)
 
 
 def upright(image: Any) -> Any:
@@ -592,6 +604,17 @@ def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False,
             rows[:] = np.minimum(rows + (255 - a), 255)
         else:
             rows[:] = (rows * a + 255 * (255 - a) + 127) // 255
+    return colour
+
+
+def deep_on_white(colour: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndarray:
+    """``on_white`` of a 16-bit or float (0 to 1) ``colour``, kept at its depth, in place."""
+    white = 65535 if colour.dtype.kind == "u" else 1
+    for top in range(0, colour.shape[0], band):
+        a = alpha[top : top + band, :, None] * np.float32(1 / 255)
+        rows = colour[top : top + band]
+        mixed = rows * a + white * (1 - a)
+        rows[:] = mixed + 0.5 if colour.dtype.kind == "u" else mixed
     return colour
 
 

@@ -1,16 +1,132 @@
-"""Hunt 32 (photos): still images as `deepphoto edit` and the Studio read them."""
+"""Hunt 32 (photos): still images as `deepphoto edit` and the Studio read them: deep (16-bit and
+float) pictures through their colour profile, BigTIFF, animations with a profile."""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from deepphoto.colour_profile import png_chunk_profile
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import check_photo, more_than_one, read_image_alpha
+
+
+def _srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear light (0-1) -> sRGB codes (0-255, float)."""
+    linear = np.clip(linear, 0, 1)
+    return 255 * np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def _tiff(rgb: np.ndarray, profile: bytes) -> bytes:
+    """``rgb`` (HxWx3, uint16 or float32) as an uncompressed little-endian TIFF with the ICC
+    ``profile`` embedded (tag 34675), as a raw converter or an editor exports a 16-bit or 32-bit
+    float picture."""
+    h, w = rgb.shape[:2]
+    bits, form = (16, 1) if rgb.dtype == np.uint16 else (32, 3)
+    pixels = np.ascontiguousarray(rgb, rgb.dtype.newbyteorder("<")).tobytes()
+    threes = struct.pack("<3H", bits, bits, bits) + struct.pack("<3H", form, form, form)  # BitsPerSample, SampleFormat
+    tags = 12
+    extra = 8 + 2 + 12 * tags + 4  # where BitsPerSample's values start
+    icc_at, pixels_at = extra + len(threes), extra + len(threes) + len(profile)
+    entries = [
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 3, extra),
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 2),  # RGB
+        (273, 4, 1, pixels_at),
+        (277, 3, 1, 3),
+        (278, 4, 1, h),
+        (279, 4, 1, len(pixels)),
+        (284, 3, 1, 1),  # chunky
+        (339, 3, 3, extra + 6),  # sample format
+        (34675, 7, len(profile), icc_at),
+    ]
+    ifd = struct.pack("<H", tags) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + threes + profile + pixels
+
+
+def _with_chunks(data: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG's bytes with ``chunks`` (type, data) placed after its header."""
+    extra = b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
+    return data[:33] + extra + data[33:]  # signature (8) + IHDR (25)
+
+
+LINEAR_GAMA = (b"gAMA", struct.pack(">I", 100000))  # a PNG in linear light (gamma 1.0)
+
+
+def _dark_ramp(width: int = 512) -> np.ndarray:
+    """The darkest 5% of linear light, left to right (float, 0 to 0.05), 8 rows."""
+    return np.linspace(0, 0.05, width)[None, :].repeat(8, 0)
+
+
+def _smooth(got: np.ndarray, linear: np.ndarray) -> None:
+    """``got`` (one channel of a read ramp) is the ramp's sRGB within a level, in as many levels as
+    it spans and no steps of more than two."""
+    want = _srgb(linear)
+    assert np.abs(got.astype(float) - want).max() <= 1.2
+    assert len(np.unique(got)) >= 0.9 * (want.max() - want.min())
+    assert np.diff(got.astype(int)).min() >= 0 and np.diff(got.astype(int)).max() <= 2
+
+
+@pytest.mark.parametrize("depth", ["float32", "uint16"])
+def test_a_deep_tiff_with_a_linear_profile_keeps_its_shadows_smooth(tmp_path, depth):
+    """A 32-bit float or 16-bit TIFF in linear light with its profile (a raw converter's, GIMP's
+    32-bit export) was cut to 8 bits before its profile was applied: its darkest 5% came out in
+    14 bands (0, 13, 22, 28, ...: sky and shadows posterised) instead of a smooth ramp of 63
+    levels, and off by up to 6.5 levels."""
+    linear = _dark_ramp()
+    stored = linear.astype(np.float32) if depth == "float32" else (linear * 65535).round().astype(np.uint16)
+    path = tmp_path / "dark.tif"
+    path.write_bytes(_tiff(np.dstack([stored] * 3), png_chunk_profile(1.0, None, False)))
+    got = read_image_alpha(path)[0]
+    assert np.array_equal(got[..., 0], got[..., 2])
+    _smooth(got[0, :, 1], linear[0])
+
+
+def test_a_random_float_tiff_is_converted_within_a_level(tmp_path):
+    """Colours of every kind, not a grey ramp alone: each within a level of its exact sRGB."""
+    rng = np.random.default_rng(32)
+    linear = rng.random((32, 48, 3), dtype=np.float32)
+    linear[:16] *= 0.05
+    path = tmp_path / "random.tif"
+    path.write_bytes(_tiff(linear, png_chunk_profile(1.0, None, False)))
+    got = read_image_alpha(path)[0][..., ::-1].astype(float)
+    assert np.abs(got - _srgb(linear)).max() <= 1.2
+
+
+@pytest.mark.parametrize("kind", ["grey", "colour", "colour+alpha"])
+def test_a_sixteen_bit_linear_png_keeps_its_shadows_smooth(tmp_path, kind):
+    """A 16-bit PNG whose gAMA chunk says linear light: its shadows were banded alike, grey
+    (through the grey table) or colour, with or without an alpha channel."""
+    linear = _dark_ramp()
+    stored = (linear * 65535).round().astype(np.uint16)
+    picture = {"grey": stored, "colour": np.dstack([stored] * 3)}.get(kind)
+    if picture is None:
+        picture = np.dstack([stored] * 3 + [np.full_like(stored, 65535)])
+        picture[:, :4, 3] = 0  # a clear corner: an alpha channel the reader keeps
+    path = tmp_path / "dark.png"
+    path.write_bytes(_with_chunks(cv2.imencode(".png", picture)[1].tobytes(), [LINEAR_GAMA]))
+    got, alpha = read_image_alpha(path)
+    assert (alpha is not None) == (kind == "colour+alpha")
+    assert (got[0, :4] == 255).all() if alpha is not None else True
+    _smooth(got[0, 4:, 1], linear[0, 4:])
+
+
+def test_a_sixteen_bit_photo_without_a_profile_reads_as_before(tmp_path):
+    """Nothing changes for a deep photo that embeds no profile: its top 8 bits, as ever."""
+    rng = np.random.default_rng(3)
+    picture = rng.integers(0, 65536, (16, 24, 3), dtype=np.uint16)
+    path = tmp_path / "plain.png"
+    path.write_bytes(cv2.imencode(".png", picture)[1].tobytes())
+    assert np.array_equal(read_image_alpha(path)[0], (picture >> 8).astype(np.uint8))
+
 
 # ------------------------------------------------------------ BigTIFF
 
@@ -81,3 +197,50 @@ def test_a_bigtiff_is_read_as_a_tiff_is(tmp_path):
     frames = [Image.fromarray(rgba[..., :3]), Image.fromarray(rgba[::-1, :, :3].copy())]
     frames[0].save(pages, big_tiff=True, save_all=True, append_images=frames[1:])
     assert more_than_one(np.fromfile(pages, np.uint8)) == "a TIFF of 2 pages"
+
+
+# ------------------------------------------------------------ animations with a profile
+
+
+def test_an_animation_with_a_profile_builds_its_colour_transform_once(tmp_path, monkeypatch):
+    """An animated WebP with a Display P3 profile built its colour transform again for every frame
+    (9 times slower than converting the frames: a long animation's reading was mostly that); once
+    now, for all its frames, which come out as before."""
+    import sys
+
+    from PIL import ImageCms
+
+    import deepphoto.colour_profile as colour_profile
+    from deepphoto.stream.sources import AnimatedImage
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_colour_profile import P3, viewer
+
+    rng = np.random.default_rng(32)
+    pictures = [Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)) for _ in range(12)]
+    path = tmp_path / "anim.webp"
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=40, lossless=True, icc_profile=P3)
+    built = []
+    build = ImageCms.buildTransform
+    monkeypatch.setattr(ImageCms, "buildTransform", lambda *a, **k: built.append(1) or build(*a, **k))
+    for cached in ("_conversion", "_keeps_srgb"):  # built afresh here, whatever other tests built
+        if hasattr(colour_profile, cached):
+            getattr(colour_profile, cached).cache_clear()
+    got = [frame.image for frame in AnimatedImage(path)]
+    assert len(got) == 12 and len(built) <= 2  # the probe of whether it is sRGB's, and the transform
+    assert np.abs(got[0][..., ::-1].astype(int) - viewer(path)).max() <= 1
+    single = tmp_path / "one.webp"
+    pictures[11].save(single, lossless=True, icc_profile=P3)
+    assert np.abs(got[11][..., ::-1].astype(int) - viewer(single)).max() <= 1
+
+
+def test_a_sixteen_bit_linear_png_uploaded_to_the_studio_keeps_its_shadows_smooth():
+    """The Studio decoded an upload to 8 bits (OpenCV's colour flag) before its profile was applied:
+    the same banding as `edit` had."""
+    from deepphoto.web.limits import UploadLimits, decode_upload
+
+    linear = _dark_ramp()
+    stored = (linear * 65535).round().astype(np.uint16)
+    data = _with_chunks(cv2.imencode(".png", np.dstack([stored] * 3))[1].tobytes(), [LINEAR_GAMA])
+    got = decode_upload(data, UploadLimits())[0]
+    _smooth(got[0, :, 1], linear[0])

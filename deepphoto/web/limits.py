@@ -92,7 +92,7 @@ def decode_upload(
         raise WebError(413, f"{what} of {w}x{h} pixels is too large (a side of at most {limits.max_side} pixels)")
     raw = np.frombuffer(data, np.uint8)
     try:
-        decoded = decode_photo(raw, cv2.IMREAD_COLOR)  # EXIF orientation applied
+        decoded = decode_photo(raw)  # EXIF orientation applied; a 16-bit PNG converted at its depth
     except cv2.error:  # a decoder's failure: the file is damaged
         decoded = None
     if decoded is None and (cut := decode_cut(raw)) is not None:  # a file cut off: as far as it goes

@@ -22,9 +22,11 @@ from deepphoto.image_header import (
     image_size,
     is_avif,
     is_avif_sequence,
+    is_dng,
     is_heic,
     jpeg_unread,
     png_chunk,
+    tiff_main_page,
     tiff_pages,
     tiff_tag,
 )
@@ -299,6 +301,8 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
             warn(message)
 
     data = read_bytes(path)
+    if is_dng(memoryview(data)):
+        raise dng_error(path)
     check_photo_size(path, data)
     try:
         decoded = decode_photo(data)
@@ -458,6 +462,8 @@ def check_photo(path: Path) -> None:
         raise DeepPhotoError(f"{path}: file is empty")
     if is_heic(head):
         raise heic_error(path)
+    if is_dng(head):
+        raise dng_error(path)
     if kind := jpeg_unread(head):
         raise jpeg_error(path, kind)
     try:
@@ -475,6 +481,14 @@ def heic_error(path: Path | str) -> DeepPhotoError:
     return DeepPhotoError(
         f"{path}: a HEIC photo, which DeepPhoto does not read: save it as JPEG (on an iPhone, "
         "Settings > Camera > Formats > Most Compatible)"
+    )
+
+
+def dng_error(path: Path | str) -> DeepPhotoError:
+    """The one-line error for a raw camera photo (``image_header.is_dng``)."""
+    return DeepPhotoError(
+        f"{path}: a raw camera photo (DNG), which DeepPhoto does not read (only its small preview could be): "
+        "export it as JPEG, PNG or TIFF from your photo editor"
     )
 
 
@@ -512,6 +526,7 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     if they are not a readable image."""
     if png_is_cut(data):  # decode_cut reads it
         return None
+    data = main_page(data)
     if jpeg_unread(memoryview(data)):  # refused (not read in false colours); its reader says why
         return None
     stored, damage = sound_png(data)
@@ -519,6 +534,24 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     if decoded is None:
         return None
     return in_srgb(decoded[0], embedded_profile(png_without_text(data))), decoded[1]
+
+
+def main_page(data: np.ndarray) -> np.ndarray:
+    """A TIFF's bytes with its header pointing at the directory of its picture
+    (``tiff_main_page``) where a reduced-resolution copy comes first (a thumbnail, which decoders
+    read as the picture: a scanner's 4000-pixel TIFF came out 160 pixels wide); any other file's
+    bytes as they are."""
+    if bytes(data[:4]) not in TIFF_MAGIC:
+        return data
+    main = tiff_main_page(memoryview(data))
+    big = bytes(data[2:4]) in (b"+\x00", b"\x00+")
+    order = "little" if bytes(data[:2]) == b"II" else "big"
+    at = slice(8, 16) if big else slice(4, 8)
+    if main is None or int.from_bytes(bytes(data[at]), order) == main:
+        return data
+    data = data.copy()
+    data[at] = np.frombuffer(main.to_bytes(at.stop - at.start, order), np.uint8)
+    return data
 
 
 def in_srgb(image: np.ndarray, profile: bytes | None) -> np.ndarray:

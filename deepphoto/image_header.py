@@ -234,12 +234,58 @@ def tiff_pages(data: bytes) -> int:
     return pages
 
 
+def tiff_main_page(data: bytes) -> int | None:
+    """The offset of the first directory of a TIFF's chain that holds a whole picture, not a
+    reduced-resolution copy or a transparency mask (NewSubfileType, 254, bits 0 and 2): a scanner's
+    or an old camera's TIFF may put a thumbnail first, which decoders read as the picture. None for
+    bytes that are no TIFF, or a chain of copies alone (its first is read)."""
+    seen: set[int] = set()
+    try:
+        head = _tiff_head(data, 0)
+        if head is None:
+            return None
+        order, big, ifd = head
+        while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
+            seen.add(ifd)
+            kind = 0
+            for tag, form, _, at in _tiff_entries(data, 0, big, order, ifd):
+                if tag == 254:
+                    kind = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
+                    break
+            if not kind & 0b101:
+                return ifd
+            ifd = _next_directory(data, big, order, ifd)
+    except struct.error:  # cut short: none found before
+        pass
+    return None
+
+
 def _tiff_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the first directory's ImageWidth (256) and ImageLength (257) tags."""
-    width, height = tiff_tag(data, 0, 256), tiff_tag(data, 0, 257)
+    """(width, height) from the ImageWidth (256) and ImageLength (257) tags of the directory of its
+    picture (``tiff_main_page``; the first where it finds none)."""
+    main = tiff_main_page(data)
+    if main is not None and (head := _tiff_head(data, 0)) is not None and main != head[2]:
+        order, big, _ = head
+        found = {}
+        try:
+            for tag, form, _, at in _tiff_entries(data, 0, big, order, main):
+                if tag in (256, 257):
+                    found[tag] = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
+        except struct.error:
+            pass
+        width, height = found.get(256), found.get(257)
+    else:
+        width, height = tiff_tag(data, 0, 256), tiff_tag(data, 0, 257)
     if width is None or height is None:
         raise DamagedHeader("TIFF", "no image size in its first directory")
     return width, height
+
+
+def is_dng(data: bytes | memoryview) -> bool:
+    """Whether the bytes start a DNG (a raw camera photo: a TIFF whose first directory has a
+    DNGVersion tag, 50706), which DeepPhoto does not read: decoders read its first directory, a
+    small preview (a phone's or camera's raw photo came out 256 pixels wide, painted without a word)."""
+    return bytes(data[:4]) in TIFF_MAGIC and tiff_tag(data, 0, 50706) is not None
 
 
 def image_size(data: bytes) -> tuple[str, int, int] | None:

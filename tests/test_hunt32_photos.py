@@ -244,3 +244,87 @@ def test_a_sixteen_bit_linear_png_uploaded_to_the_studio_keeps_its_shadows_smoot
     data = _with_chunks(cv2.imencode(".png", np.dstack([stored] * 3))[1].tobytes(), [LINEAR_GAMA])
     got = decode_upload(data, UploadLimits())[0]
     _smooth(got[0, :, 1], linear[0])
+
+
+# ------------------------------------------------------------ TIFFs whose first directory is no picture
+
+
+def _tiff_of_pages(pages: list[tuple[np.ndarray, int]]) -> bytes:
+    """A little-endian TIFF of uncompressed RGB ``pages``: (HxWx3 uint8, NewSubfileType), in order."""
+    out = bytearray(b"II*\x00" + bytes(4))
+    link = 4  # where the offset of the next directory goes
+    for rgb, kind in pages:
+        h, w = rgb.shape[:2]
+        pixels_at = len(out)
+        out += rgb.tobytes() + bytes(len(out) % 2)
+        bits_at = len(out)
+        out += struct.pack("<3H", 8, 8, 8)
+        entries = [
+            (254, 4, 1, kind),
+            (256, 4, 1, w),
+            (257, 4, 1, h),
+            (258, 3, 3, bits_at),
+            (259, 3, 1, 1),
+            (262, 3, 1, 2),
+            (273, 4, 1, pixels_at),
+            (277, 3, 1, 3),
+            (278, 4, 1, h),
+            (279, 4, 1, rgb.size),
+        ]
+        out[link : link + 4] = struct.pack("<I", len(out))
+        out += struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries)
+        link = len(out)
+        out += bytes(4)
+    return bytes(out)
+
+
+def test_a_tiff_with_a_thumbnail_first_is_read_at_full_size(tmp_path):
+    """A TIFF whose first directory is a reduced-resolution copy (NewSubfileType 1: a scanner's or
+    an old camera's thumbnail) was read as that thumbnail: a 128x96 photo came out 32x24, painted
+    and written without a word. Its picture is read, and its size is the one checked."""
+    rng = np.random.default_rng(32)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (9, 9), 0)
+    path = tmp_path / "scan.tif"
+    path.write_bytes(_tiff_of_pages([(cv2.resize(photo, (32, 24)), 1), (photo, 0)]))
+    image, alpha = read_image_alpha(path, warn=lambda message: pytest.fail(message))
+    assert alpha is None and np.array_equal(image, photo[..., ::-1])
+
+    from deepphoto.image_header import image_size
+
+    huge = _tiff_of_pages([(photo[:4, :4], 1), (photo, 0)])
+    at = huge.rindex(struct.pack("<HHI", 256, 4, 1))  # the picture's width and height
+    huge = huge[:at] + struct.pack("<HHIIHHII", 256, 4, 1, 20000, 257, 4, 1, 20000) + huge[at + 24 :]
+    assert image_size(huge) == ("TIFF", 20000, 20000)
+
+
+def _dng(preview: np.ndarray) -> bytes:
+    """A raw camera photo as DNG writes it: a first directory of a small RGB ``preview``, marked a
+    reduced copy, with a DNGVersion tag and the raw picture (a colour filter array) in a SubIFD."""
+    h, w = preview.shape[:2]
+    raw = np.zeros((48, 64), "<u2").tobytes()
+    ifd0 = [(254, 4, 1, 1), (256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, 0), (259, 3, 1, 1), (262, 3, 1, 2)]
+    ifd0 += [(273, 4, 1, 0), (277, 3, 1, 3), (279, 4, 1, preview.size), (330, 4, 1, 0), (50706, 1, 4, 0x401)]
+    sub = [(254, 4, 1, 0), (256, 4, 1, 64), (257, 4, 1, 48), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 32803)]
+    sub += [(273, 4, 1, 0), (277, 3, 1, 1), (279, 4, 1, len(raw))]
+    bits_at = 8 + 2 + 12 * len(ifd0) + 4
+    sub_at = bits_at + 6
+    preview_at = sub_at + 2 + 12 * len(sub) + 4
+    raw_at = preview_at + preview.size
+    where = {(0, 258): bits_at, (0, 273): preview_at, (0, 330): sub_at, (1, 273): raw_at}
+
+    def directory(n: int, entries: list[tuple[int, int, int, int]]) -> bytes:
+        packed = [struct.pack("<HHII", t, k, c, where.get((n, t), v)) for t, k, c, v in entries]
+        return struct.pack("<H", len(entries)) + b"".join(packed) + bytes(4)
+
+    head = b"II*\x00" + struct.pack("<I", 8)
+    return head + directory(0, ifd0) + struct.pack("<3H", 8, 8, 8) + directory(1, sub) + preview.tobytes() + raw
+
+
+def test_a_raw_dng_photo_is_refused_by_name(tmp_path):
+    """A DNG (an iPhone's ProRAW, an Android phone's or a camera's raw photo) opens as a TIFF: its
+    small preview (256 pixels wide) was painted and written as the photo, without a word."""
+    path = tmp_path / "IMG_0001.DNG"
+    path.write_bytes(_dng(np.full((171, 256, 3), 90, np.uint8)))
+    for read in (read_image_alpha, check_photo):
+        with pytest.raises(DeepPhotoError, match=r"a raw camera photo \(DNG\), which DeepPhoto does not read"):
+            read(path)

@@ -316,7 +316,7 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
             raise heic_error(path)
         if kind := jpeg_unread(memoryview(data)):
             raise jpeg_error(path, kind)
-        if damage := png_damage(data):
+        if damage := png_damage(data) or ends_early(data):
             raise DeepPhotoError(f"{path}: not a readable image: {damage}")
         raise DeepPhotoError(f"{path}: not a readable image")
     h, w = decoded[0].shape[:2]
@@ -402,6 +402,40 @@ def _tiff_is_cut(image: object, size: int) -> bool:
             lengths = lengths if isinstance(lengths, tuple) else (lengths,)
             ends += [int(o) + int(n) for o, n in zip(starts, lengths, strict=False)]
     return bool(ends) and max(ends) > size
+
+
+def ends_early(data: np.ndarray) -> str:
+    """'the file ends early (cut off: 1,567 of 3,134 bytes); copy or download it again': what is
+    said of an image that cannot be read and stops before its end (a WebP or AVIF, whose decoders
+    read no part of one cut off; a GIF; a PNG, JPEG or BMP cut before its picture), by the length
+    its header gives where it gives one; '' for any other. A copy cut off was 'not a readable
+    image', as if its kind were not one DeepPhoto reads."""
+    size, head = len(data), bytes(data[:16])
+    expected = None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        expected = int.from_bytes(head[4:8], "little") + 8
+    elif head[:2] == b"BM" and size >= 6:
+        expected = int.from_bytes(head[2:6], "little")
+    elif head[4:8] == b"ftyp":  # ISO base media (AVIF, HEIF): its top-level boxes end past the file
+        at = 0
+        while at + 8 <= size:
+            box = int.from_bytes(bytes(data[at : at + 4]), "big")
+            if box == 1 and at + 16 <= size:  # a 64-bit size follows
+                box = int.from_bytes(bytes(data[at + 8 : at + 16]), "big")
+            if box < 8:  # 0: to the end of the file
+                break
+            at += box
+        expected = at if at > size else None
+    elif head[:6] in (b"GIF87a", b"GIF89a"):
+        expected = None if bytes(data[-1:]) == b";" else -1  # no trailer
+    elif head[:3] == b"\xff\xd8\xff":
+        expected = None if bytes(data[-2:]) == b"\xff\xd9" else -1  # no end marker
+    elif png_is_cut(data):
+        expected = -1
+    if expected is None or 0 <= expected <= size:
+        return ""
+    cut = f": {size:,} of {expected:,} bytes" if expected > 0 else ""
+    return f"the file ends early (cut off{cut}); copy or download it again"
 
 
 def cut_note(data: np.ndarray, joint: str) -> str:

@@ -3,6 +3,7 @@ float) pictures through their colour profile, BigTIFF, animations with a profile
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -328,3 +329,28 @@ def test_a_raw_dng_photo_is_refused_by_name(tmp_path):
     for read in (read_image_alpha, check_photo):
         with pytest.raises(DeepPhotoError, match=r"a raw camera photo \(DNG\), which DeepPhoto does not read"):
             read(path)
+
+
+# ------------------------------------------------------------ files cut off that no decoder reads
+
+
+@pytest.mark.parametrize("kind", ["WEBP", "AVIF", "GIF"])
+def test_a_cut_off_file_that_cannot_be_read_is_said_to_end_early(tmp_path, kind):
+    """A WebP, AVIF or GIF download cut off in half was 'not a readable image', as if DeepPhoto did
+    not read the kind (a JPEG or PNG cut off is read as far as it goes; these decoders read none of
+    one): it says the file ends early, by how much where its header tells, in edit and the Studio."""
+    from deepphoto.web.errors import WebError
+    from deepphoto.web.limits import UploadLimits, decode_upload
+
+    rng = np.random.default_rng(32)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, kind)
+    whole = buf.getvalue()
+    path = tmp_path / f"cut.{kind.lower()}"
+    path.write_bytes(whole[: len(whole) // 2])
+    size = f": {len(whole) // 2:,} of {len(whole):,} bytes" if kind != "GIF" else ""
+    with pytest.raises(DeepPhotoError, match=rf"not a readable image: the file ends early \(cut off{size}\)"):
+        read_image_alpha(path)
+    if kind != "GIF":  # the page takes no GIF
+        with pytest.raises(WebError, match=rf"the file ends early \(cut off{size}\)"):
+            decode_upload(whole[: len(whole) // 2], UploadLimits())

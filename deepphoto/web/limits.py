@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import cut_note, decode_cut, decode_photo, jpeg_refusal, more_than_one
+from deepphoto.frames import cut_note, decode_cut, decode_photo, ends_early, jpeg_refusal, more_than_one
 from deepphoto.image_header import DamagedHeader, image_size, jpeg_unread
 from deepphoto.stream.animation import data_has_frames
 from deepphoto.web.errors import WebError
@@ -101,6 +101,8 @@ def decode_upload(
             notes.append(cut_note(raw, ": "))
     if decoded is None and (unread := jpeg_unread(memoryview(raw))):
         raise WebError(415, f"{what}: {jpeg_refusal(unread)}")
+    if decoded is None and (cut := ends_early(raw)):
+        raise WebError(422, f"{what}: not a readable {kind} image: {cut}")
     if decoded is None:
         raise WebError(422, f"{what}: not a readable {kind} image (damaged?)")
     image, alpha = decoded  # transparent pixels on white, not the colours stored under them

@@ -567,7 +567,31 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     decoded = None if damage else _decode_stored(stored, flags)
     if decoded is None:
         return None
-    return in_srgb(decoded[0], embedded_profile(png_without_text(data))), decoded[1]
+    profile = embedded_profile(png_without_text(data))
+    if profile is None and is_linear_light(data):
+        profile = linear_srgb()
+    return in_srgb(decoded[0], profile), decoded[1]
+
+
+# The first bytes of the float picture files OpenCV reads whose numbers are linear light by their
+# format: Radiance HDR (RGBE), OpenEXR, Portable Float Map (colour, grey).
+_LINEAR_MAGIC = (b"#?RADIANCE", b"#?RGBE", b"\x76\x2f\x31\x01", b"PF\n", b"Pf\n", b"PF\r\n", b"Pf\r\n")
+
+
+def is_linear_light(data: np.ndarray) -> bool:
+    """Whether the bytes start a high-dynamic-range picture of linear light (an HDR panorama, a
+    render): read as if its numbers were sRGB's it came out far too dark (mid-grey 56 for 124)."""
+    head = bytes(data[:10])
+    return any(head.startswith(magic) for magic in _LINEAR_MAGIC)
+
+
+def linear_srgb() -> bytes:
+    """An ICC profile of sRGB's primaries in linear light (what an HDR or PFM file's numbers are)."""
+    from deepphoto.colour_profile import png_chunk_profile
+
+    profile = png_chunk_profile(1.0, None, False)
+    assert profile is not None
+    return profile
 
 
 def main_page(data: np.ndarray) -> np.ndarray:

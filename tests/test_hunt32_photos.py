@@ -354,3 +354,20 @@ def test_a_cut_off_file_that_cannot_be_read_is_said_to_end_early(tmp_path, kind)
     if kind != "GIF":  # the page takes no GIF
         with pytest.raises(WebError, match=rf"the file ends early \(cut off{size}\)"):
             decode_upload(whole[: len(whole) // 2], UploadLimits())
+
+
+# ------------------------------------------------------------ linear-light pictures
+
+
+@pytest.mark.parametrize("suffix", [".hdr", ".pfm"])
+def test_a_high_dynamic_range_picture_is_read_from_linear_light(tmp_path, suffix):
+    """A Radiance HDR (an HDR panorama) or PFM file holds linear light; `edit` read its numbers as
+    if they were sRGB's: the photo came out far too dark (mean 56 for 124), painted without a word."""
+    rng = np.random.default_rng(32)
+    photo = cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (9, 9), 0)
+    codes = photo.astype(np.float32) / 255
+    linear = np.where(codes <= 0.04045, codes / 12.92, ((codes + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    path = tmp_path / f"scene{suffix}"
+    assert cv2.imwrite(str(path), linear)
+    got = read_image_alpha(path)[0].astype(int)
+    assert np.abs(got - photo).max() <= (4 if suffix == ".hdr" else 1)  # RGBE keeps 8 bits of mantissa

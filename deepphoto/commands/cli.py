@@ -12,6 +12,7 @@ from typing import NoReturn
 from deepphoto.commands.console import Console, remember_passwords
 from deepphoto.errors import DeepPhotoError, command_line
 from deepphoto.settings import close_match
+from deepphoto.stream.output_safety import cannot_write
 from deepphoto.stream.stopping import ending_signals, stop_asked
 
 # sub-command -> (module with add_arguments(parser) and run(args), help line)
@@ -192,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:  # before or after the command's own handling
             status = 130
             print("deepphoto: interrupted", file=sys.stderr)
-        if console.stdout_lost and status == 0:
+        console.out.flush()  # the text still in its buffer: its write may fail too
+        if console.stdout_failed is not None:  # 'deepphoto styles > list.txt' on a full disk
+            print(f"deepphoto: error: {cannot_write('standard output', console.stdout_failed)}", file=sys.stderr)
+            status = status or 2
+        elif console.stdout_lost and status == 0:
             print(
                 "deepphoto: stopped printing: the reader of the output quit (the job itself finished)", file=sys.stderr
             )

@@ -8,6 +8,9 @@ surrogates Python uses for non-UTF-8 bytes in file names) are written as backsla
 A process started without a standard output or error (``>&-``, as a daemon, cron or a launcher
 may do: Python's stream is then None) prints to the null device, as if its reader had gone, and
 the job ends as it would have (0, 2, 130), not with a traceback.
+A stream that cannot be written (``deepphoto styles > list.txt`` on a full disk, a log on a file
+system that went away) is treated alike: the job carries on, and the command then says in one line
+that its output was not all written, status 2 (it was an OSError traceback, and a run stopped there).
 A password in a URI (``rtsp://user:secret@camera/stream``) is never printed: messages name the
 input by its URI, and a terminal's scroll-back or a shared log would keep it.
 """
@@ -55,6 +58,7 @@ class GuardedStream:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.broken = False
+        self.failed: OSError | None = None  # why the stream could not be written (a full disk), if it failed
 
     def write(self, text: str) -> int:
         if self.broken:
@@ -71,6 +75,9 @@ class GuardedStream:
         except BrokenPipeError:
             self._break()
             return len(text)
+        except OSError as exc:  # a full disk (ENOSPC, EDQUOT), an I/O error
+            self._fail(exc)
+            return len(text)
         except ValueError:  # written to after it was closed
             return len(text)
 
@@ -81,8 +88,15 @@ class GuardedStream:
             self.stream.flush()
         except BrokenPipeError:
             self._break()
+        except OSError as exc:
+            self._fail(exc)
         except ValueError:
             pass
+
+    def _fail(self, exc: OSError) -> None:
+        """The stream cannot be written: the rest goes to the null device, and why is kept."""
+        self.failed = self.failed or exc
+        self._break()
 
     def _break(self) -> None:
         """The reader has gone: everything else goes to the null device, the pending bytes too."""
@@ -145,4 +159,9 @@ class Console:
     @property
     def stdout_lost(self) -> bool:
         """Whether the reader of the standard output quit before everything was printed."""
-        return self.out.broken
+        return self.out.broken and self.out.failed is None
+
+    @property
+    def stdout_failed(self) -> OSError | None:
+        """Why the standard output could not be written (a full disk), when it could not."""
+        return self.out.failed

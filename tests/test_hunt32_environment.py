@@ -1,0 +1,58 @@
+"""Hunt 32 (environment): defects a user meets because of their machine, not their input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def deepphoto(*args: str, **kwargs: object) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "deepphoto", *args], capture_output=True, text=True, env=env, timeout=120, **kwargs
+    )
+
+
+# ---------------------------------------------------------------- standard output on a full disk
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to stand for a full disk")
+def test_stdout_on_a_full_disk_is_one_line_not_a_traceback():
+    # 'deepphoto styles > list.txt' with the disk full was an OSError traceback (ENOSPC from print)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "deepphoto", "styles"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+        )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "deepphoto: error: standard output: cannot be written: the disk is full (No space left on device)"
+    ]
+
+
+def test_stdout_failure_is_kept_and_the_rest_dropped(tmp_path):
+    from deepphoto.commands.console import GuardedStream
+
+    class Full:
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    stream = GuardedStream(Full())  # type: ignore[arg-type]
+    assert stream.write("styles\n") == 7
+    assert stream.write("more\n") == 5  # dropped, quietly
+    stream.flush()
+    assert stream.broken and stream.failed is not None and stream.failed.errno == 28

@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SRC    := deepphoto tests scripts
 EXTRAS ?= torch,export,vcam,peers,bench,web,cluster,dev
+# 'make demo' needs the core install alone (ONNX Runtime, PyAV, OpenCV: no PyTorch, which PyPI serves
+# on x86-64 Linux as its CUDA build, gigabytes): it sets up with these extras (none), 'make test' with all
+DEMO_EXTRAS ?=
 comma  := ,
-STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+STAMP  := $(VENV)/.installed-$(or $(subst $(comma),-,$(EXTRAS)),core)
+TARGET := $(if $(EXTRAS),.[$(EXTRAS)],.)
 
 CORE   := .venv-core
 CORE_STAMP := $(CORE)/.installed
@@ -22,12 +26,13 @@ setup:
 
 $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "installing DeepPhoto and its pinned packages (PyTorch alone is gigabytes: minutes the first time)"
-	$(BIN)/python -m pip install -c constraints.txt -e ".[$(EXTRAS)]"
+	@echo "installing DeepPhoto and its pinned packages$(if $(findstring torch,$(EXTRAS)), (PyTorch alone is gigabytes: minutes the first time))"
+	$(BIN)/python -m pip install -c constraints.txt -e "$(TARGET)"
 	$(BIN)/deepphoto assets
 	touch $@
 
-demo: setup
+demo:
+	@$(MAKE) --no-print-directory setup EXTRAS="$(DEMO_EXTRAS)"
 	$(BIN)/deepphoto demo
 
 test: setup test-core

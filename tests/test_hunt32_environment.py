@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,21 @@ def test_stdout_failure_is_kept_and_the_rest_dropped(tmp_path):
     assert stream.write("more\n") == 5  # dropped, quietly
     stream.flush()
     assert stream.broken and stream.failed is not None and stream.failed.errno == 28
+
+
+# ---------------------------------------------------------------- make demo: the core install
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_installs_the_core_alone_without_pytorch():
+    # 'make demo' installed every extra: PyTorch from PyPI, on x86-64 Linux its CUDA build (gigabytes,
+    # minutes) for a demo that runs on ONNX Runtime. -n: the commands are printed, nothing is run
+    done = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT), "demo"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    installs = [line for line in done.stdout.splitlines() if "pip install" in line and "constraints.txt" in line]
+    assert installs == ['.venv/bin/python -m pip install -c constraints.txt -e "."'], done.stdout
+    assert "PyTorch" not in done.stdout
+    assert done.stdout.rstrip().endswith(".venv/bin/deepphoto demo")
+    # the test set-up still installs every extra, PyTorch with them
+    done = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT), "setup"], capture_output=True, text=True, timeout=60)
+    assert '-e ".[torch,export,vcam,peers,bench,web,cluster,dev]"' in done.stdout

@@ -66,12 +66,56 @@ def test_stdout_failure_is_kept_and_the_rest_dropped(tmp_path):
 def test_make_demo_installs_the_core_alone_without_pytorch():
     # 'make demo' installed every extra: PyTorch from PyPI, on x86-64 Linux its CUDA build (gigabytes,
     # minutes) for a demo that runs on ONNX Runtime. -n: the commands are printed, nothing is run
-    done = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT), "demo"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "demo"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     installs = [line for line in done.stdout.splitlines() if "pip install" in line and "constraints.txt" in line]
     assert installs == ['.venv/bin/python -m pip install -c constraints.txt -e "."'], done.stdout
     assert "PyTorch" not in done.stdout
     assert done.stdout.rstrip().endswith(".venv/bin/deepphoto demo")
     # the test set-up still installs every extra, PyTorch with them
-    done = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT), "setup"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "setup"], capture_output=True, text=True, timeout=60
+    )
     assert '-e ".[torch,export,vcam,peers,bench,web,cluster,dev]"' in done.stdout
+
+
+# ---------------------------------------------------------------- batch with a full temporary folder
+
+
+def test_batch_on_a_full_temporary_disk_says_so_at_once(tmp_path, monkeypatch):
+    # a full /tmp (or $TMPDIR): Ray waited half a minute, then the batch said only 'cannot start or
+    # reach Ray at this machine (Timed out waiting for file /tmp/ray/session_.../gcs_server_port_...)'
+    ray = pytest.importorskip("ray")
+    from collections import namedtuple
+
+    from deepphoto.batch import cluster
+    from deepphoto.errors import DeepPhotoError
+
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    monkeypatch.setattr(cluster.shutil, "disk_usage", lambda path: Usage(10 << 30, 10 << 30, 0))
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+
+    def init(**kwargs: object) -> None:
+        raise RuntimeError(f"Timed out waiting for file {tmp_path}/ray/session_x/gcs_server_port_1")
+
+    monkeypatch.setattr(ray, "init", init)
+    with pytest.raises(DeepPhotoError) as caught:
+        cluster.connect(None)
+    assert str(caught.value) == (
+        f"cannot start Ray: the disk of its temporary folder {tmp_path / 'ray'} is full (0 KB free): "
+        "free some space there, or set RAY_TMPDIR to a folder on another disk"
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Ray's rule for $TMPDIR is Linux's")
+def test_ray_temporary_folder_follows_rays_rule(monkeypatch):
+    from deepphoto.batch.cluster import ray_temp_folder
+
+    monkeypatch.delenv("RAY_TMPDIR", raising=False)
+    monkeypatch.setenv("TMPDIR", "/scratch/me")
+    assert ray_temp_folder() == Path("/scratch/me/ray")
+    monkeypatch.setenv("RAY_TMPDIR", "/fast")
+    assert ray_temp_folder() == Path("/fast/ray")

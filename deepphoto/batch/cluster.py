@@ -56,6 +56,44 @@ def answers(address: str, timeout: float = 10.0) -> None:
         raise DeepPhotoError(f"cannot start or reach Ray at {address} ({exc.strerror or exc})") from None
 
 
+RAY_ROOM = 4 * 1024 * 1024  # what an embedded Ray's session needs in its temporary folder, with room to spare
+
+
+def ray_temp_folder() -> Path:
+    """Where an embedded Ray keeps its session (sockets, ports, logs): ``$RAY_TMPDIR``, else on Linux
+    ``$TMPDIR``, else ``/tmp`` (Ray's own rule, ``get_default_system_temp_dir``), then ``ray``."""
+    if os.environ.get("RAY_TMPDIR"):
+        base = os.environ["RAY_TMPDIR"]
+    elif sys.platform.startswith("linux") and os.environ.get("TMPDIR"):
+        base = os.environ["TMPDIR"]
+    elif sys.platform.startswith(("linux", "darwin")):
+        base = "/tmp"
+    else:
+        import tempfile
+
+        base = tempfile.gettempdir()
+    return Path(base) / "ray"
+
+
+def check_ray_room(folder: Path | None = None) -> None:
+    """A one-line error when the disk of Ray's temporary folder is full: Ray then waited half a
+    minute for a file its server could not write, and the batch said only 'cannot start or reach
+    Ray at this machine (Timed out waiting for file /tmp/ray/session_.../gcs_server_port_...)'."""
+    folder = folder or ray_temp_folder()
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None:
+        return
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return
+    if free < RAY_ROOM:
+        raise DeepPhotoError(
+            f"cannot start Ray: the disk of its temporary folder {folder} is full ({free // 1024} KB free): "
+            "free some space there, or set RAY_TMPDIR to a folder on another disk"
+        )
+
+
 def connect(address: str | None) -> bool:
     """Start an embedded Ray (no address) or join a cluster (``auto``, ``ray://HOST:PORT``, or a
     head's ``HOST:PORT``); False when Ray was already running in this process (tests)."""
@@ -91,6 +129,7 @@ def connect(address: str | None) -> bool:
                 answers(address)
                 ray.init(address=address, **quiet)
             else:
+                check_ray_room()
                 ray.init(include_dashboard=False, object_store_memory=200 * 1024 * 1024, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = address or "this machine"

@@ -119,3 +119,26 @@ def test_ray_temporary_folder_follows_rays_rule(monkeypatch):
     assert ray_temp_folder() == Path("/scratch/me/ray")
     monkeypatch.setenv("RAY_TMPDIR", "/fast")
     assert ray_temp_folder() == Path("/fast/ray")
+
+
+# ---------------------------------------------------------------- a full engine cache
+
+
+def test_a_full_engine_cache_is_said_before_the_build_not_after_it(tmp_path, monkeypatch, capsys):
+    # the cache's disk full (a probe file still fits): every run calibrated LightNet's INT8 engine for
+    # a minute or more (2.5 min here), failed as it wrote it, and ran float; the next run did it again
+    from collections import namedtuple
+
+    from deepphoto.engines import build as engine_build
+    from deepphoto.engines.models import model_spec
+
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    monkeypatch.setattr("shutil.disk_usage", lambda path: Usage(1 << 30, (1 << 30) - 300 * 1024, 300 * 1024))
+    calibrated: list[object] = []
+    monkeypatch.setattr(engine_build, "_build_into", lambda *args: calibrated.append(args) or {})
+    assert engine_build._cpu_winner(model_spec("lightnet"), None, tmp_path) == "fp32"
+    assert calibrated == []
+    err = capsys.readouterr().err
+    assert f"the disk of the engine cache {tmp_path / 'engines'} is full (300 KB free, the build needs about" in err
+    assert "running fp32" in err and "building lightnet int8 for onnx (once" not in err

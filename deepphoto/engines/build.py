@@ -306,6 +306,7 @@ def build(
     if precision == "fp32" and backend == "onnx":
         raise DeepPhotoError("fp32 needs no build: ONNX Runtime runs the exported ONNX file as it is")
     ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
+    check_room(spec, precision, backend, weights)
     say(f"building {spec.name} {precision} for {backend} (once; cached as {key.stem}{suffix})")
     try:
         tmp = temporary_path(key, suffix)
@@ -323,6 +324,24 @@ def build(
     finally:
         for leftover in tmp.parent.glob(f"{tmp.name}*"):  # the temporary file and its companions
             leftover.unlink(missing_ok=True)
+
+
+def check_room(spec: ModelSpec, precision: str, backend: str, weights: Path | None) -> None:
+    """A one-line error, before any work, when the engine cache's disk has less room than the float
+    model takes (an engine takes less): a build into a full disk calibrated for a minute or more and
+    failed only as it wrote the engine, and, the cache being writable, did so again on every run."""
+    import shutil
+
+    folder = engine_dir()
+    try:
+        free, need = shutil.disk_usage(folder).free, spec.float_onnx(weights).stat().st_size
+    except OSError:
+        return
+    if free < need:
+        raise DeepPhotoError(
+            f"building {spec.name} {precision} for {backend}: the disk of the engine cache {folder} is full "
+            f"({free // 1024} KB free, the build needs about {-(-need // (1 << 20))} MB)"
+        )
 
 
 def _build_into(ctx: BuildContext, key: EngineKey, tmp: Path) -> dict:

@@ -142,3 +142,84 @@ def test_a_full_engine_cache_is_said_before_the_build_not_after_it(tmp_path, mon
     err = capsys.readouterr().err
     assert f"the disk of the engine cache {tmp_path / 'engines'} is full (300 KB free, the build needs about" in err
     assert "running fp32" in err and "building lightnet int8 for onnx (once" not in err
+
+
+# ---------------------------------------------------------------- two runs with one empty engine cache
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+needs_flock = pytest.mark.skipif(fcntl is None, reason="needs flock (POSIX)")
+
+
+def _held(folder: Path, stem: str) -> int:
+    """The key's lock taken as another process would take it (its own open file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f".{stem}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@needs_flock
+def test_an_engine_being_stored_by_another_process_is_not_removed(tmp_path, monkeypatch, capsys):
+    # a run starting while another stored the engine it had built (the engine in place, its record
+    # not yet) called it 'damaged or stale' and removed it: the other then failed to open it
+    from deepphoto.engines import cache
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    key = cache.EngineKey("lightnet", "0" * 64, "onnx", "ort1", "cpu", "int8")
+    folder = tmp_path / "engines"
+    fd = _held(folder, key.stem)
+    try:
+        engine = folder / f"{key.stem}.onnx"
+        engine.write_bytes(b"an engine just moved into place")
+        assert cache.lookup(key, ".onnx") is None
+        assert engine.exists()
+        assert "damaged" not in capsys.readouterr().err
+    finally:
+        os.close(fd)
+    assert cache.lookup(key, ".onnx") is None  # no other process now: judged, and removed
+    assert not engine.exists()
+
+
+@needs_flock
+def test_a_second_run_waits_for_the_engine_another_is_building(tmp_path, monkeypatch):
+    # two first runs at once each calibrated and built the same INT8 engine (minutes of CPU each,
+    # one storing over the other); the second now waits for the first and uses its engine
+    import threading
+
+    from deepphoto.engines import build as engine_build
+    from deepphoto.engines import cache
+    from deepphoto.engines.models import model_spec
+
+    monkeypatch.setenv("DEEPPHOTO_CACHE", str(tmp_path))
+    spec = model_spec("lightnet")
+    key = engine_build.engine_key(spec, "onnx", "int8", None)
+    built: list[object] = []
+    monkeypatch.setattr(engine_build, "_build_into", lambda *args: built.append(args) or {})
+    waiting = threading.Event()
+
+    class Err:
+        def write(self, text: str) -> int:
+            waiting.set() if "waiting for another DeepPhoto process" in text else None
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(cache.sys, "stderr", Err())
+    fd = _held(tmp_path / "engines", key.stem)  # the first run, building
+    found: list[object] = []
+    second = threading.Thread(target=lambda: found.append(engine_build.build(spec, "onnx", "int8", calib=tmp_path)))
+    second.start()
+    try:
+        assert waiting.wait(60)
+        finished = cache.temporary_path(key, ".onnx")
+        finished.write_bytes(b"the first run's engine")
+        cache.store(key, ".onnx", finished, {"use": "int8", "calibration": str(tmp_path)})
+    finally:
+        os.close(fd)
+        second.join(60)
+    assert built == []  # not built a second time
+    assert [f.path for f in found] == [tmp_path / "engines" / f"{key.stem}.onnx"]

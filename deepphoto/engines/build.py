@@ -20,6 +20,7 @@ from deepphoto.engines.cache import (
     cpu_name,
     engine_cache_writable,
     engine_dir,
+    key_lock,
     lookup,
     store,
     temporary_path,
@@ -307,6 +308,24 @@ def build(
         raise DeepPhotoError("fp32 needs no build: ONNX Runtime runs the exported ONNX file as it is")
     ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
     check_room(spec, precision, backend, weights)
+    try:
+        folder = engine_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a full disk, no more files: auto runs float instead of stopping the run
+        raise DeepPhotoError(
+            f"building {spec.name} {precision} for {backend} failed ({exc.filename}: {exc.strerror or exc})"
+        ) from None
+    # one builder of an engine at a time: a second run started meanwhile waits, then uses its engine
+    with key_lock(folder, key):
+        again = None if force else lookup(key, suffix, locked=True)
+        if again is not None and (calib is None or again.info.get("calibration") == str(calib)):
+            return again
+        return _build_and_store(ctx, key, suffix)
+
+
+def _build_and_store(ctx: BuildContext, key: EngineKey, suffix: str) -> CachedEngine:
+    """Build the engine of ``key`` under a temporary name and store it (the caller holds its lock)."""
+    spec, precision, backend = ctx.spec, ctx.precision, ctx.backend
     say(f"building {spec.name} {precision} for {backend} (once; cached as {key.stem}{suffix})")
     try:
         tmp = temporary_path(key, suffix)

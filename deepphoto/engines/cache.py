@@ -8,10 +8,13 @@ built into it earlier are used. What is built then goes to a temporary folder of
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -74,13 +77,64 @@ class CachedEngine:
     info: dict  # what the build recorded: gate results, precision actually used, ...
 
 
-def lookup(key: EngineKey, suffix: str) -> CachedEngine | None:
+def lookup(key: EngineKey, suffix: str, locked: bool = False) -> CachedEngine | None:
     """The cached engine for ``key``, or None when absent or damaged (then it is removed): from
-    the cache (also one that cannot be written), else from this process's stand-in for it."""
+    the cache (also one that cannot be written), else from this process's stand-in for it.
+    Judged under the key's shared lock (``key_lock``; ``locked``: the caller holds it): while
+    another process builds or stores that engine (its file in place, its record not yet), what is
+    there is not judged, and never removed (a run starting then removed the engine another had
+    just stored, and that one failed to open it)."""
     found = None
     for folder in dict.fromkeys(f for f in (cache_dir() / "engines", stand_in("engines")) if f is not None):
-        found = found or _lookup_in(folder, key, suffix)
+        if found is None and locked:
+            found = _lookup_in(folder, key, suffix)
+        elif found is None:
+            with key_lock(folder, key, shared=True, wait=False) as held:
+                found = _lookup_in(folder, key, suffix) if held else None
     return found
+
+
+@contextlib.contextmanager
+def key_lock(folder: Path, key: EngineKey, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+    """Hold the lock of ``key``'s engine in ``folder`` (``flock`` on a hidden file beside it): one
+    builder at a time (a second process starting with an empty cache waits for the first's engine
+    rather than building its own), and no lookup while one stores. Yields whether it is held: where
+    no lock can be taken (a read-only cache, a file system without locks) True, as before locks;
+    False only when ``wait`` is off and another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        yield True
+        return
+    name = folder / f".{key.stem}.lock"
+    fd = -1  # a lookup makes no lock file: one that is absent means no build of the key was ever locked
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY) if not shared else (os.O_RDONLY,):
+        with contextlib.suppress(OSError):
+            fd = os.open(name, flags, 0o666)
+            break
+    if fd < 0:
+        yield True
+        return
+    try:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                yield False
+                return
+            if not shared:
+                print(
+                    f"deepphoto: waiting for another DeepPhoto process building {key.stem} (then it is used)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            fcntl.flock(fd, mode)
+        except OSError:  # a file system without locks (some NFS): as before locks
+            pass
+        yield True
+    finally:
+        os.close(fd)
 
 
 def _lookup_in(folder: Path, key: EngineKey, suffix: str) -> CachedEngine | None:

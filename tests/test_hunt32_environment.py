@@ -223,3 +223,21 @@ def test_a_second_run_waits_for_the_engine_another_is_building(tmp_path, monkeyp
         second.join(60)
     assert built == []  # not built a second time
     assert [f.path for f in found] == [tmp_path / "engines" / f"{key.stem}.onnx"]
+
+
+# ---------------------------------------------------------------- the demo in a folder it cannot write
+
+
+def test_demo_in_a_read_only_folder_names_its_video_and_out(tmp_path, monkeypatch, capsys):
+    # 'deepphoto demo' run in / or a read-only checkout said only '.: output folder is not writable'
+    from deepphoto.commands.cli import main
+    from deepphoto.stream import output_safety
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(output_safety.os, "access", lambda path, mode: False)
+    assert main(["demo"]) == 2
+    assert capsys.readouterr().err == (
+        "deepphoto: error: the demo writes its video to demo-output/deepphoto-demo.mp4 in the current folder, "
+        "which it cannot (.: output folder is not writable): run it in a folder of yours, or give --out FILE\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from deepphoto.commands.options import path
 from deepphoto.commands.run import add_look_arguments, execute, settings_from_args
+from deepphoto.errors import DeepPhotoError
 
 DEMO_STYLE = "starry-night"
 
@@ -38,7 +39,15 @@ def run(args: argparse.Namespace) -> int:
     from deepphoto.stream.output_safety import check_folder_can_be_made
 
     settings = settings_from_args(args)
-    check_folder_can_be_made(args.out.parent)
+    try:
+        check_folder_can_be_made(args.out.parent)
+    except DeepPhotoError as exc:  # run where it cannot write (/, a read-only checkout): '.: output folder
+        if args.out != DEMO_OUT:  # is not writable' named neither the demo's own video nor --out
+            raise
+        raise DeepPhotoError(
+            f"the demo writes its video to {DEMO_OUT} in the current folder, which it cannot ({exc}): "
+            "run it in a folder of yours, or give --out FILE"
+        ) from None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.input, args.output = str(demo_clip()), str(args.out)
     # the demo's own video is replaced run after run (make demo); a file named with --out is the

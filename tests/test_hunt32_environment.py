@@ -65,9 +65,13 @@ def test_stdout_failure_is_kept_and_the_rest_dropped(tmp_path):
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_demo_installs_the_core_alone_without_pytorch():
     # 'make demo' installed every extra: PyTorch from PyPI, on x86-64 Linux its CUDA build (gigabytes,
-    # minutes) for a demo that runs on ONNX Runtime. -n: the commands are printed, nothing is run
+    # minutes) for a demo that runs on ONNX Runtime. -n: the commands are printed, nothing is run; -B: as on a
+    # fresh machine, whatever this checkout has installed already
     done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "demo"], capture_output=True, text=True, timeout=60
+        ["make", "-n", "-B", "--no-print-directory", "-C", str(ROOT), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     installs = [line for line in done.stdout.splitlines() if "pip install" in line and "constraints.txt" in line]
@@ -76,7 +80,10 @@ def test_make_demo_installs_the_core_alone_without_pytorch():
     assert done.stdout.rstrip().endswith(".venv/bin/deepphoto demo")
     # the test set-up still installs every extra, PyTorch with them
     done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "setup"], capture_output=True, text=True, timeout=60
+        ["make", "-n", "-B", "--no-print-directory", "-C", str(ROOT), "setup"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert '-e ".[torch,export,vcam,peers,bench,web,cluster,dev]"' in done.stdout
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import secrets
 import signal
 import socket
+import ssl
 import sys
 import threading
 import webbrowser
@@ -182,6 +185,149 @@ def guarded_protocol() -> type:
     return GuardedH11
 
 
+TLS_HANDSHAKE = 0x16  # the first byte a TLS client sends (a record of type 'handshake')
+PLAIN_HEAD_LIMIT = 16 * 1024  # bytes of a plain-http request read to answer it
+HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def https_only_protocol(context: ssl.SSLContext, guarded: type) -> type:
+    """A protocol for the https port that looks at a connection's first byte before anything else:
+    a TLS handshake goes on as https (``loop.start_tls``, then ``guarded``, the HTTP protocol);
+    anything else is a browser that was given ``http://`` (typed, or an old bookmark), answered in
+    plain http: a GET or HEAD redirected to the same address with ``https://``, any other request a
+    400 naming it. With uvicorn's own TLS such a request got an empty reply ('connection closed',
+    ERR_EMPTY_RESPONSE) and not a word why. The first byte is peeked at (never read): the TLS
+    layer reads the handshake whole. A connection that sends nothing is closed after
+    ``HEADERS_WITHIN_S``, as one that never finishes its request."""
+
+    class Upgraded(guarded):  # type: ignore[misc, valid-type]
+        """``guarded`` made after its TLS handshake: what the TLS layer passes on before
+        ``connection_made`` (the request, in the handshake's last packet) is kept until then."""
+
+        made = False
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.early: list[bytes] = []
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.made = True
+            for data in self.early:
+                super().data_received(data)
+            self.early.clear()
+
+        def data_received(self, data: bytes) -> None:
+            if self.made:
+                super().data_received(data)
+            else:
+                self.early.append(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.made:
+                super().connection_lost(exc)
+
+    class HttpsOnly(asyncio.Protocol):
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+            self.loop: asyncio.AbstractEventLoop = kwargs.get("_loop") or asyncio.get_running_loop()
+            self.transport: asyncio.Transport | None = None
+            self.peek: socket.socket | None = None
+            self.head = b""
+            self.deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport  # type: ignore[assignment]
+            self.deadline = self.loop.call_later(HEADERS_WITHIN_S, transport.close)
+            raw = transport.get_extra_info("socket")
+            if raw is None:  # not a socket: nothing to peek at, TLS as before
+                self.loop.create_task(self.upgrade())
+                return
+            transport.pause_reading()  # type: ignore[attr-defined]
+            self.peek = socket.socket(fileno=os.dup(raw.fileno()))  # its own descriptor for the loop to watch
+            self.peek.setblocking(False)
+            self.loop.add_reader(self.peek.fileno(), self.first_byte)
+
+        def stop_peeking(self) -> None:
+            if self.peek is not None:
+                self.loop.remove_reader(self.peek.fileno())
+                self.peek.close()
+                self.peek = None
+
+        def first_byte(self) -> None:
+            assert self.peek is not None and self.transport is not None
+            try:
+                first = self.peek.recv(1, socket.MSG_PEEK)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                first = b""
+            self.stop_peeking()
+            if not first:
+                self.transport.close()
+            elif first[0] == TLS_HANDSHAKE:
+                self.loop.create_task(self.upgrade())
+            else:
+                self.transport.resume_reading()  # type: ignore[attr-defined]
+
+        async def upgrade(self) -> None:
+            assert self.transport is not None
+            if self.deadline is not None:
+                self.deadline.cancel()  # the handshake has a limit of its own
+            protocol = Upgraded(**self.kwargs)
+            try:
+                secure = await self.loop.start_tls(
+                    self.transport, protocol, context, server_side=True, ssl_handshake_timeout=HEADERS_WITHIN_S
+                )
+            except (OSError, asyncio.TimeoutError):  # a failed or abandoned handshake (ssl.SSLError is an OSError)
+                self.transport.close()
+                return
+            if secure is None:
+                self.transport.close()
+                return
+            protocol.connection_made(secure)
+
+        def data_received(self, data: bytes) -> None:  # plain http, the request's head
+            assert self.transport is not None
+            self.head += data
+            ended = re.search(rb"\r?\n\r?\n", self.head)
+            if ended is None and len(self.head) < PLAIN_HEAD_LIMIT:
+                return
+            self.transport.pause_reading()  # type: ignore[attr-defined]
+            self.transport.write(self.answer(self.head[: ended.start() if ended else PLAIN_HEAD_LIMIT]))
+            self.transport.close()
+
+        def answer(self, head: bytes) -> bytes:
+            """The plain-http answer to ``head``: a redirect to https for a page, else a 400."""
+            assert self.transport is not None
+            lines = head.decode("latin-1").splitlines()
+            request = lines[0].split() if lines else []
+            host = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("host:")), "")
+            if not HOST_HEADER.fullmatch(host):
+                local = self.transport.get_extra_info("sockname") or ("127.0.0.1", 0)
+                address = str(local[0]).removeprefix("::ffff:")
+                host = f"[{address}]:{local[1]}" if ":" in address else f"{address}:{local[1]}"
+            path = request[1] if len(request) == 3 and request[1].startswith("/") else "/"
+            url = f"https://{host}{path}"
+            text = f"This DeepPhoto Studio is served over https: open {url}\n".encode()
+            if len(request) == 3 and request[0] in ("GET", "HEAD") and request[1].startswith("/"):
+                status, extra = "307 Temporary Redirect", f"Location: {url}\r\n"
+            else:
+                status, extra = "400 Bad Request", ""
+            body = b"" if request[:1] == ["HEAD"] else text
+            return (
+                f"HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n"
+                f"Content-Length: {len(text)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            ).encode("latin-1") + body
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.stop_peeking()
+            if self.deadline is not None:
+                self.deadline.cancel()
+
+    return HttpsOnly
+
+
 def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
     """A ``uvicorn.Server`` for ``app`` that always stops, and stops cleanly: a request left open
     (an upload whose client stopped sending, a slow line) is cancelled ``SHUTDOWN_GRACE_S`` after
@@ -189,6 +335,8 @@ def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
     request); a second Ctrl-C does not skip the app's clean-up (its temporary folder, runs and
     sessions), which uvicorn's "force quit" would."""
     import uvicorn
+
+    guarded = guarded_protocol()
 
     class StudioServer(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -199,11 +347,9 @@ def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
         app,
         log_level="warning",
         lifespan="on",
-        http=guarded_protocol(),
+        http=https_only_protocol(tls.context(), guarded) if tls else guarded,
         backlog=BACKLOG,  # uvicorn's 2048 accepts that many at once, before any is refused: every open file
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        ssl_certfile=tls.certfile if tls else None,
-        ssl_keyfile=tls.keyfile if tls else None,
     )
     for name in ("uvicorn.error", "uvicorn.asgi"):
         logger = logging.getLogger(name)

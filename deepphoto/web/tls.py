@@ -33,6 +33,12 @@ class Certificate:
     keyfile: Path | None  # None: the key is in certfile
     fingerprint: str  # SHA-256 of the certificate, 'AB:CD:...', as browsers show it
 
+    def context(self) -> ssl.SSLContext:
+        """The server's TLS context with this certificate and key."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certfile, self.keyfile)
+        return context
+
 
 def _no_passphrase() -> str:
     raise DeepPhotoError("encrypted")

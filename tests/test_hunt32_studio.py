@@ -4,6 +4,11 @@
   the browser said "connection closed" (ERR_EMPTY_RESPONSE) and nothing told why. A page is now
   redirected to the same address with ``https://`` (307: not remembered by the browser), any other
   request answered with a 400 naming the https address.
+- Behind a reverse proxy on the same computer that passes the browser's Host (Caddy does by
+  default, nginx with ``proxy_set_header Host $host``) every request was refused ("host
+  'photos.example.com' refused"), the check against DNS rebinding, with no way to let the proxy's
+  name in. ``serve --allowed-host NAME`` lets it in, and asks for the access token it prints (whoever
+  reaches the proxy reaches the studio); other names are still refused, the message naming the option.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import socket
 import ssl
 
 import pytest
+from adversarial import refused
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
@@ -75,3 +81,50 @@ def test_a_browser_given_http_ends_on_the_https_page_and_https_still_works(https
     with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=60)) as tls:
         tls.sendall(b"HEAD /?token=hunt32 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         assert tls.recv(100).startswith(b"HTTP/1.1 200 ")
+
+
+def test_behind_a_reverse_proxy_its_host_name_is_let_in_with_the_token():
+    from studio_page import background_studio
+
+    from deepphoto.web.app import StudioConfig
+
+    proxied = {"Host": "Photos.Example.com", "X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "https"}
+    with background_studio(allowed_hosts=("photos.example.com",), token="hunt32") as studio:
+        base = studio.url.split("/?")[0]
+        page = requests.get(f"{base}/?token=hunt32", headers=proxied, timeout=60)
+        assert page.status_code == 200 and "DeepPhoto" in page.text
+        assert "secure" in page.headers["set-cookie"].lower().replace("samesite", "")  # the browser's https
+        no_token = requests.get(f"{base}/", headers=proxied, timeout=60)
+        assert no_token.status_code == 401
+        rebound = requests.get(f"{base}/?token=hunt32", headers={"Host": "attacker.example:8000"}, timeout=60)
+        assert rebound.status_code == 403 and "--allowed-host attacker.example" in rebound.json()["error"]
+    assert StudioConfig().allowed_hosts == ()  # by default only this computer's names
+
+
+def test_serve_with_an_allowed_host_prints_the_token_for_it(monkeypatch, capsys):
+    import deepphoto.web.server as server
+    from deepphoto.web.app import StudioConfig
+
+    class Served:
+        def run(self, sockets: list) -> None:  # serves nothing
+            pass
+
+    monkeypatch.setattr(server, "uvicorn_server", lambda app, tls=None: Served())
+    config = StudioConfig(allowed_hosts=("photos.example.com",), warm=False)
+    server.serve(config, 0)
+    out = capsys.readouterr().out
+    assert config.token and "127.0.0.1:" in out and f"?token={config.token}" in out
+    assert f"photos.example.com with ?token={config.token}" in out
+
+
+@pytest.mark.parametrize("name", ["https://photos.example.com/", "photos.example.com:8443", "", "a b"])
+def test_an_allowed_host_that_is_no_host_name_is_one_line(capsys, name):
+    refused(capsys, "serve", "--allowed-host", name, says="--allowed-host")
+
+
+def test_an_allowed_host_is_read_as_a_browser_names_it():
+    from deepphoto.commands.serve import host_name_of
+
+    assert host_name_of("Photos.Example.COM.") == "photos.example.com"
+    assert host_name_of("[2001:DB8::1]") == "2001:db8::1"
+    assert host_name_of("192.168.1.20") == "192.168.1.20"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import re
 import socket
 from pathlib import Path
 
@@ -20,6 +22,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--port", type=count("--port", 0, 65535), default=8000, help="port (default 8000; 0: a free one)")
     p.add_argument("--open", action="store_true", help="open the studio in the web browser")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name to let in besides this computer's own, e.g. the one a reverse proxy (nginx, Caddy) on "
+        "this computer passes on; the studio then asks for the access token it prints (repeatable)",
+    )
     p.add_argument(
         "--https",
         action="store_true",
@@ -69,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # '[::1]', as in a URL
     if not host:  # the socket would listen everywhere and the address shown would be 'http://:8000/'
         raise DeepPhotoError(f"--host {args.host!r}: give an address, e.g. 127.0.0.1 (this computer) or 0.0.0.0 (all)")
+    allowed = tuple(host_name_of(name) for name in args.allowed_host)
     settings = Settings.create(
         segmenter=args.segmenter, backend=args.backend, precision=args.precision, threads=args.threads
     )
@@ -89,6 +100,26 @@ def run(args: argparse.Namespace) -> int:
         max_live=args.max_live,
         max_jobs=args.max_jobs,
         camera=args.camera,
+        allowed_hosts=allowed,
     )
     serve(config, args.port, open_browser=args.open, tls=tls)
     return 0
+
+
+HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
+
+
+def host_name_of(name: str) -> str:
+    """An ``--allowed-host``: a host name or an address, as a browser's Host header names it
+    (without scheme, port or path); one-line error otherwise."""
+    given = name.strip()
+    plain = given[1:-1] if given.startswith("[") and given.endswith("]") else given
+    try:
+        return str(ipaddress.ip_address(plain))
+    except ValueError:
+        pass
+    if not HOST_NAME.fullmatch(plain) or len(plain) > 253:
+        raise DeepPhotoError(
+            f"--allowed-host {name!r}: give a host name alone, e.g. photos.example.com (no http://, port or path)"
+        )
+    return plain.rstrip(".").lower()

@@ -75,6 +75,9 @@ class StudioConfig:
     settings: Settings = field(default_factory=Settings)  # engines (backend, precision, threads, segmenter)
     host: str = "127.0.0.1"
     token: str | None = None  # required on every request when set (serve sets it for non-loopback hosts)
+    # host names let in besides this computer's own (a reverse proxy's, which passes the name the
+    # browser opened); serve then requires the token, as whoever reaches the proxy reaches the studio
+    allowed_hosts: tuple[str, ...] = ()
     limits: UploadLimits = field(default_factory=UploadLimits)
     rate: float = 20.0  # requests per second per client address, on average
     burst: int = 60
@@ -176,7 +179,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     # every loopback address (127.0.0.2 as much as 127.0.0.1: a page of another site rebinding a
     # name of its own to one reaches it as well)
     loopback = is_loopback(config.host)
-    local_names = (*LOOPBACK_NAMES, config.host)
+    local_names = {n.lower() for n in (*LOOPBACK_NAMES, config.host, *config.allowed_hosts)}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202 (FastAPI's lifespan protocol)
@@ -202,8 +205,12 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
         host = host_name(request.headers.get("host") or "")
-        if loopback and host not in local_names:
-            return error(403, f"host {host!r} refused: open the studio as http://127.0.0.1 or http://localhost")
+        if loopback and host.lower().rstrip(".") not in local_names:
+            return error(
+                403,
+                f"host {host!r} refused: open the studio as http://127.0.0.1 or http://localhost "
+                f"(behind a reverse proxy: deepphoto serve --allowed-host {host or 'NAME'})",
+            )
         set_cookie = False
         cookie = token_cookie(request)
         if config.token:

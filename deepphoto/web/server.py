@@ -372,6 +372,8 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Cert
             "and has the address below (it holds the access token) can use the studio and your camera runs" + readable,
             file=sys.stderr,
         )
+    elif config.allowed_hosts:  # whoever reaches the proxy reaches the studio: the token keeps it the owner's
+        config.token = config.token or secrets.token_urlsafe(18)
     port = sock.getsockname()[1]
     scheme = "https" if tls else "http"
     address = url_of(config.host, port, config.token, scheme)
@@ -388,6 +390,8 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Cert
         there = url_of(outward_address(family) or "THIS-COMPUTERS-ADDRESS", port, config.token, scheme)
         why = "" if tls else "  (its browser gives the camera only to https:// pages: for the camera, add --https)"
         print(f"  from another computer: {there}{why}", flush=True)
+    for name in config.allowed_hosts:
+        print(f"  through your reverse proxy: its address for {name} with ?token={config.token}", flush=True)
     if tls:
         print(f"  certificate SHA-256 fingerprint (compare it with the browser's): {tls.fingerprint}", flush=True)
     if open_browser:

@@ -40,7 +40,7 @@ from deepphoto.web.camera import CameraDesk
 from deepphoto.web.errors import WebError
 from deepphoto.web.jobs import SIZES, BestQuality, torch_available
 from deepphoto.web.limits import RateLimit, UploadLimits, decode_upload, read_body
-from deepphoto.web.photo import PhotoStudio, encode, with_alpha
+from deepphoto.web.photo import PhotoStudio, encode
 from deepphoto.web.store import UPLOAD_KINDS, Clients, Uploads
 
 STATIC = Path(__file__).parent / "static"
@@ -380,9 +380,9 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         job = studio_of(request).best.get(client_of(request), job_id)
         if job.state != "done" or job.result is None:
             raise WebError(409, f"the job is {job.state}{': ' + job.message if job.message else ''}")
-        result, photo = job.result, job.photo
-        data, media = await run_in_threadpool(lambda: encode(with_alpha(result, photo.alpha), photo.format, 95))
-        h, w = job.result.shape[:2]
+        result = job.result
+        data, media = await run_in_threadpool(encode, result, job.format, 95)
+        h, w = result.shape[:2]
         return Response(data, media_type=media, headers={"X-Image-Size": f"{w}x{h}"})
 
     # ------------------------------------------------------------------ live

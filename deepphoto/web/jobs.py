@@ -1,6 +1,7 @@
 """ "Best quality": the photo optimiser (``deepphoto.optimizer.paint_photo``, PyTorch) as jobs that
 run one at a time on a worker thread, report their progress, and stop when cancelled or when the
-page that asked for them goes away. At most ``limit`` jobs wait or run (429 beyond)."""
+page that asked for them goes away. At most ``limit`` jobs wait or run (429 beyond); the results
+of finished ones are kept for their pages to fetch within ``memory`` bytes (the newest always)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import whole
 from deepphoto.web.errors import WebError
 from deepphoto.web.limits import Slots
-from deepphoto.web.photo import PhotoLook, PhotoStudio
+from deepphoto.web.photo import PhotoLook, PhotoStudio, with_alpha
 from deepphoto.web.store import Upload, new_id
 
 SIZES = (256, 384, 512, 768, 1024)  # long side of the optimised picture the page offers
+KEPT = 16  # finished jobs remembered
+RESULTS_MEMORY = 512 * 2**20  # bytes of their full-size results (a 48 MP one is 144 MB, 192 with alpha)
+ENDED = ("done", "failed", "cancelled")
 
 
 class Cancelled(Exception):
@@ -31,15 +35,16 @@ class Cancelled(Exception):
 class Job:
     id: str
     client: str
-    photo: Upload
-    look: PhotoLook
+    photo: Upload | None  # let go when the job ends (the page may have dropped it: its pixels are not kept here)
+    look: PhotoLook | None  # the same (an uploaded painting's pixels)
     style: str | None
     size: int
     state: str = "queued"  # queued, running, done, failed, cancelled
     done: int = 0
     total: int = 0
     message: str = ""
-    result: np.ndarray | None = None
+    result: np.ndarray | None = None  # the full-size picture, with the photo's alpha as a 4th channel if it had one
+    format: str = "JPEG"  # the photo's: the result is given back as the same kind (a PNG a PNG)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
     stop: threading.Event = field(default_factory=threading.Event)
@@ -62,8 +67,14 @@ def torch_available() -> bool:
 
 
 class BestQuality:
-    def __init__(self, studio: PhotoStudio, limit: int = 2, iterations: tuple[int, int] = (20, 10)) -> None:
-        self.studio, self.iterations = studio, iterations
+    def __init__(
+        self,
+        studio: PhotoStudio,
+        limit: int = 2,
+        iterations: tuple[int, int] = (20, 10),
+        memory: int = RESULTS_MEMORY,
+    ) -> None:
+        self.studio, self.iterations, self.memory = studio, iterations, memory
         self.slots = Slots(limit, "best-quality jobs")
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
@@ -122,15 +133,26 @@ class BestQuality:
                 j.stop.set()
         self.worker.shutdown(wait=True, cancel_futures=True)
 
+    def held(self) -> int:
+        """Bytes of the finished jobs' results kept."""
+        with self.lock:
+            return sum(j.result.nbytes for j in self.jobs.values() if j.result is not None)
+
     def _forget_old(self) -> None:
-        """Finished jobs are kept (their result too) for the newest 16 only."""
-        finished = [j for j in self.jobs.values() if j.state in ("done", "failed", "cancelled")]
-        for j in finished[:-16]:
-            del self.jobs[j.id]
+        """Finished jobs are kept (their result too) for the newest ``KEPT`` only, and only while
+        their results fit in ``memory`` (the newest is kept whatever its size): 16 results of 48 MP
+        photos held 2.3 GB, beside the uploads' own cap. (Under ``lock``.)"""
+        finished = [j for j in self.jobs.values() if j.state in ENDED]
+        held = 0
+        for n, j in enumerate(reversed(finished)):  # newest first
+            held += j.result.nbytes if j.result is not None else 0
+            if n >= KEPT or (n and held > self.memory):
+                del self.jobs[j.id]
 
     def _run(self, job: Job) -> None:
         try:
-            if job.stop.is_set():
+            photo, look = job.photo, job.look
+            if job.stop.is_set() or photo is None or look is None:
                 job.state, job.message = "cancelled", "cancelled"
                 return
             job.state, job.started = "running", time.monotonic()
@@ -141,9 +163,9 @@ class BestQuality:
                 if job.stop.is_set():
                     raise Cancelled
 
-            painting = job.look.painting.path if job.look.painting is not None else None
+            painting = look.painting.path if look.painting is not None else None
             painted = paint_photo(  # progress: the page's bar, not a console one in the server's log
-                job.photo.image,
+                photo.image,
                 job.style,
                 painting,
                 job.size,
@@ -152,7 +174,8 @@ class BestQuality:
                 progress=False,
             )
             notes: list[str] = []
-            job.result = self.studio.compose(job.photo.image, job.look, painted, job.photo.alpha, notes)
+            composed = self.studio.compose(photo.image, look, painted, photo.alpha, notes)
+            job.result, job.format = with_alpha(composed, photo.alpha), photo.format
             job.state, job.done, job.message = "done", job.total, "; ".join(notes)
         except Cancelled:
             job.state, job.message = "cancelled", "cancelled"
@@ -162,4 +185,7 @@ class BestQuality:
             job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             job.seconds = time.monotonic() - job.started
+            job.photo = job.look = None
+            with self.lock:
+                self._forget_old()
             self.slots.release()

@@ -13,6 +13,9 @@
   photo (and an uploaded painting) it was made from, after the uploads' memory cap had let them go:
   16 jobs on 48 MP photos held about 4.6 GB. Results are now kept within a cap of their own (the
   newest always), and a finished job lets go of its photo.
+- At 400% zoom (a 320x256 window) the photo and its status, pinned at the top, took 161 of the 256
+  pixels, the controls scrolling in a slit under them. In a short window only the photo is pinned
+  now (30% of the height), and a control reached with Shift+Tab is not hidden under it.
 """
 
 from __future__ import annotations
@@ -182,3 +185,32 @@ def test_best_quality_results_are_kept_within_a_memory_cap(monkeypatch):
         assert 1 <= len(kept) <= 3 and held <= best.memory, (len(kept), held)
     finally:
         best.close()
+
+
+PINNED = """() => { const els = [document.querySelector('#photo .viewer'), document.getElementById('compare')];
+    const pinned = els.filter(el => getComputedStyle(el).position === 'sticky');
+    return pinned.length ? Math.max(...pinned.map(el => el.getBoundingClientRect().height)) : 0; }"""
+UNDER = """() => { const r = document.activeElement.getBoundingClientRect();
+    const v = document.getElementById('compare').getBoundingClientRect();
+    return r.top < v.bottom - 1 && r.bottom > v.top + 1; }"""
+
+
+def test_at_400_percent_zoom_the_pinned_photo_leaves_room_for_the_controls(tmp_path):
+    import cv2
+    from conftest import portrait
+    from studio_page import background_studio, chromium, studio_page
+
+    photo = cv2.imencode(".jpg", portrait((480, 640)))[1].tobytes()
+    with background_studio() as studio, chromium() as browser:
+        with studio_page(browser, studio.url, width=320, height=256) as page:
+            page.set_input_files("#photo-file", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+            page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+            page.screenshot(path=tmp_path / "zoom400.png")  # looked at: the photo, its status, the controls
+            assert page.evaluate("document.documentElement.scrollWidth") <= 320  # no sideways scroll
+            assert 40 <= page.evaluate(PINNED) <= 0.4 * 256
+            page.focus("#best-size")
+            seen = []
+            for _ in range(8):  # back up through the controls
+                page.keyboard.press("Shift+Tab")
+                seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+                assert not page.evaluate(UNDER), seen

@@ -800,14 +800,15 @@ function arrowKeys(group, selector, pick) {
 
 // On a narrow screen the photo stays at the top over the controls (sticky): a control reached with
 // Shift+Tab was scrolled to the top of the window, under the photo, out of sight. The page's scroll
-// padding keeps the photo's height clear for the focus.
+// padding keeps the photo's height clear for the focus. (In a short window only the photo itself
+// is pinned, without its status.)
 function keepFocusInView() {
-  const viewer = document.querySelector("#photo .viewer");
+  const pinnable = [$("compare"), document.querySelector("#photo .viewer")]; // the photo alone first
   const fit = () => {
-    const sticky = getComputedStyle(viewer).position === "sticky" && !$("photo").hidden;
-    document.documentElement.style.scrollPaddingTop = sticky ? `${Math.ceil(viewer.getBoundingClientRect().height) + 8}px` : "";
+    const pinned = $("photo").hidden ? null : pinnable.find((el) => getComputedStyle(el).position === "sticky");
+    document.documentElement.style.scrollPaddingTop = pinned ? `${Math.ceil(pinned.getBoundingClientRect().height) + 8}px` : "";
   };
-  new ResizeObserver(fit).observe(viewer);
+  for (const el of pinnable) new ResizeObserver(fit).observe(el);
   window.addEventListener("resize", fit);
   for (const tab of ["photo", "live", "camera"]) $(`tab-${tab}`).addEventListener("click", fit);
 }

@@ -16,6 +16,8 @@
 - At 400% zoom (a 320x256 window) the photo and its status, pinned at the top, took 161 of the 256
   pixels, the controls scrolling in a slit under them. In a short window only the photo is pinned
   now (30% of the height), and a control reached with Shift+Tab is not hidden under it.
+- A HEIC photo dropped on the page was "not an image this app reads"; it is named, with the way to
+  a JPEG, as ``deepphoto edit`` names it.
 """
 
 from __future__ import annotations
@@ -214,3 +216,18 @@ def test_at_400_percent_zoom_the_pinned_photo_leaves_room_for_the_controls(tmp_p
                 page.keyboard.press("Shift+Tab")
                 seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
                 assert not page.evaluate(UNDER), seen
+
+
+def test_a_heic_photo_dropped_on_the_page_is_named_as_edit_names_it():
+    """A Mac's Photos drags an iPhone's HEIC as it is (Safari's file chooser makes it a JPEG):
+    "not an image this app reads" made it sound like no photo at all."""
+    import struct
+
+    from deepphoto.web.errors import WebError
+    from deepphoto.web.limits import UploadLimits, decode_upload
+
+    heic = struct.pack(">I", 24) + b"ftypheic\0\0\0\0mif1heic" + struct.pack(">I", 16) + b"mdat" + bytes(8)
+    with pytest.raises(WebError) as refusal:
+        decode_upload(heic, UploadLimits(), "photo")
+    assert refusal.value.status == 415
+    assert str(refusal.value).startswith("a HEIC photo, which DeepPhoto does not read: save it as JPEG")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import cut_note, decode_cut, decode_photo, ends_early, jpeg_refusal, more_than_one
-from deepphoto.image_header import DamagedHeader, image_size, jpeg_unread
+from deepphoto.frames import cut_note, decode_cut, decode_photo, ends_early, heic_error, jpeg_refusal, more_than_one
+from deepphoto.image_header import DamagedHeader, image_size, is_heic, jpeg_unread
 from deepphoto.stream.animation import data_has_frames
 from deepphoto.web.errors import WebError
 
@@ -57,6 +57,8 @@ def image_header(data: bytes) -> tuple[str, int, int]:
         else:
             raise WebError(422, str(exc)) from None
     taken = f"send {', '.join(KINDS)} (checked by content, not by name)"
+    if found is None and is_heic(data):  # an iPhone's photo dropped from a Mac: say so, as `edit` does
+        raise WebError(415, str(heic_error("the file")).removeprefix("the file: "))
     if found is not None and found[0] not in KINDS:  # an image, of a kind not taken here: say which
         raise WebError(415, f"{found[0]} is not an image this app reads: {taken}")
     if found is None:

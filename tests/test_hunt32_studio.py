@@ -18,6 +18,9 @@
   now (30% of the height), and a control reached with Shift+Tab is not hidden under it.
 - A HEIC photo dropped on the page was "not an image this app reads"; it is named, with the way to
   a JPEG, as ``deepphoto edit`` names it.
+- One poll of a best-quality job that found no server (a phone's Wi-Fi dropping for a moment) ended
+  the page's polling: the job went on unseen, Start disabled and Cancel shown until a reload. The
+  page asks again; a job the server no longer has gives Start back.
 """
 
 from __future__ import annotations
@@ -231,3 +234,55 @@ def test_a_heic_photo_dropped_on_the_page_is_named_as_edit_names_it():
         decode_upload(heic, UploadLimits(), "photo")
     assert refusal.value.status == 415
     assert str(refusal.value).startswith("a HEIC photo, which DeepPhoto does not read: save it as JPEG")
+
+
+def test_best_quality_outlasts_a_moment_without_the_server_and_a_lost_job_frees_start():
+    """One poll of a best-quality job that found no server (a phone's Wi-Fi dropping for a moment)
+    stopped the page asking: the job went on unseen, Start stayed disabled and Cancel shown until
+    the page was reloaded. The page now asks again; a job the server no longer has gives Start back."""
+    import json
+
+    from studio_page import background_studio, chromium, studio_page
+    from test_hunt29_studio import jpeg, photo
+
+    polls = {"n": 0}
+
+    def job(route) -> None:
+        if route.request.method == "POST":
+            body = {"id": "j1", "state": "queued", "progress": 0, "done": 0, "total": 4, "seconds": 0}
+            return route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+        polls["n"] += 1
+        if polls["n"] in (2, 3):  # no server for a moment
+            return route.abort("connectionrefused")
+        state = "done" if polls["n"] > 4 else "running"
+        body = {"id": "j1", "state": state, "progress": 0.5, "done": 2, "total": 4, "seconds": 2, "message": ""}
+        return route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    with background_studio() as studio, chromium() as browser, studio_page(browser, studio.url) as page:
+        page.set_input_files(
+            "#photo-file", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo(320, 240, 4))}]
+        )
+        page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+        page.route("**/api/jobs", job)
+        page.route("**/api/jobs/j1", job)
+        page.route(
+            "**/api/jobs/j1/result",
+            lambda r: r.fulfill(status=200, content_type="image/jpeg", body=jpeg(photo(32, 24, 1))),
+        )
+        page.evaluate("document.getElementById('best-start').disabled = false")
+        page.click("#best-start")
+        page.wait_for_function("document.getElementById('best-say').textContent.includes('Best quality done')")
+        assert not page.is_disabled("#best-start") and page.is_hidden("#best-cancel")
+        assert page.is_hidden("#error")
+
+        gone = {"id": "j2", "state": "queued", "progress": 0, "done": 0, "total": 4, "seconds": 0}
+        page.route(
+            "**/api/jobs", lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(gone))
+        )
+        page.route("**/api/jobs/j2", lambda r: r.fulfill(status=404, content_type="application/json",
+                                                          body=json.dumps({"error": "job not found"})))  # fmt: skip
+        page.click("#best-start")
+        page.wait_for_selector("#error:not([hidden])")
+        assert "job not found" in page.inner_text("#error-text")
+        assert not page.is_disabled("#best-start") and page.is_hidden("#best-cancel")
+        page.evaluate("document.getElementById('error').hidden = true")  # shown as it should be

@@ -106,7 +106,10 @@ function forgetUploads() {
   const had = studio.photo !== null || studio.look.painting !== null || studio.look.background !== null;
   if (studio.photo && studio.photo.url) URL.revokeObjectURL(studio.photo.url);
   studio.photo = null;
-  studio.job = null;
+  studio.job = null; // its job went with the session: no Cancel for it
+  $("best-cancel").hidden = true;
+  $("best-say").textContent = "";
+  $("best-steps").textContent = "";
   studio.look.painting = null;
   studio.look.background = null;
   if (!had) return;
@@ -354,9 +357,10 @@ async function bestStart() {
 async function bestPoll() {
   const job = studio.job;
   if (!job) return;
+  const mine = () => studio.job !== null && studio.job.id === job.id; // not a new session's, or none
   try {
     const state = await (await api(`/api/jobs/${job.id}`, { method: "GET" })).json();
-    if (studio.job !== job) return; // the page was given a new session meanwhile
+    if (!mine()) return; // the page was given a new session meanwhile
     studio.job = { ...state, photo: job.photo, name: job.name };
     $("best-progress").value = state.progress;
     // the state is said (queued, running, done) once; the steps, changing every poll, are only shown
@@ -364,12 +368,10 @@ async function bestPoll() {
     $("best-steps").textContent = `: ${Math.round(state.progress * 100)}% (${state.done}/${state.total} steps, ${state.seconds} s)`;
     $("best-progress").setAttribute("aria-valuetext", `${Math.round(state.progress * 100)}%`);
     if (state.state === "queued" || state.state === "running") { setTimeout(bestPoll, 700); return; }
-    const held = focusHeld($("best-cancel"));
-    $("best-cancel").hidden = true;
-    $("best-start").disabled = false;
-    held($("best-start"));
+    const blob = state.state === "done" ? await (await api(`/api/jobs/${job.id}/result`, { method: "GET" })).blob() : null;
+    if (!mine()) return;
+    bestEnded();
     if (state.state === "done") {
-      const blob = await (await api(`/api/jobs/${job.id}/result`, { method: "GET" })).blob();
       const url = URL.createObjectURL(blob);
       const samePhoto = studio.photo !== null && studio.photo.id === job.photo;
       if (samePhoto) { // not onto another photo chosen while it ran
@@ -391,8 +393,26 @@ async function bestPoll() {
       showError(`Best quality failed: ${state.message}`);
     }
   } catch (e) {
+    if (!mine()) return;
+    // a moment without the server (a phone's Wi-Fi, a busy server or proxy) does not end the job
+    // there: the page asks again, rather than stop, Start disabled and Cancel shown, for a job going
+    // on unseen
+    if (e instanceof ApiError && [0, 429, 502, 503, 504].includes(e.status)) {
+      bestSay("Waiting for the server to answer…");
+      setTimeout(bestPoll, 2000);
+      return;
+    }
+    bestEnded(); // the job is gone (404: a new session, the server restarted): Start again
     showError(e);
   }
+}
+
+// A job came to its end, whatever it was: Cancel goes, Start is back (when there is a photo).
+function bestEnded() {
+  const held = focusHeld($("best-cancel"));
+  $("best-cancel").hidden = true;
+  $("best-start").disabled = !studio.photo || !studio.info.best.available;
+  held($("best-start"));
 }
 
 // Best quality's state, in its live region (announced when it changes).

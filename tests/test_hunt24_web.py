@@ -234,8 +234,8 @@ def test_too_large_says_by_how_much():
             "photo of 6001x4000 pixels (24.004 megapixels) is too large (at most 25 MB and 24 megapixels: "
             "'deepphoto serve --max-megapixels N' takes more)"
         )
-        message = one_line_error(c.post("/api/uploads/photo", content=png_claiming(12001, 100), headers=h), 413)
-        assert message == "photo of 12001x100 pixels is too large (a side of at most 12000 pixels)"
+        message = one_line_error(c.post("/api/uploads/photo", content=png_claiming(65501, 100), headers=h), 413)
+        assert message == "photo of 65501x100 pixels is too large (a side of at most 65500 pixels)"
 
 
 # ------------------------------------------------------------------ minor: best quality

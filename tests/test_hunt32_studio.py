@@ -21,6 +21,9 @@
 - One poll of a best-quality job that found no server (a phone's Wi-Fi dropping for a moment) ended
   the page's polling: the job went on unseen, Start disabled and Cancel shown until a reload. The
   page asks again; a job the server no longer has gives Start back.
+- A phone's panorama (14000x2600, 36 megapixels, under the 50 taken) was refused: "a side of at
+  most 12000 pixels", with no option to take it, though ``edit`` paints it window by window. The
+  pixels bound an upload; a side, only by a JPEG's own limit.
 """
 
 from __future__ import annotations
@@ -286,3 +289,14 @@ def test_best_quality_outlasts_a_moment_without_the_server_and_a_lost_job_frees_
         assert "job not found" in page.inner_text("#error-text")
         assert not page.is_disabled("#best-start") and page.is_hidden("#best-cancel")
         page.evaluate("document.getElementById('error').hidden = true")  # shown as it should be
+
+
+def test_a_phones_panorama_is_taken():
+    import cv2
+
+    from deepphoto.web.limits import UploadLimits, decode_upload
+
+    rng = np.random.default_rng(32)
+    strip = cv2.resize(rng.integers(0, 255, (3, 130, 3), np.uint8), (13000, 300), interpolation=cv2.INTER_NEAREST)
+    image, alpha = decode_upload(cv2.imencode(".jpg", strip)[1].tobytes(), UploadLimits(), "photo")
+    assert image.shape == (300, 13000, 3) and alpha is None

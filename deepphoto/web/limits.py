@@ -31,7 +31,9 @@ class UploadLimits:
     # width x height, as the file's header states it: a phone's 24 MP (5712x4284 is 24.5) or 48-50 MP
     # photo, a camera's 24-45 MP one (about 1.5 GB and 11 s to paint 48 MP on two cores, as edit does)
     max_pixels: int = 50_000_000
-    max_side: int = 12_000  # longest side in pixels
+    # longest side: a JPEG's own limit; the pixels bound the rest (a phone's panorama is 14000x2600 or
+    # more, painted window by window as edit paints it: refused at 12,000, with no option to take it)
+    max_side: int = 65_500
 
     def describe(self) -> str:
         return f"at most {self.max_bytes / 2**20:.0f} MB and {self.max_pixels / 1e6:g} megapixels"

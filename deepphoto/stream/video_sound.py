@@ -58,32 +58,77 @@ def remux_with_audio(
     FFmpeg's reason. The sound is copied, but where the container cannot store it (Opus in a MOV,
     Vorbis from a WebM in an MP4, a camera's ADPCM or mu-law in Matroska), or an MP4 stores it so
     that players cannot play it (PCM), it is encoded again as AAC; returned: what was done then
-    ('opus audio re-encoded as AAC ...') and the tracks left out (``left_out_tracks``), else ''."""
+    ('opus audio re-encoded as AAC ...') and the tracks left out (``left_out_tracks``), else ''.
+    A refusal with subtitle tracks in the output is tried again without them: where that is taken,
+    the subtitles were refused, not the sound, which is kept (and the subtitles said left out)."""
     left = left_out_tracks(audio_src, fmt)
     suffix = "mkv" if fmt == "matroska" else fmt
     encoded = "Opus" if fmt == "webm" else "AAC"
-    as_aac = _refused_or_done(video, audio_src, out, fmt, video_from, False)
-    if as_aac is None:  # refused as it is: AAC (Opus into a WebM), or AudioNotStorable
-        _refused_or_done(video, audio_src, out, fmt, video_from, True)
+    dropped = ""  # the subtitles the container refused, in words
+
+    def attempt(as_aac: bool) -> bool:
+        nonlocal dropped
+        try:
+            return _refused_or_done(video, audio_src, out, fmt, video_from, as_aac)
+        except _Refused as refused:
+            planned = planned_subtitles(audio_src, fmt)
+            if not planned:
+                raise
+            done = _refused_or_done(video, audio_src, out, fmt, video_from, as_aac, subtitles=False)
+            them = "them" if planned > 1 else "it"
+            why = f" (FFmpeg: {str(refused).rstrip('.')})" if str(refused) else ""
+            dropped = f"{planned} subtitle track{'s' * (planned > 1)} left out: a .{suffix} file refused {them}{why}"
+            return done
+
+    try:
+        as_aac: bool | None = attempt(False)
+    except _Refused:
+        as_aac = None  # refused as it is: AAC (Opus into a WebM), or AudioNotStorable
+    if as_aac is None:
+        try:
+            attempt(True)
+        except _Refused as refused:
+            raise AudioNotStorable(str(refused)) from None
         done = f"{audio_codec(audio_src)} re-encoded as {encoded} (a .{suffix} file cannot store it)"
     elif as_aac:
         unplayable = f"browsers and many players cannot play it in a .{suffix} file"
         done = f"{audio_codec(audio_src)} re-encoded as {encoded} ({unplayable})"
     else:
         done = ""
-    return "; ".join(note for note in (done, left) if note)
+    return "; ".join(note for note in (done, dropped, left) if note)
+
+
+class _Refused(Exception):
+    """The output's container refused what a ``_remux`` put in it; FFmpeg's reason."""
+
+
+def planned_subtitles(source: Path | str, fmt: str) -> int:
+    """How many subtitle tracks of ``source`` an ``fmt`` output is to keep (``subtitle_plan``)."""
+    if is_url(source):
+        return 0
+    try:
+        with open_input(source, False) as c:
+            return len(subtitle_plan(c, fmt)[0])
+    except (av.error.FFmpegError, OSError):
+        return 0
 
 
 def _refused_or_done(
-    video: Path, audio_src: Path | str, out: Path, fmt: str, video_from: Fraction | None, as_aac: bool
-) -> bool | None:
-    """``_remux``: whether it encoded the sound as AAC; None where the container refused the sound as
-    it is (and ``as_aac`` is False: the caller encodes it again), else ``AudioNotStorable``."""
+    video: Path,
+    audio_src: Path | str,
+    out: Path,
+    fmt: str,
+    video_from: Fraction | None,
+    as_aac: bool,
+    subtitles: bool = True,
+) -> bool:
+    """``_remux``: whether it encoded the sound as AAC; ``_Refused`` where the container refused
+    what it was given (the sound as it is or encoded again, or a subtitle track)."""
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
     try:
         with av.logging.Capture(local=False) as logs:
-            return _remux(video, audio_src, out, fmt, video_from, as_aac)
+            return _remux(video, audio_src, out, fmt, video_from, as_aac, subtitles)
     except av.error.FFmpegError as exc:
         if exc.errno != errno.EINVAL:
             raise
@@ -95,9 +140,7 @@ def _refused_or_done(
         reason = str(exc)
     finally:
         av.logging.set_level(level)
-    if not as_aac:
-        return None
-    raise AudioNotStorable(reason)
+    raise _Refused(reason)
 
 
 def _remux(
@@ -107,10 +150,11 @@ def _remux(
     fmt: str,
     video_from: Fraction | None = None,
     as_aac: bool = False,
+    subtitles: bool = True,
 ) -> bool:
     """Every video packet of ``video`` plus the source's sound (``sound_stream``) and the subtitles
-    the container keeps (``subtitle_plan``), up to the video's end; whether the sound was encoded as
-    AAC (``as_aac``, or sound an MP4 would hold unplayable).
+    the container keeps (``subtitle_plan``; none if not ``subtitles``), up to the video's end;
+    whether the sound was encoded as AAC (``as_aac``, or sound an MP4 would hold unplayable).
 
     ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
     frame); None: ``video`` keeps the source's timeline, a start before 0 moved to 0. Picture and
@@ -146,7 +190,7 @@ def _remux(
             for key in ("language", "title"):  # what a player's menu names the track by
                 if asrc.metadata.get(key):
                     aout.metadata[key] = asrc.metadata[key]
-        kept_subtitles = [] if is_url(audio_src) else subtitle_plan(ain, fmt)[0]  # a server's: only the sound
+        kept_subtitles = subtitle_plan(ain, fmt)[0] if subtitles and not is_url(audio_src) else []  # a server's: none
         subtitle_outs = add_subtitle_streams(dst, ain, kept_subtitles)
         dst.metadata.update(kept_tags(ain))  # when and where it was filmed, the camera, the title
         timecode = source_timecode(ain)

@@ -1,0 +1,65 @@
+"""Review of hunt 32: subtitles kept in run and batch outputs, and the library's changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+from adversarial import RUN_FAST, cli
+from media import make_clip
+from test_hunt32_subtitles import CUES, WHOLE_GREY, subtitles_of, with_subtitles
+
+from deepphoto.stream import video_subtitles
+
+
+def tracks(path: Path) -> list[str]:
+    with av.open(str(path)) as c:
+        return [s.type for s in c.streams]
+
+
+@pytest.mark.parametrize("sound", [True, False])
+def test_a_subtitle_track_the_container_refuses_costs_the_subtitles_not_the_sound(capsys, tmp_path, monkeypatch, sound):
+    """A subtitle track the output's container refuses at its header was taken for a refusal of the
+    sound: the output lost its sound (and subtitles) with 'audio not copied: a .mp4 file cannot store
+    aac audio (FFmpeg: 'mp4' format does not support 'srt' codec)', 'cannot store its audio' for a
+    soundless source. The subtitles alone are left out, and said so in one line."""
+    monkeypatch.setitem(video_subtitles.STORED, "mp4", frozenset({"mov_text", "subrip"}))  # a wrong plan
+    clip = make_clip(tmp_path / "clip.mkv", frames=25, audio=sound)
+    source = with_subtitles(clip, tmp_path / "film.mkv")
+    out = tmp_path / "out.mp4"
+    result = cli(capsys, "run", source, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert "audio" not in result.err, result.err
+    said = [line for line in result.err.splitlines() if "subtitle" in line]
+    assert len(said) == 1 and "1 subtitle track left out: a .mp4 file refused it (FFmpeg: " in said[0], said
+    assert tracks(out) == ["video", "audio"] if sound else ["video"]
+
+
+def test_sound_and_subtitles_both_refused_are_each_said(capsys, tmp_path, monkeypatch):
+    """Opus into a .mov (encoded again as AAC) and a subtitle track the .mov refuses: the sound is
+    kept as AAC, the subtitles said left out."""
+    monkeypatch.setitem(video_subtitles.STORED, "mov", frozenset({"mov_text", "subrip"}))
+    clip = make_clip(tmp_path / "clip.mkv", frames=25, audio=True, audio_codec="libopus")
+    source = with_subtitles(clip, tmp_path / "film.mkv")
+    out = tmp_path / "out.mov"
+    result = cli(capsys, "run", source, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    said = [line for line in result.err.splitlines() if line.startswith("deepphoto: ") and "frames in" not in line]
+    assert len(said) == 1, result.err
+    assert "opus audio (mono) re-encoded as AAC (a .mov file cannot store it)" in said[0]
+    assert "1 subtitle track left out: a .mov file refused it" in said[0]
+    assert "audio not copied" not in result.err
+    assert tracks(out) == ["video", "audio"]
+
+
+def test_sound_refused_as_it_is_keeps_the_subtitles(capsys, tmp_path):
+    """Opus into a .mov is encoded again; the SubRip subtitles go in as mov_text all the same."""
+    clip = make_clip(tmp_path / "clip.mkv", frames=25, audio=True, audio_codec="libopus")
+    source = with_subtitles(clip, tmp_path / "film.mkv")
+    out = tmp_path / "out.mov"
+    result = cli(capsys, "run", source, out, *RUN_FAST, *WHOLE_GREY)
+    assert result.status == 0, result.err
+    assert "re-encoded as AAC" in result.err and "subtitle" not in result.err, result.err
+    assert tracks(out) == ["video", "audio", "subtitle"]
+    assert subtitles_of(out)[0] == [*CUES[:2], (0.9, 1.0, "Last one")]

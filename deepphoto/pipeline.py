@@ -363,12 +363,17 @@ class Pipeline:
         """Start a new stream as a fresh pipeline would (temporal smoothing, counts, a looping
         background video from its start), keeping the networks: batch workers reuse one pipeline."""
         self._check_open()
-        p = self.processor
         with self._open():
-            p.reset()
-            self._last = None
-            if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
-                self._replace_looks(self.settings)
+            self._check_not_running()
+            self._restart()
+
+    def _restart(self) -> None:
+        """``reset``'s work (the lock held)."""
+        p = self.processor
+        p.reset()
+        self._last = None
+        if any(hasattr(look.effect, "close") for look in p.looks):  # stateful looks begin again
+            self._replace_looks(self.settings)
 
     def mask(self, frame: np.ndarray, photo: bool = False) -> np.ndarray:
         """The person alpha (0-1, float32, the frame's size; 1 the person) the pipeline composites
@@ -386,6 +391,7 @@ class Pipeline:
         given, frame = frame, checked_frame(frame)
         p = self.processor
         with self._open():
+            self._check_not_running()  # a photo's would start the run's stream afresh, a frame's move it on
             alpha = self._kept_alpha(frame, photo)
             if alpha is not None:  # the frame just styled: what it was composited with
                 return alpha
@@ -419,8 +425,9 @@ class Pipeline:
         if alpha is not None:
             alpha = _same_size(_alpha8(alpha), size, "alpha")
         p = self.processor
-        self.person_share = None
         with self._open():
+            self._check_not_running()  # it would start the run's stream afresh
+            self.person_share = None
             looks, index = p.looks, p.look_index
             if painted is not None:
                 p.looks, p.look_index = [Look("painted", lambda _frame: painted)], 0
@@ -463,16 +470,19 @@ class Pipeline:
         frame could be decoded (OpenCV ... resize)', a negative ``max_frames`` wrote one frame).
         ``source`` may be frames of the caller's own: an iterable of images (a generator, a list, an
         NxHxWx3 array), each as ``__call__`` takes one, at ``fps`` (30 if not given); it was refused.
-        One run at a time: another thread's run (or frame) meanwhile is refused in one line (two
-        runs in two threads had their masks smoothed into each other's, silently wrong)."""
+        One run at a time: another thread's run, frame, photo, mask or reset meanwhile is refused in
+        one line (two runs in two threads had their masks smoothed into each other's, silently wrong;
+        a photo or a reset started the run's stream afresh); ``update`` and ``close`` are taken."""
         self._check_open()
-        with self.processor.lock:
-            self._check_not_running()
-            self._running = True
+        claimed = False
         try:
+            with self.processor.lock:
+                self._check_not_running()
+                claimed = self._running = True  # claimed first: released whatever comes after
             return self._run(source, output, overwrite, size, fps, max_frames, progress, observe)
         finally:
-            self._running = False
+            if claimed:
+                self._running = False
 
     def _check_not_running(self) -> None:
         if self._running:
@@ -500,7 +510,8 @@ class Pipeline:
         uri = source if isinstance(source, str) else "source"
         check_not_source(output, uri, self.settings.background)  # never write over an input
         if self.processor.frames or self.processor.segmented:  # a new stream: the last run's (or frames')
-            self.reset()  # smoothing, held painting and counts left behind (a fresh one: nothing to reopen)
+            with self._open():  # smoothing, held painting and counts left behind (a fresh one: nothing to reopen)
+                self._restart()
         self._last = None  # ``mask`` of a frame before the run: not the frame just styled
         if not isinstance(source, (str, Source)):  # the caller's own frames
             source = Arrays(source, fps or 30)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
+import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
 from test_hunt32_subtitles import CUES, WHOLE_GREY, subtitles_of, with_subtitles
 
+from deepphoto.errors import DeepPhotoError
 from deepphoto.stream import video_subtitles
 
 
@@ -63,3 +66,67 @@ def test_sound_refused_as_it_is_keeps_the_subtitles(capsys, tmp_path):
     assert "re-encoded as AAC" in result.err and "subtitle" not in result.err, result.err
     assert tracks(out) == ["video", "audio", "subtitle"]
     assert subtitles_of(out)[0] == [*CUES[:2], (0.9, 1.0, "Last one")]
+
+
+@pytest.fixture(scope="module")
+def grey_pipe():
+    from deepphoto import Pipeline, Settings
+
+    with Pipeline(Settings(effect="grey", backend="onnx", precision="fp32")) as pipe:
+        yield pipe
+
+
+def _person(w: int = 160, h: int = 120) -> np.ndarray:
+    image = np.full((h, w, 3), 200, np.uint8)
+    cv2.ellipse(image, (w // 2, h // 2), (w // 6, h // 3), 0, 0, 360, (40, 60, 120), -1)
+    return image
+
+
+def test_a_photo_mask_or_reset_while_a_run_is_under_way_is_refused(grey_pipe, tmp_path):
+    """Hunt 32 refused another thread's frame or run during a run, but not its ``photo``, ``mask`` or
+    ``reset``: a photo (or a photo's mask, or a reset) started the run's stream afresh midway (its
+    smoothing, held painting and counts: the summary's 'segmented' counted the photo, the frames
+    after it styled as a new stream's first), a frame's mask moved its smoothing on, silently."""
+    clip = make_clip(tmp_path / "a.mp4", frames=4)
+    refused: list[str] = []
+
+    def observe(_image: np.ndarray, _frame: object) -> None:  # on the run's writer thread
+        if refused:
+            return
+        for other in (
+            lambda: grey_pipe.photo(_person()),
+            lambda: grey_pipe.mask(_person()),
+            lambda: grey_pipe.mask(_person(), photo=True),
+            grey_pipe.reset,
+        ):
+            try:
+                other()
+                refused.append("taken")
+            except DeepPhotoError as exc:
+                refused.append(str(exc))
+
+    summary = grey_pipe.run(clip, tmp_path / "out.mp4", progress=False, observe=observe)
+    assert summary.frames_out == 4
+    assert len(refused) == 4 and all("this Pipeline is running a stream" in r for r in refused), refused
+    assert summary.segmented == 4  # the run's frames alone
+    assert grey_pipe.photo(_person()).shape == (120, 160, 3)  # after the run: taken again
+    grey_pipe.reset()
+
+
+class _Failed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("raised", [_Failed, KeyboardInterrupt])
+def test_a_run_whose_frames_raise_leaves_the_pipeline_free(grey_pipe, tmp_path, raised):
+    """The caller's generator raising (an error of its own, Ctrl-C in it): the run ends, and the
+    pipeline takes frames and runs again."""
+
+    def frames():
+        yield _person()
+        raise raised("stop")
+
+    with pytest.raises((raised, DeepPhotoError)):
+        grey_pipe.run(frames(), tmp_path / "out.mp4", progress=False)
+    assert grey_pipe(_person()).shape == (120, 160, 3)
+    assert grey_pipe.run([_person()] * 2, tmp_path / "again.mp4", progress=False).frames_out == 2

@@ -84,6 +84,16 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
+def grey_pipe():
+    """One Pipeline for the module: the grey effect on the background, on ONNX Runtime at fp32
+    (the library's tests: what they check does not hang on the look)."""
+    from deepphoto import Pipeline, Settings
+
+    with Pipeline(Settings(effect="grey", backend="onnx", precision="fp32")) as pipe:
+        yield pipe
+
+
+@pytest.fixture(scope="module")
 def local_ray():
     """One local Ray for the module (starting it takes seconds): 2 CPUs, workers take 0.5 each;
     the workers' lines are not shown, as in a batch."""

@@ -24,17 +24,12 @@ FAST = {"backend": "onnx", "precision": "fp32"}
 needs_style = pytest.mark.skipif(not style_names(), reason="no style network shipped")
 
 
-def _person(w: int = 160, h: int = 120) -> np.ndarray:
+def _person(w: int = 160, h: int = 120, x: int = 0) -> np.ndarray:
+    """A person (a head and a body, ``x`` pixels right of the middle) on a green background."""
     img = np.full((h, w, 3), (90, 140, 60), np.uint8)
-    cv2.ellipse(img, (w // 2, h * 5 // 12), (w // 8, h // 5), 0, 0, 360, (140, 170, 220), -1)
-    cv2.rectangle(img, (w * 5 // 16, h * 5 // 8), (w * 11 // 16, h), (60, 60, 160), -1)
+    cv2.ellipse(img, (w // 2 + x, h * 5 // 12), (w // 8, h // 5), 0, 0, 360, (140, 170, 220), -1)
+    cv2.rectangle(img, (w * 5 // 16 + x, h * 5 // 8), (w * 11 // 16 + x, h), (60, 60, 160), -1)
     return img
-
-
-@pytest.fixture(scope="module")
-def grey_pipe():
-    with Pipeline(Settings(effect="grey", **FAST)) as pipe:
-        yield pipe
 
 
 def test_mask_takes_every_frame_form_the_stream_takes(grey_pipe):

@@ -19,12 +19,6 @@ FAST = {"backend": "onnx", "precision": "fp32"}
 needs_style = pytest.mark.skipif(not style_names(), reason="no style network shipped")
 
 
-@pytest.fixture(scope="module")
-def grey_pipe():
-    with Pipeline(Settings(effect="grey", **FAST)) as pipe:
-        yield pipe
-
-
 def test_run_takes_paths_as_pathlib_paths(grey_pipe, tmp_path):
     clip = make_clip(tmp_path / "talk.mp4", frames=4)
     summary = grey_pipe.run(clip, tmp_path / "out.mp4", progress=False)

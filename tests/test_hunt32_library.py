@@ -13,14 +13,9 @@ import pytest
 from deepphoto import Pipeline, Settings
 from deepphoto.errors import DeepPhotoError, command_line
 from tests.media import make_clip
+from tests.test_hunt27_api import _person
 
 FAST = {"backend": "onnx", "precision": "fp32"}
-
-
-@pytest.fixture(scope="module")
-def grey_pipe():
-    with Pipeline(Settings(effect="grey", **FAST)) as pipe:
-        yield pipe
 
 
 def test_refusals_name_the_python_argument_not_the_flag(grey_pipe, tmp_path):
@@ -39,13 +34,6 @@ def test_refusals_name_the_python_argument_not_the_flag(grey_pipe, tmp_path):
         with pytest.raises(DeepPhotoError, match=r"^--background goes with --effect replace$"):
             Settings(effect="blur", background="beach.jpg")
     assert (tmp_path / "out.mp4").read_bytes() == b"mine"
-
-
-def _person(w: int = 160, h: int = 120, x: int = 0) -> np.ndarray:
-    img = np.full((h, w, 3), (90, 140, 60), np.uint8)
-    cv2.ellipse(img, (w // 2 + x, h * 5 // 12), (w // 8, h // 5), 0, 0, 360, (140, 170, 220), -1)
-    cv2.rectangle(img, (w * 5 // 16 + x, h * 5 // 8), (w * 11 // 16 + x, h), (60, 60, 160), -1)
-    return img
 
 
 def _rebuilt(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
+from test_hunt27_api import _person
 from test_hunt32_subtitles import CUES, WHOLE_GREY, subtitles_of, with_subtitles
 
 from deepphoto.errors import DeepPhotoError
@@ -66,20 +66,6 @@ def test_sound_refused_as_it_is_keeps_the_subtitles(capsys, tmp_path):
     assert "re-encoded as AAC" in result.err and "subtitle" not in result.err, result.err
     assert tracks(out) == ["video", "audio", "subtitle"]
     assert subtitles_of(out)[0] == [*CUES[:2], (0.9, 1.0, "Last one")]
-
-
-@pytest.fixture(scope="module")
-def grey_pipe():
-    from deepphoto import Pipeline, Settings
-
-    with Pipeline(Settings(effect="grey", backend="onnx", precision="fp32")) as pipe:
-        yield pipe
-
-
-def _person(w: int = 160, h: int = 120) -> np.ndarray:
-    image = np.full((h, w, 3), 200, np.uint8)
-    cv2.ellipse(image, (w // 2, h // 2), (w // 6, h // 3), 0, 0, 360, (40, 60, 120), -1)
-    return image
 
 
 def test_a_photo_mask_or_reset_while_a_run_is_under_way_is_refused(grey_pipe, tmp_path):

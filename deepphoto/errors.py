@@ -36,32 +36,46 @@ def not_a_file(path: object) -> DeepPhotoError:
 # Whether messages name options as the command line spells them ('--overwrite', '--precision fp32')
 # or as Python does ('overwrite=True', "precision='fp32'"): the library's, unless the command line
 # (``deepphoto.commands.cli.main``, a batch worker) says so. A script calling ``Pipeline.run`` was
-# told to 'use --overwrite', an argument it does not have.
+# told to 'use --overwrite', an argument it does not have. The process's way (the ``deepphoto``
+# command's own process, a batch worker's), and a call's own (``cli.main`` called from Python: its
+# context, not another thread's library calls meanwhile).
 _FLAGS = [False]
+_FLAGS_HERE: ContextVar[bool | None] = ContextVar("deepphoto_flags", default=None)
 
 
 def use_flags(on: bool = True) -> bool:
-    """Name options as command-line flags from now on (``on``) or as Python arguments; the previous
-    way is returned."""
+    """Name options as command-line flags from now on (``on``) or as Python arguments, in the whole
+    process; the previous way is returned."""
     before, _FLAGS[0] = _FLAGS[0], bool(on)
     return before
 
 
 @contextmanager
-def command_line() -> Iterator[None]:
-    """Options named as command-line flags meanwhile (``option``), as they were before after it."""
-    before = use_flags(True)
-    try:
-        yield
-    finally:
-        use_flags(before)
+def command_line(whole_process: bool = False) -> Iterator[None]:
+    """Options named as command-line flags meanwhile (``option``), as they were before after it: in
+    this context (its thread, and the reader and writer threads its stream starts), so that another
+    thread's library calls meanwhile are still told Python arguments; ``whole_process``: in every
+    thread (the ``deepphoto`` command's own process, whose threads, the Studio's too, are all its)."""
+    if whole_process:
+        before = use_flags(True)
+        try:
+            yield
+        finally:
+            use_flags(before)
+    else:
+        token = _FLAGS_HERE.set(True)
+        try:
+            yield
+        finally:
+            _FLAGS_HERE.reset(token)
 
 
 def option(name: str, value: object = None, *, placeholder: bool = False) -> str:
     """An option as the user gives it: on the command line ``--name value`` (``--name`` alone for a
     switch, ``value`` True, or for none), in Python ``name=value`` (``name`` as the library spells
     it, with '_'; alone for none; ``placeholder``: ``value`` stands for one, 'PATH', unquoted)."""
-    if _FLAGS[0]:
+    here = _FLAGS_HERE.get()
+    if _FLAGS[0] if here is None else here:
         flag = "--" + name.replace("_", "-")
         return flag if value is None or value is True else f"{flag} {value}"
     if value is None:

@@ -116,3 +116,34 @@ def test_a_run_whose_frames_raise_leaves_the_pipeline_free(grey_pipe, tmp_path, 
         grey_pipe.run(frames(), tmp_path / "out.mp4", progress=False)
     assert grey_pipe(_person()).shape == (120, 160, 3)
     assert grey_pipe.run([_person()] * 2, tmp_path / "again.mp4", progress=False).frames_out == 2
+
+
+def test_a_command_run_from_python_does_not_name_flags_to_another_threads_library_calls(tmp_path, monkeypatch):
+    """``errors.option`` was one switch for the whole process: while ``cli.main([...])`` ran in one
+    thread (an app running a deepphoto command in the background), a library call in another was
+    told 'use --overwrite', an argument ``Pipeline.run`` does not have. The command's own
+    messages still name its flags."""
+    import threading
+
+    from deepphoto.commands import cli as cli_module
+    from deepphoto.errors import option
+
+    inside, done = threading.Event(), threading.Event()
+    said: list[str] = []
+
+    def command(_argv: list[str]) -> int:
+        said.append(option("overwrite", True))
+        inside.set()
+        assert done.wait(60)
+        return 0
+
+    monkeypatch.setattr(cli_module, "_run", command)
+    worker = threading.Thread(target=cli_module.main, args=(["run", "a.mp4", "b.mp4"],))
+    worker.start()
+    try:
+        assert inside.wait(60)
+        here = option("overwrite", True)
+    finally:
+        done.set()
+        worker.join(60)
+    assert said == ["--overwrite"] and here == "overwrite=True"

@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     process_ends = argv is None  # the command line itself, not a call from Python
     argv = sys.argv[1:] if argv is None else argv
     remember_passwords(argv)
-    with Console() as console, command_line():  # messages name options as flags: '--overwrite'
+    # messages name options as flags ('--overwrite'): in every thread of the command's own process
+    with Console() as console, command_line(process_ends):
         try:
             with ending_signals(process_ends):
                 status = _run(argv)

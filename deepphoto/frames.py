@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import threading
 import zlib
@@ -496,18 +497,42 @@ def check_photo(path: Path) -> None:
         raise DeepPhotoError(f"{path}: file is empty")
     if is_heic(head):
         raise heic_error(path)
-    if is_dng(head):
-        raise dng_error(path)
     if kind := jpeg_unread(head):
         raise jpeg_error(path, kind)
-    try:
-        found = image_size(head)
-    except DamagedHeader:
-        found = None
+    dng, found = is_dng(head), _size_or_none(head)
+    if head[:4] in TIFF_MAGIC and len(head) == 1 << 16:  # its directories may lie anywhere in it
+        dng, found = _tiff_facts(path, (dng, found))
+    if dng:
+        raise dng_error(path)
     if found is None or found[1] * found[2] == 0:  # a header that says no size: the decoder judges
         read_image_alpha(path, warn=lambda message: None)  # its reason, as a worker would give it
     elif found[1] * found[2] > MAX_PHOTO_PIXELS:
         raise DeepPhotoError(f"{path}: {_too_large(found[1], found[2])}")
+
+
+def _size_or_none(data: bytes | memoryview) -> tuple[str, int, int] | None:
+    """``image_size`` of ``data``; None where its header is damaged (the decoder says why)."""
+    try:
+        return image_size(data)
+    except DamagedHeader:
+        return None
+
+
+def _tiff_facts(path: Path, head: tuple[bool, tuple[str, int, int] | None]) -> tuple[bool, tuple[str, int, int] | None]:
+    """(whether a DNG, ``image_size``) of a TIFF file read through a memory map: libtiff (OpenCV,
+    GIMP, a scanner) writes a TIFF's directory after its picture, and one read from the file's first
+    64 KB alone had no size, so a batch decoded each such photo whole before Ray started (and a 16-bit
+    one through its profile), and a thumbnail's directory first hid a picture too large behind it.
+    ``head``: the same of its first bytes, given back where the file cannot be mapped."""
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as whole:
+            view = memoryview(whole)
+            try:
+                return is_dng(view), _size_or_none(view)
+            finally:
+                view.release()
+    except (OSError, ValueError):  # a file that cannot be mapped (a pipe, one emptied meanwhile)
+        return head
 
 
 def heic_error(path: Path | str) -> DeepPhotoError:

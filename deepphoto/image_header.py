@@ -208,84 +208,99 @@ def tiff_data(data: bytes, tag: int) -> bytes | None:
 _MAX_TIFF_PAGES = 10_000  # directories followed at most (a damaged chain is not read for ever)
 
 
-def tiff_pages(data: bytes) -> int:
-    """How many pages (whole images) a TIFF (or BigTIFF) file holds: the directories of its chain,
-    less reduced-resolution copies (a camera's or scanner's thumbnail) and transparency masks, which
-    NewSubfileType (254) bits 0 and 2 mark; 0 for bytes that are no TIFF. A chain that loops or is
-    cut short ends where it does (a directory cut off is not counted)."""
-    pages = 0
+def _directory_values(data: bytes, ifd: int, tags: set[int]) -> dict[int, int]:
+    """The first values (SHORT, LONG or LONG8) of ``tags`` in a TIFF file's directory at ``ifd``;
+    ``struct.error`` where it is cut short."""
+    head = _tiff_head(data, 0)
+    if head is None:
+        return {}
+    order, big, _ = head
+    found: dict[int, int] = {}
+    for tag, form, _, at in _tiff_entries(data, 0, big, order, ifd):
+        if tag in tags and tag not in found:
+            found[tag] = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
+    return found
+
+
+def _tiff_chain(data: bytes) -> Iterator[tuple[int, bool]]:
+    """(offset, whether a whole picture) of each directory of a TIFF (or BigTIFF) file's chain, read
+    whole, in order: a reduced-resolution copy (a camera's or scanner's thumbnail) or a transparency
+    mask, which NewSubfileType (254) bits 0 and 2 mark, is no whole picture. A chain that loops or is
+    cut short ends where it does (a directory cut off is not given); nothing for bytes that are no TIFF."""
+    head = _tiff_head(data, 0)
+    if head is None:
+        return
+    order, big, ifd = head
     seen: set[int] = set()
+    while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
+        seen.add(ifd)
+        try:
+            kind = _directory_values(data, ifd, {254}).get(254, 0)
+            after = _next_directory(data, big, order, ifd)
+        except struct.error:
+            return
+        yield ifd, not kind & 0b101
+        ifd = after
+
+
+def tiff_pages(data: bytes) -> int:
+    """How many pages (whole pictures, ``_tiff_chain``) a TIFF (or BigTIFF) file holds; 0 for bytes
+    that are no TIFF."""
     try:
-        head = _tiff_head(data, 0)
-        if head is None:
-            return 0
-        order, big, ifd = head
-        while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
-            seen.add(ifd)
-            kind = 0
-            for tag, form, _, at in _tiff_entries(data, 0, big, order, ifd):
-                if tag == 254:
-                    kind = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
-                    break
-            ifd = _next_directory(data, big, order, ifd)
-            pages += not kind & 0b101  # a whole directory read: a page unless it is a copy or a mask
-    except struct.error:  # cut short: the pages found before
-        pass
-    return pages
+        return sum(whole for _, whole in _tiff_chain(data))
+    except struct.error:  # a header cut short
+        return 0
 
 
 def tiff_main_page(data: bytes) -> int | None:
     """The offset of the first directory of a TIFF's chain that holds a whole picture, not a
-    reduced-resolution copy or a transparency mask (NewSubfileType, 254, bits 0 and 2): a scanner's
-    or an old camera's TIFF may put a thumbnail first, which decoders read as the picture. None for
-    bytes that are no TIFF, or a chain of copies alone (its first is read)."""
-    seen: set[int] = set()
+    reduced-resolution copy or a transparency mask (``_tiff_chain``): a scanner's or an old
+    camera's TIFF may put a thumbnail first, which decoders read as the picture. None for bytes that
+    are no TIFF, or a chain of copies alone (its first is read)."""
     try:
-        head = _tiff_head(data, 0)
-        if head is None:
-            return None
-        order, big, ifd = head
-        while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
-            seen.add(ifd)
-            kind = 0
-            for tag, form, _, at in _tiff_entries(data, 0, big, order, ifd):
-                if tag == 254:
-                    kind = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
-                    break
-            if not kind & 0b101:
-                return ifd
-            ifd = _next_directory(data, big, order, ifd)
-    except struct.error:  # cut short: none found before
-        pass
-    return None
+        return next((ifd for ifd, whole in _tiff_chain(data) if whole), None)
+    except struct.error:  # a header cut short
+        return None
 
 
 def _tiff_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the ImageWidth (256) and ImageLength (257) tags of the directory of its
     picture (``tiff_main_page``; the first where it finds none)."""
     main = tiff_main_page(data)
-    if main is not None and (head := _tiff_head(data, 0)) is not None and main != head[2]:
-        order, big, _ = head
-        found = {}
-        try:
-            for tag, form, _, at in _tiff_entries(data, 0, big, order, main):
-                if tag in (256, 257):
-                    found[tag] = struct.unpack_from(order + _TIFF_VALUE.get(form, "H"), data, at)[0]
-        except struct.error:
-            pass
-        width, height = found.get(256), found.get(257)
-    else:
+    if main is None:
         width, height = tiff_tag(data, 0, 256), tiff_tag(data, 0, 257)
+    else:
+        try:
+            found = _directory_values(data, main, {256, 257})
+        except struct.error:
+            found = {}
+        width, height = found.get(256), found.get(257)
     if width is None or height is None:
         raise DamagedHeader("TIFF", "no image size in its first directory")
     return width, height
 
 
+# PhotometricInterpretation (262) of a raw camera picture: a colour filter array, or linear raw
+RAW_PHOTOMETRIC = (32803, 34892)
+
+
 def is_dng(data: bytes | memoryview) -> bool:
-    """Whether the bytes start a DNG (a raw camera photo: a TIFF whose first directory has a
-    DNGVersion tag, 50706), which DeepPhoto does not read: decoders read its first directory, a
-    small preview (a phone's or camera's raw photo came out 256 pixels wide, painted without a word)."""
-    return bytes(data[:4]) in TIFF_MAGIC and tiff_tag(data, 0, 50706) is not None
+    """Whether the bytes start a DNG (a raw camera photo), which DeepPhoto does not read: a TIFF
+    whose first directory has a DNGVersion tag (50706) and is a small preview (decoders read it: a
+    phone's raw photo came out 256 pixels wide, painted without a word) with the raw picture in a
+    SubIFD (330) or none whole in its chain, or is the raw picture itself (a colour filter array). A
+    TIFF photo whose first directory is its whole picture in RGB or grey is none, DNGVersion or not:
+    a raw converter's export that copied the raw file's tags was refused as a DNG, and told to be
+    exported as TIFF, which it was."""
+    if bytes(data[:4]) not in TIFF_MAGIC or tiff_tag(data, 0, 50706) is None:
+        return False
+    if tiff_tag(data, 0, 262) in RAW_PHOTOMETRIC or tiff_tag(data, 0, 330) is not None:
+        return True
+    main = tiff_main_page(data)
+    try:
+        return main is None or _directory_values(data, main, {262}).get(262) in RAW_PHOTOMETRIC
+    except struct.error:
+        return True
 
 
 def image_size(data: bytes) -> tuple[str, int, int] | None:

@@ -48,3 +48,21 @@ def test_batch_refuses_a_huge_picture_behind_a_thumbnail_by_its_header(tmp_path,
     _no_decoding(monkeypatch)
     with pytest.raises(DeepPhotoError, match="20000x20000"):
         frames.check_photo(path)
+
+
+def test_a_tiff_photo_that_copied_a_raw_files_tags_is_read_not_refused_as_dng(tmp_path):
+    """An RGB TIFF whose first directory is its whole picture, with a DNGVersion tag among the tags
+    a raw converter or 'exiftool -tagsfromfile IMG.DNG' copied from the raw file, was refused as a
+    raw DNG and told to be exported as TIFF, which it was; edit and batch read it."""
+    from PIL import Image, TiffImagePlugin
+
+    rng = np.random.default_rng(32)
+    photo = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[50706] = b"\x01\x04\x00\x00"  # DNGVersion 1.4.0.0
+    tags.tagtype[50706] = 1
+    path = tmp_path / "IMG_0001.tif"
+    Image.fromarray(photo).save(path, tiffinfo=tags)
+    frames.check_photo(path)
+    image, alpha = frames.read_image_alpha(path)
+    assert alpha is None and np.array_equal(image, photo[..., ::-1])

@@ -662,17 +662,18 @@ def _decode_stored(data: np.ndarray, flags: int) -> tuple[np.ndarray, np.ndarray
             tiff = bytes(data[:4]) in TIFF_MAGIC
             unturned = tiff or bytes(data[:4]) == b"GIF8"  # OpenCV turns a TIFF; a GIF has no EXIF
             turn = (lambda x: x) if unturned else _TURNS[exif_orientation(data.tobytes()) - 1]
-            # libtiff gives 8-bit colour with alpha premultiplied (stored so, or made so): ExtraSamples 1 or 2
-            premultiplied = tiff and raw.dtype == np.uint8 and tiff_tag(data.tobytes(), 0, 0x0152) in (1, 2)
+            # libtiff gives 8-bit colour with alpha premultiplied (stored so, or made so): ExtraSamples 1 or 2;
+            # 16-bit or float colour as stored: premultiplied where ExtraSamples is 1 (associated alpha)
+            extra = tiff_tag(data.tobytes(), 0, 0x0152) if tiff else None
+            premultiplied = extra in ((1, 2) if raw.dtype == np.uint8 else (1,))
             alpha = raw[..., 3]
             alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else to_bgr8(alpha[..., None])[..., 0]
             colour = np.ascontiguousarray(turn(raw[..., :3]))
             if alpha.min() == 255:
                 return colour, None
             alpha = np.ascontiguousarray(turn(alpha))
-            if colour.dtype != np.uint8:
-                return deep_on_white(colour, alpha), alpha
-            return on_white(colour, alpha, premultiplied), alpha
+            weight = alpha if colour.dtype == np.uint8 else np.ascontiguousarray(turn(raw[..., 3]))  # at its depth
+            return on_white(colour, weight, premultiplied), alpha
     image = cv2.imdecode(data, flags)
     return None if image is None else (image, None)
 
@@ -712,7 +713,10 @@ def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | Non
 def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False, band: int = 256) -> np.ndarray:
     """``colour`` (BGR uint8; already multiplied by its alpha if ``premultiplied``) over white by
     ``alpha`` (uint8), in place, a band of rows at a time (a photo of tens of megapixels takes no
-    more than a few megabytes beside it)."""
+    more than a few megabytes beside it). A 16-bit or float (0 to 1) ``colour`` is kept at its
+    depth, its ``alpha`` uint8 or of its own depth."""
+    if colour.dtype != np.uint8:
+        return _deep_on_white(colour, alpha, premultiplied, band)
     for top in range(0, colour.shape[0], band):
         a = alpha[top : top + band, :, None].astype(np.uint16)
         rows = colour[top : top + band]
@@ -723,14 +727,18 @@ def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False,
     return colour
 
 
-def deep_on_white(colour: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndarray:
-    """``on_white`` of a 16-bit or float (0 to 1) ``colour``, kept at its depth, in place."""
-    white = 65535 if colour.dtype.kind == "u" else 1
+def _deep_on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool, band: int) -> np.ndarray:
+    """``on_white`` of a 16-bit or float ``colour``. A 16-bit TIFF's associated alpha (ExtraSamples
+    1, associated alpha, as renderers and some editors write it) came out as if its colours were not
+    multiplied by it: a half-clear white edge grey (191 for 255), every soft edge darkened."""
+    whole = colour.dtype.kind == "u"
+    white = np.float32(65535 if whole else 1)
+    scale = np.float32(1 / (255 if alpha.dtype == np.uint8 else 65535 if alpha.dtype.kind == "u" else 1))
     for top in range(0, colour.shape[0], band):
-        a = alpha[top : top + band, :, None] * np.float32(1 / 255)
+        a = np.clip(np.nan_to_num(alpha[top : top + band, :, None] * scale), 0, 1)  # a float's too
         rows = colour[top : top + band]
-        mixed = rows * a + white * (1 - a)
-        rows[:] = mixed + 0.5 if colour.dtype.kind == "u" else mixed
+        mixed = (rows if premultiplied else rows * a) + white * (1 - a)
+        rows[:] = np.minimum(mixed + np.float32(0.5), white) if whole else mixed
     return colour
 
 

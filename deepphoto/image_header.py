@@ -2,7 +2,7 @@
 
 A 50 KB PNG can claim 100,000 x 100,000 pixels (a decompression bomb): the web page refuses such an
 upload, and ``edit`` and ``batch`` a photo larger than they paint, by this header, never by the
-file's name. Kinds: JPEG, PNG, WebP, BMP, GIF, TIFF (BigTIFF too), AVIF.
+file's name. Kinds: JPEG, PNG, WebP, BMP, GIF, TIFF (BigTIFF too), AVIF, Radiance HDR, PFM.
 """
 
 from __future__ import annotations
@@ -326,7 +326,41 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
         return ("TIFF", *_tiff_size(data))
     if is_avif(data):
         return ("AVIF", *_avif_size(data))
+    if bytes(data[:6]) == b"#?RGBE" or bytes(data[:10]) == b"#?RADIANCE":
+        return ("HDR", *_radiance_size(data))
+    if bytes(data[:2]) in (b"PF", b"Pf") and bytes(data[2:3]).isspace():
+        return ("PFM", *_pfm_size(data))
     return None
+
+
+_TEXT_HEADER = 1 << 16  # a Radiance HDR's header (its comments, a program's lines) is looked for in this many bytes
+
+
+def _radiance_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a Radiance HDR's resolution line ('-Y 4096 +X 8192'), which follows the
+    empty line that ends its header: an HDR panorama of 24576x12288 (302 megapixels, 3.6 GB as
+    floats) was decoded whole before it was refused, and a batch decoded every HDR before Ray started."""
+    head = bytes(data[:_TEXT_HEADER])
+    end = head.find(b"\n\n")
+    line = head[end + 2 :].split(b"\n", 1)[0].split() if end >= 0 else []
+    if len(line) < 4 or any(a[-1:] not in b"XY" or a[:1] not in b"+-" for a in line[:3:2]):
+        raise DamagedHeader("HDR", "no resolution line after its header")
+    try:
+        sides = {line[0][-1:]: int(line[1]), line[2][-1:]: int(line[3])}
+    except ValueError:
+        raise DamagedHeader("HDR", "no resolution line after its header") from None
+    if set(sides) != {b"X", b"Y"}:
+        raise DamagedHeader("HDR", "no resolution line after its header")
+    return sides[b"X"], sides[b"Y"]
+
+
+def _pfm_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a Portable Float Map's header ('PF', width, height, scale)."""
+    words = bytes(data[:256]).split(maxsplit=3)
+    try:
+        return int(words[1]), int(words[2])
+    except (IndexError, ValueError):
+        raise DamagedHeader("PFM", "no size in its header") from None
 
 
 # ISO base media brands of an AVIF still or sequence (the major brand, or one listed as compatible)

@@ -101,3 +101,37 @@ def test_a_deep_tiffs_associated_alpha_is_laid_on_white_as_premultiplied(tmp_pat
     assert alpha is not None
     want = 255 * (straight * a + (1 - a))  # the colour over white
     assert np.abs(image.astype(float) - want[..., None]).max() <= 1.01
+
+
+def test_a_huge_hdr_panorama_is_refused_by_its_header(tmp_path, monkeypatch):
+    """A Radiance HDR's or PFM's size was not read from its header: a 24576x12288 HDR panorama (302
+    megapixels, 3.6 GB as floats) was decoded whole before edit refused it as too large."""
+    path = tmp_path / "pano.hdr"
+    path.write_bytes(b"#?RADIANCE\n# made by a stitcher\nFORMAT=32-bit_rle_rgbe\n\n-Y 12288 +X 24576\n" + bytes(64))
+    pfm = tmp_path / "render.pfm"
+    pfm.write_bytes(b"PF\n24576 12288\n-1.0\n" + bytes(64))
+    _no_decoding(monkeypatch)
+    for huge in (path, pfm):
+        with pytest.raises(DeepPhotoError, match="24576x12288"):
+            frames.check_photo_size(huge, frames.read_bytes(huge))
+        with pytest.raises(DeepPhotoError, match="24576x12288"):
+            frames.check_photo(huge)
+
+
+def test_batch_takes_hdr_and_pfm_pictures_as_photos_and_checks_them_by_header(tmp_path, monkeypatch):
+    """edit reads a Radiance HDR or PFM picture (from linear light since hunt 32), but batch's folder
+    scan passed them over as neither photo nor video, a single one given was taken for a video, and
+    its pre-check would have decoded each in the driver."""
+    from deepphoto.batch.inputs import _folder_files, kind_of
+
+    rng = np.random.default_rng(32)
+    (tmp_path / "out").mkdir()
+    for name in ("pano.hdr", "render.pfm"):
+        assert cv2.imwrite(str(tmp_path / name), rng.random((30, 60, 3), dtype=np.float32))
+    passed: list = []
+    found = _folder_files(tmp_path, tmp_path / "out", passed_over=passed)
+    assert [p.name for p in found] == ["pano.hdr", "render.pfm"] and not passed
+    assert [kind_of(p) for p in found] == ["image", "image"]
+    _no_decoding(monkeypatch)
+    for p in found:
+        frames.check_photo(p)

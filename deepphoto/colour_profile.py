@@ -13,12 +13,16 @@ profile is made from them (see ``png_chunk_profile``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import struct
+import threading
 import warnings
 import zlib
+from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -167,12 +171,50 @@ def _icc_profile(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     return header + struct.pack(">I", len(tags)) + table + body
 
 
+_T = TypeVar("_T")
+
+
+class _ByProfile(Generic[_T]):
+    """``judge(profile)`` remembered for the last ``size`` profiles, each kept by a digest of its
+    bytes, not the bytes: functools.lru_cache kept each profile whole as its key, and a profile runs
+    to megabytes (a display's LUT profile; up to 64 MB unpacked from a PNG), so a Studio serving for
+    days held the last two dozen uploads' profiles (hundreds of MB) for ever. Safe across threads:
+    two that build one profile's at once both build it, one is kept."""
+
+    def __init__(self, judge: Callable[[bytes], _T], size: int) -> None:
+        self._judge, self._size = judge, size
+        self._kept: OrderedDict[bytes, _T] = OrderedDict()
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, judge)
+
+    def __call__(self, profile: bytes) -> _T:
+        key = hashlib.blake2b(profile, digest_size=20).digest()
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        found = self._judge(profile)
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return found
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+def _by_profile(size: int) -> Callable[[Callable[[bytes], _T]], _ByProfile[_T]]:
+    return lambda judge: _ByProfile(judge, size)
+
+
 # Levels a profile named sRGB may move a probe of colours and still be taken for sRGB's own (LittleCMS
 # rounds); a linear one (GIMP's "Linear sRGB") moves mid-grey by 60.
 SRGB_SLACK = 4
 
 
-@functools.lru_cache(maxsize=16)
+@_by_profile(16)
 def _keeps_srgb(profile: bytes) -> bool:
     """Whether the RGB ``profile`` keeps a probe of 729 colours within SRGB_SLACK of themselves
     (sRGB's own), judged once a profile: a folder of photos, or an animation's frames, share one,
@@ -188,7 +230,7 @@ def _keeps_srgb(profile: bytes) -> bool:
     return bool(np.abs(converted - probe).max() <= SRGB_SLACK)
 
 
-@functools.lru_cache(maxsize=8)
+@_by_profile(8)
 def _conversion(profile: bytes) -> tuple[str, Any] | None:
     """How a picture that embeds ``profile`` is brought into sRGB: ("L", a 256x3 BGR uint8 table of
     its grey levels) or ("RGB", a LittleCMS transform); None where it is read as stored (sRGB's

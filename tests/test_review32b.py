@@ -135,3 +135,30 @@ def test_batch_takes_hdr_and_pfm_pictures_as_photos_and_checks_them_by_header(tm
     _no_decoding(monkeypatch)
     for p in found:
         frames.check_photo(p)
+
+
+def test_the_colour_conversions_kept_do_not_keep_each_profile_whole():
+    """The conversion of each of the last 8 profiles (and the sRGB probe of 16) was remembered with
+    the profile's bytes as its key: a Studio serving for days held the last uploads' profiles, of up
+    to tens of megabytes each (a display's LUT profile; a PNG's iCCP unpacks to 64 MB), for ever."""
+    import gc
+    import tracemalloc
+
+    from deepphoto import colour_profile
+
+    rng = np.random.default_rng(32)
+    photo = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    colour_profile._conversion.cache_clear()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for _ in range(8):
+            profile = rng.bytes(4 << 20)  # no profile LittleCMS reads: its colours as stored, remembered
+            assert np.array_equal(colour_profile.to_srgb(photo.copy(), profile), photo)
+            del profile
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        colour_profile._conversion.cache_clear()
+    assert held < 8 << 20  # 32 MB were held

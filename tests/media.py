@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -213,3 +214,34 @@ def b_frame_avi(path: Path, frames: int = 30, title: str | None = None) -> Path:
         for p in v.encode():
             out.mux(p)
     return path
+
+
+def deep_tiff(pixels: np.ndarray, profile: bytes = b"", extra_samples: int | None = None) -> bytes:
+    """``pixels`` (HxWx3 RGB or HxWx4 RGBA; uint16 or float32) as an uncompressed little-endian TIFF,
+    as a raw converter or an editor exports a 16-bit or 32-bit float picture: the ICC ``profile``
+    embedded (tag 34675) where one is given; a fourth sample alpha of the ExtraSamples kind given
+    (1: associated, the colours multiplied by it; 2: not)."""
+    h, w, samples = pixels.shape
+    bits, form = (16, 1) if pixels.dtype == np.uint16 else (32, 3)
+    data = np.ascontiguousarray(pixels, pixels.dtype.newbyteorder("<")).tobytes()
+    per_sample = struct.pack(f"<{samples}H", *[bits] * samples) + struct.pack(f"<{samples}H", *[form] * samples)
+    tags = 11 + bool(profile) + (samples == 4)
+    extra = 8 + 2 + 12 * tags + 4  # where BitsPerSample's values start
+    icc_at, pixels_at = extra + len(per_sample), extra + len(per_sample) + len(profile)
+    entries = [
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, samples, extra),
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 2),  # RGB
+        (273, 4, 1, pixels_at),
+        (277, 3, 1, samples),
+        (278, 4, 1, h),
+        (279, 4, 1, len(data)),
+        (284, 3, 1, 1),  # chunky
+    ]
+    entries += [(338, 3, 1, extra_samples or 2)] if samples == 4 else []
+    entries += [(339, 3, samples, extra + 2 * samples)]  # sample format
+    entries += [(34675, 7, len(profile), icc_at)] if profile else []
+    ifd = struct.pack("<H", tags) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + per_sample + profile + data

@@ -11,6 +11,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 import pytest
+from media import deep_tiff
 from PIL import Image
 
 from deepphoto.commands.cli import main
@@ -180,33 +181,6 @@ def test_an_xmp_orientation_alone_turns_a_photo_neither_whole_nor_cut_off(tmp_pa
 # ------------------------------------------------------------ a TIFF of float samples
 
 
-def _float_tiff(rgb: np.ndarray, profile: bytes) -> bytes:
-    """``rgb`` (float32, HxWx3) as an uncompressed little-endian TIFF of 32-bit float samples with
-    the ICC ``profile`` embedded (tag 34675), as GIMP exports a 32-bit float picture."""
-    h, w = rgb.shape[:2]
-    pixels = np.ascontiguousarray(rgb, "<f4").tobytes()
-    threes = struct.pack("<3H", 32, 32, 32) + struct.pack("<3H", 3, 3, 3)  # BitsPerSample, SampleFormat
-    tags = 12
-    extra = 8 + 2 + 12 * tags + 4  # where BitsPerSample's values start
-    icc_at, pixels_at = extra + len(threes), extra + len(threes) + len(profile)
-    entries = [
-        (256, 4, 1, w),
-        (257, 4, 1, h),
-        (258, 3, 3, extra),
-        (259, 3, 1, 1),  # no compression
-        (262, 3, 1, 2),  # RGB
-        (273, 4, 1, pixels_at),
-        (277, 3, 1, 3),
-        (278, 4, 1, h),
-        (279, 4, 1, len(pixels)),
-        (284, 3, 1, 1),  # chunky
-        (339, 3, 3, extra + 6),  # float samples
-        (34675, 7, len(profile), icc_at),
-    ]
-    ifd = struct.pack("<H", tags) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + threes + profile + pixels
-
-
 def test_a_float_tiff_with_a_linear_profile_is_read_as_its_profile_says(tmp_path):
     """A 32-bit float TIFF in linear light with a linear profile (GIMP's 32-bit float export):
     Pillow cannot open such a TIFF, so its profile went unread and the photo came out as if its
@@ -216,7 +190,7 @@ def test_a_float_tiff_with_a_linear_profile_is_read_as_its_profile_says(tmp_path
     srgb = np.linspace(0, 1, 64, dtype=np.float32)[None, :, None].repeat(8, 0).repeat(3, 2)
     linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
     path = tmp_path / "linear.tif"
-    path.write_bytes(_float_tiff(linear, png_chunk_profile(1.0, None, False)))
+    path.write_bytes(deep_tiff(linear, png_chunk_profile(1.0, None, False)))
     got = read_image_alpha(path)[0].astype(int)
     want = (srgb * 255).round().astype(int)
     assert np.abs(got[:, 16:] - want[:, 16:]).max() <= 4  # all but the deepest shadows, quantised in 8 bits

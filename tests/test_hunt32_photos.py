@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import deep_tiff
 from PIL import Image
 
 from deepphoto.colour_profile import png_chunk_profile
@@ -22,35 +23,6 @@ def _srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light (0-1) -> sRGB codes (0-255, float)."""
     linear = np.clip(linear, 0, 1)
     return 255 * np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
-
-
-def _tiff(rgb: np.ndarray, profile: bytes) -> bytes:
-    """``rgb`` (HxWx3, uint16 or float32) as an uncompressed little-endian TIFF with the ICC
-    ``profile`` embedded (tag 34675), as a raw converter or an editor exports a 16-bit or 32-bit
-    float picture."""
-    h, w = rgb.shape[:2]
-    bits, form = (16, 1) if rgb.dtype == np.uint16 else (32, 3)
-    pixels = np.ascontiguousarray(rgb, rgb.dtype.newbyteorder("<")).tobytes()
-    threes = struct.pack("<3H", bits, bits, bits) + struct.pack("<3H", form, form, form)  # BitsPerSample, SampleFormat
-    tags = 12
-    extra = 8 + 2 + 12 * tags + 4  # where BitsPerSample's values start
-    icc_at, pixels_at = extra + len(threes), extra + len(threes) + len(profile)
-    entries = [
-        (256, 4, 1, w),
-        (257, 4, 1, h),
-        (258, 3, 3, extra),
-        (259, 3, 1, 1),  # no compression
-        (262, 3, 1, 2),  # RGB
-        (273, 4, 1, pixels_at),
-        (277, 3, 1, 3),
-        (278, 4, 1, h),
-        (279, 4, 1, len(pixels)),
-        (284, 3, 1, 1),  # chunky
-        (339, 3, 3, extra + 6),  # sample format
-        (34675, 7, len(profile), icc_at),
-    ]
-    ifd = struct.pack("<H", tags) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + threes + profile + pixels
 
 
 def _with_chunks(data: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
@@ -85,7 +57,7 @@ def test_a_deep_tiff_with_a_linear_profile_keeps_its_shadows_smooth(tmp_path, de
     linear = _dark_ramp()
     stored = linear.astype(np.float32) if depth == "float32" else (linear * 65535).round().astype(np.uint16)
     path = tmp_path / "dark.tif"
-    path.write_bytes(_tiff(np.dstack([stored] * 3), png_chunk_profile(1.0, None, False)))
+    path.write_bytes(deep_tiff(np.dstack([stored] * 3), png_chunk_profile(1.0, None, False)))
     got = read_image_alpha(path)[0]
     assert np.array_equal(got[..., 0], got[..., 2])
     _smooth(got[0, :, 1], linear[0])
@@ -97,7 +69,7 @@ def test_a_random_float_tiff_is_converted_within_a_level(tmp_path):
     linear = rng.random((32, 48, 3), dtype=np.float32)
     linear[:16] *= 0.05
     path = tmp_path / "random.tif"
-    path.write_bytes(_tiff(linear, png_chunk_profile(1.0, None, False)))
+    path.write_bytes(deep_tiff(linear, png_chunk_profile(1.0, None, False)))
     got = read_image_alpha(path)[0][..., ::-1].astype(float)
     assert np.abs(got - _srgb(linear)).max() <= 1.2
 

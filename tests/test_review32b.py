@@ -8,6 +8,7 @@ import struct
 import cv2
 import numpy as np
 import pytest
+from media import deep_tiff
 
 from deepphoto import frames
 from deepphoto.errors import DeepPhotoError
@@ -68,21 +69,6 @@ def test_a_tiff_photo_that_copied_a_raw_files_tags_is_read_not_refused_as_dng(tm
     assert alpha is None and np.array_equal(image, photo[..., ::-1])
 
 
-def _tiff_rgba(rgba: np.ndarray, extra_samples: int) -> bytes:
-    """``rgba`` (HxWx4, uint16 or float32) as an uncompressed little-endian TIFF whose fourth sample
-    is alpha of the ExtraSamples kind given (1: associated, the colours multiplied by it; 2: not)."""
-    h, w = rgba.shape[:2]
-    bits, form = (16, 1) if rgba.dtype == np.uint16 else (32, 3)
-    pixels = np.ascontiguousarray(rgba, rgba.dtype.newbyteorder("<")).tobytes()
-    fours_at = 8 + 2 + 12 * 12 + 4
-    fours = struct.pack("<4H", *[bits] * 4) + struct.pack("<4H", *[form] * 4)
-    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 4, fours_at), (259, 3, 1, 1), (262, 3, 1, 2)]
-    entries += [(273, 4, 1, fours_at + len(fours)), (277, 3, 1, 4), (278, 4, 1, h), (279, 4, 1, len(pixels))]
-    entries += [(284, 3, 1, 1), (338, 3, 1, extra_samples), (339, 3, 4, fours_at + 8)]
-    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
-    return b"II*\x00" + struct.pack("<I", 8) + ifd + fours + pixels
-
-
 @pytest.mark.parametrize("depth", ["uint16", "float32"])
 @pytest.mark.parametrize("extra_samples", [1, 2])
 def test_a_deep_tiffs_associated_alpha_is_laid_on_white_as_premultiplied(tmp_path, depth, extra_samples):
@@ -96,7 +82,7 @@ def test_a_deep_tiffs_associated_alpha_is_laid_on_white_as_premultiplied(tmp_pat
     rgba = np.dstack([colour] * 3 + [a]) * np.float32(full)
     rgba = (rgba + 0.5).astype(np.uint16) if depth == "uint16" else rgba
     path = tmp_path / "cutout.tif"
-    path.write_bytes(_tiff_rgba(rgba, extra_samples))
+    path.write_bytes(deep_tiff(rgba, extra_samples=extra_samples))
     image, alpha = frames.read_image_alpha(path)
     assert alpha is not None
     want = 255 * (straight * a + (1 - a))  # the colour over white

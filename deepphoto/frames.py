@@ -27,7 +27,7 @@ from deepphoto.image_header import (
     is_heic,
     jpeg_unread,
     png_chunk,
-    tiff_main_page,
+    tiff_main_header,
     tiff_pages,
     tiff_tag,
 )
@@ -624,16 +624,11 @@ def main_page(data: np.ndarray) -> np.ndarray:
     (``tiff_main_page``) where a reduced-resolution copy comes first (a thumbnail, which decoders
     read as the picture: a scanner's 4000-pixel TIFF came out 160 pixels wide); any other file's
     bytes as they are."""
-    if bytes(data[:4]) not in TIFF_MAGIC:
-        return data
-    main = tiff_main_page(memoryview(data))
-    big = bytes(data[2:4]) in (b"+\x00", b"\x00+")
-    order = "little" if bytes(data[:2]) == b"II" else "big"
-    at = slice(8, 16) if big else slice(4, 8)
-    if main is None or int.from_bytes(bytes(data[at]), order) == main:
+    head = tiff_main_header(memoryview(data))
+    if head is None:
         return data
     data = data.copy()
-    data[at] = np.frombuffer(main.to_bytes(at.stop - at.start, order), np.uint8)
+    data[: len(head)] = np.frombuffer(head, np.uint8)
     return data
 
 

@@ -263,6 +263,21 @@ def tiff_main_page(data: bytes) -> int | None:
         return None
 
 
+def tiff_main_header(data: bytes) -> bytes | None:
+    """A TIFF's header (its first 8 bytes, a BigTIFF's 16) pointing at the directory of its picture
+    (``tiff_main_page``) where a reduced-resolution copy comes first; None where its first directory
+    is its picture, none is whole, or the bytes are no TIFF."""
+    try:
+        head = _tiff_head(data, 0)
+    except struct.error:
+        return None
+    main = tiff_main_page(data)
+    if head is None or main is None or main == head[2]:
+        return None
+    order, big, _ = head
+    return bytes(data[:8]) + struct.pack(order + "Q", main) if big else bytes(data[:4]) + struct.pack(order + "I", main)
+
+
 def _tiff_size(data: bytes) -> tuple[int, int]:
     """(width, height) from the ImageWidth (256) and ImageLength (257) tags of the directory of its
     picture (``tiff_main_page``; the first where it finds none)."""

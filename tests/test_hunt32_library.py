@@ -150,3 +150,24 @@ def test_a_second_stream_while_a_run_is_under_way_is_refused(grey_pipe, tmp_path
     assert len(refused) == 2 and all("this Pipeline is running a stream" in r for r in refused), refused
     assert not (tmp_path / "b.mp4").exists()
     assert grey_pipe(_person()).shape == (120, 160, 3)  # after the run: frames again
+
+
+def test_a_photo_styled_is_remembered_for_its_mask_without_a_copy_of_it():
+    # review 32: the mask contract kept a copy of the last photo after pipe.photo returned (a
+    # 50-megapixel photo: 150 MB held while the Studio idles); it is known again by its digest
+    with Pipeline(Settings(effect="grey", **FAST)) as pipe:
+        seg = pipe.processor.segmenter
+        calls = []
+        infer = seg.infer
+        seg.infer = lambda x: calls.append(1) or infer(x)
+        photo = _person()
+        out = pipe.photo(photo)
+        assert not any(isinstance(kept, np.ndarray) and kept.shape == photo.shape for kept in pipe._last)
+        assert len(calls) == 1
+        alpha = pipe.mask(photo, photo=True)
+        assert len(calls) == 1  # the photo just styled: not segmented again
+        assert np.abs(_rebuilt(photo, alpha) - out).max() <= 1.0
+        other = photo.copy()
+        other[0, 0] = 255 - other[0, 0]  # one pixel changed: another photo, segmented
+        pipe.mask(other, photo=True)
+        assert len(calls) == 2

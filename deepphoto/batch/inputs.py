@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,13 @@ def output_name(relative: Path, kind: str, n: int = 1) -> Path:
 def keeps_its_name(relative: Path, kind: str) -> bool:
     """Whether a source's output has the source's own name (a.png, a.mp4; not a.jpg -> a.png)."""
     return output_name(relative, kind).name.lower() == relative.name.lower()
+
+
+def name_key(path: Path) -> str:
+    """``path`` as a file system that ignores case (macOS's, Windows', a USB stick's exFAT) or the
+    Unicode form of accents (macOS's: 'é' as one character or as 'e' and its accent) sees it: two
+    outputs of one key are one file there, so the second would replace the first."""
+    return unicodedata.normalize("NFC", str(path)).casefold()
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -258,7 +266,8 @@ def expand_inputs(
     file), each once."""
     out = out.resolve()
     recorded = recorded or {}
-    owner = {Path(o): k for k, o in recorded.items()}  # output -> the source an earlier batch wrote it for
+    # output (as name_key) -> the source an earlier batch wrote it for
+    owner = {name_key(Path(o)): k for k, o in recorded.items()}
     pairs: list[tuple[Path, Path, int]] = []  # (source, path relative to its folder, that folder's index or -1)
     folders: list[Path] = []  # the input folders, as given (made absolute), in input order
     problems: list[Problem] = []
@@ -323,7 +332,7 @@ def expand_inputs(
     # names given first to the sources whose output keeps their own name: a.png and a.jpg make
     # a.png (a.png's) and a-2.png, a.mp4 and a.avi a.mp4 and a-2.mp4 (a.png's result is a.png)
     outputs: dict[int, Path] = {}
-    taken: set[Path] = set()
+    taken: set[str] = set()  # outputs given, as name_key: A.png and a.png are one file on many disks
     for i in sorted(range(len(found)), key=lambda i: not keeps_its_name(found[i][1], found[i][2])):
         source, relative, kind, _, _ = found[i]
         output = out / output_name(relative, kind)
@@ -331,10 +340,10 @@ def expand_inputs(
         if before is not None and Path(before).parent == output.parent and Path(before).suffix == output.suffix:
             output = Path(before)  # the name an earlier batch gave this source
         n = 2
-        while output in taken or owner.get(output, str(source)) != str(source):  # another source's name
+        while name_key(output) in taken or owner.get(name_key(output), str(source)) != str(source):  # another's
             output = out / output_name(relative, kind, n)
             n += 1
-        taken.add(output)
+        taken.add(name_key(output))
         outputs[i] = output
     items = [WorkItem(s, outputs[i], kind, st.st_size, st.st_mtime_ns) for i, (s, _, kind, st, _) in enumerate(found)]
     if not items and not problems and inside:

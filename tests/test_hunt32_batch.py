@@ -1,0 +1,51 @@
+"""Hunt 32 (batch): a whole folder tree batched as a user converts it."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from deepphoto.batch.inputs import expand_inputs, name_key
+from deepphoto.batch.manifest import Manifest
+
+
+def _files(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+
+
+def test_outputs_differ_on_a_disk_that_ignores_case_or_accent_forms(tmp_path):
+    """a.png and A.jpg made a.png and A.png, Trip/x.jpg and trip/x.jpg Trip/x.png and trip/x.png,
+    café.jpg (é one character) and café.png (e and its accent, as a Mac writes it) two cafés: one
+    file each on macOS, Windows or an exFAT stick, so the second output replaced the first while
+    the table and the manifest said both were done."""
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    _files(tmp_path / "in", "a.png", "A.jpg", "Trip/x.jpg", "trip/x.jpg", f"{nfc}.jpg", f"{nfd}.png", "b.MP4", "b.mp4")
+    out = tmp_path / "styled"
+    items, problems = expand_inputs([str(tmp_path / "in")], out)
+    assert not problems and len(items) == 8
+    keys = [name_key(i.output) for i in items]
+    assert len(set(keys)) == len(keys), sorted(str(i.output.relative_to(out)) for i in items)
+    by_source = {str(i.source.relative_to(tmp_path / "in")): i.output.name for i in items}
+    assert by_source["a.png"] == "a.png"  # the source whose name it is keeps it
+    assert by_source[f"{nfd}.png"] == f"{nfd}.png"
+    again, _ = expand_inputs([str(tmp_path / "in")], out)
+    assert [i.output for i in again] == [i.output for i in items]  # the same names on every run
+
+
+def test_a_name_an_earlier_batch_gave_is_not_given_again_in_another_case(tmp_path):
+    """An earlier batch wrote A.png for A.jpg; a later batch of a.png alone into the same folder
+    named its output a.png, the same file on a Mac, and replaced A.jpg's result."""
+    _files(tmp_path / "in", "A.jpg", "a.png")
+    out = tmp_path / "styled"
+    out.mkdir()
+    first, _ = expand_inputs([str(tmp_path / "in" / "A.jpg")], out)
+    assert [i.output.name for i in first] == ["A.png"]
+    m = Manifest(out)
+    m.claim(first[0])
+    first[0].output.write_bytes(b"painted")
+    m.record(first[0], "digest", 1, 0.1)
+    later, _ = expand_inputs([str(tmp_path / "in" / "a.png")], out, Manifest(out).outputs())
+    assert [i.output.name for i in later] == ["a-2.png"]

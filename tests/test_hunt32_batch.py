@@ -49,3 +49,18 @@ def test_a_name_an_earlier_batch_gave_is_not_given_again_in_another_case(tmp_pat
     m.record(first[0], "digest", 1, 0.1)
     later, _ = expand_inputs([str(tmp_path / "in" / "a.png")], out, Manifest(out).outputs())
     assert [i.output.name for i in later] == ["a-2.png"]
+
+
+def test_a_broken_link_in_a_folder_is_named_by_its_own_name(tmp_path):
+    """A link to a file moved away was reported as '/nonexistent: cannot be read (No such file or
+    directory)', naming the target, not the file in the folder the user gave."""
+    folder = tmp_path / "in"
+    _files(folder, "ok.jpg")
+    (folder / "gone.mp4").symlink_to(tmp_path / "moved" / "gone.mp4")
+    (folder / "loop.jpg").symlink_to("loop.jpg")
+    items, problems = expand_inputs([str(folder), str(folder / "gone.mp4")], tmp_path / "out")
+    assert [i.source.name for i in items] == ["ok.jpg"]
+    assert [(Path(p.source).name, p.reason) for p in problems] == [
+        ("gone.mp4", f"a link to {tmp_path / 'moved' / 'gone.mp4'}, which does not exist"),
+        ("loop.jpg", "a link that leads nowhere (a loop of links)"),
+    ]

@@ -11,6 +11,7 @@ a file named as neither is judged by its content.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -112,6 +113,16 @@ def name_key(path: Path) -> str:
     Unicode form of accents (macOS's: 'é' as one character or as 'e' and its accent) sees it: two
     outputs of one key are one file there, so the second would replace the first."""
     return unicodedata.normalize("NFC", str(path)).casefold()
+
+
+def _broken_link(path: Path) -> str:
+    """Why ``path`` cannot be read when it is a link to nothing ('' when it is no link): its target
+    named, as the user would look for it (the target alone named no file of the folder given)."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return ""
+    return f"a link to {target}, which does not exist"
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -301,7 +312,7 @@ def expand_inputs(
         elif "://" in entry or names_v4l2(entry):  # a stream or a camera, as run takes them
             problems.append(Problem(entry, f"a stream or a camera: batch styles files ('deepphoto run {entry} OUT')"))
         else:
-            problems.append(Problem(entry, "no such file or folder"))
+            problems.append(Problem(entry, _broken_link(path) or "no such file or folder"))
 
     for entry in inputs:
         add(entry, False)
@@ -309,11 +320,11 @@ def expand_inputs(
     found: list[tuple[Path, Path, str, os.stat_result, int]] = []  # (source, relative, kind, its stat, folder)
     inside: list[Path] = []
     seen: set[Path] = set()
-    for source, relative, folder in pairs:
+    for given, relative, folder in pairs:
         try:
-            source = source.resolve()
+            source = given.resolve()
         except (RuntimeError, OSError):  # a link that leads to itself
-            problems.append(Problem(str(source), "a link that leads nowhere (a loop of links)"))
+            problems.append(Problem(str(given), "a link that leads nowhere (a loop of links)"))
             continue
         if _inside(source, out):  # a result of an earlier batch, or the output folder given as input
             inside.append(source)
@@ -323,8 +334,9 @@ def expand_inputs(
         seen.add(source)
         try:
             st = source.stat()
-        except OSError as exc:
-            problems.append(Problem(str(source), f"cannot be read ({exc.strerror or exc})"))
+        except OSError as exc:  # named as the user finds it in the folder: a link by its own name
+            broken = _broken_link(given) if exc.errno == errno.ENOENT else ""
+            problems.append(Problem(str(given), broken or f"cannot be read ({exc.strerror or exc})"))
             continue
         found.append((source, relative, kind_of(source), st, folder))
     found = _placed(found, folders, out, recorded)
@@ -346,6 +358,7 @@ def expand_inputs(
         taken.add(name_key(output))
         outputs[i] = output
     items = [WorkItem(s, outputs[i], kind, st.st_size, st.st_mtime_ns) for i, (s, _, kind, st, _) in enumerate(found)]
+    problems = list(dict.fromkeys(problems))  # a broken link given and in a folder given: once
     if not items and not problems and inside:
         problems.append(Problem(str(out), "is the output folder and holds every input: give another --out"))
     return items, problems

@@ -64,3 +64,30 @@ def test_a_broken_link_in_a_folder_is_named_by_its_own_name(tmp_path):
         ("gone.mp4", f"a link to {tmp_path / 'moved' / 'gone.mp4'}, which does not exist"),
         ("loop.jpg", "a link that leads nowhere (a loop of links)"),
     ]
+
+
+def test_a_folder_that_cannot_be_listed_is_said_not_left_out_silently(tmp_path, monkeypatch):
+    """A subfolder without read permission (chmod 000, another user's) was passed over by the walk
+    without a word: its photos were in neither the outputs nor the table, and the batch said all
+    was done. (Simulated: the tests may run as root, whom permissions do not stop.)"""
+    import os
+
+    folder = tmp_path / "in"
+    _files(folder, "ok.jpg", "locked/in.jpg", "locked/deeper/x.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    items, problems = expand_inputs([str(folder)], tmp_path / "out")
+    assert [i.source.name for i in items] == ["ok.jpg"]
+    assert [(p.source, p.reason) for p in problems] == [
+        (str(folder / "locked"), "cannot be read (Permission denied): its files are left out")
+    ]
+    _, problems = expand_inputs([str(folder / "locked")], tmp_path / "out")  # the folder given itself
+    assert [(p.source, p.reason) for p in problems] == [
+        (str(folder / "locked"), "cannot be read (Permission denied): its files are left out")
+    ]

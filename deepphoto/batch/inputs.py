@@ -130,14 +130,21 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _walk(
-    folder: Path, out: Path, left_out: list[Path], plain: set[Path] | None = None
+    folder: Path,
+    out: Path,
+    left_out: list[Path],
+    plain: set[Path] | None = None,
+    unread: list[OSError] | None = None,
 ) -> Iterator[tuple[Path, list[str]]]:
     """Each folder under ``folder`` (itself first) with its files' names, in name order; hidden
     folders, the output folder and earlier batches' outputs (added to ``left_out``) skipped.
     ``plain`` None: links to folders are not followed; else they are, each real folder once (a link
-    loop ends), and a link to one of the ``plain`` folders (reached without links) is left to it."""
+    loop ends), and a link to one of the ``plain`` folders (reached without links) is left to it.
+    A folder that cannot be listed (no permission) is added to ``unread`` (os.walk passed over it
+    without a word: its files were left out of the batch and out of its table)."""
     visited = {folder.resolve()}
-    for root, dirs, files in os.walk(folder, followlinks=plain is not None):
+    on_error = unread.append if unread is not None else None
+    for root, dirs, files in os.walk(folder, followlinks=plain is not None, onerror=on_error):
         here = Path(root)
         yield here, sorted(files)
         keep = []
@@ -156,18 +163,23 @@ def _walk(
 
 
 def _folder_files(
-    folder: Path, out: Path, left_out: list[Path] | None = None, passed_over: list[Path] | None = None
+    folder: Path,
+    out: Path,
+    left_out: list[Path] | None = None,
+    passed_over: list[Path] | None = None,
+    unread: list[OSError] | None = None,
 ) -> list[Path]:
     """Video and image files under ``folder``, in name order, through links to folders too; hidden
     files, the output folder and earlier batches' output folders (added to ``left_out``) skipped.
     A file of another suffix is taken when OpenCV reads it as an image; one that is not (a text, a
-    document, a pipe), or a hidden one, is added to ``passed_over``."""
+    document, a pipe), or a hidden one, is added to ``passed_over``; a folder that cannot be listed,
+    its error, to ``unread``."""
     left_out = [] if left_out is None else left_out
     passed_over = [] if passed_over is None else passed_over
     skipped: list[Path] = []  # reached without links too: a link to one is left to its own path
     plain = {here.resolve() for here, _ in _walk(folder, out, skipped)} | {p.resolve() for p in skipped}
     found: list[Path] = []
-    for here, files in _walk(folder, out, left_out, plain):
+    for here, files in _walk(folder, out, left_out, plain, unread):
         for name in files:
             p = here / name
             if name.startswith("."):
@@ -288,10 +300,14 @@ def expand_inputs(
         if path.is_dir():
             skipped: list[Path] = []
             neither: list[Path] = []
-            files = _folder_files(path, out, skipped, neither)
+            unread: list[OSError] = []
+            files = _folder_files(path, out, skipped, neither, unread)
             if passed_over is not None:
                 passed_over.extend(f for f in neither if f not in passed_over)
-            if not files:
+            for exc in unread:  # a folder not listed: its files are not in the batch, said so
+                where = entry if Path(exc.filename or path) == path else str(exc.filename)
+                problems.append(Problem(where, f"cannot be read ({exc.strerror or exc}): its files are left out"))
+            if not files and not (unread and Path(unread[0].filename or path) == path):
                 besides = f" besides earlier batches' outputs ({', '.join(map(str, skipped))})" if skipped else ""
                 problems.append(Problem(entry, f"folder holds no video or image files{besides}"))
             if left_out is not None:

@@ -91,3 +91,18 @@ def test_a_folder_that_cannot_be_listed_is_said_not_left_out_silently(tmp_path, 
     assert [(p.source, p.reason) for p in problems] == [
         (str(folder / "locked"), "cannot be read (Permission denied): its files are left out")
     ]
+
+
+def test_an_input_that_is_the_output_folder_beside_others_is_said(tmp_path):
+    """`batch trip1 trip2 --out trip2` styled trip1 and said nothing of trip2: its photos (inside
+    the output folder) were left out without a word and the batch ended with status 0."""
+    _files(tmp_path, "trip1/a.jpg", "trip2/b.jpg", "trip2/day/c.jpg")
+    out = tmp_path / "trip2"
+    items, problems = expand_inputs([str(tmp_path / "trip1"), str(out), str(out / "day" / "c.jpg")], out)
+    assert [i.source.name for i in items] == ["a.jpg"]
+    why = "is the output folder or inside it: its files are not styled (give another --out to style them)"
+    assert [(p.source, p.reason) for p in problems] == [(str(out), why), (str(out / "day" / "c.jpg"), why)]
+    _, alone = expand_inputs([str(out)], out)  # the output folder alone: refused as before
+    assert [(p.source, p.reason) for p in alone] == [
+        (str(out.resolve()), "is the output folder and holds every input: give another --out")
+    ]

@@ -295,8 +295,14 @@ def expand_inputs(
     folders: list[Path] = []  # the input folders, as given (made absolute), in input order
     problems: list[Problem] = []
 
+    given_inside: list[str] = []  # inputs given that are the output folder or in it
+
     def add(entry: str, from_list: bool) -> None:
         path = Path(entry).expanduser()
+        listing = path.suffix.lower() in LIST_SUFFIXES and not from_list and path.is_file()  # read wherever it is
+        if path.exists() and not listing and _inside(path.resolve(), out):  # its files left out, silently
+            given_inside.append(entry)
+            return
         if path.is_dir():
             skipped: list[Path] = []
             neither: list[Path] = []
@@ -375,6 +381,9 @@ def expand_inputs(
         outputs[i] = output
     items = [WorkItem(s, outputs[i], kind, st.st_size, st.st_mtime_ns) for i, (s, _, kind, st, _) in enumerate(found)]
     problems = list(dict.fromkeys(problems))  # a broken link given and in a folder given: once
-    if not items and not problems and inside:
+    if not items and not problems and (inside or given_inside):
         problems.append(Problem(str(out), "is the output folder and holds every input: give another --out"))
+    else:
+        why = "is the output folder or inside it: its files are not styled (give another --out to style them)"
+        problems.extend(Problem(entry, why) for entry in given_inside)
     return items, problems

@@ -106,3 +106,37 @@ def test_an_input_that_is_the_output_folder_beside_others_is_said(tmp_path):
     assert [(p.source, p.reason) for p in alone] == [
         (str(out.resolve()), "is the output folder and holds every input: give another --out")
     ]
+
+
+def test_a_renamed_input_folder_resumes_rather_than_making_everything_again_as_2(tmp_path):
+    """`batch trip --out styled`, then the folder renamed (or its drive mounted elsewhere) and the
+    batch run again: every photo and video was made again, beside the first results, as a-2.png,
+    clip-2.mp4 ... (the manifest knew the sources by their old paths only), doubling the folder.
+    A source gone whose name, size and time a new one has is that file moved: it is skipped as done.
+    A different file of that name, or the old one still there (a copy), gets '-2' as before."""
+    _files(tmp_path, "trip/a.jpg", "trip/a.png", "trip/day/b.jpg")
+    out = tmp_path / "styled"
+    out.mkdir()
+    first, _ = expand_inputs([str(tmp_path / "trip")], out)
+    m = Manifest(out)
+    for item in first:
+        m.claim(item)
+        item.output.parent.mkdir(exist_ok=True)
+        item.output.write_bytes(b"painted")
+        m.record(item, "digest", 1, 0.1)
+    (tmp_path / "trip").rename(tmp_path / "Trip 2024")
+    (tmp_path / "Trip 2024" / "day" / "b.jpg").write_bytes(b"another photo")  # another file now
+    m = Manifest(out)
+    moved: dict[str, str] = {}
+    items, _ = expand_inputs([str(tmp_path / "Trip 2024")], out, m.outputs(), None, None, m.made_from(), moved)
+    assert [i.output.name for i in first] == ["a-2.png", "a.png", "b.png"]
+    assert [i.output for i in items[:2]] == [i.output for i in first[:2]]  # their names kept
+    assert items[2].output.name == "b-2.png"  # not known as the photo of b.png: never replaces it
+    assert moved == {str(items[k].source): str(first[k].source) for k in (0, 1)}
+    m.rename(moved)
+    again = Manifest(out)  # saved
+    assert [again.done(i, "digest") for i in items] == [True, True, False]
+    _files(tmp_path, "trip/a.jpg")  # the old path back (a copy): the moved one is its own source now
+    fresh = Manifest(out)
+    copy, _ = expand_inputs([str(tmp_path / "trip")], out, fresh.outputs(), None, None, fresh.made_from(), {})
+    assert [i.output.name for i in copy] == ["a-3.png"]

@@ -125,6 +125,15 @@ def _broken_link(path: Path) -> str:
     return f"a link to {target}, which does not exist"
 
 
+def _moved_here(was: str, its_output: str, output: Path, st: os.stat_result, made_from: dict) -> bool:
+    """Whether an earlier batch's source ``was``, gone now, is the file of ``st`` moved: the same
+    output name, size and modification time (a source that is merely elsewhere, a drive not
+    mounted, keeps its name otherwise: another file of its name never replaces its result)."""
+    return (
+        Path(its_output) == output and made_from.get(was) == (st.st_size, st.st_mtime_ns) and not os.path.lexists(was)
+    )
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -278,6 +287,8 @@ def expand_inputs(
     recorded: dict[str, str] | None = None,
     left_out: list[Path] | None = None,
     passed_over: list[Path] | None = None,
+    made_from: dict[str, tuple[int, int]] | None = None,
+    moved: dict[str, str] | None = None,
 ) -> tuple[list[WorkItem], list[Problem]]:
     """Work items for ``inputs`` (files, folders, list files), each source once, each output
     unique (a clash gets '-2', '-3' ... in input order); several folders' files each under a
@@ -286,7 +297,10 @@ def expand_inputs(
     given to another source is never given to this one, whatever this run's inputs. ``left_out``
     gets the folders inside input folders that were skipped as earlier batches' outputs;
     ``passed_over`` the files in input folders that are neither video nor photo (a text, a hidden
-    file), each once."""
+    file), each once. ``made_from``: source -> (size, mtime_ns) of the earlier batches' entries; a
+    source that is new to them but has the name, size and time of one that is gone (its folder
+    renamed or mounted elsewhere) is that source moved: it keeps its output, and ``moved`` gets
+    new source -> old (the manifest's entry follows it), rather than everything made again as -2."""
     out = out.resolve()
     recorded = recorded or {}
     # output (as name_key) -> the source an earlier batch wrote it for
@@ -368,13 +382,19 @@ def expand_inputs(
     outputs: dict[int, Path] = {}
     taken: set[str] = set()  # outputs given, as name_key: A.png and a.png are one file on many disks
     for i in sorted(range(len(found)), key=lambda i: not keeps_its_name(found[i][1], found[i][2])):
-        source, relative, kind, _, _ = found[i]
+        source, relative, kind, st, _ = found[i]
         output = out / output_name(relative, kind)
         before = recorded.get(str(source))
         if before is not None and Path(before).parent == output.parent and Path(before).suffix == output.suffix:
             output = Path(before)  # the name an earlier batch gave this source
         n = 2
         while name_key(output) in taken or owner.get(name_key(output), str(source)) != str(source):  # another's
+            was = owner[name_key(output)] if name_key(output) not in taken else None
+            if before is None and was in recorded and _moved_here(was, recorded[was], output, st, made_from or {}):
+                owner[name_key(output)] = str(source)  # the same file moved: the entry follows it
+                if moved is not None:
+                    moved[str(source)] = was
+                break
             output = out / output_name(relative, kind, n)
             n += 1
         taken.add(name_key(output))

@@ -125,6 +125,21 @@ class Manifest:
         """Source -> output, for every source an earlier batch wrote (or began writing)."""
         return {k: str(e["output"]) for k, e in self.entries.items() if isinstance(e.get("output"), str)}
 
+    def made_from(self) -> dict[str, tuple[int, int]]:
+        """Source -> (size, mtime_ns) of every entry (what tells a moved source: see ``expand_inputs``)."""
+        return {k: (int(e.get("size", -1)), int(e.get("mtime_ns", -1))) for k, e in self.entries.items()}
+
+    def rename(self, moved: dict[str, str]) -> None:
+        """Entries of sources moved (new -> old: a folder renamed, a drive mounted elsewhere) kept under
+        their new paths, so that a batch of them run again skips what is done."""
+        for new, old in moved.items():
+            if old in self.entries and new not in self.entries:
+                entry = self.entries[old]
+                self._drop(old)
+                self._set(new, entry)
+        if moved:
+            self.save()
+
     def claim(self, item: WorkItem) -> None:
         """Note, before an output is renamed into place, that this batch is writing it (so a batch
         killed between the rename and ``record`` may replace it next time). Another source's entry

@@ -156,7 +156,11 @@ class BatchRunner:
         self.manifest = Manifest(self.out)
         left_out: list[Path] = []
         passed_over: list[Path] = []
-        items, problems = expand_inputs(self.inputs, self.out, self.manifest.outputs(), left_out, passed_over)
+        moved: dict[str, str] = {}  # sources of the manifest moved since (a folder renamed): new -> old path
+        items, problems = expand_inputs(
+            self.inputs, self.out, self.manifest.outputs(), left_out, passed_over, self.manifest.made_from(), moved
+        )
+        self.manifest.rename(moved)
         if not items:  # nothing to work on at all: a one-line error, not a table
             first = problems[0] if problems else None
             raise DeepPhotoError(f"{first.source}: {first.reason}" if first else "no inputs given")

@@ -140,3 +140,26 @@ def test_a_renamed_input_folder_resumes_rather_than_making_everything_again_as_2
     fresh = Manifest(out)
     copy, _ = expand_inputs([str(tmp_path / "trip")], out, fresh.outputs(), None, None, fresh.made_from(), {})
     assert [i.output.name for i in copy] == ["a-3.png"]
+
+
+def test_an_output_folder_moved_keeps_its_results(tmp_path):
+    """styled/ moved (to a drive mounted elsewhere, or its parent renamed) and the batch run again
+    into it: the manifest named the outputs at the old place, so every input failed 'already exists
+    (use --overwrite to replace it)', and --overwrite meant doing all the work again."""
+    _files(tmp_path, "trip/a.jpg", "trip/day/b.jpg")
+    out = tmp_path / "styled"
+    out.mkdir()
+    first, _ = expand_inputs([str(tmp_path / "trip")], out)
+    m = Manifest(out)
+    for item in first:
+        m.claim(item)
+        item.output.parent.mkdir(exist_ok=True)
+        item.output.write_bytes(b"painted")
+        m.record(item, "digest", 1, 0.1)
+    moved = tmp_path / "drive" / "styled"
+    moved.parent.mkdir()
+    out.rename(moved)
+    m = Manifest(moved)
+    items, _ = expand_inputs([str(tmp_path / "trip")], moved, m.outputs())
+    assert [str(i.output.relative_to(moved)) for i in items] == ["a.png", "day/b.png"]
+    assert all(m.done(i, "digest") and m.owns(i) for i in items)

@@ -81,17 +81,30 @@ def _text(key: str, entry: dict[str, object]) -> str:
     return f"{json.dumps(key)}: {json.dumps(entry, sort_keys=True)}"
 
 
+def _rebased(entry: dict[str, object], was: Path, here: Path) -> dict[str, object]:
+    """``entry`` with its output, written into the folder ``was``, in the folder ``here`` instead."""
+    output = entry.get("output")
+    if not isinstance(output, str) or not Path(output).is_relative_to(was):
+        return entry
+    return {**entry, "output": str(here / Path(output).relative_to(was))}
+
+
 class Manifest:
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / MANIFEST_NAME
+        self.folder = Path(folder).resolve()  # written in the file: an output folder moved is known as such
         self.entries: dict[str, dict[str, object]] = {}
         if self.path.exists():
             try:
-                self.entries = _entries(json.loads(self.path.read_text(encoding="utf-8")))
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.entries = _entries(data)
+                was = data.get("folder")
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise DeepPhotoError(
                     f"{self.path}: not a readable batch manifest ({exc}); move it away to start afresh"
                 ) from None
+            if isinstance(was, str) and Path(was) != self.folder:  # moved (a drive mounted elsewhere): its outputs too
+                self.entries = {k: _rebased(e, Path(was), self.folder) for k, e in self.entries.items()}
         # each entry's JSON text and each output's source, kept as entries change: a save joins the
         # texts (it serialised every entry, in Python, twice per input: 30 s of writes over a batch
         # of 2,000 inputs; a review)
@@ -189,5 +202,6 @@ class Manifest:
 
     def save(self) -> None:
         body = ",\n".join(self._texts[k] for k in sorted(self._texts))
-        text = f'{{"format": {FORMAT}, "entries": {{\n{body}\n}}}}\n'  # one entry a line
+        folder = json.dumps(str(self.folder))  # where the outputs are: the folder moved, they are found
+        text = f'{{"format": {FORMAT}, "folder": {folder}, "entries": {{\n{body}\n}}}}\n'  # one entry a line
         replace_with_text(self.path, text, sync=True)

@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     process_ends = argv is None  # the command line itself, not a call from Python
     argv = sys.argv[1:] if argv is None else argv
     remember_passwords(argv)
+    ended: SystemExit | None = None
     # messages name options as flags ('--overwrite'): in every thread of the command's own process
     with Console() as console, command_line(process_ends):
         try:
@@ -194,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:  # before or after the command's own handling
             status = 130
             print("deepphoto: interrupted", file=sys.stderr)
+        except SystemExit as exc:  # argparse's end (--help, --version, a usage error), raised on after the check
+            ended, status = exc, exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        given = status  # of what it printed: 'deepphoto run --help > help.txt' on a full disk was status 0
         console.out.flush()  # the text still in its buffer: its write may fail too
         if console.stdout_failed is not None:  # 'deepphoto styles > list.txt' on a full disk
             print(f"deepphoto: error: {cannot_write('standard output', console.stdout_failed)}", file=sys.stderr)
@@ -203,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                 "deepphoto: stopped printing: the reader of the output quit (the job itself finished)", file=sys.stderr
             )
             status = 141  # what a shell reports for a writer ended by SIGPIPE
+    if ended is not None:
+        raise ended if status == given else SystemExit(status)
     return status
 
 

@@ -81,16 +81,17 @@ def lookup(key: EngineKey, suffix: str, locked: bool = False) -> CachedEngine | 
     """The cached engine for ``key``, or None when absent or damaged (then it is removed): from
     the cache (also one that cannot be written), else from this process's stand-in for it.
     Judged under the key's shared lock (``key_lock``; ``locked``: the caller holds it): while
-    another process builds or stores that engine (its file in place, its record not yet), what is
-    there is not judged, and never removed (a run starting then removed the engine another had
-    just stored, and that one failed to open it)."""
+    another process builds or stores that engine (its file in place, its record not yet), an
+    intact engine is used (a rebuild with build-engine --force or --calib kept every run waiting
+    for it) and anything else is taken as being stored: never removed (a run starting then removed
+    the engine another had just stored, and that one failed to open it)."""
     found = None
     for folder in dict.fromkeys(f for f in (cache_dir() / "engines", stand_in("engines")) if f is not None):
         if found is None and locked:
             found = _lookup_in(folder, key, suffix)
         elif found is None:
             with key_lock(folder, key, shared=True, wait=False) as held:
-                found = _lookup_in(folder, key, suffix) if held else None
+                found = _lookup_in(folder, key, suffix, judged=held)
     return found
 
 
@@ -137,7 +138,9 @@ def key_lock(folder: Path, key: EngineKey, shared: bool = False, wait: bool = Tr
         os.close(fd)
 
 
-def _lookup_in(folder: Path, key: EngineKey, suffix: str) -> CachedEngine | None:
+def _lookup_in(folder: Path, key: EngineKey, suffix: str, judged: bool = True) -> CachedEngine | None:
+    """The engine of ``key`` in ``folder`` when intact; one that is not is removed when ``judged``
+    (else another process is storing it: left alone, quietly)."""
     path = folder / f"{key.stem}{suffix}"
     meta = path.with_suffix(".json")
     if not path.exists() and not meta.exists():
@@ -155,6 +158,8 @@ def _lookup_in(folder: Path, key: EngineKey, suffix: str) -> CachedEngine | None
         return None
     except (OSError, ValueError):
         intact = False
+    if not intact and not judged:
+        return None
     if not intact:
         print(f"deepphoto: warning: cached engine {path.name} is damaged or stale; building it again", file=sys.stderr)
         discard(path, meta)  # quietly: a read-only cache keeps them

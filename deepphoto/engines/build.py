@@ -309,30 +309,23 @@ def build(
     ctx = BuildContext(spec, backend, precision, weights, Path(calib) if calib else default_calibration())
     check_room(spec, precision, backend, weights)
     try:
-        folder = engine_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_path(key, suffix)  # the cache folder made: the key's lock is taken in it
     except OSError as exc:  # a full disk, no more files: auto runs float instead of stopping the run
         raise DeepPhotoError(
             f"building {spec.name} {precision} for {backend} failed ({exc.filename}: {exc.strerror or exc})"
         ) from None
     # one builder of an engine at a time: a second run started meanwhile waits, then uses its engine
-    with key_lock(folder, key):
+    with key_lock(tmp.parent, key):
         again = None if force else lookup(key, suffix, locked=True)
         if again is not None and (calib is None or again.info.get("calibration") == str(calib)):
             return again
-        return _build_and_store(ctx, key, suffix)
+        return _build_and_store(ctx, key, suffix, tmp)
 
 
-def _build_and_store(ctx: BuildContext, key: EngineKey, suffix: str) -> CachedEngine:
-    """Build the engine of ``key`` under a temporary name and store it (the caller holds its lock)."""
+def _build_and_store(ctx: BuildContext, key: EngineKey, suffix: str, tmp: Path) -> CachedEngine:
+    """Build the engine of ``key`` into ``tmp`` and store it (the caller holds its lock)."""
     spec, precision, backend = ctx.spec, ctx.precision, ctx.backend
     say(f"building {spec.name} {precision} for {backend} (once; cached as {key.stem}{suffix})")
-    try:
-        tmp = temporary_path(key, suffix)
-    except OSError as exc:  # a full disk, no more files: auto runs float instead of stopping the run
-        raise DeepPhotoError(
-            f"building {spec.name} {precision} for {backend} failed ({exc.filename}: {exc.strerror or exc})"
-        ) from None
     try:
         return store(key, suffix, tmp, _build_into(ctx, key, tmp))
     except DeepPhotoError:

@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SRC    := deepphoto tests scripts
-EXTRAS ?= torch,export,vcam,peers,bench,web,cluster,dev
+ALL_EXTRAS := torch,export,vcam,peers,bench,web,cluster,dev
+EXTRAS ?= $(ALL_EXTRAS)
 # 'make demo' needs the core install alone (ONNX Runtime, PyAV, OpenCV: no PyTorch, which PyPI serves
 # on x86-64 Linux as its CUDA build, gigabytes): it sets up with these extras (none), 'make test' with all
 DEMO_EXTRAS ?=
 comma  := ,
 STAMP  := $(VENV)/.installed-$(or $(subst $(comma),-,$(EXTRAS)),core)
-TARGET := $(if $(EXTRAS),.[$(EXTRAS)],.)
+# a set-up with every extra (make test's) serves one with fewer (make demo's): installing again needed the
+# network ('pip install --upgrade pip', the build's setuptools), so 'make demo' after 'make test' failed offline
+FULL_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(ALL_EXTRAS))
+SERVED_BY := $(if $(filter-out $(subst $(comma), ,$(ALL_EXTRAS)),$(subst $(comma), ,$(EXTRAS))),,$(filter-out $(STAMP),$(FULL_STAMP)))
 
 CORE   := .venv-core
 CORE_STAMP := $(CORE)/.installed
@@ -22,12 +26,13 @@ GIVEN  := $(if $(filter file,$(origin PYTHON)),,given)
 
 setup:
 	@bash scripts/make_venv.sh "$(PYTHON)" $(VENV) $(GIVEN)
-	@$(MAKE) -q $(STAMP) 2>/dev/null || $(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) -q $(STAMP) 2>/dev/null || $(if $(SERVED_BY),$(MAKE) -q $(SERVED_BY) 2>/dev/null ||) $(MAKE) --no-print-directory $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# one rule for every stamp (.installed-core, .installed-torch-export-...), so that any can be asked about
+$(VENV)/.installed-%: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "installing DeepPhoto and its pinned packages$(if $(findstring torch,$(EXTRAS)), (PyTorch alone is gigabytes: minutes the first time))"
-	$(BIN)/python -m pip install -c constraints.txt -e "$(TARGET)"
+	@echo "installing DeepPhoto and its pinned packages$(if $(findstring torch,$*), (PyTorch alone is gigabytes: minutes the first time))"
+	$(BIN)/python -m pip install -c constraints.txt -e "$(if $(filter-out core,$*),.[$(subst -,$(comma),$*)],.)"
 	$(BIN)/deepphoto assets
 	touch $@
 

@@ -86,3 +86,53 @@ def test_an_intact_engine_is_used_while_another_process_rebuilds_it(tmp_path, mo
         assert "damaged" not in capsys.readouterr().err
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------- make demo after make test
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def _checkout(tmp_path):
+    """The Makefile in a bare checkout whose set-up 'make test' made (its stamp newer than pyproject)."""
+    import os
+    import shutil
+
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "make_venv.sh").write_text("exit 0\n")  # the venv as it is
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    for name in ("pyproject.toml", "constraints.txt"):
+        (tmp_path / name).write_text("")
+        os.utime(tmp_path / name, (1_000_000_000, 1_000_000_000))
+    full = tmp_path / ".venv" / ".installed-torch-export-vcam-peers-bench-web-cluster-dev"
+    full.write_text("")
+    return full
+
+
+def _plan(folder, *words: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(folder), *words], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(__import__("shutil").which("make") is None, reason="needs make")
+def test_make_demo_after_make_test_installs_nothing_again(tmp_path):
+    # 'make test' then 'make demo': hunt 32 gave the demo a stamp of its own, so the demo installed
+    # again (pip upgraded from PyPI, the package built with setuptools fetched): minutes, and offline a failure
+    import os
+
+    full = _checkout(tmp_path)
+    plan = _plan(tmp_path, "demo")
+    assert "pip install" not in plan, plan
+    assert plan.rstrip().endswith(".venv/bin/deepphoto demo")
+    # once pyproject.toml changes, the full set-up no longer serves: the demo's own set-up is installed
+    os.utime(full, (1, 1))
+    assert '.venv/bin/python -m pip install -c constraints.txt -e "."' in _plan(tmp_path, "demo")
+    # and 'make test' after 'make demo' still installs every extra
+    (tmp_path / ".venv" / ".installed-core").write_text("")
+    assert '-e ".[torch,export,vcam,peers,bench,web,cluster,dev]"' in _plan(tmp_path, "setup")

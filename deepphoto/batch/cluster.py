@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.stream.output_safety import DISK_FULL, cannot_write
+from deepphoto.stream.output_safety import DISK_FULL, cannot_write, disk_free
 from deepphoto.stream.stopping import signals_held
 
 # Ray's C++ core installs absl's failure-signal handler for SIGTERM in the driver, and a SIGTERM
@@ -80,14 +80,8 @@ def check_ray_room(folder: Path | None = None) -> None:
     minute for a file its server could not write, and the batch said only 'cannot start or reach
     Ray at this machine (Timed out waiting for file /tmp/ray/session_.../gcs_server_port_...)'."""
     folder = folder or ray_temp_folder()
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if existing is None:
-        return
-    try:
-        free = shutil.disk_usage(existing).free
-    except OSError:
-        return
-    if free < RAY_ROOM:
+    free = disk_free(folder)
+    if free is not None and free < RAY_ROOM:
         raise DeepPhotoError(
             f"cannot start Ray: the disk of its temporary folder {folder} is full ({free // 1024} KB free): "
             "free some space there, or set RAY_TMPDIR to a folder on another disk"

@@ -28,7 +28,7 @@ from deepphoto.engines.cache import (
 from deepphoto.engines.gates import GateResult, compare_ms, lightnet_gate, style_gate
 from deepphoto.engines.models import ModelSpec, model_spec, shared_data
 from deepphoto.errors import DeepPhotoError, option
-from deepphoto.stream.output_safety import discard, temporary_name
+from deepphoto.stream.output_safety import discard, disk_free, temporary_name
 
 CALIBRATION_FRAMES = 64
 _QUANTIZER_LOCK = threading.Lock()
@@ -342,14 +342,13 @@ def check_room(spec: ModelSpec, precision: str, backend: str, weights: Path | No
     """A one-line error, before any work, when the engine cache's disk has less room than the float
     model takes (an engine takes less): a build into a full disk calibrated for a minute or more and
     failed only as it wrote the engine, and, the cache being writable, did so again on every run."""
-    import shutil
-
     folder = engine_dir()
+    free = disk_free(folder)
     try:
-        free, need = shutil.disk_usage(folder).free, spec.float_onnx(weights).stat().st_size
+        need = spec.float_onnx(weights).stat().st_size
     except OSError:
         return
-    if free < need:
+    if free is not None and free < need:
         raise DeepPhotoError(
             f"building {spec.name} {precision} for {backend}: the disk of the engine cache {folder} is full "
             f"({free // 1024} KB free, the build needs about {-(-need // (1 << 20))} MB)"

@@ -46,6 +46,16 @@ def cannot_write(path: str | Path, exc: OSError) -> DeepPhotoError:
     return DeepPhotoError(f"{path}: cannot be written ({reason})")
 
 
+def disk_free(folder: Path) -> int | None:
+    """Bytes this user may still write on the disk of ``folder`` (of its nearest folder that exists,
+    where it is still to be made), or None where that cannot be told."""
+    existing = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), None)
+    try:
+        return None if existing is None else shutil.disk_usage(existing).free
+    except OSError:
+        return None
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file or folder (through links, by device and inode)."""
     try:

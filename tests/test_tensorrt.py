@@ -278,11 +278,17 @@ def test_calibrator_needs_frames_or_a_cache(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("precision", "missing", "advice"),
-    [("int8", {"int8": False}, "--precision fp16"), ("fp16", {"fp16": False}, "fp32")],
+    [("int8", {"int8": False}, ("precision='fp16'", "--precision fp16")), ("fp16", {"fp16": False}, ("fp32", "fp32"))],
 )
 def test_a_gpu_without_the_fast_path_is_refused_with_advice(monkeypatch, onnx_file, precision, missing, advice):
+    """The advice names the option as the caller gives it: a Python argument from the library, a
+    flag from the command line (hunt 32's per-context wording)."""
+    from deepphoto.errors import command_line
+
     monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(**missing))
-    with pytest.raises(DeepPhotoError, match=advice):
+    with pytest.raises(DeepPhotoError, match=advice[0]):
+        build_serialized_engine(onnx_file, precision, SHAPES)
+    with command_line(), pytest.raises(DeepPhotoError, match=advice[1]):
         build_serialized_engine(onnx_file, precision, SHAPES)
 
 

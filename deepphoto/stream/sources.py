@@ -192,6 +192,10 @@ def opaque(image: np.ndarray) -> np.ndarray:
     return colour if alpha.min() == 255 else on_white(colour, alpha)
 
 
+MJPEG = cv2.VideoWriter.fourcc(*"MJPG")
+V4L2_DEFAULT_FPS = 30.0  # what OpenCV asks of a V4L2 camera when no rate is given
+
+
 class Capture(Source):
     """An OpenCV ``VideoCapture`` (V4L2 webcam, GStreamer pipeline): a live source."""
 
@@ -215,8 +219,35 @@ class Capture(Source):
             self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
         if fps:
             self.cap.set(cv2.CAP_PROP_FPS, fps)
+        if api == cv2.CAP_V4L2:
+            self._compressed_if_faster(size, fps or V4L2_DEFAULT_FPS)
         got = self.cap.get(cv2.CAP_PROP_FPS)
         self.fps = Fraction(got).limit_denominator(1001) if got and got > 0 else Fraction(30)
+
+    def _mode(self) -> tuple[int, int, int, float]:
+        """The camera's pixel format (a FOURCC), width, height and frame rate, as it set them."""
+        c = self.cap
+        w, h = int(c.get(cv2.CAP_PROP_FRAME_WIDTH)), int(c.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        return int(c.get(cv2.CAP_PROP_FOURCC)), w, h, float(c.get(cv2.CAP_PROP_FPS) or 0)
+
+    def _compressed_if_faster(self, size: tuple[int, int] | None, fps: float) -> None:
+        """MJPEG where the camera's uncompressed pictures come slower than ``fps``. OpenCV takes a
+        webcam's YUYV before its MJPEG, and USB 2.0 carries YUYV at 1280x720 at 10 fps, 1920x1080 at
+        5 (a camera may offer a large size in MJPEG only: a smaller one came instead); MJPEG comes at
+        30. Kept only where it gives the size asked for (as well as YUYV) at more frames a second."""
+        before = self._mode()
+        if before[0] == MJPEG or before[3] >= fps - 0.5:
+            return
+        self.cap.set(cv2.CAP_PROP_FOURCC, MJPEG)
+        self.cap.set(cv2.CAP_PROP_FPS, fps)  # asked again: OpenCV asks the rate it got last
+        after = self._mode()
+
+        def score(mode: tuple[int, int, int, float]) -> tuple[bool, float]:
+            return (size is None or mode[1:3] == size), mode[3]
+
+        if after[0] != MJPEG or score(after) <= score(before):
+            self.cap.set(cv2.CAP_PROP_FOURCC, before[0])  # as it was: no MJPEG, or none better
+            self.cap.set(cv2.CAP_PROP_FPS, fps)
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()

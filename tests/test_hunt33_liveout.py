@@ -1,0 +1,118 @@
+"""Hunt 33 (liveout): what someone using DeepPhoto live for hours (a painted background in video
+calls: a webcam into a virtual camera, a window, or the Studio's live page) hits: the camera's
+modes, a camera that goes away, controls changed mid-stream, memory and delay over a long session."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from deepphoto.stream import sources
+
+YUYV, MJPG = cv2.VideoWriter.fourcc(*"YUYV"), cv2.VideoWriter.fourcc(*"MJPG")
+
+
+class V4L2Camera:
+    """cv2.VideoCapture(N, CAP_V4L2) of a USB webcam, as OpenCV drives it: ``modes`` maps each pixel
+    format the camera offers to its sizes and their highest frame rates. OpenCV takes YUYV before
+    MJPEG; a size or format set is the nearest the camera offers in that format; and a format
+    changed asks the camera again for the rate OpenCV got last (not the one asked)."""
+
+    modes: dict[int, dict[tuple[int, int], float]] = {}
+
+    def __init__(self, target: object, api: int) -> None:
+        self.asked_size, self.asked_fps = (640, 480), 30.0
+        self.fourcc = YUYV if YUYV in self.modes else next(iter(self.modes))
+        self._apply()
+
+    def _apply(self) -> None:
+        sizes = self.modes[self.fourcc]
+        w, h = self.asked_size
+        self.size = min(sizes, key=lambda s: abs(s[0] - w) + abs(s[1] - h))
+        self.fps = min(self.asked_fps, sizes[self.size])
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return True
+
+    def set(self, prop: int, value: float) -> bool:
+        if prop == cv2.CAP_PROP_FRAME_WIDTH:
+            self.asked_size = (int(value), self.asked_size[1])
+        elif prop == cv2.CAP_PROP_FRAME_HEIGHT:
+            self.asked_size = (self.asked_size[0], int(value))
+        elif prop == cv2.CAP_PROP_FPS:
+            self.asked_fps = float(value)
+        elif prop == cv2.CAP_PROP_FOURCC:
+            if int(value) in self.modes:
+                self.fourcc = int(value)
+            self.asked_fps = self.fps  # OpenCV keeps the rate it got and asks it again
+        self._apply()
+        return True
+
+    def get(self, prop: int) -> float:
+        return {
+            cv2.CAP_PROP_FRAME_WIDTH: self.size[0],
+            cv2.CAP_PROP_FRAME_HEIGHT: self.size[1],
+            cv2.CAP_PROP_FPS: self.fps,
+            cv2.CAP_PROP_FOURCC: self.fourcc,
+        }.get(prop, 0.0)
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        return True, np.zeros((self.size[1], self.size[0], 3), np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+def camera(monkeypatch, modes: dict[int, dict[tuple[int, int], float]]) -> type[V4L2Camera]:
+    monkeypatch.setattr(V4L2Camera, "modes", modes)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", V4L2Camera)
+    monkeypatch.setattr(sources.Path, "exists", lambda self: True)  # /dev/video0
+    return V4L2Camera
+
+
+# a typical 1080p USB 2.0 webcam: uncompressed, what the bus carries; MJPEG, 30 fps at every size
+WEBCAM = {
+    YUYV: {(640, 480): 30, (1280, 720): 10, (1920, 1080): 5},
+    MJPG: {(640, 480): 30, (1280, 720): 30, (1920, 1080): 30},
+}
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_webcam_asked_for_hd_gives_its_30_fps_not_yuyvs_10(monkeypatch, size) -> None:
+    """'run /dev/video0 vcam:// --size 1280x720': OpenCV took the camera's YUYV, 10 fps at 1280x720 (5
+    at 1920x1080) over USB 2.0, so the call got 10 frames a second though the camera gives 30 in
+    MJPEG (checked with a fake V4L2 device under OpenCV 5's own V4L2 code: 9.7 fps, now 28.6)."""
+    camera(monkeypatch, WEBCAM)
+    source = sources.open_source("/dev/video0", size=size)
+    assert source.fps == 30
+    frame = next(iter(source))
+    assert frame.image.shape[:2] == (size[1], size[0])
+    assert source.cap.fourcc == MJPG
+
+
+def test_a_rate_asked_for_is_what_decides(monkeypatch) -> None:
+    camera(monkeypatch, WEBCAM)
+    assert sources.open_source("/dev/video0", size=(1280, 720), fps=10).cap.fourcc == YUYV  # YUYV gives it
+    assert sources.open_source("/dev/video0", size=(1280, 720), fps=25).cap.fourcc == MJPG
+
+
+def test_uncompressed_is_kept_where_it_is_fast_enough_or_all_there_is(monkeypatch) -> None:
+    """640x480 comes at 30 fps in YUYV: no JPEG to decode, no compression in the picture; a camera
+    without MJPEG stays as it was; MJPEG that does not give the size asked is not taken."""
+    camera(monkeypatch, WEBCAM)
+    assert sources.open_source("/dev/video0").cap.fourcc == YUYV
+    assert sources.open_source("/dev/video0", size=(640, 480)).cap.fourcc == YUYV
+    camera(monkeypatch, {YUYV: WEBCAM[YUYV]})
+    source = sources.open_source("/dev/video0", size=(1280, 720))
+    assert (source.cap.fourcc, source.cap.size, source.fps) == (YUYV, (1280, 720), 10)
+    camera(monkeypatch, {YUYV: WEBCAM[YUYV], MJPG: {(640, 480): 30}})
+    source = sources.open_source("/dev/video0", size=(1280, 720))
+    assert (source.cap.fourcc, source.cap.size, source.fps) == (YUYV, (1280, 720), 10)
+
+
+def test_a_size_offered_in_mjpeg_only_is_the_size_given(monkeypatch) -> None:
+    """A camera whose 1920x1080 is MJPEG only: YUYV gave its nearest, 1280x720."""
+    camera(monkeypatch, {YUYV: {(640, 480): 30, (1280, 720): 10}, MJPG: {(1280, 720): 30, (1920, 1080): 30}})
+    source = sources.open_source("/dev/video0", size=(1920, 1080))
+    assert (source.cap.fourcc, source.cap.size, source.fps) == (MJPG, (1920, 1080), 30)

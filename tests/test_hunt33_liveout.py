@@ -116,3 +116,48 @@ def test_a_size_offered_in_mjpeg_only_is_the_size_given(monkeypatch) -> None:
     camera(monkeypatch, {YUYV: {(640, 480): 30, (1280, 720): 10}, MJPG: {(1280, 720): 30, (1920, 1080): 30}})
     source = sources.open_source("/dev/video0", size=(1920, 1080))
     assert (source.cap.fourcc, source.cap.size, source.fps) == (MJPG, (1920, 1080), 30)
+
+
+# --------------------------------------------------------------------------- a camera's stable name
+
+
+def test_a_camera_named_by_its_stable_link_is_opened_and_found_again_under_a_new_number(monkeypatch, tmp_path) -> None:
+    """'run /dev/v4l/by-id/usb-..-video-index0 vcam://' (udev's name for one camera, whatever number
+    it got: two cameras, or one plugged in again while the old number was held) was refused, 'is not a
+    regular file (a pipe or a device); give a file'. It is that camera, looked up again at each
+    reconnection: plugged back as /dev/video2, the run found it there (checked with a fake device)."""
+    from deepphoto.commands.run import fps_applies
+    from deepphoto.stream.v4l2_names import linked_v4l2
+
+    opened = []
+
+    class Recorded(V4L2Camera):
+        def __init__(self, target: object, api: int) -> None:
+            opened.append(target)
+            super().__init__(target, api)
+
+    camera(monkeypatch, WEBCAM)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Recorded)
+    link = tmp_path / "usb-046d_HD_Pro_Webcam_C920_8F3A1B2C-video-index0"
+    link.symlink_to("/dev/video4")
+    monkeypatch.setattr(sources.Path, "is_char_device", lambda self: str(self.resolve()).startswith("/dev/video"))
+    sources.check_source_path(str(link))  # refused before
+    assert linked_v4l2(str(link)) == "/dev/video4" and fps_applies(str(link))
+    assert isinstance(sources.open_source(str(link), size=(1280, 720)), sources.Capture)
+    link.unlink()
+    link.symlink_to("/dev/video6")  # plugged in again: another number
+    sources.open_source(str(link))
+    assert opened == [4, 6]
+
+
+def test_a_stable_name_whose_camera_is_unplugged_says_so(tmp_path) -> None:
+    from deepphoto.errors import DeepPhotoError
+    from deepphoto.stream.v4l2_names import linked_v4l2
+
+    name = "/dev/v4l/by-id/usb-Nothing_Here_0000-video-index0"
+    sources.check_source_path(name)  # a camera's: told when it opens (and retried when it drops)
+    with pytest.raises(DeepPhotoError, match=r"^/dev/v4l/by-id/usb-Nothing_Here_0000-video-index0: camera not found"):
+        sources.open_source(name)
+    other = tmp_path / "null"
+    other.symlink_to("/dev/null")  # a device, but no camera
+    assert linked_v4l2(str(other)) is None and linked_v4l2("clip.mp4") is None

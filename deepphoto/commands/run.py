@@ -241,9 +241,9 @@ def execute(args: argparse.Namespace, settings: Settings | None = None) -> RunSu
 def fps_applies(uri: str) -> bool:
     """Whether ``--fps`` sets the rate of the input ``uri`` names: a camera, the test pattern or a
     folder of photos; a video file, a photo, an animation or a network stream keeps its own timing."""
-    from deepphoto.stream.v4l2_names import names_v4l2
+    from deepphoto.stream.v4l2_names import linked_v4l2, names_v4l2
 
-    if uri.startswith(("csi://", "synthetic://")) or names_v4l2(uri):
+    if uri.startswith(("csi://", "synthetic://")) or names_v4l2(uri) or linked_v4l2(uri):
         return True
     return "://" not in uri and Path(uri).is_dir()
 

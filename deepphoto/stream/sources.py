@@ -34,7 +34,7 @@ from deepphoto.image_header import is_heic
 from deepphoto.settings import PHOTO_INPUT_SUFFIXES
 from deepphoto.stream import animation
 from deepphoto.stream.frame import Frame
-from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
+from deepphoto.stream.v4l2_names import STABLE_NAMES, linked_v4l2, names_v4l2, v4l2_index
 from deepphoto.stream.video_container import video_by_content
 from deepphoto.stream.video_file import SourceFrame, VideoFileSource
 
@@ -423,7 +423,7 @@ def local_name(uri: str) -> str:
 def check_source_path(uri: str) -> None:
     """A file or folder input that is not there (or is a pipe), refused before any work; URIs and
     cameras are checked when they open."""
-    if "://" in uri or names_v4l2(uri):
+    if "://" in uri or names_v4l2(uri) or uri.startswith(STABLE_NAMES) or linked_v4l2(uri):  # checked when opened
         return
     if uri == "-":
         raise DeepPhotoError("-: standard input cannot be read; name a file, a folder or a URI")
@@ -457,8 +457,11 @@ def open_source(uri: str, size: tuple[int, int] | None = None, fps: float | None
             "sudo systemctl restart nvargus-daemon"
         )
         return Capture(csi_pipeline(sensor, (w, h), rate), cv2.CAP_GSTREAMER, uri, failure=failure)
-    if names_v4l2(uri):
-        index = v4l2_index(uri)
+    device = linked_v4l2(uri)  # looked up at each opening: the camera plugged in again may be another N
+    if device is None and uri.startswith(STABLE_NAMES):
+        raise DeepPhotoError(f"{uri}: camera not found (unplugged?)")
+    if names_v4l2(uri) or device is not None:
+        index = v4l2_index(device or uri)
         if not Path(f"/dev/video{index}").exists():
             raise DeepPhotoError(f"{uri}: camera not found (no /dev/video{index})")
         return Capture(index, cv2.CAP_V4L2, uri, size, fps)

@@ -4,8 +4,11 @@ camera (output): ``/dev/videoN``, ``v4l2://N``, and as jetson-utils names it, ``
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from deepphoto.errors import DeepPhotoError
+
+STABLE_NAMES = "/dev/v4l/"  # udev's by-id/ and by-path/ links to a camera's /dev/videoN
 
 
 def names_v4l2(uri: str) -> bool:
@@ -23,3 +26,17 @@ def v4l2_index(uri: str, default: int | None = 0) -> int:
     if not rest.isdigit():
         raise DeepPhotoError(f"{uri}: expected v4l2://N or v4l2:///dev/videoN (or /dev/videoN), with a device number")
     return int(rest)
+
+
+def linked_v4l2(uri: str) -> str | None:
+    """The ``/dev/videoN`` a link names, as udev names a camera for good
+    (``/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_...-video-index0``, ``/dev/v4l/by-path/...``: the
+    same camera whatever number it got, after a reboot or plugged in again); None for anything else."""
+    if "://" in uri or names_v4l2(uri):
+        return None
+    path = Path(uri)
+    try:
+        target = str(path.resolve())
+        return target if path.is_char_device() and re.fullmatch(r"/dev/video\d+", target) else None
+    except (OSError, RuntimeError):  # a loop of links
+        return None

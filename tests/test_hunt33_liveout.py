@@ -4,6 +4,9 @@ modes, a camera that goes away, controls changed mid-stream, memory and delay ov
 
 from __future__ import annotations
 
+import subprocess
+import types
+
 import cv2
 import numpy as np
 import pytest
@@ -161,3 +164,67 @@ def test_a_stable_name_whose_camera_is_unplugged_says_so(tmp_path) -> None:
     other = tmp_path / "null"
     other.symlink_to("/dev/null")  # a device, but no camera
     assert linked_v4l2(str(other)) is None and linked_v4l2("clip.mp4") is None
+
+
+# --------------------------------------------------------------------------- the Studio's Camera tab
+
+
+class ChildRun:
+    """subprocess.Popen of 'deepphoto run ... --control PORT': runs until it is sent SIGINT."""
+
+    started: list[ChildRun] = []
+
+    def __init__(self, cmd: list[str], **kwargs: object) -> None:
+        self.cmd, self.signals, self.code = cmd, [], None
+        self.stdout = iter(())
+        ChildRun.started.append(self)
+
+    def poll(self) -> int | None:
+        return self.code
+
+    def send_signal(self, sig: int) -> None:
+        self.signals.append(sig)
+        self.code = 130
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return self.code
+
+
+@pytest.mark.parametrize("output,stops", [("null://", True), ("vcam://", False)])
+def test_a_preview_only_camera_run_goes_with_the_page_that_started_it(monkeypatch, output, stops) -> None:
+    """The Camera tab's 'none: preview only' run went on after its page was closed (checked with a
+    real run: 79 frames made in the 5 s after the page said goodbye, and on until the studio
+    stopped), nobody seeing it, both cores busy and the webcam held: the video call the user went to
+    next could not open it. It stops with its page now; a run into the virtual camera goes on (the
+    call uses it), as does a preview run when another page leaves."""
+    pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from deepphoto.web import camera as camera_module
+    from deepphoto.web.app import StudioConfig, create_app
+
+    fake = types.SimpleNamespace(
+        Popen=ChildRun, TimeoutExpired=subprocess.TimeoutExpired, PIPE=-1, STDOUT=-2, DEVNULL=-3
+    )
+    monkeypatch.setattr(camera_module, "subprocess", fake)  # this module's children only
+    monkeypatch.setattr(camera_module, "camera_sources", lambda: {"/dev/video0": "camera", "synthetic://": "test"})
+    monkeypatch.setattr(camera_module, "OUTPUTS", {"vcam://": "virtual camera", "null://": "preview only"})
+    ChildRun.started = []
+    with TestClient(create_app(StudioConfig(warm=False)), base_url="http://127.0.0.1") as c:
+
+        def page() -> str:
+            return c.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+
+        starter, other = page(), page()
+        body = {"source": "/dev/video0", "output": output, "look": {}}
+        assert c.post("/api/camera/start", json=body, headers={"X-DeepPhoto-Client": starter}).status_code == 200
+        run = ChildRun.started[-1]
+        c.post(f"/api/bye?client={other}")  # another page leaving changes nothing
+        c.post(f"/api/bye?client={starter}")
+        deadline = time.monotonic() + 10
+        while stops and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (run.poll() is not None) == stops
+        assert bool(run.signals) == stops

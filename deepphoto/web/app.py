@@ -116,9 +116,10 @@ class Studio:
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def gone(self, client: str) -> None:
-        """A page went away: its uploads, jobs and live sessions go too."""
+        """A page went away: its uploads, jobs, live sessions and preview-only camera run go too."""
         self.uploads.drop_client(client)
         self.best.drop_client(client)
+        self.camera.drop_client(client)
         if self.live is not None and self.loop is not None and not self.loop.is_closed():
             asyncio.run_coroutine_threadsafe(self.live.drop_client(client), self.loop)
 
@@ -412,13 +413,13 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
 
     @app.post("/api/camera/start")
     async def camera_start(request: Request) -> dict[str, Any]:
-        client_of(request)
+        client = client_of(request)
         values = await json_body(request)
         look = values.get("look") or {}
         if not isinstance(look, dict):
             raise WebError(422, "look must be an object")
         desk = studio_of(request).camera
-        return await run_in_threadpool(desk.start, str(values.get("source")), str(values.get("output")), look)
+        return await run_in_threadpool(desk.start, str(values.get("source")), str(values.get("output")), look, client)
 
     @app.post("/api/camera/stop")
     async def camera_stop(request: Request) -> dict[str, Any]:

@@ -85,6 +85,9 @@ class CameraDesk:
         self.process: subprocess.Popen[str] | None = None
         self.link: ControlLink | None = None
         self.started: dict[str, str] = {}
+        # the page that started a run with no output but its preview: the run goes with that page
+        # (nobody else sees it, and it held the camera: a call could not open it, its light stayed on)
+        self.preview_of: str | None = None
         self.log: deque[str] = deque(maxlen=20)
         self.lock = threading.Lock()
 
@@ -118,7 +121,9 @@ class CameraDesk:
                 info["status"] = {"error": str(exc)}
         return info
 
-    def start(self, source: str, output: str, look: dict[str, Any]) -> dict[str, Any]:
+    def start(self, source: str, output: str, look: dict[str, Any], client: str | None = None) -> dict[str, Any]:
+        """Start a run of ``source`` into ``output``; one into ``null://`` (its preview only) is
+        stopped when ``client``, the page that started it, goes away (``drop_client``)."""
         sources = camera_sources()
         if source not in sources:
             raise WebError(422, f"unknown camera {source!r}: choose from {', '.join(sources)}")
@@ -153,6 +158,7 @@ class CameraDesk:
             )
             self.link = ControlLink("127.0.0.1", port)
             self.started = {"source": source, "output": output}
+            self.preview_of = client if output == "null://" else None
             threading.Thread(target=self._keep_log, args=(self.process,), daemon=True).start()
         return self.state()
 
@@ -178,6 +184,14 @@ class CameraDesk:
             except subprocess.TimeoutExpired:
                 continue
         return self.state()
+
+    def drop_client(self, client: str) -> None:
+        """A page went away: the preview-only run it started stops (on a thread of its own: a stop
+        may wait for the run to finalise); a run into a virtual camera goes on (a call uses it)."""
+        with self.lock:
+            process, mine = self.process, self.preview_of == client
+        if mine and process is not None and process.poll() is None:
+            threading.Thread(target=self.stop, name="deepphoto-camera-stop", daemon=True).start()
 
     def change(self, values: dict[str, Any]) -> dict[str, Any]:
         return self.current().change(values)

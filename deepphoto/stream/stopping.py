@@ -51,6 +51,12 @@ def stop_asked() -> bool:
     return _State.stopping
 
 
+def ignored(sig: int) -> bool:
+    """Whether ``sig`` is ignored (``SIG_IGN``), as ``nohup`` leaves SIGHUP for the command it starts
+    and a shell without job control leaves SIGINT for a job it puts in the background."""
+    return signal.getsignal(sig) == signal.SIG_IGN
+
+
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -61,12 +67,14 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
     elsewhere a no-op); the previous handlers come back afterwards. ``process_ends``: the process
     exits right after (the command line), so the rest of a burst is ignored up to the very end
     instead: while it shuts down, Python would otherwise put back the default handlers, and a
-    signal arriving then would kill it without a word (or print a traceback)."""
+    signal arriving then would kill it without a word (or print a traceback). A signal the process
+    was started to ignore stays ignored: ``nohup``'s SIGHUP (a job left running when its terminal is
+    closed was stopped with it, its video cut short), a background job's SIGINT in a script."""
     if not _in_main_thread():
         yield
         return
     _State.stopping = False
-    previous = {sig: signal.signal(sig, _stop) for sig in ENDING}
+    previous = {sig: signal.signal(sig, _stop) for sig in ENDING if not ignored(sig)}
     hook, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable(sys.unraisablehook)
     try:
         yield

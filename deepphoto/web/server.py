@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.stream.stopping import ignored
 from deepphoto.web.app import StudioConfig, create_app, is_loopback
 from deepphoto.web.tls import Certificate
 
@@ -382,7 +383,12 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Cert
     def hang_up(signum: int, frame: FrameType | None) -> None:
         server.should_exit = True  # SIGHUP ends the studio as Ctrl-C does, cleaning up
 
-    if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
+    # not where it is ignored: 'nohup deepphoto serve' outlives the terminal it was started from
+    if (
+        hasattr(signal, "SIGHUP")
+        and threading.current_thread() is threading.main_thread()
+        and not ignored(signal.SIGHUP)
+    ):
         signal.signal(signal.SIGHUP, hang_up)
     print(f"DeepPhoto Studio: {address}  (Ctrl-C to stop)", flush=True)
     if config.host in WILDCARD_HOSTS:  # the address above works on this computer only

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +58,85 @@ def test_nohup_serve_outlives_its_terminal(sighup_ignored, monkeypatch) -> None:
     server.serve(StudioConfig(warm=False), 0)
     assert not served.should_exit
     assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+
+
+def _another_disk(tmp_path: Path) -> Path:
+    """A folder on another file system than ``tmp_path`` (/dev/shm, a RAM disk), or a skip."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK) or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs a second file system: /dev/shm, writable, on another device than the temporary folder")
+    return Path(tempfile.mkdtemp(dir=shm, prefix="deepphoto-hunt33-"))
+
+
+@pytest.fixture
+def other_disk(tmp_path):
+    folder = _another_disk(tmp_path)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_batch_output_on_another_disk_than_the_work_folder(tmp_path, other_disk) -> None:
+    """'deepphoto batch trip1 trip2 --out styled' with styled/trip1 a disk of its own (mounted
+    there): every photo of trip1, and each short video without sound (one chunk), failed with
+    'cannot be written (Invalid cross-device link)': the finished file was renamed from --out's
+    hidden work folder, on the other disk. It is copied across now, complete or absent."""
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    from deepphoto import Settings
+    from deepphoto.batch.inputs import WorkItem
+    from deepphoto.batch.manifest import Manifest
+    from deepphoto.batch.runner import BatchOptions, BatchRunner, ItemState, Task
+
+    out = tmp_path / "styled"
+    out.mkdir()
+    runner = BatchRunner([], Settings(effect="grey", region="whole"), BatchOptions(out=out))
+    runner.work = runner.out / ".deepphoto-batch" / "host-1"
+    runner.manifest, runner.digests = Manifest(runner.out), {"image": "d"}
+    source = tmp_path / "p.jpg"
+    source.write_bytes(b"a photo")
+    item = WorkItem(source, other_disk / "p.png", "image", 7, 1)
+    st = runner.states[0] = ItemState(item)
+    made = runner.work / "000000" / "image.png"
+    made.parent.mkdir(parents=True)
+    made.write_bytes(b"the painted photo")
+    runner._finish(st, Task(0, -1), made, 1, "")
+    assert runner.outcomes[item.key].status == "done", runner.outcomes[item.key].reason
+    assert item.output.read_bytes() == b"the painted photo"
+    assert os.listdir(other_disk) == ["p.png"] and not (runner.work / "000000").exists()
+
+
+def test_a_joined_video_of_one_chunk_moves_to_another_disk(tmp_path, other_disk) -> None:
+    """The same for a video of one chunk, no sound: the chunk itself is the output."""
+    from media import make_clip
+
+    from deepphoto.batch.join import finish_video
+
+    chunk = make_clip(tmp_path / "chunk-00000.mp4", frames=6)
+    made = chunk.read_bytes()
+    out = other_disk / "clip.mp4"
+    assert finish_video([chunk], [0], None, None, out) == ""
+    assert out.read_bytes() == made and os.listdir(other_disk) == ["clip.mp4"]
+
+
+def test_moving_into_place_on_a_full_disk_leaves_nothing(tmp_path, monkeypatch) -> None:
+    """Copied across disks, a full one leaves no half file beside the output."""
+    import errno
+
+    from deepphoto.stream import output_safety
+
+    made, out = tmp_path / "work" / "image.png", tmp_path / "out" / "p.png"
+    made.parent.mkdir()
+    out.parent.mkdir()
+    made.write_bytes(b"x" * 1000)
+
+    def across(src: object, dst: object) -> None:
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    def full(src: object, dst: object) -> None:
+        Path(dst).write_bytes(b"x" * 10)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(output_safety.os, "replace", across)
+    monkeypatch.setattr(output_safety.shutil, "copyfile", full)
+    with pytest.raises(OSError, match="No space"):
+        output_safety.move_into_place(made, out)
+    assert os.listdir(out.parent) == [] and made.exists()

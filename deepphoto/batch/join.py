@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 
 from deepphoto.errors import DeepPhotoError, warn
-from deepphoto.stream.output_safety import temporary_name
+from deepphoto.stream.output_safety import move_into_place, temporary_name
 from deepphoto.stream.video_container import container_format, muxer_options, video_span
 from deepphoto.stream.video_sound import audio_failure, output_disk_failed, remux_with_audio
 
@@ -110,7 +110,7 @@ def finish_video(
                     raise
                 note = audio_failure(exc, audio_from, output)
                 warn(note, output)
-        final.replace(output)
+        move_into_place(final, output)
     finally:
         for leftover in (joined, muxed):
             if leftover != output and leftover not in chunks:  # a chunk is the caller's (kept for a resume)

@@ -46,7 +46,7 @@ from deepphoto.errors import DeepPhotoError, bar_width, caught_warnings, progres
 from deepphoto.frames import check_photo
 from deepphoto.settings import IMAGE_SUFFIXES, Settings, counted
 from deepphoto.stream.animation import has_frames
-from deepphoto.stream.output_safety import DISK_FULL, cannot_write, same_file
+from deepphoto.stream.output_safety import DISK_FULL, cannot_write, move_into_place, same_file
 from deepphoto.stream.stopping import ending_signals, signals_held
 from deepphoto.stream.video_container import video_by_content
 
@@ -664,7 +664,7 @@ class BatchRunner:
                 item.output.parent.mkdir(parents=True, exist_ok=True)
                 self.manifest.claim(item)
                 if isinstance(made, Path):
-                    made.replace(item.output)
+                    move_into_place(made, item.output)
                 else:
                     plan = st.plan
                     audio = plan.source if plan.has_audio or plan.carries_more else None  # and its tags

@@ -8,7 +8,8 @@ temporary file left behind when a job fails.
   device and inode), and no frame written into a folder can replace an input image there;
 - ``temporary_name`` / ``temporary_folder``: hidden names beside the output, unique to the writer;
 - ``publish``: move a finished temporary file into place (without ``--overwrite`` never over a file
-  that appeared meanwhile); ``discard``: remove temporary files, quietly.
+  that appeared meanwhile); ``move_into_place``: a finished file from a work folder, on any disk;
+  ``discard``: remove temporary files, quietly.
 """
 
 from __future__ import annotations
@@ -295,6 +296,25 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> Path:
     kept = free_name(path)
     os.replace(tmp, kept)
     raise DeepPhotoError(f"{path}: appeared while this job ran and was not replaced; this job's result is {kept}")
+
+
+def move_into_place(made: Path, path: Path) -> None:
+    """The finished file ``made`` (in a job's own work folder) renamed to ``path``, replacing it;
+    where the two are on different file systems (a disk mounted inside the output folder: 'Invalid
+    cross-device link'), copied to a temporary name beside ``path`` first and renamed, so ``path``
+    is complete or absent. ``made`` is then left where it was (its folder is the caller's to clear)."""
+    try:
+        os.replace(made, path)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    tmp = temporary_name(path)
+    try:
+        shutil.copyfile(made, tmp)
+        os.replace(tmp, path)
+    finally:
+        discard(tmp)
 
 
 def free_name(path: Path) -> Path:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sized
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import unquote
@@ -283,20 +283,31 @@ def has_gstreamer() -> bool:
 
 
 class NetworkStream(Source):
-    """rtsp:// or http(s):// through PyAV, read as a live source."""
+    """rtsp:// or http(s):// through PyAV, read as a live source: each frame let go when the
+    stream's own clock says (see ``StreamPace``), not as fast as it was received."""
 
     live = True
 
-    def __init__(self, url: str, reader: VideoFileSource | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        reader: VideoFileSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.reader = reader or open_network(url)
         self.fps = self.reader.fps
         self.url = url
+        self.clock, self.sleep = clock, sleep
 
     def __iter__(self) -> Iterator[Frame]:
-        start = time.monotonic()
+        start = self.clock()
+        pace = StreamPace(self.clock, self.sleep, 1 / float(self.fps) if self.fps else 0.04)
         try:
             for frame in self.reader:
-                frame.pts, frame.arrival = None, time.monotonic() - start
+                if frame.pts is not None and frame.time_base:
+                    pace.wait(float(frame.pts * frame.time_base))
+                frame.pts, frame.arrival = None, self.clock() - start
                 yield frame
         except DeepPhotoError as exc:  # the connection lost: said with the stream's name, then retried
             raise SourceLost(f"{self.url}: {exc}") from None
@@ -304,6 +315,40 @@ class NetworkStream(Source):
 
     def close(self) -> None:
         self.reader.close()
+
+
+class StreamPace:
+    """Frames of a live stream let go at the pace of their own timestamps. A network stream's frames
+    come in bursts: those FFmpeg reads while it opens the stream (0.7 s of an MPEG-TS stream over
+    HTTP or TCP), an HLS playlist's segments (each a few seconds of frames, fetched whole), a
+    camera's buffered frames after a stall. A live recording places each frame at the moment it
+    arrives, so a burst was written a millisecond a frame, then the last one held (a live HLS
+    stream of 2-s segments recorded as one flash of 50 frames, then 1.9 s still), and the live
+    queue dropped most of them as stale. Each frame waits for the moment its timestamp puts it
+    at, counted from the first frame's arrival; one that arrives later than that moves the clock
+    on (a stall is kept as a pause, as it was seen), and a step in the timestamps back or more
+    than ``JUMP`` seconds (or 4 frames) forward (a wrapped clock, a stream started again) starts
+    the count again from that frame."""
+
+    JUMP = 1.0
+
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None], period: float) -> None:
+        self.clock, self.sleep = clock, sleep
+        self.jump = max(self.JUMP, 4 * period)
+        self.offset: float | None = None  # the clock's time at the stream's time 0
+        self.last: float | None = None  # the stream's time of the last frame (seconds)
+
+    def wait(self, at: float) -> None:
+        """Wait until the frame of stream time ``at`` (seconds) is due."""
+        now = self.clock()
+        if self.offset is None or self.last is None or not 0 <= at - self.last <= self.jump:
+            self.offset = now - at
+        self.last = at
+        due = at + self.offset
+        if due > now:
+            self.sleep(due - now)
+        else:
+            self.offset = now - at  # late: the count goes on from here
 
 
 def open_network(url: str) -> VideoFileSource:

@@ -1,0 +1,141 @@
+"""Hunt 33 (netstreams): network and live sources read by ``deepphoto run`` and ``Pipeline.run``.
+
+- A live network stream's frames come in bursts (those FFmpeg reads while it opens the stream, an
+  HLS playlist's segments, fetched whole): each burst was written a millisecond a frame, then its
+  last frame held (a live HLS stream of 2-s segments recorded as a flash of 50 frames, then 1.9 s
+  still), and the live queue dropped most of them as stale. The frames are now let go at the pace
+  of their own timestamps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from adversarial import RUN_FAST, cli
+from media import make_clip
+
+from deepphoto.stream.sources import NetworkStream
+from deepphoto.stream.video_file import SourceFrame
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on a free local port answering with ``handler``, for the block: its address."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [float(f.time) for f in c.decode(c.streams.video[0])]
+
+
+# ---------------------------------------------------------------- a live stream's bursts
+
+
+class FakeClock:
+    """A clock that moves only when slept on, or when ``late`` says a frame took that long to come."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.now += seconds
+
+
+class BurstReader:
+    """Frames of a 25 fps stream, all at hand at once (a burst); ``stall``: frame index -> seconds
+    the network held it back."""
+
+    fps = Fraction(25)
+
+    def __init__(self, clock: FakeClock, frames: int, stall: dict[int, float] | None = None, pts=None) -> None:
+        self.clock, self.frames, self.stall = clock, frames, stall or {}
+        self.pts = pts or list(range(frames))
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        for i in range(self.frames):
+            self.clock.now += self.stall.get(i, 0.0)
+            yield SourceFrame(np.zeros((4, 4, 3), np.uint8), self.pts[i], Fraction(1, 25))
+
+    def close(self) -> None:
+        pass
+
+
+def _yield_times(clock: FakeClock, reader: BurstReader, count: int) -> list[float]:
+    stream = NetworkStream("http://camera/live.ts", reader, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    frames = iter(stream)
+    times = []
+    for _ in range(count):
+        next(frames)
+        times.append(round(clock.now - 100.0, 6))
+    return times
+
+
+def test_a_burst_of_a_live_stream_is_let_go_at_the_pace_of_its_timestamps() -> None:
+    clock = FakeClock()
+    times = _yield_times(clock, BurstReader(clock, 10), 10)
+    assert times == [round(0.04 * i, 6) for i in range(10)]
+
+
+def test_a_stall_is_kept_as_a_pause_and_the_pace_goes_on_after_it() -> None:
+    clock = FakeClock()
+    times = _yield_times(clock, BurstReader(clock, 6, stall={3: 2.0}), 6)
+    assert times == [0.0, 0.04, 0.08, 2.08, 2.12, 2.16]  # held back 2 s after frame 2
+
+
+def test_a_jump_in_the_timestamps_starts_the_count_again() -> None:
+    """A stream started again (its clock back to 0) or a wrapped clock is not waited for."""
+    clock = FakeClock()
+    pts = [90000, 90001, 90002, 0, 1, 5000]  # back to 0, then 200 s on
+    times = _yield_times(clock, BurstReader(clock, 6, pts=pts), 6)
+    assert times == [0.0, 0.04, 0.08, 0.08, 0.12, 0.12]
+
+
+def test_a_live_stream_received_in_a_burst_is_recorded_at_its_own_pace(capsys, tmp_path: Path) -> None:
+    """25 frames of MPEG-TS (1 s at 25 fps) served at once, with no length, the connection then
+    kept open (a live stream): they were written within a few milliseconds (10 frames in 0.1 s)."""
+    data = make_clip(tmp_path / "clip.ts", frames=25, size=(96, 64)).read_bytes()
+    done_serving = threading.Event()
+
+    class Live(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # no length: the stream ends when the connection closes
+
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp2t")
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            done_serving.wait(30)  # more to come, as far as the reader can tell
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    out = tmp_path / "out.mp4"
+    with serving(Live) as url:
+        try:
+            done = cli(capsys, "run", f"{url}/live.ts", out, "--max-frames", "10", *RUN_FAST, "--effect", "grey")
+        finally:
+            done_serving.set()
+    assert done.status == 0, done.err
+    times = frame_times(out)
+    assert len(times) >= 5, times  # a live queue may drop a frame when the machine is busy
+    assert min(np.diff(times)) >= 0.035, times  # a frame lasts 0.04 s (or longer, one dropped after it)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepphoto.errors import DeepPhotoError, DeepPhotoTypeError, FrameError
+from deepphoto.errors import DeepPhotoError, DeepPhotoTypeError, FrameError, warn
 from deepphoto.frames import checked_frame, mix
 from deepphoto.segmenters import PersonSegmenter, SegmenterOptions, open_segmenter
 from deepphoto.settings import EFFECT_NAMES, Settings, counted, network_threads, number, parse_size, whole
@@ -31,7 +31,7 @@ from deepphoto.stream.loop import RunSummary, run_stream
 from deepphoto.stream.output_safety import check_not_source
 from deepphoto.stream.person_fill import person_filled
 from deepphoto.stream.processor import FrameProcessor, Look, MaskSettings
-from deepphoto.stream.sinks import open_sink
+from deepphoto.stream.sinks import VideoSink, open_sink
 from deepphoto.stream.sources import Arrays, Resized, Source, local_name, open_source
 from deepphoto.stream.stopping import ending_signals
 
@@ -534,6 +534,10 @@ class Pipeline:
         except BaseException:
             src.close()
             raise
+        left_out = getattr(src, "not_recorded", None)
+        if left_out and isinstance(sink, VideoSink):  # said, not silently missing from the recording
+            what = f"{' and '.join(left_out)} {'is' if len(left_out) == 1 else 'are'}"
+            warn(f"its {what} not recorded (a live stream is recorded as picture only)", uri)
         reopen = (lambda: open_source(uri, size=size, fps=fps)) if src.live and isinstance(source, str) else None
         with ending_signals():
             summary = run_stream(

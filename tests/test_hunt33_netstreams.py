@@ -5,6 +5,8 @@
   last frame held (a live HLS stream of 2-s segments recorded as a flash of 50 frames, then 1.9 s
   still), and the live queue dropped most of them as stale. The frames are now let go at the pace
   of their own timestamps.
+- A live stream's sound (a camera's microphone, a broadcast's) is not recorded, and the recording
+  came out silent without a word: it is now said.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import av
 import numpy as np
 from adversarial import RUN_FAST, cli
-from media import make_clip
+from media import make_clip, probe
 
 from deepphoto.stream.sources import NetworkStream
 from deepphoto.stream.video_file import SourceFrame
@@ -112,7 +114,19 @@ def test_a_jump_in_the_timestamps_starts_the_count_again() -> None:
 def test_a_live_stream_received_in_a_burst_is_recorded_at_its_own_pace(capsys, tmp_path: Path) -> None:
     """25 frames of MPEG-TS (1 s at 25 fps) served at once, with no length, the connection then
     kept open (a live stream): they were written within a few milliseconds (10 frames in 0.1 s)."""
-    data = make_clip(tmp_path / "clip.ts", frames=25, size=(96, 64)).read_bytes()
+    out = tmp_path / "out.mp4"
+    with live_ts(make_clip(tmp_path / "clip.ts", frames=25).read_bytes()) as url:
+        done = cli(capsys, "run", url, out, "--max-frames", "10", *RUN_FAST, "--effect", "grey")
+    assert done.status == 0, done.err
+    times = frame_times(out)
+    assert len(times) >= 5, times  # a live queue may drop a frame when the machine is busy
+    assert min(np.diff(times)) >= 0.035, times  # a frame lasts 0.04 s (or longer, one dropped after it)
+
+
+@contextlib.contextmanager
+def live_ts(data: bytes) -> Iterator[str]:
+    """An HTTP server sending ``data`` (MPEG-TS) at once, with no length, then keeping the
+    connection open (a live stream, as far as a reader can tell), for the block: its URL."""
     done_serving = threading.Event()
 
     class Live(http.server.BaseHTTPRequestHandler):
@@ -124,18 +138,38 @@ def test_a_live_stream_received_in_a_burst_is_recorded_at_its_own_pace(capsys, t
             self.end_headers()
             self.wfile.write(data)
             self.wfile.flush()
-            done_serving.wait(30)  # more to come, as far as the reader can tell
+            done_serving.wait(30)  # more to come
 
         def log_message(self, *args: object) -> None:
             pass
 
-    out = tmp_path / "out.mp4"
     with serving(Live) as url:
         try:
-            done = cli(capsys, "run", f"{url}/live.ts", out, "--max-frames", "10", *RUN_FAST, "--effect", "grey")
+            yield f"{url}/live.ts"
         finally:
             done_serving.set()
+
+
+# ---------------------------------------------------------------- what a live recording leaves out
+
+
+def test_a_live_streams_sound_left_out_of_its_recording_is_said(capsys, tmp_path: Path) -> None:
+    """A live stream's sound (a camera's microphone, a broadcast) is not recorded: the recording
+    came out silent without a word."""
+    out = tmp_path / "out.mp4"
+    with live_ts(make_clip(tmp_path / "clip.ts", frames=25, audio=True).read_bytes()) as url:
+        done = cli(capsys, "run", url, out, "--max-frames", "3", *RUN_FAST, "--effect", "grey")
     assert done.status == 0, done.err
-    times = frame_times(out)
-    assert len(times) >= 5, times  # a live queue may drop a frame when the machine is busy
-    assert min(np.diff(times)) >= 0.035, times  # a frame lasts 0.04 s (or longer, one dropped after it)
+    assert not probe(out)["audio"]
+    assert done.warnings == [
+        f"deepphoto: warning: {url}: its sound is not recorded (a live stream is recorded as picture only)"
+    ]
+
+
+def test_a_silent_live_stream_or_one_not_recorded_says_nothing_of_sound(capsys, tmp_path: Path) -> None:
+    with live_ts(make_clip(tmp_path / "clip.ts", frames=25, audio=True).read_bytes()) as url:
+        done = cli(capsys, "run", url, "null://", "--max-frames", "3", *RUN_FAST, "--effect", "grey")
+    assert done.status == 0 and not done.warnings, done.err
+    with live_ts(make_clip(tmp_path / "silent.ts", frames=25).read_bytes()) as url:
+        done = cli(capsys, "run", url, tmp_path / "out.mp4", "--max-frames", "3", *RUN_FAST, "--effect", "grey")
+    assert done.status == 0 and not done.warnings, done.err

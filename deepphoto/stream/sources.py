@@ -299,6 +299,11 @@ class NetworkStream(Source):
         self.fps = self.reader.fps
         self.url = url
         self.clock, self.sleep = clock, sleep
+        # what a recording of it leaves out (a camera's microphone, a broadcast's sound and subtitles)
+        streams = getattr(getattr(self.reader, "container", None), "streams", None)
+        self.not_recorded = [
+            what for what, kind in (("sound", "audio"), ("subtitles", "subtitles")) if getattr(streams, kind, None)
+        ]
 
     def __iter__(self) -> Iterator[Frame]:
         start = self.clock()

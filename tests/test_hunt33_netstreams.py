@@ -7,11 +7,14 @@
   of their own timestamps.
 - A live stream's sound (a camera's microphone, a broadcast's) is not recorded, and the recording
   came out silent without a word: it is now said.
+- An HLS master playlist was read at its first variant (often the smallest), whatever the others:
+  the largest is now read, as FFmpeg's command line picks it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.server
 import threading
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from pathlib import Path
 import av
 import numpy as np
 from adversarial import RUN_FAST, cli
-from media import make_clip, probe
+from media import encode_into, make_clip, probe
 
 from deepphoto.stream.sources import NetworkStream
 from deepphoto.stream.video_file import SourceFrame
@@ -173,3 +176,47 @@ def test_a_silent_live_stream_or_one_not_recorded_says_nothing_of_sound(capsys, 
     with live_ts(make_clip(tmp_path / "silent.ts", frames=25).read_bytes()) as url:
         done = cli(capsys, "run", url, tmp_path / "out.mp4", "--max-frames", "3", *RUN_FAST, "--effect", "grey")
     assert done.status == 0 and not done.warnings, done.err
+
+
+# ---------------------------------------------------------------- an HLS master playlist
+
+
+def _hls_variant(folder: Path, size: tuple[int, int], frames: int = 10) -> None:
+    """A VOD HLS playlist (index.m3u8 and its segments) of ``frames`` frames at ``size``."""
+    folder.mkdir()
+    w, h = size
+    with av.open(str(folder / "index.m3u8"), "w", format="hls", options={"hls_time": "1", "hls_list_size": "0"}) as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        frames_made = []
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), 40 + 10 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            frames_made.append(frame)
+        encode_into(out, stream, frames_made)
+
+
+def test_an_hls_master_playlist_is_read_at_its_largest_variant(capsys, tmp_path: Path) -> None:
+    """Of a master playlist's variants (160x120 listed first, then 320x240: 96x64 and 192x128
+    here), the first was recorded, whatever the others; FFmpeg's command line takes the largest."""
+    site = tmp_path / "site"
+    site.mkdir()
+    _hls_variant(site / "low", (96, 64))
+    _hls_variant(site / "high", (192, 128))
+    (site / "master.m3u8").write_text(
+        "#EXTM3U\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=96x64\nlow/index.m3u8\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=192x128\nhigh/index.m3u8\n"
+    )
+    handler = functools.partial(Quiet, directory=str(site))
+    out = tmp_path / "out.mp4"
+    with serving(handler) as url:  # type: ignore[arg-type]
+        done = cli(capsys, "run", f"{url}/master.m3u8", out, *RUN_FAST, "--effect", "grey")
+    assert done.status == 0, done.err
+    assert probe(out)["size"] == (192, 128)
+    assert probe(out)["frames"] == 10
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass

@@ -36,11 +36,20 @@ def video_encoder(fmt: str, crf: int) -> tuple[str, dict[str, str]]:
 def moving_picture(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
     """The first video stream that is not a cover picture (an attached picture: a song's cover art,
     a thumbnail a downloader embeds, a single still that FFmpeg lists as a video stream); None if
-    there is none."""
-    for stream in container.streams.video:
-        if not stream.disposition & av.stream.Disposition.attached_pic:
-            return stream
-    return None
+    there is none. Of an HLS master playlist's variants (the same picture at several sizes and bit
+    rates, each a stream), the largest, as FFmpeg's command line picks it (the first listed, often
+    the smallest, was taken: a 320x240 stream recorded at 160x120)."""
+    pictures = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    variants = [s for s in pictures if "variant_bitrate" in s.metadata]
+    if len(variants) > 1:
+        return max(variants, key=lambda s: (s.width * s.height, _bit_rate(s)))
+    return pictures[0] if pictures else None
+
+
+def _bit_rate(stream: av.stream.Stream) -> int:
+    """An HLS variant's bit rate as its playlist states it; 0 where it does not say."""
+    value = str(stream.metadata.get("variant_bitrate", ""))
+    return int(value) if value.isdigit() else 0
 
 
 def video_by_content(path: Path) -> str | None:

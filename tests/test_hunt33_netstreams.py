@@ -9,6 +9,9 @@
   came out silent without a word: it is now said.
 - An HLS master playlist was read at its first variant (often the smallest), whatever the others:
   the largest is now read, as FFmpeg's command line picks it.
+- A live HLS broadcast that ended (its playlist given its end) came back, when reconnected, as a
+  file: it was read again from its start into the live recording, then again, for ever (an
+  output of hours of replays). The run now ends there.
 """
 
 from __future__ import annotations
@@ -190,7 +193,7 @@ def _hls_variant(folder: Path, size: tuple[int, int], frames: int = 10) -> None:
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         frames_made = []
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), 40 + 10 * i, np.uint8), format="bgr24")
+            frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), 40 + 2 * i % 200, np.uint8), format="bgr24")
             frame.pts, frame.time_base = i, Fraction(1, 25)
             frames_made.append(frame)
         encode_into(out, stream, frames_made)
@@ -220,3 +223,38 @@ def test_an_hls_master_playlist_is_read_at_its_largest_variant(capsys, tmp_path:
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
+
+
+# ---------------------------------------------------------------- a live HLS broadcast that ends
+
+
+def test_a_live_hls_broadcast_that_ends_ends_the_run(capsys, tmp_path: Path) -> None:
+    """A playlist served live (no end) at first, then with its end (the broadcast over): the
+    reconnection read it as a file, from its start, again and again (400 frames of 100 here)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    _hls_variant(site / "live", (96, 64), frames=100)  # 4 segments of 1 s
+    playlist = (site / "live" / "index.m3u8").read_text()
+    asked: list[int] = []
+
+    class Broadcast(Quiet):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            if not self.path.endswith(".m3u8"):
+                return super().do_GET()
+            asked.append(1)
+            body = (playlist if len(asked) > 1 else playlist.replace("#EXT-X-ENDLIST", "")).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+
+    handler = functools.partial(Broadcast, directory=str(site))
+    out = tmp_path / "out.mp4"
+    with serving(handler) as url:  # type: ignore[arg-type]
+        done = cli(capsys, "run", f"{url}/live/index.m3u8", out, "--max-frames", "400", *RUN_FAST, "--effect", "grey")
+    assert done.status == 0, done.err
+    assert "the stream has ended" in done.err, done.err
+    frames = probe(out)["frames"]
+    assert 0 < frames < 150, frames  # at most the broadcast once (and a "camera lost" frame)

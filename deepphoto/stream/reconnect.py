@@ -25,7 +25,10 @@ BACKOFF_START, BACKOFF_MAX = 0.25, 4.0
 def resilient(
     source: Source, reopen: Callable[[], Source], stop: threading.Event, sleep: Callable[[float], None] = time.sleep
 ) -> Iterator[Frame]:
-    """Frames of ``source``; on loss, ``lost`` frames while ``reopen()`` is retried with backoff."""
+    """Frames of ``source``; on loss, ``lost`` frames while ``reopen()`` is retried with backoff.
+    A source that comes back as a file (an HLS broadcast whose playlist has since been given its
+    end) has ended: the frames stop there. It was read from its start as a file, in the live
+    recording, then again at its end, for ever."""
     current: Source | None = source
     lost_since = 0.0
     try:
@@ -51,6 +54,14 @@ def resilient(
                     current = reopen()
                 except DeepPhotoError:
                     continue
+                if not current.live:  # what comes back is a recording of it, with an end
+                    current.close()
+                    current = None
+                    name = getattr(source, "url", "the source")
+                    print(
+                        f"deepphoto: {name}: the stream has ended (it is now a recording with an end)", file=sys.stderr
+                    )
+                    return
                 print(f"deepphoto: source is back after {time.monotonic() - lost_since:.1f} s", file=sys.stderr)
     finally:
         if current is not None:

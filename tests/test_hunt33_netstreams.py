@@ -12,6 +12,9 @@
 - A live HLS broadcast that ended (its playlist given its end) came back, when reconnected, as a
   file: it was read again from its start into the live recording, then again, for ever (an
   output of hours of replays). The run now ends there.
+- A server that took the connection and sent nothing read 'stream not reachable (Connection timed
+  out)', and one that stopped sending 'the connection to the server was lost: Connection timed
+  out': now 'no answer in 5 s' and 'no data in 5 s'.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
@@ -26,10 +30,13 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from adversarial import RUN_FAST, cli
 from media import encode_into, make_clip, probe
 
-from deepphoto.stream.sources import NetworkStream
+from deepphoto.errors import DeepPhotoError
+from deepphoto.stream import video_container, video_file
+from deepphoto.stream.sources import NetworkStream, SourceLost, open_source
 from deepphoto.stream.video_file import SourceFrame
 
 
@@ -258,3 +265,34 @@ def test_a_live_hls_broadcast_that_ends_ends_the_run(capsys, tmp_path: Path) -> 
     assert "the stream has ended" in done.err, done.err
     frames = probe(out)["frames"]
     assert 0 < frames < 150, frames  # at most the broadcast once (and a "camera lost" frame)
+
+
+# ---------------------------------------------------------------- a server that goes quiet
+
+
+@pytest.fixture
+def short_read_timeout(monkeypatch) -> None:
+    monkeypatch.setattr(video_container, "READ_TIMEOUT", 1.0, raising=False)
+    monkeypatch.setattr(video_file, "READ_TIMEOUT", 1.0, raising=False)
+
+
+def test_a_server_that_takes_the_connection_and_sends_nothing_gave_no_answer(short_read_timeout) -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        url = f"tcp://127.0.0.1:{listening.getsockname()[1]}"
+        with pytest.raises(DeepPhotoError) as caught:
+            open_source(url)
+    assert str(caught.value) == f"{url}: stream not reachable (no answer in 1 s)"
+
+
+def test_a_stream_that_stops_sending_is_said_to_have_sent_no_data(short_read_timeout, tmp_path: Path) -> None:
+    with live_ts(make_clip(tmp_path / "clip.ts", frames=25).read_bytes()) as url:
+        source = open_source(url)
+        try:
+            with pytest.raises(SourceLost) as caught:
+                for _ in source:
+                    pass
+        finally:
+            source.close()
+    assert str(caught.value) == f"{url}: the connection to the server was lost: no data in 1 s"

@@ -109,10 +109,17 @@ def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
 
 
 OPEN_TIMEOUT = 10.0  # seconds a server has to answer when a stream opens
+READ_TIMEOUT = 5.0  # seconds a TCP connection (HTTP, RTSP, tcp://) may go without data
 
 
 def _open_url(url: Path | str) -> av.container.InputContainer:
-    return av.open(str(url), options={"rw_timeout": "5000000"}, timeout=OPEN_TIMEOUT)
+    return av.open(str(url), options={"rw_timeout": str(round(READ_TIMEOUT * 1e6))}, timeout=OPEN_TIMEOUT)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether FFmpeg gave up on a connection that went ``READ_TIMEOUT`` without data ('Connection
+    timed out': a server that took the connection and sent nothing, or stopped sending)."""
+    return getattr(exc, "errno", None) == errno.ETIMEDOUT
 
 
 def unreachable(url: str, exc: BaseException, waited: float) -> str:
@@ -121,6 +128,8 @@ def unreachable(url: str, exc: BaseException, waited: float) -> str:
     requested' (UDP), and on a host name that does not resolve with 'Input/output error'."""
     if waited >= OPEN_TIMEOUT - 0.5:
         return f"no answer in {OPEN_TIMEOUT:g} s"
+    if timed_out(exc):  # it read 'stream not reachable (Connection timed out)' of a server that was reached
+        return f"no answer in {READ_TIMEOUT:g} s"
     reason = getattr(exc, "strerror", None) or str(exc)
     host = urlsplit(url).hostname
     if getattr(exc, "errno", None) == errno.EIO and host:

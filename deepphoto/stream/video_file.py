@@ -56,6 +56,7 @@ from deepphoto.stream.video_colour import (
 )
 from deepphoto.stream.video_container import (
     OPEN_TIMEOUT,
+    READ_TIMEOUT,
     OnwardClock,
     container_format,
     is_url,
@@ -63,6 +64,7 @@ from deepphoto.stream.video_container import (
     mp4_without_index,
     muxer_options,
     open_input,
+    timed_out,
     unreachable,
     video_encoder,
 )
@@ -244,8 +246,10 @@ class VideoFileSource:
                 if self.network and isinstance(exc, (OSError, av.error.ExitError)):  # the server went away or
                     # stalled (ExitError: no data within the read timeout, a UDP stream's sender stopped), not
                     # damage: it read '20 damaged packets', 'the file is cut short or damaged'
-                    timed_out = isinstance(exc, av.error.ExitError)
-                    lost = f"no data in {OPEN_TIMEOUT:g} s" if timed_out else last_error
+                    if isinstance(exc, av.error.ExitError):
+                        lost = f"no data in {OPEN_TIMEOUT:g} s"
+                    else:  # a TCP connection's own timeout read 'Connection timed out'
+                        lost = f"no data in {READ_TIMEOUT:g} s" if timed_out(exc) else last_error
                     break
                 self.bad_packets += 1
                 errors_in_a_row += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import socket
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -223,14 +224,30 @@ class OnwardClock:
     and the next one agrees, the clock started again (recordings joined end to end, a timestamp
     that wrapped): what follows is shifted to go on from the last one, for good. A little back (a
     repeated or stray timestamp), or far back once: that one goes right after the last, and the
-    source's own times resume."""
+    source's own times resume.
 
-    def __init__(self, ticks_per_second: int) -> None:
+    ``follow``: where the clock starts again, the shifts to take instead, in turn (asked for at the
+    first restart): a recording's sound goes where its picture went (``picture_restarts``), not right
+    after the last recording's sound, which may end before or after its picture. One that lands on
+    what went before (sound already heard) is a step back."""
+
+    def __init__(self, ticks_per_second: int, follow: Callable[[], list[int]] | None = None) -> None:
         self.far = max(1, ticks_per_second)  # one second
         self.shift = 0
         self.pending: int | None = None  # the shift a clock that started again would need
         self.last: int | None = None
         self.back: int | None = None  # how far the last one went back (ticks; None: it did not, or far)
+        self.follow = follow
+        self.shifts: list[int] | None = None  # follow's, once asked for
+        self.restarts = 0  # how many times the clock started again
+
+    def _given_shift(self) -> int | None:
+        """The shift ``follow`` gives the next restart; None without one (go on from the last)."""
+        if self.follow is None:
+            return None
+        if self.shifts is None:
+            self.shifts = self.follow()
+        return self.shifts[self.restarts] if self.restarts < len(self.shifts) else None
 
     def __call__(self, ts: int, step: int) -> int:
         """Where ``ts`` goes; ``step``: ticks of one frame or packet."""
@@ -241,10 +258,14 @@ class OnwardClock:
         elif self.last - at > self.far:
             if self.pending is not None and ts + self.pending > self.last:  # the second one agrees
                 self.shift, self.pending = self.pending, None
+                self.restarts += 1
                 at = ts + self.shift
             else:
-                self.pending = self.last + step - ts
-                at = self.last + max(1, step)
+                given = self._given_shift()
+                self.pending = self.last + step - ts if given is None else given
+                at = self.last + max(1, step) if given is None else ts + given
+                if at <= self.last:  # the sound there was heard already: a step back
+                    self.back, at = self.last - at, self.last + 1
         else:
             self.pending, self.back = None, self.last - at
             at = self.last + 1

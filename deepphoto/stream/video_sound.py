@@ -16,7 +16,7 @@ import errno
 import heapq
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
@@ -217,6 +217,13 @@ def _remux(
         keeps_before_zero = fmt not in MATROSKA  # an MP4's edit list hides it; Matroska would move all later
         delay = codec_delay(asrc) if asrc is not None else Fraction(0)
 
+        def restarts(tb: Fraction) -> Callable[[], list[int]] | None:
+            """Where the source's picture went each time its clock started again, in ticks of ``tb``
+            (the sound's), for the sound's clock to follow (a server's file is not read once more)."""
+            if is_url(audio_src):
+                return None
+            return lambda: [round(shift / tb) for shift in picture_restarts(audio_src)]
+
         def packets(
             container: av.container.InputContainer, stream: av.stream.Stream, out_stream: object, order: int
         ) -> Iterator[tuple[float, int, av.Packet, object]]:
@@ -231,7 +238,7 @@ def _remux(
                 stamp = pkt.dts if pkt.dts is not None else pkt.pts
                 moved = move
                 if order == 1 and stamp is not None and pkt.time_base is not None:
-                    clock = clock or OnwardClock(round(1 / pkt.time_base))
+                    clock = clock or OnwardClock(round(1 / pkt.time_base), follow=restarts(pkt.time_base))
                     moved += clock(stamp, pkt.duration or 1) - stamp
                     if clock.back is not None and (clock.back > 0 or lasted > 1):
                         # sound already heard (recordings joined with an overlap, a repeated packet):
@@ -274,6 +281,41 @@ def _remux(
             pkt.stream = out_stream
             dst.mux(pkt)
     return re_encode
+
+
+def picture_restarts(source: Path | str) -> list[Fraction]:
+    """Where a video file sink puts the frames of ``source``'s picture (``VideoFileSource``) each time
+    its clock starts again (recordings joined end to end): one frame after the last one before, for
+    good (``OnwardClock``); in turn, the seconds then added to the source's times (from its start).
+    Read from the packets (not decoded): each recording's in the order shown; those an edit list
+    hides are left out, as the decoder leaves them out."""
+    with open_input(source, False) as c:
+        stream = moving_picture(c)
+        if stream is None or not stream.time_base:
+            return []
+        tb = Fraction(stream.time_base)
+        recordings: list[list[int]] = [[]]
+        last: int | None = None
+        for pkt in c.demux(stream):
+            stamp = pkt.dts if pkt.dts is not None else pkt.pts
+            if not pkt.size or stamp is None:
+                continue
+            if last is not None and (last - stamp) * tb > 1:  # decoding went back: the next recording
+                recordings.append([])
+            last = stamp
+            if pkt.pts is not None and not pkt.is_discard:
+                recordings[-1].append(pkt.pts)
+        fps = Fraction(stream.average_rate or stream.guessed_rate or 30).limit_denominator(100000)
+    period = max(1, round(1 / (fps * tb)))  # as the sink's clock steps one frame
+    clock = OnwardClock(round(1 / tb))
+    shifts = []
+    for recording in recordings:
+        for pts in sorted(recording):
+            before = clock.shift
+            clock(pts, period)
+            if clock.shift != before:
+                shifts.append(Fraction(clock.shift) * tb)
+    return shifts
 
 
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)

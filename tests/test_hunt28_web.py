@@ -221,7 +221,7 @@ class StartingRun:
             "status": status,
         }
 
-    def start(self, source: str, output: str, look: dict) -> dict:
+    def start(self, source: str, output: str, look: dict, client: str | None = None) -> dict:
         self.started.append(look)
         self.ready_at = time.monotonic() + 2.0
         self.exit = None

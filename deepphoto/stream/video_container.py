@@ -99,11 +99,19 @@ def mp4_without_index(path: Path) -> bool:
         return False
 
 
+# FFmpeg reads an MPEG-TS or MPEG-PS clock (33 bits) that goes back by more than a minute as one
+# that wrapped round, and moves what follows 26.5 hours on: recordings joined end to end, the first
+# one's clock the later, became a 26.5-hour video (or none: an MP4 refused the leap). Not guessed, a
+# clock that goes back is one that started again (OnwardClock), and a real wrap is one too.
+FILE_OPTIONS = {"correct_ts_overflow": "0"}
+
+
 def open_input(path: Path | str, network: bool) -> av.container.InputContainer:
     """A container to read; over the network with timeouts (5 s a read, 10 s to open), so a server
-    that stops answering ends the read instead of hanging it."""
+    that stops answering ends the read instead of hanging it. A file's clock is read as it is
+    (``FILE_OPTIONS``)."""
     if not network:
-        return av.open(str(path))
+        return av.open(str(path), options=FILE_OPTIONS)
     if threading.current_thread() is not threading.main_thread():
         return _open_url(path)
     return _open_url_stoppable(path)

@@ -26,7 +26,9 @@ from deepphoto.stream.queues import END, FrameQueue, Worker, drain
 from deepphoto.stream.reconnect import lost_card, resilient
 from deepphoto.stream.sinks import Sink, write_image_atomic
 from deepphoto.stream.sources import Source
-from deepphoto.stream.stopping import signals_held, stop_asked
+from deepphoto.stream.stopping import signals_held, stop_asked, stops_deferred
+
+POLL = 0.1  # seconds the main thread waits on a queue before it looks for a stop again
 
 
 @dataclass
@@ -142,36 +144,61 @@ def run_stream(
     writer = Worker("deepphoto-writer", write, outq.close)
     errors: dict[str, int] = {}
     start = time.perf_counter()
-    reader.start()
-    writer.start()
-    try:
-        last: np.ndarray | None = None
-        while (frame := inq.get()) is not END:
-            if stop_asked():  # a stop whose KeyboardInterrupt was swallowed (raised in an import's callback)
-                summary.interrupted = True
-                break
-            if frame.lost:
-                summary.lost += 1
-                outq.put((lost_card(last), frame))
-                continue
-            summary.frames_in += 1
+
+    def next_frame() -> Frame | object | None:
+        """The next frame, END, or None where a stop was asked meanwhile."""
+        while True:
             try:
-                image = processor(frame.image)
-            except ProcessorClosed:  # closed by another thread (a caller's stop): ended as a stop is
-                summary.interrupted = True
-                break
-            except Exception as exc:  # one bad frame must not end a recording: pass it through
-                key = f"{type(exc).__name__}: {exc}"
-                if key not in errors:
-                    warn(f"{key} (frame passed through; further ones counted)", f"frame {summary.frames_in}")
-                errors[key] = errors.get(key, 0) + 1
-                image = to_bgr8(frame.image)
-            outq.put((image, frame))
-            last = image
-            if writer.error or handle_key(sink.key(), processor, image):
-                break
-            if max_frames and summary.frames_in >= max_frames:
-                break
+                return inq.get(timeout=POLL)
+            except TimeoutError:
+                if stop_asked():
+                    return None
+
+    def hand_on(item: tuple[np.ndarray, Frame]) -> bool:
+        """``item`` queued for the writer; False where a stop was asked while the queue was full."""
+        while not outq.put(item, timeout=POLL):
+            if stop_asked():
+                return False
+        return True
+
+    try:
+        # a stop is read between the steps, not raised amid them: raised the moment the main thread
+        # had taken a queue's lock, it left the lock held, and the writer waited for it for ever
+        with stops_deferred():
+            reader.start()
+            writer.start()
+            last: np.ndarray | None = None
+            while (frame := next_frame()) is not END:
+                # a stop (also one whose KeyboardInterrupt was swallowed, raised in an import's callback)
+                if frame is None or stop_asked():
+                    summary.interrupted = True
+                    break
+                if frame.lost:
+                    summary.lost += 1
+                    if not hand_on((lost_card(last), frame)):
+                        summary.interrupted = True
+                        break
+                    continue
+                summary.frames_in += 1
+                try:
+                    image = processor(frame.image)
+                except ProcessorClosed:  # closed by another thread (a caller's stop): ended as a stop is
+                    summary.interrupted = True
+                    break
+                except Exception as exc:  # one bad frame must not end a recording: pass it through
+                    key = f"{type(exc).__name__}: {exc}"
+                    if key not in errors:
+                        warn(f"{key} (frame passed through; further ones counted)", f"frame {summary.frames_in}")
+                    errors[key] = errors.get(key, 0) + 1
+                    image = to_bgr8(frame.image)
+                if not hand_on((image, frame)):
+                    summary.interrupted = True
+                    break
+                last = image
+                if writer.error or handle_key(sink.key(), processor, image):
+                    break
+                if max_frames and summary.frames_in >= max_frames:
+                    break
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -180,8 +207,10 @@ def run_stream(
                 reader.stop_event.set()
                 inq.close()
                 outq.close()
-                writer.join()
-                reader.join(timeout=2.0)
+                if writer.ident is not None:  # started
+                    writer.join()
+                if reader.ident is not None:
+                    reader.join(timeout=2.0)
                 stopped = summary.interrupted or reader.error is not None or 0 < max_frames <= summary.frames_in
                 if bar.n and bar.total is not None and not stopped:
                     bar.total = bar.n  # the file's end: 100%, where the count was estimated (or the file said more)

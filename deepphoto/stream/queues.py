@@ -28,7 +28,10 @@ class FrameQueue:
         self.dropped = 0
         self.high_water = 0
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Any, timeout: float | None = None) -> bool:
+        """``item`` queued (or dropped, once closed); False, and nothing queued, where the queue was
+        still full after ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             if self.drop_oldest:
                 while len(self._items) >= self.maxsize:
@@ -36,12 +39,16 @@ class FrameQueue:
                     self.dropped += 1
             else:
                 while len(self._items) >= self.maxsize and not self._closed:
-                    self._cv.wait()
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cv.wait(remaining)
             if self._closed:
-                return
+                return True
             self._items.append(item)
             self.high_water = max(self.high_water, len(self._items))
             self._cv.notify_all()
+            return True
 
     def get(self, timeout: float | None = None) -> Any:
         """The next item, END once closed and empty; raises TimeoutError after ``timeout`` s."""

@@ -4,7 +4,8 @@ all end it the same way, once, and never while an output is being finalised.
 ``ending_signals()`` turns the first of them into ``KeyboardInterrupt`` in the main thread (every
 ``finally`` then runs: outputs are finalised, temporary files removed); the ones that follow in a
 burst are ignored, so a second Ctrl-C cannot cut the clean-up short or print a traceback.
-``signals_held()`` holds all three while an output is being finalised, and acts on one after.
+``signals_held()`` holds all three while an output is being finalised, and acts on one after;
+``stops_deferred()`` notes a stop for a loop that reads ``stop_asked()`` between its steps.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ ENDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
 
 class _State:
     stopping = False  # a stop was asked for: the job is ending
+    deferred = False  # a stop is noted, not raised (``stops_deferred``)
+    depth = 0  # ``ending_signals`` blocks open (nested: Pipeline.run's inside the command line's)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     if _State.stopping:
         return  # a burst: the first one is being handled
     _State.stopping = True
+    if _State.deferred:
+        return  # noted: the loop that deferred it reads stop_asked() between its steps
     raise KeyboardInterrupt
 
 
@@ -73,7 +78,9 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
     if not _in_main_thread():
         yield
         return
-    _State.stopping = False
+    if not _State.depth:
+        _State.stopping = False
+    _State.depth += 1
     previous = {sig: signal.signal(sig, _stop) for sig in ENDING if not ignored(sig)}
     hook, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable(sys.unraisablehook)
     try:
@@ -86,6 +93,29 @@ def ending_signals(process_ends: bool = False) -> Iterator[None]:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             sys.unraisablehook = hook
+        _State.depth -= 1
+        if not _State.depth:  # read inside the outermost block only (a nested one, Pipeline.run's
+            # inside the command line's, keeps it for the burst that follows): left set, every later
+            # run in the process (a library caller's next Pipeline.run) was taken for stopped at once
+            _State.stopping = False
+
+
+@contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Inside ``ending_signals``, a stop (SIGINT, SIGTERM, SIGHUP) is noted for the duration, not
+    raised (main thread only; elsewhere a no-op): for a loop that takes locks its other threads wait
+    on, and reads ``stop_asked()`` between its steps. A KeyboardInterrupt raised the moment such a
+    lock had been taken, before the ``with`` block that releases it began (or as it ended, before
+    the release), left the lock held: the writer thread waited for it for ever, and the job hung
+    at Ctrl-C with every later signal held, its temporary file left."""
+    if not _in_main_thread():
+        yield
+        return
+    previous, _State.deferred = _State.deferred, True
+    try:
+        yield
+    finally:
+        _State.deferred = previous
 
 
 @contextmanager

@@ -77,6 +77,7 @@ class Colour:
     space: int = UNSPECIFIED
     primaries: int = UNSPECIFIED
     trc: int = UNSPECIFIED
+    bits: int = 8  # a channel, as stored (10: a phone's HDR video, ProRes, a camera's 10-bit H.264 or HEVC)
 
     @property
     def beyond_sdr(self) -> str:
@@ -106,7 +107,7 @@ def source_colour(frame: av.VideoFrame) -> Colour:
         space = RGB
     elif space in (UNSPECIFIED, 3):
         space = BT709 if frame.height >= HD_LINES else SMPTE170M
-    return Colour(space, frame.color_primaries, frame.color_trc)
+    return Colour(space, frame.color_primaries, frame.color_trc, max(c.bits for c in frame.format.components))
 
 
 def output_colour(source: Colour | None, height: int) -> Colour:
@@ -129,6 +130,20 @@ def output_colour(source: Colour | None, height: int) -> Colour:
         primaries = space
     trc = src.trc if sdr and src.trc in SDR_TRANSFERS else (BT709 if space == BT709 else SMPTE170M)
     return Colour(space, primaries, trc)
+
+
+def written_note(source: Colour | None, subject: str = "it is", sdr: str = "SDR") -> str:
+    """What a video of colour ``source`` loses in an 8-bit SDR output, in one line ('' where nothing):
+    HDR tone-mapped, BT.2020 gamut-mapped, more than 8 bits a channel painted and written with 8 (the
+    networks and the compositing work in 8 bits; 8-bit H.264 is what every player takes). ``subject``:
+    'it is' (a video), 'its frames are' (PNGs); ``sdr``: what it is written as ('SDR BT.709')."""
+    if source is None:
+        return ""
+    depth = f"{source.bits}-bit " if source.bits > 8 else ""
+    if source.beyond_sdr:
+        mapped = "tone-mapped (its highlights compressed)" if source.trc in (PQ, HLG) else "gamut-mapped"
+        return f"the source is {depth}{source.beyond_sdr}; {subject} written as 8-bit {sdr}, {mapped}"
+    return f"the source is {source.bits}-bit; {subject} painted and written with 8 bits a channel" if depth else ""
 
 
 def yuv420_frame(bgr: np.ndarray, matrix: Colorspace) -> av.VideoFrame:

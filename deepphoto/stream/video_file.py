@@ -44,14 +44,13 @@ from deepphoto.stream.frame import Frame
 from deepphoto.stream.output_safety import check_output_file, discard, publish, temporary_name
 from deepphoto.stream.video_colour import (
     BT709,
-    HLG,
-    PQ,
     Colour,
     decoding_matrix,
     opaque_bgr,
     output_colour,
     sdr_bgr,
     source_colour,
+    written_note,
     yuv420_frame,
 )
 from deepphoto.stream.video_container import (
@@ -391,10 +390,8 @@ class VideoFileSink:
         cc = stream.codec_context
         cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = out.space, out.primaries, out.trc, 1
         self.stream = stream
-        if colour is not None and colour.beyond_sdr:
-            sdr = "BT.709" if out.space == BT709 else "BT.601"
-            mapped = "tone-mapped (its highlights compressed)" if colour.trc in (PQ, HLG) else "gamut-mapped"
-            warn(f"the source is {colour.beyond_sdr}; it is written as SDR {sdr}, {mapped}", self.path)
+        if note := written_note(colour, sdr=f"SDR {'BT.709' if out.space == BT709 else 'BT.601'}"):
+            warn(note, self.path)
 
     def keep_source(self, frame: Frame) -> None:
         """Take what the file keeps of its source from a frame decoded from a video file, before it

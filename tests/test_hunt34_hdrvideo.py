@@ -64,3 +64,30 @@ def test_a_10_bit_source_written_with_8_bits_is_said_once(capsys, tmp_path, tags
         assert bits == [], result.err
     else:
         assert len(bits) == 1 and said in bits[0], result.err
+
+
+@pytest.mark.parametrize("output", ["frames/", "still.png"])
+@pytest.mark.parametrize(
+    "tags, pix_fmt, said",
+    [
+        ((9, 9, 16), "yuv420p10le", "the source is 10-bit HDR (BT.2020 PQ); {} written as 8-bit SDR, tone-mapped"),
+        ((1, 1, 1), "yuv420p10le", "the source is 10-bit; {} painted and written with 8 bits a channel"),
+        ((1, 1, 1), "yuv420p", None),
+    ],
+)
+def test_hdr_video_written_as_pictures_says_what_it_lost(capsys, tmp_path, output, tags, pix_fmt, said):
+    """'run hdr.mp4 frames/' (one PNG a frame) and 'run hdr.mp4 still.png' tone-mapped a phone's HDR
+    video to 8-bit SDR PNGs without a word, where 'run hdr.mp4 out.mp4' said it: the pictures now
+    say it in the same one line (a 10-bit source's 8 bits too)."""
+    src = clip(tmp_path / "in.mp4", tags, pix_fmt)
+    out = tmp_path / output
+    result = cli(capsys, "run", src, out, *RUN_FAST, *GREY)
+    assert result.status == 0 and not result.errors, result.err
+    assert out.is_dir() if output.endswith("/") else out.is_file()
+    lost = [w for w in result.warnings if "the source is" in w]
+    if said is None:
+        assert lost == [], result.err
+    else:
+        assert len(lost) == 1 and said.format("its frames are" if output.endswith("/") else "it is") in lost[0], (
+            result.err
+        )

@@ -39,8 +39,9 @@ from deepphoto.stream.output_safety import (
     temporary_name,
 )
 from deepphoto.stream.v4l2_names import names_v4l2, v4l2_index
+from deepphoto.stream.video_colour import written_note
 from deepphoto.stream.video_container import VIDEO_FORMATS
-from deepphoto.stream.video_file import VideoFileSink
+from deepphoto.stream.video_file import SourceFrame, VideoFileSink
 
 
 class Sink:
@@ -154,6 +155,13 @@ def write_image_atomic(
         discard(tmp)
 
 
+def lost_of(frame: Frame, subject: str) -> str:
+    """What a PNG (or JPEG, WebP) of ``frame`` loses of the video it was decoded from, in one line, as
+    the video writer says it ('' for none, and for a frame not from a video file): an HDR video's
+    frames are tone-mapped to 8-bit SDR, a 10-bit one's painted and written with 8 bits a channel."""
+    return written_note(frame.colour, subject) if isinstance(frame, SourceFrame) else ""
+
+
 class ImageSink(Sink):
     """One image file: each frame replaces it, so it holds the last frame once closed (a camera's
     snapshot). ``live``: the frames come from a camera or stream; from a file of several frames, a
@@ -164,8 +172,11 @@ class ImageSink(Sink):
         self.path, self.overwrite, self.live = path, overwrite, live
         self.last: np.ndarray | None = None
         self.frames = 0
+        self.note = ""  # what the picture loses of its video (HDR, bits), said once it is written
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
+        if self.frames == 0:
+            self.note = lost_of(frame, "it is")
         self.last = image
         self.frames += 1
 
@@ -179,6 +190,8 @@ class ImageSink(Sink):
                 f"{self.path.with_suffix('.mp4').name}, or a folder, {self.path.with_suffix('')}/)",
                 self.path,
             )
+        if self.note:
+            warn(self.note, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -199,8 +212,11 @@ class FolderSink(Sink):
         self.frames = 0
         self.used: set[str] = set()
         self.staging: Path | None = None
+        self.note = ""  # what the frames lose of their video (HDR, bits), said once they are in place
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
+        if self.frames == 0:
+            self.note = lost_of(frame, "its frames are")
         name = frame.name or f"{self.frames:06d}"
         if name in self.used:  # a.jpg and a.png in one folder must not overwrite each other
             name = f"{name}-{self.frames:06d}"
@@ -225,6 +241,8 @@ class FolderSink(Sink):
             manifest.write_text("".join(f"{n}\n" for n in names), encoding="utf-8", errors="surrogateescape")
             if staging.parent != self.path and not self.path.exists():  # a new folder: all moves in as one
                 os.rename(staging, self.path)
+                if self.note:
+                    warn(self.note, self.path)
                 return self.path
             frames = [n for n in names if n != self.MANIFEST]
             taken = [] if self.overwrite else [n for n in frames if os.path.lexists(self.path / n)]
@@ -240,6 +258,8 @@ class FolderSink(Sink):
             for name in names:
                 os.replace(staging / name, self.path / name)
             os.replace(manifest, self.path / self.MANIFEST)
+            if self.note:
+                warn(self.note, self.path)
             return self.path
         except OSError as exc:
             raise DeepPhotoError(f"{self.path}: cannot move the frames into place ({exc.strerror or exc})") from None

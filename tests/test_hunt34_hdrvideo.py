@@ -91,3 +91,23 @@ def test_hdr_video_written_as_pictures_says_what_it_lost(capsys, tmp_path, outpu
         assert len(lost) == 1 and said.format("its frames are" if output.endswith("/") else "it is") in lost[0], (
             result.err
         )
+
+
+@pytest.mark.parametrize("primaries", [12, 11])  # Display P3 (P3-D65), DCI-P3
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_an_sdr_video_keeps_its_primaries(capsys, tmp_path, primaries, suffix):
+    """An SDR video in Display P3 (an iPhone app's wide-colour capture: BT.709's matrix and transfer,
+    P3-D65 primaries) came out of 'run' tagged BT.709's primaries with its pixels as they were: a
+    colour-managed player (QuickTime, Safari, Photos) showed its reds and greens duller than the
+    source's. The output is tagged with the primaries its pixels are in, as the source was."""
+    src = clip(tmp_path / "in.mp4", (1, primaries, 1), "yuv420p")
+    out = tmp_path / f"out{suffix}"
+    result = cli(capsys, "run", src, out, *RUN_FAST, *GREY)
+    assert result.status == 0 and not result.errors, result.err
+    with av.open(str(src)) as c:
+        before = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.color_primaries, frame.color_trc) == (primaries, 1)
+        after = frame.to_ndarray(format="rgb24").astype(int)
+    assert np.abs(after - before).mean() < 2  # the pixels are the source's: only the tag was wrong

@@ -34,6 +34,11 @@ PQ, HLG = 16, 18  # transfer
 SDR_TRANSFERS = (1, 4, 5, 6, 13, 14, 15)  # bt709, gamma 2.2 / 2.8, smpte170m, sRGB, bt2020 10 / 12 bit
 
 
+# primaries an SDR video's pixels are kept in, and tagged with: BT.709, BT.470M, BT.470BG (PAL),
+# SMPTE 170M (NTSC), SMPTE 240M, film (C), DCI-P3, Display P3 (P3-D65), EBU 3213
+KEPT_PRIMARIES = (BT709, 4, BT470BG, SMPTE170M, 7, 8, 11, 12, 22)
+
+
 HD_LINES = 720  # untagged video of this many lines or more is BT.709, else BT.601
 
 
@@ -115,14 +120,16 @@ def output_colour(source: Colour | None, height: int) -> Colour:
     BT.709 for video of 720 lines or more, BT.601 below (what players assume of untagged video).
     An SDR source's primaries and transfer are kept whatever its matrix: an RGB one (FFV1, x264rgb,
     a screen recording) tagged BT.709 was written with BT.601's (SMPTE C) primaries, which a
-    colour-managed player (QuickTime, Safari) converts: pure red shown as (248, 48, 0). Pictures
+    colour-managed player (QuickTime, Safari) converts: pure red shown as (248, 48, 0); a Display
+    P3 one (an iPhone app's wide-colour capture) was written as BT.709's, its reds and greens shown
+    duller there (its pixels are the source's: only the tag changed). Pictures
     (photos, a GIF, an RGB video that does not say: sRGB, whose primaries are BT.709's; ``source``
     None) and HDR or BT.2020 video (mapped into BT.709's by ``sdr_bgr``) are BT.709's primaries."""
     src = source or Colour()
     sdr = not src.beyond_sdr
     keep = src.space in (BT709, BT470BG, SMPTE170M) and sdr
     space = src.space if keep else (BT709 if height >= HD_LINES else SMPTE170M)
-    if sdr and src.primaries in (BT709, BT470BG, SMPTE170M):
+    if sdr and src.primaries in KEPT_PRIMARIES:
         primaries = src.primaries
     elif source is None or src.space == RGB or not sdr:
         primaries = BT709

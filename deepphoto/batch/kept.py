@@ -209,15 +209,44 @@ def remove_empty_root(root: Path) -> None:
         pass
 
 
+def _moved_to(out: Path, planned: set[str]) -> dict[tuple[int, int], list[str]]:
+    """(size, mtime_ns) -> the ``planned`` sources of that size and time with no chunks kept under
+    their own path: where a source gone may have moved (its folder renamed, its drive mounted at
+    another path; a rename keeps both)."""
+    found: dict[tuple[int, int], list[str]] = {}
+    for source in sorted(planned):
+        if KeptChunks(out, Path(source)).chunk_files():
+            continue
+        try:
+            st = os.stat(source)
+        except OSError:
+            continue
+        found.setdefault((st.st_size, st.st_mtime_ns), []).append(source)
+    return found
+
+
+def _follow(folder: Path, ident: dict[str, object], out: Path, source: str) -> None:
+    """The kept ``folder`` of a source gone made ``source``'s (the file moved): renamed to its
+    folder, its identity naming it (``KeptChunks.open`` still checks the rest, its first MiB too,
+    so another file of that size and time discards them)."""
+    target = KeptChunks(out, Path(source)).folder
+    shutil.rmtree(target, ignore_errors=True)  # holds no chunk (``_moved_to``)
+    folder.rename(target)
+    _write_json(target / IDENTITY, {**ident, "source": source})
+
+
 def sweep_kept(out: Path, planned: set[str], settled: set[str]) -> None:
     """Kept folders that can never be used removed: those of inputs of this batch that are not to
     be rendered (``settled``: done before, or refused) and those whose source is gone or has
     changed. Those of ``planned`` videos are judged when planned; those of other unchanged sources
-    stay for the batch that has them."""
+    stay for the batch that has them. A source gone whose size and time a planned video has, with
+    none kept of its own, is that video moved (its folder renamed, its drive mounted elsewhere): its
+    chunks follow it, so the batch run again resumes it rather than render it from its start."""
     root = kept_root(out)
     if not root.is_dir():
         return
-    for folder in root.iterdir():
+    moved = _moved_to(out, planned)
+    for folder in sorted(root.iterdir()):
         if not folder.is_dir():
             continue
         ident = _read_json(folder / IDENTITY)
@@ -231,6 +260,13 @@ def sweep_kept(out: Path, planned: set[str], settled: set[str]) -> None:
             st = os.stat(source) if isinstance(source, str) else None
         except OSError:
             st = None
+        was = (ident.get("size"), ident.get("mtime_ns")) if isinstance(ident, dict) else None
+        if st is None and isinstance(ident, dict) and all(isinstance(v, int) for v in was) and moved.get(was):
+            try:
+                _follow(folder, ident, out, moved[was].pop(0))
+                continue
+            except OSError:  # not renamed: removed as a source gone, as before
+                pass
         if st is None or st.st_size != ident.get("size") or st.st_mtime_ns != ident.get("mtime_ns"):
             shutil.rmtree(folder, ignore_errors=True)
     remove_empty_root(root)

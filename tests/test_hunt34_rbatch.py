@@ -1,0 +1,61 @@
+"""Hunt 34 (rbatch): hunts 32 and 33's batch changes, as a user meets them (a folder renamed or a
+drive mounted elsewhere between a Ctrl-C and the resume, folders that cannot be entered, ...)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from media import make_clip
+
+from deepphoto import Settings
+from deepphoto.batch.kept import KeptChunks
+
+SETTINGS = Settings(effect="grey", backend="onnx", precision="fp32", seg_input=(160, 128))
+# 25 fps, a keyframe every 5 frames: 40 frames cut every 10 into 4 chunks, each with a warm-up
+CUT = {"chunk_seconds": 0.4, "warmup_seconds": 0.2}
+
+
+@pytest.fixture
+def ray_here(request: pytest.FixtureRequest) -> None:
+    pytest.importorskip("ray", reason="deepphoto batch needs the 'cluster' extra (Ray)")
+    request.getfixturevalue("local_ray")
+
+
+def _batch(inputs: list[str], out: Path, stop_after: int | None = None) -> tuple[object, list[int]]:
+    """One batch (one worker) of ``inputs`` into ``out``, stopped as Ctrl-C stops it once ``stop_after``
+    chunks are finished; its report and the chunks it rendered."""
+    from deepphoto.batch.runner import BatchOptions, BatchRunner
+
+    options = BatchOptions(out=out, workers=1, cpus_per_worker=0.5, progress=False, **CUT)
+    runner = BatchRunner(inputs, SETTINGS, options)
+    rendered: list[int] = []
+
+    def after(run: object, task: object) -> None:
+        rendered.append(task.chunk)
+        if stop_after is not None and len(rendered) >= stop_after:
+            raise KeyboardInterrupt
+
+    runner.after_result = after
+    return runner.run(), rendered
+
+
+def test_a_stopped_video_resumes_after_its_folder_is_renamed(ray_here, tmp_path):
+    """'batch trip --out styled' stopped (Ctrl-C) two chunks into a long video, the folder renamed
+    (or its drive mounted at another path: /media/me/CARD1 the next time) and the same batch run
+    again: the kept chunks were named by the old path, so they were deleted as a source gone and the
+    video rendered again from its start (hours, for a long recording)."""
+    trip = tmp_path / "trip"
+    trip.mkdir()
+    clip = make_clip(trip / "talk.mp4", frames=40, size=(96, 64))
+    out = tmp_path / "styled"
+    report, rendered = _batch([str(trip)], out, stop_after=2)
+    assert report.interrupted and len(KeptChunks(out, clip).chunk_files()) == 2
+    renamed = tmp_path / "trip-2026"
+    os.rename(trip, renamed)
+    report, again = _batch([str(renamed)], out)
+    assert report.count("done") == 1, report.table()
+    assert sorted(again) == sorted(set(range(4)) - set(rendered))  # the kept ones not rendered again
+    assert "resumed: 2 of 4 chunks kept" in report.outcomes[0].note
+    assert not (out / ".deepphoto-batch").exists()

@@ -3,7 +3,11 @@ drive mounted elsewhere between a Ctrl-C and the resume, folders that cannot be 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,8 @@ from media import make_clip
 
 from deepphoto import Settings
 from deepphoto.batch.kept import KeptChunks
+
+REPO = Path(__file__).resolve().parents[1]
 
 SETTINGS = Settings(effect="grey", backend="onnx", precision="fp32", seg_input=(160, 128))
 # 25 fps, a keyframe every 5 frames: 40 frames cut every 10 into 4 chunks, each with a warm-up
@@ -59,3 +65,52 @@ def test_a_stopped_video_resumes_after_its_folder_is_renamed(ray_here, tmp_path)
     assert sorted(again) == sorted(set(range(4)) - set(rendered))  # the kept ones not rendered again
     assert "resumed: 2 of 4 chunks kept" in report.outcomes[0].note
     assert not (out / ".deepphoto-batch").exists()
+
+
+def _expanded_as_a_user(folder: Path, out: Path) -> subprocess.CompletedProcess:
+    """``expand_inputs([folder], out)`` in a process that permissions stop (root without its power
+    to read any folder, where the tests run as root): its items' and problems' JSON on stdout."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        drop = ["--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search", "--"]
+        if setpriv is None or subprocess.run([setpriv, *drop, "true"], capture_output=True).returncode:
+            pytest.skip("root reads every folder, and setpriv cannot take that power away here")
+        prefix = [setpriv, *drop]
+    code = (
+        "import json, sys; from pathlib import Path; from deepphoto.batch.inputs import expand_inputs; "
+        "items, problems = expand_inputs([sys.argv[1]], Path(sys.argv[2])); "
+        "print(json.dumps([[str(i.source) for i in items], [[p.source, p.reason] for p in problems]]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", code, str(folder), str(out)], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize("locked", ["sub", "."])
+def test_a_folder_listed_but_not_entered_is_a_line_of_the_table(tmp_path, locked):
+    """A folder readable but not searchable ('chmod -R 644 trip', 'chmod -R a-x trip' to take the
+    executable bit off photos copied from a FAT stick; another user's folder of mode 744) refused
+    the whole batch with 'deepphoto: error: trip/sub/deepphoto-batch.json: Permission denied' (a
+    file nobody made), or 'trip/sub: Permission denied' where trip itself was so: hunt 32 said a
+    folder that cannot be listed, not one listed whose names cannot be opened."""
+    trip = tmp_path / "trip"
+    (trip / "sub").mkdir(parents=True)
+    (trip / "a.jpg").write_bytes(b"\xff\xd8\xff")
+    (trip / "sub" / "b.jpg").write_bytes(b"\xff\xd8\xff")
+    target = (trip / locked).resolve()
+    target.chmod(0o644)
+    try:
+        done = _expanded_as_a_user(trip, tmp_path / "styled")
+    finally:
+        target.chmod(0o755)
+    assert done.returncode == 0, done.stderr[-2000:]
+    items, problems = json.loads(done.stdout)
+    why = "cannot be read (Permission denied): its files are left out"
+    if locked == "sub":
+        assert items == [str(trip / "a.jpg")]
+        assert problems == [[str(trip / "sub"), why]]
+    else:
+        assert items == []
+        assert problems == [[str(trip), why]]

@@ -150,11 +150,20 @@ def _walk(
     ``plain`` None: links to folders are not followed; else they are, each real folder once (a link
     loop ends), and a link to one of the ``plain`` folders (reached without links) is left to it.
     A folder that cannot be listed (no permission) is added to ``unread`` (os.walk passed over it
-    without a word: its files were left out of the batch and out of its table)."""
+    without a word: its files were left out of the batch and out of its table), and so is one
+    listed but not entered (read without search permission: 'chmod -R 644', 'chmod -R a-x'), its
+    files named but none of them opened."""
     visited = {folder.resolve()}
     on_error = unread.append if unread is not None else None
     for root, dirs, files in os.walk(folder, followlinks=plain is not None, onerror=on_error):
         here = Path(root)
+        try:
+            os.stat(os.path.join(root, "."))  # a name looked up in it: what needs search permission
+        except OSError as exc:
+            if unread is not None:
+                unread.append(OSError(exc.errno, exc.strerror, root))
+            dirs[:] = []
+            continue
         yield here, sorted(files)
         keep = []
         for d in sorted(dirs):
@@ -164,7 +173,11 @@ def _walk(
             if (here / d).is_symlink() and (plain is None or real in plain):  # not followed, or reached as itself
                 continue
             visited.add(real)
-            if (real / MANIFEST_NAME).is_file():
+            try:
+                earlier = (real / MANIFEST_NAME).is_file()
+            except OSError:  # it cannot be entered: said when the walk reaches it
+                earlier = False
+            if earlier:
                 left_out.append(here / d)
                 continue
             keep.append(d)

@@ -114,3 +114,77 @@ def test_a_folder_listed_but_not_entered_is_a_line_of_the_table(tmp_path, locked
     else:
         assert items == []
         assert problems == [[str(trip), why]]
+
+
+def _done_before(inputs: list[str], out: Path) -> dict[str, str]:
+    """A batch of ``inputs`` into ``out`` as the manifest keeps it (every output written and
+    recorded); source -> its output, relative to ``out``."""
+    from deepphoto.batch.inputs import expand_inputs
+    from deepphoto.batch.manifest import Manifest
+
+    out.mkdir(exist_ok=True)
+    manifest = Manifest(out)
+    items, problems = expand_inputs(inputs, out, manifest.outputs(), made_from=manifest.made_from())
+    assert not problems
+    for item in items:
+        manifest.claim(item)
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        item.output.write_bytes(b"styled")
+        manifest.record(item, "digest", 1, 0.1)
+    return {str(i.source): str(i.output.relative_to(out)) for i in items}
+
+
+def _again(inputs: list[str], out: Path) -> tuple[dict[str, str], list[bool]]:
+    """The same batch run again: source -> output (relative to ``out``), and whether each is done."""
+    from deepphoto.batch.inputs import expand_inputs
+    from deepphoto.batch.manifest import Manifest
+
+    manifest = Manifest(out)
+    moved: dict[str, str] = {}
+    items, problems = expand_inputs(inputs, out, manifest.outputs(), made_from=manifest.made_from(), moved=moved)
+    assert not problems
+    manifest.rename(moved)
+    return {str(i.source): str(i.output.relative_to(out)) for i in items}, [manifest.done(i, "digest") for i in items]
+
+
+def test_folders_of_one_name_given_in_the_other_order_keep_their_subfolders(tmp_path):
+    """'batch ~/Photos/2024 ~/Videos/2024 --out styled' placed them in styled/2024 and styled/2024-2;
+    the same folders given the other way round (or a third 2024 first) swapped the names: every
+    photo and video made again, each into the other's subfolder."""
+    photos, videos = tmp_path / "Photos" / "2024", tmp_path / "Videos" / "2024"
+    _tree(photos, "a.jpg", "sub/b.jpg")
+    _tree(videos, "v.mp4")
+    out = tmp_path / "styled"
+    first = _done_before([str(photos), str(videos)], out)
+    assert sorted(first.values()) == ["2024-2/v.mp4", "2024/a.png", "2024/sub/b.png"]
+    outputs, done = _again([str(videos), str(photos)], out)
+    assert outputs == first and all(done)
+    other = tmp_path / "Scans" / "2024"
+    _tree(other, "c.jpg")
+    outputs, done = _again([str(other), str(videos), str(photos)], out)
+    assert outputs == {**first, str(other / "c.jpg"): "2024-3/c.png"}
+    assert done == [False, True, True, True]
+
+
+def test_one_of_two_folders_renamed_resumes(tmp_path):
+    """'batch trip1 trip2 --out styled', then trip1 renamed trip1-italy: its files were made again
+    into styled/trip1-italy beside the results in styled/trip1 (hunt 32 followed a renamed folder
+    only where its outputs kept their names: one folder given alone)."""
+    trip1, trip2 = tmp_path / "trip1", tmp_path / "trip2"
+    _tree(trip1, "a.jpg", "day2/b.jpg")
+    _tree(trip2, "c.jpg")
+    out = tmp_path / "styled"
+    first = _done_before([str(trip1), str(trip2)], out)
+    renamed = tmp_path / "trip1-italy"
+    os.rename(trip1, renamed)
+    outputs, done = _again([str(renamed), str(trip2)], out)
+    assert sorted(outputs.values()) == sorted(first.values()) and all(done), outputs
+    outputs, done = _again([str(renamed), str(trip2)], out)  # and on every run after
+    assert sorted(outputs.values()) == sorted(first.values()) and all(done)
+
+
+def _tree(root: Path, *names: str) -> None:
+    for i, name in enumerate(names):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\xff\xd8\xff" + bytes(i + 1))

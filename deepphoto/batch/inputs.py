@@ -251,16 +251,17 @@ def read_list(path: Path) -> list[str]:
     return entries
 
 
-def _folder_names(folders: list[Path]) -> list[str]:
+def _folder_names(folders: list[Path], taken: list[str] | None = None) -> list[str]:
     """Each input folder's subfolder under ``--out`` when several are given: its own name as given
     (a link keeps the link's name; '.' is the current folder's; leading dots dropped), '-2', '-3' ...
-    on a clash, in input order (case-insensitively, for file systems that are)."""
+    on a clash with another's or one of ``taken``, in input order (case-insensitively, for file
+    systems that are)."""
     names: list[str] = []
     for folder in folders:
         base = Path(os.path.normpath(folder)).name or folder.resolve().name or "root"
         base = base.lstrip(".") or "folder"  # never hidden (nor the batch's own .deepphoto-batch)
         name, n = base, 2
-        while name.lower() in (x.lower() for x in names):
+        while name.lower() in (x.lower() for x in [*(taken or []), *names]):
             name = f"{base}-{n}"
             n += 1
         names.append(name)
@@ -268,22 +269,50 @@ def _folder_names(folders: list[Path]) -> list[str]:
 
 
 def _placed(
-    found: list[tuple[Path, Path, str, os.stat_result, int]], folders: list[Path], out: Path, recorded: dict[str, str]
+    found: list[tuple[Path, Path, str, os.stat_result, int]],
+    folders: list[Path],
+    out: Path,
+    recorded: dict[str, str],
+    made_from: dict[str, tuple[int, int]] | None = None,
 ) -> list[tuple[Path, Path, str, os.stat_result, int]]:
     """``found`` with each folder's files placed under ``out``: one input folder's files straight
     in ``out`` (its layout kept), several folders' each under a subfolder of the folder's name
     (trip1/a.jpg and trip2/a.jpg give trip1/a.png and trip2/a.png, not a.png and a-2.png). A folder
     whose files an earlier batch into ``out`` placed the other way only (before batches kept
-    folders apart, or a batch of it alone) keeps that placement, so a batch run again resumes and
-    skips what it finished instead of doing it all again elsewhere."""
+    folders apart, or a batch of it alone) keeps that placement, and one whose files it placed in a
+    subfolder of another name keeps that name (folders of one name given in the other order,
+    2024/ and 2024-2/ swapped; a folder given through a link, or renamed since: its files known by
+    ``made_from``, as ``expand_inputs`` knows them), so a batch run again resumes and skips what it
+    finished instead of doing it all again elsewhere."""
     used = sorted({f for *_, f in found if f >= 0})  # folders that give files (not duplicates, not empty)
-    names = dict(zip(used, _folder_names([folders[f] for f in used]), strict=True))
+    gone: dict[tuple[str, int, int], list[str]] = {}  # (name, size, mtime_ns) -> sources of the manifest
+    for key, made in (made_from or {}).items():
+        if key in recorded:
+            gone.setdefault((Path(key).name, *made), []).append(key)
+    befores: list[Path | None] = []  # each file's output in an earlier batch (its own, or its moved from)
+    for source, _, _, st, f in found:
+        before = recorded.get(str(source))
+        if before is None and f >= 0:
+            was = [k for k in gone.get((source.name, st.st_size, st.st_mtime_ns), []) if not os.path.lexists(k)]
+            before = recorded[was[0]] if len(was) == 1 else None
+        befores.append(Path(before) if before is not None else None)
+    earlier: dict[int, set[str]] = {f: set() for f in used}  # the subfolders an earlier batch put them in
+    for (_, relative, _, _, f), before in zip(found, befores, strict=True):
+        if f >= 0 and before is not None and before.is_relative_to(out):
+            parts = before.relative_to(out).parts
+            if len(parts) == len(relative.parts) + 1 and parts[1:-1] == relative.parts[:-1]:
+                earlier[f].add(parts[0])
+    kept: dict[int, str] = {}
+    for f in used:
+        if len(earlier[f]) == 1 and (name := next(iter(earlier[f]))).lower() not in (n.lower() for n in kept.values()):
+            kept[f] = name
+    rest = [f for f in used if f not in kept]
+    names = kept | dict(zip(rest, _folder_names([folders[f] for f in rest], list(kept.values())), strict=True))
     apart = len(used) > 1
     votes: dict[int, set[bool]] = {f: set() for f in used}  # how the manifest placed each folder's files
-    for source, relative, _, _, f in found:
-        before = recorded.get(str(source))
+    for (_, relative, _, _, f), before in zip(found, befores, strict=True):
         if f >= 0 and before is not None:
-            parent = Path(before).parent
+            parent = before.parent
             if parent == out / names[f] / relative.parent:
                 votes[f].add(True)
             if parent == out / relative.parent:
@@ -388,7 +417,7 @@ def expand_inputs(
             problems.append(Problem(str(given), broken or f"cannot be read ({exc.strerror or exc})"))
             continue
         found.append((source, relative, kind_of(source), st, folder))
-    found = _placed(found, folders, out, recorded)
+    found = _placed(found, folders, out, recorded, made_from)
 
     # names given first to the sources whose output keeps their own name: a.png and a.jpg make
     # a.png (a.png's) and a-2.png, a.mp4 and a.avi a.mp4 and a-2.mp4 (a.png's result is a.png)

@@ -188,3 +188,25 @@ def _tree(root: Path, *names: str) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\xff\xd8\xff" + bytes(i + 1))
+
+
+def test_a_link_to_a_folder_on_a_drive_not_plugged_in_is_said(tmp_path):
+    """A photo library with a link to a folder on an external drive (Photos/archive ->
+    /media/me/EXT/archive), run while the drive was not plugged in: the folder's photos were left
+    out under 'left out 1 file of the input folders, neither video nor photo: Photos/archive' and
+    the batch ended with status 0, where a link to a missing .MOV was a failed line (hunt 32)."""
+    from deepphoto.batch.inputs import expand_inputs
+
+    library = tmp_path / "Photos"
+    _tree(library, "a.jpg")
+    (library / "archive").symlink_to(tmp_path / "EXT" / "archive")
+    (library / "2023.06 Trip").symlink_to(tmp_path / "EXT" / "2023.06 Trip")
+    (library / "notes.txt").symlink_to(tmp_path / "EXT" / "notes.txt")  # a document gone: passed over, as before
+    passed_over: list[Path] = []
+    items, problems = expand_inputs([str(library)], tmp_path / "styled", passed_over=passed_over)
+    assert [i.source.name for i in items] == ["a.jpg"]
+    assert [(p.source, p.reason) for p in problems] == [
+        (str(library / "2023.06 Trip"), f"a link to {tmp_path / 'EXT' / '2023.06 Trip'}, which does not exist"),
+        (str(library / "archive"), f"a link to {tmp_path / 'EXT' / 'archive'}, which does not exist"),
+    ]
+    assert passed_over == [library / "notes.txt"]

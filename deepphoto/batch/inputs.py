@@ -195,7 +195,8 @@ def _folder_files(
     files, the output folder and earlier batches' output folders (added to ``left_out``) skipped.
     A file of another suffix is taken when OpenCV reads it as an image; one that is not (a text, a
     document, a pipe), or a hidden one, is added to ``passed_over``; a folder that cannot be listed,
-    its error, to ``unread``."""
+    its error, to ``unread``. A link to nothing named as no document (a folder on a drive not
+    plugged in) is taken too, to be said as such (``expand_inputs``)."""
     left_out = [] if left_out is None else left_out
     passed_over = [] if passed_over is None else passed_over
     skipped: list[Path] = []  # reached without links too: a link to one is left to its own path
@@ -210,6 +211,8 @@ def _folder_files(
                 passed_over.append(p)
             elif p.suffix.lower() in PHOTO_SUFFIXES + VIDEO_SUFFIXES or readable_image(p):
                 found.append(p)
+            elif p.is_symlink() and not p.exists() and not p.suffix[1:].isalnum():  # to a folder gone: said
+                found.append(p)  # (a drive not plugged in: its photos are not 'neither video nor photo')
             else:
                 passed_over.append(p)
     return found

@@ -1,0 +1,39 @@
+"""DeepPhoto Studio (hunt 34, review of hunt 32's studio fixes): what a user of ``deepphoto serve``
+still hit, in Debian's chromium driven by Playwright.
+
+- Hunt 32 pinned the photo of a short window "also a phone on its side", but only up to 800 wide:
+  an iPhone on its side is 844x390 (a Pixel's 915x412, a Pro Max's 932x430), laid out as a desktop,
+  the photo beside the controls and not pinned: scrolled down to Best quality or Where, the photo
+  was off the screen while its look changed. A short window up to 1000 wide is laid out as a narrow
+  one now, the photo pinned over the controls.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+
+SEEN = """(id) => { const r = document.getElementById(id).getBoundingClientRect();
+    return r.bottom > 20 && r.top < window.innerHeight - 20; }"""
+
+
+@pytest.mark.parametrize("width,height", [(844, 390), (932, 430)])
+def test_a_phone_on_its_side_keeps_the_photo_in_view_over_its_controls(tmp_path, width, height):
+    import cv2
+    from conftest import portrait
+    from studio_page import background_studio, chromium, studio_page
+
+    photo = cv2.imencode(".jpg", portrait((480, 640)))[1].tobytes()
+    phone = {"width": width, "height": height, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+    with background_studio() as studio, chromium() as browser, studio_page(browser, studio.url, **phone) as page:
+        page.set_input_files("#photo-file", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+        page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+        for control in ("strength", "best-start"):
+            page.evaluate(f"document.getElementById({control!r}).scrollIntoView({{block: 'center'}})")
+            page.screenshot(path=tmp_path / f"{control}.png")  # looked at: the photo over the controls
+            assert page.evaluate(SEEN, control)
+            assert page.evaluate(SEEN, "compare"), f"the photo is off the screen while {control} is used"
+            height_pinned = page.evaluate("document.getElementById('compare').getBoundingClientRect().height")
+            assert height_pinned <= 0.4 * height  # room left for the controls

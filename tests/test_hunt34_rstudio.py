@@ -6,6 +6,10 @@ still hit, in Debian's chromium driven by Playwright.
   the photo beside the controls and not pinned: scrolled down to Best quality or Where, the photo
   was off the screen while its look changed. A short window up to 1000 wide is laid out as a narrow
   one now, the photo pinned over the controls.
+- Hunt 32's page asked again every 2 s for a best-quality job the server did not answer about, and
+  for ever: with the server stopped, 'Waiting for the server to answer...' for hours, Start disabled,
+  though the server lets a page's job go 4 heartbeats after it last heard of it. After 6 heartbeats
+  (90 s) without an answer the page gives up, says so and gives Start back.
 """
 
 from __future__ import annotations
@@ -37,3 +41,36 @@ def test_a_phone_on_its_side_keeps_the_photo_in_view_over_its_controls(tmp_path,
             assert page.evaluate(SEEN, "compare"), f"the photo is off the screen while {control} is used"
             height_pinned = page.evaluate("document.getElementById('compare').getBoundingClientRect().height")
             assert height_pinned <= 0.4 * height  # room left for the controls
+
+
+def test_best_quality_gives_up_on_a_server_gone_for_good_and_says_so():
+    """Hunt 32's page asked again every 2 s for a best-quality job when the server did not answer,
+    and for ever: with the server stopped it said 'Waiting for the server to answer...' for hours,
+    Start disabled, Cancel shown (pressed: an error, and on it waited), though the server lets a
+    page's job go once it has not heard from it for 4 heartbeats. After 6 it gives up and says so."""
+    import json
+
+    from studio_page import background_studio, chromium, studio_page
+    from test_hunt29_studio import jpeg, photo
+
+    queued = {"id": "j1", "state": "queued", "progress": 0, "done": 0, "total": 4, "seconds": 0}
+    # client_timeout 8 s: heartbeats of 2 s, given up after 12 s of silence
+    with background_studio(client_timeout=8) as studio, chromium() as browser, studio_page(browser, studio.url) as page:
+        page.set_input_files(
+            "#photo-file", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo(320, 240, 4))}]
+        )
+        page.wait_for_function("document.getElementById('photo-status').textContent.includes('preview')")
+        page.route(
+            "**/api/jobs", lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(queued))
+        )
+        page.route("**/api/jobs/j1", lambda r: r.abort("connectionrefused"))  # the server stopped
+        page.evaluate("document.getElementById('best-start').disabled = false")
+        page.click("#best-start")
+        page.wait_for_function("document.getElementById('best-say').textContent.includes('Waiting for the server')")
+        page.wait_for_selector("#error:not([hidden])", timeout=150_000)
+        text = page.inner_text("#error-text")
+        assert "no answer from the server for" in text and "not answering (was it stopped?)" in text, text
+        assert "start it again" in text
+        assert not page.is_disabled("#best-start") and page.is_hidden("#best-cancel")
+        assert "Waiting" not in page.inner_text("#best-say")
+        page.evaluate("document.getElementById('error').hidden = true")  # shown as it should be

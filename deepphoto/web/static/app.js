@@ -341,7 +341,7 @@ async function bestStart() {
   clearError();
   try {
     const reply = await api("/api/jobs", { json: { photo: studio.photo.id, size: Number($("best-size").value), ...lookValues() } });
-    studio.job = { ...(await reply.json()), photo: studio.photo.id, name: studio.photo.name };
+    studio.job = { ...(await reply.json()), photo: studio.photo.id, name: studio.photo.name, answered: Date.now() };
     const held = focusHeld($("best-start"));
     $("best-start").disabled = true;
     $("best-cancel").hidden = false;
@@ -361,7 +361,7 @@ async function bestPoll() {
   try {
     const state = await (await api(`/api/jobs/${job.id}`, { method: "GET" })).json();
     if (!mine()) return; // the page was given a new session meanwhile
-    studio.job = { ...state, photo: job.photo, name: job.name };
+    studio.job = { ...state, photo: job.photo, name: job.name, answered: Date.now() };
     $("best-progress").value = state.progress;
     // the state is said (queued, running, done) once; the steps, changing every poll, are only shown
     bestSay(state.state);
@@ -396,10 +396,19 @@ async function bestPoll() {
     if (!mine()) return;
     // a moment without the server (a phone's Wi-Fi, a busy server or proxy) does not end the job
     // there: the page asks again, rather than stop, Start disabled and Cancel shown, for a job going
-    // on unseen
+    // on unseen; until the server has let it go (a page it has not heard from for 4 heartbeats
+    // loses its session and jobs): no longer 'Waiting' for ever, Start disabled, for a lost job
     if (e instanceof ApiError && [0, 429, 502, 503, 504].includes(e.status)) {
-      bestSay("Waiting for the server to answer…");
-      setTimeout(bestPoll, 2000);
+      const silent = Math.round((Date.now() - job.answered) / 1000);
+      if (silent < studio.info.heartbeat_s * 6) {
+        bestSay("Waiting for the server to answer…");
+        setTimeout(bestPoll, 2000);
+        return;
+      }
+      bestEnded();
+      bestSay("");
+      $("best-steps").textContent = "";
+      showError(`Best quality: no answer from the server for ${silent} s: ${e.message}. The job is lost: start it again once the server answers`);
       return;
     }
     bestEnded(); // the job is gone (404: a new session, the server restarted): Start again

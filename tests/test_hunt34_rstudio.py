@@ -10,6 +10,9 @@ still hit, in Debian's chromium driven by Playwright.
   for ever: with the server stopped, 'Waiting for the server to answer...' for hours, Start disabled,
   though the server lets a page's job go 4 heartbeats after it last heard of it. After 6 heartbeats
   (90 s) without an answer the page gives up, says so and gives Start back.
+- ``serve --allowed-host fotos.müller.de`` (hunt 32's option for a reverse proxy) was refused as
+  "give a host name alone", though it was one: a name with letters beyond ASCII. It is taken in the
+  ASCII form the browser sends (``fotos.xn--mller-kva.de``), and the page opens by that name.
 """
 
 from __future__ import annotations
@@ -74,3 +77,21 @@ def test_best_quality_gives_up_on_a_server_gone_for_good_and_says_so():
         assert not page.is_disabled("#best-start") and page.is_hidden("#best-cancel")
         assert "Waiting" not in page.inner_text("#best-say")
         page.evaluate("document.getElementById('error').hidden = true")  # shown as it should be
+
+
+def test_an_allowed_host_beyond_ascii_is_taken_as_the_browser_sends_it():
+    from studio_page import background_studio, chromium, studio_page
+
+    from deepphoto.commands.serve import host_name_of
+
+    name = host_name_of("Fotos.Müller.de")
+    assert name == "fotos.xn--mller-kva.de"  # what the browser's Host header says
+    # the name leads to this computer, as a reverse proxy there would take it
+    with (
+        background_studio(allowed_hosts=(name,), token="hunt34") as studio,
+        chromium(args=["--host-resolver-rules=MAP *.xn--mller-kva.de 127.0.0.1"]) as browser,
+    ):
+        port = studio.sock.getsockname()[1]
+        with studio_page(browser, f"http://fotos.müller.de:{port}/?token=hunt34") as page:
+            assert page.evaluate("location.hostname") == "fotos.xn--mller-kva.de"
+            assert page.is_hidden("#error")

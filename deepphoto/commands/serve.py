@@ -118,6 +118,11 @@ def host_name_of(name: str) -> str:
         return str(ipaddress.ip_address(plain))
     except ValueError:
         pass
+    if not plain.isascii():  # fotos.müller.de: the browser sends its ASCII form (xn--mller-kva), as nginx passes it
+        try:
+            plain = plain.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass  # no host name: refused below
     if not HOST_NAME.fullmatch(plain) or len(plain) > 253:
         raise DeepPhotoError(
             f"--allowed-host {name!r}: give a host name alone, e.g. photos.example.com (no http://, port or path)"

@@ -13,6 +13,10 @@ still hit, in Debian's chromium driven by Playwright.
 - ``serve --allowed-host fotos.müller.de`` (hunt 32's option for a reverse proxy) was refused as
   "give a host name alone", though it was one: a name with letters beyond ASCII. It is taken in the
   ASCII form the browser sends (``fotos.xn--mller-kva.de``), and the page opens by that name.
+- Behind nginx (hunt 32's reverse proxy), which refuses a body over 1 MB unless told more, a phone's
+  3 MB photo was refused with 'Payload Too Large' alone (its status text; over HTTP/2, which has
+  none, an empty error), under the '25 MB' the page promised. An error answer that is not the
+  studio's (its own are JSON) is named as the web server's in front of it; a 413 says what to raise.
 """
 
 from __future__ import annotations
@@ -95,3 +99,33 @@ def test_an_allowed_host_beyond_ascii_is_taken_as_the_browser_sends_it():
         with studio_page(browser, f"http://fotos.müller.de:{port}/?token=hunt34") as page:
             assert page.evaluate("location.hostname") == "fotos.xn--mller-kva.de"
             assert page.is_hidden("#error")
+
+
+NGINX_413 = (
+    b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+    b"<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+def test_a_proxys_own_refusal_of_a_photo_says_it_is_the_proxys_limit():
+    from studio_page import background_studio, chromium, studio_page
+    from test_hunt29_studio import jpeg, photo
+
+    me = [{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo(320, 240, 4))}]
+    with background_studio() as studio, chromium() as browser, studio_page(browser, studio.url) as page:
+        page.route("**/api/uploads/photo", lambda r: r.fulfill(status=413, content_type="text/html", body=NGINX_413))
+        page.set_input_files("#photo-file", files=me)
+        page.wait_for_selector("#error:not([hidden])")
+        text = page.inner_text("#error-text")
+        assert "web server in front of the studio refused the file as too large" in text, text
+        assert "client_max_body_size" in text
+        page.click("#error-close")
+
+        page.unroute("**/api/uploads/photo")
+        page.route("**/api/render", lambda r: r.fulfill(status=502, content_type="text/html", body=b"<h1>502</h1>"))
+        page.set_input_files("#photo-file", files=me)
+        page.wait_for_selector("#error:not([hidden])")
+        text = page.inner_text("#error-text")
+        assert "the web server answered 502" in text and "not the DeepPhoto studio" in text, text
+        page.click("#error-close")

@@ -27,6 +27,19 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// An error answer that is not the studio's (its own are JSON): a reverse proxy's in front of it
+// (nginx, Caddy), or the server's HTTP layer. Its status text said only 'Payload Too Large' for a
+// photo under the studio's limit (nginx takes 1 MB unless told more), and nothing at all over
+// HTTP/2, which has none.
+function notTheStudios(reply) {
+  const said = reply.statusText ? ` (${reply.statusText})` : "";
+  if (reply.status === 413) {
+    return `the web server in front of the studio refused the file as too large${said}: ` +
+      "it takes less than the studio does (nginx takes 1 MB unless told more: client_max_body_size 25m;)";
+  }
+  return `the web server answered ${reply.status}${said}, not the DeepPhoto studio`;
+}
+
 async function api(path, { method = "POST", json, body, headers = {} } = {}) {
   const h = { "X-DeepPhoto-Client": studio.client || "new", ...headers };
   if (json !== undefined) { h["Content-Type"] = "application/json"; body = JSON.stringify(json); }
@@ -41,9 +54,9 @@ async function api(path, { method = "POST", json, body, headers = {} } = {}) {
     throw new ApiError(410, "this page's session had ended; it has a new one now: please upload again");
   }
   if (!reply.ok) {
-    let message = reply.statusText;
-    try { message = (await reply.json()).error || message; } catch (e) { /* not JSON */ }
-    throw new ApiError(reply.status, message);
+    let message = "";
+    try { message = (await reply.json()).error || ""; } catch (e) { /* not JSON: not the studio's own answer */ }
+    throw new ApiError(reply.status, message || notTheStudios(reply));
   }
   return reply;
 }

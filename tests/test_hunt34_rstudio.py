@@ -17,6 +17,11 @@ still hit, in Debian's chromium driven by Playwright.
   3 MB photo was refused with 'Payload Too Large' alone (its status text; over HTTP/2, which has
   none, an empty error), under the '25 MB' the page promised. An error answer that is not the
   studio's (its own are JSON) is named as the web server's in front of it; a 413 says what to raise.
+- ``serve --https`` behind a reverse proxy that passes requests on in plain http (nginx's
+  ``proxy_pass http://127.0.0.1:8000``): hunt 32's redirect of plain http to https sent the browser,
+  on https://photos.example.com already, back to https://photos.example.com, until Chromium gave up
+  (ERR_TOO_MANY_REDIRECTS, 'redirected you too many times'). A request the proxy says came as https
+  (X-Forwarded-Proto, Forwarded) is answered with what to change instead.
 """
 
 from __future__ import annotations
@@ -129,3 +134,81 @@ def test_a_proxys_own_refusal_of_a_photo_says_it_is_the_proxys_limit():
         text = page.inner_text("#error-text")
         assert "the web server answered 502" in text and "not the DeepPhoto studio" in text, text
         page.click("#error-close")
+
+
+class PlainProxy:
+    """A reverse proxy as nginx's guides set one up in front of the studio, at https on a port of its
+    own: it passes each request on in plain http to ``port``, the browser's Host kept, with
+    X-Forwarded-Proto: https (one request a connection)."""
+
+    def __init__(self, port: int, tls) -> None:
+        import socket
+        import ssl
+        import threading
+
+        self.port = port
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(tls.certfile, tls.keyfile)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = self.listener.getsockname()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.relay, args=(client,), daemon=True).start()
+
+    def relay(self, client) -> None:
+        import socket
+
+        try:
+            with self.context.wrap_socket(client, server_side=True) as tls:
+                head = b""
+                while b"\r\n\r\n" not in head and (chunk := tls.recv(65536)):
+                    head += chunk
+                first, rest = head.split(b"\r\n", 1)
+                forwarded = first + b"\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n" + rest
+                with socket.create_connection(("127.0.0.1", self.port), timeout=60) as upstream:
+                    upstream.sendall(forwarded)
+                    while chunk := upstream.recv(65536):
+                        tls.sendall(chunk)
+        except (OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_https_behind_a_proxy_that_passes_plain_http_says_what_to_change_rather_than_loop(tmp_path):
+    """The proxy's browser is at https://photos.example.com; redirected to it, it was sent back where it was."""
+    pytest.importorskip("cryptography", reason="needs the web extra: pip install -e '.[web]'")
+    from studio_page import chromium
+
+    from deepphoto.web.app import StudioConfig
+    from deepphoto.web.server import BackgroundServer
+    from deepphoto.web.tls import self_signed
+
+    tls = self_signed([], folder=tmp_path)
+    config = StudioConfig(allowed_hosts=("photos.example.com",), token="hunt34", warm=False)
+    with (
+        BackgroundServer(config, tls=tls) as studio,
+        chromium(args=["--host-resolver-rules=MAP photos.example.com 127.0.0.1"]) as browser,
+    ):
+        port = studio.sock.getsockname()[1]
+        proxy = PlainProxy(port, tls)
+        try:
+            page = browser.new_context(ignore_https_errors=True).new_page()
+            page.set_default_timeout(180_000)
+            reply = page.goto(f"https://photos.example.com:{proxy.address[1]}/?token=hunt34")
+            text = page.inner_text("body")
+            assert reply.status == 400, text
+            assert "passed the request on in plain http" in text
+            assert f"proxy_pass https://127.0.0.1:{port};" in text
+            assert "without --https" in text
+        finally:
+            proxy.close()

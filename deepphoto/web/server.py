@@ -189,6 +189,9 @@ def guarded_protocol() -> type:
 TLS_HANDSHAKE = 0x16  # the first byte a TLS client sends (a record of type 'handshake')
 PLAIN_HEAD_LIMIT = 16 * 1024  # bytes of a plain-http request read to answer it
 HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# what a reverse proxy says of the browser's request (Caddy by default, nginx as its guides set it
+# up): one that came to it as https, which a redirect to https would send back where it was
+FORWARDED_HTTPS = re.compile(r"(?im)^(?:x-forwarded-proto:\s*https\b|forwarded:.*\bproto=\"?https\b)")
 
 
 def https_only_protocol(context: ssl.SSLContext, guarded: type) -> type:
@@ -299,19 +302,29 @@ def https_only_protocol(context: ssl.SSLContext, guarded: type) -> type:
             self.transport.close()
 
         def answer(self, head: bytes) -> bytes:
-            """The plain-http answer to ``head``: a redirect to https for a page, else a 400."""
+            """The plain-http answer to ``head``: a redirect to https for a page, else a 400; a 400 that
+            says what to change for a reverse proxy that passed on in plain http a request that came to
+            it as https (``--https`` behind nginx or Caddy: redirected, the browser would be sent back
+            to the address it is at, until it gives up, 'redirected you too many times')."""
             assert self.transport is not None
             lines = head.decode("latin-1").splitlines()
             request = lines[0].split() if lines else []
             host = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("host:")), "")
-            if not HOST_HEADER.fullmatch(host):
-                local = self.transport.get_extra_info("sockname") or ("127.0.0.1", 0)
-                address = str(local[0]).removeprefix("::ffff:")
-                host = f"[{address}]:{local[1]}" if ":" in address else f"{address}:{local[1]}"
+            local = self.transport.get_extra_info("sockname") or ("127.0.0.1", 0)
+            address = str(local[0]).removeprefix("::ffff:")
+            here = f"[{address}]:{local[1]}" if ":" in address else f"{address}:{local[1]}"
+            host = host if HOST_HEADER.fullmatch(host) else here
             path = request[1] if len(request) == 3 and request[1].startswith("/") else "/"
             url = f"https://{host}{path}"
             text = f"This DeepPhoto Studio is served over https: open {url}\n".encode()
-            if len(request) == 3 and request[0] in ("GET", "HEAD") and request[1].startswith("/"):
+            proxied = FORWARDED_HTTPS.search("\n".join(lines[1:])) is not None
+            if proxied:
+                text = (
+                    "This DeepPhoto Studio is served over https (deepphoto serve --https) and the reverse proxy in "
+                    f"front of it passed the request on in plain http: let it pass requests on to https://{here} "
+                    f"(nginx: proxy_pass https://{here};), or serve the studio without --https behind it\n"
+                ).encode()
+            if not proxied and len(request) == 3 and request[0] in ("GET", "HEAD") and request[1].startswith("/"):
                 status, extra = "307 Temporary Redirect", f"Location: {url}\r\n"
             else:
                 status, extra = "400 Bad Request", ""

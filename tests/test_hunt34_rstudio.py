@@ -66,8 +66,8 @@ def test_best_quality_gives_up_on_a_server_gone_for_good_and_says_so():
     from test_hunt29_studio import jpeg, photo
 
     queued = {"id": "j1", "state": "queued", "progress": 0, "done": 0, "total": 4, "seconds": 0}
-    # client_timeout 8 s: heartbeats of 2 s, given up after 12 s of silence
-    with background_studio(client_timeout=8) as studio, chromium() as browser, studio_page(browser, studio.url) as page:
+    with background_studio() as studio, chromium() as browser, studio_page(browser, studio.url) as page:
+        page.evaluate("studio.info.heartbeat_s = 2")  # as a server with heartbeats of 2 s: given up after 12 s
         page.set_input_files(
             "#photo-file", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo(320, 240, 4))}]
         )

@@ -145,7 +145,7 @@ class CameraDesk:
             cmd += ["--keep-exposure", str(settings.keep_exposure)]
             cmd += ["--backend", settings.backend, "--precision", settings.precision, "--segmenter", settings.segmenter]
             if settings.style:
-                cmd += ["--style", settings.style]
+                cmd += ["--style", settings.style, "--strength", str(settings.strength)]
             elif settings.effect:
                 cmd += ["--effect", settings.effect]
             if settings.threads:

@@ -3,7 +3,7 @@ loopback interface, in a thread beside the run (standard library only: it works 
 
 - ``GET /status``: the look and mask settings, frames so far, frames per second;
 - ``POST /settings`` (JSON, header ``X-DeepPhoto: 1``): live changes through ``Pipeline.update``
-  (thread-safe: applied between two frames), e.g. ``{"style": "wave", "region": "person"}``;
+  (thread-safe: applied between two frames), e.g. ``{"style": "wave", "region": "person", "strength": 0.6}``;
 - ``GET /preview.jpg``: the newest output frame, small.
 
 ``deepphoto serve`` steers it from its Camera tab. Only loopback addresses are accepted (the endpoint
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-STEERABLE = ("style", "effect", "region", "keep_exposure", "threshold", "smooth", "feather", "refine")  # no paths
+# what a page or script may change live (no paths)
+STEERABLE = ("style", "effect", "region", "strength", "keep_exposure", "threshold", "smooth", "feather", "refine")
 PREVIEW_WIDTH = 480
 
 

@@ -10,7 +10,7 @@ holding the capture time as black and white blocks; the server paints the rows a
 stamp rows through untouched, and the page reads them back from the frame it displays.
 
 Data channel messages, page to server: ``{"type": "settings", ...}`` (style, effect, region,
-keep_exposure, threshold, smooth, feather, refine, mirror); server to page: ``{"type": "stats", ...}``
+strength, keep_exposure, threshold, smooth, feather, refine, mirror); server to page: ``{"type": "stats", ...}``
 once a second and ``{"type": "error", "message": ...}``.
 """
 
@@ -42,7 +42,8 @@ from deepphoto.web.store import new_id
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
 
-LIVE_FIELDS = ("style", "effect", "region", "keep_exposure", "threshold", "smooth", "feather", "refine")  # no paths
+# what a page or script may change live (no paths)
+LIVE_FIELDS = ("style", "effect", "region", "strength", "keep_exposure", "threshold", "smooth", "feather", "refine")
 
 
 def look_changes(values: dict[str, Any]) -> dict[str, Any]:

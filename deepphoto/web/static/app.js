@@ -509,6 +509,11 @@ function lookOf(value) {
   return kind === "style" ? { style: name, effect: null } : { style: null, effect: name };
 }
 
+// A tab's strength acts on a style's painting only (as `deepphoto run --strength`): greyed out for a classic effect.
+function markStrength(tab) {
+  $(`${tab}-strength`).disabled = !$(`${tab}-look`).value.startsWith("style:");
+}
+
 function radioValue(name) {
   const checked = document.querySelector(`input[name="${name}"]:checked`);
   return checked ? checked.value : "background";
@@ -518,6 +523,7 @@ function liveSettings() {
   return {
     ...lookOf($("live-look").value),
     region: radioValue("live-region"),
+    strength: Number($("live-strength").value) / 100,
     threshold: Number($("live-threshold").value) / 100,
     keep_exposure: Number($("live-keep-exposure").value) / 100,
     smooth: Number($("live-smooth").value) / 100,
@@ -705,6 +711,7 @@ function cameraLook() {
   return {
     ...lookOf($("camera-look").value),
     region: radioValue("camera-region"),
+    strength: Number($("camera-strength").value) / 100,
     threshold: Number($("camera-threshold").value) / 100,
     keep_exposure: Number($("camera-keep-exposure").value) / 100,
     smooth: Number($("camera-smooth").value) / 100,
@@ -959,12 +966,13 @@ function wire() {
   // live
   $("live-start").addEventListener("click", liveStart);
   $("live-stop").addEventListener("click", liveStop);
-  $("live-look").addEventListener("change", liveSend);
+  $("live-look").addEventListener("change", () => { markStrength("live"); liveSend(); });
   for (const r of document.querySelectorAll('input[name="live-region"]')) r.addEventListener("change", liveSend);
   const mirrorLocal = () => $("live-local").classList.toggle("mirrored", $("live-mirror").checked);
   $("live-mirror").addEventListener("change", () => { mirrorLocal(); liveSend(); });
   mirrorLocal();
   const liveLater = debounce(liveSend, 80);
+  slider("live-strength", (v) => `${v}%`, liveLater);
   slider("live-keep-exposure", lightText, liveLater);
   slider("live-threshold", (v) => (v / 100).toFixed(2), liveLater);
   slider("live-smooth", (v) => (v / 100).toFixed(2), liveLater);
@@ -973,9 +981,10 @@ function wire() {
   // camera
   $("camera-start").addEventListener("click", cameraStart);
   $("camera-stop").addEventListener("click", cameraStop);
-  $("camera-look").addEventListener("change", cameraSend);
+  $("camera-look").addEventListener("change", () => { markStrength("camera"); cameraSend(); });
   for (const r of document.querySelectorAll('input[name="camera-region"]')) r.addEventListener("change", cameraSend);
   const cameraLater = debounce(cameraSend, 150);
+  slider("camera-strength", (v) => `${v}%`, cameraLater);
   slider("camera-keep-exposure", lightText, cameraLater);
   slider("camera-threshold", (v) => (v / 100).toFixed(2), cameraLater);
   slider("camera-smooth", (v) => (v / 100).toFixed(2), cameraLater);
@@ -1000,6 +1009,8 @@ async function start() {
     if (!info.best.available) $("best-say").textContent = "Best quality needs PyTorch on the server (pip install -e '.[torch]').";
     fillLooks($("live-look"), true);
     fillLooks($("camera-look"), true);
+    markStrength("live");
+    markStrength("camera");
     const noCamera = cameraUnavailable();
     if (!info.live.available) { $("live-start").disabled = true; $("live-status").textContent = info.live.reason; }
     else if (noCamera) { $("live-start").disabled = true; $("live-status").textContent = `Live needs the camera, but ${noCamera}.`; }

@@ -291,3 +291,48 @@ def test_the_camera_tab_starts_and_steers_strength(browser, studio):
         assert page.is_hidden("#error")
         page.click("#camera-stop")
         page.wait_for_function("/was stopped|ended/.test(document.getElementById('camera-status').textContent)")
+
+
+def test_the_camera_tab_shows_a_steered_runs_strength_and_keeps_it(browser):
+    """``deepphoto serve --camera PORT`` beside ``deepphoto run ... --strength 0.3 --threshold 0.4
+    --control PORT``: the Camera tab's controls show the run's settings (30%, 0.40), and changing the
+    region changes the region only: the page's defaults (100%, 0.50) were sent with it, the painting
+    jumping to full strength."""
+    from studio_page import background_studio, studio_page
+
+    from deepphoto.web.camera import ControlLink, free_port
+
+    port = free_port()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "deepphoto", "run", "synthetic://", "null://", "--quiet", "--style", "wave",
+         "--strength", "0.3", "--threshold", "0.4", "--fps", "10", "--size", "160x120", "--threads", "1",
+         "--control", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    link = ControlLink("127.0.0.1", port)
+    try:
+        with background_studio(settings=Settings(**SMALL), camera=f"127.0.0.1:{port}") as server:
+            with studio_page(browser, server.url) as page:
+                page.click("#tab-camera")
+                page.wait_for_function("document.getElementById('camera-status').textContent.includes('fps')")
+                assert page.inner_text("#camera-strength-out") == "30%"
+                assert page.inner_text("#camera-threshold-out") == "0.40"
+                assert page.input_value("#camera-look") == "style:wave"
+                assert page.is_checked('input[name="camera-region"][value="background"]')
+                page.check('input[name="camera-region"][value="whole"]', force=True)
+                deadline = time.monotonic() + 60
+                while link.status()["settings"]["region"] != "whole" and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                settings = link.status()["settings"]
+                assert settings["region"] == "whole"
+                assert settings["strength"] == 0.3 and settings["threshold"] == 0.4  # kept
+                assert page.is_hidden("#error")
+    finally:
+        run.send_signal(signal.SIGINT)
+        try:
+            run.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            raise

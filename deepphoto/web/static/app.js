@@ -706,6 +706,11 @@ let cameraTimer = null;
 let cameraPreviewBusy = false;
 let cameraStarting = false; // Start pressed, the run not known to be running yet
 let cameraPending = false; // a look chosen while the run starts: sent once it answers
+// Whether the controls show the run's settings: a run this page did not start (one steered with
+// 'serve --camera PORT', or started by another page) is taken as it runs once it answers; else the
+// first change sent all of the page's defaults with it (a run started with --strength 0.3 went to
+// 100% when the region was changed)
+let cameraAdopted = false;
 
 function cameraLook() {
   return {
@@ -743,8 +748,11 @@ async function cameraPoll() {
     const st = state.status;
     let text;
     let numbers = ""; // shown, not announced: a screen reader said the status again every second
+    if (!state.running) cameraAdopted = cameraStarting; // the next run is taken as it answers, unless started here
     if (st && !st.error) {
       if (cameraPending) { cameraPending = false; cameraSend(); }
+      else if (!cameraAdopted) cameraAdopt(st.settings);
+      cameraAdopted = true;
       text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}`;
       numbers = `, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
       cameraPreview();
@@ -764,6 +772,17 @@ async function cameraPoll() {
     cameraSay(e.message, "");
   }
   cameraTimer = setTimeout(cameraPoll, 1000);
+}
+
+// The Camera tab's controls set to the settings the run reports (``settings_view``), nothing sent.
+function cameraAdopt(s) {
+  const look = s.style ? `style:${s.style}` : `effect:${s.effect}`;
+  if ([...$("camera-look").options].some((o) => o.value === look)) $("camera-look").value = look;
+  const region = document.querySelector(`input[name="camera-region"][value="${s.region}"]`);
+  if (region) region.checked = true;
+  const values = { strength: s.strength * 100, "keep-exposure": s.keep_exposure * 100, threshold: s.threshold * 100, smooth: s.smooth * 100, feather: s.feather };
+  for (const [name, value] of Object.entries(values)) setSlider(`camera-${name}`, Math.round(value));
+  markStrength("camera");
 }
 
 // The Camera tab's status: ``text`` in its live region (said when it changes), ``numbers`` after it.
@@ -792,6 +811,7 @@ async function cameraStart() {
   clearError();
   cameraPending = false; // the look goes with the start
   cameraStarting = true;
+  cameraAdopted = true; // the run takes the controls as shown
   try {
     await api("/api/camera/start", { json: { source: $("camera-source").value, output: $("camera-output").value, look: cameraLook() } });
   } catch (e) {
@@ -820,6 +840,14 @@ async function cameraSend() {
 
 // ------------------------------------------------------------------ wiring
 
+const shownSliders = {}; // id -> shows the slider's value beside it
+
+// A slider set to ``value`` and shown so, nothing sent.
+function setSlider(id, value) {
+  $(id).value = String(value);
+  shownSliders[id]();
+}
+
 function slider(id, format, onChange) {
   // named by its text (aria-labelledby): the <output> beside it is its value, said as shown (aria-valuetext)
   const input = $(id);
@@ -828,6 +856,7 @@ function slider(id, format, onChange) {
     out.textContent = format(Number(input.value));
     input.setAttribute("aria-valuetext", out.textContent);
   };
+  shownSliders[id] = show;
   input.addEventListener("input", () => { show(); onChange(Number(input.value)); });
   show();
 }

@@ -266,7 +266,8 @@ class Pipeline:
     def update(self, **changes: object) -> Settings:
         """Change settings while running (the web page's live controls): mask controls and the
         region at once, the look by swapping it, engines by opening them again. A change refused
-        (a bad value, a style not installed, a background that cannot be read) changes nothing."""
+        (a bad value, a style not installed, a background that cannot be read) changes nothing.
+        The look and region shown (which the window's keys may have moved on) stay unless named."""
         self._check_open()
         with self._open():  # thread-safe: applied between two frames
             new = self.settings.changed(**changes)
@@ -274,6 +275,7 @@ class Pipeline:
             engines = ("segmenter", "backend", "precision", "seg_input", "threads")
             reopen = any(getattr(new, k) != getattr(old, k) for k in engines)
             look = ("style", "effect", "background", "style_scale", "strength", "keep_exposure")
+            named = any(k in changes for k in ("style", "effect", "background"))
             before = self.threads, self.segmenter, self.stylizer
             exposure = self.stylizer.exposure if self.stylizer is not None else None
             try:
@@ -282,7 +284,13 @@ class Pipeline:
                     self.segmenter = p.segmenter = self._segmenter_for(new)
                     self.stylizer = None
                 if reopen or any(getattr(new, k) != getattr(old, k) for k in look) or self._style_replaced(new):
+                    shown = p.look.name
                     self._replace_looks(new)
+                    # the look shown stays unless a look is asked for (a strength changed from
+                    # --control while the window's 's' key showed another look: it went back to the first)
+                    names = [item.name for item in p.looks]
+                    p.look_index = names.index(shown) if not named and shown in names else 0
+                elif named:  # the look asked for, as the window's keys may show another
                     p.look_index = 0
             except BaseException:  # the networks and the looks as they were (a half-made change
                 # kept a new segmenter, or a stylizer's new exposure, under the old settings)
@@ -291,7 +299,8 @@ class Pipeline:
                 if self.stylizer is not None and exposure is not None:
                     self.stylizer.exposure = exposure
                 raise
-            p.region = new.region
+            if "region" in changes:  # else the region shown stays (the window's 'r' key may have chosen it)
+                p.region = new.region
             p.settings = mask_settings(new)
             self._last = None  # a mask asked for now is of the new settings
             p.smoother.smooth = new.smooth

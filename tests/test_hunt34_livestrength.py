@@ -104,6 +104,31 @@ def test_the_control_channel_changes_strength_between_frames_and_smoothing_stays
     assert max(steps[32:]) <= steady + 0.5, steps
 
 
+def test_a_strength_change_keeps_the_look_and_region_the_windows_keys_chose():
+    """``deepphoto run CAMERA display:// --style wave --control PORT``: 's' and 'r' in the window
+    show starry-night on the person; a strength (or threshold) sent to the control endpoint changes
+    that only, where it went back to wave on the background; a look or region asked for is shown."""
+    from deepphoto.stream.loop import handle_key
+    from deepphoto.web.control import ControlServer
+
+    frame = portrait((160, 120))
+    with Pipeline(Settings(style="wave", **SMALL), cycle_looks=True) as pipe:  # as 'run' makes it for a window
+        control = ControlServer("127.0.0.1:0", pipe)
+        try:
+            pipe(frame)
+            handle_key(ord("s"), pipe.processor, frame)
+            handle_key(ord("r"), pipe.processor, frame)
+            chosen = pipe.describe()
+            assert chosen != "wave on the background"
+            assert control.change({"strength": 0.5})["look"] == chosen
+            assert pipe.settings.strength == 0.5
+            assert control.change({"threshold": 0.4, "keep_exposure": 0.5})["look"] == chosen
+            assert control.change({"style": "wave"})["look"] == f"wave on the {pipe.processor.region}"
+            assert control.change({"region": "background"})["look"] == "wave on the background"
+        finally:
+            control.httpd.server_close()
+
+
 def test_a_run_started_with_strength_is_steered_to_another():
     """``deepphoto run synthetic:// null:// --style wave --strength 0.2 --control PORT``: its status
     says 0.2; a POST changes it while it runs (frames go on), a bad one is the one-line 422."""

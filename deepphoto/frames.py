@@ -325,7 +325,29 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
         raise DeepPhotoError(f"{path}: {_too_large(w, h)}")
     if more := more_than_one(data):
         say(f"{more}: only the first is used")
+    if note := depth_note(data):
+        say(note)
     return decoded
+
+
+def depth_note(data: np.ndarray) -> str:
+    """What a photo file of more than 8-bit SDR becomes in an 8-bit SDR output, in one line ('' for
+    an 8-bit SDR photo), as ``run`` says it of a phone's HDR video: an HDR (PQ, HLG) or BT.2020
+    AVIF tone-mapped or gamut-mapped (``_decode_avif``)."""
+    if not is_avif(memoryview(data)) or (colour := avif_colour(data)) is None:
+        return ""
+    from deepphoto.hdr import HLG, PQ
+
+    trc, _ = colour
+    head = bytes(data[: 1 << 16])
+    at = head.find(b"pixi")  # bits a channel: version and flags, channels, then each one's bits
+    bits = head[at + 9] if at >= 0 and len(head) > at + 9 else 0
+    depth = f"{bits}-bit " if bits > 8 else ""
+    if trc in (PQ, HLG):
+        kind, mapped = f"HDR (BT.2020 {'PQ' if trc == PQ else 'HLG'})", "tone-mapped (its highlights compressed)"
+    else:
+        kind, mapped = "wide-gamut BT.2020", "its colours mapped into sRGB's"
+    return f"a {depth}{kind} photo: painted and written as 8-bit SDR, {mapped}"
 
 
 def more_than_one(data: np.ndarray) -> str:
@@ -593,6 +615,8 @@ def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.n
     if decoded is None:
         return None
     profile = embedded_profile(png_without_text(data))
+    if profile is not None and is_avif(memoryview(data)) and avif_colour(data) is not None:
+        profile = None  # its nclx box's HDR or BT.2020: already brought into sRGB (``_decode_avif``)
     if profile is None and is_linear_light(data):
         profile = linear_srgb()
     return in_srgb(decoded[0], profile), decoded[1]
@@ -692,17 +716,63 @@ def upright(image: Any) -> Any:
 def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
     """An AVIF file decoded by Pillow (libavif) and turned as its ``irot``/``imir`` boxes say, as
     viewers show it (OpenCV's decoder ignores them: a phone's portrait came out lying on its
-    side), as (BGR uint8, alpha or None), transparent pixels on white; None where Pillow cannot."""
+    side), as (BGR uint8, alpha or None), transparent pixels on white; None where Pillow cannot.
+    An HDR (PQ, HLG) or BT.2020 one's colours as an SDR screen shows them, in sRGB: Pillow gives
+    its 10 or 12 bits cut to 8 as they are, so a PQ photo came out grey and flat (its white at 58%)
+    and an HLG one dark and dull. Decoded again by FFmpeg at its own depth and tone-mapped as a
+    phone's HDR video is (``hdr.sdr_picture``); from Pillow's 8 bits where FFmpeg's picture is not
+    the whole one (a photo stored in tiles)."""
     try:
         with pillow().open(io.BytesIO(data.tobytes())) as image:
+            stored = image.size
             rgba = np.asarray(upright(image).convert("RGBA"))
+            orientation = image.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 - damaged, or a kind Pillow cannot read: OpenCV is tried
         return None
     colour = np.ascontiguousarray(rgba[..., 2::-1])
+    if (hdr := avif_colour(data)) is not None:
+        from deepphoto.hdr import sdr_from_codes
+
+        trc, wide = hdr
+        if (deep := _deep_avif(data, stored, trc, wide)) is not None:
+            colour = np.ascontiguousarray(_TURNS[orientation - 1 if 1 <= orientation <= 8 else 0](deep))
+        else:
+            colour = sdr_from_codes(np.ascontiguousarray(rgba[..., :3]), 255, trc, wide, srgb=True)
     alpha = np.ascontiguousarray(rgba[..., 3])
     if alpha.min() == 255:
         return colour, None
     return on_white(colour, alpha), alpha
+
+
+def avif_colour(data: np.ndarray | bytes) -> tuple[int, bool] | None:
+    """(its transfer, FFmpeg's number; whether its primaries are BT.2020's) of an AVIF whose ``nclx``
+    colour box says HDR (PQ, HLG) or BT.2020 (a phone's or an editor's HDR photo, 10 or 12 bits);
+    None for any other (sRGB's, Display P3's, an ICC profile's: Pillow reads those as they are)."""
+    from deepphoto.hdr import BT709, BT2020, HLG, PQ
+
+    head = bytes(data[: 1 << 16])
+    at = head.find(b"colrnclx")
+    if at < 0 or len(head) < at + 14:
+        return None
+    primaries, trc = int.from_bytes(head[at + 8 : at + 10], "big"), int.from_bytes(head[at + 10 : at + 12], "big")
+    if trc not in (PQ, HLG) and primaries != BT2020:
+        return None
+    return trc, primaries == BT2020 or (trc in (PQ, HLG) and primaries != BT709)
+
+
+def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, wide: bool) -> np.ndarray | None:
+    """An HDR or BT.2020 AVIF decoded by FFmpeg at its own depth as SDR BGR uint8 in sRGB, as
+    stored (not turned); None where FFmpeg cannot, or its picture is not the whole one (``size``)."""
+    import av
+
+    from deepphoto.hdr import sdr_picture
+
+    try:
+        with av.open(io.BytesIO(data.tobytes())) as container:
+            frame = next(container.decode(video=0))
+    except (av.error.FFmpegError, StopIteration, ValueError, OSError):
+        return None
+    return sdr_picture(frame, trc, wide, srgb=True) if (frame.width, frame.height) == size else None
 
 
 def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False, band: int = 256) -> np.ndarray:

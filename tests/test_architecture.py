@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
         "deepphoto.settings",
         "deepphoto.image_header",
         "deepphoto.colour_profile",
+        "deepphoto.hdr",  # HDR and BT.2020 pictures as SDR: PyAV, OpenCV and NumPy alone
         "deepphoto.frames",
         "deepphoto.picture_box",
         "deepphoto.metrics",

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deepphoto.frames import cut_note, decode_cut, decode_photo, ends_early, heic_error, jpeg_refusal, more_than_one
+from deepphoto.frames import (
+    cut_note,
+    decode_cut,
+    decode_photo,
+    depth_note,
+    ends_early,
+    heic_error,
+    jpeg_refusal,
+    more_than_one,
+)
 from deepphoto.image_header import DamagedHeader, image_size, is_heic, jpeg_unread
 from deepphoto.stream.animation import data_has_frames
 from deepphoto.web.errors import WebError
@@ -117,6 +126,8 @@ def decode_upload(
         notes.append(f"{more}: only the first is used")
     elif notes is not None and data_has_frames(raw):
         notes.append("an animation: its first frame is used")
+    if notes is not None and (note := depth_note(raw)):
+        notes.append(note)
     return image, alpha
 
 

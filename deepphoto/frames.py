@@ -29,6 +29,7 @@ from deepphoto.image_header import (
     png_chunk,
     tiff_main_header,
     tiff_pages,
+    tiff_sample,
     tiff_tag,
 )
 
@@ -289,11 +290,14 @@ def read_image(path: Path) -> np.ndarray:
 MAX_PHOTO_PIXELS = 200_000_000
 
 
-def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def read_image_alpha(
+    path: Path, warn: Callable[[str], None] | None = None, painted: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
     """``read_image``'s picture, and the image's own alpha channel (uint8, upright) or None; a
     photo of more than ``MAX_PHOTO_PIXELS`` is refused by its header before it is decoded. What is
     worth a warning (a file cut off; a TIFF of several pages or an animated AVIF, of which only the
-    first is read) goes to ``warn`` (a batch worker's report; None: stderr)."""
+    first is read; with ``painted``, a photo to be painted and written, what its depth loses:
+    ``depth_note``) goes to ``warn`` (a batch worker's report; None: stderr)."""
 
     def say(message: str) -> None:
         if warn is None:
@@ -325,24 +329,34 @@ def read_image_alpha(path: Path, warn: Callable[[str], None] | None = None) -> t
         raise DeepPhotoError(f"{path}: {_too_large(w, h)}")
     if more := more_than_one(data):
         say(f"{more}: only the first is used")
-    if note := depth_note(data):
+    if painted and (note := depth_note(data)):
         say(note)
     return decoded
 
 
 def depth_note(data: np.ndarray) -> str:
     """What a photo file of more than 8-bit SDR becomes in an 8-bit SDR output, in one line ('' for
-    an 8-bit SDR photo), as ``run`` says it of a phone's HDR video: an HDR (PQ, HLG) or BT.2020
-    AVIF tone-mapped or gamut-mapped (``_decode_avif``)."""
-    if not is_avif(memoryview(data)) or (colour := avif_colour(data)) is None:
+    an 8-bit SDR photo), as ``run`` says it of a phone's HDR or 10-bit video: an HDR (PQ, HLG) or
+    BT.2020 AVIF tone-mapped or gamut-mapped (``_decode_avif``); a 16-bit PNG or TIFF (a scanner's,
+    a raw converter's), a 10-bit AVIF or a float TIFF painted and written with 8 bits a channel (the
+    networks and the compositing work in 8 bits; its colours are converted at its depth first)."""
+    head = bytes(data[: 1 << 16])
+    if is_avif(memoryview(data)):
+        at = head.find(b"pixi")  # bits a channel: version and flags, channels, then each one's bits
+        bits, floating = (head[at + 9] if at >= 0 and len(head) > at + 9 else 8), False
+    elif head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) > 24:
+        bits, floating = head[24], False  # IHDR's bit depth
+    elif head[:4] in TIFF_MAGIC:
+        bits, floating = tiff_sample(memoryview(main_page(data)))
+    else:
         return ""
+    colour = avif_colour(data) if is_avif(memoryview(data)) else None
+    depth = f"{bits}-bit {'float ' if floating else ''}" if bits > 8 else ""
+    if colour is None:
+        return f"a {depth}photo: painted and written with 8 bits a channel" if depth else ""
     from deepphoto.hdr import HLG, PQ
 
     trc, _ = colour
-    head = bytes(data[: 1 << 16])
-    at = head.find(b"pixi")  # bits a channel: version and flags, channels, then each one's bits
-    bits = head[at + 9] if at >= 0 and len(head) > at + 9 else 0
-    depth = f"{bits}-bit " if bits > 8 else ""
     if trc in (PQ, HLG):
         kind, mapped = f"HDR (BT.2020 {'PQ' if trc == PQ else 'HLG'})", "tone-mapped (its highlights compressed)"
     else:

@@ -187,6 +187,30 @@ def tiff_tag(data: bytes, start: int, tag: int) -> int | None:
     return None
 
 
+def tiff_sample(data: bytes | memoryview) -> tuple[int, bool]:
+    """(bits a sample, whether floating point) of the picture of a TIFF file's first directory, by
+    its BitsPerSample and SampleFormat; (8, False) where it does not say (TIFF's default is 1 bit,
+    but a file that does not say is read as 8)."""
+    bits, floating = 8, False
+    try:
+        found = _first_entries(data, 0)
+        if found is None:
+            return bits, floating
+        order, big, entries = found
+        for number, kind, count, at in entries:
+            if number in (258, 339) and kind == 3 and count >= 1:  # SHORT values, in place or at an offset
+                if count * 2 > (8 if big else 4):
+                    (at,) = struct.unpack_from(order + ("Q" if big else "I"), data, at)
+                (value,) = struct.unpack_from(order + "H", data, at)
+                if number == 258:
+                    bits = value
+                else:
+                    floating = value == 3
+    except struct.error:  # cut short: as far as it was read
+        pass
+    return bits, floating
+
+
 def tiff_data(data: bytes, tag: int) -> bytes | None:
     """The bytes of ``tag`` (a field of BYTE or UNDEFINED values: an ICC profile, 34675) in a TIFF
     (or BigTIFF) file's first directory, or None where it has none or the field runs past its end."""

@@ -8,8 +8,10 @@ import io
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
+from adversarial import cli
 from PIL import Image
 
 from deepphoto.frames import read_image, read_image_alpha
@@ -104,7 +106,7 @@ def test_an_hdr_avif_turned_by_its_rotation_box_is_tone_mapped_upright(tmp_path:
 def test_an_hdr_avif_photo_says_it_is_written_as_8_bit_sdr(tmp_path: Path) -> None:
     path = hdr_avif(tmp_path / "hdr.avif", srgb_picture(), PQ)
     said: list[str] = []
-    read_image_alpha(path, warn=said.append)
+    read_image_alpha(path, warn=said.append, painted=True)
     assert said == [
         "a 10-bit HDR (BT.2020 PQ) photo: painted and written as 8-bit SDR, tone-mapped (its highlights compressed)"
     ]
@@ -114,5 +116,51 @@ def test_an_hdr_avif_photo_says_it_is_written_as_8_bit_sdr(tmp_path: Path) -> No
     sdr = tmp_path / "sdr.avif"
     Image.fromarray(srgb_picture()).save(sdr, quality=90)
     said.clear()
-    read_image_alpha(sdr, warn=said.append)
+    read_image_alpha(sdr, warn=said.append, painted=True)
     assert said == []
+
+
+def deep_files(folder: Path) -> dict[str, Path]:
+    """A 16-bit PNG, a 16-bit TIFF (a scanner's export), a 32-bit float TIFF and their 8-bit PNG."""
+    bgr = srgb_picture()[..., ::-1]
+    files = {
+        "16-bit PNG": folder / "scan16.png",
+        "16-bit TIFF": folder / "scan16.tif",
+        "32-bit float TIFF": folder / "float.tif",
+        "8-bit PNG": folder / "plain.png",
+    }
+    cv2.imwrite(str(files["16-bit PNG"]), bgr.astype(np.uint16) * 257)
+    cv2.imwrite(str(files["16-bit TIFF"]), bgr.astype(np.uint16) * 257)
+    cv2.imwrite(str(files["32-bit float TIFF"]), bgr.astype(np.float32) / 255)
+    cv2.imwrite(str(files["8-bit PNG"]), bgr)
+    return files
+
+
+def test_a_16_bit_photo_says_it_is_painted_and_written_with_8_bits(tmp_path: Path) -> None:
+    files = deep_files(tmp_path)
+    for kind, path in files.items():
+        said: list[str] = []
+        read_image_alpha(path, warn=said.append, painted=True)
+        notes: list[str] = []
+        if path.suffix == ".png":  # the Studio takes PNG, not TIFF
+            decode_upload(path.read_bytes(), UploadLimits(), "photo", notes)
+        bits = kind.split(" TIFF")[0].split(" PNG")[0]
+        if bits == "8-bit":
+            assert said == notes == [], kind
+        else:  # before: nothing said, and the output was 8-bit
+            assert said == [f"a {bits} photo: painted and written with 8 bits a channel"], kind
+            assert notes == (said if path.suffix == ".png" else []), kind
+        said.clear()
+        read_image_alpha(path, warn=said.append)  # read as a painting or a training picture: nothing said
+        assert said == [], kind
+
+
+def test_edit_says_once_that_a_16_bit_png_is_written_with_8_bits(tmp_path: Path, capsys) -> None:
+    path = deep_files(tmp_path)["16-bit PNG"]
+    out = tmp_path / "out.png"
+    result = cli(capsys, "edit", path, out, "--effect", "grey")
+    assert result.status == 0, result.err
+    lines = [line for line in result.err.splitlines() if "8 bits a channel" in line]
+    assert lines == [f"deepphoto: warning: {path}: a 16-bit photo: painted and written with 8 bits a channel"]
+    with Image.open(out) as written:
+        assert written.mode == "RGB"  # what the line says

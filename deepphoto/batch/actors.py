@@ -47,7 +47,7 @@ def photo_notes(pipe: Pipeline, source: Path, out: Path) -> tuple[int, list[str]
     from deepphoto.pipeline import clear_note, person_note
 
     with caught_warnings() as notes:
-        image, alpha = read_image_alpha(source)
+        image, alpha = read_image_alpha(source, painted=True)
         pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
         kept = None if alpha is None else off_white(image.copy(), alpha)
         styled = pipe.photo(image, None, kept, alpha)  # as edit: its soft edge by the person is the person's

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.output, args.overwrite, source=args.input)
     check_not_source(args.output, args.style_image, args.background)  # no input is written over
     try:
-        image, alpha = read_image_alpha(args.input)  # transparent pixels on white
+        image, alpha = read_image_alpha(args.input, painted=True)  # transparent pixels on white
     except DeepPhotoError:
         if plays_as_video(args.input):  # 'not a readable image' says nothing of what it is
             raise DeepPhotoError(

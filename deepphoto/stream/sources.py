@@ -91,7 +91,7 @@ class ImageFiles(Source):
         told: dict[str, int] = {}  # a warning's kind (its numbers left out) -> the images it held for
         for i, p in enumerate(self.paths):
             try:
-                image, _ = read_image_alpha(p, warn=lambda message, p=p: _tell_once(told, p, message))
+                image, _ = read_image_alpha(p, lambda message, p=p: _tell_once(told, p, message), painted=True)
             except DeepPhotoError as exc:  # one bad image must not end a batch
                 self.unreadable += 1
                 if is_heic_file(p):  # a phone's folder of HEICs: one line, then the count

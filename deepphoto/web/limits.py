@@ -126,7 +126,7 @@ def decode_upload(
         notes.append(f"{more}: only the first is used")
     elif notes is not None and data_has_frames(raw):
         notes.append("an animation: its first frame is used")
-    if notes is not None and (note := depth_note(raw)):
+    if notes is not None and what == "photo" and (note := depth_note(raw)):  # it is painted and written
         notes.append(note)
     return image, alpha
 

@@ -1,16 +1,23 @@
 """Defects earlier hunts left (hunt 35): a ``Pipeline`` held the last photo's full-size alpha after
 ``pipe.photo`` returned (216 MB for a 54-megapixel photo, for as long as a Studio or batch worker
-lived); ..."""
+lived); a film on a server (http://...) lost its subtitle tracks in ``run`` without a word; ..."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import tracemalloc
+from pathlib import Path
 
+import av
 import cv2
 import numpy as np
+from adversarial import RUN_FAST, cli
+from media import make_clip
 
 from tests.test_hunt27_api import _person
+from tests.test_hunt32_subtitles import WHOLE_GREY, with_subtitles
+from tests.test_hunt33_netstreams import Quiet, serving
 
 
 def test_a_photo_styled_leaves_no_full_size_alpha_held_yet_its_mask_is_the_one_composited(grey_pipe):
@@ -34,3 +41,17 @@ def test_a_photo_styled_leaves_no_full_size_alpha_held_yet_its_mask_is_the_one_c
     assert 0.05 < float((alpha > 0.5).mean()) < 0.95
     alpha[:] = 2  # the caller's own
     assert grey_pipe.mask(photo, photo=True).max() <= 1.0  # asked again: not the caller's changed copy
+
+
+def test_a_film_on_a_server_says_its_subtitles_are_left_out(capsys, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    with_subtitles(make_clip(tmp_path / "plain.mkv", frames=20, audio=True), site / "film.mkv")
+    out = tmp_path / "out.mkv"
+    with serving(functools.partial(Quiet, directory=str(site))) as url:  # type: ignore[arg-type]
+        done = cli(capsys, "run", f"{url}/film.mkv", out, *RUN_FAST, *WHOLE_GREY)
+    assert done.status == 0, done.err
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 1 and not c.streams.subtitles  # the sound kept, the subtitles not
+    said = [line for line in done.err.splitlines() if "subtitle" in line]
+    assert len(said) == 1 and "1 subtitle track left out" in said[0] and "server" in said[0], done.err

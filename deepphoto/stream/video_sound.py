@@ -60,21 +60,29 @@ def remux_with_audio(
     that players cannot play it (PCM), it is encoded again as AAC; returned: what was done then
     ('opus audio re-encoded as AAC ...') and the tracks left out (``left_out_tracks``), else ''.
     A refusal with subtitle tracks in the output is tried again without them: where that is taken,
-    the subtitles were refused, not the sound, which is kept (and the subtitles said left out)."""
+    the subtitles were refused, not the sound, which is kept (and the subtitles said left out). A
+    file on a server keeps none (it would be read twice over the network), and says so."""
     left = left_out_tracks(audio_src, fmt)
     suffix = "mkv" if fmt == "matroska" else fmt
     encoded = "Opus" if fmt == "webm" else "AAC"
-    dropped = ""  # the subtitles the container refused, in words
+    dropped = ""  # the subtitles the container refused (or a server's not read), in words
 
     def attempt(as_aac: bool) -> bool:
         nonlocal dropped
         try:
-            return _refused_or_done(video, audio_src, out, fmt, video_from, as_aac)
+            done, on_server = _refused_or_done(video, audio_src, out, fmt, video_from, as_aac)
+            if on_server:  # dropped without a word before
+                them = "them" if on_server > 1 else "it"
+                dropped = (
+                    f"{on_server} subtitle track{'s' * (on_server > 1)} left out: a file on a server is not "
+                    f"read a second time for subtitles (download it first to keep {them})"
+                )
+            return done
         except _Refused as refused:
             planned = planned_subtitles(audio_src, fmt)
             if not planned:
                 raise
-            done = _refused_or_done(video, audio_src, out, fmt, video_from, as_aac, subtitles=False)
+            done = _refused_or_done(video, audio_src, out, fmt, video_from, as_aac, subtitles=False)[0]
             them = "them" if planned > 1 else "it"
             why = f" (FFmpeg: {str(refused).rstrip('.')})" if str(refused) else ""
             dropped = f"{planned} subtitle track{'s' * (planned > 1)} left out: a .{suffix} file refused {them}{why}"
@@ -121,9 +129,10 @@ def _refused_or_done(
     video_from: Fraction | None,
     as_aac: bool,
     subtitles: bool = True,
-) -> bool:
-    """``_remux``: whether it encoded the sound as AAC; ``_Refused`` where the container refused
-    what it was given (the sound as it is or encoded again, or a subtitle track)."""
+) -> tuple[bool, int]:
+    """``_remux``: whether it encoded the sound as AAC, and the subtitle tracks of a file on a
+    server left out; ``_Refused`` where the container refused what it was given (the sound as it
+    is or encoded again, or a subtitle track)."""
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
     try:
@@ -151,10 +160,12 @@ def _remux(
     video_from: Fraction | None = None,
     as_aac: bool = False,
     subtitles: bool = True,
-) -> bool:
+) -> tuple[bool, int]:
     """Every video packet of ``video`` plus the source's sound (``sound_stream``) and the subtitles
-    the container keeps (``subtitle_plan``; none if not ``subtitles``), up to the video's end;
-    whether the sound was encoded as AAC (``as_aac``, or sound an MP4 would hold unplayable).
+    the container keeps (``subtitle_plan``; none if not ``subtitles``, none of a file on a server:
+    they are read in a pass of their own), up to the video's end; whether the sound was encoded as
+    AAC (``as_aac``, or sound an MP4 would hold unplayable), and how many subtitle tracks of a file
+    on a server were left out.
 
     ``video_from``: the source's time (seconds) at ``video``'s 0 (where the sink moved its first
     frame); None: ``video`` keeps the source's timeline, a start before 0 moved to 0. Picture and
@@ -191,6 +202,7 @@ def _remux(
                 if asrc.metadata.get(key):
                     aout.metadata[key] = asrc.metadata[key]
         kept_subtitles = subtitle_plan(ain, fmt)[0] if subtitles and not is_url(audio_src) else []  # a server's: none
+        on_server = len(ain.streams.subtitles) if subtitles and is_url(audio_src) else 0
         subtitle_outs = add_subtitle_streams(dst, ain, kept_subtitles)
         dst.metadata.update(kept_tags(ain))  # when and where it was filmed, the camera, the title
         timecode = source_timecode(ain)
@@ -280,7 +292,7 @@ def _remux(
         ):
             pkt.stream = out_stream
             dst.mux(pkt)
-    return re_encode
+    return re_encode, on_server
 
 
 def picture_restarts(source: Path | str) -> list[Fraction]:

@@ -389,10 +389,11 @@ def decode_cut(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | None:
     show the photo whole) decoded as far as it goes, as ``decode_photo`` gives it (upright, in sRGB,
     alpha or None, transparent pixels on white), the rest blank (a JPEG's grey); None for anything
     else: a PNG, BMP or TIFF whole but damaged inside, or whose header claims more than it holds, is
-    not read as one cut off."""
+    not read as one cut off. A TIFF's picture is the one ``decode_photo`` reads (``main_page``)."""
     jpeg = bytes(data[:3]) == b"\xff\xd8\xff" and not jpeg_unread(memoryview(data))
     if not (jpeg or png_is_cut(data) or _bmp_is_cut(data) or bytes(data[:4]) in TIFF_MAGIC):
         return None
+    data = main_page(data)  # a TIFF's picture, not the thumbnail a camera puts first (whole: 'unreadable')
     from PIL import ImageFile
 
     with _CUT_JPEG_LOCK:  # Pillow's switch for cut files is process-wide

@@ -1,20 +1,25 @@
 """Defects earlier hunts left (hunt 35): a ``Pipeline`` held the last photo's full-size alpha after
 ``pipe.photo`` returned (216 MB for a 54-megapixel photo, for as long as a Studio or batch worker
-lived); a film on a server (http://...) lost its subtitle tracks in ``run`` without a word; ..."""
+lived); a film on a server (http://...) lost its subtitle tracks in ``run`` without a word; a TIFF
+cut off whose first page is a thumbnail (as cameras write it) was 'not a readable image', where
+other photos cut off are read as far as they go and said to end early; ..."""
 
 from __future__ import annotations
 
 import functools
 import gc
+import struct
 import tracemalloc
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
 
+from deepphoto.frames import read_image_alpha
 from tests.test_hunt27_api import _person
 from tests.test_hunt32_subtitles import WHOLE_GREY, with_subtitles
 from tests.test_hunt33_netstreams import Quiet, serving
@@ -55,3 +60,47 @@ def test_a_film_on_a_server_says_its_subtitles_are_left_out(capsys, tmp_path: Pa
         assert len(c.streams.audio) == 1 and not c.streams.subtitles  # the sound kept, the subtitles not
     said = [line for line in done.err.splitlines() if "subtitle" in line]
     assert len(said) == 1 and "1 subtitle track left out" in said[0] and "server" in said[0], done.err
+
+
+def _tiff_directories_first(pages: list[tuple[np.ndarray, int]]) -> bytes:
+    """A little-endian TIFF of uncompressed RGB ``pages`` (HxWx3 uint8, NewSubfileType) with all its
+    directories first and the pictures after them, in order (as a camera writes its thumbnail and
+    photo)."""
+    size = 2 + 12 * 9 + 4
+    bits_at = 8 + len(pages) * size
+    at = bits_at + 6
+    directories = b""
+    for i, (rgb, kind) in enumerate(pages):
+        h, w = rgb.shape[:2]
+        after = 8 + (i + 1) * size if i + 1 < len(pages) else 0
+        entries = [(254, 4, 1, kind), (256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, bits_at), (259, 3, 1, 1)]
+        entries += [(262, 3, 1, 2), (273, 4, 1, at), (277, 3, 1, 3), (279, 4, 1, rgb.size)]
+        directories += struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries)
+        directories += struct.pack("<I", after)
+        at += rgb.size
+    return (
+        b"II*\x00"
+        + struct.pack("<I", 8)
+        + directories
+        + struct.pack("<3H", 8, 8, 8)
+        + b"".join(rgb.tobytes() for rgb, _ in pages)
+    )
+
+
+def _photo() -> np.ndarray:
+    rng = np.random.default_rng(35)
+    return cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (9, 9), 0)
+
+
+def test_a_cut_off_tiff_with_a_thumbnail_first_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
+    photo = _photo()
+    data = _tiff_directories_first([(cv2.resize(photo, (32, 24)), 1), (photo, 0)])
+    path = tmp_path / "camera.tif"
+    path.write_bytes(data)
+    assert np.array_equal(read_image_alpha(path, warn=pytest.fail)[0], photo[..., ::-1])  # whole: its picture
+    path.write_bytes(data[: len(data) - photo.size // 3])  # its last third cut off
+    said: list[str] = []
+    image, alpha = read_image_alpha(path, warn=said.append)
+    assert said == ["the file ends early (cut off); what it holds is used, the rest blank"]
+    assert image.shape == photo.shape and alpha is None
+    assert np.array_equal(image[:60], photo[:60, :, ::-1]) and not image[70:].any()  # the part there, the rest blank

@@ -29,6 +29,7 @@ from deepphoto.image_header import (
     png_chunk,
     tiff_main_header,
     tiff_pages,
+    tiff_picture_cut_off,
     tiff_sample,
     tiff_tag,
 )
@@ -445,7 +446,8 @@ def _tiff_is_cut(image: object, size: int) -> bool:
 def ends_early(data: np.ndarray) -> str:
     """'the file ends early (cut off: 1,567 of 3,134 bytes); copy or download it again': what is
     said of an image that cannot be read and stops before its end (a WebP or AVIF, whose decoders
-    read no part of one cut off; a GIF; a PNG, JPEG or BMP cut before its picture), by the length
+    read no part of one cut off; a GIF; a PNG, JPEG or BMP cut before its picture; a TIFF cut before
+    its picture's directory, its thumbnail alone left: ``tiff_picture_cut_off``), by the length
     its header gives where it gives one; '' for any other. A copy cut off was 'not a readable
     image', as if its kind were not one DeepPhoto reads."""
     size, head = len(data), bytes(data[:16])
@@ -468,7 +470,7 @@ def ends_early(data: np.ndarray) -> str:
         expected = None if bytes(data[-1:]) == b";" else -1  # no trailer
     elif head[:3] == b"\xff\xd8\xff":
         expected = None if bytes(data[-2:]) == b"\xff\xd9" else -1  # no end marker
-    elif png_is_cut(data):
+    elif png_is_cut(data) or (head[:4] in TIFF_MAGIC and tiff_picture_cut_off(memoryview(data))):
         expected = -1
     if expected is None or 0 <= expected <= size:
         return ""
@@ -619,8 +621,11 @@ _ALPHA_MAGIC = (b"\x89PNG", b"RIFF", b"GIF8", *TIFF_MAGIC)
 def decode_photo(data: np.ndarray, flags: int = PHOTO) -> tuple[np.ndarray, np.ndarray | None] | None:
     """The image file's bytes ``data`` as (BGR uint8 upright as its EXIF orientation says, in sRGB
     where it embeds another colour profile, alpha uint8 or None), transparent pixels on white; None
-    if they are not a readable image."""
+    if they are not a readable image (a TIFF whose thumbnail alone was left of it, cut off, too: it
+    was read as the photo, 32x24 pixels of a 128x96 one, without a word)."""
     if png_is_cut(data):  # decode_cut reads it
+        return None
+    if bytes(data[:4]) in TIFF_MAGIC and tiff_picture_cut_off(memoryview(data)):  # its thumbnail alone is left
         return None
     data = main_page(data)
     if jpeg_unread(memoryview(data)):  # refused (not read in false colours); its reader says why

@@ -287,6 +287,34 @@ def tiff_main_page(data: bytes) -> int | None:
         return None
 
 
+def tiff_picture_cut_off(data: bytes) -> bool:
+    """Whether a TIFF's chain of directories reaches the file's end (a directory past it, or cut
+    short) before any whole picture: a reduced-resolution copy first, then the picture's directory
+    lost with the end of the file (libtiff writes each directory after its picture), so that only
+    the thumbnail is left, which decoders read as the photo."""
+    try:
+        head = _tiff_head(data, 0)
+    except struct.error:  # a header cut short: not known to be a TIFF
+        return False
+    if head is None:
+        return False
+    order, big, ifd = head
+    seen: set[int] = set()
+    while ifd and ifd not in seen and len(seen) < _MAX_TIFF_PAGES:
+        seen.add(ifd)
+        if ifd >= len(data):
+            return True
+        try:
+            kind = _directory_values(data, ifd, {254}).get(254, 0)
+            after = _next_directory(data, big, order, ifd)
+        except struct.error:
+            return True
+        if not kind & 0b101:  # a whole picture: read, cut or not (decode_cut)
+            return False
+        ifd = after
+    return False
+
+
 def tiff_main_header(data: bytes) -> bytes | None:
     """A TIFF's header (its first 8 bytes, a BigTIFF's 16) pointing at the directory of its picture
     (``tiff_main_page``) where a reduced-resolution copy comes first; None where its first directory

@@ -2,7 +2,9 @@
 ``pipe.photo`` returned (216 MB for a 54-megapixel photo, for as long as a Studio or batch worker
 lived); a film on a server (http://...) lost its subtitle tracks in ``run`` without a word; a TIFF
 cut off whose first page is a thumbnail (as cameras write it) was 'not a readable image', where
-other photos cut off are read as far as they go and said to end early; ..."""
+other photos cut off are read as far as they go and said to end early, and one written as libtiff
+writes it (each directory after its picture), cut before its photo's directory, was read as its
+thumbnail (a 128x96 photo painted at 32x24) without a word; ..."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
 
+from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import read_image_alpha
 from tests.test_hunt27_api import _person
+from tests.test_hunt32_photos import _tiff_of_pages
 from tests.test_hunt32_subtitles import WHOLE_GREY, with_subtitles
 from tests.test_hunt33_netstreams import Quiet, serving
 
@@ -104,3 +108,18 @@ def test_a_cut_off_tiff_with_a_thumbnail_first_is_read_as_far_as_it_goes(tmp_pat
     assert said == ["the file ends early (cut off); what it holds is used, the rest blank"]
     assert image.shape == photo.shape and alpha is None
     assert np.array_equal(image[:60], photo[:60, :, ::-1]) and not image[70:].any()  # the part there, the rest blank
+
+
+def test_a_tiff_cut_before_its_photo_is_not_read_as_its_thumbnail(tmp_path: Path) -> None:
+    photo = _photo()
+    data = _tiff_of_pages([(cv2.resize(photo, (32, 24)), 1), (photo, 0)])  # each directory after its picture
+    path = tmp_path / "scan.tif"
+    path.write_bytes(data)
+    assert read_image_alpha(path, warn=pytest.fail)[0].shape == photo.shape
+    for cut in (len(data) - 50, len(data) - photo.size // 2):  # its directory lost, then half its picture too
+        path.write_bytes(data[:cut])
+        with pytest.raises(DeepPhotoError, match=r"not a readable image: the file ends early \(cut off\); copy or"):
+            read_image_alpha(path, warn=pytest.fail)
+    thumbnail_alone = _tiff_of_pages([(cv2.resize(photo, (32, 24)), 1)])  # whole: its one picture, read
+    path.write_bytes(thumbnail_alone)
+    assert read_image_alpha(path, warn=pytest.fail)[0].shape == (24, 32, 3)

@@ -4,13 +4,18 @@ lived); a film on a server (http://...) lost its subtitle tracks in ``run`` with
 cut off whose first page is a thumbnail (as cameras write it) was 'not a readable image', where
 other photos cut off are read as far as they go and said to end early, and one written as libtiff
 writes it (each directory after its picture), cut before its photo's directory, was read as its
-thumbnail (a 128x96 photo painted at 32x24) without a word; ..."""
+thumbnail (a 128x96 photo painted at 32x24) without a word; a thread waiting for another thread
+of its program to build an engine was told it waited for 'another DeepPhoto process'; ..."""
 
 from __future__ import annotations
 
 import functools
 import gc
+import io
 import struct
+import subprocess
+import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -21,6 +26,7 @@ import pytest
 from adversarial import RUN_FAST, cli
 from media import make_clip
 
+from deepphoto.engines.cache import EngineKey, key_lock
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import read_image_alpha
 from tests.test_hunt27_api import _person
@@ -123,3 +129,61 @@ def test_a_tiff_cut_before_its_photo_is_not_read_as_its_thumbnail(tmp_path: Path
     thumbnail_alone = _tiff_of_pages([(cv2.resize(photo, (32, 24)), 1)])  # whole: its one picture, read
     path.write_bytes(thumbnail_alone)
     assert read_image_alpha(path, warn=pytest.fail)[0].shape == (24, 32, 3)
+
+
+KEY = EngineKey("lightnet", "0" * 64, "onnx", "1.0", "cpu", "int8")
+
+
+def _waited_for(folder: Path, let_go: threading.Event) -> str:
+    """What this thread, taking ``KEY``'s lock in ``folder`` while another holds it, is told (on
+    stderr); ``let_go`` is set when it is told, for the holder to let go."""
+    told: list[str] = []
+
+    class Told(io.StringIO):
+        def write(self, text: str) -> int:
+            told.append(text)
+            let_go.set()
+            return len(text)
+
+    real, sys.stderr = sys.stderr, Told()
+    try:
+        with key_lock(folder, KEY):
+            pass
+    finally:
+        sys.stderr = real
+    return "".join(told)
+
+
+def test_a_thread_waiting_for_an_engine_is_told_who_builds_it(tmp_path: Path) -> None:
+    held, let_go = threading.Event(), threading.Event()
+
+    def builder() -> None:
+        with key_lock(tmp_path, KEY):
+            held.set()
+            let_go.wait(60)
+
+    thread = threading.Thread(target=builder)
+    thread.start()
+    held.wait(60)
+    told = _waited_for(tmp_path, let_go)
+    thread.join()
+    assert told.startswith("deepphoto: waiting for another thread of this program building lightnet-"), told
+
+    lock = tmp_path / f".{KEY.stem}.lock"
+    holder = "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX); "
+    holder += "print('held', flush=True); sys.stdin.read()"
+    other = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert other.stdout is not None and other.stdout.readline() == b"held\n"
+        let_go = threading.Event()
+
+        def release() -> None:  # when told (or after a minute: no hang where nothing is said)
+            let_go.wait(60)
+            other.stdin.close()  # type: ignore[union-attr]
+
+        threading.Thread(target=release).start()
+        told = _waited_for(tmp_path, let_go)
+    finally:
+        other.kill()
+        other.wait()
+    assert told.startswith("deepphoto: waiting for another DeepPhoto process building lightnet-"), told

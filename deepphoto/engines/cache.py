@@ -14,6 +14,8 @@ import os
 import platform
 import re
 import sys
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -95,11 +97,26 @@ def lookup(key: EngineKey, suffix: str, locked: bool = False) -> CachedEngine | 
     return found
 
 
+# the engine locks this process holds (their files' paths, a count each), so that a thread waiting
+# for one is told whether a thread of its own program holds it (two Pipelines in two threads of a
+# library user's program were told of 'another DeepPhoto process')
+_HELD: Counter[str] = Counter()
+_HELD_LOCK = threading.Lock()
+
+
+def _holder(name: Path) -> str:
+    """Who holds the lock of file ``name`` that this process could not take, in words."""
+    with _HELD_LOCK:
+        mine = _HELD[str(name)] > 0
+    return "another thread of this program" if mine else "another DeepPhoto process"
+
+
 @contextlib.contextmanager
 def key_lock(folder: Path, key: EngineKey, shared: bool = False, wait: bool = True) -> Iterator[bool]:
     """Hold the lock of ``key``'s engine in ``folder`` (``flock`` on a hidden file beside it): one
     builder at a time (a second process starting with an empty cache waits for the first's engine
-    rather than building its own), and no lookup while one stores. Yields whether it is held: where
+    rather than building its own; so do two threads of one program), and no lookup while one stores;
+    one that waits is told who holds it (``_holder``). Yields whether it is held: where
     no lock can be taken (a read-only cache, a file system without locks) True, as before locks;
     False only when ``wait`` is off and another process holds it."""
     try:
@@ -126,14 +143,22 @@ def key_lock(folder: Path, key: EngineKey, shared: bool = False, wait: bool = Tr
                 return
             if not shared:
                 print(
-                    f"deepphoto: waiting for another DeepPhoto process building {key.stem} (then it is used)",
+                    f"deepphoto: waiting for {_holder(name)} building {key.stem} (then it is used)",
                     file=sys.stderr,
                     flush=True,
                 )
             fcntl.flock(fd, mode)
         except OSError:  # a file system without locks (some NFS): as before locks
             pass
-        yield True
+        with _HELD_LOCK:
+            _HELD[str(name)] += 1
+        try:
+            yield True
+        finally:
+            with _HELD_LOCK:
+                _HELD[str(name)] -= 1
+                if not _HELD[str(name)]:
+                    del _HELD[str(name)]
     finally:
         os.close(fd)
 

@@ -5,7 +5,8 @@ cut off whose first page is a thumbnail (as cameras write it) was 'not a readabl
 other photos cut off are read as far as they go and said to end early, and one written as libtiff
 writes it (each directory after its picture), cut before its photo's directory, was read as its
 thumbnail (a 128x96 photo painted at 32x24) without a word; a thread waiting for another thread
-of its program to build an engine was told it waited for 'another DeepPhoto process'; ..."""
+of its program to build an engine was told it waited for 'another DeepPhoto process'; 'deepphoto
+run' on an animated PNG (.apng) with a colour profile ended in a segmentation fault; ..."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ import av
 import cv2
 import numpy as np
 import pytest
-from adversarial import RUN_FAST, cli
+from adversarial import DEEPPHOTO, RUN_FAST, cli
 from media import make_clip
 
 from deepphoto.engines.cache import EngineKey, key_lock
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import read_image_alpha
+from tests.test_colour_profile import P3, chart
 from tests.test_hunt27_api import _person
 from tests.test_hunt32_photos import _tiff_of_pages
 from tests.test_hunt32_subtitles import WHOLE_GREY, with_subtitles
@@ -187,3 +189,24 @@ def test_a_thread_waiting_for_an_engine_is_told_who_builds_it(tmp_path: Path) ->
         other.kill()
         other.wait()
     assert told.startswith("deepphoto: waiting for another DeepPhoto process building lightnet-"), told
+
+
+def _apng(path: Path, profile: bytes) -> Path:
+    """An animated PNG of two frames of ``chart`` (the second mirrored) embedding ``profile``."""
+    from PIL import Image
+
+    picture = chart()
+    frames = [Image.fromarray(picture), Image.fromarray(np.ascontiguousarray(picture[:, ::-1]))]
+    frames[0].save(path, "PNG", save_all=True, append_images=frames[1:], duration=100, icc_profile=profile)
+    return path
+
+
+def test_an_animated_png_with_a_colour_profile_is_played_without_a_crash(tmp_path: Path) -> None:
+    animation = _apng(tmp_path / "anim.apng", P3)
+    out = tmp_path / "out.mp4"
+    done = subprocess.run(
+        [*DEEPPHOTO, "run", animation, out, *RUN_FAST, *WHOLE_GREY], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # was -11: a segmentation fault
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) >= 2

@@ -158,6 +158,9 @@ class VideoFileSource:
         self.stream = stream
         self.stream.thread_type = "AUTO"
         self.alpha_decoder = alpha_decoder(stream, path)  # a VP8/VP9 WebM's transparency: libvpx's decoder
+        # whether its frames' display matrices are read: a PNG's are not (it has none to give, and
+        # reading its colour profile's side data crashed the interpreter: ``UNTURNED_CODECS``)
+        self.turns = stream.codec_context.name not in UNTURNED_CODECS
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
         self.fps = Fraction(rate)
         self.period = 1 / float(self.fps) if self.fps else 0.04  # one frame, in seconds
@@ -283,7 +286,8 @@ class VideoFileSource:
         described = source_colour(frame)
         matrix = decoding_matrix(frame)
         bgr = sdr_bgr(picture, described) if described.beyond_sdr else opaque_bgr(picture, matrix)
-        image = upright(square_pixels(bgr, self.pixel_aspect), display_matrix(frame))
+        turn = display_matrix(frame) if self.turns else None
+        image = upright(square_pixels(bgr, self.pixel_aspect), turn)
         pts = stamp(frame.pts, frame.dts)
         shown = int(frame.duration) if frame.duration and frame.duration > 0 else None
         return SourceFrame(image, pts, frame.time_base, colour=colour, start=start, duration=shown)
@@ -633,6 +637,13 @@ def square_pixels(image: np.ndarray, aspect: Fraction | None) -> np.ndarray:
     return cv2.resize(
         image, (width, h), interpolation=cv2.INTER_LINEAR if width < w else cv2.INTER_CUBIC
     )  # per frame: linear is 4x faster than area at 8:9
+
+
+# Codecs whose frames' side data is not read (``display_matrix``): FFmpeg's PNG decoders give a
+# profile's name with its ICC profile, and PyAV 18 wraps that name as a dictionary of its own,
+# freed again after the frame freed it: 'deepphoto run anim.apng out.mp4' on an animated PNG with
+# a colour profile ended in a segmentation fault (exit status 139). A PNG is never turned.
+UNTURNED_CODECS = frozenset({"png", "apng"})
 
 
 def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:

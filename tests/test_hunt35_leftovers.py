@@ -6,7 +6,9 @@ other photos cut off are read as far as they go and said to end early, and one w
 writes it (each directory after its picture), cut before its photo's directory, was read as its
 thumbnail (a 128x96 photo painted at 32x24) without a word; a thread waiting for another thread
 of its program to build an engine was told it waited for 'another DeepPhoto process'; 'deepphoto
-run' on an animated PNG (.apng) with a colour profile ended in a segmentation fault; ..."""
+run' on an animated PNG (.apng) with a colour profile ended in a segmentation fault, and once it
+played, its frames were in their stored numbers, up to 40 levels off the same picture read as a
+photo."""
 
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from media import make_clip
 from deepphoto.engines.cache import EngineKey, key_lock
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import read_image_alpha
-from tests.test_colour_profile import P3, chart
+from deepphoto.stream.sources import open_source
+from tests.test_colour_profile import ADOBE, P3, chart
 from tests.test_hunt27_api import _person
 from tests.test_hunt32_photos import _tiff_of_pages
 from tests.test_hunt32_subtitles import WHOLE_GREY, with_subtitles
@@ -210,3 +213,21 @@ def test_an_animated_png_with_a_colour_profile_is_played_without_a_crash(tmp_pat
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # was -11: a segmentation fault
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) >= 2
+
+
+@pytest.mark.parametrize("profile", [P3, ADOBE], ids=["display-p3", "adobe-rgb"])
+def test_an_animated_png_read_as_a_video_is_in_its_colour_profile(tmp_path: Path, profile: bytes) -> None:
+    from PIL import Image
+
+    still = tmp_path / "still.png"
+    Image.fromarray(chart()).save(still, icc_profile=profile)
+    photo = read_image_alpha(still, warn=pytest.fail)[0]
+    assert np.abs(photo.astype(int) - chart()[..., ::-1]).max() > 20  # a profile that moves its colours
+    source = open_source(str(_apng(tmp_path / "anim.apng", profile)))
+    try:
+        played = [frame.image for frame in source]
+    finally:
+        source.close()
+    assert len(played) == 2
+    assert np.abs(played[0].astype(int) - photo).max() <= 1  # as the photo is read (was 40 off)
+    assert np.abs(played[1].astype(int) - photo[:, ::-1]).max() <= 1

@@ -37,6 +37,7 @@ import av
 import cv2
 import numpy as np
 
+from deepphoto.colour_profile import embedded_profile, to_srgb
 from deepphoto.errors import DeepPhotoError, not_a_file, option, warn
 from deepphoto.frames import letterbox
 from deepphoto.stream.deinterlace import Deinterlacer
@@ -121,6 +122,24 @@ class BestEffortTimestamp:
         return dts
 
 
+PROFILED_FORMATS = frozenset({"apng", "png_pipe"})  # pictures read as video whose colour profile is honoured
+PROFILE_HEAD = 16 << 20  # the bytes read for it: a PNG's iCCP chunk comes before its pictures
+
+
+def image_profile(container: av.container.InputContainer, path: Path | str, network: bool) -> bytes | None:
+    """The colour profile of an animated PNG read as a video (an .apng file, or a .png where this
+    OpenCV reads no animation): FFmpeg leaves it unapplied, and an APNG in Display P3 or Adobe RGB
+    came out up to 40 levels off the same picture read as a photo (``colour_profile.embedded_profile``,
+    from the file's first bytes; None for a file on a server, or any other video). The profile
+    FFmpeg gives as frame side data is not read: reading it crashes PyAV 18 (``UNTURNED_CODECS``)."""
+    if network or not PROFILED_FORMATS & set(container.format.name.split(",")):
+        return None
+    try:
+        return embedded_profile(np.fromfile(path, np.uint8, count=PROFILE_HEAD))
+    except OSError:
+        return None
+
+
 class VideoFileSource:
     """Decodes the first video stream; damaged packets are counted and skipped, not fatal."""
 
@@ -161,6 +180,7 @@ class VideoFileSource:
         # whether its frames' display matrices are read: a PNG's are not (it has none to give, and
         # reading its colour profile's side data crashed the interpreter: ``UNTURNED_CODECS``)
         self.turns = stream.codec_context.name not in UNTURNED_CODECS
+        self.profile = image_profile(self.container, path, network)  # an APNG's colour profile
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
         self.fps = Fraction(rate)
         self.period = 1 / float(self.fps) if self.fps else 0.04  # one frame, in seconds
@@ -288,6 +308,8 @@ class VideoFileSource:
         bgr = sdr_bgr(picture, described) if described.beyond_sdr else opaque_bgr(picture, matrix)
         turn = display_matrix(frame) if self.turns else None
         image = upright(square_pixels(bgr, self.pixel_aspect), turn)
+        if self.profile is not None:  # in sRGB, as the same picture is read as a photo
+            image = to_srgb(image, self.profile)
         pts = stamp(frame.pts, frame.dts)
         shown = int(frame.duration) if frame.duration and frame.duration > 0 else None
         return SourceFrame(image, pts, frame.time_base, colour=colour, start=start, duration=shown)

@@ -189,9 +189,9 @@ def guarded_protocol() -> type:
 TLS_HANDSHAKE = 0x16  # the first byte a TLS client sends (a record of type 'handshake')
 PLAIN_HEAD_LIMIT = 16 * 1024  # bytes of a plain-http request read to answer it
 HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-# what a reverse proxy says of the browser's request (Caddy by default, nginx as its guides set it
-# up): one that came to it as https, which a redirect to https would send back where it was
-FORWARDED_HTTPS = re.compile(r"(?im)^(?:x-forwarded-proto:\s*https\b|forwarded:.*\bproto=\"?https\b)")
+# what a reverse proxy adds to a request it passes on (Caddy by default: X-Forwarded-For, -Proto,
+# -Host; nginx as its guides set it up: X-Forwarded-For, -Proto, X-Real-IP; others Forwarded, Via)
+PROXY_HEADER = re.compile(r"(?im)^(?:x-forwarded-[a-z-]+|x-real-ip|forwarded|via)\s*:")
 
 
 def https_only_protocol(context: ssl.SSLContext, guarded: type) -> type:
@@ -317,7 +317,7 @@ def https_only_protocol(context: ssl.SSLContext, guarded: type) -> type:
             path = request[1] if len(request) == 3 and request[1].startswith("/") else "/"
             url = f"https://{host}{path}"
             text = f"This DeepPhoto Studio is served over https: open {url}\n".encode()
-            proxied = FORWARDED_HTTPS.search("\n".join(lines[1:])) is not None
+            proxied = self.proxied(lines, host, int(local[1]))
             if proxied:
                 text = (
                     "This DeepPhoto Studio is served over https (deepphoto serve --https) and the reverse proxy in "
@@ -333,6 +333,25 @@ def https_only_protocol(context: ssl.SSLContext, guarded: type) -> type:
                 f"HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n"
                 f"Content-Length: {len(text)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
             ).encode("latin-1") + body
+
+        def proxied(self, lines: list[str], host: str, port: int) -> bool:
+            """Whether the plain request in ``lines`` (for ``host``) was passed on by a reverse proxy
+            rather than typed into a browser: the proxy says so in its headers (X-Forwarded-*,
+            X-Real-IP, Forwarded, Via); or, from this computer (a proxy beside the
+            studio), it asks in HTTP/1.0 (nginx's proxy_pass unless told proxy_http_version 1.1: a
+            browser asks in 1.1) or names a host on another port than the studio's (nginx's
+            proxy_set_header Host $host or $http_host: the browser is at the proxy's port). A
+            redirect of such a request sends the browser back to the proxy, again and again."""
+            if PROXY_HEADER.search("\n".join(lines[1:])):
+                return True
+            peer = self.transport.get_extra_info("peername") if self.transport is not None else None
+            if not (isinstance(peer, tuple) and peer and is_loopback(str(peer[0]))):
+                return False  # a router's port forwarding may well put the browser on another port
+            request = lines[0].split() if lines else []
+            if len(request) == 3 and request[2].upper() == "HTTP/1.0":
+                return True
+            named = re.search(r":([0-9]{1,5})$", host.rsplit("]", 1)[-1])
+            return int(named.group(1) if named else 80) != port
 
         def connection_lost(self, exc: Exception | None) -> None:
             self.stop_peeking()

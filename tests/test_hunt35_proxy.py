@@ -1,0 +1,82 @@
+"""DeepPhoto Studio behind a real reverse proxy (hunt 35): nginx 1.22 and Caddy 2.6 run on this
+computer in front of ``deepphoto serve``, the Studio used through them in Debian's chromium. These
+tests need neither: they send the studio what such a proxy sends.
+
+- ``serve --https`` behind nginx passing requests on in plain http without X-Forwarded-Proto (nginx's
+  own default, and many guides' configurations): hunt 34's answer saying what to change was given only
+  where the proxy said the browser came as https; any other such request was redirected to
+  https://HOST, the proxy's own address (Host $http_host: Chromium's ERR_TOO_MANY_REDIRECTS; Host
+  $host: the proxy's port 443; nginx's default Host 127.0.0.1:PORT: a browser on another computer sent
+  to its own 127.0.0.1). A request a proxy passed on (its headers, HTTP/1.0 from this computer as
+  nginx sends, or a host on another port than the studio's) is answered with what to change now.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
+pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
+
+
+def plain_request(port: int, request: bytes) -> bytes:
+    """What the studio answers ``request`` sent in plain http from 127.0.0.1 (all of it, until it closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.fixture(scope="module")
+def https_studio(tmp_path_factory):
+    pytest.importorskip("cryptography", reason="needs the web extra: pip install -e '.[web]'")
+    from deepphoto.web.app import StudioConfig
+    from deepphoto.web.server import BackgroundServer
+    from deepphoto.web.tls import self_signed
+
+    tls = self_signed([], folder=tmp_path_factory.mktemp("https"))
+    config = StudioConfig(allowed_hosts=("photos.example.com",), token="hunt35", warm=False)
+    with BackgroundServer(config, tls=tls) as studio:
+        yield studio
+
+
+# what nginx 1.22 sent the studio (seen on the wire) for https://photos.example.com:18450/?token=hunt35
+NGINX = {
+    # proxy_pass http://127.0.0.1:PORT; alone (nginx's defaults: HTTP/1.0, Host $proxy_host)
+    "default": b"GET /?token=hunt35 HTTP/1.0\r\nHost: 127.0.0.1:%(port)d\r\nConnection: close\r\n\r\n",
+    # + proxy_set_header Host $host; (what hunt 32's --allowed-host asks a proxy to pass on)
+    "host": b"GET /?token=hunt35 HTTP/1.0\r\nHost: photos.example.com\r\nConnection: close\r\n\r\n",
+    # + proxy_http_version 1.1; proxy_set_header Host $http_host; (the browser's Host, with its port)
+    "http_host 1.1": b"GET /?token=hunt35 HTTP/1.1\r\nHost: photos.example.com:18450\r\nConnection: close\r\n\r\n",
+    # + X-Forwarded-For but no X-Forwarded-Proto, in 1.1, the studio's own port in Host
+    "forwarded-for": b"GET /?token=hunt35 HTTP/1.1\r\nHost: 127.0.0.1:%(port)d\r\n"
+    b"X-Forwarded-For: 192.0.2.7\r\nConnection: close\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("setup", sorted(NGINX))
+def test_https_behind_nginx_passing_plain_http_without_forwarded_proto_says_what_to_change(https_studio, setup):
+    """Redirected to https://photos.example.com (where the browser already was), Chromium gave up:
+    ERR_TOO_MANY_REDIRECTS through a real nginx, 19 redirects."""
+    port = https_studio.sock.getsockname()[1]
+    answer = plain_request(port, NGINX[setup] % {b"port": port})
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head
+    assert b"\r\nLocation:" not in head
+    assert b"passed the request on in plain http" in body
+    assert b"proxy_pass https://127.0.0.1:%d;" % port in body
+    assert b"without --https" in body
+
+
+def test_a_browser_given_http_is_still_sent_to_https(https_studio):
+    """What hunt 32's redirect is for: a browser on this computer that was given http:// (typed, a
+    bookmark) on the studio's own port, under any of its names."""
+    port = https_studio.sock.getsockname()[1]
+    for host in (b"127.0.0.1:%d" % port, b"localhost:%d" % port, b"photos.example.com:%d" % port):
+        answer = plain_request(port, b"GET /?token=hunt35 HTTP/1.1\r\nHost: %s\r\nAccept: text/html\r\n\r\n" % host)
+        assert answer.startswith(b"HTTP/1.1 307 "), answer[:200]
+        assert b"\r\nLocation: https://%s/?token=hunt35\r\n" % host in answer

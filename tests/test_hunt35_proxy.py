@@ -80,3 +80,55 @@ def test_a_browser_given_http_is_still_sent_to_https(https_studio):
         answer = plain_request(port, b"GET /?token=hunt35 HTTP/1.1\r\nHost: %s\r\nAccept: text/html\r\n\r\n" % host)
         assert answer.startswith(b"HTTP/1.1 307 "), answer[:200]
         assert b"\r\nLocation: https://%s/?token=hunt35\r\n" % host in answer
+
+
+# ------------------------------------------------------------------ what README's nginx example relies on
+
+
+@pytest.fixture
+def proxied_studio():
+    from deepphoto.web.app import StudioConfig
+    from deepphoto.web.server import BackgroundServer
+
+    config = StudioConfig(allowed_hosts=("photos.example.com",), token="hunt35", warm=False, rate=0.01, burst=3)
+    with BackgroundServer(config) as studio:
+        yield studio
+
+
+def ping(studio, headers: dict[str, str]) -> int:
+    """The status of one request as nginx passes it on (from 127.0.0.1, the browser's host name)."""
+    import http.client
+
+    port = studio.sock.getsockname()[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/api/ping?token=hunt35", headers={"Host": "photos.example.com", **headers})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_each_browser_behind_the_proxy_has_its_own_rate_limit_with_x_forwarded_for(proxied_studio):
+    """README's nginx example passes X-Forwarded-For: one browser's burst then does not refuse another's
+    requests (checked through nginx: without the header, a burst from 127.0.0.2 got 127.0.0.3 refused)."""
+    first = [ping(proxied_studio, {"X-Forwarded-For": "192.0.2.7"}) for _ in range(5)]
+    assert 429 in first  # the burst (3) used up, at 0.01 a second
+    assert ping(proxied_studio, {"X-Forwarded-For": "192.0.2.8"}) != 429
+    # without the header every browser is the proxy's 127.0.0.1: one bucket for all
+    [ping(proxied_studio, {}) for _ in range(4)]
+    assert ping(proxied_studio, {}) == 429
+
+
+def test_the_token_cookie_is_kept_to_https_with_x_forwarded_proto(proxied_studio):
+    import http.client
+
+    port = proxied_studio.sock.getsockname()[1]
+    for proto, secure in (("https", True), (None, False)):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Host": "photos.example.com", **({"X-Forwarded-Proto": proto} if proto else {})}
+        conn.request("GET", "/?token=hunt35", headers=headers)
+        reply = conn.getresponse()
+        cookie = reply.getheader("set-cookie") or ""
+        conn.close()
+        assert reply.status == 200 and "hunt35" in cookie
+        assert ("; Secure" in cookie or "; secure" in cookie) is secure, cookie

@@ -9,6 +9,13 @@ tests need neither: they send the studio what such a proxy sends.
   $host: the proxy's port 443; nginx's default Host 127.0.0.1:PORT: a browser on another computer sent
   to its own 127.0.0.1). A request a proxy passed on (its headers, HTTP/1.0 from this computer as
   nginx sends, or a host on another port than the studio's) is answered with what to change now.
+- ``deepphoto serve`` (127.0.0.1, no token: "for this computer only") behind nginx as most guides
+  and its own defaults have it (``proxy_pass http://127.0.0.1:8000;``, the Host it sends being
+  127.0.0.1:8000, which the host check lets in) served anyone who reached the proxy, from any
+  computer, without a token: the page, uploads, and the Camera tab's runs of this computer's webcam
+  (checked from 192.0.2.2 through nginx). A request a proxy says came from another computer
+  (X-Forwarded-For, X-Real-IP), or that came in HTTP/1.0 (nginx's, which says nothing of where from),
+  is refused now, 403, naming --allowed-host (which asks for the token).
 """
 
 from __future__ import annotations
@@ -132,3 +139,46 @@ def test_the_token_cookie_is_kept_to_https_with_x_forwarded_proto(proxied_studio
         conn.close()
         assert reply.status == 200 and "hunt35" in cookie
         assert ("; Secure" in cookie or "; secure" in cookie) is secure, cookie
+
+
+# ------------------------------------------------------------------ a studio for this computer only, behind a proxy
+
+
+@pytest.fixture(scope="module")
+def local_studio():
+    from deepphoto.web.app import StudioConfig
+    from deepphoto.web.server import BackgroundServer
+
+    with BackgroundServer(StudioConfig(warm=False)) as studio:  # what plain 'deepphoto serve' runs: no token
+        yield studio
+
+
+def hello(studio, headers: dict[str, str], version: str = "HTTP/1.1") -> tuple[int, bytes]:
+    """POST /api/hello as a page sends it, from 127.0.0.1 (where a proxy on this computer connects from)."""
+    port = studio.sock.getsockname()[1]
+    fields = {"Host": f"127.0.0.1:{port}", **headers, "X-DeepPhoto-Client": "new", "Content-Length": "0"}
+    extra = "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    answer = plain_request(port, f"POST /api/hello {version}\r\n{extra}Connection: close\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.mark.parametrize(
+    "headers,version,said",
+    [
+        ({"X-Forwarded-For": "192.0.2.7"}, "HTTP/1.1", b"from 192.0.2.7"),  # nginx told to, Caddy by default
+        ({"X-Real-IP": "192.0.2.7"}, "HTTP/1.1", b"from 192.0.2.7"),
+        ({}, "HTTP/1.0", b"in HTTP/1.0"),  # nginx's proxy_pass as it is: 1.0, Host 127.0.0.1:PORT, nothing else
+    ],
+)
+def test_a_studio_for_this_computer_only_refuses_what_a_proxy_passes_from_beyond(local_studio, headers, version, said):
+    status, body = hello(local_studio, headers, version)
+    assert status == 403, body
+    assert said in body and b"--allowed-host NAME" in body and b"access token" in body
+
+
+def test_a_studio_for_this_computer_only_still_serves_this_computer(local_studio):
+    assert hello(local_studio, {})[0] == 200  # a browser here
+    assert hello(local_studio, {"X-Forwarded-For": "127.0.0.1"})[0] == 200  # through a proxy, from here
+    # nginx as it is passes a browser's own X-Forwarded-For on: it does not make a request from here
+    assert hello(local_studio, {"X-Forwarded-For": "127.0.0.1"}, "HTTP/1.0")[0] == 403

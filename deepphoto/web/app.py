@@ -155,6 +155,27 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0]
 
 
+def from_beyond(request: Request) -> str | None:
+    """Where a request that a reverse proxy on this computer passed on came from, when that may be
+    another computer ('from 192.0.2.7'); None for a request from this computer. A proxy says so in
+    X-Forwarded-For (uvicorn takes it from 127.0.0.1 as the client's address) or X-Real-IP; nginx as
+    it is by default says nothing, but passes requests on in HTTP/1.0, which no browser sends (taken
+    as from beyond: where from is not said)."""
+    client = request.client.host if request.client else ""
+    real = (request.headers.get("x-real-ip") or "").strip()
+    for address in (client, real):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:  # none, or no address (a test client's 'testclient')
+            continue
+        if not is_loopback(address):
+            return f"from {address}"
+    # even with an X-Forwarded-For of 127.0.0.1: nginx as it is passes on the browser's own, which says anything
+    if request.scope.get("http_version") == "1.0":
+        return "in HTTP/1.0, as nginx passes them on (it does not say from where)"
+    return None
+
+
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(str(message).split())}, status_code=status)
 
@@ -212,6 +233,16 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
                 f"host {host!r} refused: open the studio as http://127.0.0.1 or http://localhost "
                 f"(behind a reverse proxy: deepphoto serve --allowed-host {host or 'NAME'})",
             )
+        if loopback and not config.token:
+            beyond = from_beyond(request)
+            if beyond is not None:
+                return error(
+                    403,
+                    f"this studio is for this computer only and a reverse proxy passed it a request {beyond}: "
+                    "serve it behind the proxy with 'deepphoto serve --allowed-host NAME' (NAME the proxy's "
+                    "host name, passed on: nginx proxy_set_header Host $host;), which asks for the access "
+                    "token it prints",
+                )
         set_cookie = False
         cookie = token_cookie(request)
         if config.token:

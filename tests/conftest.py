@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,14 @@ if "DEEPPHOTO_DATA_DIR" not in os.environ:
 
     os.environ["DEEPPHOTO_DATA_DIR"] = tempfile.mkdtemp(prefix="deepphoto-test-data-")
     atexit.register(shutil.rmtree, os.environ["DEEPPHOTO_DATA_DIR"], True)
+
+# Started in the background (a script's '&' leaves SIGINT ignored) or under nohup (SIGHUP), the
+# commands the tests start inherited the ignoring and, as deepphoto respects it (nohup), went on
+# through the Ctrl-C or hang-up a test sent them. A handler of Python's own that does nothing is
+# not inherited across exec: the tests still ignore the signal, the commands they start do not.
+for _sig in (signal.SIGINT, signal.SIGHUP):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, lambda *_: None)
 
 needs_shared = pytest.mark.skipif(
     not (SHARED / "seg" / "portraits").is_dir(),

@@ -731,11 +731,18 @@ function fillSelect(select, options) {
   if (keep && options[keep]) select.value = keep;
 }
 
+let cameraPolls = 0; // polls begun: only the newest one's answer is taken, and only it asks again
+
 async function cameraPoll() {
   clearTimeout(cameraTimer);
   if ($("camera").hidden) return;
+  // Start and Stop poll at once, maybe while the timer's poll waits for its answer: that older answer
+  // (no run yet) coming last made the page take the run's settings again over a slider just moved,
+  // and two chains of polls went on from then
+  const mine = ++cameraPolls;
   try {
     const state = await (await api("/api/camera", { method: "GET" })).json();
+    if (mine !== cameraPolls) return;
     studio.cameraState = state;
     if (state.running || (state.exit !== null && state.exit !== undefined)) cameraStarting = false;
     fillSelect($("camera-source"), state.sources);
@@ -751,7 +758,7 @@ async function cameraPoll() {
     if (!state.running) cameraAdopted = cameraStarting; // the next run is taken as it answers, unless started here
     if (st && !st.error) {
       if (cameraPending) { cameraPending = false; cameraSend(); }
-      else if (!cameraAdopted) cameraAdopt(st.settings);
+      else if (!cameraAdopted && st.settings) cameraAdopt(st.settings); // an older run's status has none
       cameraAdopted = true;
       text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}`;
       numbers = `, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
@@ -769,6 +776,7 @@ async function cameraPoll() {
     $("camera-log").textContent = (state.log || []).join("\n");
     $("camera-placeholder").hidden = Boolean(st && !st.error);
   } catch (e) {
+    if (mine !== cameraPolls) return;
     cameraSay(e.message, "");
   }
   cameraTimer = setTimeout(cameraPoll, 1000);
@@ -781,7 +789,9 @@ function cameraAdopt(s) {
   const region = document.querySelector(`input[name="camera-region"][value="${s.region}"]`);
   if (region) region.checked = true;
   const values = { strength: s.strength * 100, "keep-exposure": s.keep_exposure * 100, threshold: s.threshold * 100, smooth: s.smooth * 100, feather: s.feather };
-  for (const [name, value] of Object.entries(values)) setSlider(`camera-${name}`, Math.round(value));
+  for (const [name, value] of Object.entries(values)) {
+    if (Number.isFinite(value)) setSlider(`camera-${name}`, Math.round(value)); // a setting not reported stays as shown
+  }
   markStrength("camera");
 }
 

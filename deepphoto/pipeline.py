@@ -232,6 +232,15 @@ class Pipeline:
             )
         self.stylizer.exposure = s.keep_exposure
         paint = self.stylizer.painter(style)
+        if s.strength <= 0.0:
+            # strength 0: the frame itself, the network not run; and not a painting either (no
+            # ``stylizer``), so none is held over still pixels: held, the frame's noise froze there
+            # (1-2 grey levels off the camera's picture, up to 13). The stylizer stays open, so a
+            # strength raised live paints on the next frame, without opening the network again
+            def unpainted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
+                return frame
+
+            return unpainted
 
         def painted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
             """The painting of ``frame``; ``person`` (a mask): painted with a band along the person's

@@ -99,9 +99,8 @@ def test_the_control_channel_changes_strength_between_frames_and_smoothing_stays
     wanted = mix(outs[15].astype(np.uint8), frames[16], 0.6).astype(int)
     assert float(np.abs(outs[16] - wanted).mean()) < 3.0
     assert float(np.abs(outs[16] - outs[15]).mean()) > 5.0  # it did change the frames
-    for out, frame in zip(outs[32:], frames[32:]):  # strength 0: the camera's own picture (its still
-        assert float(np.abs(out - frame).mean()) < 3.0  # parts held as a painting is: within its noise)
-    assert max(steps[32:]) <= steady + 0.5, steps
+    for out, frame in zip(outs[32:], frames[32:]):  # strength 0: the camera's own picture, as it came
+        assert np.array_equal(out, frame)  # (hunt 35: no painting held over it, its noise frozen there)
 
 
 def test_a_strength_change_keeps_the_look_and_region_the_windows_keys_chose():

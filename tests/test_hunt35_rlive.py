@@ -1,0 +1,78 @@
+"""Hunt 35 (rlive): the style strength tuned live (hunt 34's ``--strength`` through a run's control
+channel, the Studio's Live and Camera tabs and the ``display://`` window), as a demanding user
+would expect it: strength 0 is the camera's own picture, with no painting run; the window has keys
+for it; the control channel takes what JSON gives it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SHARED
+
+from deepphoto.pipeline import Pipeline
+from deepphoto.settings import Settings
+from deepphoto.stylizer import Stylizer
+
+SMALL = dict(backend="onnx", precision="fp32", style_scale=0.5, threads=1)
+
+
+def portrait(size: tuple[int, int] = (320, 240)) -> np.ndarray:
+    """A portrait of the shared set, else a drawn figure before a textured wall."""
+    import cv2
+
+    folder = SHARED / "seg" / "portraits" / "images"
+    files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+    image = cv2.imread(str(files[0])) if files else None
+    if image is not None:
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    w, h = size
+    image = np.random.default_rng(3).integers(80, 200, (h, w, 3), dtype=np.uint8)
+    cv2.circle(image, (w // 2, h // 3), w // 9, (140, 170, 220), -1)
+    cv2.ellipse(image, (w // 2, h), (w // 5, h // 2), 0, 0, 360, (60, 40, 120), -1)
+    return image
+
+
+def noisy_still(image: np.ndarray, n: int) -> list[np.ndarray]:
+    """``n`` frames of a still camera: the picture with a webcam's sensor noise."""
+    rng = np.random.default_rng(0)
+    return [np.clip(image.astype(int) + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+
+
+@pytest.fixture
+def network_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time a style network paints a frame."""
+    calls: list[int] = []
+    real = Stylizer.__call__
+
+    def counted(self: Stylizer, *args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Stylizer, "__call__", counted)
+    return calls
+
+
+# ------------------------------------------------------------------ strength 0
+
+
+@pytest.mark.parametrize("region", ["whole", "background"])
+def test_strength_0_is_the_cameras_own_picture_and_no_painting_is_run(region, network_calls):
+    """``deepphoto run CAMERA ... --style wave --strength 0`` (or a live change to 0): the output was
+    1-2 grey levels off the camera's picture on average and up to 13 on a pixel (the frame's noise
+    held over still pixels as a painting is), and the network painted every frame for nothing. Now
+    each frame comes out as it came in, nothing painted; raised live, the next frames are painted
+    (same network), and back at 0 they are the frames again."""
+    frames = noisy_still(portrait(), 18)
+    with Pipeline(Settings(style="wave", strength=0, region=region, **SMALL)) as pipe:
+        painter = pipe.stylizer
+        for f in frames[:6]:
+            assert np.array_equal(pipe(f), f)
+        assert network_calls == []  # nothing painted
+        pipe.update(strength=0.7)
+        changed = [float(np.abs(pipe(f).astype(int) - f).mean()) for f in frames[6:12]]
+        assert min(changed) > 5.0, changed  # painted again, at once
+        assert len(network_calls) == 6 and pipe.stylizer is painter  # the same network
+        pipe.update(strength=0)
+        for f in frames[12:]:
+            assert np.array_equal(pipe(f), f)
+        assert len(network_calls) == 6

@@ -181,6 +181,7 @@ class Pipeline:
         self.processor = _Processor(
             self.segmenter, looks, self.settings.region, mask_settings(self.settings), remembers=self._exposes
         )
+        self.processor.step_strength = self._step_strength  # the window's '[' and ']' keys
 
     # ------------------------------------------------------------------ building
 
@@ -317,6 +318,14 @@ class Pipeline:
             p.smoother.smooth = new.smooth
             self.settings = new
             return new
+
+    def _step_strength(self, step: float) -> float:
+        """The strength moved by ``step`` (the window's keys, +-0.1), kept from 0 to 1 and on whole
+        percents (0.3 + 0.1 is 0.4, not 0.39999...); the new strength (the same at an end)."""
+        strength = min(1.0, max(0.0, round(self.settings.strength + step, 2)))
+        if strength != self.settings.strength:
+            self.update(strength=strength)
+        return strength
 
     # ------------------------------------------------------------------ using
 

@@ -76,3 +76,50 @@ def test_strength_0_is_the_cameras_own_picture_and_no_painting_is_run(region, ne
         for f in frames[12:]:
             assert np.array_equal(pipe(f), f)
         assert len(network_calls) == 6
+
+
+# ------------------------------------------------------------------ the window's keys
+
+
+def test_the_windows_strength_keys_step_it_by_10_percent_live(capsys, network_calls):
+    """``deepphoto run CAMERA display:// --style wave``: the window had keys for the look ('s') and
+    the region ('r') but none for the strength; now '[' and ']' (or '-' and '+') move it by 10%,
+    said as the other keys are, stopping at 0 and 100%, with the look and region the keys chose
+    kept, the same network painting, and at 0 the picture itself. Driven as the window does
+    (``stream.loop.handle_key`` between frames), without a display."""
+    from deepphoto.stream.loop import handle_key
+    from deepphoto.stream.sinks import DisplaySink
+
+    assert "[ ]: strength" in DisplaySink.title  # the window's title lists the keys
+    frame = portrait((160, 120))
+    with Pipeline(Settings(style="wave", region="whole", **SMALL), cycle_looks=True) as pipe:  # as 'run' makes it
+        p, painter = pipe.processor, pipe.stylizer
+        full = pipe(frame).astype(int)
+        handle_key(ord("s"), p, full)
+        look = p.look.name
+        assert not handle_key(ord("["), p, full) and pipe.settings.strength == 0.9
+        assert capsys.readouterr().err.splitlines()[-1] == "strength: 90%"
+        for _ in range(3):
+            handle_key(ord("-"), p, full)
+        assert pipe.settings.strength == 0.6  # on whole percents (0.9 - 0.3 is 0.6000000000000001)
+        assert p.look.name == look and p.region == "whole" and pipe.stylizer is painter
+        for _ in range(8):
+            handle_key(ord("["), p, full)
+        assert pipe.settings.strength == 0.0 and capsys.readouterr().err.splitlines()[-1] == "strength: 0%"
+        calls = len(network_calls)
+        assert np.array_equal(pipe(frame), frame) and len(network_calls) == calls  # nothing painted
+        handle_key(ord("]"), p, full)
+        handle_key(ord("="), p, full)  # '+' without shift
+        handle_key(ord("+"), p, full)
+        assert pipe.settings.strength == 0.3 and p.look.name == look
+        assert float(np.abs(pipe(frame).astype(int) - frame).mean()) > 3.0 and len(network_calls) > calls
+        for _ in range(9):
+            handle_key(ord("]"), p, full)
+        assert pipe.settings.strength == 1.0 and capsys.readouterr().err.splitlines()[-1] == "strength: 100%"
+
+    # a FrameProcessor made by hand (its looks whole: no strength to move) takes the keys as nothing
+    from deepphoto.stream.effects import make_effect
+    from deepphoto.stream.processor import FrameProcessor, Look
+
+    bare = FrameProcessor(None, [Look("grey", make_effect("grey"))], region="whole")
+    assert not handle_key(ord("]"), bare, frame) and not handle_key(ord("["), bare, frame)

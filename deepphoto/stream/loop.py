@@ -29,6 +29,8 @@ from deepphoto.stream.sources import Source
 from deepphoto.stream.stopping import signals_held, stop_asked, stops_deferred
 
 POLL = 0.1  # seconds the main thread waits on a queue before it looks for a stop again
+# the window's keys for a style's strength: down or up by 10% ('=' is '+' without shift)
+STRENGTH_KEYS = {"[": -0.1, "-": -0.1, "]": 0.1, "+": 0.1, "=": 0.1}
 
 
 @dataclass
@@ -255,6 +257,8 @@ def handle_key(key: int, processor: FrameProcessor, image: np.ndarray) -> bool:
         print(f"look: {processor.next_look()}", file=sys.stderr)
     elif ch == "r":
         print(f"region: {processor.next_region()}", file=sys.stderr)
+    elif ch in STRENGTH_KEYS and processor.step_strength is not None:
+        print(f"strength: {processor.step_strength(STRENGTH_KEYS[ch]):.0%}", file=sys.stderr)
     elif ch == "p":
         path = Path(time.strftime("deepphoto-snapshot-%Y%m%d-%H%M%S.png"))
         try:

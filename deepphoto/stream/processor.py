@@ -105,6 +105,9 @@ class FrameProcessor:
     ) -> None:
         self.segmenter, self.looks, self.region = segmenter, looks, check_region(region)
         self.look_index = 0
+        # the window's strength keys: moves a style's strength by a step (+-0.1), returns the new one;
+        # set by the ``Pipeline`` that owns the looks (a bare processor's looks are made whole)
+        self.step_strength: Callable[[float], float] | None = None
         self.settings = settings or MaskSettings()
         self.smoother = MaskSmoother(self.settings.smooth)
         self.painting_hold = PaintingHold()  # a painting held where the picture is still (smooth > 0)

@@ -400,7 +400,7 @@ def check_display(probe: str | None = None) -> None:
 
 
 class DisplaySink(Sink):
-    title = "DeepPhoto (s: style/effect, r: region, p: snapshot, q: quit)"
+    title = "DeepPhoto (s: style/effect, r: region, [ ]: strength, p: snapshot, q: quit)"
 
     def __init__(self) -> None:
         check_display()  # done already by check_sink before the networks opened, where run called it

@@ -5,6 +5,11 @@ for it; the control channel takes what JSON gives it."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 from conftest import SHARED
@@ -123,3 +128,88 @@ def test_the_windows_strength_keys_step_it_by_10_percent_live(capsys, network_ca
 
     bare = FrameProcessor(None, [Look("grey", make_effect("grey"))], region="whole")
     assert not handle_key(ord("]"), bare, frame) and not handle_key(ord("["), bare, frame)
+
+
+# ------------------------------------------------------------------ the Camera tab, a run restarted
+
+
+def steered_run(port: int, *options: str) -> subprocess.Popen[str]:
+    """``deepphoto run synthetic:// null:// ... --control PORT``, small and slow (two shared cores)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "deepphoto", "run", "synthetic://", "null://", "--quiet", *options, "--fps", "10",
+         "--size", "160x120", "--threads", "1", "--control", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def stopped(run: subprocess.Popen[str]) -> None:
+    run.send_signal(signal.SIGINT)
+    try:
+        run.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        raise
+
+
+def answering(link: object, deadline_s: float = 180) -> dict:
+    """The status of the run at ``link`` once it has painted a few frames."""
+    from deepphoto.web.camera import WebError
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        try:
+            status = link.status()  # type: ignore[attr-defined]
+            if status["frames"] > 2:
+                return status
+        except WebError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the run did not answer")
+
+
+def test_the_camera_tab_shows_a_steered_run_started_again_as_it_now_runs(tmp_path):
+    """``deepphoto serve --camera PORT`` beside ``deepphoto run ... --style wave --strength 0.3
+    --control PORT``: the Camera tab shows wave at 30%. The user looks at the Photo tab meanwhile
+    (the Camera tab asks nothing while hidden), and the run is started again in its terminal as
+    ``--style scream --strength 0.8``. Back on the Camera tab, the controls still showed wave at
+    30%, and changing the region turned the new run into wave at 30%; now they show the new run's
+    scream at 80%, and a region change changes its region only."""
+    from studio_page import background_studio, chromium, studio_page
+
+    from deepphoto.web.camera import ControlLink, free_port
+
+    port = free_port()
+    link = ControlLink("127.0.0.1", port)
+    run = steered_run(port, "--style", "wave", "--strength", "0.3")
+    try:
+        answering(link)
+        with (
+            chromium() as browser,
+            background_studio(settings=Settings(**SMALL), camera=f"127.0.0.1:{port}") as server,
+            studio_page(browser, server.url) as page,
+        ):
+            page.click("#tab-camera")
+            page.wait_for_function("document.getElementById('camera-status').textContent.includes('fps')")
+            assert page.inner_text("#camera-strength-out") == "30%"
+            page.click("#tab-photo")
+            stopped(run)
+            run = steered_run(port, "--style", "scream", "--strength", "0.8")
+            first = answering(link)
+            assert first["settings"]["style"] == "scream"
+            page.click("#tab-camera")
+            page.wait_for_function(
+                "document.getElementById('camera-status').textContent.includes('scream on the background')"
+            )
+            assert page.inner_text("#camera-strength-out") == "80%"
+            assert page.input_value("#camera-look") == "style:scream"
+            page.check('input[name="camera-region"][value="whole"]', force=True)
+            deadline = time.monotonic() + 60
+            while link.status()["settings"]["region"] != "whole" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            settings = link.status()["settings"]
+            assert settings["region"] == "whole"
+            assert settings["style"] == "scream" and settings["strength"] == 0.8  # the new run's, kept
+    finally:
+        stopped(run)

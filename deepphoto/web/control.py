@@ -1,7 +1,8 @@
 """The steering endpoint of ``deepphoto run ... --control [HOST:]PORT``: a tiny HTTP server on the
 loopback interface, in a thread beside the run (standard library only: it works in the core install).
 
-- ``GET /status``: the look and mask settings, frames so far, frames per second;
+- ``GET /status``: the look and mask settings, frames so far, frames per second, and ``run``: this
+  run's own id (a run started again at the same port has another: the Camera tab shows its settings);
 - ``POST /settings`` (JSON, header ``X-DeepPhoto: 1``): live changes through ``Pipeline.update``
   (thread-safe: applied between two frames), e.g. ``{"style": "wave", "region": "person", "strength": 0.6}``;
 - ``GET /preview.jpg``: the newest output frame, small.
@@ -18,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -73,6 +75,7 @@ class ControlServer:
     def __init__(self, address: str, pipe: Pipeline) -> None:
         host, port = parse_address(address)
         self.pipe = pipe
+        self.run = uuid.uuid4().hex[:12]  # this run, told from one started again at the same port
         self.frames = 0
         self.times: deque[float] = deque(maxlen=60)
         self.latest: np.ndarray | None = None
@@ -116,7 +119,13 @@ class ControlServer:
     def status(self) -> dict[str, Any]:
         t = list(self.times)
         fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
-        return {"look": self.pipe.describe(), "settings": settings_view(self.pipe), "frames": self.frames, "fps": fps}
+        return {
+            "look": self.pipe.describe(),
+            "settings": settings_view(self.pipe),
+            "frames": self.frames,
+            "fps": fps,
+            "run": self.run,
+        }
 
     def change(self, values: object) -> dict[str, Any]:
         if not isinstance(values, dict):

@@ -706,11 +706,15 @@ let cameraTimer = null;
 let cameraPreviewBusy = false;
 let cameraStarting = false; // Start pressed, the run not known to be running yet
 let cameraPending = false; // a look chosen while the run starts: sent once it answers
-// Whether the controls show the run's settings: a run this page did not start (one steered with
-// 'serve --camera PORT', or started by another page) is taken as it runs once it answers; else the
-// first change sent all of the page's defaults with it (a run started with --strength 0.3 went to
-// 100% when the region was changed)
-let cameraAdopted = false;
+// The run whose settings the controls show (GET /status's "run": each run has its own). A run this
+// page did not start (one steered with 'serve --camera PORT', or started by another page) is taken
+// as it runs when it first answers, and so is another run answering in its place: one started again
+// in its terminal with other settings was steered with the old run's (the tab, hidden meanwhile,
+// asked nothing while it was down, and its first change sent wave at 30% to a run of scream at 80%);
+// else the first change sent all of the page's defaults with it (a run started with --strength 0.3
+// went to 100% when the region was changed)
+let cameraRun = null;
+let cameraMine = false; // Start pressed here: the run it starts takes the controls as shown
 
 function cameraLook() {
   return {
@@ -755,11 +759,11 @@ async function cameraPoll() {
     const st = state.status;
     let text;
     let numbers = ""; // shown, not announced: a screen reader said the status again every second
-    if (!state.running) cameraAdopted = cameraStarting; // the next run is taken as it answers, unless started here
     if (st && !st.error) {
       if (cameraPending) { cameraPending = false; cameraSend(); }
-      else if (!cameraAdopted && st.settings) cameraAdopt(st.settings); // an older run's status has none
-      cameraAdopted = true;
+      else if (st.run !== cameraRun && !cameraMine && st.settings) cameraAdopt(st.settings); // an older run's status has none
+      cameraRun = st.run;
+      cameraMine = false;
       text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}`;
       numbers = `, ${st.fps.toFixed(1)} fps, ${st.frames} frames.`;
       cameraPreview();
@@ -821,11 +825,12 @@ async function cameraStart() {
   clearError();
   cameraPending = false; // the look goes with the start
   cameraStarting = true;
-  cameraAdopted = true; // the run takes the controls as shown
+  cameraMine = true; // the run takes the controls as shown
   try {
     await api("/api/camera/start", { json: { source: $("camera-source").value, output: $("camera-output").value, look: cameraLook() } });
   } catch (e) {
     cameraStarting = false;
+    cameraMine = false;
     showError(e);
   }
   cameraPoll();

@@ -213,3 +213,47 @@ def test_the_camera_tab_shows_a_steered_run_started_again_as_it_now_runs(tmp_pat
             assert settings["style"] == "scream" and settings["strength"] == 0.8  # the new run's, kept
     finally:
         stopped(run)
+
+
+@pytest.mark.parametrize("look", ["blend", "background"])
+def test_the_camera_tab_keeps_a_steered_runs_look_that_its_list_has_not(look, tmp_path):
+    """``deepphoto serve --camera PORT`` beside ``deepphoto run ... --control PORT`` whose look the
+    tab's list has not: a blend (``--style wave:0.7,scream:0.3``) or a virtual background
+    (``--background room.jpg``, ``--effect replace``). The tab showed the list's first style, and a
+    region change sent it: the blend, or the person's virtual background, became starry-night. Now
+    the tab shows the run's look, and a region change changes the region only."""
+    import cv2
+    from studio_page import background_studio, chromium, studio_page
+
+    from deepphoto.web.camera import ControlLink, free_port
+
+    if look == "blend":
+        options, style, effect = ["--style", "wave:0.7,scream:0.3"], "wave:0.7,scream:0.3", None
+    else:
+        room = tmp_path / "room.jpg"
+        cv2.imwrite(str(room), np.full((120, 160, 3), (40, 120, 200), np.uint8))
+        options, style, effect = ["--background", str(room)], None, "replace"
+    port = free_port()
+    link = ControlLink("127.0.0.1", port)
+    run = steered_run(port, *options)
+    try:
+        answering(link)
+        with (
+            chromium() as browser,
+            background_studio(settings=Settings(**SMALL), camera=f"127.0.0.1:{port}") as server,
+            studio_page(browser, server.url) as page,
+        ):
+            page.click("#tab-camera")
+            page.wait_for_function("document.getElementById('camera-status').textContent.includes('fps')")
+            shown = page.input_value("#camera-look")
+            assert shown == (f"style:{style}" if style else f"effect:{effect}")
+            page.check('input[name="camera-region"][value="person"]', force=True)
+            deadline = time.monotonic() + 60
+            while link.status()["settings"]["region"] != "person" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            settings = link.status()["settings"]
+            assert settings["region"] == "person"
+            assert (settings["style"], settings["effect"]) == (style, effect)  # the run's look, kept
+            assert page.is_hidden("#error")
+    finally:
+        stopped(run)

@@ -133,7 +133,7 @@ class ControlServer:
         unknown = sorted(set(values) - set(STEERABLE))
         if unknown:
             raise DeepPhotoError(f"setting {unknown[0]!r} cannot be changed here: use {', '.join(STEERABLE)}")
-        if values.get("effect") == "replace":
+        if values.get("effect") == "replace" and self.pipe.settings.background is None:  # a run with one keeps it
             raise DeepPhotoError("effect 'replace' needs a background file: start the run with --background")
         self.pipe.update(**values)  # a style given alone replaces the effect, and the other way (Settings.changed)
         return self.status()

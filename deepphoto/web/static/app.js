@@ -505,7 +505,7 @@ function fillLooks(select, withNone) {
 }
 
 function lookOf(value) {
-  const [kind, name] = value.split(":");
+  const kind = value.slice(0, value.indexOf(":")), name = value.slice(value.indexOf(":") + 1); // a blend has colons
   return kind === "style" ? { style: name, effect: null } : { style: null, effect: name };
 }
 
@@ -789,7 +789,14 @@ async function cameraPoll() {
 // The Camera tab's controls set to the settings the run reports (``settings_view``), nothing sent.
 function cameraAdopt(s) {
   const look = s.style ? `style:${s.style}` : `effect:${s.effect}`;
-  if ([...$("camera-look").options].some((o) => o.value === look)) $("camera-look").value = look;
+  const select = $("camera-look");
+  // a look the list has not (a blend 'wave:0.7,scream:0.3', a virtual background's 'replace'): added
+  // as the run's, else the list's first style was shown and sent with the next change (the blend or
+  // the person's background became starry-night when the region was changed)
+  if (![...select.options].some((o) => o.value === look)) {
+    select.append(new Option(s.style ? `${s.style} (the run's)` : `effect: ${s.effect} (the run's)`, look));
+  }
+  select.value = look;
   const region = document.querySelector(`input[name="camera-region"][value="${s.region}"]`);
   if (region) region.checked = true;
   const values = { strength: s.strength * 100, "keep-exposure": s.keep_exposure * 100, threshold: s.threshold * 100, smooth: s.smooth * 100, feather: s.feather };

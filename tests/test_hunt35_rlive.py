@@ -257,3 +257,67 @@ def test_the_camera_tab_keeps_a_steered_runs_look_that_its_list_has_not(look, tm
             assert page.is_hidden("#error")
     finally:
         stopped(run)
+
+
+# ------------------------------------------------------------------ the window's keys and the Camera tab
+
+
+def test_the_status_says_the_look_and_region_the_windows_keys_show():
+    """``deepphoto run CAMERA display:// --style wave --control PORT``, 's' and 'r' pressed in the
+    window: GET /status said "starry-night on the person" as the look but wave and the background
+    in its settings, which the Camera tab showed (and sent back); now its settings say what is shown."""
+    from deepphoto.stream.loop import handle_key
+    from deepphoto.web.control import ControlServer
+
+    frame = portrait((160, 120))
+    with Pipeline(Settings(style="wave", **SMALL), cycle_looks=True) as pipe:
+        control = ControlServer("127.0.0.1:0", pipe)
+        try:
+            handle_key(ord("s"), pipe.processor, frame)
+            handle_key(ord("r"), pipe.processor, frame)
+            status = control.status()
+            look, region = status["look"].split(" on the ")
+            assert (status["settings"]["style"], status["settings"]["effect"]) == (look, None) and look != "wave"
+            assert status["settings"]["region"] == region == "person"
+            while pipe.processor.look.name not in ("blur", "grey", "cartoon"):  # on to an effect
+                handle_key(ord("e"), pipe.processor, frame)
+            settings = control.status()["settings"]
+            assert (settings["style"], settings["effect"]) == (None, pipe.processor.look.name)
+        finally:
+            control.httpd.server_close()
+
+
+def test_the_camera_tab_follows_the_windows_keys_and_keeps_them():
+    """``deepphoto serve --camera PORT`` beside a window run: the Camera tab showed wave on the
+    background after the window's 's' and 'r' keys showed starry-night on the person, and moving its
+    Strength slider put the window back to wave on the background. Now the tab follows the keys
+    (within its poll) and a strength change keeps the look and region they chose."""
+    from studio_page import background_studio, chromium, studio_page
+
+    from deepphoto.stream.loop import handle_key
+    from deepphoto.web.control import ControlServer
+
+    frame = portrait((160, 120))
+    with (
+        Pipeline(Settings(style="wave", **SMALL), cycle_looks=True) as pipe,  # as 'run' makes it for a window
+        ControlServer("127.0.0.1:0", pipe) as control,
+        chromium() as browser,
+        background_studio(settings=Settings(**SMALL), camera=f"127.0.0.1:{control.httpd.server_address[1]}") as server,
+        studio_page(browser, server.url) as page,
+    ):
+        page.click("#tab-camera")
+        page.wait_for_function("document.getElementById('camera-status').textContent.includes('wave on the')")
+        assert page.input_value("#camera-look") == "style:wave"
+        handle_key(ord("s"), pipe.processor, frame)
+        handle_key(ord("r"), pipe.processor, frame)
+        chosen = pipe.describe()
+        look = chosen.split(" on the ")[0]
+        page.wait_for_function(f"document.getElementById('camera-look').value === 'style:{look}'")
+        page.wait_for_function('document.querySelector(\'input[name="camera-region"][value="person"]\').checked')
+        page.locator("#camera-strength").fill("40")
+        deadline = time.monotonic() + 60
+        while pipe.settings.strength != 0.4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pipe.settings.strength == 0.4
+        assert pipe.describe() == chosen  # the window's look and region, kept
+        assert page.is_hidden("#error")

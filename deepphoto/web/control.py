@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from deepphoto.errors import DeepPhotoError
+from deepphoto.settings import EFFECT_NAMES
 
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
@@ -60,11 +61,17 @@ def parse_address(text: str, option: str = "--control") -> tuple[str, int]:
 
 def settings_view(pipe: Pipeline) -> dict[str, Any]:
     """The steerable settings as applied: with no style and no effect chosen, the effect is blur
-    (the default look), not null."""
-    s = pipe.settings
+    (the default look), not null; the look and region as shown, which the window's 's' and 'r' keys
+    may have moved on from the settings (the status said wave on the background beside a window
+    showing starry-night on the person, and the Camera tab, showing and sending those, put it back)."""
+    s, p = pipe.settings, pipe.processor
     view = {k: getattr(s, k) for k in STEERABLE}
     if s.style is None:
         view["effect"] = s.look_name
+    view["region"] = p.region
+    shown = p.look.name
+    if shown != s.look_name:  # another of the window's looks: a style, or an effect by its name
+        view["style"], view["effect"] = (None, shown) if shown in EFFECT_NAMES else (shown, None)
     return view
 
 

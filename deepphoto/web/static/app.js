@@ -715,6 +715,13 @@ let cameraPending = false; // a look chosen while the run starts: sent once it a
 // went to 100% when the region was changed)
 let cameraRun = null;
 let cameraMine = false; // Start pressed here: the run it starts takes the controls as shown
+// The run's settings as last seen (JSON): changed elsewhere (the window's 's' and 'r' keys, a script,
+// another page), the controls follow them, else the tab's next change sent its stale ones back (the
+// window's person went back to the background when the Strength slider moved). A status asked for
+// while a change of this page's was on its way may be of before it: not followed.
+let cameraSeen = null;
+let cameraSends = 0; // changes of this page sent so far
+let cameraSending = 0; // of them, not answered yet
 
 function cameraLook() {
   return {
@@ -745,6 +752,7 @@ async function cameraPoll() {
   // and two chains of polls went on from then
   const mine = ++cameraPolls;
   try {
+    const quiet = cameraSending === 0 ? cameraSends : -1; // no change of this page's on its way
     const state = await (await api("/api/camera", { method: "GET" })).json();
     if (mine !== cameraPolls) return;
     studio.cameraState = state;
@@ -761,7 +769,10 @@ async function cameraPoll() {
     let numbers = ""; // shown, not announced: a screen reader said the status again every second
     if (st && !st.error) {
       if (cameraPending) { cameraPending = false; cameraSend(); }
-      else if (st.run !== cameraRun && !cameraMine && st.settings) cameraAdopt(st.settings); // an older run's status has none
+      else if (!st.settings) { /* an older run's status has none: the controls stay as shown */ }
+      else if (st.run !== cameraRun && !cameraMine) cameraAdopt(st.settings);
+      else if (st.run === cameraRun && quiet === cameraSends && cameraSending === 0 && JSON.stringify(st.settings) !== cameraSeen) cameraAdopt(st.settings);
+      if (quiet === cameraSends && cameraSending === 0) cameraSeen = JSON.stringify(st.settings);
       cameraRun = st.run;
       cameraMine = false;
       text = `${state.attached ? `Steering the run at ${state.attached}` : `Running: ${state.started.source} → ${state.started.output}`} — ${st.look}`;
@@ -853,10 +864,15 @@ async function cameraSend() {
   const answering = state && state.status && !state.status.error;
   if (cameraStarting || (state && state.running && !answering)) { cameraPending = true; return; } // the run starts: not an error
   if (state && !state.running && !state.attached) return; // no run (yet, or any more): Start takes the look as shown
+  cameraSends += 1;
+  cameraSending += 1;
   try {
-    await api("/api/camera/settings", { json: cameraLook() });
+    const reply = await (await api("/api/camera/settings", { json: cameraLook() })).json();
+    cameraSeen = JSON.stringify(reply.settings); // as this page made them: not followed
   } catch (e) {
     showError(e);
+  } finally {
+    cameraSending -= 1;
   }
 }
 

@@ -241,6 +241,7 @@ class Pipeline:
             def unpainted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
                 return frame
 
+            unpainted.paints = style  # type: ignore[attr-defined]  # a style's look (update: strength)
             return unpainted
 
         def painted(frame: np.ndarray, person: np.ndarray | None = None) -> np.ndarray:
@@ -254,6 +255,7 @@ class Pipeline:
             return out if s.strength >= 1.0 else mix(out, frame, s.strength)
 
         painted.stylizer = self.stylizer  # type: ignore[attr-defined]  # reports say which engine paints
+        painted.paints = style  # type: ignore[attr-defined]  # a style's look (update: strength)
         painted.fills_person = True  # type: ignore[attr-defined]  # takes a mask (FrameProcessor)
         return painted
 
@@ -295,7 +297,19 @@ class Pipeline:
                     self.threads = network_threads(new)
                     self.segmenter = p.segmenter = self._segmenter_for(new)
                     self.stylizer = None
-                if reopen or any(getattr(new, k) != getattr(old, k) for k in look) or self._style_replaced(new):
+                moved = {k for k in look if getattr(new, k) != getattr(old, k)}
+                if not reopen and moved and moved <= {"strength", "keep_exposure"} and not self._style_replaced(new):
+                    # a style's painting only: its looks made again, an effect's kept as it plays (a
+                    # strength sent to a run with a --background video began the video again)
+                    p.looks = [
+                        Look(item.name, self._painter(new, item.effect.paints))  # type: ignore[attr-defined]
+                        if hasattr(item.effect, "paints")
+                        else item
+                        for item in p.looks
+                    ]
+                    if named:  # the look asked for, as the window's keys may show another
+                        p.look_index = 0
+                elif reopen or moved or self._style_replaced(new):
                     shown = p.look.name
                     self._replace_looks(new)
                     # the look shown stays unless a look is asked for (a strength changed from

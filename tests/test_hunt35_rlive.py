@@ -321,3 +321,35 @@ def test_the_camera_tab_follows_the_windows_keys_and_keeps_them():
         assert pipe.settings.strength == 0.4
         assert pipe.describe() == chosen  # the window's look and region, kept
         assert page.is_hidden("#error")
+
+
+# ------------------------------------------------------------------ a virtual background video
+
+
+@pytest.mark.parametrize("how", ["control", "window"])
+def test_a_strength_change_does_not_start_a_background_video_again(how, tmp_path):
+    """``deepphoto run CAMERA vcam:// --background beach.y4m --control PORT`` (a virtual background
+    video; strength acts on a style's painting only): a strength sent to the control endpoint, or
+    the window's '[' key, began the background video again from its first frame (a jump in the
+    call); now the video goes on, and the styles the window's 's' key shows paint at the new strength."""
+    from media import write_y4m
+
+    from deepphoto.stream.loop import handle_key
+
+    video = write_y4m(tmp_path / "beach.y4m", [np.full((120, 160, 3), 10 + 20 * i, np.uint8) for i in range(10)])
+    frame = np.full((120, 160, 3), 128, np.uint8)  # no person: the background is all of it
+    settings = Settings(effect="replace", background=video, region="background", **SMALL)
+    with Pipeline(settings, cycle_looks=how == "window") as pipe:
+        levels = [float(pipe(frame).mean()) for _ in range(4)]
+        assert levels == sorted(levels) and levels[0] < levels[-1]  # the video plays
+        if how == "control":
+            pipe.update(strength=0.5)
+        else:
+            handle_key(ord("["), pipe.processor, frame)
+        assert pipe.settings.strength == 0.5 if how == "control" else pipe.settings.strength == 0.9
+        after = float(pipe(frame).mean())
+        assert after > levels[-1], (levels, after)  # the fifth frame of the video, not its first
+        if how == "window":  # the styles in the window's cycle made again at it, painting
+            handle_key(ord("s"), pipe.processor, frame)
+            assert pipe.processor.look.effect.paints == pipe.processor.look.name
+            assert float(np.abs(pipe(frame).astype(int) - frame).mean()) > 3.0

@@ -133,7 +133,7 @@ def test_batch_paints_a_multi_page_tiff_and_notes_its_pages(tmp_path):
     tif = pages(tmp_path / "scan.tif", 3)
     pipe = SimpleNamespace(
         reset=lambda: None,
-        photo=lambda image, painted=None, kept=None, alpha=None: image,
+        photo=lambda image, painted=None, kept=None, alpha=None, keep_mask=True: image,
         person_share=0.5,
         settings=SimpleNamespace(region="background"),
     )

@@ -114,6 +114,8 @@ class _FakePipe:
         painted: np.ndarray | None = None,
         kept: np.ndarray | None = None,
         alpha: np.ndarray | None = None,
+        *,
+        keep_mask: bool = True,
     ) -> np.ndarray:
         self.calls.append("photo")
         self.person_share = 0.0
@@ -235,6 +237,8 @@ class _Pipe:
         painted: np.ndarray | None = None,
         kept: np.ndarray | None = None,
         alpha: np.ndarray | None = None,
+        *,
+        keep_mask: bool = True,
     ) -> np.ndarray:
         return image
 

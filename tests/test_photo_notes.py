@@ -103,7 +103,7 @@ def test_batch_notes_paint_on_clear_parts_too(tmp_path):
     cv2.imwrite(str(tmp_path / "cutout.png"), rgba)
     pipe = SimpleNamespace(
         reset=lambda: None,
-        photo=lambda image, painted=None, kept=None, alpha=None: image,
+        photo=lambda image, painted=None, kept=None, alpha=None, keep_mask=True: image,
         person_share=0.5,
         settings=SimpleNamespace(region="background"),
     )

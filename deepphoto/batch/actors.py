@@ -50,7 +50,8 @@ def photo_notes(pipe: Pipeline, source: Path, out: Path) -> tuple[int, list[str]
         image, alpha = read_image_alpha(source, painted=True)
         pipe.reset()  # a looping background video from its start, as a fresh pipeline (edit's) has it
         kept = None if alpha is None else off_white(image.copy(), alpha)
-        styled = pipe.photo(image, None, kept, alpha)  # as edit: its soft edge by the person is the person's
+        # as edit: its soft edge by the person is the person's; no mask asked for, none kept
+        styled = pipe.photo(image, None, kept, alpha, keep_mask=False)
         if note := person_note(pipe.person_share, pipe.settings.region):  # as edit warns
             notes.append(note)
         if note := clear_note(alpha, pipe.settings.region):  # paint on clear parts does not show

@@ -15,6 +15,7 @@ import numpy as np
 from av.video.reformatter import Colorspace, Interpolation
 
 PQ, HLG = 16, 18  # FFmpeg's numbers for the HDR transfers (AVColorTransferCharacteristic)
+LINEAR, SRGB = 8, 13  # and for linear light and sRGB's curve (IEC 61966-2-1)
 BT709, UNSPECIFIED, BT2020 = 1, 2, 9  # and for matrices and primaries (AVColorSpace, AVColorPrimaries)
 
 
@@ -117,7 +118,9 @@ def _white_code(bits: int, full: bool) -> int:
 @functools.lru_cache(maxsize=16)
 def _linear_light(trc: int, white: int = 65535) -> np.ndarray:
     """16-bit signal (``white``: see ``_white_code``) -> linear light (float32): PQ in units of SDR's
-    white, HLG's scene light (0-1), SDR (BT.709, BT.2020's 10 and 12 bit) through BT.1886's 2.4."""
+    white, HLG's scene light (0-1), linear light as it is, sRGB's curve undone, SDR (BT.709,
+    BT.2020's 10 and 12 bit) through BT.1886's 2.4. A linear-light BT.2020 photo (a raw
+    converter's 'linear Rec2020' AVIF) taken through 2.4 came out dark: mid-grey 45 for 129."""
     v = np.minimum(np.arange(65536, dtype=np.float64) / white, 1.0)
     if trc == PQ:  # SMPTE ST 2084
         m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
@@ -126,6 +129,10 @@ def _linear_light(trc: int, white: int = 65535) -> np.ndarray:
     elif trc == HLG:  # ARIB STD-B67's inverse OETF
         a, b, c = 0.17883277, 0.28466892, 0.55991073
         light = np.where(v <= 0.5, v * v / 3, (np.exp((v - c) / a) + b) / 12)
+    elif trc == LINEAR:
+        light = v
+    elif trc == SRGB:
+        light = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
     else:
         light = v**SDR_GAMMA
     return light.astype(np.float32)

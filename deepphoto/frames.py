@@ -355,11 +355,12 @@ def depth_note(data: np.ndarray) -> str:
     depth = f"{bits}-bit {'float ' if floating else ''}" if bits > 8 else ""
     if colour is None:
         return f"a {depth}photo: painted and written with 8 bits a channel" if depth else ""
-    from deepphoto.hdr import HLG, PQ
+    from deepphoto.hdr import BT709, HLG, P3, PQ
 
-    trc, _ = colour
+    trc, primaries = colour
     if trc in (PQ, HLG):
-        kind, mapped = f"HDR (BT.2020 {'PQ' if trc == PQ else 'HLG'})", "tone-mapped (its highlights compressed)"
+        gamut = {BT709: "BT.709", P3: "Display P3"}.get(primaries, "BT.2020")
+        kind, mapped = f"HDR ({gamut} {'PQ' if trc == PQ else 'HLG'})", "tone-mapped (its highlights compressed)"
     else:
         kind, mapped = "wide-gamut BT.2020", "its colours mapped into sRGB's"
     return f"a {depth}{kind} photo: painted and written as 8-bit SDR, {mapped}"
@@ -751,24 +752,27 @@ def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | Non
         return None
     colour = np.ascontiguousarray(rgba[..., 2::-1])
     if (hdr := avif_colour(data)) is not None:
-        from deepphoto.hdr import sdr_from_codes
+        from deepphoto.hdr import BT709, sdr_from_codes
 
-        trc, wide = hdr
-        if (deep := _deep_avif(data, stored, trc, wide)) is not None:
+        trc, primaries = hdr
+        wide = primaries != BT709
+        if (deep := _deep_avif(data, stored, trc, primaries)) is not None:
             colour = np.ascontiguousarray(_TURNS[orientation - 1 if 1 <= orientation <= 8 else 0](deep))
         else:
-            colour = sdr_from_codes(np.ascontiguousarray(rgba[..., :3]), 255, trc, wide, srgb=True)
+            colour = sdr_from_codes(np.ascontiguousarray(rgba[..., :3]), 255, trc, wide, True, primaries)
     alpha = np.ascontiguousarray(rgba[..., 3])
     if alpha.min() == 255:
         return colour, None
     return on_white(colour, alpha), alpha
 
 
-def avif_colour(data: np.ndarray | bytes) -> tuple[int, bool] | None:
-    """(its transfer, FFmpeg's number; whether its primaries are BT.2020's) of an AVIF whose ``nclx``
-    colour box says HDR (PQ, HLG) or BT.2020 (a phone's or an editor's HDR photo, 10 or 12 bits);
-    None for any other (sRGB's, Display P3's, an ICC profile's: Pillow reads those as they are)."""
-    from deepphoto.hdr import BT709, BT2020, HLG, PQ
+def avif_colour(data: np.ndarray | bytes) -> tuple[int, int] | None:
+    """(its transfer, the primaries its colours are turned into BT.709's from: BT2020, P3 or BT709
+    for none; FFmpeg's numbers) of an AVIF whose ``nclx`` colour box says HDR (PQ, HLG) or BT.2020
+    (a phone's or an editor's HDR photo, 10 or 12 bits); None for any other (sRGB's, Display P3's
+    SDR, an ICC profile's: Pillow reads those as they are). HDR's primaries are BT.2020's unless it
+    says BT.709's or Display P3's."""
+    from deepphoto.hdr import BT709, BT2020, HLG, P3, PQ
 
     head = bytes(data[: 1 << 16])
     at = head.find(b"colrnclx")
@@ -777,22 +781,26 @@ def avif_colour(data: np.ndarray | bytes) -> tuple[int, bool] | None:
     primaries, trc = int.from_bytes(head[at + 8 : at + 10], "big"), int.from_bytes(head[at + 10 : at + 12], "big")
     if trc not in (PQ, HLG) and primaries != BT2020:
         return None
-    return trc, primaries == BT2020 or (trc in (PQ, HLG) and primaries != BT709)
+    if trc in (PQ, HLG) and primaries in (BT709, P3):  # said so; any other HDR's are BT.2020's
+        return trc, primaries
+    return trc, BT2020
 
 
-def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, wide: bool) -> np.ndarray | None:
+def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int) -> np.ndarray | None:
     """An HDR or BT.2020 AVIF decoded by FFmpeg at its own depth as SDR BGR uint8 in sRGB, as
     stored (not turned); None where FFmpeg cannot, or its picture is not the whole one (``size``)."""
     import av
 
-    from deepphoto.hdr import sdr_picture
+    from deepphoto.hdr import BT709, sdr_picture
 
     try:
         with av.open(io.BytesIO(data.tobytes())) as container:
             frame = next(container.decode(video=0))
     except (av.error.FFmpegError, StopIteration, ValueError, OSError):
         return None
-    return sdr_picture(frame, trc, wide, srgb=True) if (frame.width, frame.height) == size else None
+    if (frame.width, frame.height) != size:
+        return None
+    return sdr_picture(frame, trc, primaries != BT709, True, primaries)
 
 
 def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False, band: int = 256) -> np.ndarray:

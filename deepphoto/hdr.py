@@ -17,6 +17,7 @@ from av.video.reformatter import Colorspace, Interpolation
 PQ, HLG = 16, 18  # FFmpeg's numbers for the HDR transfers (AVColorTransferCharacteristic)
 LINEAR, SRGB = 8, 13  # and for linear light and sRGB's curve (IEC 61966-2-1)
 BT709, UNSPECIFIED, BT2020 = 1, 2, 9  # and for matrices and primaries (AVColorSpace, AVColorPrimaries)
+P3 = 12  # Display P3's primaries (SMPTE EG 432-1: DCI-P3's, D65 white)
 
 
 # swscale's colour conversions, rounded (ACCURATE_RND) with the chroma taken at full resolution
@@ -49,14 +50,20 @@ BT2020_TO_BT709 = np.array(  # linear RGB, BT.2020 primaries -> BT.709 (ITU-R BT
 )
 
 
+P3_TO_BT709 = np.array(  # linear RGB, Display P3 primaries -> BT.709 (from their chromaticities, D65)
+    [[1.224940, -0.224940, 0.0], [-0.042057, 1.042057, 0.0], [-0.019638, -0.078636, 1.098274]], np.float32
+)
+
+
 BT2020_LUMA = np.array([[0.2627, 0.6780, 0.0593]], np.float32)
 
 
-def sdr_picture(frame: av.VideoFrame, trc: int, wide: bool, srgb: bool = False) -> np.ndarray:
+def sdr_picture(frame: av.VideoFrame, trc: int, wide: bool, srgb: bool = False, primaries: int = BT2020) -> np.ndarray:
     """The colours of ``frame`` (transfer ``trc``, FFmpeg's number; ``wide``: in BT.2020's
-    primaries) as SDR BT.709 BGR uint8, its alpha dropped (see ``video_colour.sdr_bgr``): encoded
-    for BT.1886's 2.4 as a video is, or with ``srgb`` sRGB's curve, as a photo is (a photo's
-    shadows encoded for 2.4 were shown lifted, up to 12 levels, by sRGB viewers)."""
+    primaries, or Display P3's where ``primaries`` is ``P3``) as SDR BT.709 BGR uint8, its alpha
+    dropped (see ``video_colour.sdr_bgr``): encoded for BT.1886's 2.4 as a video is, or with
+    ``srgb`` sRGB's curve, as a photo is (a photo's shadows encoded for 2.4 were shown lifted, up to
+    12 levels, by sRGB viewers)."""
     untagged = frame.colorspace in (UNSPECIFIED, 3)  # HDR's matrix and primaries are BT.2020's, said or not
     matrix = Colorspace.BT2020 if untagged else None
     bits = frame.format.components[0].bits
@@ -65,18 +72,22 @@ def sdr_picture(frame: av.VideoFrame, trc: int, wide: bool, srgb: bool = False) 
     else:
         rgb = frame.to_ndarray(format="gbrp16le", src_colorspace=matrix, interpolation=EXACT)  # rgb48 is wrong
         white = _white_code(bits, frame.color_range == 2)  # 2: full range (JPEG)
-    return sdr_from_codes(rgb, white, trc, wide, srgb)
+    return sdr_from_codes(rgb, white, trc, wide, srgb, primaries)
 
 
-def sdr_from_codes(rgb: np.ndarray, white: int, trc: int, wide: bool, srgb: bool = False) -> np.ndarray:
-    """``sdr_picture`` of R'G'B' codes (HxWx3 uint8 or uint16, ``white`` the code of white)."""
+def sdr_from_codes(
+    rgb: np.ndarray, white: int, trc: int, wide: bool, srgb: bool = False, primaries: int = BT2020
+) -> np.ndarray:
+    """``sdr_picture`` of R'G'B' codes (HxWx3 uint8 or uint16, ``white`` the code of white). A
+    Display P3 picture's colours taken as BT.2020's came out over-saturated (a red 200/30/30 as
+    227/0/32): ``primaries`` says which of the two a wide one's are."""
     hdr = trc in (PQ, HLG)
     light = _linear_light(trc, white)[rgb]  # relative to SDR's white (PQ, SDR) or scene light (HLG)
     if trc == HLG:  # HLG's OOTF: display light = peak * Y ** 0.2 * scene light
         luma = cv2.pow(cv2.transform(light, BT2020_LUMA), 0.2) * (HLG_PEAK_NITS / SDR_WHITE_NITS)
         light *= cv2.merge([luma] * 3)
     if wide:
-        light = cv2.transform(light, BT2020_TO_BT709[::-1])  # and into BGR
+        light = cv2.transform(light, (P3_TO_BT709 if primaries == P3 else BT2020_TO_BT709)[::-1])  # and into BGR
     else:
         light = np.ascontiguousarray(light[..., ::-1])
     np.maximum(light, 0, out=light)  # colours beyond BT.709's gamut: clipped

@@ -59,3 +59,30 @@ def test_a_linear_light_bt2020_avif_is_not_read_dark(tmp_path: Path) -> None:
     assert abs(mid - rgb[h // 4, w // 2 - 4 : w // 2 + 4].mean()) < 8, mid
     red = read[h // 2 + 4 :, 4 : w // 4 - 4].reshape(-1, 3).mean(0)
     assert np.abs(red - (200, 30, 30)).max() < 12, red
+
+
+SRGB_TO_P3 = np.array([[0.8225, 0.1774, 0.0], [0.0332, 0.9669, 0.0], [0.0171, 0.0724, 0.9108]])
+PQ = 16
+
+
+def pq_signal(light: np.ndarray) -> np.ndarray:
+    """Linear light (1: SDR's white, placed at 203 cd/m2 as BT.2408 does) as PQ's signal, 0-1."""
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    y = (np.clip(light, 0, None) * 203 / 10000) ** m1
+    return ((c1 + c2 * y) / (1 + c3 * y)) ** m2
+
+
+def test_a_display_p3_hdr_avif_is_not_read_as_bt2020(tmp_path: Path) -> None:
+    # an HDR photo in Display P3 (nclx 12/16/1: a raw converter's 'PQ P3' export)
+    rgb = srgb_picture()
+    path = tagged_avif(tmp_path / "p3.avif", pq_signal(linear_light(rgb) @ SRGB_TO_P3.T), 12, PQ, 1)
+    said: list[str] = []
+    read = read_image_alpha(path, warn=said.append, painted=True)[0][..., ::-1].astype(int)
+    h, w = rgb.shape[:2]
+    # before: its colours turned from BT.2020's primaries, a red 200/30/30 read as 227/0/32, skin
+    # 220/170/140 as 235/164/138, and said to be 'HDR (BT.2020 PQ)'
+    colours = read[h // 2 + 4 :].reshape(-1, 4, w // 4, 3)[:, :, 4:-4].mean((0, 2))
+    assert np.abs(colours - rgb[-1].reshape(4, w // 4, 3)[:, 0]).max() < 8, colours
+    assert said == [
+        "a 10-bit HDR (Display P3 PQ) photo: painted and written as 8-bit SDR, tone-mapped (its highlights compressed)"
+    ]

@@ -20,6 +20,7 @@ from deepphoto.errors import warn as warn_user
 from deepphoto.image_header import (
     TIFF_MAGIC,
     DamagedHeader,
+    avif_grid_tiles,
     image_size,
     is_avif,
     is_avif_sequence,
@@ -741,8 +742,8 @@ def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | Non
     An HDR (PQ, HLG) or BT.2020 one's colours as an SDR screen shows them, in sRGB: Pillow gives
     its 10 or 12 bits cut to 8 as they are, so a PQ photo came out grey and flat (its white at 58%)
     and an HLG one dark and dull. Decoded again by FFmpeg at its own depth and tone-mapped as a
-    phone's HDR video is (``hdr.sdr_picture``); from Pillow's 8 bits where FFmpeg's picture is not
-    the whole one (a photo stored in tiles)."""
+    phone's HDR video is (``hdr.sdr_picture``), a grid's tiles put together; from Pillow's 8 bits
+    where FFmpeg's picture is not the whole one."""
     try:
         with pillow().open(io.BytesIO(data.tobytes())) as image:
             stored = image.size
@@ -788,19 +789,55 @@ def avif_colour(data: np.ndarray | bytes) -> tuple[int, int] | None:
 
 def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int) -> np.ndarray | None:
     """An HDR or BT.2020 AVIF decoded by FFmpeg at its own depth as SDR BGR uint8 in sRGB, as
-    stored (not turned); None where FFmpeg cannot, or its picture is not the whole one (``size``)."""
+    stored (not turned); a grid's tiles (a large photo's: FFmpeg gives each as a stream) put
+    together; None where FFmpeg cannot, or its picture is not the whole one (``size``)."""
     import av
 
-    from deepphoto.hdr import BT709, sdr_picture
+    from deepphoto.hdr import BT709, frame_codes, sdr_from_codes
 
+    tiles = avif_grid_tiles(memoryview(data))
     try:
         with av.open(io.BytesIO(data.tobytes())) as container:
-            frame = next(container.decode(video=0))
+            if tiles is None:
+                codes, white = frame_codes(next(container.decode(video=0)))
+            elif (grid := _avif_grid(container, tiles, size)) is None:
+                return None
+            else:
+                codes, white = grid
     except (av.error.FFmpegError, StopIteration, ValueError, OSError):
         return None
-    if (frame.width, frame.height) != size:
+    if (codes.shape[1], codes.shape[0]) != size:
         return None
-    return sdr_picture(frame, trc, primaries != BT709, True, primaries)
+    return sdr_from_codes(codes, white, trc, primaries != BT709, True, primaries)
+
+
+def _avif_grid(container: Any, tiles: list[int], size: tuple[int, int]) -> tuple[np.ndarray, int] | None:
+    """The R'G'B' codes (``hdr.frame_codes``) of a grid AVIF's whole picture (``size``), its tiles
+    (item IDs, row by row: ``avif_grid_tiles``) decoded from FFmpeg's streams of them and put
+    together; None where a tile is missing or they do not make a grid of that size. Taken from
+    Pillow's 8 bits instead, an HDR photo's sky was banded (half its levels, steps of 4)."""
+    from deepphoto.hdr import frame_codes
+
+    streams = {stream.id: stream for stream in container.streams.video}
+    if not all(tile in streams for tile in tiles):
+        return None
+    decoded: dict[int, tuple[np.ndarray, int]] = {}
+    for packet in container.demux([streams[tile] for tile in tiles]):
+        for frame in packet.decode():
+            decoded.setdefault(packet.stream.id, frame_codes(frame))
+    if len(decoded) != len(tiles):
+        return None
+    first, white = decoded[tiles[0]]
+    th, tw = first.shape[:2]
+    w, h = size
+    columns, rows = -(-w // tw), -(-h // th)
+    if columns * rows != len(tiles) or any(decoded[t][0].shape != first.shape or decoded[t][1] != white for t in tiles):
+        return None
+    whole = np.empty((rows * th, columns * tw, 3), first.dtype)
+    for i, tile in enumerate(tiles):
+        y, x = divmod(i, columns)
+        whole[y * th : (y + 1) * th, x * tw : (x + 1) * tw] = decoded[tile][0]
+    return np.ascontiguousarray(whole[:h, :w]), white
 
 
 def on_white(colour: np.ndarray, alpha: np.ndarray, premultiplied: bool = False, band: int = 256) -> np.ndarray:

@@ -64,15 +64,19 @@ def sdr_picture(frame: av.VideoFrame, trc: int, wide: bool, srgb: bool = False, 
     dropped (see ``video_colour.sdr_bgr``): encoded for BT.1886's 2.4 as a video is, or with
     ``srgb`` sRGB's curve, as a photo is (a photo's shadows encoded for 2.4 were shown lifted, up to
     12 levels, by sRGB viewers)."""
+    return sdr_from_codes(*frame_codes(frame), trc, wide, srgb, primaries)
+
+
+def frame_codes(frame: av.VideoFrame) -> tuple[np.ndarray, int]:
+    """``frame``'s R'G'B' codes at its depth (HxWx3 uint16, or as stored where it is R'G'B') and the
+    code of its white, as ``sdr_from_codes`` takes them."""
     untagged = frame.colorspace in (UNSPECIFIED, 3)  # HDR's matrix and primaries are BT.2020's, said or not
     matrix = Colorspace.BT2020 if untagged else None
     bits = frame.format.components[0].bits
     if frame.format.name.startswith(("gbrp", "gbrap")):  # stored as R'G'B' (FFV1, HEVC 4:4:4 GBR): its codes
-        rgb, white = np.ascontiguousarray(frame.to_ndarray()[..., :3]), (1 << bits) - 1  # (swscale: +-16 of 1023)
-    else:
-        rgb = frame.to_ndarray(format="gbrp16le", src_colorspace=matrix, interpolation=EXACT)  # rgb48 is wrong
-        white = _white_code(bits, frame.color_range == 2)  # 2: full range (JPEG)
-    return sdr_from_codes(rgb, white, trc, wide, srgb, primaries)
+        return np.ascontiguousarray(frame.to_ndarray()[..., :3]), (1 << bits) - 1  # (swscale: +-16 of 1023)
+    rgb = frame.to_ndarray(format="gbrp16le", src_colorspace=matrix, interpolation=EXACT)  # rgb48 is wrong
+    return rgb, _white_code(bits, frame.color_range == 2)  # 2: full range (JPEG)
 
 
 def sdr_from_codes(

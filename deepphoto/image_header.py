@@ -511,6 +511,42 @@ def _avif_size(data: bytes | memoryview) -> tuple[int, int]:
     return max(sizes, key=lambda wh: wh[0] * wh[1])
 
 
+def avif_grid_tiles(data: bytes | memoryview) -> list[int] | None:
+    """The item IDs of the tiles (``dimg``, in their order: row by row) of an AVIF whose primary
+    image is a grid (``pitm``, ``iinf``, ``iref`` in its ``meta``: a large photo, as a camera or
+    an encoder stores one past AV1's largest frame), or None for any other or one that does not
+    say (cut short, damaged)."""
+    head = bytes(data[:_AVIF_SCAN])
+    try:
+        (meta, end), *_ = _nested(head, 0, len(head), (b"meta",))
+        boxes = {kind: (start, stop) for kind, start, stop in _boxes(head, meta, end)}
+        start, _ = boxes[b"pitm"]
+        version = head[start]
+        primary = struct.unpack_from(">H" if version == 0 else ">I", head, start + 4)[0]
+        start, stop = boxes[b"iinf"]
+        count_at = start + 4
+        count = struct.unpack_from(">H" if head[start] == 0 else ">I", head, count_at)[0]
+        entries = _boxes(head, count_at + (2 if head[start] == 0 else 4), stop)
+        kinds = {}
+        for kind, at, _ in entries[:count]:
+            if kind == b"infe" and head[at] >= 2:
+                wide = head[at] >= 3  # version 3: 32-bit item IDs
+                item = struct.unpack_from(">I" if wide else ">H", head, at + 4)[0]
+                kinds[item] = head[at + (10 if wide else 8) : at + (14 if wide else 12)]
+        if kinds.get(primary) != b"grid":
+            return None
+        start, stop = boxes[b"iref"]
+        size = 2 if head[start] == 0 else 4
+        code = ">H" if size == 2 else ">I"
+        for kind, at, _ in _boxes(head, start + 4, stop):
+            if kind == b"dimg" and struct.unpack_from(code, head, at)[0] == primary:
+                (n,) = struct.unpack_from(">H", head, at + size)
+                return [struct.unpack_from(code, head, at + size + 2 + i * size)[0] for i in range(n)]
+    except (KeyError, ValueError, IndexError, struct.error):  # a box missing, or cut short
+        return None
+    return None
+
+
 def png_chunk(data: np.ndarray | bytes | memoryview, kind: bytes) -> bytes | None:
     """The data of a PNG's chunk ``kind`` found before its picture (IDAT), or None."""
     at = 8

@@ -5,6 +5,7 @@ from."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import av
@@ -86,3 +87,91 @@ def test_a_display_p3_hdr_avif_is_not_read_as_bt2020(tmp_path: Path) -> None:
     assert said == [
         "a 10-bit HDR (Display P3 PQ) photo: painted and written as 8-bit SDR, tone-mapped (its highlights compressed)"
     ]
+
+
+def _box(kind: bytes, payload: bytes, full: int | None = None) -> bytes:
+    """An ISO base media box (``full``: a full box of that version, flags 0)."""
+    head = b"" if full is None else bytes([full, 0, 0, 0])
+    return struct.pack(">I4s", 8 + len(head) + len(payload), kind) + head + payload
+
+
+def grid_avif(path: Path, signal: np.ndarray, rows: int, columns: int, trc: int) -> Path:
+    """``signal`` (BT.2020 R'G'B' 0-1) as a 10-bit AVIF stored as a grid of ``rows`` x ``columns``
+    tiles (as a camera or an encoder stores a large photo: an AV1 frame holds at most 35
+    megapixels), each tile's AV1 made by ``tagged_avif``, the file around them written here."""
+    h, w = signal.shape[:2]
+    th, tw = h // rows, w // columns
+    payloads, config = [], b""
+    for i in range(rows * columns):
+        y, x = divmod(i, columns)
+        tile = tagged_avif(
+            path.with_suffix(f".{i}.avif"), signal[y * th : (y + 1) * th, x * tw : (x + 1) * tw], 9, trc, 9
+        )
+        data = tile.read_bytes()
+        at = data.find(b"av1C")
+        config = data[at - 4 : at - 4 + struct.unpack_from(">I", data, at - 4)[0]]
+        at = data.find(b"mdat")
+        payloads.append(data[at + 4 : at - 4 + struct.unpack_from(">I", data, at - 4)[0]])
+    grid = bytes([0, 0, rows - 1, columns - 1]) + struct.pack(">HH", w, h)
+    items = [grid, *payloads]  # item 1: the grid, 2...: its tiles
+    colour = _box(b"colr", b"nclx" + struct.pack(">HHHB", 9, trc, 9, 0))
+    properties = [
+        _box(b"ispe", struct.pack(">II", w, h), 0),
+        _box(b"ispe", struct.pack(">II", tw, th), 0),
+        config,
+        _box(b"pixi", bytes([3, 10, 10, 10]), 0),
+        colour,
+    ]
+    infe = b"".join(
+        _box(b"infe", struct.pack(">HH4sx", i + 1, 0, b"grid" if i == 0 else b"av01"), 2) for i in range(len(items))
+    )
+    association = struct.pack(">HB", 1, 3) + bytes([1, 4, 5])  # the grid: its size, pixi, colour
+    association += b"".join(struct.pack(">HB", i + 1, 4) + bytes([2, 0x83, 4, 5]) for i in range(1, len(items)))
+    tiles = struct.pack(">HH", 1, len(payloads)) + b"".join(struct.pack(">H", i + 1) for i in range(1, len(items)))
+
+    def meta(first: int) -> bytes:
+        offsets, at = [], first
+        for item in items:
+            offsets.append(at)
+            at += len(item)
+        iloc = bytes([0x44, 0x00]) + struct.pack(">H", len(items))
+        iloc += b"".join(struct.pack(">HHHII", i + 1, 0, 1, offsets[i], len(items[i])) for i in range(len(items)))
+        return _box(
+            b"meta",
+            _box(b"hdlr", b"\0\0\0\0pict" + bytes(13), 0)
+            + _box(b"pitm", struct.pack(">H", 1), 0)
+            + _box(b"iloc", iloc, 0)
+            + _box(b"iinf", struct.pack(">H", len(items)) + infe, 0)
+            + _box(b"iref", _box(b"dimg", tiles), 0)
+            + _box(
+                b"iprp",
+                _box(b"ipco", b"".join(properties)) + _box(b"ipma", struct.pack(">I", len(items)) + association, 0),
+            ),
+            0,
+        )
+
+    ftyp = _box(b"ftyp", b"avif" + bytes(4) + b"avifmif1miafMA1A")
+    start = len(ftyp) + len(meta(0)) + 8  # the mdat's payload
+    path.write_bytes(ftyp + meta(start) + _box(b"mdat", b"".join(items)))
+    return path
+
+
+def test_a_grid_hdr_avif_is_tone_mapped_from_its_10_bits_not_banded(tmp_path: Path) -> None:
+    # a smooth grey ramp (a sky) in a 10-bit PQ photo stored as 2 x 2 tiles
+    h, w = 128, 256  # (a grid's tiles are at least 64 x 64)
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:] = np.linspace(40, 200, w).round().astype(np.uint8)[None, :, None]
+    signal = pq_signal(linear_light(rgb) @ SRGB_TO_BT2020.T)
+    path = grid_avif(tmp_path / "grid.avif", signal, 2, 2, PQ)
+    whole = tagged_avif(tmp_path / "whole.avif", signal, 9, PQ, 9)  # the same photo in one piece
+    read = read_image_alpha(path, warn=lambda _message: None)[0].astype(int)
+    assert read.shape == (h, w, 3)
+    one = read_image_alpha(whole, warn=lambda _message: None)[0].astype(int)
+    # before: the grid (which FFmpeg gives tile by tile) tone-mapped from Pillow's 8-bit codes, the
+    # ramp in 64 levels (steps of up to 6) where the whole one has 161
+    ramp = read[h // 4, :, 1]
+    assert len(np.unique(ramp)) >= len(np.unique(one[h // 4, :, 1])) - 8, (
+        np.unique(ramp),
+        np.unique(one[h // 4, :, 1]),
+    )
+    assert np.abs(read - one).mean() < 1.5

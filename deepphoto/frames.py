@@ -821,22 +821,27 @@ def _avif_grid(container: Any, tiles: list[int], size: tuple[int, int]) -> tuple
     streams = {stream.id: stream for stream in container.streams.video}
     if not all(tile in streams for tile in tiles):
         return None
-    decoded: dict[int, tuple[np.ndarray, int]] = {}
+    place = {tile: i for i, tile in enumerate(tiles)}
+    whole, white, done = None, 0, set()
     for packet in container.demux([streams[tile] for tile in tiles]):
         for frame in packet.decode():
-            decoded.setdefault(packet.stream.id, frame_codes(frame))
-    if len(decoded) != len(tiles):
+            if packet.stream.id in done:
+                continue
+            codes, code_white = frame_codes(frame)
+            if whole is None:  # its size from the first tile: all are the same
+                th, tw = codes.shape[:2]
+                w, h = size
+                columns, rows = -(-w // tw), -(-h // th)
+                if columns * rows != len(tiles):
+                    return None
+                whole, white = np.empty((rows * th, columns * tw, 3), codes.dtype), code_white
+            if codes.shape != (th, tw, 3) or codes.dtype != whole.dtype or code_white != white:
+                return None
+            y, x = divmod(place[packet.stream.id], columns)
+            whole[y * th : (y + 1) * th, x * tw : (x + 1) * tw] = codes
+            done.add(packet.stream.id)
+    if whole is None or len(done) != len(tiles):
         return None
-    first, white = decoded[tiles[0]]
-    th, tw = first.shape[:2]
-    w, h = size
-    columns, rows = -(-w // tw), -(-h // th)
-    if columns * rows != len(tiles) or any(decoded[t][0].shape != first.shape or decoded[t][1] != white for t in tiles):
-        return None
-    whole = np.empty((rows * th, columns * tw, 3), first.dtype)
-    for i, tile in enumerate(tiles):
-        y, x = divmod(i, columns)
-        whole[y * th : (y + 1) * th, x * tw : (x + 1) * tw] = decoded[tile][0]
     return np.ascontiguousarray(whole[:h, :w]), white
 
 

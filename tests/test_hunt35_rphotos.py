@@ -195,3 +195,20 @@ def test_an_hdr_photo_is_tone_mapped_without_whole_size_float_copies() -> None:
         # before: float32 copies of the whole picture, 204 MB (PQ) and 228 MB (HLG) for these 36 MB
         # of codes (a 48-megapixel photo: 2.7 GB and 8.5 s to read; now 1.8 GB and 4.6 s)
         assert peak < 2 * codes.nbytes, (trc, peak)
+
+
+def test_a_folder_of_16_bit_photos_is_counted_in_words_that_hold(tmp_path: Path, capsys) -> None:
+    import cv2
+
+    from deepphoto.stream.sources import ImageFiles
+
+    paths = []
+    for i in range(3):  # a scanner's folder of 16-bit PNGs, played by 'deepphoto run folder/ out.mp4'
+        paths.append(tmp_path / f"scan{i}.png")
+        cv2.imwrite(str(paths[-1]), srgb_picture()[..., ::-1].astype(np.uint16) * 257)
+    assert len(list(ImageFiles(paths))) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("scan0.png: a 16-bit photo: painted and written with 8 bits a channel")
+    # before: '2 more images: a N-bit photo: painted and written with N bits a channel' (the output
+    # has 8 bits a channel, whatever the photos had)
+    assert err[1:] == ["deepphoto: warning: 2 more images: a N-bit photo: painted and written with 8 bits a channel"]

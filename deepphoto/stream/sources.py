@@ -107,8 +107,11 @@ class ImageFiles(Source):
 
 
 def _tell_once(told: dict[str, int], path: Path, message: str) -> None:
-    """Print a folder image's warning the first time its kind comes up; count the others."""
-    kind = re.sub(r"\d+", "N", message)
+    """Print a folder image's warning the first time its kind comes up; count the others. Its kind
+    is the message with its own numbers as N ('a TIFF of N pages'), not those of what every such
+    image becomes: '2 more images: a N-bit photo: painted and written with N bits a channel' said
+    the 16-bit photos' output had as many bits as they (it has 8), 'BT.N' of a BT.2020 one."""
+    kind = re.sub(r"(?<!\d)(?<!BT\.)\d+(?!\d)(?! bits|-bit SDR)", "N", message)
     if kind not in told:
         warn(message, path)
     told[kind] = told.get(kind, 0) + 1

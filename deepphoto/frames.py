@@ -20,7 +20,7 @@ from deepphoto.errors import warn as warn_user
 from deepphoto.image_header import (
     TIFF_MAGIC,
     DamagedHeader,
-    avif_grid_tiles,
+    avif_primary,
     image_size,
     is_avif,
     is_avif_sequence,
@@ -790,20 +790,25 @@ def avif_colour(data: np.ndarray | bytes) -> tuple[int, int] | None:
 def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int) -> np.ndarray | None:
     """An HDR or BT.2020 AVIF decoded by FFmpeg at its own depth as SDR BGR uint8 in sRGB, as
     stored (not turned); a grid's tiles (a large photo's: FFmpeg gives each as a stream) put
-    together; None where FFmpeg cannot, or its picture is not the whole one (``size``)."""
+    together; None where FFmpeg cannot, or its picture is not the whole one (``size``). FFmpeg
+    gives an item as the stream of its ID: the primary one's is decoded, not the first (a
+    thumbnail stored before it was taken, and the photo read from Pillow's 8 bits)."""
     import av
 
     from deepphoto.hdr import BT709, frame_codes, sdr_from_codes
 
-    tiles = avif_grid_tiles(memoryview(data))
+    kind, items = avif_primary(memoryview(data)) or (b"", [])
     try:
         with av.open(io.BytesIO(data.tobytes())) as container:
-            if tiles is None:
-                codes, white = frame_codes(next(container.decode(video=0)))
-            elif (grid := _avif_grid(container, tiles, size)) is None:
-                return None
-            else:
+            if kind == b"grid":
+                if (grid := _avif_grid(container, items, size)) is None:
+                    return None
                 codes, white = grid
+            else:
+                primary = [s for s in container.streams.video if s.id in items] or container.streams.video[:1]
+                if not primary:  # (no picture FFmpeg reads)
+                    return None
+                codes, white = frame_codes(next(container.decode(primary[0])))
     except (av.error.FFmpegError, StopIteration, ValueError, OSError):
         return None
     if (codes.shape[1], codes.shape[0]) != size:
@@ -813,7 +818,7 @@ def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int
 
 def _avif_grid(container: Any, tiles: list[int], size: tuple[int, int]) -> tuple[np.ndarray, int] | None:
     """The R'G'B' codes (``hdr.frame_codes``) of a grid AVIF's whole picture (``size``), its tiles
-    (item IDs, row by row: ``avif_grid_tiles``) decoded from FFmpeg's streams of them and put
+    (item IDs, row by row: ``avif_primary``) decoded from FFmpeg's streams of them and put
     together; None where a tile is missing or they do not make a grid of that size. Taken from
     Pillow's 8 bits instead, an HDR photo's sky was banded (half its levels, steps of 4)."""
     from deepphoto.hdr import frame_codes

@@ -511,11 +511,11 @@ def _avif_size(data: bytes | memoryview) -> tuple[int, int]:
     return max(sizes, key=lambda wh: wh[0] * wh[1])
 
 
-def avif_grid_tiles(data: bytes | memoryview) -> list[int] | None:
-    """The item IDs of the tiles (``dimg``, in their order: row by row) of an AVIF whose primary
-    image is a grid (``pitm``, ``iinf``, ``iref`` in its ``meta``: a large photo, as a camera or
-    an encoder stores one past AV1's largest frame), or None for any other or one that does not
-    say (cut short, damaged)."""
+def avif_primary(data: bytes | memoryview) -> tuple[bytes, list[int]] | None:
+    """An AVIF's primary image (``pitm``, ``iinf``, ``iref`` in its ``meta``) as (its item type, the
+    IDs of the items that hold its picture): (b"grid", its tiles, ``dimg`` in their order, row by
+    row) for a grid (a large photo, as a camera or an encoder stores one past AV1's largest frame),
+    (b"av01", [its own]) for a coded one; None where it does not say (cut short, damaged)."""
     head = bytes(data[:_AVIF_SCAN])
     try:
         (meta, end), *_ = _nested(head, 0, len(head), (b"meta",))
@@ -534,14 +534,14 @@ def avif_grid_tiles(data: bytes | memoryview) -> list[int] | None:
                 item = struct.unpack_from(">I" if wide else ">H", head, at + 4)[0]
                 kinds[item] = head[at + (10 if wide else 8) : at + (14 if wide else 12)]
         if kinds.get(primary) != b"grid":
-            return None
+            return kinds.get(primary, b""), [primary]
         start, stop = boxes[b"iref"]
         size = 2 if head[start] == 0 else 4
         code = ">H" if size == 2 else ">I"
         for kind, at, _ in _boxes(head, start + 4, stop):
             if kind == b"dimg" and struct.unpack_from(code, head, at)[0] == primary:
                 (n,) = struct.unpack_from(">H", head, at + size)
-                return [struct.unpack_from(code, head, at + size + 2 + i * size)[0] for i in range(n)]
+                return b"grid", [struct.unpack_from(code, head, at + size + 2 + i * size)[0] for i in range(n)]
     except (KeyError, ValueError, IndexError, struct.error):  # a box missing, or cut short
         return None
     return None

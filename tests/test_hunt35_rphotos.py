@@ -95,65 +95,84 @@ def _box(kind: bytes, payload: bytes, full: int | None = None) -> bytes:
     return struct.pack(">I4s", 8 + len(head) + len(payload), kind) + head + payload
 
 
-def grid_avif(path: Path, signal: np.ndarray, rows: int, columns: int, trc: int) -> Path:
-    """``signal`` (BT.2020 R'G'B' 0-1) as a 10-bit AVIF stored as a grid of ``rows`` x ``columns``
-    tiles (as a camera or an encoder stores a large photo: an AV1 frame holds at most 35
-    megapixels), each tile's AV1 made by ``tagged_avif``, the file around them written here."""
-    h, w = signal.shape[:2]
-    th, tw = h // rows, w // columns
-    payloads, config = [], b""
-    for i in range(rows * columns):
-        y, x = divmod(i, columns)
-        tile = tagged_avif(
-            path.with_suffix(f".{i}.avif"), signal[y * th : (y + 1) * th, x * tw : (x + 1) * tw], 9, trc, 9
-        )
-        data = tile.read_bytes()
-        at = data.find(b"av1C")
-        config = data[at - 4 : at - 4 + struct.unpack_from(">I", data, at - 4)[0]]
-        at = data.find(b"mdat")
-        payloads.append(data[at + 4 : at - 4 + struct.unpack_from(">I", data, at - 4)[0]])
-    grid = bytes([0, 0, rows - 1, columns - 1]) + struct.pack(">HH", w, h)
-    items = [grid, *payloads]  # item 1: the grid, 2...: its tiles
-    colour = _box(b"colr", b"nclx" + struct.pack(">HHHB", 9, trc, 9, 0))
-    properties = [
-        _box(b"ispe", struct.pack(">II", w, h), 0),
-        _box(b"ispe", struct.pack(">II", tw, th), 0),
-        config,
-        _box(b"pixi", bytes([3, 10, 10, 10]), 0),
-        colour,
-    ]
-    infe = b"".join(
-        _box(b"infe", struct.pack(">HH4sx", i + 1, 0, b"grid" if i == 0 else b"av01"), 2) for i in range(len(items))
+def av1_item(path: Path, signal: np.ndarray, trc: int) -> tuple[bytes, bytes]:
+    """(its av1C box, its AV1 data) of ``signal`` (BT.2020 R'G'B' 0-1) coded as ``tagged_avif``
+    does, to be an item of a file written here."""
+    data = tagged_avif(path, signal, 9, trc, 9).read_bytes()
+    at = data.find(b"av1C")
+    config = data[at - 4 : at - 4 + struct.unpack_from(">I", data, at - 4)[0]]
+    at = data.find(b"mdat")
+    return config, data[at + 4 : at - 4 + struct.unpack_from(">I", data, at - 4)[0]]
+
+
+def heif_file(
+    path: Path,
+    items: list[tuple[bytes, bytes]],
+    properties: list[bytes],
+    associations: list[list[int]],
+    primary: int,
+    reference: bytes,
+) -> Path:
+    """An AVIF of ``items`` ((item type, data); item IDs from 1), its ``properties`` associated as
+    ``associations`` say (1-based, 0x80 essential), its ``primary`` item and one ``iref`` box."""
+    infe = b"".join(_box(b"infe", struct.pack(">HH4sx", i + 1, 0, kind), 2) for i, (kind, _) in enumerate(items))
+    ipma = struct.pack(">I", len(items)) + b"".join(
+        struct.pack(">HB", i + 1, len(a)) + bytes(a) for i, a in enumerate(associations)
     )
-    association = struct.pack(">HB", 1, 3) + bytes([1, 4, 5])  # the grid: its size, pixi, colour
-    association += b"".join(struct.pack(">HB", i + 1, 4) + bytes([2, 0x83, 4, 5]) for i in range(1, len(items)))
-    tiles = struct.pack(">HH", 1, len(payloads)) + b"".join(struct.pack(">H", i + 1) for i in range(1, len(items)))
 
     def meta(first: int) -> bytes:
         offsets, at = [], first
-        for item in items:
+        for _, data in items:
             offsets.append(at)
-            at += len(item)
+            at += len(data)
         iloc = bytes([0x44, 0x00]) + struct.pack(">H", len(items))
-        iloc += b"".join(struct.pack(">HHHII", i + 1, 0, 1, offsets[i], len(items[i])) for i in range(len(items)))
+        iloc += b"".join(struct.pack(">HHHII", i + 1, 0, 1, offsets[i], len(d)) for i, (_, d) in enumerate(items))
         return _box(
             b"meta",
             _box(b"hdlr", b"\0\0\0\0pict" + bytes(13), 0)
-            + _box(b"pitm", struct.pack(">H", 1), 0)
+            + _box(b"pitm", struct.pack(">H", primary), 0)
             + _box(b"iloc", iloc, 0)
             + _box(b"iinf", struct.pack(">H", len(items)) + infe, 0)
-            + _box(b"iref", _box(b"dimg", tiles), 0)
-            + _box(
-                b"iprp",
-                _box(b"ipco", b"".join(properties)) + _box(b"ipma", struct.pack(">I", len(items)) + association, 0),
-            ),
+            + _box(b"iref", reference, 0)
+            + _box(b"iprp", _box(b"ipco", b"".join(properties)) + _box(b"ipma", ipma, 0)),
             0,
         )
 
     ftyp = _box(b"ftyp", b"avif" + bytes(4) + b"avifmif1miafMA1A")
     start = len(ftyp) + len(meta(0)) + 8  # the mdat's payload
-    path.write_bytes(ftyp + meta(start) + _box(b"mdat", b"".join(items)))
+    path.write_bytes(ftyp + meta(start) + _box(b"mdat", b"".join(data for _, data in items)))
     return path
+
+
+def hdr_properties(trc: int, *sizes: tuple[int, int]) -> list[bytes]:
+    """ispe of each of ``sizes`` (properties 1...), then pixi (10-bit) and the nclx colour box."""
+    ispe = [_box(b"ispe", struct.pack(">II", w, h), 0) for w, h in sizes]
+    return [
+        *ispe,
+        _box(b"pixi", bytes([3, 10, 10, 10]), 0),
+        _box(b"colr", b"nclx" + struct.pack(">HHHB", 9, trc, 9, 0)),
+    ]
+
+
+def grid_avif(path: Path, signal: np.ndarray, rows: int, columns: int, trc: int) -> Path:
+    """``signal`` (BT.2020 R'G'B' 0-1) as a 10-bit AVIF stored as a grid of ``rows`` x ``columns``
+    tiles (as a camera or an encoder stores a large photo: an AV1 frame holds at most 35
+    megapixels)."""
+    h, w = signal.shape[:2]
+    th, tw = h // rows, w // columns
+    tiles = []
+    for i in range(rows * columns):
+        y, x = divmod(i, columns)
+        tiles.append(
+            av1_item(path.with_suffix(f".{i}.avif"), signal[y * th : (y + 1) * th, x * tw : (x + 1) * tw], trc)
+        )
+    grid = bytes([0, 0, rows - 1, columns - 1]) + struct.pack(">HH", w, h)
+    items = [(b"grid", grid)] + [(b"av01", data) for _, data in tiles]  # item 1: the grid, 2...: its tiles
+    properties = [*hdr_properties(trc, (w, h), (tw, th)), tiles[0][0]]  # ispe, ispe, pixi, colr, av1C
+    associations = [[1, 3, 4]] + [[2, 0x85, 3, 4]] * len(tiles)
+    tile_ids = b"".join(struct.pack(">H", i + 2) for i in range(len(tiles)))
+    reference = _box(b"dimg", struct.pack(">HH", 1, len(tiles)) + tile_ids)
+    return heif_file(path, items, properties, associations, 1, reference)
 
 
 def test_a_grid_hdr_avif_is_tone_mapped_from_its_10_bits_not_banded(tmp_path: Path) -> None:
@@ -212,3 +231,28 @@ def test_a_folder_of_16_bit_photos_is_counted_in_words_that_hold(tmp_path: Path,
     # before: '2 more images: a N-bit photo: painted and written with N bits a channel' (the output
     # has 8 bits a channel, whatever the photos had)
     assert err[1:] == ["deepphoto: warning: 2 more images: a N-bit photo: painted and written with 8 bits a channel"]
+
+
+def test_an_hdr_avif_with_its_thumbnail_first_is_tone_mapped_from_its_10_bits(tmp_path: Path) -> None:
+    # a 10-bit PQ photo whose file holds a half-size thumbnail (item 1) before the photo (item 2)
+    h, w = 128, 256
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:] = np.linspace(40, 200, w).round().astype(np.uint8)[None, :, None]
+    signal = pq_signal(linear_light(rgb) @ SRGB_TO_BT2020.T)
+    thumb = av1_item(tmp_path / "thumb.avif", signal[::2, ::2], PQ)
+    photo = av1_item(tmp_path / "photo.avif", signal, PQ)
+    properties = [*hdr_properties(PQ, (w // 2, h // 2), (w, h)), thumb[0], photo[0]]  # ispe, ispe, pixi, colr, av1C x2
+    items = [(b"av01", thumb[1]), (b"av01", photo[1])]
+    reference = _box(b"thmb", struct.pack(">HHH", 1, 1, 2))
+    path = heif_file(tmp_path / "with-thumb.avif", items, properties, [[1, 0x85, 3, 4], [2, 0x86, 3, 4]], 2, reference)
+    read = read_image_alpha(path, warn=lambda _message: None)[0].astype(int)
+    assert read.shape == (h, w, 3)
+    one = read_image_alpha(tmp_path / "photo.avif", warn=lambda _message: None)[0].astype(int)  # the photo alone
+    # before: FFmpeg's first stream, the thumbnail, was not the photo's size, so the photo was
+    # tone-mapped from Pillow's 8-bit codes: the ramp in 64 levels, where the photo alone has 161
+    ramp = read[h // 4, :, 1]
+    assert len(np.unique(ramp)) >= len(np.unique(one[h // 4, :, 1])) - 8, (
+        np.unique(ramp),
+        np.unique(one[h // 4, :, 1]),
+    )
+    assert np.abs(read - one).mean() < 1.5

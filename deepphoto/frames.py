@@ -20,6 +20,7 @@ from deepphoto.errors import warn as warn_user
 from deepphoto.image_header import (
     TIFF_MAGIC,
     DamagedHeader,
+    avif_premultiplied,
     avif_primary,
     image_size,
     is_avif,
@@ -790,13 +791,17 @@ def avif_colour(data: np.ndarray | bytes) -> tuple[int, int] | None:
 def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int) -> np.ndarray | None:
     """An HDR or BT.2020 AVIF decoded by FFmpeg at its own depth as SDR BGR uint8 in sRGB, as
     stored (not turned); a grid's tiles (a large photo's: FFmpeg gives each as a stream) put
-    together; None where FFmpeg cannot, or its picture is not the whole one (``size``). FFmpeg
+    together; None where FFmpeg cannot, its picture is not the whole one (``size``), or its colour
+    is stored multiplied by its alpha (FFmpeg's, laid on white as it is, was dark in a soft edge:
+    150 for 218 at half transparency; Pillow's 8 bits are undone from it). FFmpeg
     gives an item as the stream of its ID: the primary one's is decoded, not the first (a
     thumbnail stored before it was taken, and the photo read from Pillow's 8 bits)."""
     import av
 
     from deepphoto.hdr import BT709, frame_codes, sdr_from_codes
 
+    if avif_premultiplied(memoryview(data)):  # Pillow's colour is undone from its alpha, FFmpeg's not
+        return None
     kind, items = avif_primary(memoryview(data)) or (b"", [])
     try:
         with av.open(io.BytesIO(data.tobytes())) as container:

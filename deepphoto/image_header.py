@@ -547,6 +547,16 @@ def avif_primary(data: bytes | memoryview) -> tuple[bytes, list[int]] | None:
     return None
 
 
+def avif_premultiplied(data: bytes | memoryview) -> bool:
+    """Whether an AVIF's colour is stored multiplied by its alpha (a ``prem`` reference in its
+    ``meta`` > ``iref``: an encoder's --premultiply), which its decoders do not undo."""
+    head = bytes(data[:_AVIF_SCAN])
+    for start, end in _nested(head, 0, len(head), (b"meta", b"iref")):
+        if any(kind == b"prem" for kind, _, _ in _boxes(head, start + 4, end)):  # after its version and flags
+            return True
+    return False
+
+
 def png_chunk(data: np.ndarray | bytes | memoryview, kind: bytes) -> bytes | None:
     """The data of a PNG's chunk ``kind`` found before its picture (IDAT), or None."""
     at = 8

@@ -256,3 +256,28 @@ def test_an_hdr_avif_with_its_thumbnail_first_is_tone_mapped_from_its_10_bits(tm
         np.unique(one[h // 4, :, 1]),
     )
     assert np.abs(read - one).mean() < 1.5
+
+
+def test_a_premultiplied_hdr_avif_is_not_dark_in_its_soft_edges(tmp_path: Path) -> None:
+    # a 10-bit PQ photo with an alpha plane, its colour stored multiplied by its alpha (avifenc
+    # --premultiply): grey 180 opaque on the left, half transparent on the right
+    h, w = 64, 128
+    rgb = np.full((h, w, 3), 180, np.uint8)
+    alpha = np.ones((h, w))
+    alpha[:, w // 2 :] = 0.5
+    signal = pq_signal(linear_light(rgb) @ SRGB_TO_BT2020.T)
+    colour = av1_item(tmp_path / "colour.avif", signal * alpha[..., None], PQ)
+    mask = av1_item(tmp_path / "alpha.avif", np.repeat(alpha[..., None], 3, 2), PQ)
+    aux = _box(b"auxC", b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha\0", 0)
+    properties = [*hdr_properties(PQ, (w, h)), colour[0], mask[0], aux]  # ispe, pixi, colr, av1C x2, auxC
+    reference = _box(b"auxl", struct.pack(">HHH", 2, 1, 1)) + _box(b"prem", struct.pack(">HHH", 1, 1, 2))
+    items = [(b"av01", colour[1]), (b"av01", mask[1])]
+    path = heif_file(tmp_path / "soft.avif", items, properties, [[1, 2, 3, 0x84], [1, 0x85, 0x86]], 1, reference)
+    image, read_alpha = read_image_alpha(path, warn=lambda _message: None)
+    assert read_alpha is not None and abs(int(read_alpha[:, -8:].mean()) - 128) <= 3
+    opaque = image[:, 8 : w // 2 - 8].mean()
+    soft = image[:, w // 2 + 8 : -8].mean()  # on white
+    # before: its colour taken as FFmpeg gives it (multiplied by its alpha), laid on white as if it
+    # were not: 150 where half of 181 and half of white is 218
+    assert abs(opaque - 180) < 8, opaque
+    assert abs(soft - (opaque + 255) / 2) < 8, (soft, opaque)

@@ -10,6 +10,7 @@ import math
 import sys
 import webbrowser
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -136,6 +137,8 @@ def test_run_on_a_folder_says_one_unreadable_image(tmp_path: Path, capsys) -> No
 class _Pipe:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # the look and region shown, which the status reports (hunt 35: the window's keys may move them)
+        self.processor = SimpleNamespace(region=settings.region, look=SimpleNamespace(name=settings.look_name))
 
     def describe(self) -> str:
         return f"{self.settings.look_name} on the {self.settings.region}"

@@ -68,7 +68,7 @@ def test_batch_paints_a_transparent_photo_with_its_transparency_as_edit_does(tmp
         def reset(self) -> None:
             pass
 
-        def photo(self, image, painted=None, kept=None, own_alpha=None):
+        def photo(self, image, painted=None, kept=None, own_alpha=None, keep_mask=True):
             seen["kept"], seen["alpha"] = kept, own_alpha
             return image
 

@@ -12,35 +12,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from test_hunt34_livestrength import SMALL, noisy_still, portrait
 
 from deepphoto.pipeline import Pipeline
 from deepphoto.settings import Settings
 from deepphoto.stylizer import Stylizer
-
-SMALL = dict(backend="onnx", precision="fp32", style_scale=0.5, threads=1)
-
-
-def portrait(size: tuple[int, int] = (320, 240)) -> np.ndarray:
-    """A portrait of the shared set, else a drawn figure before a textured wall."""
-    import cv2
-
-    folder = SHARED / "seg" / "portraits" / "images"
-    files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
-    image = cv2.imread(str(files[0])) if files else None
-    if image is not None:
-        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    w, h = size
-    image = np.random.default_rng(3).integers(80, 200, (h, w, 3), dtype=np.uint8)
-    cv2.circle(image, (w // 2, h // 3), w // 9, (140, 170, 220), -1)
-    cv2.ellipse(image, (w // 2, h), (w // 5, h // 2), 0, 0, 360, (60, 40, 120), -1)
-    return image
-
-
-def noisy_still(image: np.ndarray, n: int) -> list[np.ndarray]:
-    """``n`` frames of a still camera: the picture with a webcam's sensor noise."""
-    rng = np.random.default_rng(0)
-    return [np.clip(image.astype(int) + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8) for _ in range(n)]
 
 
 @pytest.fixture

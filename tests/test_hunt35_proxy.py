@@ -20,22 +20,12 @@ tests need neither: they send the studio what such a proxy sends.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 pytest.importorskip("fastapi", reason="needs the web extra: pip install -e '.[web]'")
 pytest.importorskip("uvicorn", reason="needs the web extra: pip install -e '.[web]'")
 
-
-def plain_request(port: int, request: bytes) -> bytes:
-    """What the studio answers ``request`` sent in plain http from 127.0.0.1 (all of it, until it closes)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-        sock.sendall(request)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    return answer
+from test_hunt32_studio import plain_request  # noqa: E402
 
 
 @pytest.fixture(scope="module")

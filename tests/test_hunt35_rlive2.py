@@ -1,0 +1,58 @@
+"""Hunt 35 (rlive2): hunt 35's live strength controls used as a demanding user uses them: the
+Camera tab's Strength slider moved quickly on a slow run, the window's strength keys on every
+keyboard."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from deepphoto.pipeline import Pipeline
+from deepphoto.settings import Settings
+
+SMALL = dict(backend="onnx", precision="fp32", style_scale=0.5, threads=1)
+
+
+def test_the_camera_tabs_strength_moves_reach_the_run_in_the_order_made():
+    """A 1280x720 run steered by the Camera tab: each change waits for the frame in hand, and two
+    changes on their way at once were applied in either order (the run takes each on a thread of
+    its own), so the slider moved 19, 63, 59, 74, 45, 28 left the run at 45% with the slider at 28.
+    Now a change made while one is on its way goes after it: the run ends where the slider is."""
+    from studio_page import background_studio, chromium, studio_page
+
+    from deepphoto.web.control import ControlServer
+
+    with (
+        Pipeline(Settings(style="wave", **SMALL)) as pipe,
+        ControlServer("127.0.0.1:0", pipe) as control,
+    ):
+        real = pipe.update
+        first = threading.Event()
+
+        def slow_first(**changes: object) -> Settings:
+            """The first move's change held up (as behind a slow frame), the next coming first."""
+            if changes.get("strength") == 0.3 and not first.is_set():
+                first.set()
+                time.sleep(2.0)
+            return real(**changes)
+
+        pipe.update = slow_first  # type: ignore[method-assign]
+        camera = f"127.0.0.1:{control.httpd.server_address[1]}"
+        with (
+            chromium() as browser,
+            background_studio(settings=Settings(**SMALL), camera=camera) as server,
+            studio_page(browser, server.url) as page,
+        ):
+            page.click("#tab-camera")
+            page.wait_for_function("document.getElementById('camera-status').textContent.includes('wave on the')")
+            page.locator("#camera-strength").fill("30")
+            assert first.wait(60)  # on its way, held up
+            page.locator("#camera-strength").fill("80")
+            deadline = time.monotonic() + 60
+            while not (pipe.settings.strength == 0.8 and page.input_value("#camera-strength") == "80"):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            time.sleep(3.0)  # a poll or two: the slider stays where the user left it, the run with it
+            assert (pipe.settings.strength, page.input_value("#camera-strength")) == (0.8, "80")
+            assert page.is_hidden("#error")

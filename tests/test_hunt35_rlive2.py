@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
+
 from deepphoto.pipeline import Pipeline
 from deepphoto.settings import Settings
 
@@ -56,3 +58,21 @@ def test_the_camera_tabs_strength_moves_reach_the_run_in_the_order_made():
             time.sleep(3.0)  # a poll or two: the slider stays where the user left it, the run with it
             assert (pipe.settings.strength, page.input_value("#camera-strength")) == (0.8, "80")
             assert page.is_hidden("#error")
+
+
+def test_the_windows_number_pad_plus_and_minus_move_the_strength(capsys):
+    """'deepphoto run CAMERA display:// --style wave': README names '-' and '+' as strength keys, but
+    those of the number pad did nothing in OpenCV's GTK window (Debian's and Ubuntu's python3-opencv),
+    which gives their GDK key values, KP_Add 0xffab and KP_Subtract 0xffad, of which cv2.waitKey
+    keeps the low byte (0xab, 0xad). Now they move it as the main keyboard's do."""
+    from deepphoto.stream.loop import handle_key
+
+    frame = np.zeros((120, 160, 3), np.uint8)
+    with Pipeline(Settings(style="wave", region="whole", strength=0.5, **SMALL), cycle_looks=True) as pipe:
+        p = pipe.processor
+        assert not handle_key(0xFFAB & 0xFF, p, frame)  # as cv2.waitKey gives the number pad's '+'
+        assert pipe.settings.strength == 0.6
+        assert capsys.readouterr().err.splitlines()[-1] == "strength: 60%"
+        handle_key(0xFFAD & 0xFF, p, frame)  # its '-'
+        handle_key(0x10FFAD, p, frame)  # with Num Lock's state, as OPENCV_LEGACY_WAITKEY=1 gives it
+        assert pipe.settings.strength == 0.4

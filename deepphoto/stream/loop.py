@@ -29,8 +29,10 @@ from deepphoto.stream.sources import Source
 from deepphoto.stream.stopping import signals_held, stop_asked, stops_deferred
 
 POLL = 0.1  # seconds the main thread waits on a queue before it looks for a stop again
-# the window's keys for a style's strength: down or up by 10% ('=' is '+' without shift)
-STRENGTH_KEYS = {"[": -0.1, "-": -0.1, "]": 0.1, "+": 0.1, "=": 0.1}
+# the window's keys for a style's strength: down or up by 10% ('=' is '+' without shift); the number
+# pad's '-' and '+' come from OpenCV's GTK window (Debian's, Ubuntu's python3-opencv) as their GDK
+# key values, KP_Subtract 0xffad and KP_Add 0xffab, of which waitKey gives the low byte
+STRENGTH_KEYS = {"[": -0.1, "-": -0.1, "\xad": -0.1, "]": 0.1, "+": 0.1, "=": 0.1, "\xab": 0.1}
 
 
 @dataclass

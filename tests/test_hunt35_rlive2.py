@@ -76,3 +76,58 @@ def test_the_windows_number_pad_plus_and_minus_move_the_strength(capsys):
         handle_key(0xFFAD & 0xFF, p, frame)  # its '-'
         handle_key(0x10FFAD, p, frame)  # with Num Lock's state, as OPENCV_LEGACY_WAITKEY=1 gives it
         assert pipe.settings.strength == 0.4
+
+
+DRAG = """() => new Promise((done) => {
+  // the Strength slider dragged for 4 s (a move every 40 ms, 50% to 89%, ending at 69%), its shown value recorded
+  const slider = document.getElementById("camera-strength"), out = document.getElementById("camera-strength-out");
+  const shown = [];
+  const watch = { childList: true, characterData: true, subtree: true };
+  new MutationObserver(() => shown.push(out.textContent)).observe(out, watch);
+  let i = 0;
+  const timer = setInterval(() => {
+    slider.value = String(50 + (i % 40));
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    if (++i === 100) { clearInterval(timer); setTimeout(() => done(shown), 50); }
+  }, 40);
+})"""
+
+
+def test_a_change_made_elsewhere_while_the_strength_slider_is_dragged_leaves_it_under_the_finger():
+    """The Camera tab beside a window run: while the user dragged its Strength slider, the window's
+    'r' key (or another page, a script) changed the region; the tab's next poll set every control
+    to the run's settings, the slider too, which jumped back to the run's 100% under the finger
+    (and, were the finger still then, 100% was what the tab sent). Now the region follows and the
+    slider stays where the user has it; the run ends at the user's strength on the person."""
+    from studio_page import background_studio, chromium, studio_page
+
+    from deepphoto.stream.loop import handle_key
+    from deepphoto.web.control import ControlServer
+
+    frame = np.zeros((120, 160, 3), np.uint8)
+    with (
+        Pipeline(Settings(style="wave", **SMALL), cycle_looks=True) as pipe,
+        ControlServer("127.0.0.1:0", pipe) as control,
+    ):
+        camera = f"127.0.0.1:{control.httpd.server_address[1]}"
+        with (
+            chromium() as browser,
+            background_studio(settings=Settings(**SMALL), camera=camera) as server,
+            studio_page(browser, server.url) as page,
+        ):
+            page.click("#tab-camera")
+            page.wait_for_function("document.getElementById('camera-status').textContent.includes('wave on the')")
+            assert page.input_value("#camera-strength") == "100"
+            # the window's 'r' (the person) pressed 1 s into the drag
+            key = threading.Timer(1.0, handle_key, (ord("r"), pipe.processor, frame))
+            key.start()
+            shown = page.evaluate(DRAG)
+            key.join()
+            assert pipe.processor.region == "person"
+            assert "100%" not in shown, shown  # the slider never back at the run's strength
+            page.wait_for_function('document.querySelector(\'input[name="camera-region"][value="person"]\').checked')
+            deadline = time.monotonic() + 60
+            while pipe.settings.strength != 0.69 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert (pipe.settings.strength, pipe.processor.region) == (0.69, "person")
+            assert page.input_value("#camera-strength") == "69" and page.is_hidden("#error")

@@ -727,6 +727,10 @@ let cameraSending = 0; // of them, not answered yet
 // the frame in hand, and the run takes them on threads of their own), and a slider moved 19, 63, 59,
 // 74, 45, 28 left a 1280x720 run at 45% while the slider said 28
 let cameraResend = false;
+// Sliders moved and not sent yet (sent 150 ms after they stop): the run's settings taken meanwhile
+// (a change made elsewhere) leave them as the user has them, else the slider jumped back under the
+// user's finger and its old value was sent
+const cameraEdits = new Set();
 
 function cameraLook() {
   return {
@@ -817,7 +821,8 @@ function cameraAdopt(s) {
   if (region) region.checked = true;
   const values = { strength: s.strength * 100, "keep-exposure": s.keep_exposure * 100, threshold: s.threshold * 100, smooth: s.smooth * 100, feather: s.feather };
   for (const [name, value] of Object.entries(values)) {
-    if (Number.isFinite(value)) setSlider(`camera-${name}`, Math.round(value)); // a setting not reported stays as shown
+    const id = `camera-${name}`; // a setting not reported, or a slider being moved, stays as shown
+    if (Number.isFinite(value) && !cameraEdits.has(id)) setSlider(id, Math.round(value));
   }
   markStrength("camera");
 }
@@ -865,6 +870,7 @@ async function cameraStop() {
 }
 
 async function cameraSend() {
+  cameraEdits.clear(); // sent as they are now
   const state = studio.cameraState;
   const answering = state && state.status && !state.status.error;
   if (cameraStarting || (state && state.running && !answering)) { cameraPending = true; return; } // the run starts: not an error
@@ -1057,12 +1063,13 @@ function wire() {
   $("camera-stop").addEventListener("click", cameraStop);
   $("camera-look").addEventListener("change", () => { markStrength("camera"); cameraSend(); });
   for (const r of document.querySelectorAll('input[name="camera-region"]')) r.addEventListener("change", cameraSend);
-  const cameraLater = debounce(cameraSend, 150);
-  slider("camera-strength", (v) => `${v}%`, cameraLater);
-  slider("camera-keep-exposure", lightText, cameraLater);
-  slider("camera-threshold", (v) => (v / 100).toFixed(2), cameraLater);
-  slider("camera-smooth", (v) => (v / 100).toFixed(2), cameraLater);
-  slider("camera-feather", (v) => `${v} px`, cameraLater);
+  const cameraSoon = debounce(cameraSend, 150);
+  const cameraLater = (id) => () => { cameraEdits.add(id); cameraSoon(); };
+  slider("camera-strength", (v) => `${v}%`, cameraLater("camera-strength"));
+  slider("camera-keep-exposure", lightText, cameraLater("camera-keep-exposure"));
+  slider("camera-threshold", (v) => (v / 100).toFixed(2), cameraLater("camera-threshold"));
+  slider("camera-smooth", (v) => (v / 100).toFixed(2), cameraLater("camera-smooth"));
+  slider("camera-feather", (v) => `${v} px`, cameraLater("camera-feather"));
 
   // the server closes what this page had when it goes away
   window.addEventListener("pagehide", () => {

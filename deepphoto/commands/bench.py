@@ -20,11 +20,19 @@ DEFAULT_LOOKS = "starry-night:background,starry-night:person,starry-night:whole,
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("clip", nargs="?", type=Path, help="video file or folder of clips (default: the demo footage)")
-    p.add_argument("--sizes", default="640x480,1280x720", help="frame sizes WxH, comma-separated")
-    p.add_argument("--backend", default="all", help="all, or comma-separated from onnx, torch, tensorrt")
-    p.add_argument("--precision", default="all", help="all, or comma-separated from fp32, fp16, int8")
-    p.add_argument("--looks", default=DEFAULT_LOOKS, help="LOOK:REGION list; LOOK a style or an effect (no style)")
-    p.add_argument("--frames", type=count("--frames", 2, 100000), default=90, help="measured frames per configuration")
+    p.add_argument(
+        "--sizes", default="640x480,1280x720", help="frame sizes WxH, comma-separated (default 640x480,1280x720)"
+    )
+    p.add_argument("--backend", default="all", help="all, or comma-separated from onnx, torch, tensorrt (default all)")
+    p.add_argument("--precision", default="all", help="all, or comma-separated from fp32, fp16, int8 (default all)")
+    p.add_argument(
+        "--looks",
+        default=DEFAULT_LOOKS,
+        help=f"LOOK:REGION list; LOOK a style or an effect (no style; default {DEFAULT_LOOKS})",
+    )
+    p.add_argument(
+        "--frames", type=count("--frames", 2, 100000), default=90, help="measured frames per configuration (default 90)"
+    )
     p.add_argument(
         "--threads", type=count("--threads", 1, 256), default=None, help="threads per network (default: all cores)"
     )
@@ -35,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip MediaPipe, the classic style network, accuracy",
     )
-    p.add_argument("--out", type=Path, default=Path("bench-report"), help="report folder")
+    p.add_argument("--out", type=Path, default=Path("bench-report"), help="report folder (default bench-report)")
     p.add_argument(
         "--clips",
         type=Path,

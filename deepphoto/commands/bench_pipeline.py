@@ -19,13 +19,15 @@ from deepphoto.settings import counted
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=size("--size"), default="640x480", help="frame size WxH")
-    p.add_argument("--frames", type=count("--frames", 1, 100000), default=300, help="frames in the file test")
+    p.add_argument("--size", type=size("--size"), default="640x480", help="frame size WxH (default 640x480)")
+    p.add_argument(
+        "--frames", type=count("--frames", 1, 100000), default=300, help="frames in the file test (default 300)"
+    )
     p.add_argument(
         "--live-seconds",
         type=real("--live-seconds", 0, 24 * 3600, low_open=True),
         default=20.0,
-        help="length of the live test (more than 0)",
+        help="length of the live test in seconds (more than 0; default 20)",
     )
     add_look_arguments(p)
 

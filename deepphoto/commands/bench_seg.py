@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--input-sizes",
         type=sizes("--input-sizes", 2048),
         default="x".join(map(str, LIGHTNET_INPUT)),
-        help="LightNet input sizes to compare, comma-separated WxH",
+        help=f"LightNet input sizes to compare, comma-separated WxH (default {'x'.join(map(str, LIGHTNET_INPUT))})",
     )
     p.add_argument(
         "--backends",

@@ -22,20 +22,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(under $DEEPPHOTO_SHARED_DATA, default ../shared/data)",
     )
     p.add_argument("--backend", default="onnx", help=f"one of {', '.join(BACKENDS)} (default onnx)")
-    p.add_argument("--precision", default="fp32", help="fp32, fp16 or int8 (int8: a cached, gated engine)")
+    p.add_argument(
+        "--precision", default="fp32", help="fp32, fp16 or int8 (default fp32; int8: a cached, gated engine)"
+    )
     p.add_argument("--weights", type=Path, default=None, help="LightNet .safetensors (or .onnx for onnx)")
     p.add_argument(
         "--input-size",
         type=size("--input-size", 2048),
         default="x".join(map(str, LIGHTNET_INPUT)),
-        help="model input WxH",
+        help=f"model input WxH (default {'x'.join(map(str, LIGHTNET_INPUT))})",
     )
-    p.add_argument("--split", default="all", help="all, or the fixed train / val split by file name")
+    p.add_argument("--split", default="all", help="all, or the fixed train / val split by file name (default all)")
     p.add_argument(
         "--threshold",
         type=real("--threshold", 0, 1, low_open=True, high_open=True),
         default=0.5,
-        help="person where probability > this (0-1)",
+        help="person where probability > this (0-1, default 0.5)",
     )
     p.add_argument(
         "--threads", type=count("--threads", 1, 256), default=None, help="inference threads (default: all cores)"

@@ -86,7 +86,7 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--precision",
         default="auto",
-        help=f"{', '.join(PRECISIONS)} (auto: a reduced precision where it passed its accuracy gate "
+        help=f"{', '.join(PRECISIONS)} (default auto: a reduced precision where it passed its accuracy gate "
         "and ran faster when built, see 'deepphoto build-engine')",
     )
     p.add_argument(

@@ -17,15 +17,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--minutes",
         type=real("--minutes", 0, 7 * 24 * 60, low_open=True),
         default=10.0,
-        help="how long (more than 0, at most a week)",
+        help="how long (more than 0, at most a week; default 10)",
     )
     p.add_argument(
         "--fps",
         type=real("--fps", 0, 240, low_open=True),
         default=30.0,
-        help="frames per second offered (more than 0, at most 240)",
+        help="frames per second offered (more than 0, at most 240; default 30)",
     )
-    p.add_argument("--size", type=size("--size"), default="640x480", help="frame size WxH")
+    p.add_argument("--size", type=size("--size"), default="640x480", help="frame size WxH (default 640x480)")
     add_look_arguments(p)
 
 

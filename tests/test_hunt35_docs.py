@@ -48,3 +48,36 @@ def test_every_default_of_a_users_command_is_in_its_help(command: str):
                 f"deepphoto {command} {action.option_strings[0]} (default {_said(default)}): {action.help!r}"
             )
     assert not missing, "\n".join(missing)
+
+
+def test_serve_ended_by_sighup_ends_as_ctrl_c_does(monkeypatch):
+    """README: 'Ctrl-C, SIGTERM and SIGHUP (terminal closed, ssh dropped) end any command alike:
+    status 130'. 'deepphoto serve' ended so by Ctrl-C and SIGTERM ('deepphoto: interrupted', 130),
+    but by SIGHUP with status 0 and not a word: its own SIGHUP handler stopped the server and kept
+    the signal from the command line. The hang-up now reaches the command line's handler."""
+    import os
+    import signal
+    import time
+
+    import deepphoto.web.server as server
+    from deepphoto.stream.stopping import ending_signals
+    from deepphoto.web.app import StudioConfig
+
+    class Served:
+        should_exit = False
+
+        def run(self, sockets: list) -> None:
+            os.kill(os.getpid(), signal.SIGHUP)  # the terminal closed while it serves
+            time.sleep(0.05)
+
+    served = Served()
+    monkeypatch.setattr(server, "uvicorn_server", lambda app, tls=None: served)
+    stopped = False
+    try:
+        with ending_signals():
+            server.serve(StudioConfig(warm=False), 0)
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        stopped = True
+    assert served.should_exit, "the studio did not stop on SIGHUP"
+    assert stopped, "SIGHUP did not reach the command line: 'deepphoto serve' exits 0, saying nothing"

@@ -412,16 +412,20 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Cert
     address = url_of(config.host, port, config.token, scheme)
     server = uvicorn_server(create_app(config), tls)
 
+    hung_up: list[int] = []
+
     def hang_up(signum: int, frame: FrameType | None) -> None:
+        hung_up.append(signum)
         server.should_exit = True  # SIGHUP ends the studio as Ctrl-C does, cleaning up
 
     # not where it is ignored: 'nohup deepphoto serve' outlives the terminal it was started from
+    before: Any = None
     if (
         hasattr(signal, "SIGHUP")
         and threading.current_thread() is threading.main_thread()
         and not ignored(signal.SIGHUP)
     ):
-        signal.signal(signal.SIGHUP, hang_up)
+        before = signal.signal(signal.SIGHUP, hang_up)
     print(f"DeepPhoto Studio: {address}  (Ctrl-C to stop)", flush=True)
     if config.host in WILDCARD_HOSTS:  # the address above works on this computer only
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
@@ -438,6 +442,11 @@ def serve(config: StudioConfig, port: int, open_browser: bool = False, tls: Cert
         server.run(sockets=[sock])
     finally:
         sock.close()
+        if before is not None:
+            signal.signal(signal.SIGHUP, before)
+    if hung_up and callable(before):  # then ended as uvicorn ends on Ctrl-C and SIGTERM: the signal raised
+        # again for the handler before (the command line's: 'interrupted', status 130; it said nothing, 0)
+        signal.raise_signal(signal.SIGHUP)
 
 
 class BackgroundServer:

@@ -127,3 +127,22 @@ def test_no_table_cell_of_the_readme_has_grown_into_a_page():
         if len(cell.strip()) > 700
     ]
     assert not long, "\n".join(long)
+
+
+def test_the_add_style_example_names_the_painting_where_assets_put_it(tmp_path, monkeypatch):
+    """README: "`deepphoto add-style pearl.png --name pearl-earring` took 4 min 3 s", the painting
+    'fetched by deepphoto assets': copied as written it said 'pearl.png: no such file', and nothing
+    said where the painting had been put. The example now names the cache's file."""
+    from pathlib import Path
+
+    from deepphoto import assets
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("DEEPPHOTO_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r"`deepphoto add-style (\S+) --name pearl-earring`", readme)
+    assert shown, "the README's add-style example of the Pearl Earring is gone"
+    where = assets.cache_dir() / "assets" / Path(assets.EXAMPLE_PAINTING.member).name
+    for path in shown:
+        assert Path(path).expanduser() == where, f"README: add-style {path}; deepphoto assets writes {where}"

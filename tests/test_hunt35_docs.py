@@ -146,3 +146,26 @@ def test_the_add_style_example_names_the_painting_where_assets_put_it(tmp_path, 
     where = assets.cache_dir() / "assets" / Path(assets.EXAMPLE_PAINTING.member).name
     for path in shown:
         assert Path(path).expanduser() == where, f"README: add-style {path}; deepphoto assets writes {where}"
+
+
+def test_the_run_synopsis_shows_each_default_first():
+    """The README's 'deepphoto run' synopsis shows a default as a value ('[--feather 3]') or first
+    of the choices ('[--backend auto|onnx|...]', '[--segmenter lightnet|mediapipe]'), but listed
+    '[--region whole|background|person]', and nothing in the README says the default region is
+    the background: a user took 'whole' for it. Each option's first value is now its default."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    synopsis = re.search(r"```bash\n(deepphoto run INPUT OUTPUT .*?)\ndeepphoto edit", readme, re.S)
+    assert synopsis, "the README's run synopsis is gone"
+    defaults = {
+        a.option_strings[0]: a.default for a in _sub("run")._actions if a.option_strings and a.default is not None
+    }
+    shown = re.findall(r"\[(--[a-z-]+) ([\w.]+)(?:\|[\w|]+)?\]", synopsis.group(1))
+    assert len(shown) >= 6, shown
+    wrong = [
+        f"[{o} {first}...]: the default is {_said(defaults[o])}"
+        for o, first in shown
+        if o in defaults and _said(defaults[o]) != first
+    ]
+    assert not wrong, "\n".join(wrong)

@@ -169,3 +169,26 @@ def test_the_run_synopsis_shows_each_default_first():
         if o in defaults and _said(defaults[o]) != first
     ]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_serve_keeps_ignoring_a_signal_it_was_started_to_ignore(sig):
+    """README: 'one the command was started to ignore stays ignored'. A script's 'deepphoto serve &'
+    (a shell without job control starts a background job with SIGINT ignored): the script's Ctrl-C
+    stopped the studio too, status 0, since uvicorn takes SIGINT and SIGTERM whatever their
+    handler. 'deepphoto run' keeps them ignored (tests/test_hunt33_interrupts.py); serve now too."""
+    import signal
+
+    from deepphoto.web.server import uvicorn_server
+
+    number = getattr(signal, sig)
+    previous = signal.signal(number, signal.SIG_IGN)
+    try:
+        server = uvicorn_server(lambda scope, receive, send: None)
+    finally:
+        signal.signal(number, previous)
+    server.handle_exit(number, None)
+    assert not server.should_exit, f"serve started with {sig} ignored stopped on it"
+    other = signal.SIGTERM if number == signal.SIGINT else signal.SIGINT
+    server.handle_exit(other, None)  # the other one still stops it
+    assert server.should_exit

@@ -370,9 +370,15 @@ def uvicorn_server(app: Any, tls: Certificate | None = None) -> Any:
     import uvicorn
 
     guarded = guarded_protocol()
+    # a signal the process was started to ignore stays ignored, as for every command: uvicorn takes
+    # SIGINT and SIGTERM whatever their handler was ('deepphoto serve &' in a script, whose Ctrl-C
+    # then stopped the studio it had left running in the background)
+    ignoring = {sig for sig in (signal.SIGINT, signal.SIGTERM) if ignored(sig)}
 
     class StudioServer(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig in ignoring:
+                return
             super().handle_exit(sig, frame)
             self.force_exit = False  # the wait is bounded by timeout_graceful_shutdown instead
 

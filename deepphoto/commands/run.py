@@ -63,7 +63,10 @@ def add_look_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--region", default="background", help=f"one of {', '.join(REGIONS)} (default background)")
     p.add_argument(
-        "--threshold", type=real("--threshold"), default=0.5, help="person where probability > this (0-1, default 0.5)"
+        "--threshold",
+        type=real("--threshold"),
+        default=0.5,
+        help="person where probability > this (above 0 and below 1, default 0.5)",
     )
     p.add_argument(
         "--smooth",

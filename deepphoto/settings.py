@@ -7,6 +7,7 @@ Every number is checked here once (finite, in range, named in the message); ``Pi
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -43,11 +44,11 @@ def number(
     """``value`` if it is a finite number within [low, high] (bounds excluded where ``*_open``);
     else one line naming the option (true and false are no numbers: JSON's ``"strength": true``)."""
     if isinstance(value, bool):
-        raise DeepPhotoError(f"{name} {value!r}: must be a number")
+        raise DeepPhotoError(f"{name} {shown(value)}: must be a number")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise DeepPhotoError(f"{name} {value!r}: must be a number") from None
+        raise DeepPhotoError(f"{name} {shown(value)}: must be a number") from None
     if not math.isfinite(v):
         raise DeepPhotoError(f"{name} {value}: must be a finite number")
     below = v <= low if low_open else v < low
@@ -55,6 +56,22 @@ def number(
     if below or above:
         raise DeepPhotoError(f"{name} {value}: must be {bounds(low, high, low_open=low_open, high_open=high_open)}")
     return v
+
+
+def shown(value: object) -> str:
+    """A value as an error message shows it: text quoted ('much'), JSON's null, true and false as
+    a script wrote them (its ``{"strength": null}`` answered 'strength None', a Python word), and a
+    long value cut short (a 200 KB string sent for a number is not echoed back whole)."""
+    if value is None or isinstance(value, bool):
+        text = {None: "null", True: "true", False: "false"}[value]
+    elif isinstance(value, (list, dict)):
+        try:
+            text = json.dumps(value, allow_nan=True)
+        except (TypeError, ValueError):  # not JSON's own (a tuple of arrays from Python): as Python shows it
+            text = repr(value)
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def bounds(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> str:
@@ -79,16 +96,16 @@ def whole(name: str, value: int | str, low: int, high: int) -> int:
         try:
             value = int(value.strip())
         except ValueError:
-            raise DeepPhotoError(f"{name} {value!r}: must be a whole number") from None
+            raise DeepPhotoError(f"{name} {shown(value)}: must be a whole number") from None
     huge = isinstance(value, float) and abs(value) >= 1e16  # shown as given: 1e+308, not int(1e308)'s 309 digits
-    shown = value
+    given = value
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and float(value).is_integer():
             value = int(value)
         else:
-            raise DeepPhotoError(f"{name} {value!r}: must be a whole number")
+            raise DeepPhotoError(f"{name} {shown(value)}: must be a whole number")
     if not low <= value <= high:
-        raise DeepPhotoError(f"{name} {shown if huge else value}: must be {bounds(low, high)}")
+        raise DeepPhotoError(f"{name} {given if huge else value}: must be {bounds(low, high)}")
     return value
 
 
@@ -110,8 +127,8 @@ def unknown(name: str, value: str, allowed: list[str] | tuple[str, ...], listed:
     listed = listed or ", ".join(allowed)
     meant = close_match(value, allowed)
     if meant is None:
-        return f"unknown {name} {value!r}: choose from {listed}"
-    return f"unknown {name} {value!r}: did you mean {meant!r}? (choose from {listed})"
+        return f"unknown {name} {shown(value)}: choose from {listed}"
+    return f"unknown {name} {shown(value)}: did you mean {meant!r}? (choose from {listed})"
 
 
 def close_match(word: str, allowed: list[str] | tuple[str, ...]) -> str | None:
@@ -190,7 +207,7 @@ class Settings:
         if self.style is not None and self.effect is not None:
             raise DeepPhotoError("give a style or an effect, not both")
         if self.style is not None and not isinstance(self.style, str):
-            raise DeepPhotoError(f"style {self.style!r}: must be a style's name (text), e.g. 'wave'")
+            raise DeepPhotoError(f"style {shown(self.style)}: must be a style's name (text), e.g. 'wave'")
         if self.style is not None and not str(self.style).strip():
             raise DeepPhotoError("style '': name a style (see 'deepphoto styles')")
         if self.style is not None:
@@ -214,7 +231,7 @@ class Settings:
         set_(self, "smooth", number("smooth", self.smooth, 0.0, 0.95))
         set_(self, "feather", whole("feather", self.feather, 0, 64))
         if not isinstance(self.refine, bool) and self.refine not in (0, 1):  # "maybe" is not a yes
-            raise DeepPhotoError(f"refine {self.refine!r}: must be true or false")
+            raise DeepPhotoError(f"refine {shown(self.refine)}: must be true or false")
         set_(self, "refine", bool(self.refine))
         set_(self, "seg_every", whole("seg-every", self.seg_every, 1, 1000))
         set_(self, "skip_still", number("skip-still", self.skip_still, 0.0, 1.0))

@@ -189,6 +189,6 @@ def test_the_live_mirror_is_true_or_false_not_any_text():
 def test_a_setting_given_true_is_not_taken_as_the_number_one():
     from deepphoto.settings import Settings
 
-    with pytest.raises(DeepPhotoError, match="strength True: must be a number"):
+    with pytest.raises(DeepPhotoError, match="strength true: must be a number"):
         Settings(style="wave", strength=True)
     assert Settings(style="wave", strength=1).strength == 1.0

@@ -52,3 +52,67 @@ def test_a_control_body_that_is_not_utf8_is_a_422_not_a_500() -> None:
         assert pipe.settings.strength == 1.0
         status, body = post(control, '\ufeff{"strength": 0.5}'.encode())  # a BOM (Windows' Notepad, PowerShell)
         assert status == 200 and body["settings"]["strength"] == 0.5
+
+
+def studio_client():
+    """The Studio app (no networks opened: every request here is refused before them) and its page's id."""
+    from fastapi.testclient import TestClient
+
+    from deepphoto.web.app import StudioConfig, create_app
+
+    return TestClient(create_app(StudioConfig(warm=False, rate=1e6)), base_url="http://127.0.0.1")
+
+
+def upload_photo(client, page: str) -> str:
+    import cv2
+    import numpy as np
+
+    image = np.full((48, 64, 3), 120, np.uint8)
+    data = cv2.imencode(".jpg", image)[1].tobytes()
+    reply = client.post("/api/uploads/photo", content=data, headers={"X-DeepPhoto-Client": page})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["id"]
+
+
+def test_json_null_true_and_false_are_named_as_json_writes_them_not_as_python_does() -> None:
+    """``{"strength": null}`` was answered 'strength None: must be a number', ``{"region": null}``
+    'unknown region None', ``{"refine": null}`` 'refine None', ``{"style": true}`` 'style True', and
+    an object sent for a number came back in Python's quotes ({'a': 1}): JSON's own words now, on the
+    run's control, the Studio's photo endpoint and the Live tab's mirror; a long value is cut short."""
+    from deepphoto.web.errors import WebError
+    from deepphoto.web.live import mirror_of
+
+    expected = {
+        "strength": (None, "strength null: must be a number"),
+        "region": (None, "unknown region null: choose from whole, background, person"),
+        "feather": (None, "feather null: must be a whole number"),
+        "refine": (None, "refine null: must be true or false"),
+        "style": (True, "style true: must be a style's name (text), e.g. 'wave'"),
+        "threshold": (False, "threshold false: must be a number"),
+        "keep_exposure": ({"a": 1}, 'keep-exposure {"a": 1}: must be a number'),
+        "smooth": ("x" * 200, "smooth '" + "x" * 56 + "...: must be a number"),
+    }
+    pipe = _Pipe(Settings(effect="blur"))
+    before = pipe.settings
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        for key, (value, message) in expected.items():
+            good = {"feather": 9} if key != "feather" else {"strength": 0.25}
+            status, body = post(control, json.dumps({key: value, **good}).encode())
+            assert (status, body.get("error")) == (422, message), key
+            assert pipe.settings == before  # the good value of the two is not applied alone
+    with studio_client() as client:
+        page = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+        photo = upload_photo(client, page)
+        for key, (value, message) in expected.items():
+            if key == "smooth":  # not a photo's setting: the photo takes no smoothing
+                continue
+            reply = client.post("/api/render", json={"photo": photo, key: value}, headers={"X-DeepPhoto-Client": page})
+            assert (reply.status_code, reply.json()["error"]) == (422, message), key
+        reply = client.post("/api/render", json={"photo": photo, "size": None}, headers={"X-DeepPhoto-Client": page})
+        assert reply.json()["error"] == "unknown size null: choose from preview, full"
+    try:
+        mirror_of(None)
+    except WebError as exc:
+        assert str(exc) == "mirror null: must be true or false"
+    else:
+        raise AssertionError("mirror null was taken")

@@ -33,7 +33,7 @@ from aiortc.mediastreams import MediaStreamError
 from av.video.reformatter import Colorspace
 
 from deepphoto.errors import DeepPhotoError
-from deepphoto.settings import Settings, whole
+from deepphoto.settings import Settings, shown, whole
 from deepphoto.stream.video_colour import EXACT, yuv420_frame
 from deepphoto.web.errors import WebError
 from deepphoto.web.limits import Slots
@@ -63,7 +63,7 @@ def look_changes(values: dict[str, Any]) -> dict[str, Any]:
 def mirror_of(value: object) -> bool:
     """The page's ``mirror``: true or false (or 1 / 0), as ``refine`` is; "no" is not a yes."""
     if not isinstance(value, bool) and value not in (0, 1):
-        raise WebError(422, f"mirror {value!r}: must be true or false")
+        raise WebError(422, f"mirror {shown(value)}: must be true or false")
     return bool(value)
 
 

@@ -116,3 +116,17 @@ def test_json_null_true_and_false_are_named_as_json_writes_them_not_as_python_do
         assert str(exc) == "mirror null: must be true or false"
     else:
         raise AssertionError("mirror null was taken")
+
+
+def test_a_settings_request_too_large_is_refused_with_its_own_limit() -> None:
+    """10 MB sent to /api/camera/settings (a script's runaway loop): refused as 'request is too
+    large (at most 0 MB and 50 megapixels)', the photos' limit rounded away; now 'at most 256 KB'.
+    An upload is still refused by its own limit."""
+    with studio_client() as client:
+        page = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+        big = b'{"strength": "' + b" " * (10 * 2**20) + b'"}'
+        for path in ("/api/camera/settings", "/api/render"):
+            reply = client.post(path, content=big, headers={"X-DeepPhoto-Client": page})
+            assert (reply.status_code, reply.json()["error"]) == (413, "request is too large (at most 256 KB)"), path
+        reply = client.post("/api/uploads/photo", content=b"\xff" * (26 * 2**20), headers={"X-DeepPhoto-Client": page})
+        assert (reply.status_code, reply.json()["error"]) == (413, "photo is too large (at most 25 MB)")

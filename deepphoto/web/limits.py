@@ -48,6 +48,11 @@ class UploadLimits:
         return f"at most {self.max_bytes / 2**20:.0f} MB and {self.max_pixels / 1e6:g} megapixels"
 
 
+def byte_size(n: int) -> str:
+    """A size limit in words: '256 KB' under a megabyte, else '25 MB' (MB: 2**20 bytes, as --max-mb)."""
+    return f"{n / 2**10:g} KB" if n < 2**20 else f"{n / 2**20:g} MB"
+
+
 def megapixels(pixels: int, limit: int) -> str:
     """``pixels`` in megapixels, with as many decimals (up to six) as it takes not to read as ``limit``."""
     for places in range(7):
@@ -134,7 +139,9 @@ def decode_upload(
 async def read_body(chunks: AsyncIterator[bytes], declared: str | None, limits: UploadLimits, what: str) -> bytes:
     """The request body, read in chunks and refused (413) as soon as it passes ``limits.max_bytes``:
     by its Content-Length before reading, or while reading when it has none or lied."""
-    too_large = WebError(413, f"{what} is too large ({limits.describe()})")
+    # refused by its bytes alone: 'request is too large (at most 256 KB)', not the pictures' limit
+    # rounded to MB ('at most 0 MB and 50 megapixels' was said of a settings request of 10 MB)
+    too_large = WebError(413, f"{what} is too large (at most {byte_size(limits.max_bytes)})")
     if declared is not None:
         try:
             if int(declared) > limits.max_bytes:

@@ -130,3 +130,25 @@ def test_a_settings_request_too_large_is_refused_with_its_own_limit() -> None:
             assert (reply.status_code, reply.json()["error"]) == (413, "request is too large (at most 256 KB)"), path
         reply = client.post("/api/uploads/photo", content=b"\xff" * (26 * 2**20), headers={"X-DeepPhoto-Client": page})
         assert (reply.status_code, reply.json()["error"]) == (413, "photo is too large (at most 25 MB)")
+
+
+def test_a_camera_run_started_with_refine_off_runs_with_refine_off(monkeypatch) -> None:
+    """POST /api/camera/start with ``"look": {"refine": false}`` was taken (200), and the run it
+    started refined its mask anyway: the command it ran had no --no-refine. It has now, and a
+    refined look's run still refines."""
+    import deepphoto.web.camera as camera
+
+    started: list[list[str]] = []
+
+    def popen(cmd: list[str], **kwargs: object) -> SimpleNamespace:
+        started.append(cmd)
+        return SimpleNamespace(stdout=[], poll=lambda: None)
+
+    monkeypatch.setattr(camera.subprocess, "Popen", popen)
+    monkeypatch.setattr(camera, "free_port", lambda: 9)  # the discard port: nothing answers there
+    for refine in (False, True):
+        desk = camera.CameraDesk(Settings())
+        desk.start("synthetic://", "null://", {"refine": refine, "strength": 0.5})
+        desk.process = None  # nothing to stop
+    assert "--no-refine" in started[0]
+    assert "--no-refine" not in started[1]

@@ -143,6 +143,8 @@ class CameraDesk:
             cmd += ["--quiet", "--region", settings.region, "--threshold", str(settings.threshold)]
             cmd += ["--smooth", str(settings.smooth), "--feather", str(settings.feather)]
             cmd += ["--keep-exposure", str(settings.keep_exposure)]
+            if not settings.refine:  # a look's "refine": false (a script's; the page sends none)
+                cmd += ["--no-refine"]
             cmd += ["--backend", settings.backend, "--precision", settings.precision, "--segmenter", settings.segmenter]
             if settings.style:
                 cmd += ["--style", settings.style, "--strength", str(settings.strength)]

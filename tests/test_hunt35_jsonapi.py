@@ -152,3 +152,21 @@ def test_a_camera_run_started_with_refine_off_runs_with_refine_off(monkeypatch) 
         desk.process = None  # nothing to stop
     assert "--no-refine" in started[0]
     assert "--no-refine" not in started[1]
+
+
+def test_a_camera_start_without_a_source_names_what_is_missing_not_none() -> None:
+    """POST /api/camera/start without "source" (a script's typo: "camera") was answered 'unknown
+    camera 'None'', and a list for it 'unknown camera "['a']"', both through str(): now one line
+    naming what is missing, or the value as JSON writes it."""
+    with studio_client() as client:
+        page = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+        headers = {"X-DeepPhoto-Client": page}
+        reply = client.post("/api/camera/start", json={"output": "null://"}, headers=headers)
+        assert reply.status_code == 422
+        assert reply.json()["error"].startswith('no camera given ("source"): choose from ')
+        assert "synthetic://" in reply.json()["error"]
+        reply = client.post("/api/camera/start", json={"source": ["a"], "output": "null://"}, headers=headers)
+        assert reply.status_code == 422 and reply.json()["error"].startswith('unknown camera ["a"]: choose from ')
+        reply = client.post("/api/camera/start", json={"source": "synthetic://"}, headers=headers)
+        assert reply.json()["error"] == 'no output given ("output"): choose from vcam://, null://'
+        assert client.get("/api/camera", headers=headers).json()["running"] is False

@@ -450,7 +450,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         if not isinstance(look, dict):
             raise WebError(422, "look must be an object")
         desk = studio_of(request).camera
-        return await run_in_threadpool(desk.start, str(values.get("source")), str(values.get("output")), look, client)
+        return await run_in_threadpool(desk.start, values.get("source"), values.get("output"), look, client)
 
     @app.post("/api/camera/stop")
     async def camera_stop(request: Request) -> dict[str, Any]:

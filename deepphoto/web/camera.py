@@ -21,7 +21,7 @@ import urllib.request
 from collections import deque
 from typing import Any
 
-from deepphoto.settings import Settings
+from deepphoto.settings import Settings, shown
 from deepphoto.web.control import STEERABLE, parse_address
 from deepphoto.web.errors import WebError
 
@@ -121,14 +121,16 @@ class CameraDesk:
                 info["status"] = {"error": str(exc)}
         return info
 
-    def start(self, source: str, output: str, look: dict[str, Any], client: str | None = None) -> dict[str, Any]:
+    def start(self, source: object, output: object, look: dict[str, Any], client: str | None = None) -> dict[str, Any]:
         """Start a run of ``source`` into ``output``; one into ``null://`` (its preview only) is
         stopped when ``client``, the page that started it, goes away (``drop_client``)."""
         sources = camera_sources()
-        if source not in sources:
-            raise WebError(422, f"unknown camera {source!r}: choose from {', '.join(sources)}")
-        if output not in OUTPUTS:
-            raise WebError(422, f"unknown output {output!r}: choose from {', '.join(OUTPUTS)}")
+        for name, value, known in (("camera", source, sources), ("output", output, OUTPUTS)):
+            if value is None:  # a script's body without it: no 'unknown camera None'
+                key = "source" if name == "camera" else "output"
+                raise WebError(422, f'no {name} given ("{key}"): choose from {", ".join(known)}')
+            if not isinstance(value, str) or value not in known:
+                raise WebError(422, f"unknown {name} {shown(value)}: choose from {', '.join(known)}")
         if self.attached is not None:
             raise WebError(409, f"this studio steers the run at {self.attached.base}; it starts none of its own")
         unknown = sorted(set(look) - set(STEERABLE))

@@ -170,3 +170,34 @@ def test_a_camera_start_without_a_source_names_what_is_missing_not_none() -> Non
         reply = client.post("/api/camera/start", json={"source": "synthetic://"}, headers=headers)
         assert reply.json()["error"] == 'no output given ("output"): choose from vcam://, null://'
         assert client.get("/api/camera", headers=headers).json()["running"] is False
+
+
+def test_a_live_settings_message_that_is_not_json_is_named_so() -> None:
+    """The Live tab's data channel (a script's own WebRTC client): 'nope' was answered 'Expecting
+    value: line 1 column 1 (char 0)', a message with a byte order mark 'Unexpected UTF-8 BOM (decode
+    using utf-8-sig)', and thousands of brackets 'RecursionError: maximum recursion depth exceeded
+    ...': now 'not JSON: ...' lines, a BOM is read as the HTTP endpoints read it, and nothing is
+    pending from a refused message."""
+    import asyncio
+
+    from deepphoto.web.live import LiveSession
+
+    async def messages() -> list[tuple[list[dict], dict]]:
+        session = LiveSession("page", None, False, 0)
+        session.pipe = SimpleNamespace(settings=Settings(style="wave"))
+        seen: list[tuple[list[dict], dict]] = []
+        try:
+            for text in ("nope", "[" * 100_000, '\ufeff{"type": "settings", "strength": 0.5}'):
+                sent: list[dict] = []
+                session.send = sent.append  # type: ignore[method-assign]
+                session.on_message(text)
+                seen.append((sent, dict(session.pending)))
+        finally:
+            await session.pc.close()
+            session.pool.shutdown()
+        return seen
+
+    (bad, pending_bad), (deep, pending_deep), (bom, pending_bom) = asyncio.run(messages())
+    assert bad == [{"type": "error", "message": "not JSON: Expecting value"}] and pending_bad == {}
+    assert deep == [{"type": "error", "message": "not JSON: nested too deeply"}] and pending_deep == {}
+    assert bom == [] and pending_bom == {"strength": 0.5}

@@ -228,7 +228,12 @@ class LiveSession:
 
     def on_message(self, text: object) -> None:
         try:
-            values = json.loads(text) if isinstance(text, str) else None
+            try:  # a byte order mark first, as other endpoints take it (a script's text from Windows)
+                values = json.loads(text.removeprefix("\ufeff")) if isinstance(text, str) else None
+            except json.JSONDecodeError as exc:  # Python's words alone ('Expecting value: line 1 ...')
+                raise WebError(422, f"not JSON: {exc.msg}") from None
+            except RecursionError:  # thousands of nested brackets: bad input, as the server's endpoints say
+                raise WebError(422, "not JSON: nested too deeply") from None
             if not isinstance(values, dict) or values.get("type") != "settings":
                 raise WebError(422, 'expected {"type": "settings", ...}')
             changes = look_changes(values)

@@ -201,3 +201,15 @@ def test_a_live_settings_message_that_is_not_json_is_named_so() -> None:
     assert bad == [{"type": "error", "message": "not JSON: Expecting value"}] and pending_bad == {}
     assert deep == [{"type": "error", "message": "not JSON: nested too deeply"}] and pending_deep == {}
     assert bom == [] and pending_bom == {"strength": 0.5}
+
+
+def test_a_control_body_of_nested_brackets_is_a_422_not_a_500() -> None:
+    """60,000 '[' (within the 64 KB a change may be) sent to a run's control answered 500
+    'RecursionError: maximum recursion depth exceeded while decoding a JSON array ...'; it is a 422
+    'not JSON: nested too deeply' now, and the run answers the next change."""
+    pipe = _Pipe(Settings(effect="blur"))
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        for body in (b"[" * 60_000, b'{"a":' * 10_000):
+            assert post(control, body) == (422, {"error": "not JSON: nested too deeply"})
+        status, body = post(control, b'{"strength": 0.5}')
+        assert status == 200 and body["settings"]["strength"] == 0.5

@@ -222,6 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, self.control.change(values))
         except json.JSONDecodeError as exc:
             self._json(422, {"error": f"not JSON: {exc.msg}"})
+        except RecursionError:  # thousands of nested brackets: bad input, not a crash of the run
+            self._json(422, {"error": "not JSON: nested too deeply"})
         except UnicodeDecodeError:  # json.loads of bytes decodes them first ('\xff' in a Latin-1 script's text)
             self._json(422, {"error": "not JSON: the body is not UTF-8 text"})
         except DeepPhotoError as exc:

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from types import SimpleNamespace
 
+import pytest
+
+from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings
 from deepphoto.web.control import ControlServer
 
@@ -213,3 +217,17 @@ def test_a_control_body_of_nested_brackets_is_a_422_not_a_500() -> None:
             assert post(control, body) == (422, {"error": "not JSON: nested too deeply"})
         status, body = post(control, b'{"strength": 0.5}')
         assert status == 200 and body["settings"]["strength"] == 0.5
+
+
+def test_a_live_look_of_false_or_zero_is_refused_not_taken_as_no_style() -> None:
+    """``{"style": false}`` (or 0, or []) sent to a Live session was taken as 'no style' and the
+    painting went away for blur without a word, where the run's control and the Studio refuse it
+    ('style false: must be a style's name'); it is refused alike now. '' still means none."""
+    from deepphoto.web.live import look_changes
+
+    for value, shown in ((False, "false"), (0, "0"), ([], "[]")):
+        with pytest.raises(DeepPhotoError, match=re.escape(f"style {shown}: must be a style's name")):
+            Settings(style="wave").changed(**look_changes({"type": "settings", "style": value}))
+    with pytest.raises(DeepPhotoError, match="^unknown effect false: choose from"):
+        Settings(style="wave").changed(**look_changes({"effect": False}))
+    assert look_changes({"style": "", "effect": "grey"}) == {"style": None, "effect": "grey"}

@@ -53,8 +53,8 @@ def look_changes(values: dict[str, Any]) -> dict[str, Any]:
         raise WebError(422, f"unknown live setting {unknown[0]!r}: use {', '.join(LIVE_FIELDS)}, mirror")
     changes = {k: values[k] for k in LIVE_FIELDS if k in values}
     if "style" in changes or "effect" in changes:
-        changes["style"] = changes.get("style") or None
-        changes["effect"] = changes.get("effect") or None
+        for key in ("style", "effect"):  # '' (the page's "none") is none; false, 0 or [] is refused as such
+            changes[key] = None if changes.get(key) in (None, "") else changes[key]
         if changes["effect"] == "replace":
             raise WebError(422, "live: 'replace' needs a background file; use it in the Photo tab or 'deepphoto run'")
     return changes

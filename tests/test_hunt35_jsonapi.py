@@ -231,3 +231,18 @@ def test_a_live_look_of_false_or_zero_is_refused_not_taken_as_no_style() -> None
     with pytest.raises(DeepPhotoError, match="^unknown effect false: choose from"):
         Settings(style="wave").changed(**look_changes({"effect": False}))
     assert look_changes({"style": "", "effect": "grey"}) == {"style": None, "effect": "grey"}
+
+
+def test_a_photo_look_of_false_or_zero_is_refused_not_rendered_as_blur() -> None:
+    """/api/render with ``{"style": false}`` (or 0, or []) rendered the photo blurred (200), as if
+    no look had been asked for; it is refused as the run's control refuses it now."""
+    with studio_client() as client:
+        page = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+        photo = upload_photo(client, page)
+        for key, value, message in (
+            ("style", False, "style false: must be a style's name (text), e.g. 'wave'"),
+            ("style", 0, "style 0: must be a style's name (text), e.g. 'wave'"),
+            ("effect", [], "unknown effect []: choose from "),
+        ):
+            reply = client.post("/api/render", json={"photo": photo, key: value}, headers={"X-DeepPhoto-Client": page})
+            assert reply.status_code == 422 and reply.json()["error"].startswith(message), (key, value)

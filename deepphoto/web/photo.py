@@ -123,7 +123,8 @@ class PhotoStudio:
         unknown = sorted(set(values) - set(LOOK_FIELDS))
         if unknown:
             raise WebError(422, f"unknown field {unknown[0]!r}: known are {', '.join(LOOK_FIELDS)}")
-        style, effect = values.get("style") or None, values.get("effect") or None
+        # '' (the page's "none") or null is none; false, 0 or [] is refused by Settings, not taken as none
+        style, effect = (None if values.get(k) in (None, "") else values[k] for k in ("style", "effect"))
         painting = None
         if values.get("painting"):
             if style or effect:

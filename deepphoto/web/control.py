@@ -210,10 +210,17 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-DeepPhoto") != "1":
             self._json(403, {"error": "changes need the header X-DeepPhoto: 1"})
             return
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():  # a body of unknown length, unread
+            self._json(411, {"error": "send the JSON with a Content-Length header (a chunked body is not read)"})
+            self.close_connection = True
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
+        if length == 0:
+            self._json(422, {"error": 'the body is empty: send a JSON object such as {"style": "wave"}'})
+            return
         if not 0 < length <= 65536:
             self._json(413 if length > 65536 else 422, {"error": "send a JSON object of at most 64 KB"})
             return

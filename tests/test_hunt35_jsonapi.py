@@ -265,3 +265,24 @@ def test_an_empty_or_chunked_control_body_is_named_as_such_not_as_too_large() ->
             conn.close()
         assert pipe.settings.strength == 1.0
         assert post(control, b'{"strength": 0.5}')[1]["settings"]["strength"] == 0.5
+
+
+def test_a_camera_change_too_large_for_the_run_is_a_413_not_a_502() -> None:
+    """/api/camera/settings with 100 KB of JSON (within the Studio's 256 KB, past the run's 64 KB)
+    was answered 502, a server's failure, though the run had said 413 'send a JSON object of at
+    most 64 KB': the run's refusal of the request now keeps its status."""
+    from fastapi.testclient import TestClient
+
+    from deepphoto.web.app import StudioConfig, create_app
+
+    pipe = _Pipe(Settings(effect="blur"))
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        config = StudioConfig(warm=False, rate=1e6, camera=f"127.0.0.1:{control.httpd.server_address[1]}")
+        with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
+            page = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+            reply = client.post(
+                "/api/camera/settings", json={"style": "x" * 100_000}, headers={"X-DeepPhoto-Client": page}
+            )
+            assert (reply.status_code, reply.json()["error"]) == (413, "send a JSON object of at most 64 KB")
+            reply = client.post("/api/camera/settings", json={"strength": 2}, headers={"X-DeepPhoto-Client": page})
+            assert (reply.status_code, reply.json()["error"]) == (422, "strength 2: must be from 0 to 1")

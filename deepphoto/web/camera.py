@@ -62,7 +62,9 @@ class ControlLink:
                 message = json.loads(exc.read()).get("error", "")
             except (ValueError, AttributeError):
                 message = ""
-            raise WebError(422 if exc.code == 422 else 502, message or f"the run answered {exc.code}") from None
+            # what the run refuses of the request (a bad value, a body too large) is the sender's to fix
+            status = exc.code if exc.code in (411, 413, 422) else 502
+            raise WebError(status, message or f"the run answered {exc.code}") from None
         except (OSError, urllib.error.URLError):
             raise WebError(502, f"the run at {self.base} is not answering") from None
 

@@ -55,7 +55,7 @@ def number(
     above = v >= high if high_open else v > high
     if below or above:
         raise DeepPhotoError(f"{name} {value}: must be {bounds(low, high, low_open=low_open, high_open=high_open)}")
-    return v
+    return v + 0.0  # -0.0 (a script's "-0", JSON's -0.0) as 0.0: a status said "strength": -0.0
 
 
 def shown(value: object) -> str:

@@ -286,3 +286,19 @@ def test_a_camera_change_too_large_for_the_run_is_a_413_not_a_502() -> None:
             assert (reply.status_code, reply.json()["error"]) == (413, "send a JSON object of at most 64 KB")
             reply = client.post("/api/camera/settings", json={"strength": 2}, headers={"X-DeepPhoto-Client": page})
             assert (reply.status_code, reply.json()["error"]) == (422, "strength 2: must be from 0 to 1")
+
+
+def test_a_negative_zero_is_taken_as_zero_not_reported_as_minus_zero() -> None:
+    """``{"strength": -0.0}`` (JSON's negative zero, which Python's json writes for -0.0) was
+    taken and the run's status then reported "strength": -0.0 (a Stream Deck's display: '-0');
+    it is 0.0 now (and the command line's --strength -0 too)."""
+    pipe = _Pipe(Settings(style="wave"))
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        status, _ = post(control, b'{"strength": -0.0, "keep_exposure": "-0", "smooth": -0.0}')
+        conn = http.client.HTTPConnection("127.0.0.1", control.httpd.server_address[1], timeout=30)
+        conn.request("GET", "/status")
+        text = conn.getresponse().read().decode()
+        conn.close()
+    assert status == 200
+    assert '"strength": 0.0' in text and '"keep_exposure": 0.0' in text and '"smooth": 0.0' in text, text
+    assert "-0" not in text

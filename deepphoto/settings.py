@@ -212,6 +212,9 @@ class Settings:
             raise DeepPhotoError("style '': name a style (see 'deepphoto styles')")
         if self.style is not None:
             parse_blend(self.style)  # amounts checked here, before any network opens
+            # ' wave ' (a script's, a shell's quoting) is wave: the run's status said "wave " and the
+            # Camera tab, not finding it among its looks, added a second 'wave  (the run's)'
+            object.__setattr__(self, "style", self.style.strip())
         if self.effect is not None:
             choice("effect", self.effect, EFFECT_NAMES)
         if self.background is not None and self.effect not in (None, "replace"):

@@ -302,3 +302,15 @@ def test_a_negative_zero_is_taken_as_zero_not_reported_as_minus_zero() -> None:
     assert status == 200
     assert '"strength": 0.0' in text and '"keep_exposure": 0.0' in text and '"smooth": 0.0' in text, text
     assert "-0" not in text
+
+
+def test_a_style_sent_with_spaces_around_it_is_that_style() -> None:
+    """``{"style": "wave "}`` painted wave, but the run's status then said "style": "wave " and its
+    look 'wave  on the background' (two spaces), which the Camera tab, not finding among its looks,
+    added as a second 'wave (the run's)': the style is 'wave' now."""
+    pipe = _Pipe(Settings(effect="blur"))
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        status, body = post(control, b'{"style": " wave "}')
+    assert status == 200
+    assert body["settings"]["style"] == "wave" and body["look"] == "wave on the background"
+    assert Settings(style=" wave:0.7, scream:0.3 ").style == "wave:0.7, scream:0.3"

@@ -37,6 +37,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # what a page or script may change live (no paths)
 STEERABLE = ("style", "effect", "region", "strength", "keep_exposure", "threshold", "smooth", "feather", "refine")
 PREVIEW_WIDTH = 480
+MAX_BODY = 65536  # a change's JSON, bytes
 
 
 def parse_address(text: str, option: str = "--control") -> tuple[str, int]:
@@ -201,6 +202,22 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": f"{path}: not here (GET /status, POST /settings, GET /preview.jpg)"})
 
+    def _read_chunked(self, limit: int) -> bytes | None:
+        """A chunked request body (http.server reads none itself), None past ``limit`` bytes;
+        ValueError when its framing is broken."""
+        parts, total = [], 0
+        while True:
+            size = int(self.rfile.readline(1024).split(b";", 1)[0].strip(), 16)  # ValueError: not a size
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):  # trailers, then the blank line
+                    pass
+                return b"".join(parts)
+            total += size
+            if size < 0 or total > limit:
+                return None
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the chunk's CRLF
+
     def do_POST(self) -> None:  # noqa: N802
         if not self._host_ok():
             return
@@ -210,22 +227,31 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-DeepPhoto") != "1":
             self._json(403, {"error": "changes need the header X-DeepPhoto: 1"})
             return
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():  # a body of unknown length, unread
-            self._json(411, {"error": "send the JSON with a Content-Length header (a chunked body is not read)"})
-            self.close_connection = True
-            return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length == 0:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():  # a script streaming its body
+            try:
+                data = self._read_chunked(MAX_BODY)
+            except ValueError:
+                self.close_connection = True
+                self._json(400, {"error": "the chunked body could not be read: send the JSON with a Content-Length"})
+                return
+            if data is None:
+                self.close_connection = True  # the rest of it unread
+                self._json(413, {"error": "send a JSON object of at most 64 KB"})
+                return
+        else:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                self._json(413 if length > MAX_BODY else 422, {"error": "send a JSON object of at most 64 KB"})
+                return
+            data = self.rfile.read(length)
+        if not data:
             self._json(422, {"error": 'the body is empty: send a JSON object such as {"style": "wave"}'})
             return
-        if not 0 < length <= 65536:
-            self._json(413 if length > 65536 else 422, {"error": "send a JSON object of at most 64 KB"})
-            return
         try:
-            values = json.loads(self.rfile.read(length))
+            values = json.loads(data)
             self._json(200, self.control.change(values))
         except json.JSONDecodeError as exc:
             self._json(422, {"error": f"not JSON: {exc.msg}"})

@@ -45,16 +45,19 @@ def number(
     else one line naming the option (true and false are no numbers: JSON's ``"strength": true``)."""
     if isinstance(value, bool):
         raise DeepPhotoError(f"{name} {shown(value)}: must be a number")
+    out_of_range = f"must be {bounds(low, high, low_open=low_open, high_open=high_open)}"
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise DeepPhotoError(f"{name} {shown(value)}: must be a number") from None
+    except OverflowError:  # a whole number past a float's range (JSON's 1 and 400 zeros): no crash
+        raise DeepPhotoError(f"{name} {shown(value)}: {out_of_range}") from None
     if not math.isfinite(v):
         raise DeepPhotoError(f"{name} {value}: must be a finite number")
     below = v <= low if low_open else v < low
     above = v >= high if high_open else v > high
     if below or above:
-        raise DeepPhotoError(f"{name} {value}: must be {bounds(low, high, low_open=low_open, high_open=high_open)}")
+        raise DeepPhotoError(f"{name} {shown(value) if isinstance(value, int) else value}: {out_of_range}")
     return v + 0.0  # -0.0 (a script's "-0", JSON's -0.0) as 0.0: a status said "strength": -0.0
 
 
@@ -105,7 +108,7 @@ def whole(name: str, value: int | str, low: int, high: int) -> int:
         else:
             raise DeepPhotoError(f"{name} {shown(value)}: must be a whole number")
     if not low <= value <= high:
-        raise DeepPhotoError(f"{name} {given if huge else value}: must be {bounds(low, high)}")
+        raise DeepPhotoError(f"{name} {given if huge else shown(value)}: must be {bounds(low, high)}")
     return value
 
 

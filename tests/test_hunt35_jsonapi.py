@@ -313,3 +313,26 @@ def test_a_style_sent_with_spaces_around_it_is_that_style() -> None:
     assert status == 200
     assert body["settings"]["style"] == "wave" and body["look"] == "wave on the background"
     assert Settings(style=" wave:0.7, scream:0.3 ").style == "wave:0.7, scream:0.3"
+
+
+def test_a_whole_number_past_a_floats_range_is_out_of_range_not_a_500() -> None:
+    """``{"strength": 1000...0}`` (1 and 400 zeros: JSON has no limit, Python reads it as a whole
+    number) made the run's control answer 500 'OverflowError: int too large to convert to float'
+    and the Studio 500 too; it is 'strength 1000...: must be from 0 to 1' now, cut short."""
+    huge = "1" + "0" * 400
+    pipe = _Pipe(Settings(effect="blur"))
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        for key, bound in (
+            ("strength", "from 0 to 1"),
+            ("threshold", "above 0 and below 1"),
+            ("feather", "from 0 to 64"),
+        ):
+            status, body = post(control, f'{{"{key}": {huge}}}'.encode())
+            assert (status, body["error"]) == (422, f"{key} {huge[:57]}...: must be {bound}"), key
+    with studio_client() as client:
+        page = client.post("/api/hello", headers={"X-DeepPhoto-Client": "new"}).json()["client"]
+        photo = upload_photo(client, page)
+        reply = client.post(
+            "/api/render", content=f'{{"photo": "{photo}", "strength": -{huge}}}', headers={"X-DeepPhoto-Client": page}
+        )
+        assert (reply.status_code, reply.json()["error"]) == (422, f"strength -{huge[:56]}...: must be from 0 to 1")

@@ -336,3 +336,32 @@ def test_a_whole_number_past_a_floats_range_is_out_of_range_not_a_500() -> None:
             "/api/render", content=f'{{"photo": "{photo}", "strength": -{huge}}}', headers={"X-DeepPhoto-Client": page}
         )
         assert (reply.status_code, reply.json()["error"]) == (422, f"strength -{huge[:56]}...: must be from 0 to 1")
+
+
+def test_a_number_of_thousands_of_digits_is_named_not_a_500() -> None:
+    """A number of 5,000 digits (within 64 KB) made a run's control answer 500 'ValueError: Exceeds
+    the limit (4300 digits) for integer string conversion ...; use sys.set_int_max_str_digits() to
+    increase the limit', and a Live session say the same: now 'not JSON: a number in it is too long'."""
+    import asyncio
+
+    from deepphoto.web.live import LiveSession
+
+    text = '{"type": "settings", "strength": 1' + "0" * 5000 + "}"
+    message = "not JSON: a number in it is too long (more than 4300 digits)"
+    pipe = _Pipe(Settings(effect="blur"))
+    with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
+        assert post(control, text.replace('"type": "settings", ', "").encode()) == (422, {"error": message})
+
+    async def live() -> list[dict]:
+        session = LiveSession("page", None, False, 0)
+        session.pipe = SimpleNamespace(settings=Settings(style="wave"))
+        sent: list[dict] = []
+        session.send = sent.append  # type: ignore[method-assign]
+        try:
+            session.on_message(text)
+        finally:
+            await session.pc.close()
+            session.pool.shutdown()
+        return sent
+
+    assert asyncio.run(live()) == [{"type": "error", "message": message}]

@@ -252,13 +252,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             values = json.loads(data)
-            self._json(200, self.control.change(values))
         except json.JSONDecodeError as exc:
             self._json(422, {"error": f"not JSON: {exc.msg}"})
+            return
         except RecursionError:  # thousands of nested brackets: bad input, not a crash of the run
             self._json(422, {"error": "not JSON: nested too deeply"})
+            return
         except UnicodeDecodeError:  # json.loads of bytes decodes them first ('\xff' in a Latin-1 script's text)
             self._json(422, {"error": "not JSON: the body is not UTF-8 text"})
+            return
+        except ValueError:  # a number of more than 4300 digits, which Python refuses to read as one
+            self._json(422, {"error": "not JSON: a number in it is too long (more than 4300 digits)"})
+            return
+        try:
+            self._json(200, self.control.change(values))
         except DeepPhotoError as exc:
             self._json(422, {"error": str(exc)})
         except Exception as exc:  # steering must never end the run

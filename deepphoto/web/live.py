@@ -234,6 +234,8 @@ class LiveSession:
                 raise WebError(422, f"not JSON: {exc.msg}") from None
             except RecursionError:  # thousands of nested brackets: bad input, as the server's endpoints say
                 raise WebError(422, "not JSON: nested too deeply") from None
+            except ValueError:  # a number of more than 4300 digits, which Python refuses to read as one
+                raise WebError(422, "not JSON: a number in it is too long (more than 4300 digits)") from None
             if not isinstance(values, dict) or values.get("type") != "settings":
                 raise WebError(422, 'expected {"type": "settings", ...}')
             changes = look_changes(values)

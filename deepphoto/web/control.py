@@ -29,6 +29,7 @@ import numpy as np
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import EFFECT_NAMES
+from deepphoto.web.errors import WebError, json_value
 
 if TYPE_CHECKING:
     from deepphoto.pipeline import Pipeline
@@ -251,18 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(422, {"error": 'the body is empty: send a JSON object such as {"style": "wave"}'})
             return
         try:
-            values = json.loads(data)
-        except json.JSONDecodeError as exc:
-            self._json(422, {"error": f"not JSON: {exc.msg}"})
-            return
-        except RecursionError:  # thousands of nested brackets: bad input, not a crash of the run
-            self._json(422, {"error": "not JSON: nested too deeply"})
-            return
-        except UnicodeDecodeError:  # json.loads of bytes decodes them first ('\xff' in a Latin-1 script's text)
-            self._json(422, {"error": "not JSON: the body is not UTF-8 text"})
-            return
-        except ValueError:  # a number of more than 4300 digits, which Python refuses to read as one
-            self._json(422, {"error": "not JSON: a number in it is too long (more than 4300 digits)"})
+            values = json_value(data)
+        except WebError as exc:
+            self._json(exc.status, {"error": str(exc)})
             return
         try:
             self._json(200, self.control.change(values))

@@ -35,7 +35,7 @@ from av.video.reformatter import Colorspace
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings, shown, whole
 from deepphoto.stream.video_colour import EXACT, yuv420_frame
-from deepphoto.web.errors import WebError
+from deepphoto.web.errors import WebError, json_value
 from deepphoto.web.limits import Slots
 from deepphoto.web.store import new_id
 
@@ -228,14 +228,7 @@ class LiveSession:
 
     def on_message(self, text: object) -> None:
         try:
-            try:  # a byte order mark first, as other endpoints take it (a script's text from Windows)
-                values = json.loads(text.removeprefix("\ufeff")) if isinstance(text, str) else None
-            except json.JSONDecodeError as exc:  # Python's words alone ('Expecting value: line 1 ...')
-                raise WebError(422, f"not JSON: {exc.msg}") from None
-            except RecursionError:  # thousands of nested brackets: bad input, as the server's endpoints say
-                raise WebError(422, "not JSON: nested too deeply") from None
-            except ValueError:  # a number of more than 4300 digits, which Python refuses to read as one
-                raise WebError(422, "not JSON: a number in it is too long (more than 4300 digits)") from None
+            values = json_value(text) if isinstance(text, str) else None
             if not isinstance(values, dict) or values.get("type") != "settings":
                 raise WebError(422, 'expected {"type": "settings", ...}')
             changes = look_changes(values)

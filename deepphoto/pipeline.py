@@ -298,7 +298,8 @@ class Pipeline:
                     self.segmenter = p.segmenter = self._segmenter_for(new)
                     self.stylizer = None
                 moved = {k for k in look if getattr(new, k) != getattr(old, k)}
-                if not reopen and moved and moved <= {"strength", "keep_exposure"} and not self._style_replaced(new):
+                replaced = self._style_replaced(new)  # reads the user's styles folder: once
+                if not reopen and moved and moved <= {"strength", "keep_exposure"} and not replaced:
                     # a style's painting only: its looks made again, an effect's kept as it plays (a
                     # strength sent to a run with a --background video began the video again)
                     p.looks = [
@@ -307,16 +308,14 @@ class Pipeline:
                         else item
                         for item in p.looks
                     ]
-                    if named:  # the look asked for, as the window's keys may show another
-                        p.look_index = 0
-                elif reopen or moved or self._style_replaced(new):
+                elif reopen or moved or replaced:
                     shown = p.look.name
                     self._replace_looks(new)
                     # the look shown stays unless a look is asked for (a strength changed from
                     # --control while the window's 's' key showed another look: it went back to the first)
                     names = [item.name for item in p.looks]
-                    p.look_index = names.index(shown) if not named and shown in names else 0
-                elif named:  # the look asked for, as the window's keys may show another
+                    p.look_index = names.index(shown) if shown in names else 0
+                if named:  # the look asked for, as the window's keys may show another
                     p.look_index = 0
             except BaseException:  # the networks and the looks as they were (a half-made change
                 # kept a new segmenter, or a stylizer's new exposure, under the old settings)

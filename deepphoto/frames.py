@@ -754,14 +754,13 @@ def _decode_avif(data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None] | Non
         return None
     colour = np.ascontiguousarray(rgba[..., 2::-1])
     if (hdr := avif_colour(data)) is not None:
-        from deepphoto.hdr import BT709, sdr_from_codes
+        from deepphoto.hdr import sdr_from_codes
 
         trc, primaries = hdr
-        wide = primaries != BT709
         if (deep := _deep_avif(data, stored, trc, primaries)) is not None:
             colour = np.ascontiguousarray(_TURNS[orientation - 1 if 1 <= orientation <= 8 else 0](deep))
         else:
-            colour = sdr_from_codes(np.ascontiguousarray(rgba[..., :3]), 255, trc, wide, True, primaries)
+            colour = sdr_from_codes(np.ascontiguousarray(rgba[..., :3]), 255, trc, primaries, True)
     alpha = np.ascontiguousarray(rgba[..., 3])
     if alpha.min() == 255:
         return colour, None
@@ -798,7 +797,7 @@ def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int
     thumbnail stored before it was taken, and the photo read from Pillow's 8 bits)."""
     import av
 
-    from deepphoto.hdr import BT709, frame_codes, sdr_from_codes
+    from deepphoto.hdr import frame_codes, sdr_from_codes
 
     if avif_premultiplied(memoryview(data)):  # Pillow's colour is undone from its alpha, FFmpeg's not
         return None
@@ -818,7 +817,7 @@ def _deep_avif(data: np.ndarray, size: tuple[int, int], trc: int, primaries: int
         return None
     if (codes.shape[1], codes.shape[0]) != size:
         return None
-    return sdr_from_codes(codes, white, trc, primaries != BT709, True, primaries)
+    return sdr_from_codes(codes, white, trc, primaries, True)
 
 
 def _avif_grid(container: Any, tiles: list[int], size: tuple[int, int]) -> tuple[np.ndarray, int] | None:

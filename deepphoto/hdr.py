@@ -58,13 +58,13 @@ P3_TO_BT709 = np.array(  # linear RGB, Display P3 primaries -> BT.709 (from thei
 BT2020_LUMA = np.array([[0.2627, 0.6780, 0.0593]], np.float32)
 
 
-def sdr_picture(frame: av.VideoFrame, trc: int, wide: bool, srgb: bool = False, primaries: int = BT2020) -> np.ndarray:
-    """The colours of ``frame`` (transfer ``trc``, FFmpeg's number; ``wide``: in BT.2020's
-    primaries, or Display P3's where ``primaries`` is ``P3``) as SDR BT.709 BGR uint8, its alpha
+def sdr_picture(frame: av.VideoFrame, trc: int, primaries: int, srgb: bool = False) -> np.ndarray:
+    """The colours of ``frame`` (transfer ``trc``, FFmpeg's number; in ``primaries``: BT2020's, P3's
+    or BT709's, FFmpeg's numbers) as SDR BT.709 BGR uint8, its alpha
     dropped (see ``video_colour.sdr_bgr``): encoded for BT.1886's 2.4 as a video is, or with
     ``srgb`` sRGB's curve, as a photo is (a photo's shadows encoded for 2.4 were shown lifted, up to
     12 levels, by sRGB viewers)."""
-    return sdr_from_codes(*frame_codes(frame), trc, wide, srgb, primaries)
+    return sdr_from_codes(*frame_codes(frame), trc, primaries, srgb)
 
 
 def frame_codes(frame: av.VideoFrame) -> tuple[np.ndarray, int]:
@@ -79,33 +79,31 @@ def frame_codes(frame: av.VideoFrame) -> tuple[np.ndarray, int]:
     return rgb, _white_code(bits, frame.color_range == 2)  # 2: full range (JPEG)
 
 
-def sdr_from_codes(
-    rgb: np.ndarray, white: int, trc: int, wide: bool, srgb: bool = False, primaries: int = BT2020
-) -> np.ndarray:
+def sdr_from_codes(rgb: np.ndarray, white: int, trc: int, primaries: int, srgb: bool = False) -> np.ndarray:
     """``sdr_picture`` of R'G'B' codes (HxWx3 uint8 or uint16, ``white`` the code of white). A
     Display P3 picture's colours taken as BT.2020's came out over-saturated (a red 200/30/30 as
-    227/0/32): ``primaries`` says which of the two a wide one's are. A band of rows at a time: a
+    227/0/32): ``primaries`` says which a picture's are. A band of rows at a time: a
     48-megapixel photo's float copies whole (576 MB each) took 2.7 GB and 9 s to read."""
     rows = max(1, BAND_PIXELS // max(1, rgb.shape[1]))
     if rgb.shape[0] <= rows:
-        return _sdr_band(rgb, white, trc, wide, srgb, primaries)
+        return _sdr_band(rgb, white, trc, primaries, srgb)
     out = np.empty(rgb.shape, np.uint8)
     for top in range(0, rgb.shape[0], rows):
-        out[top : top + rows] = _sdr_band(rgb[top : top + rows], white, trc, wide, srgb, primaries)
+        out[top : top + rows] = _sdr_band(rgb[top : top + rows], white, trc, primaries, srgb)
     return out
 
 
 BAND_PIXELS = 1 << 20  # the pixels ``sdr_from_codes`` takes at a time (12 MB of float light)
 
 
-def _sdr_band(rgb: np.ndarray, white: int, trc: int, wide: bool, srgb: bool, primaries: int) -> np.ndarray:
+def _sdr_band(rgb: np.ndarray, white: int, trc: int, primaries: int, srgb: bool) -> np.ndarray:
     """``sdr_from_codes`` of a band of rows."""
     hdr = trc in (PQ, HLG)
     light = _linear_light(trc, white)[rgb]  # relative to SDR's white (PQ, SDR) or scene light (HLG)
     if trc == HLG:  # HLG's OOTF: display light = peak * Y ** 0.2 * scene light
         luma = cv2.pow(cv2.transform(light, BT2020_LUMA), 0.2) * (HLG_PEAK_NITS / SDR_WHITE_NITS)
         light *= cv2.merge([luma] * 3)
-    if wide:
+    if primaries != BT709:  # BT.2020's or Display P3's
         light = cv2.transform(light, (P3_TO_BT709 if primaries == P3 else BT2020_TO_BT709)[::-1])  # and into BGR
     else:
         light = np.ascontiguousarray(light[..., ::-1])

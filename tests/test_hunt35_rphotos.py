@@ -199,14 +199,14 @@ def test_a_grid_hdr_avif_is_tone_mapped_from_its_10_bits_not_banded(tmp_path: Pa
 def test_an_hdr_photo_is_tone_mapped_without_whole_size_float_copies() -> None:
     import tracemalloc
 
-    from deepphoto.hdr import HLG, sdr_from_codes
+    from deepphoto.hdr import BT2020, HLG, sdr_from_codes
 
     codes = np.random.default_rng(0).integers(0, 65535, (3000, 2000, 3), dtype=np.uint16)  # 6 megapixels
     for trc in (PQ, HLG):
-        sdr_from_codes(codes[:8], 65535, trc, True, True)  # its tables made
+        sdr_from_codes(codes[:8], 65535, trc, BT2020, True)  # its tables made
         tracemalloc.start()
         try:
-            out = sdr_from_codes(codes, 65535, trc, True, True)
+            out = sdr_from_codes(codes, 65535, trc, BT2020, True)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()

@@ -144,7 +144,7 @@ def sdr_bgr(frame: av.VideoFrame, colour: Colour) -> np.ndarray:
     a 3840x2160 one (a 4K phone clip: minutes a minute of it)."""
     hdr = colour.trc in (PQ, HLG)
     wide = colour.primaries == BT2020 or colour.space in (BT2020, BT2020_CL) or (hdr and colour.primaries != BT709)
-    bgr = sdr_picture(frame, colour.trc, wide)
+    bgr = sdr_picture(frame, colour.trc, BT2020 if wide else BT709)
     if not any(c.is_alpha for c in frame.format.components):
         return bgr
     alpha = np.ascontiguousarray(frame.to_ndarray(format="bgra", interpolation=EXACT)[..., 3])

@@ -10,7 +10,6 @@ import math
 import sys
 import webbrowser
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -134,19 +133,11 @@ def test_run_on_a_folder_says_one_unreadable_image(tmp_path: Path, capsys) -> No
 # 4. the run's /status tells the effect applied
 
 
-class _Pipe:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        # the look and region shown, which the status reports (hunt 35: the window's keys may move them)
-        self.processor = SimpleNamespace(region=settings.region, look=SimpleNamespace(name=settings.look_name))
-
-    def describe(self) -> str:
-        return f"{self.settings.look_name} on the {self.settings.region}"
-
-
 @pytest.mark.parametrize(("look", "effect"), [({}, "blur"), ({"effect": "grey"}, "grey"), ({"style": "wave"}, None)])
 def test_status_reports_the_effect_applied(look: dict, effect: str | None) -> None:
-    with ControlServer("127.0.0.1:0", _Pipe(Settings(**look))) as control:  # type: ignore[arg-type]
+    from steered_runs import StandInPipe
+
+    with ControlServer("127.0.0.1:0", StandInPipe(Settings(**look))) as control:  # type: ignore[arg-type]
         status = ControlLink("127.0.0.1", control.httpd.server_address[1]).status()
     assert status["settings"]["effect"] == effect
     assert status["settings"]["style"] == look.get("style")

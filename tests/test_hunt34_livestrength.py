@@ -8,9 +8,6 @@ smoothing steady (the frames after it as still as the frames before)."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import SHARED
+from steered_runs import answering, steered_run, stopped
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.frames import mix
@@ -138,25 +136,10 @@ def test_a_run_started_with_strength_is_steered_to_another():
     from deepphoto.web.camera import ControlLink, free_port
 
     port = free_port()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "deepphoto", "run", "synthetic://", "null://", "--quiet", "--style", "wave",
-         "--strength", "0.2", "--fps", "10", "--size", "160x120", "--threads", "1", "--control", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    run = steered_run(port, "--style", "wave", "--strength", "0.2")
     link = ControlLink("127.0.0.1", port)
     try:
-        deadline, status = time.monotonic() + 180, None
-        while time.monotonic() < deadline and run.poll() is None:
-            try:
-                status = link.status()
-                if status["frames"] > 2:
-                    break
-            except DeepPhotoError:
-                pass
-            time.sleep(0.3)
-        assert status is not None and status["frames"] > 2, run.stderr.read() if run.poll() is not None else status
+        status = answering(link, run)
         assert status["settings"]["strength"] == 0.2
         changed = link.change({"strength": 0.9})
         assert changed["settings"]["strength"] == 0.9
@@ -168,30 +151,16 @@ def test_a_run_started_with_strength_is_steered_to_another():
         code, body = request(f"http://127.0.0.1:{port}/settings", {"strength": -0.1}, HEADERS)
         assert code == 422 and body["error"] == "strength -0.1: must be from 0 to 1"
     finally:
-        run.send_signal(signal.SIGINT)
-        try:
-            out, err = run.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            raise
+        out, err = stopped(run)
     assert "Traceback" not in err
 
 
 def test_the_camera_tab_starts_its_run_at_the_strength_shown(monkeypatch):
+    from steered_runs import recorded_starts
+
     from deepphoto.web import camera
 
-    started: list[list[str]] = []
-
-    class Process:
-        stdout: list[str] = []
-
-        def __init__(self, cmd: list[str], **kwargs: object) -> None:
-            started.append(cmd)
-
-        def poll(self) -> int:
-            return 0
-
-    monkeypatch.setattr(camera.subprocess, "Popen", Process)
+    started = recorded_starts(monkeypatch)
     desk = camera.CameraDesk(Settings())
     desk.start("synthetic://", "null://", {"style": "wave", "strength": 0.4})
     assert started[0][started[0].index("--strength") + 1] == "0.4"
@@ -331,14 +300,7 @@ def test_the_camera_tab_shows_a_steered_runs_strength_and_keeps_it(browser):
     from deepphoto.web.camera import ControlLink, free_port
 
     port = free_port()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "deepphoto", "run", "synthetic://", "null://", "--quiet", "--style", "wave",
-         "--strength", "0.3", "--threshold", "0.4", "--fps", "10", "--size", "160x120", "--threads", "1",
-         "--control", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    run = steered_run(port, "--style", "wave", "--strength", "0.3", "--threshold", "0.4")
     link = ControlLink("127.0.0.1", port)
     try:
         with background_studio(settings=Settings(**SMALL), camera=f"127.0.0.1:{port}") as server:
@@ -358,9 +320,4 @@ def test_the_camera_tab_shows_a_steered_runs_strength_and_keeps_it(browser):
                 assert settings["strength"] == 0.3 and settings["threshold"] == 0.4  # kept
                 assert page.is_hidden("#error")
     finally:
-        run.send_signal(signal.SIGINT)
-        try:
-            run.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            raise
+        stopped(run)

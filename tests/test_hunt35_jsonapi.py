@@ -11,27 +11,11 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from steered_runs import StandInPipe
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.settings import Settings
 from deepphoto.web.control import ControlServer
-
-
-class _Pipe:
-    """What the control endpoint steers, without networks: settings changed as Pipeline.update does."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.processor = SimpleNamespace(region=settings.region, look=SimpleNamespace(name=settings.look_name))
-
-    def describe(self) -> str:
-        return f"{self.settings.look_name} on the {self.settings.region}"
-
-    def update(self, **changes: object) -> Settings:
-        self.settings = self.settings.changed(**changes)
-        self.processor.region = self.settings.region
-        self.processor.look.name = self.settings.look_name
-        return self.settings
 
 
 def post(control: ControlServer, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict]:
@@ -48,7 +32,7 @@ def test_a_control_body_that_is_not_utf8_is_a_422_not_a_500() -> None:
     """A script writing its JSON in Latin-1 ('{"style": "caf\\xe9"}'): the run's control answered
     500 'UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9 ...'; it is a 422 naming the
     problem now, and the run's settings are as they were."""
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         status, body = post(control, b'{"strength": 0.5, "style": "caf\xe9"}')
         assert status == 422, body
@@ -96,7 +80,7 @@ def test_json_null_true_and_false_are_named_as_json_writes_them_not_as_python_do
         "keep_exposure": ({"a": 1}, 'keep-exposure {"a": 1}: must be a number'),
         "smooth": ("x" * 200, "smooth '" + "x" * 56 + "...: must be a number"),
     }
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     before = pipe.settings
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         for key, (value, message) in expected.items():
@@ -211,7 +195,7 @@ def test_a_control_body_of_nested_brackets_is_a_422_not_a_500() -> None:
     """60,000 '[' (within the 64 KB a change may be) sent to a run's control answered 500
     'RecursionError: maximum recursion depth exceeded while decoding a JSON array ...'; it is a 422
     'not JSON: nested too deeply' now, and the run answers the next change."""
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         for body in (b"[" * 60_000, b'{"a":' * 10_000):
             assert post(control, body) == (422, {"error": "not JSON: nested too deeply"})
@@ -252,7 +236,7 @@ def test_an_empty_or_chunked_control_body_is_read_or_named_not_called_too_large(
     """An empty POST /settings was answered 'send a JSON object of at most 64 KB', as if it were too
     large; it is told it is empty now. A chunked one (a script streaming its 17 bytes) was answered
     the same, unread: it is read now (and one past 64 KB is still a 413)."""
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         assert post(control, b"") == (422, {"error": 'the body is empty: send a JSON object such as {"style": "wave"}'})
         assert pipe.settings.strength == 1.0
@@ -274,7 +258,7 @@ def test_a_camera_change_too_large_for_the_run_is_a_413_not_a_502() -> None:
 
     from deepphoto.web.app import StudioConfig, create_app
 
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         config = StudioConfig(warm=False, rate=1e6, camera=f"127.0.0.1:{control.httpd.server_address[1]}")
         with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
@@ -291,7 +275,7 @@ def test_a_negative_zero_is_taken_as_zero_not_reported_as_minus_zero() -> None:
     """``{"strength": -0.0}`` (JSON's negative zero, which Python's json writes for -0.0) was
     taken and the run's status then reported "strength": -0.0 (a Stream Deck's display: '-0');
     it is 0.0 now (and the command line's --strength -0 too)."""
-    pipe = _Pipe(Settings(style="wave"))
+    pipe = StandInPipe(Settings(style="wave"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         status, _ = post(control, b'{"strength": -0.0, "keep_exposure": "-0", "smooth": -0.0}')
         conn = http.client.HTTPConnection("127.0.0.1", control.httpd.server_address[1], timeout=30)
@@ -307,7 +291,7 @@ def test_a_style_sent_with_spaces_around_it_is_that_style() -> None:
     """``{"style": "wave "}`` painted wave, but the run's status then said "style": "wave " and its
     look 'wave  on the background' (two spaces), which the Camera tab, not finding among its looks,
     added as a second 'wave (the run's)': the style is 'wave' now."""
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         status, body = post(control, b'{"style": " wave "}')
     assert status == 200
@@ -320,7 +304,7 @@ def test_a_whole_number_past_a_floats_range_is_out_of_range_not_a_500() -> None:
     number) made the run's control answer 500 'OverflowError: int too large to convert to float'
     and the Studio 500 too; it is 'strength 1000...: must be from 0 to 1' now, cut short."""
     huge = "1" + "0" * 400
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         for key, bound in (
             ("strength", "from 0 to 1"),
@@ -348,7 +332,7 @@ def test_a_number_of_thousands_of_digits_is_named_not_a_500() -> None:
 
     text = '{"type": "settings", "strength": 1' + "0" * 5000 + "}"
     message = "not JSON: a number in it is too long (more than 4300 digits)"
-    pipe = _Pipe(Settings(effect="blur"))
+    pipe = StandInPipe(Settings(effect="blur"))
     with ControlServer("127.0.0.1:0", pipe) as control:  # type: ignore[arg-type]
         assert post(control, text.replace('"type": "settings", ', "").encode()) == (422, {"error": message})
 

@@ -5,13 +5,11 @@ for it; the control channel takes what JSON gives it."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
+from steered_runs import answering, steered_run, stopped
 from test_hunt34_livestrength import SMALL, noisy_still, portrait
 
 from deepphoto.pipeline import Pipeline
@@ -107,42 +105,6 @@ def test_the_windows_strength_keys_step_it_by_10_percent_live(capsys, network_ca
 
 
 # ------------------------------------------------------------------ the Camera tab, a run restarted
-
-
-def steered_run(port: int, *options: str) -> subprocess.Popen[str]:
-    """``deepphoto run synthetic:// null:// ... --control PORT``, small and slow (two shared cores)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "deepphoto", "run", "synthetic://", "null://", "--quiet", *options, "--fps", "10",
-         "--size", "160x120", "--threads", "1", "--control", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-
-
-def stopped(run: subprocess.Popen[str]) -> None:
-    run.send_signal(signal.SIGINT)
-    try:
-        run.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        raise
-
-
-def answering(link: object, deadline_s: float = 180) -> dict:
-    """The status of the run at ``link`` once it has painted a few frames."""
-    from deepphoto.web.camera import WebError
-
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            status = link.status()  # type: ignore[attr-defined]
-            if status["frames"] > 2:
-                return status
-        except WebError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("the run did not answer")
 
 
 def test_the_camera_tab_shows_a_steered_run_started_again_as_it_now_runs(tmp_path):

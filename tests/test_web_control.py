@@ -4,7 +4,6 @@ from another thread while frames go through."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
+from steered_runs import answering, steered_run, stopped
 
 from deepphoto.errors import DeepPhotoError
 from deepphoto.pipeline import Pipeline
@@ -55,27 +55,11 @@ def request(url: str, body: dict | None = None, headers: dict | None = None) -> 
 
 def test_a_run_is_steered_while_it_runs():
     port = free_port()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "deepphoto", "run", "synthetic://", "null://", "--quiet", "--style", "wave",
-         "--fps", "15", "--size", "320x240", "--control", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    run = steered_run(port, "--style", "wave", fps=15, size="320x240")
     link = ControlLink("127.0.0.1", port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        status = None
-        while time.monotonic() < deadline and run.poll() is None:
-            try:
-                status = link.status()
-                if status["frames"] > 3:
-                    break
-            except DeepPhotoError:
-                pass
-            time.sleep(0.3)
-        assert status is not None and status["frames"] > 3, run.stderr.read() if run.poll() is not None else status
+        status = answering(link, run, frames=3, deadline_s=120)
         assert status["look"] == "wave on the background" and status["fps"] > 0
 
         before = cv2.imdecode(np.frombuffer(link.preview(), np.uint8), cv2.IMREAD_COLOR)
@@ -99,12 +83,7 @@ def test_a_run_is_steered_while_it_runs():
         assert status_code == 403
         assert link.status()["look"] == "scream on the whole"  # the refusals changed nothing
     finally:
-        run.send_signal(signal.SIGINT)
-        try:
-            out, err = run.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            raise
+        out, err = stopped(run)
     assert "Traceback" not in err
     assert "frames in" in out  # the run's summary: it ended cleanly
 

@@ -171,18 +171,9 @@ def test_the_camera_tabs_run_takes_it(monkeypatch):
         finally:
             control.httpd.server_close()
 
-    started: list[list[str]] = []
+    from steered_runs import recorded_starts
 
-    class Process:
-        stdout: list[str] = []
-
-        def __init__(self, cmd: list[str], **kwargs: object) -> None:
-            started.append(cmd)
-
-        def poll(self) -> int:
-            return 0
-
-    monkeypatch.setattr(camera.subprocess, "Popen", Process)
+    started = recorded_starts(monkeypatch)
     desk = camera.CameraDesk(Settings())
     desk.start("synthetic://", "null://", {"style": "wave", "keep_exposure": 0.75})
     cmd = started[0]
